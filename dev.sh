@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# kizuna's two set-up commands (see README.md):
+#   ./dev.sh demo   build the demo company, compute everything, serve the web app on http://127.0.0.1:8000
+#   ./dev.sh test   run the whole test suite (SQLite + PostgreSQL, DuckDB + Spark, a real browser)
+# Both install what they need first: Debian packages (browser, Java, fonts) and a virtualenv in .venv pinned by
+# constraints.txt. Running them again skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+
+need_apt=()
+apt_wants() { dpkg -s "$1" >/dev/null 2>&1 || need_apt+=("$1"); }
+
+install_system() {
+  apt_wants fonts-ipafont-gothic   # Japanese glyphs for QBR PDFs
+  if [ "${1:-}" = test ]; then
+    apt_wants chromium             # browser tests (Playwright drives Debian's chromium)
+    command -v java >/dev/null 2>&1 || apt_wants default-jre-headless  # Spark
+  fi
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    echo "installing Debian packages: ${need_apt[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+}
+
+install_python() {
+  local extras=$1
+  local stamp="$VENV/.kizuna-installed-$extras"
+  local want
+  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip uv
+  echo "installing kizuna and its pinned dependencies into $VENV"
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c constraints.txt -e ".[$extras]"
+  echo "$want" > "$stamp"
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    install_system demo
+    install_python spark
+    export KIZUNA_DATA_DIR=${KIZUNA_DATA_DIR:-./kizuna-data}
+    "$VENV/bin/kizuna" init
+    "$VENV/bin/kizuna" demo "$@"
+    if "$VENV/bin/kizuna" --help | grep -q " refresh "; then "$VENV/bin/kizuna" refresh; fi
+    if "$VENV/bin/kizuna" --help | grep -q " serve "; then
+      exec "$VENV/bin/kizuna" serve --demo-login
+    fi
+    "$VENV/bin/kizuna" status
+    ;;
+  test)
+    shift
+    install_system test
+    install_python dev
+    exec "$VENV/bin/python" -m pytest -n "${KIZUNA_TEST_WORKERS:-2}" --dist loadgroup "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh demo [--accounts N --years Y --seed S] | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,66 @@
+"""Connect the analytics engine: DuckDB (embedded default) or Apache Spark, both through Ibis.
+
+Every metric is written once as an Ibis expression and runs on either backend. Data reaches the engine as Arrow
+tables or Parquet files (never through DuckDB's sqlite/postgres extensions, which download at run time).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+EngineName = Literal["duckdb", "spark"]
+
+_spark_lock = threading.Lock()
+
+
+def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Any:
+    """Return an Ibis backend. Spark runs in local mode with UTC as its session time zone."""
+    import ibis
+
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        if threads:
+            con.raw_sql(f"SET threads = {int(threads)}")
+        con.raw_sql("SET TimeZone = 'UTC'")
+        return con
+    if engine == "spark":
+        return ibis.pyspark.connect(spark_session())
+    raise ValueError(f"unknown analytics engine {engine!r}: use 'duckdb' or 'spark'")
+
+
+def spark_session() -> Any:
+    """The process's one local Spark session (created on first use)."""
+    from pyspark.sql import SparkSession
+
+    with _spark_lock:
+        return (
+            SparkSession.builder.master("local[2]")
+            .appName("kizuna")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.ansi.enabled", "false")
+            .getOrCreate()
+        )
+
+
+def register_tables(con: Any, tables: Mapping[str, pa.Table | Path | str]) -> dict[str, Any]:
+    """Make each Arrow table (or Parquet file / glob) an Ibis table on ``con``; returns name -> ibis.Table."""
+    out: dict[str, Any] = {}
+    for name, source in tables.items():
+        if isinstance(source, pa.Table):
+            if con.name == "pyspark":
+                out[name] = con.create_table(name, source.to_pandas(), overwrite=True)
+            else:
+                out[name] = con.create_table(name, source, overwrite=True)
+        else:
+            out[name] = con.read_parquet(str(source), table_name=name)
+    return out

@@ -1,0 +1,79 @@
+"""Core commands: ``init``, ``db upgrade|downgrade``, ``status``."""
+
+from __future__ import annotations
+
+import typer
+
+from kizuna.cli.common import runtime, settings
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(help="Manage the app database schema (Alembic migrations).", no_args_is_help=True)
+    app.add_typer(db, name="db")
+
+    @app.command()
+    def init() -> None:
+        """Create the data directory and bring the app database to the newest schema."""
+        from kizuna.migrations import upgrade
+
+        s = settings()
+        s.ensure_dirs()
+        upgrade(s.sqlalchemy_url)
+        typer.echo(f"kizuna is ready in {s.data_dir.resolve()} (database: {_safe_url(s.sqlalchemy_url)})")
+
+    @db.command("upgrade")
+    def db_upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
+        """Upgrade the app database to REVISION (default: newest)."""
+        from kizuna.migrations import upgrade
+
+        s = settings()
+        s.ensure_dirs()
+        upgrade(s.sqlalchemy_url, revision)
+        typer.echo(f"database upgraded to {revision}")
+
+    @db.command("downgrade")
+    def db_downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to drop everything.")) -> None:
+        """Downgrade the app database to REVISION."""
+        from kizuna.migrations import downgrade
+
+        downgrade(settings().sqlalchemy_url, revision)
+        typer.echo(f"database downgraded to {revision}")
+
+    @app.command()
+    def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+        """What is loaded: row counts, date ranges, events on disk, and the last import results."""
+        import json
+
+        from rich.console import Console
+        from rich.table import Table
+
+        from kizuna.hub_status import hub_status
+
+        with runtime() as rt, rt.transaction() as session:
+            report = hub_status(session, rt.settings)
+        if as_json:
+            typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+            return
+        console = Console()
+        table = Table(title=f"kizuna — {rt.settings.data_dir}")
+        for col in ("entity", "rows", "from", "to"):
+            table.add_column(col)
+        for row in report["entities"]:
+            table.add_row(row["entity"], f"{row['rows']:,}", str(row["from"] or ""), str(row["to"] or ""))
+        console.print(table)
+        if report["imports"]:
+            runs = Table(title="last imports")
+            for col in ("entity", "file", "status", "imported", "updated", "unchanged", "rejected", "finished"):
+                runs.add_column(col)
+            for r in report["imports"]:
+                runs.add_row(
+                    r["entity"], r["file_name"], r["status"], str(r["imported"]), str(r["updated"]),
+                    str(r["unchanged"]), str(r["rejected"]), str(r["finished_at"] or ""),
+                )
+            console.print(runs)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,38 @@
+"""The running pieces built from settings: the database engine and session factory.
+
+The CLI, the web app's lifespan and the worker each build one ``Runtime`` and close it when done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kizuna.db import make_engine, make_session_factory
+from kizuna.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session] = field(repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        settings.ensure_dirs()
+        engine = make_engine(settings.sqlalchemy_url)
+        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One session, one transaction: committed on success, rolled back on any error (Ctrl-C included)."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

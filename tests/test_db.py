@@ -1,0 +1,56 @@
+"""The app database on SQLite and PostgreSQL: migrations both ways, UTC times, Japanese text, money."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from kizuna import models as m
+from kizuna.db import make_engine
+from kizuna.migrations import downgrade, upgrade
+from tests import factories
+from tests.conftest import _fresh_postgres_database
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    else:
+        url = _fresh_postgres_database("kizuna_test_migrations")
+    upgrade(url)
+    engine = make_engine(url)
+    assert set(m.Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+    downgrade(url, "base")
+    engine = make_engine(url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    upgrade(url)
+
+
+def test_times_come_back_as_utc_and_japanese_text_round_trips(session: Session) -> None:
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    acc = factories.account(session, name="株式会社サンプル㈱ ｶﾌﾞｼｷ", created_at=dt.datetime(2026, 4, 1, 9, 0, tzinfo=tokyo))
+    session.expire_all()
+    got = session.scalars(select(m.Account).where(m.Account.id == acc.id)).one()
+    assert got.name == "株式会社サンプル㈱ ｶﾌﾞｼｷ"
+    assert got.created_at == dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
+    assert got.created_at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    factories.account(session)
+    with pytest.raises(Exception, match="naive datetime"):
+        factories.account(session, created_at=dt.datetime(2026, 1, 1))
+
+
+def test_money_is_integer_minor_units(session: Session) -> None:
+    acc = factories.account(session)
+    plan = factories.plan(session)
+    sub = factories.subscription(session, acc, plan, mrr_minor=12_345_678_901)
+    session.expire_all()
+    assert session.get(m.Subscription, sub.id).mrr_minor == 12_345_678_901  # type: ignore[union-attr]
