@@ -8,6 +8,7 @@ from kizuna.cli.common import runtime, settings
 
 
 def register(app: typer.Typer) -> None:
+    register_refresh(app)
     db = typer.Typer(help="Manage the app database schema (Alembic migrations).", no_args_is_help=True)
     app.add_typer(db, name="db")
 
@@ -77,3 +78,22 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def register_refresh(app: typer.Typer) -> None:
+    @app.command()
+    def refresh(
+        as_of: str = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD); default today."),
+        only: list[str] = typer.Option(None, "--only", help="Run only these steps (e.g. metrics, health)."),
+    ) -> None:
+        """Recompute everything derived from the data hub: KPIs, scores, models, text analytics, segments, triggers."""
+        import datetime as dt
+        import json
+
+        from kizuna.refresh import refresh as run_refresh
+
+        day = dt.date.fromisoformat(as_of) if as_of else None
+        with runtime() as rt:
+            summaries = run_refresh(rt, as_of=day, only=only or None)
+        for step, summary in summaries.items():
+            typer.echo(f"{step}: {json.dumps(summary, ensure_ascii=False, default=str)}")

@@ -1,0 +1,62 @@
+"""``kizuna refresh``: recompute everything derived from the hub, in the order data flows.
+
+sources -> store -> **refresh** (metrics, scores, models, text) -> snapshots in the store -> playbook triggers.
+
+Each domain that derives something has a ``jobs.py`` with ``refresh(ctx: RefreshContext) -> dict[str, object]``
+(a short summary for the CLI) and is listed in ``REFRESH_STEPS`` in data-flow order. The hub tables are read and
+registered on the analytics engine once, in the context, and shared by every step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from kizuna.runtime import Runtime
+from kizuna.usage.store import EventStore
+
+log = logging.getLogger(__name__)
+
+# module paths, in data-flow order; each has refresh(ctx) -> dict
+REFRESH_STEPS: list[str] = []
+
+
+@dataclass
+class RefreshContext:
+    runtime: Runtime
+    as_of: dt.date
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @cached_property
+    def con(self) -> Any:
+        """The Ibis backend of the configured analytics engine (DuckDB or Spark)."""
+        from kizuna.analytics.engine import connect
+
+        return connect(self.runtime.settings.analytics_engine)
+
+    @cached_property
+    def tables(self) -> dict[str, Any]:
+        """Hub tables and events as Ibis tables on ``con``, read once for every step."""
+        from kizuna.warehouse import hub_tables
+
+        return hub_tables(self.con, self.runtime.engine, EventStore(self.runtime.settings.events_dir))
+
+
+def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: list[str] | None = None) -> dict[str, Any]:
+    """Run every refresh step (or those whose module name ends with one of ``only``); returns their summaries."""
+    ctx = RefreshContext(runtime=runtime, as_of=as_of or dt.datetime.now(dt.UTC).date())
+    for module_name in REFRESH_STEPS:
+        step = module_name.rsplit(".", 2)[-2]
+        if only and step not in only:
+            continue
+        started = time.perf_counter()
+        summary = importlib.import_module(module_name).refresh(ctx)
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        ctx.summaries[step] = summary
+        log.info("refresh step %s done in %.1f s", step, summary["seconds"])
+    return ctx.summaries
