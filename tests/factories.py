@@ -44,8 +44,15 @@ def account(session: Session, **kw: Any) -> m.Account:
 
 def contact(session: Session, account: m.Account, **kw: Any) -> m.Contact:
     n = next(_seq)
-    row = m.Contact(**{"external_id": f"CON-{n}", "account_id": account.id, "name": f"山田 {n}",
-                       "email": f"user{n}@example.jp", **kw})
+    row = m.Contact(
+        **{
+            "external_id": f"CON-{n}",
+            "account_id": account.id,
+            "name": f"山田 {n}",
+            "email": f"user{n}@example.jp",
+            **kw,
+        }
+    )
     session.add(row)
     session.flush()
     return row
@@ -53,12 +60,21 @@ def contact(session: Session, account: m.Account, **kw: Any) -> m.Contact:
 
 def plan(session: Session, **kw: Any) -> m.Plan:
     n = next(_seq)
-    product = m.Product(external_id=f"PROD-{n}", name=kw.pop("product_name", "kizuna Cloud"),
-                        is_addon=kw.get("is_addon", False))
+    product = m.Product(
+        external_id=f"PROD-{n}", name=kw.pop("product_name", "kizuna Cloud"), is_addon=kw.get("is_addon", False)
+    )
     session.add(product)
     session.flush()
-    row = m.Plan(**{"external_id": f"PLAN-{n}", "product_id": product.id, "name": "Pro",
-                    "list_price_minor": 5000, "currency": "JPY", **kw})
+    row = m.Plan(
+        **{
+            "external_id": f"PLAN-{n}",
+            "product_id": product.id,
+            "name": "Pro",
+            "list_price_minor": 5000,
+            "currency": "JPY",
+            **kw,
+        }
+    )
     session.add(row)
     session.flush()
     return row

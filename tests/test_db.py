@@ -34,7 +34,9 @@ def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path) -> None:
 
 def test_times_come_back_as_utc_and_japanese_text_round_trips(session: Session) -> None:
     tokyo = dt.timezone(dt.timedelta(hours=9))
-    acc = factories.account(session, name="株式会社サンプル㈱ ｶﾌﾞｼｷ", created_at=dt.datetime(2026, 4, 1, 9, 0, tzinfo=tokyo))
+    acc = factories.account(
+        session, name="株式会社サンプル㈱ ｶﾌﾞｼｷ", created_at=dt.datetime(2026, 4, 1, 9, 0, tzinfo=tokyo)
+    )
     session.expire_all()
     got = session.scalars(select(m.Account).where(m.Account.id == acc.id)).one()
     assert got.name == "株式会社サンプル㈱ ｶﾌﾞｼｷ"

@@ -92,8 +92,9 @@ def read_hub(engine: Engine, names: Iterable[str] = ANALYTICS_TABLES) -> dict[st
     return {name: read_table(engine, name) for name in names}
 
 
-def hub_tables(con: Any, engine: Engine, event_store: EventStore | None = None,
-               names: Iterable[str] = ANALYTICS_TABLES) -> dict[str, Any]:
+def hub_tables(
+    con: Any, engine: Engine, event_store: EventStore | None = None, names: Iterable[str] = ANALYTICS_TABLES
+) -> dict[str, Any]:
     """Register the hub tables (and ``events`` if there are event files) on an Ibis backend ``con``."""
     from kizuna.analytics.engine import register_tables
 

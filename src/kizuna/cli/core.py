@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"database upgraded to {revision}")
 
     @db.command("downgrade")
-    def db_downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to drop everything.")) -> None:
+    def db_downgrade(
+        revision: str = typer.Argument(..., help="Target revision, or 'base' to drop everything."),
+    ) -> None:
         """Downgrade the app database to REVISION."""
         from kizuna.migrations import downgrade
 
@@ -68,8 +70,14 @@ def register(app: typer.Typer) -> None:
                 runs.add_column(col)
             for r in report["imports"]:
                 runs.add_row(
-                    r["entity"], r["file_name"], r["status"], str(r["imported"]), str(r["updated"]),
-                    str(r["unchanged"]), str(r["rejected"]), str(r["finished_at"] or ""),
+                    r["entity"],
+                    r["file_name"],
+                    r["status"],
+                    str(r["imported"]),
+                    str(r["updated"]),
+                    str(r["unchanged"]),
+                    str(r["rejected"]),
+                    str(r["finished_at"] or ""),
                 )
             console.print(runs)
 
