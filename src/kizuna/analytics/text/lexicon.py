@@ -29,7 +29,7 @@ JA_STOPWORDS = frozenset(
     """
     事 物 者 為 様 訳 所 方 時 中 等 他 以外 以上 以下 感じ 形 点 的 際 上 下 今 今回 前回 次回 先日 今後 現在 最近
     本日 今日 昨日 明日 皆様 皆さん 私 我々 弊社 当社 御社 貴社 こちら そちら あちら これ それ あれ どれ 何 誰 ここ そこ
-    辺り 一つ 一 二 三 ほど 位 頃 毎 各 全て 全部 色々 様々 自分 大体 多分 ちょっと 少し 大変 本当 非常 とても 是非
+    辺り 一つ 一 二 三 ほど 位 頃 毎 各 全て 全部 色々 様々 自分 大体 多分 ちょっと 少し 本当 非常 とても 是非
     良く 度 回 件 つ 個 人 名 月 年 日 週 時間 分 円 %
     """.split()
 )
@@ -46,7 +46,7 @@ JA_POLARITY: dict[str, float] = {
     "気に入る": 0.9, "魅力": 0.7, "充実": 0.8, "十分": 0.5, "手軽": 0.8, "直感的": 0.8, "好き": 0.8,
     "ありがとう": 1.0, "大満足": 1.0, "重宝": 0.9, "見える化": 0.4, "可視化": 0.3, "成果": 0.3,
     "出来る": 0.3, "足りる": 0.5, "解決": 0.6, "納得": 0.5, "上がる": 0.3, "増える": 0.2, "伸びる": 0.4,
-    "使いこなす": 0.4, "分かる": 0.2, "見合う": 0.5, "満たす": 0.4, "適切": 0.6, "柔軟": 0.6,
+    "使い熟す": 0.4, "有り難う": 1.0, "分かる": 0.2, "見合う": 0.5, "満たす": 0.4, "適切": 0.6, "柔軟": 0.6,
     "安定": 0.6, "安定性": 0.3, "効果": 0.3, "手厚い": 0.9, "素早い": 0.8, "きめ細か": 0.8,
     # negative
     "使いにくい": -1.0, "使いづらい": -1.0, "分かりにくい": -1.0, "分かりづらい": -1.0, "見にくい": -0.9,
@@ -70,7 +70,7 @@ JA_POLARITY: dict[str, float] = {
     "活用+NEG": -0.6, "見合う+NEG": -1.0, "機能+NEG": -0.4, "見える+NEG": -0.6, "感じる+NEG": -0.3,
     "上がる+NEG": -0.7, "伸びる+NEG": -0.7, "変わる+NEG": -0.5, "減る+NEG": -0.6, "来る+NEG": -0.5,
     "分かる+NEG": -0.6, "足りる+NEG": -0.8, "問題+NEG": 0.5, "不満+NEG": 0.5, "不具合+NEG": 0.4,
-    "対応+NEG": -0.4, "使いこなす+NEG": -0.7, "実感+NEG": -0.8, "届く+NEG": -0.6, "反映+NEG": -0.6,
+    "対応+NEG": -0.4, "使い熟す+NEG": -0.7, "実感+NEG": -0.8, "届く+NEG": -0.6, "反映+NEG": -0.6,
     "合う+NEG": -0.5, "無駄+NEG": 0.4, "文句+NEG": 0.7, "心配+NEG": 0.4, "ストレス+NEG": 0.5,
     "迷う+NEG": 0.5, "困る+NEG": 0.5, "手間+NEG": 0.4,
 }
@@ -98,7 +98,7 @@ EN_STOPWORDS = frozenset(
     will would you your yours yourself yourselves is be 's 've 'll 'd 're 'm us let get got one two really
     much many lot lots bit still even ever since because however though although yet also well maybe please
     thing things way something anything everything someone anyone team company we'd they're it'd there's
-    month months year years week weeks day days time times etc e.g i.e vs per via quite rather just already
+    year years time times etc e.g i.e vs per via quite rather just already
     like make made say said tell told think thought know knew see seem seems seemed need needs needed use used
     using want wanted go going went come came take took give gave look looking
     """.split()
@@ -138,7 +138,7 @@ EN_POLARITY: dict[str, float] = {
     "work+NEG": -0.8, "help+NEG": -0.7, "worth+NEG": -1.0, "respond+NEG": -0.8, "reply+NEG": -0.8,
     "see+NEG": -0.3, "result+NEG": -0.8, "impact+NEG": -0.7, "value+NEG": -0.8, "solve+NEG": -0.8,
     "integrate+NEG": -0.5, "support+NEG": -0.4, "complaint+NEG": 0.7, "problem+NEG": 0.5, "issue+NEG": 0.5,
-    "improve+NEG": -0.7, "adopt+NEG": -0.6, "understand+NEG": -0.6, "justify+NEG": -0.9,
+    "improve+NEG": -0.7, "roi+NEG": -0.8, "adopt+NEG": -0.6, "understand+NEG": -0.6, "justify+NEG": -0.9,
 }
 
 #: English wish phrases (matched on the lower-cased sentence); a hit makes the sentence a request
@@ -168,7 +168,7 @@ EN_IRREGULAR = {
     "did": "do", "does": "do", "done": "do", "went": "go", "gone": "go", "made": "make", "took": "take",
     "taken": "take", "gave": "give", "given": "give", "found": "find", "paid": "pay", "spent": "spend",
     "bought": "buy", "brought": "bring", "built": "build", "felt": "feel", "kept": "keep", "left": "leave",
-    "lost": "lose", "meant": "mean", "sent": "send", "told": "tell", "thought": "think", "understood": "understand",
+    "lost": "lose", "meant": "mean", "sent": "send", "told": "tell", "thought": "think", "understood": "understand", "seen": "see", "saw": "see", "heard": "hear", "chose": "choose", "chosen": "choose", "got": "get", "gotten": "get", "ran": "run", "led": "lead", "fed": "feed", "needed": "need",
     "broken": "broken", "better": "better", "worse": "worse", "children": "child", "people": "people",
     "data": "data", "analytics": "analytics", "sales": "sales", "news": "news", "series": "series",
     "billing": "billing", "pricing": "pricing", "onboarding": "onboarding", "training": "training",

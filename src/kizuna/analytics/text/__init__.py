@@ -1,0 +1,1 @@
+"""VoC text mining, Japanese first (see docs/voc.md)."""

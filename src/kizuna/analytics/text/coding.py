@@ -1,0 +1,367 @@
+"""Coding rules (KH Coder style): named codes defined by boolean expressions over terms, kept in YAML.
+
+Rule file
+---------
+.. code-block:: yaml
+
+    language: ja            # which texts the file applies to (ja / en)
+    codes:                  # in priority order: the first code that matches is a text's rule label
+      - name: hard_to_use
+        label: 使いにくい
+        rule: (使いにくい | 分かりづらい | 使いやすい+NEG) & !@request
+
+Expression syntax
+-----------------
+``a | b`` / ``a or b``, ``a & b`` / ``a and b``, ``!a`` / ``not a``, parentheses, and these atoms:
+
+* ``使いにくい`` — the term occurs *not negated*; ``使いやすい+NEG`` — it occurs negated; ``使いやすい+ANY`` either.
+* ``*サポート*`` — glob over terms (``*`` any characters, ``?`` one); ``"hard to use"`` — quoted term with spaces.
+* ``/料金|価格/`` — regular expression searched in each term.
+* ``near(a, b)`` / ``near(a, b, 5)`` — both in one sentence within 5 terms (default 5) of each other;
+  ``seq(a, b)`` / ``seq(a, b, 3)`` — ``a`` then ``b`` within 3 terms (default 3) in one sentence.
+* ``NEG`` — some term of the text is negated.
+* ``@request``, ``@positive``, ``@negative``, ``@neutral`` — some sentence has that sentiment label;
+  ``@text_positive`` etc. — the whole text's label; ``@ja`` / ``@en`` — the text's language.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from kizuna.analytics.text._errors import InvalidInput
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.lexicon import NEG
+from kizuna.analytics.text.sentiment import SentimentScorer
+from kizuna.analytics.text.tokenize import AnalyzedText
+
+__all__ = ["Code", "CodingRules", "RuleContext", "apply_rules", "default_rules", "parse_rule"]
+
+
+# --------------------------------------------------------------------------------------------- context
+@dataclass
+class RuleContext:
+    """What a rule sees of one text."""
+
+    doc: AnalyzedText
+    terms: frozenset[str]
+    sentence_labels: frozenset[str]
+    text_label: str
+
+    @classmethod
+    def of(cls, doc: AnalyzedText, scorer: SentimentScorer) -> RuleContext:
+        label, _, scores = scorer.score_text(doc)
+        labels = frozenset(scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True))
+        return cls(doc=doc, terms=frozenset(doc.terms), sentence_labels=labels, text_label=label)
+
+
+Predicate = Callable[[RuleContext], bool]
+
+
+# ---------------------------------------------------------------------------------------------- parser
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<op>[()|&!,])|(?P<quoted>\"[^\"]*\"(?:\+NEG|\+ANY)?)|(?P<regex>/(?:[^/\\]|\\.)+/)|(?P<word>[^\s()|&!,]+))"
+)
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        source = source.strip()
+        while pos < len(source):
+            m = _TOKEN_RE.match(source, pos)
+            if m is None or m.end() == pos:
+                raise InvalidInput(f"cannot read rule {self.source!r} at {source[pos:pos + 20]!r}")
+            pos = m.end()
+            kind = m.lastgroup or ""
+            value = m.group(kind)
+            if kind == "word" and value.lower() in ("and", "or", "not"):
+                kind, value = "op", {"and": "&", "or": "|", "not": "!"}[value.lower()]
+            self.tokens.append((kind, value))
+            while pos < len(source) and source[pos].isspace():
+                pos += 1
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None or (value is not None and tok[1] != value):
+            want = value or "a term"
+            raise InvalidInput(f"rule {self.source!r}: expected {want!r} at token {self.i + 1}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> Predicate:
+        if not self.tokens:
+            raise InvalidInput("empty rule")
+        pred = self.or_expr()
+        if self.peek() is not None:
+            raise InvalidInput(f"rule {self.source!r}: unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        return pred
+
+    def or_expr(self) -> Predicate:
+        parts = [self.and_expr()]
+        while self.peek() == ("op", "|"):
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else (lambda c, ps=tuple(parts): any(p(c) for p in ps))
+
+    def and_expr(self) -> Predicate:
+        parts = [self.not_expr()]
+        while self.peek() == ("op", "&"):
+            self.take()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else (lambda c, ps=tuple(parts): all(p(c) for p in ps))
+
+    def not_expr(self) -> Predicate:
+        if self.peek() == ("op", "!"):
+            self.take()
+            inner = self.not_expr()
+            return lambda c: not inner(c)
+        return self.atom()
+
+    def atom(self) -> Predicate:
+        tok = self.take()
+        kind, value = tok
+        if kind == "op" and value == "(":
+            inner = self.or_expr()
+            self.take(")")
+            return inner
+        if kind == "op":
+            raise InvalidInput(f"rule {self.source!r}: unexpected {value!r}")
+        if kind == "word" and value.lower() in ("near", "seq") and self.peek() == ("op", "("):
+            return self.proximity(value.lower())
+        return _term_predicate(kind, value)
+
+    def proximity(self, fn: str) -> Predicate:
+        self.take("(")
+        a = _term_matcher(*self.take())
+        self.take(",")
+        b = _term_matcher(*self.take())
+        distance = 5 if fn == "near" else 3
+        if self.peek() == ("op", ","):
+            self.take()
+            _, num = self.take()
+            if not num.isdigit():
+                raise InvalidInput(f"rule {self.source!r}: {fn}() distance must be a whole number, got {num!r}")
+            distance = int(num)
+        self.take(")")
+        ordered = fn == "seq"
+
+        def pred(c: RuleContext) -> bool:
+            terms = c.doc.terms
+            for s in c.doc.sentences:
+                pa = [k for k in range(s.term_start, s.term_end) if a(terms[k])]
+                if not pa:
+                    continue
+                pb = [k for k in range(s.term_start, s.term_end) if b(terms[k])]
+                for i in pa:
+                    for j in pb:
+                        if i != j and (0 < j - i <= distance if ordered else abs(j - i) <= distance):
+                            return True
+            return False
+
+        return pred
+
+
+def _term_matcher(kind: str, value: str) -> Callable[[str], bool]:
+    """A test on one term string for a term atom (exact, +NEG, +ANY, glob, regex, quoted)."""
+    if kind == "regex":
+        rx = re.compile(value[1:-1])
+        return lambda t: rx.search(t) is not None
+    if kind == "quoted":
+        q_end = value.rindex('"')
+        value = value[1:q_end] + value[q_end + 1 :]
+    elif kind != "word":
+        raise InvalidInput(f"expected a term, got {value!r}")
+    any_neg = value.endswith("+ANY")
+    if any_neg:
+        value = value[:-4]
+    want_neg = value.endswith(NEG)
+    if want_neg:
+        value = value[: -len(NEG)]
+    value = _nfkc(value)
+    if value.isascii():
+        value = value.lower()
+    if any(ch in value for ch in "*?["):
+        rx = re.compile(fnmatch.translate(value))
+        if any_neg:
+            return lambda t: rx.match(t[: -len(NEG)] if t.endswith(NEG) else t) is not None
+        if want_neg:
+            return lambda t: t.endswith(NEG) and rx.match(t[: -len(NEG)]) is not None
+        return lambda t: not t.endswith(NEG) and rx.match(t) is not None
+    if any_neg:
+        return lambda t: t == value or t == value + NEG
+    target = value + NEG if want_neg else value
+    return lambda t: t == target
+
+
+def _term_predicate(kind: str, value: str) -> Predicate:
+    if kind == "word":
+        if value == "NEG":
+            return lambda c: any(t.endswith(NEG) for t in c.terms)
+        if value.startswith("@"):
+            flag = value[1:].lower()
+            if flag in ("ja", "en"):
+                return lambda c: c.doc.language == flag
+            if flag.startswith("text_"):
+                label = flag[5:]
+                return lambda c: c.text_label == label
+            if flag not in ("request", "positive", "negative", "neutral"):
+                raise InvalidInput(f"unknown flag {value!r}; use @request, @positive, @negative, @neutral, @ja, @en")
+            return lambda c: flag in c.sentence_labels
+        if not any(ch in value for ch in "*?[") and not value.endswith("+ANY"):
+            term = _nfkc(value)
+            if term.endswith(NEG):
+                term = (term[: -len(NEG)].lower() if term.isascii() else term[: -len(NEG)]) + NEG
+            elif term.isascii():
+                term = term.lower()
+            return lambda c: term in c.terms
+    match = _term_matcher(kind, value)
+    return lambda c: any(match(t) for t in c.terms)
+
+
+def _nfkc(value: str) -> str:
+    # rule terms are written as kizuna terms (Sudachi lemmas such as 出来る), so only NFKC applies, not the
+    # spelling-variant table of the text normaliser
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def parse_rule(expression: str) -> Predicate:
+    """Compile one rule expression into a predicate over :class:`RuleContext` (raises :class:`InvalidInput`)."""
+    return _Parser(str(expression)).parse()
+
+
+# ----------------------------------------------------------------------------------------------- codes
+@dataclass
+class Code:
+    """One code: ``name`` (machine name), ``label`` (for people), ``rule`` (expression) and its predicate."""
+
+    name: str
+    rule: str
+    label: str = ""
+    predicate: Predicate = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            self.predicate = parse_rule(self.rule)
+        except InvalidInput as exc:
+            raise InvalidInput(f"code {self.name!r}: {exc}", code=self.name) from exc
+
+
+@dataclass
+class CodingRules:
+    """An ordered list of codes for one language; the first matching code is a text's rule label."""
+
+    codes: list[Code]
+    language: str | None = None
+    default: str = "other"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> CodingRules:
+        codes_data = data.get("codes")
+        if not isinstance(codes_data, (list, dict)):
+            raise InvalidInput("a rules file needs a 'codes' list of {name, rule[, label]}")
+        items = (
+            [{"name": k, **(v if isinstance(v, dict) else {"rule": v})} for k, v in codes_data.items()]
+            if isinstance(codes_data, dict)
+            else codes_data
+        )
+        codes = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or "name" not in item or "rule" not in item:
+                raise InvalidInput(f"code #{i + 1} needs 'name' and 'rule'", row=i + 1)
+            rule = item["rule"]
+            if isinstance(rule, list):  # a list of alternatives reads as OR
+                rule = " | ".join(f"({r})" for r in rule)
+            codes.append(Code(name=str(item["name"]), rule=str(rule), label=str(item.get("label", ""))))
+        return cls(codes=codes, language=data.get("language"), default=str(data.get("default", "other")))
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> CodingRules:
+        """Load rules from a YAML file path, or from YAML text if ``source`` contains a newline."""
+        text = source if isinstance(source, str) and "\n" in source else Path(source).read_text(encoding="utf-8")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"rules YAML cannot be read: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidInput("a rules file must be a mapping with a 'codes' list")
+        return cls.from_mapping(data)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.codes]
+
+    def matches(self, ctx: RuleContext) -> list[str]:
+        return [c.name for c in self.codes if c.predicate(ctx)]
+
+
+def default_rules(language: str = "ja") -> CodingRules:
+    """kizuna's shipped coding rules for ``"ja"`` or ``"en"`` (``rules/default_<language>.yaml``)."""
+    if language not in ("ja", "en"):
+        raise InvalidInput(f"no default rules for language {language!r}; use 'ja' or 'en'")
+    text = resources.files("kizuna.analytics.text").joinpath(f"rules/default_{language}.yaml").read_text("utf-8")
+    return CodingRules.from_yaml(text)
+
+
+def _rules_for(rules: CodingRules | Mapping[str, CodingRules] | None) -> Mapping[str, CodingRules]:
+    if rules is None:
+        return {"ja": default_rules("ja"), "en": default_rules("en")}
+    if isinstance(rules, CodingRules):
+        return {rules.language or "*": rules}
+    return rules
+
+
+def apply_rules(
+    corpus: Corpus,
+    rules: CodingRules | Mapping[str, CodingRules] | None = None,
+    *,
+    scorer: SentimentScorer | None = None,
+) -> pd.DataFrame:
+    """Apply coding rules to every text.
+
+    ``rules`` is one :class:`CodingRules` (applied to texts of its ``language``, or to all if it has none), a
+    mapping of language to rules, or ``None`` for the shipped ja and en defaults. Returns one row per text:
+    ``doc_id``, ``rule_label`` (first matching code, else the rules' ``default``), ``codes`` (all matching
+    codes, a tuple) and one boolean column per code.
+    """
+    by_lang = _rules_for(rules)
+    scorer = scorer or SentimentScorer()
+    all_codes: list[str] = []
+    for r in by_lang.values():
+        for name in r.names:
+            if name not in all_codes:
+                all_codes.append(name)
+    rows = []
+    for doc in corpus.texts:
+        r = by_lang.get(doc.language) or by_lang.get("*")
+        if r is None and doc.language == "und":
+            r = by_lang.get("en")
+        hits = r.matches(RuleContext.of(doc, scorer)) if r is not None else []
+        default = r.default if r is not None else "other"
+        rows.append((hits[0] if hits else default, tuple(hits)))
+    out = pd.DataFrame(rows, columns=["rule_label", "codes"])
+    out.insert(0, "doc_id", corpus.doc_ids)
+    for name in all_codes:
+        out[name] = [name in h for h in out["codes"]]
+    return out
+
+
+def rule_hit_matrix(table: pd.DataFrame, names: Sequence[str]) -> Iterable[list[float]]:
+    """Rows of 0/1 per code name (for the supervised model's rule features)."""
+    for codes in table["codes"]:
+        yield [1.0 if n in codes else 0.0 for n in names]

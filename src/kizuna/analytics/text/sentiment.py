@@ -1,0 +1,170 @@
+"""Lexicon-based sentiment per sentence and per text, with negation, contrast and a separate "request" class.
+
+How a score is made
+-------------------
+* Each term takes its weight from the polarity lexicon (:mod:`kizuna.analytics.text.lexicon`); a negated term
+  (``+NEG``) takes its explicit entry if there is one, else the flipped weight (positive words flip at 0.9,
+  negative words at 0.6: 使いやすくない is bad, 不満はない only mildly good).
+* Context: 高い is good after 満足度/評価/効果 (満足度が高い) and bad after price words; 低い/安い the other way.
+* Contrast: in a sentence with 〜が/〜けど/しかし/but/however, terms before the last contrast weigh 0.5 and
+  terms after it 1.5 (the speaker's point comes last). A sentence opening with しかし/ただ/but halves the
+  weight of the sentences before it.
+* A sentence is ``request`` when it voices a wish (〜が欲しい, 〜があれば, 〜してほしい, 〜していただきたい, 〜と助かる,
+  "it would be great if", "please add", "wish"); else positive / negative / neutral by ``threshold``.
+* A text is ``request`` when it has a request sentence and its remaining score is not clearly negative
+  (> ``-request_tolerance``): a wish wrapped in a complaint stays a complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kizuna.analytics.text import lexicon as lx
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.tokenize import AnalyzedText
+
+__all__ = ["SentimentScorer", "sentence_sentiment", "text_sentiment", "term_polarity"]
+
+LABELS = ("positive", "negative", "neutral", "request")
+
+
+def term_polarity(term: str, previous: str | None = None, lexicon: Mapping[str, float] | None = None) -> float:
+    """Polarity weight of one term in [-1, 1], with negation and the 高い/低い context of ``previous``."""
+    lex = lexicon if lexicon is not None else _LEXICON
+    w = lex.get(term)
+    if w is not None and not term.endswith(lx.NEG):
+        if previous is not None and term in ("高い", "低い", "安い"):
+            return _context_polarity(term, previous, w)
+        return w
+    if term.endswith(lx.NEG):
+        if w is not None:
+            return w
+        base = term[: -len(lx.NEG)]
+        bw = lex.get(base)
+        if bw is None:
+            bw = _compound_polarity(base, lex)
+        if previous is not None and base in ("高い", "低い", "安い"):
+            bw = _context_polarity(base, previous, bw)
+        return -bw * lx.NEGATED_POSITIVE if bw > 0 else -bw * lx.NEGATED_NEGATIVE
+    return _compound_polarity(term, lex)
+
+
+def _context_polarity(term: str, previous: str, default: float) -> float:
+    good_high = previous in lx.JA_GOOD_WHEN_HIGH or previous.endswith(("率", "度", "性"))
+    price = previous in lx.JA_PRICE_WORDS or previous.endswith(("料金", "費用", "価格", "コスト", "料"))
+    if term == "高い":
+        return 0.7 if good_high and not price else (-0.8 if price else default)
+    if term == "低い":
+        return 0.5 if price else (-0.7 if good_high else default)
+    return 0.6 if price else default  # 安い
+
+
+def _compound_polarity(term: str, lex: Mapping[str, float]) -> float:
+    """Japanese compound nouns inherit a polarity word at their end or start (機能不足, 不具合報告)."""
+    n = len(term)
+    if n < 3 or term.isascii():
+        return 0.0
+    for k in (3, 2):
+        if n > k:
+            w = lex.get(term[-k:])
+            if w is not None and w < 0:
+                return 0.8 * w
+            w = lex.get(term[:k])
+            if w is not None and w < 0 and term[:k] in _NEGATIVE_PREFIX_NOUNS:
+                return 0.8 * w
+    return 0.0
+
+
+_LEXICON: dict[str, float] = {**lx.JA_POLARITY, **lx.EN_POLARITY}
+_NEGATIVE_PREFIX_NOUNS = frozenset(("不具合", "不満", "障害", "エラー", "バグ", "解約"))
+
+
+@dataclass
+class SentimentScorer:
+    """Scores sentences and texts; the defaults are kizuna's lexicon and thresholds.
+
+    ``lexicon`` replaces or extends the polarity lexicon (use ``{**SentimentScorer().lexicon, "神対応": 1.0}``).
+    """
+
+    lexicon: Mapping[str, float] = None  # type: ignore[assignment]
+    threshold: float = 0.25
+    request_tolerance: float = 0.8
+    contrast_before: float = 0.5
+    contrast_after: float = 1.5
+
+    def __post_init__(self) -> None:
+        if self.lexicon is None:
+            self.lexicon = dict(_LEXICON)
+
+    def sentence_scores(self, doc: AnalyzedText) -> list[float]:
+        terms = doc.terms
+        scores = []
+        for s in doc.sentences:
+            total = 0.0
+            prev: str | None = None
+            for k in range(s.term_start, s.term_end):
+                w = term_polarity(terms[k], prev, self.lexicon)
+                if s.contrast_at >= 0 and s.contrast_at > s.term_start:
+                    w *= self.contrast_before if k < s.contrast_at else self.contrast_after
+                total += w
+                prev = terms[k]
+            scores.append(total)
+        return scores
+
+    def label_sentence(self, score: float, request: bool) -> str:
+        if request:
+            return "request"
+        if score >= self.threshold:
+            return "positive"
+        if score <= -self.threshold:
+            return "negative"
+        return "neutral"
+
+    def score_text(self, doc: AnalyzedText) -> tuple[str, float, list[float]]:
+        """(label, score, sentence scores) of one text; the score sums the weighted sentence scores."""
+        scores = self.sentence_scores(doc)
+        weights = np.ones(len(scores))
+        for i, s in enumerate(doc.sentences):
+            if i > 0 and s.contrast_at == s.term_start and s.term_end > s.term_start:
+                weights[:i] *= self.contrast_before  # しかし / but opening a sentence
+        total = 0.0
+        has_request = False
+        for w, sc, s in zip(weights, scores, doc.sentences, strict=True):
+            if s.request:
+                has_request = True
+                total += 0.5 * w * min(sc, 0.0)  # a wish's own words (欲しい, 助かる) are not praise
+            else:
+                total += w * sc
+        if has_request and total > -self.request_tolerance:
+            return "request", total, scores
+        return self.label_sentence(total, False), total, scores
+
+
+def text_sentiment(corpus: Corpus, scorer: SentimentScorer | None = None) -> pd.DataFrame:
+    """Sentiment of each text: ``doc_id``, ``label`` (positive / negative / neutral / request), ``score``,
+    ``n_sentences``, ``n_positive``, ``n_negative``, ``n_request`` (sentence counts)."""
+    scorer = scorer or SentimentScorer()
+    rows = []
+    for doc_id, doc in zip(corpus.doc_ids, corpus.texts, strict=True):
+        label, score, scores = scorer.score_text(doc)
+        sl = [scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True)]
+        rows.append(
+            (doc_id, label, float(score), len(sl), sl.count("positive"), sl.count("negative"), sl.count("request"))
+        )
+    return pd.DataFrame(
+        rows, columns=["doc_id", "label", "score", "n_sentences", "n_positive", "n_negative", "n_request"]
+    )
+
+
+def sentence_sentiment(corpus: Corpus, scorer: SentimentScorer | None = None) -> pd.DataFrame:
+    """Sentiment of each sentence: ``doc_id``, ``sentence_no`` (from 0), ``sentence``, ``label``, ``score``."""
+    scorer = scorer or SentimentScorer()
+    rows = []
+    for doc_id, doc in zip(corpus.doc_ids, corpus.texts, strict=True):
+        for i, (s, sc) in enumerate(zip(doc.sentences, scorer.sentence_scores(doc), strict=True)):
+            rows.append((doc_id, i, doc.text[s.start : s.end], scorer.label_sentence(sc, s.request), float(sc)))
+    return pd.DataFrame(rows, columns=["doc_id", "sentence_no", "sentence", "label", "score"])

@@ -1,0 +1,694 @@
+"""Tokenisation into kizuna terms: Sudachi (split mode C, ``normalized_form``) for Japanese, a small rule-based
+tokenizer for English.
+
+A *term* is the unit every analysis counts:
+
+* Japanese: nouns with their compounds joined (``問い合わせ対応``), verbs, adjectives and adjectival nouns as
+  Sudachi ``normalized_form`` lemmas; a verb fused with its suffix (``使いにくい``, ``分かりやすい``,
+  ``設定しづらい``) so that ease and difficulty stay apart; product and feature names from the user dictionary
+  kept whole.
+* English: lower-cased lemmas, stopwords dropped, ``ADJ to VERB`` fused (``hard to use``).
+* Negation is kept as a marker: the negated term carries ``+NEG`` (``使いやすくない`` gives ``使いやすい+NEG``,
+  ``不満はない`` gives ``不満+NEG``, ``doesn't work`` gives ``work+NEG``). Double negation cancels.
+
+Sudachi tokenizers are not thread-safe and cannot be pickled, so each thread of each process lazily creates its
+own; nothing is created at import time. Input is tokenised in chunks of whole sentences below Sudachi's 49 KB
+limit, and results are cached per text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kizuna.analytics.text import lexicon as lx
+from kizuna.analytics.text.normalize import detect_language, normalize_text, split_sentences
+
+__all__ = [
+    "AnalyzedText",
+    "Sentence",
+    "TextAnalyzer",
+    "UserDictionary",
+    "lemmatize_en",
+    "raw_sudachi_tokenize",
+]
+
+NEG = lx.NEG
+#: Sudachi refuses input above 49,149 bytes; chunks stay below this
+MAX_CHUNK_BYTES = 48_000
+
+_local = threading.local()
+
+
+def _sudachi() -> tuple[Any, dict[int, tuple[str, ...]]]:
+    """This thread's (tokenizer, part-of-speech cache), created on first use and again after a fork."""
+    state = getattr(_local, "state", None)
+    if state is None or state[0] != os.getpid():
+        from sudachipy import Dictionary, SplitMode
+
+        dictionary = Dictionary(dict="core")
+        tokenizer = dictionary.tokenizer(mode=SplitMode.C)
+        pos_cache = _PosCache(dictionary)
+        state = (os.getpid(), tokenizer, pos_cache, dictionary)
+        _local.state = state
+    return state[1], state[2]
+
+
+class _PosCache(dict):  # type: ignore[type-arg]
+    """part_of_speech_id -> POS tuple, filled on demand (one dictionary look-up per id per thread)."""
+
+    def __init__(self, dictionary: Any) -> None:
+        super().__init__()
+        self._dictionary = dictionary
+
+    def __missing__(self, key: int) -> tuple[str, ...]:
+        value = tuple(self._dictionary.pos_of(key))
+        self[key] = value
+        return value
+
+
+def raw_sudachi_tokenize(texts: Iterable[str]) -> int:
+    """Tokenise ``texts`` with Sudachi alone (mode C, surfaces and normalized forms read) and return the number of
+    morphemes: the baseline that ``bench/voc_pipeline.py`` compares the whole pipeline against."""
+    tokenizer, _ = _sudachi()
+    n = 0
+    for text in texts:
+        for chunk in _byte_chunks(text):
+            for m in tokenizer.tokenize(chunk):
+                m.normalized_form()
+                n += 1
+    return n
+
+
+def _byte_chunks(text: str, limit: int = MAX_CHUNK_BYTES) -> list[str]:
+    if len(text) * 3 <= limit or len(text.encode("utf-8")) <= limit:
+        return [text]
+    step = limit // 3
+    return [text[i : i + step] for i in range(0, len(text), step)]
+
+
+# ------------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of an analysed text.
+
+    ``start``/``end`` are character offsets in :attr:`AnalyzedText.text`; ``term_start``/``term_end`` index
+    :attr:`AnalyzedText.terms`; ``contrast_at`` is the term index where the last contrastive clause
+    (〜が, 〜けど, しかし, but, however) begins, or -1; ``request`` says the sentence voices a wish.
+    """
+
+    start: int
+    end: int
+    term_start: int
+    term_end: int
+    contrast_at: int = -1
+    request: bool = False
+
+
+@dataclass(slots=True)
+class AnalyzedText:
+    """A normalised text with its terms (in order), their character spans and its sentences."""
+
+    text: str
+    language: str
+    terms: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+
+    def sentence_terms(self, i: int) -> list[str]:
+        s = self.sentences[i]
+        return self.terms[s.term_start : s.term_end]
+
+    @property
+    def is_request(self) -> bool:
+        return any(s.request for s in self.sentences)
+
+
+# ------------------------------------------------------------------------------------------ user dictionary
+class UserDictionary:
+    """Product and feature names kept as one term, found by longest match over the normalised text.
+
+    ``entries`` is an iterable of names, or a mapping of written form to canonical term
+    (``{"kizunaアナリティクス": "kizuna Analytics"}``); names are NFKC-normalised like the text and matched
+    case-insensitively; Latin names only match whole words. A match overrides Sudachi's split and the stopword
+    list, so ``ヘルススコア設定画面`` stays one term if it is listed.
+    """
+
+    def __init__(self, entries: Iterable[str] | Mapping[str, str] = ()) -> None:
+        mapping = dict(entries) if isinstance(entries, Mapping) else {e: e for e in entries}
+        self.entries: dict[str, str] = {}
+        for written, canonical in mapping.items():
+            key = normalize_text(str(written)).lower()
+            if key:
+                self.entries[key] = normalize_text(str(canonical)).lower()
+        self._pattern: re.Pattern[str] | None = None
+        if self.entries:
+            parts = []
+            for key in sorted(self.entries, key=len, reverse=True):
+                body = re.escape(key)
+                if key[0].isascii() and key[0].isalnum():
+                    body = r"(?<![A-Za-z0-9])" + body
+                if key[-1].isascii() and key[-1].isalnum():
+                    body = body + r"(?![A-Za-z0-9])"
+                parts.append(body)
+            self._pattern = re.compile("|".join(parts), re.IGNORECASE)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Non-overlapping ``(start, end, term)`` matches in ``text``, longest first at each position."""
+        if self._pattern is None:
+            return []
+        return [(m.start(), m.end(), self.entries[m.group(0).lower()]) for m in self._pattern.finditer(text)]
+
+
+# ---------------------------------------------------------------------------------------------- English
+_EN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[,;:()]")
+_EN_NT = {"can't": "can", "won't": "will", "shan't": "shall", "cannot": "can"}
+
+
+def lemmatize_en(word: str) -> str:
+    """A small rule-based English lemmatiser (plural -s/-es/-ies, -ing, -ed, with an irregular table).
+
+    Consistency matters more than linguistic truth here: the same surface always gives the same lemma.
+    """
+    w = word.lower()
+    irregular = lx.EN_IRREGULAR.get(w)
+    if irregular is not None:
+        return irregular
+    n = len(w)
+    if n > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if n > 4 and w.endswith(("sses", "shes", "ches", "xes")):
+        return w[:-2]
+    if n > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "'s")):
+        return w[:-1]
+    if n > 5 and w.endswith("ing"):
+        return _fix_stem(w[:-3])
+    if n > 4 and w.endswith("ed"):
+        return _fix_stem(w[:-2])
+    if w.endswith("'s"):
+        return w[:-2]
+    return w
+
+
+def _fix_stem(stem: str) -> str:
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        return stem[:-1]
+    if stem.endswith(("at", "iz", "bl", "ut", "is", "ur", "iv", "av", "ov", "uc", "ag", "ng", "rg", "ic", "as")) \
+            and not stem.endswith(("ing", "eat")):
+        return stem + "e"
+    return stem
+
+
+_EN_REQUEST_RE = re.compile("|".join(lx.EN_REQUEST_PATTERNS))
+
+
+# ------------------------------------------------------------------------------------------------ analyser
+_SUFFIX_CANON = {"や": "やすい", "易": "やすい", "に": "にくい", "難": "にくい", "づ": "づらい", "辛": "づらい", "が": "がたい"}
+_IROW = dict(zip("うくぐすつぬぶむる", "いきぎしちにびみり", strict=True))
+_CLAUSE_PARTICLES = frozenset("ので から し ば ながら たり つつ のに けど けれど けれども が ものの".split())
+_REQUEST_GIVERS = frozenset(("頂く", "貰う", "下さる", "呉れる"))
+
+
+class TextAnalyzer:
+    """Turns raw texts into :class:`AnalyzedText` (normalised text, language, terms, sentences).
+
+    Parameters
+    ----------
+    user_dictionary
+        Product and feature names kept whole (:class:`UserDictionary` or an iterable / mapping of names).
+    force_pick
+        Terms always kept, even when they are stopwords; strings listed here are also matched as whole terms
+        like user-dictionary entries (KH Coder's 強制抽出).
+    ignore
+        Terms never emitted (KH Coder's 使用しない語); matched on the term without ``+NEG``.
+    stopwords_ja, stopwords_en
+        Replace the default stopword sets (:data:`lexicon.JA_STOPWORDS`, :data:`lexicon.EN_STOPWORDS`).
+    variants
+        Spelling-variant table for :func:`normalize_text` (default: :data:`normalize.SPELLING_VARIANTS`).
+    cache_size
+        How many analysed texts are kept (by raw text); identical texts are tokenised once.
+
+    One analyser may be shared by threads: the Sudachi tokenizer underneath is per thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_dictionary: UserDictionary | Iterable[str] | Mapping[str, str] | None = None,
+        force_pick: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        stopwords_ja: Iterable[str] | None = None,
+        stopwords_en: Iterable[str] | None = None,
+        variants: Mapping[str, str] | None = None,
+        cache_size: int = 200_000,
+    ) -> None:
+        force = [normalize_text(t) for t in force_pick if str(t).strip()]
+        if isinstance(user_dictionary, UserDictionary):
+            entries = dict(user_dictionary.entries)
+        elif user_dictionary is None:
+            entries = {}
+        elif isinstance(user_dictionary, Mapping):
+            entries = dict(user_dictionary)
+        else:
+            entries = {e: e for e in user_dictionary}
+        for t in force:
+            entries.setdefault(t, t)
+        self.user_dictionary = UserDictionary(entries)
+        self.force_pick = frozenset(t.lower() for t in force)
+        self.ignore = frozenset(normalize_text(t).lower() for t in ignore)
+        self.stopwords_ja = frozenset(stopwords_ja) if stopwords_ja is not None else lx.JA_STOPWORDS
+        self.stopwords_en = frozenset(stopwords_en) if stopwords_en is not None else lx.EN_STOPWORDS
+        self.variants = variants
+        self.cache_size = cache_size
+        self._cache: dict[str, AnalyzedText] = {}
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------------------------------- public
+    def analyze(self, text: str) -> AnalyzedText:
+        """Analyse one text (see :meth:`analyze_many` for batches)."""
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Iterable[str], *, language: str | None = None) -> list[AnalyzedText]:
+        """Analyse many texts at once: Japanese sentences are batched into chunks under Sudachi's 49 KB limit
+        and each distinct text is tokenised once (cached across calls).
+
+        ``language`` forces ``"ja"`` or ``"en"`` for every text instead of detecting it per text.
+        """
+        texts = [("" if t is None else str(t)) for t in texts]
+        out: list[AnalyzedText | None] = [None] * len(texts)
+        pending: dict[str, list[int]] = {}
+        for i, raw in enumerate(texts):
+            hit = self._cache.get(raw) if language is None else None
+            if hit is not None:
+                out[i] = hit
+            else:
+                pending.setdefault(raw, []).append(i)
+        if pending:
+            raws = list(pending)
+            results = self._analyze_uncached(raws, language)
+            with self._lock:
+                if len(self._cache) + len(raws) > self.cache_size:
+                    self._cache.clear()
+                for raw, res in zip(raws, results, strict=True):
+                    if language is None and len(raws) <= self.cache_size:
+                        self._cache[raw] = res
+                    for i in pending[raw]:
+                        out[i] = res
+        return out  # type: ignore[return-value]
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    # ------------------------------------------------------------------------------------- internals
+    def _analyze_uncached(self, raws: Sequence[str], language: str | None) -> list[AnalyzedText]:
+        results: list[AnalyzedText] = []
+        ja_jobs: list[tuple[AnalyzedText, list[tuple[int, int]]]] = []
+        for raw in raws:
+            text = normalize_text(raw, variants=self.variants)
+            lang = language or detect_language(text)
+            doc = AnalyzedText(text=text, language=lang)
+            spans = split_sentences(text)
+            if lang == "ja":
+                ja_jobs.append((doc, spans))
+            else:
+                self._english(doc, spans)
+            results.append(doc)
+        if ja_jobs:
+            self._japanese(ja_jobs)
+        return results
+
+    def _japanese(self, jobs: list[tuple[AnalyzedText, list[tuple[int, int]]]]) -> None:
+        tokenizer, pos_cache = _sudachi()
+        # sentences of many texts joined by newlines into chunks below the byte limit; Sudachi is called once
+        # per chunk and morphemes are routed back to their sentence by offset
+        chunk_parts: list[str] = []
+        chunk_sents: list[tuple[AnalyzedText, int, int, int]] = []  # doc, sentence start/end in doc, offset in chunk
+        size = 0
+        offset = 0
+
+        def flush() -> None:
+            nonlocal chunk_parts, chunk_sents, size, offset
+            if not chunk_parts:
+                return
+            morphemes = tokenizer.tokenize("\n".join(chunk_parts))
+            k = 0
+            n_sent = len(chunk_sents)
+            per_sentence: list[list[Any]] = [[] for _ in range(n_sent)]
+            bounds = [cs[3] + (cs[2] - cs[1]) for cs in chunk_sents]
+            for m in morphemes:
+                b = m.begin()
+                while k < n_sent - 1 and b >= bounds[k]:
+                    k += 1
+                per_sentence[k].append(m)
+            for (doc, s_start, s_end, s_off), morphs in zip(chunk_sents, per_sentence, strict=True):
+                self._ja_sentence(doc, s_start, s_end, morphs, s_off, pos_cache)
+            chunk_parts, chunk_sents, size, offset = [], [], 0, 0
+
+        for doc, spans in jobs:
+            for s_start, s_end in spans:
+                for p_start, p_end in _pieces(doc.text, s_start, s_end):
+                    piece = doc.text[p_start:p_end]
+                    n_bytes = len(piece) * 3 if len(piece) * 3 < MAX_CHUNK_BYTES // 2 else len(piece.encode("utf-8"))
+                    if size + n_bytes + 1 > MAX_CHUNK_BYTES:
+                        flush()
+                    chunk_parts.append(piece)
+                    chunk_sents.append((doc, p_start, p_end, offset))
+                    offset += len(piece) + 1
+                    size += n_bytes + 1
+        flush()
+
+    def _ja_sentence(
+        self,
+        doc: AnalyzedText,
+        s_start: int,
+        s_end: int,
+        morphs: list[Any],
+        chunk_offset: int,
+        pos_cache: Mapping[int, tuple[str, ...]],
+    ) -> None:
+        terms, starts, ends = doc.terms, doc.starts, doc.ends
+        first = len(terms)
+        negated: list[bool] = []
+        shift = s_start - chunk_offset  # chunk offset -> doc offset
+        ud_spans = self.user_dictionary.find(doc.text[s_start:s_end]) if self.user_dictionary else []
+        ud_i = 0
+        stop = self.stopwords_ja
+        ignore = self.ignore
+        force = self.force_pick
+
+        compound: list[str] = []
+        comp_start = comp_end = 0
+        comp_content = False
+        clause_first = first
+        contrast_at = -1
+        request = False
+        wish_at = -1  # index of a 欲しい term that makes the sentence a request (undone if negated)
+        prev_surface = ""
+        prev_norm = ""
+        prev_p0 = ""
+
+        def emit(term: str, b: int, e: int) -> None:
+            if term in ignore or (term in stop and term not in force):
+                return
+            terms.append(term)
+            starts.append(b)
+            ends.append(e)
+            negated.append(False)
+
+        def flush_compound() -> None:
+            nonlocal compound, comp_content
+            if compound and comp_content:
+                emit("".join(compound), comp_start, comp_end)
+            compound = []
+            comp_content = False
+
+        n = len(morphs)
+        i = 0
+        while i < n:
+            m = morphs[i]
+            b = m.begin() + shift
+            if ud_spans:
+                while ud_i < len(ud_spans) and ud_spans[ud_i][1] + s_start <= b:
+                    ud_i += 1
+                if ud_i < len(ud_spans) and ud_spans[ud_i][0] + s_start <= b < ud_spans[ud_i][1] + s_start:
+                    flush_compound()
+                    u_start, u_end, u_term = ud_spans[ud_i]
+                    terms.append(u_term)
+                    starts.append(u_start + s_start)
+                    ends.append(u_end + s_start)
+                    negated.append(False)
+                    while i < n and morphs[i].begin() + shift < u_end + s_start:
+                        i += 1
+                    ud_i += 1
+                    prev_surface, prev_norm, prev_p0 = "", "", "名詞"
+                    continue
+            pos = pos_cache[m.part_of_speech_id()]
+            p0 = pos[0]
+            surface = m.surface()
+            # ---- nouns and their compounds
+            if p0 == "名詞":
+                p1 = pos[1]
+                if p1 == "数詞" or p1 == "代名詞" or surface.isdigit():
+                    flush_compound()
+                else:
+                    if not compound:
+                        comp_start = b
+                    piece = surface.lower() if surface.isascii() else m.normalized_form()
+                    compound.append(piece)
+                    comp_end = m.end() + shift
+                    comp_content = True
+                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                i += 1
+                continue
+            if p0 == "接頭辞":
+                flush_compound()
+                comp_start = b
+                compound.append(m.normalized_form())
+                comp_end = m.end() + shift
+                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                i += 1
+                continue
+            if p0 == "接尾辞" and pos[1] == "名詞的":
+                if compound:
+                    compound.append(m.normalized_form())
+                    comp_end = m.end() + shift
+                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                i += 1
+                continue
+            last_noun = "".join(compound) if compound and comp_content else ""
+            flush_compound()
+
+            if p0 == "動詞":
+                norm = m.normalized_form()
+                nxt = morphs[i + 1] if i + 1 < n else None
+                if nxt is not None:
+                    npos = pos_cache[nxt.part_of_speech_id()]
+                    if npos[0] == "接尾辞" and npos[1] == "形容詞的":
+                        nsurf = nxt.surface()
+                        suffix = _SUFFIX_CANON.get(nsurf[:1])
+                        if suffix is not None:
+                            if norm == "為る" and last_noun:
+                                stem = last_noun + "し"
+                            else:
+                                stem = _renyou(surface, norm, pos)
+                            end = nxt.end() + shift
+                            j = i + 2
+                            term = stem + suffix
+                            if npos[5].startswith("語幹") and j < n and morphs[j].surface() == "さ":
+                                term = stem + suffix[:-1] + "さ"
+                                end = morphs[j].end() + shift
+                                j += 1
+                            emit(term, b, end)
+                            prev_surface, prev_norm, prev_p0 = nsurf, "", "接尾辞"
+                            i = j
+                            continue
+                if norm in lx.JA_AUX_VERBS:
+                    if norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で"):
+                        request = True
+                    elif norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nxt is not None \
+                            and nxt.surface() == "ば":
+                        request = True
+                    elif norm in _REQUEST_GIVERS and nxt is not None and nxt.surface() in ("たい", "たく"):
+                        request = True
+                elif norm in lx.JA_AFTER_TE_AUX and prev_surface in ("て", "で"):
+                    pass
+                elif norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                    request = True
+                    emit(norm, b, m.end() + shift)
+                else:
+                    emit(norm, b, m.end() + shift)
+            elif p0 == "形容詞":
+                norm = m.normalized_form()
+                if norm == "無い":
+                    _negate(negated, first, clause_first)
+                elif norm == "欲しい":
+                    emit(norm, b, m.end() + shift)
+                    request = True
+                    wish_at = len(terms) - 1
+                else:
+                    if norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                        request = True
+                    emit(norm, b, m.end() + shift)
+            elif p0 == "形状詞":
+                if pos[1] == "一般":
+                    norm = m.normalized_form()
+                    if norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                        request = True
+                    emit(norm, b, m.end() + shift)
+            elif p0 == "助動詞":
+                ctype = pos[4]
+                if ctype == "助動詞-ナイ" or ctype == "助動詞-ヌ":
+                    _negate(negated, first, clause_first)
+            elif p0 == "助詞":
+                if pos[1] == "接続助詞":
+                    if surface in lx.JA_CONTRAST:
+                        contrast_at = len(terms)
+                    if surface in _CLAUSE_PARTICLES:
+                        clause_first = len(terms)
+            elif p0 == "接続詞":
+                if surface in lx.JA_CONTRAST or m.normalized_form() in lx.JA_CONTRAST:
+                    contrast_at = len(terms)
+                clause_first = len(terms)
+            elif p0 == "補助記号":
+                if pos[1] == "読点":
+                    clause_first = len(terms)
+            elif p0 == "感動詞":
+                norm = m.normalized_form()
+                if norm in lx.JA_POLARITY:
+                    emit(norm, b, m.end() + shift)
+            prev_surface, prev_norm, prev_p0 = surface, "", p0
+            i += 1
+        flush_compound()
+        for k, is_neg in enumerate(negated):
+            if is_neg:
+                terms[first + k] = terms[first + k] + NEG
+        if wish_at >= 0 and negated[wish_at - first]:
+            request = False
+        doc.sentences.append(
+            Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
+        )
+
+    def _english(self, doc: AnalyzedText, spans: list[tuple[int, int]]) -> None:
+        text = doc.text
+        lower = text.lower()
+        stop = self.stopwords_en
+        ignore = self.ignore
+        force = self.force_pick
+        terms, starts, ends = doc.terms, doc.starts, doc.ends
+        for s_start, s_end in spans:
+            first = len(terms)
+            sent = lower[s_start:s_end]
+            ud_spans = self.user_dictionary.find(text[s_start:s_end]) if self.user_dictionary else []
+            tokens: list[tuple[str, int, int]] = []
+            for m in _EN_TOKEN_RE.finditer(sent):
+                tokens.append((m.group(0), m.start() + s_start, m.end() + s_start))
+            contrast_at = -1
+            neg_window = 0
+            negated: list[bool] = []
+            ud_i = 0
+            i = 0
+            n = len(tokens)
+            while i < n:
+                tok, b, e = tokens[i]
+                if ud_spans:
+                    while ud_i < len(ud_spans) and ud_spans[ud_i][1] + s_start <= b:
+                        ud_i += 1
+                    if ud_i < len(ud_spans) and ud_spans[ud_i][0] + s_start <= b:
+                        u_start, u_end, u_term = ud_spans[ud_i]
+                        terms.append(u_term)
+                        starts.append(u_start + s_start)
+                        ends.append(u_end + s_start)
+                        negated.append(neg_window > 0)
+                        neg_window = 0
+                        while i < n and tokens[i][1] < u_end + s_start:
+                            i += 1
+                        ud_i += 1
+                        continue
+                if tok in (",", ";", ":", "(", ")"):
+                    neg_window = 0
+                    i += 1
+                    continue
+                if tok in lx.EN_CONTRAST:
+                    contrast_at = len(terms)
+                    neg_window = 0
+                    i += 1
+                    continue
+                nt = tok.endswith("n't")
+                if nt or tok in lx.EN_NEGATORS:
+                    neg_window = 3
+                    i += 1
+                    continue
+                # ADJ to VERB ("hard to use", "easy to set up")
+                if tok in lx.EN_TO_ADJECTIVES and i + 2 < n and tokens[i + 1][0] == "to":
+                    verb = lemmatize_en(tokens[i + 2][0])
+                    end = tokens[i + 2][2]
+                    j = i + 3
+                    if j < n and tokens[j][0] in ("up", "out", "in"):
+                        verb += " " + tokens[j][0]
+                        end = tokens[j][2]
+                        j += 1
+                    term = f"{tok} to {verb}"
+                    if term not in ignore:
+                        terms.append(term)
+                        starts.append(b)
+                        ends.append(end)
+                        negated.append(neg_window > 0)
+                    neg_window = 0
+                    i = j
+                    continue
+                if tok == "user" and i + 1 < n and tokens[i + 1][0] == "friendly":
+                    term, e, i = "user-friendly", tokens[i + 1][2], i + 2
+                else:
+                    term = lemmatize_en(tok)
+                    i += 1
+                if term in ignore or tok.isdigit() or len(term) < 2:
+                    continue
+                if (term in stop or tok in stop) and term not in force:
+                    if neg_window:
+                        neg_window -= 1
+                    continue
+                terms.append(term)
+                starts.append(b)
+                ends.append(e)
+                negated.append(neg_window > 0)
+                neg_window = 0
+            for k, is_neg in enumerate(negated):
+                if is_neg:
+                    terms[first + k] = terms[first + k] + NEG
+            request = bool(_EN_REQUEST_RE.search(sent))
+            doc.sentences.append(
+                Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
+            )
+
+
+def _negate(negated: list[bool], first: int, clause_first: int) -> None:
+    """Toggle negation on the sentence's last term if it lies in the current clause (double negation cancels).
+
+    ``negated`` is sentence-local; ``first`` is the document index of its first term, ``clause_first`` the
+    document index where the current clause starts.
+    """
+    target = len(negated) - 1
+    if target >= 0 and target + first >= clause_first:
+        negated[target] = not negated[target]
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a sentence longer than the chunk limit at commas or, failing that, at fixed widths."""
+    if (end - start) * 3 < MAX_CHUNK_BYTES - 16:
+        return [(start, end)]
+    width = (MAX_CHUNK_BYTES - 16) // 3
+    out = []
+    pos = start
+    while pos < end:
+        stop = min(end, pos + width)
+        if stop < end:
+            cut = max(text.rfind("、", pos, stop), text.rfind(",", pos, stop))
+            if cut > pos:
+                stop = cut + 1
+        out.append((pos, stop))
+        pos = stop
+    return out
+
+
+def _renyou(surface: str, norm: str, pos: tuple[str, ...]) -> str:
+    """The 連用形 stem of a verb in its normalised spelling (わかり -> 分かり), for fusing with やすい/にくい."""
+    ctype = pos[4]
+    if ctype.startswith("五段") and norm and norm[-1] in _IROW:
+        return norm[:-1] + _IROW[norm[-1]]
+    if "一段" in ctype and norm.endswith("る"):
+        return norm[:-1]
+    if ctype.startswith("サ行変格"):
+        return norm[:-2] + "し" if norm.endswith(("する", "為る")) else surface
+    return surface
