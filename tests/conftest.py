@@ -36,6 +36,13 @@ def _fresh_postgres_database(name: str) -> str:
     return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_postgres_database(name: str) -> None:
+    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kizuna.sqlite3'}"
@@ -47,11 +54,14 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    url = _fresh_postgres_database(f"kizuna_test_{_worker()}")
+    # one database per test process, so parallel runs (xdist workers, several checkouts) never share one
+    name = f"kizuna_test_{_worker()}_{os.getpid()}"
+    url = _fresh_postgres_database(name)
     upgrade(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()
+    _drop_postgres_database(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
