@@ -10,12 +10,33 @@ from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.imports.models import ImportRun
+from kizuna.notify.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.playbooks.models import (
+    LifecycleChange,
+    PendingJob,
+    Playbook,
+    PlaybookRun,
+    PlaybookRunAccount,
+    PlaybookVersion,
+)
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
+from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
+from kizuna.tasks.models import Task
 from kizuna.voc.models import VocEntry
 
 __all__ = [
+    "Task",
+    "SurveyInvitation",
+    "SurveyFollowUp",
+    "SurveyCampaign",
+    "PlaybookVersion",
+    "PlaybookRunAccount",
+    "PlaybookRun",
+    "Playbook",
+    "PendingJob",
+    "OutboundMessage",
+    "LifecycleChange",
     "Account",
     "Activity",
     "AuditEntry",

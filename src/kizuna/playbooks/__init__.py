@@ -1,0 +1,1 @@
+"""Playbooks: trigger + conditions + actions, versioned YAML, dry runs, run log, idempotent execution."""

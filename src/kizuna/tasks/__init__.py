@@ -1,0 +1,1 @@
+"""Tasks: calls to action for the CS team (from playbooks or by hand)."""
