@@ -49,7 +49,7 @@ class MaximumLikelihood:
 
 def maximise_likelihood(
     objective: Objective,
-    initial: Sequence[float],
+    initial: Sequence[float] | FloatArray,
     *,
     n_observations: float,
     names: Sequence[str],
@@ -137,9 +137,7 @@ def log_scale_hessian(on_log_scale: Objective, z: FloatArray) -> FloatArray:
     return 0.5 * (hessian + hessian.T)
 
 
-def inverse_hessian(
-    objective: Objective, params: FloatArray, *, names: Sequence[str]
-) -> tuple[FloatArray, FloatArray]:
+def inverse_hessian(objective: Objective, params: FloatArray, *, names: Sequence[str]) -> tuple[FloatArray, FloatArray]:
     """Covariance matrix and standard errors from the Hessian of ``objective`` in the natural parameters."""
     k = len(params)
     hessian = np.empty((k, k))
@@ -163,7 +161,7 @@ def inverse_hessian(
         )
         nan = np.full((k, k), np.nan)
         return nan, np.full(k, np.nan)
-    return covariance, np.sqrt(np.diag(covariance))
+    return np.asarray(covariance, dtype=np.float64), np.sqrt(np.diag(covariance)).astype(np.float64)
 
 
 def numerical_gradient(function: Callable[[FloatArray], float], params: FloatArray) -> FloatArray:
@@ -195,9 +193,7 @@ def collapse_identical_rows(
     return collapsed, grouped.to_numpy(dtype=np.float64)
 
 
-def batched(
-    score: Callable[[slice], FloatArray], n_rows: int, batch_size: int | None
-) -> FloatArray:
+def batched(score: Callable[[slice], FloatArray], n_rows: int, batch_size: int | None) -> FloatArray:
     """Run ``score`` over consecutive row slices of at most ``batch_size`` rows and join the results.
 
     The output is allocated once; each batch's temporaries (hypergeometric terms and the like) are freed before

@@ -59,7 +59,7 @@ class PurchaseModel(ABC):
         *,
         frequency_col: str = "frequency",
         recency_col: str = "recency",
-        T_col: str = "T",  # noqa: N803 - the literature's name for the customer's age
+        T_col: str = "T",
         weights_col: str | None = None,
         tol: float = 1e-8,
         max_iter: int = 1000,
@@ -97,9 +97,9 @@ class PurchaseModel(ABC):
         x, t_x, age = self._read(summary)
         weights = None
         if self.weights_col is not None:
-            weights = numeric_columns(
-                summary, [self.weights_col], what=self._what, non_negative=[self.weights_col]
-            )[self.weights_col]
+            weights = numeric_columns(summary, [self.weights_col], what=self._what, non_negative=[self.weights_col])[
+                self.weights_col
+            ]
         if len(x) == 0:
             raise InvalidInput(f"{self._what} has no rows to fit on")
         columns, counts = collapse_identical_rows({"x": x, "t_x": t_x, "T": age}, weights)
@@ -202,15 +202,13 @@ class PurchaseModel(ABC):
         end, begin = np.broadcast_arrays(end, begin)
         shape = end.shape
         flat_end, flat_begin = end.ravel(), begin.ravel()
-        expected = self._new_customer_purchases(params, flat_end) - self._new_customer_purchases(
-            params, flat_begin
-        )
+        expected = self._new_customer_purchases(params, flat_end) - self._new_customer_purchases(params, flat_begin)
         return np.asarray(expected.reshape(shape), dtype=np.float64)
 
     # -- array API, named as in the `lifetimes` package so the models plug into the same code -----------------
 
     def conditional_expected_number_of_purchases_up_to_time(
-        self, t: Any, frequency: Any, recency: Any, T: Any  # noqa: N803
+        self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
         """Array form of :meth:`predict_purchases` (argument order as in ``lifetimes``)."""
         x, t_x, age = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(frequency, recency, T))
@@ -218,7 +216,7 @@ class PurchaseModel(ABC):
         horizon = broadcast_horizon(t, len(x))
         return self._conditional_purchases(self._params().to_numpy(), horizon, x, t_x, age)
 
-    def conditional_probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:  # noqa: N803
+    def conditional_probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Array form of :meth:`predict_probability_alive`."""
         x, t_x, age = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(frequency, recency, T))
         return self._probability_alive(self._params().to_numpy(), x.ravel(), t_x.ravel(), age.ravel())

@@ -29,9 +29,7 @@ class ConvergenceWarning(UserWarning):
 def require_frame(data: object, *, what: str) -> pd.DataFrame:
     """Return ``data`` if it is a data frame, else raise ``InvalidInput`` saying what was expected."""
     if not isinstance(data, pd.DataFrame):
-        raise InvalidInput(
-            f"{what} must be a pandas DataFrame, got {type(data).__name__}", value=type(data).__name__
-        )
+        raise InvalidInput(f"{what} must be a pandas DataFrame, got {type(data).__name__}", value=type(data).__name__)
     return data
 
 

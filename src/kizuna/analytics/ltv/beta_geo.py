@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from kizuna.analytics.ltv._base import FloatArray
@@ -20,7 +21,7 @@ class _FitData(NamedTuple):
     weights: FloatArray
     repeat: FloatArray  # 1.0 where x > 0
     x_unique: FloatArray
-    x_index: FloatArray
+    x_index: npt.NDArray[np.intp]
 
 
 class BetaGeoNBD(PurchaseModel):
@@ -109,7 +110,8 @@ class BetaGeoNBD(PurchaseModel):
         repeat = x > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             log_odds_dropped = (
-                np.log(a) - np.log(np.where(repeat, b + x - 1.0, 1.0))
+                np.log(a)
+                - np.log(np.where(repeat, b + x - 1.0, 1.0))
                 + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
             )
         return np.where(repeat, expit(-log_odds_dropped), 1.0)
