@@ -1,0 +1,93 @@
+"""Shared building blocks of the KPI library: input checks, point-in-time cut-offs and calendar spines.
+
+Everything here is portable Ibis (the subset measured on DuckDB and Spark; see DEVELOPERS.md): no as-of joins, no
+distinct counts over windows, windows always bounded. Calendar spines are built in Python and joined on date ranges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from kizuna.errors import InvalidInput
+
+Tables = Mapping[str, ir.Table]
+
+# Far-future date standing in for an open end (``end_date IS NULL``) so interval tests stay plain comparisons.
+OPEN_END = dt.date(9999, 12, 31)
+
+
+def require(tables: Tables, name: str, columns: Sequence[str]) -> ir.Table:
+    """Return ``tables[name]`` after checking it has ``columns``; the error names what is missing."""
+    if name not in tables:
+        raise InvalidInput(f"KPI input table {name!r} is missing", table=name)
+    table = tables[name]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InvalidInput(f"KPI input table {name!r} lacks column(s) {', '.join(missing)}", table=name,
+                           columns=missing)
+    return table
+
+
+def cutoff(as_of: dt.date) -> ir.TimestampScalar:
+    """The instant "as of D" means: the start of day ``D`` in UTC (events strictly before it are known)."""
+    return ibis.timestamp(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.UTC))
+
+
+def days_before(as_of: dt.date, days: int) -> ir.TimestampScalar:
+    start = as_of - dt.timedelta(days=days)
+    return ibis.timestamp(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC))
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """First day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_list(first: dt.date, last: dt.date) -> list[dt.date]:
+    """First days of every calendar month from ``first``'s month to ``last``'s month, inclusive."""
+    out, cur = [], month_start(first)
+    while cur <= last:
+        out.append(cur)
+        cur = add_months(cur, 1)
+    return out
+
+
+def month_spine(first: dt.date, as_of: dt.date) -> ir.Table:
+    """A table of calendar months from ``first``'s month up to ``as_of``'s month.
+
+    Columns: ``month`` (first day), ``snapshot_day`` (the day whose state represents the month: its last day, or
+    ``as_of`` for the current, unfinished month), ``next_month``.
+    """
+    months = month_list(first, as_of)
+    snapshot = [min(add_months(m, 1) - dt.timedelta(days=1), as_of) for m in months]
+    return ibis.memtable(
+        pa.table(
+            {
+                "month": pa.array(months, pa.date32()),
+                "snapshot_day": pa.array(snapshot, pa.date32()),
+                "next_month": pa.array([add_months(m, 1) for m in months], pa.date32()),
+            }
+        )
+    )
+
+
+def as_pandas(expr: Any) -> Any:
+    """Execute an Ibis expression to pandas with timestamps in UTC on every backend (Spark returns naive ones)."""
+    import pandas as pd
+
+    frame = expr.to_pandas()
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]) and getattr(frame[col].dt, "tz", None) is None:
+            frame[col] = frame[col].dt.tz_localize("UTC")
+    return frame

@@ -1,0 +1,77 @@
+"""account_usage against hand-computed values (as of 2026-03-01 00:00 UTC)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kizuna.analytics.engine import connect, register_tables
+from kizuna.analytics.kpi import account_usage
+from kizuna.errors import InvalidInput
+from tests.analytics.kpi.hub import d, hub, ts
+
+AS_OF = d("2026-03-01")
+
+
+def usage_hub() -> dict[str, object]:
+    return hub(
+        accounts=[{}, {}, {"created_at": ts("2026-03-01 00:00")}, {"created_at": ts("2026-03-02 00:00")}],
+        plans=[{}, {"is_addon": True}],
+        subscriptions=[
+            # account 1: 4 base seats + 3 more on a second base line; the add-on's 50 and the trial's 99 don't count
+            {"account_id": 1, "contract_id": "c1", "mrr_minor": 1000, "start_date": d("2026-01-01"), "quantity": 4},
+            {"account_id": 1, "contract_id": "c3", "mrr_minor": 500, "start_date": d("2026-02-01"), "quantity": 3,
+             "end_date": d("2026-03-02")},
+            {"account_id": 1, "contract_id": "c2", "plan_id": 2, "mrr_minor": 1000, "start_date": d("2026-01-01"),
+             "quantity": 50},
+            {"account_id": 2, "contract_id": "c4", "mrr_minor": 0, "start_date": d("2026-01-01"), "quantity": 99,
+             "status": "trial"},
+            # ended on the cut-off day: not counted
+            {"account_id": 2, "contract_id": "c5", "mrr_minor": 100, "start_date": d("2025-01-01"), "quantity": 5,
+             "end_date": d("2026-03-01")},
+        ],
+        events=[
+            {"account_id": 1, "user_id": "u1", "event_name": "login", "timestamp": ts("2026-02-28 10:00")},  # dau
+            {"account_id": 1, "user_id": "u1", "feature": "report", "timestamp": ts("2026-02-28 11:00")},
+            {"account_id": 1, "user_id": "u2", "feature": "report", "timestamp": ts("2026-02-25 10:00")},  # wau
+            {"account_id": 1, "user_id": "u3", "feature": "export", "timestamp": ts("2026-02-01 00:00")},  # 28 d
+            {"account_id": 1, "user_id": "u2", "event_name": "login", "timestamp": ts("2026-01-20 10:00")},  # prev
+            {"account_id": 1, "user_id": None, "timestamp": ts("2026-02-27 10:00")},  # anonymous: ignored
+            {"account_id": 2, "user_id": "u9", "event_name": "login", "timestamp": ts("2025-12-01 09:00")},
+            {"account_id": 2, "user_id": "u9", "feature": "export", "timestamp": ts("2026-03-01 00:00")},  # after
+            {"account_id": 4, "user_id": "u8", "feature": "admin", "timestamp": ts("2026-02-20 00:00")},
+        ],
+    )
+
+
+def test_account_usage_hand_computed() -> None:
+    con = connect()
+    frame = account_usage(register_tables(con, usage_hub()), AS_OF).to_pandas().set_index("account_id")
+    # account 4 was created after the cut-off: absent. Account 3 was created at the cut-off instant: present.
+    assert sorted(frame.index) == [1, 2, 3]
+    a1 = frame.loc[1]
+    assert (a1.dau, a1.wau, a1.mau, a1.active_users_30d) == (1, 2, 3, 3)
+    assert a1.seats == 7 and a1.seat_utilisation == pytest.approx(3 / 7)
+    # user-days in the last 30 days: u1 on 02-28, u2 on 02-25, u3 on 02-01 -> 3; the 30 days before: u2 on 01-20
+    assert (a1.active_user_days_30d, a1.active_user_days_prev_30d) == (3, 1)
+    assert a1.avg_dau_30d == pytest.approx(3 / 30)
+    assert a1.stickiness == pytest.approx((3 / 30) / 3)
+    assert a1.usage_trend == pytest.approx(2.0)
+    # features seen by anyone in the window: report, export, admin (account 4 is unknown at the cut-off but its
+    # events still show the product's features)
+    assert (a1.features_used_30d, a1.features_available) == (2, 3)
+    assert a1.adoption_breadth == pytest.approx(2 / 3)
+    assert (a1.events_30d, a1.logins_30d, a1.days_since_last_login) == (4, 1, 1)
+    a2 = frame.loc[2]
+    assert (a2.mau, a2.seats, a2.logins_30d, a2.days_since_last_login) == (0, 0, 0, 90)
+    assert math.isnan(a2.seat_utilisation) and math.isnan(a2.stickiness) and math.isnan(a2.usage_trend)
+    assert a2.adoption_breadth == 0.0
+
+
+def test_account_usage_names_missing_column() -> None:
+    con = connect()
+    tables = register_tables(con, usage_hub())
+    tables["events"] = tables["events"].drop("feature")
+    with pytest.raises(InvalidInput, match="feature"):
+        account_usage(tables, AS_OF)
