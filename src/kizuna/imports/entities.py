@@ -1,0 +1,245 @@
+"""What each importable entity looks like from a file: its columns, their types, required fields and references.
+
+The specs are derived from the ORM tables (so a new column is importable without touching this module) plus what the
+tables cannot say: enumerations, lower bounds, the columns that carry references by external id, and a few derived
+columns (``employees`` → ``employee_band``; ``last_name`` + ``first_name`` → ``name``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy.orm import Mapper
+
+from kizuna import models as m
+from kizuna.accounts.models import LifecycleStage, TeamRole, TouchTier
+from kizuna.activities.models import ActivityKind
+from kizuna.billing.models import InvoiceStatus, PaymentStatus, SubscriptionStatus
+from kizuna.db import UTCDateTime
+from kizuna.funnel.models import LeadStatus, OpportunityKind, OpportunityStage
+from kizuna.onboarding.models import MilestoneKind
+from kizuna.support.models import TicketChannel, TicketPriority
+from kizuna.surveys.models import SurveyKind
+from kizuna.voc.models import VocChannel
+
+FieldKind = Literal["text", "int", "money", "date", "datetime", "bool"]
+
+EVENTS = "events"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One importable column of an entity (the ORM column's name)."""
+
+    name: str
+    kind: FieldKind
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """A foreign key filled from the source's key of the referenced row.
+
+    ``sources`` are the import columns that may carry it, each with the attribute of the target it is matched on:
+    ``account_external_id`` and ``account_id`` both mean the source's account key (``accounts.external_id``).
+    """
+
+    column: str
+    target: type[m.Base]
+    sources: tuple[tuple[str, str], ...]
+    required: bool
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    model: type[m.Base]
+    key: tuple[str, ...]
+    fields: dict[str, FieldSpec]
+    references: tuple[ReferenceSpec, ...]
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    derived: tuple[str, ...] = ()  # extra input columns turned into fields by the service
+    label: str = ""
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.required]
+
+    def known_columns(self) -> set[str]:
+        names = set(self.fields) | set(self.derived)
+        for ref in self.references:
+            names.update(source for source, _ in ref.sources)
+        return names
+
+
+def _values(kind: type[enum.StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in kind)
+
+
+ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "accounts": {"lifecycle_stage": _values(LifecycleStage), "touch_tier": _values(TouchTier)},
+    "team_members": {"role": _values(TeamRole)},
+    "subscriptions": {"status": _values(SubscriptionStatus)},
+    "invoices": {"status": _values(InvoiceStatus)},
+    "payments": {"status": _values(PaymentStatus)},
+    "tickets": {
+        "priority": _values(TicketPriority),
+        "channel": _values(TicketChannel),
+        "status": ("open", "pending", "closed"),
+    },
+    "survey_responses": {"kind": _values(SurveyKind)},
+    "voc_entries": {"channel": _values(VocChannel), "language": ("ja", "en")},
+    "activities": {"kind": _values(ActivityKind)},
+    "onboarding_milestones": {"kind": _values(MilestoneKind)},
+    "leads": {"status": _values(LeadStatus)},
+    "opportunities": {"stage": _values(OpportunityStage), "kind": _values(OpportunityKind)},
+}
+
+# Lower (and upper) bounds: seats, quantities and prices are never negative; periods are at least a month.
+BOUNDS: dict[str, tuple[int | None, int | None]] = {
+    "quantity": (0, None),
+    "mrr_minor": (0, None),
+    "list_price_minor": (0, None),
+    "capacity_accounts": (0, None),
+    "capacity_arr_minor": (0, None),
+    "billing_period_months": (1, None),
+    "term_months": (1, None),
+    "attempt": (1, None),
+    "csat": (1, 5),
+}
+NON_NEGATIVE_AMOUNTS = {"opportunities", "marketing_spend", "payments"}
+
+# What each referenced table can be matched on, by the suffix of the import column.
+LOOKUPS: dict[type[m.Base], dict[str, str]] = {
+    m.Account: {"external_id": "external_id", "id": "external_id", "name": "name"},
+    m.TeamMember: {"external_id": "external_id", "id": "external_id", "email": "email", "name": "name"},
+    m.Contact: {"external_id": "external_id", "id": "external_id", "email": "email"},
+    m.Plan: {"external_id": "external_id", "id": "external_id"},
+    m.Product: {"external_id": "external_id", "id": "external_id", "name": "name"},
+    m.Invoice: {"external_id": "external_id", "id": "external_id"},
+    m.Lead: {"external_id": "external_id", "id": "external_id"},
+}
+
+MODELS: dict[str, type[m.Base]] = {
+    "accounts": m.Account,
+    "contacts": m.Contact,
+    "team_members": m.TeamMember,
+    "products": m.Product,
+    "plans": m.Plan,
+    "subscriptions": m.Subscription,
+    "invoices": m.Invoice,
+    "payments": m.Payment,
+    "tickets": m.Ticket,
+    "survey_responses": m.SurveyResponse,
+    "voc_entries": m.VocEntry,
+    "activities": m.Activity,
+    "onboarding_milestones": m.OnboardingMilestone,
+    "leads": m.Lead,
+    "opportunities": m.Opportunity,
+    "marketing_spend": m.MarketingSpend,
+}
+
+ENTITY_NAMES: tuple[str, ...] = (*MODELS, EVENTS)
+
+DERIVED: dict[str, tuple[str, ...]] = {
+    "accounts": ("employees",),
+    "contacts": ("first_name", "last_name"),
+    "leads": ("first_name", "last_name"),
+}
+
+# Columns filled by the service when the file leaves them out (so they are not "missing required columns").
+FILLED_BY_SERVICE: dict[str, set[str]] = {
+    "contacts": {"name"},
+    "leads": {"contact_name"},
+    "subscriptions": {"contract_id"},
+    "payments": {"account_id"},
+}
+
+
+def _kind(column: Any) -> FieldKind:
+    t = column.type
+    if isinstance(t, UTCDateTime):
+        return "datetime"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Boolean):
+        return "bool"
+    if column.name.endswith("_minor"):
+        return "money"
+    if isinstance(t, (BigInteger, Integer)):
+        return "int"
+    return "text"
+
+
+@cache
+def entity_spec(name: str) -> EntitySpec:
+    """The import spec of the entity ``name`` (e.g. ``"accounts"``)."""
+    model = MODELS[name]
+    mapper: Mapper[Any] = model.__mapper__
+    table = mapper.local_table
+    fields: dict[str, FieldSpec] = {}
+    references: list[ReferenceSpec] = []
+    enums = ENUMS.get(name, {})
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        has_default = column.default is not None or column.server_default is not None
+        required = not column.nullable and not has_default
+        if name in FILLED_BY_SERVICE and column.name in FILLED_BY_SERVICE[name]:
+            required = False
+        if column.foreign_keys:
+            fk = next(iter(column.foreign_keys))
+            target = next(mp.class_ for mp in m.Base.registry.mappers if mp.local_table is fk.column.table)
+            prefix = column.name.removesuffix("_id")
+            sources = tuple((f"{prefix}_{suffix}", attr) for suffix, attr in LOOKUPS[target].items())
+            references.append(ReferenceSpec(column.name, target, sources, required=required))
+            continue
+        lo, hi = BOUNDS.get(column.name, (None, None))
+        if column.name == "amount_minor" and name in NON_NEGATIVE_AMOUNTS:
+            lo = 0
+        max_length = column.type.length if isinstance(column.type, String) and not isinstance(column.type, Text) else None
+        fields[column.name] = FieldSpec(
+            name=column.name,
+            kind=_kind(column),
+            required=required,
+            max_length=max_length,
+            choices=enums.get(column.name),
+            minimum=lo,
+            maximum=hi,
+        )
+    key = ("month", "channel") if name == "marketing_spend" else ("external_id",)
+    unique_together = tuple(
+        tuple(c.name for c in constraint.columns)
+        for constraint in table.constraints
+        if constraint.__class__.__name__ == "UniqueConstraint"
+    ) + tuple((c.name,) for c in table.columns if c.unique and c.name != "external_id")
+    unique_together = tuple(u for u in dict.fromkeys(unique_together) if u != key)
+    return EntitySpec(
+        name=name,
+        model=model,
+        key=key,
+        fields=fields,
+        references=tuple(references),
+        unique_together=unique_together,
+        derived=DERIVED.get(name, ()),
+    )
+
+
+@dataclass
+class EventColumns:
+    """The columns of a product usage events file, as kizuna names them."""
+
+    required: tuple[str, ...] = ("event_name", "timestamp")
+    account_keys: tuple[str, ...] = ("account_external_id", "account_id")
+    optional: tuple[str, ...] = field(default=("event_id", "user_id", "feature", "properties"))
+
+    def known(self) -> set[str]:
+        return {*self.required, *self.account_keys, *self.optional}

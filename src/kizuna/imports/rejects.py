@@ -1,0 +1,82 @@
+"""The rejects file: one line per refused cell, in a CSV that Excel opens safely.
+
+UTF-8 with a BOM (so Excel in Japan does not read it as CP932), columns ``file, row, column, value, reason``, and every
+value that looks like a formula (``=``, ``+``, ``-``, ``@`` at the start) prefixed with ``'`` so that opening the file
+never runs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+
+from kizuna.imports.schemas import Rejection
+from kizuna.imports.values import neutralize_formula
+
+REJECTS_HEADER = ("file", "row", "column", "value", "reason")
+SAMPLE_SIZE = 20
+
+
+def rejects_path(rejects_dir: Path, *, entity: str, source: Path) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    stem = re.sub(r"[^\w.-]+", "_", source.stem)[:80]
+    return rejects_dir / f"{entity}-{stem}-{stamp}.csv"
+
+
+class RejectsWriter:
+    """Collects rejections, streaming them to a temporary file; ``close()`` keeps the file only if it is not empty."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._tmp = target.with_name(f".{target.name}.tmp")
+        self._handle: object | None = None
+        self._writer: csv.DictWriter[str] | None = None
+        self.rows: set[int] = set()
+        self.count = 0
+        self.sample: list[Rejection] = []
+
+    def add(self, rejection: Rejection) -> None:
+        if self._writer is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self._tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
+            self._handle = handle
+            self._writer = csv.DictWriter(handle, fieldnames=REJECTS_HEADER)
+            self._writer.writeheader()
+        self._writer.writerow(
+            {
+                "file": neutralize_formula(rejection.file),
+                "row": rejection.row,
+                "column": neutralize_formula(rejection.column),
+                "value": neutralize_formula(rejection.value),
+                "reason": neutralize_formula(rejection.reason),
+            }
+        )
+        self.count += 1
+        self.rows.add(rejection.row)
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(rejection)
+
+    def close(self, *, keep: bool = True) -> Path | None:
+        """Finish the file; returns its path, or None when nothing was rejected (or ``keep`` is false)."""
+        if self._handle is None:
+            return None
+        self._handle.close()  # type: ignore[attr-defined]
+        self._handle = None
+        if not keep:
+            self._tmp.unlink(missing_ok=True)
+            return None
+        os.replace(self._tmp, self.target)
+        return self.target
+
+    def __enter__(self) -> RejectsWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            self.close(keep=False)

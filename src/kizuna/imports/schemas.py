@@ -1,0 +1,47 @@
+"""What an import reports: the summary the CLI prints and the web upload page shows."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Rejection(BaseModel):
+    """One refused cell or row, as written to the rejects file."""
+
+    file: str
+    row: int = Field(description="Row number as the user sees it (CSV/TSV/Excel: the header is row 1).")
+    column: str
+    value: str
+    reason: str
+
+
+class ImportSummary(BaseModel):
+    """The outcome of one import of one file."""
+
+    entity: str
+    file: str
+    format: str
+    encoding: str | None = None
+    file_sha256: str
+    dry_run: bool = False
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects_path: str | None = None
+    recognised_columns: dict[str, str] = Field(default_factory=dict, description="file header -> kizuna column")
+    ignored_columns: list[str] = Field(default_factory=list)
+    import_run_id: int | None = None
+    seconds: float = 0.0
+    sample_rejections: list[Rejection] = Field(default_factory=list, description="The first few rejections.")
+
+    @property
+    def accepted(self) -> int:
+        """Rows that are now in kizuna (new, changed or already there)."""
+        return self.imported + self.updated + self.unchanged
+
+    @property
+    def refused_entirely(self) -> bool:
+        """True when the file had rows and not one of them was accepted."""
+        return self.rejected > 0 and self.accepted == 0

@@ -1,0 +1,555 @@
+"""Importing a file into the data hub: read, map columns, validate every row, upsert by external id, reject the rest.
+
+``import_file`` is the one entry point (CLI and web upload). It takes the caller's session and never commits; all its
+database writes happen inside one savepoint, so an error or Ctrl-C half-way leaves the database as it was before the
+import, and a dry run is the same import rolled back. Product usage events go to Parquet files instead
+(:mod:`kizuna.imports.events`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from kizuna import models as m
+from kizuna.audit.service import record_audit
+from kizuna.errors import ImportRejected, InvalidInput
+from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
+from kizuna.imports.mapping import ColumnPlan, MappingFile, plan_columns, value_key
+from kizuna.imports.readers import read_rows
+from kizuna.imports.rejects import RejectsWriter, rejects_path
+from kizuna.imports.schemas import ImportSummary, Rejection
+from kizuna.imports.values import (
+    CellError,
+    employee_band,
+    is_blank,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_int,
+    parse_money,
+    parse_text,
+)
+from kizuna.settings import Settings
+from kizuna.surveys.models import SCORE_RANGE
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+FLUSH_EVERY = 1000
+_AMBIGUOUS = -1
+
+
+def _before_row(row_number: int) -> None:
+    """Called before each accepted row is written (a seam for tests that interrupt an import half-way)."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_file(
+    session: Session,
+    *,
+    entity: str,
+    path: Path | str,
+    settings: Settings,
+    actor: str,
+    encoding: str | None = None,
+    mapping: MappingFile | Path | str | None = None,
+    dry_run: bool = False,
+    file_format: str | None = None,
+    sheet: str | None = None,
+    display_name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import ``path`` into ``entity``; returns what was imported, updated, unchanged and rejected.
+
+    Rows are upserted by ``external_id`` (marketing spend: by month and channel); rows that fail validation go to a
+    rejects CSV under ``settings.rejects_dir``. Raises :class:`~kizuna.errors.ImportRejected` when the whole file is
+    refused (unreadable, undecodable, required columns missing) — then nothing is written. Flushes, never commits.
+    ``display_name`` names the file in messages and rejects (the web upload's original name).
+    """
+    if entity not in ENTITY_NAMES:
+        raise InvalidInput(f"unknown entity {entity!r}; one of: {', '.join(ENTITY_NAMES)}")
+    path = Path(path)
+    if not path.is_file():
+        raise ImportRejected(f"{path}: no such file", file=str(path))
+    mapping_file = MappingFile.load(Path(mapping)) if isinstance(mapping, (str, Path)) else mapping
+    started = time.perf_counter()
+    sha = file_sha256(path)
+    name = display_name or path.name
+    if entity == EVENTS:
+        from kizuna.imports.events import import_events
+
+        summary = import_events(
+            session,
+            path=path,
+            sha256=sha,
+            settings=settings,
+            actor=actor,
+            encoding=encoding,
+            mapping=mapping_file,
+            dry_run=dry_run,
+            file_format=file_format,
+            display_name=name,
+            progress=progress,
+        )
+    else:
+        summary = _import_rows(
+            session,
+            spec=entity_spec(entity),
+            path=path,
+            sha256=sha,
+            settings=settings,
+            actor=actor,
+            encoding=encoding,
+            mapping=mapping_file,
+            dry_run=dry_run,
+            file_format=file_format,
+            sheet=sheet,
+            display_name=name,
+        )
+    summary.seconds = round(time.perf_counter() - started, 3)
+    log.info(
+        "import %s %s: %s imported, %s updated, %s unchanged, %s rejected",
+        entity, name, summary.imported, summary.updated, summary.unchanged, summary.rejected,
+    )
+    return summary
+
+
+def record_import_run(session: Session, summary: ImportSummary, *, actor: str, status: str = "done",
+                      message: str | None = None) -> m.ImportRun:
+    """Write the ``ImportRun`` row and its audit entry for ``summary`` (flushes)."""
+    run = m.ImportRun(
+        entity=summary.entity,
+        file_name=summary.file[:500],
+        file_sha256=summary.file_sha256,
+        encoding=summary.encoding,
+        actor=actor,
+        finished_at=dt.datetime.now(dt.UTC),
+        status=status,
+        rows_read=summary.rows_read,
+        imported=summary.imported,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        rejected=summary.rejected,
+        rejects_path=summary.rejects_path,
+        message=None if message is None else message[:2000],
+    )
+    session.add(run)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="import",
+        entity=summary.entity,
+        entity_id=run.id,
+        after={
+            "file": summary.file,
+            "status": status,
+            "imported": summary.imported,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "rejected": summary.rejected,
+        },
+    )
+    session.flush()
+    return run
+
+
+def record_failed_import(
+    session: Session, *, entity: str, path: Path, actor: str, message: str, display_name: str | None = None
+) -> m.ImportRun:
+    """Record an import that was refused or failed (in a transaction of its own, after the import's rolled back)."""
+    sha = file_sha256(path) if path.is_file() else ""
+    summary = ImportSummary(entity=entity, file=display_name or path.name, format="", file_sha256=sha)
+    return record_import_run(session, summary, actor=actor, status="failed", message=message)
+
+
+# --- rows kept in the app database -------------------------------------------------------------------------------
+
+
+class _Lookups:
+    """Source keys → kizuna ids of referenced rows, loaded once per import."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._maps: dict[tuple[type[m.Base], str], dict[str, int]] = {}
+        self.invoice_accounts: dict[int, int] | None = None
+
+    @staticmethod
+    def normalise(attr: str, value: str) -> str:
+        if attr == "email":
+            return value.strip().casefold()
+        if attr == "name":
+            return "".join(value_key(value).split())
+        return value.strip()
+
+    def get(self, target: type[m.Base], attr: str) -> dict[str, int]:
+        key = (target, attr)
+        if key not in self._maps:
+            column = getattr(target, attr)
+            found: dict[str, int] = {}
+            for value, ident in self.session.execute(select(column, target.id)):  # type: ignore[attr-defined]
+                if value is None:
+                    continue
+                k = self.normalise(attr, str(value))
+                found[k] = _AMBIGUOUS if k in found and found[k] != ident else ident
+            self._maps[key] = found
+        return self._maps[key]
+
+    def account_of_invoice(self, invoice_id: int) -> int | None:
+        if self.invoice_accounts is None:
+            self.invoice_accounts = dict(self.session.execute(select(m.Invoice.id, m.Invoice.account_id)).all())
+        return self.invoice_accounts.get(invoice_id)
+
+
+def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
+    present = set(plan.positions) | set(plan.defaults)
+    missing = [c for c in spec.required_columns if c not in present]
+    if spec.name == "contacts" and not present & {"name", "first_name", "last_name"}:
+        missing.append("name (or last_name/first_name)")
+    for ref in spec.references:
+        if ref.required and not present & {s for s, _ in ref.sources}:
+            if spec.name == "payments" and ref.column == "account_id":
+                continue  # taken from the invoice
+            missing.append(f"{ref.sources[0][0]} (or {', '.join(s for s, _ in ref.sources[1:])})")
+    return missing
+
+
+class _RowValidator:
+    def __init__(self, session: Session, spec: EntitySpec, plan: ColumnPlan, settings: Settings, file: str) -> None:
+        self.spec = spec
+        self.plan = plan
+        self.file = file
+        self.tz = ZoneInfo(settings.timezone)
+        self.default_currency = settings.currency
+        self.lookups = _Lookups(session)
+
+    def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
+        errors.append(Rejection(file=self.file, row=row, column=column,
+                                value="" if value is None else str(value), reason=reason))
+
+    def _map_value(self, column: str, value: object, field: FieldSpec | None) -> object:
+        values = self.plan.values.get(column)
+        if not values or is_blank(value):
+            return value
+        key = value_key(value)
+        if field is not None and field.choices and key in field.choices:
+            return key
+        if key in values:
+            return values[key]
+        return values.get("*", value)
+
+    def parse(self, row: int, cells: list[object]) -> tuple[dict[str, Any], list[Rejection]]:
+        spec, plan = self.spec, self.plan
+        raw: dict[str, object] = dict(plan.defaults)
+        for column, index in plan.positions.items():
+            raw[column] = cells[index] if index < len(cells) else None
+        errors: list[Rejection] = []
+        values: dict[str, Any] = {}
+
+        currency = self.default_currency
+        if "currency" in raw and not is_blank(raw["currency"]):
+            code = parse_text(raw["currency"]).upper()
+            if len(code) != 3 or not code.isalpha():
+                self._fail(errors, row, "currency", raw["currency"], "not an ISO 4217 currency code (e.g. JPY)")
+            else:
+                currency = code
+
+        # derived columns
+        if "employees" in raw and "employee_band" not in raw and not is_blank(raw["employees"]):
+            try:
+                raw["employee_band"] = employee_band(parse_int(raw["employees"]))
+            except CellError as exc:
+                self._fail(errors, row, "employees", raw["employees"], str(exc))
+        name_column = {"contacts": "name", "leads": "contact_name"}.get(spec.name)
+        if name_column and is_blank(raw.get(name_column)) and ("last_name" in raw or "first_name" in raw):
+            parts = [parse_text(raw[p]) for p in ("last_name", "first_name") if not is_blank(raw.get(p))]
+            raw[name_column] = " ".join(parts) if parts else None
+
+        for column, field in spec.fields.items():
+            if column not in raw:
+                continue
+            value = self._map_value(column, raw[column], field)
+            if is_blank(value):
+                if field.required:
+                    self._fail(errors, row, column, value, "required")
+                else:
+                    values[column] = None
+                continue
+            try:
+                values[column] = self._parse_cell(field, value, currency)
+            except CellError as exc:
+                self._fail(errors, row, column, raw[column], str(exc))
+        if spec.name == "contacts" and values.get("name") is None and not any(e.column == "name" for e in errors):
+            self._fail(errors, row, "name", "", "required")
+
+        for ref in spec.references:
+            self._resolve(ref, raw, values, errors, row)
+
+        self._entity_rules(raw, values, errors, row, currency)
+        return values, errors
+
+    def _parse_cell(self, field: FieldSpec, value: object, currency: str) -> Any:
+        date_format = self.plan.date_formats.get(field.name)
+        parsed: Any
+        if field.kind == "text":
+            parsed = parse_text(value, max_length=field.max_length)
+            if field.choices is not None:
+                parsed = value_key(parsed)
+                if parsed not in field.choices:
+                    raise CellError(f"not one of: {', '.join(field.choices)}")
+            elif field.name == "currency":
+                parsed = parsed.upper()
+            return parsed
+        if field.kind == "int":
+            parsed = parse_int(value)
+        elif field.kind == "money":
+            parsed = parse_money(value, currency=currency)
+        elif field.kind == "bool":
+            return parse_bool(value)
+        elif field.kind == "date":
+            return parse_date(value, tz=self.tz, date_format=date_format)
+        else:
+            return parse_datetime(value, tz=self.tz, date_format=date_format)
+        if field.minimum is not None and parsed < field.minimum:
+            raise CellError("must not be negative" if field.minimum == 0 else f"must be at least {field.minimum}")
+        if field.maximum is not None and parsed > field.maximum:
+            raise CellError(f"must be at most {field.maximum}")
+        return parsed
+
+    def _resolve(
+        self, ref: ReferenceSpec, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int
+    ) -> None:
+        given = [(source, attr) for source, attr in ref.sources if source in raw]
+        if not given:
+            return
+        label = ref.column.removesuffix("_id")
+        for source, attr in given:
+            value = raw[source]
+            if is_blank(value):
+                continue
+            text = parse_text(value)
+            if ";" in text and attr == "external_id":  # HubSpot association lists: the first is the primary
+                text = text.split(";")[0].strip()
+            found = self.lookups.get(ref.target, attr).get(self.lookups.normalise(attr, text))
+            if found == _AMBIGUOUS:
+                self._fail(errors, row, source, value, f"ambiguous {label}: several match {attr} {text!r}")
+            elif found is None:
+                table = ref.target.__tablename__
+                self._fail(errors, row, source, value, f"unknown {label}: no {table} with {attr} {text!r}")
+            else:
+                values[ref.column] = found
+            return
+        if ref.required and not (self.spec.name == "payments" and ref.column == "account_id"):
+            self._fail(errors, row, given[0][0], "", "required")
+        else:
+            values[ref.column] = None
+
+    def _entity_rules(
+        self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str
+    ) -> None:
+        name = self.spec.name
+        if "currency" in self.spec.fields and "currency" not in values:
+            values["currency"] = currency
+        if name == "subscriptions":
+            if values.get("contract_id") is None and values.get("external_id"):
+                values["contract_id"] = values["external_id"]
+            start, end = values.get("start_date"), values.get("end_date")
+            if start and end and end < start:
+                self._fail(errors, row, "end_date", raw.get("end_date"), "before start_date")
+        if name == "payments" and values.get("account_id") is None and values.get("invoice_id"):
+            account = self.lookups.account_of_invoice(values["invoice_id"])
+            if account is not None:
+                values["account_id"] = account
+        if name == "survey_responses" and values.get("kind") and values.get("score") is not None:
+            lo, hi = SCORE_RANGE[values["kind"]]
+            if not lo <= values["score"] <= hi:
+                self._fail(errors, row, "score", raw.get("score"), f"{values['kind']} scores run {lo}..{hi}")
+        if name == "marketing_spend" and isinstance(values.get("month"), dt.date):
+            values["month"] = values["month"].replace(day=1)
+
+
+def _key_of(spec: EntitySpec, values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values.get(k) for k in spec.key)
+
+
+def _import_rows(
+    session: Session,
+    *,
+    spec: EntitySpec,
+    path: Path,
+    sha256: str,
+    settings: Settings,
+    actor: str,
+    encoding: str | None,
+    mapping: MappingFile | None,
+    dry_run: bool,
+    file_format: str | None,
+    sheet: str | None,
+    display_name: str,
+) -> ImportSummary:
+    source = read_rows(path, fmt=file_format, encoding=encoding, sheet=sheet)
+    plan = plan_columns(source.header, known=spec.known_columns(), entity=spec.name, mapping=mapping)
+    missing = _missing_columns(spec, plan)
+    if missing:
+        raise ImportRejected(
+            f"{display_name}: missing required columns for {spec.name}: {', '.join(missing)}. "
+            f"Found: {', '.join(h for h in source.header if h) or 'no headers'}"
+            + (f" (recognised: {', '.join(f'{h}→{c}' for h, c in plan.recognised.items())})" if plan.recognised else "")
+            + ". Rename the headers or give a mapping file (--mapping).",
+            file=display_name,
+            columns=missing,
+        )
+    summary = ImportSummary(
+        entity=spec.name,
+        file=display_name,
+        format=source.format,
+        encoding=source.encoding,
+        file_sha256=sha256,
+        dry_run=dry_run,
+        recognised_columns=plan.recognised,
+        ignored_columns=plan.ignored,
+    )
+    validator = _RowValidator(session, spec, plan, settings, display_name)
+    writer = RejectsWriter(rejects_path(settings.rejects_dir, entity=spec.name, source=Path(display_name)))
+    with writer:
+        accepted: list[tuple[int, tuple[Any, ...], dict[str, Any]]] = []
+        first_row_of: dict[tuple[Any, ...], int] = {}
+        unique_seen: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]] = {
+            u: {} for u in spec.unique_together
+        }
+        for row, cells in source.rows:
+            summary.rows_read += 1
+            values, errors = validator.parse(row, cells)
+            key = _key_of(spec, values)
+            if not errors and key in first_row_of:
+                shown = ", ".join(f"{k} {v}" for k, v in zip(spec.key, key, strict=True))
+                errors.append(Rejection(file=display_name, row=row, column=spec.key[0], value=str(key[0]),
+                                        reason=f"duplicate {shown}: already in row {first_row_of[key]}"))
+            if not errors:
+                for columns, seen in unique_seen.items():
+                    if columns == ("email",) and values.get("email") is None:
+                        continue
+                    ukey = tuple(values.get(c) for c in columns)
+                    if any(v is None for v in ukey) or any(c not in values for c in columns):
+                        continue
+                    if ukey in seen and seen[ukey][1] != key:
+                        errors.append(Rejection(
+                            file=display_name, row=row, column=columns[-1], value=str(ukey[-1]),
+                            reason=f"same {' + '.join(columns)} as row {seen[ukey][0]}"))
+                    else:
+                        seen[ukey] = (row, key)
+            if errors:
+                for rejection in errors:
+                    writer.add(rejection)
+                summary.rejected += 1
+                continue
+            first_row_of[key] = row
+            accepted.append((row, key, values))
+
+        # One savepoint for every write of this import: an error or Ctrl-C rolls all of it back; a dry run too.
+        savepoint = session.begin_nested()
+        try:
+            _upsert(session, spec, accepted, unique_seen, summary, writer)
+            if not dry_run:
+                summary.import_run_id = record_import_run(session, summary, actor=actor).id
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if dry_run:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+        kept = writer.close()
+    summary.rejects_path = str(kept) if kept else None
+    summary.sample_rejections = writer.sample
+    if kept and summary.import_run_id is not None:
+        session.get_one(m.ImportRun, summary.import_run_id).rejects_path = str(kept)
+        session.flush()
+    return summary
+
+
+def _upsert(
+    session: Session,
+    spec: EntitySpec,
+    accepted: list[tuple[int, tuple[Any, ...], dict[str, Any]]],
+    unique_seen: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]],
+    summary: ImportSummary,
+    writer: RejectsWriter,
+) -> None:
+    model: Any = spec.model
+    key_columns = [getattr(model, k) for k in spec.key]
+    existing: dict[tuple[Any, ...], Any] = {}
+    keys = [key for _, key, _ in accepted]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        if len(key_columns) == 1:
+            query = select(model).where(key_columns[0].in_([k[0] for k in chunk]))
+        else:
+            query = select(model).where(tuple_(*key_columns).in_(chunk))
+        for obj in session.scalars(query):
+            existing[tuple(getattr(obj, k) for k in spec.key)] = obj
+
+    # Unique columns other than the key (a contact's email at an account, a team member's email, a milestone kind per
+    # account) must not collide with a *different* existing row.
+    taken: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+    for columns in unique_seen:
+        cols = [getattr(model, c) for c in columns]
+        taken[columns] = {
+            tuple(r[: len(columns)]): tuple(r[len(columns) :])
+            for r in session.execute(select(*cols, *key_columns))
+            if all(v is not None for v in r[: len(columns)])
+        }
+
+    pending = 0
+    for row, key, values in accepted:
+        _before_row(row)
+        clash = next(
+            (
+                columns
+                for columns, owners in taken.items()
+                if all(c in values and values[c] is not None for c in columns)
+                and owners.get(tuple(values[c] for c in columns), key) != key
+            ),
+            None,
+        )
+        if clash is not None:
+            owner = taken[clash][tuple(values[c] for c in clash)]
+            writer.add(Rejection(file=summary.file, row=row, column=clash[-1], value=str(values[clash[-1]]),
+                                 reason=f"same {' + '.join(clash)} as the existing {spec.name} {owner[0]}"))
+            summary.rejected += 1
+            continue
+        obj = existing.get(key)
+        if obj is None:
+            session.add(model(**values))
+            summary.imported += 1
+            pending += 1
+        else:
+            changed = {k: v for k, v in values.items() if getattr(obj, k) != v}
+            if changed:
+                for k, v in changed.items():
+                    setattr(obj, k, v)
+                summary.updated += 1
+                pending += 1
+            else:
+                summary.unchanged += 1
+        if pending >= FLUSH_EVERY:
+            session.flush()
+            pending = 0
+    session.flush()

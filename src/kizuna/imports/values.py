@@ -1,0 +1,234 @@
+"""Reading one cell as a kizuna value: text, integers, money, dates, timestamps, booleans.
+
+Each parser takes the raw cell (``str`` from CSV; ``int``/``float``/``datetime``/``bool`` from Excel, Parquet, JSON) and
+returns the value or raises :class:`CellError` with the reason a person can act on. Japanese spellings are first-class:
+full-width digits, ``¥1,234`` and ``1,234円``, ``2026/1/5`` and ``2026年1月5日``, Excel serial dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as the column's type; the message is the reason written to the rejects file."""
+
+
+# ISO 4217 minor-unit exponents that differ from 2 (the default). JPY, KRW, VND, ... have no minor unit.
+_ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "TWD_CASH"}
+_THREE_DECIMAL = {"BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"}
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, with its 1900-02-29 bug folded in
+_EXCEL_SERIAL_MAX = 2_958_465  # 9999-12-31
+
+
+def minor_unit_exponent(currency: str) -> int:
+    code = currency.upper()
+    if code in _ZERO_DECIMAL:
+        return 0
+    if code in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def normalize_text(value: str) -> str:
+    """NFKC (full-width digits and letters to ASCII, half-width kana to full-width) and trimmed."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN from Parquet/pandas
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def looks_like_formula(value: object) -> bool:
+    """Text that a spreadsheet would run as a formula if it were opened there (``=HYPERLINK(...)``, ``+1``, ``@SUM``)."""
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def neutralize_formula(value: str) -> str:
+    """Prefix a formula-looking text with ``'`` so that Excel shows it as text instead of running it."""
+    return "'" + value if looks_like_formula(value) else value
+
+
+def parse_text(value: object, *, max_length: int | None = None) -> str:
+    """Text as given (formula-looking text included: it is stored as plain text and never evaluated)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip() if not isinstance(value, str) else value.strip()
+    if max_length is not None and len(text) > max_length:
+        raise CellError(f"too long: {len(text)} characters, at most {max_length}")
+    return text
+
+
+def parse_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise CellError("not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise CellError(f"not a whole number: {value}")
+        return int(value)
+    text = normalize_text(str(value)).replace(",", "").replace("_", "")
+    text = text.removesuffix("人").removesuffix("名").removesuffix("件").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError("not a whole number") from None
+    if number != number.to_integral_value():
+        raise CellError("not a whole number")
+    return int(number)
+
+
+_MONEY_NOISE = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")
+
+
+def parse_money(value: object, *, currency: str) -> int:
+    """An amount in ``currency`` as integer minor units: ``"¥1,234"``, ``"1,234円"``, ``"１，２３４"``, ``"$12.50"``."""
+    exponent = minor_unit_exponent(currency)
+    if isinstance(value, bool):
+        raise CellError("not an amount of money")
+    if isinstance(value, int):
+        return value * 10**exponent
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        text = normalize_text(str(value))
+        negative = text.startswith(("-", "▲", "△")) or (text.startswith("(") and text.endswith(")"))
+        text = text.strip("()").lstrip("-▲△")
+        text = _MONEY_NOISE.sub("", text.upper()).strip()
+        for symbol in ("¥", "￥", "$", "€", "£", "円", "JPY", ","):
+            text = text.replace(symbol, "")
+        text = text.strip()
+        if text.startswith("-"):
+            negative, text = True, text[1:]
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise CellError("not an amount of money") from None
+        if negative:
+            number = -number
+    minor = number.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise CellError(f"more decimals than {currency} has ({exponent})")
+    return int(minor)
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "はい", "○", "〇", "有", "有効", "済", "on", "✓"}
+_FALSE = {"false", "f", "no", "n", "0", "いいえ", "×", "無", "無効", "未", "off", "-"}
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = normalize_text(str(value)).casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError("not yes/no (use true/false, 1/0, はい/いいえ)")
+
+
+_SLASH_DATE = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$")
+_KANJI_DATE = re.compile(
+    r"^(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日(?:\s*(?:\([^)]*\))?\s*(\d{1,2})[:時](\d{2})(?:[:分](\d{2})秒?)?分?)?$"
+)
+_YEAR_MONTH = re.compile(r"^(\d{4})(?:[/\-.]|年)\s*(\d{1,2})月?$")
+
+
+def _excel_serial(number: float) -> dt.datetime:
+    if not 1 <= number <= _EXCEL_SERIAL_MAX:
+        raise CellError("not a date")
+    days = int(number)
+    seconds = round((number - days) * 86400)
+    return dt.datetime.combine(_EXCEL_EPOCH + dt.timedelta(days=days), dt.time()) + dt.timedelta(seconds=seconds)
+
+
+def _parse_datetime_text(text: str, date_format: str | None) -> dt.datetime:
+    """A naive or aware ``datetime`` from text (dates give midnight)."""
+    text = normalize_text(text)
+    if date_format:
+        try:
+            return dt.datetime.strptime(text, date_format)
+        except ValueError:
+            raise CellError(f"not a date in the format {date_format}") from None
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+        return parsed
+    except ValueError:
+        pass
+    for pattern in (_SLASH_DATE, _KANJI_DATE):
+        match = pattern.match(text)
+        if match:
+            parts = [int(p) if p else 0 for p in match.groups()]
+            if len(parts) == 7 and match.group(7):
+                parts[6] = int(match.group(7).ljust(6, "0"))
+            try:
+                return dt.datetime(*parts)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise CellError(f"not a date: {exc}") from None
+    month = _YEAR_MONTH.match(text)
+    if month:
+        try:
+            return dt.datetime(int(month.group(1)), int(month.group(2)), 1)
+        except ValueError as exc:
+            raise CellError(f"not a date: {exc}") from None
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return _excel_serial(float(text))
+    raise CellError("not a date (use 2026-01-05, 2026/01/05 or 2026年1月5日)")
+
+
+def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.datetime:
+    """A timezone-aware UTC ``datetime``. Naive values are read in the business time zone ``tz``."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, bool):
+        raise CellError("not a date")
+    elif isinstance(value, (int, float)):
+        parsed = _excel_serial(float(value))
+    else:
+        parsed = _parse_datetime_text(str(value), date_format)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_date(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.date:
+    """A calendar date. An aware timestamp is turned into the business time zone's date first."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).date() if value.tzinfo else value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        raise CellError("not a date")
+    if isinstance(value, (int, float)):
+        return _excel_serial(float(value)).date()
+    parsed = _parse_datetime_text(str(value), date_format)
+    return parsed.astimezone(tz).date() if parsed.tzinfo else parsed.date()
+
+
+EMPLOYEE_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (500, "201-500"), (1000, "501-1000"), (5000, "1001-5000"))
+
+
+def employee_band(count: int) -> str:
+    """The band of an employee count, as kizuna stores it (``"51-200"``)."""
+    if count < 0:
+        raise CellError("must not be negative")
+    for upper, band in EMPLOYEE_BANDS:
+        if count <= upper:
+            return band
+    return "5001+"
