@@ -25,8 +25,18 @@ JA_AUX_VERBS = frozenset(
 #: auxiliary-like verbs that are content words unless they follow て (〜てみる, 〜ておく, 〜ていく, 〜てくる)
 JA_AFTER_TE_AUX = frozenset("見る 置く 行く 来る 上げる 貰える".split())
 
+#: verbs after which a negation belongs to the quoted predicate (使いにくいと感じたことはない)
+JA_COGNITION_VERBS = frozenset("感じる 思う 言う 考える 思える".split())
+#: verbs that follow another verb's 連用形 as aspect, not content (使い続ける, 活用しきれない)
+JA_COMPOUND_AUX = frozenset("切る 切れる 始める 続ける 終わる 出す 込む 直す 慣れる".split())
+#: nouns that make 〜します a request (機能追加を要望します)
+JA_REQUEST_NOUNS = frozenset("要望 希望 リクエスト 提案 要請".split())
+#: what お願いします asks for when it is a feature request
+JA_REQUEST_OBJECTS = frozenset("追加 機能 対応 実装 改善 検討 機能追加 連携 改修".split())
+
 JA_STOPWORDS = frozenset(
     """
+    こと もの わけ ため よう ところ とき など 付く つく 一切 全然 全く 筈 はず 侭 まま 御陰 おかげ 為 旨
     事 物 者 為 様 訳 所 方 時 中 等 他 以外 以上 以下 感じ 形 点 的 際 上 下 今 今回 前回 次回 先日 今後 現在 最近
     本日 今日 昨日 明日 皆様 皆さん 私 我々 弊社 当社 御社 貴社 こちら そちら あちら これ それ あれ どれ 何 誰 ここ そこ
     辺り 一つ 一 二 三 ほど 位 頃 毎 各 全て 全部 色々 様々 自分 大体 多分 ちょっと 少し 本当 非常 とても 是非
@@ -45,7 +55,7 @@ JA_POLARITY: dict[str, float] = {
     "良好": 0.9, "優秀": 0.9, "的確": 0.9, "頼もしい": 0.9, "心強い": 0.9, "お勧め": 0.8, "推薦": 0.6,
     "気に入る": 0.9, "魅力": 0.7, "充実": 0.8, "十分": 0.5, "手軽": 0.8, "直感的": 0.8, "好き": 0.8,
     "ありがとう": 1.0, "大満足": 1.0, "重宝": 0.9, "見える化": 0.4, "可視化": 0.3, "成果": 0.3,
-    "出来る": 0.3, "足りる": 0.5, "解決": 0.6, "納得": 0.5, "上がる": 0.3, "増える": 0.2, "伸びる": 0.4,
+    "出来る": 0.1, "価値": 0.4, "価値+NEG": -0.8, "意味+NEG": -0.6, "足りる": 0.5, "解決": 0.6, "納得": 0.5, "上がる": 0.3, "増える": 0.2, "伸びる": 0.4,
     "使い熟す": 0.4, "有り難う": 1.0, "分かる": 0.2, "見合う": 0.5, "満たす": 0.4, "適切": 0.6, "柔軟": 0.6,
     "安定": 0.6, "安定性": 0.3, "効果": 0.3, "手厚い": 0.9, "素早い": 0.8, "きめ細か": 0.8,
     # negative
@@ -80,6 +90,14 @@ JA_GOOD_WHEN_HIGH = frozenset(
     "満足度 評価 効果 精度 品質 安定性 性能 満足 利便性 定着率 継続率 活用度 利用率 完成度 柔軟性 自由度 "
     "信頼性 セキュリティ 生産性 費用対効果 コストパフォーマンス コスパ 期待".split()
 )
+#: things customers want less of: 工数が減った is good news, 工数が減らない bad
+JA_BAD_WHEN_HIGH = frozenset(
+    "工数 コスト 解約 解約率 チャーン ミス 手間 残業 作業 負担 問い合わせ 問い合わせ件数 作業時間 入力 工数削減 "
+    "属人化 漏れ 対応漏れ 離脱 離脱率 手作業 エラー".split()
+)
+#: kept whole even without a user dictionary (Sudachi splits them)
+JA_BUILTIN_TERMS = ("使い勝手",)
+
 #: after one of these, 安い/低い are good and 高い bad (price words)
 JA_PRICE_WORDS = frozenset("料金 価格 費用 コスト 値段 月額 年額 単価 利用料 ライセンス ライセンス費 初期費用 見積もり 値上げ 予算".split())
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from kizuna.analytics.text import lexicon as lx
 from kizuna.analytics.text.corpus import Corpus
-from kizuna.analytics.text.tokenize import AnalyzedText
+from kizuna.analytics.text.tokenize import AnalyzedText, _is_question
 
 __all__ = ["SentimentScorer", "sentence_sentiment", "text_sentiment", "term_polarity"]
 
@@ -37,7 +37,7 @@ def term_polarity(term: str, previous: str | None = None, lexicon: Mapping[str, 
     lex = lexicon if lexicon is not None else _LEXICON
     w = lex.get(term)
     if w is not None and not term.endswith(lx.NEG):
-        if previous is not None and term in ("高い", "低い", "安い"):
+        if previous is not None and term in _CONTEXT_WORDS:
             return _context_polarity(term, previous, w)
         return w
     if term.endswith(lx.NEG):
@@ -47,13 +47,21 @@ def term_polarity(term: str, previous: str | None = None, lexicon: Mapping[str, 
         bw = lex.get(base)
         if bw is None:
             bw = _compound_polarity(base, lex)
-        if previous is not None and base in ("高い", "低い", "安い"):
+        if previous is not None and base in _CONTEXT_WORDS:
             bw = _context_polarity(base, previous, bw)
         return -bw * lx.NEGATED_POSITIVE if bw > 0 else -bw * lx.NEGATED_NEGATIVE
     return _compound_polarity(term, lex)
 
 
+_CONTEXT_WORDS = frozenset(("高い", "低い", "安い", "減る", "下がる", "増える", "上がる", "削減", "向上", "改善"))
+
+
 def _context_polarity(term: str, previous: str, default: float) -> float:
+    if term in ("減る", "下がる", "削減", "増える", "上がる", "向上", "改善"):
+        bad_high = previous in lx.JA_BAD_WHEN_HIGH or previous.endswith(("工数", "コスト", "解約率", "手間"))
+        if term in ("減る", "下がる", "削減"):
+            return 0.7 if bad_high else (-0.6 if previous in lx.JA_GOOD_WHEN_HIGH else default)
+        return -0.6 if bad_high else (0.6 if previous in lx.JA_GOOD_WHEN_HIGH or previous.endswith("率") else default)
     good_high = previous in lx.JA_GOOD_WHEN_HIGH or previous.endswith(("率", "度", "性"))
     price = previous in lx.JA_PRICE_WORDS or previous.endswith(("料金", "費用", "価格", "コスト", "料"))
     if term == "高い":
@@ -95,6 +103,7 @@ class SentimentScorer:
     request_tolerance: float = 0.8
     contrast_before: float = 0.5
     contrast_after: float = 1.5
+    question_weight: float = 0.3
 
     def __post_init__(self) -> None:
         if self.lexicon is None:
@@ -112,6 +121,8 @@ class SentimentScorer:
                     w *= self.contrast_before if k < s.contrast_at else self.contrast_after
                 total += w
                 prev = terms[k]
+            if not s.request and _is_question(doc.text, s.start, s.end):
+                total *= self.question_weight  # questions ask; they rarely praise or complain
             scores.append(total)
         return scores
 

@@ -264,6 +264,8 @@ class TextAnalyzer:
             entries = {e: e for e in user_dictionary}
         for t in force:
             entries.setdefault(t, t)
+        for t in lx.JA_BUILTIN_TERMS:
+            entries.setdefault(t, t)
         self.user_dictionary = UserDictionary(entries)
         self.force_pick = frozenset(t.lower() for t in force)
         self.ignore = frozenset(normalize_text(t).lower() for t in ignore)
@@ -381,6 +383,7 @@ class TextAnalyzer:
         terms, starts, ends = doc.terms, doc.starts, doc.ends
         first = len(terms)
         negated: list[bool] = []
+        linked: dict[int, int] = {}  # できる term -> the noun it makes potential (連携できない: both negated)
         shift = s_start - chunk_offset  # chunk offset -> doc offset
         ud_spans = self.user_dictionary.find(doc.text[s_start:s_end]) if self.user_dictionary else []
         ud_i = 0
@@ -394,25 +397,49 @@ class TextAnalyzer:
         clause_first = first
         contrast_at = -1
         request = False
+        conditional = False  # a 〜ば / 〜たら / 〜と / 〜なら clause was seen (〜があれば助かる)
+        question = _is_question(doc.text, s_start, s_end)
         wish_at = -1  # index of a 欲しい term that makes the sentence a request (undone if negated)
+        shika = False  # 〜しか〜ない means "only", not negation
+        skip_negations = 0
+        quote_at = -1  # term before a quoting と (使いにくいと感じたことはない negates 使いにくい)
+        last_noun_at = -1
         prev_surface = ""
-        prev_norm = ""
         prev_p0 = ""
 
-        def emit(term: str, b: int, e: int) -> None:
+        def emit(term: str, b: int, e: int) -> bool:
             if term in ignore or (term in stop and term not in force):
-                return
+                return False
             terms.append(term)
             starts.append(b)
             ends.append(e)
             negated.append(False)
+            return True
 
         def flush_compound() -> None:
-            nonlocal compound, comp_content
-            if compound and comp_content:
-                emit("".join(compound), comp_start, comp_end)
+            nonlocal compound, comp_content, last_noun_at
+            if compound and comp_content and emit("".join(compound), comp_start, comp_end):
+                last_noun_at = len(terms) - 1 - first
             compound = []
             comp_content = False
+
+        def negate() -> None:
+            nonlocal shika, skip_negations, request
+            if shika:
+                shika = False
+                return
+            if skip_negations:
+                skip_negations -= 1
+                return
+            target = len(negated) - 1
+            if target < 0 or target + first < clause_first:
+                return
+            if terms[first + target] in lx.JA_COGNITION_VERBS and quote_at >= 0 and quote_at + first >= clause_first:
+                target = quote_at
+            negated[target] = not negated[target]
+            other = linked.get(target)
+            if other is not None:
+                negated[other] = not negated[other]
 
         n = len(morphs)
         i = 0
@@ -429,10 +456,11 @@ class TextAnalyzer:
                     starts.append(u_start + s_start)
                     ends.append(u_end + s_start)
                     negated.append(False)
+                    last_noun_at = len(terms) - 1 - first
                     while i < n and morphs[i].begin() + shift < u_end + s_start:
                         i += 1
                     ud_i += 1
-                    prev_surface, prev_norm, prev_p0 = "", "", "名詞"
+                    prev_surface, prev_p0 = "", "名詞"
                     continue
             pos = pos_cache[m.part_of_speech_id()]
             p0 = pos[0]
@@ -449,7 +477,7 @@ class TextAnalyzer:
                     compound.append(piece)
                     comp_end = m.end() + shift
                     comp_content = True
-                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                prev_surface, prev_p0 = surface, p0
                 i += 1
                 continue
             if p0 == "接頭辞":
@@ -457,32 +485,30 @@ class TextAnalyzer:
                 comp_start = b
                 compound.append(m.normalized_form())
                 comp_end = m.end() + shift
-                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                prev_surface, prev_p0 = surface, p0
                 i += 1
                 continue
             if p0 == "接尾辞" and pos[1] == "名詞的":
                 if compound:
                     compound.append(m.normalized_form())
                     comp_end = m.end() + shift
-                prev_surface, prev_norm, prev_p0 = surface, "", p0
+                prev_surface, prev_p0 = surface, p0
                 i += 1
                 continue
-            last_noun = "".join(compound) if compound and comp_content else ""
+            noun_just_before = bool(compound and comp_content)
+            last_noun = "".join(compound) if noun_just_before else ""
             flush_compound()
+            nxt = morphs[i + 1] if i + 1 < n else None
 
             if p0 == "動詞":
                 norm = m.normalized_form()
-                nxt = morphs[i + 1] if i + 1 < n else None
                 if nxt is not None:
                     npos = pos_cache[nxt.part_of_speech_id()]
                     if npos[0] == "接尾辞" and npos[1] == "形容詞的":
                         nsurf = nxt.surface()
                         suffix = _SUFFIX_CANON.get(nsurf[:1])
                         if suffix is not None:
-                            if norm == "為る" and last_noun:
-                                stem = last_noun + "し"
-                            else:
-                                stem = _renyou(surface, norm, pos)
+                            stem = last_noun + "し" if norm == "為る" and last_noun else _renyou(surface, norm, pos)
                             end = nxt.end() + shift
                             j = i + 2
                             term = stem + suffix
@@ -491,52 +517,87 @@ class TextAnalyzer:
                                 end = morphs[j].end() + shift
                                 j += 1
                             emit(term, b, end)
-                            prev_surface, prev_norm, prev_p0 = nsurf, "", "接尾辞"
+                            prev_surface, prev_p0 = nsurf, "接尾辞"
                             i = j
                             continue
+                nsurf = nxt.surface() if nxt is not None else ""
                 if norm in lx.JA_AUX_VERBS:
                     if norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で"):
                         request = True
-                    elif norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nxt is not None \
-                            and nxt.surface() == "ば":
+                    elif norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nsurf == "ば":
                         request = True
-                    elif norm in _REQUEST_GIVERS and nxt is not None and nxt.surface() in ("たい", "たく"):
+                    elif norm in _REQUEST_GIVERS and prev_surface in ("て", "で"):
+                        if nsurf in ("たい", "たく", "たら", "ば", "れば"):
+                            request = True
+                        elif nsurf in ("ない", "ませ", "ん") and question:
+                            request = True  # 〜していただけないでしょうか: a polite request, not a negation
+                            skip_negations = 2 if nsurf == "ませ" else 1
+                    elif norm == "為る" and last_noun in lx.JA_REQUEST_NOUNS:
                         request = True
+                    elif norm == "成る" and prev_surface == "ば" and prev_p0 == "助詞":
+                        pass
                 elif norm in lx.JA_AFTER_TE_AUX and prev_surface in ("て", "で"):
                     pass
-                elif norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                elif norm in lx.JA_COMPOUND_AUX and prev_p0 == "動詞":
+                    pass  # 活用しきれない, 使い続ける: the head verb carries the meaning
+                elif norm == "出来る" and (noun_just_before or (prev_surface == "が" and last_noun_at >= 0)):
+                    if emit(norm, b, m.end() + shift) and last_noun_at >= 0:
+                        linked[len(terms) - 1 - first] = last_noun_at
+                elif norm == "願う" and any(t in lx.JA_REQUEST_OBJECTS for t in terms[first:]):
                     request = True
                     emit(norm, b, m.end() + shift)
                 else:
+                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf != "た":
+                        request = True
                     emit(norm, b, m.end() + shift)
             elif p0 == "形容詞":
                 norm = m.normalized_form()
                 if norm == "無い":
-                    _negate(negated, first, clause_first)
+                    negate()
                 elif norm == "欲しい":
                     emit(norm, b, m.end() + shift)
                     request = True
                     wish_at = len(terms) - 1
+                elif norm == "良い" and pos[5].startswith("連用") and nxt is not None \
+                        and pos_cache[nxt.part_of_speech_id()][0] in ("動詞", "名詞"):
+                    pass  # よく使う / よくキャンセルされる: "often", not "good"
                 else:
-                    if norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) and not question:
                         request = True
                     emit(norm, b, m.end() + shift)
             elif p0 == "形状詞":
                 if pos[1] == "一般":
                     norm = m.normalized_form()
-                    if norm in lx.JA_REQUEST_GOOD and prev_surface in ("ば", "と", "たら", "なら"):
+                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) and not question:
                         request = True
                     emit(norm, b, m.end() + shift)
             elif p0 == "助動詞":
                 ctype = pos[4]
                 if ctype == "助動詞-ナイ" or ctype == "助動詞-ヌ":
-                    _negate(negated, first, clause_first)
+                    negate()
+                    # 〜しなければならない / 〜しないといけない: obligation, not negation
+                    if nxt is not None and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては")) and i + 2 < n \
+                            and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目"):
+                        negate()
+                        skip_negations = 1
+                elif ctype == "助動詞-タ" and surface == "たら":
+                    conditional = True
             elif p0 == "助詞":
-                if pos[1] == "接続助詞":
+                p1 = pos[1]
+                if p1 == "接続助詞":
                     if surface in lx.JA_CONTRAST:
                         contrast_at = len(terms)
+                    if surface in ("ば", "なら", "たら") or (surface == "と" and prev_p0 in ("動詞", "助動詞", "形容詞")):
+                        conditional = True
                     if surface in _CLAUSE_PARTICLES:
                         clause_first = len(terms)
+                elif surface == "と" and p1 == "格助詞":
+                    if prev_p0 in ("動詞", "助動詞", "形容詞", "接尾辞") and negated:
+                        quote_at = len(negated) - 1
+                    if prev_p0 in ("動詞", "助動詞"):
+                        conditional = True  # あると助かる
+                elif surface == "しか":
+                    shika = True
             elif p0 == "接続詞":
                 if surface in lx.JA_CONTRAST or m.normalized_form() in lx.JA_CONTRAST:
                     contrast_at = len(terms)
@@ -548,7 +609,7 @@ class TextAnalyzer:
                 norm = m.normalized_form()
                 if norm in lx.JA_POLARITY:
                     emit(norm, b, m.end() + shift)
-            prev_surface, prev_norm, prev_p0 = surface, "", p0
+            prev_surface, prev_p0 = surface, p0
             i += 1
         flush_compound()
         for k, is_neg in enumerate(negated):
@@ -651,6 +712,19 @@ class TextAnalyzer:
             doc.sentences.append(
                 Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
             )
+
+
+def _is_question(text: str, start: int, end: int) -> bool:
+    tail = text[start:end].rstrip("。.!！ ")
+    return tail.endswith(("?", "？", "か", "かね", "でしょうか"))
+
+
+def nsurf_is_not_past(m: Any) -> bool:
+    return m is None or m.surface() not in ("た", "かっ")
+
+
+def nsurf_in(m: Any, values: tuple[str, ...]) -> bool:
+    return m.surface() in values
 
 
 def _negate(negated: list[bool], first: int, clause_first: int) -> None:

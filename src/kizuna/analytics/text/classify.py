@@ -1,0 +1,250 @@
+"""Classification of VoC texts into churn reasons, feature requests, praise and other.
+
+Two parts, one policy:
+
+* **Coding rules** (:mod:`kizuna.analytics.text.coding`): editable YAML, shipped for ja and en. They work
+  without any labels.
+* **A supervised model** that learns from the labels the team gives: TF-IDF over kizuna terms (with ``+NEG``
+  markers, so 使いやすい and 使いやすい+NEG are different features) plus one feature per rule code that fired
+  plus the sentence-sentiment flags, into a class-balanced logistic regression (its probabilities are
+  calibrated by construction of the log-loss; see the per-class figures in docs/voc.md).
+
+Combination policy (``VocClassifier.predict``):
+
+1. No model fitted (no labels yet): the rule label.
+2. Model fitted: the rules are *features* of the model, so it learns how far to trust each code; its
+   top class is the answer, unless its probability is below ``min_confidence`` and a rule fired — then the
+   first matching rule code wins (a confident rule beats an unsure model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from kizuna.analytics.text._errors import InvalidInput
+from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.sentiment import SentimentScorer, text_sentiment
+
+__all__ = ["CATEGORIES", "VocClassifier", "cross_validate_classifier", "per_class_report"]
+
+#: the classes of the shipped rules and evaluation set, churn reasons first
+CATEGORIES = (
+    "results_not_achieved",
+    "hard_to_use",
+    "insufficient_support",
+    "price_not_worth_it",
+    "missing_features",
+    "feature_request",
+    "praise",
+    "other",
+)
+_SENT_LABELS = ("positive", "negative", "neutral", "request")
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+class VocClassifier:
+    """Rules + supervised model for VoC categories (scikit-learn shape: ``fit`` returns self).
+
+    Parameters
+    ----------
+    rules
+        :class:`CodingRules`, a mapping of language to rules, or ``None`` for the shipped ja/en defaults.
+    use_rules
+        Give rule hits to the model as features and use them as fallback (``False`` for model-only).
+    min_confidence
+        Below this top-class probability a fired rule overrides the model.
+    C
+        Inverse regularisation strength of the logistic regression.
+    random_state
+        Seed for the solver (kept explicit for reproducibility).
+
+    Fitted attributes: ``classes_``, ``vectorizer_``, ``model_``, ``rule_codes_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        rules: CodingRules | Mapping[str, CodingRules] | None = None,
+        use_rules: bool = True,
+        min_confidence: float = 0.35,
+        C: float = 10.0,
+        rule_weight: float = 1.0,
+        random_state: int | None = 0,
+    ) -> None:
+        self.rules = _rules_for(rules)
+        self.use_rules = use_rules
+        self.min_confidence = min_confidence
+        self.C = C
+        self.rule_weight = rule_weight
+        self.random_state = random_state
+        self.scorer = SentimentScorer()
+
+    # ------------------------------------------------------------------------------------------ features
+    def _rule_table(self, corpus: Corpus) -> pd.DataFrame:
+        return apply_rules(corpus, self.rules, scorer=self.scorer)
+
+    def _features(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
+        docs = corpus.terms()
+        if fit:
+            self.vectorizer_ = TfidfVectorizer(
+                analyzer=_identity, sublinear_tf=True, min_df=1, norm="l2", token_pattern=None
+            )
+            x_terms = self.vectorizer_.fit_transform(docs)
+        else:
+            x_terms = self.vectorizer_.transform(docs)
+        blocks = [x_terms]
+        if self.use_rules:
+            codes = self.rule_codes_
+            hits = np.array([[1.0 if c in h else 0.0 for c in codes] for h in rule_table["codes"]]).reshape(
+                len(corpus), len(codes)
+            )
+            sent = text_sentiment(corpus, self.scorer)
+            flags = np.column_stack(
+                [
+                    (sent["n_positive"] > 0).to_numpy(float),
+                    (sent["n_negative"] > 0).to_numpy(float),
+                    (sent["n_request"] > 0).to_numpy(float),
+                ]
+            )
+            blocks.append(sparse.csr_matrix(hits * self.rule_weight))
+            blocks.append(sparse.csr_matrix(flags * 0.5))
+        return sparse.hstack(blocks).tocsr()
+
+    # ------------------------------------------------------------------------------------------- fit
+    def fit(self, corpus: Corpus, labels: Sequence[str] | pd.Series) -> VocClassifier:
+        """Learn from ``labels`` (one category per text of ``corpus``; missing labels are skipped)."""
+        y = pd.Series(list(labels), dtype="object")
+        if len(y) != len(corpus):
+            raise InvalidInput(f"got {len(y)} labels for {len(corpus)} texts")
+        known = y.notna().to_numpy()
+        if known.sum() < 2 or y[known].nunique() < 2:
+            raise InvalidInput("the model needs labelled texts of at least two categories")
+        if not known.all():
+            corpus = corpus.subset(known)
+            y = y[known].reset_index(drop=True)
+        self.rule_codes_ = sorted({c for r in self.rules.values() for c in r.names})
+        table = self._rule_table(corpus)
+        x = self._features(corpus, table, fit=True)
+        self.model_ = LogisticRegression(
+            C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state
+        )
+        self.model_.fit(x, y.astype(str).to_numpy())
+        self.classes_ = list(self.model_.classes_)
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "model_")
+
+    # --------------------------------------------------------------------------------------- predict
+    def predict_proba(self, corpus: Corpus) -> pd.DataFrame:
+        """Class probabilities of the model: ``doc_id`` and one column per class."""
+        if not self.is_fitted:
+            raise InvalidInput("predict_proba needs a fitted model; call fit(corpus, labels) first")
+        table = self._rule_table(corpus)
+        proba = self.model_.predict_proba(self._features(corpus, table, fit=False))
+        out = pd.DataFrame(proba, columns=self.classes_)
+        out.insert(0, "doc_id", corpus.doc_ids)
+        return out
+
+    def predict(self, corpus: Corpus) -> pd.DataFrame:
+        """One row per text: ``doc_id``, ``category``, ``confidence`` (model probability, NaN for rules),
+        ``source`` ("rule", "model" or "rule_override"), ``rule_label`` and ``codes`` (all rule codes that fired).
+        """
+        table = self._rule_table(corpus)
+        out = pd.DataFrame({"doc_id": corpus.doc_ids})
+        if not self.is_fitted:
+            out["category"] = table["rule_label"].to_numpy()
+            out["confidence"] = np.nan
+            out["source"] = "rule"
+        else:
+            proba = self.model_.predict_proba(self._features(corpus, table, fit=False))
+            best = proba.argmax(axis=1)
+            category = np.array(self.classes_, dtype=object)[best]
+            confidence = proba[np.arange(len(best)), best]
+            source = np.full(len(best), "model", dtype=object)
+            if self.use_rules:
+                fired = table["codes"].map(len).to_numpy() > 0
+                override = fired & (confidence < self.min_confidence)
+                category = np.where(override, table["rule_label"].to_numpy(), category)
+                source = np.where(override, "rule_override", source)
+            out["category"] = category
+            out["confidence"] = confidence
+            out["source"] = source
+        out["rule_label"] = table["rule_label"].to_numpy()
+        out["codes"] = table["codes"].to_numpy()
+        return out
+
+
+def per_class_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str] = CATEGORIES) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, plus ``macro`` and ``accuracy`` rows."""
+    t = np.asarray(list(y_true), dtype=object)
+    p = np.asarray(list(y_pred), dtype=object)
+    rows = []
+    for c in classes:
+        tp = int(((t == c) & (p == c)).sum())
+        fp = int(((t != c) & (p == c)).sum())
+        fn = int(((t == c) & (p != c)).sum())
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        rows.append((c, prec, rec, f1, int((t == c).sum())))
+    df = pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
+    present = df[df["support"] > 0]
+    macro = ("macro", present["precision"].mean(), present["recall"].mean(), present["f1"].mean(), int(len(t)))
+    acc = ("accuracy", np.nan, np.nan, float((t == p).mean()) if len(t) else 0.0, int(len(t)))
+    return pd.concat([df, pd.DataFrame([macro, acc], columns=df.columns)], ignore_index=True)
+
+
+def cross_validate_classifier(
+    corpus: Corpus,
+    labels: Sequence[str],
+    *,
+    n_splits: int = 5,
+    random_state: int = 0,
+    rules: CodingRules | Mapping[str, CodingRules] | None = None,
+    **params: Any,
+) -> dict[str, pd.DataFrame]:
+    """Stratified k-fold evaluation of ``rules`` only, ``model`` only and ``combined``.
+
+    Returns a report frame (:func:`per_class_report`) per variant, and under ``"predictions"`` the out-of-fold
+    predictions of each variant next to the true label.
+    """
+    y = np.asarray(list(labels), dtype=object)
+    rule_pred = apply_rules(corpus, rules)["rule_label"].to_numpy()
+    model_pred = np.empty(len(y), dtype=object)
+    comb_pred = np.empty(len(y), dtype=object)
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    for train, test in folds.split(np.zeros(len(y)), y):
+        c_train, c_test = corpus.subset(_mask(train, len(y))), corpus.subset(_mask(test, len(y)))
+        model_only = VocClassifier(rules=rules, use_rules=False, random_state=random_state, **params)
+        model_pred[test] = model_only.fit(c_train, y[train]).predict(c_test)["category"].to_numpy()
+        combined = VocClassifier(rules=rules, use_rules=True, random_state=random_state, **params)
+        comb_pred[test] = combined.fit(c_train, y[train]).predict(c_test)["category"].to_numpy()
+    preds = pd.DataFrame(
+        {"doc_id": corpus.doc_ids, "true": y, "rules": rule_pred, "model": model_pred, "combined": comb_pred}
+    )
+    return {
+        "rules": per_class_report(y, rule_pred),
+        "model": per_class_report(y, model_pred),
+        "combined": per_class_report(y, comb_pred),
+        "predictions": preds,
+    }
+
+
+def _mask(index: np.ndarray, n: int) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    m[index] = True
+    return m
