@@ -1,4 +1,4 @@
-"""CLI commands of the demo domain."""
+"""CLI commands of the demo domain: ``kizuna demo``."""
 
 from __future__ import annotations
 
@@ -6,4 +6,38 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this domain's commands to the root CLI (filled in by the demo work)."""
+    """Add ``kizuna demo`` to the root CLI."""
+
+    @app.command()
+    def demo(
+        accounts: int = typer.Option(2000, "--accounts", min=10, help="Accounts created over the period."),
+        years: int = typer.Option(3, "--years", min=1, max=10, help="Years of history ending on --end-date."),
+        seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same company."),
+        end_date: str = typer.Option("2026-11-22", "--end-date", help="'Today' of the demo company (YYYY-MM-DD)."),
+        reset: bool = typer.Option(False, "--reset", help="Empty the data hub and the event files first."),
+    ) -> None:
+        """Build a realistic Japanese B2B SaaS demo company (seeded, deterministic) into the data hub.
+
+        Accounts, contacts, the CS team, plans and contract history, invoices and payments, usage events, tickets,
+        surveys, VoC, CS activities, onboarding, leads and opportunities. The hidden truth (latent health, real churn
+        reasons) is written apart under <data_dir>/demo/ for evaluating models.
+        """
+        import datetime as dt
+
+        from kizuna.cli.common import fail, settings
+        from kizuna.demo.generator import generate_demo
+        from kizuna.demo.simulate import DemoOptions
+
+        try:
+            end = dt.date.fromisoformat(end_date)
+        except ValueError:
+            fail(f"--end-date {end_date!r} is not a date (YYYY-MM-DD)")
+            return
+        s = settings()
+        options = DemoOptions(accounts=accounts, years=years, seed=seed, end_date=end)
+        summary = generate_demo(s, options=options, reset=reset, progress=lambda msg: typer.echo(msg, err=True))
+        typer.echo(f"demo company written to {s.data_dir.resolve()} in {sum(summary.seconds.values()):.1f} s")
+        for table, rows in summary.rows.items():
+            typer.echo(f"  {table:<22} {rows:>12,}")
+        typer.echo(f"  {'events':<22} {summary.events:>12,}")
+        typer.echo(f"hidden truth (for evaluating models only): {summary.truth_dir}")
