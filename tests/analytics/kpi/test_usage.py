@@ -21,15 +21,39 @@ def usage_hub() -> dict[str, object]:
         subscriptions=[
             # account 1: 4 base seats + 3 more on a second base line; the add-on's 50 and the trial's 99 don't count
             {"account_id": 1, "contract_id": "c1", "mrr_minor": 1000, "start_date": d("2026-01-01"), "quantity": 4},
-            {"account_id": 1, "contract_id": "c3", "mrr_minor": 500, "start_date": d("2026-02-01"), "quantity": 3,
-             "end_date": d("2026-03-02")},
-            {"account_id": 1, "contract_id": "c2", "plan_id": 2, "mrr_minor": 1000, "start_date": d("2026-01-01"),
-             "quantity": 50},
-            {"account_id": 2, "contract_id": "c4", "mrr_minor": 0, "start_date": d("2026-01-01"), "quantity": 99,
-             "status": "trial"},
+            {
+                "account_id": 1,
+                "contract_id": "c3",
+                "mrr_minor": 500,
+                "start_date": d("2026-02-01"),
+                "quantity": 3,
+                "end_date": d("2026-03-02"),
+            },
+            {
+                "account_id": 1,
+                "contract_id": "c2",
+                "plan_id": 2,
+                "mrr_minor": 1000,
+                "start_date": d("2026-01-01"),
+                "quantity": 50,
+            },
+            {
+                "account_id": 2,
+                "contract_id": "c4",
+                "mrr_minor": 0,
+                "start_date": d("2026-01-01"),
+                "quantity": 99,
+                "status": "trial",
+            },
             # ended on the cut-off day: not counted
-            {"account_id": 2, "contract_id": "c5", "mrr_minor": 100, "start_date": d("2025-01-01"), "quantity": 5,
-             "end_date": d("2026-03-01")},
+            {
+                "account_id": 2,
+                "contract_id": "c5",
+                "mrr_minor": 100,
+                "start_date": d("2025-01-01"),
+                "quantity": 5,
+                "end_date": d("2026-03-01"),
+            },
         ],
         events=[
             {"account_id": 1, "user_id": "u1", "event_name": "login", "timestamp": ts("2026-02-28 10:00")},  # dau

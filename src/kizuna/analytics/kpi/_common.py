@@ -29,8 +29,9 @@ def require(tables: Tables, name: str, columns: Sequence[str]) -> ir.Table:
     table = tables[name]
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise InvalidInput(f"KPI input table {name!r} lacks column(s) {', '.join(missing)}", table=name,
-                           columns=missing)
+        raise InvalidInput(
+            f"KPI input table {name!r} lacks column(s) {', '.join(missing)}", table=name, columns=missing
+        )
     return table
 
 

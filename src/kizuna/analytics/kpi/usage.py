@@ -118,9 +118,7 @@ def account_usage(
         active_user_days_30d=user_days.in_30.cast("int64").sum(),
         active_user_days_prev_30d=(~user_days.in_30).cast("int64").sum(),
     )
-    features_available = last30.filter(last30.feature.notnull()).aggregate(
-        features_available=last30.feature.nunique()
-    )
+    features_available = last30.filter(last30.feature.notnull()).aggregate(features_available=last30.feature.nunique())
     logins = events.filter(events.timestamp < end, events.event_name.isin(list(login_events)))
     last_login = logins.group_by("account_id").aggregate(last_login_at=logins.timestamp.max())
     seats = licensed_seats(tables, as_of)

@@ -1,0 +1,440 @@
+"""MRR, ARR and MRR movements (new, expansion, contraction, churn, reactivation), per account and month.
+
+ChartMogul-style conventions (details and the differences in ``docs/metrics.md``):
+
+* a subscription line contributes its ``mrr_minor`` on every day of ``[start_date, end_date)``; ``trial`` lines never;
+* a month's MRR is the MRR on its last day (month-end snapshot); the current month's is the MRR on ``as_of``;
+* movements compare an account's month-end MRR with the previous month-end MRR, per account and currency, so an
+  upgrade and a downgrade inside one month net out, and several lines of one account add up first;
+* ``new`` = first paying month; ``reactivation`` = paying again after a month-end with no MRR;
+  ``churn`` = from some MRR to none; ``expansion`` / ``contraction`` = more / less MRR than the month before.
+
+All functions return Ibis expressions (execute with ``.to_pandas()``) that run unchanged on DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from kizuna.analytics.kpi._common import OPEN_END, Tables, cutoff, month_spine, require
+
+SUBSCRIPTION_COLUMNS = (
+    "account_id",
+    "contract_id",
+    "plan_id",
+    "quantity",
+    "mrr_minor",
+    "currency",
+    "status",
+    "start_date",
+    "end_date",
+    "renewal_date",
+    "cancellation_reason",
+)
+KEYS = ["account_id", "currency", "month"]
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+INVOLUNTARY_REASONS = ("payment_failed",)
+INVOLUNTARY_LOOKBACK_DAYS = 90
+# Account attributes a breakdown may use ("plan" and "cohort_month" are derived per month).
+ACCOUNT_ATTRIBUTES = ("industry", "region", "owner_id", "touch_tier", "employee_band", "lifecycle_stage")
+BREAKDOWNS = (*ACCOUNT_ATTRIBUTES, "plan", "cohort_month")
+
+
+def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
+    """Subscription lines that count for MRR as of ``as_of``: not trials, started on or before ``as_of``.
+
+    Adds ``is_addon`` (from ``plans``) and ``end_open`` (``end_date`` with open ends as 9999-12-31).
+    """
+    subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
+    plans = require(tables, "plans", ("id", "is_addon"))
+    lines = subs.filter(subs.status != "trial", subs.start_date <= ibis.date(as_of))
+    addon = plans.select(addon_plan_id=plans.id, is_addon=plans.is_addon.fill_null(False))
+    lines = lines.left_join(addon, lines.plan_id == addon.addon_plan_id).drop("addon_plan_id")
+    return lines.mutate(
+        is_addon=lines.is_addon.fill_null(False),
+        end_open=lines.end_date.fill_null(ibis.date(OPEN_END)),
+    )
+
+
+def first_month(tables: Tables, as_of: dt.date) -> dt.date:
+    """The first calendar month with a revenue line (or ``as_of``'s month when there is none). Executes a query."""
+    lines = revenue_lines(tables, as_of)
+    value = lines.start_date.min().to_pyarrow().as_py()
+    return (value or as_of).replace(day=1)
+
+
+def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
+    """MRR per account, currency and month (month-end snapshots), for months with at least one valid line.
+
+    Columns: ``account_id, currency, month, snapshot_day, mrr_minor, base_mrr_minor, addon_mrr_minor, seats,
+    addon_plans, plan_id`` (the base plan with the most MRR; ties: lowest id).
+    """
+    lines = revenue_lines(tables, as_of)
+    spine = month_spine(first_month(tables, as_of), as_of)
+    j = lines.join(spine, [lines.start_date <= spine.snapshot_day, lines.end_open > spine.snapshot_day])
+    per_plan = j.group_by([*KEYS, "snapshot_day", "plan_id", "is_addon"]).aggregate(
+        mrr=j.mrr_minor.sum(), seats=j.quantity.sum()
+    )
+    zero = ibis.literal(0, "int64")
+    am = per_plan.group_by([*KEYS, "snapshot_day"]).aggregate(
+        mrr_minor=per_plan.mrr.sum(),
+        base_mrr_minor=per_plan.mrr.sum(where=~per_plan.is_addon),
+        addon_mrr_minor=per_plan.mrr.sum(where=per_plan.is_addon),
+        seats=per_plan.seats.sum(where=~per_plan.is_addon),
+        addon_plans=per_plan.plan_id.nunique(where=per_plan.is_addon & (per_plan.mrr > 0)),
+    )
+    base = per_plan.filter(~per_plan.is_addon)
+    top = base.group_by(KEYS).aggregate(top_mrr=base.mrr.max())
+    main = (
+        base.join(top, KEYS)
+        .filter(lambda t: t.mrr == t.top_mrr)
+        .group_by(KEYS)
+        .aggregate(plan_id=lambda t: t.plan_id.min())
+    )
+    am = am.left_join(main, KEYS).drop("account_id_right", "currency_right", "month_right")
+    return am.mutate(
+        mrr_minor=am.mrr_minor.cast("int64"),
+        base_mrr_minor=am.base_mrr_minor.fill_null(zero).cast("int64"),
+        addon_mrr_minor=am.addon_mrr_minor.fill_null(zero).cast("int64"),
+        seats=am.seats.fill_null(zero).cast("int64"),
+        addon_plans=am.addon_plans.fill_null(zero).cast("int64"),
+    )
+
+
+def mrr(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
+    """MRR and ARR on ``as_of`` per currency (and breakdown): ``mrr_minor, arr_minor, customers``."""
+    months = mrr_movements(tables, as_of)
+    current = months.filter(months.month == ibis.date(as_of.replace(day=1)), months.mrr_minor > 0)
+    current = _with_breakdown(tables, current, by)
+    out = current.group_by(["currency", *by]).aggregate(mrr_minor=current.mrr_minor.sum(), customers=current.count())
+    return out.mutate(arr_minor=out.mrr_minor * 12, customers=out.customers.cast("int64"))
+
+
+def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
+    """One row per account, currency and month in which the account had MRR at the month's start or end.
+
+    Columns: ``account_id, currency, month, snapshot_day, mrr_start_minor`` (previous month-end),
+    ``mrr_minor`` (this month-end), ``movement`` (``new``, ``expansion``, ``contraction``, ``churn``,
+    ``reactivation`` or ``flat``), one column per movement ``<movement>_minor`` (churn and contraction negative;
+    they add up to ``mrr_minor - mrr_start_minor``), ``base_mrr_minor``, ``base_mrr_start_minor``,
+    ``addon_plans``, ``addon_plans_start``, ``upsell`` (base-plan MRR grew), ``cross_sell`` (more add-on plans),
+    ``involuntary`` (a churn caused by failed payments), ``plan_id`` (this month's main plan, else last month's),
+    ``cohort_month`` (first paying month) and ``tenure_months`` (months since the cohort month).
+    """
+    am = account_mrr(tables, as_of)
+    spine = month_spine(first_month(tables, as_of), as_of)
+    zero = ibis.literal(0, "int64")
+    customers = am.select("account_id", "currency").distinct()
+    grid = customers.cross_join(spine.select("month", "snapshot_day", "next_month"))
+    grid = grid.left_join(am.drop("snapshot_day"), KEYS).drop("account_id_right", "currency_right", "month_right")
+    grid = grid.mutate(
+        mrr_minor=grid.mrr_minor.fill_null(zero),
+        base_mrr_minor=grid.base_mrr_minor.fill_null(zero),
+        addon_plans=grid.addon_plans.fill_null(zero),
+    )
+    previous = grid.select(
+        "account_id",
+        "currency",
+        month=grid.next_month,
+        mrr_start_minor=grid.mrr_minor,
+        base_mrr_start_minor=grid.base_mrr_minor,
+        addon_plans_start=grid.addon_plans,
+        plan_id_start=grid.plan_id,
+    )
+    mv = grid.left_join(previous, KEYS).drop("account_id_right", "currency_right", "month_right")
+    mv = mv.mutate(
+        mrr_start_minor=mv.mrr_start_minor.fill_null(zero),
+        base_mrr_start_minor=mv.base_mrr_start_minor.fill_null(zero),
+        addon_plans_start=mv.addon_plans_start.fill_null(zero),
+    )
+    mv = mv.filter((mv.mrr_minor > 0) | (mv.mrr_start_minor > 0))
+    paying = am.filter(am.mrr_minor > 0)
+    cohorts = paying.group_by(["account_id", "currency"]).aggregate(cohort_month=paying.month.min())
+    mv = mv.join(cohorts, ["account_id", "currency"])
+
+    start, end = mv.mrr_start_minor, mv.mrr_minor
+    movement = ibis.cases(
+        ((start == 0) & (mv.month == mv.cohort_month), "new"),
+        (start == 0, "reactivation"),
+        (end == 0, "churn"),
+        (end > start, "expansion"),
+        (end < start, "contraction"),
+        else_="flat",
+    )
+    mv = mv.mutate(movement=movement)
+    delta = end - start
+    mv = mv.mutate(
+        new_minor=ibis.ifelse(mv.movement == "new", delta, zero),
+        expansion_minor=ibis.ifelse(mv.movement == "expansion", delta, zero),
+        contraction_minor=ibis.ifelse(mv.movement == "contraction", delta, zero),
+        churn_minor=ibis.ifelse(mv.movement == "churn", delta, zero),
+        reactivation_minor=ibis.ifelse(mv.movement == "reactivation", delta, zero),
+        upsell=(mv.mrr_start_minor > 0) & (mv.base_mrr_start_minor > 0) & (mv.base_mrr_minor > mv.base_mrr_start_minor),
+        cross_sell=(mv.mrr_start_minor > 0) & (mv.mrr_minor > 0) & (mv.addon_plans > mv.addon_plans_start),
+        plan_id=mv.plan_id.fill_null(mv.plan_id_start),
+        tenure_months=_months_between(mv.cohort_month, mv.month),
+    )
+    mv = _flag_involuntary(tables, mv, as_of)
+    return mv.select(
+        "account_id",
+        "currency",
+        "month",
+        "snapshot_day",
+        "mrr_start_minor",
+        "mrr_minor",
+        "movement",
+        *(f"{m}_minor" for m in MOVEMENTS),
+        "base_mrr_start_minor",
+        "base_mrr_minor",
+        "addon_plans_start",
+        "addon_plans",
+        "upsell",
+        "cross_sell",
+        "involuntary",
+        "plan_id",
+        "cohort_month",
+        "tenure_months",
+    )
+
+
+def _months_between(first: ir.DateValue, later: ir.DateValue) -> ir.IntegerValue:
+    return ((later.year() - first.year()) * 12 + later.month() - first.month()).cast("int64")
+
+
+def _flag_involuntary(tables: Tables, mv: ir.Table, as_of: dt.date) -> ir.Table:
+    """Mark churn rows caused by failed payments.
+
+    Involuntary when a line of the account that ended in the month (``end_date`` in ``[month, snapshot_day]``) has a
+    ``cancellation_reason`` in ``INVOLUNTARY_REASONS``, or when the account's last payment attempt within
+    ``INVOLUNTARY_LOOKBACK_DAYS`` days up to the snapshot day failed (no later successful attempt).
+    """
+    lines = revenue_lines(tables, as_of)
+    payments = require(tables, "payments", ("account_id", "attempted_at", "status"))
+    churned = mv.filter(mv.movement == "churn").select("account_id", "currency", "month", "snapshot_day")
+
+    ended = lines.filter(lines.cancellation_reason.isin(list(INVOLUNTARY_REASONS)))
+    by_reason = (
+        churned.join(
+            ended,
+            [
+                churned.account_id == ended.account_id,
+                churned.currency == ended.currency,
+                ended.end_date >= churned.month,
+                ended.end_date <= churned.snapshot_day,
+            ],
+        )
+        .select(lambda t: t.account_id, lambda t: t.month, lambda t: t.currency)
+        .distinct()
+        .mutate(by_reason=ibis.literal(True))
+    )
+
+    known = payments.filter(payments.attempted_at < cutoff(as_of))
+    known = known.mutate(attempt_day=known.attempted_at.date())
+    pj = churned.join(
+        known,
+        [
+            churned.account_id == known.account_id,
+            known.attempt_day <= churned.snapshot_day,
+            known.attempt_day > churned.snapshot_day - ibis.interval(days=INVOLUNTARY_LOOKBACK_DAYS),
+        ],
+    )
+    by_payment = pj.group_by(["account_id", "currency", "month"]).aggregate(
+        last_failed=pj.attempted_at.max(where=pj.status == "failed"),
+        last_succeeded=pj.attempted_at.max(where=pj.status == "succeeded"),
+    )
+    by_payment = by_payment.filter(
+        by_payment.last_failed.notnull()
+        & (by_payment.last_succeeded.isnull() | (by_payment.last_succeeded < by_payment.last_failed))
+    ).select("account_id", "currency", "month", by_payment=ibis.literal(True))
+
+    out = mv.left_join(by_reason, KEYS).drop("account_id_right", "currency_right", "month_right")
+    out = out.left_join(by_payment, KEYS).drop("account_id_right", "currency_right", "month_right")
+    return out.mutate(
+        involuntary=(out.movement == "churn") & (out.by_reason.fill_null(False) | out.by_payment.fill_null(False))
+    ).drop("by_reason", "by_payment")
+
+
+def _with_breakdown(tables: Tables, rows: ir.Table, by: Sequence[str]) -> ir.Table:
+    """Join the breakdown attributes ``by`` onto rows that carry ``account_id`` (and ``plan_id`` / ``cohort_month``)."""
+    unknown = [b for b in by if b not in BREAKDOWNS]
+    if unknown:
+        from kizuna.errors import InvalidInput
+
+        raise InvalidInput(
+            f"unknown breakdown {', '.join(unknown)}: use one of {', '.join(BREAKDOWNS)}", breakdown=unknown
+        )
+    attrs = [b for b in by if b in ACCOUNT_ATTRIBUTES]
+    if attrs:
+        accounts = require(tables, "accounts", ("id", *attrs))
+        attr = accounts.select(*attrs, attr_account_id=accounts.id)
+        rows = rows.left_join(attr, rows.account_id == attr.attr_account_id)
+        rows = rows.drop("attr_account_id")
+    if "plan" in by:
+        plans = require(tables, "plans", ("id", "name"))
+        names = plans.select(attr_plan_id=plans.id, plan=plans.name)
+        rows = rows.left_join(names, rows.plan_id == names.attr_plan_id)
+        rows = rows.drop("attr_plan_id")
+    return rows
+
+
+def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
+    """Monthly MRR movements, customer counts and rates per currency (and breakdown ``by``).
+
+    Columns: ``currency, month, *by``, MRR (``mrr_start_minor, mrr_minor, arr_minor, net_new_mrr_minor`` and one
+    column per movement, ``churn_voluntary_minor, churn_involuntary_minor``), counts (``customers_start, customers,
+    new_customers, reactivated_customers, churned_customers, churned_involuntary_customers, expanded_customers,
+    contracted_customers, upsell_customers, cross_sell_customers``) and rates (``arpa_minor, logo_churn_rate,
+    gross_revenue_churn_rate, net_revenue_churn_rate, grr, nrr, quick_ratio, upsell_rate, cross_sell_rate``;
+    null where the denominator is 0). Formulas: ``docs/metrics.md``.
+    """
+    mv = _with_breakdown(tables, mrr_movements(tables, as_of), by)
+    g = mv.group_by(["currency", "month", *by])
+    paying_start = mv.mrr_start_minor > 0
+    out = g.aggregate(
+        mrr_start_minor=mv.mrr_start_minor.sum(),
+        mrr_minor=mv.mrr_minor.sum(),
+        new_minor=mv.new_minor.sum(),
+        expansion_minor=mv.expansion_minor.sum(),
+        contraction_minor=mv.contraction_minor.sum(),
+        churn_minor=mv.churn_minor.sum(),
+        reactivation_minor=mv.reactivation_minor.sum(),
+        churn_involuntary_minor=mv.churn_minor.sum(where=mv.involuntary),
+        customers_start=paying_start.cast("int64").sum(),
+        customers=(mv.mrr_minor > 0).cast("int64").sum(),
+        new_customers=(mv.movement == "new").cast("int64").sum(),
+        reactivated_customers=(mv.movement == "reactivation").cast("int64").sum(),
+        churned_customers=(mv.movement == "churn").cast("int64").sum(),
+        churned_involuntary_customers=mv.involuntary.cast("int64").sum(),
+        expanded_customers=(mv.movement == "expansion").cast("int64").sum(),
+        contracted_customers=(mv.movement == "contraction").cast("int64").sum(),
+        upsell_customers=mv.upsell.cast("int64").sum(),
+        cross_sell_customers=mv.cross_sell.cast("int64").sum(),
+    )
+    zero = ibis.literal(0, "int64")
+    out = out.mutate(churn_involuntary_minor=out.churn_involuntary_minor.fill_null(zero).cast("int64"))
+    out = out.mutate(
+        churn_voluntary_minor=(out.churn_minor - out.churn_involuntary_minor).cast("int64"),
+        net_new_mrr_minor=(out.mrr_minor - out.mrr_start_minor).cast("int64"),
+        arr_minor=(out.mrr_minor * 12).cast("int64"),
+        arpa_minor=_ratio(out.mrr_minor, out.customers),
+        logo_churn_rate=_ratio(out.churned_customers, out.customers_start),
+        gross_revenue_churn_rate=_ratio(-(out.churn_minor + out.contraction_minor), out.mrr_start_minor),
+        net_revenue_churn_rate=_ratio(
+            -(out.churn_minor + out.contraction_minor + out.expansion_minor + out.reactivation_minor),
+            out.mrr_start_minor,
+        ),
+        grr=_ratio(out.mrr_start_minor + out.churn_minor + out.contraction_minor, out.mrr_start_minor),
+        nrr=_ratio(
+            out.mrr_start_minor + out.churn_minor + out.contraction_minor + out.expansion_minor, out.mrr_start_minor
+        ),
+        quick_ratio=_ratio(
+            out.new_minor + out.expansion_minor + out.reactivation_minor, -(out.churn_minor + out.contraction_minor)
+        ),
+        upsell_rate=_ratio(out.upsell_customers, out.customers_start),
+        cross_sell_rate=_ratio(out.cross_sell_customers, out.customers_start),
+    )
+    t12 = trailing_retention(tables, as_of, by=by)
+    keys = ["currency", "month", *by]
+    out = out.left_join(t12, keys).drop(*(f"{k}_right" for k in keys))
+    return out.order_by(keys)
+
+
+def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), months: int = 12) -> ir.Table:
+    """GRR and NRR over the trailing ``months`` months, for every month: ``grr_12m, nrr_12m``.
+
+    The accounts paying at the month-end ``months`` months earlier are followed to this month-end:
+    ``nrr_12m = Σ MRR now / Σ MRR then``; ``grr_12m = Σ min(MRR now, MRR then) / Σ MRR then`` (per account, so
+    expansion never offsets another account's loss). Breakdown attributes are taken at the earlier month.
+    """
+    mv = mrr_movements(tables, as_of)
+    then = mv.filter(mv.mrr_minor > 0).select(
+        "account_id",
+        "currency",
+        "plan_id",
+        "cohort_month",
+        start_month=mv.month,
+        mrr_then=mv.mrr_minor,
+    )
+    then = then.mutate(month=(then.start_month + ibis.interval(months=months)))
+    now = mv.select("account_id", "currency", "month", mrr_now=mv.mrr_minor)
+    spine = month_spine(first_month(tables, as_of), as_of).select("month")
+    then = then.join(spine, "month")  # only months up to as_of
+    joined = then.left_join(now, KEYS).drop("account_id_right", "currency_right", "month_right")
+    joined = joined.mutate(mrr_now=joined.mrr_now.fill_null(ibis.literal(0, "int64")))
+    joined = _with_breakdown(tables, joined, by)
+    out = joined.group_by(["currency", "month", *by]).aggregate(
+        mrr_then=joined.mrr_then.sum(),
+        mrr_now=joined.mrr_now.sum(),
+        mrr_kept=ibis.least(joined.mrr_now, joined.mrr_then).sum(),
+    )
+    suffix = f"{months}m"
+    return out.select(
+        "currency",
+        "month",
+        *by,
+        **{f"grr_{suffix}": _ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": _ratio(out.mrr_now, out.mrr_then)},
+    )
+
+
+def renewals(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
+    """Renewal rate per month: contracts whose renewal date fell in the month (and before ``as_of``), and how many
+    were renewed (a non-trial line of the contract is valid on the renewal date).
+
+    Columns: ``currency, month, *by, contracts_up, contracts_renewed, mrr_up_minor, mrr_renewed_minor,
+    renewal_rate, renewal_mrr_rate``. ``mrr_up_minor`` is the contract's MRR the day before the renewal date.
+    """
+    lines = revenue_lines(tables, as_of)
+    due = lines.filter(lines.renewal_date.notnull(), lines.renewal_date <= ibis.date(as_of))
+    due = due.select("account_id", "contract_id", "currency", "renewal_date").distinct()
+    before = lines.select(
+        b_contract=lines.contract_id,
+        b_start=lines.start_date,
+        b_end=lines.end_open,
+        b_mrr=lines.mrr_minor,
+        b_plan=lines.plan_id,
+    )
+    j = due.left_join(
+        before,
+        [due.contract_id == before.b_contract, before.b_start < due.renewal_date, before.b_end >= due.renewal_date],
+    )
+    up = j.group_by(["account_id", "contract_id", "currency", "renewal_date"]).aggregate(
+        mrr_up=j.b_mrr.sum(), plan_id=j.b_plan.min()
+    )
+    after = lines.select(
+        a_contract=lines.contract_id, a_start=lines.start_date, a_end=lines.end_open, a_mrr=lines.mrr_minor
+    )
+    k = up.left_join(
+        after, [up.contract_id == after.a_contract, after.a_start <= up.renewal_date, after.a_end > up.renewal_date]
+    )
+    res = k.group_by(["account_id", "contract_id", "currency", "renewal_date", "plan_id"]).aggregate(
+        mrr_up=k.mrr_up.max(), mrr_after=k.a_mrr.sum()
+    )
+    res = res.mutate(
+        month=res.renewal_date.truncate("M"),
+        renewed=res.mrr_after.notnull() & (res.mrr_after > 0),
+        mrr_up=res.mrr_up.fill_null(ibis.literal(0, "int64")),
+    )
+    res = _with_breakdown(tables, res, by)
+    out = res.group_by(["currency", "month", *by]).aggregate(
+        contracts_up=res.count(),
+        contracts_renewed=res.renewed.cast("int64").sum(),
+        mrr_up_minor=res.mrr_up.sum(),
+        mrr_renewed_minor=res.mrr_up.sum(where=res.renewed),
+    )
+    zero = ibis.literal(0, "int64")
+    out = out.mutate(
+        contracts_up=out.contracts_up.cast("int64"),
+        mrr_renewed_minor=out.mrr_renewed_minor.fill_null(zero).cast("int64"),
+    )
+    return out.mutate(
+        renewal_rate=_ratio(out.contracts_renewed, out.contracts_up),
+        renewal_mrr_rate=_ratio(out.mrr_renewed_minor, out.mrr_up_minor),
+    ).order_by(["currency", "month", *by])
+
+
+def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    return ibis.ifelse(denominator != 0, numerator.cast("float64") / denominator.cast("float64"), ibis.null("float64"))

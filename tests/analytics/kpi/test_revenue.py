@@ -1,0 +1,87 @@
+"""MRR movements, monthly totals, rates and renewals against the hand-computed fixture (tests/analytics/kpi/fixtures.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from kizuna.analytics.engine import connect, register_tables
+from kizuna.analytics.kpi import revenue
+from kizuna.errors import InvalidInput
+from tests.analytics.kpi.fixtures import (
+    AS_OF,
+    EXPECTED_JPY_MONTHS,
+    EXPECTED_MOVEMENTS,
+    EXPECTED_RATES,
+    EXPECTED_RENEWALS_APRIL,
+    revenue_hub,
+)
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, Any]:
+    return register_tables(connect(), revenue_hub())
+
+
+def test_every_movement_type_hand_computed(tables: dict[str, Any]) -> None:
+    mv = revenue.mrr_movements(tables, AS_OF).to_pandas()
+    jpy = mv[mv.currency == "JPY"]
+    got = {
+        (int(r.account_id), r.month.strftime("%Y-%m")): (r.movement, int(r.mrr_minor - r.mrr_start_minor))
+        for r in jpy.itertuples()
+    }
+    assert got == EXPECTED_MOVEMENTS
+    # each row's movement columns add up to its change
+    cols = [f"{m}_minor" for m in revenue.MOVEMENTS]
+    assert (mv[cols].sum(axis=1) == mv.mrr_minor - mv.mrr_start_minor).all()
+    flags = {(int(r.account_id), r.month.strftime("%Y-%m")) for r in mv.itertuples() if r.involuntary}
+    assert flags == {(2, "2026-03"), (7, "2026-04")}  # A3's failed payment was paid 2 days later: voluntary
+    assert {(int(r.account_id), r.month.strftime("%Y-%m")) for r in mv.itertuples() if r.cross_sell} == {(1, "2026-04")}
+    assert {(int(r.account_id), r.month.strftime("%Y-%m")) for r in mv.itertuples() if r.upsell} == {
+        (1, "2026-02"),  # 1000 -> 1500 on the base plan
+        (3, "2026-03"),
+    }
+    # currency kept apart: the USD account is its own series
+    usd = mv[mv.currency == "USD"].sort_values("month")
+    assert list(usd.movement) == ["new", "flat", "flat", "flat", "flat"] and set(usd.mrr_minor) == {5000}
+
+
+def test_month_totals_and_rates_hand_computed(tables: dict[str, Any]) -> None:
+    summary = revenue.mrr_summary(tables, AS_OF).to_pandas()
+    jpy = summary[summary.currency == "JPY"].set_index(summary[summary.currency == "JPY"].month.dt.strftime("%Y-%m"))
+    for month, expected in EXPECTED_JPY_MONTHS.items():
+        for column, value in expected.items():
+            assert jpy.loc[month, column] == value, (month, column)
+    for month, expected in EXPECTED_RATES.items():
+        for column, value in expected.items():
+            assert jpy.loc[month, column] == pytest.approx(value), (month, column)
+    # February: expansion with no churn shows as negative net revenue churn
+    assert jpy.loc["2026-02", "net_revenue_churn_rate"] == pytest.approx(-500 / 5000)
+    assert jpy.loc["2026-05", "arr_minor"] == 4100 * 12
+
+
+def test_mrr_as_of_with_breakdown(tables: dict[str, Any]) -> None:
+    by_plan = revenue.mrr(tables, AS_OF, by=["plan"]).to_pandas()
+    jpy = by_plan[by_plan.currency == "JPY"].set_index("plan")
+    assert jpy.loc["Pro", "mrr_minor"] == 4100 and jpy.loc["Pro", "customers"] == 3
+    by_industry = revenue.mrr(tables, AS_OF, by=["industry"]).to_pandas()
+    got = {(r.currency, r.industry): r.mrr_minor for r in by_industry.itertuples()}
+    assert got == {("JPY", "製造"): 1500, ("JPY", "小売"): 600, ("JPY", "IT"): 2000, ("USD", "IT"): 5000}
+    with pytest.raises(InvalidInput, match="colour"):
+        revenue.mrr(tables, AS_OF, by=["colour"])
+
+
+def test_point_in_time_ignores_later_lines(tables: dict[str, Any]) -> None:
+    # as of 2026-03-10, A1's 03-20 downgrade and A2's end are unknown; March is month-to-date (snapshot 03-10)
+    summary = revenue.mrr_summary(tables, dt.date(2026, 3, 10)).to_pandas()
+    march = summary[(summary.currency == "JPY") & (summary.month.dt.month == 3)].iloc[0]
+    assert march.mrr_minor == 2000 + 800 + 2500 + 3000 + 1000  # A1 at 2000 (03-05 upgrade), A2, A3, A6, A7
+
+
+def test_renewal_rate_hand_computed(tables: dict[str, Any]) -> None:
+    ren = revenue.renewals(tables, AS_OF).to_pandas()
+    april = ren[ren.month.dt.month == 4].iloc[0]
+    for column, value in EXPECTED_RENEWALS_APRIL.items():
+        assert april[column] == pytest.approx(value), column
