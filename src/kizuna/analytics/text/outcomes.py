@@ -1,0 +1,204 @@
+"""VoC tied to revenue and churn: feature-request themes ranked by ARR, churn lift of reasons and terms, and a
+per-account VoC sentiment measure for health scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from kizuna.analytics.text._errors import InvalidInput
+from kizuna.analytics.text.corpus import Corpus, require_columns
+from kizuna.analytics.text.lexicon import NEG
+
+__all__ = ["Themes", "account_voc_sentiment", "churn_lift", "feature_request_themes", "rank_themes"]
+
+REQUEST_CATEGORIES = ("feature_request", "missing_features")
+_THEME_STOP = frozenset(("欲しい", "出来る", "機能", "追加", "良い", "助かる", "嬉しい", "有り難い", "便利", "要望",
+                         "希望", "願う", "思う", "欲しい+NEG", "出来る+NEG", "add", "wish", "love", "great",
+                         "feature", "nice", "would", "please", "helpful", "able", "way", "使う", "見る", "別", "対応"))
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+@dataclass
+class Themes:
+    """``themes``: theme, label (top terms joined by " / "), n_texts, top_terms (list);
+    ``assignments``: doc_id, theme."""
+
+    themes: pd.DataFrame
+    assignments: pd.DataFrame
+
+
+def feature_request_themes(
+    corpus: Corpus,
+    categories: Sequence[str] | pd.Series | None = None,
+    *,
+    n_themes: int | None = None,
+    distance_threshold: float | None = None,
+    top_n_terms: int = 3,
+) -> Themes:
+    """Group the feature requests and missing-feature complaints into themes.
+
+    ``categories`` (aligned with the texts, e.g. ``VocClassifier.predict(corpus)["category"]``) selects texts in
+    :data:`REQUEST_CATEGORIES`; ``None`` takes every text. Texts are TF-IDF vectors of their terms (with
+    wish words such as 欲しい/機能 removed, and ``+NEG`` dropped: "no Salesforce integration" and "please add
+    Salesforce integration" are one theme), clustered by average-linkage agglomerative clustering on cosine
+    distance: ``n_themes`` clusters, or by default a cut at ``distance_threshold`` (0.9). Each theme is labelled
+    by its ``top_n_terms`` highest mean-TF-IDF terms.
+    """
+    if categories is not None:
+        cats = pd.Series(list(categories))
+        if len(cats) != len(corpus):
+            raise InvalidInput(f"got {len(cats)} categories for {len(corpus)} texts")
+        corpus = corpus.subset(cats.isin(REQUEST_CATEGORIES).to_numpy())
+    docs = [[t[: -len(NEG)] if t.endswith(NEG) else t for t in d] for d in corpus.terms()]
+    docs = [[t for t in d if t not in _THEME_STOP] for d in docs]
+    if not docs:
+        return Themes(pd.DataFrame(columns=["theme", "label", "n_texts", "top_terms"]),
+                      pd.DataFrame(columns=["doc_id", "theme"]))
+    vec = TfidfVectorizer(analyzer=_identity, token_pattern=None, sublinear_tf=True)
+    x = vec.fit_transform(docs).toarray()
+    empty = x.sum(axis=1) == 0
+    if len(docs) == 1:
+        labels = np.zeros(1, dtype=int)
+    else:
+        if n_themes is None and distance_threshold is None:
+            distance_threshold = 0.9
+        model = AgglomerativeClustering(
+            n_clusters=None if n_themes is None else min(n_themes, len(docs)),
+            distance_threshold=distance_threshold if n_themes is None else None,
+            metric="cosine" if not empty.any() else "euclidean",
+            linkage="average",
+        )
+        labels = model.fit_predict(x if not empty.any() else _unit_rows(x))
+    vocab = np.array(vec.get_feature_names_out(), dtype=object)
+    rows = []
+    label_of: dict[int, int] = {}
+    clusters = sorted(set(labels), key=lambda k: (-(labels == k).sum(), k))
+    for rank, k in enumerate(clusters, start=1):
+        label_of[k] = rank
+        members = labels == k
+        mean = x[members].mean(axis=0)
+        order = np.lexsort((vocab, -mean))[:top_n_terms]
+        top = [str(vocab[j]) for j in order if mean[j] > 0]
+        rows.append((rank, " / ".join(top) if top else "(no terms)", int(members.sum()), top))
+    themes = pd.DataFrame(rows, columns=["theme", "label", "n_texts", "top_terms"])
+    assignments = pd.DataFrame({"doc_id": corpus.doc_ids, "theme": [label_of[k] for k in labels]})
+    return Themes(themes=themes, assignments=assignments)
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def rank_themes(themes: Themes, texts: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Rank themes by the accounts that ask and their ARR: the feedback CS hands to product.
+
+    ``texts`` has ``text_id`` (the corpus ``doc_id``) and ``account_id``; ``accounts`` has ``account_id`` and
+    ``arr`` (integer minor units, as everywhere in kizuna). Returns ``theme, label, n_texts, n_accounts, arr,
+    text_ids`` (the texts behind the theme) sorted by n_accounts, then ARR; each account's ARR counts once
+    per theme however many times it asks.
+    """
+    require_columns(texts, ["text_id", "account_id"], what="texts frame")
+    require_columns(accounts, ["account_id", "arr"], what="accounts frame")
+    if accounts["account_id"].duplicated().any():
+        dup = accounts.loc[accounts["account_id"].duplicated(), "account_id"].iloc[0]
+        raise InvalidInput(f"accounts frame lists account_id {dup!r} more than once", value=dup)
+    joined = themes.assignments.merge(texts[["text_id", "account_id"]], left_on="doc_id", right_on="text_id",
+                                      how="left")
+    rows = []
+    arr_by_account = accounts.set_index("account_id")["arr"]
+    for theme, grp in joined.groupby("theme", sort=True):
+        acc = grp["account_id"].dropna().unique()
+        arr = arr_by_account.reindex(acc).fillna(0).sum()
+        rows.append((theme, len(grp), len(acc), int(arr), list(grp["doc_id"])))
+    ranked = pd.DataFrame(rows, columns=["theme", "n_texts", "n_accounts", "arr", "text_ids"])
+    ranked = themes.themes[["theme", "label"]].merge(ranked, on="theme", how="right")
+    return ranked.sort_values(["n_accounts", "arr", "theme"], ascending=[False, False, True]).reset_index(drop=True)
+
+
+def churn_lift(
+    mentions: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    window_days: int = 180,
+    min_accounts: int = 3,
+) -> pd.DataFrame:
+    """Which reasons and terms precede churn.
+
+    ``mentions`` has ``account_id``, ``date`` and ``feature`` (a category such as ``price_not_worth_it`` or a
+    term; one row per text and feature); ``outcomes`` has ``account_id`` and ``churned_at`` (null if retained).
+    An account *mentions X* when one of its texts has feature X; it *churns after X* when it churned within
+    ``window_days`` after such a text. Over the accounts with at least one text:
+
+    * base rate P(churn) = accounts that churned within ``window_days`` of any of their texts / accounts;
+    * P(churn | X) = accounts that churned within ``window_days`` after mentioning X / accounts mentioning X;
+    * ``lift`` = P(churn | X) / P(churn).
+
+    Features mentioned by fewer than ``min_accounts`` accounts are dropped. Returns ``feature, n_accounts,
+    n_churned, churn_rate, base_rate, lift`` sorted by lift then support.
+    """
+    require_columns(mentions, ["account_id", "date", "feature"], what="mentions frame")
+    require_columns(outcomes, ["account_id", "churned_at"], what="outcomes frame")
+    m = mentions[["account_id", "date", "feature"]].copy()
+    m["date"] = pd.to_datetime(m["date"], utc=True)
+    o = outcomes[["account_id", "churned_at"]].drop_duplicates("account_id").copy()
+    o["churned_at"] = pd.to_datetime(o["churned_at"], utc=True)
+    m = m.merge(o, on="account_id", how="left")
+    delta = (m["churned_at"] - m["date"]).dt.total_seconds() / 86400.0
+    m["churn_after"] = delta.between(0, window_days).fillna(False).astype(bool)
+    per_account = m.groupby("account_id")["churn_after"].any()
+    n_accounts = len(per_account)
+    if n_accounts == 0:
+        raise InvalidInput("mentions frame has no rows")
+    base = float(per_account.mean())
+    f = m.groupby(["feature", "account_id"])["churn_after"].any().reset_index()
+    agg = f.groupby("feature")["churn_after"].agg(n_accounts="size", n_churned="sum").reset_index()
+    agg = agg[agg["n_accounts"] >= min_accounts].copy()
+    agg["n_churned"] = agg["n_churned"].astype(int)
+    agg["churn_rate"] = agg["n_churned"] / agg["n_accounts"]
+    agg["base_rate"] = base
+    agg["lift"] = agg["churn_rate"] / base if base > 0 else np.nan
+    return agg.sort_values(["lift", "n_accounts", "feature"], ascending=[False, False, True]).reset_index(drop=True)
+
+
+def account_voc_sentiment(
+    scores: pd.DataFrame,
+    *,
+    as_of: Any,
+    window_days: int = 180,
+    half_life_days: float = 60.0,
+) -> pd.DataFrame:
+    """Per-account VoC sentiment as of a date, for health scores.
+
+    ``scores`` has ``account_id``, ``date`` and ``score`` (e.g. :func:`text_sentiment` scores joined to the
+    texts' accounts; optionally ``label``). Texts dated in (as_of − window_days, as_of] count, each weighted
+    by 0.5^(age_days / half_life_days). Returns ``account_id, voc_sentiment`` (weighted mean score),
+    ``n_texts``, ``share_negative`` (if ``label`` is given, else NaN), ``last_date``.
+    """
+    require_columns(scores, ["account_id", "date", "score"], what="scores frame")
+    as_of_ts = pd.Timestamp(as_of)
+    as_of_ts = as_of_ts.tz_localize("UTC") if as_of_ts.tzinfo is None else as_of_ts.tz_convert("UTC")
+    s = scores.copy()
+    s["date"] = pd.to_datetime(s["date"], utc=True)
+    age = (as_of_ts - s["date"]).dt.total_seconds() / 86400.0
+    s = s[(age >= 0) & (age < window_days)].copy()
+    s["w"] = 0.5 ** (age[s.index] / half_life_days)
+    s["ws"] = s["w"] * s["score"].astype(float)
+    has_label = "label" in s.columns
+    s["neg"] = (s["label"] == "negative").astype(float) if has_label else np.nan
+    out = s.groupby("account_id").agg(
+        w=("w", "sum"), ws=("ws", "sum"), n_texts=("score", "size"), share_negative=("neg", "mean"),
+        last_date=("date", "max"),
+    )
+    out["voc_sentiment"] = out["ws"] / out["w"]
+    return out.reset_index()[["account_id", "voc_sentiment", "n_texts", "share_negative", "last_date"]]
