@@ -6,6 +6,7 @@ Import this module (not the domains one by one) when the whole schema must be kn
 from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.activities.models import Activity
 from kizuna.audit.models import AuditEntry
+from kizuna.auth.models import ApiKey, SavedView, User
 from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
@@ -23,6 +24,7 @@ from kizuna.playbooks.models import (
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
 from kizuna.tasks.models import Task
+from kizuna.tracking.models import TrackedIdentity, TrackedMessage
 from kizuna.voc.models import VocEntry
 
 __all__ = [
@@ -37,6 +39,11 @@ __all__ = [
     "PendingJob",
     "OutboundMessage",
     "LifecycleChange",
+    "ApiKey",
+    "SavedView",
+    "TrackedIdentity",
+    "TrackedMessage",
+    "User",
     "Account",
     "Activity",
     "AuditEntry",

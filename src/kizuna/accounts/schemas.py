@@ -1,0 +1,154 @@
+"""Pydantic I/O of the accounts REST API (and the list query the pages share)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SortKey = Literal["name", "-name", "mrr", "-mrr", "renewal", "-renewal", "created", "-created"]
+
+
+class AccountQuery(BaseModel):
+    """Filters and sort of the accounts list (page and API share it)."""
+
+    q: str | None = Field(default=None, max_length=200, description="Search in name and external id (Japanese too).")
+    owner_id: int | None = Field(default=None, description="CSM (team member id); 0 = unassigned.")
+    lifecycle_stage: str | None = Field(default=None, max_length=32)
+    touch_tier: str | None = Field(default=None, max_length=16)
+    industry: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    sort: SortKey = "name"
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    name: str
+    industry: str | None
+    employee_band: str | None
+    region: str | None
+    owner_id: int | None
+    lifecycle_stage: str
+    touch_tier: str | None
+    website: str | None
+    created_at: dt.datetime
+
+
+class AccountRow(AccountOut):
+    """One line of the accounts list: the account plus its owner, current MRR and next renewal."""
+
+    owner_name: str | None = None
+    mrr_minor: int = 0
+    currency: str = "JPY"
+    next_renewal: dt.date | None = None
+
+
+class AccountPage(BaseModel):
+    items: list[AccountRow]
+    total: int
+    page: int
+    per_page: int
+
+
+class AccountCreate(BaseModel):
+    external_id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=300)
+    industry: str | None = Field(default=None, max_length=100)
+    employee_band: str | None = Field(default=None, max_length=32)
+    region: str | None = Field(default=None, max_length=100)
+    owner_id: int | None = None
+    lifecycle_stage: str = Field(default="onboarding", max_length=32)
+    touch_tier: Literal["high", "low", "tech"] | None = None
+    website: str | None = Field(default=None, max_length=300)
+
+
+class AccountUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    industry: str | None = Field(default=None, max_length=100)
+    employee_band: str | None = Field(default=None, max_length=32)
+    region: str | None = Field(default=None, max_length=100)
+    owner_id: int | None = None
+    lifecycle_stage: str | None = Field(default=None, max_length=32)
+    touch_tier: Literal["high", "low", "tech"] | None = None
+    website: str | None = Field(default=None, max_length=300)
+
+
+class BulkAssign(BaseModel):
+    account_ids: list[int] = Field(min_length=1, max_length=5000)
+    owner_id: int | None = Field(description="Team member id; null unassigns.")
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    account_id: int
+    name: str
+    email: str | None
+    title: str | None
+    role: str | None
+    is_champion: bool
+    is_active: bool
+    language: str
+
+
+class ContactCreate(BaseModel):
+    external_id: str | None = Field(default=None, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    title: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=64)
+    is_champion: bool = False
+    language: Literal["ja", "en"] = "ja"
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    contract_id: str
+    account_id: int
+    plan_id: int
+    quantity: int
+    mrr_minor: int
+    currency: str
+    term_months: int
+    status: str
+    start_date: dt.date
+    end_date: dt.date | None
+    renewal_date: dt.date | None
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    account_id: int
+    contact_id: int | None
+    author_id: int | None
+    kind: str
+    subject: str
+    body: str | None
+    occurred_at: dt.datetime
+
+
+class ActivityCreate(BaseModel):
+    kind: Literal["meeting", "call", "email", "note", "qbr"] = "note"
+    subject: str = Field(min_length=1, max_length=500)
+    body: str | None = Field(default=None, max_length=20_000)
+    contact_id: int | None = None
+    occurred_at: dt.datetime | None = Field(default=None, description="Default: now. Must carry a time zone.")
+
+
+class MrrPoint(BaseModel):
+    month: dt.date
+    mrr_minor: int

@@ -1,0 +1,582 @@
+"""Accounts: the list (search, filter, sort), the customer 360, contacts, activities and notes, bulk assignment.
+
+Reads take ``session`` first; writes take ``actor=``, flush (never commit) and write an audit row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember
+from kizuna.accounts.schemas import (
+    AccountCreate,
+    AccountPage,
+    AccountQuery,
+    AccountRow,
+    AccountUpdate,
+    ActivityCreate,
+    ContactCreate,
+    MrrPoint,
+)
+from kizuna.activities.models import Activity
+from kizuna.audit.service import record_audit
+from kizuna.billing.models import Invoice, Plan, Subscription
+from kizuna.db import utcnow
+from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.support.models import Ticket
+from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import VocEntry
+
+_HIRAGANA = range(0x3041, 0x3097)
+
+
+def search_variants(text: str) -> list[str]:
+    """The forms a Japanese search term may take in stored names: as typed, NFKC (full-width ``ＡＢＣ`` and
+    half-width ``ｶﾅ`` folded), and with hiragana turned into katakana and back."""
+    base = text.strip()
+    if not base:
+        return []
+    nfkc = unicodedata.normalize("NFKC", base)
+    katakana = "".join(chr(ord(c) + 0x60) if ord(c) in _HIRAGANA else c for c in nfkc)
+    hiragana = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in nfkc)
+    seen: list[str] = []
+    for v in (base, nfkc, katakana, hiragana):
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _live_on(on: dt.date) -> Any:
+    """Subscription versions running on ``on`` (paid: trials and ended lines excluded)."""
+    return and_(
+        Subscription.start_date <= on,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > on),
+        Subscription.status.in_(("active", "cancelled")),
+    )
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(stmt: Select[Any], query: AccountQuery) -> Select[Any]:
+    if query.q:
+        clauses = []
+        for variant in search_variants(query.q):
+            pattern = f"%{_escape_like(variant)}%"
+            clauses.append(Account.name.ilike(pattern, escape="\\"))
+            clauses.append(Account.external_id.ilike(pattern, escape="\\"))
+        stmt = stmt.where(or_(*clauses))
+    if query.owner_id is not None:
+        stmt = stmt.where(Account.owner_id.is_(None) if query.owner_id == 0 else Account.owner_id == query.owner_id)
+    if query.lifecycle_stage:
+        stmt = stmt.where(Account.lifecycle_stage == query.lifecycle_stage)
+    if query.touch_tier:
+        stmt = stmt.where(Account.touch_tier == query.touch_tier)
+    if query.industry:
+        stmt = stmt.where(Account.industry == query.industry)
+    if query.region:
+        stmt = stmt.where(Account.region == query.region)
+    return stmt
+
+
+def current_mrr(session: Session, account_ids: Sequence[int], *, on: dt.date) -> dict[int, int]:
+    """Current MRR (minor units) per account on ``on``."""
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(Subscription.account_id, func.sum(Subscription.mrr_minor))
+        .where(Subscription.account_id.in_(account_ids), _live_on(on))
+        .group_by(Subscription.account_id)
+    ).all()
+    return {int(a): int(m or 0) for a, m in rows}
+
+
+def next_renewals(session: Session, account_ids: Sequence[int], *, on: dt.date) -> dict[int, dt.date]:
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(Subscription.account_id, func.min(Subscription.renewal_date))
+        .where(Subscription.account_id.in_(account_ids), _live_on(on), Subscription.renewal_date >= on)
+        .group_by(Subscription.account_id)
+    ).all()
+    return {int(a): d for a, d in rows if d is not None}
+
+
+def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limit_all: bool = False) -> AccountPage:
+    """One page of the accounts list (``limit_all`` returns every match, for exports)."""
+    total = int(session.scalar(_filtered(select(func.count(Account.id)), query)) or 0)
+    stmt = _filtered(select(Account.id), query)
+    key = query.sort.lstrip("-")
+    desc = query.sort.startswith("-")
+    if key in ("mrr", "renewal"):
+        mrr = (
+            select(
+                Subscription.account_id.label("account_id"),
+                func.sum(Subscription.mrr_minor).label("mrr"),
+                func.min(case((Subscription.renewal_date >= today, Subscription.renewal_date))).label("renewal"),
+            )
+            .where(_live_on(today))
+            .group_by(Subscription.account_id)
+            .subquery()
+        )
+        stmt = stmt.outerjoin(mrr, mrr.c.account_id == Account.id)
+        col = func.coalesce(mrr.c.mrr, 0) if key == "mrr" else mrr.c.renewal
+        order = [col.desc() if desc else col.asc()]
+        if key == "renewal":
+            order = [col.is_(None), *order]
+    else:
+        col = {"name": Account.name, "created": Account.created_at}[key]
+        order = [col.desc() if desc else col.asc()]
+    stmt = stmt.order_by(*order, Account.id)
+    if not limit_all:
+        stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ids = [int(i) for i in session.scalars(stmt).all()]
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
+    owner_ids = {a.owner_id for a in accounts.values() if a.owner_id is not None}
+    owners = (
+        {
+            int(i): n
+            for i, n in session.execute(select(TeamMember.id, TeamMember.name).where(TeamMember.id.in_(owner_ids)))
+        }
+        if owner_ids
+        else {}
+    )
+    mrr_by = current_mrr(session, ids, on=today)
+    renewal_by = next_renewals(session, ids, on=today)
+    items = []
+    for account_id in ids:
+        account = accounts[account_id]
+        row = AccountRow.model_validate(account)
+        row.owner_name = owners.get(account.owner_id) if account.owner_id else None
+        row.mrr_minor = mrr_by.get(account_id, 0)
+        row.next_renewal = renewal_by.get(account_id)
+        items.append(row)
+    return AccountPage(items=items, total=total, page=query.page, per_page=query.per_page)
+
+
+def filter_options(session: Session) -> dict[str, list[Any]]:
+    """Values the list filters offer: CSMs, lifecycle stages, tiers, industries, regions."""
+    owners = session.execute(
+        select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True)).order_by(TeamMember.name)
+    ).all()
+    industries = session.scalars(select(Account.industry).where(Account.industry.is_not(None)).distinct()).all()
+    regions = session.scalars(select(Account.region).where(Account.region.is_not(None)).distinct()).all()
+    return {
+        "owners": [(int(i), n) for i, n in owners],
+        "stages": [s.value for s in LifecycleStage],
+        "tiers": ["high", "low", "tech"],
+        "industries": sorted(industries),
+        "regions": sorted(regions),
+    }
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", entity="account", id=account_id)
+    return account
+
+
+def _account_state(account: Account) -> dict[str, object]:
+    return {
+        "external_id": account.external_id,
+        "name": account.name,
+        "industry": account.industry,
+        "employee_band": account.employee_band,
+        "region": account.region,
+        "owner_id": account.owner_id,
+        "lifecycle_stage": account.lifecycle_stage,
+        "touch_tier": account.touch_tier,
+        "website": account.website,
+    }
+
+
+def _check_owner(session: Session, owner_id: int | None) -> None:
+    if owner_id is not None and session.get(TeamMember, owner_id) is None:
+        raise InvalidInput(f"no team member {owner_id}", field="owner_id", value=owner_id)
+
+
+def _check_stage(stage: str | None) -> None:
+    if stage is not None and stage not in LifecycleStage.__members__:
+        raise InvalidInput(
+            f"unknown lifecycle stage {stage!r}; one of {', '.join(LifecycleStage)}",
+            field="lifecycle_stage",
+            value=stage,
+        )
+
+
+def create_account(session: Session, *, actor: str, data: AccountCreate) -> Account:
+    _check_owner(session, data.owner_id)
+    _check_stage(data.lifecycle_stage)
+    if session.scalar(select(Account.id).where(Account.external_id == data.external_id)) is not None:
+        raise Conflict(f"an account with external id {data.external_id!r} exists", field="external_id")
+    account = Account(**data.model_dump())
+    session.add(account)
+    session.flush()
+    record_audit(
+        session, actor=actor, action="create", entity="account", entity_id=account.id, after=_account_state(account)
+    )
+    return account
+
+
+def update_account(session: Session, *, actor: str, account_id: int, data: AccountUpdate) -> Account:
+    account = get_account(session, account_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "owner_id" in changes:
+        _check_owner(session, changes["owner_id"])
+    if "lifecycle_stage" in changes:
+        if changes["lifecycle_stage"] is None:
+            raise InvalidInput("lifecycle_stage cannot be empty", field="lifecycle_stage")
+        _check_stage(changes["lifecycle_stage"])
+    if changes.get("name", "") is None:
+        raise InvalidInput("name cannot be empty", field="name")
+    before = _account_state(account)
+    for key, value in changes.items():
+        setattr(account, key, value)
+    account.updated_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="update",
+        entity="account",
+        entity_id=account.id,
+        before=before,
+        after=_account_state(account),
+    )
+    return account
+
+
+def bulk_assign(session: Session, *, actor: str, account_ids: Sequence[int], owner_id: int | None) -> int:
+    """Give every account in ``account_ids`` to CSM ``owner_id`` (None unassigns); returns how many changed."""
+    _check_owner(session, owner_id)
+    ids = sorted(set(account_ids))
+    found = {int(i): o for i, o in session.execute(select(Account.id, Account.owner_id).where(Account.id.in_(ids)))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"no accounts {missing[:10]}", entity="account", id=missing[0])
+    changed = [i for i in ids if found[i] != owner_id]
+    if changed:
+        session.execute(
+            update(Account).where(Account.id.in_(changed)).values(owner_id=owner_id, updated_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        for account_id in changed:
+            record_audit(
+                session,
+                actor=actor,
+                action="assign",
+                entity="account",
+                entity_id=account_id,
+                before={"owner_id": found[account_id]},
+                after={"owner_id": owner_id},
+            )
+        session.expire_all()
+    session.flush()
+    return len(changed)
+
+
+def list_contacts(session: Session, account_id: int) -> Sequence[Contact]:
+    get_account(session, account_id)
+    return session.scalars(
+        select(Contact).where(Contact.account_id == account_id).order_by(Contact.is_champion.desc(), Contact.name)
+    ).all()
+
+
+def create_contact(session: Session, *, actor: str, account_id: int, data: ContactCreate) -> Contact:
+    get_account(session, account_id)
+    external_id = data.external_id or f"kizuna-contact-{uuid.uuid4().hex[:16]}"
+    if session.scalar(select(Contact.id).where(Contact.external_id == external_id)) is not None:
+        raise Conflict(f"a contact with external id {external_id!r} exists", field="external_id")
+    if data.email and session.scalar(
+        select(Contact.id).where(Contact.account_id == account_id, Contact.email == data.email)
+    ):
+        raise Conflict(f"this account already has a contact with e-mail {data.email}", field="email")
+    contact = Contact(account_id=account_id, **{**data.model_dump(), "external_id": external_id})
+    session.add(contact)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="create",
+        entity="contact",
+        entity_id=contact.id,
+        after={"account_id": account_id, "name": contact.name, "email": contact.email},
+    )
+    return contact
+
+
+def list_subscriptions(session: Session, account_id: int) -> Sequence[Subscription]:
+    get_account(session, account_id)
+    return session.scalars(
+        select(Subscription)
+        .where(Subscription.account_id == account_id)
+        .order_by(Subscription.contract_id, Subscription.start_date)
+    ).all()
+
+
+def log_activity(
+    session: Session, *, actor: str, account_id: int, data: ActivityCreate, author_id: int | None = None
+) -> Activity:
+    """Log an activity (meeting, call, e-mail, QBR) or a note on the account's timeline."""
+    get_account(session, account_id)
+    if data.contact_id is not None:
+        contact = session.get(Contact, data.contact_id)
+        if contact is None or contact.account_id != account_id:
+            raise InvalidInput(f"no contact {data.contact_id} at this account", field="contact_id")
+    occurred = data.occurred_at or utcnow()
+    if occurred.tzinfo is None:
+        raise InvalidInput("occurred_at needs a time zone", field="occurred_at", value=str(occurred))
+    activity = Activity(
+        external_id=f"kizuna-activity-{uuid.uuid4().hex[:16]}",
+        account_id=account_id,
+        contact_id=data.contact_id,
+        author_id=author_id,
+        kind=data.kind,
+        subject=data.subject,
+        body=data.body,
+        occurred_at=occurred,
+    )
+    session.add(activity)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="create",
+        entity="activity",
+        entity_id=activity.id,
+        after={"account_id": account_id, "kind": data.kind, "subject": data.subject},
+    )
+    return activity
+
+
+def list_activities(session: Session, account_id: int, *, limit: int = 100) -> Sequence[Activity]:
+    get_account(session, account_id)
+    return session.scalars(
+        select(Activity)
+        .where(Activity.account_id == account_id)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def _month_start(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+def mrr_history(
+    session: Session, account_id: int, *, today: dt.date, months: int = 24, subscriptions: Sequence[Subscription] = ()
+) -> list[MrrPoint]:
+    """MRR at the start of each of the last ``months`` months (and today's), from the subscription versions."""
+    subs = list(subscriptions) or list(list_subscriptions(session, account_id))
+    first = _add_months(_month_start(today), -(months - 1))
+    points = []
+    for i in range(months):
+        month = _add_months(first, i)
+        on = today if i == months - 1 else month
+        total = sum(
+            s.mrr_minor
+            for s in subs
+            if s.status in ("active", "cancelled") and s.start_date <= on and (s.end_date is None or s.end_date > on)
+        )
+        points.append(MrrPoint(month=month, mrr_minor=total))
+    return points
+
+
+def _optional_service(module_name: str) -> Any:
+    """A later domain's service module, or None while that domain has not landed."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            return None
+        raise
+
+
+@dataclasses.dataclass
+class Customer360:
+    account: Account
+    owner: TeamMember | None
+    contacts: Sequence[Contact]
+    subscriptions: Sequence[Subscription]
+    plans: dict[int, str]
+    mrr_minor: int
+    currency: str
+    next_renewal: dt.date | None
+    mrr_history: list[MrrPoint]
+    activities: Sequence[Activity]
+    tickets: Sequence[Ticket]
+    open_tickets: int
+    surveys: Sequence[SurveyResponse]
+    nps: float | None
+    voc: Sequence[VocEntry]
+    milestones: Sequence[OnboardingMilestone]
+    invoices: Sequence[Invoice]
+    tasks: Sequence[Any] = ()
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def nps_of(scores: Sequence[int]) -> float | None:
+    """Net Promoter Score (-100..100) of 0-10 answers: % promoters (9-10) minus % detractors (0-6)."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return 100.0 * (promoters - detractors) / len(scores)
+
+
+def customer_360(session: Session, account_id: int, *, today: dt.date) -> Customer360:
+    """Everything about one customer on one page."""
+    account = get_account(session, account_id)
+    owner = session.get(TeamMember, account.owner_id) if account.owner_id else None
+    subs = list_subscriptions(session, account_id)
+    plan_ids = {s.plan_id for s in subs}
+    plans = (
+        {int(i): n for i, n in session.execute(select(Plan.id, Plan.name).where(Plan.id.in_(plan_ids)))}
+        if plan_ids
+        else {}
+    )
+    live = [
+        s
+        for s in subs
+        if s.status in ("active", "cancelled") and s.start_date <= today and (s.end_date is None or s.end_date > today)
+    ]
+    renewals = [s.renewal_date for s in live if s.renewal_date is not None and s.renewal_date >= today]
+    tickets = session.scalars(
+        select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.opened_at.desc()).limit(20)
+    ).all()
+    open_tickets = int(
+        session.scalar(select(func.count(Ticket.id)).where(Ticket.account_id == account_id, Ticket.status != "closed"))
+        or 0
+    )
+    surveys = session.scalars(
+        select(SurveyResponse)
+        .where(SurveyResponse.account_id == account_id)
+        .order_by(SurveyResponse.responded_at.desc())
+        .limit(20)
+    ).all()
+    voc = session.scalars(
+        select(VocEntry).where(VocEntry.account_id == account_id).order_by(VocEntry.recorded_at.desc()).limit(20)
+    ).all()
+    milestones = session.scalars(
+        select(OnboardingMilestone)
+        .where(OnboardingMilestone.account_id == account_id)
+        .order_by(OnboardingMilestone.due_on)
+    ).all()
+    invoices = session.scalars(
+        select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.issued_on.desc()).limit(12)
+    ).all()
+    tasks: Sequence[Any] = ()
+    task_service = _optional_service("kizuna.tasks.service")
+    if task_service is not None:
+        tasks = task_service.list_tasks(session, account_id=account_id, statuses=("open", "snoozed"), limit=50)
+    view = Customer360(
+        account=account,
+        owner=owner,
+        contacts=list_contacts(session, account_id),
+        subscriptions=subs,
+        plans=plans,
+        mrr_minor=sum(s.mrr_minor for s in live),
+        currency=live[0].currency if live else "JPY",
+        next_renewal=min(renewals) if renewals else None,
+        mrr_history=mrr_history(session, account_id, today=today, subscriptions=subs),
+        activities=list_activities(session, account_id, limit=50),
+        tickets=tickets,
+        open_tickets=open_tickets,
+        surveys=surveys,
+        nps=nps_of([s.score for s in surveys if s.kind == "nps"]),
+        voc=voc,
+        milestones=milestones,
+        invoices=invoices,
+        tasks=tasks,
+    )
+    return view
+
+
+def team_members(session: Session) -> Sequence[TeamMember]:
+    return session.scalars(select(TeamMember).where(TeamMember.active.is_(True)).order_by(TeamMember.name)).all()
+
+
+@dataclasses.dataclass
+class Cockpit:
+    owner: TeamMember | None
+    tasks: Sequence[Any]
+    at_risk: list[AccountRow]
+    renewals: list[dict[str, Any]]
+
+
+def my_cockpit(session: Session, *, team_member_id: int | None, today: dt.date, horizon_days: int = 90) -> Cockpit:
+    """A CSM's day: their open tasks (by due date and priority), their accounts at risk, their renewals."""
+    owner = session.get(TeamMember, team_member_id) if team_member_id else None
+    tasks: Sequence[Any] = ()
+    task_service = _optional_service("kizuna.tasks.service")
+    if task_service is not None and team_member_id is not None:
+        rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+        found = task_service.list_tasks(session, owner_id=team_member_id, statuses=("open",), limit=200)
+        tasks = sorted(found, key=lambda t: (t.due_on or dt.date.max, rank.get(t.priority, 9)))
+    at_risk: list[AccountRow] = []
+    renewals: list[dict[str, Any]] = []
+    if team_member_id is not None:
+        at_risk = list_accounts(
+            session,
+            AccountQuery(owner_id=team_member_id, lifecycle_stage="at_risk", sort="-mrr", per_page=50),
+            today=today,
+        ).items
+        renewals = upcoming_renewals(session, today=today, horizon_days=horizon_days, owner_id=team_member_id)
+    return Cockpit(owner=owner, tasks=tasks, at_risk=at_risk, renewals=renewals)
+
+
+def upcoming_renewals(
+    session: Session, *, today: dt.date, horizon_days: int = 90, owner_id: int | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Contracts renewing within ``horizon_days``: account, renewal date, MRR up for renewal, owner."""
+    until = today + dt.timedelta(days=horizon_days)
+    stmt = (
+        select(
+            Account.id,
+            Account.name,
+            Account.lifecycle_stage,
+            TeamMember.name,
+            func.min(Subscription.renewal_date),
+            func.sum(Subscription.mrr_minor),
+            func.max(Subscription.currency),
+            func.max(case((Subscription.status == "cancelled", 1), else_=0)),
+        )
+        .join(Subscription, Subscription.account_id == Account.id)
+        .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
+        .where(_live_on(today), Subscription.renewal_date >= today, Subscription.renewal_date <= until)
+        .group_by(Account.id, Account.name, Account.lifecycle_stage, TeamMember.name)
+        .order_by(func.min(Subscription.renewal_date), Account.id)
+        .limit(limit)
+    )
+    if owner_id is not None:
+        stmt = stmt.where(Account.owner_id == owner_id)
+    return [
+        {
+            "account_id": int(a),
+            "name": n,
+            "lifecycle_stage": st,
+            "owner_name": o,
+            "renewal_date": d,
+            "mrr_minor": int(m or 0),
+            "currency": c or "JPY",
+            "cancelled": bool(x),
+        }
+        for a, n, st, o, d, m, c, x in session.execute(stmt).all()
+    ]

@@ -1,0 +1,1 @@
+"""Users, roles, sessions, CSRF and API keys."""

@@ -1,0 +1,75 @@
+"""Users of the web app (linked to team members), their saved views, and API keys (stored hashed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kizuna.db import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a user may do: admin (everything), manager and csm (read and write), viewer (read only)."""
+
+    admin = "admin"
+    manager = "manager"
+    csm = "csm"
+    viewer = "viewer"
+
+
+class ApiScope(enum.StrEnum):
+    ingest = "ingest"  # the tracking API only
+    read = "read"  # GET on the REST API
+    admin = "admin"  # everything
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=Role.viewer)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    team_member_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(8), default="ja")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout-everywhere and password change: older session cookies stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class ApiKey(Base):
+    """An API key. Only the SHA-256 of the secret is kept (the secret is 32 random bytes, so a slow hash adds nothing
+    but latency on every tracking request); ``prefix`` lets people recognise a key in the settings page."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(64))  # comma-separated ApiScope values
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class SavedView(Base):
+    """A named filter/sort of a list page (e.g. the accounts list), saved by one user."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    page: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "page", "name", name="uq_saved_views_user_page_name"),)

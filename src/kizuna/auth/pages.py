@@ -1,0 +1,29 @@
+"""Logged-in user's own routes: logout and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from kizuna.auth.deps import LANGUAGE_COOKIE, clear_session_cookie
+from kizuna.auth.public import _safe_next
+from kizuna.errors import InvalidInput
+from kizuna.web import i18n
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/lang/{language}")
+def switch_language(language: str, request: Request, next: str = "/") -> RedirectResponse:
+    if language not in i18n.LANGUAGES:
+        raise InvalidInput(f"unknown language {language!r}; one of ja, en", value=language)
+    response = RedirectResponse(_safe_next(next or request.headers.get("referer")), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax")
+    return response

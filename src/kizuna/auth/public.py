@@ -1,0 +1,68 @@
+"""The login page: the only HTML page (with the survey response page) open without a session."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from kizuna.auth import service
+from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie
+from kizuna.errors import NotAuthenticated
+from kizuna.web import i18n
+from kizuna.web.deps import db_session
+from kizuna.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_page(request: Request, *, next_url: str, error: str | None, status: int = 200) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.csrf_token = token
+    response = render(request, "auth/login.html", {"next": next_url, "error": error}, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", lang: str | None = None) -> Response:
+    if lang in i18n.LANGUAGES:
+        request.state.language = lang
+    response = _login_page(request, next_url=_safe_next(next), error=None)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    email: str = Form(...),
+    password: str = Form(...),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+    session: Session = Depends(db_session),
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(request, next_url=_safe_next(next), error="login.error_csrf", status=403)
+    try:
+        user = service.authenticate(session, email=email, password=password)
+    except NotAuthenticated:
+        return _login_page(request, next_url=_safe_next(next), error="login.error", status=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    issue_session_cookie(request, response, user_id=user.id, session_version=user.session_version)
+    if LANGUAGE_COOKIE not in request.cookies:
+        response.set_cookie(LANGUAGE_COOKIE, user.language, max_age=365 * 24 * 3600, samesite="lax")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response

@@ -1,0 +1,1 @@
+"""Segment-compatible HTTP tracking API: product usage events in, Parquet files out."""

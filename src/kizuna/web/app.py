@@ -1,0 +1,122 @@
+"""The FastAPI app factory: ``create_app(settings)``. The database engine is created in the lifespan, never at import.
+
+Every router except the public ones (login, health check, the survey response page, static files) is mounted with
+the ``authorized`` dependency, so a route cannot forget authentication; ``tests/web/test_auth_everywhere.py`` walks
+every route and proves it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
+from kizuna.runtime import Runtime
+from kizuna.settings import Settings
+from kizuna.web import errors, i18n
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+REPO_ROOT = WEB_DIR.parents[2]
+
+# Routers that need a logged-in user or an API key (``router`` attribute of each module). A module that does not
+# exist yet (its domain has not landed) is skipped; a module that fails to import for another reason fails loudly.
+PROTECTED_ROUTERS = [
+    "kizuna.dashboard.pages",
+    "kizuna.accounts.pages",
+    "kizuna.accounts.api",
+    "kizuna.web.portfolio_pages",
+    "kizuna.web.reports",
+    "kizuna.auth.pages",
+    "kizuna.tasks.pages",
+    "kizuna.tasks.api",
+    "kizuna.playbooks.pages",
+    "kizuna.imports.pages",
+]
+# Routers only administrators may use.
+ADMIN_ROUTERS = ["kizuna.auth.admin_pages"]
+# Routers that do their own authentication or none: login, health, tracking (write key), survey responses.
+PUBLIC_ROUTERS = ["kizuna.auth.public", "kizuna.web.health", "kizuna.tracking.api", "kizuna.surveys.pages"]
+
+
+def _optional_router(module_name: str) -> APIRouter | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            return None
+        raise
+    router = getattr(module, "router", None)
+    return router if isinstance(router, APIRouter) else None
+
+
+def node_modules_dir() -> Path:
+    return REPO_ROOT / "node_modules"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web app for ``settings``; the engine is opened in the lifespan and disposed at shutdown."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.open(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="kizuna",
+        version="0.1.0",
+        description="kizuna (絆) REST API: accounts, contacts, subscriptions, activities, metrics, scores, risk, "
+        "tasks. Authenticate with an API key: `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    errors.install(app)
+
+    @app.middleware("http")
+    async def language_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        lang = request.cookies.get(LANGUAGE_COOKIE)
+        request.state.language = lang if lang in i18n.LANGUAGES else settings.language
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    vendor = node_modules_dir()
+    if vendor.exists():
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+    else:
+        log.warning("%s is missing: run `npm ci` (./dev.sh does) or charts will not draw", vendor)
+
+    for name in PUBLIC_ROUTERS:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router)
+    for name in PROTECTED_ROUTERS:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router, dependencies=[Depends(authorized)])
+    for name in ADMIN_ROUTERS:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router, dependencies=[Depends(admin_only)])
+    return app

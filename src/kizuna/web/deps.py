@@ -1,0 +1,27 @@
+"""Request-scoped dependencies shared by every router: the database session (one transaction per request)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from kizuna.runtime import Runtime
+from kizuna.settings import Settings
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session and one transaction per request: committed when the handler returns, rolled back on error."""
+    with runtime_of(request).transaction() as session:
+        yield session

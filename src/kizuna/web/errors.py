@@ -1,0 +1,74 @@
+"""One handler maps kizuna's exception tree to HTTP: JSON for the API, an HTML page or the login redirect for pages."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kizuna.errors import KizunaError, NotAuthenticated
+from kizuna.web.templating import render
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/v1/")
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(API_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "text/html" not in accept and "application/json" in accept
+
+
+def _json_safe(context: dict[str, object]) -> dict[str, object]:
+    return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v) for k, v in context.items()}
+
+
+def _error_response(request: Request, status: int, kind: str, message: str, context: dict[str, object]) -> Response:
+    if wants_json(request):
+        headers = {"WWW-Authenticate": 'Bearer realm="kizuna"'} if status == 401 else None
+        return JSONResponse(
+            {"error": kind, "message": message, "context": _json_safe(context)}, status_code=status, headers=headers
+        )
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return render(request, "error.html", {"status": status, "kind": kind, "message": message}, status_code=status)
+
+
+async def handle_kizuna_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KizunaError)
+    if exc.status_code >= 500:
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+    status = 401 if isinstance(exc, NotAuthenticated) else exc.status_code
+    return _error_response(request, status, type(exc).__name__, exc.message, exc.context)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return _error_response(request, exc.status_code, "HTTPError", str(exc.detail), {})
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
+    if wants_json(request):
+        return JSONResponse(
+            {"error": "InvalidInput", "message": message, "detail": [_json_safe(dict(e)) for e in errors]},
+            status_code=422,
+        )
+    return _error_response(request, 422, "InvalidInput", message, {})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(KizunaError, handle_kizuna_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
