@@ -30,7 +30,7 @@ import yaml
 
 from kizuna.errors import ImportRejected
 
-BUILTIN_MAPPINGS = ("salesforce", "hubspot")
+BUILTIN_MAPPINGS = ("salesforce", "hubspot", "analytics")
 
 
 def header_key(header: str) -> str:

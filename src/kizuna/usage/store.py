@@ -99,3 +99,103 @@ class EventStore:
 def events_table(rows: Iterable[dict[str, object]]) -> pa.Table:
     """Build an ``EVENT_SCHEMA`` table from dicts (small batches, tests, the tracking API)."""
     return pa.Table.from_pylist(list(rows), schema=EVENT_SCHEMA)
+
+
+class PublishedBatch:
+    """A batch just put in place by :meth:`EventBatchWriter.publish`, with the files it replaced kept aside.
+
+    ``commit()`` forgets the replaced files; ``rollback()`` removes the batch and puts the replaced files back, so the
+    store is as it was before (used when the database step that goes with the batch fails).
+    """
+
+    def __init__(self, placed: list[Path], backups: list[tuple[Path, Path]]) -> None:
+        self.placed = placed
+        self.backups = backups  # (backup, original)
+        self.done = False
+
+    def commit(self) -> None:
+        if self.done:
+            return
+        for backup, _ in self.backups:
+            backup.unlink(missing_ok=True)
+        self.done = True
+
+    def rollback(self) -> None:
+        if self.done:
+            return
+        for path in self.placed:
+            path.unlink(missing_ok=True)
+        for backup, original in self.backups:
+            if backup.exists():
+                os.replace(backup, original)
+        self.done = True
+
+
+class EventBatchWriter:
+    """Stream one batch into the month partitions without holding it in memory.
+
+    Rows go to hidden temporary files (one Parquet writer per month, invisible to :meth:`EventStore.files`); nothing
+    is visible until :meth:`publish`, which replaces any earlier files of the same batch key. :meth:`abort` removes the
+    temporary files (an error or Ctrl-C half-way leaves the store untouched).
+    """
+
+    def __init__(self, store: EventStore, batch_key: str) -> None:
+        self.store = store
+        self.batch_key = batch_key
+        self._token = uuid.uuid4().hex
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._temps: dict[str, Path] = {}
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> int:
+        """Append ``table`` (``EVENT_SCHEMA``) to the batch; returns the number of rows written."""
+        if table.num_rows == 0:
+            return 0
+        table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+        months = pc.strftime(table["timestamp"], format="%Y-%m")
+        for month in pc.unique(months).to_pylist():
+            part = table.filter(pc.equal(months, month))
+            writer = self._writers.get(month)
+            if writer is None:
+                folder = self.store.root / f"month={month}"
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = folder / f".{self.batch_key}.{self._token}.tmp"
+                writer = pq.ParquetWriter(tmp, EVENT_SCHEMA, compression="zstd")
+                self._writers[month] = writer
+                self._temps[month] = tmp
+            writer.write_table(part)
+        self.rows += table.num_rows
+        return table.num_rows
+
+    def _close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def abort(self) -> None:
+        self._close()
+        for tmp in self._temps.values():
+            tmp.unlink(missing_ok=True)
+        self._temps.clear()
+
+    def publish(self) -> PublishedBatch:
+        """Put the batch in place, replacing earlier files of the same key (kept aside until commit/rollback)."""
+        self._close()
+        backups: list[tuple[Path, Path]] = []
+        for old in self.store.root.glob(f"month=*/{self.batch_key}.parquet"):
+            backup = old.with_name(f".{self.batch_key}.{self._token}.bak")
+            os.replace(old, backup)
+            backups.append((backup, old))
+        placed: list[Path] = []
+        for month, tmp in self._temps.items():
+            target = tmp.with_name(f"{self.batch_key}.parquet")
+            os.replace(tmp, target)
+            placed.append(target)
+        self._temps.clear()
+        return PublishedBatch(placed, backups)
+
+    def batch_rows(self) -> int:
+        """Rows already in the store under this batch key (from an earlier import of the same file)."""
+        return sum(
+            pq.ParquetFile(p).metadata.num_rows for p in self.store.root.glob(f"month=*/{self.batch_key}.parquet")
+        )

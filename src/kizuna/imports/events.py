@@ -1,0 +1,504 @@
+"""Importing product usage events at volume: stream, validate vectorised, write Parquet by month.
+
+Tens of millions of events never pass through Python one by one. The file is read in chunks (Arrow's streaming CSV
+reader, Parquet row batches, JSON Lines in blocks of lines); each chunk is checked with ``pyarrow.compute`` — account
+key looked up in a dict of ``accounts.external_id → id`` loaded once, timestamps parsed (naive ones read in the business
+time zone), required fields present — and its good rows are appended to hidden per-month Parquet files. Only after
+the whole file was read are the files put in place under a batch key derived from the file's SHA-256, replacing the
+files of an earlier import of the same file (so importing it again replaces rather than duplicates). If anything fails
+before that, the temporary files are removed; if the database step fails (or its transaction is rolled back), the batch
+is removed and the files it replaced are put back. Memory stays bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from kizuna import models as m
+from kizuna.errors import ImportRejected
+from kizuna.imports.entities import EVENTS, EventColumns
+from kizuna.imports.mapping import MappingFile, plan_columns
+from kizuna.imports.readers import decode, detect_format, normalize_encoding, sniff_encoding
+from kizuna.imports.rejects import RejectsWriter, rejects_path
+from kizuna.imports.schemas import ImportSummary, Rejection
+from kizuna.imports.values import CellError, parse_datetime
+from kizuna.settings import Settings
+from kizuna.usage.store import EVENT_SCHEMA, EventBatchWriter, EventStore, PublishedBatch
+
+CSV_BLOCK_BYTES = 16 << 20
+PARQUET_BATCH_ROWS = 262_144
+JSONL_BATCH_LINES = 50_000
+_SNIFF_BYTES = 1 << 20
+
+_OFFSET_AT_END = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
+_FALLBACK_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+_US = pa.timestamp("us", tz="UTC")
+
+
+def _before_chunk(chunk_number: int) -> None:
+    """Called before each chunk is validated (a seam for tests that interrupt an import half-way)."""
+
+
+class _Chunks:
+    """A file's header and its chunks as Arrow tables, with the row number of each chunk's first record."""
+
+    def __init__(
+        self,
+        header: list[str],
+        tables: Iterator[tuple[int, pa.Table]],
+        encoding: str | None,
+        position: Callable[[], int],
+        total: int,
+    ) -> None:
+        self.header = header
+        self.tables = tables
+        self.encoding = encoding
+        self.position = position
+        self.total = total
+
+
+def _csv_header(path: Path, delimiter: str, encoding: str) -> list[str]:
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
+    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    return [h.strip() for h in first]
+
+
+def _open_csv(path: Path, fmt: str, encoding: str | None, name: str) -> _Chunks:
+    import pyarrow.csv as pacsv
+
+    if encoding:
+        used = normalize_encoding(encoding)
+    else:
+        with path.open("rb") as handle:
+            sample = handle.read(_SNIFF_BYTES)
+        detected = sniff_encoding(sample, final=len(sample) < _SNIFF_BYTES)
+        if detected is None:
+            decode(path, sample[: _SNIFF_BYTES - 4], None)  # raises the detailed error
+            raise ImportRejected(f"{name}: cannot tell the text encoding", file=name)
+        used = detected
+    delimiter = "\t" if fmt == "tsv" else ","
+    header = _csv_header(path, delimiter, used)
+    if not any(header):
+        raise ImportRejected(f"{name}: the file is empty", file=name)
+    arrow_encoding = "utf8" if used in ("utf-8", "utf-8-sig") else used
+    source = pa.OSFile(str(path), "rb")
+    reader = pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=arrow_encoding),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in header},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    names = [h.strip() for h in reader.schema.names]
+
+    def tables() -> Iterator[tuple[int, pa.Table]]:
+        row = 2
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                    raise ImportRejected(
+                        f"{name}: cannot be read as {used} after row {row - 1} "
+                        f"(byte offset about {source.tell()}): {exc}",
+                        file=name,
+                        encoding=used,
+                    ) from None
+                table = pa.Table.from_batches([batch]).rename_columns(names)
+                yield row, table
+                row += batch.num_rows
+        finally:
+            source.close()
+
+    size = path.stat().st_size
+    return _Chunks(names, tables(), used, lambda: source.tell() if not source.closed else size, size)
+
+
+def _open_parquet(path: Path, name: str) -> _Chunks:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:
+        raise ImportRejected(f"{name}: not a readable Parquet file ({exc})", file=name) from None
+    total_rows = max(parquet.metadata.num_rows, 1)
+    size = path.stat().st_size
+    done = [0]
+
+    def tables() -> Iterator[tuple[int, pa.Table]]:
+        row = 1
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            yield row, pa.Table.from_batches([batch])
+            row += batch.num_rows
+            done[0] = row - 1
+
+    return _Chunks(list(parquet.schema_arrow.names), tables(), None, lambda: size * done[0] // total_rows, size)
+
+
+def _open_jsonl(path: Path, encoding: str | None, name: str) -> _Chunks:
+    used = normalize_encoding(encoding) if encoding else "utf-8"
+    handle = path.open("r", encoding="utf-8-sig" if used == "utf-8" else used, newline="")
+    size = path.stat().st_size
+    first_lines: list[tuple[int, dict[str, Any]]] = []
+    header: dict[str, None] = {}
+
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ImportRejected(
+                        f"{name}: line {number} is not JSON ({exc.msg})", file=name, row=number
+                    ) from None
+                if not isinstance(record, dict):
+                    raise ImportRejected(f"{name}: line {number} is not a JSON object", file=name, row=number)
+                yield number, record
+        except UnicodeDecodeError as exc:
+            raise ImportRejected(f"{name}: cannot be read as {used}: {exc}", file=name, encoding=used) from None
+        finally:
+            handle.close()
+
+    stream = records()
+    for number, record in stream:  # the header is the keys of the first records
+        first_lines.append((number, record))
+        header.update(dict.fromkeys(record))
+        if len(first_lines) >= 100:
+            break
+    names = list(header)
+
+    def tables() -> Iterator[tuple[int, pa.Table]]:
+        pending = list(first_lines)
+        for item in stream:
+            pending.append(item)
+            if len(pending) >= JSONL_BATCH_LINES:
+                yield _jsonl_table(pending, names)
+                pending = []
+        if pending:
+            yield _jsonl_table(pending, names)
+
+    return _Chunks(names, tables(), used, lambda: handle.tell() if not handle.closed else size, size)
+
+
+def _jsonl_table(records: list[tuple[int, dict[str, Any]]], names: list[str]) -> tuple[int, pa.Table]:
+    columns: dict[str, list[object]] = {n: [] for n in names}
+    lines: list[int] = []
+    for number, record in records:
+        lines.append(number)
+        for n in names:
+            value = record.get(n)
+            columns[n].append(
+                json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else
+                (None if value is None else str(value))
+            )
+    table = pa.table({n: pa.array(v, type=pa.string()) for n, v in columns.items()})
+    return lines[0], table.append_column("__row", pa.array(lines, type=pa.int64()))
+
+
+# --- vectorised validation ---------------------------------------------------------------------------------------
+
+
+def _as_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_struct(array.type) or pa.types.is_map(array.type) or pa.types.is_list(array.type):
+        return pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in array.to_pylist()],
+            type=pa.string(),
+        )
+    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        array = pc.cast(array, pa.string())
+    trimmed = pc.utf8_trim_whitespace(array.cast(pa.string()))
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _fill_with_python(result: pa.Array, source: pa.Array, tz: ZoneInfo) -> pa.Array:
+    """Parse, one by one, the values the vectorised paths could not (rare spellings: 2026年1月5日 10:00 ...)."""
+    missing = pc.and_(pc.is_null(result), pc.is_valid(source))
+    if not pc.any(missing).as_py():
+        return result
+    micros = pc.fill_null(result.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).copy()
+    valid = pc.is_valid(result).to_numpy(zero_copy_only=False).copy()
+    indices = pc.indices_nonzero(missing).to_numpy()
+    for i, text in zip(indices, pc.take(source, pa.array(indices)).to_pylist(), strict=True):
+        try:
+            parsed = parse_datetime(text, tz=tz)
+        except CellError:
+            continue
+        micros[i] = (parsed.timestamp() * 1_000_000).__round__()
+        valid[i] = True
+    return pa.array(micros, type=pa.int64(), mask=~valid).cast(_US)
+
+
+def parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Array:
+    """Timestamps as UTC microseconds; naive values are read in ``tz``; null where a value cannot be read."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    zone = str(tz)
+    if pa.types.is_timestamp(array.type):
+        if array.type.tz is None:
+            array = pc.assume_timezone(array, zone, ambiguous="earliest", nonexistent="earliest")
+        return array.cast(_US)
+    if pa.types.is_date(array.type):
+        return pc.assume_timezone(array.cast(pa.timestamp("us")), zone, ambiguous="earliest", nonexistent="earliest").cast(_US)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        numbers = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        micros = np.where(np.abs(numbers) > 1e11, numbers * 1_000, numbers * 1_000_000)  # epoch ms or s
+        return pa.array(np.nan_to_num(micros).astype("int64"), mask=np.isnan(numbers)).cast(_US)
+    text = _as_text(array)
+    has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET_AT_END), False)
+    naive_text = pc.if_else(has_offset, pa.scalar(None, pa.string()), text)
+    aware_text = pc.if_else(has_offset, text, pa.scalar(None, pa.string()))
+    try:
+        naive = pc.cast(naive_text, pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        naive = pa.nulls(len(text), pa.timestamp("us"))
+        iso = pc.replace_substring(naive_text, "T", " ")
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", *_FALLBACK_FORMATS):
+            naive = pc.coalesce(naive, pc.strptime(iso, format=fmt, unit="us", error_is_null=True))
+    local = pc.assume_timezone(naive, zone, ambiguous="earliest", nonexistent="earliest").cast(_US)
+    try:
+        aware = pc.cast(aware_text, _US)
+    except pa.ArrowInvalid:
+        aware = pa.nulls(len(text), _US)
+    combined = pc.if_else(has_offset, aware, local)
+    return _fill_with_python(combined, text, tz)
+
+
+def _account_lookup(session: Session) -> tuple[pa.Array, pa.Array]:
+    rows = session.execute(select(m.Account.external_id, m.Account.id)).all()
+    keys = pa.array([str(k).strip() for k, _ in rows], type=pa.string())
+    ids = pa.array([i for _, i in rows], type=pa.int64())
+    return keys, ids
+
+
+def import_events(
+    session: Session,
+    *,
+    path: Path,
+    sha256: str,
+    settings: Settings,
+    actor: str,
+    encoding: str | None,
+    mapping: MappingFile | None,
+    dry_run: bool,
+    file_format: str | None,
+    display_name: str,
+    progress: Callable[[int, int], None] | None,
+) -> ImportSummary:
+    """Import a product usage events file into the event store (see the module docstring)."""
+    from kizuna.imports.service import record_import_run
+
+    fmt = detect_format(path, file_format)
+    if fmt == "xlsx":
+        raise ImportRejected(f"{display_name}: events are imported from CSV, TSV, Parquet or JSON Lines, not Excel")
+    if fmt in ("csv", "tsv"):
+        chunks = _open_csv(path, fmt, encoding, display_name)
+    elif fmt == "parquet":
+        chunks = _open_parquet(path, display_name)
+    else:
+        chunks = _open_jsonl(path, encoding, display_name)
+    columns = EventColumns()
+    plan = plan_columns(chunks.header, known=columns.known(), entity=EVENTS, mapping=mapping)
+    missing = [c for c in columns.required if c not in plan.positions]
+    if not set(columns.account_keys) & set(plan.positions):
+        missing.append("account_external_id (or account_id)")
+    if missing:
+        chunks.tables.close()  # type: ignore[attr-defined]
+        raise ImportRejected(
+            f"{display_name}: missing required columns for events: {', '.join(missing)}. "
+            f"Found: {', '.join(chunks.header)}. Rename the headers or give a mapping file (--mapping).",
+            file=display_name,
+            columns=missing,
+        )
+    account_column = next(chunks.header[plan.positions[k]] for k in columns.account_keys if k in plan.positions)
+    source_of = {column: chunks.header[index] for column, index in plan.positions.items()}
+
+    summary = ImportSummary(
+        entity=EVENTS,
+        file=display_name,
+        format=fmt,
+        encoding=chunks.encoding,
+        file_sha256=sha256,
+        dry_run=dry_run,
+        recognised_columns=plan.recognised,
+        ignored_columns=plan.ignored,
+    )
+    tz = ZoneInfo(settings.timezone)
+    keys, ids = _account_lookup(session)
+    batch_key = f"import-{sha256[:32]}"
+    store = EventStore(settings.events_dir)
+    writer = EventBatchWriter(store, batch_key)
+    previous_rows = writer.batch_rows()
+    rejects = RejectsWriter(rejects_path(settings.rejects_dir, entity=EVENTS, source=Path(display_name)))
+    try:
+        with rejects:
+            for number, (first_row, table) in enumerate(chunks.tables):
+                _before_chunk(number)
+                good = _validate_chunk(
+                    table, first_row, source_of, account_column, keys, ids, tz, batch_key, rejects, summary
+                )
+                writer.write(good)
+                if progress is not None:
+                    progress(chunks.position(), chunks.total)
+            kept = rejects.close(keep=True)
+    except BaseException:
+        writer.abort()
+        raise
+    written = writer.rows
+    if previous_rows == 0:
+        summary.imported = written
+    elif previous_rows == written:
+        summary.unchanged = written
+    else:
+        summary.updated = written
+    summary.rejects_path = str(kept) if kept else None
+    summary.sample_rejections = rejects.sample
+    if dry_run:
+        writer.abort()
+        return summary
+    published = writer.publish()
+    try:
+        savepoint = session.begin_nested()
+        try:
+            summary.import_run_id = record_import_run(session, summary, actor=actor).id
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+    except BaseException:
+        published.rollback()
+        raise
+    _follow_transaction(session, published)
+    return summary
+
+
+def _follow_transaction(session: Session, published: PublishedBatch) -> None:
+    """Keep the batch when the caller commits; remove it (and put back what it replaced) when they roll back.
+
+    The listeners stay on the session (SQLAlchemy cannot remove a listener while it runs); the first outcome wins and
+    later calls are no-ops.
+    """
+
+    def on_commit(_session: Session) -> None:
+        published.commit()
+
+    def on_rollback(_session: Session) -> None:
+        published.rollback()
+
+    event.listen(session, "after_commit", on_commit)
+    event.listen(session, "after_rollback", on_rollback)
+
+
+def _validate_chunk(
+    table: pa.Table,
+    first_row: int,
+    source_of: dict[str, str],
+    account_column: str,
+    keys: pa.Array,
+    ids: pa.Array,
+    tz: ZoneInfo,
+    batch_key: str,
+    rejects: RejectsWriter,
+    summary: ImportSummary,
+) -> pa.Table:
+    n = table.num_rows
+    summary.rows_read += n
+    if "__row" in table.column_names:
+        rows = table["__row"].combine_chunks()
+    else:
+        rows = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+
+    def text(column: str) -> pa.Array:
+        if column in source_of:
+            return _as_text(table[source_of[column]])
+        return pa.nulls(n, pa.string())
+
+    account_keys = _as_text(table[account_column])
+    account_ids = pc.take(ids, pc.index_in(account_keys, value_set=keys))
+    event_name = text("event_name")
+    timestamp_source = table[source_of["timestamp"]]
+    timestamps = parse_timestamps(timestamp_source, tz)
+    event_ids = text("event_id")
+    derived_ids = pc.binary_join_element_wise(pa.scalar(batch_key), pc.cast(rows, pa.string()), ":")
+    event_ids = pc.coalesce(event_ids, derived_ids)
+
+    ok_account = pc.is_valid(account_ids)
+    ok_name = pc.is_valid(event_name)
+    ok_time = pc.is_valid(timestamps)
+    ok = pc.and_(pc.and_(ok_account, ok_name), ok_time)
+    bad = n - pc.sum(ok.cast(pa.int64())).as_py() if n else 0
+    if bad:
+        summary.rejected += bad
+        _write_rejects(
+            pc.invert(ok), rows, account_column, account_keys, ok_account, source_of, event_name, ok_name,
+            timestamp_source, ok_time, rejects, summary.file,
+        )
+    good = pa.table(
+        {
+            "event_id": event_ids,
+            "account_id": account_ids,
+            "user_id": text("user_id"),
+            "event_name": event_name,
+            "feature": text("feature"),
+            "timestamp": timestamps,
+            "properties": text("properties"),
+        }
+    )
+    if bad:
+        good = good.filter(ok)
+    return good.cast(EVENT_SCHEMA)
+
+
+def _write_rejects(
+    bad: pa.Array,
+    rows: pa.Array,
+    account_column: str,
+    account_keys: pa.Array,
+    ok_account: pa.Array,
+    source_of: dict[str, str],
+    event_name: pa.Array,
+    ok_name: pa.Array,
+    timestamp_source: pa.ChunkedArray,
+    ok_time: pa.Array,
+    rejects: RejectsWriter,
+    file: str,
+) -> None:
+    indices = pc.indices_nonzero(bad)
+    take = lambda array: pc.take(array, indices).to_pylist()  # noqa: E731
+    raw_time = timestamp_source.combine_chunks() if isinstance(timestamp_source, pa.ChunkedArray) else timestamp_source
+    for row, key, acc_ok, name_ok, t, t_ok in zip(
+        take(rows), take(account_keys), take(ok_account), take(ok_name), take(raw_time), take(ok_time), strict=True
+    ):
+        if not acc_ok:
+            reason = "required" if key is None else f"unknown account: no accounts with external_id {key!r}"
+            rejects.add(Rejection(file=file, row=row, column=account_column, value=key or "", reason=reason))
+        if not name_ok:
+            rejects.add(Rejection(file=file, row=row, column=source_of.get("event_name", "event_name"), value="",
+                                  reason="required"))
+        if not t_ok:
+            rejects.add(Rejection(
+                file=file, row=row, column=source_of["timestamp"], value="" if t is None else str(t),
+                reason="required" if t is None or str(t).strip() == "" else
+                "not a timestamp (use 2026-01-05T10:00:00+09:00 or 2026-01-05 10:00:00)",
+            ))
