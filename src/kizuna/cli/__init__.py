@@ -17,6 +17,8 @@ DOMAIN_CLIS = [
     "kizuna.cli.core",
     "kizuna.imports.cli",
     "kizuna.demo.cli",
+    "kizuna.playbooks.cli",
+    "kizuna.tasks.cli",
     "kizuna.web.cli",
 ]
 

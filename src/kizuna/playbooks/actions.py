@@ -1,0 +1,263 @@
+"""Executing one playbook action for one account, inside the transaction that marks its job done.
+
+Every effect carries a key derived from the job's idempotency key: tasks are de-duplicated per account + playbook +
+reason, emails and webhooks are queued in the outbox under ``<job key>:...`` (sent after commit, once), opportunities
+get an ``external_id`` from the key. Running an action twice therefore changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, Contact, TeamMember
+from kizuna.audit.service import record_audit
+from kizuna.db import utcnow
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.funnel.models import Opportunity
+from kizuna.notify.service import queue_email, queue_webhook, render_email
+from kizuna.playbooks import schemas as s
+from kizuna.playbooks.models import LifecycleChange, PendingJob
+from kizuna.settings import Settings
+from kizuna.tasks.service import create_task
+
+log = logging.getLogger(__name__)
+
+_ACTION = TypeAdapter(s.SimpleAction)
+
+
+@lru_cache(maxsize=1)
+def _sandbox() -> Any:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False)
+
+
+def render_text(text: s.Text | None, language: str, context: dict[str, Any]) -> str:
+    """Render a playbook's text (``{ja:, en:}`` or a string) as a sandboxed Jinja template."""
+    source = s.localised(text, language)
+    if "{" not in source:
+        return source
+    return str(_sandbox().from_string(source).render(**context))
+
+
+def _account_context(session: Session, account: Account, language: str) -> dict[str, Any]:
+    owner = session.get(TeamMember, account.owner_id) if account.owner_id else None
+    team = "カスタマーサクセス担当" if language == "ja" else "the Customer Success team"
+    return {
+        "account": {
+            "id": account.id,
+            "external_id": account.external_id,
+            "name": account.name,
+            "lifecycle_stage": account.lifecycle_stage,
+            "touch_tier": account.touch_tier,
+            "region": account.region,
+            "industry": account.industry,
+        },
+        "owner": {"name": owner.name if owner else team, "email": owner.email if owner else None},
+    }
+
+
+def set_lifecycle_stage(
+    session: Session,
+    *,
+    actor: str,
+    account_id: int,
+    stage: str,
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> LifecycleChange | None:
+    """Change an account's lifecycle stage and record it in ``lifecycle_changes``; None if it already was."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", account_id=account_id)
+    if account.lifecycle_stage == stage:
+        return None
+    change = LifecycleChange(
+        account_id=account_id,
+        from_stage=account.lifecycle_stage,
+        to_stage=stage,
+        changed_at=at or utcnow(),
+        actor=actor,
+        reason=reason,
+    )
+    session.add(change)
+    record_audit(
+        session,
+        actor=actor,
+        action="set_lifecycle_stage",
+        entity="account",
+        entity_id=account_id,
+        before={"lifecycle_stage": account.lifecycle_stage},
+        after={"lifecycle_stage": stage},
+    )
+    account.lifecycle_stage = stage
+    session.flush()
+    return change
+
+
+def _recipients(
+    session: Session, account: Account, to: str, contact_id: int | None
+) -> list[tuple[int | None, str, str, str]]:
+    """(contact id, email, name, language) of the people an email goes to."""
+    if to == "owner":
+        owner = session.get(TeamMember, account.owner_id) if account.owner_id else None
+        return [(None, owner.email, owner.name, "ja")] if owner and owner.email else []
+    stmt = (
+        select(Contact)
+        .where(Contact.account_id == account.id, Contact.is_active.is_(True), Contact.email.is_not(None))
+        .order_by(Contact.id)
+    )
+    contacts = list(session.scalars(stmt))
+    if to == "respondent":
+        chosen = [c for c in contacts if c.id == contact_id]
+    elif to == "champions":
+        chosen = [c for c in contacts if c.is_champion] or [c for c in contacts if c.role == "decision_maker"][:1]
+    elif to == "admins":
+        chosen = [c for c in contacts if c.role == "admin"]
+    elif to == "decision_makers":
+        chosen = [c for c in contacts if c.role == "decision_maker"]
+    else:
+        chosen = contacts
+    return [(c.id, c.email or "", c.name, c.language or "ja") for c in chosen]
+
+
+def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> str:
+    """Do the job's action; returns a one-line result for the run log."""
+    payload = job.payload
+    action = _ACTION.validate_python(payload["action"])
+    signal = payload["signal"]
+    key = payload["playbook_key"]
+    actor = f"playbook:{key}"
+    language = settings.language
+    account = session.get(Account, job.account_id) if job.account_id else None
+    if account is None:
+        return "account no longer exists"
+    context = {
+        **_account_context(session, account, language),
+        "facts": signal["facts"],
+        "reason": signal["reason"],
+        "playbook": payload.get("playbook_name", key),
+    }
+
+    if isinstance(action, s.CreateTask):
+        owner_id = account.owner_id
+        if action.assignee != "owner":
+            owner_id = session.scalar(select(TeamMember.id).where(TeamMember.email == action.assignee))
+            if owner_id is None:
+                raise InvalidInput(f"playbook {key}: no team member with email {action.assignee!r}")
+        reason = signal["reason"]
+        if action.reason:
+            reason = f"{reason}\n{render_text(action.reason, language, context)}"
+        task, created = create_task(
+            session,
+            actor=actor,
+            title=render_text(action.title, language, context),
+            account_id=account.id,
+            owner_id=owner_id,
+            reason=reason,
+            priority=action.priority,
+            due_on=utcnow().date() + dt.timedelta(days=action.due_in_days),
+            dedupe_key=f"playbook:{key}:account:{account.id}:{payload['trigger_type']}:{payload['action_path']}",
+            source=actor,
+        )
+        return f"task {task.id} created" if created else f"task {task.id} already open (deduplicated)"
+
+    if isinstance(action, s.SendEmail):
+        recipients = _recipients(session, account, action.to, signal.get("contact_id"))
+        if not recipients:
+            return f"no {action.to} with an email address: nothing sent"
+        queued = 0
+        for contact_id, email, name, contact_language in recipients:
+            subject, body = render_email(
+                action.template,
+                language=contact_language,
+                context={**context, "contact": {"name": name, "email": email}},
+            )
+            _message, created = queue_email(
+                session,
+                idempotency_key=f"{job.idempotency_key}:to:{email}",
+                to=email,
+                subject=subject,
+                body=body,
+                account_id=account.id,
+                contact_id=contact_id,
+                source=actor,
+            )
+            queued += created
+        return f"{queued} email(s) queued to {action.to}"
+
+    if isinstance(action, s.Webhook):
+        text = (
+            render_text(action.text, language, context)
+            if action.text
+            else (f"[{context['playbook']}] {account.name}: {signal['reason']}")
+        )
+        webhook_body: dict[str, Any] = (
+            {"text": text}
+            if action.format == "slack"
+            else {
+                "playbook": key,
+                "account": context["account"],
+                "reason": signal["reason"],
+                "facts": signal["facts"],
+                "text": text,
+            }
+        )
+        message, created = queue_webhook(
+            session,
+            idempotency_key=job.idempotency_key,
+            url=action.url,
+            payload=webhook_body,
+            account_id=account.id,
+            source=actor,
+        )
+        return f"webhook queued (message {message.id})" if created else "webhook already queued"
+
+    if isinstance(action, s.SetLifecycleStage):
+        change = set_lifecycle_stage(
+            session, actor=actor, account_id=account.id, stage=action.stage, reason=signal["reason"]
+        )
+        return f"lifecycle -> {action.stage}" if change else f"lifecycle already {action.stage}"
+
+    if isinstance(action, s.OpenOpportunity):
+        external_id = "pb-" + hashlib.sha256(job.idempotency_key.encode()).hexdigest()[:40]
+        existing = session.scalar(select(Opportunity.id).where(Opportunity.external_id == external_id))
+        if existing is not None:
+            return f"opportunity {existing} already open"
+        from kizuna.playbooks.conditions import account_attributes
+
+        attrs = account_attributes(session, [account.id], today=utcnow().date()).get(account.id, {})
+        opportunity = Opportunity(
+            external_id=external_id,
+            account_id=account.id,
+            owner_id=account.owner_id,
+            kind=action.kind,
+            stage="open",
+            source=actor,
+            name=render_text(action.name, language, context) if action.name else f"{account.name} {action.kind}",
+            amount_minor=int(attrs.get("mrr_minor", 0) * action.amount_percent_of_mrr / 100),
+            currency=attrs.get("currency") or settings.currency,
+            created_at=utcnow(),
+            close_date=utcnow().date() + dt.timedelta(days=action.close_in_days),
+        )
+        session.add(opportunity)
+        session.flush()
+        record_audit(
+            session,
+            actor=actor,
+            action="create",
+            entity="opportunity",
+            entity_id=opportunity.id,
+            after={"kind": action.kind, "amount_minor": opportunity.amount_minor},
+        )
+        return f"{action.kind} opportunity {opportunity.id} opened"
+
+    raise InvalidInput(f"unknown action {payload['action'].get('type')!r}")  # pragma: no cover

@@ -1,0 +1,232 @@
+"""Playbook work: the refresh step, the job worker and the scheduler (in-process thread or ``kizuna worker``).
+
+- :func:`evaluate_enabled` evaluates every enabled playbook, each in its own transaction.
+- :func:`process_jobs` claims due pending jobs (a lease; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an atomic
+  ``UPDATE ... RETURNING`` on SQLite) and runs each action in the same transaction that marks its job done, so a crash
+  rolls the action back and the job is claimed again when its lease ends: nothing lost, nothing done twice.
+- :func:`kizuna.notify.service.deliver_queued` then sends the emails and webhooks those transactions queued.
+- :func:`tick` does the three; :class:`Scheduler` calls it every ``interval`` seconds in a thread
+  (:func:`start_scheduler` / :func:`stop_scheduler` for the web app's lifespan); :func:`run_worker` is the foreground
+  loop behind ``kizuna worker``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from kizuna.db import utcnow
+from kizuna.errors import KizunaError
+from kizuna.notify.service import DeliveryPolicy, deliver_queued
+from kizuna.playbooks.actions import execute_action
+from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
+from kizuna.playbooks.queue import claim, worker_name
+from kizuna.playbooks.service import evaluate_playbook
+from kizuna.runtime import Runtime
+from kizuna.tasks.service import wake_snoozed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+
+
+def evaluate_enabled(
+    runtime: Runtime, *, now: dt.datetime | None = None, keys: list[str] | None = None, actor: str = "scheduler"
+) -> list[dict[str, Any]]:
+    """Evaluate enabled playbooks (or the given ones, enabled or not), each in its own committed transaction."""
+    with runtime.transaction() as session:
+        stmt = select(Playbook.key).order_by(Playbook.key)
+        stmt = stmt.where(Playbook.key.in_(keys)) if keys else stmt.where(Playbook.enabled.is_(True))
+        chosen = list(session.scalars(stmt))
+    summaries = []
+    for key in chosen:
+        with runtime.transaction() as session:
+            report = evaluate_playbook(session, key=key, actor=actor, now=now, language=runtime.settings.language)
+        summaries.append(report.summary())
+    return summaries
+
+
+@dataclass
+class WorkReport:
+    done: int = 0
+    retrying: int = 0
+    failed: int = 0
+    results: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"done": self.done, "retrying": self.retrying, "failed": self.failed}
+
+
+def process_jobs(
+    runtime: Runtime,
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 500,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    worker: str | None = None,
+    before_commit: Callable[[PendingJob], None] | None = None,
+) -> WorkReport:
+    """Run the due pending jobs. ``before_commit`` (if given) is called inside each job's transaction after its action
+    ran -- an observer hook; an exception raised from it rolls that job back like a crash would."""
+    worker = worker or worker_name()
+    report = WorkReport()
+    with runtime.transaction() as session:
+        ids = claim(
+            session,
+            PendingJob,
+            ready_status=JobStatus.pending,
+            claimed_status=JobStatus.running,
+            due_column=PendingJob.run_after,
+            worker=worker,
+            now=now or utcnow(),
+            lease=lease,
+            limit=limit,
+        )
+    for job_id in ids:
+        error: str | None = None
+        try:
+            with runtime.transaction() as session:
+                job = session.get(PendingJob, job_id)
+                if job is None or job.lease_owner != worker or job.status != JobStatus.running:
+                    continue  # another worker took it over after our lease ended
+                result = execute_action(session, job, settings=runtime.settings)
+                job.status = JobStatus.done
+                job.result = result
+                job.done_at = utcnow()
+                job.lease_owner = None
+                job.lease_until = None
+                if before_commit is not None:
+                    before_commit(job)
+            report.done += 1
+            report.results.append(result)
+        except KizunaError as exc:
+            error = str(exc)
+        except Exception as exc:  # an unexpected bug in one action must not stop the others
+            log.exception("job %s failed", job_id)
+            error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
+            with runtime.transaction() as session:
+                job = session.get(PendingJob, job_id)
+                if job is None:
+                    continue
+                job.last_error = error[:2000]
+                job.lease_owner = None
+                job.lease_until = None
+                if job.attempts >= job.max_attempts:
+                    job.status = JobStatus.failed
+                    report.failed += 1
+                else:
+                    job.status = JobStatus.pending
+                    job.run_after = utcnow() + dt.timedelta(minutes=2**job.attempts)
+                    report.retrying += 1
+    return report
+
+
+def tick(
+    runtime: Runtime, *, now: dt.datetime | None = None, evaluate: bool = True, policy: DeliveryPolicy | None = None
+) -> dict[str, Any]:
+    """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, deliver messages."""
+    now = now or utcnow()
+    with runtime.transaction() as session:
+        woken = wake_snoozed(session, today=now.date())
+    evaluated = evaluate_enabled(runtime, now=now) if evaluate else []
+    work = WorkReport()
+    while True:  # drain: a batch may queue more due work (never more than the queue holds)
+        batch = process_jobs(runtime, now=now)
+        work.done += batch.done
+        work.retrying += batch.retrying
+        work.failed += batch.failed
+        if batch.done + batch.retrying + batch.failed == 0:
+            break
+    delivered = deliver_queued(
+        runtime.sessions, settings=runtime.settings, now=max(now, utcnow()), policy=policy, limit=1000
+    )
+    return {"woken_tasks": woken, "playbooks": len(evaluated), "jobs": work.as_dict(), "messages": delivered.as_dict()}
+
+
+class Scheduler:
+    """Runs :func:`tick` every ``interval`` seconds (evaluating playbooks every ``evaluate_every``) in a thread."""
+
+    def __init__(
+        self, runtime: Runtime, *, interval: float = 30.0, evaluate_every: dt.timedelta = dt.timedelta(minutes=15)
+    ) -> None:
+        self.runtime = runtime
+        self.interval = interval
+        self.evaluate_every = evaluate_every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_evaluation: dt.datetime | None = None
+        self.ticks = 0
+
+    def run_once(self) -> dict[str, Any]:
+        now = utcnow()
+        evaluate = self._last_evaluation is None or now - self._last_evaluation >= self.evaluate_every
+        summary = tick(self.runtime, now=now, evaluate=evaluate)
+        if evaluate:
+            self._last_evaluation = now
+        self.ticks += 1
+        return summary
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                summary = self.run_once()
+                log.info("scheduler tick: %s", summary)
+            except Exception:
+                log.exception("scheduler tick failed; trying again in %s s", self.interval)
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="kizuna-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def start_scheduler(runtime: Runtime, *, interval: float = 30.0) -> Scheduler:
+    """Start the in-process scheduler (the web app calls this in its lifespan and :func:`stop_scheduler` at exit)."""
+    scheduler = Scheduler(runtime, interval=interval)
+    scheduler.start()
+    return scheduler
+
+
+def stop_scheduler(scheduler: Scheduler) -> None:
+    scheduler.stop()
+
+
+def run_worker(runtime: Runtime, *, interval: float = 30.0, once: bool = False) -> None:
+    """``kizuna worker``: the scheduler in the foreground until SIGINT/SIGTERM."""
+    import signal
+
+    scheduler = Scheduler(runtime, interval=interval)
+    if once:
+        log.info("worker: %s", scheduler.run_once())
+        return
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        scheduler._stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    scheduler.run_forever()
+
+
+def refresh(ctx: Any) -> dict[str, Any]:
+    """Refresh step (last in data flow): evaluate enabled playbooks on the new snapshots and run the due work."""
+    as_of = ctx.as_of
+    today = utcnow().date()
+    now = utcnow() if as_of >= today else dt.datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=dt.UTC)
+    return tick(ctx.runtime, now=now)

@@ -1,0 +1,411 @@
+"""Playbooks: import/export versioned YAML, enable/disable, evaluate (dry run or live), the run log.
+
+Evaluating a playbook (``evaluate_playbook``) finds the accounts its trigger fires for, keeps those that meet its
+conditions, and queues one pending job per action (sequence steps at their time) under an idempotency key
+``<playbook>:<account>:<fingerprint>:<action>``. A second evaluation finds the same keys and queues nothing: the run
+log says ``already_acted``. The jobs are executed by :func:`kizuna.playbooks.jobs.process_jobs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from kizuna.audit.service import record_audit
+from kizuna.db import utcnow
+from kizuna.errors import NotFound
+from kizuna.playbooks import schemas as s
+from kizuna.playbooks.conditions import account_attributes, failed_condition
+from kizuna.playbooks.models import (
+    JobStatus,
+    PendingJob,
+    Playbook,
+    PlaybookRun,
+    PlaybookRunAccount,
+    PlaybookVersion,
+    RunMode,
+    RunOutcome,
+)
+from kizuna.playbooks.queue import insert_ignoring_duplicates
+from kizuna.playbooks.triggers import Signal, evaluate_trigger
+
+log = logging.getLogger(__name__)
+
+LIBRARY_DIR = Path(__file__).parent / "library"
+
+
+# --- definitions -------------------------------------------------------------------------------------------------
+
+
+def import_playbook(session: Session, *, actor: str, yaml_text: str, source: str = "<yaml>") -> tuple[Playbook, bool]:
+    """Store a playbook from YAML; a changed definition becomes a new version. Returns ``(playbook, changed)``.
+
+    The YAML's ``enabled`` sets the playbook's switch (a reviewed change in Git switches it on).
+    """
+    definition = s.parse_playbook_yaml(yaml_text, source=source)
+    data = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    playbook = session.scalars(select(Playbook).where(Playbook.key == definition.key)).first()
+    if playbook is None:
+        playbook = Playbook(
+            key=definition.key,
+            name=definition.title(),
+            trigger_type=definition.trigger.type,
+            enabled=definition.enabled,
+            current_version=1,
+        )
+        session.add(playbook)
+        session.flush()
+        session.add(
+            PlaybookVersion(playbook_id=playbook.id, version=1, yaml_text=yaml_text, definition=data, created_by=actor)
+        )
+        record_audit(
+            session,
+            actor=actor,
+            action="create",
+            entity="playbook",
+            entity_id=playbook.key,
+            after={"version": 1, "enabled": playbook.enabled},
+        )
+        session.flush()
+        return playbook, True
+    current = current_version(session, playbook)
+    if current.definition == data:
+        if playbook.enabled != definition.enabled:
+            set_enabled(session, actor=actor, key=playbook.key, enabled=definition.enabled)
+            return playbook, True
+        return playbook, False
+    before = {"version": playbook.current_version, "enabled": playbook.enabled}
+    playbook.current_version += 1
+    playbook.name = definition.title()
+    playbook.trigger_type = definition.trigger.type
+    playbook.enabled = definition.enabled
+    session.add(
+        PlaybookVersion(
+            playbook_id=playbook.id,
+            version=playbook.current_version,
+            yaml_text=yaml_text,
+            definition=data,
+            created_by=actor,
+        )
+    )
+    record_audit(
+        session,
+        actor=actor,
+        action="new_version",
+        entity="playbook",
+        entity_id=playbook.key,
+        before=before,
+        after={"version": playbook.current_version, "enabled": playbook.enabled},
+    )
+    session.flush()
+    return playbook, True
+
+
+def import_library(session: Session, *, actor: str, directory: Path = LIBRARY_DIR) -> list[tuple[str, bool]]:
+    """Import every ``*.yaml`` of a directory (default: the example library shipped with kizuna)."""
+    out = []
+    for path in sorted(directory.glob("*.yaml")):
+        playbook, changed = import_playbook(
+            session, actor=actor, yaml_text=path.read_text(encoding="utf-8"), source=str(path.name)
+        )
+        out.append((playbook.key, changed))
+    return out
+
+
+def get_playbook(session: Session, key: str) -> Playbook:
+    playbook = session.scalars(select(Playbook).where(Playbook.key == key)).first()
+    if playbook is None:
+        raise NotFound(f"no playbook {key!r}", key=key)
+    return playbook
+
+
+def current_version(session: Session, playbook: Playbook, version: int | None = None) -> PlaybookVersion:
+    wanted = version or playbook.current_version
+    row = session.scalars(
+        select(PlaybookVersion).where(PlaybookVersion.playbook_id == playbook.id, PlaybookVersion.version == wanted)
+    ).first()
+    if row is None:
+        raise NotFound(f"playbook {playbook.key!r} has no version {wanted}", key=playbook.key, version=wanted)
+    return row
+
+
+def definition_of(session: Session, playbook: Playbook) -> s.PlaybookDefinition:
+    return s.PlaybookDefinition.model_validate(current_version(session, playbook).definition)
+
+
+def export_playbook(session: Session, *, key: str, version: int | None = None) -> str:
+    """The YAML of a playbook's current (or given) version, exactly as imported."""
+    return current_version(session, get_playbook(session, key), version).yaml_text
+
+
+def list_playbooks(session: Session) -> list[Playbook]:
+    return list(session.scalars(select(Playbook).order_by(Playbook.key)))
+
+
+def set_enabled(session: Session, *, actor: str, key: str, enabled: bool) -> Playbook:
+    playbook = get_playbook(session, key)
+    if playbook.enabled != enabled:
+        record_audit(
+            session,
+            actor=actor,
+            action="enable" if enabled else "disable",
+            entity="playbook",
+            entity_id=key,
+            before={"enabled": playbook.enabled},
+            after={"enabled": enabled},
+        )
+        playbook.enabled = enabled
+        session.flush()
+    return playbook
+
+
+# --- evaluation --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AccountOutcome:
+    account_id: int
+    account_name: str
+    reason: str
+    outcome: str  # RunOutcome; in a dry run "would_act" instead of "queued"
+    firing_key: str
+    detail: str | None = None
+
+
+@dataclass
+class EvaluationReport:
+    playbook: str
+    mode: str
+    run_id: int | None = None
+    skipped: str | None = None
+    outcomes: list[AccountOutcome] = field(default_factory=list)
+    jobs_queued: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o.outcome] = counts.get(o.outcome, 0) + 1
+        return {
+            "playbook": self.playbook,
+            "mode": self.mode,
+            "run_id": self.run_id,
+            "skipped": self.skipped,
+            "jobs_queued": self.jobs_queued,
+            **counts,
+        }
+
+
+def _planned_jobs(
+    definition: s.PlaybookDefinition,
+    signal: Signal,
+    firing_key: str,
+    now: dt.datetime,
+    *,
+    playbook_id: int | None,
+    run_id: int | None,
+) -> list[dict[str, Any]]:
+    """The jobs one firing queues: one per action, one per sequence step at its due time."""
+    base = {
+        "playbook_key": definition.key,
+        "playbook_name": definition.title(),
+        "trigger_type": definition.trigger.type,
+        "signal": {
+            "fingerprint": signal.fingerprint,
+            "reason": signal.reason,
+            "facts": signal.facts,
+            "contact_id": signal.contact_id,
+        },
+    }
+    rows = []
+    for i, action in enumerate(definition.actions):
+        steps: list[tuple[str, Any, dt.datetime]]
+        if isinstance(action, s.StartSequence):
+            at = now
+            steps = []
+            for j, step in enumerate(action.steps):
+                at = at + dt.timedelta(days=step.wait_days)
+                steps.append((f"a{i}:{action.name}:s{j}", step.action, at))
+        else:
+            steps = [(f"a{i}", action, now)]
+        for path, simple, run_after in steps:
+            rows.append(
+                {
+                    "idempotency_key": f"{firing_key}:{path}"[:300],
+                    "kind": "action",
+                    "playbook_id": playbook_id,
+                    "run_id": run_id,
+                    "account_id": signal.account_id,
+                    "payload": {
+                        **base,
+                        "action": simple.model_dump(mode="json", by_alias=True, exclude_none=True),
+                        "action_path": path,
+                    },
+                    "status": JobStatus.pending.value,
+                    "run_after": run_after,
+                    "attempts": 0,
+                    "max_attempts": 5,
+                    "created_at": now,
+                }
+            )
+    return rows
+
+
+def evaluate_definition(
+    session: Session,
+    definition: s.PlaybookDefinition,
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = True,
+    language: str = "ja",
+    actor: str = "system",
+    playbook: Playbook | None = None,
+) -> EvaluationReport:
+    """Evaluate one playbook definition. A dry run writes nothing; a live run writes the run, its log and the jobs."""
+    now = now or utcnow()
+    report = EvaluationReport(playbook=definition.key, mode=RunMode.dry_run if dry_run else RunMode.live)
+    run: PlaybookRun | None = None
+    if not dry_run:
+        assert playbook is not None, "a live run needs the stored playbook"
+        run = PlaybookRun(
+            playbook_id=playbook.id, version=playbook.current_version, mode=RunMode.live, started_at=now, actor=actor
+        )
+        session.add(run)
+        session.flush()
+        report.run_id = run.id
+    result = evaluate_trigger(session, definition.trigger, now=now, language=language)
+    report.skipped = result.skipped
+    signals = result.signals
+    attrs = account_attributes(session, [sig.account_id for sig in signals], today=now.date()) if signals else {}
+    firing_keys = {id(sig): f"{definition.key}:{sig.account_id}:{sig.fingerprint}"[:250] for sig in signals}
+    planned_by_signal: dict[int, list[dict[str, Any]]] = {}
+    for sig in signals:
+        planned_by_signal[id(sig)] = _planned_jobs(
+            definition,
+            sig,
+            firing_keys[id(sig)],
+            now,
+            playbook_id=playbook.id if playbook else None,
+            run_id=run.id if run else None,
+        )
+    all_keys = [job["idempotency_key"] for jobs in planned_by_signal.values() for job in jobs]
+    existing: set[str] = set()
+    for start in range(0, len(all_keys), 900):
+        existing.update(
+            session.scalars(
+                select(PendingJob.idempotency_key).where(PendingJob.idempotency_key.in_(all_keys[start : start + 900]))
+            )
+        )
+    new_jobs: list[dict[str, Any]] = []
+    log_rows: list[dict[str, Any]] = []
+    for sig in signals:
+        account = attrs.get(sig.account_id)
+        if account is None:
+            continue
+        failed = failed_condition(definition.conditions, account)
+        planned = planned_by_signal[id(sig)]
+        missing = [job for job in planned if job["idempotency_key"] not in existing]
+        if failed is not None:
+            outcome, detail = RunOutcome.excluded.value, f"condition not met: {failed}"
+        elif not missing:
+            outcome, detail = RunOutcome.already_acted.value, None
+        else:
+            outcome = "would_act" if dry_run else RunOutcome.queued.value
+            detail = ", ".join(job["payload"]["action"]["type"] for job in missing)
+            new_jobs.extend(missing)
+        report.outcomes.append(
+            AccountOutcome(sig.account_id, str(account.get("name")), sig.reason, outcome, firing_keys[id(sig)], detail)
+        )
+        if run is not None:
+            log_rows.append(
+                {
+                    "run_id": run.id,
+                    "account_id": sig.account_id,
+                    "firing_key": firing_keys[id(sig)],
+                    "reason": sig.reason,
+                    "outcome": outcome,
+                    "detail": detail,
+                }
+            )
+    if not dry_run and run is not None:
+        report.jobs_queued = insert_ignoring_duplicates(session, PendingJob, new_jobs, key="idempotency_key")
+        if log_rows:
+            for start in range(0, len(log_rows), 500):
+                session.execute(insert(PlaybookRunAccount), log_rows[start : start + 500])
+        run.signals = len(signals)
+        run.matched = sum(1 for o in report.outcomes if o.outcome != RunOutcome.excluded)
+        run.queued = report.count(RunOutcome.queued)
+        run.status = "skipped" if result.skipped else "done"
+        run.note = result.skipped
+        run.finished_at = utcnow()
+        session.flush()
+    else:
+        report.jobs_queued = len(new_jobs)
+    log.info("playbook %s (%s): %s", definition.key, report.mode, report.summary())
+    return report
+
+
+def evaluate_playbook(
+    session: Session,
+    *,
+    key: str,
+    actor: str = "system",
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    language: str = "ja",
+) -> EvaluationReport:
+    """Evaluate a stored playbook (its current version). Live runs queue work; the caller commits."""
+    playbook = get_playbook(session, key)
+    definition = definition_of(session, playbook)
+    return evaluate_definition(
+        session, definition, now=now, dry_run=dry_run, language=language, actor=actor, playbook=playbook
+    )
+
+
+# --- the run log -------------------------------------------------------------------------------------------------
+
+
+def run_log(
+    session: Session, *, key: str | None = None, account_id: int | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest run-log rows, each with its account's outcome and what its jobs did."""
+    stmt = (
+        select(PlaybookRunAccount, PlaybookRun, Playbook.key)
+        .join(PlaybookRun, PlaybookRun.id == PlaybookRunAccount.run_id)
+        .join(Playbook, Playbook.id == PlaybookRun.playbook_id)
+    )
+    if key:
+        stmt = stmt.where(Playbook.key == key)
+    if account_id:
+        stmt = stmt.where(PlaybookRunAccount.account_id == account_id)
+    rows = session.execute(stmt.order_by(PlaybookRunAccount.id.desc()).limit(limit)).all()
+    out = []
+    for entry, run, playbook_key in rows:
+        jobs = session.execute(
+            select(PendingJob.payload, PendingJob.status, PendingJob.result, PendingJob.last_error)
+            .where(PendingJob.idempotency_key.like(f"{entry.firing_key}:%"))
+            .order_by(PendingJob.id)
+        ).all()
+        out.append(
+            {
+                "run_id": run.id,
+                "at": run.started_at,
+                "playbook": playbook_key,
+                "account_id": entry.account_id,
+                "reason": entry.reason,
+                "outcome": entry.outcome,
+                "detail": entry.detail,
+                "actions": [
+                    {"type": p["action"]["type"], "status": st, "result": res, "error": err} for p, st, res, err in jobs
+                ],
+            }
+        )
+    return out
