@@ -19,6 +19,7 @@ DOMAIN_CLIS = [
     "kizuna.demo.cli",
     "kizuna.playbooks.cli",
     "kizuna.tasks.cli",
+    "kizuna.surveys.cli",
     "kizuna.web.cli",
 ]
 

@@ -1,0 +1,311 @@
+"""Survey campaigns (NPS / CSAT / CES): choose contacts, send personal links, record answers, close the loop.
+
+Each invitation carries a random token (``secrets.token_urlsafe``); only its SHA-256 is stored, so the database alone
+cannot answer for anyone. The invitation emails are queued in the outbox inside the caller's transaction and sent
+after it commits. Detractors, low CSAT and hard-effort answers open a follow-up (closed-loop status) and feed the
+``nps_detractor`` / ``low_csat`` playbook triggers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, Contact
+from kizuna.audit.service import record_audit
+from kizuna.db import utcnow
+from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.notify.service import queue_email, render_email
+from kizuna.playbooks.conditions import account_attributes, failed_condition
+from kizuna.playbooks.schemas import Condition
+from kizuna.settings import Settings
+from kizuna.surveys.models import (
+    SCORE_RANGE,
+    CampaignStatus,
+    LoopStatus,
+    SurveyCampaign,
+    SurveyFollowUp,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyResponse,
+)
+
+QUESTIONS: dict[str, dict[str, str]] = {
+    "nps": {
+        "ja": "このサービスを友人や同僚に薦める可能性は、どのくらいありますか?(0〜10)",
+        "en": "How likely are you to recommend us to a friend or colleague? (0-10)",
+    },
+    "csat": {
+        "ja": "このサービスにどのくらい満足していますか?(1〜5)",
+        "en": "How satisfied are you with our service? (1-5)",
+    },
+    "ces": {
+        "ja": "やりたいことを簡単に実現できましたか?(1: とても難しい 〜 7: とても簡単)",
+        "en": "How easy was it to get done what you wanted? (1: very hard - 7: very easy)",
+    },
+}
+TITLES = {"ja": "お客様アンケート", "en": "A one-minute survey"}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def needs_follow_up(kind: str, score: int) -> bool:
+    """Detractors (NPS 0-6), unsatisfied (CSAT 1-2) and hard effort (CES 1-3) need a human follow-up."""
+    return {"nps": score <= 6, "csat": score <= 2, "ces": score <= 3}.get(kind, False)
+
+
+def create_campaign(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    kind: str,
+    account_filter: list[dict[str, Any]] | None = None,
+    contact_filter: dict[str, Any] | None = None,
+) -> SurveyCampaign:
+    """A draft campaign. ``account_filter``: playbook conditions (``[{field: touch_tier, in: [high]}]``, segments by
+    name: ``{field: segment, eq: Enterprise}``); ``contact_filter``: ``roles`` (list), ``champions_only`` (bool)."""
+    if kind not in SurveyKind.__members__:
+        raise InvalidInput(f"unknown survey kind {kind!r}; use nps, csat or ces", value=kind)
+    conditions = [
+        Condition.model_validate(c).model_dump(by_alias=True, exclude_none=True) for c in account_filter or []
+    ]
+    unknown = set(contact_filter or {}) - {"roles", "champions_only", "languages"}
+    if unknown:
+        raise InvalidInput(f"unknown contact filter {sorted(unknown)}; use roles, champions_only, languages")
+    campaign = SurveyCampaign(
+        name=name, kind=kind, account_filter=conditions, contact_filter=contact_filter or {}, created_by=actor
+    )
+    session.add(campaign)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="create",
+        entity="survey_campaign",
+        entity_id=campaign.id,
+        after={"name": name, "kind": kind, "account_filter": conditions},
+    )
+    return campaign
+
+
+def campaign_recipients(session: Session, campaign: SurveyCampaign, *, today: dt.date) -> list[Contact]:
+    """Active contacts with an email address, at accounts meeting the campaign's conditions."""
+    conditions = [Condition.model_validate(c) for c in campaign.account_filter]
+    account_ids = list(session.scalars(select(Account.id)))
+    if conditions:
+        attrs = account_attributes(session, account_ids, today=today)
+        account_ids = [a for a in account_ids if a in attrs and failed_condition(conditions, attrs[a]) is None]
+    chosen = set(account_ids)
+    stmt = select(Contact).where(Contact.is_active.is_(True), Contact.email.is_not(None)).order_by(Contact.id)
+    filters = campaign.contact_filter
+    if filters.get("roles"):
+        stmt = stmt.where(Contact.role.in_(filters["roles"]))
+    if filters.get("champions_only"):
+        stmt = stmt.where(Contact.is_champion.is_(True))
+    if filters.get("languages"):
+        stmt = stmt.where(Contact.language.in_(filters["languages"]))
+    return [c for c in session.scalars(stmt) if c.account_id in chosen]
+
+
+def send_campaign(session: Session, *, actor: str, campaign_id: int, settings: Settings) -> int:
+    """Create each recipient's personal link and queue the invitation email; returns how many were invited.
+
+    Sending again invites only contacts who were not invited yet (e.g. new contacts in the segment).
+    """
+    campaign = session.get(SurveyCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no survey campaign {campaign_id}", campaign_id=campaign_id)
+    if campaign.status == CampaignStatus.closed:
+        raise Conflict(f"survey campaign {campaign_id} is closed")
+    invited = set(
+        session.scalars(select(SurveyInvitation.contact_id).where(SurveyInvitation.campaign_id == campaign_id))
+    )
+    now = utcnow()
+    count = 0
+    for contact in campaign_recipients(session, campaign, today=now.date()):
+        if contact.id in invited:
+            continue
+        token = secrets.token_urlsafe(24)
+        language = contact.language if contact.language in ("ja", "en") else settings.language
+        invitation = SurveyInvitation(
+            campaign_id=campaign_id,
+            account_id=contact.account_id,
+            contact_id=contact.id,
+            token_hash=hash_token(token),
+            language=language,
+            sent_at=now,
+        )
+        session.add(invitation)
+        link = f"{settings.base_url.rstrip('/')}/s/{token}"
+        subject, body = render_email(
+            "survey_invitation",
+            language=language,
+            context={
+                "contact": {"name": contact.name, "email": contact.email},
+                "link": link,
+                "question": QUESTIONS[campaign.kind][language],
+                "survey_title": campaign.name or TITLES[language],
+            },
+        )
+        queue_email(
+            session,
+            idempotency_key=f"survey:{campaign_id}:contact:{contact.id}",
+            to=contact.email or "",
+            subject=subject,
+            body=body,
+            account_id=contact.account_id,
+            contact_id=contact.id,
+            source=f"survey:{campaign_id}",
+        )
+        count += 1
+    campaign.status = CampaignStatus.sent
+    campaign.sent_at = campaign.sent_at or now
+    session.flush()
+    record_audit(
+        session, actor=actor, action="send", entity="survey_campaign", entity_id=campaign_id, after={"invited": count}
+    )
+    return count
+
+
+def invitation_for_token(session: Session, token: str) -> tuple[SurveyInvitation, SurveyCampaign]:
+    invitation = session.scalars(
+        select(SurveyInvitation).where(SurveyInvitation.token_hash == hash_token(token))
+    ).first()
+    if invitation is None:
+        raise NotFound("this survey link is not valid")
+    campaign = session.get(SurveyCampaign, invitation.campaign_id)
+    assert campaign is not None
+    return invitation, campaign
+
+
+def record_response(
+    session: Session, *, token: str, score: int, comment: str | None = None, at: dt.datetime | None = None
+) -> SurveyResponse:
+    """Store an answer from the public page against the invitation's contact and account (once per link)."""
+    invitation, campaign = invitation_for_token(session, token)
+    if campaign.status == CampaignStatus.closed:
+        raise Conflict("this survey is closed")
+    if invitation.response_id is not None:
+        raise Conflict("this survey was already answered; thank you")
+    low, high = SCORE_RANGE[campaign.kind]
+    if not low <= score <= high:
+        raise InvalidInput(f"score must be between {low} and {high}", value=score)
+    at = at or utcnow()
+    response = SurveyResponse(
+        external_id=f"kizuna-invitation-{invitation.id}",
+        account_id=invitation.account_id,
+        contact_id=invitation.contact_id,
+        kind=campaign.kind,
+        score=score,
+        comment=(comment or "").strip()[:5000] or None,
+        responded_at=at,
+    )
+    session.add(response)
+    session.flush()
+    invitation.response_id = response.id
+    invitation.responded_at = at
+    account = session.get(Account, invitation.account_id)
+    session.add(
+        SurveyFollowUp(
+            response_id=response.id,
+            status=LoopStatus.open if needs_follow_up(campaign.kind, score) else LoopStatus.not_needed,
+            owner_id=account.owner_id if account else None,
+        )
+    )
+    session.flush()
+    record_audit(
+        session,
+        actor=f"survey-respondent:contact:{invitation.contact_id}",
+        action="respond",
+        entity="survey_response",
+        entity_id=response.id,
+        after={"kind": campaign.kind, "score": score},
+    )
+    return response
+
+
+def set_loop_status(
+    session: Session,
+    *,
+    actor: str,
+    response_id: int,
+    status: str,
+    note: str | None = None,
+    owner_id: int | None = None,
+) -> SurveyFollowUp:
+    """Move a response's follow-up along: open -> in_progress -> closed."""
+    if status not in LoopStatus.__members__:
+        raise InvalidInput(f"unknown loop status {status!r}; use {', '.join(LoopStatus)}", value=status)
+    follow_up = session.scalars(select(SurveyFollowUp).where(SurveyFollowUp.response_id == response_id)).first()
+    if follow_up is None:
+        if session.get(SurveyResponse, response_id) is None:
+            raise NotFound(f"no survey response {response_id}")
+        follow_up = SurveyFollowUp(response_id=response_id)
+        session.add(follow_up)
+    before = {"status": follow_up.status, "note": follow_up.note}
+    follow_up.status = status
+    follow_up.note = note if note is not None else follow_up.note
+    follow_up.owner_id = owner_id if owner_id is not None else follow_up.owner_id
+    follow_up.closed_at = utcnow() if status == LoopStatus.closed else None
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="loop_status",
+        entity="survey_response",
+        entity_id=response_id,
+        before=before,
+        after={"status": status, "note": follow_up.note},
+    )
+    return follow_up
+
+
+def campaign_status(session: Session, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
+    """Per campaign: invited, answered, response rate, the score (NPS = %promoters - %detractors) and open loops."""
+    stmt = select(SurveyCampaign).order_by(SurveyCampaign.id.desc())
+    if campaign_id is not None:
+        stmt = stmt.where(SurveyCampaign.id == campaign_id)
+    out = []
+    for campaign in session.scalars(stmt):
+        invited = session.scalar(select(func.count()).where(SurveyInvitation.campaign_id == campaign.id)) or 0
+        scores = list(
+            session.execute(
+                select(SurveyResponse.score, SurveyFollowUp.status)
+                .join(SurveyInvitation, SurveyInvitation.response_id == SurveyResponse.id)
+                .outerjoin(SurveyFollowUp, SurveyFollowUp.response_id == SurveyResponse.id)
+                .where(SurveyInvitation.campaign_id == campaign.id)
+            )
+        )
+        answered = len(scores)
+        row: dict[str, Any] = {
+            "id": campaign.id,
+            "name": campaign.name,
+            "kind": campaign.kind,
+            "status": campaign.status,
+            "invited": invited,
+            "answered": answered,
+            "response_rate": round(answered / invited, 3) if invited else None,
+            "open_loops": sum(1 for _, st in scores if st in (LoopStatus.open, LoopStatus.in_progress)),
+        }
+        values = [score for score, _ in scores]
+        if campaign.kind == "nps" and values:
+            promoters = sum(1 for v in values if v >= 9)
+            detractors = sum(1 for v in values if v <= 6)
+            row.update(
+                promoters=promoters,
+                passives=answered - promoters - detractors,
+                detractors=detractors,
+                nps=round(100 * (promoters - detractors) / answered, 1),
+            )
+        elif values:
+            row["mean_score"] = round(sum(values) / answered, 2)
+        out.append(row)
+    return out
