@@ -1,0 +1,59 @@
+import pandas as pd
+import pytest
+
+from kizuna.analytics.text import Corpus, account_voc_sentiment, churn_lift, feature_request_themes, rank_themes
+
+
+def test_themes_ranked_by_accounts_and_arr() -> None:
+    texts = [
+        "Salesforce連携が欲しい", "Salesforce連携ができるようにしてほしい", "Salesforce連携がないので不便",
+        "スマホアプリが欲しい", "スマホアプリがあれば嬉しい", "料金が高い",
+    ]
+    corpus = Corpus.from_texts(texts, doc_ids=["t1", "t2", "t3", "t4", "t5", "t6"])
+    cats = ["feature_request"] * 2 + ["missing_features"] + ["feature_request"] * 2 + ["price_not_worth_it"]
+    themes = feature_request_themes(corpus, cats, n_themes=2)
+    assert "t6" not in set(themes.assignments["doc_id"])
+    by_doc = themes.assignments.set_index("doc_id")["theme"]
+    assert by_doc["t1"] == by_doc["t2"] == by_doc["t3"] != by_doc["t4"] == by_doc["t5"]
+    links = pd.DataFrame({"text_id": ["t1", "t2", "t3", "t4", "t5"], "account_id": ["a", "a", "b", "c", "d"]})
+    arr = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "arr": [100, 200, 5000, 10]})
+    ranked = rank_themes(themes, links, arr)
+    assert ranked["n_accounts"].tolist() == [2, 2]
+    assert ranked["arr"].tolist() == [5010, 300]  # ties on accounts broken by ARR; account a counted once
+    assert sorted(ranked["text_ids"].iloc[1]) == ["t1", "t2", "t3"]
+    assert "salesforce連携" in ranked["label"].iloc[1]
+
+
+def test_churn_lift() -> None:
+    mentions = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d", "a", "c"],
+            "date": pd.to_datetime(["2024-01-01"] * 4 + ["2024-02-01", "2024-02-01"], utc=True),
+            "feature": ["price", "price", "praise", "praise", "support", "support"],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {"account_id": ["a", "b", "c", "d"],
+         "churned_at": pd.to_datetime(["2024-03-01", "2025-06-01", None, None], utc=True)}
+    )
+    out = churn_lift(mentions, outcomes, window_days=180, min_accounts=1).set_index("feature")
+    # only a churns within 180 days of a text: base rate 1/4
+    assert out.loc["price", "churn_rate"] == 0.5 and out.loc["price", "lift"] == pytest.approx(2.0)
+    assert out.loc["praise", "lift"] == 0.0
+    assert out["base_rate"].eq(0.25).all()
+
+
+def test_account_voc_sentiment_recency_weighted() -> None:
+    scores = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "b"],
+            "date": pd.to_datetime(["2024-06-30", "2024-05-01", "2024-06-01", "2023-01-01"], utc=True),
+            "score": [1.0, -1.0, -0.5, 5.0],
+            "label": ["positive", "negative", "negative", "positive"],
+        }
+    )
+    out = account_voc_sentiment(scores, as_of="2024-06-30", half_life_days=60).set_index("account_id")
+    w = 0.5 ** (60 / 60)  # the 2024-05-01 text is 60 days old
+    assert out.loc["a", "voc_sentiment"] == pytest.approx((1.0 - w) / (1.0 + w))
+    assert out.loc["b", "n_texts"] == 1 and out.loc["b", "voc_sentiment"] == -0.5  # 2023 text out of window
+    assert out.loc["a", "share_negative"] == 0.5
