@@ -42,7 +42,8 @@ def rfm_summary(
       customers without repeat purchases.
 
     Transactions after ``observation_period_end`` are ignored, and so are customers whose first purchase is
-    after it.
+    after it. The end is inclusive of its whole (UTC) day, so ``"2024-01-31"`` keeps purchases made at any time
+    on January 31; with periods shorter than a day it is inclusive of its period instead.
 
     Parameters
     ----------
@@ -71,9 +72,12 @@ def rfm_summary(
     require_columns(frame, columns, what="transactions")
     period_freq = _FREQ_ALIASES.get(freq, freq)
     try:
-        pd.Period("2000-01-01", freq=period_freq)
+        sample = pd.Period("2000-01-01", freq=period_freq)
     except (ValueError, TypeError) as error:
         raise InvalidInput(f"freq {freq!r} is not a pandas period alias", value=freq) from error
+    # The end of observation includes its whole day (or its whole period, when periods are shorter than a day),
+    # whatever the length of the periods that recency and T are counted in.
+    cutoff_freq = period_freq if sample.end_time - sample.start_time < pd.Timedelta(days=1) else "D"
 
     moments = _utc_naive(frame[datetime_col], column=datetime_col, index=frame.index, fmt=datetime_format)
     if frame[customer_id_col].isna().any():
@@ -84,16 +88,17 @@ def rfm_summary(
     period = moments.dt.to_period(period_freq).array.asi8  # ordinal: whole periods since the epoch
 
     if observation_period_end is None:
-        end = int(period.max()) if len(period) else 0
+        end_moment = pd.Series([moments.max()]) if len(moments) else pd.Series([pd.Timestamp(0)])
     else:
         end_moment = _utc_naive(pd.Series([observation_period_end]), column="observation_period_end", fmt=None)
-        end = int(end_moment.dt.to_period(period_freq).array.asi8[0])
+    end = int(end_moment.dt.to_period(period_freq).array.asi8[0])
+    in_window = moments.dt.to_period(cutoff_freq).array.asi8 <= end_moment.dt.to_period(cutoff_freq).array.asi8[0]
 
     log = pd.DataFrame({"customer": frame[customer_id_col].to_numpy(), "period": period})
     if monetary_value_col:
         values = numeric_columns(frame, [monetary_value_col], what="transactions")[monetary_value_col]
         log["value"] = values
-    log = log[log["period"] <= end]
+    log = log[in_window]
 
     # One row per customer and purchase period; the value of a period is the sum of its transactions.
     aggregations: dict[str, tuple[str, str]] = {"n": ("period", "size")}

@@ -364,6 +364,8 @@ def _survival_counts(alive: Any, n_customers: float | None) -> tuple[FloatArray,
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise InvalidInput("alive must hold finite, non-negative numbers")
     # No real cohort has at most one customer, so values all <= 1 are a survival curve.
+    if values[0] <= 0:
+        raise InvalidInput("the cohort is empty: alive[0] must be > 0", value=values[0])
     is_curve = bool(np.all(values <= 1.0))
     scaled = False
     if is_curve:

@@ -1,0 +1,1 @@
+"""Tests of kizuna.analytics.ltv, checked against published estimates."""
