@@ -40,4 +40,5 @@ def register(app: typer.Typer) -> None:
         for table, rows in summary.rows.items():
             typer.echo(f"  {table:<22} {rows:>12,}")
         typer.echo(f"  {'events':<22} {summary.events:>12,}")
+        typer.echo("seconds: " + ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
         typer.echo(f"hidden truth (for evaluating models only): {summary.truth_dir}")

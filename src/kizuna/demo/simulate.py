@@ -41,6 +41,14 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(day.year + y, m + 1, 1)
 
 
+def choice_by_row(rng: np.random.Generator, probs: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """One draw per element from the categorical distribution ``probs[rows[k]]`` (vectorised ``rng.choice``)."""
+    cum = np.cumsum(np.asarray(probs, dtype=np.float64), axis=1)
+    cum /= cum[:, -1:]
+    u = rng.random(len(rows))
+    return np.minimum((u[:, None] >= cum[rows]).sum(axis=1), cum.shape[1] - 1)  # type: ignore[no-any-return]
+
+
 def sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -147,15 +155,15 @@ def company_names(rng: np.random.Generator, industries: np.ndarray[Any, Any]) ->
     seen: set[str] = set()
     names: list[str] = []
     forms = c.LEGAL_FORMS
-    form_p = np.array([f[2] for f in forms])
-    form_p = form_p / form_p.sum()
-    for ind in industries:
+    form_p = np.array([[f[2] for f in forms]])
+    form_draw = choice_by_row(rng, form_p, np.zeros(len(industries) * 20, dtype=np.int64))
+    for k, ind in enumerate(industries):
         suffixes = c.INDUSTRY_SUFFIXES[c.INDUSTRIES[int(ind)]]
         for attempt in range(20):
             stem = c.NAME_STEMS[rng.integers(len(c.NAME_STEMS))]
             prefix = c.NAME_PREFIXES[rng.integers(len(c.NAME_PREFIXES))] if attempt < 10 else "新"
             suffix = suffixes[rng.integers(len(suffixes))]
-            form, where, _ = forms[rng.choice(len(forms), p=form_p)]
+            form, where, _ = forms[int(form_draw[k * 20 + attempt])]
             core = f"{prefix}{stem}{suffix}" if prefix in ("新", "大", "") or attempt >= 10 else f"{stem}{prefix}{suffix}"
             if attempt >= 15:
                 core = f"{core}{attempt}"
@@ -206,14 +214,14 @@ def simulate(options: DemoOptions) -> World:
     # contracts that would only start after "today" are still trials today
     trial |= paid_month >= months
     annual = rng.random(n) < np.take(c.ANNUAL_SHARE, segment)
-    tiers = np.array([rng.choice(3, p=c.PLAN_MIX[s]) for s in segment])
+    tiers = choice_by_row(rng, np.array(c.PLAN_MIX), segment)
     seats0 = np.maximum(
         1, np.round(np.exp(np.log(np.take(c.SEAT_MEDIAN, segment)) + rng.normal(0, 1, n) * np.take(c.SEAT_SIGMA, segment)))
     ).astype(np.int64)
     disc_levels = np.array([0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30])
     disc_p = {0: [0.8, 0.12, 0.08, 0, 0, 0, 0], 1: [0.45, 0.2, 0.2, 0.15, 0, 0, 0], 2: [0.1, 0.1, 0.25, 0.2, 0.2, 0.1, 0.05]}
-    discount = np.array([disc_levels[rng.choice(7, p=disc_p[int(s)])] for s in segment])
-    hidden_reason = np.array([rng.choice(5, p=c.CHURN_REASON_MIX[s]) for s in segment])
+    discount = disc_levels[choice_by_row(rng, np.array([disc_p[0], disc_p[1], disc_p[2]]), segment)]
+    hidden_reason = choice_by_row(rng, np.array(c.CHURN_REASON_MIX), segment)
     mu = rng.normal(0.7, 0.75, n) + 0.15 * (segment == 2)
     mu -= 0.25 * (hidden_reason == 1)  # hard to use: lower engagement all along
     onboarding_quality = rng.normal(0, 1, n) - 0.6 * (hidden_reason == 2)  # support not enough to adopt
