@@ -30,6 +30,8 @@ REPO_ROOT = WEB_DIR.parents[2]
 # Routers that need a logged-in user or an API key (``router`` attribute of each module). A module that does not
 # exist yet (its domain has not landed) is skipped; a module that fails to import for another reason fails loudly.
 PROTECTED_ROUTERS = [
+    "kizuna.web.docs",
+    "kizuna.web.rest",
     "kizuna.dashboard.pages",
     "kizuna.accounts.pages",
     "kizuna.accounts.api",
@@ -81,9 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="kizuna (絆) REST API: accounts, contacts, subscriptions, activities, metrics, scores, risk, "
         "tasks. Authenticate with an API key: `Authorization: Bearer <key>`.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # The spec and the docs are served by kizuna.web.docs, behind authentication.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.settings = settings
     errors.install(app)

@@ -1,0 +1,162 @@
+"""REST API of the accounts domain: accounts, contacts, subscriptions, activities and notes (``/api/v1``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.orm import Session
+
+from kizuna.accounts import service
+from kizuna.accounts.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountPage,
+    AccountQuery,
+    AccountUpdate,
+    ActivityCreate,
+    ActivityOut,
+    BulkAssign,
+    ContactCreate,
+    ContactOut,
+    MrrPoint,
+    SubscriptionOut,
+)
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.dashboard.pages import today
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid input"},
+    401: {"description": "No valid API key or session"},
+    403: {"description": "The caller lacks the role or scope"},
+    404: {"description": "No such account"},
+}
+
+
+@router.get("/accounts", response_model=AccountPage, responses=ERRORS, summary="List accounts (search, filter, sort)")
+def list_accounts(query: Annotated[AccountQuery, Query()], session: Session = Depends(db_session)) -> AccountPage:
+    return service.list_accounts(session, query, today=today())
+
+
+@router.post(
+    "/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, responses=ERRORS, summary="Create"
+)
+def create_account(
+    data: AccountCreate, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> AccountOut:
+    return AccountOut.model_validate(service.create_account(session, actor=principal.actor, data=data))
+
+
+@router.post("/accounts/bulk-assign", responses=ERRORS, summary="Assign many accounts to one CSM")
+def bulk_assign(
+    data: BulkAssign, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, int]:
+    changed = service.bulk_assign(session, actor=principal.actor, account_ids=data.account_ids, owner_id=data.owner_id)
+    return {"changed": changed}
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="One account")
+def get_account(account_id: int, session: Session = Depends(db_session)) -> AccountOut:
+    return AccountOut.model_validate(service.get_account(session, account_id))
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="Update an account")
+def update_account(
+    account_id: int,
+    data: AccountUpdate,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> AccountOut:
+    return AccountOut.model_validate(
+        service.update_account(session, actor=principal.actor, account_id=account_id, data=data)
+    )
+
+
+@router.get("/accounts/{account_id}/contacts", response_model=list[ContactOut], responses=ERRORS, tags=["contacts"])
+def list_contacts(account_id: int, session: Session = Depends(db_session)) -> list[ContactOut]:
+    return [ContactOut.model_validate(c) for c in service.list_contacts(session, account_id)]
+
+
+@router.post(
+    "/accounts/{account_id}/contacts",
+    response_model=ContactOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    tags=["contacts"],
+)
+def create_contact(
+    account_id: int,
+    data: ContactCreate,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> ContactOut:
+    return ContactOut.model_validate(
+        service.create_contact(session, actor=principal.actor, account_id=account_id, data=data)
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/subscriptions",
+    response_model=list[SubscriptionOut],
+    responses=ERRORS,
+    tags=["subscriptions"],
+    summary="Every version of every contract line of the account",
+)
+def list_subscriptions(account_id: int, session: Session = Depends(db_session)) -> list[SubscriptionOut]:
+    return [SubscriptionOut.model_validate(s) for s in service.list_subscriptions(session, account_id)]
+
+
+@router.get(
+    "/accounts/{account_id}/mrr-history", response_model=list[MrrPoint], responses=ERRORS, tags=["subscriptions"]
+)
+def mrr_history(
+    account_id: int, months: int = Query(24, ge=1, le=120), session: Session = Depends(db_session)
+) -> list[MrrPoint]:
+    service.get_account(session, account_id)
+    return service.mrr_history(session, account_id, today=today(), months=months)
+
+
+@router.get(
+    "/accounts/{account_id}/activities", response_model=list[ActivityOut], responses=ERRORS, tags=["activities"]
+)
+def list_activities(
+    account_id: int, limit: int = Query(100, ge=1, le=1000), session: Session = Depends(db_session)
+) -> list[ActivityOut]:
+    return [ActivityOut.model_validate(a) for a in service.list_activities(session, account_id, limit=limit)]
+
+
+@router.post(
+    "/accounts/{account_id}/activities",
+    response_model=ActivityOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    tags=["activities"],
+    summary="Log an activity or add a note (kind=note)",
+)
+def log_activity(
+    account_id: int,
+    data: ActivityCreate,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> ActivityOut:
+    activity = service.log_activity(
+        session, actor=principal.actor, account_id=account_id, data=data, author_id=principal.team_member_id
+    )
+    return ActivityOut.model_validate(activity)
+
+
+@router.get("/renewals", tags=["subscriptions"], responses=ERRORS, summary="Contracts renewing soon")
+def renewals(
+    horizon_days: int = Query(90, ge=1, le=730),
+    owner_id: int | None = Query(None, ge=1, le=2**31),
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    rows = service.upcoming_renewals(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
+    return [
+        {**r, "renewal_date": r["renewal_date"].isoformat() if isinstance(r["renewal_date"], dt.date) else None}
+        for r in rows
+    ]

@@ -1,0 +1,105 @@
+"""REST routes over the domains that have no ``api.py`` of their own yet: tasks (scores, risk and segments join as
+their services land). Each route parses, calls one service and returns its result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.tasks import service as tasks_service
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"])
+
+
+class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int | None
+    owner_id: int | None
+    title: str
+    reason: str | None
+    priority: str
+    status: str
+    due_on: dt.date | None
+    source: str | None
+    created_by: str
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    outcome: str | None
+
+
+class TaskCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    account_id: int | None = Field(default=None, ge=1, le=2**31)
+    owner_id: int | None = Field(default=None, ge=1, le=2**31)
+    reason: str | None = Field(default=None, max_length=5000)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    due_on: dt.date | None = None
+
+
+class TaskDone(BaseModel):
+    outcome: str | None = Field(default=None, max_length=5000)
+
+
+@router.get("/tasks", response_model=list[TaskOut], summary="Tasks by due date, then priority")
+def list_tasks(
+    owner_id: int | None = Query(None, ge=1, le=2**31),
+    account_id: int | None = Query(None, ge=1, le=2**31),
+    status_: list[Literal["open", "snoozed", "done", "cancelled"]] = Query(["open"], alias="status"),
+    limit: int = Query(200, ge=1, le=1000),
+    session: Session = Depends(db_session),
+) -> list[TaskOut]:
+    tasks = tasks_service.list_tasks(
+        session, owner_id=owner_id, account_id=account_id, statuses=tuple(status_), limit=limit
+    )
+    return [TaskOut.model_validate(t) for t in tasks]
+
+
+@router.post("/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, summary="Create a task")
+def create_task(
+    data: TaskCreate, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> TaskOut:
+    if data.account_id is not None:
+        from kizuna.accounts.service import get_account
+
+        get_account(session, data.account_id)
+    if data.owner_id is not None:
+        from kizuna.accounts.service import _check_owner
+
+        _check_owner(session, data.owner_id)
+    task, _ = tasks_service.create_task(
+        session,
+        actor=principal.actor,
+        title=data.title,
+        account_id=data.account_id,
+        owner_id=data.owner_id or principal.team_member_id,
+        reason=data.reason,
+        priority=data.priority,
+        due_on=data.due_on,
+        source="api",
+    )
+    return TaskOut.model_validate(task)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut)
+def get_task(task_id: int, session: Session = Depends(db_session)) -> TaskOut:
+    return TaskOut.model_validate(tasks_service.get_task(session, task_id))
+
+
+@router.post("/tasks/{task_id}/complete", response_model=TaskOut, summary="Mark a task done")
+def complete_task(
+    task_id: int,
+    data: TaskDone,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> TaskOut:
+    task = tasks_service.complete_task(session, actor=principal.actor, task_id=task_id, outcome=data.outcome)
+    return TaskOut.model_validate(task)
