@@ -1,0 +1,99 @@
+"""Real peers on loopback for tests: an SMTP server (aiosmtpd) and an HTTP webhook receiver (http.server).
+
+Import the fixtures into a test package's conftest.py: ``from tests.notify.loopback import smtp_server, webhook_peer``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer("127.0.0.1", _free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@dataclass
+class WebhookPeer:
+    """Answers each POST with the next status in ``script[path]`` (200 when the script is used up)."""
+
+    base_url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    script: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def calls(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
+
+
+@pytest.fixture
+def webhook_peer() -> Iterator[WebhookPeer]:
+    peer: WebhookPeer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            with peer.lock:
+                script = peer.script.get(self.path, [])
+                status = script.pop(0) if script else 200
+                peer.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"),
+                                      "status": status})
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok" if status < 300 else b"boom")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    peer = WebhookPeer(f"http://127.0.0.1:{httpd.server_address[1]}")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

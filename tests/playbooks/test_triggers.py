@@ -1,0 +1,74 @@
+"""Each trigger on real rows (SQLite and PostgreSQL): who fires, why, and with which fingerprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kizuna.playbooks import schemas as s
+from kizuna.playbooks.triggers import evaluate_trigger
+from tests.playbooks.scenario import NOW, build
+
+
+def _fired(session: Session, trigger: object, lang: str = "ja") -> dict[int, list[str]]:
+    result = evaluate_trigger(session, trigger, now=NOW, language=lang)
+    assert result.skipped is None, result.skipped
+    out: dict[int, list[str]] = {}
+    for signal in result.signals:
+        out.setdefault(signal.account_id, []).append(signal.fingerprint)
+    return out
+
+
+def test_every_trigger_fires_for_its_account_only(session: Session) -> None:
+    sc = build(session)
+    acc = {label: a.id for label, a in sc.accounts.items()}
+    cases = {
+        "champion": s.ChampionLeft(type="champion_left"),
+        "detractor": s.NpsDetractor(type="nps_detractor"),
+        "csat": s.LowCsat(type="low_csat"),
+        "escalated": s.TicketEscalated(type="ticket_escalated"),
+        "busy": s.TooManyTickets(type="too_many_tickets", count=5, days=30),
+        "unpaid": s.PaymentFailed(type="payment_failed"),
+        "late": s.MilestoneOverdue(type="milestone_overdue", grace_days=3),
+        "renewing": s.RenewalDue(type="renewal_due"),
+        "fresh": s.AccountCreated(type="account_created"),
+        "stage": s.LifecycleChanged.model_validate({"type": "lifecycle_changed", "to": ["at_risk"]}),
+        "silent": s.SilentCustomer(type="silent_customer", days=60),
+        "healthred": s.HealthRed(type="health_red"),
+        "healthdrop": s.HealthDrop(type="health_drop", points=20, days=30),
+        "risky": s.ChurnRisk(type="churn_risk", threshold=0.6),
+        "usage": s.UsageDrop(type="usage_drop", percent=30, days=28),
+        "seats": s.SeatUtilisation(type="seat_utilisation", at_least=0.9),
+    }
+    for label, trigger in cases.items():
+        fired = _fired(session, trigger)
+        assert set(fired) == {acc[label]}, (label, fired)
+    assert _fired(session, cases["renewing"])[acc["renewing"]][0].endswith(":90")  # 85 days left: the 90-day window
+
+
+def test_event_triggers_look_back_only_within_days(session: Session) -> None:
+    sc = build(session, snapshots=False)
+    session.execute(text("UPDATE tickets SET opened_at = :t WHERE escalated = :y"),
+                    {"t": (NOW - dt.timedelta(days=30)).replace(tzinfo=None) if session.get_bind().dialect.name ==
+                     "sqlite" else NOW - dt.timedelta(days=30), "y": True})
+    assert _fired(session, s.TicketEscalated(type="ticket_escalated", within_days=7)) == {}
+    assert set(_fired(session, s.TicketEscalated(type="ticket_escalated", within_days=60))) == {
+        sc.accounts["escalated"].id}
+
+
+def test_snapshot_triggers_are_skipped_with_a_reason_while_their_tables_are_missing(session: Session) -> None:
+    build(session, snapshots=False)
+    result = evaluate_trigger(session, s.HealthRed(type="health_red"), now=NOW)
+    assert result.signals == [] and "no health snapshot table" in (result.skipped or "")
+    result = evaluate_trigger(session, s.SeatUtilisation(type="seat_utilisation"), now=NOW)
+    assert "no metrics snapshot table" in (result.skipped or "")
+
+
+def test_reasons_are_written_in_the_chosen_language(session: Session) -> None:
+    build(session, snapshots=False)
+    [ja] = evaluate_trigger(session, s.PaymentFailed(type="payment_failed"), now=NOW, language="ja").signals
+    [en] = evaluate_trigger(session, s.PaymentFailed(type="payment_failed"), now=NOW, language="en").signals
+    assert "決済失敗" in ja.reason and "card_declined" in ja.reason
+    assert en.reason.startswith("payment of 50,000 JPY failed")

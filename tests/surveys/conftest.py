@@ -1,0 +1,1 @@
+from tests.notify.loopback import smtp_server, webhook_peer  # noqa: F401
