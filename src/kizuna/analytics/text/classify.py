@@ -32,7 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules
 from kizuna.analytics.text.corpus import Corpus
-from kizuna.analytics.text.sentiment import SentimentScorer, text_sentiment
+from kizuna.analytics.text.sentiment import SentimentScorer
 
 __all__ = ["CATEGORIES", "VocClassifier", "cross_validate_classifier", "per_class_report"]
 
@@ -64,7 +64,10 @@ class VocClassifier:
     use_rules
         Give rule hits to the model as features and use them as fallback (``False`` for model-only).
     min_confidence
-        Below this top-class probability a fired rule overrides the model.
+        Below this top-class probability a fired rule overrides the model (``policy="model_first"``).
+    policy
+        ``"model_first"``: the model decides unless unsure and a rule fired. ``"rules_first"``: a fired rule
+        always decides and the model labels only what no rule covers (better while labels are few).
     C
         Inverse regularisation strength of the logistic regression.
     random_state
@@ -78,11 +81,15 @@ class VocClassifier:
         *,
         rules: CodingRules | Mapping[str, CodingRules] | None = None,
         use_rules: bool = True,
-        min_confidence: float = 0.35,
+        min_confidence: float = 0.5,
         C: float = 10.0,
         rule_weight: float = 1.0,
+        policy: str = "model_first",
         random_state: int | None = 0,
     ) -> None:
+        if policy not in ("model_first", "rules_first"):
+            raise InvalidInput(f"policy must be 'model_first' or 'rules_first', got {policy!r}")
+        self.policy = policy
         self.rules = _rules_for(rules)
         self.use_rules = use_rules
         self.min_confidence = min_confidence
@@ -110,14 +117,10 @@ class VocClassifier:
             hits = np.array([[1.0 if c in h else 0.0 for c in codes] for h in rule_table["codes"]]).reshape(
                 len(corpus), len(codes)
             )
-            sent = text_sentiment(corpus, self.scorer)
-            flags = np.column_stack(
-                [
-                    (sent["n_positive"] > 0).to_numpy(float),
-                    (sent["n_negative"] > 0).to_numpy(float),
-                    (sent["n_request"] > 0).to_numpy(float),
-                ]
-            )
+            flags = np.array(
+                [[float(lab in labels) for lab in ("positive", "negative", "request")]
+                 for labels in rule_table["sentence_labels"]]
+            ).reshape(len(corpus), 3)
             blocks.append(sparse.csr_matrix(hits * self.rule_weight))
             blocks.append(sparse.csr_matrix(flags * 0.5))
         return sparse.hstack(blocks).tocsr()
@@ -177,7 +180,7 @@ class VocClassifier:
             source = np.full(len(best), "model", dtype=object)
             if self.use_rules:
                 fired = table["codes"].map(len).to_numpy() > 0
-                override = fired & (confidence < self.min_confidence)
+                override = fired & (confidence < self.min_confidence if self.policy == "model_first" else True)
                 category = np.where(override, table["rule_label"].to_numpy(), category)
                 source = np.where(override, "rule_override", source)
             out["category"] = category

@@ -230,7 +230,15 @@ def _term_predicate(kind: str, value: str) -> Predicate:
             elif term.isascii():
                 term = term.lower()
             return lambda c: term in c.terms
-    match = _term_matcher(kind, value)
+    raw = _term_matcher(kind, value)
+    memo: dict[str, bool] = {}  # terms repeat across texts: each glob/regex runs once per distinct term
+
+    def match(t: str) -> bool:
+        hit = memo.get(t)
+        if hit is None:
+            hit = memo[t] = raw(t)
+        return hit
+
     return lambda c: any(match(t) for t in c.terms)
 
 
@@ -337,7 +345,7 @@ def apply_rules(
     ``rules`` is one :class:`CodingRules` (applied to texts of its ``language``, or to all if it has none), a
     mapping of language to rules, or ``None`` for the shipped ja and en defaults. Returns one row per text:
     ``doc_id``, ``rule_label`` (first matching code, else the rules' ``default``), ``codes`` (all matching
-    codes, a tuple) and one boolean column per code.
+    codes, a tuple), ``sentence_labels`` (the set of sentence sentiment labels) and one boolean column per code.
     """
     by_lang = _rules_for(rules)
     scorer = scorer or SentimentScorer()
@@ -351,10 +359,11 @@ def apply_rules(
         r = by_lang.get(doc.language) or by_lang.get("*")
         if r is None and doc.language == "und":
             r = by_lang.get("en")
-        hits = r.matches(RuleContext.of(doc, scorer)) if r is not None else []
+        ctx = RuleContext.of(doc, scorer)
+        hits = r.matches(ctx) if r is not None else []
         default = r.default if r is not None else "other"
-        rows.append((hits[0] if hits else default, tuple(hits)))
-    out = pd.DataFrame(rows, columns=["rule_label", "codes"])
+        rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
+    out = pd.DataFrame(rows, columns=["rule_label", "codes", "sentence_labels"])
     out.insert(0, "doc_id", corpus.doc_ids)
     for name in all_codes:
         out[name] = [name in h for h in out["codes"]]
