@@ -42,6 +42,7 @@ class FieldSpec:
     choices: tuple[str, ...] | None = None
     minimum: int | None = None
     maximum: int | None = None
+    nullable: bool = True  # False: a blank cell leaves the column to its default (insert) or as it is (update)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def entity_spec(name: str) -> EntitySpec:
             choices=enums.get(column.name),
             minimum=lo,
             maximum=hi,
+            nullable=bool(column.nullable),
         )
     key = ("month", "channel") if name == "marketing_spend" else ("external_id",)
     unique_together = tuple(

@@ -31,6 +31,7 @@ import yaml
 from kizuna.errors import ImportRejected
 
 BUILTIN_MAPPINGS = ("salesforce", "hubspot", "analytics")
+IGNORE = ""  # the target of a header that is known and deliberately not imported (``Lifecycle Stage: null``)
 
 
 def header_key(header: str) -> str:
@@ -59,7 +60,9 @@ class MappingFile:
         if not isinstance(columns, dict):
             raise ImportRejected(f"{source}: 'columns' must map headers to kizuna columns")
         for header, target in columns.items():
-            if isinstance(target, str):
+            if target is None or target == "":
+                mapping.columns[str(header)] = IGNORE  # a header known not to be imported
+            elif isinstance(target, str):
                 mapping.columns[str(header)] = target
             elif isinstance(target, dict) and isinstance(target.get("column"), str):
                 column = target["column"]
@@ -123,7 +126,7 @@ def plan_columns(
 ) -> ColumnPlan:
     """Match ``header`` to the ``known`` kizuna columns of ``entity``; the first header to claim a column wins."""
     user = mapping or MappingFile()
-    unknown_targets = sorted(set(user.columns.values()) - known)
+    unknown_targets = sorted(set(user.columns.values()) - known - {IGNORE})
     if unknown_targets:
         raise ImportRejected(
             f"the mapping names columns {entity} does not have: {', '.join(unknown_targets)} "
@@ -131,19 +134,24 @@ def plan_columns(
         )
     builtin = builtin_mapping(entity)
     user_keys = {header_key(h): c for h, c in user.columns.items()}
+    own_exact = {c: c for c in known}
+    builtin_keys = {header_key(h): c for h, c in builtin.columns.items() if c in known or c == IGNORE}
     own_keys = {header_key(c): c for c in known}
-    builtin_keys = {header_key(h): c for h, c in builtin.columns.items() if c in known}
     positions: dict[str, int] = {}
     recognised: dict[str, str] = {}
-    ignored: list[str] = []
-    for tier in (user_keys, own_keys, builtin_keys):
+    claimed: set[str] = set()
+    # The user's mapping, then kizuna's own names as written, then export headers, then kizuna's names loosely.
+    for tier, exact in ((user_keys, False), (own_exact, True), (builtin_keys, False), (own_keys, False)):
         for index, name in enumerate(header):
-            if name in recognised or not name:
+            if name in claimed or not name:
                 continue
-            column = tier.get(header_key(name))
-            if column is not None and column not in positions:
+            column = tier.get(name.strip() if exact else header_key(name))
+            if column == IGNORE:
+                claimed.add(name)
+            elif column is not None and column not in positions:
                 positions[column] = index
                 recognised[name] = column
+                claimed.add(name)
     ignored = [name for name in header if name and name not in recognised]
     values = {column: dict(v) for column, v in builtin.values.items()}
     for column, v in user.values.items():

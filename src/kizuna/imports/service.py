@@ -289,7 +289,7 @@ class _RowValidator:
             if is_blank(value):
                 if field.required:
                     self._fail(errors, row, column, value, "required")
-                else:
+                elif field.nullable:
                     values[column] = None
                 continue
             try:

@@ -107,7 +107,7 @@ def parse_money(value: object, *, currency: str) -> int:
         negative = text.startswith(("-", "▲", "△")) or (text.startswith("(") and text.endswith(")"))
         text = text.strip("()").lstrip("-▲△")
         text = _MONEY_NOISE.sub("", text.upper()).strip()
-        for symbol in ("¥", "￥", "$", "€", "£", "円", "JPY", ","):
+        for symbol in ("¥", "￥", "\\", "$", "€", "£", "円", "JPY", ","):
             text = text.replace(symbol, "")
         text = text.strip()
         if text.startswith("-"):

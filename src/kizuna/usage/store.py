@@ -152,9 +152,12 @@ class EventBatchWriter:
         if table.num_rows == 0:
             return 0
         table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
-        months = pc.strftime(table["timestamp"], format="%Y-%m")
-        for month in pc.unique(months).to_pylist():
-            part = table.filter(pc.equal(months, month))
+        # yyyymm as an integer: much cheaper than strftime on millions of rows (UTC months, as write_batch).
+        stamps = table["timestamp"]
+        codes = pc.add(pc.multiply(pc.year(stamps), 100), pc.month(stamps))
+        for code in pc.unique(codes).to_pylist():
+            part = table.filter(pc.equal(codes, code))
+            month = f"{code // 100:04d}-{code % 100:02d}"
             writer = self._writers.get(month)
             if writer is None:
                 folder = self.store.root / f"month={month}"
