@@ -253,3 +253,129 @@ EXPECTED_RENEWALS_APRIL = dict(
     renewal_rate=0.5,
     renewal_mrr_rate=0.75,
 )
+
+
+def voice_funnel_hub() -> dict[str, pa.Table]:
+    """The revenue fixture plus milestones, surveys, tickets, leads, opportunities and spend (as of 2026-05-31).
+
+    * onboarding: A1 3 milestones all done, key one 01-11 (TTV 10 days from 01-01); A2 2 milestones, 1 done, key
+      one not done; A3 key milestone done 02-21 (TTV 51 days from the 01-01 trial start) and complete.
+      -> 3 accounts, 2 complete (rate 2/3), mean TTV 30.5 days, median 30.5.
+    * NPS in May: scores 10, 9, 8, 6, 0 -> 2 promoters, 1 passive, 2 detractors, NPS 0; one more 7 on 06-01 (after
+      the cut-off, ignored). CSAT May: 5, 4, 2 -> 2/3 satisfied, mean 11/3. CES May: 6, 3 -> mean 4.5.
+    * tickets: A1 opened 05-20 (open), 04-10 (closed 04-11, escalated, first response after 2 hours), 01-05.
+      -> A1 tickets_30d 1, tickets_90d 2, open 1, escalated_90d 1, first response 2.0 hours.
+    * leads (source, stages): L1 web: MQL, SQL, opportunity, won -> A1; L2 web: MQL only, never touched (untouched);
+      L3 seminar: MQL, SQL, opportunity, won -> A3; L4 seminar: lead only; L5 ads, created 06-02 (after cut-off).
+      Funnel (all): lead 4, mql 3, sql 2, opportunity 2, won 2, onboarded 2 (A1 and A3 complete), retained 0.
+      Velocity lead->mql: L1 1 day, L2 2 days, L3 4 days -> median 2 days.
+    * spend: 2026-01 web 30000, seminar 10000 (A1 and A6, A7 new in Jan; A1 from web) ->
+      CAC Jan: web 30000/1, seminar 10000/0 (null), unattributed 0/2, all 40000/3.
+    """
+    tables = revenue_hub()
+    extra = hub(
+        onboarding_milestones=[
+            {"account_id": 1, "kind": "kickoff", "due_on": d("2026-01-05"), "completed_at": ts("2026-01-05 10:00")},
+            {
+                "account_id": 1,
+                "kind": "initial_setup",
+                "due_on": d("2026-01-10"),
+                "is_key": True,
+                "completed_at": ts("2026-01-11 10:00"),
+            },
+            {"account_id": 1, "kind": "training", "due_on": d("2026-01-20"), "completed_at": ts("2026-01-21 10:00")},
+            {"account_id": 2, "kind": "kickoff", "due_on": d("2026-02-20"), "completed_at": ts("2026-02-20 10:00")},
+            {"account_id": 2, "kind": "initial_setup", "due_on": d("2026-03-01"), "is_key": True},
+            {
+                "account_id": 3,
+                "kind": "initial_setup",
+                "due_on": d("2026-02-20"),
+                "is_key": True,
+                "completed_at": ts("2026-02-21 10:00"),
+            },
+        ],
+        survey_responses=[
+            {"account_id": 1, "kind": "nps", "score": 10, "responded_at": ts("2026-05-02 10:00")},
+            {"account_id": 2, "kind": "nps", "score": 9, "responded_at": ts("2026-05-03 10:00")},
+            {"account_id": 3, "kind": "nps", "score": 8, "responded_at": ts("2026-05-04 10:00")},
+            {"account_id": 6, "kind": "nps", "score": 6, "responded_at": ts("2026-05-05 10:00")},
+            {"account_id": 7, "kind": "nps", "score": 0, "responded_at": ts("2026-05-06 10:00")},
+            {"account_id": 1, "kind": "nps", "score": 7, "responded_at": ts("2026-06-01 10:00")},
+            {"account_id": 1, "kind": "csat", "score": 5, "responded_at": ts("2026-05-02 10:00")},
+            {"account_id": 2, "kind": "csat", "score": 4, "responded_at": ts("2026-05-02 10:00")},
+            {"account_id": 3, "kind": "csat", "score": 2, "responded_at": ts("2026-05-02 10:00")},
+            {"account_id": 1, "kind": "ces", "score": 6, "responded_at": ts("2026-05-02 10:00")},
+            {"account_id": 3, "kind": "ces", "score": 3, "responded_at": ts("2026-05-02 10:00")},
+        ],
+        tickets=[
+            {"account_id": 1, "opened_at": ts("2026-05-20 10:00"), "status": "open"},
+            {
+                "account_id": 1,
+                "opened_at": ts("2026-04-10 10:00"),
+                "first_response_at": ts("2026-04-10 12:00"),
+                "closed_at": ts("2026-04-11 10:00"),
+                "escalated": True,
+            },
+            {"account_id": 1, "opened_at": ts("2026-01-05 10:00"), "closed_at": ts("2026-01-06 10:00")},
+        ],
+        leads=[
+            {
+                "source": "web",
+                "owner_id": 1,
+                "account_id": 1,
+                "status": "opportunity",
+                "created_at": ts("2025-12-01 00:00"),
+                "mql_at": ts("2025-12-02 00:00"),
+                "sql_at": ts("2025-12-05 00:00"),
+                "opportunity_at": ts("2025-12-10 00:00"),
+                "first_touch_at": ts("2025-12-02 12:00"),
+            },
+            {
+                "source": "web",
+                "owner_id": 1,
+                "status": "mql",
+                "created_at": ts("2026-05-01 00:00"),
+                "mql_at": ts("2026-05-03 00:00"),
+            },
+            {
+                "source": "seminar",
+                "owner_id": 2,
+                "account_id": 3,
+                "status": "opportunity",
+                "created_at": ts("2025-12-01 00:00"),
+                "mql_at": ts("2025-12-05 00:00"),
+                "sql_at": ts("2025-12-06 00:00"),
+                "opportunity_at": ts("2025-12-20 00:00"),
+                "first_touch_at": ts("2025-12-05 01:00"),
+            },
+            {"source": "seminar", "owner_id": 2, "created_at": ts("2026-03-01 00:00")},
+            {"source": "ads", "created_at": ts("2026-06-02 00:00")},
+        ],
+        opportunities=[
+            {
+                "account_id": 1,
+                "lead_id": 1,
+                "kind": "new",
+                "stage": "won",
+                "created_at": ts("2025-12-10 00:00"),
+                "closed_at": ts("2025-12-25 00:00"),
+                "amount_minor": 1000,
+            },
+            {
+                "account_id": 3,
+                "lead_id": 3,
+                "kind": "new",
+                "stage": "won",
+                "created_at": ts("2025-12-20 00:00"),
+                "closed_at": ts("2026-01-25 00:00"),
+                "amount_minor": 2000,
+            },
+        ],
+        marketing_spend=[
+            {"month": d("2026-01-01"), "channel": "web", "amount_minor": 30000},
+            {"month": d("2026-01-01"), "channel": "seminar", "amount_minor": 10000},
+        ],
+    )
+    for name in ("onboarding_milestones", "survey_responses", "tickets", "leads", "opportunities", "marketing_spend"):
+        tables[name] = extra[name]
+    return tables

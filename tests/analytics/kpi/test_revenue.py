@@ -22,7 +22,7 @@ from tests.analytics.kpi.fixtures import (
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, Any]:
-    return register_tables(connect(), revenue_hub())
+    return revenue.prepare(register_tables(connect(), revenue_hub()), AS_OF)
 
 
 def test_every_movement_type_hand_computed(tables: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from kizuna.errors import InvalidInput
 
-Tables = Mapping[str, ir.Table]
+# Hub tables by name (Ibis tables); :func:`kizuna.analytics.kpi.revenue.prepare` adds cached intermediates.
+Tables = Mapping[str, Any]
 
 # Far-future date standing in for an open end (``end_date IS NULL``) so interval tests stay plain comparisons.
 OPEN_END = dt.date(9999, 12, 31)

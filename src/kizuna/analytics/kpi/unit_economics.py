@@ -1,0 +1,127 @@
+"""Unit economics: LTV, CAC per month and channel, LTV/CAC and CAC payback.
+
+* ``ltv = ARPA × gross margin / monthly logo churn``, with churn averaged over the trailing 12 months (customers
+  churned / customer-months at risk) so one quiet month does not make LTV infinite;
+* ``cac = marketing spend / new customers`` per month and channel (channel = ``leads.source`` of the account's first
+  lead; accounts without a lead are ``unattributed``; spend channels are matched to lead sources by name);
+* ``cac_payback_months = CAC / (new-customer ARPA × gross margin)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from kizuna.analytics.kpi._common import Tables, month_spine, require
+from kizuna.analytics.kpi.revenue import _ratio, first_month, mrr_movements, mrr_summary
+
+UNATTRIBUTED = "unattributed"
+LTV_CHURN_WINDOW_MONTHS = 12
+
+
+def account_channel(tables: Tables) -> ir.Table:
+    """The acquisition channel of each account: the source of its earliest lead (ties: lowest lead id)."""
+    leads = require(tables, "leads", ("id", "account_id", "source", "created_at"))
+    linked = leads.filter(leads.account_id.notnull())
+    first = linked.group_by("account_id").aggregate(first_at=linked.created_at.min())
+    j = linked.join(first, "account_id").filter(lambda t: t.created_at == t.first_at)
+    pick = j.group_by("account_id").aggregate(lead_id=j.id.min())
+    out = pick.join(leads.select(lead_id=leads.id, channel=leads.source), "lead_id")
+    return out.select("account_id", "channel")
+
+
+def cac(tables: Tables, as_of: dt.date) -> ir.Table:
+    """CAC per currency, month and channel (plus ``channel = 'all'``).
+
+    Columns: ``currency, month, channel, spend_minor, new_customers, new_mrr_minor, cac_minor`` (null without new
+    customers). Spend rows count from their month; new customers are accounts whose ``new`` movement is in the month.
+    """
+    spend = require(tables, "marketing_spend", ("month", "channel", "amount_minor", "currency"))
+    mv = mrr_movements(tables, as_of)
+    new = mv.filter(mv.movement == "new")
+    ch = account_channel(tables)
+    new = new.left_join(ch, "account_id").drop("account_id_right")
+    new = new.mutate(channel=new.channel.fill_null(UNATTRIBUTED))
+    wins = new.group_by(["currency", "month", "channel"]).aggregate(
+        new_customers=new.count(), new_mrr_minor=new.new_minor.sum()
+    )
+    spine = month_spine(first_month(tables, as_of), as_of).select("month")
+    sp = spend.filter(spend.month <= ibis.date(as_of))
+    sp = sp.mutate(month=sp.month.truncate("M")).join(spine, "month")
+    sp = sp.group_by(["currency", "month", "channel"]).aggregate(spend_minor=sp.amount_minor.sum())
+    keys = ["currency", "month", "channel"]
+    both = sp.outer_join(wins, keys)
+    both = both.select(
+        currency=both.currency.fill_null(both.currency_right),
+        month=both.month.fill_null(both.month_right),
+        channel=both.channel.fill_null(both.channel_right),
+        spend_minor=both.spend_minor.fill_null(0).cast("int64"),
+        new_customers=both.new_customers.fill_null(0).cast("int64"),
+        new_mrr_minor=both.new_mrr_minor.fill_null(0).cast("int64"),
+    )
+    total = both.group_by(["currency", "month"]).aggregate(
+        channel=ibis.literal("all"),
+        spend_minor=both.spend_minor.sum(),
+        new_customers=both.new_customers.sum(),
+        new_mrr_minor=both.new_mrr_minor.sum(),
+    )
+    out = both.union(total.select(*both.columns))
+    return out.mutate(cac_minor=_ratio(out.spend_minor, out.new_customers)).order_by(keys)
+
+
+def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir.Table:
+    """LTV, CAC, LTV/CAC and CAC payback per currency and month (all channels).
+
+    Columns: ``currency, month, arpa_minor, churn_rate_12m`` (trailing 12-month average monthly logo churn),
+    ``ltv_minor, spend_minor, new_customers, cac_minor, ltv_to_cac, new_arpa_minor, cac_payback_months``.
+    """
+    summary = mrr_summary(tables, as_of).select(
+        "currency", "month", "arpa_minor", "churned_customers", "customers_start"
+    )
+    window = summary.select(
+        "currency", w_month=summary.month, w_churned=summary.churned_customers, w_start=summary.customers_start
+    )
+    j = summary.join(
+        window,
+        [
+            summary.currency == window.currency,
+            window.w_month <= summary.month,
+            window.w_month > summary.month - ibis.interval(months=LTV_CHURN_WINDOW_MONTHS),
+        ],
+    )
+    churn = j.group_by(["currency", "month"]).aggregate(churned=j.w_churned.sum(), at_risk=j.w_start.sum())
+    out = summary.join(churn, ["currency", "month"])
+    out = out.mutate(churn_rate_12m=_ratio(out.churned, out.at_risk))
+    margin = ibis.literal(float(gross_margin), "float64")
+    out = out.mutate(
+        ltv_minor=ibis.ifelse(
+            out.churn_rate_12m > 0, out.arpa_minor * margin / out.churn_rate_12m, ibis.null("float64")
+        )
+    )
+    acq = cac(tables, as_of)
+    acq = acq.filter(acq.channel == "all").drop("channel")
+    out = out.left_join(acq, ["currency", "month"]).drop("currency_right", "month_right")
+    out = out.mutate(
+        spend_minor=out.spend_minor.fill_null(0),
+        new_customers=out.new_customers.fill_null(0),
+        new_arpa_minor=_ratio(out.new_mrr_minor, out.new_customers),
+    )
+    out = out.mutate(
+        ltv_to_cac=_ratio(out.ltv_minor, out.cac_minor),
+        cac_payback_months=_ratio(out.cac_minor, out.new_arpa_minor * margin),
+    )
+    return out.select(
+        "currency",
+        "month",
+        "arpa_minor",
+        "churn_rate_12m",
+        "ltv_minor",
+        "spend_minor",
+        "new_customers",
+        "cac_minor",
+        "ltv_to_cac",
+        "new_arpa_minor",
+        "cac_payback_months",
+    ).order_by(["currency", "month"])
