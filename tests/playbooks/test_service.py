@@ -1,0 +1,200 @@
+"""Playbooks end to end on a real SQLite data dir, a real SMTP server and a real webhook peer on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from kizuna import models as m
+from kizuna.notify.service import DeliveryPolicy
+from kizuna.playbooks.jobs import evaluate_enabled, process_jobs, tick
+from kizuna.playbooks.models import JobStatus
+from kizuna.playbooks.service import (
+    LIBRARY_DIR,
+    evaluate_playbook,
+    export_playbook,
+    import_playbook,
+    run_log,
+    set_enabled,
+)
+from kizuna.runtime import Runtime
+from tests.notify.loopback import SmtpServer, WebhookPeer
+from tests.playbooks.scenario import NOW, build
+
+FAST = DeliveryPolicy(backoff_seconds=0.0, requeue_seconds=0.0)
+
+
+def _import_library(runtime: Runtime, peer: WebhookPeer | None, *, enable: bool = True) -> list[str]:
+    keys = []
+    with runtime.transaction() as session:
+        for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            if peer is not None:
+                text = text.replace("http://127.0.0.1:9", peer.base_url)
+            playbook, _ = import_playbook(session, actor="test", yaml_text=text, source=path.name)
+            if enable:
+                set_enabled(session, actor="test", key=playbook.key, enabled=True)
+            keys.append(playbook.key)
+    return keys
+
+
+def _counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.transaction() as session:
+        return {
+            "tasks": session.scalar(select(func.count()).select_from(m.Task)) or 0,
+            "messages": session.scalar(select(func.count()).select_from(m.OutboundMessage)) or 0,
+            "opportunities": session.scalar(select(func.count()).select_from(m.Opportunity)) or 0,
+            "lifecycle_changes": session.scalar(select(func.count()).select_from(m.LifecycleChange)) or 0,
+            "jobs": session.scalar(select(func.count()).select_from(m.PendingJob)) or 0,
+        }
+
+
+@pytest.fixture
+def wired(runtime: Runtime, smtp_server: SmtpServer, webhook_peer: WebhookPeer) -> Runtime:
+    runtime.settings = runtime.settings.model_copy(update={"smtp_host": smtp_server.host,
+                                                           "smtp_port": smtp_server.port})
+    with runtime.transaction() as session:
+        build(session)
+    return runtime
+
+
+def test_evaluating_every_playbook_twice_acts_once(wired: Runtime, smtp_server: SmtpServer,
+                                                   webhook_peer: WebhookPeer) -> None:
+    keys = _import_library(wired, webhook_peer)
+    webhook_peer.script["/slack"] = [500]  # the first Slack post fails once: retried, still sent once
+    first = tick(wired, now=NOW, policy=FAST)
+    after_first = _counts(wired)
+    mails, calls = len(smtp_server.messages), len(webhook_peer.requests)
+    second = tick(wired, now=NOW, policy=FAST)
+    assert _counts(wired) == after_first
+    assert (len(smtp_server.messages), len(webhook_peer.requests)) == (mails, calls)
+    assert second["jobs"] == {"done": 0, "retrying": 0, "failed": 0} and first["jobs"]["failed"] == 0
+    # every example playbook fired on the scenario, and did something
+    with wired.transaction() as session:
+        acted = set(session.scalars(select(m.Playbook.key).join(m.PlaybookRun).join(m.PlaybookRunAccount)
+                                    .where(m.PlaybookRunAccount.outcome == "queued")))
+        outcomes = set(session.scalars(select(m.PlaybookRunAccount.outcome).join(m.PlaybookRun)
+                                       .where(m.PlaybookRun.id > len(keys))))
+    assert acted == set(keys)
+    assert outcomes == {"already_acted"}  # the second round's log
+    assert after_first["tasks"] == 13 and after_first["opportunities"] == 2 and mails == 8
+    assert {r["status"] for r in webhook_peer.calls("/slack")} == {500, 200}
+    assert len([r for r in webhook_peer.requests if r["status"] == 200]) == 3  # churn-risk, escalated, at-risk
+
+
+def test_a_crash_mid_run_is_resumed_without_loss_or_repetition(wired: Runtime, smtp_server: SmtpServer,
+                                                               webhook_peer: WebhookPeer) -> None:
+    _import_library(wired, webhook_peer)
+    evaluate_enabled(wired, now=NOW)
+    with wired.transaction() as session:
+        due = session.scalar(select(func.count()).select_from(m.PendingJob).where(m.PendingJob.run_after <= NOW))
+    assert due and due > 10
+
+    class Crash(BaseException):
+        """Stands for the process dying: not an Exception, so nothing in kizuna catches it."""
+
+    seen: list[int] = []
+
+    def crash_after_five(job: m.PendingJob) -> None:
+        seen.append(job.id)
+        if len(seen) == 6:
+            raise Crash  # inside the sixth job's transaction, after its action ran
+
+    with pytest.raises(Crash):
+        process_jobs(wired, now=NOW, before_commit=crash_after_five, worker="w1")
+    with wired.transaction() as session:
+        done = session.scalars(select(m.PendingJob).where(m.PendingJob.status == JobStatus.done)).all()
+        stuck = session.scalars(select(m.PendingJob).where(m.PendingJob.status == JobStatus.running)).all()
+    assert len(done) == 5 and len(stuck) == due - 5  # the rest is still leased to the dead worker
+    # a new worker cannot take them until the lease ends, then finishes everything exactly once
+    assert process_jobs(wired, now=NOW, worker="w2").done == 0
+    later = NOW + dt.timedelta(minutes=6)
+    resumed = process_jobs(wired, now=later, worker="w2")
+    assert resumed.done == due - 5 and resumed.failed == 0
+    with wired.transaction() as session:
+        statuses = session.execute(select(m.PendingJob.status, m.PendingJob.attempts)
+                                   .where(m.PendingJob.run_after <= NOW)).all()
+        tasks = session.scalars(select(m.Task.dedupe_key)).all()
+    assert {status for status, _ in statuses} == {JobStatus.done}
+    assert sorted(attempts for _, attempts in statuses).count(2) == due - 5  # only the interrupted ones ran again
+    assert len(tasks) == len(set(tasks))
+    # and a fresh full round afterwards changes nothing
+    before = _counts(wired)
+    tick(wired, now=later, policy=FAST)
+    after = _counts(wired)
+    assert {k: v for k, v in after.items() if k != "messages"} == {k: v for k, v in before.items()
+                                                                    if k != "messages"}
+
+
+def test_sequences_wait_then_run_their_next_step_once(wired: Runtime, smtp_server: SmtpServer) -> None:
+    keys = _import_library(wired, None, enable=False)
+    assert "payment-failed" in keys
+    with wired.transaction() as session:
+        set_enabled(session, actor="t", key="payment-failed", enabled=True)
+    tick(wired, now=NOW, policy=FAST)
+    assert [m_["To"] for m_ in smtp_server.messages] == ["admin@unpaid.example.jp"]
+    assert _counts(wired)["tasks"] == 0  # the task is step 2, three days later
+    for _ in range(2):
+        tick(wired, now=NOW + dt.timedelta(days=3, minutes=1), evaluate=False, policy=FAST)
+    with wired.transaction() as session:
+        [task] = session.scalars(select(m.Task)).all()
+    assert task.title.startswith("決済失敗のフォロー") and task.priority == "high"
+    assert "card_declined" in (task.reason or "")
+
+
+def test_dry_run_lists_accounts_and_reasons_and_writes_nothing(wired: Runtime) -> None:
+    _import_library(wired, None, enable=False)
+    with wired.transaction() as session:
+        report = evaluate_playbook(session, key="renewal-due", now=NOW, dry_run=True)
+    assert [(o.account_name, o.outcome) for o in report.outcomes] == [("株式会社renewing", "would_act")]
+    assert "更新日" in report.outcomes[0].reason and report.jobs_queued == 3
+    assert _counts(wired)["jobs"] == 0
+    with wired.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(m.PlaybookRun)) == 0
+
+
+def test_conditions_exclude_accounts_and_the_log_says_why(wired: Runtime) -> None:
+    text = """key: detractors-low-touch
+name: {ja: ロータッチの批判者, en: Low-touch detractors}
+trigger: {type: nps_detractor}
+conditions:
+  - {field: touch_tier, eq: low}
+actions:
+  - {type: create_task, title: 電話}
+"""
+    with wired.transaction() as session:
+        import_playbook(session, actor="t", yaml_text=text)
+        report = evaluate_playbook(session, key="detractors-low-touch", now=NOW)
+    [outcome] = report.outcomes
+    assert outcome.outcome == "excluded" and "touch_tier eq 'low' (is 'high')" in (outcome.detail or "")
+    with wired.transaction() as session:
+        [row] = run_log(session, key="detractors-low-touch")
+    assert row["outcome"] == "excluded" and row["actions"] == []
+
+
+def test_versions_are_kept_and_export_returns_the_yaml(wired: Runtime) -> None:
+    v1 = "key: pb-x\nname: 版1\ntrigger: {type: payment_failed}\nactions:\n  - {type: create_task, title: 一}\n"
+    v2 = v1.replace("title: 一", "title: 二")
+    with wired.transaction() as session:
+        assert import_playbook(session, actor="t", yaml_text=v1)[1] is True
+        assert import_playbook(session, actor="t", yaml_text=v1)[1] is False
+        playbook, changed = import_playbook(session, actor="t", yaml_text=v2)
+        assert changed and playbook.current_version == 2
+        assert export_playbook(session, key="pb-x") == v2
+        assert export_playbook(session, key="pb-x", version=1) == v1
+
+
+def test_actions_change_stage_with_history_and_open_opportunities(wired: Runtime) -> None:
+    _import_library(wired, None, enable=False)
+    with wired.transaction() as session:
+        set_enabled(session, actor="t", key="expansion-seats", enabled=True)
+    tick(wired, now=NOW, policy=FAST)
+    with wired.transaction() as session:
+        [opportunity] = session.scalars(select(m.Opportunity)).all()
+        [change] = session.scalars(select(m.LifecycleChange).where(m.LifecycleChange.actor == "playbook:expansion-seats"))
+        account = session.get(m.Account, opportunity.account_id)
+    assert opportunity.kind == "upsell" and opportunity.amount_minor == 10_000  # 20% of 50,000 MRR
+    assert change.from_stage == "adoption" and change.to_stage == "expansion"
+    assert account is not None and account.lifecycle_stage == "expansion"
