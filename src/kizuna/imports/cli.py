@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.cli.common import fail, runtime
 
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 
@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
                 if not dry_run and file.is_file():
                     with rt.transaction() as session:
                         record_failed_import(session, entity=entity, path=file, actor=actor, message=str(exc))
-                raise
+                fail(str(exc), code=2 if exc.status_code < 500 else 1)
+                return
         _print_summary(summary)
         if summary.refused_entirely:
             raise typer.Exit(2)

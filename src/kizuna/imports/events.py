@@ -242,6 +242,10 @@ def _fill_with_python(result: pa.Array, source: pa.Array, tz: ZoneInfo) -> pa.Ar
     valid = pc.is_valid(result).to_numpy(zero_copy_only=False).copy()
     indices = pc.indices_nonzero(missing).to_numpy()
     for i, text in zip(indices, pc.take(source, pa.array(indices)).to_pylist(), strict=True):
+        if text.isdigit() and 9 <= len(text) <= 13:  # Unix epoch seconds (10 digits) or milliseconds (13)
+            micros[i] = int(text) * (1_000 if len(text) > 11 else 1_000_000)
+            valid[i] = True
+            continue
         try:
             parsed = parse_datetime(text, tz=tz)
         except CellError:
