@@ -1,0 +1,225 @@
+"""Reads behind the portfolio pages (cohorts, The Model funnel, VoC, surveys, import runs) and the web import flow.
+
+Pure reads over the data hub; writes go through the owning domain's service (imports: ``import_file``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account
+from kizuna.billing.models import Subscription
+from kizuna.errors import KizunaError, NotFound
+from kizuna.funnel.models import Lead, Opportunity
+from kizuna.imports.models import ImportRun
+from kizuna.runtime import Runtime
+from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import VocEntry
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+@dataclasses.dataclass
+class Cohorts:
+    months: list[dt.date]  # cohort start months (rows)
+    offsets: list[int]  # months since start (columns)
+    logo: list[list[float | None]]  # share of the cohort's accounts still paying
+    revenue: list[list[float | None]]  # cohort MRR at offset / cohort MRR at start
+    sizes: list[int]
+
+
+def cohorts(session: Session, *, today: dt.date, months: int = 12) -> Cohorts:
+    """Retention by the month each account first paid: logos still paying and MRR kept, month by month."""
+    rows = session.execute(
+        select(Subscription.account_id, Subscription.mrr_minor, Subscription.start_date, Subscription.end_date).where(
+            Subscription.status.in_(("active", "cancelled", "churned"))
+        )
+    ).all()
+    first_month = _add_months(today.replace(day=1), -(months - 1))
+    starts = [_add_months(first_month, i) for i in range(months)]
+    empty = Cohorts(months=starts, offsets=list(range(months)), logo=[], revenue=[], sizes=[])
+    if not rows:
+        return empty
+    subs = pd.DataFrame(rows, columns=["account_id", "mrr", "start", "end"])
+    first_paid = subs.groupby("account_id")["start"].min()
+    start = subs["start"].to_numpy(dtype="datetime64[D]")
+    end = subs["end"].fillna(dt.date(9999, 12, 31)).to_numpy(dtype="datetime64[D]")
+    mrr = subs["mrr"].to_numpy(dtype="int64")
+    logo: list[list[float | None]] = []
+    revenue: list[list[float | None]] = []
+    sizes = []
+    for cohort_start in starts:
+        cohort_end = _add_months(cohort_start, 1)
+        members = first_paid[(first_paid >= cohort_start) & (first_paid < cohort_end)].index
+        sizes.append(len(members))
+        mask = subs["account_id"].isin(members).to_numpy()
+        logo_row: list[float | None] = []
+        revenue_row: list[float | None] = []
+        base_mrr = None
+        for offset in range(months):
+            day = _add_months(cohort_start, offset)
+            probe = min(_add_months(day, 1) - dt.timedelta(days=1), today)
+            if day > today or not len(members):
+                logo_row.append(None)
+                revenue_row.append(None)
+                continue
+            d = np.datetime64(probe, "D")
+            live = mask & (start <= d) & (end > d)
+            per_account = pd.Series(np.where(live, mrr, 0)).groupby(subs["account_id"].to_numpy()).sum()
+            paying = int((per_account > 0).sum())
+            total = float(per_account.sum())
+            base_mrr = base_mrr if base_mrr is not None else total
+            logo_row.append(paying / len(members))
+            revenue_row.append(total / base_mrr if base_mrr else None)
+        logo.append(logo_row)
+        revenue.append(revenue_row)
+    return Cohorts(months=starts, offsets=list(range(months)), logo=logo, revenue=revenue, sizes=sizes)
+
+
+def funnel(session: Session, *, today: dt.date, months: int = 12) -> dict[str, Any]:
+    """The Model: leads -> MQL -> SQL -> opportunity -> won, over the last ``months`` months (by lead creation)."""
+    since = dt.datetime.combine(_add_months(today.replace(day=1), -(months - 1)), dt.time(), tzinfo=dt.UTC)
+    counts = session.execute(
+        select(
+            func.count(Lead.id),
+            func.count(Lead.mql_at),
+            func.count(Lead.sql_at),
+            func.count(Lead.opportunity_at),
+        ).where(Lead.created_at >= since)
+    ).one()
+    won = session.scalar(
+        select(func.count(Opportunity.id)).where(
+            Opportunity.stage == "won", Opportunity.kind == "new", Opportunity.created_at >= since
+        )
+    )
+    stages = [
+        ("lead", int(counts[0] or 0)),
+        ("mql", int(counts[1] or 0)),
+        ("sql", int(counts[2] or 0)),
+        ("opportunity", int(counts[3] or 0)),
+        ("won", int(won or 0)),
+    ]
+    out = []
+    for i, (stage, n) in enumerate(stages):
+        previous = stages[i - 1][1] if i else None
+        out.append({"stage": stage, "count": n, "conversion": (n / previous) if previous else None})
+    by_source = session.execute(
+        select(Lead.source, func.count(Lead.id), func.count(Lead.sql_at))
+        .where(Lead.created_at >= since)
+        .group_by(Lead.source)
+        .order_by(func.count(Lead.id).desc())
+    ).all()
+    return {
+        "stages": out,
+        "by_source": [{"source": s, "leads": int(n), "sql": int(q)} for s, n, q in by_source],
+    }
+
+
+def voc_entries(session: Session, *, channel: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    stmt = (
+        select(VocEntry, Account.name)
+        .outerjoin(Account, Account.id == VocEntry.account_id)
+        .order_by(VocEntry.recorded_at.desc())
+        .limit(limit)
+    )
+    if channel:
+        stmt = stmt.where(VocEntry.channel == channel)
+    return [{"entry": e, "account_name": n} for e, n in session.execute(stmt).all()]
+
+
+def voc_by_channel(session: Session) -> dict[str, int]:
+    rows = session.execute(select(VocEntry.channel, func.count(VocEntry.id)).group_by(VocEntry.channel)).all()
+    return {str(c): int(n) for c, n in rows}
+
+
+def survey_responses(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
+    stmt = (
+        select(SurveyResponse, Account.name)
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .order_by(SurveyResponse.responded_at.desc())
+        .limit(limit)
+    )
+    return [{"response": r, "account_name": n} for r, n in session.execute(stmt).all()]
+
+
+def nps_by_month(session: Session, *, today: dt.date, months: int = 12) -> list[dict[str, Any]]:
+    since = dt.datetime.combine(_add_months(today.replace(day=1), -(months - 1)), dt.time(), tzinfo=dt.UTC)
+    rows = session.execute(
+        select(SurveyResponse.score, SurveyResponse.responded_at).where(
+            SurveyResponse.kind == "nps", SurveyResponse.responded_at >= since
+        )
+    ).all()
+    buckets: dict[dt.date, list[int]] = {}
+    for score, at in rows:
+        buckets.setdefault(at.date().replace(day=1), []).append(int(score))
+    return [
+        {"month": m, "nps": 100 * (sum(s >= 9 for s in v) - sum(s <= 6 for s in v)) / len(v), "responses": len(v)}
+        for m, v in sorted(buckets.items())
+    ]
+
+
+def import_runs(session: Session, *, limit: int = 50) -> Sequence[ImportRun]:
+    return session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)).all()
+
+
+def rejects_file(session: Session, *, run_id: int, rejects_dir: Path) -> Path:
+    """The rejects CSV of import run ``run_id`` (only files inside ``rejects_dir`` are ever served)."""
+    run = session.get(ImportRun, run_id)
+    if run is None or not run.rejects_path:
+        raise NotFound(f"import run {run_id} has no rejected rows", entity="import_run", id=run_id)
+    path = Path(run.rejects_path).resolve()
+    if not path.is_relative_to(rejects_dir.resolve()) or not path.is_file():
+        raise NotFound(f"the rejects file of import run {run_id} is gone", entity="import_run", id=run_id)
+    return path
+
+
+@dataclasses.dataclass
+class UploadOutcome:
+    summary: Any | None
+    error: str | None
+
+
+def upload_import(
+    runtime: Runtime, *, actor: str, entity: str, filename: str, stream: BinaryIO, dry_run: bool = False
+) -> UploadOutcome:
+    """Import an uploaded file in its own transaction; a file refused as a whole is recorded as a failed run."""
+    from kizuna.imports.service import import_file, record_failed_import
+
+    safe_name = Path(filename or "upload").name[:200] or "upload"
+    with tempfile.TemporaryDirectory(prefix="kizuna-upload-") as tmp:
+        path = Path(tmp) / safe_name
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        try:
+            with runtime.transaction() as session:
+                summary = import_file(
+                    session,
+                    entity=entity,
+                    path=path,
+                    settings=runtime.settings,
+                    actor=actor,
+                    dry_run=dry_run,
+                    display_name=safe_name,
+                )
+        except KizunaError as exc:
+            if not dry_run:
+                with runtime.transaction() as session:
+                    record_failed_import(
+                        session, entity=entity, path=path, actor=actor, message=str(exc), display_name=safe_name
+                    )
+            return UploadOutcome(summary=None, error=str(exc))
+    return UploadOutcome(summary=summary, error=None)
