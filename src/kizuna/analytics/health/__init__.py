@@ -1,0 +1,33 @@
+"""Health scores: scorecards as reviewable YAML, point-in-time measures, scores with per-measure contributions,
+explanations of every change, and backtests against real churn."""
+
+from kizuna.analytics.health.backtest import ScorecardBacktest, backtest_scorecard, score_history
+from kizuna.analytics.health.measures import MEASURE_COLUMNS, account_measures, measures_over_time, voc_text_scores
+from kizuna.analytics.health.scorecard import (
+    BANDS,
+    Measure,
+    Scorecard,
+    load_scorecard,
+    load_scorecards,
+    scorecard_from_dict,
+)
+from kizuna.analytics.health.scoring import explain_change, score_accounts, score_trend
+
+__all__ = [
+    "BANDS",
+    "MEASURE_COLUMNS",
+    "Measure",
+    "Scorecard",
+    "ScorecardBacktest",
+    "account_measures",
+    "backtest_scorecard",
+    "explain_change",
+    "load_scorecard",
+    "load_scorecards",
+    "measures_over_time",
+    "score_accounts",
+    "score_history",
+    "score_trend",
+    "scorecard_from_dict",
+    "voc_text_scores",
+]

@@ -1,0 +1,103 @@
+"""Point-in-time training samples for the churn-risk model: features at many past dates, labelled with what followed.
+
+A sample is one account on one date *t* (every ``every_days`` days): features from
+:func:`kizuna.analytics.health.measures.account_measures` as of *t* (data known then only), label = churn in
+``(t, t + horizon]``. Only accounts in force on *t* that had not given notice are sampled (an account that has already
+cancelled is known to be leaving; the model is about the ones not yet known). Samples whose horizon runs past the end
+of the data are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from kizuna.analytics.health.measures import measures_over_time
+from kizuna.analytics.risk.labels import churn_events, churn_labels, read_subscriptions, sample_dates
+
+#: Candidate model features (measure columns); those never known in training are dropped at fit time.
+RISK_FEATURES = (
+    "tenure_days",
+    "mrr_minor",
+    "mrr_change_90d",
+    "contract_seats",
+    "days_to_renewal",
+    "dau",
+    "wau",
+    "mau",
+    "seat_utilisation",
+    "stickiness",
+    "features_used_30d",
+    "adoption_breadth",
+    "logins_30d",
+    "days_since_last_login",
+    "usage_trend",
+    "tickets_90d",
+    "severe_tickets_90d",
+    "nps_latest",
+    "csat_latest",
+    "onboarding_progress",
+    "onboarding_overdue",
+    "failed_payments_90d",
+    "days_since_csm_touch",
+    "voc_sentiment",
+)
+
+
+def in_population(measures: pd.DataFrame) -> pd.Series:
+    """Accounts a churn prediction is about: in force and without notice given."""
+    return measures["active"] & ~measures["notice_given"]
+
+
+def first_sample_date(tables: dict[str, Any], *, warmup_days: int = 90) -> dt.date | None:
+    """The first subscription start plus ``warmup_days`` (so that 90-day windows have history), or None."""
+    subs = tables["subscriptions"]
+    lo = subs.aggregate(lo=subs.start_date.min()).to_pandas()["lo"].iloc[0]
+    if lo is None or pd.isna(lo):
+        return None
+    return pd.Timestamp(lo).date() + dt.timedelta(days=warmup_days)
+
+
+def training_samples(
+    tables: dict[str, Any],
+    *,
+    observed_until: dt.date,
+    horizon_days: int = 90,
+    every_days: int = 30,
+    start: dt.date | None = None,
+    voc_scores: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labelled samples from many past dates.
+
+    Parameters
+    ----------
+    tables
+        Hub tables (Ibis).
+    observed_until
+        The end of the data (usually today): the last sample date is ``observed_until - horizon_days``.
+    horizon_days
+        The churn horizon in days.
+    every_days
+        Days between sample dates.
+    start
+        First sample date (default: 90 days after the first subscription start).
+    voc_scores
+        Optional per-text VoC sentiment (see :func:`kizuna.analytics.health.measures.voc_text_scores`).
+
+    Returns
+    -------
+    samples
+        ``account_id``, ``as_of``, the measure columns, ``churned`` and ``churned_on``.
+    churns
+        The churn events seen up to ``observed_until`` (``account_id``, ``churned_on``).
+    """
+    start = start or first_sample_date(tables)
+    last = observed_until - dt.timedelta(days=horizon_days)
+    dates = sample_dates(start, last, every_days=every_days) if start else []
+    measures = measures_over_time(tables, dates, voc_scores=voc_scores)
+    churns = churn_events(read_subscriptions(tables), observed_until=observed_until)
+    population = measures[in_population(measures)]
+    samples = churn_labels(population, churns, horizon_days=horizon_days, observed_until=observed_until)
+    return samples.reset_index(drop=True), churns
