@@ -89,8 +89,15 @@ def import_one(data_dir: Path, path: Path) -> None:
     seconds = time.perf_counter() - started
     rt.close()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"summary": summary.model_dump(exclude={"sample_rejections"}), "seconds": seconds,
-                      "peak_rss_mib": peak_kib / 1024}))
+    print(
+        json.dumps(
+            {
+                "summary": summary.model_dump(exclude={"sample_rejections"}),
+                "seconds": seconds,
+                "peak_rss_mib": peak_kib / 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -107,20 +114,25 @@ def main() -> None:
         folder = Path(tmp)
         started = time.perf_counter()
         csv_path, parquet_path = generate(folder, rows=args.rows, accounts=args.accounts, seed=args.seed)
-        print(f"generated {args.rows:,} events in {time.perf_counter() - started:.1f} s: "
-              f"CSV {csv_path.stat().st_size / 2**20:,.0f} MiB, Parquet {parquet_path.stat().st_size / 2**20:,.0f} MiB")
+        print(
+            f"generated {args.rows:,} events in {time.perf_counter() - started:.1f} s: "
+            f"CSV {csv_path.stat().st_size / 2**20:,.0f} MiB, Parquet {parquet_path.stat().st_size / 2**20:,.0f} MiB"
+        )
         for label, path in (("CSV", csv_path), ("Parquet", parquet_path)):
             data_dir = folder / f"data-{label.lower()}"
             setup_data_dir(data_dir, args.accounts)
             out = subprocess.run(
                 [sys.executable, __file__, "--import-one", str(data_dir), str(path)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             result = json.loads(out.strip().splitlines()[-1])
             summary = result["summary"]
             rows = summary["imported"] + summary["updated"] + summary["unchanged"]
             print(
-                f"{label:8s} {rows:>12,} rows in {result['seconds']:7.1f} s = {rows / result['seconds']:>10,.0f} rows/s, "
+                f"{label:8s} {rows:>12,} rows in {result['seconds']:7.1f} s = "
+                f"{rows / result['seconds']:>10,.0f} rows/s, "
                 f"peak RSS {result['peak_rss_mib']:,.0f} MiB, rejected {summary['rejected']:,}"
             )
 

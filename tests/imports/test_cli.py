@@ -56,7 +56,9 @@ def test_dry_run_and_events_through_the_cli(runtime: Runtime, tmp_path: Path) ->
     code, output = kizuna(runtime, "import", "accounts", str(DATA / "accounts_good.csv"), "--dry-run")
     assert code == 0 and output.startswith("dry run")
     code, output = kizuna(runtime, "import", "accounts", str(DATA / "accounts_good.csv"))
-    assert code == 0 and "imported 1" in output and "unknown owner: no team_members with email 'csm1@example.jp'" in output
+    assert (
+        code == 0 and "imported 1" in output and "unknown owner: no team_members with email 'csm1@example.jp'" in output
+    )
     kizuna(runtime, "import", "team_members", str(_team(tmp_path)))
     code, output = kizuna(runtime, "import", "accounts", str(DATA / "accounts_good.csv"))
     assert code == 0 and "imported 2, updated 0, unchanged 1, rejected 0" in output
@@ -66,7 +68,9 @@ def test_dry_run_and_events_through_the_cli(runtime: Runtime, tmp_path: Path) ->
         writer = csv.writer(handle, delimiter="\t")
         writer.writerow(["取引先 ID", "イベント名", "日時", "機能"])
         for i in range(300):
-            writer.writerow([f"ACC-{1 + i % 3}", "ログイン", f"2026/0{1 + i % 3}/0{1 + i % 9} 10:00", "ダッシュボード①"])
+            writer.writerow(
+                [f"ACC-{1 + i % 3}", "ログイン", f"2026/0{1 + i % 3}/0{1 + i % 9} 10:00", "ダッシュボード①"]
+            )
     code, output = kizuna(runtime, "import", "events", str(events))
     assert code == 0 and "cp932" in output and "imported 300" in output, output
     store = EventStore(runtime.settings.events_dir)

@@ -1,4 +1,4 @@
-"""Product usage events: streamed, validated vectorised, written by month; re-import replaces; failures leave no trace."""
+"""Product usage events: streamed, checked vectorised, stored by month; re-import replaces; failures leave nothing."""
 
 from __future__ import annotations
 
@@ -39,8 +39,16 @@ def write_events(path: Path, *, rows: int, seed: int, accounts: list[str], bad_e
             account = rng.choice(accounts)
             if bad_every and i % bad_every == 0:
                 account = "NO-SUCH-ACCOUNT"
-            writer.writerow([account, f"u{rng.randrange(50)}", rng.choice(["login", "export"]), "reports",
-                             stamp.strftime("%Y-%m-%d %H:%M:%S"), json.dumps({"i": i})])
+            writer.writerow(
+                [
+                    account,
+                    f"u{rng.randrange(50)}",
+                    rng.choice(["login", "export"]),
+                    "reports",
+                    stamp.strftime("%Y-%m-%d %H:%M:%S"),
+                    json.dumps({"i": i}),
+                ]
+            )
 
 
 def event_count(settings: Settings) -> int:
@@ -110,23 +118,33 @@ def test_event_rejects_name_row_column_and_reason(session: Session, settings: Se
 def test_parquet_and_jsonl_events(session: Session, settings: Settings, tmp_path: Path) -> None:
     acc = factories.account(session, external_id="PQ-1")
     pq.write_table(
-        pa.table({
-            "event_id": ["e1", "e2", "e3"],
-            "account_external_id": ["PQ-1", "PQ-1", "PQ-2"],
-            "event_name": ["login", "export", "login"],
-            "timestamp": pa.array([dt.datetime(2026, 2, 1, 9), dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 1, 9)],
-                                  type=pa.timestamp("us")),  # naive: read in Asia/Tokyo
-        }),
+        pa.table(
+            {
+                "event_id": ["e1", "e2", "e3"],
+                "account_external_id": ["PQ-1", "PQ-1", "PQ-2"],
+                "event_name": ["login", "export", "login"],
+                "timestamp": pa.array(
+                    [dt.datetime(2026, 2, 1, 9), dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 1, 9)],
+                    type=pa.timestamp("us"),
+                ),  # naive: read in Asia/Tokyo
+            }
+        ),
         tmp_path / "events.parquet",
     )
     parquet = run(session, settings, tmp_path / "events.parquet")
     assert (parquet.imported, parquet.rejected) == (2, 1)  # type: ignore[attr-defined]
     lines = [
-        {"account_external_id": "PQ-1", "event": "login", "timestamp": "2026-04-01T09:00:00+09:00",
-         "properties": {"plan": "pro", "件数": 3}},
+        {
+            "account_external_id": "PQ-1",
+            "event": "login",
+            "timestamp": "2026-04-01T09:00:00+09:00",
+            "properties": {"plan": "pro", "件数": 3},
+        },
         {"account_external_id": "PQ-1", "event": "login", "timestamp": 1775000000},
     ]
-    (tmp_path / "events.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8"
+    )
     jsonl = run(session, settings, tmp_path / "events.jsonl")
     assert (jsonl.imported, jsonl.rejected) == (2, 0)  # type: ignore[attr-defined]
     table = EventStore(settings.events_dir).dataset().to_table().sort_by("timestamp")
@@ -190,8 +208,19 @@ def test_dry_run_writes_no_event_files(session: Session, settings: Settings, tmp
 
 
 def test_timestamps_parse_vectorised_with_a_fallback_for_rare_spellings() -> None:
-    column = pa.array(["2026-01-05 10:00:00", "2026-01-05T10:00:00.5", "2026-01-05T01:00:00Z", "2026-01-05 10:00+09:00",
-                       "2026/1/5 10:00", "2026年1月5日 10:00", "", None, "nonsense"])
+    column = pa.array(
+        [
+            "2026-01-05 10:00:00",
+            "2026-01-05T10:00:00.5",
+            "2026-01-05T01:00:00Z",
+            "2026-01-05 10:00+09:00",
+            "2026/1/5 10:00",
+            "2026年1月5日 10:00",
+            "",
+            None,
+            "nonsense",
+        ]
+    )
     parsed = parse_timestamps(column, TOKYO).to_pylist()
     at = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
     assert parsed == [at, at + dt.timedelta(milliseconds=500), at, at, at, at, None, None, None]

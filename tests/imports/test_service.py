@@ -117,7 +117,12 @@ def test_subscriptions_with_bad_dates_negative_seats_and_unknown_accounts(sessio
     assert "not one of" in reasons[(7, "status")]
     assert (summary.imported, summary.rejected) == (2, 5)
     sub7 = session.scalars(select(m.Subscription).where(m.Subscription.external_id == "SUB-7")).one()
-    assert (sub7.quantity, sub7.mrr_minor, sub7.contract_id, sub7.start_date) == (7, 35_000, "SUB-7", dt.date(2026, 1, 5))
+    assert (sub7.quantity, sub7.mrr_minor, sub7.contract_id, sub7.start_date) == (
+        7,
+        35_000,
+        "SUB-7",
+        dt.date(2026, 1, 5),
+    )
     sub1 = session.scalars(select(m.Subscription).where(m.Subscription.external_id == "SUB-1")).one()
     assert (sub1.mrr_minor, sub1.currency, sub1.status) == (50_000, "JPY", "active")
 
@@ -126,7 +131,9 @@ def test_excel_serial_dates_are_read(session: Session, settings: Settings, tmp_p
     factories.account(session, external_id="ACC-X")
     factories.plan(session, external_id="PLAN-X")
     path = tmp_path / "subs.csv"
-    path.write_text("external_id,account_id,plan_id,mrr_minor,start_date\nS-X,ACC-X,PLAN-X,1000,45658\n", encoding="utf-8")
+    path.write_text(
+        "external_id,account_id,plan_id,mrr_minor,start_date\nS-X,ACC-X,PLAN-X,1000,45658\n", encoding="utf-8"
+    )
     assert run(session, settings, "subscriptions", path).imported == 1
     assert session.scalar(select(m.Subscription.start_date).where(m.Subscription.external_id == "S-X")) == dt.date(
         2025, 1, 1
@@ -166,7 +173,9 @@ def test_utf8_with_bom(session: Session, settings: Settings, tmp_path: Path) -> 
     assert summary.recognised_columns == {"external_id": "external_id", "name": "name"}
 
 
-def test_missing_required_columns_refuse_the_file_naming_them(session: Session, settings: Settings, tmp_path: Path) -> None:
+def test_missing_required_columns_refuse_the_file_naming_them(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
     path = tmp_path / "subs.csv"
     path.write_text("external_id,quantity\nS-1,3\n", encoding="utf-8")
     with pytest.raises(ImportRejected) as info:
@@ -211,9 +220,16 @@ def test_excel_workbook_with_dates_and_a_formula(session: Session, settings: Set
 def test_parquet_jsonl_and_tsv(session: Session, settings: Settings, tmp_path: Path) -> None:
     factories.account(session, external_id="P-ACC")
     pq.write_table(
-        pa.table({"external_id": ["T-1", "T-2"], "account_external_id": ["P-ACC", "P-ACC"], "subject": ["ログインできない", "請求書"],
-                  "priority": ["high", "normal"], "opened_at": [dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)] * 2,
-                  "csat": [5, 9]}),
+        pa.table(
+            {
+                "external_id": ["T-1", "T-2"],
+                "account_external_id": ["P-ACC", "P-ACC"],
+                "subject": ["ログインできない", "請求書"],
+                "priority": ["high", "normal"],
+                "opened_at": [dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)] * 2,
+                "csat": [5, 9],
+            }
+        ),
         tmp_path / "tickets.parquet",
     )
     parquet = run(session, settings, "tickets", tmp_path / "tickets.parquet")
@@ -221,15 +237,28 @@ def test_parquet_jsonl_and_tsv(session: Session, settings: Settings, tmp_path: P
     assert rejects(parquet)[0]["reason"] == "must be at most 5"
 
     lines = [
-        {"external_id": "N-1", "account_id": "P-ACC", "kind": "nps", "score": 9, "responded_at": "2026-01-05T10:00:00+09:00",
-         "comment": "とても良い"},
+        {
+            "external_id": "N-1",
+            "account_id": "P-ACC",
+            "kind": "nps",
+            "score": 9,
+            "responded_at": "2026-01-05T10:00:00+09:00",
+            "comment": "とても良い",
+        },
         {"external_id": "N-2", "account_id": "P-ACC", "kind": "csat", "score": 7, "responded_at": "2026-01-06"},
     ]
-    (tmp_path / "nps.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    (tmp_path / "nps.jsonl").write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8"
+    )
     jsonl = run(session, settings, "survey_responses", tmp_path / "nps.jsonl")
     assert (jsonl.imported, jsonl.rejected) == (1, 1)
-    assert rejects(jsonl)[0] == {"file": "nps.jsonl", "row": "2", "column": "score", "value": "7",
-                                 "reason": "csat scores run 1..5"}
+    assert rejects(jsonl)[0] == {
+        "file": "nps.jsonl",
+        "row": "2",
+        "column": "score",
+        "value": "7",
+        "reason": "csat scores run 1..5",
+    }
 
     (tmp_path / "voc.tsv").write_text(
         "external_id\taccount_external_id\tchannel\ttext\trecorded_at\n"
@@ -255,10 +284,16 @@ def test_salesforce_japanese_exports(session: Session, settings: Settings) -> No
     opps = {o.external_id: o for o in session.scalars(select(m.Opportunity))}
     won = opps["0065g00000X1"]
     assert (won.stage, won.kind, won.amount_minor, won.close_date, won.owner_id) == (
-        "won", "new", 1_200_000, dt.date(2025, 6, 30), yamada.id
+        "won",
+        "new",
+        1_200_000,
+        dt.date(2025, 6, 30),
+        yamada.id,
     )
     assert (opps["0065g00000X2"].stage, opps["0065g00000X2"].kind, opps["0065g00000X2"].amount_minor) == (
-        "open", "upsell", 300_000
+        "open",
+        "upsell",
+        300_000,
     )
     assert (opps["0065g00000X4"].stage, opps["0065g00000X4"].amount_minor) == ("lost", 80_000)
 
@@ -278,8 +313,9 @@ def test_hubspot_english_exports(session: Session, settings: Settings) -> None:
 
 def test_yaml_mapping_with_value_maps_date_formats_and_defaults(session: Session, settings: Settings) -> None:
     factories.team_member(session, email="csm1@example.jp")
-    summary = run(session, settings, "accounts", DATA / "custom_accounts.csv",
-                  mapping=DATA / "custom_accounts.mapping.yaml")
+    summary = run(
+        session, settings, "accounts", DATA / "custom_accounts.csv", mapping=DATA / "custom_accounts.mapping.yaml"
+    )
     assert (summary.imported, summary.rejected) == (2, 1)
     assert rejects(summary)[0]["column"] == "lifecycle_stage"
     k1 = session.scalars(select(m.Account).where(m.Account.external_id == "K-001")).one()
@@ -293,7 +329,9 @@ def test_a_mapping_to_an_unknown_column_is_refused(session: Session, settings: S
         run(session, settings, "accounts", DATA / "custom_accounts.csv", mapping=bad)
 
 
-def test_contacts_sharing_an_email_at_one_account_are_refused(session: Session, settings: Settings, tmp_path: Path) -> None:
+def test_contacts_sharing_an_email_at_one_account_are_refused(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
     factories.account(session, external_id="E-ACC")
     path = tmp_path / "contacts.csv"
     path.write_text(
@@ -310,7 +348,7 @@ def test_contacts_sharing_an_email_at_one_account_are_refused(session: Session, 
 def test_payments_take_their_account_from_the_invoice(session: Session, settings: Settings, tmp_path: Path) -> None:
     acc = factories.account(session, external_id="PAY-ACC")
     (tmp_path / "inv.csv").write_text(
-        "external_id,account_external_id,issued_on,amount_minor,status\nINV-1,PAY-ACC,2026-01-01,\"¥55,000\",failed\n",
+        'external_id,account_external_id,issued_on,amount_minor,status\nINV-1,PAY-ACC,2026-01-01,"¥55,000",failed\n',
         encoding="utf-8",
     )
     (tmp_path / "pay.csv").write_text(
@@ -327,13 +365,16 @@ def test_payments_take_their_account_from_the_invoice(session: Session, settings
 
 def test_marketing_spend_is_keyed_by_month_and_channel(session: Session, settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "spend.csv"
-    path.write_text("month,channel,amount_minor\n2026年1月,seminar,\"1,000,000円\"\n2026-01-15,ads,500000\n"
-                    "2026/01,seminar,10\n", encoding="utf-8")
+    path.write_text(
+        'month,channel,amount_minor\n2026年1月,seminar,"1,000,000円"\n2026-01-15,ads,500000\n2026/01,seminar,10\n',
+        encoding="utf-8",
+    )
     summary = run(session, settings, "marketing_spend", path)
     assert (summary.imported, summary.rejected) == (2, 1)
     assert "already in row 2" in rejects(summary)[0]["reason"]
     assert set(session.execute(select(m.MarketingSpend.month, m.MarketingSpend.amount_minor))) == {
-        (dt.date(2026, 1, 1), 1_000_000), (dt.date(2026, 1, 1), 500_000)
+        (dt.date(2026, 1, 1), 1_000_000),
+        (dt.date(2026, 1, 1), 500_000),
     }
     again = run(session, settings, "marketing_spend", path)
     assert (again.imported, again.unchanged) == (0, 2)

@@ -32,7 +32,8 @@ def test_a_batch_is_invisible_until_published_and_replaces_the_same_key(tmp_path
     assert store.count() == 4
     published.rollback()  # the database step failed: the earlier batch comes back
     assert store.count() == 6 and sorted(p.name for p in store.root.rglob("*") if p.is_file()) == [
-        "import-abc.parquet", "import-abc.parquet"
+        "import-abc.parquet",
+        "import-abc.parquet",
     ]
 
 

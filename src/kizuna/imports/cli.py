@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import typer
@@ -67,7 +69,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
 
 
-def _progress(file: Path) -> tuple[object, object]:
+def _progress(file: Path) -> tuple[AbstractContextManager[object], Callable[[int, int], None] | None]:
     """A rich progress bar by bytes read for large files; a no-op otherwise."""
     import contextlib
 
@@ -77,8 +79,12 @@ def _progress(file: Path) -> tuple[object, object]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
     )
     task = bar.add_task(f"importing {file.name}", total=size)
 

@@ -185,7 +185,7 @@ def entity_spec(name: str) -> EntitySpec:
     """The import spec of the entity ``name`` (e.g. ``"accounts"``)."""
     model = MODELS[name]
     mapper: Mapper[Any] = model.__mapper__
-    table = mapper.local_table
+    table: Any = mapper.local_table
     fields: dict[str, FieldSpec] = {}
     references: list[ReferenceSpec] = []
     enums = ENUMS.get(name, {})
@@ -206,7 +206,9 @@ def entity_spec(name: str) -> EntitySpec:
         lo, hi = BOUNDS.get(column.name, (None, None))
         if column.name == "amount_minor" and name in NON_NEGATIVE_AMOUNTS:
             lo = 0
-        max_length = column.type.length if isinstance(column.type, String) and not isinstance(column.type, Text) else None
+        max_length = (
+            column.type.length if isinstance(column.type, String) and not isinstance(column.type, Text) else None
+        )
         fields[column.name] = FieldSpec(
             name=column.name,
             kind=_kind(column),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -210,8 +209,9 @@ def _jsonl_table(records: list[tuple[int, dict[str, Any]]], names: list[str]) ->
         for n in names:
             value = record.get(n)
             columns[n].append(
-                json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else
-                (None if value is None else str(value))
+                json.dumps(value, ensure_ascii=False)
+                if isinstance(value, (dict, list))
+                else (None if value is None else str(value))
             )
     table = pa.table({n: pa.array(v, type=pa.string()) for n, v in columns.items()})
     return lines[0], table.append_column("__row", pa.array(lines, type=pa.int64()))
@@ -264,7 +264,9 @@ def parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Arr
             array = pc.assume_timezone(array, zone, ambiguous="earliest", nonexistent="earliest")
         return array.cast(_US)
     if pa.types.is_date(array.type):
-        return pc.assume_timezone(array.cast(pa.timestamp("us")), zone, ambiguous="earliest", nonexistent="earliest").cast(_US)
+        return pc.assume_timezone(
+            array.cast(pa.timestamp("us")), zone, ambiguous="earliest", nonexistent="earliest"
+        ).cast(_US)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         numbers = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
         micros = np.where(np.abs(numbers) > 1e11, numbers * 1_000, numbers * 1_000_000)  # epoch ms or s
@@ -455,8 +457,18 @@ def _validate_chunk(
     if bad:
         summary.rejected += bad
         _write_rejects(
-            pc.invert(ok), rows, account_column, account_keys, ok_account, source_of, event_name, ok_name,
-            timestamp_source, ok_time, rejects, summary.file,
+            pc.invert(ok),
+            rows,
+            account_column,
+            account_keys,
+            ok_account,
+            source_of,
+            event_name,
+            ok_name,
+            timestamp_source,
+            ok_time,
+            rejects,
+            summary.file,
         )
     good = pa.table(
         {
@@ -489,7 +501,10 @@ def _write_rejects(
     file: str,
 ) -> None:
     indices = pc.indices_nonzero(bad)
-    take = lambda array: pc.take(array, indices).to_pylist()  # noqa: E731
+
+    def take(array: pa.Array) -> list[Any]:
+        return pc.take(array, indices).to_pylist()  # type: ignore[no-any-return]
+
     raw_time = timestamp_source.combine_chunks() if isinstance(timestamp_source, pa.ChunkedArray) else timestamp_source
     for row, key, acc_ok, name_ok, t, t_ok in zip(
         take(rows), take(account_keys), take(ok_account), take(ok_name), take(raw_time), take(ok_time), strict=True
@@ -498,11 +513,20 @@ def _write_rejects(
             reason = "required" if key is None else f"unknown account: no accounts with external_id {key!r}"
             rejects.add(Rejection(file=file, row=row, column=account_column, value=key or "", reason=reason))
         if not name_ok:
-            rejects.add(Rejection(file=file, row=row, column=source_of.get("event_name", "event_name"), value="",
-                                  reason="required"))
+            rejects.add(
+                Rejection(
+                    file=file, row=row, column=source_of.get("event_name", "event_name"), value="", reason="required"
+                )
+            )
         if not t_ok:
-            rejects.add(Rejection(
-                file=file, row=row, column=source_of["timestamp"], value="" if t is None else str(t),
-                reason="required" if t is None or str(t).strip() == "" else
-                "not a timestamp (use 2026-01-05T10:00:00+09:00 or 2026-01-05 10:00:00)",
-            ))
+            rejects.add(
+                Rejection(
+                    file=file,
+                    row=row,
+                    column=source_of["timestamp"],
+                    value="" if t is None else str(t),
+                    reason="required"
+                    if t is None or str(t).strip() == ""
+                    else "not a timestamp (use 2026-01-05T10:00:00+09:00 or 2026-01-05 10:00:00)",
+                )
+            )

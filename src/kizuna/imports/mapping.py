@@ -121,9 +121,7 @@ class ColumnPlan:
     defaults: dict[str, object]
 
 
-def plan_columns(
-    header: list[str], *, known: set[str], entity: str, mapping: MappingFile | None
-) -> ColumnPlan:
+def plan_columns(header: list[str], *, known: set[str], entity: str, mapping: MappingFile | None) -> ColumnPlan:
     """Match ``header`` to the ``known`` kizuna columns of ``entity``; the first header to claim a column wins."""
     user = mapping or MappingFile()
     unknown_targets = sorted(set(user.columns.values()) - known - {IGNORE})

@@ -70,14 +70,14 @@ def detect_format(path: Path, override: str | None = None) -> str:
         if fmt not in FORMATS:
             raise ImportRejected(f"{path.name}: unknown format {override!r} (use one of {', '.join(FORMATS)})")
         return fmt
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
+    found = _EXTENSIONS.get(path.suffix.lower())
+    if found is None:
         raise ImportRejected(
             f"{path.name}: cannot tell the format from the extension {path.suffix!r} "
             f"(use .csv, .tsv, .xlsx, .parquet or .jsonl, or pass the format)",
             file=path.name,
         )
-    return fmt
+    return found
 
 
 def normalize_encoding(encoding: str) -> str:

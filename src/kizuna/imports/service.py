@@ -126,13 +126,19 @@ def import_file(
     summary.seconds = round(time.perf_counter() - started, 3)
     log.info(
         "import %s %s: %s imported, %s updated, %s unchanged, %s rejected",
-        entity, name, summary.imported, summary.updated, summary.unchanged, summary.rejected,
+        entity,
+        name,
+        summary.imported,
+        summary.updated,
+        summary.unchanged,
+        summary.rejected,
     )
     return summary
 
 
-def record_import_run(session: Session, summary: ImportSummary, *, actor: str, status: str = "done",
-                      message: str | None = None) -> m.ImportRun:
+def record_import_run(
+    session: Session, summary: ImportSummary, *, actor: str, status: str = "done", message: str | None = None
+) -> m.ImportRun:
     """Write the ``ImportRun`` row and its audit entry for ``summary`` (flushes)."""
     run = m.ImportRun(
         entity=summary.entity,
@@ -241,8 +247,9 @@ class _RowValidator:
         self.lookups = _Lookups(session)
 
     def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
-        errors.append(Rejection(file=self.file, row=row, column=column,
-                                value="" if value is None else str(value), reason=reason))
+        errors.append(
+            Rejection(file=self.file, row=row, column=column, value="" if value is None else str(value), reason=reason)
+        )
 
     def _map_value(self, column: str, value: object, field: FieldSpec | None) -> object:
         values = self.plan.values.get(column)
@@ -440,8 +447,15 @@ def _import_rows(
             key = _key_of(spec, values)
             if not errors and key in first_row_of:
                 shown = ", ".join(f"{k} {v}" for k, v in zip(spec.key, key, strict=True))
-                errors.append(Rejection(file=display_name, row=row, column=spec.key[0], value=str(key[0]),
-                                        reason=f"duplicate {shown}: already in row {first_row_of[key]}"))
+                errors.append(
+                    Rejection(
+                        file=display_name,
+                        row=row,
+                        column=spec.key[0],
+                        value=str(key[0]),
+                        reason=f"duplicate {shown}: already in row {first_row_of[key]}",
+                    )
+                )
             if not errors:
                 for columns, seen in unique_seen.items():
                     if columns == ("email",) and values.get("email") is None:
@@ -450,9 +464,15 @@ def _import_rows(
                     if any(v is None for v in ukey) or any(c not in values for c in columns):
                         continue
                     if ukey in seen and seen[ukey][1] != key:
-                        errors.append(Rejection(
-                            file=display_name, row=row, column=columns[-1], value=str(ukey[-1]),
-                            reason=f"same {' + '.join(columns)} as row {seen[ukey][0]}"))
+                        errors.append(
+                            Rejection(
+                                file=display_name,
+                                row=row,
+                                column=columns[-1],
+                                value=str(ukey[-1]),
+                                reason=f"same {' + '.join(columns)} as row {seen[ukey][0]}",
+                            )
+                        )
                     else:
                         seen[ukey] = (row, key)
             if errors:
@@ -531,8 +551,15 @@ def _upsert(
         )
         if clash is not None:
             owner = taken[clash][tuple(values[c] for c in clash)]
-            writer.add(Rejection(file=summary.file, row=row, column=clash[-1], value=str(values[clash[-1]]),
-                                 reason=f"same {' + '.join(clash)} as the existing {spec.name} {owner[0]}"))
+            writer.add(
+                Rejection(
+                    file=summary.file,
+                    row=row,
+                    column=clash[-1],
+                    value=str(values[clash[-1]]),
+                    reason=f"same {' + '.join(clash)} as the existing {spec.name} {owner[0]}",
+                )
+            )
             summary.rejected += 1
             continue
         obj = existing.get(key)

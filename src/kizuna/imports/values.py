@@ -51,7 +51,7 @@ def is_blank(value: object) -> bool:
 
 
 def looks_like_formula(value: object) -> bool:
-    """Text that a spreadsheet would run as a formula if it were opened there (``=HYPERLINK(...)``, ``+1``, ``@SUM``)."""
+    """Text a spreadsheet would run as a formula if opened there (``=HYPERLINK(...)``, ``+1``, ``@SUM``)."""
     return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
 
 
@@ -99,7 +99,7 @@ def parse_money(value: object, *, currency: str) -> int:
     if isinstance(value, bool):
         raise CellError("not an amount of money")
     if isinstance(value, int):
-        return value * 10**exponent
+        return int(value * 10**exponent)
     if isinstance(value, float):
         number = Decimal(repr(value))
     else:
@@ -141,7 +141,9 @@ def parse_bool(value: object) -> bool:
     raise CellError("not yes/no (use true/false, 1/0, はい/いいえ)")
 
 
-_SLASH_DATE = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$")
+_SLASH_DATE = re.compile(
+    r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$"
+)
 _KANJI_DATE = re.compile(
     r"^(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日(?:\s*(?:\([^)]*\))?\s*(\d{1,2})[:時](\d{2})(?:[:分](\d{2})秒?)?分?)?$"
 )
@@ -221,7 +223,14 @@ def parse_date(value: object, *, tz: ZoneInfo, date_format: str | None = None) -
     return parsed.astimezone(tz).date() if parsed.tzinfo else parsed.date()
 
 
-EMPLOYEE_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (500, "201-500"), (1000, "501-1000"), (5000, "1001-5000"))
+EMPLOYEE_BANDS = (
+    (10, "1-10"),
+    (50, "11-50"),
+    (200, "51-200"),
+    (500, "201-500"),
+    (1000, "501-1000"),
+    (5000, "1001-5000"),
+)
 
 
 def employee_band(count: int) -> str:

@@ -63,7 +63,7 @@ class EventStore:
             tmp = folder / f".{batch_key}.{uuid.uuid4().hex}.tmp"
             pq.write_table(part, tmp, compression="zstd")
             os.replace(tmp, target)
-        return table.num_rows
+        return int(table.num_rows)
 
     def remove_batch(self, batch_key: str) -> None:
         for path in self.root.glob(f"month=*/{batch_key}.parquet"):
@@ -168,7 +168,7 @@ class EventBatchWriter:
                 self._temps[month] = tmp
             writer.write_table(part)
         self.rows += table.num_rows
-        return table.num_rows
+        return int(table.num_rows)
 
     def _close(self) -> None:
         for writer in self._writers.values():
@@ -190,7 +190,7 @@ class EventBatchWriter:
             os.replace(old, backup)
             backups.append((backup, old))
         placed: list[Path] = []
-        for month, tmp in self._temps.items():
+        for tmp in self._temps.values():
             target = tmp.with_name(f"{self.batch_key}.parquet")
             os.replace(tmp, target)
             placed.append(target)
