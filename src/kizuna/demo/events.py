@@ -27,7 +27,13 @@ SESSIONS_PER_ACTIVE_USER = 2.0  # at full engagement; calibrated to ~1,000 event
 FEATURE_EVENTS_PER_SESSION = 1.1
 BLOCK = 20_000  # accounts per event batch
 FEATURE_WEIGHTS = np.array([0.0, 0.52, 0.07, 0.2, 0.17, 0.04])  # per EVENT_NAMES; api_call needs the API add-on
-PROPERTIES = ('{"format": "csv"}', '{"format": "xlsx"}', '{"format": "pdf"}', '{"client": "web"}', '{"client": "mobile"}')
+PROPERTIES = (
+    '{"format": "csv"}',
+    '{"format": "xlsx"}',
+    '{"format": "pdf"}',
+    '{"client": "web"}',
+    '{"client": "mobile"}',
+)
 
 
 def user_external_id(account_external_id: str, index: int) -> str:
@@ -91,7 +97,9 @@ def write_events(
             w_plain[4] = 0.0
             cum_plain = np.cumsum(w_plain / w_plain.sum())
             cum_api = np.cumsum(FEATURE_WEIGHTS / FEATURE_WEIGHTS.sum())
-            name_idx = np.where(has_api, np.searchsorted(cum_api, u, side="right"), np.searchsorted(cum_plain, u, side="right"))
+            name_idx = np.where(
+                has_api, np.searchsorted(cum_api, u, side="right"), np.searchsorted(cum_plain, u, side="right")
+            )
             name_idx = np.minimum(name_idx, len(c.EVENT_NAMES) - 1)
             name_idx[is_login] = 0
             fu = rng.random(count)
@@ -101,8 +109,9 @@ def write_events(
                 if sel.any() and choices[0] >= 0:
                     feat_idx[sel] = np.take(choices, (fu[sel] * len(choices)).astype(np.int64))
             # when: a day in the month (not before sign-up, not after "today"), working hours in Japan
-            first_day = np.where(created_day[lo:hi][idx] * (world.created_month[lo:hi][idx] == t) > 0,
-                                 created_day[lo:hi][idx], 1)
+            first_day = np.where(
+                created_day[lo:hi][idx] * (world.created_month[lo:hi][idx] == t) > 0, created_day[lo:hi][idx], 1
+            )
             last_day = month_days if t < opts.months - 1 else max(opts.end_date.day - 1, 1)
             fd = np.repeat(np.minimum(first_day, last_day), per_account)
             day = fd + (rng.random(count) * (last_day - fd + 1)).astype(np.int64)
@@ -110,17 +119,28 @@ def write_events(
             ts = ms_us + ((day - 1) * 86_400 + seconds).astype(np.int64) * 1_000_000 + rng.integers(0, 1_000_000, count)
             ts = np.minimum(ts, int(end_ts.timestamp()) * 1_000_000 - 1)
             order = np.argsort(ts, kind="stable")
-            acc, user_index, name_idx, feat_idx, ts = acc[order], user_index[order], name_idx[order], feat_idx[order], ts[order]
+            acc, user_index, name_idx, feat_idx, ts = (
+                acc[order],
+                user_index[order],
+                name_idx[order],
+                feat_idx[order],
+                ts[order],
+            )
             global_acc = acc + lo
-            props_idx = np.where(name_idx == 3, np.minimum((fu[order] * 3).astype(np.int64), 2),
-                                 np.where(name_idx == 0, 3 + (fu[order] < 0.15).astype(np.int64), -1))
+            props_idx = np.where(
+                name_idx == 3,
+                np.minimum((fu[order] * 3).astype(np.int64), 2),
+                np.where(name_idx == 0, 3 + (fu[order] < 0.15).astype(np.int64), -1),
+            )
             seq = pc.cast(pa.array(np.arange(total, total + count)), pa.string())
             table = pa.table(
                 {
                     "event_id": pc.binary_join_element_wise(f"demo-{opts.seed}-", seq, ""),
                     "account_id": pa.array(account_ids[global_acc], pa.int64()),
                     "user_id": pc.binary_join_element_wise(
-                        ext.take(pa.array(global_acc)), pc.utf8_lpad(pc.cast(pa.array(user_index), pa.string()), 4, "0"), "-U"
+                        ext.take(pa.array(global_acc)),
+                        pc.utf8_lpad(pc.cast(pa.array(user_index), pa.string()), 4, "0"),
+                        "-U",
                     ),
                     "event_name": names_arr.take(pa.array(name_idx)),
                     "feature": _take_nullable(feature_arr, feat_idx),
@@ -155,7 +175,9 @@ def write_sorted_batch(store: EventStore, table: pa.Table, ts_us: np.ndarray[Any
         target = folder / f"{batch_key}.parquet"
         tmp = folder / f".{batch_key}.{os.getpid()}.tmp"
         pq.write_table(
-            table.slice(int(lo), int(hi - lo)), tmp, compression="zstd",
+            table.slice(int(lo), int(hi - lo)),
+            tmp,
+            compression="zstd",
             use_dictionary=["account_id", "user_id", "event_name", "feature", "properties"],
         )
         os.replace(tmp, target)

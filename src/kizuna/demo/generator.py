@@ -30,9 +30,23 @@ log = logging.getLogger(__name__)
 BATCH = 20_000  # rows per executemany
 MAX_CONTACTS = 20  # named contacts per account; further users appear in events only
 HUB_TABLES = (
-    "team_members", "accounts", "contacts", "products", "plans", "subscriptions", "invoices", "payments", "tickets",
-    "survey_responses", "voc_entries", "activities", "onboarding_milestones", "leads", "opportunities",
-    "marketing_spend", "import_runs",
+    "team_members",
+    "accounts",
+    "contacts",
+    "products",
+    "plans",
+    "subscriptions",
+    "invoices",
+    "payments",
+    "tickets",
+    "survey_responses",
+    "voc_entries",
+    "activities",
+    "onboarding_milestones",
+    "leads",
+    "opportunities",
+    "marketing_spend",
+    "import_runs",
 )
 
 
@@ -170,15 +184,17 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
     for spec in (*c.BASE_PLANS, *c.ADDONS):
         for period in (1, 12):
             key = f"{spec.key}-{'m' if period == 1 else 'y'}"
-            plans.append({
-                "external_id": f"PLAN-{key.upper()}",
-                "product_id": product_ids[f"PROD-{spec.key.upper()}" if spec.is_addon else "PROD-BASE"],
-                "name": f"{spec.name} ({'月額' if period == 1 else '年額'})",
-                "is_addon": spec.is_addon,
-                "list_price_minor": spec.monthly_price * (1 if period == 1 else c.ANNUAL_FACTOR),
-                "currency": c.CURRENCY,
-                "billing_period_months": period,
-            })
+            plans.append(
+                {
+                    "external_id": f"PLAN-{key.upper()}",
+                    "product_id": product_ids[f"PROD-{spec.key.upper()}" if spec.is_addon else "PROD-BASE"],
+                    "name": f"{spec.name} ({'月額' if period == 1 else '年額'})",
+                    "is_addon": spec.is_addon,
+                    "list_price_minor": spec.monthly_price * (1 if period == 1 else c.ANNUAL_FACTOR),
+                    "currency": c.CURRENCY,
+                    "billing_period_months": period,
+                }
+            )
     summary.rows["plans"] = _insert(conn, m.Plan.__table__, plans)
     plan_ids = {k[5:].lower(): v for k, v in _id_map(conn, m.Plan.__table__).items()}
 
@@ -191,16 +207,18 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
         for _ in range(count):
             name, romaji = _person(rng, used_names)
             k = len(team) + 1
-            team.append({
-                "external_id": f"TM-{k:04d}",
-                "name": name,
-                "email": f"{romaji}.{k}@kizuna-demo.example",
-                "role": role,
-                "capacity_accounts": None,
-                "capacity_arr_minor": None,
-                "active": True,
-                "created_at": _utc(add_months(opts.first_month, -6)),
-            })
+            team.append(
+                {
+                    "external_id": f"TM-{k:04d}",
+                    "name": name,
+                    "email": f"{romaji}.{k}@kizuna-demo.example",
+                    "role": role,
+                    "capacity_accounts": None,
+                    "capacity_arr_minor": None,
+                    "active": True,
+                    "created_at": _utc(add_months(opts.first_month, -6)),
+                }
+            )
     csm_rows = [t for t in team if t["role"] == "csm"]
     live_accounts = max(1, int((world.live[-1] > 0).sum()))
     for row in csm_rows:
@@ -265,19 +283,21 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
             if joined_month is not None and joined_month > int(world.created_month[i]):
                 created = _utc(opts.month_start(joined_month), 1) + dt.timedelta(hours=k % 20)
             left = world.champion_left.get(i) if k == 0 else None
-            contacts.append({
-                "external_id": f"{ext[i]}-U{k:04d}",
-                "account_id": int(account_ids[i]),
-                "name": name,
-                "email": f"{romaji}@{ext[i].lower()}.example.jp",
-                "title": titles[int(rng.integers(len(titles)))],
-                "role": role,
-                "is_champion": k == 0,
-                "is_active": left is None,
-                "language": "ja",
-                "deactivated_at": left,
-                "created_at": created,
-            })
+            contacts.append(
+                {
+                    "external_id": f"{ext[i]}-U{k:04d}",
+                    "account_id": int(account_ids[i]),
+                    "name": name,
+                    "email": f"{romaji}@{ext[i].lower()}.example.jp",
+                    "title": titles[int(rng.integers(len(titles)))],
+                    "role": role,
+                    "is_champion": k == 0,
+                    "is_active": left is None,
+                    "language": "ja",
+                    "deactivated_at": left,
+                    "created_at": created,
+                }
+            )
     summary.rows["contacts"] = _insert(conn, m.Contact.__table__, contacts)
 
     # --- subscriptions
@@ -327,7 +347,9 @@ def _acv(world: World) -> np.ndarray[Any, Any]:
     """Annual contract value per account: the latest non-zero MRR x 12 (trials: their quote)."""
     mrr = world.mrr
     has = mrr > 0
-    last = np.where(has.any(axis=0), mrr[np.maximum(has.shape[0] - 1 - np.argmax(has[::-1], axis=0), 0), np.arange(world.n)], 0)
+    last = np.where(
+        has.any(axis=0), mrr[np.maximum(has.shape[0] - 1 - np.argmax(has[::-1], axis=0), 0), np.arange(world.n)], 0
+    )
     quote = world.seats[-1] * np.take([p.monthly_price for p in c.BASE_PLANS], world.plan_tier[-1])
     return np.where(last > 0, last, quote) * 12  # type: ignore[no-any-return]
 
@@ -385,39 +407,47 @@ def write_truth(world: World, folder: Any) -> None:
     reactivated = np.zeros(n, dtype=bool)
     for i, _t in world.reactivations:
         reactivated[i] = True
-    truth = pa.table({
-        "external_id": world.external_ids,
-        "segment": [c.SEGMENTS[int(s)] for s in world.segment],
-        "hidden_churn_reason": [c.CHURN_REASONS[int(r)] for r in world.hidden_reason],
-        "health_mu": world.mu.astype(np.float64),
-        "onboarding_quality": world.onboarding_quality.astype(np.float64),
-        "health_mean": h_mean,
-        "health_min": h_min,
-        "health_last": h_last,
-        "churned": [i in first_churn and not first_churn[i].get("planned", False) for i in range(n)],
-        "churn_count": churn_count,
-        "true_churn_date": pa.array([first_churn[i]["date"] if i in first_churn else None for i in range(n)], pa.date32()),
-        "churn_notice_date": pa.array([first_churn[i]["notice"] if i in first_churn else None for i in range(n)], pa.date32()),
-        "churn_planned": [bool(first_churn.get(i, {}).get("planned", False)) for i in range(n)],
-        "churn_kind": [first_churn[i]["kind"] if i in first_churn else None for i in range(n)],
-        "true_churn_reason": [first_churn[i]["reason"] if i in first_churn else None for i in range(n)],
-        "reactivated": reactivated,
-        "champion_left_at": pa.array([world.champion_left.get(i) for i in range(n)], pa.timestamp("us", tz="UTC")),
-    })
+    truth = pa.table(
+        {
+            "external_id": world.external_ids,
+            "segment": [c.SEGMENTS[int(s)] for s in world.segment],
+            "hidden_churn_reason": [c.CHURN_REASONS[int(r)] for r in world.hidden_reason],
+            "health_mu": world.mu.astype(np.float64),
+            "onboarding_quality": world.onboarding_quality.astype(np.float64),
+            "health_mean": h_mean,
+            "health_min": h_min,
+            "health_last": h_last,
+            "churned": [i in first_churn and not first_churn[i].get("planned", False) for i in range(n)],
+            "churn_count": churn_count,
+            "true_churn_date": pa.array(
+                [first_churn[i]["date"] if i in first_churn else None for i in range(n)], pa.date32()
+            ),
+            "churn_notice_date": pa.array(
+                [first_churn[i]["notice"] if i in first_churn else None for i in range(n)], pa.date32()
+            ),
+            "churn_planned": [bool(first_churn.get(i, {}).get("planned", False)) for i in range(n)],
+            "churn_kind": [first_churn[i]["kind"] if i in first_churn else None for i in range(n)],
+            "true_churn_reason": [first_churn[i]["reason"] if i in first_churn else None for i in range(n)],
+            "reactivated": reactivated,
+            "champion_left_at": pa.array([world.champion_left.get(i) for i in range(n)], pa.timestamp("us", tz="UTC")),
+        }
+    )
     pq.write_table(truth, folder / "truth.parquet")
     months_idx = np.repeat(np.arange(months), n)
     acc_idx = np.tile(np.arange(n), months)
     month_dates = [opts.month_start(t) for t in range(months)]
     ext = pa.array(world.external_ids)
-    monthly = pa.table({
-        "external_id": ext.take(pa.array(acc_idx)),
-        "month": pa.array(month_dates, pa.date32()).take(pa.array(months_idx)),
-        "health": h.reshape(-1),
-        "engagement": sigmoid(h).reshape(-1),
-        "status": pa.array(np.array(["none", "trial", "paid"])[live.reshape(-1)]),
-        "seats": world.seats.reshape(-1).astype(np.int64),
-        "churn_intent": world.intent.reshape(-1),
-        "mrr_minor": world.mrr.reshape(-1),
-    })
+    monthly = pa.table(
+        {
+            "external_id": ext.take(pa.array(acc_idx)),
+            "month": pa.array(month_dates, pa.date32()).take(pa.array(months_idx)),
+            "health": h.reshape(-1),
+            "engagement": sigmoid(h).reshape(-1),
+            "status": pa.array(np.array(["none", "trial", "paid"])[live.reshape(-1)]),
+            "seats": world.seats.reshape(-1).astype(np.int64),
+            "churn_intent": world.intent.reshape(-1),
+            "mrr_minor": world.mrr.reshape(-1),
+        }
+    )
     keep = pa.array(live.reshape(-1) > 0)
     pq.write_table(monthly.filter(keep), folder / "truth_monthly.parquet")

@@ -58,14 +58,20 @@ def write_records(
     invoices, payments_by_invoice = billing(ctx)
     summary.rows["invoices"] = _insert(conn, m.Invoice.__table__, invoices)
     inv_ids = {
-        ext: i for ext, i in conn.execute(m.Invoice.__table__.select().with_only_columns(
-            m.Invoice.__table__.c.external_id, m.Invoice.__table__.c.id))
+        ext: i
+        for ext, i in conn.execute(
+            m.Invoice.__table__.select().with_only_columns(m.Invoice.__table__.c.external_id, m.Invoice.__table__.c.id)
+        )
     }
     payments = [{**p, "invoice_id": inv_ids[p.pop("invoice")]} for p in payments_by_invoice]
     summary.rows["payments"] = _insert(conn, m.Payment.__table__, payments)
     say("writing onboarding, tickets, surveys, VoC and activities")
-    contact_ids = {ext: i for ext, i in conn.execute(m.Contact.__table__.select().with_only_columns(
-        m.Contact.__table__.c.external_id, m.Contact.__table__.c.id))}
+    contact_ids = {
+        ext: i
+        for ext, i in conn.execute(
+            m.Contact.__table__.select().with_only_columns(m.Contact.__table__.c.external_id, m.Contact.__table__.c.id)
+        )
+    }
     ctx.contact_ids = contact_ids
     summary.rows["onboarding_milestones"] = _insert(conn, m.OnboardingMilestone.__table__, onboarding(ctx))
     tickets, csat_surveys = support(ctx)
@@ -76,8 +82,12 @@ def write_records(
     say("writing leads, opportunities and marketing spend")
     leads, opps, spend = funnel(ctx)
     summary.rows["leads"] = _insert(conn, m.Lead.__table__, leads)
-    lead_ids = {ext: i for ext, i in conn.execute(m.Lead.__table__.select().with_only_columns(
-        m.Lead.__table__.c.external_id, m.Lead.__table__.c.id))}
+    lead_ids = {
+        ext: i
+        for ext, i in conn.execute(
+            m.Lead.__table__.select().with_only_columns(m.Lead.__table__.c.external_id, m.Lead.__table__.c.id)
+        )
+    }
     for o in opps:
         lead = o.pop("lead")
         o["lead_id"] = lead_ids[lead] if lead else None
@@ -166,8 +176,13 @@ def billing(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 first_try = _utc(issued, 3600 * rng.uniform(0, 8))
                 if final is True:
                     for k in range(3):
-                        attempts.append((first_try + dt.timedelta(days=4 * k), "failed",
-                                         texts._pick(rng, ("card_declined", "insufficient_funds", "expired_card"))))
+                        attempts.append(
+                            (
+                                first_try + dt.timedelta(days=4 * k),
+                                "failed",
+                                texts._pick(rng, ("card_declined", "insufficient_funds", "expired_card")),
+                            )
+                        )
                     status, paid_at = "written_off", None
                 elif soft:
                     attempts.append((first_try, "failed", texts._pick(rng, ("card_declined", "insufficient_funds"))))
@@ -184,17 +199,33 @@ def billing(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     status, paid_at = "open", None
                 elif status == "written_off" and len(attempts) < 3:
                     status = "retrying"
-                invoices.append({
-                    "external_id": ext, "account_id": int(ctx.account_ids[i]), "contract_id": cid,
-                    "issued_on": issued, "due_on": due, "amount_minor": int(amount), "currency": c.CURRENCY,
-                    "status": status, "paid_at": paid_at,
-                })
+                invoices.append(
+                    {
+                        "external_id": ext,
+                        "account_id": int(ctx.account_ids[i]),
+                        "contract_id": cid,
+                        "issued_on": issued,
+                        "due_on": due,
+                        "amount_minor": int(amount),
+                        "currency": c.CURRENCY,
+                        "status": status,
+                        "paid_at": paid_at,
+                    }
+                )
                 for k, (at, pstatus, reason) in enumerate(attempts, start=1):
-                    payments.append({
-                        "external_id": f"PAY-{seq:08d}-{k}", "invoice": ext, "account_id": int(ctx.account_ids[i]),
-                        "attempted_at": at, "amount_minor": int(amount), "currency": c.CURRENCY, "status": pstatus,
-                        "attempt": k, "failure_reason": reason,
-                    })
+                    payments.append(
+                        {
+                            "external_id": f"PAY-{seq:08d}-{k}",
+                            "invoice": ext,
+                            "account_id": int(ctx.account_ids[i]),
+                            "attempted_at": at,
+                            "amount_minor": int(amount),
+                            "currency": c.CURRENCY,
+                            "status": pstatus,
+                            "attempt": k,
+                            "failure_reason": reason,
+                        }
+                    )
     return invoices, payments
 
 
@@ -225,10 +256,17 @@ def onboarding(ctx: _Context) -> list[dict[str, Any]]:
             stalled = q < -1.2 and k >= 3 and rng.random() < 0.5
             ended = i in churn_month and opts.month_start(churn_month[i]) <= done
             completed = None if stalled or ended or done >= ctx.today else _work_time(rng, done)
-            rows.append({
-                "external_id": f"OB-{ctx.ext[i]}-{k + 1}", "account_id": int(ctx.account_ids[i]), "kind": kind,
-                "owner_id": int(ctx.owner[i]), "due_on": due, "completed_at": completed, "is_key": kind == "initial_setup",
-            })
+            rows.append(
+                {
+                    "external_id": f"OB-{ctx.ext[i]}-{k + 1}",
+                    "account_id": int(ctx.account_ids[i]),
+                    "kind": kind,
+                    "owner_id": int(ctx.owner[i]),
+                    "due_on": due,
+                    "completed_at": completed,
+                    "is_key": kind == "initial_setup",
+                }
+            )
     return rows
 
 
@@ -271,18 +309,34 @@ def support(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 if closed is not None and rng.random() < 0.55 - 0.2 * bad:
                     score = 4.6 - 2.2 * bad - 0.2 * (priority == "urgent") - 0.02 * close_after.total_seconds() / 3600
                     csat = int(np.clip(round(score + rng.normal(0, 0.7)), 1, 5))
-                    csat_rows.append({
-                        "external_id": f"CSAT-{seq:07d}", "account_id": int(ctx.account_ids[i]),
-                        "contact_id": contact_id, "kind": "csat", "score": csat,
-                        "comment": None, "responded_at": closed + dt.timedelta(hours=3),
-                    })
-                rows.append({
-                    "external_id": f"TCK-{seq:07d}", "account_id": int(ctx.account_ids[i]), "contact_id": contact_id,
-                    "subject": subject, "body": body, "priority": priority,
-                    "channel": texts._pick(rng, ("email", "email", "web", "phone", "chat")), "status": status,
-                    "escalated": priority == "urgent" and rng.random() < 0.5, "opened_at": opened,
-                    "first_response_at": first_response, "closed_at": closed, "csat": csat,
-                })
+                    csat_rows.append(
+                        {
+                            "external_id": f"CSAT-{seq:07d}",
+                            "account_id": int(ctx.account_ids[i]),
+                            "contact_id": contact_id,
+                            "kind": "csat",
+                            "score": csat,
+                            "comment": None,
+                            "responded_at": closed + dt.timedelta(hours=3),
+                        }
+                    )
+                rows.append(
+                    {
+                        "external_id": f"TCK-{seq:07d}",
+                        "account_id": int(ctx.account_ids[i]),
+                        "contact_id": contact_id,
+                        "subject": subject,
+                        "body": body,
+                        "priority": priority,
+                        "channel": texts._pick(rng, ("email", "email", "web", "phone", "chat")),
+                        "status": status,
+                        "escalated": priority == "urgent" and rng.random() < 0.5,
+                        "opened_at": opened,
+                        "first_response_at": first_response,
+                        "closed_at": closed,
+                        "csat": csat,
+                    }
+                )
     return rows, csat_rows
 
 
@@ -333,13 +387,20 @@ def surveys(ctx: _Context) -> list[dict[str, Any]]:
                 comment = None
                 if rng.random() < 0.55:
                     topic = "praise" if score >= 9 else _topic_for(ctx, rng, int(i), e if score >= 7 else min(e, 0.3))
-                    comment = texts.voc_text(rng, topic, "survey", english=rng.random() < ENGLISH_SHARE,
-                                             theme=_theme(ctx, rng, int(i)))
-                rows.append({
-                    "external_id": f"NPS-{seq:07d}", "account_id": int(ctx.account_ids[i]), "contact_id": contact_id,
-                    "kind": "nps", "score": score, "comment": comment,
-                    "responded_at": _work_time(rng, ctx.month_day(rng, t)),
-                })
+                    comment = texts.voc_text(
+                        rng, topic, "survey", english=rng.random() < ENGLISH_SHARE, theme=_theme(ctx, rng, int(i))
+                    )
+                rows.append(
+                    {
+                        "external_id": f"NPS-{seq:07d}",
+                        "account_id": int(ctx.account_ids[i]),
+                        "contact_id": contact_id,
+                        "kind": "nps",
+                        "score": score,
+                        "comment": comment,
+                        "responded_at": _work_time(rng, ctx.month_day(rng, t)),
+                    }
+                )
     for i in range(world.n):
         t0 = int(world.paid_month[i])
         if t0 + 1 >= opts.months or rng.random() > 0.5:
@@ -348,11 +409,17 @@ def surveys(ctx: _Context) -> list[dict[str, Any]]:
         seq += 1
         contact_id, _ = ctx.contact(rng, i, key_only=True)
         score = int(np.clip(round(3.0 + 1.2 * float(world.onboarding_quality[i]) + 2.5 * e + rng.normal(0, 1)), 1, 7))
-        rows.append({
-            "external_id": f"CES-{seq:07d}", "account_id": int(ctx.account_ids[i]), "contact_id": contact_id,
-            "kind": "ces", "score": score, "comment": None,
-            "responded_at": _work_time(rng, ctx.month_day(rng, t0 + 1)),
-        })
+        rows.append(
+            {
+                "external_id": f"CES-{seq:07d}",
+                "account_id": int(ctx.account_ids[i]),
+                "contact_id": contact_id,
+                "kind": "ces",
+                "score": score,
+                "comment": None,
+                "responded_at": _work_time(rng, ctx.month_day(rng, t0 + 1)),
+            }
+        )
     return rows
 
 
@@ -367,19 +434,27 @@ def voc(ctx: _Context) -> list[dict[str, Any]]:
     seq = 0
     chan_cum = _cum(VOC_CHANNEL_WEIGHTS)
 
-    def add(i: int | None, channel: str, topic: str, when: dt.datetime, author: str | None,
-            contact_id: int | None) -> None:
+    def add(
+        i: int | None, channel: str, topic: str, when: dt.datetime, author: str | None, contact_id: int | None
+    ) -> None:
         nonlocal seq
         seq += 1
         english = rng.random() < ENGLISH_SHARE
         theme = _theme(ctx, rng, i) if i is not None else texts.THEMES[int(rng.integers(len(texts.THEMES)))][0]
-        rows.append({
-            "external_id": f"VOC-{seq:07d}", "account_id": int(ctx.account_ids[i]) if i is not None else None,
-            "contact_id": contact_id, "channel": channel,
-            "text": texts.voc_text(rng, topic, channel, english=english, theme=theme,
-                                   company=world.names[i] if i is not None else None),
-            "language": "en" if english else "ja", "author": author, "recorded_at": when,
-        })
+        rows.append(
+            {
+                "external_id": f"VOC-{seq:07d}",
+                "account_id": int(ctx.account_ids[i]) if i is not None else None,
+                "contact_id": contact_id,
+                "channel": channel,
+                "text": texts.voc_text(
+                    rng, topic, channel, english=english, theme=theme, company=world.names[i] if i is not None else None
+                ),
+                "language": "en" if english else "ja",
+                "author": author,
+                "recorded_at": when,
+            }
+        )
 
     for t in range(opts.months):
         live = world.live[t] == 2
@@ -389,17 +464,34 @@ def voc(ctx: _Context) -> list[dict[str, Any]]:
         for i in np.nonzero(counts)[0]:
             for _ in range(int(counts[i])):
                 channel = VOC_CHANNELS[_draw(rng, chan_cum)]
-                role = {"call_center": "support", "web_inquiry": "support", "sales_hearing": "field_sales",
-                        "seminar": "marketing", "user_group": "csm"}.get(channel)
+                role = {
+                    "call_center": "support",
+                    "web_inquiry": "support",
+                    "sales_hearing": "field_sales",
+                    "seminar": "marketing",
+                    "user_group": "csm",
+                }.get(channel)
                 author = texts._pick(rng, ctx.team_names[role]) if role else None
                 contact_id, _ = ctx.contact(rng, int(i))
-                add(int(i), channel, _topic_for(ctx, rng, int(i), float(e[i])),
-                    _work_time(rng, ctx.month_day(rng, t)), author, contact_id)
+                add(
+                    int(i),
+                    channel,
+                    _topic_for(ctx, rng, int(i), float(e[i])),
+                    _work_time(rng, ctx.month_day(rng, t)),
+                    author,
+                    contact_id,
+                )
         # prospects at seminars and exhibitions
         for _ in range(int(rng.poisson(max(1.0, world.n / 400)))):
             topic = "feature_request" if rng.random() < 0.6 else texts._pick(rng, ("praise", "price_not_worth_it"))
-            add(None, "seminar", topic, _work_time(rng, ctx.month_day(rng, t)),
-                texts._pick(rng, ctx.team_names["marketing"]), None)
+            add(
+                None,
+                "seminar",
+                topic,
+                _work_time(rng, ctx.month_day(rng, t)),
+                texts._pick(rng, ctx.team_names["marketing"]),
+                None,
+            )
     for ch in world.churns:
         if ch.get("planned") and ch["notice"] >= ctx.today:
             continue
@@ -444,18 +536,31 @@ def activities(ctx: _Context) -> list[dict[str, Any]]:
                 kind = "qbr" if (qbr[i] and k == 0) else kinds[_draw(rng, kind_cum[int(ctx.touch[i])])]
                 subject, body = texts.activity_text(rng, kind, bool(risk[i]))
                 contact_id, _ = ctx.contact(rng, int(i), key_only=True)
-                rows.append({
-                    "external_id": f"ACT-{seq:07d}", "account_id": int(ctx.account_ids[i]), "contact_id": contact_id,
-                    "author_id": int(ctx.owner[i]), "kind": kind, "subject": subject, "body": body,
-                    "occurred_at": _work_time(rng, ctx.month_day(rng, t)),
-                })
+                rows.append(
+                    {
+                        "external_id": f"ACT-{seq:07d}",
+                        "account_id": int(ctx.account_ids[i]),
+                        "contact_id": contact_id,
+                        "author_id": int(ctx.owner[i]),
+                        "kind": kind,
+                        "subject": subject,
+                        "body": body,
+                        "occurred_at": _work_time(rng, ctx.month_day(rng, t)),
+                    }
+                )
     return rows
 
 
 # --- the funnel ------------------------------------------------------------------------------------------------
 
-COST_PER_LEAD = {"web": 9_000, "seminar": 18_000, "exhibition": 45_000, "referral": 3_000, "ads": 14_000,
-                 "partner": 11_000}
+COST_PER_LEAD = {
+    "web": 9_000,
+    "seminar": 18_000,
+    "exhibition": 45_000,
+    "referral": 3_000,
+    "ads": 14_000,
+    "partner": 11_000,
+}
 
 
 def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -478,15 +583,28 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
         ms = dt.date(created.year, created.month, 1)
         lead_months[(int((ms.year - opts.first_month.year) * 12 + ms.month - opts.first_month.month), source)] += 1
         return {
-            "external_id": f"LEAD-{seq:07d}", "company_name": company, "contact_name": name,
-            "email": f"lead{seq}@prospect{seq % 997}.example.jp", "industry": industry, "employee_band": band,
-            "source": source, "owner_id": int(marketing[int(rng.integers(len(marketing)))]), "account_id": None,
-            "status": "lead", "created_at": created, "mql_at": None, "sql_at": None, "opportunity_at": None,
-            "first_touch_at": None, "disqualified_at": None,
+            "external_id": f"LEAD-{seq:07d}",
+            "company_name": company,
+            "contact_name": name,
+            "email": f"lead{seq}@prospect{seq % 997}.example.jp",
+            "industry": industry,
+            "employee_band": band,
+            "source": source,
+            "owner_id": int(marketing[int(rng.integers(len(marketing)))]),
+            "account_id": None,
+            "status": "lead",
+            "created_at": created,
+            "mql_at": None,
+            "sql_at": None,
+            "opportunity_at": None,
+            "first_touch_at": None,
+            "disqualified_at": None,
         }
 
     seq = 0
-    first_paid = {i: ver for i, ver in ((v["account"], v) for v in reversed(world.versions)) if ver["status"] != "trial"}
+    first_paid = {
+        i: ver for i, ver in ((v["account"], v) for v in reversed(world.versions)) if ver["status"] != "trial"
+    }
     for i in range(world.n):  # won deals: every account came through the funnel
         seq += 1
         signed = world.created_at[i]
@@ -498,20 +616,39 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
         source = c.LEAD_SOURCES[_draw(rng, src_cum)]
         lead = new_lead(seq, created, source, world.names[i], c.INDUSTRIES[int(world.industry[i])], world.band[i])
         is_owner = int(inside[int(rng.integers(len(inside)))])
-        lead.update({
-            "status": "opportunity", "account_id": int(ctx.account_ids[i]), "mql_at": mql_at, "sql_at": sql_at,
-            "opportunity_at": opp_at, "owner_id": is_owner,
-            "first_touch_at": mql_at + hour * float(rng.lognormal(np.log(6), 1.2)),
-        })
+        lead.update(
+            {
+                "status": "opportunity",
+                "account_id": int(ctx.account_ids[i]),
+                "mql_at": mql_at,
+                "sql_at": sql_at,
+                "opportunity_at": opp_at,
+                "owner_id": is_owner,
+                "first_touch_at": mql_at + hour * float(rng.lognormal(np.log(6), 1.2)),
+            }
+        )
         leads.append(lead)
         ver = first_paid.get(i)
-        amount = ver["mrr_minor"] if ver else world.seats[-1, i] * c.BASE_PLANS[int(world.plan_tier[-1, i])].monthly_price
-        opps.append({
-            "external_id": f"OPP-{seq:07d}", "name": f"{world.names[i]} 新規導入", "account_id": int(ctx.account_ids[i]),
-            "lead": lead["external_id"], "owner_id": int(field[int(rng.integers(len(field)))]), "kind": "new",
-            "stage": "won", "source": source, "amount_minor": int(amount), "currency": c.CURRENCY,
-            "created_at": opp_at, "close_date": signed.date(), "closed_at": signed,
-        })
+        amount = (
+            ver["mrr_minor"] if ver else world.seats[-1, i] * c.BASE_PLANS[int(world.plan_tier[-1, i])].monthly_price
+        )
+        opps.append(
+            {
+                "external_id": f"OPP-{seq:07d}",
+                "name": f"{world.names[i]} 新規導入",
+                "account_id": int(ctx.account_ids[i]),
+                "lead": lead["external_id"],
+                "owner_id": int(field[int(rng.integers(len(field)))]),
+                "kind": "new",
+                "stage": "won",
+                "source": source,
+                "amount_minor": int(amount),
+                "currency": c.CURRENCY,
+                "created_at": opp_at,
+                "close_date": signed.date(),
+                "closed_at": signed,
+            }
+        )
     # leads that did not become customers (about 7 for every customer)
     start = _utc(add_months(opts.first_month, -2))
     span = (ctx.now - start).total_seconds()
@@ -543,13 +680,23 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
                     lead.update(status="opportunity", opportunity_at=t)
                     closed = t + dt.timedelta(days=float(rng.lognormal(np.log(30), 0.5)))
                     lost = closed < ctx.now
-                    opps.append({
-                        "external_id": f"OPP-{seq:07d}", "name": f"{company} 新規導入", "account_id": None,
-                        "lead": lead["external_id"], "owner_id": int(field[int(rng.integers(len(field)))]),
-                        "kind": "new", "stage": "lost" if lost else "open", "source": source,
-                        "amount_minor": int(rng.lognormal(np.log(30_000), 0.9)), "currency": c.CURRENCY,
-                        "created_at": t, "close_date": closed.date(), "closed_at": closed if lost else None,
-                    })
+                    opps.append(
+                        {
+                            "external_id": f"OPP-{seq:07d}",
+                            "name": f"{company} 新規導入",
+                            "account_id": None,
+                            "lead": lead["external_id"],
+                            "owner_id": int(field[int(rng.integers(len(field)))]),
+                            "kind": "new",
+                            "stage": "lost" if lost else "open",
+                            "source": source,
+                            "amount_minor": int(rng.lognormal(np.log(30_000), 0.9)),
+                            "currency": c.CURRENCY,
+                            "created_at": t,
+                            "close_date": closed.date(),
+                            "closed_at": closed if lost else None,
+                        }
+                    )
             elif rng.random() < 0.3:
                 lead.update(status="disqualified", disqualified_at=t + dt.timedelta(days=float(rng.uniform(5, 40))))
         # nothing in the future
@@ -572,30 +719,55 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
             continue
         seq += 1
         i = ch["account"]
-        closed = _work_time(rng, add_months(opts.month_start(ch["month"]), 0) - dt.timedelta(days=int(rng.integers(3, 20))))
+        closed = _work_time(
+            rng, add_months(opts.month_start(ch["month"]), 0) - dt.timedelta(days=int(rng.integers(3, 20)))
+        )
         kind = "cross_sell" if ch["kind"] == "cross_sell" else "upsell"
-        opps.append({
-            "external_id": f"OPP-{seq:07d}", "name": f"{world.names[i]} {'クロスセル' if kind == 'cross_sell' else 'アップセル'}",
-            "account_id": int(ctx.account_ids[i]), "lead": None, "owner_id": int(ctx.owner[i]), "kind": kind,
-            "stage": "won", "source": "customer_success",
-            "amount_minor": int(max(1, ch.get("delta_seats", 0)) * c.BASE_PLANS[int(world.plan_tier[ch["month"], i])].monthly_price),
-            "currency": c.CURRENCY, "created_at": closed - dt.timedelta(days=float(rng.uniform(10, 40))),
-            "close_date": closed.date(), "closed_at": closed,
-        })
+        opps.append(
+            {
+                "external_id": f"OPP-{seq:07d}",
+                "name": f"{world.names[i]} {'クロスセル' if kind == 'cross_sell' else 'アップセル'}",
+                "account_id": int(ctx.account_ids[i]),
+                "lead": None,
+                "owner_id": int(ctx.owner[i]),
+                "kind": kind,
+                "stage": "won",
+                "source": "customer_success",
+                "amount_minor": int(
+                    max(1, ch.get("delta_seats", 0)) * c.BASE_PLANS[int(world.plan_tier[ch["month"], i])].monthly_price
+                ),
+                "currency": c.CURRENCY,
+                "created_at": closed - dt.timedelta(days=float(rng.uniform(10, 40))),
+                "close_date": closed.date(),
+                "closed_at": closed,
+            }
+        )
         if rng.random() < 0.35:  # and some that did not close
             seq += 1
             lost_at = closed - dt.timedelta(days=int(rng.integers(60, 200)))
             if lost_at > _utc(opts.first_month):
-                opps.append({**opps[-1], "external_id": f"OPP-{seq:07d}", "stage": "lost", "closed_at": lost_at,
-                             "close_date": lost_at.date(), "created_at": lost_at - dt.timedelta(days=30)})
+                opps.append(
+                    {
+                        **opps[-1],
+                        "external_id": f"OPP-{seq:07d}",
+                        "stage": "lost",
+                        "closed_at": lost_at,
+                        "close_date": lost_at.date(),
+                        "created_at": lost_at - dt.timedelta(days=30),
+                    }
+                )
     # marketing spend per month and channel: cost per lead with noise, plus events and content
     spend = []
     for t in range(opts.months):
         for ch in c.SPEND_CHANNELS:
             n_leads = sum(lead_months.get((t, s), 0) for s in ([ch] if ch != "content" else ["web"]))
             base = COST_PER_LEAD.get(ch, 2_500) * n_leads
-            spend.append({
-                "month": opts.month_start(t), "channel": ch,
-                "amount_minor": int(max(0.0, base * rng.lognormal(0, 0.15))), "currency": c.CURRENCY,
-            })
+            spend.append(
+                {
+                    "month": opts.month_start(t),
+                    "channel": ch,
+                    "amount_minor": int(max(0.0, base * rng.lognormal(0, 0.15))),
+                    "currency": c.CURRENCY,
+                }
+            )
     return leads, opps, spend

@@ -41,7 +41,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(day.year + y, m + 1, 1)
 
 
-def choice_by_row(rng: np.random.Generator, probs: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def choice_by_row(
+    rng: np.random.Generator, probs: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
     """One draw per element from the categorical distribution ``probs[rows[k]]`` (vectorised ``rng.choice``)."""
     cum = np.cumsum(np.asarray(probs, dtype=np.float64), axis=1)
     cum /= cum[:, -1:]
@@ -164,7 +166,9 @@ def company_names(rng: np.random.Generator, industries: np.ndarray[Any, Any]) ->
             prefix = c.NAME_PREFIXES[rng.integers(len(c.NAME_PREFIXES))] if attempt < 10 else "新"
             suffix = suffixes[rng.integers(len(suffixes))]
             form, where, _ = forms[int(form_draw[k * 20 + attempt])]
-            core = f"{prefix}{stem}{suffix}" if prefix in ("新", "大", "") or attempt >= 10 else f"{stem}{prefix}{suffix}"
+            core = (
+                f"{prefix}{stem}{suffix}" if prefix in ("新", "大", "") or attempt >= 10 else f"{stem}{prefix}{suffix}"
+            )
             if attempt >= 15:
                 core = f"{core}{attempt}"
             name = f"{form}{core}" if where == "prefix" else f"{core}{form}"
@@ -196,9 +200,7 @@ def simulate(options: DemoOptions) -> World:
         if t == months - 1:
             last_day = min(last_day, options.end_date.day - 1) if options.end_date.day > 1 else 1
         day = 1 + int(day_u[i] * last_day)
-        created_at.append(
-            dt.datetime(ms.year, ms.month, day, tzinfo=dt.UTC) + dt.timedelta(seconds=int(sec_u[i]))
-        )
+        created_at.append(dt.datetime(ms.year, ms.month, day, tzinfo=dt.UTC) + dt.timedelta(seconds=int(sec_u[i])))
     trial = rng.random(n) < np.take(c.TRIAL_SHARE, segment)
     paid_month = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -216,10 +218,17 @@ def simulate(options: DemoOptions) -> World:
     annual = rng.random(n) < np.take(c.ANNUAL_SHARE, segment)
     tiers = choice_by_row(rng, np.array(c.PLAN_MIX), segment)
     seats0 = np.maximum(
-        1, np.round(np.exp(np.log(np.take(c.SEAT_MEDIAN, segment)) + rng.normal(0, 1, n) * np.take(c.SEAT_SIGMA, segment)))
+        1,
+        np.round(
+            np.exp(np.log(np.take(c.SEAT_MEDIAN, segment)) + rng.normal(0, 1, n) * np.take(c.SEAT_SIGMA, segment))
+        ),
     ).astype(np.int64)
     disc_levels = np.array([0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30])
-    disc_p = {0: [0.8, 0.12, 0.08, 0, 0, 0, 0], 1: [0.45, 0.2, 0.2, 0.15, 0, 0, 0], 2: [0.1, 0.1, 0.25, 0.2, 0.2, 0.1, 0.05]}
+    disc_p = {
+        0: [0.8, 0.12, 0.08, 0, 0, 0, 0],
+        1: [0.45, 0.2, 0.2, 0.15, 0, 0, 0],
+        2: [0.1, 0.1, 0.25, 0.2, 0.2, 0.1, 0.05],
+    }
     discount = disc_levels[choice_by_row(rng, np.array([disc_p[0], disc_p[1], disc_p[2]]), segment)]
     hidden_reason = choice_by_row(rng, np.array(c.CHURN_REASON_MIX), segment)
     mu = rng.normal(0.7, 0.75, n) + 0.15 * (segment == 2)
@@ -238,10 +247,27 @@ def simulate(options: DemoOptions) -> World:
     mrr_m = np.zeros((months, n), dtype=np.int64)
 
     world = World(
-        options=options, segment=segment, industry=industry, region=region, band=band, names=names,
-        created_at=created_at, created_month=created_month, trial=trial, paid_month=paid_month, annual=annual,
-        mu=mu, onboarding_quality=onboarding_quality, hidden_reason=hidden_reason, health=health, live=live,
-        seats=seats_m, intent=intent_m, plan_tier=tier_m, has_api=api_m, mrr=mrr_m,
+        options=options,
+        segment=segment,
+        industry=industry,
+        region=region,
+        band=band,
+        names=names,
+        created_at=created_at,
+        created_month=created_month,
+        trial=trial,
+        paid_month=paid_month,
+        annual=annual,
+        mu=mu,
+        onboarding_quality=onboarding_quality,
+        hidden_reason=hidden_reason,
+        health=health,
+        live=live,
+        seats=seats_m,
+        intent=intent_m,
+        plan_tier=tier_m,
+        has_api=api_m,
+        mrr=mrr_m,
     )
     ext = world.external_ids
     sim = stream(seed, "months")
@@ -271,9 +297,14 @@ def simulate(options: DemoOptions) -> World:
         cid = f"C-{ext[i][4:]}-{contract_no[i]:02d}"
         period = 12 if annual[i] else 1
         line = Line(
-            contract_id=cid, plan_key=plan_key(int(tier[i]), period, addon), tier=int(tier[i]), addon=addon,
+            contract_id=cid,
+            plan_key=plan_key(int(tier[i]), period, addon),
+            tier=int(tier[i]),
+            addon=addon,
             quantity=qty,
-            discount=float(discount[i]), period=period, start=start,
+            discount=float(discount[i]),
+            period=period,
+            start=start,
             term_end=add_months(start, 12) if period == 12 else None,
         )
         lines[i][addon] = line
@@ -299,7 +330,14 @@ def simulate(options: DemoOptions) -> World:
         for i in np.nonzero((end_month == t) & (state == 2))[0]:
             info = pending.pop(int(i))
             for line in list(lines[i].values()):
-                close(int(i), line, end=ms, status="churned", cancelled_at=info["notice"], cancellation_reason=info["reason_code"])
+                close(
+                    int(i),
+                    line,
+                    end=ms,
+                    status="churned",
+                    cancelled_at=info["notice"],
+                    cancellation_reason=info["reason_code"],
+                )
             lines[i].clear()
             state[i] = 3
             intent[i] = False
@@ -318,8 +356,15 @@ def simulate(options: DemoOptions) -> World:
         for i in np.nonzero((created_month == t) & trial)[0]:
             state[i] = 1
             trial_line[int(i)] = Line(
-                contract_id=f"C-{ext[i][4:]}-00", plan_key=plan_key(int(tier[i]), 1), tier=int(tier[i]), addon=-1,
-                quantity=int(seats[i]), discount=0.0, period=1, start=created_at[i].date(), term_end=None,
+                contract_id=f"C-{ext[i][4:]}-00",
+                plan_key=plan_key(int(tier[i]), 1),
+                tier=int(tier[i]),
+                addon=-1,
+                quantity=int(seats[i]),
+                discount=0.0,
+                period=1,
+                start=created_at[i].date(),
+                term_end=None,
                 status="trial",
             )
         for i in np.nonzero(paid_month == t)[0]:
@@ -347,8 +392,14 @@ def simulate(options: DemoOptions) -> World:
                 qty = new_seats if addon in (-1, 1) else line.quantity
                 change(ii, addon, ms, quantity=qty, discount=new_disc, term_end=add_months(ms, 12))
             if new_seats != seats[i]:
-                world.changes.append({"account": ii, "month": t, "kind": "upsell" if new_seats > seats[i] else "contraction",
-                                      "delta_seats": new_seats - int(seats[i])})
+                world.changes.append(
+                    {
+                        "account": ii,
+                        "month": t,
+                        "kind": "upsell" if new_seats > seats[i] else "contraction",
+                        "delta_seats": new_seats - int(seats[i]),
+                    }
+                )
             seats[i] = new_seats
             discount[i] = new_disc
             term_start[i] = t
@@ -368,31 +419,45 @@ def simulate(options: DemoOptions) -> World:
                     change(ii, -1, ms, quantity=new_seats)
                     if 1 in lines[ii]:
                         change(ii, 1, ms, quantity=new_seats)
-                    world.changes.append({"account": ii, "month": t, "kind": "upsell" if expand[i] else "contraction",
-                                          "delta_seats": new_seats - int(seats[i])})
+                    world.changes.append(
+                        {
+                            "account": ii,
+                            "month": t,
+                            "kind": "upsell" if expand[i] else "contraction",
+                            "delta_seats": new_seats - int(seats[i]),
+                        }
+                    )
                     seats[i] = new_seats
             if upgrade[i] or downgrade[i]:
                 tier[i] += 1 if upgrade[i] else -1
                 line = lines[ii][-1]
                 change(ii, -1, ms, plan_key=plan_key(int(tier[i]), line.period), tier=int(tier[i]))
-                world.changes.append({"account": ii, "month": t, "kind": "upgrade" if upgrade[i] else "downgrade",
-                                      "delta_seats": 0})
+                world.changes.append(
+                    {"account": ii, "month": t, "kind": "upgrade" if upgrade[i] else "downgrade", "delta_seats": 0}
+                )
             if cross[i]:
                 missing = [a for a in range(len(c.ADDONS)) if a not in lines[ii]]
                 if missing:
                     addon = missing[int(u[8, i] * len(missing))]
                     qty = int(seats[i]) if c.ADDONS[addon].per_seat else 1 + int(u[9, i] * 3)
                     open_line(ii, addon, qty, ms, t)
-                    world.changes.append({"account": ii, "month": t, "kind": "cross_sell", "addon": addon,
-                                          "delta_seats": 0})
+                    world.changes.append(
+                        {"account": ii, "month": t, "kind": "cross_sell", "addon": addon, "delta_seats": 0}
+                    )
         # add-ons dropped by unhappy monthly accounts
         drop = can_change & ~annual & (e_prev < 0.35) & (u[8] < 0.02)
         for i in np.nonzero(drop)[0]:
             addons = [a for a in lines[int(i)] if a >= 0]
             if addons:
                 line = lines[int(i)].pop(addons[0])
-                close(int(i), line, end=ms, status="churned", cancelled_at=add_months(ms, -1) + dt.timedelta(days=20),
-                      cancellation_reason="downgrade")
+                close(
+                    int(i),
+                    line,
+                    end=ms,
+                    status="churned",
+                    cancelled_at=add_months(ms, -1) + dt.timedelta(days=20),
+                    cancellation_reason="downgrade",
+                )
 
         # --- during month t: the latent process, intents and notices
         started = state > 0
@@ -415,7 +480,9 @@ def simulate(options: DemoOptions) -> World:
         notice_monthly = in_force & ~annual & intent & ~new_intent & (u[2] < 0.5)
         notice_annual = in_force & annual & intent & (months_to_renewal <= 2)
         # annual renewals also lose some price-sensitive accounts without a long intent
-        notice_annual |= in_force & annual & (months_to_renewal == 2) & (u[3] < np.where(hidden_reason == 3, 0.06, 0.02))
+        notice_annual |= (
+            in_force & annual & (months_to_renewal == 2) & (u[3] < np.where(hidden_reason == 3, 0.06, 0.02))
+        )
         noise = in_force & (u[5] < NOISE_CHURN) & ~notice_monthly & ~notice_annual
         invol = in_force & ~annual & (u[6] < INVOLUNTARY * (1.5 - sigmoid(h))) & ~notice_monthly & ~noise
         day_u = u[7]
@@ -426,8 +493,12 @@ def simulate(options: DemoOptions) -> World:
                 notice = dt.date(ms.year, ms.month, 1 + int(day_u[i] * min(last_day, 28)))
                 end = t + int(months_to_renewal[i]) if annual[i] else t + 1
                 reason = "payment_failed" if kind == "involuntary" else c.CHURN_REASONS[int(hidden_reason[i])]
-                pending[ii] = {"notice": notice, "kind": kind, "reason": reason,
-                               "reason_code": "payment_failed" if kind == "involuntary" else reason}
+                pending[ii] = {
+                    "notice": notice,
+                    "kind": kind,
+                    "reason": reason,
+                    "reason_code": "payment_failed" if kind == "involuntary" else reason,
+                }
                 end_month[i] = end
                 for line in lines[ii].values():
                     line.status = "cancelled"
@@ -457,27 +528,58 @@ def simulate(options: DemoOptions) -> World:
         for line in lines[i].values():
             info = pending.get(i)
             if info is not None:
-                world.versions.append(_version(i, ext[i], line, end=options.month_start(int(end_month[i])),
-                                               status="cancelled", cancelled_at=info["notice"],
-                                               cancellation_reason=info["reason_code"]))
+                world.versions.append(
+                    _version(
+                        i,
+                        ext[i],
+                        line,
+                        end=options.month_start(int(end_month[i])),
+                        status="cancelled",
+                        cancelled_at=info["notice"],
+                        cancellation_reason=info["reason_code"],
+                    )
+                )
             else:
                 world.versions.append(_version(i, ext[i], line, end=None, status="active", today=end_date))
         tl = trial_line.get(i)
         if tl is not None:
-            world.versions.append(_version(i, ext[i], tl, end=None, status="trial",
-                                           renewal=options.month_start(int(paid_month[i]))))
+            world.versions.append(
+                _version(i, ext[i], tl, end=None, status="trial", renewal=options.month_start(int(paid_month[i])))
+            )
         if i in pending:
             info = pending[i]
-            world.churns.append({"account": i, "month": int(end_month[i]),
-                                 "date": options.month_start(int(end_month[i])), "planned": True, **info})
-    world.final_state = {"state": state, "intent": intent, "tier": tier, "seats": seats, "term_start": term_start,
-                         "end_month": end_month, "discount": discount}
+            world.churns.append(
+                {
+                    "account": i,
+                    "month": int(end_month[i]),
+                    "date": options.month_start(int(end_month[i])),
+                    "planned": True,
+                    **info,
+                }
+            )
+    world.final_state = {
+        "state": state,
+        "intent": intent,
+        "tier": tier,
+        "seats": seats,
+        "term_start": term_start,
+        "end_month": end_month,
+        "discount": discount,
+    }
     return world
 
 
 def _version(
-    i: int, ext: str, line: Line, *, end: dt.date | None, status: str, cancelled_at: dt.date | None = None,
-    cancellation_reason: str | None = None, today: dt.date | None = None, renewal: dt.date | None = None,
+    i: int,
+    ext: str,
+    line: Line,
+    *,
+    end: dt.date | None,
+    status: str,
+    cancelled_at: dt.date | None = None,
+    cancellation_reason: str | None = None,
+    today: dt.date | None = None,
+    renewal: dt.date | None = None,
 ) -> dict[str, Any]:
     if renewal is None:
         if line.period == 12:

@@ -28,15 +28,28 @@ THEMES: tuple[tuple[str, str], ...] = (
     ("multilingual", "英語表示"),
 )
 THEMES_EN = {
-    "salesforce": "Salesforce integration", "csv_export": "CSV export", "permissions": "role-based permissions",
-    "mobile_app": "a mobile app", "dashboard_custom": "customisable dashboards", "sso": "SSO (SAML)",
-    "api": "a public API", "slack": "Slack integration", "kintone": "kintone integration",
+    "salesforce": "Salesforce integration",
+    "csv_export": "CSV export",
+    "permissions": "role-based permissions",
+    "mobile_app": "a mobile app",
+    "dashboard_custom": "customisable dashboards",
+    "sso": "SSO (SAML)",
+    "api": "a public API",
+    "slack": "Slack integration",
+    "kintone": "kintone integration",
     "multilingual": "an English UI",
 }
 
 TOPICS = (
-    "results_not_achieved", "hard_to_use", "insufficient_support", "price_not_worth_it", "missing_features",
-    "feature_request", "praise", "budget_cut", "payment",
+    "results_not_achieved",
+    "hard_to_use",
+    "insufficient_support",
+    "price_not_worth_it",
+    "missing_features",
+    "feature_request",
+    "praise",
+    "budget_cut",
+    "payment",
 )
 
 # topic -> (plain, polite) clauses; {feature} {effect} {period} {theme}
@@ -80,7 +93,10 @@ CLAUSES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{theme}がないので業務に合わない", "{theme}がないので業務に合いません"),
         ("必要な機能が足りない", "必要な機能が足りません"),
         ("{theme}に対応していないのが致命的だ", "{theme}に対応していないのが致命的です"),
-        ("他社製品には{theme}があるので乗り換えを検討している", "他社製品には{theme}があるので乗り換えを検討しています"),
+        (
+            "他社製品には{theme}があるので乗り換えを検討している",
+            "他社製品には{theme}があるので乗り換えを検討しています",
+        ),
         ("{theme}がないと全社展開できない", "{theme}がないと全社展開できません"),
     ),
     "feature_request": (
@@ -111,15 +127,35 @@ CLAUSES: dict[str, tuple[tuple[str, str], ...]] = {
         ("カードの有効期限切れに気づかなかった", "カードの有効期限切れに気づきませんでした"),
     ),
 }
-OPENERS_JA = ("", "", "", "正直なところ、", "率直に申し上げると、", "導入して{period}ほど経ちますが、", "現場からは",
-              "担当者としては、", "全体としては、", "以前から感じていますが、")
+OPENERS_JA = (
+    "",
+    "",
+    "",
+    "正直なところ、",
+    "率直に申し上げると、",
+    "導入して{period}ほど経ちますが、",
+    "現場からは",
+    "担当者としては、",
+    "全体としては、",
+    "以前から感じていますが、",
+)
 CLOSINGS: dict[str, tuple[tuple[str, str], ...]] = {
     "negative": (
-        ("", ""), ("改善してほしい。", "改善をお願いしたいです。"), ("このままだと継続は難しい。", "このままだと継続は難しいかもしれません。"),
+        ("", ""),
+        ("改善してほしい。", "改善をお願いしたいです。"),
+        ("このままだと継続は難しい。", "このままだと継続は難しいかもしれません。"),
         ("上長からも見直しを求められている。", "上長からも見直しを求められています。"),
     ),
-    "request": (("", ""), ("検討してもらえると助かる。", "ご検討いただけると助かります。"), ("優先度は高い。", "弊社としては優先度が高いです。")),
-    "praise": (("", ""), ("これからも期待している。", "引き続きよろしくお願いします。"), ("他部署にも広げたい。", "他部署にも展開したいと考えています。")),
+    "request": (
+        ("", ""),
+        ("検討してもらえると助かる。", "ご検討いただけると助かります。"),
+        ("優先度は高い。", "弊社としては優先度が高いです。"),
+    ),
+    "praise": (
+        ("", ""),
+        ("これからも期待している。", "引き続きよろしくお願いします。"),
+        ("他部署にも広げたい。", "他部署にも展開したいと考えています。"),
+    ),
 }
 FRAMES = {
     "call_center": ("【入電】", "お電話にて: ", "電話問い合わせ: ", ""),
@@ -131,16 +167,28 @@ FRAMES = {
     "cancellation_survey": ("解約理由: ", "【解約アンケート】", ""),
 }
 EN_CLAUSES: dict[str, tuple[str, ...]] = {
-    "results_not_achieved": ("We haven't seen the results we expected.", "After {period_en} we still can't show the ROI to management."),
-    "hard_to_use": ("The UI is confusing and our team struggles to use it.", "Setting up {feature_en} is too complicated.",
-                    "It is not easy to use for our frontline staff."),
-    "insufficient_support": ("We needed more help during onboarding.", "Support replies are slow and we are stuck.",
-                             "Nobody helped us roll it out to the whole team."),
+    "results_not_achieved": (
+        "We haven't seen the results we expected.",
+        "After {period_en} we still can't show the ROI to management.",
+    ),
+    "hard_to_use": (
+        "The UI is confusing and our team struggles to use it.",
+        "Setting up {feature_en} is too complicated.",
+        "It is not easy to use for our frontline staff.",
+    ),
+    "insufficient_support": (
+        "We needed more help during onboarding.",
+        "Support replies are slow and we are stuck.",
+        "Nobody helped us roll it out to the whole team.",
+    ),
     "price_not_worth_it": ("The price is too high for what we actually use.", "Hard to justify the per-seat cost."),
     "missing_features": ("We need {theme_en}, which is missing.", "Without {theme_en} it doesn't fit our workflow."),
     "feature_request": ("Please add {theme_en}.", "It would be great to have {theme_en}.", "Any plans for {theme_en}?"),
-    "praise": ("The {feature_en} are great and support is quick.", "No complaints so far, the team loves it.",
-               "It is not hard to use at all."),
+    "praise": (
+        "The {feature_en} are great and support is quick.",
+        "No complaints so far, the team loves it.",
+        "It is not hard to use at all.",
+    ),
     "budget_cut": ("Our budget was cut this year.", "We are consolidating tools after a merger."),
     "payment": ("Our card expired and we missed the update.",),
 }
@@ -162,8 +210,13 @@ TICKET_TOPICS: tuple[tuple[str, str, str], ...] = (
 ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
     "meeting": ("定例ミーティング", "活用支援のお打ち合わせ", "利用状況のご確認", "新機能のご紹介", "契約更新のご相談"),
     "call": ("利用状況のヒアリング", "ヘルススコア低下のフォロー", "お問い合わせ後のフォロー", "契約更新のご確認"),
-    "email": ("活用ヒントのご案内", "オンボーディング資料の送付", "ウェビナーのご案内", "アンケートご協力のお願い",
-              "新機能リリースのお知らせ"),
+    "email": (
+        "活用ヒントのご案内",
+        "オンボーディング資料の送付",
+        "ウェビナーのご案内",
+        "アンケートご協力のお願い",
+        "新機能リリースのお知らせ",
+    ),
     "note": ("社内メモ: 利用状況", "社内メモ: キーパーソン情報", "社内メモ: 更新リスク"),
     "qbr": ("QBR（四半期レビュー）", "定例レビュー（QBR）", "エグゼクティブレビュー"),
 }
@@ -177,13 +230,23 @@ def fill(rng: np.random.Generator, template: str, theme: str | None = None) -> s
     theme_key = theme or THEMES[int(rng.integers(len(THEMES)))][0]
     theme_ja = dict(THEMES)[theme_key]
     return template.format(
-        feature=_pick(rng, FEATURES_JA), effect=_pick(rng, EFFECTS), period=_pick(rng, PERIODS), theme=theme_ja,
-        feature_en=_pick(rng, FEATURES_EN), period_en=_pick(rng, PERIODS_EN), theme_en=THEMES_EN[theme_key],
+        feature=_pick(rng, FEATURES_JA),
+        effect=_pick(rng, EFFECTS),
+        period=_pick(rng, PERIODS),
+        theme=theme_ja,
+        feature_en=_pick(rng, FEATURES_EN),
+        period_en=_pick(rng, PERIODS_EN),
+        theme_en=THEMES_EN[theme_key],
     )
 
 
 def voc_text(
-    rng: np.random.Generator, topic: str, channel: str, *, english: bool = False, theme: str | None = None,
+    rng: np.random.Generator,
+    topic: str,
+    channel: str,
+    *,
+    english: bool = False,
+    theme: str | None = None,
     company: str | None = None,
 ) -> str:
     """One VoC text on ``topic`` as heard on ``channel`` (Japanese, or English when ``english``)."""
@@ -233,7 +296,11 @@ def ticket_text(rng: np.random.Generator, company: str, person: str) -> tuple[st
     body = (
         f"いつもお世話になっております。{company}の{person}です。\n"
         + core.format(feature=feature)
-        + "\n" + _pick(rng, ("ご確認のほどよろしくお願いいたします。", "お手数ですがご対応をお願いします。", "至急ご確認ください。"))
+        + "\n"
+        + _pick(
+            rng,
+            ("ご確認のほどよろしくお願いいたします。", "お手数ですがご対応をお願いします。", "至急ご確認ください。"),
+        )
     )
     return subject.format(feature=feature), body, severity
 
@@ -241,13 +308,23 @@ def ticket_text(rng: np.random.Generator, company: str, person: str) -> tuple[st
 def activity_text(rng: np.random.Generator, kind: str, at_risk: bool) -> tuple[str, str]:
     subject = _pick(rng, ACTIVITY_SUBJECTS[kind])
     if at_risk:
-        body = _pick(rng, (
-            "利用率が下がっている点を共有。活用プランを再提案した。", "キーパーソンの異動があり、後任の方と関係構築が必要。",
-            "更新に向けて費用対効果の説明資料を準備する。", "サポート対応への不満を伺った。改善策を社内で検討する。",
-        ))
+        body = _pick(
+            rng,
+            (
+                "利用率が下がっている点を共有。活用プランを再提案した。",
+                "キーパーソンの異動があり、後任の方と関係構築が必要。",
+                "更新に向けて費用対効果の説明資料を準備する。",
+                "サポート対応への不満を伺った。改善策を社内で検討する。",
+            ),
+        )
     else:
-        body = _pick(rng, (
-            "順調に活用いただいている。次回は他部署への展開をご提案。", "新機能のデモを実施。好評だった。",
-            "利用状況を確認。特に課題はなし。", "追加ライセンスのご相談をいただいた。",
-        ))
+        body = _pick(
+            rng,
+            (
+                "順調に活用いただいている。次回は他部署への展開をご提案。",
+                "新機能のデモを実施。好評だった。",
+                "利用状況を確認。特に課題はなし。",
+                "追加ライセンスのご相談をいただいた。",
+            ),
+        )
     return subject, body
