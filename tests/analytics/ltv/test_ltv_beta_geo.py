@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.special import betaln, gammaln, hyp2f1
 
 from kizuna.analytics.ltv import BetaGeoNBD, InvalidInput, NotFittedError
-from kizuna.analytics.ltv.beta_geo import _FitData
+from kizuna.analytics.ltv.beta_geo import _fit_data
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,7 @@ def test_analytic_gradient_matches_finite_differences(params: np.ndarray) -> Non
     age = rng.uniform(1, 52, 40)
     t_x = np.where(x > 0, age * rng.uniform(0, 1, 40), 0.0)
     w = rng.integers(1, 4, 40).astype(float)
-    xu, xi = np.unique(x, return_inverse=True)
-    data = _FitData(x, t_x, age, w, (x > 0).astype(float), xu, xi)
+    data = _fit_data(x, t_x, age, w)
     value, gradient = BetaGeoNBD()._negative_log_likelihood(params, data)
     assert value == pytest.approx(-float(w @ _log_likelihood_printed(params, x, t_x, age)), rel=1e-10)
     for j in range(4):

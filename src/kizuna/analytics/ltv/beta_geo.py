@@ -8,20 +8,36 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from kizuna.analytics.ltv._base import FloatArray
+from kizuna.analytics.ltv._base import FloatArray, dot, softplus_and_sigmoid
 from kizuna.analytics.ltv._purchase_model import PurchaseModel, weighted_mean
 
 __all__ = ["BetaGeoNBD"]
 
 
 class _FitData(NamedTuple):
+    """The fitting data, factored so that each distinct value is transformed once per evaluation.
+
+    Real customer bases have few distinct frequencies, and recency and age in whole days take at most a few
+    thousand values, so the logarithms and gamma functions run over those and are gathered back by index.
+    """
+
     x: FloatArray
-    t_x: FloatArray
-    age: FloatArray
     weights: FloatArray
-    repeat: FloatArray  # 1.0 where x > 0
     x_unique: FloatArray
     x_index: npt.NDArray[np.intp]
+    x_weight: FloatArray  # summed weight per distinct x
+    age_unique: FloatArray
+    age_index: npt.NDArray[np.intp]
+    tx_unique: FloatArray
+    tx_index: npt.NDArray[np.intp]
+
+
+def _fit_data(x: FloatArray, t_x: FloatArray, age: FloatArray, weights: FloatArray) -> _FitData:
+    x_unique, x_index = np.unique(x, return_inverse=True)
+    age_unique, age_index = np.unique(age, return_inverse=True)
+    tx_unique, tx_index = np.unique(t_x, return_inverse=True)
+    x_weight = np.bincount(x_index, weights=weights, minlength=len(x_unique)).astype(np.float64)
+    return _FitData(x, weights, x_unique, x_index, x_weight, age_unique, age_index, tx_unique, tx_index)
 
 
 class BetaGeoNBD(PurchaseModel):
@@ -65,9 +81,7 @@ class BetaGeoNBD(PurchaseModel):
     param_names = ("r", "alpha", "a", "b")
 
     def _prepare(self, x: FloatArray, t_x: FloatArray, age: FloatArray, weights: FloatArray) -> _FitData:
-        # Gamma-function terms depend on x alone; customer bases have few distinct frequencies.
-        x_unique, x_index = np.unique(x, return_inverse=True)
-        return _FitData(x, t_x, age, weights, (x > 0).astype(np.float64), x_unique, x_index)
+        return _fit_data(x, t_x, age, weights)
 
     def _initial_params(self, x: FloatArray, t_x: FloatArray, age: FloatArray, weights: FloatArray) -> FloatArray:
         # r = 1 and alpha = T / (x + 1) put the mean purchase rate at the sample's.
@@ -76,33 +90,38 @@ class BetaGeoNBD(PurchaseModel):
 
     def _negative_log_likelihood(self, params: FloatArray, data: _FitData) -> tuple[float, FloatArray]:
         r, alpha, a, b = (float(v) for v in params)
-        x, t_x, age, w, repeat, xu, xi = data
+        x, w, xu, xi, xw, age_u, age_i, tx_u, tx_i = data
+        repeat_u = xu > 0
 
-        # Terms in x only: evaluated once per distinct frequency.
-        log_gamma_ratio = (gammaln(r + xu) - gammaln(r))[xi]
-        log_beta_ratio = (betaln(a, b + xu) - betaln(a, b))[xi]
-        psi_r_x = digamma(r + xu)[xi]
-        psi_ab_x = digamma(a + b + xu)[xi]
-        psi_b_x = digamma(b + xu)[xi]
-        b_x_1 = np.where(repeat > 0, b + x - 1.0, 1.0)
+        # Terms in x alone enter the sums through the weight of each distinct x.
+        ll_x = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b)
+        b_x_1 = np.where(repeat_u, b + xu - 1.0, 1.0)
+        with np.errstate(divide="ignore"):
+            log_odds_x = np.where(repeat_u, np.log(a) - np.log(b_x_1), -np.inf)  # ln[a / (b + x - 1)]
+        inv_b_x_1 = np.where(repeat_u, 1.0 / b_x_1, 0.0)
+        psi_ab_x = digamma(a + b + xu)
 
-        log_alpha_T = np.log(alpha + age)
-        log_alpha_tx = np.log(alpha + t_x)
-        u_alive = -(r + x) * log_alpha_T
-        u_dropped = np.where(repeat > 0, np.log(a) - np.log(b_x_1) - (r + x) * log_alpha_tx, -np.inf)
-        log_bracket = np.logaddexp(u_alive, u_dropped)
-        share_dropped = np.exp(u_dropped - log_bracket)  # weight of the "dropped out after t_x" branch
-        share_alive = 1.0 - share_dropped
+        log_alpha_T = np.log(alpha + age_u)[age_i]
+        log_alpha_tx = np.log(alpha + tx_u)[tx_i]
+        r_x = r + x
+        # ln L = ll_x - (r+x) ln(alpha+T) + softplus(d), d = ln of the dropped-out over the still-active branch;
+        # sigmoid(d) is the posterior weight of "dropped out after t_x" (0 when x = 0).
+        d = log_odds_x[xi] + r_x * (log_alpha_T - log_alpha_tx)
+        softplus, dropped = softplus_and_sigmoid(d)
+        w_dropped = w * dropped
 
-        log_lik = log_gamma_ratio + r * np.log(alpha) + log_beta_ratio + log_bracket
-
-        d_r = psi_r_x - digamma(r) + np.log(alpha) - share_alive * log_alpha_T - share_dropped * log_alpha_tx
-        d_alpha = r / alpha - (r + x) * (share_alive / (alpha + age) + share_dropped / (alpha + t_x))
-        d_a = digamma(a + b) - psi_ab_x + share_dropped / a
-        d_b = psi_b_x - digamma(b) + digamma(a + b) - psi_ab_x - share_dropped / b_x_1
-
-        gradient = np.array([w @ d_r, w @ d_alpha, w @ d_a, w @ d_b])
-        return -float(w @ log_lik), -gradient
+        value = dot(xw, ll_x) + dot(w, softplus) - dot(w * r_x, log_alpha_T)
+        d_r = (
+            dot(xw, digamma(r + xu) - digamma(r) + np.log(alpha))
+            - dot(w, log_alpha_T)
+            - dot(w_dropped, log_alpha_tx - log_alpha_T)
+        )
+        inv_T = (1.0 / (alpha + age_u))[age_i]
+        inv_tx = (1.0 / (alpha + tx_u))[tx_i]
+        d_alpha = r / alpha * xw.sum() - dot(w * r_x, inv_T + dropped * (inv_tx - inv_T))
+        d_a = dot(xw, digamma(a + b) - psi_ab_x) + w_dropped.sum() / a
+        d_b = dot(xw, digamma(b + xu) - digamma(b) + digamma(a + b) - psi_ab_x) - dot(w_dropped, inv_b_x_1[xi])
+        return -float(value), -np.array([d_r, d_alpha, d_a, d_b])
 
     def _probability_alive(self, params: FloatArray, x: FloatArray, t_x: FloatArray, age: FloatArray) -> FloatArray:
         r"""FHL (2005) eq. 13: :math:`1 / (1 + \delta_{x>0}\,\frac{a}{b+x-1}(\frac{\alpha+T}{\alpha+t_x})^{r+x})`."""

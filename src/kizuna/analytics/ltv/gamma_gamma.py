@@ -13,6 +13,7 @@ from kizuna.analytics.ltv._base import (
     NotFittedError,
     batched,
     collapse_identical_rows,
+    dot,
     maximise_likelihood,
     params_series,
 )
@@ -39,11 +40,34 @@ class TransactionModel(Protocol):
 
 
 class _FitData(NamedTuple):
+    """Fitting data with everything that does not depend on the parameters summed once.
+
+    Only ``ln(v + x m)`` has to be evaluated per customer; terms in ``x`` alone run over its distinct values.
+    """
+
     x: FloatArray
-    mean_spend: FloatArray
+    spend: FloatArray
     weights: FloatArray
-    log_x: FloatArray
-    log_mean_spend: FloatArray
+    weighted_x: FloatArray  # w x
+    x_unique: FloatArray
+    x_weight: FloatArray  # summed weight per distinct x
+    sum_w_log_m: float  # sum w ln m
+    sum_wx_log_m: float  # sum w x ln m
+
+
+def _fit_data(x: FloatArray, spend: FloatArray, weights: FloatArray) -> _FitData:
+    x_unique, x_index = np.unique(x, return_inverse=True)
+    log_m = np.log(spend)
+    return _FitData(
+        x,
+        spend,
+        weights,
+        weights * x,
+        x_unique,
+        np.bincount(x_index, weights=weights, minlength=len(x_unique)).astype(np.float64),
+        dot(weights, log_m),
+        dot(weights * x, log_m),
+    )
 
 
 class GammaGamma:
@@ -147,9 +171,8 @@ class GammaGamma:
                 f"{self._what} has no customer with a repeat transaction ({self.frequency_col!r} > 0) to fit on",
                 column=self.frequency_col,
             )
-        cx, cm = columns["x"], columns["m"]
-        data = _FitData(cx, cm, counts, np.log(cx), np.log(cm))
-        mean_spend = float(np.sum(cm * counts) / n_customers)
+        data = _fit_data(columns["x"], columns["m"], counts)
+        mean_spend = dot(counts, columns["m"]) / n_customers
         result = maximise_likelihood(
             lambda params: _negative_log_likelihood(params, data),
             # E[M] = p v / (q - 1): start at p = 1, q = 2 and the sample mean.
@@ -339,24 +362,29 @@ class GammaGamma:
 
 
 def _negative_log_likelihood(params: FloatArray, data: _FitData) -> tuple[float, FloatArray]:
+    """Summed negative log-likelihood (Fader & Hardie 2013, eq. 1) and its gradient in (p, q, v)."""
     p, q, v = (float(value) for value in params)
-    x, m, w, log_x, log_m = data
-    px = p * x
-    log_total = np.log(v + x * m)
-    log_lik = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1.0) * log_m
-        + px * log_x
-        - (px + q) * log_total
+    x, m, w, wx, xu, xw, sum_w_log_m, sum_wx_log_m = data
+    total = v + x * m
+    log_total = np.log(total)
+    inv_total = 1.0 / total
+    sum_w_log_total = dot(w, log_total)
+    sum_wx_log_total = dot(wx, log_total)
+
+    pxu = p * xu
+    log_xu = np.log(xu)
+    psi_pxq = digamma(pxu + q)
+    value = (
+        dot(xw, gammaln(pxu + q) - gammaln(pxu) - gammaln(q) + q * np.log(v) + pxu * log_xu)
+        + p * sum_wx_log_m
+        - sum_w_log_m
+        - p * sum_wx_log_total
+        - q * sum_w_log_total
     )
-    psi_pxq = digamma(px + q)
-    d_p = x * (psi_pxq - digamma(px) + log_m + log_x - log_total)
-    d_q = psi_pxq - digamma(q) + np.log(v) - log_total
-    d_v = q / v - (px + q) / (v + x * m)
-    return -float(w @ log_lik), -np.array([w @ d_p, w @ d_q, w @ d_v])
+    d_p = dot(xw, xu * (psi_pxq - digamma(pxu) + log_xu)) + sum_wx_log_m - sum_wx_log_total
+    d_q = dot(xw, psi_pxq - digamma(q) + np.log(v)) - sum_w_log_total
+    d_v = q / v * xw.sum() - p * dot(wx, inv_total) - q * dot(w, inv_total)
+    return -float(value), -np.array([d_p, d_q, d_v])
 
 
 def _expected_spend(params: FloatArray, x: FloatArray, spend: FloatArray) -> FloatArray:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 
-from kizuna.analytics.ltv._base import FloatArray, numerical_gradient
+from kizuna.analytics.ltv._base import FloatArray, dot, numerical_gradient
 from kizuna.analytics.ltv._purchase_model import PurchaseModel, weighted_mean
 
 __all__ = ["ParetoNBD"]
@@ -104,7 +104,7 @@ class ParetoNBD(PurchaseModel):
 
         def total(p: FloatArray) -> float:
             parts = _likelihood_parts(p, x, t_x, age)
-            return -float(w @ (parts.head + np.logaddexp(parts.alive, parts.dropped)))
+            return -dot(w, parts.head + np.logaddexp(parts.alive, parts.dropped))
 
         return total(params), numerical_gradient(total, params)
 
