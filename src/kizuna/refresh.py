@@ -23,7 +23,9 @@ from kizuna.usage.store import EventStore
 log = logging.getLogger(__name__)
 
 # module paths, in data-flow order; each has refresh(ctx) -> dict
-REFRESH_STEPS: list[str] = []
+REFRESH_STEPS: list[str] = [
+    "kizuna.playbooks.jobs",
+]
 
 
 @dataclass

@@ -40,7 +40,7 @@ actions:
 
 
 def test_unknown_trigger_and_yaml_syntax_errors_are_clear() -> None:
-    with pytest.raises(InvalidInput, match="x.yaml:3: trigger"):
+    with pytest.raises(InvalidInput, match=r"x\.yaml:3: trigger"):
         parse_playbook_yaml("key: a-b\nname: x\ntrigger: {type: moon_phase}\nactions: []\n", source="x.yaml")
-    with pytest.raises(InvalidInput, match="y.yaml:3: not valid YAML"):
+    with pytest.raises(InvalidInput, match=r"y\.yaml:3: not valid YAML"):
         parse_playbook_yaml("key: a\nname: [unclosed\n", source="y.yaml")

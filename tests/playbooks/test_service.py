@@ -53,15 +53,17 @@ def _counts(runtime: Runtime) -> dict[str, int]:
 
 @pytest.fixture
 def wired(runtime: Runtime, smtp_server: SmtpServer, webhook_peer: WebhookPeer) -> Runtime:
-    runtime.settings = runtime.settings.model_copy(update={"smtp_host": smtp_server.host,
-                                                           "smtp_port": smtp_server.port})
+    runtime.settings = runtime.settings.model_copy(
+        update={"smtp_host": smtp_server.host, "smtp_port": smtp_server.port}
+    )
     with runtime.transaction() as session:
         build(session)
     return runtime
 
 
-def test_evaluating_every_playbook_twice_acts_once(wired: Runtime, smtp_server: SmtpServer,
-                                                   webhook_peer: WebhookPeer) -> None:
+def test_evaluating_every_playbook_twice_acts_once(
+    wired: Runtime, smtp_server: SmtpServer, webhook_peer: WebhookPeer
+) -> None:
     keys = _import_library(wired, webhook_peer)
     webhook_peer.script["/slack"] = [500]  # the first Slack post fails once: retried, still sent once
     first = tick(wired, now=NOW, policy=FAST)
@@ -73,10 +75,19 @@ def test_evaluating_every_playbook_twice_acts_once(wired: Runtime, smtp_server: 
     assert second["jobs"] == {"done": 0, "retrying": 0, "failed": 0} and first["jobs"]["failed"] == 0
     # every example playbook fired on the scenario, and did something
     with wired.transaction() as session:
-        acted = set(session.scalars(select(m.Playbook.key).join(m.PlaybookRun).join(m.PlaybookRunAccount)
-                                    .where(m.PlaybookRunAccount.outcome == "queued")))
-        outcomes = set(session.scalars(select(m.PlaybookRunAccount.outcome).join(m.PlaybookRun)
-                                       .where(m.PlaybookRun.id > len(keys))))
+        acted = set(
+            session.scalars(
+                select(m.Playbook.key)
+                .join(m.PlaybookRun)
+                .join(m.PlaybookRunAccount)
+                .where(m.PlaybookRunAccount.outcome == "queued")
+            )
+        )
+        outcomes = set(
+            session.scalars(
+                select(m.PlaybookRunAccount.outcome).join(m.PlaybookRun).where(m.PlaybookRun.id > len(keys))
+            )
+        )
     assert acted == set(keys)
     assert outcomes == {"already_acted"}  # the second round's log
     assert after_first["tasks"] == 13 and after_first["opportunities"] == 2 and mails == 8
@@ -84,8 +95,9 @@ def test_evaluating_every_playbook_twice_acts_once(wired: Runtime, smtp_server: 
     assert len([r for r in webhook_peer.requests if r["status"] == 200]) == 3  # churn-risk, escalated, at-risk
 
 
-def test_a_crash_mid_run_is_resumed_without_loss_or_repetition(wired: Runtime, smtp_server: SmtpServer,
-                                                               webhook_peer: WebhookPeer) -> None:
+def test_a_crash_mid_run_is_resumed_without_loss_or_repetition(
+    wired: Runtime, smtp_server: SmtpServer, webhook_peer: WebhookPeer
+) -> None:
     _import_library(wired, webhook_peer)
     evaluate_enabled(wired, now=NOW)
     with wired.transaction() as session:
@@ -114,8 +126,9 @@ def test_a_crash_mid_run_is_resumed_without_loss_or_repetition(wired: Runtime, s
     resumed = process_jobs(wired, now=later, worker="w2")
     assert resumed.done == due - 5 and resumed.failed == 0
     with wired.transaction() as session:
-        statuses = session.execute(select(m.PendingJob.status, m.PendingJob.attempts)
-                                   .where(m.PendingJob.run_after <= NOW)).all()
+        statuses = session.execute(
+            select(m.PendingJob.status, m.PendingJob.attempts).where(m.PendingJob.run_after <= NOW)
+        ).all()
         tasks = session.scalars(select(m.Task.dedupe_key)).all()
     assert {status for status, _ in statuses} == {JobStatus.done}
     assert sorted(attempts for _, attempts in statuses).count(2) == due - 5  # only the interrupted ones ran again
@@ -124,8 +137,7 @@ def test_a_crash_mid_run_is_resumed_without_loss_or_repetition(wired: Runtime, s
     before = _counts(wired)
     tick(wired, now=later, policy=FAST)
     after = _counts(wired)
-    assert {k: v for k, v in after.items() if k != "messages"} == {k: v for k, v in before.items()
-                                                                    if k != "messages"}
+    assert {k: v for k, v in after.items() if k != "messages"} == {k: v for k, v in before.items() if k != "messages"}
 
 
 def test_sequences_wait_then_run_their_next_step_once(wired: Runtime, smtp_server: SmtpServer) -> None:
@@ -193,7 +205,9 @@ def test_actions_change_stage_with_history_and_open_opportunities(wired: Runtime
     tick(wired, now=NOW, policy=FAST)
     with wired.transaction() as session:
         [opportunity] = session.scalars(select(m.Opportunity)).all()
-        [change] = session.scalars(select(m.LifecycleChange).where(m.LifecycleChange.actor == "playbook:expansion-seats"))
+        [change] = session.scalars(
+            select(m.LifecycleChange).where(m.LifecycleChange.actor == "playbook:expansion-seats")
+        )
         account = session.get(m.Account, opportunity.account_id)
     assert opportunity.kind == "upsell" and opportunity.amount_minor == 10_000  # 20% of 50,000 MRR
     assert change.from_stage == "adoption" and change.to_stage == "expansion"

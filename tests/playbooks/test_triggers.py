@@ -50,12 +50,19 @@ def test_every_trigger_fires_for_its_account_only(session: Session) -> None:
 
 def test_event_triggers_look_back_only_within_days(session: Session) -> None:
     sc = build(session, snapshots=False)
-    session.execute(text("UPDATE tickets SET opened_at = :t WHERE escalated = :y"),
-                    {"t": (NOW - dt.timedelta(days=30)).replace(tzinfo=None) if session.get_bind().dialect.name ==
-                     "sqlite" else NOW - dt.timedelta(days=30), "y": True})
+    session.execute(
+        text("UPDATE tickets SET opened_at = :t WHERE escalated = :y"),
+        {
+            "t": (NOW - dt.timedelta(days=30)).replace(tzinfo=None)
+            if session.get_bind().dialect.name == "sqlite"
+            else NOW - dt.timedelta(days=30),
+            "y": True,
+        },
+    )
     assert _fired(session, s.TicketEscalated(type="ticket_escalated", within_days=7)) == {}
     assert set(_fired(session, s.TicketEscalated(type="ticket_escalated", within_days=60))) == {
-        sc.accounts["escalated"].id}
+        sc.accounts["escalated"].id
+    }
 
 
 def test_snapshot_triggers_are_skipped_with_a_reason_while_their_tables_are_missing(session: Session) -> None:
@@ -72,3 +79,27 @@ def test_reasons_are_written_in_the_chosen_language(session: Session) -> None:
     [en] = evaluate_trigger(session, s.PaymentFailed(type="payment_failed"), now=NOW, language="en").signals
     assert "決済失敗" in ja.reason and "card_declined" in ja.reason
     assert en.reason.startswith("payment of 50,000 JPY failed")
+
+
+def test_live_evaluation_and_actions_are_idempotent_on_both_backends(session: Session, settings) -> None:
+    from sqlalchemy import func, select
+
+    from kizuna import models as m
+    from kizuna.playbooks.actions import execute_action
+    from kizuna.playbooks.service import evaluate_playbook, import_library
+
+    build(session)
+    keys = [key for key, _ in import_library(session, actor="t")]
+    first = [evaluate_playbook(session, key=key, now=NOW) for key in keys]
+    second = [evaluate_playbook(session, key=key, now=NOW) for key in keys]
+    assert all(r.jobs_queued > 0 for r in first), [r.summary() for r in first if not r.jobs_queued]
+    assert sum(r.jobs_queued for r in second) == 0
+    assert {o.outcome for r in second for o in r.outcomes} == {"already_acted"}
+    jobs = session.scalars(select(m.PendingJob).where(m.PendingJob.run_after <= NOW)).all()
+    results = [execute_action(session, job, settings=settings) for job in jobs]
+    counts = [session.scalar(select(func.count()).select_from(t)) for t in (m.Task, m.OutboundMessage, m.Opportunity)]
+    again = [execute_action(session, job, settings=settings) for job in jobs]  # as if a job ran twice
+    assert [
+        session.scalar(select(func.count()).select_from(t)) for t in (m.Task, m.OutboundMessage, m.Opportunity)
+    ] == counts
+    assert counts[0] == 13 and any("deduplicated" in r for r in again) and len(results) == len(jobs)

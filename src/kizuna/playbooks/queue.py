@@ -74,6 +74,11 @@ def insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[str
     new = 0
     chunk = max(1, 2000 // max(1, len(rows[0]))) if rows else 1  # stay under SQLite's bound-parameter limit
     for start in range(0, len(rows), chunk):
-        stmt = insert(table).values(rows[start : start + chunk]).on_conflict_do_nothing(index_elements=[key])
-        new += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+        stmt = (
+            insert(table)
+            .values(rows[start : start + chunk])
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c.id)  # rowcount is not reliable for multi-row inserts; count what came back
+        )
+        new += len(session.execute(stmt).all())
     return new

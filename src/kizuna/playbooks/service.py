@@ -271,7 +271,7 @@ def evaluate_definition(
 ) -> EvaluationReport:
     """Evaluate one playbook definition. A dry run writes nothing; a live run writes the run, its log and the jobs."""
     now = now or utcnow()
-    report = EvaluationReport(playbook=definition.key, mode=RunMode.dry_run if dry_run else RunMode.live)
+    report = EvaluationReport(playbook=definition.key, mode=RunMode.dry_run.value if dry_run else RunMode.live.value)
     run: PlaybookRun | None = None
     if not dry_run:
         assert playbook is not None, "a live run needs the stored playbook"
