@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,7 @@ def test_subscription_versions_are_well_formed(built: Built) -> None:
         by_contract[str(cid)].append((str(start), None if end is None else str(end)))
     for versions in by_contract.values():
         versions.sort()
-        for (_, end), (next_start, _) in zip(versions, versions[1:], strict=False):
+        for (_, end), (next_start, _) in pairwise(versions):
             assert end is not None and end <= next_start
     statuses = {s for (s,) in built.rows("select distinct status from subscriptions")}
     assert {"trial", "active", "churned"} <= statuses
@@ -150,7 +151,7 @@ def _paid_accounts_at(built: Built) -> dict[str, set[int]]:
 def test_monthly_logo_churn_is_realistic_and_mrr_positive(built: Built) -> None:
     live = _paid_accounts_at(built)
     keys = sorted(live)
-    rates = [len(live[a] - live[b]) / len(live[a]) for a, b in zip(keys, keys[1:], strict=False) if len(live[a]) >= 50]
+    rates = [len(live[a] - live[b]) / len(live[a]) for a, b in pairwise(keys) if len(live[a]) >= 50]
     assert len(rates) >= 6
     assert 0.003 <= float(np.mean(rates)) <= 0.04
     mrr = built.rows(
@@ -191,7 +192,7 @@ def test_events_are_partitioned_by_month_and_never_after_today(built: Built) -> 
         table = pq.read_table(path)
         months = set(pc.strftime(table["timestamp"], format="%Y-%m").to_pylist())
         assert months == {month}
-    lo, hi = built.store.time_range()
+    _, hi = built.store.time_range()
     assert hi < dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
     names = set(built.store.dataset().to_table(columns=["event_name"])["event_name"].to_pylist())
     assert {"login", "report_viewed", "dashboard_created", "export", "invite_user"} <= names

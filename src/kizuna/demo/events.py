@@ -48,7 +48,7 @@ def write_events(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write every usage event of ``world`` (``account_ids`` maps account index -> ``accounts.id``); returns the count."""
+    """Write every usage event of ``world`` (``account_ids``: account index -> ``accounts.id``); returns the count."""
     opts = world.options
     n = world.n
     ext = pa.array(world.external_ids, pa.string())

@@ -351,7 +351,8 @@ def _acv(world: World) -> np.ndarray[Any, Any]:
         has.any(axis=0), mrr[np.maximum(has.shape[0] - 1 - np.argmax(has[::-1], axis=0), 0), np.arange(world.n)], 0
     )
     quote = world.seats[-1] * np.take([p.monthly_price for p in c.BASE_PLANS], world.plan_tier[-1])
-    return np.where(last > 0, last, quote) * 12  # type: ignore[no-any-return]
+    acv: np.ndarray[Any, Any] = np.where(last > 0, last, quote) * 12
+    return acv
 
 
 def lifecycle_stages(world: World) -> list[str]:

@@ -30,12 +30,12 @@ ENGLISH_SHARE = 0.1
 
 def _draw(rng: np.random.Generator, cum: np.ndarray[Any, Any]) -> int:
     """One categorical draw from cumulative probabilities (much faster than ``rng.choice(p=...)`` per call)."""
-    return int(min(np.searchsorted(cum, rng.random(), side="right"), len(cum) - 1))
+    return min(int(np.searchsorted(cum, rng.random(), side="right")), len(cum) - 1)
 
 
 def _cum(p: Any) -> np.ndarray[Any, Any]:
     a = np.cumsum(np.asarray(p, dtype=np.float64), axis=-1)
-    return a / a[..., -1:]  # type: ignore[no-any-return]
+    return a / a[..., -1:]
 
 
 def _utc(day: dt.date, seconds: float = 0.0) -> dt.datetime:
@@ -193,9 +193,7 @@ def billing(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     status, paid_at = "paid", attempts[-1][0]
                 # the newest invoices may still be open or mid-retry
                 attempts = [a for a in attempts if a[0] < ctx.now]
-                if not attempts:
-                    status, paid_at = "open", None
-                elif status == "paid" and paid_at is not None and paid_at >= ctx.now:
+                if not attempts or (status == "paid" and paid_at is not None and paid_at >= ctx.now):
                     status, paid_at = "open", None
                 elif status == "written_off" and len(attempts) < 3:
                     status = "retrying"
@@ -252,7 +250,7 @@ def onboarding(ctx: _Context) -> list[dict[str, Any]]:
         for k, (kind, offset) in enumerate(MILESTONES):
             due = start + dt.timedelta(days=offset)
             delay_acc = max(0.0, delay_acc * 0.6 + lateness[k])
-            done = due + dt.timedelta(days=int(round(delay_acc)) - int(rng.integers(0, 3)))
+            done = due + dt.timedelta(days=round(delay_acc) - int(rng.integers(0, 3)))
             stalled = q < -1.2 and k >= 3 and rng.random() < 0.5
             ended = i in churn_month and opts.month_start(churn_month[i]) <= done
             completed = None if stalled or ended or done >= ctx.today else _work_time(rng, done)
@@ -300,9 +298,9 @@ def support(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 tier = int(ctx.touch[i])
                 first_resp = opened + dt.timedelta(hours=float(rng.lognormal(np.log(2 + 3 * tier), 0.8)))
                 close_after = dt.timedelta(hours=float(rng.lognormal(np.log(20 + 60 * bad), 0.9)))
-                closed = first_resp + close_after
+                closed: dt.datetime | None = first_resp + close_after
                 status = "closed"
-                if closed >= ctx.now:
+                if closed is not None and closed >= ctx.now:
                     status, closed = ("pending" if first_resp < ctx.now else "open"), None
                 first_response = first_resp if first_resp < ctx.now else None
                 csat = None
@@ -401,18 +399,18 @@ def surveys(ctx: _Context) -> list[dict[str, Any]]:
                         "responded_at": _work_time(rng, ctx.month_day(rng, t)),
                     }
                 )
-    for i in range(world.n):
-        t0 = int(world.paid_month[i])
+    for a in range(world.n):
+        t0 = int(world.paid_month[a])
         if t0 + 1 >= opts.months or rng.random() > 0.5:
             continue
-        e = float(ctx.engagement[t0 + 1, i])
+        e = float(ctx.engagement[t0 + 1, a])
         seq += 1
-        contact_id, _ = ctx.contact(rng, i, key_only=True)
-        score = int(np.clip(round(3.0 + 1.2 * float(world.onboarding_quality[i]) + 2.5 * e + rng.normal(0, 1)), 1, 7))
+        contact_id, _ = ctx.contact(rng, a, key_only=True)
+        score = int(np.clip(round(3.0 + 1.2 * float(world.onboarding_quality[a]) + 2.5 * e + rng.normal(0, 1)), 1, 7))
         rows.append(
             {
                 "external_id": f"CES-{seq:07d}",
-                "account_id": int(ctx.account_ids[i]),
+                "account_id": int(ctx.account_ids[a]),
                 "contact_id": contact_id,
                 "kind": "ces",
                 "score": score,
@@ -758,14 +756,15 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
                 )
     # marketing spend per month and channel: cost per lead with noise, plus events and content
     spend = []
-    for t in range(opts.months):
-        for ch in c.SPEND_CHANNELS:
-            n_leads = sum(lead_months.get((t, s), 0) for s in ([ch] if ch != "content" else ["web"]))
-            base = COST_PER_LEAD.get(ch, 2_500) * n_leads
+    for month in range(opts.months):
+        for channel in c.SPEND_CHANNELS:
+            sources = [channel] if channel != "content" else ["web"]
+            n_leads = sum(lead_months.get((month, s), 0) for s in sources)
+            base = COST_PER_LEAD.get(channel, 2_500) * n_leads
             spend.append(
                 {
-                    "month": opts.month_start(t),
-                    "channel": ch,
+                    "month": opts.month_start(month),
+                    "channel": channel,
                     "amount_minor": int(max(0.0, base * rng.lognormal(0, 0.15))),
                     "currency": c.CURRENCY,
                 }

@@ -48,11 +48,13 @@ def choice_by_row(
     cum = np.cumsum(np.asarray(probs, dtype=np.float64), axis=1)
     cum /= cum[:, -1:]
     u = rng.random(len(rows))
-    return np.minimum((u[:, None] >= cum[rows]).sum(axis=1), cum.shape[1] - 1)  # type: ignore[no-any-return]
+    drawn: np.ndarray[Any, Any] = np.minimum((u[:, None] >= cum[rows]).sum(axis=1), cum.shape[1] - 1)
+    return drawn
 
 
 def sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray[Any, Any] = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def price_per_period(tier: int, period: int, addon: int = -1) -> int:
 
 def line_mrr(line: Line) -> int:
     price = price_per_period(line.tier, line.period, line.addon)
-    return int(round(line.quantity * price * (1.0 - line.discount) / line.period))
+    return round(line.quantity * price * (1.0 - line.discount) / line.period)
 
 
 def company_names(rng: np.random.Generator, industries: np.ndarray[Any, Any]) -> list[str]:
@@ -194,25 +196,25 @@ def simulate(options: DemoOptions) -> World:
     created_at: list[dt.datetime] = []
     day_u = rng.random(n)
     sec_u = rng.integers(0, 9 * 3600, size=n)  # 09:00-18:00 JST
-    for i, t in enumerate(created_month):
+    for a, t in enumerate(created_month):
         ms = options.month_start(int(t))
         last_day = (add_months(ms, 1) - dt.timedelta(days=1)).day
         if t == months - 1:
             last_day = min(last_day, options.end_date.day - 1) if options.end_date.day > 1 else 1
-        day = 1 + int(day_u[i] * last_day)
-        created_at.append(dt.datetime(ms.year, ms.month, day, tzinfo=dt.UTC) + dt.timedelta(seconds=int(sec_u[i])))
+        day = 1 + int(day_u[a] * last_day)
+        created_at.append(dt.datetime(ms.year, ms.month, day, tzinfo=dt.UTC) + dt.timedelta(seconds=int(sec_u[a])))
     trial = rng.random(n) < np.take(c.TRIAL_SHARE, segment)
     paid_month = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        signup = created_at[i].date()
-        if trial[i]:
+    for a in range(n):
+        signup = created_at[a].date()
+        if trial[a]:
             ready = signup + dt.timedelta(days=14)
             start = dt.date(ready.year, ready.month, 1)
             if start < ready:
                 start = add_months(start, 1)
         else:
             start = add_months(dt.date(signup.year, signup.month, 1), 1)
-        paid_month[i] = (start.year - first.year) * 12 + start.month - first.month
+        paid_month[a] = (start.year - first.year) * 12 + start.month - first.month
     # contracts that would only start after "today" are still trials today
     trial |= paid_month >= months
     annual = rng.random(n) < np.take(c.ANNUAL_SHARE, segment)
@@ -514,47 +516,47 @@ def simulate(options: DemoOptions) -> World:
         seats_m[t] = np.where(state > 0, seats, 0)
         intent_m[t] = intent
         tier_m[t] = tier
-        for i in touched:
-            ls = lines[i]
-            api_now[i] = 0 in ls
-            mrr_now[i] = sum(line_mrr(x) for x in ls.values())
+        for a in touched:
+            ls = lines[a]
+            api_now[a] = 0 in ls
+            mrr_now[a] = sum(line_mrr(x) for x in ls.values())
         touched.clear()
         api_m[t] = api_now
         mrr_m[t] = mrr_now
 
     # close nothing more: open lines are current versions
     end_date = options.end_date
-    for i in range(n):
-        for line in lines[i].values():
-            info = pending.get(i)
-            if info is not None:
+    for a in range(n):
+        for line in lines[a].values():
+            pend = pending.get(a)
+            if pend is not None:
                 world.versions.append(
                     _version(
-                        i,
-                        ext[i],
+                        a,
+                        ext[a],
                         line,
-                        end=options.month_start(int(end_month[i])),
+                        end=options.month_start(int(end_month[a])),
                         status="cancelled",
-                        cancelled_at=info["notice"],
-                        cancellation_reason=info["reason_code"],
+                        cancelled_at=pend["notice"],
+                        cancellation_reason=pend["reason_code"],
                     )
                 )
             else:
-                world.versions.append(_version(i, ext[i], line, end=None, status="active", today=end_date))
-        tl = trial_line.get(i)
+                world.versions.append(_version(a, ext[a], line, end=None, status="active", today=end_date))
+        tl = trial_line.get(a)
         if tl is not None:
             world.versions.append(
-                _version(i, ext[i], tl, end=None, status="trial", renewal=options.month_start(int(paid_month[i])))
+                _version(a, ext[a], tl, end=None, status="trial", renewal=options.month_start(int(paid_month[a])))
             )
-        if i in pending:
-            info = pending[i]
+        if a in pending:
+            pend = pending[a]
             world.churns.append(
                 {
-                    "account": i,
-                    "month": int(end_month[i]),
-                    "date": options.month_start(int(end_month[i])),
+                    "account": a,
+                    "month": int(end_month[a]),
+                    "date": options.month_start(int(end_month[a])),
                     "planned": True,
-                    **info,
+                    **pend,
                 }
             )
     world.final_state = {
