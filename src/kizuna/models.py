@@ -10,6 +10,7 @@ from kizuna.auth.models import ApiKey, SavedView, User
 from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
+from kizuna.health.models import HealthOverride, HealthScore
 from kizuna.imports.models import ImportRun
 from kizuna.notify.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
@@ -21,6 +22,7 @@ from kizuna.playbooks.models import (
     PlaybookRunAccount,
     PlaybookVersion,
 )
+from kizuna.risk.models import RiskModel, RiskScore
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
 from kizuna.tasks.models import Task
@@ -28,6 +30,10 @@ from kizuna.tracking.models import TrackedIdentity, TrackedMessage
 from kizuna.voc.models import VocEntry
 
 __all__ = [
+    "HealthOverride",
+    "HealthScore",
+    "RiskModel",
+    "RiskScore",
     "Task",
     "SurveyInvitation",
     "SurveyFollowUp",
