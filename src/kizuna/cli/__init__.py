@@ -21,6 +21,8 @@ DOMAIN_CLIS = [
     "kizuna.tasks.cli",
     "kizuna.surveys.cli",
     "kizuna.web.cli",
+    "kizuna.health.cli",
+    "kizuna.risk.cli",
 ]
 
 

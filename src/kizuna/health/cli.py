@@ -1,0 +1,121 @@
+"""``kizuna health ...``: scorecards, scores, explanations, overrides and backtests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+
+from kizuna.cli.common import runtime, settings
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def register(app: typer.Typer) -> None:
+    health = typer.Typer(help="Health scores: scorecards, scores, explanations, CSM overrides, backtests.",
+                         no_args_is_help=True)
+    app.add_typer(health, name="health")
+
+    @health.command("scorecards")
+    def list_scorecards() -> None:
+        """List the scorecards in force (built-in and <data_dir>/scorecards/*.yaml)."""
+        from kizuna.health.service import scorecards
+
+        for card in scorecards(settings()).values():
+            weights = ", ".join(f"{m.name} {m.weight:g}" for m in card.measures)
+            typer.echo(f"{card.name} v{card.version} (red < {card.red_below:g}, green >= {card.green_from:g}): {weights}")
+
+    @health.command("score")
+    def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
+        """Compute and store the health scores of every account in force."""
+        from kizuna.refresh import refresh
+
+        with runtime() as rt:
+            out = refresh(rt, as_of=_date(as_of), only=["health"])
+        typer.echo(json.dumps(out.get("health", {}), ensure_ascii=False, default=str))
+
+    @health.command("show")
+    def show(account_id: int = typer.Argument(..., help="Account id."),
+             scorecard: str = typer.Option("overall", "--scorecard", "-s")) -> None:
+        """An account's latest scores with each measure's contribution, its trend and the last change explained."""
+        from kizuna.health.service import explain_score_change, health_trend, latest_scores
+
+        with runtime() as rt, rt.transaction() as session:
+            rows = latest_scores(session, account_id=account_id)
+            for r in rows:
+                flag = f" (override #{r.override_id}; computed {r.computed_score} {r.computed_band})" if r.override_id else ""
+                typer.echo(f"{r.scorecard} v{r.scorecard_version} {r.as_of}: {r.score} {r.band}{flag}"
+                           + (f"; missing, weight redistributed: {', '.join(r.missing)}" if r.missing else ""))
+                if r.scorecard == scorecard:
+                    for c in r.contributions:
+                        typer.echo(f"  {c['measure']:<20} value={c['value']} points={c['points']} "
+                                   f"weight={c['effective_weight']} -> {c['contribution']}")
+            if any(r.scorecard == scorecard for r in rows):
+                typer.echo(json.dumps(health_trend(session, account_id=account_id, scorecard=scorecard),
+                                      ensure_ascii=False, default=str))
+                typer.echo(json.dumps(explain_score_change(session, account_id=account_id, scorecard=scorecard),
+                                      ensure_ascii=False, default=str, indent=1))
+
+    @health.command("explain")
+    def explain(account_id: int = typer.Argument(...), scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+                since: str = typer.Option(None, "--since", help="Compare with the score on or before this day.")) -> None:
+        """Which measures moved the score, and by how many points."""
+        from kizuna.health.service import explain_score_change
+
+        with runtime() as rt, rt.transaction() as session:
+            out = explain_score_change(session, account_id=account_id, scorecard=scorecard, since=_date(since))
+        typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
+
+    @health.command("override")
+    def override(
+        account_id: int = typer.Argument(...),
+        band: str = typer.Option(..., "--band", help="red, yellow or green."),
+        reason: str = typer.Option(..., "--reason"),
+        expires: str = typer.Option(..., "--expires", help="First day it no longer applies (YYYY-MM-DD)."),
+        scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+        score: float = typer.Option(None, "--score", help="Optional 0-100 score to show instead of the computed one."),
+        author: str = typer.Option(..., "--author", help="Who overrides (recorded in the audit log)."),
+    ) -> None:
+        """Override an account's health band until a date; the computed score is kept next to it."""
+        from kizuna.health.service import record_override
+
+        with runtime() as rt, rt.transaction() as session:
+            o = record_override(session, actor=author, account_id=account_id, scorecard=scorecard, band=band,
+                                reason=reason, expires_on=dt.date.fromisoformat(expires), score=score)
+            typer.echo(f"override #{o.id}: account {account_id} {scorecard} -> {band} until {o.expires_on}")
+
+    @health.command("backtest")
+    def backtest(
+        scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+        as_of: str = typer.Option(None, "--as-of", help="End of the data (default today)."),
+        every: int = typer.Option(30, "--every", help="Days between sample dates."),
+        horizon: int = typer.Option(90, "--horizon", help="Churn horizon in days."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Score every past date and compare with churn in the following horizon."""
+        from kizuna.analytics.engine import connect
+        from kizuna.analytics.health.backtest import backtest_scorecard
+        from kizuna.analytics.risk.features import training_samples
+        from kizuna.health.service import scorecards
+        from kizuna.usage.store import EventStore
+        from kizuna.warehouse import hub_tables
+
+        with runtime() as rt:
+            cards = scorecards(rt.settings)
+            if scorecard not in cards:
+                from kizuna.errors import NotFound
+
+                raise NotFound(f"no scorecard {scorecard!r}; have {', '.join(cards)}")
+            day = _date(as_of) or dt.datetime.now(dt.UTC).date()
+            tables = hub_tables(connect(rt.settings.analytics_engine), rt.engine, EventStore(rt.settings.events_dir))
+            samples, churns = training_samples(tables, observed_until=day, horizon_days=horizon, every_days=every)
+            result = backtest_scorecard(samples, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str, indent=1))
+            return
+        typer.echo(f"{scorecard} v{result.version}: " + ", ".join(
+            f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()))
+        typer.echo(result.by_band.to_string(index=False))

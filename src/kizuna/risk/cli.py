@@ -1,0 +1,103 @@
+"""``kizuna risk train|score|report|survival``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+
+from kizuna.cli.common import runtime
+
+
+def _date(text: str | None) -> dt.date:
+    return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
+
+
+def _tables(rt: object) -> dict[str, object]:
+    from kizuna.analytics.engine import connect
+    from kizuna.usage.store import EventStore
+    from kizuna.warehouse import hub_tables
+
+    settings = rt.settings  # type: ignore[attr-defined]
+    return hub_tables(connect(settings.analytics_engine), rt.engine, EventStore(settings.events_dir))  # type: ignore[attr-defined]
+
+
+def register(app: typer.Typer) -> None:
+    risk = typer.Typer(help="Churn risk (離脱予兆): train the model, score accounts, report, survival curves.",
+                       no_args_is_help=True)
+    app.add_typer(risk, name="risk")
+
+    @risk.command("train")
+    def train(
+        as_of: str = typer.Option(None, "--as-of", help="End of the data (default today)."),
+        horizon: int = typer.Option(90, "--horizon", help="Churn horizon in days."),
+        every: int = typer.Option(30, "--every", help="Days between training sample dates."),
+        actor: str = typer.Option("cli", "--actor"),
+    ) -> None:
+        """Train on point-in-time samples, backtest on a time split, save under data_dir/models and activate."""
+        from kizuna.risk.service import train_model
+
+        with runtime() as rt, rt.transaction() as session:
+            row = train_model(session, actor=actor, tables=_tables(rt), as_of=_date(as_of),
+                              models_dir=rt.settings.models_dir, horizon_days=horizon, every_days=every)
+            typer.echo(f"model #{row.id} saved to {rt.settings.models_dir / row.file_name}: {row.n_samples} samples "
+                       f"{row.train_start}..{row.train_end}, base rate {row.base_rate:.3f}")
+            for m in row.metrics["metrics"]:
+                typer.echo("  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                                            for k, v in m.items()))
+
+    @risk.command("score")
+    def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
+        """Score every account in force with the active model."""
+        from kizuna.risk.service import score_accounts
+
+        with runtime() as rt, rt.transaction() as session:
+            out = score_accounts(session, tables=_tables(rt), as_of=_date(as_of), models_dir=rt.settings.models_dir)
+        typer.echo(json.dumps(out, ensure_ascii=False, default=str))
+
+    @risk.command("report")
+    def report(top: int = typer.Option(20, "--top"), as_json: bool = typer.Option(False, "--json")) -> None:
+        """The active model, its backtest next to the health score and the baseline, and the riskiest accounts."""
+        from kizuna.risk.service import risk_report
+
+        with runtime() as rt, rt.transaction() as session:
+            out = risk_report(session, top=top)
+        if as_json:
+            typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
+            return
+        m = out["model"]
+        typer.echo(f"model #{m['id']} trained {m['trained_at']:%Y-%m-%d} on {m['n_samples']} samples "
+                   f"{m['train_window'][0]}..{m['train_window'][1]} (horizon {m['horizon_days']} days)")
+        bt = out["backtest"]
+        typer.echo(f"time-split backtest: train {bt['train_window']}, test {bt['test_window']}")
+        for row in bt["metrics"]:
+            typer.echo(f"  {row['method']:<22} ROC-AUC {row['roc_auc']:.3f}  PR-AUC {row['pr_auc']:.3f}  "
+                       f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})")
+        typer.echo(f"scores as of {out['as_of']}: {out['bands']}")
+        for r in out["top"]:
+            drivers = ", ".join(f"{d['feature']}={d['value']} (+{d['contribution']:.2f})" for d in r["drivers"])
+            typer.echo(f"  {r['account_id']:>6} {r['name']:<24} p={r['probability']:.2f} {r['band']:<6} {drivers}")
+
+    @risk.command("survival")
+    def survival(
+        by: str = typer.Option("plan", "--by", help="plan, industry, touch_tier, or 'all'."),
+        as_of: str = typer.Option(None, "--as-of"),
+        cox: bool = typer.Option(False, "--cox", help="Also fit a Cox model of time to churn."),
+        curves: str = typer.Option(None, "--curves", help="Write the curve data to this CSV file."),
+    ) -> None:
+        """Kaplan-Meier retention by segment (and a Cox model)."""
+        from kizuna.analytics.survival import cox_model, kaplan_meier, lifetimes_table
+
+        with runtime() as rt:
+            lifetimes = lifetimes_table(_tables(rt), as_of=_date(as_of))
+        km = kaplan_meier(lifetimes, by=None if by == "all" else by)
+        typer.echo(km.summary.to_string(index=False))
+        typer.echo(f"log-rank p = {km.logrank_p:.4g}")
+        if curves:
+            km.curves.to_csv(curves, index=False)
+            typer.echo(f"curve data written to {curves}")
+        if cox:
+            model = cox_model(lifetimes)
+            typer.echo(model.summary.to_string(index=False))
+            typer.echo(f"concordance {model.concordance:.3f} ({model.n} accounts, {model.events} churns)")

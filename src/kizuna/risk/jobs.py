@@ -1,0 +1,38 @@
+"""Refresh step: (re)train the churn model when there is none or it is older than ``RETRAIN_DAYS``, then score
+every account in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RETRAIN_DAYS = 30
+
+
+def refresh(ctx: Any) -> dict[str, Any]:
+    from kizuna.errors import InvalidInput
+    from kizuna.health.jobs import voc_scores
+    from kizuna.risk.service import active_model, score_accounts, train_model
+
+    models_dir = ctx.runtime.settings.models_dir
+    summary: dict[str, Any] = {}
+    with ctx.runtime.transaction() as session:
+        row = active_model(session)
+        stale = row is None or row.data_as_of < ctx.as_of - dt.timedelta(days=RETRAIN_DAYS) or not (
+            models_dir / row.file_name).exists()
+        if stale:
+            try:
+                row = train_model(session, actor="system:refresh", tables=ctx.tables, as_of=ctx.as_of,
+                                  models_dir=models_dir, voc_scores=voc_scores(ctx))
+                summary["trained_model"] = row.id
+            except InvalidInput as exc:
+                log.warning("churn model not trained: %s", exc)
+                summary["skipped"] = str(exc)
+                return summary
+        assert row is not None
+        summary.update(score_accounts(session, tables=ctx.tables, as_of=ctx.as_of, models_dir=models_dir,
+                                      model_row=row, voc_scores=voc_scores(ctx)))
+    return summary
