@@ -12,6 +12,8 @@ from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
 from kizuna.imports.models import ImportRun
+from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
+from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
 from kizuna.notify.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks.models import (
@@ -22,7 +24,9 @@ from kizuna.playbooks.models import (
     PlaybookRunAccount,
     PlaybookVersion,
 )
+from kizuna.renewals.models import ExpansionSignal, Renewal
 from kizuna.risk.models import RiskModel, RiskScore
+from kizuna.segments.models import Segment, SegmentMembership, TouchTierChange, TouchTierPolicy
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
 from kizuna.tasks.models import Task
@@ -30,6 +34,17 @@ from kizuna.tracking.models import TrackedIdentity, TrackedMessage
 from kizuna.voc.models import VocEntry
 
 __all__ = [
+    "KbArticle",
+    "KbDocument",
+    "KbPosting",
+    "OnboardingTemplate",
+    "SuccessGoal",
+    "ExpansionSignal",
+    "Renewal",
+    "Segment",
+    "SegmentMembership",
+    "TouchTierChange",
+    "TouchTierPolicy",
     "HealthOverride",
     "HealthScore",
     "RiskModel",

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 REFRESH_STEPS: list[str] = [
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
+    "kizuna.segments.jobs",
     "kizuna.playbooks.jobs",
 ]
 

@@ -23,6 +23,10 @@ DOMAIN_CLIS = [
     "kizuna.web.cli",
     "kizuna.health.cli",
     "kizuna.risk.cli",
+    "kizuna.segments.cli",
+    "kizuna.lifecycle.cli",
+    "kizuna.renewals.cli",
+    "kizuna.knowledge.cli",
 ]
 
 

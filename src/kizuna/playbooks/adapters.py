@@ -8,12 +8,13 @@ failing. Wide tables (one column per metric) and long tables (``metric``/``value
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -73,23 +74,48 @@ def pick_column(table: Table, candidates: tuple[str, ...], *, what: str) -> str:
     raise MissingData(f"{table.name} has no {what} column ({', '.join(candidates)})")
 
 
+def _snapshot_times(
+    session: Session, table: Table, time_column: str, where: list[Any], lookback_days: int | None
+) -> list[Any]:
+    """The snapshot times to read: the latest two, or the latest and the latest ``lookback_days`` before it.
+
+    Snapshots are written for every account on the same refresh dates, so two dates give each account's latest
+    value and the one to compare it with -- at most two rows per account however long the history is.
+    """
+    column = table.c[time_column]
+    latest = session.scalar(select(func.max(column)).where(*where))
+    if latest is None:
+        return []
+    if lookback_days is None:
+        before = session.scalar(select(func.max(column)).where(*where, column < latest))
+    else:
+        cutoff = _as_datetime(latest) - dt.timedelta(days=lookback_days)
+        bound: Any = cutoff.date() if _is_date(table, time_column) else cutoff
+        before = session.scalar(select(func.max(column)).where(*where, column <= bound))
+    return [t for t in (before, latest) if t is not None]
+
+
 def series(
     session: Session,
     kind: str,
     *,
     value: str | tuple[str, ...],
-    since: dt.datetime,
     filters: dict[str, Any] | None = None,
+    lookback_days: int | None = None,
+    until: dt.datetime | None = None,
 ) -> dict[int, list[tuple[dt.datetime, Any]]]:
-    """Per account, the (time, value) points of ``value`` since ``since``, oldest first.
+    """Per account, the (time, value) of ``value`` at the latest snapshot and the one to compare it with, oldest first.
 
-    ``value`` is a column name (or candidates); for a long table (``metric``/``value`` columns) it is the metric name.
+    ``lookback_days=None``: the snapshot before the latest (for "turns red", "crosses a threshold");
+    ``lookback_days=N``: the latest snapshot at least N days before the latest (for "drops by X over N days").
+    ``value`` is a column name (or candidates); in a long table (``metric``/``value`` columns) it is the metric name.
+    Rows of the newest model only, where the table holds several models (``model_id``).
     Raises :class:`MissingData` when the table or column is not there.
     """
     spec = SNAPSHOTS[kind]
     table, time_column = _reflect(session, spec)
     names = (value,) if isinstance(value, str) else value
-    where = [table.c[time_column] >= (since.date() if _is_date(table, time_column) else since)]
+    where: list[Any] = []
     if "metric" in table.c and "value" in table.c and not any(n in table.c for n in names):
         where.append(table.c["metric"] == names[0])
         column = "value"
@@ -98,12 +124,79 @@ def series(
     for key, wanted in (filters or {}).items():
         if wanted is not None and key in table.c:
             where.append(table.c[key] == wanted)
-    stmt = select(table.c[spec.account_column], table.c[time_column], table.c[column]).where(*where)
+    if "model_id" in table.c:
+        newest = session.scalar(select(func.max(table.c.model_id)))
+        where.append(table.c.model_id == newest)
+    if until is not None:
+        where.append(_not_after(table, time_column, until))
+    times = _snapshot_times(session, table, time_column, where, lookback_days)
+    if not times:
+        return {}
+    stmt = select(table.c[spec.account_column], table.c[time_column], table.c[column]).where(
+        *where, table.c[time_column].in_(times)
+    )
     out: dict[int, list[tuple[dt.datetime, Any]]] = defaultdict(list)
     for account_id, at, v in session.execute(stmt.order_by(table.c[time_column])):
         if v is not None:
             out[int(account_id)].append((_as_datetime(at), v))
     return out
+
+
+def measure_series(
+    session: Session,
+    measure: str,
+    *,
+    scorecard: str = "overall",
+    lookback_days: int | None = None,
+    until: dt.datetime | None = None,
+) -> dict[int, list[tuple[dt.datetime, Any]]]:
+    """A measure's input value per account, read from the health scores' per-measure contributions.
+
+    The health domain stores each measure's value (seat utilisation, usage trend, ...) with every score; this is
+    where per-account usage metrics come from until a metrics snapshot table exists.
+    """
+    table, time_column = _reflect(session, SNAPSHOTS["health"])
+    if "contributions" not in table.c:
+        raise MissingData(f"{table.name} has no contributions column to read {measure!r} from")
+    where: list[Any] = [table.c.scorecard == scorecard] if "scorecard" in table.c else []
+    if until is not None:
+        where.append(_not_after(table, time_column, until))
+    times = _snapshot_times(session, table, time_column, where, lookback_days)
+    if not times:
+        raise MissingData(f"no {scorecard} health scores yet to read {measure!r} from")
+    stmt = select(table.c.account_id, table.c[time_column], table.c.contributions).where(
+        *where, table.c[time_column].in_(times)
+    )
+    out: dict[int, list[tuple[dt.datetime, Any]]] = defaultdict(list)
+    for account_id, at, contributions in session.execute(stmt.order_by(table.c[time_column])):
+        items = json.loads(contributions) if isinstance(contributions, str) else contributions or []
+        for item in items:
+            if item.get("measure") == measure and item.get("value") is not None:
+                out[int(account_id)].append((_as_datetime(at), item["value"]))
+                break
+    return out
+
+
+def metric_series(
+    session: Session,
+    metric: str | tuple[str, ...],
+    *,
+    health_measure: str,
+    lookback_days: int | None = None,
+    until: dt.datetime | None = None,
+) -> tuple[dict[int, list[tuple[dt.datetime, Any]]], str]:
+    """A usage metric per account from the metrics snapshots, else from the health measures; says which it used."""
+    try:
+        return series(session, "metrics", value=metric, lookback_days=lookback_days, until=until), "metrics"
+    except MissingData as missing_metrics:
+        try:
+            return measure_series(session, health_measure, until=until), "health"
+        except MissingData as missing_health:
+            raise MissingData(f"{missing_metrics}; {missing_health}") from None
+
+
+def _not_after(table: Table, time_column: str, until: dt.datetime) -> Any:
+    return table.c[time_column] <= (until.date() if _is_date(table, time_column) else until)
 
 
 def _is_date(table: Table, column: str) -> bool:
@@ -113,31 +206,44 @@ def _is_date(table: Table, column: str) -> bool:
         return False
 
 
-def latest_attributes(session: Session, kind: str, account_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The latest snapshot row per account, every column, prefixed ``<kind>.`` -- for playbook conditions.
+SKIPPED_ATTRIBUTE_COLUMNS = {"id", "account_id", "contributions", "missing", "drivers", "computed_at"}
 
-    Empty when the table is missing. Long tables give one attribute per metric.
+
+def latest_attributes(session: Session, kind: str, account_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each account's values at the latest snapshot, as ``<kind>.<column>`` -- for playbook conditions.
+
+    Tables with a ``scorecard`` column give ``health.<scorecard>.<column>`` (and ``health.<column>`` for the
+    overall scorecard); long tables give ``metrics.<metric>``. Empty when the table is missing.
     """
     try:
         table, time_column = _reflect(session, SNAPSHOTS[kind])
     except MissingData:
         return {}
-    out: dict[int, dict[str, Any]] = defaultdict(dict)
-    seen: dict[tuple[int, str], Any] = {}
+    latest = session.scalar(select(func.max(table.c[time_column])))
+    if latest is None:
+        return {}
+    where: list[Any] = [table.c[time_column] == latest]
+    if "model_id" in table.c:
+        where.append(table.c.model_id == session.scalar(select(func.max(table.c.model_id))))
+    columns = [c for c in table.c if c.name not in SKIPPED_ATTRIBUTE_COLUMNS or c.name == "account_id"]
     account_column = table.c[SNAPSHOTS[kind].account_column]
     long_format = "metric" in table.c and "value" in table.c
-    for chunk_start in range(0, len(account_ids), 900):
-        chunk = account_ids[chunk_start : chunk_start + 900]
-        rows = session.execute(select(table).where(account_column.in_(chunk)).order_by(table.c[time_column]))
-        for row in rows.mappings():
-            account_id = int(row[SNAPSHOTS[kind].account_column])
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for start in range(0, len(account_ids), 900):
+        chunk = account_ids[start : start + 900]
+        for row in session.execute(select(*columns).where(*where, account_column.in_(chunk))).mappings():
+            attrs = out[int(row[SNAPSHOTS[kind].account_column])]
             if long_format:
-                out[account_id][f"{kind}.{row['metric']}"] = row["value"]
-            else:
-                for name, v in row.items():
-                    if name not in ("id", SNAPSHOTS[kind].account_column):
-                        out[account_id][f"{kind}.{name}"] = v
-            seen[(account_id, kind)] = True
+                attrs[f"{kind}.{row['metric']}"] = row["value"]
+                continue
+            scorecard = row.get("scorecard")
+            for name, v in row.items():
+                if name in SKIPPED_ATTRIBUTE_COLUMNS or name == "scorecard":
+                    continue
+                if scorecard is not None:
+                    attrs[f"{kind}.{scorecard}.{name}"] = v
+                if scorecard in (None, "overall"):
+                    attrs[f"{kind}.{name}"] = v
     return dict(out)
 
 
@@ -151,7 +257,7 @@ def segment_memberships(session: Session, account_ids: list[int]) -> dict[int, l
     meta = MetaData()
     segments = Table("segments", meta, autoload_with=session.connection())
     members = Table(membership_table, meta, autoload_with=session.connection())
-    name_column = segments.c.get("name") or segments.c.get("key")
+    name_column = segments.c.get("name") if "name" in segments.c else segments.c.get("key")
     if name_column is None or "segment_id" not in members.c or "account_id" not in members.c:
         return {}
     where = [members.c.account_id.in_(account_ids)]

@@ -1,0 +1,1 @@
+"""Knowledge base: playbook library, FAQ articles and account notes, searchable in Japanese and English."""

@@ -1,0 +1,1 @@
+"""Lifecycle stages, onboarding plans and success plans."""

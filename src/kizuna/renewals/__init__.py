@@ -1,0 +1,1 @@
+"""Renewal center and expansion pipeline."""

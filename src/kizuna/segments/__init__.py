@@ -1,0 +1,1 @@
+"""Segments, touch tiers, RFM and CSM coverage."""

@@ -1,0 +1,585 @@
+"""Segments (rule-based and RFM, with membership history), ACV touch tiers, books of business and CSM assignment.
+
+Rule segments reuse the playbooks' conditions (:mod:`kizuna.playbooks.conditions`): any column of ``accounts``,
+``plan``, ``mrr_minor``, ``arr_minor``, ``seats``, ``metrics.*``, ``health.*``, ``risk.*`` -- and here also
+``rfm.segment``, ``rfm.r_score``, ``rfm.f_score``, ``rfm.m_score``, ``rfm.rfm_cell``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, TeamMember, TeamRole
+from kizuna.audit.service import record_audit
+from kizuna.billing.models import Payment, PaymentStatus, Subscription
+from kizuna.db import utcnow
+from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.playbooks.conditions import account_attributes, failed_condition
+from kizuna.segments.models import Segment, SegmentKind, SegmentMembership, TouchTierChange, TouchTierPolicy
+from kizuna.segments.schemas import Assignment, Book, SegmentDefinition
+
+log = logging.getLogger(__name__)
+
+# Defaults when no policy was saved: ACV >= ¥3,000,000 high touch, >= ¥600,000 low touch, else tech touch.
+DEFAULT_HIGH_TOUCH_MIN_ACV = 3_000_000
+DEFAULT_LOW_TOUCH_MIN_ACV = 600_000
+# A book is over-covered above 100% of capacity and under-covered below this share of it.
+UNDER_COVERED_BELOW = 0.7
+
+
+# ------------------------------------------------------------------------------------------------ definitions
+def parse_definition(definition: dict[str, Any]) -> SegmentDefinition:
+    try:
+        return SegmentDefinition.model_validate(definition)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"segment definition: {where}: {first['msg']}", value=definition) from exc
+
+
+def create_segment(
+    session: Session,
+    *,
+    actor: str,
+    key: str,
+    name: str,
+    definition: dict[str, Any],
+    description: str | None = None,
+) -> Segment:
+    """Save a segment definition (members are computed by :func:`evaluate_segments`)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,99}", key):
+        raise InvalidInput(f"segment key {key!r}: use lower-case letters, digits, '-', '_' or '.'", value=key)
+    if session.scalar(select(Segment.id).where(Segment.key == key)) is not None:
+        raise Conflict(f"segment {key!r} already exists", key=key)
+    parsed = parse_definition(definition)
+    segment = Segment(
+        key=key,
+        name=name.strip() or key,
+        description=description,
+        kind=SegmentKind.rfm if parsed.rfm_segment else SegmentKind.rule,
+        definition=parsed.as_json(),
+        created_by=actor,
+    )
+    session.add(segment)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="create",
+        entity="segment",
+        entity_id=segment.id,
+        after={"key": key, "definition": segment.definition},
+    )
+    return segment
+
+
+def update_segment(
+    session: Session, *, actor: str, key: str, definition: dict[str, Any] | None = None, active: bool | None = None
+) -> Segment:
+    segment = get_segment(session, key)
+    before = {"definition": segment.definition, "active": segment.active}
+    if definition is not None:
+        parsed = parse_definition(definition)
+        segment.definition = parsed.as_json()
+        segment.kind = SegmentKind.rfm if parsed.rfm_segment else SegmentKind.rule
+    if active is not None:
+        segment.active = active
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="update",
+        entity="segment",
+        entity_id=segment.id,
+        before=before,
+        after={"definition": segment.definition, "active": segment.active},
+    )
+    return segment
+
+
+def get_segment(session: Session, key: str) -> Segment:
+    segment = session.scalar(select(Segment).where(Segment.key == key))
+    if segment is None:
+        raise NotFound(f"no segment {key!r}", key=key)
+    return segment
+
+
+def list_segments(session: Session) -> list[Segment]:
+    return list(session.scalars(select(Segment).order_by(Segment.key)))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def ensure_rfm_segments(session: Session, *, actor: str) -> list[Segment]:
+    """Create one segment per named RFM segment (``rfm-champions``, ``rfm-at-risk``, ...) if missing."""
+    from kizuna.analytics.ltv import RFM_SEGMENTS
+
+    made = []
+    existing = set(session.scalars(select(Segment.key)))
+    for name in RFM_SEGMENTS:
+        key = f"rfm-{_slug(name)}"
+        if key not in existing:
+            made.append(
+                create_segment(session, actor=actor, key=key, name=f"RFM: {name}", definition={"rfm_segment": name})
+            )
+    return made
+
+
+# ------------------------------------------------------------------------------------------------------- RFM
+def rfm_by_account(session: Session, *, today: dt.date) -> dict[int, dict[str, Any]]:
+    """RFM scores per account from successful payments (the transactions), observed up to ``today``.
+
+    Returns ``{account_id: {"rfm.segment", "rfm.r_score", "rfm.f_score", "rfm.m_score", "rfm.rfm_cell"}}``;
+    monthly periods, since SaaS payments are monthly or rarer.
+    """
+    import pandas as pd
+
+    from kizuna.analytics.ltv import rfm_scores, rfm_summary
+
+    end = dt.datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=dt.UTC)
+    rows = session.execute(
+        select(Payment.account_id, Payment.attempted_at, Payment.amount_minor).where(
+            Payment.status == PaymentStatus.succeeded, Payment.attempted_at <= end
+        )
+    ).all()
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows, columns=["account_id", "at", "amount"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.tz_localize(None)
+    summary = rfm_summary(frame, "account_id", "at", "amount", observation_period_end=pd.Timestamp(today), freq="M")
+    scores = rfm_scores(summary)
+    out: dict[int, dict[str, Any]] = {}
+    m_present = "m_score" in scores.columns
+    for account_id, row in scores.iterrows():
+        out[int(account_id)] = {  # type: ignore[call-overload]
+            "rfm.segment": str(row["segment"]),
+            "rfm.r_score": int(row["r_score"]),
+            "rfm.f_score": int(row["f_score"]),
+            "rfm.m_score": int(row["m_score"]) if m_present else None,
+            "rfm.rfm_cell": str(row["rfm_cell"]),
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+@dataclass
+class SegmentEvaluation:
+    key: str
+    members: int
+    joined: int
+    left: int
+
+
+@dataclass
+class EvaluationReport:
+    segments: list[SegmentEvaluation] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "segments": len(self.segments),
+            "memberships": sum(s.members for s in self.segments),
+            "joined": sum(s.joined for s in self.segments),
+            "left": sum(s.left for s in self.segments),
+        }
+
+
+def _matches(definition: SegmentDefinition, attrs: dict[str, Any]) -> str | None:
+    """Why the account is a member (text), or None if it is not."""
+    if definition.rfm_segment is not None:
+        seg = attrs.get("rfm.segment")
+        return f"rfm {attrs.get('rfm.rfm_cell')} {seg}" if seg == definition.rfm_segment else None
+    if definition.match == "all":
+        if failed_condition(definition.rules, attrs) is not None:
+            return None
+        return "; ".join(f"{c.field}={attrs.get(c.field)!r}" for c in definition.rules)[:500]
+    for condition in definition.rules:
+        if failed_condition([condition], attrs) is None:
+            return f"{condition.field}={attrs.get(condition.field)!r}"[:500]
+    return None
+
+
+def account_segment_attributes(session: Session, *, today: dt.date, rfm: bool = True) -> dict[int, dict[str, Any]]:
+    """Every attribute a segment rule may name, for every account."""
+    ids = list(session.scalars(select(Account.id)))
+    attrs = account_attributes(session, ids, today=today)
+    if rfm:
+        for account_id, values in rfm_by_account(session, today=today).items():
+            if account_id in attrs:
+                attrs[account_id].update(values)
+    return attrs
+
+
+def evaluate_segments(
+    session: Session,
+    *,
+    actor: str,
+    today: dt.date,
+    keys: list[str] | None = None,
+    now: dt.datetime | None = None,
+    attributes: dict[int, dict[str, Any]] | None = None,
+) -> EvaluationReport:
+    """Re-evaluate active segments (or ``keys``): members who joined get a new membership row, those who left get
+    ``left_at``; the rows are the membership history. Running it twice changes nothing the second time."""
+    now = now or utcnow()
+    stmt = select(Segment).order_by(Segment.key)
+    stmt = stmt.where(Segment.key.in_(keys)) if keys else stmt.where(Segment.active.is_(True))
+    segments = list(session.scalars(stmt))
+    if keys and len(segments) != len(set(keys)):
+        missing = sorted(set(keys) - {s.key for s in segments})
+        raise NotFound(f"no segment {', '.join(missing)}", keys=missing)
+    report = EvaluationReport()
+    if not segments:
+        return report
+    needs_rfm = any(s.kind == SegmentKind.rfm or "rfm." in str(s.definition) for s in segments)
+    attrs = attributes if attributes is not None else account_segment_attributes(session, today=today, rfm=needs_rfm)
+    for segment in segments:
+        definition = parse_definition(segment.definition)
+        wanted = {aid: why for aid, a in attrs.items() if (why := _matches(definition, a)) is not None}
+        current = {
+            m.account_id: m
+            for m in session.scalars(
+                select(SegmentMembership).where(
+                    SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)
+                )
+            )
+        }
+        joined = [aid for aid in wanted if aid not in current]
+        left = [m for aid, m in current.items() if aid not in wanted]
+        session.add_all(
+            SegmentMembership(segment_id=segment.id, account_id=aid, joined_at=now, reason=wanted[aid])
+            for aid in joined
+        )
+        for membership in left:
+            membership.left_at = now
+        segment.member_count = len(wanted)
+        segment.evaluated_at = now
+        report.segments.append(SegmentEvaluation(segment.key, len(wanted), len(joined), len(left)))
+        if joined or left:
+            record_audit(
+                session,
+                actor=actor,
+                action="evaluate",
+                entity="segment",
+                entity_id=segment.id,
+                after={"members": len(wanted), "joined": len(joined), "left": len(left)},
+            )
+    session.flush()
+    log.info("evaluated %s segments", len(segments))
+    return report
+
+
+def segment_members(session: Session, *, key: str) -> list[dict[str, Any]]:
+    """Current members of a segment, with when and why they joined."""
+    segment = get_segment(session, key)
+    rows = session.execute(
+        select(Account.id, Account.name, Account.touch_tier, SegmentMembership.joined_at, SegmentMembership.reason)
+        .join(SegmentMembership, SegmentMembership.account_id == Account.id)
+        .where(SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None))
+        .order_by(Account.name, Account.id)
+    )
+    return [{"account_id": a, "name": n, "touch_tier": t, "joined_at": j, "reason": r} for a, n, t, j, r in rows]
+
+
+def membership_history(session: Session, *, key: str, account_id: int | None = None) -> list[SegmentMembership]:
+    segment = get_segment(session, key)
+    stmt = select(SegmentMembership).where(SegmentMembership.segment_id == segment.id)
+    if account_id is not None:
+        stmt = stmt.where(SegmentMembership.account_id == account_id)
+    return list(session.scalars(stmt.order_by(SegmentMembership.joined_at, SegmentMembership.id)))
+
+
+def account_segments(session: Session, *, account_id: int) -> list[str]:
+    """Keys of the segments an account is in now."""
+    return list(
+        session.scalars(
+            select(Segment.key)
+            .join(SegmentMembership, SegmentMembership.segment_id == Segment.id)
+            .where(SegmentMembership.account_id == account_id, SegmentMembership.left_at.is_(None))
+            .order_by(Segment.key)
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ tiers
+def tier_policy(session: Session) -> TouchTierPolicy:
+    """The thresholds in force (the newest saved policy, else the defaults -- not saved)."""
+    policy = session.scalar(select(TouchTierPolicy).order_by(TouchTierPolicy.id.desc()).limit(1))
+    return policy or TouchTierPolicy(
+        high_touch_min_acv_minor=DEFAULT_HIGH_TOUCH_MIN_ACV,
+        low_touch_min_acv_minor=DEFAULT_LOW_TOUCH_MIN_ACV,
+        currency="JPY",
+        created_by="default",
+    )
+
+
+def set_tier_policy(
+    session: Session, *, actor: str, high_touch_min_acv_minor: int, low_touch_min_acv_minor: int, currency: str = "JPY"
+) -> TouchTierPolicy:
+    if not 0 <= low_touch_min_acv_minor <= high_touch_min_acv_minor:
+        raise InvalidInput(
+            f"tier thresholds need 0 <= low ({low_touch_min_acv_minor}) <= high ({high_touch_min_acv_minor})"
+        )
+    policy = TouchTierPolicy(
+        high_touch_min_acv_minor=high_touch_min_acv_minor,
+        low_touch_min_acv_minor=low_touch_min_acv_minor,
+        currency=currency.upper(),
+        created_by=actor,
+    )
+    session.add(policy)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="create",
+        entity="touch_tier_policy",
+        entity_id=policy.id,
+        after={"high": high_touch_min_acv_minor, "low": low_touch_min_acv_minor, "currency": currency},
+    )
+    return policy
+
+
+def tier_for(acv_minor: int, policy: TouchTierPolicy) -> str:
+    if acv_minor >= policy.high_touch_min_acv_minor:
+        return "high"
+    if acv_minor >= policy.low_touch_min_acv_minor:
+        return "low"
+    return "tech"
+
+
+def _live(today: dt.date) -> Any:
+    return (
+        Subscription.start_date <= today,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > today),
+        Subscription.status.in_(("active", "cancelled")),
+    )
+
+
+def account_acv(session: Session, *, today: dt.date) -> dict[int, tuple[int, str]]:
+    """Annual contract value (12 x live MRR, minor units) and currency per account with a live paid subscription."""
+    rows = session.execute(
+        select(Subscription.account_id, func.sum(Subscription.mrr_minor), func.max(Subscription.currency))
+        .where(*_live(today))
+        .group_by(Subscription.account_id)
+    )
+    return {int(a): (int(m or 0) * 12, c or "JPY") for a, m, c in rows}
+
+
+@dataclass
+class TierReport:
+    changed: int
+    counts: dict[str, int]
+    policy: dict[str, Any]
+
+
+def apply_tiers(session: Session, *, actor: str, today: dt.date, now: dt.datetime | None = None) -> TierReport:
+    """Set ``accounts.touch_tier`` from ACV for every account with a live subscription (others keep theirs);
+    each change is a :class:`TouchTierChange` row. Idempotent."""
+    now = now or utcnow()
+    policy = tier_policy(session)
+    acv = account_acv(session, today=today)
+    changed = 0
+    counts: Counter[str] = Counter()
+    for account in session.scalars(select(Account).order_by(Account.id)):
+        if account.id not in acv:
+            continue
+        value, currency = acv[account.id]
+        tier = tier_for(value, policy)
+        counts[tier] += 1
+        if account.touch_tier != tier:
+            session.add(
+                TouchTierChange(
+                    account_id=account.id,
+                    from_tier=account.touch_tier,
+                    to_tier=tier,
+                    acv_minor=value,
+                    currency=currency,
+                    changed_at=now,
+                    actor=actor,
+                )
+            )
+            account.touch_tier = tier
+            changed += 1
+    session.flush()
+    if changed:
+        record_audit(session, actor=actor, action="apply_tiers", entity="account", after={"changed": changed})
+    return TierReport(
+        changed=changed,
+        counts=dict(counts),
+        policy={
+            "high_touch_min_acv_minor": policy.high_touch_min_acv_minor,
+            "low_touch_min_acv_minor": policy.low_touch_min_acv_minor,
+            "currency": policy.currency,
+        },
+    )
+
+
+def tier_history(session: Session, *, account_id: int) -> list[TouchTierChange]:
+    return list(
+        session.scalars(
+            select(TouchTierChange).where(TouchTierChange.account_id == account_id).order_by(TouchTierChange.id)
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------- books and coverage
+def _csms(session: Session, ids: list[int] | None = None) -> list[TeamMember]:
+    stmt = select(TeamMember).where(TeamMember.active.is_(True))
+    stmt = stmt.where(TeamMember.id.in_(ids)) if ids else stmt.where(TeamMember.role == TeamRole.csm)
+    return list(session.scalars(stmt.order_by(TeamMember.id)))
+
+
+def _coverage(load: float | None) -> str:
+    if load is None:
+        return "no_capacity"
+    if load > 1.0:
+        return "over"
+    return "under" if load < UNDER_COVERED_BELOW else "balanced"
+
+
+def _load(accounts: int, arr: int, member: TeamMember) -> tuple[float | None, float | None, float | None]:
+    account_load = accounts / member.capacity_accounts if member.capacity_accounts else None
+    arr_load = arr / member.capacity_arr_minor if member.capacity_arr_minor else None
+    loads = [x for x in (account_load, arr_load) if x is not None]
+    return account_load, arr_load, (max(loads) if loads else None)
+
+
+def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
+    """Per active CSM: the accounts owned (not churned), their ARR, the tiers, and the load against capacity."""
+    acv = account_acv(session, today=today)
+    per_owner: dict[int, list[Account]] = defaultdict(list)
+    for account in session.scalars(
+        select(Account).where(Account.owner_id.is_not(None), Account.lifecycle_stage != "churned")
+    ):
+        per_owner[int(account.owner_id)].append(account)  # type: ignore[arg-type]
+    members = _csms(session)
+    members += [m for m in _csms(session, list(per_owner)) if m not in members]
+    books = []
+    for member in members:
+        owned = per_owner.get(member.id, [])
+        arr = sum(acv.get(a.id, (0, "JPY"))[0] for a in owned)
+        currencies = {acv[a.id][1] for a in owned if a.id in acv}
+        account_load, arr_load, load = _load(len(owned), arr, member)
+        books.append(
+            Book(
+                owner_id=member.id,
+                owner_name=member.name,
+                accounts=len(owned),
+                arr_minor=arr,
+                currency=currencies.pop() if len(currencies) == 1 else "JPY",
+                capacity_accounts=member.capacity_accounts,
+                capacity_arr_minor=member.capacity_arr_minor,
+                account_load=account_load,
+                arr_load=arr_load,
+                load=load,
+                coverage=_coverage(load),  # type: ignore[arg-type]
+                by_tier=dict(Counter(a.touch_tier or "none" for a in owned)),
+            )
+        )
+    return books
+
+
+def unassigned_accounts(session: Session, *, tier: str | None = None) -> list[Account]:
+    stmt = select(Account).where(Account.owner_id.is_(None), Account.lifecycle_stage != "churned")
+    if tier is not None:
+        stmt = stmt.where(Account.touch_tier == tier)
+    return list(session.scalars(stmt.order_by(Account.created_at, Account.id)))
+
+
+def assign_accounts(
+    session: Session,
+    *,
+    actor: str,
+    today: dt.date,
+    strategy: str = "least_loaded",
+    tier: str | None = None,
+    csm_ids: list[int] | None = None,
+    account_ids: list[int] | None = None,
+) -> list[Assignment]:
+    """Give an owner to accounts without one (or ``account_ids``), CSM by CSM within each tier.
+
+    ``round_robin`` takes the CSMs of the pool in turn, starting after the one who got the tier's newest account;
+    ``least_loaded`` gives each account to the CSM whose load (the larger of accounts / capacity and ARR / ARR
+    capacity; accounts per CSM when no capacity is set) is lowest after taking it.
+    """
+    if strategy not in ("least_loaded", "round_robin"):
+        raise InvalidInput(f"unknown assignment strategy {strategy!r}; use least_loaded or round_robin", value=strategy)
+    pool = _csms(session, csm_ids)
+    if not pool:
+        raise InvalidInput("no active CSM to assign accounts to")
+    if account_ids:
+        accounts = list(session.scalars(select(Account).where(Account.id.in_(account_ids)).order_by(Account.id)))
+        if len(accounts) != len(set(account_ids)):
+            raise NotFound(f"no account {sorted(set(account_ids) - {a.id for a in accounts})}")
+    else:
+        accounts = unassigned_accounts(session, tier=tier)
+    if not accounts:
+        return []
+    acv = account_acv(session, today=today)
+    books = {b.owner_id: b for b in books_of_business(session, today=today)}
+    load_accounts = {m.id: books[m.id].accounts if m.id in books else 0 for m in pool}
+    load_arr = {m.id: books[m.id].arr_minor if m.id in books else 0 for m in pool}
+    by_tier: dict[str | None, list[Account]] = defaultdict(list)
+    for account in accounts:
+        by_tier[account.touch_tier].append(account)
+    out: list[Assignment] = []
+    for account_tier, group in by_tier.items():
+        cursor = 0
+        if strategy == "round_robin":
+            last_owner = session.scalar(
+                select(Account.owner_id)
+                .where(
+                    Account.touch_tier == account_tier if account_tier else Account.touch_tier.is_(None),
+                    Account.owner_id.in_([m.id for m in pool]),
+                )
+                .order_by(Account.created_at.desc(), Account.id.desc())
+                .limit(1)
+            )
+            ids = [m.id for m in pool]
+            cursor = (ids.index(last_owner) + 1) % len(pool) if last_owner in ids else 0
+        for account in group:
+            arr = acv.get(account.id, (0, "JPY"))[0]
+            if strategy == "round_robin":
+                member = pool[cursor % len(pool)]
+                cursor += 1
+            else:
+
+                def after(m: TeamMember, arr: int = arr) -> tuple[float, int]:
+                    _, _, load = _load(load_accounts[m.id] + 1, load_arr[m.id] + arr, m)
+                    return (load if load is not None else float(load_accounts[m.id] + 1), m.id)
+
+                member = min(pool, key=after)
+            before = account.owner_id
+            account.owner_id = member.id
+            load_accounts[member.id] += 1
+            load_arr[member.id] += arr
+            record_audit(
+                session,
+                actor=actor,
+                action="assign",
+                entity="account",
+                entity_id=account.id,
+                before={"owner_id": before},
+                after={"owner_id": member.id, "strategy": strategy},
+            )
+            out.append(
+                Assignment(
+                    account_id=account.id,
+                    account_name=account.name,
+                    tier=account.touch_tier,
+                    owner_id=member.id,
+                    owner_name=member.name,
+                )
+            )
+    session.flush()
+    return out
