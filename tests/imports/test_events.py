@@ -224,3 +224,34 @@ def test_timestamps_parse_vectorised_with_a_fallback_for_rare_spellings() -> Non
     parsed = parse_timestamps(column, TOKYO).to_pylist()
     at = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
     assert parsed == [at, at + dt.timedelta(milliseconds=500), at, at, at, at, None, None, None]
+
+
+def test_invalid_bytes_after_the_sniffed_start_refuse_the_file(
+    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factories.account(session, external_id="BAD-1")
+    monkeypatch.setattr(events_module, "_SNIFF_BYTES", 1024)  # the bad bytes come after what detection looks at
+    monkeypatch.setattr(events_module, "CSV_BLOCK_BYTES", 16 * 1024)
+    path = tmp_path / "events.csv"
+    with path.open("wb") as handle:
+        handle.write(b"account_external_id,event_name,timestamp\n")
+        for i in range(2000):
+            handle.write(f"BAD-1,login,2026-01-05 10:{i % 60:02d}:00\n".encode())
+        handle.write(b"BAD-1,log\xe9in,2026-01-05 10:00:00\n")
+    with pytest.raises(ImportRejected, match=r"events.csv: cannot be read as utf-8 after row \d+"):
+        run(session, settings, path)
+    assert event_count(settings) == 0 and not hidden_files(settings)
+
+
+def test_progress_is_reported_by_bytes(
+    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factories.account(session, external_id="PRG-1")
+    monkeypatch.setattr(events_module, "CSV_BLOCK_BYTES", 16 * 1024)
+    path = tmp_path / "events.csv"
+    write_events(path, rows=2000, seed=2, accounts=["PRG-1"])
+    seen: list[tuple[int, int]] = []
+    run(session, settings, path, progress=lambda done, total: seen.append((done, total)))
+    size = path.stat().st_size
+    assert len(seen) > 3 and all(total == size for _, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1][0] == size

@@ -96,16 +96,25 @@ def _open_csv(path: Path, fmt: str, encoding: str | None, name: str) -> _Chunks:
         raise ImportRejected(f"{name}: the file is empty", file=name)
     arrow_encoding = "utf8" if used in ("utf-8", "utf-8-sig") else used
     source = pa.OSFile(str(path), "rb")
-    reader = pacsv.open_csv(
-        source,
-        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=arrow_encoding),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=arrow_encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        source.close()
+        raise ImportRejected(
+            f"{name}: cannot be read as {used} in its first {CSV_BLOCK_BYTES >> 20} MiB: {exc}. "
+            "Pass --encoding if the file is not in this encoding.",
+            file=name,
+            encoding=used,
+        ) from None
     names = [h.strip() for h in reader.schema.names]
 
     def tables() -> Iterator[tuple[int, pa.Table]]:
