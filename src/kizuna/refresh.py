@@ -27,6 +27,7 @@ REFRESH_STEPS: list[str] = [
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
     "kizuna.segments.jobs",
+    "kizuna.lifecycle.jobs",
     "kizuna.playbooks.jobs",
 ]
 

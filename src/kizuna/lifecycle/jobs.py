@@ -1,0 +1,14 @@
+"""Refresh step: start the onboarding plan of new accounts that have none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kizuna.lifecycle import service
+
+
+def refresh(ctx: Any) -> dict[str, Any]:
+    with ctx.runtime.transaction() as session:
+        started = service.start_onboarding_for_new_accounts(session, actor="refresh", today=ctx.as_of)
+        overdue = len(service.overdue_milestones(session, today=ctx.as_of))
+    return {"onboarding_started": started, "overdue_milestones": overdue}
