@@ -26,7 +26,7 @@ from kizuna.accounts.schemas import (
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
-from kizuna.web.deps import db_session
+from kizuna.web.deps import Id, db_session
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -60,13 +60,13 @@ def bulk_assign(
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="One account")
-def get_account(account_id: int, session: Session = Depends(db_session)) -> AccountOut:
+def get_account(account_id: Id, session: Session = Depends(db_session)) -> AccountOut:
     return AccountOut.model_validate(service.get_account(session, account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="Update an account")
 def update_account(
-    account_id: int,
+    account_id: Id,
     data: AccountUpdate,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
@@ -77,7 +77,7 @@ def update_account(
 
 
 @router.get("/accounts/{account_id}/contacts", response_model=list[ContactOut], responses=ERRORS, tags=["contacts"])
-def list_contacts(account_id: int, session: Session = Depends(db_session)) -> list[ContactOut]:
+def list_contacts(account_id: Id, session: Session = Depends(db_session)) -> list[ContactOut]:
     return [ContactOut.model_validate(c) for c in service.list_contacts(session, account_id)]
 
 
@@ -89,7 +89,7 @@ def list_contacts(account_id: int, session: Session = Depends(db_session)) -> li
     tags=["contacts"],
 )
 def create_contact(
-    account_id: int,
+    account_id: Id,
     data: ContactCreate,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
@@ -106,7 +106,7 @@ def create_contact(
     tags=["subscriptions"],
     summary="Every version of every contract line of the account",
 )
-def list_subscriptions(account_id: int, session: Session = Depends(db_session)) -> list[SubscriptionOut]:
+def list_subscriptions(account_id: Id, session: Session = Depends(db_session)) -> list[SubscriptionOut]:
     return [SubscriptionOut.model_validate(s) for s in service.list_subscriptions(session, account_id)]
 
 
@@ -114,7 +114,7 @@ def list_subscriptions(account_id: int, session: Session = Depends(db_session)) 
     "/accounts/{account_id}/mrr-history", response_model=list[MrrPoint], responses=ERRORS, tags=["subscriptions"]
 )
 def mrr_history(
-    account_id: int, months: int = Query(24, ge=1, le=120), session: Session = Depends(db_session)
+    account_id: Id, months: int = Query(24, ge=1, le=120), session: Session = Depends(db_session)
 ) -> list[MrrPoint]:
     service.get_account(session, account_id)
     return service.mrr_history(session, account_id, today=today(), months=months)
@@ -124,7 +124,7 @@ def mrr_history(
     "/accounts/{account_id}/activities", response_model=list[ActivityOut], responses=ERRORS, tags=["activities"]
 )
 def list_activities(
-    account_id: int, limit: int = Query(100, ge=1, le=1000), session: Session = Depends(db_session)
+    account_id: Id, limit: int = Query(100, ge=1, le=1000), session: Session = Depends(db_session)
 ) -> list[ActivityOut]:
     return [ActivityOut.model_validate(a) for a in service.list_activities(session, account_id, limit=limit)]
 
@@ -138,7 +138,7 @@ def list_activities(
     summary="Log an activity or add a note (kind=note)",
 )
 def log_activity(
-    account_id: int,
+    account_id: Id,
     data: ActivityCreate,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),

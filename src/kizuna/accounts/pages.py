@@ -18,7 +18,7 @@ from kizuna.auth.public import _safe_next
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.web import i18n
-from kizuna.web.deps import db_session
+from kizuna.web.deps import Id, db_session
 from kizuna.web.exports import export_response
 from kizuna.web.templating import language_of, render
 
@@ -105,7 +105,7 @@ def save_view(
 
 @router.post("/accounts/views/{view_id}/delete")
 def delete_view(
-    view_id: int, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    view_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
 ) -> RedirectResponse:
     auth_service.delete_saved_view(session, actor=principal.actor, user_id=principal.id, view_id=view_id)
     return RedirectResponse("/accounts", status_code=303)
@@ -136,7 +136,7 @@ def customer_360(request: Request, account_id: int, session: Session = Depends(d
 
 @router.post("/accounts/{account_id}/activities")
 def log_activity(
-    account_id: int,
+    account_id: Id,
     kind: str = Form("note", pattern="^(meeting|call|email|note|qbr)$"),
     subject: str = Form(..., min_length=1, max_length=500),
     body: str = Form("", max_length=20_000),
@@ -152,7 +152,7 @@ def log_activity(
 
 @router.post("/accounts/{account_id}/tasks")
 def create_task(
-    account_id: int,
+    account_id: Id,
     title: str = Form(..., min_length=1, max_length=500),
     due_on: dt.date | None = Form(None),
     priority: str = Form("normal", pattern="^(low|normal|high|urgent)$"),

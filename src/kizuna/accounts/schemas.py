@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# A database id: bounded so that a huge number is a validation error, not an integer overflow in the database.
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 SortKey = Literal["name", "-name", "mrr", "-mrr", "renewal", "-renewal", "created", "-created"]
 
@@ -14,7 +17,7 @@ class AccountQuery(BaseModel):
     """Filters and sort of the accounts list (page and API share it)."""
 
     q: str | None = Field(default=None, max_length=200, description="Search in name and external id (Japanese too).")
-    owner_id: int | None = Field(default=None, description="CSM (team member id); 0 = unassigned.")
+    owner_id: int | None = Field(default=None, ge=0, le=2**31 - 1, description="CSM (team member id); 0 = unassigned.")
     lifecycle_stage: str | None = Field(default=None, max_length=32)
     touch_tier: str | None = Field(default=None, max_length=16)
     industry: str | None = Field(default=None, max_length=100)
@@ -62,7 +65,7 @@ class AccountCreate(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     employee_band: str | None = Field(default=None, max_length=32)
     region: str | None = Field(default=None, max_length=100)
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     lifecycle_stage: str = Field(default="onboarding", max_length=32)
     touch_tier: Literal["high", "low", "tech"] | None = None
     website: str | None = Field(default=None, max_length=300)
@@ -73,15 +76,15 @@ class AccountUpdate(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     employee_band: str | None = Field(default=None, max_length=32)
     region: str | None = Field(default=None, max_length=100)
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     lifecycle_stage: str | None = Field(default=None, max_length=32)
     touch_tier: Literal["high", "low", "tech"] | None = None
     website: str | None = Field(default=None, max_length=300)
 
 
 class BulkAssign(BaseModel):
-    account_ids: list[int] = Field(min_length=1, max_length=5000)
-    owner_id: int | None = Field(description="Team member id; null unassigns.")
+    account_ids: list[DbId] = Field(min_length=1, max_length=5000)
+    owner_id: DbId | None = Field(description="Team member id; null unassigns.")
 
 
 class ContactOut(BaseModel):
@@ -145,7 +148,7 @@ class ActivityCreate(BaseModel):
     kind: Literal["meeting", "call", "email", "note", "qbr"] = "note"
     subject: str = Field(min_length=1, max_length=500)
     body: str | None = Field(default=None, max_length=20_000)
-    contact_id: int | None = None
+    contact_id: DbId | None = None
     occurred_at: dt.datetime | None = Field(default=None, description="Default: now. Must carry a time zone.")
 
 

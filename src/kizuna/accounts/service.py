@@ -42,15 +42,16 @@ _HIRAGANA = range(0x3041, 0x3097)
 
 def search_variants(text: str) -> list[str]:
     """The forms a Japanese search term may take in stored names: as typed, NFKC (full-width ``ＡＢＣ`` and
-    half-width ``ｶﾅ`` folded), and with hiragana turned into katakana and back."""
+    half-width ``ｶﾅ`` folded), with hiragana turned into katakana and back, and with ASCII in full width."""
     base = text.strip()
     if not base:
         return []
     nfkc = unicodedata.normalize("NFKC", base)
     katakana = "".join(chr(ord(c) + 0x60) if ord(c) in _HIRAGANA else c for c in nfkc)
     hiragana = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in nfkc)
+    full_width = "".join(chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E else c for c in nfkc)
     seen: list[str] = []
-    for v in (base, nfkc, katakana, hiragana):
+    for v in (base, nfkc, katakana, hiragana, full_width):
         if v not in seen:
             seen.append(v)
     return seen

@@ -10,7 +10,7 @@ from kizuna.auth import service
 from kizuna.auth.deps import current_principal
 from kizuna.auth.models import ApiScope, Role
 from kizuna.auth.service import Principal
-from kizuna.web.deps import db_session
+from kizuna.web.deps import Id, db_session
 from kizuna.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
@@ -49,7 +49,7 @@ def create_user(
 
 @router.post("/users/{user_id}")
 def update_user(
-    user_id: int,
+    user_id: Id,
     role: str = Form(...),
     active: bool = Form(False),
     principal: Principal = Depends(current_principal),
@@ -84,7 +84,7 @@ def create_api_key(
 
 @router.post("/api-keys/{key_id}/revoke")
 def revoke_api_key(
-    key_id: int, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    key_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
 ) -> RedirectResponse:
     service.revoke_api_key(session, actor=principal.actor, key_id=key_id)
     return RedirectResponse("/settings", status_code=303)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 from sqlalchemy.orm import Session
 
 from kizuna.runtime import Runtime
@@ -25,3 +26,7 @@ def db_session(request: Request) -> Iterator[Session]:
     """One session and one transaction per request: committed when the handler returns, rolled back on error."""
     with runtime_of(request).transaction() as session:
         yield session
+
+
+# A database id in a URL path: bounded so that a huge number is a 422, not an integer overflow in the database.
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]

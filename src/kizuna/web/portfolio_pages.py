@@ -20,7 +20,7 @@ from kizuna.dashboard.pages import today
 from kizuna.dashboard.service import portfolio
 from kizuna.web import i18n
 from kizuna.web import portfolio as reads
-from kizuna.web.deps import db_session, runtime_of, settings_of
+from kizuna.web.deps import Id, db_session, runtime_of, settings_of
 from kizuna.web.exports import export_response
 from kizuna.web.templating import language_of, render
 
@@ -229,7 +229,7 @@ def tasks(
 
 @router.post("/tasks/{task_id}/complete")
 def complete_task(
-    task_id: int,
+    task_id: Id,
     outcome: str = Form("", max_length=5000),
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.tasks import service as tasks_service
-from kizuna.web.deps import db_session
+from kizuna.web.deps import Id, db_session
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
@@ -90,13 +90,13 @@ def create_task(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
-def get_task(task_id: int, session: Session = Depends(db_session)) -> TaskOut:
+def get_task(task_id: Id, session: Session = Depends(db_session)) -> TaskOut:
     return TaskOut.model_validate(tasks_service.get_task(session, task_id))
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut, summary="Mark a task done")
 def complete_task(
-    task_id: int,
+    task_id: Id,
     data: TaskDone,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
