@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from kizuna import models as m
 from tests import factories
 
-HEALTH_ROW = "INSERT INTO health_scores (account_id, scorecard, as_of, score, color) VALUES (:a, 'overall', :d, :s, :c)"
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
 
@@ -23,21 +22,78 @@ class Scenario:
     accounts: dict[str, m.Account]
 
 
-def create_snapshot_tables(session: Session) -> None:
+def _health(account_id: int, day: dt.date, score: float, band: str, **measures: float) -> m.HealthScore:
+    contributions = [
+        {"measure": k, "value": v, "points": 50.0, "weight": 10, "effective_weight": 0.1, "contribution": 5.0}
+        for k, v in measures.items()
+    ]
+    return m.HealthScore(
+        account_id=account_id,
+        scorecard="overall",
+        scorecard_version=1,
+        as_of=day,
+        computed_score=score,
+        computed_band=band,
+        score=score,
+        band=band,
+        known_weight=1.0,
+        missing=[],
+        contributions=contributions,
+    )
+
+
+def write_snapshots(session: Session, accounts: dict[str, m.Account]) -> None:
+    """Two refreshes' worth of health and risk scores, as the health and risk domains store them."""
+    before, today = TODAY - dt.timedelta(days=35), TODAY
+    usual = {"seat_utilisation": 0.6, "usage_trend": 0.0}
+    for label, account in accounts.items():
+        if label == "fresh":
+            continue
+        previous = {"healthred": (45, "yellow"), "healthdrop": (90, "green")}.get(label, (75, "green"))
+        current = {"healthred": (35, "red"), "healthdrop": (60, "yellow")}.get(label, (75, "green"))
+        now_measures = {
+            **usual,
+            **{"usage": {"usage_trend": -0.45}, "seats": {"seat_utilisation": 0.95}}.get(label, {}),
+        }
+        session.add(_health(account.id, before, *previous, **usual))
+        session.add(_health(account.id, today, *current, **now_measures))
+    model = m.RiskModel(
+        file_name="risk.joblib",
+        data_as_of=before,
+        horizon_days=90,
+        train_start=before,
+        train_end=before,
+        n_samples=100,
+        base_rate=0.1,
+        features=[],
+        params={},
+        metrics={},
+        trained_by="test",
+    )
+    session.add(model)
+    session.flush()
+    for label, account in accounts.items():
+        for day, p in ((before, 0.2), (today, 0.8 if label == "risky" else 0.2)):
+            session.add(
+                m.RiskScore(
+                    account_id=account.id,
+                    model_id=model.id,
+                    as_of=day,
+                    probability=p,
+                    band="high" if p > 0.5 else "low",
+                    drivers=[],
+                )
+            )
+    session.flush()
+
+
+def create_metrics_table(session: Session) -> None:
+    """A per-account metrics snapshot table as the KPI domain may write it (wide: one column per metric)."""
     pk = "SERIAL PRIMARY KEY" if session.get_bind().dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
     session.execute(
         text(
-            f"CREATE TABLE IF NOT EXISTS health_scores (id {pk}, account_id INTEGER, "
-            "scorecard VARCHAR(50), as_of DATE, score FLOAT, color VARCHAR(10))"
-        )
-    )
-    session.execute(
-        text(f"CREATE TABLE IF NOT EXISTS risk_scores (id {pk}, account_id INTEGER, as_of DATE, probability FLOAT)")
-    )
-    session.execute(
-        text(
-            f"CREATE TABLE IF NOT EXISTS account_metrics (id {pk}, account_id INTEGER, "
-            "as_of DATE, active_users FLOAT, seat_utilisation FLOAT)"
+            f"CREATE TABLE account_metrics (id {pk}, account_id INTEGER, as_of DATE, "
+            "active_users FLOAT, seat_utilisation FLOAT)"
         )
     )
 
@@ -155,51 +211,7 @@ def build(session: Session, *, snapshots: bool = True) -> Scenario:
         customer(label)
     session.flush()
     if snapshots:
-        create_snapshot_tables(session)
-        before, today = TODAY - dt.timedelta(days=35), TODAY
-
-        def put(sql: str, **params: object) -> None:
-            session.execute(text(sql), params)
-
-        for label, (s0, c0, s1, c1) in {
-            "healthred": (45, "yellow", 35, "red"),
-            "healthdrop": (90, "green", 60, "yellow"),
-        }.items():
-            aid = accounts[label].id
-            put(
-                HEALTH_ROW,
-                a=aid,
-                d=before,
-                s=s0,
-                c=c0,
-            )
-            put(
-                HEALTH_ROW,
-                a=aid,
-                d=today,
-                s=s1,
-                c=c1,
-            )
-        put(
-            "INSERT INTO risk_scores (account_id, as_of, probability) VALUES (:a, :d, 0.2)",
-            a=accounts["risky"].id,
-            d=before,
-        )
-        put(
-            "INSERT INTO risk_scores (account_id, as_of, probability) VALUES (:a, :d, 0.8)",
-            a=accounts["risky"].id,
-            d=today,
-        )
-        for label, (u0, u1, s0, s1) in {"usage": (100, 40, 0.5, 0.4), "seats": (50, 55, 0.7, 0.95)}.items():
-            for day, users, seats in ((before, u0, s0), (today, u1, s1)):
-                put(
-                    "INSERT INTO account_metrics (account_id, as_of, active_users, seat_utilisation) "
-                    "VALUES (:a, :d, :u, :s)",
-                    a=accounts[label].id,
-                    d=day,
-                    u=users,
-                    s=seats,
-                )
+        write_snapshots(session, accounts)
     # everyone but 'silent' has been in touch recently, so only 'silent' is silent
     for label, account in accounts.items():
         if label != "silent":

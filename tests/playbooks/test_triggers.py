@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.triggers import evaluate_trigger
-from tests.playbooks.scenario import NOW, build
+from tests.playbooks.scenario import NOW, TODAY, build, create_metrics_table
 
 
 def _fired(session: Session, trigger: object, lang: str = "ja") -> dict[int, list[str]]:
@@ -65,12 +65,33 @@ def test_event_triggers_look_back_only_within_days(session: Session) -> None:
     }
 
 
-def test_snapshot_triggers_are_skipped_with_a_reason_while_their_tables_are_missing(session: Session) -> None:
+def test_snapshot_triggers_are_skipped_with_a_reason_while_there_is_no_data(session: Session) -> None:
     build(session, snapshots=False)
-    result = evaluate_trigger(session, s.HealthRed(type="health_red"), now=NOW)
-    assert result.signals == [] and "no health snapshot table" in (result.skipped or "")
+    assert evaluate_trigger(session, s.HealthRed(type="health_red"), now=NOW).signals == []
     result = evaluate_trigger(session, s.SeatUtilisation(type="seat_utilisation"), now=NOW)
-    assert "no metrics snapshot table" in (result.skipped or "")
+    assert result.signals == [] and "no overall health scores yet" in (result.skipped or "")
+
+
+def test_a_metrics_snapshot_table_takes_precedence_over_health_measures(session: Session) -> None:
+    sc = build(session)
+    create_metrics_table(session)
+    month_ago = TODAY - dt.timedelta(days=30)
+    rows = [  # (account, day, active users, seat utilisation)
+        *[(sc.accounts["seats"].id, day, users, 0.5) for day, users in ((month_ago, 100), (TODAY, 60))],
+        *[(sc.accounts["healthred"].id, day, 100, seats) for day, seats in ((month_ago, 0.1), (TODAY, 0.97))],
+        *[(sc.accounts["usage"].id, day, users, 0.5) for day, users in ((month_ago, 100), (TODAY, 40))],
+    ]
+    for account_id, day, users, seats in rows:
+        session.execute(
+            text(
+                "INSERT INTO account_metrics (account_id, as_of, active_users, seat_utilisation) "
+                "VALUES (:a, :d, :u, :s)"
+            ),
+            {"a": account_id, "d": day, "u": users, "s": seats},
+        )
+    assert set(_fired(session, s.SeatUtilisation(type="seat_utilisation"))) == {sc.accounts["healthred"].id}
+    fired = _fired(session, s.UsageDrop(type="usage_drop", percent=50, days=28))
+    assert set(fired) == {sc.accounts["usage"].id}  # 100 -> 40 active users; 100 -> 60 is not enough
 
 
 def test_reasons_are_written_in_the_chosen_language(session: Session) -> None:

@@ -40,14 +40,14 @@ class _EventTrigger(_Strict):
 
 class HealthRed(_Strict):
     type: Literal["health_red"]
-    scorecard: str | None = None
+    scorecard: str = "overall"
 
 
 class HealthDrop(_Strict):
     type: Literal["health_drop"]
     points: float = Field(gt=0)
     days: int = Field(default=30, ge=1)
-    scorecard: str | None = None
+    scorecard: str = "overall"
 
 
 class ChurnRisk(_Strict):

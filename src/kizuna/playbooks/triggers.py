@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,21 +227,31 @@ def milestone_overdue(session: Session, trigger: s.MilestoneOverdue, now: dt.dat
     ).where(OnboardingMilestone.completed_at.is_(None), OnboardingMilestone.due_on < cutoff)
     if trigger.milestones:
         stmt = stmt.where(OnboardingMilestone.kind.in_(trigger.milestones))
-    return TriggerResult(
-        [
+    # one firing per account: its earliest overdue milestone (the next one fires when this one is done)
+    overdue: dict[int, list[tuple[int, str, dt.date]]] = defaultdict(list)
+    for mid, account_id, kind, due in session.execute(
+        stmt.order_by(OnboardingMilestone.account_id, OnboardingMilestone.due_on, OnboardingMilestone.id)
+    ):
+        overdue[account_id].append((mid, kind, due))
+    signals = []
+    for account_id, items in overdue.items():
+        mid, kind, due = items[0]
+        late = (now.date() - due).days
+        more_ja = f"、ほか{len(items) - 1}件" if len(items) > 1 else ""
+        more_en = f", and {len(items) - 1} more" if len(items) > 1 else ""
+        signals.append(
             Signal(
                 account_id,
                 f"milestone:{mid}",
                 _t(
                     lang,
-                    f"オンボーディング「{kind}」が期限超過(期限 {_iso(due)}、{(now.date() - due).days}日超過)",
-                    f"onboarding '{kind}' overdue since {_iso(due)} ({(now.date() - due).days} days)",
+                    f"オンボーディング「{kind}」が期限超過(期限 {_iso(due)}、{late}日超過{more_ja})",
+                    f"onboarding '{kind}' overdue since {_iso(due)} ({late} days{more_en})",
                 ),
-                {"milestone": kind, "due_on": _iso(due), "days_overdue": (now.date() - due).days},
+                {"milestone": kind, "due_on": _iso(due), "days_overdue": late, "overdue_milestones": len(items)},
             )
-            for mid, account_id, kind, due in session.execute(stmt)
-        ]
-    )
+        )
+    return TriggerResult(signals)
 
 
 def renewal_due(session: Session, trigger: s.RenewalDue, now: dt.datetime, lang: str) -> TriggerResult:
@@ -361,7 +372,7 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
     usage: dict[int, list[tuple[dt.datetime, Any]]] | None = None
     if trigger.max_usage is not None:
         try:
-            usage = adapters.series(session, "metrics", value=trigger.metric, since=since)
+            usage, _source = adapters.metric_series(session, trigger.metric, health_measure="active_users", until=now)
         except adapters.MissingData as exc:
             return TriggerResult([], skipped=f"silent_customer needs usage: {exc}")
     signals = []
@@ -408,14 +419,13 @@ def _crossings(
 
 
 def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: str) -> TriggerResult:
-    since = now - dt.timedelta(days=400)
     try:
         points = adapters.series(
             session,
             "health",
             value=adapters.HEALTH_COLOR_COLUMNS,
-            since=since,
             filters={c: trigger.scorecard for c in adapters.SCORECARD_COLUMNS},
+            until=now,
         )
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
@@ -438,14 +448,14 @@ def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: s
 
 
 def health_drop(session: Session, trigger: s.HealthDrop, now: dt.datetime, lang: str) -> TriggerResult:
-    since = now - dt.timedelta(days=trigger.days + 31)
     try:
         points = adapters.series(
             session,
             "health",
             value=adapters.HEALTH_SCORE_COLUMNS,
-            since=since,
             filters={c: trigger.scorecard for c in adapters.SCORECARD_COLUMNS},
+            lookback_days=trigger.days,
+            until=now,
         )
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
@@ -475,7 +485,7 @@ def health_drop(session: Session, trigger: s.HealthDrop, now: dt.datetime, lang:
 
 def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points = adapters.series(session, "risk", value=adapters.RISK_COLUMNS, since=now - dt.timedelta(days=400))
+        points = adapters.series(session, "risk", value=adapters.RISK_COLUMNS, until=now)
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     fired = _crossings(points, lambda v: float(v) >= trigger.threshold)
@@ -497,30 +507,37 @@ def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: s
 
 
 def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: str) -> TriggerResult:
+    """Usage fell ``percent`` % over ``days``: from the metrics snapshots (``metric`` now vs ``days`` before), else
+    from the health scores' ``usage_trend`` measure (active user-days, last 30 days vs the 30 before, minus 1)."""
     try:
-        points = adapters.series(
-            session, "metrics", value=trigger.metric, since=now - dt.timedelta(days=trigger.days + 31)
+        points, source = adapters.metric_series(
+            session, trigger.metric, health_measure="usage_trend", lookback_days=trigger.days, until=now
         )
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
-    signals = []
+    changes: dict[int, tuple[dt.datetime, float, float | None]] = {}
     for account_id, series in points.items():
         at, latest = series[-1]
-        reference = [v for t, v in series if t <= at - dt.timedelta(days=trigger.days)]
-        if not reference or float(reference[-1]) <= 0:
+        if source == "health":  # the measure is already the relative change; fire when it crosses the line
+            before = float(series[-2][1]) * 100 if len(series) > 1 else None
+            changes[account_id] = (at, float(latest) * 100, before)
             continue
-        change = (float(latest) - float(reference[-1])) / float(reference[-1]) * 100
-        if change <= -trigger.percent:
+        reference = [v for t, v in series if t <= at - dt.timedelta(days=trigger.days)]
+        if reference and float(reference[-1]) > 0:
+            changes[account_id] = (at, (float(latest) - float(reference[-1])) / float(reference[-1]) * 100, None)
+    signals = []
+    for account_id, (at, change, before) in changes.items():
+        if change <= -trigger.percent and (before is None or before > -trigger.percent):
             signals.append(
                 Signal(
                     account_id,
                     f"usage-drop:{trigger.metric}:{_day(at)}",
                     _t(
                         lang,
-                        f"{trigger.metric} が{trigger.days}日で{-change:.0f}%減少",
-                        f"{trigger.metric} fell {-change:.0f}% in {trigger.days} days",
+                        f"利用が{trigger.days}日で{-change:.0f}%減少",
+                        f"usage fell {-change:.0f}% in {trigger.days} days",
                     ),
-                    {"metric": trigger.metric, "change_percent": round(change, 1), "value": float(latest)},
+                    {"metric": trigger.metric, "change_percent": round(change, 1), "source": source},
                 )
             )
     return TriggerResult(signals)
@@ -528,8 +545,8 @@ def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: s
 
 def seat_utilisation(session: Session, trigger: s.SeatUtilisation, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points = adapters.series(
-            session, "metrics", value=("seat_utilisation", "seat_utilization"), since=now - dt.timedelta(days=400)
+        points, _source = adapters.metric_series(
+            session, ("seat_utilisation", "seat_utilization"), health_measure="seat_utilisation", until=now
         )
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
