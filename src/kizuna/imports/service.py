@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from kizuna import models as m
@@ -538,6 +538,7 @@ def _upsert(
         }
 
     pending = 0
+    inserts: list[dict[str, Any]] = []
     for row, key, values in accepted:
         _before_row(row)
         clash = next(
@@ -564,7 +565,7 @@ def _upsert(
             continue
         obj = existing.get(key)
         if obj is None:
-            session.add(model(**values))
+            inserts.append(values)
             summary.imported += 1
             pending += 1
         else:
@@ -577,6 +578,14 @@ def _upsert(
             else:
                 summary.unchanged += 1
         if pending >= FLUSH_EVERY:
-            session.flush()
+            _write(session, model, inserts)
             pending = 0
+    _write(session, model, inserts)
+
+
+def _write(session: Session, model: Any, inserts: list[dict[str, Any]]) -> None:
+    """Flush updates and insert new rows in bulk (ORM bulk INSERT: column defaults apply, no object per row)."""
     session.flush()
+    if inserts:
+        session.execute(insert(model), inserts)
+        inserts.clear()
