@@ -28,6 +28,7 @@ REFRESH_STEPS: list[str] = [
     "kizuna.risk.jobs",
     "kizuna.segments.jobs",
     "kizuna.lifecycle.jobs",
+    "kizuna.renewals.jobs",
     "kizuna.playbooks.jobs",
 ]
 

@@ -1,0 +1,377 @@
+"""Renewal center: contracts coming up for renewal, the CSM's forecast call next to the model's, the
+probability-weighted forecast of renewing ARR, and outcomes read back from the subscription history.
+
+The model call is ``1 - churn probability`` from the risk engineer's ``risk_scores`` (read through
+:mod:`kizuna.playbooks.adapters`, so the center works -- without a model call -- before risk has run). A CSM call
+and the model disagree when they are two or more steps apart on commit > likely > at risk > lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, TeamMember
+from kizuna.audit.service import record_audit
+from kizuna.billing.models import Subscription
+from kizuna.db import utcnow
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.playbooks import adapters
+from kizuna.renewals.models import ForecastCall, Renewal, RenewalOutcome
+
+# What each CSM call means as a probability of renewing (for the CSM-weighted forecast).
+CALL_PROBABILITY: dict[str, float] = {"commit": 0.95, "likely": 0.75, "at_risk": 0.35, "lost": 0.0}
+CALL_ORDER = ["lost", "at_risk", "likely", "commit"]
+# An ARR change within this share counts as a flat renewal.
+FLAT_TOLERANCE = 0.01
+
+
+def model_call(probability: float) -> str:
+    """The call the model would make for a renewal probability."""
+    if probability >= 0.85:
+        return ForecastCall.commit
+    if probability >= 0.6:
+        return ForecastCall.likely
+    if probability >= 0.2:
+        return ForecastCall.at_risk
+    return ForecastCall.lost
+
+
+def disagrees(csm_call: str | None, probability: float | None) -> bool:
+    """True when the CSM's call and the model's are two or more steps apart."""
+    if csm_call is None or probability is None:
+        return False
+    return abs(CALL_ORDER.index(csm_call) - CALL_ORDER.index(model_call(probability))) >= 2
+
+
+# --------------------------------------------------------------------------------------------------- reading
+def _paid_on(day: dt.date) -> Any:
+    return (
+        Subscription.start_date <= day,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > day),
+        Subscription.status != "trial",
+    )
+
+
+def _contract_arr(session: Session, contract_ids: list[str], day: dt.date) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for start in range(0, len(contract_ids), 900):
+        chunk = contract_ids[start : start + 900]
+        for contract_id, mrr in session.execute(
+            select(Subscription.contract_id, Subscription.mrr_minor).where(
+                Subscription.contract_id.in_(chunk), *_paid_on(day)
+            )
+        ):
+            out[contract_id] += int(mrr or 0) * 12
+    return dict(out)
+
+
+def renewal_probabilities(session: Session, account_ids: list[int]) -> dict[int, float]:
+    """P(renew) per account from the latest churn probability, where the risk scores exist."""
+    out = {}
+    for account_id, attrs in adapters.latest_attributes(session, "risk", account_ids).items():
+        for column in adapters.RISK_COLUMNS:
+            value = attrs.get(f"risk.{column}")
+            if value is not None:
+                p = float(value)
+                out[account_id] = 1.0 - (p / 100.0 if p > 1.0 else p)
+                break
+    return out
+
+
+def health_of(session: Session, account_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Latest health score and band per account, where health scores exist."""
+    out = {}
+    for account_id, attrs in adapters.latest_attributes(session, "health", account_ids).items():
+        score = next((attrs[f"health.{c}"] for c in adapters.HEALTH_SCORE_COLUMNS if f"health.{c}" in attrs), None)
+        band = next((attrs[f"health.{c}"] for c in adapters.HEALTH_COLOR_COLUMNS if f"health.{c}" in attrs), None)
+        out[account_id] = {"score": score, "band": band}
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- syncing
+@dataclass
+class SyncReport:
+    created: int = 0
+    updated: int = 0
+    outcomes: int = 0
+    outcome_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "outcomes": self.outcomes, **self.outcome_counts}
+
+
+def sync_renewals(
+    session: Session,
+    *,
+    today: dt.date,
+    horizon_days: int = 180,
+    lookback_days: int = 400,
+    min_term_months: int = 12,
+) -> SyncReport:
+    """Bring the renewal center up to date from ``subscriptions``.
+
+    Every (contract, renewal date) with a renewal date from ``today - lookback_days`` to ``today + horizon_days``
+    on a contract of at least ``min_term_months`` (monthly contracts renew every month and are followed by churn
+    risk instead) gets a :class:`Renewal` with the ARR at stake and the model's probability; renewals whose date
+    has passed get their outcome from what the contract was worth on the renewal date compared with the day before.
+    Idempotent: running it twice writes nothing new.
+    """
+    since = today - dt.timedelta(days=lookback_days)
+    until = today + dt.timedelta(days=horizon_days)
+    rows = session.execute(
+        select(Subscription.contract_id, Subscription.account_id, Subscription.renewal_date, Subscription.currency)
+        .where(
+            Subscription.renewal_date >= since,
+            Subscription.renewal_date <= until,
+            Subscription.term_months >= min_term_months,
+            Subscription.status != "trial",
+        )
+        .distinct()
+    ).all()
+    wanted: dict[tuple[str, dt.date], tuple[int, str]] = {(c, d): (int(a), cur) for c, a, d, cur in rows}
+    existing = {
+        (r.contract_id, r.renewal_date): r
+        for r in session.scalars(select(Renewal).where(Renewal.renewal_date >= since, Renewal.renewal_date <= until))
+    }
+    report = SyncReport()
+    by_day: dict[dt.date, list[str]] = defaultdict(list)
+    for contract_id, day in wanted:
+        by_day[day - dt.timedelta(days=1)].append(contract_id)
+    arr_before: dict[tuple[str, dt.date], int] = {}
+    for before_day, contracts in by_day.items():
+        values = _contract_arr(session, contracts, min(before_day, today))
+        for c in contracts:
+            arr_before[(c, before_day + dt.timedelta(days=1))] = values.get(c, 0)
+    probabilities = renewal_probabilities(session, sorted({a for a, _ in wanted.values()}))
+    for key, (account_id, currency) in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        renewal = existing.get(key)
+        arr = arr_before.get(key, 0)
+        if renewal is None:
+            if arr == 0:
+                continue  # nothing paid was up for renewal (e.g. cancelled before it)
+            renewal = Renewal(
+                account_id=account_id, contract_id=key[0], renewal_date=key[1], arr_minor=arr, currency=currency
+            )
+            session.add(renewal)
+            report.created += 1
+        elif renewal.outcome is None and renewal.renewal_date > today and arr and arr != renewal.arr_minor:
+            renewal.arr_minor = arr
+            report.updated += 1
+        if renewal.outcome is None and renewal.renewal_date > today:
+            p = probabilities.get(account_id)
+            if p is not None and renewal.model_probability != round(p, 4):
+                renewal.model_probability = round(p, 4)
+    session.flush()
+    # outcomes of renewals whose date has passed
+    due = [r for r in session.scalars(select(Renewal).where(Renewal.outcome.is_(None), Renewal.renewal_date <= today))]
+    by_date: dict[dt.date, list[Renewal]] = defaultdict(list)
+    for r in due:
+        by_date[r.renewal_date].append(r)
+    counts: dict[str, int] = defaultdict(int)
+    for day, renewals in by_date.items():
+        after = _contract_arr(session, [r.contract_id for r in renewals], day)
+        for r in renewals:
+            outcome, value = classify_outcome(r.arr_minor, after.get(r.contract_id, 0))
+            r.outcome = outcome
+            r.outcome_arr_minor = value
+            r.outcome_recorded_at = utcnow()
+            counts[outcome] += 1
+            report.outcomes += 1
+    report.outcome_counts = dict(counts)
+    session.flush()
+    return report
+
+
+def classify_outcome(arr_before: int, arr_after: int) -> tuple[str, int]:
+    """Churned, downgraded, renewed (flat within 1%) or expanded, from the contract's ARR before and after."""
+    if arr_after <= 0:
+        return RenewalOutcome.churned, 0
+    if arr_after < arr_before * (1 - FLAT_TOLERANCE):
+        return RenewalOutcome.downgraded, arr_after
+    if arr_after > arr_before * (1 + FLAT_TOLERANCE):
+        return RenewalOutcome.expanded, arr_after
+    return RenewalOutcome.renewed, arr_after
+
+
+# ------------------------------------------------------------------------------------------------ the center
+def set_forecast_call(session: Session, *, actor: str, renewal_id: int, call: str, note: str | None = None) -> Renewal:
+    """Store the CSM's forecast call (commit / likely / at_risk / lost) for a renewal."""
+    if call not in ForecastCall.__members__:
+        raise InvalidInput(f"unknown forecast call {call!r}; use {', '.join(ForecastCall)}", value=call)
+    renewal = session.get(Renewal, renewal_id)
+    if renewal is None:
+        raise NotFound(f"no renewal {renewal_id}", renewal_id=renewal_id)
+    before = {"csm_call": renewal.csm_call, "csm_note": renewal.csm_note}
+    renewal.csm_call = call
+    renewal.csm_note = note if note is not None else renewal.csm_note
+    renewal.called_by = actor
+    renewal.called_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="forecast_call",
+        entity="renewal",
+        entity_id=renewal.id,
+        before=before,
+        after={"csm_call": call, "csm_note": renewal.csm_note},
+    )
+    return renewal
+
+
+def record_outcome(
+    session: Session, *, actor: str, renewal_id: int, outcome: str, arr_minor: int | None = None
+) -> Renewal:
+    """Record a renewal's outcome by hand (it is otherwise read from the subscription history)."""
+    if outcome not in RenewalOutcome.__members__:
+        raise InvalidInput(f"unknown outcome {outcome!r}; use {', '.join(RenewalOutcome)}", value=outcome)
+    renewal = session.get(Renewal, renewal_id)
+    if renewal is None:
+        raise NotFound(f"no renewal {renewal_id}", renewal_id=renewal_id)
+    before = {"outcome": renewal.outcome, "outcome_arr_minor": renewal.outcome_arr_minor}
+    renewal.outcome = outcome
+    renewal.outcome_arr_minor = (
+        (0 if outcome == RenewalOutcome.churned else renewal.arr_minor) if arr_minor is None else arr_minor
+    )
+    renewal.outcome_recorded_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="record_outcome",
+        entity="renewal",
+        entity_id=renewal.id,
+        before=before,
+        after={"outcome": outcome, "outcome_arr_minor": renewal.outcome_arr_minor},
+    )
+    return renewal
+
+
+def upcoming(
+    session: Session, *, today: dt.date, horizon_days: int = 120, owner_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Open renewals due in the next ``horizon_days``: ARR, health, risk, the CSM's call, the model's call and
+    whether they disagree. Soonest first."""
+    stmt = (
+        select(Renewal, Account.name, Account.owner_id, TeamMember.name)
+        .join(Account, Account.id == Renewal.account_id)
+        .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
+        .where(
+            Renewal.outcome.is_(None),
+            Renewal.renewal_date >= today,
+            Renewal.renewal_date <= today + dt.timedelta(days=horizon_days),
+        )
+        .order_by(Renewal.renewal_date, Renewal.id)
+    )
+    if owner_id is not None:
+        stmt = stmt.where(Account.owner_id == owner_id)
+    rows = session.execute(stmt).all()
+    health = health_of(session, sorted({r.account_id for r, *_ in rows}))
+    out = []
+    for renewal, name, owner, owner_name in rows:
+        p = renewal.model_probability
+        out.append(
+            {
+                "renewal_id": renewal.id,
+                "account_id": renewal.account_id,
+                "account_name": name,
+                "owner_id": owner,
+                "owner_name": owner_name,
+                "contract_id": renewal.contract_id,
+                "renewal_date": renewal.renewal_date,
+                "days_left": (renewal.renewal_date - today).days,
+                "arr_minor": renewal.arr_minor,
+                "currency": renewal.currency,
+                "health_score": health.get(renewal.account_id, {}).get("score"),
+                "health_band": health.get(renewal.account_id, {}).get("band"),
+                "churn_probability": None if p is None else round(1 - p, 4),
+                "model_probability": p,
+                "model_call": None if p is None else model_call(p),
+                "csm_call": renewal.csm_call,
+                "disagreement": disagrees(renewal.csm_call, p),
+            }
+        )
+    return out
+
+
+def renewal_forecast(session: Session, *, today: dt.date, horizon_days: int = 120) -> dict[str, Any]:
+    """Renewing ARR over the horizon: ARR up for renewal, model-weighted (sum of ARR x P(renew)), CSM-weighted
+    (the calls as probabilities; uncalled renewals at the model's probability, else 'likely'), per call, and the
+    renewals where the CSM and the model disagree. Money in minor units."""
+    rows = upcoming(session, today=today, horizon_days=horizon_days)
+    currencies = sorted({r["currency"] for r in rows}) or ["JPY"]
+    total = sum(r["arr_minor"] for r in rows)
+    default = CALL_PROBABILITY["likely"]
+    model_weighted = sum(
+        r["arr_minor"] * (r["model_probability"] if r["model_probability"] is not None else default) for r in rows
+    )
+    csm_weighted = 0.0
+    by_call: dict[str, dict[str, int]] = {c: {"renewals": 0, "arr_minor": 0} for c in [*CALL_ORDER[::-1], "uncalled"]}
+    for r in rows:
+        call = r["csm_call"]
+        p = (
+            CALL_PROBABILITY[call]
+            if call
+            else (r["model_probability"] if r["model_probability"] is not None else default)
+        )
+        csm_weighted += r["arr_minor"] * p
+        bucket = by_call[call or "uncalled"]
+        bucket["renewals"] += 1
+        bucket["arr_minor"] += r["arr_minor"]
+    return {
+        "as_of": today,
+        "horizon_days": horizon_days,
+        "currency": currencies[0] if len(currencies) == 1 else "mixed",
+        "renewals": len(rows),
+        "arr_up_for_renewal_minor": total,
+        "model_weighted_arr_minor": round(model_weighted),
+        "csm_weighted_arr_minor": round(csm_weighted),
+        "with_model_call": sum(r["model_probability"] is not None for r in rows),
+        "by_call": by_call,
+        "disagreements": [r for r in rows if r["disagreement"]],
+    }
+
+
+def outcomes(session: Session, *, since: dt.date, until: dt.date) -> dict[str, Any]:
+    """Renewals decided in ``[since, until]``: counts and ARR by outcome, gross and net renewal rates (ARR),
+    and how well the CSM calls and the model's probability foresaw them."""
+    rows = list(
+        session.scalars(
+            select(Renewal).where(
+                Renewal.outcome.is_not(None), Renewal.renewal_date >= since, Renewal.renewal_date <= until
+            )
+        )
+    )
+    by_outcome: dict[str, dict[str, int]] = {
+        o: {"renewals": 0, "arr_minor": 0, "outcome_arr_minor": 0} for o in RenewalOutcome
+    }
+    for r in rows:
+        b = by_outcome[r.outcome]  # type: ignore[index]
+        b["renewals"] += 1
+        b["arr_minor"] += r.arr_minor
+        b["outcome_arr_minor"] += r.outcome_arr_minor or 0
+    up = sum(r.arr_minor for r in rows)
+    kept = sum(min(r.arr_minor, r.outcome_arr_minor or 0) for r in rows)
+    after = sum(r.outcome_arr_minor or 0 for r in rows)
+    called = [r for r in rows if r.csm_call is not None]
+    csm_right = sum((r.csm_call in ("commit", "likely")) == (r.outcome != RenewalOutcome.churned) for r in called)
+    modelled = [r for r in rows if r.model_probability is not None]
+    brier = (
+        sum((r.model_probability - (r.outcome != RenewalOutcome.churned)) ** 2 for r in modelled) / len(modelled)
+        if modelled
+        else None
+    )  # type: ignore[operator]
+    return {
+        "renewals": len(rows),
+        "by_outcome": by_outcome,
+        "gross_renewal_rate": kept / up if up else None,
+        "net_renewal_rate": after / up if up else None,
+        "csm_call_accuracy": csm_right / len(called) if called else None,
+        "model_brier_score": brier,
+    }
