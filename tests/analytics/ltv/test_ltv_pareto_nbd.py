@@ -36,6 +36,31 @@ def test_reproduces_published_estimates_on_cdnow(fitted: ParetoNBD) -> None:
     assert np.all(np.isfinite(fitted.standard_errors_)) and np.all(fitted.standard_errors_ > 0)
 
 
+def test_standard_errors_match_a_second_difference_hessian(fitted: ParetoNBD, cdnow_summary: pd.DataFrame) -> None:
+    # An independent Hessian: four-point second differences of the summed log-likelihood in the natural
+    # parameters (the fit takes them on the log scale, with another step).
+    x, t_x, age = (cdnow_summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+
+    def log_likelihood(params: np.ndarray) -> float:
+        parts = _likelihood_parts(params, x, t_x, age)
+        return float(np.sum(parts.head + np.logaddexp(parts.alive, parts.dropped)))
+
+    theta = fitted.params_.to_numpy()
+    h = 1e-4 * theta
+    hessian = np.empty((4, 4))
+    for i in range(4):
+        for j in range(4):
+            ei, ej = np.eye(4)[i] * h[i], np.eye(4)[j] * h[j]
+            hessian[i, j] = (
+                log_likelihood(theta + ei + ej)
+                - log_likelihood(theta + ei - ej)
+                - log_likelihood(theta - ei + ej)
+                + log_likelihood(theta - ei - ej)
+            ) / (4 * h[i] * h[j])
+    expected = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    np.testing.assert_allclose(fitted.standard_errors_.to_numpy(), expected, rtol=1e-3)
+
+
 def test_predictions_for_the_example_customer_agree_with_lifetimes(fitted: ParetoNBD) -> None:
     # Cross-check with an independent implementation (lifetimes 0.11.3 ParetoNBDFitter on the same data gives
     # 1.4551 expected purchases in 39 weeks and P(alive) = 0.8691 for x = 2, t_x = 30.43, T = 38.86).

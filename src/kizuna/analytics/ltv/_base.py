@@ -55,6 +55,7 @@ def maximise_likelihood(
     names: Sequence[str],
     tol: float,
     max_iter: int,
+    analytic_gradient: bool = True,
 ) -> MaximumLikelihood:
     r"""Maximise a likelihood over positive parameters and derive standard errors from the inverse Hessian.
 
@@ -67,6 +68,10 @@ def maximise_likelihood(
 
     is the Hessian of the summed negative log-likelihood in the natural parameters (the observed
     information) and the standard errors are :math:`\sqrt{\operatorname{diag}(H_\theta^{-1})}`.
+
+    When ``analytic_gradient`` is false (the objective's gradient is itself a finite difference), the Hessian
+    is taken from second differences of the objective's values instead, with a larger step: differencing a
+    differenced gradient would amplify the rounding noise of special functions into the standard errors.
 
     Warns
     -----
@@ -96,7 +101,13 @@ def maximise_likelihood(
     )
     z = np.asarray(result.x, dtype=np.float64)
     value, gradient = on_log_scale(z)
-    hessian = log_scale_hessian(on_log_scale, z)
+
+    def hessian_at(point: FloatArray) -> FloatArray:
+        if analytic_gradient:
+            return log_scale_hessian(on_log_scale, point)
+        return log_scale_hessian_from_values(lambda z: on_log_scale(z)[0], point)
+
+    hessian = hessian_at(z)
     for _ in range(3):
         try:
             step = np.linalg.solve(hessian, gradient)
@@ -109,7 +120,7 @@ def maximise_likelihood(
         z, value, gradient = candidate, candidate_value, candidate_gradient
         if np.max(np.abs(step)) < 1e-5:
             break  # the Hessian from before the step is still accurate to ~1e-5 relative
-        hessian = log_scale_hessian(on_log_scale, z)
+        hessian = hessian_at(z)
 
     params = np.exp(z)
     converged = bool(np.max(np.abs(gradient)) < max(tol, 1e-6) * 100)
@@ -142,6 +153,25 @@ def log_scale_hessian(on_log_scale: Objective, z: FloatArray) -> FloatArray:
         shift[j] = step
         hessian[:, j] = (on_log_scale(z + shift)[1] - on_log_scale(z - shift)[1]) / (2 * step)
     return 0.5 * (hessian + hessian.T)
+
+
+def log_scale_hessian_from_values(value: Callable[[FloatArray], float], z: FloatArray) -> FloatArray:
+    """Hessian by the four-point second difference of the objective's values, step 3e-4 on the log scale."""
+    k = len(z)
+    step = 3e-4
+    hessian = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            shift_i, shift_j = np.zeros(k), np.zeros(k)
+            shift_i[i] = step
+            shift_j[j] = step
+            hessian[i, j] = hessian[j, i] = (
+                value(z + shift_i + shift_j)
+                - value(z + shift_i - shift_j)
+                - value(z - shift_i + shift_j)
+                + value(z - shift_i - shift_j)
+            ) / (4 * step * step)
+    return hessian
 
 
 def invert_information(hessian: FloatArray, *, names: Sequence[str]) -> tuple[FloatArray, FloatArray]:

@@ -43,6 +43,8 @@ class PurchaseModel(ABC):
     """
 
     param_names: ClassVar[tuple[str, ...]]
+    #: False when ``_negative_log_likelihood`` differentiates numerically (changes how the Hessian is taken).
+    analytic_gradient: ClassVar[bool] = True
     _what: ClassVar[str] = "summary"
 
     params_: pd.Series
@@ -118,6 +120,7 @@ class PurchaseModel(ABC):
             names=self.param_names,
             tol=self.tol,
             max_iter=self.max_iter,
+            analytic_gradient=self.analytic_gradient,
         )
         self.params_ = params_series(result.params, self.param_names)
         self.standard_errors_ = params_series(result.standard_errors, self.param_names)

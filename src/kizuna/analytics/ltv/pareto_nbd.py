@@ -71,6 +71,7 @@ class ParetoNBD(PurchaseModel):
     """
 
     param_names = ("r", "alpha", "s", "beta")
+    analytic_gradient = False
 
     def __init__(
         self,
