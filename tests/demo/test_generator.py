@@ -350,6 +350,8 @@ def test_surveys_nps_lower_for_accounts_that_churn(built: Built) -> None:
     for ext, score in rows:
         by[bool(truth.loc[str(ext), "churned"])].append(int(score))
     assert np.mean(by[True]) < np.mean(by[False])
+    csat = built.rows("select avg(score) from survey_responses where kind = 'csat'")[0][0]
+    assert 3.2 < float(csat) < 4.6
     kinds = {k for (k,) in built.rows("select distinct kind from survey_responses")}
     assert kinds == {"nps", "csat", "ces"}
     with built.engine.connect() as conn:

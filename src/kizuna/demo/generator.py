@@ -299,6 +299,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
                 }
             )
     summary.rows["contacts"] = _insert(conn, m.Contact.__table__, contacts)
+    del contacts
 
     # --- subscriptions
     subs = [

@@ -63,8 +63,11 @@ def write_records(
             m.Invoice.__table__.select().with_only_columns(m.Invoice.__table__.c.external_id, m.Invoice.__table__.c.id)
         )
     }
+    del invoices
     payments = [{**p, "invoice_id": inv_ids[p.pop("invoice")]} for p in payments_by_invoice]
+    del payments_by_invoice, inv_ids
     summary.rows["payments"] = _insert(conn, m.Payment.__table__, payments)
+    del payments
     say("writing onboarding, tickets, surveys, VoC and activities")
     contact_ids = {
         ext: i
@@ -82,6 +85,7 @@ def write_records(
     say("writing leads, opportunities and marketing spend")
     leads, opps, spend = funnel(ctx)
     summary.rows["leads"] = _insert(conn, m.Lead.__table__, leads)
+    del leads
     lead_ids = {
         ext: i
         for ext, i in conn.execute(
@@ -305,7 +309,8 @@ def support(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 first_response = first_resp if first_resp < ctx.now else None
                 csat = None
                 if closed is not None and rng.random() < 0.55 - 0.2 * bad:
-                    score = 4.6 - 2.2 * bad - 0.2 * (priority == "urgent") - 0.02 * close_after.total_seconds() / 3600
+                    hours = close_after.total_seconds() / 3600
+                    score = 4.7 - 1.6 * bad - 0.3 * (priority == "urgent") - min(0.8, 0.006 * hours)
                     csat = int(np.clip(round(score + rng.normal(0, 0.7)), 1, 5))
                     csat_rows.append(
                         {
