@@ -419,3 +419,30 @@ def test_the_display_name_names_the_file_in_rejects(session: Session, settings: 
     shutil.copy(DATA / "accounts_broken.csv", upload)
     summary = run(session, settings, "accounts", upload, display_name="顧客一覧.csv")
     assert {r["file"] for r in rejects(summary)} == {"顧客一覧.csv"}
+
+
+def test_an_upload_under_a_temporary_name_takes_its_format_from_the_original_name(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    upload = tmp_path / "upload-7c1e"
+    upload.write_text("external_id\tname\nU-1\t株式会社アップロード\n", encoding="utf-8")
+    seen: list[tuple[int, int]] = []
+    summary = run(
+        session,
+        settings,
+        "accounts",
+        upload,
+        display_name="取引先.tsv",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert (summary.format, summary.file, summary.imported) == ("tsv", "取引先.tsv", 1)
+
+
+def test_progress_is_reported_while_rows_are_read(session: Session, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("external_id,name\n" + "".join(f"P-{i},株式会社{i}\n" for i in range(3500)), encoding="utf-8")
+    seen: list[tuple[int, int]] = []
+    run(session, settings, "accounts", path, progress=lambda done, total: seen.append((done, total)))
+    size = path.stat().st_size
+    assert len(seen) == 3 and all(total == size for _, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and 0 < seen[0][0] < seen[-1][0] < size

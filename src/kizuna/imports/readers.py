@@ -15,7 +15,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class SourceRows:
     encoding: str | None
     header: list[str]
     rows: Iterator[tuple[int, list[object]]]
+    done: Callable[[], float] = lambda: 0.0  # the share of the file read so far, 0..1 (for progress bars)
 
 
 def detect_format(path: Path, override: str | None = None) -> str:
@@ -147,7 +148,8 @@ def decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
 def _text_rows(path: Path, fmt: str, encoding: str | None) -> SourceRows:
     text, used = decode(path, path.read_bytes(), encoding)
     text = text.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer, delimiter="\t" if fmt == "tsv" else ",")
     try:
         header = next(reader)
     except StopIteration:
@@ -160,7 +162,8 @@ def _text_rows(path: Path, fmt: str, encoding: str | None) -> SourceRows:
                 continue
             yield number, list(record)
 
-    return SourceRows(path, fmt, used, [h.strip() for h in header], rows())
+    length = max(len(text), 1)
+    return SourceRows(path, fmt, used, [h.strip() for h in header], rows(), lambda: buffer.tell() / length)
 
 
 def _xlsx_rows(path: Path, sheet: str | None) -> SourceRows:
@@ -178,6 +181,8 @@ def _xlsx_rows(path: Path, sheet: str | None) -> SourceRows:
         )
     worksheet = book[sheet] if sheet else book.worksheets[0]
     cells = worksheet.iter_rows(values_only=True)
+    last_row = max(worksheet.max_row or 1, 1)
+    position = [0]
     try:
         header_cells = next(cells)
     except StopIteration:
@@ -190,6 +195,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> SourceRows:
     def rows() -> Iterator[tuple[int, list[object]]]:
         try:
             for number, record in enumerate(cells, start=2):
+                position[0] = number
                 values = list(record[: len(header)])
                 if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                     continue
@@ -198,7 +204,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> SourceRows:
         finally:
             book.close()
 
-    return SourceRows(path, "xlsx", None, header, rows())
+    return SourceRows(path, "xlsx", None, header, rows(), lambda: min(position[0] / last_row, 1.0))
 
 
 def _parquet_rows(path: Path) -> SourceRows:
@@ -209,16 +215,17 @@ def _parquet_rows(path: Path) -> SourceRows:
     except Exception as exc:
         raise ImportRejected(f"{path.name}: not a readable Parquet file ({exc})", file=path.name) from None
     header = list(parquet.schema_arrow.names)
+    total = max(parquet.metadata.num_rows, 1)
+    position = [0]
 
     def rows() -> Iterator[tuple[int, list[object]]]:
-        number = 0
         for batch in parquet.iter_batches(batch_size=10_000):
             columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             for values in zip(*columns, strict=True):
-                number += 1
-                yield number, list(values)
+                position[0] += 1
+                yield position[0], list(values)
 
-    return SourceRows(path, "parquet", None, header, rows())
+    return SourceRows(path, "parquet", None, header, rows(), lambda: position[0] / total)
 
 
 def _jsonl_rows(path: Path, encoding: str | None) -> SourceRows:
@@ -240,11 +247,15 @@ def _jsonl_rows(path: Path, encoding: str | None) -> SourceRows:
         records.append((number, record))
     names = list(header)
 
+    position = [0]
+
     def rows() -> Iterator[tuple[int, list[object]]]:
-        for number, record in records:
+        for index, (number, record) in enumerate(records, start=1):
+            position[0] = index
             yield number, [_json_cell(record.get(name)) for name in names]
 
-    return SourceRows(path, "jsonl", used, names, rows())
+    total = max(len(records), 1)
+    return SourceRows(path, "jsonl", used, names, rows(), lambda: position[0] / total)
 
 
 def _json_cell(value: object) -> object:

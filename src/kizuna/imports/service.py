@@ -92,6 +92,8 @@ def import_file(
     started = time.perf_counter()
     sha = file_sha256(path)
     name = display_name or path.name
+    if file_format is None and display_name and path.suffix.lower() != Path(display_name).suffix.lower():
+        file_format = Path(display_name).suffix.lstrip(".") or None  # an upload saved under a temporary name
     if entity == EVENTS:
         from kizuna.imports.events import import_events
 
@@ -122,6 +124,7 @@ def import_file(
             file_format=file_format,
             sheet=sheet,
             display_name=name,
+            progress=progress,
         )
     summary.seconds = round(time.perf_counter() - started, 3)
     log.info(
@@ -410,8 +413,10 @@ def _import_rows(
     file_format: str | None,
     sheet: str | None,
     display_name: str,
+    progress: ProgressCallback | None = None,
 ) -> ImportSummary:
     source = read_rows(path, fmt=file_format, encoding=encoding, sheet=sheet)
+    size = path.stat().st_size
     plan = plan_columns(source.header, known=spec.known_columns(), entity=spec.name, mapping=mapping)
     missing = _missing_columns(spec, plan)
     if missing:
@@ -443,6 +448,8 @@ def _import_rows(
         }
         for row, cells in source.rows:
             summary.rows_read += 1
+            if progress is not None and summary.rows_read % 1000 == 0:
+                progress(int(source.done() * size), size)
             values, errors = validator.parse(row, cells)
             key = _key_of(spec, values)
             if not errors and key in first_row_of:
