@@ -106,7 +106,7 @@ def store_scores(
             session.add(row)
         row.scorecard_version = scorecard.version
         row.computed_score = _round(rec.score)
-        row.computed_band = rec.band
+        row.computed_band = None if pd.isna(rec.band) else str(rec.band)
         row.known_weight = float(rec.known_weight)
         row.missing = list(rec.missing)
         row.contributions = per_account.get(rec.account_id, [])

@@ -162,3 +162,29 @@ def cut_rows(rows: dict[str, list[dict[str, Any]]], *, before: dt.date) -> dict[
             kept.append(r)
         out[name] = kept
     return out
+
+
+# One simulated company per test process, shared by the health, risk and survival tests (building the point-in-time
+# samples is the slow part, so it happens once).
+_CACHE: dict[str, Any] = {}
+
+
+def shared_rows() -> dict[str, list[dict[str, Any]]]:
+    if "rows" not in _CACHE:
+        _CACHE["rows"] = simulated_rows(60, seed=7)
+    return _CACHE["rows"]  # type: ignore[no-any-return]
+
+
+def shared_tables() -> dict[str, Any]:
+    if "tables" not in _CACHE:
+        _CACHE["tables"] = ibis_hub(shared_rows())
+    return _CACHE["tables"]  # type: ignore[no-any-return]
+
+
+def shared_samples() -> tuple[Any, Any]:
+    """Labelled samples every 60 days (90-day horizon) and the churn events of the simulated company."""
+    if "samples" not in _CACHE:
+        from kizuna.analytics.risk.features import training_samples
+
+        _CACHE["samples"] = training_samples(shared_tables(), observed_until=END, every_days=60)
+    return _CACHE["samples"]  # type: ignore[no-any-return]

@@ -80,7 +80,7 @@ def score_accounts(measures: pd.DataFrame, scorecard: Scorecard) -> tuple[pd.Dat
         {
             "account_id": account_ids,
             "score": score,
-            "band": scorecard.band(score),
+            "band": pd.Series(scorecard.band(score), dtype=object),
             "known_weight": known_weight,
             "missing": [[names[j] for j in np.flatnonzero(~row)] for row in known],
         }
