@@ -124,3 +124,33 @@ def test_live_evaluation_and_actions_are_idempotent_on_both_backends(session: Se
         session.scalar(select(func.count()).select_from(t)) for t in (m.Task, m.OutboundMessage, m.Opportunity)
     ] == counts
     assert counts[0] == 13 and any("deduplicated" in r for r in again) and len(results) == len(jobs)
+
+
+def test_conditions_see_segments_health_and_risk(session: Session) -> None:
+    from kizuna import models as m
+    from kizuna.playbooks.conditions import account_attributes, failed_condition
+    from kizuna.playbooks.schemas import Condition
+
+    sc = build(session)
+    segment = m.Segment(
+        key="enterprise", name="エンタープライズ", definition={"match": "all", "rules": []}, created_by="t"
+    )
+    session.add(segment)
+    session.flush()
+    risky = sc.accounts["risky"].id
+    session.add(m.SegmentMembership(segment_id=segment.id, account_id=risky))
+    session.flush()
+    attrs = account_attributes(session, [risky, sc.accounts["healthred"].id], today=TODAY)
+    assert attrs[risky]["segments"] == ["enterprise", "エンタープライズ"]
+    assert attrs[risky]["risk.probability"] == 0.8 and attrs[risky]["health.overall.band"] == "green"
+    assert attrs[risky]["plans"] == ["Pro"] and attrs[risky]["mrr_minor"] == 50_000
+    conditions = [
+        Condition.model_validate(c)
+        for c in (
+            {"field": "segment", "eq": "エンタープライズ"},
+            {"field": "risk.probability", "gte": 0.5},
+            {"field": "plan", "in": ["Pro", "Enterprise"]},
+        )
+    ]
+    assert failed_condition(conditions, attrs[risky]) is None
+    assert "segment eq" in (failed_condition(conditions, attrs[sc.accounts["healthred"].id]) or "")

@@ -9,6 +9,7 @@ twice sends it once. Delivery is at-least-once across a crash between "sent" and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -176,30 +177,44 @@ def _build_email(message: OutboundMessage, settings: Settings) -> EmailMessage:
     return email
 
 
-def _send_email(message: OutboundMessage, settings: Settings) -> str | None:
-    """Send through SMTP; without an SMTP host, write an .eml file to the outbox and return its path."""
-    email = _build_email(message, settings)
-    if not settings.smtp_host:
-        settings.outbox_dir.mkdir(parents=True, exist_ok=True)
-        path = (
-            settings.outbox_dir
-            / f"{message.id:08d}-{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:12]}.eml"
-        )
-        path.write_bytes(bytes(email))
-        return str(path)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(email)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise ExternalServiceError(f"SMTP {settings.smtp_host}:{settings.smtp_port} failed: {exc}") from exc
-    return None
+class _Mailer:
+    """One SMTP connection for a whole delivery round (opened on the first email, reopened after an error)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message: OutboundMessage) -> str | None:
+        """Send through SMTP; without an SMTP host, write an .eml file to the outbox and return its path."""
+        settings = self.settings
+        email = _build_email(message, settings)
+        if not settings.smtp_host:
+            settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:12]
+            path = settings.outbox_dir / f"{message.id:08d}-{digest}.eml"
+            path.write_bytes(bytes(email))
+            return str(path)
+        try:
+            if self.smtp is None:
+                self.smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+                if settings.smtp_starttls:
+                    self.smtp.starttls()
+                if settings.smtp_user:
+                    self.smtp.login(settings.smtp_user, settings.smtp_password or "")
+            self.smtp.send_message(email)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise ExternalServiceError(f"SMTP {settings.smtp_host}:{settings.smtp_port} failed: {exc}") from exc
+        return None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.smtp.quit()
+            self.smtp = None
 
 
-def _post_webhook(message: OutboundMessage, policy: DeliveryPolicy) -> None:
+def _post_webhook(message: OutboundMessage, policy: DeliveryPolicy, client: Any) -> None:
     import httpx
 
     headers = {"Idempotency-Key": message.idempotency_key, "User-Agent": "kizuna"}
@@ -208,7 +223,7 @@ def _post_webhook(message: OutboundMessage, policy: DeliveryPolicy) -> None:
         if attempt:
             policy.sleep(policy.backoff_seconds * 2 ** (attempt - 1))
         try:
-            response = httpx.post(
+            response = client.post(
                 message.recipient, json=message.payload or {}, headers=headers, timeout=policy.timeout_seconds
             )
         except httpx.HTTPError as exc:
@@ -247,46 +262,70 @@ def deliver_queued(
             lease=policy.lease,
             limit=limit,
         )
-    for message_id_ in ids:
-        with sessions() as session, session.begin():
-            message = session.get(OutboundMessage, message_id_)
-            if message is None or message.lease_owner != worker:
-                continue
-        error: str | None = None
-        outbox_path: str | None = None
+    if not ids:
+        return report
+    import httpx
+
+    mailer = _Mailer(settings)
+    with httpx.Client() as client:
         try:
-            if message.channel == MessageChannel.email:
-                outbox_path = _send_email(message, settings)
-            else:
-                _post_webhook(message, policy)
-        except ExternalServiceError as exc:
-            error = str(exc)
-        with sessions() as session:
-            with session.begin():
-                message = session.get(OutboundMessage, message_id_)
-                assert message is not None
-                message.lease_owner = None
-                message.lease_until = None
-                if error is None:
-                    message.status = MessageStatus.outbox if outbox_path else MessageStatus.sent
-                    message.outbox_path = outbox_path
-                    message.sent_at = utcnow()
-                    message.last_error = None
-                    if outbox_path:
-                        report.outbox += 1
-                    else:
-                        report.sent += 1
-                elif message.attempts >= message.max_attempts:
-                    message.status = MessageStatus.failed
-                    message.last_error = error
-                    report.failed += 1
-                    log.warning("gave up on message %s after %s attempts: %s", message.id, message.attempts, error)
-                else:
-                    message.status = MessageStatus.queued
-                    message.last_error = error
-                    message.next_attempt_at = utcnow() + dt.timedelta(
-                        seconds=policy.requeue_seconds * 2 ** (message.attempts - 1)
-                    )
-                    report.retrying += 1
-                    log.info("message %s failed (attempt %s), retrying later: %s", message.id, message.attempts, error)
+            for message_id_ in ids:
+                _deliver_one(
+                    sessions, message_id_, worker=worker, mailer=mailer, client=client, policy=policy, report=report
+                )
+        finally:
+            mailer.close()
     return report
+
+
+def _deliver_one(
+    sessions: sessionmaker[Session],
+    message_id_: int,
+    *,
+    worker: str,
+    mailer: _Mailer,
+    client: Any,
+    policy: DeliveryPolicy,
+    report: DeliveryReport,
+) -> None:
+    """Send one claimed message (outside any transaction), then record the result in a transaction of its own."""
+    with sessions() as session, session.begin():
+        message = session.get(OutboundMessage, message_id_)
+        if message is None or message.lease_owner != worker:
+            return  # our lease ran out and another worker took the message over
+    error: str | None = None
+    outbox_path: str | None = None
+    try:
+        if message.channel == MessageChannel.email:
+            outbox_path = mailer.send(message)
+        else:
+            _post_webhook(message, policy, client)
+    except ExternalServiceError as exc:
+        error = str(exc)
+    with sessions() as session, session.begin():
+        message = session.get(OutboundMessage, message_id_)
+        assert message is not None
+        message.lease_owner = None
+        message.lease_until = None
+        if error is None:
+            message.status = MessageStatus.outbox if outbox_path else MessageStatus.sent
+            message.outbox_path = outbox_path
+            message.sent_at = utcnow()
+            message.last_error = None
+            if outbox_path:
+                report.outbox += 1
+            else:
+                report.sent += 1
+        elif message.attempts >= message.max_attempts:
+            message.status = MessageStatus.failed
+            message.last_error = error
+            report.failed += 1
+            log.warning("gave up on message %s after %s attempts: %s", message.id, message.attempts, error)
+        else:
+            message.status = MessageStatus.queued
+            message.last_error = error
+            message.next_attempt_at = utcnow() + dt.timedelta(
+                seconds=policy.requeue_seconds * 2 ** (message.attempts - 1)
+            )
+            report.retrying += 1
+            log.info("message %s failed (attempt %s), retrying later: %s", message.id, message.attempts, error)

@@ -46,12 +46,27 @@ class MissingData(Exception):
     """The snapshot a trigger needs does not exist (yet); ``str(exc)`` says which."""
 
 
+def table_if_exists(session: Session, name: str) -> Table | None:
+    """The table called ``name`` if the database has it (kizuna's own definition when it is one of ours, else
+    reflected), cached for the session's life: looking tables up on every evaluation is slow on PostgreSQL."""
+    cache: dict[str, Any] = session.info.setdefault("kizuna_tables", {})
+    if "" not in cache:
+        cache[""] = set(inspect(session.connection()).get_table_names())
+    if name not in cache[""]:
+        return None
+    if name not in cache:
+        from kizuna.db import Base
+
+        known = Base.metadata.tables.get(name)
+        cache[name] = known if known is not None else Table(name, MetaData(), autoload_with=session.connection())
+    table: Table = cache[name]
+    return table
+
+
 def _reflect(session: Session, spec: SnapshotSpec) -> tuple[Table, str]:
-    bind = session.get_bind()
-    names = set(inspect(bind).get_table_names())
     for name in spec.tables:
-        if name in names:
-            table = Table(name, MetaData(), autoload_with=session.connection())
+        table = table_if_exists(session, name)
+        if table is not None:
             for time_column in spec.time_columns:
                 if time_column in table.c:
                     return table, time_column
@@ -250,15 +265,12 @@ def latest_attributes(session: Session, kind: str, account_ids: list[int]) -> di
 def segment_memberships(session: Session, account_ids: list[int]) -> dict[int, list[str]]:
     """Names of the segments each account is in, when the segments tables exist (``segments`` +
     ``segment_memberships``, current rows only when there is a ``left_at``/``valid_to``/``is_current`` column)."""
-    names = set(inspect(session.get_bind()).get_table_names())
-    membership_table = next((t for t in ("segment_memberships", "segment_members") if t in names), None)
-    if "segments" not in names or membership_table is None:
+    segments = table_if_exists(session, "segments")
+    members = table_if_exists(session, "segment_memberships")
+    if segments is None or members is None:
         return {}
-    meta = MetaData()
-    segments = Table("segments", meta, autoload_with=session.connection())
-    members = Table(membership_table, meta, autoload_with=session.connection())
-    name_column = segments.c.get("name") if "name" in segments.c else segments.c.get("key")
-    if name_column is None or "segment_id" not in members.c or "account_id" not in members.c:
+    label_columns = [segments.c[c] for c in ("key", "name") if c in segments.c]  # a segment matches by key or name
+    if not label_columns or "segment_id" not in members.c or "account_id" not in members.c:
         return {}
     where = [members.c.account_id.in_(account_ids)]
     for current in ("left_at", "valid_to", "ended_at"):
@@ -269,7 +281,7 @@ def segment_memberships(session: Session, account_ids: list[int]) -> dict[int, l
     out: dict[int, list[str]] = defaultdict(list)
     for start in range(0, len(account_ids), 900):
         where[0] = members.c.account_id.in_(account_ids[start : start + 900])
-        stmt = select(members.c.account_id, name_column).join(segments, segments.c.id == members.c.segment_id)
-        for account_id, name in session.execute(stmt.where(*where)):
-            out[int(account_id)].append(str(name))
+        stmt = select(members.c.account_id, *label_columns).join(segments, segments.c.id == members.c.segment_id)
+        for account_id, *labels in session.execute(stmt.where(*where)):
+            out[int(account_id)].extend(str(label) for label in dict.fromkeys(labels) if label is not None)
     return dict(out)
