@@ -446,3 +446,28 @@ def test_progress_is_reported_while_rows_are_read(session: Session, settings: Se
     size = path.stat().st_size
     assert len(seen) == 3 and all(total == size for _, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and 0 < seen[0][0] < seen[-1][0] < size
+
+
+def test_amounts_without_a_currency_column_are_read_in_the_row_s_currency(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    factories.plan(session, external_id="PLAN-BASE")
+    product = session.scalar(select(m.Product.external_id).join(m.Plan).where(m.Plan.external_id == "PLAN-BASE"))
+    first = tmp_path / "plans.csv"
+    first.write_text(
+        f"external_id,product_external_id,name,list_price_minor,currency\nP-USD,{product},Pro US,$12.50,USD\n",
+        encoding="utf-8",
+    )
+    assert run(session, settings, "plans", first).imported == 1
+    second = tmp_path / "plans2.csv"
+    second.write_text(
+        f"external_id,product_external_id,name,list_price_minor\nP-USD,{product},Pro US,15.00\n"
+        f'P-JPY,{product},Pro JP,"1,500円"\n',
+        encoding="utf-8",
+    )
+    summary = run(session, settings, "plans", second)
+    assert (summary.imported, summary.updated, summary.rejected) == (1, 1, 0)
+    prices = dict(session.execute(select(m.Plan.external_id, m.Plan.list_price_minor)).all())
+    currencies = dict(session.execute(select(m.Plan.external_id, m.Plan.currency)).all())
+    assert (prices["P-USD"], currencies["P-USD"]) == (1500, "USD")
+    assert (prices["P-JPY"], currencies["P-JPY"]) == (1500, "JPY")

@@ -248,6 +248,15 @@ class _RowValidator:
         self.tz = ZoneInfo(settings.timezone)
         self.default_currency = settings.currency
         self.lookups = _Lookups(session)
+        # Without a currency column, amounts are read in the currency of the row being updated (new rows: the default).
+        self.existing_currency: dict[str, str] = {}
+        if "currency" in spec.fields and "currency" not in plan.positions and spec.key == ("external_id",):
+            model: Any = spec.model
+            self.existing_currency = {
+                k: c
+                for k, c in session.execute(select(model.external_id, model.currency))
+                if c != self.default_currency
+            }
 
     def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
         errors.append(
@@ -274,6 +283,8 @@ class _RowValidator:
         values: dict[str, Any] = {}
 
         currency = self.default_currency
+        if self.existing_currency and not is_blank(raw.get("external_id")):
+            currency = self.existing_currency.get(str(raw["external_id"]).strip(), currency)
         if "currency" in raw and not is_blank(raw["currency"]):
             code = parse_text(raw["currency"]).upper()
             if len(code) != 3 or not code.isalpha():
@@ -375,8 +386,6 @@ class _RowValidator:
         self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str
     ) -> None:
         name = self.spec.name
-        if "currency" in self.spec.fields and "currency" not in values:
-            values["currency"] = currency
         if name == "subscriptions":
             if values.get("contract_id") is None and values.get("external_id"):
                 values["contract_id"] = values["external_id"]
@@ -493,7 +502,7 @@ def _import_rows(
         # One savepoint for every write of this import: an error or Ctrl-C rolls all of it back; a dry run too.
         savepoint = session.begin_nested()
         try:
-            _upsert(session, spec, accepted, unique_seen, summary, writer)
+            _upsert(session, spec, accepted, unique_seen, summary, writer, default_currency=settings.currency)
             if not dry_run:
                 summary.import_run_id = record_import_run(session, summary, actor=actor).id
         except BaseException:
@@ -519,6 +528,8 @@ def _upsert(
     unique_seen: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]],
     summary: ImportSummary,
     writer: RejectsWriter,
+    *,
+    default_currency: str,
 ) -> None:
     model: Any = spec.model
     key_columns = [getattr(model, k) for k in spec.key]
@@ -572,6 +583,8 @@ def _upsert(
             continue
         obj = existing.get(key)
         if obj is None:
+            if "currency" in spec.fields and "currency" not in values:
+                values = {**values, "currency": default_currency}  # only new rows: an update keeps its currency
             inserts.append(values)
             summary.imported += 1
             pending += 1
