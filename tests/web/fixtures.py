@@ -62,9 +62,10 @@ class WebWorld:
 
 
 def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
+    """The CSRF token of the page; every form on it must carry the same, non-empty token."""
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]*)"', html))
+    assert len(tokens) == 1 and "" not in tokens, f"forms disagree on the CSRF token: {tokens}"
+    return tokens.pop()
 
 
 def login(client: TestClient, email: str, password: str) -> None:
