@@ -16,6 +16,7 @@ apt_wants() { dpkg -s "$1" >/dev/null 2>&1 || need_apt+=("$1"); }
 
 install_system() {
   apt_wants fonts-ipafont-gothic   # Japanese glyphs for QBR PDFs
+  command -v npm >/dev/null 2>&1 || apt_wants npm  # front-end libraries (package-lock.json)
   if [ "${1:-}" = test ]; then
     apt_wants chromium             # browser tests (Playwright drives Debian's chromium)
     command -v java >/dev/null 2>&1 || apt_wants default-jre-headless  # Spark
@@ -41,11 +42,23 @@ install_python() {
   echo "$want" > "$stamp"
 }
 
+install_node() {
+  # Front-end libraries (charts, API docs UI) from npm, served locally from node_modules (never a CDN).
+  local stamp="node_modules/.kizuna-installed"
+  local want
+  want=$(sha256sum package-lock.json | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  echo "installing front-end libraries (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+}
+
 case "${1:-}" in
   demo)
     shift
     install_system demo
     install_python spark
+    install_node
     export KIZUNA_DATA_DIR=${KIZUNA_DATA_DIR:-./kizuna-data}
     "$VENV/bin/kizuna" init
     "$VENV/bin/kizuna" demo "$@"
@@ -59,6 +72,7 @@ case "${1:-}" in
     shift
     install_system test
     install_python dev
+    install_node
     exec "$VENV/bin/python" -m pytest -n "${KIZUNA_TEST_WORKERS:-2}" --dist loadgroup "$@"
     ;;
   *)
