@@ -205,11 +205,13 @@ def test_excel_workbook_with_dates_and_a_formula(session: Session, settings: Set
     sheet.append(["X-2", '=HYPERLINK("http://evil.example","x")', 3, 45658])
     sheet.append([None, None, None, None])
     sheet.append(["X-3", "株式会社マイナス", -1, "2025/04/01"])
+    sheet.append(["X-4", "株式会社数式", "=B2*2", "2025/04/01"])
     path = tmp_path / "accounts.xlsx"
     book.save(path)
     summary = run(session, settings, "accounts", path, sheet="顧客")
-    assert (summary.format, summary.imported, summary.rejected) == ("xlsx", 2, 1)
-    assert rejects(summary)[0]["row"] == "5"
+    assert (summary.format, summary.imported, summary.rejected) == ("xlsx", 2, 2)
+    assert [r["row"] for r in rejects(summary)] == ["5", "6"]
+    assert rejects(summary)[1]["value"] == "'=B2*2" and "formula" in rejects(summary)[1]["reason"]
     x1 = session.scalars(select(m.Account).where(m.Account.external_id == "X-1")).one()
     assert x1.employee_band == "11-50" and x1.created_at == dt.datetime(2025, 4, 1, 0, 0, tzinfo=dt.UTC)
     assert session.scalar(select(m.Account.name).where(m.Account.external_id == "X-2")).startswith("=HYPERLINK")

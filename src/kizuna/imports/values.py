@@ -60,6 +60,11 @@ def neutralize_formula(value: str) -> str:
     return "'" + value if looks_like_formula(value) else value
 
 
+def _refuse_formula(value: object) -> None:
+    if isinstance(value, str) and value.lstrip().startswith("="):
+        raise CellError("a spreadsheet formula, not a value (kizuna never evaluates formulas: paste as values)")
+
+
 def parse_text(value: object, *, max_length: int | None = None) -> str:
     """Text as given (formula-looking text included: it is stored as plain text and never evaluated)."""
     if isinstance(value, float) and value.is_integer():
@@ -71,6 +76,7 @@ def parse_text(value: object, *, max_length: int | None = None) -> str:
 
 
 def parse_int(value: object) -> int:
+    _refuse_formula(value)
     if isinstance(value, bool):
         raise CellError("not a whole number")
     if isinstance(value, int):
@@ -95,6 +101,7 @@ _MONEY_NOISE = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")
 
 def parse_money(value: object, *, currency: str) -> int:
     """An amount in ``currency`` as integer minor units: ``"¥1,234"``, ``"1,234円"``, ``"１，２３４"``, ``"$12.50"``."""
+    _refuse_formula(value)
     exponent = minor_unit_exponent(currency)
     if isinstance(value, bool):
         raise CellError("not an amount of money")
@@ -129,6 +136,7 @@ _FALSE = {"false", "f", "no", "n", "0", "いいえ", "×", "無", "無効", "未
 
 
 def parse_bool(value: object) -> bool:
+    _refuse_formula(value)
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -194,6 +202,7 @@ def _parse_datetime_text(text: str, date_format: str | None) -> dt.datetime:
 
 def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.datetime:
     """A timezone-aware UTC ``datetime``. Naive values are read in the business time zone ``tz``."""
+    _refuse_formula(value)
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, dt.date):
@@ -211,6 +220,7 @@ def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = Non
 
 def parse_date(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.date:
     """A calendar date. An aware timestamp is turned into the business time zone's date first."""
+    _refuse_formula(value)
     if isinstance(value, dt.datetime):
         return value.astimezone(tz).date() if value.tzinfo else value.date()
     if isinstance(value, dt.date):
