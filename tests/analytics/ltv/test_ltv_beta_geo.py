@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import betaln, gammaln, hyp2f1
 
-from kizuna.analytics.ltv import BetaGeoNBD, InvalidInput, NotFittedError
+from kizuna.analytics.ltv import BetaGeoNBD, ConvergenceWarning, InvalidInput, NotFittedError
 from kizuna.analytics.ltv.beta_geo import _fit_data
 
 
@@ -194,3 +194,11 @@ def test_input_errors_name_the_column(fitted: BetaGeoNBD, cdnow_summary: pd.Data
         BetaGeoNBD().fit(cdnow_summary.to_numpy())  # type: ignore[arg-type]
     with pytest.raises(NotFittedError):
         BetaGeoNBD().predict_probability_alive(cdnow_summary)
+
+
+def test_a_base_without_repeat_buyers_cannot_identify_the_dropout_process() -> None:
+    # With x = 0 for everyone the likelihood does not involve a and b at all.
+    summary = pd.DataFrame({"frequency": [0] * 50, "recency": [0.0] * 50, "T": np.arange(1.0, 51.0)})
+    with pytest.warns(ConvergenceWarning, match="not positive definite"):
+        model = BetaGeoNBD().fit(summary)
+    assert model.standard_errors_.isna().all()

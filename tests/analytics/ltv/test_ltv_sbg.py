@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import betaln
 
-from kizuna.analytics.ltv import InvalidInput, NotFittedError, ShiftedBetaGeometric, fit_sbg_by_cohort
+from kizuna.analytics.ltv import (
+    ConvergenceWarning,
+    InvalidInput,
+    NotFittedError,
+    ShiftedBetaGeometric,
+    fit_sbg_by_cohort,
+)
 from kizuna.errors import InvalidInput as KizunaInvalidInput
 
 # Fader & Hardie (2007), "How to project customer retention", Table 1: customers still active at the end of
@@ -195,3 +201,12 @@ def test_predicting_before_fitting_says_so() -> None:
         ShiftedBetaGeometric().predict_survival(3)
     with pytest.raises(InvalidInput, match=">= 1"):
         ShiftedBetaGeometric().fit(HIGH_END).predict_retention_rate(0)
+
+
+def test_unidentified_fit_warns_instead_of_printing(capsys: pytest.CaptureFixture[str]) -> None:
+    # Nobody ever churns: the churn distribution collapses on zero and the Hessian is singular.
+    with pytest.warns(ConvergenceWarning, match="not positive definite"):
+        model = ShiftedBetaGeometric().fit([100, 100, 100])
+    assert model.standard_errors_.isna().all()
+    assert capsys.readouterr() == ("", "")
+    assert issubclass(ConvergenceWarning, UserWarning)
