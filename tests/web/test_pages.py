@@ -173,3 +173,67 @@ def test_error_handler_maps_kizuna_errors(world: WebWorld) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
     page = client.get("/accounts/999999", headers={"accept": "text/html"})
     assert page.status_code == 404 and "<html" in page.text
+
+
+def test_360_shows_health_breakdown_and_records_an_override(world: WebWorld) -> None:
+    import datetime as dt
+
+    from kizuna.health.models import HealthScore
+
+    with world.runtime.transaction() as session:
+        session.add(
+            HealthScore(
+                account_id=world.account_id,
+                scorecard="overall",
+                scorecard_version=1,
+                as_of=dt.date.today(),
+                computed_score=42.0,
+                computed_band="red",
+                score=42.0,
+                band="red",
+                known_weight=1.0,
+                missing=[],
+                contributions=[
+                    {
+                        "measure": "seat_utilisation",
+                        "value": 0.31,
+                        "points": 20,
+                        "weight": 0.5,
+                        "effective_weight": 0.5,
+                        "contribution": 10.0,
+                    },
+                    {
+                        "measure": "nps",
+                        "value": -20,
+                        "points": 64,
+                        "weight": 0.5,
+                        "effective_weight": 0.5,
+                        "contribution": 32.0,
+                    },
+                ],
+            )
+        )
+    client = world.client("csm")
+    page = client.get(f"/accounts/{world.account_id}")
+    assert "seat_utilisation" in page.text and 'id="override-form"' in page.text
+    response = client.post(
+        f"/accounts/{world.account_id}/overrides",
+        data={
+            "scorecard": "overall",
+            "band": "yellow",
+            "reason": "経営層と合意済み",
+            "expires_on": "2099-01-01",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert response.status_code == 303
+    from kizuna.health.models import HealthOverride
+
+    with world.runtime.transaction() as session:
+        override = session.scalars(select(HealthOverride)).one()
+        assert (override.band, override.reason, override.author.startswith("user:")) == (
+            "yellow",
+            "経営層と合意済み",
+            True,
+        )
+    assert 'id="chart-health"' in client.get("/").text  # the dashboard shows the health distribution

@@ -127,10 +127,26 @@ def customer_360(request: Request, account_id: int, session: Session = Depends(d
             }
         ],
     }
+    health_charts = {
+        card["score"].scorecard: {
+            "kind": "line",
+            "categories": [i18n.format_date(h["as_of"], lang) for h in card["history"]],
+            "series": [
+                {"name": card["score"].scorecard, "data": [h["score"] for h in card["history"]], "color": "#2b8a3e"}
+            ],
+        }
+        for card in view.extras.get("health", [])
+    }
     return render(
         request,
         "accounts/customer_360.html",
-        {"v": view, "mrr_chart": mrr_chart, "team": service.team_members(session), "today": today()},
+        {
+            "v": view,
+            "mrr_chart": mrr_chart,
+            "health_charts": health_charts,
+            "team": service.team_members(session),
+            "today": today(),
+        },
     )
 
 
@@ -176,6 +192,28 @@ def create_task(
         source="web",
     )
     return RedirectResponse(f"/accounts/{account_id}#tasks", status_code=303)
+
+
+@router.post("/accounts/{account_id}/overrides")
+def record_override(
+    account_id: Id,
+    scorecard: str = Form(..., min_length=1, max_length=64),
+    band: str = Form(..., pattern="^(red|yellow|green)$"),
+    reason: str = Form(..., min_length=1, max_length=5000),
+    expires_on: dt.date = Form(...),
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> RedirectResponse:
+    service.record_health_override(
+        session,
+        actor=principal.actor,
+        account_id=account_id,
+        scorecard=scorecard,
+        band=band,
+        reason=reason,
+        expires_on=expires_on,
+    )
+    return RedirectResponse(f"/accounts/{account_id}#health", status_code=303)
 
 
 @router.get("/me", response_class=HTMLResponse)

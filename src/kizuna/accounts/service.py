@@ -507,7 +507,66 @@ def customer_360(session: Session, account_id: int, *, today: dt.date) -> Custom
         invoices=invoices,
         tasks=tasks,
     )
+    view.extras.update(_later_domains(session, account_id, today=today))
     return view
+
+
+def _later_domains(session: Session, account_id: int, *, today: dt.date) -> dict[str, Any]:
+    """Health scorecards (with per-measure breakdown and trend), churn risk with drivers, the success plan and
+    playbook runs, from their domains' services once those have landed."""
+    extras: dict[str, Any] = {}
+    health = _optional_service("kizuna.health.service")
+    if health is not None:
+        since = today - dt.timedelta(days=180)
+        cards = []
+        for score in health.latest_scores(session, account_id=account_id):
+            history = health.score_history(session, account_id=account_id, scorecard=score.scorecard, since=since)
+            cards.append(
+                {
+                    "score": score,
+                    "history": [{"as_of": h.as_of, "score": h.score} for h in history],
+                    "contributions": sorted(
+                        score.contributions or [], key=lambda c: -abs(float(c.get("contribution") or 0))
+                    ),
+                }
+            )
+        extras["health"] = cards
+    risk = _optional_service("kizuna.risk.service")
+    if risk is not None:
+        extras["risk"] = risk.latest_risk(session, account_id=account_id)
+    lifecycle = _optional_service("kizuna.lifecycle.service")
+    if lifecycle is not None:
+        extras["success_plan"] = lifecycle.success_plan(session, account_id=account_id, today=today)
+    playbooks = _optional_service("kizuna.playbooks.service")
+    if playbooks is not None:
+        extras["playbook_runs"] = playbooks.run_log(session, account_id=account_id, limit=20)
+    return extras
+
+
+def record_health_override(
+    session: Session,
+    *,
+    actor: str,
+    account_id: int,
+    scorecard: str,
+    band: str,
+    reason: str,
+    expires_on: dt.date,
+) -> Any:
+    """A CSM's override of a health band, through the health domain's service."""
+    health = _optional_service("kizuna.health.service")
+    if health is None:
+        raise InvalidInput("health scores are not set up yet")
+    get_account(session, account_id)
+    return health.record_override(
+        session,
+        actor=actor,
+        account_id=account_id,
+        scorecard=scorecard,
+        band=band,
+        reason=reason,
+        expires_on=expires_on,
+    )
 
 
 def team_members(session: Session) -> Sequence[TeamMember]:

@@ -63,7 +63,22 @@ def chart_specs(p: Portfolio, language: str) -> dict[str, Any]:
         "categories": [i18n.format_month(r["month"], language) for r in p.nps_by_month],
         "series": [{"name": "NPS", "data": [round(r["nps"], 1) for r in p.nps_by_month], "color": "#7048e8"}],
     }
-    return {"waterfall": waterfall, "stages": stages, "nps": nps}
+    band_colours = {"green": "#2b8a3e", "yellow": "#f59f00", "red": "#c92a2a", "unknown": "#adb5bd"}
+    cards = sorted(p.health_bands)
+    health = {
+        "kind": "bar",
+        "categories": cards,
+        "series": [
+            {
+                "name": t(f"band.{band}") if band != "unknown" else "—",
+                "data": [p.health_bands[c].get(band, 0) for c in cards],
+                "stack": "bands",
+                "color": colour,
+            }
+            for band, colour in band_colours.items()
+        ],
+    }
+    return {"waterfall": waterfall, "stages": stages, "nps": nps, "health": health}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

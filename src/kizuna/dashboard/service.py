@@ -20,6 +20,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
+from kizuna.accounts.service import _optional_service
 from kizuna.billing.models import Subscription
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.surveys.models import SurveyResponse
@@ -57,6 +58,8 @@ class Portfolio:
     nps_responses: int
     nps_by_month: list[dict[str, Any]]
     options: dict[str, list[Any]]
+    health_bands: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    risk_top: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -243,6 +246,20 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         for m, s in sorted(by_month.items())
     ]
 
+    health_bands: dict[str, dict[str, int]] = {}
+    health = _optional_service("kizuna.health.service")
+    if health is not None:
+        health_bands = health.band_counts(session)
+    risk_top: list[dict[str, Any]] = []
+    risk = _optional_service("kizuna.risk.service")
+    if risk is not None and risk.active_model(session) is not None:
+        allowed = None if not clauses else set(session.scalars(select(Account.id).where(*clauses)).all())
+        risk_top = [
+            {**r, "mrr_minor": int(mrr_now.get(r["account_id"], 0))}
+            for r in risk.risk_report(session, top=50)["top"]
+            if allowed is None or r["account_id"] in allowed
+        ][:10]
+
     owners = session.execute(
         select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True)).order_by(TeamMember.name)
     ).all()
@@ -271,4 +288,6 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
             "segments": sorted(segments),
             "tiers": ["high", "low", "tech"],
         },
+        health_bands=health_bands,
+        risk_top=risk_top,
     )
