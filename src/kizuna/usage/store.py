@@ -137,14 +137,23 @@ class EventBatchWriter:
     Rows go to hidden temporary files (one Parquet writer per month, invisible to :meth:`EventStore.files`); nothing
     is visible until :meth:`publish`, which replaces any earlier files of the same batch key. :meth:`abort` removes the
     temporary files (an error or Ctrl-C half-way leaves the store untouched).
+
+    Each month's rows are buffered up to ``row_group_rows`` so that row groups stay large (fast scans, good
+    compression) even when every chunk of the source spreads over many months; at most ``buffer_rows`` rows are held.
     """
 
-    def __init__(self, store: EventStore, batch_key: str) -> None:
+    def __init__(
+        self, store: EventStore, batch_key: str, *, row_group_rows: int = 131_072, buffer_rows: int = 1_048_576
+    ) -> None:
         self.store = store
         self.batch_key = batch_key
+        self.row_group_rows = row_group_rows
+        self.buffer_rows = buffer_rows
         self._token = uuid.uuid4().hex
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._temps: dict[str, Path] = {}
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_rows: dict[str, int] = {}
         self.rows = 0
 
     def write(self, table: pa.Table) -> int:
@@ -158,24 +167,40 @@ class EventBatchWriter:
         for code in pc.unique(codes).to_pylist():
             part = table.filter(pc.equal(codes, code))
             month = f"{code // 100:04d}-{code % 100:02d}"
-            writer = self._writers.get(month)
-            if writer is None:
-                folder = self.store.root / f"month={month}"
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = folder / f".{self.batch_key}.{self._token}.tmp"
-                writer = pq.ParquetWriter(tmp, EVENT_SCHEMA, compression="zstd")
-                self._writers[month] = writer
-                self._temps[month] = tmp
-            writer.write_table(part)
+            self._pending.setdefault(month, []).append(part)
+            self._pending_rows[month] = self._pending_rows.get(month, 0) + part.num_rows
+            if self._pending_rows[month] >= self.row_group_rows:
+                self._flush(month)
+        while sum(self._pending_rows.values()) > self.buffer_rows:
+            self._flush(max(self._pending_rows, key=self._pending_rows.__getitem__))
         self.rows += table.num_rows
         return int(table.num_rows)
 
+    def _flush(self, month: str) -> None:
+        parts = self._pending.pop(month, [])
+        self._pending_rows.pop(month, None)
+        if not parts:
+            return
+        writer = self._writers.get(month)
+        if writer is None:
+            folder = self.store.root / f"month={month}"
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{self.batch_key}.{self._token}.tmp"
+            self._temps[month] = tmp
+            writer = pq.ParquetWriter(tmp, EVENT_SCHEMA, compression="zstd")
+            self._writers[month] = writer
+        writer.write_table(pa.concat_tables(parts), row_group_size=max(self.row_group_rows * 2, 1))
+
     def _close(self) -> None:
+        for month in list(self._pending):
+            self._flush(month)
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
 
     def abort(self) -> None:
+        self._pending.clear()
+        self._pending_rows.clear()
         self._close()
         for tmp in self._temps.values():
             tmp.unlink(missing_ok=True)
