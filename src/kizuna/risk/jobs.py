@@ -10,6 +10,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 RETRAIN_DAYS = 30
+#: Days between the past dates the model is trained on.
+SAMPLE_EVERY_DAYS = 30
 
 
 def refresh(ctx: Any) -> dict[str, Any]:
@@ -26,7 +28,8 @@ def refresh(ctx: Any) -> dict[str, Any]:
         if stale:
             try:
                 row = train_model(session, actor="system:refresh", tables=ctx.tables, as_of=ctx.as_of,
-                                  models_dir=models_dir, voc_scores=voc_scores(ctx))
+                                  models_dir=models_dir, every_days=SAMPLE_EVERY_DAYS,
+                                  voc_scores=voc_scores(ctx))
                 summary["trained_model"] = row.id
             except InvalidInput as exc:
                 log.warning("churn model not trained: %s", exc)
