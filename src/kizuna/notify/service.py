@@ -266,13 +266,19 @@ def deliver_queued(
         return report
     import httpx
 
+    with sessions() as session, session.begin():
+        claimed = [
+            m
+            for m in session.scalars(
+                select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.id)
+            )
+            if m.lease_owner == worker
+        ]
     mailer = _Mailer(settings)
     with httpx.Client() as client:
         try:
-            for message_id_ in ids:
-                _deliver_one(
-                    sessions, message_id_, worker=worker, mailer=mailer, client=client, policy=policy, report=report
-                )
+            for message in claimed:
+                _deliver_one(sessions, message, mailer=mailer, client=client, policy=policy, report=report)
         finally:
             mailer.close()
     return report
@@ -280,19 +286,14 @@ def deliver_queued(
 
 def _deliver_one(
     sessions: sessionmaker[Session],
-    message_id_: int,
+    message: OutboundMessage,
     *,
-    worker: str,
     mailer: _Mailer,
     client: Any,
     policy: DeliveryPolicy,
     report: DeliveryReport,
 ) -> None:
     """Send one claimed message (outside any transaction), then record the result in a transaction of its own."""
-    with sessions() as session, session.begin():
-        message = session.get(OutboundMessage, message_id_)
-        if message is None or message.lease_owner != worker:
-            return  # our lease ran out and another worker took the message over
     error: str | None = None
     outbox_path: str | None = None
     try:
@@ -303,29 +304,38 @@ def _deliver_one(
     except ExternalServiceError as exc:
         error = str(exc)
     with sessions() as session, session.begin():
-        message = session.get(OutboundMessage, message_id_)
-        assert message is not None
-        message.lease_owner = None
-        message.lease_until = None
-        if error is None:
-            message.status = MessageStatus.outbox if outbox_path else MessageStatus.sent
-            message.outbox_path = outbox_path
-            message.sent_at = utcnow()
-            message.last_error = None
-            if outbox_path:
-                report.outbox += 1
-            else:
-                report.sent += 1
-        elif message.attempts >= message.max_attempts:
-            message.status = MessageStatus.failed
-            message.last_error = error
-            report.failed += 1
-            log.warning("gave up on message %s after %s attempts: %s", message.id, message.attempts, error)
+        row = session.get(OutboundMessage, message.id)
+        assert row is not None
+        _record_result(row, error=error, outbox_path=outbox_path, policy=policy, report=report)
+
+
+def _record_result(
+    message: OutboundMessage,
+    *,
+    error: str | None,
+    outbox_path: str | None,
+    policy: DeliveryPolicy,
+    report: DeliveryReport,
+) -> None:
+    message.lease_owner = None
+    message.lease_until = None
+    if error is None:
+        message.status = MessageStatus.outbox if outbox_path else MessageStatus.sent
+        message.outbox_path = outbox_path
+        message.sent_at = utcnow()
+        message.last_error = None
+        if outbox_path:
+            report.outbox += 1
         else:
-            message.status = MessageStatus.queued
-            message.last_error = error
-            message.next_attempt_at = utcnow() + dt.timedelta(
-                seconds=policy.requeue_seconds * 2 ** (message.attempts - 1)
-            )
-            report.retrying += 1
-            log.info("message %s failed (attempt %s), retrying later: %s", message.id, message.attempts, error)
+            report.sent += 1
+    elif message.attempts >= message.max_attempts:
+        message.status = MessageStatus.failed
+        message.last_error = error
+        report.failed += 1
+        log.warning("gave up on message %s after %s attempts: %s", message.id, message.attempts, error)
+    else:
+        message.status = MessageStatus.queued
+        message.last_error = error
+        message.next_attempt_at = utcnow() + dt.timedelta(seconds=policy.requeue_seconds * 2 ** (message.attempts - 1))
+        report.retrying += 1
+        log.info("message %s failed (attempt %s), retrying later: %s", message.id, message.attempts, error)

@@ -14,11 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.audit.service import record_audit
+from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.funnel.models import Opportunity
@@ -45,7 +46,12 @@ def render_text(text: s.Text | None, language: str, context: dict[str, Any]) -> 
     source = s.localised(text, language)
     if "{" not in source:
         return source
-    return str(_sandbox().from_string(source).render(**context))
+    return str(_compiled(source).render(**context))
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    return _sandbox().from_string(source)
 
 
 def _account_context(session: Session, account: Account, language: str) -> dict[str, Any]:
@@ -127,6 +133,19 @@ def _recipients(
     else:
         chosen = contacts
     return [(c.id, c.email or "", c.name, c.language or "ja") for c in chosen]
+
+
+def _live_mrr(session: Session, account_id: int, *, today: dt.date) -> tuple[int, str | None]:
+    """The account's MRR (minor units) over its live subscription lines, and their currency."""
+    mrr, currency = session.execute(
+        select(func.coalesce(func.sum(Subscription.mrr_minor), 0), func.max(Subscription.currency)).where(
+            Subscription.account_id == account_id,
+            Subscription.start_date <= today,
+            or_(Subscription.end_date.is_(None), Subscription.end_date > today),
+            Subscription.status.in_(("active", "trial", "cancelled")),
+        )
+    ).one()
+    return int(mrr), currency
 
 
 def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> str:
@@ -232,9 +251,7 @@ def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> 
         existing = session.scalar(select(Opportunity.id).where(Opportunity.external_id == external_id))
         if existing is not None:
             return f"opportunity {existing} already open"
-        from kizuna.playbooks.conditions import account_attributes
-
-        attrs = account_attributes(session, [account.id], today=utcnow().date()).get(account.id, {})
+        mrr, currency = _live_mrr(session, account.id, today=utcnow().date())
         opportunity = Opportunity(
             external_id=external_id,
             account_id=account.id,
@@ -243,8 +260,8 @@ def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> 
             stage="open",
             source=actor,
             name=render_text(action.name, language, context) if action.name else f"{account.name} {action.kind}",
-            amount_minor=int(attrs.get("mrr_minor", 0) * action.amount_percent_of_mrr / 100),
-            currency=attrs.get("currency") or settings.currency,
+            amount_minor=int(mrr * action.amount_percent_of_mrr / 100),
+            currency=currency or settings.currency,
             created_at=utcnow(),
             close_date=utcnow().date() + dt.timedelta(days=action.close_in_days),
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
@@ -29,6 +30,7 @@ from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
 from kizuna.playbooks.queue import claim, worker_name
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
+from kizuna.settings import Settings
 from kizuna.tasks.service import wake_snoozed
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,17 @@ def process_jobs(
     limit: int = 500,
     lease: dt.timedelta = DEFAULT_LEASE,
     worker: str | None = None,
+    batch_size: int = 50,
     before_commit: Callable[[PendingJob], None] | None = None,
 ) -> WorkReport:
-    """Run the due pending jobs. ``before_commit`` (if given) is called inside each job's transaction after its action
-    ran -- an observer hook; an exception raised from it rolls that job back like a crash would."""
+    """Run the due pending jobs, ``batch_size`` per transaction, each job in a savepoint of its own.
+
+    A job's action and its "done" mark commit together; a job that raises is rolled back to its savepoint and
+    retried later with back-off (given up after ``max_attempts``). If the process dies, its uncommitted batch is
+    rolled back and its claimed jobs are taken again by any worker once the lease ends: nothing is lost, nothing done
+    twice. ``before_commit`` (if given) is called inside each job's savepoint after its action ran -- an observer
+    hook; a ``BaseException`` raised from it aborts the whole batch like a crash would.
+    """
     worker = worker or worker_name()
     report = WorkReport()
     with runtime.transaction() as session:
@@ -88,44 +97,66 @@ def process_jobs(
             lease=lease,
             limit=limit,
         )
-    for job_id in ids:
-        error: str | None = None
-        try:
-            with runtime.transaction() as session:
-                job = session.get(PendingJob, job_id)
-                if job is None or job.lease_owner != worker or job.status != JobStatus.running:
-                    continue  # another worker took it over after our lease ended
-                result = execute_action(session, job, settings=runtime.settings)
-                job.status = JobStatus.done
-                job.result = result
-                job.done_at = utcnow()
-                job.lease_owner = None
-                job.lease_until = None
-                if before_commit is not None:
-                    before_commit(job)
-            report.done += 1
-            report.results.append(result)
-        except KizunaError as exc:
-            error = str(exc)
-        except Exception as exc:  # an unexpected bug in one action must not stop the others
-            log.exception("job %s failed", job_id)
-            error = f"{type(exc).__name__}: {exc}"
-        if error is not None:
-            with runtime.transaction() as session:
-                job = session.get(PendingJob, job_id)
-                if job is None:
-                    continue
-                job.last_error = error[:2000]
-                job.lease_owner = None
-                job.lease_until = None
-                if job.attempts >= job.max_attempts:
-                    job.status = JobStatus.failed
-                    report.failed += 1
-                else:
-                    job.status = JobStatus.pending
-                    job.run_after = utcnow() + dt.timedelta(minutes=2**job.attempts)
-                    report.retrying += 1
+    for start in range(0, len(ids), max(1, batch_size)):
+        with runtime.transaction() as session:
+            for job_id in ids[start : start + batch_size]:
+                _run_job(
+                    session,
+                    job_id,
+                    worker=worker,
+                    settings=runtime.settings,
+                    report=report,
+                    before_commit=before_commit,
+                )
     return report
+
+
+def _run_job(
+    session: Session,
+    job_id: int,
+    *,
+    worker: str,
+    settings: Settings,
+    report: WorkReport,
+    before_commit: Callable[[PendingJob], None] | None,
+) -> None:
+    error: str | None = None
+    try:
+        with session.begin_nested():
+            job = session.get(PendingJob, job_id)
+            if job is None or job.lease_owner != worker or job.status != JobStatus.running:
+                return  # another worker took it over after our lease ended
+            result = execute_action(session, job, settings=settings)
+            job.status = JobStatus.done
+            job.result = result
+            job.done_at = utcnow()
+            job.lease_owner = None
+            job.lease_until = None
+            session.flush()
+            if before_commit is not None:
+                before_commit(job)
+        report.done += 1
+        report.results.append(result)
+        return
+    except KizunaError as exc:
+        error = str(exc)
+    except Exception as exc:  # an unexpected bug in one action must not stop the others
+        log.exception("job %s failed", job_id)
+        error = f"{type(exc).__name__}: {exc}"
+    job = session.get(PendingJob, job_id)
+    if job is None:
+        return
+    job.last_error = error[:2000]
+    job.lease_owner = None
+    job.lease_until = None
+    if job.attempts >= job.max_attempts:
+        job.status = JobStatus.failed
+        report.failed += 1
+    else:
+        job.status = JobStatus.pending
+        job.run_after = utcnow() + dt.timedelta(minutes=2**job.attempts)
+        report.retrying += 1
+    session.flush()
 
 
 def tick(
