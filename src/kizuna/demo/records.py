@@ -7,6 +7,7 @@ point at its hidden churn reason. Each part has its own random stream, so changi
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
@@ -28,14 +29,15 @@ VOC_CHANNEL_WEIGHTS = (0.26, 0.2, 0.16, 0.1, 0.08, 0.2)
 ENGLISH_SHARE = 0.1
 
 
-def _draw(rng: np.random.Generator, cum: np.ndarray[Any, Any]) -> int:
+def _draw(rng: np.random.Generator, cum: Any) -> int:
     """One categorical draw from cumulative probabilities (much faster than ``rng.choice(p=...)`` per call)."""
-    return min(int(np.searchsorted(cum, rng.random(), side="right")), len(cum) - 1)
+    return min(bisect.bisect_right(cum, rng.random()), len(cum) - 1)
 
 
-def _cum(p: Any) -> np.ndarray[Any, Any]:
+def _cum(p: Any) -> Any:
+    """Cumulative probabilities as (nested) Python lists, for :func:`_draw`."""
     a = np.cumsum(np.asarray(p, dtype=np.float64), axis=-1)
-    return a / a[..., -1:]
+    return (a / a[..., -1:]).tolist()
 
 
 def _utc(day: dt.date, seconds: float = 0.0) -> dt.datetime:
@@ -364,7 +366,7 @@ def _topic_for(ctx: _Context, rng: np.random.Generator, i: int, e: float, score_
 
 
 def _theme(ctx: _Context, rng: np.random.Generator, i: int) -> str:
-    k = int(ctx.theme[i]) if rng.random() < 0.7 else int(rng.integers(len(texts.THEMES)))
+    k = int(ctx.theme[i]) if rng.random() < 0.7 else int(rng.random() * len(texts.THEMES))
     return texts.THEMES[k][0]
 
 
@@ -443,7 +445,7 @@ def voc(ctx: _Context) -> list[dict[str, Any]]:
         nonlocal seq
         seq += 1
         english = rng.random() < ENGLISH_SHARE
-        theme = _theme(ctx, rng, i) if i is not None else texts.THEMES[int(rng.integers(len(texts.THEMES)))][0]
+        theme = _theme(ctx, rng, i) if i is not None else texts.THEMES[int(rng.random() * len(texts.THEMES))][0]
         rows.append(
             {
                 "external_id": f"VOC-{seq:07d}",
@@ -593,7 +595,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
             "industry": industry,
             "employee_band": band,
             "source": source,
-            "owner_id": int(marketing[int(rng.integers(len(marketing)))]),
+            "owner_id": int(marketing[int(rng.random() * len(marketing))]),
             "account_id": None,
             "status": "lead",
             "created_at": created,
@@ -618,7 +620,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
         created = mql_at - dt.timedelta(days=float(cycle[0]))
         source = c.LEAD_SOURCES[_draw(rng, src_cum)]
         lead = new_lead(seq, created, source, world.names[i], c.INDUSTRIES[int(world.industry[i])], world.band[i])
-        is_owner = int(inside[int(rng.integers(len(inside)))])
+        is_owner = int(inside[int(rng.random() * len(inside))])
         lead.update(
             {
                 "status": "opportunity",
@@ -641,7 +643,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
                 "name": f"{world.names[i]} 新規導入",
                 "account_id": int(ctx.account_ids[i]),
                 "lead": lead["external_id"],
-                "owner_id": int(field[int(rng.integers(len(field)))]),
+                "owner_id": int(field[int(rng.random() * len(field))]),
                 "kind": "new",
                 "stage": "won",
                 "source": source,
@@ -661,7 +663,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
         source = c.LEAD_SOURCES[_draw(rng, src_cum)]
         ind = _draw(rng, ind_cum)
         seg = _draw(rng, seg_cum)
-        band = c.EMPLOYEE_BANDS[seg][int(rng.integers(len(c.EMPLOYEE_BANDS[seg])))]
+        band = c.EMPLOYEE_BANDS[seg][int(rng.random() * len(c.EMPLOYEE_BANDS[seg]))]
         company = f"株式会社{texts._pick(rng, c.NAME_STEMS)}{texts._pick(rng, c.INDUSTRY_SUFFIXES[c.INDUSTRIES[ind]])}"
         lead = new_lead(seq, created, source, company, c.INDUSTRIES[ind], band)
         r = rng.random()
@@ -671,7 +673,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
                 lead.update(status="disqualified", disqualified_at=t + dt.timedelta(days=float(rng.uniform(5, 60))))
         else:
             t = t + dt.timedelta(days=float(rng.lognormal(np.log(15), 0.6)))
-            lead.update(status="mql", mql_at=t, owner_id=int(inside[int(rng.integers(len(inside)))]))
+            lead.update(status="mql", mql_at=t, owner_id=int(inside[int(rng.random() * len(inside))]))
             untouched = rng.random() < 0.12
             if not untouched:
                 lead["first_touch_at"] = t + hour * float(rng.lognormal(np.log(8), 1.5))
@@ -689,7 +691,7 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
                             "name": f"{company} 新規導入",
                             "account_id": None,
                             "lead": lead["external_id"],
-                            "owner_id": int(field[int(rng.integers(len(field)))]),
+                            "owner_id": int(field[int(rng.random() * len(field))]),
                             "kind": "new",
                             "stage": "lost" if lost else "open",
                             "source": source,

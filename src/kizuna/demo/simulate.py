@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,7 @@ class DemoOptions:
     def months(self) -> int:
         return self.years * 12
 
-    @property
+    @cached_property
     def first_month(self) -> dt.date:
         return add_months(dt.date(self.end_date.year, self.end_date.month, 1), -(self.months - 1))
 
@@ -164,9 +165,9 @@ def company_names(rng: np.random.Generator, industries: np.ndarray[Any, Any]) ->
     for k, ind in enumerate(industries):
         suffixes = c.INDUSTRY_SUFFIXES[c.INDUSTRIES[int(ind)]]
         for attempt in range(20):
-            stem = c.NAME_STEMS[rng.integers(len(c.NAME_STEMS))]
-            prefix = c.NAME_PREFIXES[rng.integers(len(c.NAME_PREFIXES))] if attempt < 10 else "新"
-            suffix = suffixes[rng.integers(len(suffixes))]
+            stem = c.NAME_STEMS[int(rng.random() * len(c.NAME_STEMS))]
+            prefix = c.NAME_PREFIXES[int(rng.random() * len(c.NAME_PREFIXES))] if attempt < 10 else "新"
+            suffix = suffixes[int(rng.random() * len(suffixes))]
             form, where, _ = forms[int(form_draw[k * 20 + attempt])]
             core = (
                 f"{prefix}{stem}{suffix}" if prefix in ("新", "大", "") or attempt >= 10 else f"{stem}{prefix}{suffix}"
@@ -238,7 +239,7 @@ def simulate(options: DemoOptions) -> World:
     onboarding_quality = rng.normal(0, 1, n) - 0.6 * (hidden_reason == 2)  # support not enough to adopt
     trend = np.where(hidden_reason == 0, -0.02, 0.0)  # expected results slowly not achieved
     names = company_names(rng, industry)
-    band = [c.EMPLOYEE_BANDS[s][rng.integers(len(c.EMPLOYEE_BANDS[s]))] for s in segment]
+    band = [c.EMPLOYEE_BANDS[s][int(rng.random() * len(c.EMPLOYEE_BANDS[s]))] for s in segment]
 
     health = np.zeros((months, n), dtype=np.float32)
     live = np.zeros((months, n), dtype=np.int8)

@@ -223,11 +223,11 @@ ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
 
 
 def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
-    return items[int(rng.integers(len(items)))]
+    return items[int(rng.random() * len(items))]  # scalar rng.random() is ~10x faster than rng.integers()
 
 
 def fill(rng: np.random.Generator, template: str, theme: str | None = None) -> str:
-    theme_key = theme or THEMES[int(rng.integers(len(THEMES)))][0]
+    theme_key = theme or THEMES[int(rng.random() * len(THEMES))][0]
     theme_ja = dict(THEMES)[theme_key]
     return template.format(
         feature=_pick(rng, FEATURES_JA),
@@ -257,14 +257,14 @@ def voc_text(
         return " ".join(dict.fromkeys(parts))
     style = _register(rng, channel)
     clauses = CLAUSES[topic]
-    first = clauses[int(rng.integers(len(clauses)))]
+    first = clauses[int(rng.random() * len(clauses))]
     text = fill(rng, _pick(rng, OPENERS_JA), theme) + _render(first, style, rng, theme)
     if rng.random() < 0.45:
-        second = clauses[int(rng.integers(len(clauses)))]
+        second = clauses[int(rng.random() * len(clauses))]
         if second != first:
             text += _pick(rng, ("また、", "それに、", "加えて、", "", "あと、")) + _render(second, style, rng, theme)
     kind = "praise" if topic == "praise" else "request" if topic == "feature_request" else "negative"
-    closing = CLOSINGS[kind][int(rng.integers(len(CLOSINGS[kind])))]
+    closing = CLOSINGS[kind][int(rng.random() * len(CLOSINGS[kind]))]
     if style != "reported" and topic not in ("payment", "budget_cut"):
         text += closing[1 if style == "polite" else 0]
     frame = _pick(rng, FRAMES[channel])
@@ -291,7 +291,7 @@ def _render(clause: tuple[str, str], style: str, rng: np.random.Generator, theme
 
 def ticket_text(rng: np.random.Generator, company: str, person: str) -> tuple[str, str, str]:
     """(subject, body, severity) of one support ticket."""
-    subject, core, severity = TICKET_TOPICS[int(rng.integers(len(TICKET_TOPICS)))]
+    subject, core, severity = TICKET_TOPICS[int(rng.random() * len(TICKET_TOPICS))]
     feature = _pick(rng, FEATURES_JA)
     body = (
         f"いつもお世話になっております。{company}の{person}です。\n"
