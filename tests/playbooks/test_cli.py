@@ -1,4 +1,4 @@
-"""``kizuna playbooks ...``, ``kizuna tasks ...``, ``kizuna survey ...`` and ``kizuna worker --once`` as a user runs them."""
+"""The playbooks, tasks, survey and worker commands, run as a user runs them."""
 
 from __future__ import annotations
 
