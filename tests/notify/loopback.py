@@ -31,7 +31,7 @@ class SmtpServer:
     messages: list[Message] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
@@ -71,20 +71,26 @@ def webhook_peer() -> Iterator[WebhookPeer]:
     peer: WebhookPeer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             with peer.lock:
                 script = peer.script.get(self.path, [])
                 status = script.pop(0) if script else 200
-                peer.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"),
-                                      "status": status})
+                peer.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body or b"{}"),
+                        "status": status,
+                    }
+                )
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
             self.wfile.write(b"ok" if status < 300 else b"boom")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

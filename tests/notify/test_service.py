@@ -28,7 +28,9 @@ def test_templates_render_in_japanese_and_english() -> None:
 def test_email_is_sent_once_through_a_real_smtp_server(runtime: Runtime, smtp_server: SmtpServer) -> None:
     _with_smtp(runtime, smtp_server)
     with runtime.transaction() as session:
-        _, created = queue_email(session, idempotency_key="k-1", to="taro@example.jp", subject="ご案内", body="本文です")
+        _, created = queue_email(
+            session, idempotency_key="k-1", to="taro@example.jp", subject="ご案内", body="本文です"
+        )
         _, created_again = queue_email(session, idempotency_key="k-1", to="taro@example.jp", subject="x", body="y")
     assert created and not created_again
     assert smtp_server.messages == []  # queued, not sent, until delivery runs after commit
@@ -92,3 +94,15 @@ def test_bad_addresses_are_refused(runtime: Runtime, bad: str) -> None:
 
     with runtime.transaction() as session, pytest.raises(InvalidInput):
         queue_email(session, idempotency_key="k", to=bad, subject="s", body="b")
+
+
+def test_a_dead_webhook_peer_does_not_hold_up_the_round(runtime: Runtime, webhook_peer: WebhookPeer) -> None:
+    webhook_peer.script["/dead"] = [500] * 100
+    with runtime.transaction() as session:
+        for i in range(3):
+            queue_webhook(session, idempotency_key=f"d-{i}", url=webhook_peer.url("/dead"), payload={"i": i})
+        queue_webhook(session, idempotency_key="alive", url=webhook_peer.url("/alive"), payload={})
+    policy = DeliveryPolicy(inline_retries=2, backoff_seconds=0.0, requeue_seconds=0.0)
+    report = deliver_queued(runtime.sessions, settings=runtime.settings, policy=policy)
+    assert (report.sent, report.retrying) == (1, 3)
+    assert len(webhook_peer.calls("/dead")) == 3  # one message tried three times; the other two not at all

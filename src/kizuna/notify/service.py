@@ -275,10 +275,11 @@ def deliver_queued(
             if m.lease_owner == worker
         ]
     mailer = _Mailer(settings)
+    down: set[str] = set()  # webhook URLs that failed this round: their other messages wait for the next round
     with httpx.Client() as client:
         try:
             for message in claimed:
-                _deliver_one(sessions, message, mailer=mailer, client=client, policy=policy, report=report)
+                _deliver_one(sessions, message, mailer=mailer, client=client, policy=policy, report=report, down=down)
         finally:
             mailer.close()
     return report
@@ -292,6 +293,7 @@ def _deliver_one(
     client: Any,
     policy: DeliveryPolicy,
     report: DeliveryReport,
+    down: set[str],
 ) -> None:
     """Send one claimed message (outside any transaction), then record the result in a transaction of its own."""
     error: str | None = None
@@ -299,10 +301,14 @@ def _deliver_one(
     try:
         if message.channel == MessageChannel.email:
             outbox_path = mailer.send(message)
+        elif message.recipient in down:
+            error = f"webhook {message.recipient} failed earlier in this round; not tried again until the next"
         else:
             _post_webhook(message, policy, client)
     except ExternalServiceError as exc:
         error = str(exc)
+        if message.channel == MessageChannel.webhook:
+            down.add(message.recipient)
     with sessions() as session, session.begin():
         row = session.get(OutboundMessage, message.id)
         assert row is not None
