@@ -13,8 +13,52 @@ from kizuna.analytics.survival import cox_model, kaplan_meier, lifetimes_table
 from tests.analytics.risk.simulated import END, shared_tables
 
 # weeks of remission; "+" = censored
-SIX_MP = "6 6 6 6+ 7 9+ 10 10+ 11+ 13 16 17+ 19+ 20+ 22 23 25+ 32+ 32+ 34+ 35+".split()
-PLACEBO = "1 1 2 2 3 4 4 5 5 8 8 8 8 11 11 12 12 15 17 22 23".split()
+SIX_MP = [
+    "6",
+    "6",
+    "6",
+    "6+",
+    "7",
+    "9+",
+    "10",
+    "10+",
+    "11+",
+    "13",
+    "16",
+    "17+",
+    "19+",
+    "20+",
+    "22",
+    "23",
+    "25+",
+    "32+",
+    "32+",
+    "34+",
+    "35+",
+]
+PLACEBO = [
+    "1",
+    "1",
+    "2",
+    "2",
+    "3",
+    "4",
+    "4",
+    "5",
+    "5",
+    "8",
+    "8",
+    "8",
+    "8",
+    "11",
+    "11",
+    "12",
+    "12",
+    "15",
+    "17",
+    "22",
+    "23",
+]
 
 
 def gehan() -> pd.DataFrame:

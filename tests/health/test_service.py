@@ -19,12 +19,20 @@ from kizuna.health.models import HealthScore
 from tests import factories
 
 CARD = scorecard_from_dict(
-    {"name": "overall", "version": 1, "thresholds": {"red": 40, "green": 70},
-     "measures": [
-         {"name": "usage", "source": "seat_utilisation", "weight": 3, "linear": [[0, 0], [1, 100]]},
-         {"name": "tickets", "source": "severe_tickets_90d", "weight": 1,
-          "bands": [{"below": 1, "points": 100}, {"points": 0}]},
-     ]}
+    {
+        "name": "overall",
+        "version": 1,
+        "thresholds": {"red": 40, "green": 70},
+        "measures": [
+            {"name": "usage", "source": "seat_utilisation", "weight": 3, "linear": [[0, 0], [1, 100]]},
+            {
+                "name": "tickets",
+                "source": "severe_tickets_90d",
+                "weight": 1,
+                "bands": [{"below": 1, "points": 100}, {"points": 0}],
+            },
+        ],
+    }
 )
 DAY = dt.date(2026, 3, 1)
 
@@ -35,8 +43,9 @@ def store(session: Session, day: dt.date, **measures: list[object]) -> None:
 
 
 def row(session: Session, account_id: int, day: dt.date) -> HealthScore:
-    return session.scalars(select(HealthScore).where(HealthScore.account_id == account_id,
-                                                     HealthScore.as_of == day)).one()
+    return session.scalars(
+        select(HealthScore).where(HealthScore.account_id == account_id, HealthScore.as_of == day)
+    ).one()
 
 
 def test_an_override_survives_later_computations_until_it_expires(session: Session) -> None:
@@ -44,8 +53,16 @@ def test_an_override_survives_later_computations_until_it_expires(session: Sessi
     store(session, DAY, account_id=[acc.id], seat_utilisation=[0.2], severe_tickets_90d=[3])
     assert (row(session, acc.id, DAY).score, row(session, acc.id, DAY).band) == (15.0, "red")
     override = service.record_override(
-        session, actor="csm:sato", account_id=acc.id, scorecard="overall", band="yellow", score=55,
-        reason="経営層と合意済み: 来月から全社展開", starts_on=DAY, expires_on=DAY + dt.timedelta(days=2))
+        session,
+        actor="csm:sato",
+        account_id=acc.id,
+        scorecard="overall",
+        band="yellow",
+        score=55,
+        reason="経営層と合意済み: 来月から全社展開",
+        starts_on=DAY,
+        expires_on=DAY + dt.timedelta(days=2),
+    )
     r = row(session, acc.id, DAY)
     assert (r.score, r.band, r.override_id) == (55, "yellow", override.id)
     assert (r.computed_score, r.computed_band) == (15.0, "red")
@@ -68,8 +85,15 @@ def test_revoking_an_override_restores_the_computed_band_from_today(session: Ses
     acc = factories.account(session)
     today = dt.datetime.now(dt.UTC).date()
     store(session, today, account_id=[acc.id], seat_utilisation=[1.0], severe_tickets_90d=[0])
-    o = service.record_override(session, actor="csm:kato", account_id=acc.id, scorecard="overall", band="red",
-                                reason="解約の意向を電話で確認", expires_on=today + dt.timedelta(days=30))
+    o = service.record_override(
+        session,
+        actor="csm:kato",
+        account_id=acc.id,
+        scorecard="overall",
+        band="red",
+        reason="解約の意向を電話で確認",
+        expires_on=today + dt.timedelta(days=30),
+    )
     assert row(session, acc.id, today).band == "red"
     service.revoke_override(session, actor="mgr:ito", override_id=o.id)
     r = row(session, acc.id, today)
@@ -88,8 +112,15 @@ def test_revoking_an_override_restores_the_computed_band_from_today(session: Ses
 )
 def test_bad_overrides_are_refused(session: Session, kwargs: dict[str, object], message: str) -> None:
     acc = factories.account(session)
-    args: dict[str, object] = {"actor": "csm", "account_id": acc.id, "scorecard": "overall", "band": "red",
-                               "reason": "理由", "starts_on": DAY, "expires_on": DAY + dt.timedelta(days=7)}
+    args: dict[str, object] = {
+        "actor": "csm",
+        "account_id": acc.id,
+        "scorecard": "overall",
+        "band": "red",
+        "reason": "理由",
+        "starts_on": DAY,
+        "expires_on": DAY + dt.timedelta(days=7),
+    }
     with pytest.raises(InvalidInput, match=message):
         service.record_override(session, **{**args, **kwargs})  # type: ignore[arg-type]
     with pytest.raises(NotFound):

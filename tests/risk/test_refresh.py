@@ -19,8 +19,19 @@ from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore
 from tests.analytics.risk.simulated import END, arrow_hub, shared_rows
 
-ORDER = ["team_members", "accounts", "products", "plans", "subscriptions", "invoices", "payments", "tickets",
-         "survey_responses", "activities", "onboarding_milestones"]
+ORDER = [
+    "team_members",
+    "accounts",
+    "products",
+    "plans",
+    "subscriptions",
+    "invoices",
+    "payments",
+    "tickets",
+    "survey_responses",
+    "activities",
+    "onboarding_milestones",
+]
 
 
 def load_hub(rt: Runtime) -> None:
@@ -32,15 +43,18 @@ def load_hub(rt: Runtime) -> None:
     EventStore(rt.settings.events_dir).write_batch(arrow_hub(rows)["events"], batch_key="simulated")
 
 
-def test_refresh_scores_health_and_risk_and_the_cli_reports_them(runtime: Runtime,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_scores_health_and_risk_and_the_cli_reports_them(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(risk_jobs, "SAMPLE_EVERY_DAYS", 91)  # fewer training dates keep the test quick
     load_hub(runtime)
     summaries = refresh(runtime, as_of=END, only=["health", "risk"])
     assert summaries["health"]["accounts"] > 10
     assert summaries["risk"]["trained_model"] == 1
     with runtime.transaction() as session:
-        cards = dict(session.execute(select(m.HealthScore.scorecard, func.count()).group_by(m.HealthScore.scorecard)).all())
+        cards = dict(
+            session.execute(select(m.HealthScore.scorecard, func.count()).group_by(m.HealthScore.scorecard)).all()
+        )
         assert set(cards) == {"overall", "onboarding", "expansion"}
         model = session.scalars(select(m.RiskModel)).one()
         assert (runtime.settings.models_dir / model.file_name).exists()
@@ -66,9 +80,39 @@ def test_refresh_scores_health_and_risk_and_the_cli_reports_them(runtime: Runtim
     explained = json.loads(out.output)
     total = sum(x["delta"] for x in explained["measures"])
     assert explained["change"] == pytest.approx(total, abs=0.05)
-    out = CliRunner().invoke(app, [*data, "health", "override", str(account_id), "--band", "red", "--reason",
-                                   "決裁者が退職", "--expires", "2099-01-01", "--author", "csm:sato"])
+    out = CliRunner().invoke(
+        app,
+        [
+            *data,
+            "health",
+            "override",
+            str(account_id),
+            "--band",
+            "red",
+            "--reason",
+            "決裁者が退職",
+            "--expires",
+            "2099-01-01",
+            "--author",
+            "csm:sato",
+        ],
+    )
     assert out.exit_code == 0, out.output
-    out = CliRunner().invoke(app, [*data, "health", "override", str(account_id), "--band", "blue", "--reason",
-                                   "x", "--expires", "2099-01-01", "--author", "csm:sato"])
+    out = CliRunner().invoke(
+        app,
+        [
+            *data,
+            "health",
+            "override",
+            str(account_id),
+            "--band",
+            "blue",
+            "--reason",
+            "x",
+            "--expires",
+            "2099-01-01",
+            "--author",
+            "csm:sato",
+        ],
+    )
     assert isinstance(out.exception, InvalidInput) and "band must be one of" in str(out.exception)

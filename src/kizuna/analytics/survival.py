@@ -59,8 +59,9 @@ def lifetimes_table(tables: dict[str, Any], *, as_of: dt.date) -> pd.DataFrame:
     accounts = tables["accounts"].select(account_id="id", industry="industry", touch_tier="touch_tier").to_pandas()
     out = first.merge(openers, on="account_id", how="left").merge(accounts, on="account_id", how="left")
     out["start"] = out["start"].dt.date
-    out = out[["account_id", "start", "duration_days", "churned", "plan", "industry", "touch_tier", "mrr_minor",
-               "seats"]]
+    out = out[
+        ["account_id", "start", "duration_days", "churned", "plan", "industry", "touch_tier", "mrr_minor", "seats"]
+    ]
     return out[out["duration_days"] > 0].reset_index(drop=True)
 
 
@@ -152,8 +153,9 @@ def kaplan_meier(
         caught = _relevant(w)
     return KaplanMeierBySegment(
         by=by or "all",
-        curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
-            columns=["segment", "days", "survival", "ci_lower", "ci_upper", "at_risk"]),
+        curves=pd.concat(curves, ignore_index=True)
+        if curves
+        else pd.DataFrame(columns=["segment", "days", "survival", "ci_lower", "ci_upper", "at_risk"]),
         summary=pd.DataFrame(summary),
         logrank_p=p,
         warnings=caught,

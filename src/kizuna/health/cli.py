@@ -15,8 +15,9 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def register(app: typer.Typer) -> None:
-    health = typer.Typer(help="Health scores: scorecards, scores, explanations, CSM overrides, backtests.",
-                         no_args_is_help=True)
+    health = typer.Typer(
+        help="Health scores: scorecards, scores, explanations, CSM overrides, backtests.", no_args_is_help=True
+    )
     app.add_typer(health, name="health")
 
     @health.command("scorecards")
@@ -26,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
         for card in scorecards(settings()).values():
             weights = ", ".join(f"{m.name} {m.weight:g}" for m in card.measures)
-            typer.echo(f"{card.name} v{card.version} (red < {card.red_below:g}, green >= {card.green_from:g}): {weights}")
+            typer.echo(
+                f"{card.name} v{card.version} (red < {card.red_below:g}, green >= {card.green_from:g}): {weights}"
+            )
 
     @health.command("score")
     def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
@@ -38,30 +41,54 @@ def register(app: typer.Typer) -> None:
         typer.echo(json.dumps(out.get("health", {}), ensure_ascii=False, default=str))
 
     @health.command("show")
-    def show(account_id: int = typer.Argument(..., help="Account id."),
-             scorecard: str = typer.Option("overall", "--scorecard", "-s")) -> None:
+    def show(
+        account_id: int = typer.Argument(..., help="Account id."),
+        scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+    ) -> None:
         """An account's latest scores with each measure's contribution, its trend and the last change explained."""
         from kizuna.health.service import explain_score_change, health_trend, latest_scores
 
         with runtime() as rt, rt.transaction() as session:
             rows = latest_scores(session, account_id=account_id)
             for r in rows:
-                flag = f" (override #{r.override_id}; computed {r.computed_score} {r.computed_band})" if r.override_id else ""
-                typer.echo(f"{r.scorecard} v{r.scorecard_version} {r.as_of}: {r.score} {r.band}{flag}"
-                           + (f"; missing, weight redistributed: {', '.join(r.missing)}" if r.missing else ""))
+                flag = (
+                    f" (override #{r.override_id}; computed {r.computed_score} {r.computed_band})"
+                    if r.override_id
+                    else ""
+                )
+                typer.echo(
+                    f"{r.scorecard} v{r.scorecard_version} {r.as_of}: {r.score} {r.band}{flag}"
+                    + (f"; missing, weight redistributed: {', '.join(r.missing)}" if r.missing else "")
+                )
                 if r.scorecard == scorecard:
                     for c in r.contributions:
-                        typer.echo(f"  {c['measure']:<20} value={c['value']} points={c['points']} "
-                                   f"weight={c['effective_weight']} -> {c['contribution']}")
+                        typer.echo(
+                            f"  {c['measure']:<20} value={c['value']} points={c['points']} "
+                            f"weight={c['effective_weight']} -> {c['contribution']}"
+                        )
             if any(r.scorecard == scorecard for r in rows):
-                typer.echo(json.dumps(health_trend(session, account_id=account_id, scorecard=scorecard),
-                                      ensure_ascii=False, default=str))
-                typer.echo(json.dumps(explain_score_change(session, account_id=account_id, scorecard=scorecard),
-                                      ensure_ascii=False, default=str, indent=1))
+                typer.echo(
+                    json.dumps(
+                        health_trend(session, account_id=account_id, scorecard=scorecard),
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                )
+                typer.echo(
+                    json.dumps(
+                        explain_score_change(session, account_id=account_id, scorecard=scorecard),
+                        ensure_ascii=False,
+                        default=str,
+                        indent=1,
+                    )
+                )
 
     @health.command("explain")
-    def explain(account_id: int = typer.Argument(...), scorecard: str = typer.Option("overall", "--scorecard", "-s"),
-                since: str = typer.Option(None, "--since", help="Compare with the score on or before this day.")) -> None:
+    def explain(
+        account_id: int = typer.Argument(...),
+        scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+        since: str = typer.Option(None, "--since", help="Compare with the score on or before this day."),
+    ) -> None:
         """Which measures moved the score, and by how many points."""
         from kizuna.health.service import explain_score_change
 
@@ -83,8 +110,16 @@ def register(app: typer.Typer) -> None:
         from kizuna.health.service import record_override
 
         with runtime() as rt, rt.transaction() as session:
-            o = record_override(session, actor=author, account_id=account_id, scorecard=scorecard, band=band,
-                                reason=reason, expires_on=dt.date.fromisoformat(expires), score=score)
+            o = record_override(
+                session,
+                actor=author,
+                account_id=account_id,
+                scorecard=scorecard,
+                band=band,
+                reason=reason,
+                expires_on=dt.date.fromisoformat(expires),
+                score=score,
+            )
             typer.echo(f"override #{o.id}: account {account_id} {scorecard} -> {band} until {o.expires_on}")
 
     @health.command("backtest")
@@ -116,6 +151,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str, indent=1))
             return
-        typer.echo(f"{scorecard} v{result.version}: " + ", ".join(
-            f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()))
+        typer.echo(
+            f"{scorecard} v{result.version}: "
+            + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items())
+        )
         typer.echo(result.by_band.to_string(index=False))

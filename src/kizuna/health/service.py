@@ -46,7 +46,9 @@ def _round(x: float) -> float | None:
     return None if pd.isna(x) else round(float(x), 4)
 
 
-def _active_overrides(session: Session, *, day: dt.date, scorecard: str | None = None) -> dict[tuple[int, str], HealthOverride]:
+def _active_overrides(
+    session: Session, *, day: dt.date, scorecard: str | None = None
+) -> dict[tuple[int, str], HealthOverride]:
     q = select(HealthOverride).where(
         HealthOverride.revoked_at.is_(None), HealthOverride.starts_on <= day, HealthOverride.expires_on > day
     )
@@ -139,8 +141,14 @@ def compute_scores(
         scores, contributions = score_accounts(population, card)
         store_scores(session, scorecard=card, as_of=as_of, scores=scores, contributions=contributions)
         summary[card.name] = {b: int((scores["band"] == b).sum()) for b in BANDS}
-    record_audit(session, actor=actor, action="compute", entity="health_scores", entity_id=as_of.isoformat(),
-                 after={k: v for k, v in summary.items() if k != "as_of"})
+    record_audit(
+        session,
+        actor=actor,
+        action="compute",
+        entity="health_scores",
+        entity_id=as_of.isoformat(),
+        after={k: v for k, v in summary.items() if k != "as_of"},
+    )
     log.info("health scores stored for %s accounts as of %s", len(population), as_of)
     return summary
 
@@ -170,27 +178,48 @@ def record_override(
     if not reason or not reason.strip():
         raise InvalidInput("an override needs a reason", field="reason")
     if expires_on <= starts_on:
-        raise InvalidInput(f"expires_on ({expires_on}) must be after {starts_on}", field="expires_on",
-                           value=str(expires_on))
+        raise InvalidInput(
+            f"expires_on ({expires_on}) must be after {starts_on}", field="expires_on", value=str(expires_on)
+        )
     if session.get(Account, account_id) is None:
         raise NotFound(f"no account with id {account_id}", account_id=account_id)
     override = HealthOverride(
-        account_id=account_id, scorecard=scorecard, band=band, score=score, reason=reason.strip(), author=actor,
-        starts_on=starts_on, expires_on=expires_on,
+        account_id=account_id,
+        scorecard=scorecard,
+        band=band,
+        score=score,
+        reason=reason.strip(),
+        author=actor,
+        starts_on=starts_on,
+        expires_on=expires_on,
     )
     session.add(override)
     session.flush()
     for row in session.scalars(
         select(HealthScore).where(
-            HealthScore.account_id == account_id, HealthScore.scorecard == scorecard,
-            HealthScore.as_of >= starts_on, HealthScore.as_of < expires_on,
+            HealthScore.account_id == account_id,
+            HealthScore.scorecard == scorecard,
+            HealthScore.as_of >= starts_on,
+            HealthScore.as_of < expires_on,
         )
     ):
         _apply_override(row, override)
-    record_audit(session, actor=actor, action="override", entity="health_override", entity_id=override.id,
-                 after={"account_id": account_id, "scorecard": scorecard, "band": band, "score": score,
-                        "reason": override.reason, "starts_on": starts_on.isoformat(),
-                        "expires_on": expires_on.isoformat()})
+    record_audit(
+        session,
+        actor=actor,
+        action="override",
+        entity="health_override",
+        entity_id=override.id,
+        after={
+            "account_id": account_id,
+            "scorecard": scorecard,
+            "band": band,
+            "score": score,
+            "reason": override.reason,
+            "starts_on": starts_on.isoformat(),
+            "expires_on": expires_on.isoformat(),
+        },
+    )
     session.flush()
     return override
 
@@ -209,8 +238,14 @@ def revoke_override(session: Session, *, actor: str, override_id: int) -> Health
         select(HealthScore).where(HealthScore.override_id == override.id, HealthScore.as_of >= today)
     ):
         _apply_override(row, others.get((row.account_id, row.scorecard)))
-    record_audit(session, actor=actor, action="revoke", entity="health_override", entity_id=override.id,
-                 before={"band": override.band, "score": override.score})
+    record_audit(
+        session,
+        actor=actor,
+        action="revoke",
+        entity="health_override",
+        entity_id=override.id,
+        before={"band": override.band, "score": override.score},
+    )
     session.flush()
     return override
 
@@ -218,7 +253,8 @@ def revoke_override(session: Session, *, actor: str, override_id: int) -> Health
 def latest_scores(session: Session, *, account_id: int) -> list[HealthScore]:
     """The newest stored score of each scorecard for one account."""
     rows = session.scalars(
-        select(HealthScore).where(HealthScore.account_id == account_id)
+        select(HealthScore)
+        .where(HealthScore.account_id == account_id)
         .order_by(HealthScore.scorecard, HealthScore.as_of.desc())
     )
     out: dict[str, HealthScore] = {}
@@ -256,8 +292,16 @@ def explain_score_change(
     after = history[-1]
     earlier = [r for r in history[:-1] if since is None or r.as_of <= since]
     if not earlier:
-        return {"account_id": account_id, "scorecard": scorecard, "to": after.as_of, "from": None,
-                "score_after": after.computed_score, "score_before": None, "change": None, "measures": []}
+        return {
+            "account_id": account_id,
+            "scorecard": scorecard,
+            "to": after.as_of,
+            "from": None,
+            "score_after": after.computed_score,
+            "score_before": None,
+            "change": None,
+            "measures": [],
+        }
     before = earlier[-1]
     frame = explain_change(_contribution_frame(before), _contribution_frame(after))
     measures = [
@@ -293,16 +337,32 @@ def health_trend(session: Session, *, account_id: int, scorecard: str, days: int
     from kizuna.analytics.health.scoring import score_trend
 
     rows = score_history(session, account_id=account_id, scorecard=scorecard)
-    frame = pd.DataFrame({"account_id": [r.account_id for r in rows], "as_of": [r.as_of for r in rows],
-                          "score": [r.computed_score for r in rows]})
+    frame = pd.DataFrame(
+        {
+            "account_id": [r.account_id for r in rows],
+            "as_of": [r.as_of for r in rows],
+            "score": [r.computed_score for r in rows],
+        }
+    )
     trend = score_trend(frame, days=days)
     if trend.empty:
-        return {"account_id": account_id, "scorecard": scorecard, "latest": None, "change": None,
-                "slope_per_30d": None, "direction": None}
+        return {
+            "account_id": account_id,
+            "scorecard": scorecard,
+            "latest": None,
+            "change": None,
+            "slope_per_30d": None,
+            "direction": None,
+        }
     rec = trend.iloc[0]
-    return {"account_id": account_id, "scorecard": scorecard, "latest": float(rec["latest"]),
-            "change": float(rec["change"]), "slope_per_30d": _round(rec["slope_per_30d"]),
-            "direction": rec["direction"]}
+    return {
+        "account_id": account_id,
+        "scorecard": scorecard,
+        "latest": float(rec["latest"]),
+        "change": float(rec["change"]),
+        "slope_per_30d": _round(rec["slope_per_30d"]),
+        "direction": rec["direction"],
+    }
 
 
 def band_counts(session: Session, *, as_of: dt.date | None = None) -> dict[str, dict[str, int]]:
@@ -313,8 +373,11 @@ def band_counts(session: Session, *, as_of: dt.date | None = None) -> dict[str, 
     out: dict[str, dict[str, int]] = {}
     if day is None:
         return out
-    q = (select(HealthScore.scorecard, HealthScore.band, func.count())
-         .where(HealthScore.as_of == day).group_by(HealthScore.scorecard, HealthScore.band))
+    q = (
+        select(HealthScore.scorecard, HealthScore.band, func.count())
+        .where(HealthScore.as_of == day)
+        .group_by(HealthScore.scorecard, HealthScore.band)
+    )
     for card, band, n in session.execute(q):
         out.setdefault(card, {})[band or "unknown"] = int(n)
     return out

@@ -24,8 +24,9 @@ def _tables(rt: object) -> dict[str, object]:
 
 
 def register(app: typer.Typer) -> None:
-    risk = typer.Typer(help="Churn risk (離脱予兆): train the model, score accounts, report, survival curves.",
-                       no_args_is_help=True)
+    risk = typer.Typer(
+        help="Churn risk (離脱予兆): train the model, score accounts, report, survival curves.", no_args_is_help=True
+    )
     app.add_typer(risk, name="risk")
 
     @risk.command("train")
@@ -39,13 +40,23 @@ def register(app: typer.Typer) -> None:
         from kizuna.risk.service import train_model
 
         with runtime() as rt, rt.transaction() as session:
-            row = train_model(session, actor=actor, tables=_tables(rt), as_of=_date(as_of),
-                              models_dir=rt.settings.models_dir, horizon_days=horizon, every_days=every)
-            typer.echo(f"model #{row.id} saved to {rt.settings.models_dir / row.file_name}: {row.n_samples} samples "
-                       f"{row.train_start}..{row.train_end}, base rate {row.base_rate:.3f}")
+            row = train_model(
+                session,
+                actor=actor,
+                tables=_tables(rt),
+                as_of=_date(as_of),
+                models_dir=rt.settings.models_dir,
+                horizon_days=horizon,
+                every_days=every,
+            )
+            typer.echo(
+                f"model #{row.id} saved to {rt.settings.models_dir / row.file_name}: {row.n_samples} samples "
+                f"{row.train_start}..{row.train_end}, base rate {row.base_rate:.3f}"
+            )
             for m in row.metrics["metrics"]:
-                typer.echo("  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                            for k, v in m.items()))
+                typer.echo(
+                    "  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
+                )
 
     @risk.command("score")
     def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
@@ -67,13 +78,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
             return
         m = out["model"]
-        typer.echo(f"model #{m['id']} trained {m['trained_at']:%Y-%m-%d} on {m['n_samples']} samples "
-                   f"{m['train_window'][0]}..{m['train_window'][1]} (horizon {m['horizon_days']} days)")
+        typer.echo(
+            f"model #{m['id']} trained {m['trained_at']:%Y-%m-%d} on {m['n_samples']} samples "
+            f"{m['train_window'][0]}..{m['train_window'][1]} (horizon {m['horizon_days']} days)"
+        )
         bt = out["backtest"]
         typer.echo(f"time-split backtest: train {bt['train_window']}, test {bt['test_window']}")
         for row in bt["metrics"]:
-            typer.echo(f"  {row['method']:<22} ROC-AUC {row['roc_auc']:.3f}  PR-AUC {row['pr_auc']:.3f}  "
-                       f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})")
+            typer.echo(
+                f"  {row['method']:<22} ROC-AUC {row['roc_auc']:.3f}  PR-AUC {row['pr_auc']:.3f}  "
+                f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})"
+            )
         typer.echo(f"scores as of {out['as_of']}: {out['bands']}")
         for r in out["top"]:
             drivers = ", ".join(f"{d['feature']}={d['value']} (+{d['contribution']:.2f})" for d in r["drivers"])

@@ -23,19 +23,36 @@ def refresh(ctx: Any) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     with ctx.runtime.transaction() as session:
         row = active_model(session)
-        stale = row is None or row.data_as_of < ctx.as_of - dt.timedelta(days=RETRAIN_DAYS) or not (
-            models_dir / row.file_name).exists()
+        stale = (
+            row is None
+            or row.data_as_of < ctx.as_of - dt.timedelta(days=RETRAIN_DAYS)
+            or not (models_dir / row.file_name).exists()
+        )
         if stale:
             try:
-                row = train_model(session, actor="system:refresh", tables=ctx.tables, as_of=ctx.as_of,
-                                  models_dir=models_dir, every_days=SAMPLE_EVERY_DAYS,
-                                  voc_scores=voc_scores(ctx))
+                row = train_model(
+                    session,
+                    actor="system:refresh",
+                    tables=ctx.tables,
+                    as_of=ctx.as_of,
+                    models_dir=models_dir,
+                    every_days=SAMPLE_EVERY_DAYS,
+                    voc_scores=voc_scores(ctx),
+                )
                 summary["trained_model"] = row.id
             except InvalidInput as exc:
                 log.warning("churn model not trained: %s", exc)
                 summary["skipped"] = str(exc)
                 return summary
         assert row is not None
-        summary.update(score_accounts(session, tables=ctx.tables, as_of=ctx.as_of, models_dir=models_dir,
-                                      model_row=row, voc_scores=voc_scores(ctx)))
+        summary.update(
+            score_accounts(
+                session,
+                tables=ctx.tables,
+                as_of=ctx.as_of,
+                models_dir=models_dir,
+                model_row=row,
+                voc_scores=voc_scores(ctx),
+            )
+        )
     return summary

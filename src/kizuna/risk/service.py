@@ -66,11 +66,15 @@ def train_model(
         from kizuna.health.service import scorecards
 
         scorecard = scorecards().get("overall")
-    samples, _ = training_samples(tables, observed_until=as_of, horizon_days=horizon_days, every_days=every_days,
-                                  voc_scores=voc_scores)
+    samples, _ = training_samples(
+        tables, observed_until=as_of, horizon_days=horizon_days, every_days=every_days, voc_scores=voc_scores
+    )
     if samples.empty or samples["churned"].nunique() < 2:
-        raise InvalidInput("not enough history to train a churn model: need churned and retained accounts "
-                           f"with {horizon_days} days of outcome before {as_of}", samples=len(samples))
+        raise InvalidInput(
+            "not enough history to train a churn model: need churned and retained accounts "
+            f"with {horizon_days} days of outcome before {as_of}",
+            samples=len(samples),
+        )
     backtest = time_split_backtest(samples, horizon_days=horizon_days, scorecard=scorecard, random_state=random_state)
     model = ChurnRiskModel(horizon_days=horizon_days, random_state=random_state).fit(samples)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -92,21 +96,34 @@ def train_model(
         horizon_days=horizon_days,
         train_start=dates.min().date(),
         train_end=dates.max().date(),
-        n_samples=int(len(samples)),
+        n_samples=len(samples),
         base_rate=float(model.base_rate_),
         features=list(model.features_),
-        params=_clean({"n_estimators": model.n_estimators, "learning_rate": model.learning_rate,
-                       "num_leaves": model.num_leaves, "min_child_samples": model.min_child_samples,
-                       "random_state": model.random_state, "every_days": every_days,
-                       "band_thresholds": model.band_thresholds_}),
+        params=_clean(
+            {
+                "n_estimators": model.n_estimators,
+                "learning_rate": model.learning_rate,
+                "num_leaves": model.num_leaves,
+                "min_child_samples": model.min_child_samples,
+                "random_state": model.random_state,
+                "every_days": every_days,
+                "band_thresholds": model.band_thresholds_,
+            }
+        ),
         metrics=_clean(backtest.to_dict()),
         active=True,
         trained_by=actor,
     )
     session.add(row)
     session.flush()
-    record_audit(session, actor=actor, action="train", entity="risk_model", entity_id=row.id,
-                 after={"file_name": file_name, "n_samples": row.n_samples, "data_as_of": as_of.isoformat()})
+    record_audit(
+        session,
+        actor=actor,
+        action="train",
+        entity="risk_model",
+        entity_id=row.id,
+        after={"file_name": file_name, "n_samples": row.n_samples, "data_as_of": as_of.isoformat()},
+    )
     log.info("churn model %s trained on %s samples", row.id, row.n_samples)
     return row
 
@@ -164,14 +181,21 @@ def score_accounts(
         row.computed_at = now
     session.flush()
     counts = {b: int((bands == b).sum()) for b in ("low", "medium", "high")}
-    record_audit(session, actor="system:refresh", action="score", entity="risk_scores", entity_id=as_of.isoformat(),
-                 after={"model_id": model_row.id, **counts})
+    record_audit(
+        session,
+        actor="system:refresh",
+        action="score",
+        entity="risk_scores",
+        entity_id=as_of.isoformat(),
+        after={"model_id": model_row.id, **counts},
+    )
     return {"as_of": as_of.isoformat(), "model_id": model_row.id, "accounts": len(population), **counts}
 
 
 def latest_risk(session: Session, *, account_id: int) -> RiskScore | None:
     return session.scalars(
-        select(RiskScore).where(RiskScore.account_id == account_id)
+        select(RiskScore)
+        .where(RiskScore.account_id == account_id)
         .order_by(RiskScore.as_of.desc(), RiskScore.id.desc())
     ).first()
 
@@ -185,10 +209,18 @@ def risk_report(session: Session, *, top: int = 20) -> dict[str, Any]:
         raise NotFound("no trained churn model: run `kizuna risk train` first")
     day = session.scalar(select(func.max(RiskScore.as_of)).where(RiskScore.model_id == row.id))
     out: dict[str, Any] = {
-        "model": {"id": row.id, "file_name": row.file_name, "trained_at": row.trained_at, "data_as_of": row.data_as_of,
-                  "train_window": [row.train_start, row.train_end], "horizon_days": row.horizon_days,
-                  "n_samples": row.n_samples, "base_rate": row.base_rate, "features": row.features,
-                  "params": row.params},
+        "model": {
+            "id": row.id,
+            "file_name": row.file_name,
+            "trained_at": row.trained_at,
+            "data_as_of": row.data_as_of,
+            "train_window": [row.train_start, row.train_end],
+            "horizon_days": row.horizon_days,
+            "n_samples": row.n_samples,
+            "base_rate": row.base_rate,
+            "features": row.features,
+            "params": row.params,
+        },
         "backtest": row.metrics,
         "as_of": day,
         "bands": {},
@@ -199,10 +231,14 @@ def risk_report(session: Session, *, top: int = 20) -> dict[str, Any]:
     q = select(RiskScore.band, func.count()).where(RiskScore.model_id == row.id, RiskScore.as_of == day)
     out["bands"] = {b: int(n) for b, n in session.execute(q.group_by(RiskScore.band))}
     top_rows = session.execute(
-        select(RiskScore, Account.name).join(Account, Account.id == RiskScore.account_id)
+        select(RiskScore, Account.name)
+        .join(Account, Account.id == RiskScore.account_id)
         .where(RiskScore.model_id == row.id, RiskScore.as_of == day)
-        .order_by(RiskScore.probability.desc()).limit(top)
+        .order_by(RiskScore.probability.desc())
+        .limit(top)
     )
-    out["top"] = [{"account_id": r.account_id, "name": name, "probability": r.probability, "band": r.band,
-                   "drivers": r.drivers} for r, name in top_rows]
+    out["top"] = [
+        {"account_id": r.account_id, "name": name, "probability": r.probability, "band": r.band, "drivers": r.drivers}
+        for r, name in top_rows
+    ]
     return out

@@ -27,9 +27,13 @@ def test_the_overall_scorecard_ranks_churners_below_stayers() -> None:
     noise = samples.assign(nps_latest=np.random.default_rng(0).uniform(0, 10, len(samples)))
     from kizuna.analytics.health.scorecard import scorecard_from_dict
 
-    blind = scorecard_from_dict({"name": "noise", "version": 1,
-                                 "measures": [{"name": "n", "source": "nps_latest", "weight": 1,
-                                               "linear": [[0, 0], [10, 100]]}]})
+    blind = scorecard_from_dict(
+        {
+            "name": "noise",
+            "version": 1,
+            "measures": [{"name": "n", "source": "nps_latest", "weight": 1, "linear": [[0, 0], [10, 100]]}],
+        }
+    )
     assert abs(backtest_scorecard(noise, blind, churns, observed_until=END).metrics["roc_auc"] - 0.5) < 0.1
 
 
@@ -42,13 +46,19 @@ def test_samples_whose_horizon_is_not_yet_observed_are_left_out() -> None:
 
 def test_lead_time_is_the_unbroken_red_run_before_the_churn() -> None:
     d = [dt.date(2026, 1, 1) + dt.timedelta(days=30 * i) for i in range(5)]
-    scored = pd.DataFrame({
-        "account_id": [1] * 5 + [2] * 3 + [3] * 2,
-        "as_of": d + d[:3] + d[:2],
-        "band": ["red", "green", "red", "red", "red"] + ["red", "red", "yellow"] + ["red", "red"],
-    })
-    churns = pd.DataFrame({"account_id": [1, 2, 3], "churned_on": [d[4] + dt.timedelta(days=10), d[2] +
-                           dt.timedelta(days=5), d[1] + dt.timedelta(days=200)]})
+    scored = pd.DataFrame(
+        {
+            "account_id": [1] * 5 + [2] * 3 + [3] * 2,
+            "as_of": [*d, *d[:3], *d[:2]],
+            "band": [*["red", "green", "red", "red", "red"], *["red", "red", "yellow"], *["red", "red"]],
+        }
+    )
+    churns = pd.DataFrame(
+        {
+            "account_id": [1, 2, 3],
+            "churned_on": [d[4] + dt.timedelta(days=10), d[2] + dt.timedelta(days=5), d[1] + dt.timedelta(days=200)],
+        }
+    )
     lead = warning_lead_times(scored, churns).set_index("account_id")
     assert lead.loc[1, "red_since"] == d[2]
     assert lead.loc[1, "lead_days"] == 70  # red from d[2] (60 days before d[4]) + 10 days

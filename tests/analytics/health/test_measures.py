@@ -28,23 +28,72 @@ def _t(text: str) -> dt.datetime:
 def test_windows_latest_responses_and_subscription_state() -> None:
     rows = {name: [] for name in shared_rows()}
     rows["products"] = [{"id": 1, "external_id": "P", "name": "p", "is_addon": False}]
-    rows["plans"] = [{"id": 1, "external_id": "PL", "product_id": 1, "name": "Pro", "is_addon": False,
-                      "list_price_minor": 1000, "currency": "JPY", "billing_period_months": 1}]
-    rows["accounts"] = [{"id": i, "external_id": f"A{i}", "name": f"a{i}", "created_at": _t("2025-01-01")}
-                        for i in (1, 2)]
+    rows["plans"] = [
+        {
+            "id": 1,
+            "external_id": "PL",
+            "product_id": 1,
+            "name": "Pro",
+            "is_addon": False,
+            "list_price_minor": 1000,
+            "currency": "JPY",
+            "billing_period_months": 1,
+        }
+    ]
+    rows["accounts"] = [
+        {"id": i, "external_id": f"A{i}", "name": f"a{i}", "created_at": _t("2025-01-01")} for i in (1, 2)
+    ]
     rows["subscriptions"] = [
-        {"id": 1, "external_id": "S1", "contract_id": "C1", "account_id": 1, "plan_id": 1, "quantity": 10,
-         "mrr_minor": 10_000, "status": "active", "start_date": dt.date(2025, 1, 1), "end_date": dt.date(2025, 5, 1)},
-        {"id": 2, "external_id": "S2", "contract_id": "C1", "account_id": 1, "plan_id": 1, "quantity": 5,
-         "mrr_minor": 5_000, "status": "cancelled", "start_date": dt.date(2025, 5, 1), "end_date": dt.date(2025, 8, 1),
-         "cancelled_at": dt.date(2025, 6, 10), "renewal_date": dt.date(2025, 8, 1)},
-        {"id": 3, "external_id": "S3", "contract_id": "C2", "account_id": 2, "plan_id": 1, "quantity": 3,
-         "mrr_minor": 3_000, "status": "trial", "start_date": dt.date(2025, 1, 1), "end_date": None},
+        {
+            "id": 1,
+            "external_id": "S1",
+            "contract_id": "C1",
+            "account_id": 1,
+            "plan_id": 1,
+            "quantity": 10,
+            "mrr_minor": 10_000,
+            "status": "active",
+            "start_date": dt.date(2025, 1, 1),
+            "end_date": dt.date(2025, 5, 1),
+        },
+        {
+            "id": 2,
+            "external_id": "S2",
+            "contract_id": "C1",
+            "account_id": 1,
+            "plan_id": 1,
+            "quantity": 5,
+            "mrr_minor": 5_000,
+            "status": "cancelled",
+            "start_date": dt.date(2025, 5, 1),
+            "end_date": dt.date(2025, 8, 1),
+            "cancelled_at": dt.date(2025, 6, 10),
+            "renewal_date": dt.date(2025, 8, 1),
+        },
+        {
+            "id": 3,
+            "external_id": "S3",
+            "contract_id": "C2",
+            "account_id": 2,
+            "plan_id": 1,
+            "quantity": 3,
+            "mrr_minor": 3_000,
+            "status": "trial",
+            "start_date": dt.date(2025, 1, 1),
+            "end_date": None,
+        },
     ]
     rows["tickets"] = [
         {"id": i, "external_id": f"T{i}", "account_id": 1, "subject": "s", "priority": p, "opened_at": _t(at)}
-        for i, (p, at) in enumerate([("urgent", "2025-03-01 10:00"), ("normal", "2025-04-02 10:00"),
-                                     ("high", "2025-06-30 23:59"), ("urgent", "2025-07-01 00:00")], start=1)
+        for i, (p, at) in enumerate(
+            [
+                ("urgent", "2025-03-01 10:00"),
+                ("normal", "2025-04-02 10:00"),
+                ("high", "2025-06-30 23:59"),
+                ("urgent", "2025-07-01 00:00"),
+            ],
+            start=1,
+        )
     ]
     rows["survey_responses"] = [
         {"id": 1, "external_id": "R1", "account_id": 1, "kind": "nps", "score": 9, "responded_at": _t("2025-02-01")},
@@ -52,13 +101,36 @@ def test_windows_latest_responses_and_subscription_state() -> None:
         {"id": 3, "external_id": "R3", "account_id": 1, "kind": "nps", "score": 10, "responded_at": _t("2025-07-02")},
     ]
     rows["payments"] = [
-        {"id": 1, "external_id": "PY1", "invoice_id": 1, "account_id": 1, "attempted_at": _t("2025-06-15"),
-         "amount_minor": 1, "status": "failed"},
+        {
+            "id": 1,
+            "external_id": "PY1",
+            "invoice_id": 1,
+            "account_id": 1,
+            "attempted_at": _t("2025-06-15"),
+            "amount_minor": 1,
+            "status": "failed",
+        },
     ]
-    rows["invoices"] = [{"id": 1, "external_id": "I1", "account_id": 1, "issued_on": dt.date(2025, 6, 1),
-                         "amount_minor": 1, "status": "failed"}]
-    rows["activities"] = [{"id": 1, "external_id": "AC1", "account_id": 1, "kind": "call", "subject": "s",
-                           "occurred_at": _t("2025-06-21 12:00")}]
+    rows["invoices"] = [
+        {
+            "id": 1,
+            "external_id": "I1",
+            "account_id": 1,
+            "issued_on": dt.date(2025, 6, 1),
+            "amount_minor": 1,
+            "status": "failed",
+        }
+    ]
+    rows["activities"] = [
+        {
+            "id": 1,
+            "external_id": "AC1",
+            "account_id": 1,
+            "kind": "call",
+            "subject": "s",
+            "occurred_at": _t("2025-06-21 12:00"),
+        }
+    ]
     m = account_measures(ibis_hub(rows), dt.date(2025, 7, 1)).set_index("account_id")
     assert list(m.columns) == list(MEASURE_COLUMNS)
     one, two = m.loc[1], m.loc[2]

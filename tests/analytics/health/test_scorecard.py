@@ -31,7 +31,14 @@ def test_band_scoring_takes_the_first_band_the_value_is_under() -> None:
 def test_bands_map_scores_with_the_thresholds() -> None:
     sc = scorecard_from_dict({**card(linear=[[0, 0], [1, 100]]), "thresholds": {"red": 40, "green": 70}})
     assert sc.band([0, 39.99, 40, 69.9, 70, 100, np.nan]).tolist() == [
-        "red", "red", "yellow", "yellow", "green", "green", None]
+        "red",
+        "red",
+        "yellow",
+        "yellow",
+        "green",
+        "green",
+        None,
+    ]
 
 
 @pytest.mark.parametrize(

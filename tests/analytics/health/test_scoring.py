@@ -19,8 +19,12 @@ CARD = scorecard_from_dict(
         "thresholds": {"red": 40, "green": 70},
         "measures": [
             {"name": "usage", "source": "seat_utilisation", "weight": 3, "linear": [[0, 0], [1, 100]]},
-            {"name": "tickets", "source": "severe_tickets_90d", "weight": 1,
-             "bands": [{"below": 1, "points": 100}, {"points": 0}]},
+            {
+                "name": "tickets",
+                "source": "severe_tickets_90d",
+                "weight": 1,
+                "bands": [{"below": 1, "points": 100}, {"points": 0}],
+            },
             {"name": "nps", "source": "nps_latest", "weight": 1, "linear": [[0, 0], [10, 100]]},
         ],
     }
@@ -28,8 +32,9 @@ CARD = scorecard_from_dict(
 
 
 def test_score_is_the_weighted_mean_and_contributions_add_up() -> None:
-    measures = pd.DataFrame({"account_id": [1, 2], "seat_utilisation": [1.0, 0.2], "severe_tickets_90d": [0, 4],
-                             "nps_latest": [5.0, 0.0]})
+    measures = pd.DataFrame(
+        {"account_id": [1, 2], "seat_utilisation": [1.0, 0.2], "severe_tickets_90d": [0, 4], "nps_latest": [5.0, 0.0]}
+    )
     scores, contrib = score_accounts(measures, CARD)
     # account 1: (3*100 + 1*100 + 1*50) / 5 = 90; account 2: (3*20 + 0 + 0) / 5 = 12
     assert scores["score"].tolist() == [90.0, 12.0]
@@ -41,8 +46,9 @@ def test_score_is_the_weighted_mean_and_contributions_add_up() -> None:
 
 
 def test_missing_inputs_have_their_weight_redistributed_and_reported() -> None:
-    measures = pd.DataFrame({"account_id": [1], "seat_utilisation": [0.5], "severe_tickets_90d": [0],
-                             "nps_latest": [np.nan]})
+    measures = pd.DataFrame(
+        {"account_id": [1], "seat_utilisation": [0.5], "severe_tickets_90d": [0], "nps_latest": [np.nan]}
+    )
     scores, contrib = score_accounts(measures, CARD)
     # nps missing: weights 3:1 over 4 -> (3*50 + 1*100) / 4 = 62.5
     assert scores["score"].iloc[0] == pytest.approx(62.5)
@@ -61,8 +67,9 @@ def test_a_source_column_absent_everywhere_counts_as_missing_and_no_input_gives_
 
 
 def test_explain_change_names_the_movers_and_sums_to_the_change() -> None:
-    before = pd.DataFrame({"account_id": [1], "seat_utilisation": [0.9], "severe_tickets_90d": [0],
-                           "nps_latest": [8.0]})
+    before = pd.DataFrame(
+        {"account_id": [1], "seat_utilisation": [0.9], "severe_tickets_90d": [0], "nps_latest": [8.0]}
+    )
     after = before.assign(seat_utilisation=0.4, severe_tickets_90d=2)
     s0, c0 = score_accounts(before, CARD)
     s1, c1 = score_accounts(after, CARD)
@@ -73,8 +80,9 @@ def test_explain_change_names_the_movers_and_sums_to_the_change() -> None:
 
 
 def test_explain_change_shows_a_newly_missing_input_as_redistribution() -> None:
-    before = pd.DataFrame({"account_id": [1], "seat_utilisation": [0.5], "severe_tickets_90d": [0],
-                           "nps_latest": [10.0]})
+    before = pd.DataFrame(
+        {"account_id": [1], "seat_utilisation": [0.5], "severe_tickets_90d": [0], "nps_latest": [10.0]}
+    )
     s0, c0 = score_accounts(before, CARD)
     s1, c1 = score_accounts(before.assign(nps_latest=np.nan), CARD)
     change = explain_change(c0, c1)
@@ -84,8 +92,9 @@ def test_explain_change_shows_a_newly_missing_input_as_redistribution() -> None:
 
 def test_score_trend_reports_change_slope_and_direction() -> None:
     days = [dt.date(2026, 1, 1) + dt.timedelta(days=10 * i) for i in range(5)]
-    history = pd.DataFrame({"account_id": [1] * 5 + [2] * 5, "as_of": days * 2,
-                            "score": [80, 75, 70, 65, 60] + [50, 50, 51, 50, 50]})
+    history = pd.DataFrame(
+        {"account_id": [1] * 5 + [2] * 5, "as_of": days * 2, "score": [80, 75, 70, 65, 60, 50, 50, 51, 50, 50]}
+    )
     trend = score_trend(history, days=30).set_index("account_id")
     assert trend.loc[1, "change"] == -15 and trend.loc[1, "direction"] == "down"
     assert math.isclose(trend.loc[1, "slope_per_30d"], -15.0)

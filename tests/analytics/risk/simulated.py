@@ -35,10 +35,28 @@ def simulated_rows(n_accounts: int = 80, *, seed: int = 7, end: dt.date = END) -
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (*ANALYTICS_TABLES, "events")}
     rows["products"].append({"id": 1, "external_id": "P1", "name": "kizuna Cloud", "is_addon": False})
     for pid, (name, price) in enumerate([("Starter", 3000), ("Pro", 6000)], start=1):
-        rows["plans"].append({"id": pid, "external_id": f"PL{pid}", "product_id": 1, "name": name, "is_addon": False,
-                              "list_price_minor": price, "currency": "JPY", "billing_period_months": 1})
-    rows["team_members"].append({"id": 1, "external_id": "TM1", "name": "佐藤", "role": "csm", "active": True,
-                                 "created_at": dt.datetime(2023, 1, 1, tzinfo=UTC)})
+        rows["plans"].append(
+            {
+                "id": pid,
+                "external_id": f"PL{pid}",
+                "product_id": 1,
+                "name": name,
+                "is_addon": False,
+                "list_price_minor": price,
+                "currency": "JPY",
+                "billing_period_months": 1,
+            }
+        )
+    rows["team_members"].append(
+        {
+            "id": 1,
+            "external_id": "TM1",
+            "name": "佐藤",
+            "role": "csm",
+            "active": True,
+            "created_at": dt.datetime(2023, 1, 1, tzinfo=UTC),
+        }
+    )
     features = ["report", "dashboard", "export", "api", "workflow"]
     ids = {k: 0 for k in rows}
 
@@ -52,9 +70,17 @@ def simulated_rows(n_accounts: int = 80, *, seed: int = 7, end: dt.date = END) -
         created = START + dt.timedelta(days=int(rng.integers(0, 420)))
         plan_id = int(rng.integers(1, 3))
         seats = int(rng.integers(3, 12))
-        add("accounts", id=a, name=f"株式会社{a}", industry=["製造", "小売", "IT"][a % 3], region="関東",
-            touch_tier=["high", "low", "tech"][a % 3], lifecycle_stage="adoption", owner_id=1,
-            created_at=dt.datetime.combine(created, dt.time(9), tzinfo=UTC))
+        add(
+            "accounts",
+            id=a,
+            name=f"株式会社{a}",
+            industry=["製造", "小売", "IT"][a % 3],
+            region="関東",
+            touch_tier=["high", "low", "tech"][a % 3],
+            lifecycle_stage="adoption",
+            owner_id=1,
+            created_at=dt.datetime.combine(created, dt.time(9), tzinfo=UTC),
+        )
         health = float(rng.normal(0.0, 1.0))
         day = created
         churned_on: dt.date | None = None
@@ -77,30 +103,78 @@ def simulated_rows(n_accounts: int = 80, *, seed: int = 7, end: dt.date = END) -
                     break
                 n_active = int(rng.binomial(seats, share))
                 for user in rng.choice(users, size=n_active, replace=False):
-                    add("events", account_id=a, user_id=str(user), event_name="login", feature=None,
-                        timestamp=_at(wday, rng), properties=None)
+                    add(
+                        "events",
+                        account_id=a,
+                        user_id=str(user),
+                        event_name="login",
+                        feature=None,
+                        timestamp=_at(wday, rng),
+                        properties=None,
+                    )
                     n_feat = int(rng.integers(1, 2 + max(0, int(3 * share))))
                     for feat in rng.choice(features, size=min(n_feat, len(features)), replace=False):
-                        add("events", account_id=a, user_id=str(user), event_name="feature_used", feature=str(feat),
-                            timestamp=_at(wday, rng), properties=None)
+                        add(
+                            "events",
+                            account_id=a,
+                            user_id=str(user),
+                            event_name="feature_used",
+                            feature=str(feat),
+                            timestamp=_at(wday, rng),
+                            properties=None,
+                        )
             for _ in range(int(rng.poisson(0.4 * np.exp(-0.8 * health)))):
                 opened = day + dt.timedelta(days=int(rng.integers(0, 30)))
                 if opened <= end:
                     severe = rng.random() < _sigmoid(-1.0 - health)
-                    add("tickets", account_id=a, subject="問い合わせ", priority="urgent" if severe else "normal",
-                        channel="email", status="closed", escalated=False, opened_at=_at(opened, rng))
+                    add(
+                        "tickets",
+                        account_id=a,
+                        subject="問い合わせ",
+                        priority="urgent" if severe else "normal",
+                        channel="email",
+                        status="closed",
+                        escalated=False,
+                        opened_at=_at(opened, rng),
+                    )
             if rng.random() < 0.25:
                 score = int(np.clip(round(7 + 1.6 * health + rng.normal(0, 1.2)), 0, 10))
-                add("survey_responses", account_id=a, kind="nps", score=score,
-                    responded_at=_at(day + dt.timedelta(days=int(rng.integers(0, 28))), rng))
+                add(
+                    "survey_responses",
+                    account_id=a,
+                    kind="nps",
+                    score=score,
+                    responded_at=_at(day + dt.timedelta(days=int(rng.integers(0, 28))), rng),
+                )
             if rng.random() < 0.4:
-                add("activities", account_id=a, author_id=1, kind="call", subject="定例",
-                    occurred_at=_at(day + dt.timedelta(days=int(rng.integers(0, 28))), rng))
+                add(
+                    "activities",
+                    account_id=a,
+                    author_id=1,
+                    kind="call",
+                    subject="定例",
+                    occurred_at=_at(day + dt.timedelta(days=int(rng.integers(0, 28))), rng),
+                )
             failed = rng.random() < _sigmoid(-3.0 - 1.2 * health)
-            add("invoices", account_id=a, issued_on=day, due_on=day + dt.timedelta(days=14),
-                amount_minor=seats * 6000, currency="JPY", status="failed" if failed else "paid")
-            add("payments", invoice_id=ids["invoices"], account_id=a, attempted_at=_at(day, rng),
-                amount_minor=seats * 6000, currency="JPY", status="failed" if failed else "succeeded", attempt=1)
+            add(
+                "invoices",
+                account_id=a,
+                issued_on=day,
+                due_on=day + dt.timedelta(days=14),
+                amount_minor=seats * 6000,
+                currency="JPY",
+                status="failed" if failed else "paid",
+            )
+            add(
+                "payments",
+                invoice_id=ids["invoices"],
+                account_id=a,
+                attempted_at=_at(day, rng),
+                amount_minor=seats * 6000,
+                currency="JPY",
+                status="failed" if failed else "succeeded",
+                attempt=1,
+            )
             # churn decided at the end of the month from the health then (known only after the fact)
             if rng.random() < _sigmoid(-3.3 - 1.6 * health) and month_end < end:
                 churned_on = month_end
@@ -108,10 +182,23 @@ def simulated_rows(n_accounts: int = 80, *, seed: int = 7, end: dt.date = END) -
             if month_end >= end:
                 break
             day = month_end
-        add("subscriptions", contract_id=f"C{a}", account_id=a, plan_id=plan_id, quantity=seats,
-            mrr_minor=seats * (3000 if plan_id == 1 else 6000), currency="JPY", billing_period_months=1,
-            term_months=1, status="churned" if churned_on else "active", start_date=created, end_date=churned_on,
-            renewal_date=None, cancelled_at=None, created_at=dt.datetime.combine(created, dt.time(), tzinfo=UTC))
+        add(
+            "subscriptions",
+            contract_id=f"C{a}",
+            account_id=a,
+            plan_id=plan_id,
+            quantity=seats,
+            mrr_minor=seats * (3000 if plan_id == 1 else 6000),
+            currency="JPY",
+            billing_period_months=1,
+            term_months=1,
+            status="churned" if churned_on else "active",
+            start_date=created,
+            end_date=churned_on,
+            renewal_date=None,
+            cancelled_at=None,
+            created_at=dt.datetime.combine(created, dt.time(), tzinfo=UTC),
+        )
     return rows
 
 
@@ -140,8 +227,14 @@ def ibis_hub(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def cut_rows(rows: dict[str, list[dict[str, Any]]], *, before: dt.date) -> dict[str, list[dict[str, Any]]]:
     """The rows as they stood before ``before`` (00:00 UTC): later records dropped, later ends not yet known."""
     limit = dt.datetime.combine(before, dt.time(), tzinfo=UTC)
-    time_col = {"events": "timestamp", "tickets": "opened_at", "survey_responses": "responded_at",
-                "activities": "occurred_at", "payments": "attempted_at", "accounts": "created_at"}
+    time_col = {
+        "events": "timestamp",
+        "tickets": "opened_at",
+        "survey_responses": "responded_at",
+        "activities": "occurred_at",
+        "payments": "attempted_at",
+        "accounts": "created_at",
+    }
     out: dict[str, list[dict[str, Any]]] = {}
     for name, table in rows.items():
         kept = []

@@ -44,6 +44,5 @@ def test_labels_cover_the_horizon_after_t_and_drop_unobserved_horizons() -> None
 
 
 def test_sample_dates_count_back_from_the_end() -> None:
-    assert sample_dates(D(2025, 1, 1), D(2025, 3, 2), every_days=30) == [D(2025, 1, 1), D(2025, 1, 31),
-                                                                         D(2025, 3, 2)]
+    assert sample_dates(D(2025, 1, 1), D(2025, 3, 2), every_days=30) == [D(2025, 1, 1), D(2025, 1, 31), D(2025, 3, 2)]
     assert sample_dates(D(2025, 2, 1), D(2025, 1, 1)) == []

@@ -106,8 +106,18 @@ def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFra
     with np.errstate(divide="ignore", invalid="ignore"):
         out["mrr_change_90d"] = np.where(mrr_then > 0, mrr_now / mrr_then - 1.0, np.nan)
     out["days_to_renewal"] = (pd.to_datetime(out["next_renewal"]) - pd.Timestamp(as_of)).dt.days.astype(float)
-    return out[["account_id", "active", "notice_given", "tenure_days", "mrr_minor", "mrr_change_90d",
-                "contract_seats", "days_to_renewal"]]
+    return out[
+        [
+            "account_id",
+            "active",
+            "notice_given",
+            "tenure_days",
+            "mrr_minor",
+            "mrr_change_90d",
+            "contract_seats",
+            "days_to_renewal",
+        ]
+    ]
 
 
 def _ticket_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
@@ -117,9 +127,7 @@ def _ticket_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
     t = tables["tickets"]
     t = t.filter((t.opened_at < ibis.literal(end)) & (t.opened_at >= ibis.literal(end - dt.timedelta(days=90))))
     severe = t.priority.isin(SEVERE_PRIORITIES)
-    agg = t.group_by("account_id").aggregate(
-        tickets_90d=t.count(), severe_tickets_90d=severe.cast("int64").sum()
-    )
+    agg = t.group_by("account_id").aggregate(tickets_90d=t.count(), severe_tickets_90d=severe.cast("int64").sum())
     return agg.to_pandas()
 
 

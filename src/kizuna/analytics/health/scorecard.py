@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class LinearScoring:
     def points(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         xs = np.array([k[0] for k in self.knots], dtype=float)
         ys = np.array([k[1] for k in self.knots], dtype=float)
-        out = np.interp(values, xs, ys)
+        out: npt.NDArray[np.float64] = np.interp(values, xs, ys)
         out[np.isnan(values)] = np.nan
         return out
 
@@ -157,7 +158,7 @@ def _scoring(raw: Mapping[str, Any], where: str) -> Scoring:
             raise _fail(where, f"'linear' must be a list of [value, points] pairs, got {raw['linear']!r}") from exc
         if len(knots) < 2:
             raise _fail(where, "'linear' needs at least two knots")
-        if any(b[0] <= a[0] for a, b in zip(knots, knots[1:], strict=False)):
+        if any(b[0] <= a[0] for a, b in pairwise(knots)):
             raise _fail(where, f"'linear' knot values must increase, got {[k[0] for k in knots]}")
         if any(not 0 <= k[1] <= 100 for k in knots):
             raise _fail(where, "'linear' points must lie in 0..100")
@@ -173,7 +174,7 @@ def _scoring(raw: Mapping[str, Any], where: str) -> Scoring:
         last = i == len(bands_raw) - 1
         if below is None and not last:
             raise _fail(where, f"only the last band may omit 'below' (band {i})")
-        if below is not None and bands and bands[-1].below is not None and float(below) <= float(bands[-1].below):  # type: ignore[arg-type]
+        if below is not None and bands and bands[-1].below is not None and float(below) <= float(bands[-1].below):
             raise _fail(where, "band bounds ('below') must increase")
         points = float(b["points"])
         if not 0 <= points <= 100:

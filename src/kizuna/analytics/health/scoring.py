@@ -59,14 +59,18 @@ def score_accounts(measures: pd.DataFrame, scorecard: Scorecard) -> tuple[pd.Dat
     account_ids = measures["account_id"].to_numpy()
     weights = np.array([m.weight for m in scorecard.measures], dtype=float)
     weights = weights / weights.sum()
-    values = np.column_stack(
-        [
-            pd.to_numeric(measures[m.source], errors="coerce").to_numpy(dtype=float)
-            if m.source in measures.columns
-            else np.full(n, np.nan)
-            for m in scorecard.measures
-        ]
-    ) if n else np.empty((0, len(scorecard.measures)))
+    values = (
+        np.column_stack(
+            [
+                pd.to_numeric(measures[m.source], errors="coerce").to_numpy(dtype=float)
+                if m.source in measures.columns
+                else np.full(n, np.nan)
+                for m in scorecard.measures
+            ]
+        )
+        if n
+        else np.empty((0, len(scorecard.measures)))
+    )
     points = np.column_stack([m.points(values[:, i]) for i, m in enumerate(scorecard.measures)]) if n else values
     known = ~np.isnan(points)
     known_weight = (known * weights).sum(axis=1) if n else np.empty(0)

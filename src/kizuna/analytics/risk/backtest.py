@@ -74,8 +74,9 @@ def default_test_from(dates: pd.Series, *, test_share: float = 1 / 3) -> dt.date
     unique = sorted(pd.to_datetime(dates).dt.date.unique())
     if len(unique) < 2:
         raise InvalidInput("a time-split backtest needs samples from at least two dates", dates=len(unique))
-    k = max(1, int(round(len(unique) * test_share)))
-    return unique[len(unique) - k]
+    k = max(1, round(len(unique) * test_share))
+    first_test: dt.date = unique[len(unique) - k]
+    return first_test
 
 
 def time_split_backtest(
@@ -147,8 +148,12 @@ def time_split_backtest(
         p_health = mapper.predict_proba(test_score[:, None])[:, 1]
         predictions["health_score"] = test_score
         predictions["health"] = p_health
-        rows.append({"method": f"health ({scorecard.name} v{scorecard.version})",
-                     **ranking_metrics(-test_score, y_test, p_health)})
+        rows.append(
+            {
+                "method": f"health ({scorecard.name} v{scorecard.version})",
+                **ranking_metrics(-test_score, y_test, p_health),
+            }
+        )
         calibration["health"] = calibration_table(p_health, y_test)
 
     train_dates = pd.to_datetime(train["as_of"])

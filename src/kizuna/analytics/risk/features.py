@@ -57,7 +57,8 @@ def first_sample_date(tables: dict[str, Any], *, warmup_days: int = 90) -> dt.da
     lo = subs.aggregate(lo=subs.start_date.min()).to_pandas()["lo"].iloc[0]
     if lo is None or pd.isna(lo):
         return None
-    return pd.Timestamp(lo).date() + dt.timedelta(days=warmup_days)
+    first: dt.date = pd.Timestamp(lo).date()
+    return first + dt.timedelta(days=warmup_days)
 
 
 def training_samples(

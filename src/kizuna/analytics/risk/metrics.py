@@ -29,14 +29,16 @@ def calibration_table(probability: npt.ArrayLike, churned: npt.ArrayLike, *, bin
     if frame.empty:
         return pd.DataFrame(columns=["bin", "n", "mean_predicted", "observed_rate", "churned"])
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(bins, len(frame)), labels=False) + 1
-    out = frame.groupby("bin").agg(n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"),
-                                   churned=("y", "sum"))
+    out = frame.groupby("bin").agg(
+        n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"), churned=("y", "sum")
+    )
     out["churned"] = out["churned"].astype(int)
     return out.reset_index()
 
 
-def ranking_metrics(risk: npt.ArrayLike, churned: npt.ArrayLike, probability: npt.ArrayLike | None = None
-                    ) -> dict[str, float]:
+def ranking_metrics(
+    risk: npt.ArrayLike, churned: npt.ArrayLike, probability: npt.ArrayLike | None = None
+) -> dict[str, float]:
     """``roc_auc``, ``pr_auc`` (average precision), ``lift_top_decile`` and, given probabilities, ``brier``.
 
     ``risk`` only has to rank (higher = riskier); ``probability`` must be a calibrated probability for the Brier

@@ -76,7 +76,10 @@ class ChurnRiskModel:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise InvalidInput(f"feature frame lacks column(s) {', '.join(missing)}", columns=missing)
-        return frame[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        matrix: npt.NDArray[np.float64] = (
+            frame[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        )
+        return matrix
 
     def fit(self, samples: pd.DataFrame, churned: npt.ArrayLike | None = None) -> ChurnRiskModel:
         """Fit on a sample frame (features and, unless given apart, a ``churned`` column). Returns self."""
@@ -107,7 +110,7 @@ class ChurnRiskModel:
             self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
         self.features_ = present
         self.base_rate_ = float(y.mean())
-        self.n_samples_ = int(len(y))
+        self.n_samples_ = len(y)
         self.band_thresholds_ = {"medium": self.base_rate_, "high": min(1.0, 2 * self.base_rate_)}
         return self
 
@@ -148,8 +151,13 @@ class ChurnRiskModel:
                 if c <= 0:
                     break
                 v = values.iloc[i, j]
-                drivers.append({"feature": self.features_[j], "value": None if pd.isna(v) else float(v),
-                                "contribution": round(c, 4)})
+                drivers.append(
+                    {
+                        "feature": self.features_[j],
+                        "value": None if pd.isna(v) else float(v),
+                        "contribution": round(c, 4),
+                    }
+                )
             out.append(drivers)
         return out
 
@@ -157,5 +165,8 @@ class ChurnRiskModel:
         """Total gain per feature, largest first."""
         self._check_fitted()
         gain = self.booster_.feature_importance(importance_type="gain")
-        return (pd.DataFrame({"feature": self.features_, "gain": gain}).sort_values("gain", ascending=False)
-                .reset_index(drop=True))
+        return (
+            pd.DataFrame({"feature": self.features_, "gain": gain})
+            .sort_values("gain", ascending=False)
+            .reset_index(drop=True)
+        )
