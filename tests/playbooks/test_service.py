@@ -213,3 +213,61 @@ def test_actions_change_stage_with_history_and_open_opportunities(wired: Runtime
     assert opportunity.kind == "upsell" and opportunity.amount_minor == 10_000  # 20% of 50,000 MRR
     assert change.from_stage == "adoption" and change.to_stage == "expansion"
     assert account is not None and account.lifecycle_stage == "expansion"
+
+
+WORKER_THAT_DIES = """
+import datetime as dt, os, signal, sys
+from pathlib import Path
+from kizuna.playbooks.jobs import process_jobs
+from kizuna.runtime import Runtime
+from kizuna.settings import Settings
+
+runtime = Runtime.open(Settings(data_dir=Path(sys.argv[1])))
+seen = []
+
+def die_in_the_seventh_job(job):
+    seen.append(job.id)
+    if len(seen) == 7:
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no rollback: the process is simply gone
+
+process_jobs(runtime, now=dt.datetime.fromisoformat(sys.argv[2]), worker="doomed", batch_size=3,
+             before_commit=die_in_the_seventh_job)
+"""
+
+
+def test_a_killed_worker_process_loses_nothing(wired: Runtime) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    _import_library(wired, None)
+    evaluate_enabled(wired, now=NOW)
+    with wired.transaction() as session:
+        due = session.scalar(select(func.count()).select_from(m.PendingJob).where(m.PendingJob.run_after <= NOW))
+    assert due and due > 10
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_THAT_DIES, str(wired.settings.data_dir), NOW.isoformat()],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    with wired.transaction() as session:
+        statuses = dict(
+            session.execute(
+                select(m.PendingJob.status, func.count())
+                .where(m.PendingJob.run_after <= NOW)
+                .group_by(m.PendingJob.status)
+            ).all()
+        )
+    assert statuses == {"done": 6, "running": due - 6}  # two batches of three committed; the third died with it
+    resumed = process_jobs(wired, now=NOW + dt.timedelta(minutes=6), worker="heir")
+    assert resumed.done == due - 6 and resumed.failed == 0
+    with wired.transaction() as session:
+        keys = session.scalars(select(m.Task.dedupe_key)).all()
+        jobs_left = session.scalar(
+            select(func.count())
+            .select_from(m.PendingJob)
+            .where(m.PendingJob.run_after <= NOW, m.PendingJob.status != "done")
+        )
+    assert jobs_left == 0 and len(keys) == len(set(keys)) == 13
