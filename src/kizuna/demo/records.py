@@ -607,9 +607,10 @@ def funnel(ctx: _Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], l
         }
 
     seq = 0
-    first_paid = {
-        i: ver for i, ver in ((v["account"], v) for v in reversed(world.versions)) if ver["status"] != "trial"
-    }
+    first_paid: dict[int, dict[str, Any]] = {}  # the first version of each account's first paid contract (-01)
+    for v in world.versions:
+        if v["external_id"].endswith("-01-v1"):
+            first_paid[v["account"]] = v
     for i in range(world.n):  # won deals: every account came through the funnel
         seq += 1
         signed = world.created_at[i]
