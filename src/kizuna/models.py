@@ -14,6 +14,7 @@ from kizuna.health.models import HealthOverride, HealthScore
 from kizuna.imports.models import ImportRun
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
+from kizuna.metrics.models import AccountMetrics, KpiTable, KpiValue
 from kizuna.notify.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks.models import (
@@ -34,6 +35,9 @@ from kizuna.tracking.models import TrackedIdentity, TrackedMessage
 from kizuna.voc.models import VocEntry
 
 __all__ = [
+    "AccountMetrics",
+    "KpiTable",
+    "KpiValue",
     "KbArticle",
     "KbDocument",
     "KbPosting",

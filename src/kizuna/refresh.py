@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # module paths, in data-flow order; each has refresh(ctx) -> dict
 REFRESH_STEPS: list[str] = [
+    "kizuna.metrics.jobs",
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
     "kizuna.segments.jobs",

@@ -17,6 +17,7 @@ DOMAIN_CLIS = [
     "kizuna.cli.core",
     "kizuna.imports.cli",
     "kizuna.demo.cli",
+    "kizuna.metrics.cli",
     "kizuna.playbooks.cli",
     "kizuna.tasks.cli",
     "kizuna.surveys.cli",

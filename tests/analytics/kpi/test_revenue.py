@@ -1,4 +1,4 @@
-"""MRR movements, monthly totals, rates and renewals against the hand-computed fixture (tests/analytics/kpi/fixtures.py)."""
+"""MRR movements, month totals, rates and renewals against the hand-computed fixture (fixtures.py)."""
 
 from __future__ import annotations
 

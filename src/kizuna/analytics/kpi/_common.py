@@ -65,23 +65,40 @@ def month_list(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-def month_spine(first: dt.date, as_of: dt.date) -> ir.Table:
-    """A table of calendar months from ``first``'s month up to ``as_of``'s month.
+def month_spine(tables: Tables, first: dt.date, as_of: dt.date) -> ir.Table:
+    """A table of calendar months from ``first``'s month up to ``as_of``'s month, on the backend of ``tables``.
 
     Columns: ``month`` (first day), ``snapshot_day`` (the day whose state represents the month: its last day, or
-    ``as_of`` for the current, unfinished month), ``next_month``.
+    ``as_of`` for the current, unfinished month), ``next_month``. Built in Python and registered as a named table
+    (not an Ibis memtable: Spark's cached tables cannot see memtables).
     """
     months = month_list(first, as_of)
     snapshot = [min(add_months(m, 1) - dt.timedelta(days=1), as_of) for m in months]
-    return ibis.memtable(
-        pa.table(
-            {
-                "month": pa.array(months, pa.date32()),
-                "snapshot_day": pa.array(snapshot, pa.date32()),
-                "next_month": pa.array([add_months(m, 1) for m in months], pa.date32()),
-            }
-        )
+    data = pa.table(
+        {
+            "month": pa.array(months, pa.date32()),
+            "snapshot_day": pa.array(snapshot, pa.date32()),
+            "next_month": pa.array([add_months(m, 1) for m in months], pa.date32()),
+        }
     )
+    return register_small(tables, f"kizuna_months_{first:%Y%m}_{as_of:%Y%m%d}", data)
+
+
+def backend(tables: Tables) -> Any:
+    """The Ibis backend the hub tables live on."""
+    for value in tables.values():
+        if isinstance(value, ir.Table):
+            return value._find_backend()
+    raise InvalidInput("no Ibis table among the KPI inputs")
+
+
+def register_small(tables: Tables, name: str, data: pa.Table) -> ir.Table:
+    """Register a small Arrow table under ``name`` on the hub tables' backend (temporary; replaced if present)."""
+    con = backend(tables)
+    if con.name == "pyspark":
+        con._session.createDataFrame(data).createOrReplaceTempView(name)
+        return con.table(name)
+    return con.create_table(name, data, temp=True, overwrite=True)
 
 
 def as_pandas(expr: Any) -> Any:

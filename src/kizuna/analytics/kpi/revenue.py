@@ -90,7 +90,7 @@ def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
     addon_plans, plan_id`` (the base plan with the most MRR; ties: lowest id).
     """
     lines = revenue_lines(tables, as_of)
-    spine = month_spine(first_month(tables, as_of), as_of)
+    spine = month_spine(tables, first_month(tables, as_of), as_of)
     j = lines.join(spine, [lines.start_date <= spine.snapshot_day, lines.end_open > spine.snapshot_day])
     per_plan = j.group_by([*KEYS, "snapshot_day", "plan_id", "is_addon"]).aggregate(
         mrr=j.mrr_minor.sum(), seats=j.quantity.sum()
@@ -145,7 +145,7 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
     if prepared is not None:
         return prepared  # type: ignore[no-any-return]
     am = account_mrr(tables, as_of)
-    spine = month_spine(first_month(tables, as_of), as_of)
+    spine = month_spine(tables, first_month(tables, as_of), as_of)
     zero = ibis.literal(0, "int64")
     customers = am.select("account_id", "currency").distinct()
     grid = customers.cross_join(spine.select("month", "snapshot_day", "next_month"))
@@ -380,7 +380,7 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     )
     then = then.mutate(month=(then.start_month + ibis.interval(months=months)))
     now = mv.select("account_id", "currency", "month", mrr_now=mv.mrr_minor)
-    spine = month_spine(first_month(tables, as_of), as_of).select("month")
+    spine = month_spine(tables, first_month(tables, as_of), as_of).select("month")
     then = then.join(spine, "month")  # only months up to as_of
     joined = then.left_join(now, KEYS).drop("account_id_right", "currency_right", "month_right")
     joined = joined.mutate(mrr_now=joined.mrr_now.fill_null(ibis.literal(0, "int64")))

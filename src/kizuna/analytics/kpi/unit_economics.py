@@ -47,7 +47,7 @@ def cac(tables: Tables, as_of: dt.date) -> ir.Table:
     wins = new.group_by(["currency", "month", "channel"]).aggregate(
         new_customers=new.count(), new_mrr_minor=new.new_minor.sum()
     )
-    spine = month_spine(first_month(tables, as_of), as_of).select("month")
+    spine = month_spine(tables, first_month(tables, as_of), as_of).select("month")
     sp = spend.filter(spend.month <= ibis.date(as_of))
     sp = sp.mutate(month=sp.month.truncate("M")).join(spine, "month")
     sp = sp.group_by(["currency", "month", "channel"]).aggregate(spend_minor=sp.amount_minor.sum())

@@ -1,0 +1,122 @@
+"""Everything ``kizuna refresh`` stores, computed in one pass: monthly series (long), tables and per-account metrics.
+
+Pure: takes the hub tables on any backend, returns pandas frames. The metrics domain writes them to the app database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import pandas as pd
+
+from kizuna.analytics.kpi import cohorts, funnel, revenue, unit_economics, usage, voice
+from kizuna.analytics.kpi._common import Tables
+
+log = logging.getLogger(__name__)
+
+# breakdowns stored for the monthly series ("cohort_month" is covered by the cohort tables)
+SERIES_BREAKDOWNS = ("plan", "industry", "region", "owner_id", "touch_tier", "employee_band", "lifecycle_stage")
+_KEYS = ("currency", "month")
+
+
+def frame(expr: Any) -> pd.DataFrame:
+    """Execute an Ibis expression to pandas through Arrow (same path on DuckDB and Spark)."""
+    if isinstance(expr, pd.DataFrame):
+        return expr
+    return expr.to_pyarrow().to_pandas()
+
+
+def _long(wide: pd.DataFrame, *, dimension: str = "", keys: tuple[str, ...] = _KEYS) -> pd.DataFrame:
+    """Melt a monthly wide frame into ``metric, month, currency, dimension, dimension_value, value`` rows."""
+    ids = [k for k in keys if k in wide.columns] + ([dimension] if dimension else [])
+    values = [c for c in wide.columns if c not in ids and pd.api.types.is_numeric_dtype(wide[c])]
+    values = [c for c in values if not pd.api.types.is_bool_dtype(wide[c])]
+    out = wide.melt(id_vars=ids, value_vars=values, var_name="metric", value_name="value")
+    if "currency" not in out.columns:
+        out["currency"] = ""
+    out["dimension"] = dimension
+    out["dimension_value"] = out[dimension].astype("string").fillna("") if dimension else ""
+    out["month"] = pd.to_datetime(out["month"]).dt.date
+    out["value"] = out["value"].astype("float64")
+    return out.loc[:, ["metric", "month", "currency", "dimension", "dimension_value", "value"]]
+
+
+def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> dict[str, Any]:
+    """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``."""
+    t = revenue.prepare(tables, as_of)
+    parts = [_long(frame(revenue.mrr_summary(t, as_of)))]
+    for dimension in SERIES_BREAKDOWNS:
+        parts.append(_long(frame(revenue.mrr_summary(t, as_of, by=[dimension])), dimension=dimension))
+    parts.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
+    parts.append(_long(frame(revenue.renewals(t, as_of))))
+    parts.append(_long(frame(voice.survey_scores(t, as_of))))
+    for dimension in ("plan", "industry", "region", "owner_id", "touch_tier"):
+        if dimension != "plan":
+            parts.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
+    parts.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
+    series = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
+    series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
+
+    results: dict[str, pd.DataFrame] = {
+        "cohort_retention": frame(cohorts.cohort_retention(t, as_of)),
+        "cohort_retention_by_plan": frame(cohorts.cohort_retention(t, as_of, by=["plan"])),
+        "cohort_retention_by_touch_tier": frame(cohorts.cohort_retention(t, as_of, by=["touch_tier"])),
+        "churn_by_tenure": frame(cohorts.churn_by_tenure(t, as_of)),
+        "churn_by_tenure_and_plan": frame(cohorts.churn_by_tenure(t, as_of, by=["plan"])),
+        "churn_by_plan": frame(cohorts.churn_by_tenure(t, as_of, by=["plan"]))
+        .groupby(["currency", "plan"], dropna=False)[["customer_months", "churned_customers"]]
+        .sum()
+        .reset_index()
+        .assign(logo_churn_rate=lambda f: f.churned_customers / f.customer_months.where(f.customer_months > 0)),
+        "cac_by_channel": frame(unit_economics.cac(t, as_of)),
+        "onboarding": frame(voice.onboarding_summary(t, as_of)).assign(
+            median_time_to_value_days=voice.median_time_to_value(t, as_of)
+        ),
+        "onboarding_by_touch_tier": frame(voice.onboarding_summary(t, as_of, by=["touch_tier"])),
+        "funnel": frame(funnel.funnel_conversion(t, as_of)),
+        "funnel_by_source": frame(funnel.funnel_conversion(t, as_of, by=["source"])),
+        "funnel_by_owner": frame(funnel.funnel_conversion(t, as_of, by=["owner_id"])),
+        "funnel_by_lead_month": frame(funnel.funnel_conversion(t, as_of, by=["lead_month"])),
+        "stage_velocity": funnel.stage_velocity(t, as_of),
+        "stage_velocity_by_source": funnel.stage_velocity(t, as_of, by=["source"]),
+        "stage_velocity_by_owner": funnel.stage_velocity(t, as_of, by=["owner_id"]),
+        "untouched_leads": frame(funnel.untouched_leads(t, as_of)),
+        "source_quality": frame(funnel.source_quality(t, as_of)),
+        "segment_quality": frame(funnel.source_quality(t, as_of, by=["industry", "employee_band"])),
+    }
+    return {"series": series, "tables": results, "accounts": account_metrics(t, as_of)}
+
+
+def account_metrics(tables: Tables, as_of: dt.date) -> pd.DataFrame:
+    """One row per account known at ``as_of``: this month's MRR row, usage, onboarding and voice (pandas)."""
+    mv = revenue.mrr_movements(tables, as_of)
+    month = mv.filter(mv.month == as_of.replace(day=1))
+    money = frame(
+        month.select(
+            "account_id",
+            "currency",
+            "mrr_minor",
+            "plan_id",
+            "cohort_month",
+            "tenure_months",
+            mrr_movement=month.movement,
+            mrr_change_minor=month.mrr_minor - month.mrr_start_minor,
+        )
+    )
+    # an account billed in several currencies keeps its largest line of business here (the series keep them all)
+    money = money.sort_values(["account_id", "mrr_minor", "currency"], ascending=[True, False, True])
+    money = money.drop_duplicates("account_id").assign(arr_minor=lambda f: f.mrr_minor * 12)
+    use = frame(usage.account_usage(tables, as_of)).drop(columns=["last_login_at"])
+    onb = frame(voice.account_onboarding(tables, as_of)).rename(
+        columns={"completion_rate": "onboarding_completion_rate"}
+    )[["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]]
+    vo = frame(voice.account_voice(tables, as_of))
+    out = use.merge(money, on="account_id", how="left").merge(onb, on="account_id", how="left")
+    out = out.merge(vo, on="account_id", how="left")
+    for col in ("mrr_minor", "arr_minor", "mrr_change_minor"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["cohort_month"] = pd.to_datetime(out["cohort_month"]).dt.date
+    return out

@@ -1,0 +1,113 @@
+"""``kizuna kpi``: show the stored KPI snapshot (series, tables, per-account metrics)."""
+
+from __future__ import annotations
+
+import typer
+
+from kizuna.cli.common import fail, runtime
+
+HEADLINE = (
+    "mrr_minor",
+    "arr_minor",
+    "customers",
+    "new_minor",
+    "expansion_minor",
+    "contraction_minor",
+    "churn_minor",
+    "reactivation_minor",
+    "logo_churn_rate",
+    "gross_revenue_churn_rate",
+    "net_revenue_churn_rate",
+    "grr",
+    "nrr",
+    "grr_12m",
+    "nrr_12m",
+    "quick_ratio",
+    "arpa_minor",
+    "ltv_minor",
+    "cac_minor",
+    "ltv_to_cac",
+    "cac_payback_months",
+    "renewal_rate",
+    "nps",
+    "csat",
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def kpi(
+        name: str = typer.Argument(
+            None,
+            help="A metric (e.g. mrr_minor, nrr) or table (e.g. cohort_retention); "
+            "none: this month's headline KPIs; 'list': every name.",
+        ),
+        as_of: str = typer.Option(None, "--as-of", help="Use the snapshot taken on or before this date (YYYY-MM-DD)."),
+        by: str = typer.Option(None, "--by", help="Breakdown: plan, industry, region, owner_id, touch_tier, ..."),
+        currency: str = typer.Option(None, "--currency", help="Only this currency (ISO 4217)."),
+        fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    ) -> None:
+        """Show SaaS KPIs from the last `kizuna refresh` (MRR, movements, churn, NRR/GRR, LTV/CAC, cohorts, funnel)."""
+        import datetime as dt
+
+        import pandas as pd
+
+        from kizuna.metrics import service
+
+        if fmt not in ("table", "csv", "json"):
+            fail(f"unknown format {fmt!r}: use table, csv or json")
+        day = dt.date.fromisoformat(as_of) if as_of else None
+        with runtime() as rt, rt.transaction() as session:
+            names = service.metric_names(session, as_of=day)
+            if name == "list":
+                frame = pd.DataFrame({"name": names})
+            elif name is None:
+                frame = service.load_kpi(session, names=HEADLINE, as_of=day, by=by, currency=currency)
+                if not frame.empty:
+                    latest = frame.month.max()
+                    frame = frame[frame.month == latest]
+                    keys = ["currency", "dimension_value"] if by else ["currency"]
+                    frame = frame.pivot_table(index="metric", columns=keys, values="value", aggfunc="first")
+                    frame = frame.reindex([m for m in HEADLINE if m in frame.index]).reset_index()
+                    frame.columns = [
+                        " ".join(str(p) for p in c if p != "") if isinstance(c, tuple) else str(c)
+                        for c in frame.columns
+                    ]
+            elif name in names:
+                frame = service.load_kpi(session, names=[name], as_of=day, by=by, currency=currency)
+                if frame.empty:
+                    frame = service.load_table(session, name=name, as_of=day)
+                else:
+                    frame = frame.drop(columns=["as_of", "metric", "dimension"] + ([] if by else ["dimension_value"]))
+            else:
+                fail(f"unknown KPI {name!r}: `kizuna kpi list` shows the names")
+                return
+        _print(frame, fmt)
+
+
+def _print(frame: object, fmt: str) -> None:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table()
+        for col in frame.columns:
+            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        Console().print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,30 @@
+"""``kizuna refresh`` step: compute every KPI as of the refresh date and store the snapshot (first step)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kizuna.refresh import RefreshContext
+
+log = logging.getLogger(__name__)
+
+
+def refresh(ctx: RefreshContext) -> dict[str, object]:
+    """Compute the KPI snapshot on the configured analytics engine and replace it in the app database."""
+    from kizuna.analytics.kpi.snapshot import compute_snapshot
+    from kizuna.metrics.service import replace_snapshot
+
+    snapshot = compute_snapshot(ctx.tables, ctx.as_of, gross_margin=ctx.runtime.settings.gross_margin)
+    with ctx.runtime.transaction() as session:
+        counts = replace_snapshot(session, actor="refresh", as_of=ctx.as_of, **snapshot)
+    series = snapshot["series"]
+    month = ctx.as_of.replace(day=1)
+    head = series[(series.metric == "mrr_minor") & (series.dimension == "") & (series.month == month)]
+    log.info("KPI snapshot as of %s: %s", ctx.as_of, counts)
+    return {
+        "as_of": ctx.as_of.isoformat(),
+        "mrr": {r.currency: int(r.value) for r in head.itertuples()},
+        **counts,
+    }
