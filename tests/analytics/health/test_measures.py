@@ -140,7 +140,54 @@ def test_windows_latest_responses_and_subscription_state() -> None:
     assert one.failed_payments_90d == 1
     assert one.days_since_csm_touch == pytest.approx(9.5)
     assert bool(one.active) and bool(one.notice_given)
-    assert (one.mrr_minor, one.contract_seats, one.days_to_renewal) == (5000, 5, 31)
+    assert (one.mrr_minor, one.contract_seats, one.days_to_renewal) == (5000, 5, 0)  # monthly term: renews today
     assert one.mrr_change_90d == pytest.approx(-0.5)  # 5,000 now vs 10,000 on 2025-04-02
     assert one.tenure_days == 181
     assert not bool(two.active) and pd.isna(two.mrr_minor)  # a trial is not a paid subscription
+
+
+def test_days_to_renewal_comes_from_the_contract_terms_not_the_current_renewal_date() -> None:
+    rows = {name: [] for name in shared_rows()}
+    rows["products"] = [{"id": 1, "external_id": "P", "name": "p", "is_addon": False}]
+    rows["plans"] = [
+        {
+            "id": 1,
+            "external_id": "PL",
+            "product_id": 1,
+            "name": "Pro",
+            "is_addon": False,
+            "list_price_minor": 1000,
+            "currency": "JPY",
+            "billing_period_months": 12,
+        }
+    ]
+    rows["accounts"] = [
+        {"id": i, "external_id": f"A{i}", "name": f"a{i}", "created_at": _t("2024-01-01")} for i in (1, 2, 3)
+    ]
+    # two annual contracts started 2024-04-01; one renewed since (renewal_date now 2026-04-01), one is ending
+    # (renewal_date 2025-04-01); as of 2024-10-01 both were equally far from their renewal
+    rows["subscriptions"] = [
+        {
+            "id": i,
+            "external_id": f"S{i}",
+            "contract_id": f"C{i}",
+            "account_id": i,
+            "plan_id": 1,
+            "quantity": 1,
+            "mrr_minor": 1000,
+            "status": "active",
+            "term_months": term,
+            "start_date": dt.date(2024, 4, 1),
+            "end_date": end,
+            "renewal_date": renewal,
+        }
+        for i, term, end, renewal in [
+            (1, 12, None, dt.date(2026, 4, 1)),
+            (2, 12, dt.date(2025, 4, 1), dt.date(2025, 4, 1)),
+            (3, 1, None, dt.date(2026, 1, 1)),
+        ]
+    ]
+    m = account_measures(ibis_hub(rows), dt.date(2024, 10, 1), include_usage=False).set_index("account_id")
+    assert m["days_to_renewal"].tolist() == [182, 182, 0]
+    m = account_measures(ibis_hub(rows), dt.date(2024, 10, 2), include_usage=False).set_index("account_id")
+    assert m["days_to_renewal"].tolist() == [181, 181, 30]

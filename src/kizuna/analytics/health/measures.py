@@ -71,6 +71,27 @@ def _days_between(later: dt.datetime, earlier: pd.Series) -> pd.Series:
     return (pd.Timestamp(later) - ts).dt.total_seconds() / 86_400.0
 
 
+def _next_renewal(now: Any, started: Any, as_of: dt.date) -> pd.DataFrame:
+    """The next term boundary on or after ``as_of`` of each account's contracts in force: the contract's first start
+    plus whole terms (``term_months``). Derived from the contract's terms, never from ``renewal_date``: that column
+    holds the *current* next renewal, so reading it at a past date would leak whether the contract renewed since."""
+    lines = now.select("account_id", "contract_id", "term_months").to_pandas()
+    anchors = started.group_by("contract_id").aggregate(anchor=started.start_date.min()).to_pandas()
+    lines = lines.merge(anchors, on="contract_id", how="left")
+    if lines.empty:
+        return pd.DataFrame({"account_id": [], "next_renewal": []})
+    anchor = pd.to_datetime(lines["anchor"])
+    term = lines["term_months"].fillna(1).clip(lower=1).astype(int)
+    months = (as_of.year - anchor.dt.year) * 12 + (as_of.month - anchor.dt.month)
+    terms = -(-months // term)  # ceil
+    boundary = [a + pd.DateOffset(months=int(k * t)) for a, k, t in zip(anchor, terms, term, strict=True)]
+    boundary = [
+        b if b >= pd.Timestamp(as_of) else b + pd.DateOffset(months=int(t)) for b, t in zip(boundary, term, strict=True)
+    ]
+    lines["next_renewal"] = boundary
+    return lines.groupby("account_id", as_index=False)["next_renewal"].min()
+
+
 def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
     import ibis
 
@@ -87,7 +108,6 @@ def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFra
     current = now.group_by("account_id").aggregate(
         mrr_minor=now.mrr_minor.sum(),
         contract_seats=now.quantity.sum(where=~now.plan_is_addon.fill_null(False)),
-        next_renewal=now.renewal_date.min(where=now.renewal_date >= ibis.literal(as_of)),
         notice_versions=notice.cast("int64").sum(),
     )
     before = in_force(as_of - dt.timedelta(days=90))
@@ -95,6 +115,7 @@ def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFra
     started = subs.filter(subs.start_date <= ibis.literal(as_of))
     first = started.group_by("account_id").aggregate(first_start=started.start_date.min())
     cur = current.to_pandas()
+    cur = cur.merge(_next_renewal(now, started, as_of), on="account_id", how="left")
     ago = earlier.to_pandas()
     fst = first.to_pandas()
     out = fst.merge(cur, on="account_id", how="left").merge(ago, on="account_id", how="left")
