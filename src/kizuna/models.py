@@ -32,7 +32,7 @@ from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
 from kizuna.tasks.models import Task
 from kizuna.tracking.models import TrackedIdentity, TrackedMessage
-from kizuna.voc.models import VocEntry
+from kizuna.voc.models import VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
 __all__ = [
     "AccountMetrics",
@@ -88,4 +88,7 @@ __all__ = [
     "TeamMember",
     "Ticket",
     "VocEntry",
+    "VocAccountSentiment",
+    "VocLabel",
+    "VocTextAnalysis",
 ]

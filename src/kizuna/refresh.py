@@ -27,6 +27,7 @@ REFRESH_STEPS: list[str] = [
     "kizuna.metrics.jobs",
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
+    "kizuna.voc.jobs",
     "kizuna.segments.jobs",
     "kizuna.lifecycle.jobs",
     "kizuna.renewals.jobs",

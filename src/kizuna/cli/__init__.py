@@ -28,6 +28,7 @@ DOMAIN_CLIS = [
     "kizuna.lifecycle.cli",
     "kizuna.renewals.cli",
     "kizuna.knowledge.cli",
+    "kizuna.voc.cli",
 ]
 
 

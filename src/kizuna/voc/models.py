@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kizuna.db import Base
+from kizuna.db import Base, utcnow
 
 
 class VocChannel(enum.StrEnum):
@@ -33,3 +34,50 @@ class VocEntry(Base):
     language: Mapped[str] = mapped_column(String(8), default="ja")
     author: Mapped[str | None] = mapped_column(String(200))
     recorded_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class VocTextAnalysis(Base):
+    """What the text pipeline made of one VoC entry (kept per entry, recomputed when its text or the analyser
+    changes; ``text_hash`` is the SHA-256 of the text)."""
+
+    __tablename__ = "voc_text_analysis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("voc_entries.id", ondelete="CASCADE"), unique=True)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    sentiment_label: Mapped[str] = mapped_column(String(16))
+    sentiment_score: Mapped[float]
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    confidence: Mapped[float | None]  # model probability; None when a rule decided alone
+    source: Mapped[str] = mapped_column(String(16))  # rule, model or rule_override
+    rule_codes: Mapped[list[Any]]
+    analysed_at: Mapped[dt.datetime]
+    analyser_version: Mapped[str] = mapped_column(String(64))
+
+
+class VocLabel(Base):
+    """The category a person gave a VoC entry; the supervised classifier learns from these (one per entry)."""
+
+    __tablename__ = "voc_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("voc_entries.id", ondelete="CASCADE"), unique=True)
+    category: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class VocAccountSentiment(Base):
+    """Per-account VoC sentiment as of a date (−1..1, recency-weighted over 180 days), for health scores."""
+
+    __tablename__ = "voc_account_sentiment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    sentiment: Mapped[float]
+    n_texts: Mapped[int]
+    share_negative: Mapped[float | None]
+
+    __table_args__ = (UniqueConstraint("account_id", "as_of", name="uq_voc_account_sentiment_account_as_of"),)

@@ -1,0 +1,241 @@
+"""The VoC analyses of the demo company or your own: each reads the filtered entries and returns a frame.
+
+Every function takes ``session`` first and keyword arguments after it (``where`` is a
+:class:`kizuna.voc.service.VocFilter`); the CLI (``kizuna voc …``) and the web app call these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from kizuna.errors import InvalidInput
+from kizuna.voc.service import VocFilter, account_facts, fit_classifier, load_corpus
+
+#: group columns accepted by ``by=`` (metadata of the corpus)
+GROUPS = ("channel", "segment", "plan", "period", "month", "industry", "churned", "nps_group", "language")
+#: ``chars --by`` names and the corpus column they read
+CHAR_GROUPS = {"churned": "churned", "nps": "nps_group", "plan": "plan", "industry": "industry",
+               "segment": "segment", "channel": "channel"}
+
+
+def _by(by: str | None) -> str | None:
+    if by is not None and by not in GROUPS:
+        raise InvalidInput(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}", value=by)
+    return by
+
+
+def _nonempty(corpus: Any) -> Any:
+    if len(corpus) == 0:
+        raise InvalidInput("no VoC entries match the filters")
+    return corpus
+
+
+def word_frequency(session: Session, *, where: VocFilter | None = None, by: str | None = None, min_df: int = 2,
+                   top: int | None = 50) -> pd.DataFrame:
+    """Term and document frequency, overall or ``by`` channel / segment / plan / period …: ``[group,] term, tf,
+    df, df_share`` (top ``top`` per group)."""
+    from kizuna.analytics.text import term_frequency
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    out = term_frequency(corpus, by=_by(by), min_df=min_df)
+    if top is not None:
+        out = out.groupby("group", sort=True).head(top) if by is not None else out.head(top)
+    return out.reset_index(drop=True)
+
+
+def emerging(session: Session, *, where: VocFilter | None = None, period: str = "period", min_df: int = 3,
+             current: str | None = None, previous: str | None = None) -> pd.DataFrame:
+    """Terms rising in the last period (quarter by default; ``period="month"``) against the one before."""
+    from kizuna.analytics.text import emerging_terms
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    return emerging_terms(corpus, period=period, current=current, previous=previous, min_df=min_df)
+
+
+def concordance(session: Session, *, term: str, where: VocFilter | None = None, width: int = 20,
+                collocates: bool = False) -> pd.DataFrame:
+    """KWIC lines of ``term`` (``doc_id, sentence_no, left, keyword, right, negated, term``), or with
+    ``collocates`` its collocations."""
+    from kizuna.analytics.text import collocations, kwic
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    if collocates:
+        return collocations(corpus, term)
+    return kwic(corpus, term, width=width)
+
+
+def network(session: Session, *, where: VocFilter | None = None, min_df: int = 3, top_n_edges: int = 60,
+            part: str = "edges") -> pd.DataFrame:
+    """Co-occurrence network: its ``edges`` (source, target, cooccurrence, jaccard) or ``nodes`` (term, df,
+    community, degree, centralities)."""
+    from kizuna.analytics.text import cooccurrence_network
+
+    net = cooccurrence_network(_nonempty(load_corpus(session, where=where)), min_df=min_df, top_n_edges=top_n_edges)
+    if part not in ("edges", "nodes"):
+        raise InvalidInput(f"part must be 'edges' or 'nodes', got {part!r}")
+    return net.edges if part == "edges" else net.nodes
+
+
+def characteristic(session: Session, *, by: str, where: VocFilter | None = None, top_n: int = 15,
+                   min_df: int = 2, statistic: str = "log_likelihood") -> pd.DataFrame:
+    """Characteristic words per group: ``by`` is churned, nps, plan, industry, segment or channel."""
+    from kizuna.analytics.text import characteristic_words
+
+    column = CHAR_GROUPS.get(by)
+    if column is None:
+        raise InvalidInput(f"chars --by must be one of {', '.join(CHAR_GROUPS)}, got {by!r}", value=by)
+    corpus = _nonempty(load_corpus(session, where=where))
+    keep = corpus.docs[column].notna().to_numpy()
+    corpus = _nonempty(corpus.subset(keep))
+    groups = corpus.docs[column].map(lambda v: ("churned" if v else "retained") if column == "churned" else v)
+    return characteristic_words(corpus, by=groups.astype(str), top_n=top_n, min_df=min_df, statistic=statistic)
+
+
+def correspondence(session: Session, *, by: str = "channel", where: VocFilter | None = None, top_terms: int = 40,
+                   min_df: int = 3) -> pd.DataFrame:
+    """Correspondence analysis of terms × groups: ``kind`` (term / group), ``label``, principal coordinates
+    ``dim1, dim2``, ``mass`` and each dimension's share of the inertia (``dim1_share``, ``dim2_share``)."""
+    from kizuna.analytics.text import correspondence_analysis
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    column = CHAR_GROUPS.get(by, by)
+    _by(column)
+    keep = corpus.docs[column].notna().to_numpy()
+    corpus = corpus.subset(keep)
+    ca = correspondence_analysis(corpus, by=corpus.docs[column].astype(str), top_terms=top_terms, min_df=min_df)
+    rows = ca.rows.rename_axis("label").reset_index().assign(kind="term")
+    cols = ca.columns.rename_axis("label").reset_index().assign(kind="group")
+    out = pd.concat([rows, cols], ignore_index=True)
+    out["label"] = out["label"].astype(str)
+    for dim, share in zip(ca.inertia["dimension"], ca.inertia["share"], strict=True):
+        if dim in out.columns:
+            out[f"{dim}_share"] = float(share)
+    return out[["kind", "label", *[c for c in out.columns if c not in ("kind", "label")]]]
+    return out
+
+
+def topics(session: Session, *, n_topics: int, where: VocFilter | None = None, top_n: int = 8) -> pd.DataFrame:
+    """NMF topics: ``topic, rank, term, weight`` for ``n_topics`` topics."""
+    from kizuna.analytics.text import nmf_topics
+
+    return nmf_topics(_nonempty(load_corpus(session, where=where)), n_topics, top_n=top_n).terms
+
+
+def word_clusters(session: Session, *, n_clusters: int = 8, where: VocFilter | None = None,
+                  top_terms: int = 60) -> pd.DataFrame:
+    """Hierarchical clustering of frequent words: ``term, df, cluster``."""
+    from kizuna.analytics.text import cluster_words
+
+    return cluster_words(_nonempty(load_corpus(session, where=where)), n_clusters=n_clusters,
+                         top_terms=top_terms).labels
+
+
+def sentiment(session: Session, *, where: VocFilter | None = None, per: str = "text") -> pd.DataFrame:
+    """Sentiment per text (``doc_id, label, score, …`` with channel, account and date) or per sentence."""
+    from kizuna.analytics.text import sentence_sentiment, text_sentiment
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    if per == "sentence":
+        return sentence_sentiment(corpus)
+    if per != "text":
+        raise InvalidInput(f"per must be 'text' or 'sentence', got {per!r}")
+    meta = corpus.docs[["doc_id", "channel", "account_id", "date"]]
+    return meta.merge(text_sentiment(corpus), on="doc_id")
+
+
+def classify(session: Session, *, where: VocFilter | None = None, policy: str = "rules_first") -> pd.DataFrame:
+    """Category of every text (rules + the model trained on shipped texts and the team's labels):
+    ``doc_id, category, confidence, source, rule_label, codes`` plus channel, account and date."""
+    corpus = _nonempty(load_corpus(session, where=where))
+    classifier, _ = fit_classifier(session, policy=policy)
+    meta = corpus.docs[["doc_id", "channel", "account_id", "date"]]
+    return meta.merge(classifier.predict(corpus), on="doc_id")
+
+
+def requests(session: Session, *, where: VocFilter | None = None, n_themes: int | None = None,
+             examples: int = 2) -> pd.DataFrame:
+    """Feature-request themes ranked by the accounts that ask and their ARR (integer minor units):
+    ``theme, label, n_texts, n_accounts, arr_minor, currency, examples`` (a few texts behind the theme) and
+    ``text_ids`` (all of them)."""
+    from kizuna.analytics.text import feature_request_themes, rank_themes
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    classifier, _ = fit_classifier(session)
+    categories = classifier.predict(corpus)["category"]
+    themes = feature_request_themes(corpus, categories, n_themes=n_themes)
+    texts = corpus.docs[["doc_id", "account_id"]].rename(columns={"doc_id": "text_id"})
+    facts = account_facts(session)
+    ranked = rank_themes(themes, texts, facts[["account_id", "arr_minor"]].rename(columns={"arr_minor": "arr"}))
+    text_of = dict(zip(corpus.doc_ids, (t.text for t in corpus.texts), strict=True))
+    ranked["examples"] = [[text_of[i] for i in ids[:examples]] for ids in ranked["text_ids"]]
+    currencies = facts["currency"].dropna().unique()
+    ranked = ranked.rename(columns={"arr": "arr_minor"})
+    ranked.insert(ranked.columns.get_loc("arr_minor") + 1, "currency",
+                  currencies[0] if len(currencies) == 1 else ",".join(sorted(currencies)))
+    return ranked
+
+
+def lift(session: Session, *, where: VocFilter | None = None, window_days: int = 180, min_accounts: int = 3,
+         terms: bool = True, top_terms: int = 200) -> pd.DataFrame:
+    """Which reasons (``category:…``) and terms (``term:…``) precede churn: ``feature, n_accounts, n_churned,
+    churn_rate, base_rate, lift``."""
+    from kizuna.analytics.text import churn_lift
+
+    corpus = _nonempty(load_corpus(session, where=where))
+    classifier, _ = fit_classifier(session)
+    categories = classifier.predict(corpus)["category"].to_numpy()
+    docs = corpus.docs
+    rows = []
+    frequent: set[str] | None = None
+    if terms:
+        from kizuna.analytics.text import term_frequency
+
+        frequent = set(term_frequency(corpus, min_df=min_accounts)["term"].head(top_terms))
+    for i, doc in enumerate(corpus.texts):
+        account = docs["account_id"].iat[i]
+        if pd.isna(account):
+            continue
+        date = docs["recorded_at"].iat[i]
+        rows.append((int(account), date, f"category:{categories[i]}"))
+        if frequent is not None:
+            rows.extend((int(account), date, f"term:{t}") for t in set(doc.terms) if t in frequent)
+    mentions = pd.DataFrame(rows, columns=["account_id", "date", "feature"])
+    if mentions.empty:
+        raise InvalidInput("no VoC entries tied to accounts match the filters")
+    facts = account_facts(session)
+    return churn_lift(mentions, facts[["account_id", "churned_at"]], window_days=window_days,
+                      min_accounts=min_accounts)
+
+
+def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits: int = 5) -> pd.DataFrame:
+    """Per-class precision / recall / F1 of the classifier.
+
+    With ``labelled`` (``text, category``): the classifier trained on the shipped texts and the team's labels,
+    measured on those texts (rules, combined). Without: stratified cross-validation over the training set
+    (shipped texts + team labels). Returns ``variant, class, precision, recall, f1, support``.
+    """
+    from kizuna.analytics.text import Corpus, apply_rules, cross_validate_classifier, per_class_report
+    from kizuna.voc.service import training_set
+
+    if labelled is not None:
+        missing = [c for c in ("text", "category") if c not in labelled.columns]
+        if missing:
+            raise InvalidInput(f"labelled file is missing column(s) {missing}", missing=missing)
+        corpus = Corpus.from_frame(labelled[["text"]].reset_index(drop=True))
+        classifier, _ = fit_classifier(session)
+        y = labelled["category"].astype(str).tolist()
+        reports = {"rules": per_class_report(y, apply_rules(corpus)["rule_label"]),
+                   "combined": per_class_report(y, classifier.predict(corpus)["category"])}
+    else:
+        training = training_set(session)
+        corpus = Corpus.from_frame(training[["text"]])
+        counts = training["category"].value_counts()
+        folds = max(2, min(n_splits, int(counts.min())))
+        result = cross_validate_classifier(corpus, training["category"].tolist(), n_splits=folds,
+                                           policy="rules_first")
+        reports = {k: result[k] for k in ("rules", "model", "combined")}
+    return pd.concat([r.assign(variant=k) for k, r in reports.items()], ignore_index=True)[
+        ["variant", "class", "precision", "recall", "f1", "support"]]

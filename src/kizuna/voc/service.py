@@ -1,0 +1,355 @@
+"""The voice of the customer: VoC entries tied to accounts, revenue, churn and NPS, analysed by the text library.
+
+Reads build a :class:`kizuna.analytics.text.Corpus` from ``voc_entries`` (with each account's segment, plan,
+industry, ARR, churn outcome and NPS group as metadata); writes label entries, store per-entry text analysis and
+per-account VoC sentiment. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from io import StringIO
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account
+from kizuna.audit.service import record_audit
+from kizuna.billing.models import Plan, Subscription
+from kizuna.db import utcnow
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
+
+if TYPE_CHECKING:
+    from kizuna.analytics.text import Corpus, TextAnalyzer, VocClassifier
+
+log = logging.getLogger(__name__)
+
+#: bump when the text pipeline's output changes meaning; stored with every analysis
+ANALYSER_VERSION = "text-1"
+ACTOR_REFRESH = "system:refresh"
+
+
+# --------------------------------------------------------------------------------------------- filters
+@dataclass(frozen=True)
+class VocFilter:
+    """Which entries an analysis reads: channel, recorded in [since, until) (UTC dates), language, account."""
+
+    channel: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    language: str | None = None
+    account_id: int | None = None
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------------------------------ accounts
+def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataFrame:
+    """One row per account: ``account_id, account_name, industry, segment`` (touch tier), ``employee_band,
+    plan`` (main plan of the latest contract version), ``arr_minor`` (MRR×12 of the versions in force today,
+    integer minor units), ``currency, churned, churned_at`` (every subscription ended: the last end date) and
+    ``nps_group`` (promoter / passive / detractor from the latest NPS answer, else None).
+    """
+    today = today or utcnow().date()
+    accounts = pd.DataFrame(
+        session.execute(
+            select(Account.id, Account.name, Account.industry, Account.touch_tier, Account.employee_band)
+        ).all(),
+        columns=["account_id", "account_name", "industry", "segment", "employee_band"],
+    )
+    subs = pd.DataFrame(
+        session.execute(
+            select(Subscription.account_id, Subscription.mrr_minor, Subscription.currency, Subscription.start_date,
+                   Subscription.end_date, Plan.name, Plan.is_addon).join(Plan, Plan.id == Subscription.plan_id)
+        ).all(),
+        columns=["account_id", "mrr_minor", "currency", "start_date", "end_date", "plan", "is_addon"],
+    )
+    if not subs.empty:
+        in_force = (subs["start_date"] <= today) & (subs["end_date"].isna() | (subs["end_date"] > today))
+        arr = (subs[in_force].groupby("account_id")["mrr_minor"].sum() * 12).astype("int64")
+        main = subs[~subs["is_addon"].astype(bool)].sort_values(["account_id", "start_date"])
+        plan = main.groupby("account_id")["plan"].last()
+        currency = subs.groupby("account_id")["currency"].first()
+        ended = subs.groupby("account_id").agg(
+            open_versions=("end_date", lambda s: int(s.isna().sum())), last_end=("end_date", "max")
+        )
+        churned = (ended["open_versions"] == 0) & (ended["last_end"] <= today)
+        accounts["arr_minor"] = accounts["account_id"].map(arr).fillna(0).astype("int64")
+        accounts["plan"] = accounts["account_id"].map(plan)
+        accounts["currency"] = accounts["account_id"].map(currency)
+        accounts["churned"] = accounts["account_id"].map(churned).fillna(False).astype(bool)
+        churned_at = ended["last_end"].where(churned)
+        accounts["churned_at"] = accounts["account_id"].map(churned_at)
+    else:
+        accounts["arr_minor"] = 0
+        accounts["plan"] = None
+        accounts["currency"] = None
+        accounts["churned"] = False
+        accounts["churned_at"] = None
+    nps = pd.DataFrame(
+        session.execute(
+            select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
+                SurveyResponse.kind == "nps"
+            )
+        ).all(),
+        columns=["account_id", "score", "responded_at"],
+    )
+    if not nps.empty:
+        latest = nps.sort_values("responded_at").groupby("account_id")["score"].last()
+        group = latest.map(lambda s: "promoter" if s >= 9 else ("passive" if s >= 7 else "detractor"))
+        accounts["nps_group"] = accounts["account_id"].map(group)
+    else:
+        accounts["nps_group"] = None
+    return accounts
+
+
+# ----------------------------------------------------------------------------------------------- entries
+def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataFrame:
+    """VoC entries with their account facts: ``entry_id, text, channel, language, author, recorded_at, date,
+    month, period`` (calendar quarter, e.g. ``2026Q3``) and the columns of :func:`account_facts`."""
+    where = where or VocFilter()
+    q = select(VocEntry.id, VocEntry.account_id, VocEntry.channel, VocEntry.text, VocEntry.language,
+               VocEntry.author, VocEntry.recorded_at).order_by(VocEntry.recorded_at, VocEntry.id)
+    if where.channel:
+        q = q.where(VocEntry.channel == where.channel)
+    if where.since:
+        q = q.where(VocEntry.recorded_at >= _utc(where.since))
+    if where.until:
+        q = q.where(VocEntry.recorded_at < _utc(where.until))
+    if where.language:
+        q = q.where(VocEntry.language == where.language)
+    if where.account_id is not None:
+        q = q.where(VocEntry.account_id == where.account_id)
+    rows = pd.DataFrame(
+        session.execute(q).all(),
+        columns=["entry_id", "account_id", "channel", "text", "entry_language", "author", "recorded_at"],
+    )
+    recorded = pd.to_datetime(rows["recorded_at"], utc=True)
+    rows["date"] = recorded.dt.date
+    rows["month"] = recorded.dt.strftime("%Y-%m")
+    rows["period"] = recorded.dt.year.astype(str) + "Q" + recorded.dt.quarter.astype(str)
+    facts = account_facts(session)
+    rows["account_id"] = rows["account_id"].astype("Int64")
+    facts["account_id"] = facts["account_id"].astype("Int64")
+    return rows.merge(facts, on="account_id", how="left")
+
+
+def load_corpus(
+    session: Session, *, where: VocFilter | None = None, analyzer: TextAnalyzer | None = None
+) -> Corpus:
+    """The filtered VoC entries as a :class:`Corpus` (``doc_id`` = entry id; metadata as in :func:`voc_entries`;
+    ``language`` is detected per text, ``entry_language`` is the one recorded). ``where.language`` filters on
+    the detected language."""
+    from kizuna.analytics.text import Corpus
+
+    frame = voc_entries(session, where=VocFilter(where.channel, where.since, where.until, None, where.account_id)
+                        if where else None)
+    corpus = Corpus.from_frame(frame, text="text", doc_id="entry_id", analyzer=analyzer)
+    if where is not None and where.language:
+        corpus = corpus.subset((corpus.docs["language"] == where.language).to_numpy())
+    return corpus
+
+
+# ------------------------------------------------------------------------------------------------ labels
+def label_entry(session: Session, *, entry_id: int, category: str, actor: str) -> VocLabel:
+    """Give entry ``entry_id`` the category ``category`` (one of ``CATEGORIES``); replaces an earlier label."""
+    from kizuna.analytics.text import CATEGORIES
+
+    if category not in CATEGORIES:
+        raise InvalidInput(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}", value=category)
+    if session.get(VocEntry, entry_id) is None:
+        raise NotFound(f"no VoC entry with id {entry_id}")
+    label = session.scalars(select(VocLabel).where(VocLabel.entry_id == entry_id)).one_or_none()
+    before = {"category": label.category, "author": label.author} if label else None
+    if label is None:
+        label = VocLabel(entry_id=entry_id, category=category, author=actor, created_at=utcnow())
+        session.add(label)
+    else:
+        label.category, label.author, label.created_at = category, actor, utcnow()
+    session.flush()
+    record_audit(session, actor=actor, action="voc.label", entity="voc_entries", entity_id=entry_id,
+                 before=before, after={"category": category})
+    return label
+
+
+def team_labels(session: Session) -> pd.DataFrame:
+    """The team's labels with their texts: ``entry_id, text, category, author, created_at``."""
+    rows = session.execute(
+        select(VocLabel.entry_id, VocEntry.text, VocLabel.category, VocLabel.author, VocLabel.created_at)
+        .join(VocEntry, VocEntry.id == VocLabel.entry_id).order_by(VocLabel.entry_id)
+    ).all()
+    return pd.DataFrame(rows, columns=["entry_id", "text", "category", "author", "created_at"])
+
+
+def default_training_set() -> pd.DataFrame:
+    """The shipped training texts (``voc/training/default_{ja,en}.csv``): ``text, category``."""
+    frames = []
+    for lang in ("ja", "en"):
+        raw = resources.files("kizuna.voc.training").joinpath(f"default_{lang}.csv").read_text("utf-8")
+        frames.append(pd.read_csv(StringIO(raw)))
+    return pd.concat(frames, ignore_index=True)[["text", "category"]]
+
+
+def training_set(session: Session) -> pd.DataFrame:
+    """Shipped training texts plus the team's labels (``text, category, source``); a team label wins for a
+    text that is also shipped."""
+    shipped = default_training_set().assign(source="default")
+    team = team_labels(session)[["text", "category"]].assign(source="team")
+    both = pd.concat([team, shipped], ignore_index=True)
+    return both.drop_duplicates("text", keep="first").reset_index(drop=True)
+
+
+def training_digest(training: pd.DataFrame) -> str:
+    """A short fingerprint of a training set: analyses made with another one are stale."""
+    h = hashlib.sha256()
+    for text, category in zip(training["text"], training["category"], strict=True):
+        h.update(f"{text}\x1f{category}\x1e".encode())
+    return h.hexdigest()[:12]
+
+
+def fit_classifier(
+    session: Session, *, analyzer: TextAnalyzer | None = None, policy: str = "rules_first"
+) -> tuple[VocClassifier, str]:
+    """A :class:`VocClassifier` fitted on :func:`training_set`, and the analyser version it stands for.
+
+    ``rules_first`` by default: with few labels the rules are more reliable than the model (docs/voc.md).
+    """
+    from kizuna.analytics.text import Corpus, VocClassifier
+
+    training = training_set(session)
+    corpus = Corpus.from_frame(training[["text"]], analyzer=analyzer)
+    classifier = VocClassifier(policy=policy).fit(corpus, training["category"])
+    return classifier, f"{ANALYSER_VERSION}+{policy}+{training_digest(training)}"
+
+
+# ------------------------------------------------------------------------------------ stored analysis
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -> dict[str, int]:
+    """Analyse the entries that are new, whose text changed, or whose analysis was made by another analyser
+    version (or training set), and store language, sentiment, category and rule codes per entry.
+
+    Returns counts: ``entries``, ``analysed``, ``unchanged``.
+    """
+    from kizuna.analytics.text import Corpus, TextAnalyzer, text_sentiment
+
+    entries = session.execute(select(VocEntry.id, VocEntry.text)).all()
+    stored = {r.entry_id: r for r in session.scalars(select(VocTextAnalysis))}
+    analyzer = analyzer or TextAnalyzer()
+    classifier, version = fit_classifier(session, analyzer=analyzer)
+    todo = []
+    for entry_id, text in entries:
+        h = text_hash(text)
+        row = stored.get(entry_id)
+        if row is None or row.text_hash != h or row.analyser_version != version:
+            todo.append((entry_id, text, h))
+    if todo:
+        frame = pd.DataFrame(todo, columns=["entry_id", "text", "text_hash"])
+        corpus = Corpus.from_frame(frame[["entry_id", "text"]], text="text", doc_id="entry_id", analyzer=analyzer)
+        sentiment = text_sentiment(corpus, scorer=classifier.scorer)
+        predicted = classifier.predict(corpus)
+        now = utcnow()
+        for i, (entry_id, _text, h) in enumerate(todo):
+            conf = predicted["confidence"].iat[i]
+            values = {
+                "text_hash": h,
+                "language": str(corpus.docs["language"].iat[i]),
+                "sentiment_label": str(sentiment["label"].iat[i]),
+                "sentiment_score": float(sentiment["score"].iat[i]),
+                "category": str(predicted["category"].iat[i]),
+                "confidence": None if pd.isna(conf) else float(conf),
+                "source": str(predicted["source"].iat[i]),
+                "rule_codes": list(predicted["codes"].iat[i]),
+                "analysed_at": now,
+                "analyser_version": version,
+            }
+            row = stored.get(entry_id)
+            if row is None:
+                session.add(VocTextAnalysis(entry_id=entry_id, **values))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+        session.flush()
+    log.info("VoC analysis: %s entries, %s analysed", len(entries), len(todo))
+    return {"entries": len(entries), "analysed": len(todo), "unchanged": len(entries) - len(todo)}
+
+
+def stored_analysis(session: Session, *, where: VocFilter | None = None) -> pd.DataFrame:
+    """Stored per-entry analysis joined to the entries: ``entry_id, account_id, channel, recorded_at, text,
+    language, sentiment_label, sentiment_score, category, confidence, source, rule_codes, analysed_at``."""
+    where = where or VocFilter()
+    q = select(VocEntry.id, VocEntry.account_id, VocEntry.channel, VocEntry.recorded_at, VocEntry.text,
+               VocTextAnalysis.language, VocTextAnalysis.sentiment_label, VocTextAnalysis.sentiment_score,
+               VocTextAnalysis.category, VocTextAnalysis.confidence, VocTextAnalysis.source,
+               VocTextAnalysis.rule_codes, VocTextAnalysis.analysed_at).join(
+        VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id).order_by(VocEntry.recorded_at, VocEntry.id)
+    if where.channel:
+        q = q.where(VocEntry.channel == where.channel)
+    if where.since:
+        q = q.where(VocEntry.recorded_at >= _utc(where.since))
+    if where.until:
+        q = q.where(VocEntry.recorded_at < _utc(where.until))
+    if where.language:
+        q = q.where(VocTextAnalysis.language == where.language)
+    if where.account_id is not None:
+        q = q.where(VocEntry.account_id == where.account_id)
+    return pd.DataFrame(session.execute(q).all(), columns=[
+        "entry_id", "account_id", "channel", "recorded_at", "text", "language", "sentiment_label",
+        "sentiment_score", "category", "confidence", "source", "rule_codes", "analysed_at"])
+
+
+def store_account_sentiment(
+    session: Session, *, as_of: dt.date, window_days: int = 180, half_life_days: float = 60.0
+) -> int:
+    """Compute :func:`kizuna.analytics.text.account_voc_sentiment` as of 00:00 UTC on ``as_of`` from the stored
+    per-entry sentiment and replace the ``voc_account_sentiment`` rows of that date. Returns the rows written."""
+    from kizuna.analytics.text import account_voc_sentiment
+
+    rows = session.execute(
+        select(VocEntry.account_id, VocEntry.recorded_at, VocTextAnalysis.sentiment_score,
+               VocTextAnalysis.sentiment_label).join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        .where(VocEntry.account_id.is_not(None))
+    ).all()
+    session.execute(delete(VocAccountSentiment).where(VocAccountSentiment.as_of == as_of))
+    if not rows:
+        return 0
+    scores = pd.DataFrame(rows, columns=["account_id", "date", "score", "label"])
+    measure = account_voc_sentiment(scores, as_of=_utc(as_of), window_days=window_days,
+                                    half_life_days=half_life_days)
+    session.add_all(
+        VocAccountSentiment(
+            account_id=int(r.account_id), as_of=as_of, sentiment=float(r.voc_sentiment), n_texts=int(r.n_texts),
+            share_negative=None if pd.isna(r.share_negative) else float(r.share_negative),
+        )
+        for r in measure.itertuples(index=False)
+    )
+    session.flush()
+    return len(measure)
+
+
+def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Stored per-account VoC sentiment (latest date, or ``as_of``): ``account_id, as_of, sentiment, n_texts,
+    share_negative``."""
+    q = select(VocAccountSentiment.account_id, VocAccountSentiment.as_of, VocAccountSentiment.sentiment,
+               VocAccountSentiment.n_texts, VocAccountSentiment.share_negative)
+    if as_of is None:
+        latest = session.scalars(select(VocAccountSentiment.as_of).order_by(VocAccountSentiment.as_of.desc())
+                                 .limit(1)).first()
+        if latest is None:
+            return pd.DataFrame(columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"])
+        as_of = latest
+    q = q.where(VocAccountSentiment.as_of == as_of).order_by(VocAccountSentiment.account_id)
+    return pd.DataFrame(session.execute(q).all(),
+                        columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"])

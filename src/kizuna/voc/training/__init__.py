@@ -1,0 +1,1 @@
+"""The default training texts of the VoC classifier (written for kizuna; not the evaluation set)."""

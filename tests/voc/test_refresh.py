@@ -1,0 +1,66 @@
+"""The refresh step on the demo company (SQLite): incremental by text hash, per-account VoC sentiment stored;
+and the analyses through the Python API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from sqlalchemy import select, update
+
+from kizuna.refresh import REFRESH_STEPS, refresh
+from kizuna.runtime import Runtime
+from kizuna.settings import Settings
+from kizuna.voc import analyses
+from kizuna.voc.models import VocEntry
+from kizuna.voc.service import VocFilter, account_sentiment, stored_analysis
+
+AS_OF = dt.date(2026, 11, 22)
+
+
+def test_voc_runs_after_risk_and_before_segments() -> None:
+    i = REFRESH_STEPS.index("kizuna.voc.jobs")
+    assert REFRESH_STEPS.index("kizuna.risk.jobs") < i < REFRESH_STEPS.index("kizuna.segments.jobs")
+
+
+def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> None:
+    rt = Runtime.open(demo)
+    try:
+        first = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
+        assert first["entries"] > 50 and first["analysed"] + first["unchanged"] == first["entries"]
+        again = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
+        assert again["analysed"] == 0 and again["unchanged"] == first["entries"]
+        with rt.transaction() as session:
+            entry = session.scalars(select(VocEntry).order_by(VocEntry.id).limit(1)).one()
+            session.execute(update(VocEntry).where(VocEntry.id == entry.id).values(
+                text="サポートの返信が遅く、設定がまったく進みませんでした。"))
+        changed = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
+        assert changed["analysed"] == 1
+        with rt.transaction() as session:
+            stored = stored_analysis(session)
+            row = stored[stored["entry_id"] == entry.id].iloc[0]
+            assert row["sentiment_label"] == "negative" and row["language"] == "ja"
+            sentiment = account_sentiment(session)
+        assert len(sentiment) == changed["accounts_with_sentiment"] > 10
+        assert (sentiment["as_of"] == AS_OF).all() and (sentiment["n_texts"] > 0).all()
+        assert all(math.isfinite(v) for v in sentiment["sentiment"])
+        assert set(stored["category"]) >= {"feature_request", "praise"}
+    finally:
+        rt.close()
+
+
+def test_python_api_on_the_demo(demo: Settings) -> None:
+    rt = Runtime.open(demo)
+    try:
+        with rt.transaction() as session:
+            lift = analyses.lift(session, terms=False, min_accounts=2)
+            assert lift["feature"].str.startswith("category:").all()
+            assert ((lift["churn_rate"] >= 0) & (lift["churn_rate"] <= 1)).all()
+            chars = analyses.characteristic(session, by="churned")
+            assert set(chars["group"]) <= {"churned", "retained"} and "churned" in set(chars["group"])
+            freq = analyses.word_frequency(session, by="channel", where=VocFilter(language="ja"), top=5)
+            assert freq.groupby("group").size().max() <= 5
+            themes = analyses.requests(session)
+            assert themes["n_accounts"].sum() > 0
+    finally:
+        rt.close()

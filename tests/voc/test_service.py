@@ -1,0 +1,102 @@
+"""The VoC service on SQLite and PostgreSQL: account facts (ARR, churn, NPS), labels, incremental analysis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kizuna.audit.models import AuditEntry
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import VocAccountSentiment, VocEntry
+from kizuna.voc.service import (
+    VocFilter,
+    account_facts,
+    analyse_entries,
+    label_entry,
+    load_corpus,
+    store_account_sentiment,
+    team_labels,
+)
+from tests import factories as f
+
+TODAY = dt.date(2026, 6, 1)
+
+
+def _entry(session: Session, account_id: int | None, text: str, day: dt.date, channel: str = "call_center") -> VocEntry:
+    row = VocEntry(external_id=f"V-{text[:8]}-{day}", account_id=account_id, channel=channel, text=text,
+                   recorded_at=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC))
+    session.add(row)
+    session.flush()
+    return row
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, int]:
+    pro = f.plan(session, name="Pro")
+    staying = f.account(session, name="株式会社継続", touch_tier="high")
+    leaving = f.account(session, name="株式会社解約", touch_tier="low")
+    f.subscription(session, staying, pro, mrr_minor=50_000, start_date=dt.date(2025, 1, 1))
+    f.subscription(session, leaving, pro, mrr_minor=20_000, start_date=dt.date(2025, 1, 1),
+                   end_date=dt.date(2026, 3, 1), status="ended")
+    session.add(SurveyResponse(external_id="NPS-1", account_id=staying.id, kind="nps", score=10,
+                               responded_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)))
+    session.add(SurveyResponse(external_id="NPS-2", account_id=leaving.id, kind="nps", score=3,
+                               responded_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)))
+    e1 = _entry(session, staying.id, "サポートがとても丁寧で助かっています。", dt.date(2026, 5, 1))
+    e2 = _entry(session, leaving.id, "料金が高いわりに効果が出ないので解約します。", dt.date(2026, 2, 10),
+                channel="cancellation_survey")
+    e3 = _entry(session, None, "Please add a Salesforce integration.", dt.date(2026, 4, 2), channel="seminar")
+    return {"staying": staying.id, "leaving": leaving.id, "e1": e1.id, "e2": e2.id, "e3": e3.id}
+
+
+def test_account_facts(session: Session, world: dict[str, int]) -> None:
+    facts = account_facts(session, today=TODAY).set_index("account_id")
+    assert facts.loc[world["staying"], "arr_minor"] == 600_000
+    assert facts.loc[world["leaving"], "arr_minor"] == 0
+    assert not facts.loc[world["staying"], "churned"] and facts.loc[world["leaving"], "churned"]
+    assert facts.loc[world["leaving"], "churned_at"] == dt.date(2026, 3, 1)
+    assert facts.loc[world["staying"], "nps_group"] == "promoter"
+    assert facts.loc[world["leaving"], "nps_group"] == "detractor"
+    assert facts.loc[world["staying"], "plan"] == "Pro" and facts.loc[world["staying"], "segment"] == "high"
+
+
+def test_corpus_filters(session: Session, world: dict[str, int]) -> None:
+    corpus = load_corpus(session)
+    assert list(corpus.docs["doc_id"]) == [world["e2"], world["e3"], world["e1"]]
+    assert list(load_corpus(session, where=VocFilter(language="en")).docs["doc_id"]) == [world["e3"]]
+    since = load_corpus(session, where=VocFilter(since=dt.date(2026, 4, 1), channel="call_center"))
+    assert list(since.docs["doc_id"]) == [world["e1"]]
+
+
+def test_label_entry_replaces_and_audits(session: Session, world: dict[str, int]) -> None:
+    label_entry(session, entry_id=world["e2"], category="results_not_achieved", actor="csm@example.jp")
+    label_entry(session, entry_id=world["e2"], category="price_not_worth_it", actor="lead@example.jp")
+    labels = team_labels(session)
+    assert labels[["entry_id", "category", "author"]].values.tolist() == [
+        [world["e2"], "price_not_worth_it", "lead@example.jp"]]
+    audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "voc.label")).all()
+    assert [a.after for a in audits] == [{"category": "results_not_achieved"}, {"category": "price_not_worth_it"}]
+    with pytest.raises(InvalidInput):
+        label_entry(session, entry_id=world["e2"], category="angry", actor="x")
+    with pytest.raises(NotFound):
+        label_entry(session, entry_id=10**9, category="praise", actor="x")
+
+
+def test_analysis_is_incremental_and_feeds_account_sentiment(session: Session, world: dict[str, int]) -> None:
+    assert analyse_entries(session) == {"entries": 3, "analysed": 3, "unchanged": 0}
+    assert analyse_entries(session)["analysed"] == 0
+    session.get(VocEntry, world["e1"]).text = "画面が分かりにくく、使いづらいです。"  # type: ignore[union-attr]
+    session.flush()
+    assert analyse_entries(session)["analysed"] == 1
+    label_entry(session, entry_id=world["e3"], category="feature_request", actor="x")
+    assert analyse_entries(session)["analysed"] == 3  # a new label retrains the model: every entry again
+    assert store_account_sentiment(session, as_of=dt.date(2026, 5, 2)) == 2
+    rows = {r.account_id: r for r in session.scalars(select(VocAccountSentiment))}
+    assert rows[world["staying"]].sentiment < 0  # the edited text is a complaint
+    assert rows[world["leaving"]].sentiment < 0 and rows[world["leaving"]].n_texts == 1
+    assert store_account_sentiment(session, as_of=dt.date(2026, 5, 2)) == 2  # replaces, never duplicates
+    assert len(session.scalars(select(VocAccountSentiment)).all()) == 2
