@@ -17,8 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -45,24 +44,27 @@ def _utc(value: dt.datetime | None, fallback: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _insert_ignore(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+_SEEN = select(TrackedMessage.message_id).where(TrackedMessage.message_id.in_(bindparam("ids", expanding=True)))
 
 
 def claim_message_ids(session: Session, message_ids: Sequence[str], *, at: dt.datetime) -> set[str]:
-    """Record ``message_ids``; returns those not seen before (the others are duplicates)."""
-    insert = _insert_ignore(session)
-    fresh: set[str] = set()
+    """Record ``message_ids``; returns those not seen before (the others are duplicates).
+
+    One cached SELECT finds the ids already seen, one executemany INSERT records the new ones (a multi-row INSERT ...
+    RETURNING would be recompiled for every batch size and costs more than the rest of the ingestion). Concurrent
+    writers of the same id are caught by the primary key: the transaction fails and the client retries.
+    """
+    seen: set[str] = set()
     for start in range(0, len(message_ids), CHUNK):
-        chunk = message_ids[start : start + CHUNK]
-        stmt = (
-            insert(TrackedMessage)
-            .values([{"message_id": m, "received_at": at} for m in chunk])
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(TrackedMessage.message_id)
+        chunk = list(message_ids[start : start + CHUNK])
+        seen.update(session.scalars(_SEEN, {"ids": chunk}).all())
+    fresh = [m for m in message_ids if m not in seen]
+    if fresh:
+        # Core executemany: no ORM bookkeeping for thousands of rows nobody reads back.
+        session.connection().execute(
+            insert(TrackedMessage.__table__), [{"message_id": m, "received_at": at} for m in fresh]
         )
-        fresh.update(session.scalars(stmt).all())
-    return fresh
+    return set(fresh)
 
 
 def _account_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -23,8 +24,19 @@ def settings_of(request: Request) -> Settings:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One session and one transaction per request: committed when the handler returns, rolled back on error."""
-    with runtime_of(request).transaction() as session:
+    """One session and one transaction per request: committed when the handler returns, rolled back on error.
+
+    On SQLite, writing requests take the app's write lock for their whole transaction: a deferred SQLite transaction
+    that reads and then writes cannot wait for another writer (it fails with "database is locked" at once), so
+    writers inside this process go one at a time; readers never wait (WAL).
+    """
+    runtime = runtime_of(request)
+    if request.method in ("GET", "HEAD", "OPTIONS") or runtime.engine.dialect.name != "sqlite":
+        with runtime.transaction() as session:
+            yield session
+        return
+    lock: threading.Lock = request.app.state.write_lock
+    with lock, runtime.transaction() as session:
         yield session
 
 
