@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import re
@@ -101,7 +102,7 @@ async def measure(client: httpx.AsyncClient, urls: list[str], concurrency: int) 
 
 def summary(name: str, timings: list[float]) -> str:
     timings = sorted(timings)
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
+    p95 = timings[max(0, math.ceil(0.95 * len(timings)) - 1)]
     return (
         f"{name:<16} n={len(timings):>4}  p50={statistics.median(timings):7.1f} ms  p95={p95:7.1f} ms  "
         f"max={timings[-1]:7.1f} ms"
