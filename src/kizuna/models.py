@@ -12,6 +12,7 @@ from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
 from kizuna.imports.models import ImportRun
+from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
 from kizuna.metrics.models import AccountMetrics, KpiTable, KpiValue
@@ -38,6 +39,8 @@ __all__ = [
     "AccountMetrics",
     "KpiTable",
     "KpiValue",
+    "AccountLtv",
+    "LtvCohortFit",
     "KbArticle",
     "KbDocument",
     "KbPosting",

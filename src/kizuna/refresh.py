@@ -28,6 +28,7 @@ REFRESH_STEPS: list[str] = [
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
     "kizuna.voc.jobs",
+    "kizuna.ltv.jobs",
     "kizuna.segments.jobs",
     "kizuna.lifecycle.jobs",
     "kizuna.renewals.jobs",

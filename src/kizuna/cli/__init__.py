@@ -24,6 +24,7 @@ DOMAIN_CLIS = [
     "kizuna.web.cli",
     "kizuna.health.cli",
     "kizuna.risk.cli",
+    "kizuna.ltv.cli",
     "kizuna.segments.cli",
     "kizuna.lifecycle.cli",
     "kizuna.renewals.cli",

@@ -154,13 +154,43 @@ class BetaGeoNBD(PurchaseModel):
         z = t / (alpha + age + t)
         hyp = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
         survivor_power = np.exp((a - 1.0) * np.log1p(-z))
-        expected = (a + b + x - 1.0) / (a - 1.0) * (1.0 - survivor_power * hyp)
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = (a + b + x - 1.0) / (a - 1.0) * (1.0 - survivor_power * hyp)
+        broken = ~np.isfinite(expected)
+        if np.any(broken):
+            # Where a and b are huge (near-certain survival, as in regular billing), 2F1 overflows; integrate instead.
+            shape = np.broadcast_shapes(np.shape(t), np.shape(x), np.shape(age))
+            t_b, x_b, age_b = (np.broadcast_to(v, shape) for v in (t, x, age))
+            expected = np.array(np.broadcast_to(expected, shape), dtype=np.float64)
+            expected[broken] = _purchases_by_quadrature(r, alpha, a, b, t_b[broken], x_b[broken], age_b[broken])
         return np.asarray(expected * self._probability_alive(params, x, t_x, age), dtype=np.float64)
 
     def _new_customer_purchases(self, params: FloatArray, t: FloatArray) -> FloatArray:
         r"""FHL (2005) eq. 9: :math:`E[X(t)]`, the conditional expectation at :math:`x = t_x = T = 0`."""
         zeros = np.zeros_like(t)
         return self._conditional_purchases(params, t, zeros, zeros, zeros)
+
+
+def _purchases_by_quadrature(
+    r: float, alpha: float, a: float, b: float, t: FloatArray, x: FloatArray, age: FloatArray, nodes: int = 64
+) -> FloatArray:
+    r"""FHL (2005) eq. 10 without the alive factor, as an integral over the posterior of the dropout probability.
+
+    Given alive, :math:`\lambda \sim \Gamma(r+x, \alpha+T)` and :math:`p \sim B(a, b+x)`, and
+    :math:`E[Y(t)\mid\lambda,p] = (1 - e^{-\lambda p t})/p`, so
+    :math:`E[Y(t)] = E_p\bigl[(1 - (\frac{\alpha+T}{\alpha+T+pt})^{r+x}) / p\bigr]`, integrated by Gauss-Legendre
+    nodes on the quantiles of :math:`B(a, b+x)` (exact for the smooth integrand to many digits).
+    """
+    from scipy.special import betaincinv
+
+    u, w = np.polynomial.legendre.leggauss(nodes)
+    u, w = (u + 1.0) / 2.0, w / 2.0
+    out = np.empty(len(t), dtype=np.float64)
+    for i, (ti, xi, Ti) in enumerate(zip(t, x, age, strict=True)):
+        p = betaincinv(a, b + xi, u)
+        gain = -np.expm1((r + xi) * (np.log(alpha + Ti) - np.log(alpha + Ti + p * ti)))
+        out[i] = float(np.dot(w, gain / p))
+    return out
 
 
 def _away_from_one(a: float) -> float:

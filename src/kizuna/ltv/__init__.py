@@ -1,0 +1,1 @@
+"""Lifetime value of the customer base: sBG per plan for contracts, BG/NBD + Gamma-Gamma on payments."""

@@ -1,0 +1,22 @@
+"""Refresh step: fit the LTV models on the hub as of the refresh date and store the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kizuna.analytics.ltv.portfolio import portfolio_ltv
+from kizuna.ltv.service import store_portfolio_ltv
+from kizuna.refresh import RefreshContext
+
+
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
+    tables = ctx.tables
+    result = portfolio_ltv(
+        tables["subscriptions"].to_pandas(),
+        tables["plans"].to_pandas(),
+        tables["payments"].to_pandas(),
+        as_of=ctx.as_of,
+        gross_margin=ctx.runtime.settings.gross_margin,
+    )
+    with ctx.runtime.transaction() as session:
+        return store_portfolio_ltv(session, as_of=ctx.as_of, result=result)

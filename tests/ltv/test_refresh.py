@@ -1,0 +1,37 @@
+"""The LTV refresh step on a small demo company: fits stored, a second run on the same day replaces them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from kizuna.cli import build_app
+from kizuna.ltv.models import AccountLtv, LtvCohortFit
+from kizuna.refresh import refresh
+from kizuna.runtime import Runtime
+
+
+@pytest.mark.slow
+def test_ltv_refresh_on_the_demo_company(runtime: Runtime) -> None:
+    data = str(runtime.settings.data_dir)
+    app = build_app()
+    result = CliRunner().invoke(app, ["--data-dir", data, "demo", "--accounts", "200", "--years", "3", "--seed", "11"])
+    assert result.exit_code == 0, result.output
+    day = dt.date(2026, 11, 22)
+    first = refresh(runtime, as_of=day, only=["ltv"])["ltv"]
+    assert first["accounts"] > 100
+    second = refresh(runtime, as_of=day, only=["ltv"])["ltv"]
+    assert second["accounts"] == first["accounts"]
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(AccountLtv)) == first["accounts"]
+        fits = session.scalars(select(LtvCohortFit)).all()
+        probabilities = session.scalars(select(AccountLtv.probability_alive)).all()
+    assert len(fits) == first["cohorts"] >= 1
+    assert all(f.alpha > 0 and f.beta > 0 and f.expected_lifetime_months > 1 for f in fits)
+    assert all(0.0 <= p <= 1.0 for p in probabilities)
+    shown = CliRunner().invoke(app, ["--data-dir", data, "ltv", "accounts", "--limit", "3", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("probability_alive") == 3
