@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         for col in ("entity", "rows", "from", "to"):
             table.add_column(col)
         for row in report["entities"]:
-            table.add_row(row["entity"], f"{row['rows']:,}", str(row["from"] or ""), str(row["to"] or ""))
+            table.add_row(row["entity"], f"{row['rows']:,}", _day(row["from"]), _day(row["to"]))
         console.print(table)
         if report["imports"]:
             runs = Table(title="last imports")
@@ -80,6 +80,11 @@ def register(app: typer.Typer) -> None:
                     str(r["finished_at"] or ""),
                 )
             console.print(runs)
+
+
+def _day(value: object) -> str:
+    """A date or timestamp as its (UTC) calendar day, for the status table."""
+    return "" if value is None else str(value)[:10]
 
 
 def _safe_url(url: str) -> str:
