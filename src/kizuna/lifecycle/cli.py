@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
             at = dt.datetime(d.year, d.month, d.day, 12, tzinfo=dt.UTC)
         with runtime() as rt, rt.transaction() as session:
             m = complete_milestone(session, actor=actor, account_id=account_id, kind=kind, at=at)
-        typer.echo(f"account {account_id}: {kind} done on {m.completed_at:%Y-%m-%d}")  # type: ignore[str-format]
+        typer.echo(f"account {account_id}: {kind} done on {m.completed_at!s:.10}")
 
     @onboarding.command("overdue")
     def overdue(

@@ -295,7 +295,7 @@ def _time_to_value(created_at: dt.datetime, milestones: list[OnboardingMilestone
 
 def onboarding_status(session: Session, *, account_id: int, today: dt.date) -> OnboardingStatus:
     account = _account(session, account_id)
-    order = {k: i for i, k in enumerate(MilestoneKind)}
+    order: dict[str, int] = {str(k): i for i, k in enumerate(MilestoneKind)}
     milestones = sorted(
         session.scalars(select(OnboardingMilestone).where(OnboardingMilestone.account_id == account_id)),
         key=lambda m: (m.due_on, order.get(m.kind, 99)),

@@ -145,22 +145,22 @@ def _voc_signals(session: Session, *, today: dt.date, account_ids: set[int]) -> 
             < dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC) + dt.timedelta(days=1),
         )
     ).all()
-    rows = [(a, t) for a, t in rows if a in account_ids]
-    if not rows:
+    entries = [(int(a), str(t)) for a, t in rows if a in account_ids]
+    if not entries:
         return []
     addon_names = [n for (n,) in session.execute(select(Product.name).where(Product.is_addon.is_(True)))]
     analyzer = TextAnalyzer(user_dictionary=addon_names)
     addon_terms = ADDON_TERMS | {n.lower() for n in addon_names}
-    docs = analyzer.analyze_many([t for _, t in rows])
+    docs = analyzer.analyze_many([t for _, t in entries])
     found: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for (account_id, text), doc in zip(rows, docs, strict=True):
+    for (account_id, text), doc in zip(entries, docs, strict=True):
         terms = {t.removesuffix("+NEG") for t in doc.terms if not t.endswith("+NEG")}
         hits = sorted(terms & addon_terms)
         if hits:
-            found[(int(account_id), "addon_interest")].append(f"{'/'.join(hits)}: {text[:60]}")
+            found[(account_id, "addon_interest")].append(f"{'/'.join(hits)}: {text[:60]}")
         limits = sorted(terms & LIMIT_TERMS)
         if limits:
-            found[(int(account_id), "plan_limit")].append(f"{'/'.join(limits)}: {text[:60]}")
+            found[(account_id, "plan_limit")].append(f"{'/'.join(limits)}: {text[:60]}")
     return [
         Signal(account_id, signal, f"VoC ({len(quotes)}x) {quotes[-1]}"[:500], min(1.0, 0.5 + 0.25 * len(quotes)))
         for (account_id, signal), quotes in found.items()
@@ -306,10 +306,12 @@ def open_expansion_opportunities(
         else:
             row.detail, row.strength, row.last_seen_on = s.detail, s.strength, today
         kind = KIND_OF_SIGNAL[s.signal]
-        opp = open_opps.get((s.account_id, kind))
-        if opp is None and (s.account_id, kind) in cooling:
+        existing = open_opps.get((s.account_id, kind))
+        if existing is None and (s.account_id, kind) in cooling:
             continue
-        if opp is None:
+        if existing is not None:
+            opp = existing
+        else:
             label = "Upsell" if kind == OpportunityKind.upsell else "Cross-sell"
             opp = Opportunity(
                 external_id=f"kizuna-expansion-{s.account_id}-{kind}-{today:%Y%m%d}",
@@ -389,7 +391,7 @@ def expansion_pipeline(session: Session) -> dict[str, Any]:
             ExpansionSignal.opportunity_id.is_not(None)
         )
     ):
-        signals_by_opp[int(opp_id)].append(f"{signal}: {detail}")
+        signals_by_opp[int(opp_id or 0)].append(f"{signal}: {detail}")
     open_rows = [
         {
             "opportunity_id": o.id,

@@ -134,7 +134,9 @@ def sync_renewals(
         )
         .distinct()
     ).all()
-    wanted: dict[tuple[str, dt.date], tuple[int, str]] = {(c, d): (int(a), cur) for c, a, d, cur in rows}
+    wanted: dict[tuple[str, dt.date], tuple[int, str]] = {
+        (c, d): (int(a), cur) for c, a, d, cur in rows if d is not None
+    }
     existing = {
         (r.contract_id, r.renewal_date): r
         for r in session.scalars(select(Renewal).where(Renewal.renewal_date >= since, Renewal.renewal_date <= until))
@@ -361,12 +363,10 @@ def outcomes(session: Session, *, since: dt.date, until: dt.date) -> dict[str, A
     after = sum(r.outcome_arr_minor or 0 for r in rows)
     called = [r for r in rows if r.csm_call is not None]
     csm_right = sum((r.csm_call in ("commit", "likely")) == (r.outcome != RenewalOutcome.churned) for r in called)
-    modelled = [r for r in rows if r.model_probability is not None]
-    brier = (
-        sum((r.model_probability - (r.outcome != RenewalOutcome.churned)) ** 2 for r in modelled) / len(modelled)
-        if modelled
-        else None
-    )  # type: ignore[operator]
+    modelled = [
+        (r.model_probability, r.outcome != RenewalOutcome.churned) for r in rows if r.model_probability is not None
+    ]
+    brier = sum((p - float(renewed)) ** 2 for p, renewed in modelled) / len(modelled) if modelled else None
     return {
         "renewals": len(rows),
         "by_outcome": by_outcome,

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import typer
 
 from kizuna.cli.common import runtime
 
 
-def _today(value: str | None) -> object:
-    import datetime as dt
-
+def _today(value: str | None) -> dt.date:
     return dt.date.fromisoformat(value) if value else dt.datetime.now(dt.UTC).date()
 
 
@@ -60,12 +60,12 @@ def register(app: typer.Typer) -> None:
             raise InvalidInput(f"--rule is not JSON: {exc}") from exc
         definition = {"rfm_segment": rfm} if rfm else {"match": match, "rules": rules}
         with runtime() as rt, rt.transaction() as session:
-            segment = create_segment(
+            create_segment(
                 session, actor=actor, key=key, name=name or key, definition=definition, description=description
             )
             members = None
             if evaluate:
-                report = evaluate_segments(session, actor=actor, today=_today(today), keys=[key])  # type: ignore[arg-type]
+                report = evaluate_segments(session, actor=actor, today=_today(today), keys=[key])
                 members = report.segments[0].members
         typer.echo(f"segment {key} saved" + (f" with {members} members" if members is not None else ""))
 
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.segments.service import evaluate_segments
 
         with runtime() as rt, rt.transaction() as session:
-            report = evaluate_segments(session, actor=actor, today=_today(today), keys=keys or None)  # type: ignore[arg-type]
+            report = evaluate_segments(session, actor=actor, today=_today(today), keys=keys or None)
         for s in report.segments:
             typer.echo(f"{s.key:<32} {s.members:>6} members  +{s.joined} -{s.left}")
 
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.segments.service import apply_tiers
 
         with runtime() as rt, rt.transaction() as session:
-            report = apply_tiers(session, actor=actor, today=_today(today))  # type: ignore[arg-type]
+            report = apply_tiers(session, actor=actor, today=_today(today))
         p = report.policy
         typer.echo(
             f"policy: high >= {_money(p['high_touch_min_acv_minor'], p['currency'])} ACV, "
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.segments.service import books_of_business, unassigned_accounts
 
         with runtime() as rt, rt.transaction() as session:
-            books = books_of_business(session, today=_today(today))  # type: ignore[arg-type]
+            books = books_of_business(session, today=_today(today))
             unassigned = len(unassigned_accounts(session))
         typer.echo(f"{'CSM':<16} {'accounts':>8} {'cap':>5} {'ARR':>16} {'ARR cap':>16} {'load':>6}  coverage  tiers")
         for b in books:
@@ -176,7 +176,7 @@ def register(app: typer.Typer) -> None:
                 actor=actor,
                 today=_today(today),
                 strategy=strategy,
-                tier=tier,  # type: ignore[arg-type]
+                tier=tier,
                 csm_ids=csm or None,
                 account_ids=account or None,
             )

@@ -12,7 +12,7 @@ import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
@@ -162,7 +162,7 @@ def rfm_by_account(session: Session, *, today: dt.date) -> dict[int, dict[str, A
     out: dict[int, dict[str, Any]] = {}
     m_present = "m_score" in scores.columns
     for account_id, row in scores.iterrows():
-        out[int(account_id)] = {  # type: ignore[call-overload]
+        out[int(account_id)] = {
             "rfm.segment": str(row["segment"]),
             "rfm.r_score": int(row["r_score"]),
             "rfm.f_score": int(row["f_score"]),
@@ -439,7 +439,7 @@ def _csms(session: Session, ids: list[int] | None = None) -> list[TeamMember]:
     return list(session.scalars(stmt.order_by(TeamMember.id)))
 
 
-def _coverage(load: float | None) -> str:
+def _coverage(load: float | None) -> Literal["over", "balanced", "under", "no_capacity"]:
     if load is None:
         return "no_capacity"
     if load > 1.0:
@@ -482,7 +482,7 @@ def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
                 account_load=account_load,
                 arr_load=arr_load,
                 load=load,
-                coverage=_coverage(load),  # type: ignore[arg-type]
+                coverage=_coverage(load),
                 by_tier=dict(Counter(a.touch_tier or "none" for a in owned)),
             )
         )
