@@ -87,17 +87,6 @@ def write_snapshots(session: Session, accounts: dict[str, m.Account]) -> None:
     session.flush()
 
 
-def create_metrics_table(session: Session) -> None:
-    """A per-account metrics snapshot table as the KPI domain may write it (wide: one column per metric)."""
-    pk = "SERIAL PRIMARY KEY" if session.get_bind().dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
-    session.execute(
-        text(
-            f"CREATE TABLE account_metrics (id {pk}, account_id INTEGER, as_of DATE, "
-            "active_users FLOAT, seat_utilisation FLOAT)"
-        )
-    )
-
-
 def build(session: Session, *, snapshots: bool = True) -> Scenario:
     csm = factories.team_member(session, name="鈴木 CSM")
     plan = factories.plan(session)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.triggers import evaluate_trigger
-from tests.playbooks.scenario import NOW, TODAY, build, create_metrics_table
+from tests.playbooks.scenario import NOW, TODAY, build
 
 
 def _fired(session: Session, trigger: object, lang: str = "ja") -> dict[int, list[str]]:
@@ -72,26 +72,21 @@ def test_snapshot_triggers_are_skipped_with_a_reason_while_there_is_no_data(sess
     assert result.signals == [] and "no overall health scores yet" in (result.skipped or "")
 
 
-def test_a_metrics_snapshot_table_takes_precedence_over_health_measures(session: Session) -> None:
+def test_account_metrics_take_precedence_over_health_measures(session: Session) -> None:
+    from kizuna.metrics.models import AccountMetrics
+
     sc = build(session)
-    create_metrics_table(session)
-    month_ago = TODAY - dt.timedelta(days=30)
-    rows = [  # (account, day, active users, seat utilisation)
-        *[(sc.accounts["seats"].id, day, users, 0.5) for day, users in ((month_ago, 100), (TODAY, 60))],
-        *[(sc.accounts["healthred"].id, day, 100, seats) for day, seats in ((month_ago, 0.1), (TODAY, 0.97))],
-        *[(sc.accounts["usage"].id, day, users, 0.5) for day, users in ((month_ago, 100), (TODAY, 40))],
-    ]
-    for account_id, day, users, seats in rows:
-        session.execute(
-            text(
-                "INSERT INTO account_metrics (account_id, as_of, active_users, seat_utilisation) "
-                "VALUES (:a, :d, :u, :s)"
-            ),
-            {"a": account_id, "d": day, "u": users, "s": seats},
+    for label, seats, trend in (("healthred", 0.97, 0.0), ("usage", 0.5, -0.6), ("seats", 0.5, -0.2)):
+        session.add(
+            AccountMetrics(account_id=sc.accounts[label].id, as_of=TODAY, seat_utilisation=seats, usage_trend=trend)
         )
-    assert set(_fired(session, s.SeatUtilisation(type="seat_utilisation"))) == {sc.accounts["healthred"].id}
-    fired = _fired(session, s.UsageDrop(type="usage_drop", percent=50, days=28))
-    assert set(fired) == {sc.accounts["usage"].id}  # 100 -> 40 active users; 100 -> 60 is not enough
+    session.flush()
+    # account_metrics holds only the latest row per account: no crossing can be seen, so it fires once a month
+    assert _fired(session, s.SeatUtilisation(type="seat_utilisation")) == {
+        sc.accounts["healthred"].id: [f"seats:{TODAY:%Y-%m}"]
+    }
+    fired = _fired(session, s.UsageDrop(type="usage_drop", percent=50))
+    assert fired == {sc.accounts["usage"].id: [f"usage-drop:usage_trend:{TODAY:%Y-%m}"]}
 
 
 def test_reasons_are_written_in_the_chosen_language(session: Session) -> None:

@@ -12,8 +12,15 @@ from tests import factories
 
 def test_a_dedupe_key_gives_one_live_task_and_a_new_one_after_completion(session: Session) -> None:
     account = factories.account(session)
-    first, created = create_task(session, actor="t", title="電話する", account_id=account.id, dedupe_key="k1",
-                                 priority="high", due_on=dt.date(2026, 12, 1))
+    first, created = create_task(
+        session,
+        actor="t",
+        title="電話する",
+        account_id=account.id,
+        dedupe_key="k1",
+        priority="high",
+        due_on=dt.date(2026, 12, 1),
+    )
     again, created_again = create_task(session, actor="t", title="電話する", account_id=account.id, dedupe_key="k1")
     assert created and not created_again and again.id == first.id
     complete_task(session, actor="t", task_id=first.id, outcome="話した")

@@ -146,7 +146,7 @@ def series(
         where.append(_not_after(table, time_column, until))
     times = _snapshot_times(session, table, time_column, where, lookback_days)
     if not times:
-        return {}
+        raise MissingData(f"{table.name} has no {column} values yet")
     stmt = select(table.c[spec.account_column], table.c[time_column], table.c[column]).where(
         *where, table.c[time_column].in_(times)
     )
@@ -200,12 +200,17 @@ def metric_series(
     lookback_days: int | None = None,
     until: dt.datetime | None = None,
 ) -> tuple[dict[int, list[tuple[dt.datetime, Any]]], str]:
-    """A usage metric per account from the metrics snapshots, else from the health measures; says which it used."""
+    """A usage metric per account from the metrics snapshots (``account_metrics``), else the same measure from the
+    health scores' contributions; returns the points and the name of the value actually read."""
+    names = (metric,) if isinstance(metric, str) else metric
     try:
-        return series(session, "metrics", value=metric, lookback_days=lookback_days, until=until), "metrics"
+        table, _time = _reflect(session, SNAPSHOTS["metrics"])
+        long_format = "metric" in table.c and "value" in table.c
+        used = names[0] if long_format else pick_column(table, names, what="metrics value")
+        return series(session, "metrics", value=metric, lookback_days=lookback_days, until=until), used
     except MissingData as missing_metrics:
         try:
-            return measure_series(session, health_measure, until=until), "health"
+            return measure_series(session, health_measure, until=until), health_measure
         except MissingData as missing_health:
             raise MissingData(f"{missing_metrics}; {missing_health}") from None
 

@@ -59,7 +59,7 @@ class UsageDrop(_Strict):
     type: Literal["usage_drop"]
     percent: float = Field(gt=0, le=100)
     days: int = Field(default=28, ge=1)
-    metric: str = "active_users"
+    metric: str = "usage_trend"
 
 
 class ChampionLeft(_EventTrigger):
@@ -117,7 +117,7 @@ class SilentCustomer(_Strict):
     type: Literal["silent_customer"]
     days: int = Field(default=60, ge=1)
     max_usage: float | None = Field(default=None, description="Also require this usage metric at or below this.")
-    metric: str = "active_users"
+    metric: str = "active_users_30d"
 
 
 class AccountCreated(_EventTrigger):

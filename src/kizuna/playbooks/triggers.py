@@ -372,7 +372,7 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
     usage: dict[int, list[tuple[dt.datetime, Any]]] | None = None
     if trigger.max_usage is not None:
         try:
-            usage, _source = adapters.metric_series(session, trigger.metric, health_measure="active_users", until=now)
+            usage, _source = adapters.metric_series(session, trigger.metric, health_measure=trigger.metric, until=now)
         except adapters.MissingData as exc:
             return TriggerResult([], skipped=f"silent_customer needs usage: {exc}")
     signals = []
@@ -405,6 +405,12 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
 # --- triggers on snapshots computed by other domains -------------------------------------------------------------
 
 
+def _when(at: dt.datetime, before: Any) -> str:
+    """The fingerprint's time: the day of the crossing, or -- when there is no earlier snapshot to tell a crossing
+    from a steady state (a latest-only table, or the first refresh) -- the month, so it fires at most monthly."""
+    return _day(at) if before is not None else f"{at:%Y-%m}"
+
+
 def _crossings(
     points_by_account: dict[int, list[tuple[dt.datetime, Any]]], crossed: Callable[[Any], bool]
 ) -> dict[int, tuple[dt.datetime, Any, Any]]:
@@ -434,7 +440,7 @@ def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: s
         [
             Signal(
                 account_id,
-                f"health-red:{_day(at)}",
+                f"health-red:{_when(at, before)}",
                 _t(
                     lang,
                     f"ヘルススコアが赤に({_day(at)}、前回 {before})",
@@ -493,7 +499,7 @@ def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: s
         [
             Signal(
                 account_id,
-                f"risk:{_day(at)}",
+                f"risk:{_when(at, before)}",
                 _t(
                     lang,
                     f"離脱リスクが{trigger.threshold:.0%}を超過({float(latest):.0%})",
@@ -507,45 +513,51 @@ def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: s
 
 
 def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: str) -> TriggerResult:
-    """Usage fell ``percent`` % over ``days``: from the metrics snapshots (``metric`` now vs ``days`` before), else
-    from the health scores' ``usage_trend`` measure (active user-days, last 30 days vs the 30 before, minus 1)."""
+    """Usage fell ``percent`` %. ``metric: usage_trend`` (default) is already a relative change (active user-days,
+    last 30 days vs the 30 before, minus 1; from ``account_metrics`` or the health measure) and fires when it crosses
+    -percent; any other metric column is compared with its value ``days`` earlier."""
     try:
-        points, source = adapters.metric_series(
+        points, used = adapters.metric_series(
             session, trigger.metric, health_measure="usage_trend", lookback_days=trigger.days, until=now
         )
     except adapters.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
-    changes: dict[int, tuple[dt.datetime, float, float | None]] = {}
+    relative = used == "usage_trend"
+    signals = []
     for account_id, series in points.items():
         at, latest = series[-1]
-        if source == "health":  # the measure is already the relative change; fire when it crosses the line
+        before: float | None
+        if relative:
+            change = float(latest) * 100
             before = float(series[-2][1]) * 100 if len(series) > 1 else None
-            changes[account_id] = (at, float(latest) * 100, before)
+            if before is not None and before <= -trigger.percent:
+                continue  # it was already below the line
+        else:
+            reference = [v for t, v in series if t <= at - dt.timedelta(days=trigger.days)]
+            if not reference or float(reference[-1]) <= 0:
+                continue
+            before = float(reference[-1])
+            change = (float(latest) - before) / before * 100
+        if change > -trigger.percent:
             continue
-        reference = [v for t, v in series if t <= at - dt.timedelta(days=trigger.days)]
-        if reference and float(reference[-1]) > 0:
-            changes[account_id] = (at, (float(latest) - float(reference[-1])) / float(reference[-1]) * 100, None)
-    signals = []
-    for account_id, (at, change, before) in changes.items():
-        if change <= -trigger.percent and (before is None or before > -trigger.percent):
-            signals.append(
-                Signal(
-                    account_id,
-                    f"usage-drop:{trigger.metric}:{_day(at)}",
-                    _t(
-                        lang,
-                        f"利用が{trigger.days}日で{-change:.0f}%減少",
-                        f"usage fell {-change:.0f}% in {trigger.days} days",
-                    ),
-                    {"metric": trigger.metric, "change_percent": round(change, 1), "source": source},
-                )
+        signals.append(
+            Signal(
+                account_id,
+                f"usage-drop:{used}:{_when(at, before)}",
+                _t(
+                    lang,
+                    f"利用が{-change:.0f}%減少({used})",
+                    f"usage fell {-change:.0f}% ({used})",
+                ),
+                {"metric": used, "change_percent": round(change, 1)},
             )
+        )
     return TriggerResult(signals)
 
 
 def seat_utilisation(session: Session, trigger: s.SeatUtilisation, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points, _source = adapters.metric_series(
+        points, _used = adapters.metric_series(
             session, ("seat_utilisation", "seat_utilization"), health_measure="seat_utilisation", until=now
         )
     except adapters.MissingData as exc:
@@ -555,7 +567,7 @@ def seat_utilisation(session: Session, trigger: s.SeatUtilisation, now: dt.datet
         [
             Signal(
                 account_id,
-                f"seats:{_day(at)}",
+                f"seats:{_when(at, _before)}",
                 _t(lang, f"シート利用率 {float(latest):.0%}(拡大の余地)", f"seat utilisation {float(latest):.0%}"),
                 {"seat_utilisation": float(latest)},
             )
