@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/playbooks_eval.py --accounts 50000 --data-dir /tmp/kizuna-bench-50k
 
-Builds the demo company with ``kizuna demo`` (unless the data dir already holds one; ``--reuse``), optionally scores
-health and churn risk first (``--scores``), imports the playbook library with every playbook switched on (webhooks
-pointed at a local HTTP receiver), then measures, per playbook and in total:
+Builds the demo company with ``kizuna demo`` (unless the data dir already holds one; ``--reuse``), optionally runs
+the metrics, health and risk refresh steps first (``--scores``), imports the playbook library with every playbook
+switched on (webhooks pointed at a local HTTP receiver), then measures, per playbook and in total:
 
 1. a dry run (trigger + conditions, nothing written),
 2. the first live evaluation (run log + pending jobs written),
@@ -52,7 +52,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/kizuna-bench-playbooks"))
     parser.add_argument("--reuse", action="store_true", help="Use the demo already in --data-dir.")
-    parser.add_argument("--scores", action="store_true", help="Compute health and risk scores first (slow).")
+    parser.add_argument(
+        "--scores", action="store_true", help="Run the metrics, health and risk refresh steps first (slow)."
+    )
     args = parser.parse_args()
 
     from kizuna import models as m
@@ -81,17 +83,15 @@ def main() -> None:
     upgrade(settings.sqlalchemy_url)
     runtime = Runtime.open(settings)
     if args.scores:
-        from kizuna.refresh import RefreshContext
+        from kizuna.refresh import refresh
 
-        ctx = RefreshContext(runtime=runtime, as_of=dt.date.today())
-        for step in ("health", "risk"):
+        for step in ("metrics", "health", "risk"):
             started = time.perf_counter()
             try:
-                module = __import__(f"kizuna.{step}.jobs", fromlist=["refresh"])
-                summary = module.refresh(ctx)
-                print(f"{step} scores computed in {time.perf_counter() - started:.0f} s: {summary}")
+                summary = refresh(runtime, only=[step])
+                print(f"refresh {step} in {time.perf_counter() - started:.0f} s: {summary.get(step)}")
             except Exception as exc:  # the bench reports what it could not do and goes on
-                print(f"{step} scores not computed: {type(exc).__name__}: {exc}")
+                print(f"refresh {step} failed: {type(exc).__name__}: {exc}")
 
     server, hits = _receiver()
     receiver_url = f"http://127.0.0.1:{server.server_address[1]}"
