@@ -11,12 +11,14 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
 from kizuna.runtime import Runtime
@@ -61,6 +63,34 @@ def _optional_router(module_name: str) -> APIRouter | None:
     return router if isinstance(router, APIRouter) else None
 
 
+class LanguageAndHeaders:
+    """Pure ASGI middleware (cheaper than ``@app.middleware``): picks the language from the ``kizuna_lang`` cookie and
+    adds security headers and a ``Server-Timing`` header to every response."""
+
+    def __init__(self, app: ASGIApp, *, default_language: str) -> None:
+        self.app = app
+        self.default_language = default_language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        lang = Request(scope).cookies.get(LANGUAGE_COOKIE)
+        scope.setdefault("state", {})["language"] = lang if lang in i18n.LANGUAGES else self.default_language
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def node_modules_dir() -> Path:
     return REPO_ROOT / "node_modules"
 
@@ -93,17 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_lock = threading.Lock()
     errors.install(app)
 
-    @app.middleware("http")
-    async def language_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        lang = request.cookies.get(LANGUAGE_COOKIE)
-        request.state.language = lang if lang in i18n.LANGUAGES else settings.language
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        return response
+    app.add_middleware(LanguageAndHeaders, default_language=settings.language)
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     vendor = node_modules_dir()
