@@ -231,7 +231,8 @@ def _voc_sentiment(voc_scores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def voc_text_scores(tables: dict[str, Any]) -> pd.DataFrame:
-    """Sentiment (−1..1) of every VoC entry tied to an account: ``account_id``, ``date``, ``score``.
+    """Sentiment of every VoC entry tied to an account (the text layer's score: the sum of its sentences'
+    polarities, below 0 = unhappy): ``account_id``, ``date``, ``score``.
 
     Runs the text layer's analyser over all entries once (Japanese morphological analysis is the slow part), so
     that :func:`account_measures` can weight them point-in-time at many dates.
@@ -280,7 +281,7 @@ def account_measures(
         ``severe_tickets_90d`` (priority high or urgent) opened in the last 90 days, ``nps_latest`` (0–10) and
         ``csat_latest`` (1–5) from the newest response within a year, onboarding ``milestones`` / ``progress``
         (0–1) / ``overdue`` (count), ``failed_payments_90d``, ``days_since_csm_touch`` and ``voc_sentiment``
-        (−1..1). Missing inputs are NaN.
+        (the text layer's recency-weighted polarity; below 0 = unhappy). Missing inputs are NaN.
     """
     import ibis
 
