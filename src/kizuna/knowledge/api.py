@@ -1,0 +1,45 @@
+"""REST API of the knowledge base (``/api/v1/kb``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.knowledge import service
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
+
+
+class ArticleIn(BaseModel):
+    title: str
+    body: str
+    kind: str = "faq"
+    tags: str | None = None
+
+
+@router.get("/search", summary="Search articles, playbooks and account notes (Japanese and English, BM25)")
+def search(
+    q: str = Query(..., min_length=1, max_length=500),
+    limit: int = Query(10, ge=1, le=100),
+    source: list[str] | None = Query(None),
+    account_id: int | None = None,
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    hits = service.search(session, query=q, limit=limit, sources=source, account_id=account_id)
+    return [h.as_dict() for h in hits]
+
+
+@router.post("/articles", status_code=status.HTTP_201_CREATED, summary="Add an FAQ / how-to article")
+def add_article(
+    data: ArticleIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    article = service.add_article(
+        session, actor=principal.actor, title=data.title, body=data.body, kind=data.kind, tags=data.tags
+    )
+    return {"id": article.id, "language": article.language}

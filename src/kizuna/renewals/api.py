@@ -1,0 +1,72 @@
+"""REST API of the renewal center and the expansion pipeline (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.dashboard.pages import today
+from kizuna.renewals import expansion, service
+from kizuna.web.deps import Id, db_session
+
+router = APIRouter(prefix="/api/v1", tags=["renewals"])
+
+
+class CallIn(BaseModel):
+    call: str
+    note: str | None = None
+
+
+class OutcomeIn(BaseModel):
+    outcome: str
+    arr_minor: int | None = None
+
+
+@router.get("/renewal-center", summary="Upcoming renewals with ARR, health, risk, model and CSM calls")
+def upcoming(
+    horizon_days: int = Query(120, ge=1, le=730), owner_id: int | None = None, session: Session = Depends(db_session)
+) -> list[dict[str, Any]]:
+    return service.upcoming(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
+
+
+@router.get("/renewal-center/forecast", summary="Probability-weighted renewing ARR, CSM vs model")
+def forecast(horizon_days: int = Query(120, ge=1, le=730), session: Session = Depends(db_session)) -> dict[str, Any]:
+    return service.renewal_forecast(session, today=today(), horizon_days=horizon_days)
+
+
+@router.post("/renewal-center/{renewal_id}/call", summary="Store the CSM's forecast call")
+def call(
+    renewal_id: Id,
+    data: CallIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    r = service.set_forecast_call(session, actor=principal.actor, renewal_id=renewal_id, call=data.call, note=data.note)
+    return {
+        "renewal_id": r.id,
+        "csm_call": r.csm_call,
+        "disagreement": service.disagrees(r.csm_call, r.model_probability),
+    }
+
+
+@router.post("/renewal-center/{renewal_id}/outcome", summary="Record a renewal's outcome by hand")
+def outcome(
+    renewal_id: Id,
+    data: OutcomeIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    r = service.record_outcome(
+        session, actor=principal.actor, renewal_id=renewal_id, outcome=data.outcome, arr_minor=data.arr_minor
+    )
+    return {"renewal_id": r.id, "outcome": r.outcome, "outcome_arr_minor": r.outcome_arr_minor}
+
+
+@router.get("/expansion", summary="Upsell / cross-sell pipeline with the signals behind it")
+def pipeline(session: Session = Depends(db_session)) -> dict[str, Any]:
+    return expansion.expansion_pipeline(session)

@@ -1,0 +1,90 @@
+"""REST API of segments, tiers and coverage (``/api/v1``). Mount with the ``authorized`` dependency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.dashboard.pages import today
+from kizuna.segments import service
+from kizuna.segments.schemas import Assignment, Book
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["segments"])
+
+
+class SegmentIn(BaseModel):
+    key: str
+    name: str
+    definition: dict[str, Any]
+    description: str | None = None
+
+
+class AssignIn(BaseModel):
+    strategy: str = "least_loaded"
+    tier: str | None = None
+    csm_ids: list[int] | None = None
+    account_ids: list[int] | None = None
+
+
+def _segment(s: Any) -> dict[str, Any]:
+    return {
+        "key": s.key,
+        "name": s.name,
+        "kind": s.kind,
+        "definition": s.definition,
+        "active": s.active,
+        "members": s.member_count,
+        "evaluated_at": s.evaluated_at,
+    }
+
+
+@router.get("/segments", summary="Saved segments with member counts")
+def list_segments(session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+    return [_segment(s) for s in service.list_segments(session)]
+
+
+@router.post("/segments", status_code=status.HTTP_201_CREATED, summary="Save a segment and compute its members")
+def create_segment(
+    data: SegmentIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    segment = service.create_segment(
+        session,
+        actor=principal.actor,
+        key=data.key,
+        name=data.name,
+        definition=data.definition,
+        description=data.description,
+    )
+    service.evaluate_segments(session, actor=principal.actor, today=today(), keys=[data.key])
+    return _segment(segment)
+
+
+@router.get("/segments/{key}/members", summary="Current members of a segment")
+def segment_members(key: str, session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+    return service.segment_members(session, key=key)
+
+
+@router.get("/coverage", response_model=list[Book], summary="Books of business against capacity")
+def coverage(session: Session = Depends(db_session)) -> list[Book]:
+    return service.books_of_business(session, today=today())
+
+
+@router.post("/assignments", response_model=list[Assignment], summary="Assign owners to unowned accounts")
+def assign(
+    data: AssignIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> list[Assignment]:
+    return service.assign_accounts(
+        session,
+        actor=principal.actor,
+        today=today(),
+        strategy=data.strategy,
+        tier=data.tier,
+        csm_ids=data.csm_ids,
+        account_ids=data.account_ids,
+    )
