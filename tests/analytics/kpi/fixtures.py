@@ -107,6 +107,10 @@ def revenue_hub() -> dict[str, pa.Table]:
                 cancellation_reason="too_expensive",
             ),
         ],
+        invoices=[
+            {"account_id": 3, "issued_on": d("2026-04-01"), "amount_minor": 2500},
+            {"account_id": 7, "issued_on": d("2026-03-20"), "amount_minor": 1000, "status": "failed"},
+        ],
         payments=[
             {
                 "invoice_id": 1,

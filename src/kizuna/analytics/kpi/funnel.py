@@ -49,6 +49,9 @@ def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``lead_id, account_id, source, owner_id, industry, employee_band, lead_month, created_at, mql_at,
     sql_at, opportunity_at, won_at`` and ``reached_<stage>`` for every stage in ``STAGES``.
     """
+    prepared = tables.get(f"lead_stages@{as_of.isoformat()}")
+    if prepared is not None:
+        return prepared  # type: ignore[no-any-return]
     leads = require(tables, "leads", LEAD_COLUMNS)
     opps = require(tables, "opportunities", ("lead_id", "kind", "stage", "closed_at", "created_at"))
     end = cutoff(as_of)

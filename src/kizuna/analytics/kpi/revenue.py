@@ -70,6 +70,11 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     out = dict(tables)
     out[f"first_month@{as_of.isoformat()}"] = first_month(tables, as_of)
     out[f"mrr_movements@{as_of.isoformat()}"] = mrr_movements(out, as_of).cache()
+    from kizuna.analytics.kpi.funnel import lead_stages
+    from kizuna.analytics.kpi.voice import account_onboarding
+
+    out[f"account_onboarding@{as_of.isoformat()}"] = account_onboarding(out, as_of).cache()
+    out[f"lead_stages@{as_of.isoformat()}"] = lead_stages(out, as_of).cache()
     return out
 
 

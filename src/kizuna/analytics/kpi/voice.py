@@ -30,6 +30,9 @@ def account_onboarding(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``account_id, milestones, completed, completion_rate, onboarding_complete, started_on`` (first
     subscription start), ``first_value_at`` (first key milestone completed), ``time_to_value_days``.
     """
+    prepared = tables.get(f"account_onboarding@{as_of.isoformat()}")
+    if prepared is not None:
+        return prepared  # type: ignore[no-any-return]
     ms = require(tables, "onboarding_milestones", ("account_id", "completed_at", "is_key"))
     subs = require(tables, "subscriptions", ("account_id", "start_date"))
     end = cutoff(as_of)

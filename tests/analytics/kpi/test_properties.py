@@ -1,0 +1,95 @@
+"""Property tests: for random contract histories, the movements of a month add up to the change in MRR, month-end MRR
+matches an independent pandas computation, and customer counts reconcile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kizuna.analytics.engine import connect, register_tables
+from kizuna.analytics.kpi import revenue
+from kizuna.analytics.kpi._common import add_months
+from tests.analytics.kpi.hub import hub
+
+AS_OF = dt.date(2026, 6, 30)
+START = dt.date(2025, 7, 1)
+
+line = st.fixed_dictionaries(
+    {
+        "account_id": st.integers(1, 4),
+        "plan_id": st.integers(1, 2),
+        "mrr_minor": st.integers(0, 5).map(lambda k: k * 1000),
+        "start_offset": st.integers(0, 340),
+        "days": st.one_of(st.none(), st.integers(1, 300)),
+        "status": st.sampled_from(["active", "active", "cancelled", "trial"]),
+    }
+)
+
+_CON: dict[str, Any] = {}
+
+
+def _con() -> Any:
+    if "con" not in _CON:
+        _CON["con"] = connect()
+    return _CON["con"]
+
+
+def _subscriptions(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, ln in enumerate(lines):
+        start = START + dt.timedelta(days=ln["start_offset"])
+        end = None if ln["days"] is None else start + dt.timedelta(days=ln["days"])
+        out.append(
+            {
+                "account_id": ln["account_id"],
+                "contract_id": f"c{i}",
+                "plan_id": ln["plan_id"],
+                "mrr_minor": ln["mrr_minor"],
+                "start_date": start,
+                "end_date": end,
+                "status": ln["status"],
+            }
+        )
+    return out
+
+
+def _month_end_mrr(subs: list[dict[str, Any]]) -> pd.Series:
+    """Independent month-end MRR per (account, month) straight from the definition."""
+    rows = []
+    month = START
+    while month <= AS_OF:
+        day = min(add_months(month, 1) - dt.timedelta(days=1), AS_OF)
+        for s in subs:
+            if s["status"] != "trial" and s["start_date"] <= day and (s["end_date"] is None or s["end_date"] > day):
+                rows.append((s["account_id"], month, s["mrr_minor"]))
+        month = add_months(month, 1)
+    frame = pd.DataFrame(rows, columns=["account_id", "month", "mrr"])
+    return frame.groupby(["account_id", "month"])["mrr"].sum()
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(line, min_size=1, max_size=8))
+def test_movements_add_up_and_counts_reconcile(lines: list[dict[str, Any]]) -> None:
+    subs = _subscriptions(lines)
+    tables = register_tables(_con(), hub(accounts=[{}, {}, {}, {}], plans=[{}, {"is_addon": True}], subscriptions=subs))
+    mv = revenue.mrr_movements(tables, AS_OF).to_pyarrow().to_pandas()
+    cols = [f"{m}_minor" for m in revenue.MOVEMENTS]
+    assert (mv[cols].sum(axis=1) == mv.mrr_minor - mv.mrr_start_minor).all()
+    expected = _month_end_mrr(subs)
+    expected = expected[expected > 0]
+    got = mv[mv.mrr_minor > 0].assign(month=lambda f: pd.to_datetime(f.month).dt.date)
+    got = got.set_index(["account_id", "month"])["mrr_minor"].sort_index()
+    assert got.to_dict() == {k: v for k, v in expected.sort_index().items()}
+
+    summary = revenue.mrr_summary(tables, AS_OF).to_pyarrow().to_pandas()
+    for r in summary.itertuples():
+        moved = r.new_minor + r.expansion_minor + r.contraction_minor + r.churn_minor + r.reactivation_minor
+        assert r.mrr_minor - r.mrr_start_minor == moved
+        assert r.customers == r.customers_start + r.new_customers + r.reactivated_customers - r.churned_customers
+    # month to month: this month's start is last month's end
+    ordered = summary.sort_values("month")
+    assert (ordered.mrr_start_minor.iloc[1:].to_numpy() == ordered.mrr_minor.iloc[:-1].to_numpy()).all()
