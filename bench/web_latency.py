@@ -146,11 +146,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="Requests per page.")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes.")
     args = parser.parse_args()
     account_ids = prepare(args)
     port = free_port()
     server = subprocess.Popen(
-        [*base_cmd(args), "serve", "--port", str(port)], stdout=subprocess.DEVNULL, env={**os.environ}
+        [*base_cmd(args), "serve", "--port", str(port), "--workers", str(args.workers)],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ},
     )
     try:
         deadline = time.monotonic() + 60

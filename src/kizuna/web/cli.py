@@ -36,6 +36,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"demo login: {DEMO_ADMIN_EMAIL} / {password}")
         typer.echo(f"kizuna on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
         if workers > 1:
+            import os
+
+            # Worker processes build their own app from KIZUNA_* settings: hand them this command's choices.
+            os.environ["KIZUNA_DATA_DIR"] = str(s.data_dir)
+            if s.database_url:
+                os.environ["KIZUNA_DATABASE_URL"] = s.database_url
             uvicorn.run("kizuna.web.asgi:app", host=host, port=port, workers=workers, log_level="warning")
         else:
             from kizuna.web.app import create_app
