@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         )
         for r in rows:
             health = "-" if r["health_score"] is None else f"{r['health_score']:.0f}/{r['health_band'] or ''}"
-            risk = "-" if r["churn_probability"] is None else f"{r['churn_probability']:.0%}"
+            risk = "-" if r["churn_probability"] is None else f"{r['churn_probability']:.1%}"
             flag = "  <- disagree" if r["disagreement"] else ""
             typer.echo(
                 f"{r['renewal_id']:>5} {r['renewal_date']!s:<10} {r['days_left']:>4} "
@@ -66,12 +66,16 @@ def register(app: typer.Typer) -> None:
         _list(horizon, owner, today)
 
     @renewals.command("sync")
-    def sync(today: str = typer.Option(None, "--today"), horizon: int = typer.Option(180, "--horizon")) -> None:
+    def sync(
+        today: str = typer.Option(None, "--today"),
+        horizon: int = typer.Option(180, "--horizon"),
+        min_term_months: int = typer.Option(12, "--min-term-months", help="Shorter contracts are left out."),
+    ) -> None:
         """Bring the renewal center up to date from subscriptions (also part of `kizuna refresh`)."""
         from kizuna.renewals.service import sync_renewals
 
         with runtime() as rt, rt.transaction() as session:
-            report = sync_renewals(session, today=_today(today), horizon_days=horizon)
+            report = sync_renewals(session, today=_today(today), horizon_days=horizon, min_term_months=min_term_months)
         typer.echo(", ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
 
     @renewals.command("call")

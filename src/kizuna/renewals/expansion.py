@@ -199,6 +199,8 @@ def detect_signals(session: Session, *, today: dt.date, events_dir: Path | None 
                     Signal(account_id, "seat_utilisation", f"{utilisation:.0%} of {n_seats} seats in use", utilisation)
                 )
         growth = m.get("metrics.usage_trend")
+        if growth is not None and (m.get("metrics.events_30d") or 0) < MIN_EVENTS_FOR_GROWTH:
+            growth = None  # a handful of events swings by +100% from one week to the next
         if growth is None and u and u["events_before"] >= MIN_EVENTS_FOR_GROWTH:
             growth = u["events_recent"] / u["events_before"] - 1.0
         if growth is not None and float(growth) >= USAGE_GROWTH_MIN:
