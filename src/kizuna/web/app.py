@@ -45,6 +45,14 @@ PROTECTED_ROUTERS = [
     "kizuna.tasks.api",
     "kizuna.playbooks.pages",
     "kizuna.imports.pages",
+    "kizuna.segments.api",
+    "kizuna.lifecycle.api",
+    "kizuna.renewals.api",
+    "kizuna.knowledge.api",
+    "kizuna.metrics.api",
+    "kizuna.health.api",
+    "kizuna.risk.api",
+    "kizuna.voc.api",
 ]
 # Routers only administrators may use.
 ADMIN_ROUTERS = ["kizuna.auth.admin_pages"]
