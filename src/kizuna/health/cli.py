@@ -32,13 +32,23 @@ def register(app: typer.Typer) -> None:
             )
 
     @health.command("score")
-    def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
-        """Compute and store the health scores of every account in force."""
-        from kizuna.refresh import refresh
+    def score(
+        as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)."),
+        backfill: int = typer.Option(0, "--backfill", help="Also score the past DAYS days (point in time)."),
+        every: int = typer.Option(7, "--every", help="Days between backfilled dates."),
+    ) -> None:
+        """Compute and store the health scores of every account in force (optionally back-filling history)."""
+        from kizuna.health.jobs import refresh as health_refresh
+        from kizuna.refresh import RefreshContext
 
+        day = _date(as_of) or dt.datetime.now(dt.UTC).date()
+        days = [day - dt.timedelta(days=k) for k in range(backfill - backfill % every, 0, -every)] + [day]
         with runtime() as rt:
-            out = refresh(rt, as_of=_date(as_of), only=["health"])
-        typer.echo(json.dumps(out.get("health", {}), ensure_ascii=False, default=str))
+            ctx = RefreshContext(runtime=rt, as_of=day)
+            for d in days:
+                ctx.as_of = d  # one context: the hub tables are read once for every date
+                out = health_refresh(ctx)
+                typer.echo(json.dumps(out, ensure_ascii=False, default=str))
 
     @health.command("show")
     def show(
