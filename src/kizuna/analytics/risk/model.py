@@ -154,7 +154,7 @@ class ChurnRiskModel:
                 drivers.append(
                     {
                         "feature": self.features_[j],
-                        "value": None if pd.isna(v) else float(v),
+                        "value": None if pd.isna(v) else round(float(v), 4),
                         "contribution": round(c, 4),
                     }
                 )
