@@ -32,6 +32,7 @@ REFRESH_STEPS: list[str] = [
     "kizuna.segments.jobs",
     "kizuna.lifecycle.jobs",
     "kizuna.renewals.jobs",
+    "kizuna.knowledge.jobs",
     "kizuna.playbooks.jobs",
 ]
 
