@@ -71,7 +71,7 @@ def main() -> None:
     t0 = time.perf_counter()
     corpus = Corpus.from_frame(pd.DataFrame({"text": texts}), analyzer=TextAnalyzer())
     t_tok = time.perf_counter() - t0
-    sentiment = text_sentiment(corpus)
+    sentiment = text_sentiment(corpus, scorer=classifier.scorer)  # the classifier reuses these scores
     t_sent = time.perf_counter() - t0 - t_tok
     predicted = classifier.predict(corpus)
     total = time.perf_counter() - t0

@@ -56,6 +56,8 @@ class RuleContext:
     terms: frozenset[str]
     sentence_labels: frozenset[str]
     text_label: str
+    #: ids of the glob/regex atoms of the rule set being applied that some term matches (see :class:`_AtomTable`)
+    atom_hits: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, doc: AnalyzedText, scorer: SentimentScorer) -> RuleContext:
@@ -65,6 +67,55 @@ class RuleContext:
 
 
 Predicate = Callable[[RuleContext], bool]
+#: what a rule needs to be true at all: one of these keys (an exact term, or the id of a glob/regex atom) must
+#: occur in the text; ``None`` when nothing narrows it (``!a``, ``NEG``, ``@request`` …)
+Required = frozenset[str | int] | None
+
+
+class _AtomTable:
+    """The glob / regex / ``+ANY`` atoms of one rule set, matched once per distinct term.
+
+    Terms repeat across texts, so a term's matching atoms are memoised: a text then costs one dictionary
+    look-up per distinct term, however many atoms the rules hold.
+    """
+
+    MAX_MEMO = 500_000
+
+    def __init__(self) -> None:
+        self.matchers: list[Callable[[str], bool]] = []
+        self.memo: dict[str, tuple[int, ...]] = {}
+
+    def add(self, matcher: Callable[[str], bool]) -> int:
+        self.matchers.append(matcher)
+        self.memo.clear()
+        return len(self.matchers) - 1
+
+    def hits(self, terms: Iterable[str]) -> set[int]:
+        memo = self.memo
+        out: set[int] = set()
+        for t in terms:
+            h = memo.get(t)
+            if h is None:
+                if len(memo) >= self.MAX_MEMO:
+                    memo.clear()
+                h = memo[t] = tuple(i for i, m in enumerate(self.matchers) if m(t))
+            if h:
+                out.update(h)
+        return out
+
+
+def _union(parts: Sequence[Required]) -> Required:
+    out: set[str | int] = set()
+    for r in parts:
+        if r is None:
+            return None
+        out |= r
+    return frozenset(out)
+
+
+def _narrowest(parts: Sequence[Required]) -> Required:
+    known = [r for r in parts if r is not None]
+    return min(known, key=len) if known else None
 
 
 # ---------------------------------------------------------------------------------------------- parser
@@ -74,8 +125,15 @@ _TOKEN_RE = re.compile(
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    """Recursive descent over a rule; every production returns ``(predicate, required)``.
+
+    With an :class:`_AtomTable`, glob / regex atoms test ``ctx.atom_hits`` (filled once per text by
+    :meth:`CodingRules.matches`) instead of scanning the text's terms themselves.
+    """
+
+    def __init__(self, source: str, table: _AtomTable | None = None) -> None:
         self.source = source
+        self.table = table
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         source = source.strip()
@@ -104,7 +162,7 @@ class _Parser:
         self.i += 1
         return tok
 
-    def parse(self) -> Predicate:
+    def parse(self) -> tuple[Predicate, Required]:
         if not self.tokens:
             raise InvalidInput("empty rule")
         pred = self.or_expr()
@@ -112,28 +170,39 @@ class _Parser:
             raise InvalidInput(f"rule {self.source!r}: unexpected {self.peek()[1]!r}")  # type: ignore[index]
         return pred
 
-    def or_expr(self) -> Predicate:
+    def or_expr(self) -> tuple[Predicate, Required]:
         parts = [self.and_expr()]
         while self.peek() == ("op", "|"):
             self.take()
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda c, ps=tuple(parts): any(p(c) for p in ps))
+        if len(parts) == 1:
+            return parts[0]
+        required = _union([r for _, r in parts])
+        exact = [next(iter(r)) for p, r in parts if _is_exact(p)] if required is not None else []
+        if len(exact) == len(parts):  # a plain OR-list of terms: one set intersection
+            wanted = frozenset(exact)
+            return (lambda c: not wanted.isdisjoint(c.terms)), required
+        preds = tuple(p for p, _ in parts)
+        return (lambda c: any(p(c) for p in preds)), required
 
-    def and_expr(self) -> Predicate:
+    def and_expr(self) -> tuple[Predicate, Required]:
         parts = [self.not_expr()]
         while self.peek() == ("op", "&"):
             self.take()
             parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else (lambda c, ps=tuple(parts): all(p(c) for p in ps))
+        if len(parts) == 1:
+            return parts[0]
+        preds = tuple(p for p, _ in parts)
+        return (lambda c: all(p(c) for p in preds)), _narrowest([r for _, r in parts])
 
-    def not_expr(self) -> Predicate:
+    def not_expr(self) -> tuple[Predicate, Required]:
         if self.peek() == ("op", "!"):
             self.take()
-            inner = self.not_expr()
-            return lambda c: not inner(c)
+            inner, _ = self.not_expr()
+            return (lambda c: not inner(c)), None
         return self.atom()
 
-    def atom(self) -> Predicate:
+    def atom(self) -> tuple[Predicate, Required]:
         tok = self.take()
         kind, value = tok
         if kind == "op" and value == "(":
@@ -144,11 +213,13 @@ class _Parser:
             raise InvalidInput(f"rule {self.source!r}: unexpected {value!r}")
         if kind == "word" and value.lower() in ("near", "seq") and self.peek() == ("op", "("):
             return self.proximity(value.lower())
-        return _term_predicate(kind, value)
+        return _term_predicate(kind, value, self.table)
 
-    def proximity(self, fn: str) -> Predicate:
+    def proximity(self, fn: str) -> tuple[Predicate, Required]:
         self.take("(")
-        a = _term_matcher(*self.take())
+        a_kind, a_value = self.take()
+        a = _term_matcher(a_kind, a_value)
+        required = _atom_key(a_kind, a_value, a, self.table)
         self.take(",")
         b = _term_matcher(*self.take())
         distance = 5 if fn == "near" else 3
@@ -174,7 +245,7 @@ class _Parser:
                             return True
             return False
 
-        return pred
+        return pred, required
 
 
 def _term_matcher(kind: str, value: str) -> Callable[[str], bool]:
@@ -209,28 +280,60 @@ def _term_matcher(kind: str, value: str) -> Callable[[str], bool]:
     return lambda t: t == target
 
 
-def _term_predicate(kind: str, value: str) -> Predicate:
+def _exact_term(kind: str, value: str) -> str | None:
+    """The kizuna term an atom names exactly (``使いやすい``, ``使いやすい+NEG``), or None for globs etc."""
+    if kind != "word" or any(ch in value for ch in "*?[") or value.endswith("+ANY"):
+        return None
+    term = _nfkc(value)
+    if term.endswith(NEG):
+        return (term[: -len(NEG)].lower() if term.isascii() else term[: -len(NEG)]) + NEG
+    return term.lower() if term.isascii() else term
+
+
+def _atom_key(kind: str, value: str, matcher: Callable[[str], bool], table: _AtomTable | None) -> Required:
+    exact = _exact_term(kind, value)
+    if exact is not None:
+        return frozenset((exact,))
+    return frozenset((table.add(matcher),)) if table is not None else None
+
+
+class _ExactTerm:
+    """Predicate: the exact term occurs (kept as a class so that OR-lists of terms can be fused)."""
+
+    __slots__ = ("term",)
+
+    def __init__(self, term: str) -> None:
+        self.term = term
+
+    def __call__(self, c: RuleContext) -> bool:
+        return self.term in c.terms
+
+
+def _is_exact(pred: Predicate) -> bool:
+    return isinstance(pred, _ExactTerm)
+
+
+def _term_predicate(kind: str, value: str, table: _AtomTable | None = None) -> tuple[Predicate, Required]:
     if kind == "word":
         if value == "NEG":
-            return lambda c: any(t.endswith(NEG) for t in c.terms)
+            return (lambda c: any(t.endswith(NEG) for t in c.terms)), None
         if value.startswith("@"):
             flag = value[1:].lower()
             if flag in ("ja", "en"):
-                return lambda c: c.doc.language == flag
+                return (lambda c: c.doc.language == flag), None
             if flag.startswith("text_"):
                 label = flag[5:]
-                return lambda c: c.text_label == label
+                return (lambda c: c.text_label == label), None
             if flag not in ("request", "positive", "negative", "neutral"):
                 raise InvalidInput(f"unknown flag {value!r}; use @request, @positive, @negative, @neutral, @ja, @en")
-            return lambda c: flag in c.sentence_labels
-        if not any(ch in value for ch in "*?[") and not value.endswith("+ANY"):
-            term = _nfkc(value)
-            if term.endswith(NEG):
-                term = (term[: -len(NEG)].lower() if term.isascii() else term[: -len(NEG)]) + NEG
-            elif term.isascii():
-                term = term.lower()
-            return lambda c: term in c.terms
+            return (lambda c: flag in c.sentence_labels), None
+        exact = _exact_term(kind, value)
+        if exact is not None:
+            return _ExactTerm(exact), frozenset((exact,))
     raw = _term_matcher(kind, value)
+    if table is not None:
+        atom = table.add(raw)
+        return (lambda c: atom in c.atom_hits), frozenset((atom,))
     memo: dict[str, bool] = {}  # terms repeat across texts: each glob/regex runs once per distinct term
 
     def match(t: str) -> bool:
@@ -239,7 +342,7 @@ def _term_predicate(kind: str, value: str) -> Predicate:
             hit = memo[t] = raw(t)
         return hit
 
-    return lambda c: any(match(t) for t in c.terms)
+    return (lambda c: any(match(t) for t in c.terms)), None
 
 
 def _nfkc(value: str) -> str:
@@ -250,7 +353,7 @@ def _nfkc(value: str) -> str:
 
 def parse_rule(expression: str) -> Predicate:
     """Compile one rule expression into a predicate over :class:`RuleContext` (raises :class:`InvalidInput`)."""
-    return _Parser(str(expression)).parse()
+    return _Parser(str(expression)).parse()[0]
 
 
 # ----------------------------------------------------------------------------------------------- codes
@@ -315,7 +418,61 @@ class CodingRules:
         return [c.name for c in self.codes]
 
     def matches(self, ctx: RuleContext) -> list[str]:
-        return [c.name for c in self.codes if c.predicate(ctx)]
+        """Names of the codes whose rule holds for ``ctx``, in priority order.
+
+        Only codes that can fire are evaluated: each code's rule is compiled once against an atom table and
+        indexed by the terms (or glob atoms) it needs, so a text looks up its own terms instead of running
+        every code's OR-lists.
+        """
+        index = self._index()
+        ctx.atom_hits = index.table.hits(ctx.terms)
+        candidates = set(index.always)
+        by_key = index.by_key
+        for t in ctx.terms:
+            codes = by_key.get(t)
+            if codes is not None:
+                candidates.update(codes)
+        for a in ctx.atom_hits:
+            codes = by_key.get(a)
+            if codes is not None:
+                candidates.update(codes)
+        compiled = index.compiled
+        return [compiled[i][0] for i in sorted(candidates) if compiled[i][1](ctx)]
+
+    def _index(self) -> _RuleIndex:
+        key = tuple((c.name, c.rule) for c in self.codes)
+        cached: _RuleIndex | None = self.__dict__.get("_rule_index")
+        if cached is None or cached.key != key:
+            cached = _RuleIndex.build(key)
+            self.__dict__["_rule_index"] = cached
+        return cached
+
+
+@dataclass
+class _RuleIndex:
+    """Codes compiled against one atom table, and which codes each term / atom can make true."""
+
+    key: tuple[tuple[str, str], ...]
+    table: _AtomTable
+    compiled: list[tuple[str, Predicate]]
+    by_key: dict[str | int, list[int]]
+    always: list[int]  # codes no term narrows (evaluated for every text)
+
+    @classmethod
+    def build(cls, key: tuple[tuple[str, str], ...]) -> _RuleIndex:
+        table = _AtomTable()
+        compiled: list[tuple[str, Predicate]] = []
+        by_key: dict[str | int, list[int]] = {}
+        always: list[int] = []
+        for i, (name, rule) in enumerate(key):
+            pred, required = _Parser(rule, table).parse()
+            compiled.append((name, pred))
+            if required is None:
+                always.append(i)
+            else:
+                for k in required:
+                    by_key.setdefault(k, []).append(i)
+        return cls(key=key, table=table, compiled=compiled, by_key=by_key, always=always)
 
 
 def default_rules(language: str = "ja") -> CodingRules:

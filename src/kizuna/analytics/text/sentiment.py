@@ -18,7 +18,8 @@ How a score is made
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,10 @@ class SentimentScorer:
     contrast_before: float = 0.5
     contrast_after: float = 1.5
     question_weight: float = 0.3
+    #: results of :meth:`score_text` per analysed text (by identity), so that sentiment and the coding rules'
+    #: sentiment flags are computed once per text; texts are immutable once analysed
+    _memo: dict[int, tuple[AnalyzedText, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    MEMO_SIZE = 200_000
 
     def __post_init__(self) -> None:
         if self.lexicon is None:
@@ -137,6 +142,16 @@ class SentimentScorer:
 
     def score_text(self, doc: AnalyzedText) -> tuple[str, float, list[float]]:
         """(label, score, sentence scores) of one text; the score sums the weighted sentence scores."""
+        hit = self._memo.get(id(doc))
+        if hit is not None and hit[0] is doc:
+            return hit[1]  # type: ignore[no-any-return]
+        result = self._score_text(doc)
+        if len(self._memo) >= self.MEMO_SIZE:
+            self._memo.clear()
+        self._memo[id(doc)] = (doc, result)
+        return result
+
+    def _score_text(self, doc: AnalyzedText) -> tuple[str, float, list[float]]:
         scores = self.sentence_scores(doc)
         weights = np.ones(len(scores))
         for i, s in enumerate(doc.sentences):

@@ -40,6 +40,9 @@ __all__ = [
 NEG = lx.NEG
 #: Sudachi refuses input above 49,149 bytes; chunks stay below this
 MAX_CHUNK_BYTES = 48_000
+#: sentences of many texts are joined into chunks of about this size: Sudachi's cost per byte grows with the
+#: input's length, and ~4 KB measured about 20 % cheaper than 48 KB chunks (and than one call per text)
+CHUNK_TARGET_BYTES = 4_000
 
 _local = threading.local()
 
@@ -363,7 +366,7 @@ class TextAnalyzer:
                 for p_start, p_end in _pieces(doc.text, s_start, s_end):
                     piece = doc.text[p_start:p_end]
                     n_bytes = len(piece) * 3 if len(piece) * 3 < MAX_CHUNK_BYTES // 2 else len(piece.encode("utf-8"))
-                    if size + n_bytes + 1 > MAX_CHUNK_BYTES:
+                    if size + n_bytes + 1 > CHUNK_TARGET_BYTES:
                         flush()
                     chunk_parts.append(piece)
                     chunk_sents.append((doc, p_start, p_end, offset))
