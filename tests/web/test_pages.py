@@ -237,3 +237,11 @@ def test_360_shows_health_breakdown_and_records_an_override(world: WebWorld) -> 
             True,
         )
     assert 'id="chart-health"' in client.get("/").text  # the dashboard shows the health distribution
+
+
+def test_voc_analytics_views_render(world: WebWorld) -> None:
+    client = world.client("viewer")
+    for view in ("network", "characteristic", "requests", "lift"):
+        response = client.get("/voc/analytics", params={"view": view})
+        assert response.status_code == 200, (view, response.text[-300:])
+        assert "<script>alert(" not in response.text

@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.billing.models import Subscription
-from kizuna.errors import KizunaError, NotFound
+from kizuna.errors import InvalidInput, KizunaError, NotFound
 from kizuna.funnel.models import Lead, Opportunity
 from kizuna.imports.models import ImportRun
 from kizuna.runtime import Runtime
@@ -223,3 +225,64 @@ def upload_import(
                     )
             return UploadOutcome(summary=None, error=str(exc))
     return UploadOutcome(summary=summary, error=None)
+
+
+VOC_CACHE_TTL_S = 600.0
+_voc_cache: dict[tuple[str, str, str, str | None], tuple[float, dict[str, Any]]] = {}
+_voc_lock = threading.Lock()
+
+
+def voc_analysis(session: Session, *, view: str, by: str = "churned", channel: str | None = None) -> dict[str, Any]:
+    """One VoC analysis from the VoC domain (co-occurrence network, characteristic words, ARR-weighted feature
+    requests, churn reasons by lift) as chart data and rows; a problem (no entries yet) comes back as ``error``.
+
+    Text analyses take seconds on a large corpus, so results are kept for ten minutes per database and view."""
+    key = (str(session.get_bind().url), view, by, channel)
+    with _voc_lock:
+        hit = _voc_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < VOC_CACHE_TTL_S:
+        return hit[1]
+    result = _voc_analysis(session, view=view, by=by, channel=channel)
+    with _voc_lock:
+        _voc_cache[key] = (time.monotonic(), result)
+    return result
+
+
+def _voc_analysis(session: Session, *, view: str, by: str, channel: str | None) -> dict[str, Any]:
+    from kizuna.voc import analyses
+    from kizuna.voc.service import VocFilter, load_corpus
+
+    where = VocFilter(channel=channel) if channel else None
+    try:
+        if view == "network":
+            from kizuna.analytics.text import cooccurrence_network
+
+            corpus = load_corpus(session, where=where)
+            if not len(corpus.doc_ids):
+                raise InvalidInput("no VoC entries match the filters")
+            net = cooccurrence_network(corpus, min_df=3, top_n_edges=60)
+            nodes, edges = net.nodes, net.edges
+            return {
+                "chart": {
+                    "kind": "graph",
+                    "nodes": [
+                        {"name": str(n.term), "value": int(n.df), "category": int(n.community)}
+                        for n in nodes.itertuples()
+                    ],
+                    "links": [
+                        {"source": str(e.source), "target": str(e.target), "value": float(e.jaccard)}
+                        for e in edges.itertuples()
+                    ],
+                },
+                "rows": edges.head(60).to_dict("records"),
+                "columns": ["source", "target", "cooccurrence", "jaccard"],
+            }
+        if view == "characteristic":
+            frame = analyses.characteristic(session, by=by, where=where)
+        elif view == "requests":
+            frame = analyses.requests(session, where=where).drop(columns=["text_ids"], errors="ignore")
+        else:
+            frame = analyses.lift(session, where=where)
+    except KizunaError as exc:
+        return {"error": str(exc), "rows": [], "columns": []}
+    return {"rows": frame.head(100).to_dict("records"), "columns": [str(c) for c in frame.columns]}

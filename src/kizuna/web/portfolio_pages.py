@@ -168,6 +168,31 @@ def voc(
     )
 
 
+VOC_VIEWS = ("network", "characteristic", "requests", "lift")
+
+
+@router.get("/voc/analytics", response_class=HTMLResponse)
+def voc_analytics(
+    request: Request,
+    view: str = Query("network", pattern="^(network|characteristic|requests|lift)$"),
+    by: str = Query("churned", pattern="^(churned|nps|plan|industry|segment|channel)$"),
+    channel: str | None = Query(None, max_length=32),
+    session: Session = Depends(db_session),
+) -> Response:
+    result = reads.voc_analysis(session, view=view, by=by, channel=channel or None)
+    return render(
+        request,
+        "portfolio/voc_analytics.html",
+        {
+            "view": view,
+            "by": by,
+            "channel": channel,
+            "views": VOC_VIEWS,
+            "result": result,
+        },
+    )
+
+
 @router.get("/surveys", response_class=HTMLResponse)
 def surveys(request: Request, format: str | None = FORMAT, session: Session = Depends(db_session)) -> Response:
     responses = reads.survey_responses(session, limit=5000 if format else 100)

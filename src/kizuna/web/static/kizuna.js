@@ -35,6 +35,18 @@
       delete base.grid;
       return base;
     }
+    if (spec.kind === "graph") {
+      var maxValue = Math.max.apply(null, spec.nodes.map(function (n) { return n.value; }).concat([1]));
+      var categories = [];
+      spec.nodes.forEach(function (n) { if (categories.indexOf(n.category) < 0) categories.push(n.category); });
+      return { animation: false, tooltip: {}, series: [{ type: "graph", layout: "force", roam: true,
+        categories: categories.map(function (c) { return { name: String(c) }; }),
+        data: spec.nodes.map(function (n) { return { name: n.name, value: n.value, category: categories.indexOf(n.category),
+          symbolSize: 8 + 30 * Math.sqrt(n.value / maxValue) }; }),
+        links: spec.links.map(function (l) { return { source: l.source, target: l.target, value: l.value,
+          lineStyle: { width: 1 + 6 * l.value } }; }),
+        label: { show: true, position: "right", fontSize: 11 }, force: { repulsion: 120, edgeLength: [40, 120] } }] };
+    }
     if (spec.kind === "heatmap") {
       base.grid = { left: 90, right: 16, top: 16, bottom: 60 };
       base.xAxis = { type: "category", data: spec.x, splitArea: { show: true } };
