@@ -46,3 +46,12 @@ def test_labels_cover_the_horizon_after_t_and_drop_unobserved_horizons() -> None
 def test_sample_dates_count_back_from_the_end() -> None:
     assert sample_dates(D(2025, 1, 1), D(2025, 3, 2), every_days=30) == [D(2025, 1, 1), D(2025, 1, 31), D(2025, 3, 2)]
     assert sample_dates(D(2025, 2, 1), D(2025, 1, 1)) == []
+
+
+def test_an_empty_hub_gives_no_samples_and_no_churn() -> None:
+    from kizuna.analytics.risk.features import training_samples
+    from tests.analytics.risk.simulated import ibis_hub
+
+    samples, churns = training_samples(ibis_hub({}), observed_until=D(2026, 1, 1))
+    assert samples.empty and churns.empty
+    assert coverage_intervals(subs()).empty

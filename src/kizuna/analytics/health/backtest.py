@@ -90,7 +90,7 @@ def backtest_scorecard(
         ``warned_share`` (share of churns so warned), ``n``, ``churned``, ``base_rate``; ``by_band``: ``band``,
         ``n``, ``churned``, ``churn_rate``, ``mean_score``; ``lead_times``: one row per churn event seen.
     """
-    population = measures[measures["active"] & ~measures["notice_given"]]
+    population = measures[measures["active"].astype(bool) & ~measures["notice_given"].astype(bool)]
     scored = score_history(population, scorecard).dropna(subset=["score"])
     labelled = churn_labels(scored, churns, horizon_days=horizon_days, observed_until=observed_until)
     y = labelled["churned"].to_numpy(dtype=int)

@@ -48,7 +48,7 @@ RISK_FEATURES = (
 
 def in_population(measures: pd.DataFrame) -> pd.Series:
     """Accounts a churn prediction is about: in force and without notice given."""
-    return measures["active"] & ~measures["notice_given"]
+    return measures["active"].astype(bool) & ~measures["notice_given"].astype(bool)
 
 
 def first_sample_date(tables: dict[str, Any], *, warmup_days: int = 90) -> dt.date | None:

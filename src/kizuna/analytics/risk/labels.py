@@ -53,6 +53,8 @@ def coverage_intervals(subscriptions: pd.DataFrame) -> pd.DataFrame:
         if cur_start is not None:
             rows.append((account_id, cur_start, cur_end))
     out = pd.DataFrame(rows, columns=["account_id", "start", "end"])
+    out["start"] = pd.to_datetime(out["start"])
+    out["end"] = pd.to_datetime(out["end"])
     out.loc[out["end"] >= far, "end"] = pd.NaT
     return out
 
