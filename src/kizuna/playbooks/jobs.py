@@ -99,7 +99,9 @@ def process_jobs(
         )
     for start in range(0, len(ids), max(1, batch_size)):
         with runtime.transaction() as session:
-            for job_id in ids[start : start + batch_size]:
+            batch = ids[start : start + batch_size]
+            loaded = _preload(session, batch)  # noqa: F841 (held so the identity map keeps the rows for the batch)
+            for job_id in batch:
                 _run_job(
                     session,
                     job_id,
@@ -109,6 +111,18 @@ def process_jobs(
                     before_commit=before_commit,
                 )
     return report
+
+
+def _preload(session: Session, job_ids: list[int]) -> list[object]:
+    """Load a batch's jobs, their accounts and the accounts' owners in three queries instead of three per job."""
+    from kizuna.accounts.models import Account, TeamMember
+
+    jobs = list(session.scalars(select(PendingJob).where(PendingJob.id.in_(job_ids))))
+    account_ids = {j.account_id for j in jobs if j.account_id is not None}
+    accounts = list(session.scalars(select(Account).where(Account.id.in_(account_ids)))) if account_ids else []
+    owner_ids = {a.owner_id for a in accounts if a.owner_id is not None}
+    owners = list(session.scalars(select(TeamMember).where(TeamMember.id.in_(owner_ids)))) if owner_ids else []
+    return [*jobs, *accounts, *owners]
 
 
 def _run_job(
