@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.audit.service import record_audit
@@ -165,6 +165,8 @@ def score_accounts(
     probability = model.predict_proba(population) if len(population) else np.empty(0)
     bands = model.band(probability)
     drivers = model.drivers(population, top=top_drivers) if len(population) else []
+    # one risk score per account and day: a day re-scored by a newer model replaces the older model's scores
+    session.execute(delete(RiskScore).where(RiskScore.as_of == as_of, RiskScore.model_id != model_row.id))
     existing = {
         r.account_id: r
         for r in session.scalars(select(RiskScore).where(RiskScore.model_id == model_row.id, RiskScore.as_of == as_of))

@@ -1,0 +1,86 @@
+"""REST API of health scores (``/api/v1``): latest scores with contributions, history, explained changes, overrides.
+Mounted by the web app behind the ``authorized`` dependency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy.orm import Session
+
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
+from kizuna.health import service
+from kizuna.health.schemas import HealthScoreOut, OverrideIn, OverrideOut
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health/scorecards", summary="The scorecards in force")
+def list_scorecards() -> list[dict[str, Any]]:
+    return [card.to_dict() for card in service.scorecards().values()]
+
+
+@router.get("/accounts/{account_id}/health", summary="An account's latest score on each scorecard")
+def account_health(account_id: int, session: Session = Depends(db_session)) -> list[HealthScoreOut]:
+    return [HealthScoreOut.model_validate(r) for r in service.latest_scores(session, account_id=account_id)]
+
+
+@router.get("/accounts/{account_id}/health/{scorecard}/history", summary="Score history and trend")
+def history(
+    account_id: int, scorecard: str, since: dt.date | None = None, session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    rows = service.score_history(session, account_id=account_id, scorecard=scorecard, since=since)
+    return {
+        "trend": service.health_trend(session, account_id=account_id, scorecard=scorecard),
+        "history": [
+            {
+                "as_of": r.as_of,
+                "score": r.score,
+                "band": r.band,
+                "computed_score": r.computed_score,
+                "override_id": r.override_id,
+            }
+            for r in rows
+        ],
+    }
+
+
+@router.get("/accounts/{account_id}/health/{scorecard}/explain", summary="Which measures moved the score")
+def explain(
+    account_id: int, scorecard: str, since: dt.date | None = None, session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    return service.explain_score_change(session, account_id=account_id, scorecard=scorecard, since=since)
+
+
+@router.post(
+    "/accounts/{account_id}/health/overrides",
+    status_code=status.HTTP_201_CREATED,
+    summary="Override an account's health until a date (the computed score is kept)",
+)
+def create_override(
+    account_id: int,
+    data: OverrideIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> OverrideOut:
+    override = service.record_override(
+        session,
+        actor=principal.actor,
+        account_id=account_id,
+        scorecard=data.scorecard,
+        band=data.band,
+        score=data.score,
+        reason=data.reason,
+        expires_on=data.expires_on,
+    )
+    return OverrideOut.model_validate(override)
+
+
+@router.delete("/health/overrides/{override_id}", summary="Revoke an override from today")
+def revoke(
+    override_id: int, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> OverrideOut:
+    return OverrideOut.model_validate(service.revoke_override(session, actor=principal.actor, override_id=override_id))

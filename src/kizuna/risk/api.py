@@ -1,0 +1,34 @@
+"""REST API of churn risk (``/api/v1``): an account's probability, band and drivers; the model report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from kizuna.errors import NotFound
+from kizuna.risk import service
+from kizuna.web.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["risk"])
+
+
+@router.get("/accounts/{account_id}/risk", summary="An account's latest churn probability, band and drivers")
+def account_risk(account_id: int, session: Session = Depends(db_session)) -> dict[str, Any]:
+    row = service.latest_risk(session, account_id=account_id)
+    if row is None:
+        raise NotFound(f"no risk score for account {account_id}", account_id=account_id)
+    return {
+        "account_id": row.account_id,
+        "as_of": row.as_of,
+        "probability": row.probability,
+        "band": row.band,
+        "drivers": row.drivers,
+        "model_id": row.model_id,
+    }
+
+
+@router.get("/risk/report", summary="The active model, its backtest and the riskiest accounts")
+def report(top: int = 20, session: Session = Depends(db_session)) -> dict[str, Any]:
+    return service.risk_report(session, top=top)
