@@ -20,6 +20,7 @@ from kizuna.playbooks.service import (
     set_enabled,
 )
 from kizuna.runtime import Runtime
+from tests import factories
 from tests.notify.loopback import SmtpServer, WebhookPeer
 from tests.playbooks.scenario import NOW, build
 
@@ -271,3 +272,28 @@ def test_a_killed_worker_process_loses_nothing(wired: Runtime) -> None:
             .where(m.PendingJob.run_after <= NOW, m.PendingJob.status != "done")
         )
     assert jobs_left == 0 and len(keys) == len(set(keys)) == 13
+
+
+def test_the_in_process_scheduler_starts_ticks_and_stops(runtime: Runtime) -> None:
+    import time
+
+    from kizuna.playbooks.jobs import start_scheduler, stop_scheduler
+
+    with runtime.transaction() as session:
+        account = factories.account(session, created_at=dt.datetime.now(dt.UTC))
+        import_playbook(
+            session,
+            actor="t",
+            yaml_text=(LIBRARY_DIR / "new-account.yaml")
+            .read_text(encoding="utf-8")
+            .replace("enabled: false", "enabled: true"),
+        )
+    scheduler = start_scheduler(runtime, interval=0.05)
+    deadline = time.monotonic() + 60
+    while scheduler.ticks < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop_scheduler(scheduler)
+    assert scheduler.ticks >= 2 and scheduler._thread is None
+    with runtime.transaction() as session:
+        [task] = session.scalars(select(m.Task)).all()
+    assert task.account_id == account.id and task.title.startswith("キックオフ日程の調整")
