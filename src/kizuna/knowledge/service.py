@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account  # noqa: F401  (kb_documents.account_id refers to it)
@@ -63,55 +63,46 @@ def _analyse(analyzer: Any, texts: list[str]) -> list[tuple[list[str], str]]:
 
 
 # ------------------------------------------------------------------------------------------------- indexing
-def _upsert(
-    session: Session,
-    *,
-    source: str,
-    source_id: int,
-    title: str,
-    body: str,
-    analysed_title: tuple[list[str], str],
-    analysed_body: tuple[list[str], str],
-    account_id: int | None = None,
-) -> KbDocument:
-    terms = analysed_title[0] * TITLE_WEIGHT + analysed_body[0]
-    doc = session.scalar(select(KbDocument).where(KbDocument.source == source, KbDocument.source_id == source_id))
-    if doc is None:
-        doc = KbDocument(source=source, source_id=source_id, title="", snippet="", language="ja", length=0)
-        session.add(doc)
-    else:
-        session.execute(delete(KbPosting).where(KbPosting.document_id == doc.id))
-    doc.title = title[:500]
-    doc.snippet = " ".join(body.split())[:300]
-    doc.language = analysed_body[1] if body.strip() else analysed_title[1]
-    doc.length = len(terms)
-    doc.account_id = account_id
-    doc.indexed_at = utcnow()
-    session.flush()
-    session.add_all(KbPosting(document_id=doc.id, term=t, tf=n) for t, n in Counter(terms).items())
-    return doc
-
-
 def index_many(session: Session, items: list[dict[str, Any]], *, analyzer: Any = None) -> int:
     """Index documents given as ``{"source", "source_id", "title", "body", "account_id"}`` (replacing older
-    versions of the same source row); returns how many."""
+    versions of the same source row); returns how many. One query per step for the whole batch."""
     if not items:
         return 0
     analyzer = analyzer or default_analyzer()
     titles = _analyse(analyzer, [i["title"] for i in items])
     bodies = _analyse(analyzer, [i["body"] for i in items])
-    for item, t, b in zip(items, titles, bodies, strict=True):
-        _upsert(
-            session,
-            source=item["source"],
-            source_id=item["source_id"],
-            title=item["title"],
-            body=item["body"],
-            analysed_title=t,
-            analysed_body=b,
-            account_id=item.get("account_id"),
-        )
+    existing: dict[tuple[str, int], KbDocument] = {}
+    for source in {i["source"] for i in items}:
+        ids = [i["source_id"] for i in items if i["source"] == source]
+        for doc in session.scalars(
+            select(KbDocument).where(KbDocument.source == source, KbDocument.source_id.in_(ids))
+        ):
+            existing[(doc.source, doc.source_id)] = doc
+    if existing:
+        session.execute(delete(KbPosting).where(KbPosting.document_id.in_([d.id for d in existing.values()])))
+    docs: list[tuple[KbDocument, list[str]]] = []
+    now = utcnow()
+    for item, (title_terms, title_language), (body_terms, body_language) in zip(items, titles, bodies, strict=True):
+        terms = title_terms * TITLE_WEIGHT + body_terms
+        found = existing.get((item["source"], item["source_id"]))
+        if found is None:
+            doc = KbDocument(source=item["source"], source_id=item["source_id"])
+            session.add(doc)
+        else:
+            doc = found
+        doc.title = item["title"][:500]
+        doc.snippet = " ".join(item["body"].split())[:300]
+        doc.language = body_language if item["body"].strip() else title_language
+        doc.length = len(terms)
+        doc.account_id = item.get("account_id")
+        doc.indexed_at = now
+        docs.append((doc, terms))
     session.flush()
+    postings = [
+        {"document_id": doc.id, "term": term, "tf": n} for doc, terms in docs for term, n in Counter(terms).items()
+    ]
+    if postings:
+        session.execute(insert(KbPosting), postings)
     return len(items)
 
 
