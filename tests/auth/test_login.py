@@ -47,3 +47,15 @@ def test_admin_manages_users_and_keys(world: WebWorld) -> None:
     assert created.status_code == 303
     assert "new@example.jp" in client.get("/settings").text
     assert world.client("manager").get("/settings").status_code == 403
+
+
+def test_settings_show_scorecards_and_save_tier_thresholds(world: WebWorld) -> None:
+    client = world.client("admin")
+    page = client.get("/settings")
+    assert 'id="scorecards"' in page.text and "overall" in page.text
+    response = client.post(
+        "/settings/tiers",
+        data={"high_touch_min_acv": 3_000_000, "low_touch_min_acv": 600_000, "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 303
+    assert "¥3,000,000" in client.get("/settings").text

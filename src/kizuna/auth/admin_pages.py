@@ -10,10 +10,23 @@ from kizuna.auth import service
 from kizuna.auth.deps import current_principal
 from kizuna.auth.models import ApiScope, Role
 from kizuna.auth.service import Principal
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import Id, db_session, settings_of
 from kizuna.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
+
+
+def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
+    """Scorecards (health domain) and touch-tier thresholds (segments domain), once those domains exist."""
+    out: dict[str, object] = {"scorecards": [], "tier_policy": None}
+    try:
+        from kizuna.health import service as health_service
+        from kizuna.segments import service as segments_service
+    except ModuleNotFoundError:
+        return out
+    out["scorecards"] = list(health_service.scorecards(settings_of(request)).values())
+    out["tier_policy"] = segments_service.tier_policy(session)
+    return out
 
 
 @router.get("", response_class=HTMLResponse)
@@ -27,8 +40,27 @@ def settings_page(request: Request, session: Session = Depends(db_session)) -> R
             "roles": list(Role),
             "scopes": list(ApiScope),
             "new_secret": None,
+            **_scoring_settings(request, session),
         },
     )
+
+
+@router.post("/tiers")
+def set_tier_policy(
+    high_touch_min_acv: int = Form(..., ge=0, le=10**12),
+    low_touch_min_acv: int = Form(..., ge=0, le=10**12),
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> RedirectResponse:
+    from kizuna.segments import service as segments_service
+
+    segments_service.set_tier_policy(
+        session,
+        actor=principal.actor,
+        high_touch_min_acv_minor=high_touch_min_acv,
+        low_touch_min_acv_minor=low_touch_min_acv,
+    )
+    return RedirectResponse("/settings#tiers", status_code=303)
 
 
 @router.post("/users")
@@ -78,6 +110,7 @@ def create_api_key(
             "scopes": list(ApiScope),
             "new_secret": secret,
             "new_key": key,
+            **_scoring_settings(request, session),
         },
     )
 
