@@ -135,6 +135,7 @@ def register(app: typer.Typer) -> None:
     @health.command("backtest")
     def backtest(
         scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+        file: str = typer.Option(None, "--file", help="Backtest this scorecard YAML file instead."),
         as_of: str = typer.Option(None, "--as-of", help="End of the data (default today)."),
         every: int = typer.Option(30, "--every", help="Days between sample dates."),
         horizon: int = typer.Option(90, "--horizon", help="Churn horizon in days."),
@@ -150,6 +151,14 @@ def register(app: typer.Typer) -> None:
 
         with runtime() as rt:
             cards = scorecards(rt.settings)
+            if file:
+                from pathlib import Path
+
+                from kizuna.analytics.health.scorecard import load_scorecard
+
+                card = load_scorecard(Path(file))
+                cards[card.name] = card
+                scorecard = card.name
             if scorecard not in cards:
                 from kizuna.errors import NotFound
 
