@@ -183,7 +183,7 @@ def sync_renewals(
             r.outcome = outcome
             r.outcome_arr_minor = value
             r.outcome_recorded_at = utcnow()
-            counts[outcome] += 1
+            counts[str(outcome)] += 1
             report.outcomes += 1
     report.outcome_counts = dict(counts)
     session.flush()
