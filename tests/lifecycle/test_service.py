@@ -140,3 +140,17 @@ def test_success_plan_goals(session: Session) -> None:
         service.update_goal(session, actor="csm", goal_id=grow.id, status="great")
     with pytest.raises(InvalidInput):
         service.add_goal(session, actor="csm", account_id=account.id, goal="  ")
+
+
+def test_complete_onboarding_moves_to_adoption(session: Session) -> None:
+    account = factories.account(session, created_at=CREATED, lifecycle_stage="onboarding")
+    no_plan = factories.account(session, created_at=CREATED, lifecycle_stage="onboarding")
+    service.start_onboarding(session, actor="test", account_id=account.id)
+    for kind in ("kickoff", "initial_setup", "training", "milestone_agreement"):
+        service.complete_milestone(session, actor="csm", account_id=account.id, kind=kind)
+    assert service.advance_completed_onboarding(session, actor="refresh") == 0  # feedback still open
+    service.complete_milestone(session, actor="csm", account_id=account.id, kind="feedback")
+    assert service.advance_completed_onboarding(session, actor="refresh") == 1
+    assert (account.lifecycle_stage, no_plan.lifecycle_stage) == ("adoption", "onboarding")
+    assert service.stage_history(session, account_id=account.id)[-1].reason == "onboarding plan complete"
+    assert service.advance_completed_onboarding(session, actor="refresh") == 0

@@ -1,4 +1,5 @@
-"""Refresh step: start the onboarding plan of new accounts that have none."""
+"""Refresh step: start the onboarding plan of new accounts that have none; accounts whose plan is complete move
+from onboarding to adoption."""
 
 from __future__ import annotations
 
@@ -10,5 +11,6 @@ from kizuna.lifecycle import service
 def refresh(ctx: Any) -> dict[str, Any]:
     with ctx.runtime.transaction() as session:
         started = service.start_onboarding_for_new_accounts(session, actor="refresh", today=ctx.as_of)
+        adopted = service.advance_completed_onboarding(session, actor="refresh")
         overdue = len(service.overdue_milestones(session, today=ctx.as_of))
-    return {"onboarding_started": started, "overdue_milestones": overdue}
+    return {"onboarding_started": started, "moved_to_adoption": adopted, "overdue_milestones": overdue}

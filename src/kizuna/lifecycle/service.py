@@ -218,6 +218,29 @@ def start_onboarding_for_new_accounts(session: Session, *, actor: str, today: dt
     return len(accounts)
 
 
+def advance_completed_onboarding(session: Session, *, actor: str) -> int:
+    """Move accounts still in the onboarding stage whose every milestone is done to adoption (a
+    ``lifecycle_changes`` row each); returns how many moved."""
+    open_plans = select(OnboardingMilestone.account_id).where(OnboardingMilestone.completed_at.is_(None))
+    with_plans = select(OnboardingMilestone.account_id)
+    ready = session.scalars(
+        select(Account.id).where(
+            Account.lifecycle_stage == LifecycleStage.onboarding,
+            Account.id.in_(with_plans),
+            Account.id.not_in(open_plans),
+        )
+    ).all()
+    for account_id in ready:
+        set_lifecycle_stage(
+            session,
+            actor=actor,
+            account_id=account_id,
+            stage=LifecycleStage.adoption,
+            reason="onboarding plan complete",
+        )
+    return len(ready)
+
+
 def _milestone(session: Session, account_id: int, kind: str) -> OnboardingMilestone:
     milestone = session.scalar(
         select(OnboardingMilestone).where(
