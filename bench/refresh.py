@@ -73,12 +73,17 @@ def main() -> None:
         print(json.dumps(result, default=str))
         return
     floor = _run_child(["--data-dir", args.data_dir, "--child", "floor"])
-    print(f"floor: one DuckDB scan of {floor['events']:,} events: {floor['seconds']:.1f} s, "
-          f"peak RSS {floor['peak_rss_mb']:.0f} MB")
-    ref = _run_child(["--data-dir", args.data_dir, "--as-of", args.as_of, "--engine", args.engine,
-                      "--child", "refresh"])
-    print(f"kizuna refresh --only metrics ({args.engine}): {ref['seconds']:.1f} s "
-          f"(step {ref['step_seconds']} s, including reading the hub), peak RSS {ref['peak_rss_mb']:.0f} MB")
+    print(
+        f"floor: one DuckDB scan of {floor['events']:,} events: {floor['seconds']:.1f} s, "
+        f"peak RSS {floor['peak_rss_mb']:.0f} MB"
+    )
+    ref = _run_child(
+        ["--data-dir", args.data_dir, "--as-of", args.as_of, "--engine", args.engine, "--child", "refresh"]
+    )
+    print(
+        f"kizuna refresh --only metrics ({args.engine}): {ref['seconds']:.1f} s "
+        f"(step {ref['step_seconds']} s, including reading the hub), peak RSS {ref['peak_rss_mb']:.0f} MB"
+    )
     print(f"ratio to the floor: {float(ref['seconds']) / float(floor['seconds']):.1f}x")
     print(f"summary: {json.dumps(ref['summary'], ensure_ascii=False)}")
 

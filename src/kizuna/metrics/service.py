@@ -135,7 +135,7 @@ def _resolve_as_of(session: Session, as_of: dt.date | None) -> dt.date:
     if found is None:
         when = f" on or before {as_of}" if as_of else ""
         raise NotFound(f"no KPI snapshot{when}: run `kizuna refresh` first")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def metric_names(session: Session, *, as_of: dt.date | None = None) -> list[str]:

@@ -99,14 +99,3 @@ def register_small(tables: Tables, name: str, data: pa.Table) -> ir.Table:
         con._session.createDataFrame(data).createOrReplaceTempView(name)
         return con.table(name)
     return con.create_table(name, data, temp=True, overwrite=True)
-
-
-def as_pandas(expr: Any) -> Any:
-    """Execute an Ibis expression to pandas with timestamps in UTC on every backend (Spark returns naive ones)."""
-    import pandas as pd
-
-    frame = expr.to_pandas()
-    for col in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[col]) and getattr(frame[col].dt, "tz", None) is None:
-            frame[col] = frame[col].dt.tz_localize("UTC")
-    return frame

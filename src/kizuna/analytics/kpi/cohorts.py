@@ -28,7 +28,8 @@ TENURE_BUCKETS: tuple[tuple[int, int, str], ...] = (
 
 def _cohort_attributes(tables: Tables, mv: ir.Table, by: Sequence[str]) -> ir.Table:
     """One row per account and currency with its cohort month and breakdown attributes (plan: at period 0)."""
-    first = mv.filter(mv.tenure_months == 0).select("account_id", "currency", "cohort_month", "plan_id")
+    extra = [b for b in by if b in mv.columns and b != "cohort_month"]
+    first = mv.filter(mv.tenure_months == 0).select("account_id", "currency", "cohort_month", "plan_id", *extra)
     return _with_breakdown(tables, first, by)
 
 

@@ -51,7 +51,7 @@ def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:
     """
     prepared = tables.get(f"lead_stages@{as_of.isoformat()}")
     if prepared is not None:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     leads = require(tables, "leads", LEAD_COLUMNS)
     opps = require(tables, "opportunities", ("lead_id", "kind", "stage", "closed_at", "created_at"))
     end = cutoff(as_of)

@@ -69,7 +69,9 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     """
     out = dict(tables)
     out[f"first_month@{as_of.isoformat()}"] = first_month(tables, as_of)
-    out[f"mrr_movements@{as_of.isoformat()}"] = mrr_movements(out, as_of).cache()
+    # movements carry every breakdown attribute, so later KPIs are small queries over one cached table
+    movements = _with_breakdown(tables, mrr_movements(out, as_of), BREAKDOWNS)
+    out[f"mrr_movements@{as_of.isoformat()}"] = movements.cache()
     from kizuna.analytics.kpi.funnel import lead_stages
     from kizuna.analytics.kpi.voice import account_onboarding
 
@@ -148,7 +150,7 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
     """
     prepared = tables.get(f"mrr_movements@{as_of.isoformat()}")
     if prepared is not None:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     am = account_mrr(tables, as_of)
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     zero = ibis.literal(0, "int64")
@@ -291,13 +293,13 @@ def _with_breakdown(tables: Tables, rows: ir.Table, by: Sequence[str]) -> ir.Tab
         raise InvalidInput(
             f"unknown breakdown {', '.join(unknown)}: use one of {', '.join(BREAKDOWNS)}", breakdown=unknown
         )
-    attrs = [b for b in by if b in ACCOUNT_ATTRIBUTES]
+    attrs = [b for b in by if b in ACCOUNT_ATTRIBUTES and b not in rows.columns]
     if attrs:
         accounts = require(tables, "accounts", ("id", *attrs))
         attr = accounts.select(*attrs, attr_account_id=accounts.id)
         rows = rows.left_join(attr, rows.account_id == attr.attr_account_id)
         rows = rows.drop("attr_account_id")
-    if "plan" in by:
+    if "plan" in by and "plan" not in rows.columns:
         plans = require(tables, "plans", ("id", "name"))
         names = plans.select(attr_plan_id=plans.id, plan=plans.name)
         rows = rows.left_join(names, rows.plan_id == names.attr_plan_id)
@@ -380,6 +382,7 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
         "currency",
         "plan_id",
         "cohort_month",
+        *(b for b in by if b in mv.columns and b not in ("plan_id", "cohort_month")),
         start_month=mv.month,
         mrr_then=mv.mrr_minor,
     )

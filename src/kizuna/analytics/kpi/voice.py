@@ -32,7 +32,7 @@ def account_onboarding(tables: Tables, as_of: dt.date) -> ir.Table:
     """
     prepared = tables.get(f"account_onboarding@{as_of.isoformat()}")
     if prepared is not None:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     ms = require(tables, "onboarding_milestones", ("account_id", "completed_at", "is_key"))
     subs = require(tables, "subscriptions", ("account_id", "start_date"))
     end = cutoff(as_of)
