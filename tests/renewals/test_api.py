@@ -19,7 +19,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-ROUTERS = ["kizuna.segments.api", "kizuna.lifecycle.api", "kizuna.renewals.api", "kizuna.knowledge.api"]
+ROUTERS = [
+    "kizuna.segments.api",
+    "kizuna.lifecycle.api",
+    "kizuna.renewals.api",
+    "kizuna.knowledge.api",
+    "kizuna.segments.pages",
+    "kizuna.renewals.pages",
+    "kizuna.knowledge.pages",
+]
 
 
 def test_routers(runtime: Runtime) -> None:
@@ -120,3 +128,20 @@ def test_routers(runtime: Runtime) -> None:
             "/api/v1/kb/search", headers={"Authorization": f"Bearer {read}"}, params={"q": "問い合わせ"}
         ).json()
         assert hits[0]["title"] == "請求書の再発行"
+
+        # the HTML pages
+        page = client.get("/renewal-center", headers=auth)
+        assert page.status_code == 200 and "likely" in page.text and str(account.name) in page.text
+        posted = client.post(
+            f"/renewal-center/{renewal['renewal_id']}/call",
+            headers=auth,
+            data={"call": "commit"},
+            follow_redirects=False,
+        )
+        assert posted.status_code == 303
+        assert client.get("/api/v1/renewal-center", headers=auth).json()[0]["csm_call"] == "commit"
+        assert "担当A" in client.get("/coverage", headers=auth).text
+        assert "all-pro" in client.get("/segments", headers=auth).text
+        assert str(account.name) in client.get("/segments/all-pro", headers=auth).text
+        assert "請求書の再発行" in client.get("/kb", headers=auth, params={"q": "問合せ"}).text
+        assert client.get("/expansion-pipeline", headers=auth).status_code == 200
