@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/kizuna-bench-playbooks"))
     parser.add_argument("--reuse", action="store_true", help="Use the demo already in --data-dir.")
+    parser.add_argument("--jobs-limit", type=int, default=None, help="Run at most this many of the queued jobs.")
     parser.add_argument(
         "--scores", action="store_true", help="Run the metrics, health and risk refresh steps first (slow)."
     )
@@ -138,8 +139,9 @@ def main() -> None:
 
     started = time.perf_counter()
     done = failed = 0
-    while True:
-        report = process_jobs(runtime, now=now, limit=2000)
+    while args.jobs_limit is None or done + failed < args.jobs_limit:
+        batch = 2000 if args.jobs_limit is None else min(2000, args.jobs_limit - done - failed)
+        report = process_jobs(runtime, now=now, limit=batch)
         done += report.done
         failed += report.failed + report.retrying
         if report.done + report.failed + report.retrying == 0:
