@@ -23,6 +23,7 @@ KPIS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "cac": lambda t: unit_economics.cac(t, AS_OF),
     "unit_economics": lambda t: unit_economics.unit_economics(t, AS_OF, gross_margin=0.8),
     "account_usage": lambda t: usage.account_usage(t, AS_OF),
+    "monthly_usage": lambda t: usage.monthly_usage(t, AS_OF),
     "account_onboarding": lambda t: voice.account_onboarding(t, AS_OF),
     "survey_scores": lambda t: voice.survey_scores(t, AS_OF, by=["region"]),
     "account_voice": lambda t: voice.account_voice(t, AS_OF),

@@ -8,6 +8,7 @@ import pytest
 
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.kpi import account_usage
+from kizuna.analytics.kpi.usage import monthly_usage
 from kizuna.errors import InvalidInput
 from tests.analytics.kpi.hub import d, hub, ts
 
@@ -99,3 +100,13 @@ def test_account_usage_names_missing_column() -> None:
     tables["events"] = tables["events"].drop("feature")
     with pytest.raises(InvalidInput, match="feature"):
         account_usage(tables, AS_OF)
+
+
+def test_monthly_usage_hand_computed() -> None:
+    frame = monthly_usage(register_tables(connect(), usage_hub()), AS_OF).to_pandas()
+    by_month = {m.strftime("%Y-%m"): r for m, r in zip(frame.month, frame.itertuples(), strict=True)}
+    # February: account 1 users u1, u2, u3 (the anonymous event counts as an event, not a user), account 4 user u8
+    feb = by_month["2026-02"]
+    assert (feb.active_users, feb.active_accounts, feb.events, feb.logins) == (4, 2, 6, 1)
+    # the 2026-03-01 event is after the cut-off
+    assert "2026-03" not in by_month and by_month["2025-12"].logins == 1

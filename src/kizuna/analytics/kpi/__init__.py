@@ -23,6 +23,7 @@ from kizuna.analytics.kpi.revenue import (
     renewals,
     trailing_retention,
 )
+
 # (the function unit_economics is not re-exported: it would hide the module of the same name)
 from kizuna.analytics.kpi.unit_economics import cac
 from kizuna.analytics.kpi.usage import account_usage, licensed_seats

@@ -56,6 +56,7 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
         if dimension != "plan":
             parts.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
     parts.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
+    parts.append(_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric))
     series = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
     series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")

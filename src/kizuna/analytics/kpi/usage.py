@@ -165,3 +165,27 @@ def account_usage(
 def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
     """``numerator / denominator`` as float, null where the denominator is 0 or null."""
     return ibis.ifelse(denominator > 0, numerator.cast("float64") / denominator.cast("float64"), ibis.null("float64"))
+
+
+def monthly_usage(tables: Tables, as_of: dt.date) -> ir.Table:
+    """Product usage per calendar month (events before the cut-off): ``month, active_users`` (distinct users summed
+    over accounts), ``active_accounts`` (accounts with an active user), ``events``, ``logins``."""
+    events = require(tables, "events", EVENT_COLUMNS)
+    known = events.filter(events.timestamp < cutoff(as_of))
+    known = known.mutate(month=known.timestamp.date().truncate("M"))
+    per_account = known.group_by(["account_id", "month"]).aggregate(
+        users=known.user_id.nunique(),
+        events=known.count(),
+        logins=known.event_name.isin(list(LOGIN_EVENTS)).cast("int64").sum(),
+    )
+    out = per_account.group_by("month").aggregate(
+        active_users=per_account.users.sum(),
+        active_accounts=(per_account.users > 0).cast("int64").sum(),
+        events=per_account.events.sum(),
+        logins=per_account.logins.sum(),
+    )
+    return out.mutate(
+        active_users=out.active_users.cast("int64"),
+        events=out.events.cast("int64"),
+        logins=out.logins.cast("int64"),
+    ).order_by("month")
