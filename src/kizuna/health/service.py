@@ -138,7 +138,7 @@ def compute_scores(
     population = measures[measures["active"]]
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "accounts": len(population)}
     for card in cards.values():
-        scores, contributions = score_accounts(population, card)
+        scores, contributions = score_accounts(population[card.applies(population)], card)
         store_scores(session, scorecard=card, as_of=as_of, scores=scores, contributions=contributions)
         summary[card.name] = {b: int((scores["band"] == b).sum()) for b in BANDS}
     record_audit(

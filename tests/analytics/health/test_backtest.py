@@ -72,3 +72,5 @@ def test_every_builtin_scorecard_can_be_backtested(name: str) -> None:
     result = backtest_scorecard(samples, scorecards()[name], churns, observed_until=END)
     assert set(result.metrics) >= {"roc_auc", "pr_auc", "red_precision", "red_recall", "median_lead_days"}
     assert list(result.by_band["band"]) == ["red", "yellow", "green"]
+    if name == "onboarding":
+        assert (result.samples.merge(samples, on=["account_id", "as_of"])["tenure_days"] <= 180).all()

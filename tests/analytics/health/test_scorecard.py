@@ -73,3 +73,14 @@ def test_builtin_scorecards_load_and_round_trip() -> None:
         names.add(sc.name)
         assert scorecard_from_dict(sc.to_dict()) == sc
     assert {"overall", "onboarding", "expansion"} <= names
+
+
+def test_a_scorecard_can_apply_to_young_accounts_only() -> None:
+    import pandas as pd
+
+    sc = scorecard_from_dict({**card(linear=[[0, 0], [1, 100]]), "applies_to": {"max_tenure_days": 180}})
+    frame = pd.DataFrame({"tenure_days": [10, 180, 181, np.nan]})
+    assert sc.applies(frame).tolist() == [True, True, False, False]
+    assert scorecard_from_dict(card(linear=[[0, 0], [1, 100]])).applies(frame).all()
+    with pytest.raises(ConfigurationError, match="max_tenure_days"):
+        scorecard_from_dict({**card(linear=[[0, 0], [1, 100]]), "applies_to": {"max_tenure_days": 0}})

@@ -91,6 +91,7 @@ def backtest_scorecard(
         ``n``, ``churned``, ``churn_rate``, ``mean_score``; ``lead_times``: one row per churn event seen.
     """
     population = measures[measures["active"].astype(bool) & ~measures["notice_given"].astype(bool)]
+    population = population[scorecard.applies(population)]
     scored = score_history(population, scorecard).dropna(subset=["score"])
     labelled = churn_labels(scored, churns, horizon_days=horizon_days, observed_until=observed_until)
     y = labelled["churned"].to_numpy(dtype=int)

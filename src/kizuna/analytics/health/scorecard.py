@@ -12,6 +12,7 @@ YAML shape::
     version: 3
     title: {ja: 総合ヘルス, en: Overall health}
     thresholds: {red: 40, green: 70}     # score < red -> red; score >= green -> green; yellow between
+    applies_to: {max_tenure_days: 180}   # optional: only accounts this young are scored (e.g. onboarding)
     measures:
       - name: usage_trend
         source: usage_trend               # a column of the measure frame
@@ -118,10 +119,20 @@ class Scorecard:
     green_from: float = 70.0
     title: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    max_tenure_days: int | None = None
 
     @property
     def sources(self) -> list[str]:
         return [m.source for m in self.measures]
+
+    def applies(self, measures: Any) -> Any:
+        """Boolean mask of the rows of a measure frame this scorecard scores (all, or young enough accounts)."""
+        import pandas as pd
+
+        mask = pd.Series(True, index=measures.index)
+        if self.max_tenure_days is not None and "tenure_days" in measures.columns:
+            mask &= measures["tenure_days"].le(self.max_tenure_days).fillna(False).astype(bool)
+        return mask
 
     def band(self, scores: npt.ArrayLike) -> npt.NDArray[np.object_]:
         """``red`` / ``yellow`` / ``green`` for each 0–100 score (None where the score is missing)."""
@@ -137,6 +148,7 @@ class Scorecard:
             "title": dict(self.title),
             "description": self.description,
             "thresholds": {"red": self.red_below, "green": self.green_from},
+            **({"applies_to": {"max_tenure_days": self.max_tenure_days}} if self.max_tenure_days is not None else {}),
             "measures": [
                 {"name": m.name, "source": m.source, "weight": m.weight, "title": dict(m.title), **m.scoring.to_dict()}
                 for m in self.measures
@@ -220,6 +232,10 @@ def scorecard_from_dict(raw: Mapping[str, Any], *, where: str = "scorecard") -> 
     red, green = float(thresholds.get("red", 40)), float(thresholds.get("green", 70))
     if not 0 <= red <= green <= 100:
         raise _fail(where, f"thresholds need 0 <= red <= green <= 100, got red={red}, green={green}")
+    applies_to = raw.get("applies_to") or {}
+    max_tenure = applies_to.get("max_tenure_days") if isinstance(applies_to, Mapping) else None
+    if max_tenure is not None and int(max_tenure) <= 0:
+        raise _fail(where, f"applies_to.max_tenure_days must be positive, got {max_tenure}")
     return Scorecard(
         name=str(raw["name"]),
         version=int(raw["version"]),
@@ -228,6 +244,7 @@ def scorecard_from_dict(raw: Mapping[str, Any], *, where: str = "scorecard") -> 
         green_from=green,
         title=dict(raw.get("title") or {}),
         description=str(raw.get("description") or ""),
+        max_tenure_days=None if max_tenure is None else int(max_tenure),
     )
 
 
