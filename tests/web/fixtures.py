@@ -19,6 +19,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from kizuna import models as m
+from kizuna.accounts import service as accounts_service
 from kizuna.auth import service as auth_service
 from kizuna.auth.deps import SESSION_COOKIE
 from kizuna.dashboard import service as dashboard_service
@@ -210,6 +211,7 @@ def world(_world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Itera
     shutil.copyfile(template, settings.data_dir / "kizuna.sqlite3")
     runtime = Runtime.open(settings)
     dashboard_service.clear_cache()
+    accounts_service.clear_cache()
     app = create_app(runtime.settings)
     world = WebWorld(runtime=runtime, app=app, **seeded)
     yield world

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib
+import threading
+import time
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select, update
@@ -120,8 +122,18 @@ def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limi
     stmt = _filtered(select(Account.id), query)
     key = query.sort.lstrip("-")
     desc = query.sort.startswith("-")
+    metrics = _account_metrics_model(session) if key == "mrr" else None
+    if metrics is not None:
+        # The nightly refresh keeps each account's MRR in one row (metrics domain): sort on that, not on an
+        # aggregate of every subscription.
+        stmt = stmt.outerjoin(metrics, metrics.account_id == Account.id)
+        col = func.coalesce(metrics.mrr_minor, 0)
+        stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
+        if not limit_all:
+            stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+        return _rows(session, [int(i) for i in session.scalars(stmt).all()], total=total, query=query, today=today)
     if key in ("mrr", "renewal"):
-        mrr = (
+        live = (
             select(
                 Subscription.account_id.label("account_id"),
                 func.sum(Subscription.mrr_minor).label("mrr"),
@@ -131,18 +143,36 @@ def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limi
             .group_by(Subscription.account_id)
             .subquery()
         )
-        stmt = stmt.outerjoin(mrr, mrr.c.account_id == Account.id)
-        col = func.coalesce(mrr.c.mrr, 0) if key == "mrr" else mrr.c.renewal
+        stmt = stmt.outerjoin(live, live.c.account_id == Account.id)
+        col = func.coalesce(live.c.mrr, 0) if key == "mrr" else live.c.renewal
         order = [col.desc() if desc else col.asc()]
         if key == "renewal":
             order = [col.is_(None), *order]
-    else:
-        col = {"name": Account.name, "created": Account.created_at}[key]
-        order = [col.desc() if desc else col.asc()]
-    stmt = stmt.order_by(*order, Account.id)
+        stmt = stmt.order_by(*order, Account.id)
+        if not limit_all:
+            stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+        return _rows(session, [int(i) for i in session.scalars(stmt).all()], total=total, query=query, today=today)
+    col = {"name": Account.name, "created": Account.created_at}[key]
+    stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
     if not limit_all:
         stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
     ids = [int(i) for i in session.scalars(stmt).all()]
+    return _rows(session, ids, total=total, query=query, today=today)
+
+
+def _account_metrics_model(session: Session) -> Any:
+    """The metrics domain's per-account table when it holds rows (after ``kizuna refresh``), else None."""
+    module = _optional_service("kizuna.metrics.models")
+    if module is None:
+        return None
+    model = module.AccountMetrics
+    has_rows = _cached(
+        session, "account_metrics_present", None, lambda: session.scalar(select(model.id).limit(1)) is not None
+    )
+    return model if has_rows else None
+
+
+def _rows(session: Session, ids: list[int], *, total: int, query: AccountQuery, today: dt.date) -> AccountPage:
     accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
     owner_ids = {a.owner_id for a in accounts.values() if a.owner_id is not None}
     owners = (
@@ -166,8 +196,36 @@ def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limi
     return AccountPage(items=items, total=total, page=query.page, per_page=query.per_page)
 
 
+LIST_CACHE_TTL_S = 60.0
+_list_cache: dict[tuple[str, str, dt.date | None], tuple[float, Any]] = {}
+_list_cache_lock = threading.Lock()
+
+
+def _cached(session: Session, name: str, day: dt.date | None, compute: Callable[[], Any]) -> Any:
+    """A per-database value kept for a minute (filter choices, MRR by account): the list pages read them on every
+    request and they move only with imports and nightly refreshes."""
+    key = (str(session.get_bind().engine.url), name, day)
+    with _list_cache_lock:
+        hit = _list_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < LIST_CACHE_TTL_S:
+        return hit[1]
+    value = compute()
+    with _list_cache_lock:
+        _list_cache[key] = (time.monotonic(), value)
+    return value
+
+
+def clear_cache() -> None:
+    with _list_cache_lock:
+        _list_cache.clear()
+
+
 def filter_options(session: Session) -> dict[str, list[Any]]:
-    """Values the list filters offer: CSMs, lifecycle stages, tiers, industries, regions."""
+    """Values the list filters offer: CSMs, lifecycle stages, tiers, industries, regions (cached for a minute)."""
+    return _cached(session, "filter_options", None, lambda: _filter_options(session))  # type: ignore[no-any-return]
+
+
+def _filter_options(session: Session) -> dict[str, list[Any]]:
     owners = session.execute(
         select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True)).order_by(TeamMember.name)
     ).all()

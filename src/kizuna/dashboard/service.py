@@ -151,7 +151,7 @@ def portfolio(
 ) -> Portfolio:
     """The dashboard's figures; cached for a minute per database and filter (figures move with nightly refreshes)."""
     f = filters or PortfolioFilter()
-    key = (str(session.get_bind().url), f, today)
+    key = (str(session.get_bind().engine.url), f, today)
     if use_cache:
         with _cache_lock:
             hit = _cache.get(key)

@@ -237,7 +237,7 @@ def voc_analysis(session: Session, *, view: str, by: str = "churned", channel: s
     requests, churn reasons by lift) as chart data and rows; a problem (no entries yet) comes back as ``error``.
 
     Text analyses take seconds on a large corpus, so results are kept for ten minutes per database and view."""
-    key = (str(session.get_bind().url), view, by, channel)
+    key = (str(session.get_bind().engine.url), view, by, channel)
     with _voc_lock:
         hit = _voc_cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < VOC_CACHE_TTL_S:
