@@ -245,3 +245,28 @@ def test_voc_analytics_views_render(world: WebWorld) -> None:
         response = client.get("/voc/analytics", params={"view": view})
         assert response.status_code == 200, (view, response.text[-300:])
         assert "<script>alert(" not in response.text
+
+
+def test_360_shows_usage_from_the_metrics_snapshot(world: WebWorld) -> None:
+    import datetime as dt
+
+    from kizuna.metrics.models import AccountMetrics
+
+    with world.runtime.transaction() as session:
+        session.add(
+            AccountMetrics(
+                account_id=world.account_id,
+                as_of=dt.date.today(),
+                mrr_minor=70_000,
+                dau=12,
+                wau=30,
+                mau=41,
+                seats=50,
+                seat_utilisation=0.82,
+                stickiness=0.29,
+                logins_30d=311,
+                days_since_last_login=2,
+            )
+        )
+    html = world.client("csm").get(f"/accounts/{world.account_id}").text
+    assert 'id="chart-usage"' in html and "82.0%" in html and "2日前" in html

@@ -137,10 +137,30 @@ def customer_360(request: Request, account_id: int, session: Session = Depends(d
         }
         for card in view.extras.get("health", [])
     }
+    usage = view.extras.get("usage")
+    usage_chart = None
+    if usage:
+        usage_chart = {
+            "kind": "bar",
+            "categories": ["DAU", "WAU", "MAU", i18n.translate(lang, "usage.seats")],
+            "series": [
+                {
+                    "name": i18n.translate(lang, "usage.users"),
+                    "data": [
+                        usage.get("dau") or 0,
+                        usage.get("wau") or 0,
+                        usage.get("mau") or 0,
+                        usage.get("seats") or 0,
+                    ],
+                    "color": "#1c7ed6",
+                }
+            ],
+        }
     return render(
         request,
         "accounts/customer_360.html",
         {
+            "usage_chart": usage_chart,
             "v": view,
             "mrr_chart": mrr_chart,
             "health_charts": health_charts,

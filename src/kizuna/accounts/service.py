@@ -595,6 +595,11 @@ def _later_domains(session: Session, account_id: int, *, today: dt.date) -> dict
     lifecycle = _optional_service("kizuna.lifecycle.service")
     if lifecycle is not None:
         extras["success_plan"] = lifecycle.success_plan(session, account_id=account_id, today=today)
+    metrics = _optional_service("kizuna.metrics.service")
+    if metrics is not None:
+        frame = metrics.load_account_metrics(session, account_ids=[account_id])
+        if len(frame):
+            extras["usage"] = {k: (None if v != v else v) for k, v in frame.iloc[0].to_dict().items()}  # NaN -> None
     playbooks = _optional_service("kizuna.playbooks.service")
     if playbooks is not None:
         extras["playbook_runs"] = playbooks.run_log(session, account_id=account_id, limit=20)
