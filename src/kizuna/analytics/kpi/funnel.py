@@ -172,12 +172,13 @@ def stage_durations(tables: Tables, as_of: dt.date) -> ir.Table:
     return ibis.union(*parts)
 
 
-def stage_velocity(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> Any:
+def stage_velocity(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), durations: Any = None) -> Any:
     """Exact median (and count) of days per stage transition, per ``by`` (``source`` / ``owner_id``); pandas.
 
-    The durations come from the engine; the median is taken in pandas so DuckDB and Spark agree exactly.
+    The durations come from the engine (or ``durations``, an executed :func:`stage_durations` frame, to reuse one
+    query for several breakdowns); the median is taken in pandas so DuckDB and Spark agree exactly.
     """
-    frame = stage_durations(tables, as_of).to_pyarrow().to_pandas()
+    frame = durations if durations is not None else stage_durations(tables, as_of).to_pyarrow().to_pandas()
     keys = [*by, "transition"]
     if frame.empty:
         import pandas as pd

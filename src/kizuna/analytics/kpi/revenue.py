@@ -77,6 +77,7 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
 
     out[f"account_onboarding@{as_of.isoformat()}"] = account_onboarding(out, as_of).cache()
     out[f"lead_stages@{as_of.isoformat()}"] = lead_stages(out, as_of).cache()
+    out[f"mrr_summary@{as_of.isoformat()}"] = mrr_summary(out, as_of).cache()
     return out
 
 
@@ -317,6 +318,9 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir
     gross_revenue_churn_rate, net_revenue_churn_rate, grr, nrr, quick_ratio, upsell_rate, cross_sell_rate``;
     null where the denominator is 0). Formulas: ``docs/metrics.md``.
     """
+    prepared = None if by else tables.get(f"mrr_summary@{as_of.isoformat()}")
+    if prepared is not None:
+        return prepared
     mv = _with_breakdown(tables, mrr_movements(tables, as_of), by)
     g = mv.group_by(["currency", "month", *by])
     paying_start = mv.mrr_start_minor > 0

@@ -61,14 +61,17 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
     # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
     series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
 
+    by_tenure_and_plan = frame(cohorts.churn_by_tenure(t, as_of, by=["plan"]))
+    durations = frame(funnel.stage_durations(t, as_of))
     results: dict[str, pd.DataFrame] = {
         "cohort_retention": frame(cohorts.cohort_retention(t, as_of)),
         "cohort_retention_by_plan": frame(cohorts.cohort_retention(t, as_of, by=["plan"])),
         "cohort_retention_by_touch_tier": frame(cohorts.cohort_retention(t, as_of, by=["touch_tier"])),
         "churn_by_tenure": frame(cohorts.churn_by_tenure(t, as_of)),
-        "churn_by_tenure_and_plan": frame(cohorts.churn_by_tenure(t, as_of, by=["plan"])),
-        "churn_by_plan": frame(cohorts.churn_by_tenure(t, as_of, by=["plan"]))
-        .groupby(["currency", "plan"], dropna=False)[["customer_months", "churned_customers"]]
+        "churn_by_tenure_and_plan": by_tenure_and_plan,
+        "churn_by_plan": by_tenure_and_plan.groupby(["currency", "plan"], dropna=False)[
+            ["customer_months", "churned_customers"]
+        ]
         .sum()
         .reset_index()
         .assign(logo_churn_rate=lambda f: f.churned_customers / f.customer_months.where(f.customer_months > 0)),
@@ -81,9 +84,9 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
         "funnel_by_source": frame(funnel.funnel_conversion(t, as_of, by=["source"])),
         "funnel_by_owner": frame(funnel.funnel_conversion(t, as_of, by=["owner_id"])),
         "funnel_by_lead_month": frame(funnel.funnel_conversion(t, as_of, by=["lead_month"])),
-        "stage_velocity": funnel.stage_velocity(t, as_of),
-        "stage_velocity_by_source": funnel.stage_velocity(t, as_of, by=["source"]),
-        "stage_velocity_by_owner": funnel.stage_velocity(t, as_of, by=["owner_id"]),
+        "stage_velocity": funnel.stage_velocity(t, as_of, durations=durations),
+        "stage_velocity_by_source": funnel.stage_velocity(t, as_of, by=["source"], durations=durations),
+        "stage_velocity_by_owner": funnel.stage_velocity(t, as_of, by=["owner_id"], durations=durations),
         "untouched_leads": frame(funnel.untouched_leads(t, as_of)),
         "source_quality": frame(funnel.source_quality(t, as_of)),
         "segment_quality": frame(funnel.source_quality(t, as_of, by=["industry", "employee_band"])),
