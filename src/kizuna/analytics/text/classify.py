@@ -103,7 +103,7 @@ class VocClassifier:
         return apply_rules(corpus, self.rules, scorer=self.scorer)
 
     def _features(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
-        docs = corpus.terms()
+        docs = [t.terms for t in corpus.texts]  # read, not copied
         if fit:
             self.vectorizer_ = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=1, norm="l2", token_pattern=None

@@ -178,12 +178,17 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
         required = _union([r for _, r in parts])
-        exact = [next(iter(r)) for p, r in parts if _is_exact(p)] if required is not None else []
-        if len(exact) == len(parts):  # a plain OR-list of terms: one set intersection
-            wanted = frozenset(exact)
-            return (lambda c: not wanted.isdisjoint(c.terms)), required
-        preds = tuple(p for p, _ in parts)
-        return (lambda c: any(p(c) for p in preds)), required
+        # the OR-lists of terms and globs become two set intersections; other parts are tried after them
+        terms = frozenset(p.term for p, _ in parts if isinstance(p, _ExactTerm))
+        atoms = frozenset(p.atom for p, _ in parts if isinstance(p, _AtomHit))
+        rest = tuple(p for p, _ in parts if not isinstance(p, (_ExactTerm, _AtomHit)))
+        if not rest:
+            if not atoms:
+                return (lambda c: not terms.isdisjoint(c.terms)), required
+            return (lambda c: not terms.isdisjoint(c.terms) or not atoms.isdisjoint(c.atom_hits)), required
+        return (
+            lambda c: not terms.isdisjoint(c.terms) or not atoms.isdisjoint(c.atom_hits) or any(p(c) for p in rest)
+        ), required
 
     def and_expr(self) -> tuple[Predicate, Required]:
         parts = [self.not_expr()]
@@ -309,8 +314,16 @@ class _ExactTerm:
         return self.term in c.terms
 
 
-def _is_exact(pred: Predicate) -> bool:
-    return isinstance(pred, _ExactTerm)
+class _AtomHit:
+    """Predicate: some term matches glob/regex atom ``atom`` of the rule set's :class:`_AtomTable`."""
+
+    __slots__ = ("atom",)
+
+    def __init__(self, atom: int) -> None:
+        self.atom = atom
+
+    def __call__(self, c: RuleContext) -> bool:
+        return self.atom in c.atom_hits
 
 
 def _term_predicate(kind: str, value: str, table: _AtomTable | None = None) -> tuple[Predicate, Required]:
@@ -333,7 +346,7 @@ def _term_predicate(kind: str, value: str, table: _AtomTable | None = None) -> t
     raw = _term_matcher(kind, value)
     if table is not None:
         atom = table.add(raw)
-        return (lambda c: atom in c.atom_hits), frozenset((atom,))
+        return _AtomHit(atom), frozenset((atom,))
     memo: dict[str, bool] = {}  # terms repeat across texts: each glob/regex runs once per distinct term
 
     def match(t: str) -> bool:
