@@ -20,8 +20,8 @@ def voc_scores(ctx: Any) -> Any:
 
             try:
                 scores = voc_text_scores(ctx.tables)
-            except ImportError:  # the text layer is optional
-                log.warning("VoC text analysis is not available; the VoC sentiment measure stays missing")
+            except Exception:  # an optional input must never stop the scores
+                log.warning("VoC text analysis failed; the VoC sentiment measure stays missing", exc_info=True)
         cache["health_voc_scores"] = scores
     return cache["health_voc_scores"]
 
