@@ -179,7 +179,7 @@ def build(session: Session, *, snapshots: bool = True) -> Scenario:
     )
     a = customer("renewing")
     session.execute(
-        text("UPDATE subscriptions SET renewal_date = :d WHERE account_id = :a"),
+        text("UPDATE subscriptions SET renewal_date = :d, term_months = 12 WHERE account_id = :a"),
         {"d": TODAY + dt.timedelta(days=85), "a": a.id},
     )
     customer("silent")  # no touch at all since 2025

@@ -104,6 +104,9 @@ class SeatUtilisation(_Strict):
 class RenewalDue(_Strict):
     type: Literal["renewal_due"]
     days: list[int] = Field(default_factory=lambda: [120, 90, 60, 30], min_length=1)
+    min_term_months: int = Field(
+        default=12, ge=1, description="Only contracts with at least this term (monthly ones renew by themselves)."
+    )
 
     @field_validator("days")
     @classmethod

@@ -267,6 +267,7 @@ def renewal_due(session: Session, trigger: s.RenewalDue, now: dt.datetime, lang:
         )
         .where(
             Subscription.status == "active",
+            Subscription.term_months >= trigger.min_term_months,
             Subscription.renewal_date > today,
             Subscription.renewal_date <= horizon,
             Subscription.start_date <= today,
