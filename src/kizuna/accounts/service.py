@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib
+import json
 import threading
 import time
 import unicodedata
@@ -117,8 +118,18 @@ def next_renewals(session: Session, account_ids: Sequence[int], *, on: dt.date) 
 
 
 def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limit_all: bool = False) -> AccountPage:
-    """One page of the accounts list (``limit_all`` returns every match, for exports)."""
-    total = int(session.scalar(_filtered(select(func.count(Account.id)), query)) or 0)
+    """One page of the accounts list (``limit_all`` returns every match, for exports).
+
+    The ordered ids of a filter and sort are kept for a minute (paging, re-sorting and the same search again cost a
+    slice, not a scan of 50,000 accounts); writes through this service drop them. The rows themselves are always
+    read fresh."""
+    signature = json.dumps(query.model_dump(exclude={"page", "per_page"}), sort_keys=True, ensure_ascii=False)
+    ordered: list[int] = _cached(session, f"ids:{signature}", today, lambda: _ordered_ids(session, query, today))
+    ids = ordered if limit_all else ordered[(query.page - 1) * query.per_page : query.page * query.per_page]
+    return _rows(session, ids, total=len(ordered), query=query, today=today)
+
+
+def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[int]:
     stmt = _filtered(select(Account.id), query)
     key = query.sort.lstrip("-")
     desc = query.sort.startswith("-")
@@ -129,10 +140,7 @@ def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limi
         stmt = stmt.outerjoin(metrics, metrics.account_id == Account.id)
         col = func.coalesce(metrics.mrr_minor, 0)
         stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
-        if not limit_all:
-            stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
-        return _rows(session, [int(i) for i in session.scalars(stmt).all()], total=total, query=query, today=today)
-    if key in ("mrr", "renewal"):
+    elif key in ("mrr", "renewal"):
         live = (
             select(
                 Subscription.account_id.label("account_id"),
@@ -149,15 +157,10 @@ def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limi
         if key == "renewal":
             order = [col.is_(None), *order]
         stmt = stmt.order_by(*order, Account.id)
-        if not limit_all:
-            stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
-        return _rows(session, [int(i) for i in session.scalars(stmt).all()], total=total, query=query, today=today)
-    col = {"name": Account.name, "created": Account.created_at}[key]
-    stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
-    if not limit_all:
-        stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    ids = [int(i) for i in session.scalars(stmt).all()]
-    return _rows(session, ids, total=total, query=query, today=today)
+    else:
+        col = {"name": Account.name, "created": Account.created_at}[key]
+        stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
+    return [int(i) for i in session.scalars(stmt).all()]
 
 
 def _account_metrics_model(session: Session) -> Any:
@@ -197,6 +200,7 @@ def _rows(session: Session, ids: list[int], *, total: int, query: AccountQuery, 
 
 
 LIST_CACHE_TTL_S = 60.0
+LIST_CACHE_MAX = 256
 _list_cache: dict[tuple[str, str, dt.date | None], tuple[float, Any]] = {}
 _list_cache_lock = threading.Lock()
 
@@ -211,6 +215,9 @@ def _cached(session: Session, name: str, day: dt.date | None, compute: Callable[
         return hit[1]
     value = compute()
     with _list_cache_lock:
+        if len(_list_cache) >= LIST_CACHE_MAX:
+            for old in sorted(_list_cache, key=lambda k: _list_cache[k][0])[: LIST_CACHE_MAX // 4]:
+                del _list_cache[old]
         _list_cache[key] = (time.monotonic(), value)
     return value
 
@@ -283,6 +290,7 @@ def create_account(session: Session, *, actor: str, data: AccountCreate) -> Acco
     account = Account(**data.model_dump())
     session.add(account)
     session.flush()
+    clear_cache()
     record_audit(
         session, actor=actor, action="create", entity="account", entity_id=account.id, after=_account_state(account)
     )
@@ -305,6 +313,7 @@ def update_account(session: Session, *, actor: str, account_id: int, data: Accou
         setattr(account, key, value)
     account.updated_at = utcnow()
     session.flush()
+    clear_cache()
     record_audit(
         session,
         actor=actor,
@@ -342,6 +351,7 @@ def bulk_assign(session: Session, *, actor: str, account_ids: Sequence[int], own
                 after={"owner_id": owner_id},
             )
         session.expire_all()
+        clear_cache()
     session.flush()
     return len(changed)
 

@@ -25,7 +25,7 @@ from kizuna.billing.models import Subscription
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.surveys.models import SurveyResponse
 
-CACHE_TTL_S = 60.0
+CACHE_TTL_S = 600.0
 _cache: dict[tuple[Any, ...], tuple[float, Portfolio]] = {}
 _cache_lock = threading.Lock()
 
@@ -149,7 +149,7 @@ def _load_subscriptions(session: Session, f: PortfolioFilter, since: dt.date) ->
 def portfolio(
     session: Session, *, today: dt.date, filters: PortfolioFilter | None = None, use_cache: bool = True
 ) -> Portfolio:
-    """The dashboard's figures; cached for a minute per database and filter (figures move with nightly refreshes)."""
+    """The dashboard's figures; cached ten minutes per database and filter (they move with imports and refreshes)."""
     f = filters or PortfolioFilter()
     key = (str(session.get_bind().engine.url), f, today)
     if use_cache:
