@@ -179,7 +179,7 @@ def log_activity(
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
 ) -> RedirectResponse:
-    data = ActivityCreate(kind=kind, subject=subject, body=body or None)  # type: ignore[arg-type]
+    data = ActivityCreate.model_validate({"kind": kind, "subject": subject, "body": body or None})
     service.log_activity(
         session, actor=principal.actor, account_id=account_id, data=data, author_id=principal.team_member_id
     )

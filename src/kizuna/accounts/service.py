@@ -138,8 +138,8 @@ def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[
         # The nightly refresh keeps each account's MRR in one row (metrics domain): sort on that, not on an
         # aggregate of every subscription.
         stmt = stmt.outerjoin(metrics, metrics.account_id == Account.id)
-        col = func.coalesce(metrics.mrr_minor, 0)
-        stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
+        mrr_col: Any = func.coalesce(metrics.mrr_minor, 0)
+        stmt = stmt.order_by(mrr_col.desc() if desc else mrr_col.asc(), Account.id)
     elif key in ("mrr", "renewal"):
         live = (
             select(
@@ -152,14 +152,14 @@ def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[
             .subquery()
         )
         stmt = stmt.outerjoin(live, live.c.account_id == Account.id)
-        col = func.coalesce(live.c.mrr, 0) if key == "mrr" else live.c.renewal
-        order = [col.desc() if desc else col.asc()]
+        col: Any = func.coalesce(live.c.mrr, 0) if key == "mrr" else live.c.renewal
+        order: list[Any] = [col.desc() if desc else col.asc()]
         if key == "renewal":
             order = [col.is_(None), *order]
         stmt = stmt.order_by(*order, Account.id)
     else:
-        col = {"name": Account.name, "created": Account.created_at}[key]
-        stmt = stmt.order_by(col.desc() if desc else col.asc(), Account.id)
+        plain: Any = {"name": Account.name, "created": Account.created_at}[key]
+        stmt = stmt.order_by(plain.desc() if desc else plain.asc(), Account.id)
     return [int(i) for i in session.scalars(stmt).all()]
 
 

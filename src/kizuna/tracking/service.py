@@ -61,9 +61,7 @@ def claim_message_ids(session: Session, message_ids: Sequence[str], *, at: dt.da
     fresh = [m for m in message_ids if m not in seen]
     if fresh:
         # Core executemany: no ORM bookkeeping for thousands of rows nobody reads back.
-        session.connection().execute(
-            insert(TrackedMessage.__table__), [{"message_id": m, "received_at": at} for m in fresh]
-        )
+        session.connection().execute(insert(TrackedMessage), [{"message_id": m, "received_at": at} for m in fresh])
     return set(fresh)
 
 
@@ -175,7 +173,8 @@ def _user_accounts(session: Session, user_ids: set[str]) -> dict[str, int]:
                 TrackedIdentity.user_id.in_(chunk), TrackedIdentity.account_id.is_not(None)
             )
         ):
-            found[user_id] = int(account_id)
+            if account_id is not None:
+                found[user_id] = int(account_id)
     return found
 
 

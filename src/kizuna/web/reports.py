@@ -45,7 +45,10 @@ def _lang(request: Request, lang: str | None) -> str:
 def report_rows(view: Customer360, language: str) -> dict[str, Any]:
     """The report's content as plain rows (shared by the HTML and the PDF)."""
     t = i18n.translator(language)
-    money = lambda v: i18n.format_money(v, view.currency, language)  # noqa: E731
+
+    def money(amount_minor: int) -> str:
+        return i18n.format_money(amount_minor, view.currency, language)
+
     kpis = [
         (t("metric.mrr"), money(view.mrr_minor)),
         (t("metric.arr"), money(12 * view.mrr_minor)),
