@@ -22,6 +22,7 @@ import gc
 import os
 import re
 from bisect import bisect_left
+from functools import lru_cache
 from operator import methodcaller
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -183,6 +184,7 @@ _EN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[,;:()]")
 _EN_NT = {"can't": "can", "won't": "will", "shan't": "shall", "cannot": "can"}
 
 
+@lru_cache(maxsize=65_536)  # a pure function of the word; English words repeat
 def lemmatize_en(word: str) -> str:
     """A small rule-based English lemmatiser (plural -s/-es/-ies, -ing, -ed, with an irregular table).
 
