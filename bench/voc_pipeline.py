@@ -94,6 +94,7 @@ def main() -> None:
           f"wall {raw_wall:.1f} s, {morphemes:,} morphemes")
     print(f"pipeline: CPU {cpu:.1f} s ({n / cpu:,.0f} docs/s), wall {wall:.1f} s (CPU: normalise+tokenise+terms "
           f"{c_tok:.1f} s, sentiment {c_sent:.1f} s, rules+classification {cpu - c_tok - c_sent:.1f} s)")
+    print("CPU ratio per slice, in order:", " ".join(f"{r:.2f}" for r in ratios))
     ratios.sort()
     print(f"pipeline / raw Sudachi, CPU time: {cpu / raw_cpu:.2f}x (tokenise+terms alone: {c_tok / raw_cpu:.2f}x; "
           f"per slice min {ratios[0]:.2f}x, median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "

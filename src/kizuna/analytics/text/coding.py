@@ -42,7 +42,7 @@ from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.lexicon import NEG
 from kizuna.analytics.text.sentiment import SentimentScorer
-from kizuna.analytics.text.tokenize import AnalyzedText
+from kizuna.analytics.text.tokenize import AnalyzedText, gc_paused
 
 __all__ = ["Code", "CodingRules", "RuleContext", "apply_rules", "default_rules", "parse_rule"]
 
@@ -525,14 +525,15 @@ def apply_rules(
             if name not in all_codes:
                 all_codes.append(name)
     rows = []
-    for doc in corpus.texts:
-        r = by_lang.get(doc.language) or by_lang.get("*")
-        if r is None and doc.language == "und":
-            r = by_lang.get("en")
-        ctx = RuleContext.of(doc, scorer)
-        hits = r.matches(ctx) if r is not None else []
-        default = r.default if r is not None else "other"
-        rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
+    with gc_paused():
+        for doc in corpus.texts:
+            r = by_lang.get(doc.language) or by_lang.get("*")
+            if r is None and doc.language == "und":
+                r = by_lang.get("en")
+            ctx = RuleContext.of(doc, scorer)
+            hits = r.matches(ctx) if r is not None else []
+            default = r.default if r is not None else "other"
+            rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
     out = pd.DataFrame(rows, columns=["rule_label", "codes", "sentence_labels"])
     out.insert(0, "doc_id", corpus.doc_ids)
     for name in all_codes:

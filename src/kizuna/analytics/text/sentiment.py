@@ -26,7 +26,7 @@ import pandas as pd
 
 from kizuna.analytics.text import lexicon as lx
 from kizuna.analytics.text.corpus import Corpus
-from kizuna.analytics.text.tokenize import AnalyzedText, _is_question
+from kizuna.analytics.text.tokenize import AnalyzedText, _is_question, gc_paused
 
 __all__ = ["SentimentScorer", "sentence_sentiment", "text_sentiment", "term_polarity"]
 
@@ -175,12 +175,14 @@ def text_sentiment(corpus: Corpus, scorer: SentimentScorer | None = None) -> pd.
     ``n_sentences``, ``n_positive``, ``n_negative``, ``n_request`` (sentence counts)."""
     scorer = scorer or SentimentScorer()
     rows = []
-    for doc_id, doc in zip(corpus.doc_ids, corpus.texts, strict=True):
-        label, score, scores = scorer.score_text(doc)
-        sl = [scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True)]
-        rows.append(
-            (doc_id, label, float(score), len(sl), sl.count("positive"), sl.count("negative"), sl.count("request"))
-        )
+    with gc_paused():
+        for doc_id, doc in zip(corpus.doc_ids, corpus.texts, strict=True):
+            label, score, scores = scorer.score_text(doc)
+            sl = [scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True)]
+            rows.append(
+                (doc_id, label, float(score), len(sl), sl.count("positive"), sl.count("negative"),
+                 sl.count("request"))
+            )
     return pd.DataFrame(
         rows, columns=["doc_id", "label", "score", "n_sentences", "n_positive", "n_negative", "n_request"]
     )
