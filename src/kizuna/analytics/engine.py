@@ -48,8 +48,20 @@ def spark_session() -> Any:
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.ansi.enabled", "false")
+            # tables live in a directory of this process's own, never a leftover ./spark-warehouse
+            .config("spark.sql.warehouse.dir", _spark_warehouse())
             .getOrCreate()
         )
+
+
+def _spark_warehouse() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="kizuna-spark-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def register_tables(con: Any, tables: Mapping[str, pa.Table | Path | str]) -> dict[str, Any]:
