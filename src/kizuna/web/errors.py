@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -68,7 +69,16 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 422, "InvalidInput", message, {})
 
 
+async def handle_out_of_range(request: Request, exc: Exception) -> Response:
+    """A number the database cannot hold (a huge id in a URL): the caller's mistake, not a server error. Routes bound
+    their ids; this is the safety net for any that do not."""
+    log.info("out-of-range value on %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(request, 400, "InvalidInput", "a number in the request is out of range", {})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(KizunaError, handle_kizuna_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(OverflowError, handle_out_of_range)
+    app.add_exception_handler(sqlalchemy.exc.DataError, handle_out_of_range)
