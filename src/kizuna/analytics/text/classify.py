@@ -33,6 +33,7 @@ from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.sentiment import SentimentScorer
+from kizuna.analytics.text.tokenize import gc_paused
 
 __all__ = ["CATEGORIES", "VocClassifier", "cross_validate_classifier", "per_class_report"]
 
@@ -103,6 +104,10 @@ class VocClassifier:
         return apply_rules(corpus, self.rules, scorer=self.scorer)
 
     def _features(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
+        with gc_paused():  # many small acyclic objects (see tokenize.gc_paused)
+            return self._feature_matrix(corpus, rule_table, fit=fit)
+
+    def _feature_matrix(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
         docs = [t.terms for t in corpus.texts]  # read, not copied
         if fit:
             self.vectorizer_ = TfidfVectorizer(
