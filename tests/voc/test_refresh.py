@@ -32,8 +32,11 @@ def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> 
         assert again["analysed"] == 0 and again["unchanged"] == first["entries"]
         with rt.transaction() as session:
             entry = session.scalars(select(VocEntry).order_by(VocEntry.id).limit(1)).one()
-            session.execute(update(VocEntry).where(VocEntry.id == entry.id).values(
-                text="サポートの返信が遅く、設定がまったく進みませんでした。"))
+            session.execute(
+                update(VocEntry)
+                .where(VocEntry.id == entry.id)
+                .values(text="サポートの返信が遅く、設定がまったく進みませんでした。")
+            )
         changed = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
         assert changed["analysed"] == 1
         with rt.transaction() as session:

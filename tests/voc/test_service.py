@@ -27,8 +27,13 @@ TODAY = dt.date(2026, 6, 1)
 
 
 def _entry(session: Session, account_id: int | None, text: str, day: dt.date, channel: str = "call_center") -> VocEntry:
-    row = VocEntry(external_id=f"V-{text[:8]}-{day}", account_id=account_id, channel=channel, text=text,
-                   recorded_at=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC))
+    row = VocEntry(
+        external_id=f"V-{text[:8]}-{day}",
+        account_id=account_id,
+        channel=channel,
+        text=text,
+        recorded_at=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC),
+    )
     session.add(row)
     session.flush()
     return row
@@ -40,15 +45,41 @@ def world(session: Session) -> dict[str, int]:
     staying = f.account(session, name="株式会社継続", touch_tier="high")
     leaving = f.account(session, name="株式会社解約", touch_tier="low")
     f.subscription(session, staying, pro, mrr_minor=50_000, start_date=dt.date(2025, 1, 1))
-    f.subscription(session, leaving, pro, mrr_minor=20_000, start_date=dt.date(2025, 1, 1),
-                   end_date=dt.date(2026, 3, 1), status="ended")
-    session.add(SurveyResponse(external_id="NPS-1", account_id=staying.id, kind="nps", score=10,
-                               responded_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)))
-    session.add(SurveyResponse(external_id="NPS-2", account_id=leaving.id, kind="nps", score=3,
-                               responded_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)))
+    f.subscription(
+        session,
+        leaving,
+        pro,
+        mrr_minor=20_000,
+        start_date=dt.date(2025, 1, 1),
+        end_date=dt.date(2026, 3, 1),
+        status="ended",
+    )
+    session.add(
+        SurveyResponse(
+            external_id="NPS-1",
+            account_id=staying.id,
+            kind="nps",
+            score=10,
+            responded_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        )
+    )
+    session.add(
+        SurveyResponse(
+            external_id="NPS-2",
+            account_id=leaving.id,
+            kind="nps",
+            score=3,
+            responded_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+        )
+    )
     e1 = _entry(session, staying.id, "サポートがとても丁寧で助かっています。", dt.date(2026, 5, 1))
-    e2 = _entry(session, leaving.id, "料金が高いわりに効果が出ないので解約します。", dt.date(2026, 2, 10),
-                channel="cancellation_survey")
+    e2 = _entry(
+        session,
+        leaving.id,
+        "料金が高いわりに効果が出ないので解約します。",
+        dt.date(2026, 2, 10),
+        channel="cancellation_survey",
+    )
     e3 = _entry(session, None, "Please add a Salesforce integration.", dt.date(2026, 4, 2), channel="seminar")
     return {"staying": staying.id, "leaving": leaving.id, "e1": e1.id, "e2": e2.id, "e3": e3.id}
 
@@ -77,7 +108,8 @@ def test_label_entry_replaces_and_audits(session: Session, world: dict[str, int]
     label_entry(session, entry_id=world["e2"], category="price_not_worth_it", actor="lead@example.jp")
     labels = team_labels(session)
     assert labels[["entry_id", "category", "author"]].values.tolist() == [
-        [world["e2"], "price_not_worth_it", "lead@example.jp"]]
+        [world["e2"], "price_not_worth_it", "lead@example.jp"]
+    ]
     audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "voc.label")).all()
     assert [a.after for a in audits] == [{"category": "results_not_achieved"}, {"category": "price_not_worth_it"}]
     with pytest.raises(InvalidInput):

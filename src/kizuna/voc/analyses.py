@@ -17,8 +17,14 @@ from kizuna.voc.service import VocFilter, account_facts, fit_classifier, load_co
 #: group columns accepted by ``by=`` (metadata of the corpus)
 GROUPS = ("channel", "segment", "plan", "period", "month", "industry", "churned", "nps_group", "language")
 #: ``chars --by`` names and the corpus column they read
-CHAR_GROUPS = {"churned": "churned", "nps": "nps_group", "plan": "plan", "industry": "industry",
-               "segment": "segment", "channel": "channel"}
+CHAR_GROUPS = {
+    "churned": "churned",
+    "nps": "nps_group",
+    "plan": "plan",
+    "industry": "industry",
+    "segment": "segment",
+    "channel": "channel",
+}
 
 
 def _by(by: str | None) -> str | None:
@@ -33,8 +39,9 @@ def _nonempty(corpus: Any) -> Any:
     return corpus
 
 
-def word_frequency(session: Session, *, where: VocFilter | None = None, by: str | None = None, min_df: int = 2,
-                   top: int | None = 50) -> pd.DataFrame:
+def word_frequency(
+    session: Session, *, where: VocFilter | None = None, by: str | None = None, min_df: int = 2, top: int | None = 50
+) -> pd.DataFrame:
     """Term and document frequency, overall or ``by`` channel / segment / plan / period …: ``[group,] term, tf,
     df, df_share`` (top ``top`` per group)."""
     from kizuna.analytics.text import term_frequency
@@ -46,8 +53,15 @@ def word_frequency(session: Session, *, where: VocFilter | None = None, by: str 
     return out.reset_index(drop=True)
 
 
-def emerging(session: Session, *, where: VocFilter | None = None, period: str = "period", min_df: int = 3,
-             current: str | None = None, previous: str | None = None) -> pd.DataFrame:
+def emerging(
+    session: Session,
+    *,
+    where: VocFilter | None = None,
+    period: str = "period",
+    min_df: int = 3,
+    current: str | None = None,
+    previous: str | None = None,
+) -> pd.DataFrame:
     """Terms rising in the last period (quarter by default; ``period="month"``) against the one before."""
     from kizuna.analytics.text import emerging_terms
 
@@ -55,8 +69,9 @@ def emerging(session: Session, *, where: VocFilter | None = None, period: str = 
     return emerging_terms(corpus, period=period, current=current, previous=previous, min_df=min_df)
 
 
-def concordance(session: Session, *, term: str, where: VocFilter | None = None, width: int = 20,
-                collocates: bool = False) -> pd.DataFrame:
+def concordance(
+    session: Session, *, term: str, where: VocFilter | None = None, width: int = 20, collocates: bool = False
+) -> pd.DataFrame:
     """KWIC lines of ``term`` (``doc_id, sentence_no, left, keyword, right, negated, term``), or with
     ``collocates`` its collocations."""
     from kizuna.analytics.text import collocations, kwic
@@ -67,8 +82,9 @@ def concordance(session: Session, *, term: str, where: VocFilter | None = None, 
     return kwic(corpus, term, width=width)
 
 
-def network(session: Session, *, where: VocFilter | None = None, min_df: int = 3, top_n_edges: int = 60,
-            part: str = "edges") -> pd.DataFrame:
+def network(
+    session: Session, *, where: VocFilter | None = None, min_df: int = 3, top_n_edges: int = 60, part: str = "edges"
+) -> pd.DataFrame:
     """Co-occurrence network: its ``edges`` (source, target, cooccurrence, jaccard) or ``nodes`` (term, df,
     community, degree, centralities)."""
     from kizuna.analytics.text import cooccurrence_network
@@ -79,8 +95,15 @@ def network(session: Session, *, where: VocFilter | None = None, min_df: int = 3
     return net.edges if part == "edges" else net.nodes
 
 
-def characteristic(session: Session, *, by: str, where: VocFilter | None = None, top_n: int = 15,
-                   min_df: int = 2, statistic: str = "log_likelihood") -> pd.DataFrame:
+def characteristic(
+    session: Session,
+    *,
+    by: str,
+    where: VocFilter | None = None,
+    top_n: int = 15,
+    min_df: int = 2,
+    statistic: str = "log_likelihood",
+) -> pd.DataFrame:
     """Characteristic words per group: ``by`` is churned, nps, plan, industry, segment or channel."""
     from kizuna.analytics.text import characteristic_words
 
@@ -94,8 +117,9 @@ def characteristic(session: Session, *, by: str, where: VocFilter | None = None,
     return characteristic_words(corpus, by=groups.astype(str), top_n=top_n, min_df=min_df, statistic=statistic)
 
 
-def correspondence(session: Session, *, by: str = "channel", where: VocFilter | None = None, top_terms: int = 40,
-                   min_df: int = 3) -> pd.DataFrame:
+def correspondence(
+    session: Session, *, by: str = "channel", where: VocFilter | None = None, top_terms: int = 40, min_df: int = 3
+) -> pd.DataFrame:
     """Correspondence analysis of terms × groups: ``kind`` (term / group), ``label``, principal coordinates
     ``dim1, dim2``, ``mass`` and each dimension's share of the inertia (``dim1_share``, ``dim2_share``)."""
     from kizuna.analytics.text import correspondence_analysis
@@ -124,13 +148,15 @@ def topics(session: Session, *, n_topics: int, where: VocFilter | None = None, t
     return nmf_topics(_nonempty(load_corpus(session, where=where)), n_topics, top_n=top_n).terms
 
 
-def word_clusters(session: Session, *, n_clusters: int = 8, where: VocFilter | None = None,
-                  top_terms: int = 60) -> pd.DataFrame:
+def word_clusters(
+    session: Session, *, n_clusters: int = 8, where: VocFilter | None = None, top_terms: int = 60
+) -> pd.DataFrame:
     """Hierarchical clustering of frequent words: ``term, df, cluster``."""
     from kizuna.analytics.text import cluster_words
 
-    return cluster_words(_nonempty(load_corpus(session, where=where)), n_clusters=n_clusters,
-                         top_terms=top_terms).labels
+    return cluster_words(
+        _nonempty(load_corpus(session, where=where)), n_clusters=n_clusters, top_terms=top_terms
+    ).labels
 
 
 def sentiment(session: Session, *, where: VocFilter | None = None, per: str = "text") -> pd.DataFrame:
@@ -155,8 +181,9 @@ def classify(session: Session, *, where: VocFilter | None = None, policy: str = 
     return meta.merge(classifier.predict(corpus), on="doc_id")
 
 
-def requests(session: Session, *, where: VocFilter | None = None, n_themes: int | None = None,
-             examples: int = 2) -> pd.DataFrame:
+def requests(
+    session: Session, *, where: VocFilter | None = None, n_themes: int | None = None, examples: int = 2
+) -> pd.DataFrame:
     """Feature-request themes ranked by the accounts that ask and their ARR (integer minor units):
     ``theme, label, n_texts, n_accounts, arr_minor, currency, examples`` (a few texts behind the theme) and
     ``text_ids`` (all of them)."""
@@ -173,13 +200,23 @@ def requests(session: Session, *, where: VocFilter | None = None, n_themes: int 
     ranked["examples"] = [[text_of[i] for i in ids[:examples]] for ids in ranked["text_ids"]]
     currencies = facts["currency"].dropna().unique()
     ranked = ranked.rename(columns={"arr": "arr_minor"})
-    ranked.insert(ranked.columns.get_loc("arr_minor") + 1, "currency",
-                  currencies[0] if len(currencies) == 1 else ",".join(sorted(currencies)))
+    ranked.insert(
+        ranked.columns.get_loc("arr_minor") + 1,
+        "currency",
+        currencies[0] if len(currencies) == 1 else ",".join(sorted(currencies)),
+    )
     return ranked
 
 
-def lift(session: Session, *, where: VocFilter | None = None, window_days: int = 180, min_accounts: int = 3,
-         terms: bool = True, top_terms: int = 200) -> pd.DataFrame:
+def lift(
+    session: Session,
+    *,
+    where: VocFilter | None = None,
+    window_days: int = 180,
+    min_accounts: int = 3,
+    terms: bool = True,
+    top_terms: int = 200,
+) -> pd.DataFrame:
     """Which reasons (``category:…``) and terms (``term:…``) precede churn: ``feature, n_accounts, n_churned,
     churn_rate, base_rate, lift``."""
     from kizuna.analytics.text import churn_lift
@@ -206,8 +243,7 @@ def lift(session: Session, *, where: VocFilter | None = None, window_days: int =
     if mentions.empty:
         raise InvalidInput("no VoC entries tied to accounts match the filters")
     facts = account_facts(session)
-    return churn_lift(mentions, facts[["account_id", "churned_at"]], window_days=window_days,
-                      min_accounts=min_accounts)
+    return churn_lift(mentions, facts[["account_id", "churned_at"]], window_days=window_days, min_accounts=min_accounts)
 
 
 def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits: int = 5) -> pd.DataFrame:
@@ -227,15 +263,17 @@ def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits
         corpus = Corpus.from_frame(labelled[["text"]].reset_index(drop=True))
         classifier, _ = fit_classifier(session)
         y = labelled["category"].astype(str).tolist()
-        reports = {"rules": per_class_report(y, apply_rules(corpus)["rule_label"]),
-                   "combined": per_class_report(y, classifier.predict(corpus)["category"])}
+        reports = {
+            "rules": per_class_report(y, apply_rules(corpus)["rule_label"]),
+            "combined": per_class_report(y, classifier.predict(corpus)["category"]),
+        }
     else:
         training = training_set(session)
         corpus = Corpus.from_frame(training[["text"]])
         counts = training["category"].value_counts()
         folds = max(2, min(n_splits, int(counts.min())))
-        result = cross_validate_classifier(corpus, training["category"].tolist(), n_splits=folds,
-                                           policy="rules_first")
+        result = cross_validate_classifier(corpus, training["category"].tolist(), n_splits=folds, policy="rules_first")
         reports = {k: result[k] for k in ("rules", "model", "combined")}
     return pd.concat([r.assign(variant=k) for k, r in reports.items()], ignore_index=True)[
-        ["variant", "class", "precision", "recall", "f1", "support"]]
+        ["variant", "class", "precision", "recall", "f1", "support"]
+    ]

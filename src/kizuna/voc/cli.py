@@ -48,7 +48,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per subcommand)
+def register(app: typer.Typer) -> None:
     voc = typer.Typer(
         help="Voice of the customer (顧客の声): frequency, KWIC, networks, characteristic words, topics, sentiment, "
         "churn reasons, feature requests by ARR, churn lift, labels.",
@@ -63,12 +63,21 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     language_opt = typer.Option(None, "--language", help="ja or en (detected per text).")
     limit_opt = typer.Option(None, "--limit", help="Print at most this many rows.")
 
-    def run(fn: Callable[..., Any], fmt: str, limit: int | None, channel: str | None, since: str | None,
-            until: str | None, language: str | None, **kwargs: Any) -> None:
+    def run(
+        fn: Callable[..., Any],
+        fmt: str,
+        limit: int | None,
+        channel: str | None,
+        since: str | None,
+        until: str | None,
+        language: str | None,
+        **kwargs: Any,
+    ) -> None:
         from kizuna.voc.service import VocFilter
 
-        where = VocFilter(channel=channel, since=_date(since, "--since"), until=_date(until, "--until"),
-                          language=language)
+        where = VocFilter(
+            channel=channel, since=_date(since, "--since"), until=_date(until, "--until"), language=language
+        )
         with runtime() as rt, rt.transaction() as session:
             frame = fn(session, where=where, **kwargs)
         _emit(frame, fmt, limit)
@@ -78,8 +87,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
         by: str = typer.Option(None, "--by", help="channel, segment, plan, period (quarter), month, industry …"),
         min_df: int = typer.Option(2, "--min-df"),
         top: int = typer.Option(30, "--top", help="Terms per group."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Word and document frequency, overall or by channel / segment / plan / period."""
         from kizuna.voc.analyses import word_frequency
@@ -92,42 +105,74 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
         current: str = typer.Option(None, "--current", help="e.g. 2026Q3 (default: the last one)."),
         previous: str = typer.Option(None, "--previous"),
         min_df: int = typer.Option(3, "--min-df"),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Terms rising in the last period against the one before (signed log-likelihood)."""
         from kizuna.voc.analyses import emerging as emerging_fn
 
-        run(emerging_fn, fmt, limit, channel, since, until, language, period=period, current=current,
-            previous=previous, min_df=min_df)
+        run(
+            emerging_fn,
+            fmt,
+            limit,
+            channel,
+            since,
+            until,
+            language,
+            period=period,
+            current=current,
+            previous=previous,
+            min_df=min_df,
+        )
 
     @voc.command("kwic")
     def kwic(
         term: str = typer.Argument(..., help="A term (使いにくい, サポート, price …)."),
         width: int = typer.Option(20, "--width", help="Characters of context either side."),
         collocates: bool = typer.Option(False, "--collocations", help="Collocations instead of lines."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Keyword in context: every occurrence of TERM with its surroundings."""
         from kizuna.voc.analyses import concordance
 
-        run(concordance, fmt, limit, channel, since, until, language, term=term, width=width,
-            collocates=collocates)
+        run(concordance, fmt, limit, channel, since, until, language, term=term, width=width, collocates=collocates)
 
     @voc.command("network")
     def network(
         min_df: int = typer.Option(3, "--min-df"),
         top_edges: int = typer.Option(60, "--top-edges"),
         nodes: bool = typer.Option(False, "--nodes", help="Print the nodes (communities, centrality)."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Co-occurrence network (Jaccard): edges, or nodes with communities and centrality."""
         from kizuna.voc.analyses import network as network_fn
 
-        run(network_fn, fmt, limit, channel, since, until, language, min_df=min_df, top_n_edges=top_edges,
-            part="nodes" if nodes else "edges")
+        run(
+            network_fn,
+            fmt,
+            limit,
+            channel,
+            since,
+            until,
+            language,
+            min_df=min_df,
+            top_n_edges=top_edges,
+            part="nodes" if nodes else "edges",
+        )
 
     @voc.command("chars")
     def chars(
@@ -135,22 +180,41 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
         top: int = typer.Option(15, "--top"),
         statistic: str = typer.Option("log_likelihood", "--statistic", help="log_likelihood, chi2 or jaccard."),
         min_df: int = typer.Option(2, "--min-df"),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Characteristic words per group (churned vs retained, detractors vs promoters, plan, industry)."""
         from kizuna.voc.analyses import characteristic
 
-        run(characteristic, fmt, limit, channel, since, until, language, by=by, top_n=top, statistic=statistic,
-            min_df=min_df)
+        run(
+            characteristic,
+            fmt,
+            limit,
+            channel,
+            since,
+            until,
+            language,
+            by=by,
+            top_n=top,
+            statistic=statistic,
+            min_df=min_df,
+        )
 
     @voc.command("ca")
     def ca(
         by: str = typer.Option("channel", "--by", help="channel, plan, industry, segment, churned, nps …"),
         top_terms: int = typer.Option(40, "--top-terms"),
         min_df: int = typer.Option(3, "--min-df"),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Correspondence analysis of words × groups (coordinates of terms and groups)."""
         from kizuna.voc.analyses import correspondence
@@ -161,8 +225,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     def topics(
         n: int = typer.Option(6, "--n", help="Number of topics."),
         top: int = typer.Option(8, "--top", help="Terms per topic."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Topics (NMF) with the number you choose."""
         from kizuna.voc.analyses import topics as topics_fn
@@ -173,8 +241,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     def clusters(
         n: int = typer.Option(8, "--n", help="Number of clusters."),
         top_terms: int = typer.Option(60, "--top-terms"),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Hierarchical clustering of frequent words (Jaccard distance)."""
         from kizuna.voc.analyses import word_clusters
@@ -184,8 +256,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     @voc.command("sentiment")
     def sentiment(
         sentences: bool = typer.Option(False, "--sentences", help="Per sentence instead of per text."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Sentiment per text or sentence: positive / negative / neutral / request."""
         from kizuna.voc.analyses import sentiment as sentiment_fn
@@ -195,8 +271,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     @voc.command("classify")
     def classify(
         policy: str = typer.Option("rules_first", "--policy", help="rules_first or model_first."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Churn reason / feature request / praise / other for every text (rules + model from labels)."""
         from kizuna.voc.analyses import classify as classify_fn
@@ -207,8 +287,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     def requests(
         n_themes: int = typer.Option(None, "--themes", help="Number of themes (default: cut by distance)."),
         examples: int = typer.Option(2, "--examples", help="Example texts per theme."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Feature-request themes ranked by the number of accounts and their ARR, with example texts."""
         from kizuna.voc.analyses import requests as requests_fn
@@ -220,14 +304,28 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
         window: int = typer.Option(180, "--window", help="Days after a text within which churn counts."),
         min_accounts: int = typer.Option(3, "--min-accounts"),
         no_terms: bool = typer.Option(False, "--reasons-only", help="Only categories, not terms."),
-        fmt: str = fmt_opt, channel: str = channel_opt, since: str = since_opt, until: str = until_opt,
-        language: str = language_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        channel: str = channel_opt,
+        since: str = since_opt,
+        until: str = until_opt,
+        language: str = language_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Which reasons and terms precede churn (lift over the base churn rate)."""
         from kizuna.voc.analyses import lift as lift_fn
 
-        run(lift_fn, fmt, limit, channel, since, until, language, window_days=window, min_accounts=min_accounts,
-            terms=not no_terms)
+        run(
+            lift_fn,
+            fmt,
+            limit,
+            channel,
+            since,
+            until,
+            language,
+            window_days=window,
+            min_accounts=min_accounts,
+            terms=not no_terms,
+        )
 
     @voc.command("label")
     def label(
@@ -245,7 +343,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
     @voc.command("evaluate")
     def evaluate(
         file: str = typer.Option(None, "--file", help="A CSV with text and category columns to measure on."),
-        fmt: str = fmt_opt, limit: int = limit_opt,
+        fmt: str = fmt_opt,
+        limit: int = limit_opt,
     ) -> None:
         """Per-class precision / recall / F1: on --file, or cross-validated over the training set."""
         import pandas as pd
@@ -263,7 +362,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901  (one small function per s
         _emit(frame, fmt, limit)
 
     @voc.command("analyse")
-    def analyse(as_of: str = typer.Option(None, "--as-of", help="Date of the account sentiment (default today).")) -> None:
+    def analyse(
+        as_of: str = typer.Option(None, "--as-of", help="Date of the account sentiment (default today)."),
+    ) -> None:
         """Analyse new or changed entries and store per-account VoC sentiment (what `kizuna refresh` does)."""
         from kizuna.voc.service import analyse_entries, store_account_sentiment
 

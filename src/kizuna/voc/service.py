@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from importlib import resources
 from io import StringIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import delete, select
@@ -69,8 +69,15 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
     )
     subs = pd.DataFrame(
         session.execute(
-            select(Subscription.account_id, Subscription.mrr_minor, Subscription.currency, Subscription.start_date,
-                   Subscription.end_date, Plan.name, Plan.is_addon).join(Plan, Plan.id == Subscription.plan_id)
+            select(
+                Subscription.account_id,
+                Subscription.mrr_minor,
+                Subscription.currency,
+                Subscription.start_date,
+                Subscription.end_date,
+                Plan.name,
+                Plan.is_addon,
+            ).join(Plan, Plan.id == Subscription.plan_id)
         ).all(),
         columns=["account_id", "mrr_minor", "currency", "start_date", "end_date", "plan", "is_addon"],
     )
@@ -118,8 +125,15 @@ def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataF
     """VoC entries with their account facts: ``entry_id, text, channel, language, author, recorded_at, date,
     month, period`` (calendar quarter, e.g. ``2026Q3``) and the columns of :func:`account_facts`."""
     where = where or VocFilter()
-    q = select(VocEntry.id, VocEntry.account_id, VocEntry.channel, VocEntry.text, VocEntry.language,
-               VocEntry.author, VocEntry.recorded_at).order_by(VocEntry.recorded_at, VocEntry.id)
+    q = select(
+        VocEntry.id,
+        VocEntry.account_id,
+        VocEntry.channel,
+        VocEntry.text,
+        VocEntry.language,
+        VocEntry.author,
+        VocEntry.recorded_at,
+    ).order_by(VocEntry.recorded_at, VocEntry.id)
     if where.channel:
         q = q.where(VocEntry.channel == where.channel)
     if where.since:
@@ -144,16 +158,15 @@ def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataF
     return rows.merge(facts, on="account_id", how="left")
 
 
-def load_corpus(
-    session: Session, *, where: VocFilter | None = None, analyzer: TextAnalyzer | None = None
-) -> Corpus:
+def load_corpus(session: Session, *, where: VocFilter | None = None, analyzer: TextAnalyzer | None = None) -> Corpus:
     """The filtered VoC entries as a :class:`Corpus` (``doc_id`` = entry id; metadata as in :func:`voc_entries`;
     ``language`` is detected per text, ``entry_language`` is the one recorded). ``where.language`` filters on
     the detected language."""
     from kizuna.analytics.text import Corpus
 
-    frame = voc_entries(session, where=VocFilter(where.channel, where.since, where.until, None, where.account_id)
-                        if where else None)
+    frame = voc_entries(
+        session, where=VocFilter(where.channel, where.since, where.until, None, where.account_id) if where else None
+    )
     corpus = Corpus.from_frame(frame, text="text", doc_id="entry_id", analyzer=analyzer)
     if where is not None and where.language:
         corpus = corpus.subset((corpus.docs["language"] == where.language).to_numpy())
@@ -177,8 +190,15 @@ def label_entry(session: Session, *, entry_id: int, category: str, actor: str) -
     else:
         label.category, label.author, label.created_at = category, actor, utcnow()
     session.flush()
-    record_audit(session, actor=actor, action="voc.label", entity="voc_entries", entity_id=entry_id,
-                 before=before, after={"category": category})
+    record_audit(
+        session,
+        actor=actor,
+        action="voc.label",
+        entity="voc_entries",
+        entity_id=entry_id,
+        before=before,
+        after={"category": category},
+    )
     return label
 
 
@@ -186,7 +206,8 @@ def team_labels(session: Session) -> pd.DataFrame:
     """The team's labels with their texts: ``entry_id, text, category, author, created_at``."""
     rows = session.execute(
         select(VocLabel.entry_id, VocEntry.text, VocLabel.category, VocLabel.author, VocLabel.created_at)
-        .join(VocEntry, VocEntry.id == VocLabel.entry_id).order_by(VocLabel.entry_id)
+        .join(VocEntry, VocEntry.id == VocLabel.entry_id)
+        .order_by(VocLabel.entry_id)
     ).all()
     return pd.DataFrame(rows, columns=["entry_id", "text", "category", "author", "created_at"])
 
@@ -290,11 +311,25 @@ def stored_analysis(session: Session, *, where: VocFilter | None = None) -> pd.D
     """Stored per-entry analysis joined to the entries: ``entry_id, account_id, channel, recorded_at, text,
     language, sentiment_label, sentiment_score, category, confidence, source, rule_codes, analysed_at``."""
     where = where or VocFilter()
-    q = select(VocEntry.id, VocEntry.account_id, VocEntry.channel, VocEntry.recorded_at, VocEntry.text,
-               VocTextAnalysis.language, VocTextAnalysis.sentiment_label, VocTextAnalysis.sentiment_score,
-               VocTextAnalysis.category, VocTextAnalysis.confidence, VocTextAnalysis.source,
-               VocTextAnalysis.rule_codes, VocTextAnalysis.analysed_at).join(
-        VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id).order_by(VocEntry.recorded_at, VocEntry.id)
+    q = (
+        select(
+            VocEntry.id,
+            VocEntry.account_id,
+            VocEntry.channel,
+            VocEntry.recorded_at,
+            VocEntry.text,
+            VocTextAnalysis.language,
+            VocTextAnalysis.sentiment_label,
+            VocTextAnalysis.sentiment_score,
+            VocTextAnalysis.category,
+            VocTextAnalysis.confidence,
+            VocTextAnalysis.source,
+            VocTextAnalysis.rule_codes,
+            VocTextAnalysis.analysed_at,
+        )
+        .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        .order_by(VocEntry.recorded_at, VocEntry.id)
+    )
     if where.channel:
         q = q.where(VocEntry.channel == where.channel)
     if where.since:
@@ -305,9 +340,24 @@ def stored_analysis(session: Session, *, where: VocFilter | None = None) -> pd.D
         q = q.where(VocTextAnalysis.language == where.language)
     if where.account_id is not None:
         q = q.where(VocEntry.account_id == where.account_id)
-    return pd.DataFrame(session.execute(q).all(), columns=[
-        "entry_id", "account_id", "channel", "recorded_at", "text", "language", "sentiment_label",
-        "sentiment_score", "category", "confidence", "source", "rule_codes", "analysed_at"])
+    return pd.DataFrame(
+        session.execute(q).all(),
+        columns=[
+            "entry_id",
+            "account_id",
+            "channel",
+            "recorded_at",
+            "text",
+            "language",
+            "sentiment_label",
+            "sentiment_score",
+            "category",
+            "confidence",
+            "source",
+            "rule_codes",
+            "analysed_at",
+        ],
+    )
 
 
 def store_account_sentiment(
@@ -318,19 +368,23 @@ def store_account_sentiment(
     from kizuna.analytics.text import account_voc_sentiment
 
     rows = session.execute(
-        select(VocEntry.account_id, VocEntry.recorded_at, VocTextAnalysis.sentiment_score,
-               VocTextAnalysis.sentiment_label).join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        select(
+            VocEntry.account_id, VocEntry.recorded_at, VocTextAnalysis.sentiment_score, VocTextAnalysis.sentiment_label
+        )
+        .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
         .where(VocEntry.account_id.is_not(None))
     ).all()
     session.execute(delete(VocAccountSentiment).where(VocAccountSentiment.as_of == as_of))
     if not rows:
         return 0
     scores = pd.DataFrame(rows, columns=["account_id", "date", "score", "label"])
-    measure = account_voc_sentiment(scores, as_of=_utc(as_of), window_days=window_days,
-                                    half_life_days=half_life_days)
+    measure = account_voc_sentiment(scores, as_of=_utc(as_of), window_days=window_days, half_life_days=half_life_days)
     session.add_all(
         VocAccountSentiment(
-            account_id=int(r.account_id), as_of=as_of, sentiment=float(r.voc_sentiment), n_texts=int(r.n_texts),
+            account_id=int(r.account_id),
+            as_of=as_of,
+            sentiment=float(r.voc_sentiment),
+            n_texts=int(r.n_texts),
             share_negative=None if pd.isna(r.share_negative) else float(r.share_negative),
         )
         for r in measure.itertuples(index=False)
@@ -342,14 +396,21 @@ def store_account_sentiment(
 def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.DataFrame:
     """Stored per-account VoC sentiment (latest date, or ``as_of``): ``account_id, as_of, sentiment, n_texts,
     share_negative``."""
-    q = select(VocAccountSentiment.account_id, VocAccountSentiment.as_of, VocAccountSentiment.sentiment,
-               VocAccountSentiment.n_texts, VocAccountSentiment.share_negative)
+    q = select(
+        VocAccountSentiment.account_id,
+        VocAccountSentiment.as_of,
+        VocAccountSentiment.sentiment,
+        VocAccountSentiment.n_texts,
+        VocAccountSentiment.share_negative,
+    )
     if as_of is None:
-        latest = session.scalars(select(VocAccountSentiment.as_of).order_by(VocAccountSentiment.as_of.desc())
-                                 .limit(1)).first()
+        latest = session.scalars(
+            select(VocAccountSentiment.as_of).order_by(VocAccountSentiment.as_of.desc()).limit(1)
+        ).first()
         if latest is None:
             return pd.DataFrame(columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"])
         as_of = latest
     q = q.where(VocAccountSentiment.as_of == as_of).order_by(VocAccountSentiment.account_id)
-    return pd.DataFrame(session.execute(q).all(),
-                        columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"])
+    return pd.DataFrame(
+        session.execute(q).all(), columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"]
+    )

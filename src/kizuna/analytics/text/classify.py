@@ -211,8 +211,8 @@ def per_class_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequ
         rows.append((c, prec, rec, f1, int((t == c).sum())))
     df = pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
     present = df[df["support"] > 0]
-    macro = ("macro", present["precision"].mean(), present["recall"].mean(), present["f1"].mean(), int(len(t)))
-    acc = ("accuracy", np.nan, np.nan, float((t == p).mean()) if len(t) else 0.0, int(len(t)))
+    macro = ("macro", present["precision"].mean(), present["recall"].mean(), present["f1"].mean(), len(t))
+    acc = ("accuracy", np.nan, np.nan, float((t == p).mean()) if len(t) else 0.0, len(t))
     return pd.concat([df, pd.DataFrame([macro, acc], columns=df.columns)], ignore_index=True)
 
 

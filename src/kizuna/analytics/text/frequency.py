@@ -3,7 +3,6 @@ characteristic words per group and correspondence analysis."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass

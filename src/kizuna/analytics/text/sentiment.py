@@ -28,7 +28,7 @@ from kizuna.analytics.text import lexicon as lx
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.tokenize import AnalyzedText, _is_question, gc_paused
 
-__all__ = ["SentimentScorer", "sentence_sentiment", "text_sentiment", "term_polarity"]
+__all__ = ["SentimentScorer", "sentence_sentiment", "term_polarity", "text_sentiment"]
 
 LABELS = ("positive", "negative", "neutral", "request")
 

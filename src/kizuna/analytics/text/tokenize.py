@@ -21,13 +21,13 @@ from __future__ import annotations
 import gc
 import os
 import re
-from bisect import bisect_left
-from functools import lru_cache
-from operator import methodcaller
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import methodcaller
 from typing import Any
 
 from kizuna.analytics.text import lexicon as lx
