@@ -103,14 +103,32 @@ def node_modules_dir() -> Path:
     return REPO_ROOT / "node_modules"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the web app for ``settings``; the engine is opened in the lifespan and disposed at shutdown."""
+def _warm_dashboard(runtime: Runtime) -> None:
+    import datetime as dt
+
+    from kizuna.dashboard import service
+
+    try:
+        with runtime.transaction() as session:
+            service.portfolio(session, today=dt.datetime.now(dt.UTC).date())
+    except Exception:  # a warm-up must never take the server down; the first request computes it instead
+        log.warning("dashboard warm-up failed", exc_info=True)
+
+
+def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -> FastAPI:
+    """Build the web app for ``settings``; the engine is opened in the lifespan and disposed at shutdown.
+
+    ``warm_caches`` computes the dashboard's figures in the background at start-up (``kizuna serve`` does)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.open(settings)
         app.state.runtime = runtime
+        if warm_caches:
+            # The portfolio of a large book takes seconds to compute; do it once in the background at start-up so
+            # the first person to open the dashboard does not wait for it.
+            threading.Thread(target=_warm_dashboard, args=(runtime,), name="kizuna-warm-up", daemon=True).start()
         try:
             yield
         finally:

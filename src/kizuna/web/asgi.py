@@ -10,5 +10,5 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         from kizuna.web.app import create_app
 
-        return create_app()
+        return create_app(warm_caches=True)
     raise AttributeError(name)

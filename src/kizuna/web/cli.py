@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         else:
             from kizuna.web.app import create_app
 
-            uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(s, warm_caches=True), host=host, port=port, log_level="warning")
 
     @app.command("create-user")
     def create_user(
