@@ -15,6 +15,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same company."),
         end_date: str = typer.Option("2026-11-22", "--end-date", help="'Today' of the demo company (YYYY-MM-DD)."),
         reset: bool = typer.Option(False, "--reset", help="Empty the data hub and the event files first."),
+        playbooks: bool = typer.Option(
+            True, "--playbooks/--no-playbooks", help="Import the example playbook library and switch it on."
+        ),
     ) -> None:
         """Build a realistic Japanese B2B SaaS demo company (seeded, deterministic) into the data hub.
 
@@ -42,3 +45,17 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  {'events':<22} {summary.events:>12,}")
         typer.echo("seconds: " + ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
         typer.echo(f"hidden truth (for evaluating models only): {summary.truth_dir}")
+        if playbooks:
+            # the demo CS team works with the example library switched on, so `refresh` turns signals into tasks
+            from kizuna.playbooks.service import import_library, set_enabled
+            from kizuna.runtime import Runtime
+
+            rt = Runtime.open(s)
+            try:
+                with rt.transaction() as session:
+                    keys = [key for key, _changed in import_library(session, actor="demo")]
+                    for key in keys:
+                        set_enabled(session, actor="demo", key=key, enabled=True)
+            finally:
+                rt.close()
+            typer.echo(f"playbooks switched on: {len(keys)}")
