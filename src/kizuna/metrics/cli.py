@@ -65,7 +65,9 @@ def register(app: typer.Typer) -> None:
                 frame = service.load_kpi(session, names=HEADLINE, as_of=day, by=by, currency=currency)
                 if not frame.empty:
                     latest = frame.month.max()
-                    frame = frame[frame.month == latest]
+                    frame = frame[frame.month == latest].assign(
+                        currency=lambda f: f.currency.replace("", "(any currency)")
+                    )
                     keys = ["currency", "dimension_value"] if by else ["currency"]
                     frame = frame.pivot_table(index="metric", columns=keys, values="value", aggfunc="first")
                     frame = frame.reindex([m for m in HEADLINE if m in frame.index]).reset_index()
