@@ -132,3 +132,15 @@ def test_analysis_is_incremental_and_feeds_account_sentiment(session: Session, w
     assert rows[world["leaving"]].sentiment < 0 and rows[world["leaving"]].n_texts == 1
     assert store_account_sentiment(session, as_of=dt.date(2026, 5, 2)) == 2  # replaces, never duplicates
     assert len(session.scalars(select(VocAccountSentiment)).all()) == 2
+
+
+def test_arr_comes_from_the_metrics_snapshot_when_there_is_one(session: Session, world: dict[str, int]) -> None:
+    from kizuna.metrics.models import AccountMetrics
+
+    session.add(
+        AccountMetrics(account_id=world["staying"], as_of=TODAY, currency="JPY", mrr_minor=70_000, arr_minor=840_000)
+    )
+    session.flush()
+    facts = account_facts(session, today=TODAY).set_index("account_id")
+    assert facts.loc[world["staying"], "arr_minor"] == 840_000
+    assert facts.loc[world["leaving"], "arr_minor"] == 0  # no snapshot row: computed from subscriptions

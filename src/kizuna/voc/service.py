@@ -56,9 +56,10 @@ def _utc(day: dt.date) -> dt.datetime:
 # ------------------------------------------------------------------------------------------ accounts
 def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataFrame:
     """One row per account: ``account_id, account_name, industry, segment`` (touch tier), ``employee_band,
-    plan`` (main plan of the latest contract version), ``arr_minor`` (MRR×12 of the versions in force today,
-    integer minor units), ``currency, churned, churned_at`` (every subscription ended: the last end date) and
-    ``nps_group`` (promoter / passive / detractor from the latest NPS answer, else None).
+    plan`` (main plan of the latest contract version), ``arr_minor`` (integer minor units: the metrics domain's
+    ``account_metrics.arr_minor`` where a refresh wrote one, else MRR×12 of the versions in force today),
+    ``currency, churned, churned_at`` (every subscription ended: the last end date) and ``nps_group``
+    (promoter / passive / detractor from the latest NPS answer, else None).
     """
     today = today or utcnow().date()
     accounts = pd.DataFrame(
@@ -103,6 +104,14 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         accounts["currency"] = None
         accounts["churned"] = False
         accounts["churned_at"] = None
+    snapshot = _snapshot_arr(session)
+    if not snapshot.empty:  # the metrics domain's per-account ARR wins where it has a row
+        arr_of = snapshot.set_index("account_id")
+        has = accounts["account_id"].isin(arr_of.index)
+        arr = accounts["account_id"].map(arr_of["arr_minor"])
+        accounts["arr_minor"] = arr.where(has, accounts["arr_minor"]).astype("int64")
+        currency = accounts["account_id"].map(arr_of["currency"])
+        accounts["currency"] = currency.where(has & currency.notna(), accounts["currency"])
     nps = pd.DataFrame(
         session.execute(
             select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
@@ -121,6 +130,14 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
 
 
 # ----------------------------------------------------------------------------------------------- entries
+def _snapshot_arr(session: Session) -> pd.DataFrame:
+    """``account_id, arr_minor, currency`` from the metrics domain's ``account_metrics`` (empty if none)."""
+    from kizuna.metrics.models import AccountMetrics
+
+    rows = session.execute(select(AccountMetrics.account_id, AccountMetrics.arr_minor, AccountMetrics.currency)).all()
+    return pd.DataFrame(rows, columns=["account_id", "arr_minor", "currency"])
+
+
 def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataFrame:
     """VoC entries with their account facts: ``entry_id, text, channel, language, author, recorded_at, date,
     month, period`` (calendar quarter, e.g. ``2026Q3``) and the columns of :func:`account_facts`."""
