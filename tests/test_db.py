@@ -75,3 +75,12 @@ def test_migrations_match_the_models(tmp_path) -> None:
     engine.dispose()
     structural = [d for d in diff if d[0] in {"add_table", "remove_table", "add_column", "remove_column"}]
     assert structural == []
+
+
+def test_the_migration_history_has_one_head() -> None:
+    """Domains may branch while being built, but main always joins them: ``alembic upgrade head`` must work."""
+    from alembic.script import ScriptDirectory
+
+    from kizuna.migrations import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
