@@ -10,14 +10,12 @@ stays bounded at any size.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from kizuna.demo import catalog as c
 from kizuna.demo.simulate import World, add_months, sigmoid, stream
@@ -149,39 +147,10 @@ def write_events(
                 },
                 schema=EVENT_SCHEMA,
             )
-            total += write_sorted_batch(store, table, ts, batch_key=f"demo-{t:03d}-{lo // BLOCK:03d}")
+            total += store.write_batch(table, batch_key=f"demo-{t:03d}-{lo // BLOCK:03d}")
             if progress is not None:
                 progress(count)
     return total
-
-
-def write_sorted_batch(store: EventStore, table: pa.Table, ts_us: np.ndarray[Any, Any], *, batch_key: str) -> int:
-    """Write ``table`` (sorted by ``timestamp``; ``ts_us`` its epoch microseconds) in the store's month layout.
-
-    Same files as :meth:`EventStore.write_batch` (``month=YYYY-MM/<batch_key>.parquet``, written atomically), but the
-    month split is a binary search on the sorted timestamps: ``pc.strftime`` in ``write_batch`` costs ~3 µs a row,
-    which alone would take minutes at 50 million events.
-    """
-    days = ts_us // 86_400_000_000
-    dates = days.astype("datetime64[D]")
-    month_keys = dates.astype("datetime64[M]")
-    bounds = np.flatnonzero(np.diff(month_keys.astype(np.int64))) + 1
-    starts = np.r_[0, bounds]
-    stops = np.r_[bounds, len(ts_us)]
-    for lo, hi in zip(starts, stops, strict=True):
-        month = str(month_keys[lo])  # 'YYYY-MM'
-        folder = store.root / f"month={month}"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{batch_key}.parquet"
-        tmp = folder / f".{batch_key}.{os.getpid()}.tmp"
-        pq.write_table(
-            table.slice(int(lo), int(hi - lo)),
-            tmp,
-            compression="zstd",
-            use_dictionary=["account_id", "user_id", "event_name", "feature", "properties"],
-        )
-        os.replace(tmp, target)
-    return int(table.num_rows)
 
 
 def _login_mask(sessions: np.ndarray[Any, Any], features: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

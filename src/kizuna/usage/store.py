@@ -51,19 +51,14 @@ class EventStore:
 
         Files of an earlier batch with the same key are replaced, so re-writing a batch is idempotent.
         """
-        table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
-        if table.num_rows == 0:
-            return 0
-        months = pc.strftime(table["timestamp"], format="%Y-%m")
-        for month in pc.unique(months).to_pylist():
-            part = table.filter(pc.equal(months, month))
-            folder = self.root / f"month={month}"
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{batch_key}.parquet"
-            tmp = folder / f".{batch_key}.{uuid.uuid4().hex}.tmp"
-            pq.write_table(part, tmp, compression="zstd")
-            os.replace(tmp, target)
-        return int(table.num_rows)
+        writer = EventBatchWriter(self, batch_key)
+        try:
+            rows = writer.write(table)
+            writer.publish().commit()
+        except BaseException:
+            writer.abort()
+            raise
+        return rows
 
     def remove_batch(self, batch_key: str) -> None:
         for path in self.root.glob(f"month=*/{batch_key}.parquet"):
