@@ -19,7 +19,52 @@ def test_pages_render_for_admin(world: WebWorld, path: str) -> None:
     assert "<html" in response.text
 
 
+def _refresh_metrics(world: WebWorld) -> None:
+    import datetime as dt
+
+    from kizuna.refresh import refresh
+
+    refresh(world.runtime, as_of=dt.datetime.now(dt.UTC).date(), only=["metrics"])
+
+
+def test_dashboard_says_run_refresh_before_the_first_snapshot(world: WebWorld) -> None:
+    html = world.client("csm").get("/").text
+    assert 'id="revenue-note"' in html and "kizuna refresh" in html
+    data = world.client("csm").get("/api/v1/dashboard").json()
+    assert data["nrr"] is None and data["arr_minor"] is None and data["revenue_note"] == "dashboard.no_snapshot"
+    for path in ("/cohorts", "/funnel"):
+        assert "kizuna refresh" in world.client("csm").get(path).text, path
+
+
+def test_dashboard_figures_are_the_stored_kpis(world: WebWorld) -> None:
+    from kizuna.metrics.service import load_kpi
+
+    _refresh_metrics(world)
+    data = world.client("manager").get("/api/v1/dashboard").json()
+    with world.runtime.transaction() as session:
+        kpi = load_kpi(session, names=["arr_minor", "nrr_12m", "grr_12m", "logo_churn_rate"], currency="JPY")
+    month = max(kpi.month)
+    latest = kpi[kpi.month == month].set_index("metric")["value"]
+    assert data["arr_minor"] == latest["arr_minor"] == 12 * 210_000
+    assert data["nrr"] == pytest.approx(latest["nrr_12m"])
+    assert data["grr"] == pytest.approx(latest["grr_12m"])
+    assert data["logo_churn"] == pytest.approx(latest["logo_churn_rate"])
+    assert data["movements"][-1]["month"] == month.isoformat()
+    # one filter: the stored breakdown; two: not stored, and the page says so instead of computing another number
+    one = world.client("manager").get("/api/v1/dashboard", params={"segment": "IT"}).json()
+    with world.runtime.transaction() as session:
+        by = load_kpi(session, names=["mrr_minor"], by="industry", currency="JPY")
+    it = by[(by.dimension_value == "IT") & (by.month == month)]["value"].iloc[0]
+    assert one["mrr_minor"] == it == 140_000
+    two = world.client("manager").get("/api/v1/dashboard", params={"segment": "IT", "tier": "high"}).json()
+    assert two["nrr"] is None and two["revenue_note"] == "dashboard.filter_not_stored"
+    for path in ("/", "/cohorts", "/funnel"):
+        html = world.client("csm").get(path).text
+        assert 'id="snapshot-as-of"' in html and 'id="revenue-note"' not in html, path
+
+
 def test_dashboard_shows_figures_and_chart_data(world: WebWorld) -> None:
+    _refresh_metrics(world)
     html = world.client("csm").get("/").text
     assert 'id="chart-waterfall"' in html and 'id="chart-waterfall-data"' in html
     # Two accounts at 70,000 and 140,000 yen MRR: ARR = 12 * 210,000 = 2,520,000 yen = 252万円.

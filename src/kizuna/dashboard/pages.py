@@ -106,6 +106,8 @@ def dashboard_json(
         "grr": p.grr,
         "logo_churn": p.logo_churn,
         "movements": [{**m, "month": m["month"].isoformat()} for m in p.movements],
+        "snapshot_as_of": p.snapshot_as_of.isoformat() if p.snapshot_as_of else None,
+        "revenue_note": p.revenue_note,
         "stage_distribution": p.stage_distribution,
         "at_risk": p.at_risk,
         "renewals_due": {"accounts": p.renewals_due_count, "mrr_minor": p.renewals_due_mrr_minor},

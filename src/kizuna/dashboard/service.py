@@ -1,9 +1,9 @@
-"""Portfolio figures for the dashboard, computed from the data hub (subscription versions, milestones, surveys).
+"""Portfolio figures for the dashboard.
 
-MRR on a day is the sum of the paid subscription versions running that day (``start_date <= day < end_date``).
-Movements between two month starts are classified per account: new (0 -> x), expansion (x -> y > x), contraction
-(x -> 0 < y < x), churn (x -> 0), reactivation (0 -> x for an account that paid before the window).
-NRR = MRR now of the accounts paying 12 months ago / their MRR then; GRR caps each account at its MRR then.
+Revenue and retention (ARR, MRR, NRR, GRR, logo churn, MRR movements) are read from the KPI snapshot stored by
+``kizuna refresh`` (``kizuna.metrics.service``), so the dashboard and ``kizuna kpi`` never disagree; the definitions
+are in docs/metrics.md. The rest (lifecycle stages, renewals due, onboarding, NPS, health, risk) is read from the
+data hub and the owning domains.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
@@ -41,13 +41,13 @@ class PortfolioFilter:
 class Portfolio:
     as_of: dt.date
     currency: str
-    mrr_minor: int
-    arr_minor: int
-    paying_accounts: int
-    nrr: float | None
-    grr: float | None
-    logo_churn: float | None
-    movements: list[dict[str, Any]]  # month, new, expansion, contraction, churn, reactivation, mrr
+    mrr_minor: int | None  # revenue and retention: from the KPI snapshot (None: not stored, see revenue_note)
+    arr_minor: int | None
+    paying_accounts: int | None
+    nrr: float | None  # trailing 12 months (nrr_12m)
+    grr: float | None  # trailing 12 months (grr_12m)
+    logo_churn: float | None  # the snapshot month's logo_churn_rate
+    movements: list[dict[str, Any]]  # month, new, expansion, contraction, churn, reactivation, mrr_start, mrr_end
     stage_distribution: dict[str, int]
     at_risk: list[dict[str, Any]]
     renewals_due_count: int
@@ -60,6 +60,8 @@ class Portfolio:
     options: dict[str, list[Any]]
     health_bands: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     risk_top: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    snapshot_as_of: dt.date | None = None
+    revenue_note: str | None = None  # i18n key: no snapshot yet, or the filter's figures are not stored
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -78,72 +80,103 @@ def _account_filter(f: PortfolioFilter) -> list[Any]:
     return clauses
 
 
-def _mrr_matrix(subs: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
-    """Accounts x days matrix of MRR (minor units)."""
-    if subs.empty:
-        return pd.DataFrame(index=pd.Index([], name="account_id"), columns=range(len(days)), dtype="int64")
-    start = subs["start_date"].to_numpy(dtype="datetime64[D]")
-    end = subs["end_date"].fillna(dt.date(9999, 12, 31)).to_numpy(dtype="datetime64[D]")
-    mrr = subs["mrr_minor"].to_numpy(dtype="int64")
-    cols = {}
-    for i, day in enumerate(days):
-        d = np.datetime64(day, "D")
-        cols[i] = np.where((start <= d) & (end > d), mrr, 0)
-    frame = pd.DataFrame(cols)
-    frame["account_id"] = subs["account_id"].to_numpy()
-    return frame.groupby("account_id").sum()
+# Dashboard filter -> the breakdown the KPI snapshot stores it under (kizuna.analytics.kpi.snapshot.SERIES_BREAKDOWNS).
+FILTER_DIMENSIONS = {"segment": "industry", "tier": "touch_tier", "owner_id": "owner_id"}
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
+_REVENUE_METRICS = (
+    "mrr_minor",
+    "arr_minor",
+    "mrr_start_minor",
+    "customers",
+    "nrr_12m",
+    "grr_12m",
+    "logo_churn_rate",
+    *(f"{m}_minor" for m in MOVEMENTS),
+)
 
 
-def movements_by_month(
-    subs: pd.DataFrame, *, today: dt.date, months: int = 12
-) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """MRR movements for each of the last ``months`` months (between month starts; the current month up to today)."""
-    first = _add_months(today.replace(day=1), -months)
-    days = [_add_months(first, i) for i in range(months + 1)]
-    days[-1] = max(days[-1], today)
-    days.append(today)
-    matrix = _mrr_matrix(subs, days)
-    paid_before = (
-        subs.loc[subs["start_date"] < first].groupby("account_id").size().index if not subs.empty else pd.Index([])
+@dataclasses.dataclass
+class Revenue:
+    """Revenue and retention figures read from the stored KPI snapshot (never recomputed here)."""
+
+    snapshot_as_of: dt.date | None = None
+    currency: str = "JPY"
+    mrr_minor: int | None = None
+    arr_minor: int | None = None
+    customers: int | None = None
+    nrr: float | None = None  # nrr_12m
+    grr: float | None = None  # grr_12m
+    logo_churn: float | None = None  # logo_churn_rate of the snapshot's month
+    movements: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    note: str | None = None  # i18n key: why the figures are missing
+
+
+def _breakdown(f: PortfolioFilter) -> tuple[str | None, str | None] | None:
+    """The stored breakdown of a filter: (dimension, value), (None, None) for the totals, None when not stored."""
+    chosen = [(FILTER_DIMENSIONS[k], str(v)) for k, v in dataclasses.asdict(f).items() if v]
+    if not chosen:
+        return None, None
+    if len(chosen) > 1:  # the snapshot stores one attribute at a time, never combinations
+        return None
+    return chosen[0]
+
+
+def _value(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> Revenue:
+    """ARR, MRR, NRR/GRR (trailing 12 months), logo churn and the MRR movements of the last ``months`` months, from
+    the latest KPI snapshot (``kizuna refresh``), in the currency with the most MRR: what ``kizuna kpi`` shows."""
+    from kizuna.metrics import service as metrics
+
+    if metrics.latest_snapshot(session) is None:
+        return Revenue(note="dashboard.no_snapshot")
+    breakdown = _breakdown(filters)
+    if breakdown is None:
+        return Revenue(note="dashboard.filter_not_stored")
+    dimension, value = breakdown
+    series = metrics.load_kpi(session, names=_REVENUE_METRICS, by=dimension)
+    if dimension is not None:
+        # dimension values are stored as text; an integer id may have been written as "3" or "3.0"
+        wanted = {value, f"{value}.0"}
+        series = series[series.dimension_value.isin(wanted)]
+    as_of = series.as_of.iloc[0] if len(series) else metrics.latest_snapshot(session)[0]  # type: ignore[index]
+    out = Revenue(snapshot_as_of=as_of)
+    money = series[series.currency != ""]
+    if money.empty:
+        out.note = "dashboard.no_revenue_in_snapshot"
+        return out
+    month = as_of.replace(day=1)
+    latest_mrr = money[(money.metric == "mrr_minor") & (money.month == month)]
+    currency = str(latest_mrr.sort_values("value", ascending=False).currency.iloc[0]) if len(latest_mrr) else None
+    out.currency = currency or str(money.currency.mode().iloc[0])
+    wide = (
+        money[money.currency == out.currency]
+        .pivot_table(index="month", columns="metric", values="value", aggfunc="first", dropna=False)
+        .sort_index()
     )
-    rows = []
-    for i in range(months):
-        prev = matrix[i] if not matrix.empty else pd.Series(dtype="int64")
-        curr = matrix[i + 1] if not matrix.empty else pd.Series(dtype="int64")
-        delta = curr - prev
-        new_mask = (prev == 0) & (curr > 0)
-        reactivated = new_mask & prev.index.isin(paid_before) if not matrix.empty else new_mask
-        rows.append(
+    if month in wide.index:
+        row = wide.loc[month]
+        out.mrr_minor = int(row.get("mrr_minor", 0) or 0)
+        out.arr_minor = int(row.get("arr_minor", 12 * out.mrr_minor) or 0)
+        out.customers = int(row.get("customers", 0) or 0)
+        out.nrr = _value(row.get("nrr_12m"))
+        out.grr = _value(row.get("grr_12m"))
+        out.logo_churn = _value(row.get("logo_churn_rate"))
+    first = month
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    for m, row in wide.loc[wide.index >= first].iterrows():
+        out.movements.append(
             {
-                "month": days[i],
-                "new": int(delta[new_mask & ~reactivated].sum()),
-                "reactivation": int(delta[reactivated].sum()),
-                "expansion": int(delta[(prev > 0) & (curr > prev)].sum()),
-                "contraction": int(delta[(curr > 0) & (curr < prev)].sum()),
-                "churn": int(delta[(prev > 0) & (curr == 0)].sum()),
-                "mrr_start": int(prev.sum()),
-                "mrr_end": int(curr.sum()),
+                "month": m,
+                **{k: int(_value(row.get(f"{k}_minor")) or 0) for k in MOVEMENTS},
+                "mrr_start": int(_value(row.get("mrr_start_minor")) or 0),
+                "mrr_end": int(_value(row.get("mrr_minor")) or 0),
             }
         )
-    return rows, matrix
-
-
-def _load_subscriptions(session: Session, f: PortfolioFilter, since: dt.date) -> pd.DataFrame:
-    stmt = select(
-        Subscription.account_id,
-        Subscription.mrr_minor,
-        Subscription.start_date,
-        Subscription.end_date,
-        Subscription.currency,
-    ).where(
-        Subscription.status.in_(("active", "cancelled", "churned")),
-        or_(Subscription.end_date.is_(None), Subscription.end_date > since - dt.timedelta(days=400)),
-    )
-    clauses = _account_filter(f)
-    if clauses:
-        stmt = stmt.join(Account, Account.id == Subscription.account_id).where(and_(*clauses))
-    rows = session.execute(stmt).all()
-    return pd.DataFrame(rows, columns=["account_id", "mrr_minor", "start_date", "end_date", "currency"])
+    return out
 
 
 def portfolio(
@@ -151,7 +184,10 @@ def portfolio(
 ) -> Portfolio:
     """The dashboard's figures; cached ten minutes per database and filter (they move with imports and refreshes)."""
     f = filters or PortfolioFilter()
-    key = (str(session.get_bind().engine.url), f, today)
+    from kizuna.metrics.service import latest_snapshot
+
+    # keyed on the snapshot too: after a refresh the dashboard shows what `kizuna kpi` shows, at once
+    key = (str(session.get_bind().engine.url), f, today, latest_snapshot(session))
     if use_cache:
         with _cache_lock:
             hit = _cache.get(key)
@@ -169,27 +205,22 @@ def clear_cache() -> None:
 
 
 def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfolio:
+    from kizuna.metrics.service import load_account_metrics
+
     year_ago = dt.date(today.year - 1, today.month, min(today.day, 28))
-    subs = _load_subscriptions(session, f, year_ago)
-    movements, matrix = movements_by_month(subs, today=today)
-    now_col = matrix.columns[-1] if not matrix.empty else None
-    mrr_now = matrix[now_col] if now_col is not None else pd.Series(dtype="int64")
-    then = _mrr_matrix(subs, [year_ago, today]) if not subs.empty else pd.DataFrame(columns=[0, 1])
-    nrr = grr = logo_churn = None
-    if not then.empty:
-        base = then[then[0] > 0]
-        if len(base):
-            nrr = float(base[1].sum() / base[0].sum())
-            grr = float(np.minimum(base[1], base[0]).sum() / base[0].sum())
-            logo_churn = float((base[1] == 0).sum() / len(base))
-    mrr_total = int(mrr_now.sum())
-    currency = str(subs["currency"].mode().iloc[0]) if not subs.empty else "JPY"
+    rev = revenue(session, filters=f)
 
     clauses = _account_filter(f)
     stage_rows = session.execute(
         select(Account.lifecycle_stage, func.count(Account.id)).where(*clauses).group_by(Account.lifecycle_stage)
     ).all()
     at_risk_ids = session.scalars(select(Account.id).where(Account.lifecycle_stage == "at_risk", *clauses)).all()
+    per_account = load_account_metrics(session)
+    mrr_now = (
+        per_account.set_index("account_id")["mrr_minor"].fillna(0).astype("int64")
+        if len(per_account)
+        else pd.Series(dtype="int64")
+    )
     at_risk_mrr = mrr_now.reindex(at_risk_ids, fill_value=0).sort_values(ascending=False).head(10)
     names = (
         {
@@ -266,14 +297,16 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
     segments = session.scalars(select(Account.industry).where(Account.industry.is_not(None)).distinct()).all()
     return Portfolio(
         as_of=today,
-        currency=currency,
-        mrr_minor=mrr_total,
-        arr_minor=12 * mrr_total,
-        paying_accounts=int((mrr_now > 0).sum()),
-        nrr=nrr,
-        grr=grr,
-        logo_churn=logo_churn,
-        movements=movements,
+        currency=rev.currency,
+        mrr_minor=rev.mrr_minor,
+        arr_minor=rev.arr_minor,
+        paying_accounts=rev.customers,
+        nrr=rev.nrr,
+        grr=rev.grr,
+        logo_churn=rev.logo_churn,
+        movements=rev.movements,
+        snapshot_as_of=rev.snapshot_as_of,
+        revenue_note=rev.note,
         stage_distribution={str(s): int(n) for s, n in stage_rows},
         at_risk=at_risk,
         renewals_due_count=int(ren_count or 0),

@@ -127,6 +127,18 @@ def snapshot_dates(session: Session) -> list[dt.date]:
     return list(session.scalars(select(KpiValue.as_of).distinct().order_by(KpiValue.as_of.desc())))
 
 
+def latest_snapshot(session: Session) -> tuple[dt.date, dt.datetime | None] | None:
+    """The newest snapshot's as-of date and when it was computed; None before the first ``kizuna refresh``.
+
+    Cheap enough to call per request: pages key their caches on it so a refresh is seen at once.
+    """
+    day = session.scalar(select(func.max(KpiValue.as_of)))
+    if day is None:
+        return None
+    computed = session.scalar(select(func.max(KpiTable.computed_at)).where(KpiTable.as_of == day))
+    return day, computed
+
+
 def _resolve_as_of(session: Session, as_of: dt.date | None) -> dt.date:
     query = select(func.max(KpiValue.as_of))
     if as_of is not None:

@@ -15,15 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
-from kizuna.billing.models import Subscription
 from kizuna.errors import InvalidInput, KizunaError, NotFound
-from kizuna.funnel.models import Lead, Opportunity
 from kizuna.imports.models import ImportRun
 from kizuna.runtime import Runtime
 from kizuna.surveys.models import SurveyResponse
@@ -39,96 +36,77 @@ def _add_months(d: dt.date, n: int) -> dt.date:
 class Cohorts:
     months: list[dt.date]  # cohort start months (rows)
     offsets: list[int]  # months since start (columns)
-    logo: list[list[float | None]]  # share of the cohort's accounts still paying
-    revenue: list[list[float | None]]  # cohort MRR at offset / cohort MRR at start
+    logo: list[list[float | None]]  # logo_retention of the stored snapshot
+    revenue: list[list[float | None]]  # revenue_retention of the stored snapshot
     sizes: list[int]
+    snapshot_as_of: dt.date | None = None
+    currency: str | None = None
 
 
-def cohorts(session: Session, *, today: dt.date, months: int = 12) -> Cohorts:
-    """Retention by the month each account first paid: logos still paying and MRR kept, month by month."""
-    rows = session.execute(
-        select(Subscription.account_id, Subscription.mrr_minor, Subscription.start_date, Subscription.end_date).where(
-            Subscription.status.in_(("active", "cancelled", "churned"))
-        )
-    ).all()
-    first_month = _add_months(today.replace(day=1), -(months - 1))
-    starts = [_add_months(first_month, i) for i in range(months)]
-    empty = Cohorts(months=starts, offsets=list(range(months)), logo=[], revenue=[], sizes=[])
-    if not rows:
-        return empty
-    subs = pd.DataFrame(rows, columns=["account_id", "mrr", "start", "end"])
-    first_paid = subs.groupby("account_id")["start"].min()
-    start = subs["start"].to_numpy(dtype="datetime64[D]")
-    end = subs["end"].fillna(dt.date(9999, 12, 31)).to_numpy(dtype="datetime64[D]")
-    mrr = subs["mrr"].to_numpy(dtype="int64")
-    logo: list[list[float | None]] = []
-    revenue: list[list[float | None]] = []
-    sizes = []
-    for cohort_start in starts:
-        cohort_end = _add_months(cohort_start, 1)
-        members = first_paid[(first_paid >= cohort_start) & (first_paid < cohort_end)].index
-        sizes.append(len(members))
-        mask = subs["account_id"].isin(members).to_numpy()
-        logo_row: list[float | None] = []
-        revenue_row: list[float | None] = []
-        base_mrr = None
-        for offset in range(months):
-            day = _add_months(cohort_start, offset)
-            probe = min(_add_months(day, 1) - dt.timedelta(days=1), today)
-            if day > today or not len(members):
-                logo_row.append(None)
-                revenue_row.append(None)
-                continue
-            d = np.datetime64(probe, "D")
-            live = mask & (start <= d) & (end > d)
-            per_account = pd.Series(np.where(live, mrr, 0)).groupby(subs["account_id"].to_numpy()).sum()
-            paying = int((per_account > 0).sum())
-            total = float(per_account.sum())
-            base_mrr = base_mrr if base_mrr is not None else total
-            logo_row.append(paying / len(members))
-            revenue_row.append(total / base_mrr if base_mrr else None)
-        logo.append(logo_row)
-        revenue.append(revenue_row)
-    return Cohorts(months=starts, offsets=list(range(months)), logo=logo, revenue=revenue, sizes=sizes)
+def cohorts(session: Session, *, months: int = 12) -> Cohorts:
+    """The last ``months`` signup cohorts' logo and revenue retention, from the stored ``cohort_retention`` table
+    (``kizuna refresh``; definitions in docs/metrics.md); empty with no ``snapshot_as_of`` before the first refresh."""
+    from kizuna.metrics import service as metrics
+
+    stamp = metrics.latest_snapshot(session)
+    if stamp is None:
+        return Cohorts(months=[], offsets=[], logo=[], revenue=[], sizes=[])
+    table = metrics.load_table(session, name="cohort_retention", as_of=stamp[0])
+    out = Cohorts(months=[], offsets=list(range(months)), logo=[], revenue=[], sizes=[], snapshot_as_of=stamp[0])
+    if table.empty:
+        return out
+    sizes = table.groupby("currency")["cohort_customers"].sum()
+    out.currency = str(sizes.idxmax())
+    table = table[table.currency == out.currency].copy()
+    table["cohort_month"] = pd.to_datetime(table["cohort_month"]).dt.date
+    out.months = sorted(table.cohort_month.unique())[-months:]
+    for cohort in out.months:
+        rows = table[table.cohort_month == cohort].set_index("period")
+        out.sizes.append(int(rows.cohort_customers.iloc[0]))
+        out.logo.append([_ratio(rows, "logo_retention", o) for o in out.offsets])
+        out.revenue.append([_ratio(rows, "revenue_retention", o) for o in out.offsets])
+    return out
 
 
-def funnel(session: Session, *, today: dt.date, months: int = 12) -> dict[str, Any]:
-    """The Model: leads -> MQL -> SQL -> opportunity -> won, over the last ``months`` months (by lead creation)."""
-    since = dt.datetime.combine(_add_months(today.replace(day=1), -(months - 1)), dt.time(), tzinfo=dt.UTC)
-    counts = session.execute(
-        select(
-            func.count(Lead.id),
-            func.count(Lead.mql_at),
-            func.count(Lead.sql_at),
-            func.count(Lead.opportunity_at),
-        ).where(Lead.created_at >= since)
-    ).one()
-    won = session.scalar(
-        select(func.count(Opportunity.id)).where(
-            Opportunity.stage == "won", Opportunity.kind == "new", Opportunity.created_at >= since
-        )
+def _ratio(rows: pd.DataFrame, column: str, period: int) -> float | None:
+    if period not in rows.index:
+        return None
+    value = rows.at[period, column]
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _count(value: Any) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def funnel(session: Session) -> dict[str, Any]:
+    """The Model funnel (lead -> ... -> expanded) and leads per source, from the stored ``funnel`` and
+    ``funnel_by_source`` tables (``kizuna refresh``); ``snapshot_as_of`` is None before the first refresh."""
+    from kizuna.metrics import service as metrics
+
+    stamp = metrics.latest_snapshot(session)
+    if stamp is None:
+        return {"stages": [], "by_source": [], "snapshot_as_of": None}
+    stages = metrics.load_table(session, name="funnel", as_of=stamp[0])
+    by_source = metrics.load_table(session, name="funnel_by_source", as_of=stamp[0])
+    out = (
+        [
+            {
+                "stage": str(r.stage),
+                "count": _count(r.leads),
+                "conversion": None if pd.isna(r.conversion) else r.conversion,
+            }
+            for r in stages.sort_values("stage_order").itertuples()
+        ]
+        if not stages.empty
+        else []
     )
-    stages = [
-        ("lead", int(counts[0] or 0)),
-        ("mql", int(counts[1] or 0)),
-        ("sql", int(counts[2] or 0)),
-        ("opportunity", int(counts[3] or 0)),
-        ("won", int(won or 0)),
-    ]
-    out = []
-    for i, (stage, n) in enumerate(stages):
-        previous = stages[i - 1][1] if i else None
-        out.append({"stage": stage, "count": n, "conversion": (n / previous) if previous else None})
-    by_source = session.execute(
-        select(Lead.source, func.count(Lead.id), func.count(Lead.sql_at))
-        .where(Lead.created_at >= since)
-        .group_by(Lead.source)
-        .order_by(func.count(Lead.id).desc())
-    ).all()
-    return {
-        "stages": out,
-        "by_source": [{"source": s, "leads": int(n), "sql": int(q)} for s, n, q in by_source],
-    }
+    sources = []
+    if not by_source.empty:
+        wide = by_source.pivot_table(index="source", columns="stage", values="leads", aggfunc="sum", dropna=False)
+        for source, row in wide.sort_values("lead", ascending=False).iterrows():
+            sources.append({"source": source, "leads": _count(row.get("lead")), "sql": _count(row.get("sql"))})
+    return {"stages": out, "by_source": sources, "snapshot_as_of": stamp[0]}
 
 
 def voc_entries(session: Session, *, channel: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

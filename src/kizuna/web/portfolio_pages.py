@@ -88,7 +88,7 @@ def expansion(request: Request, format: str | None = FORMAT, session: Session = 
 
 @router.get("/cohorts", response_class=HTMLResponse)
 def cohorts(request: Request, session: Session = Depends(db_session)) -> Response:
-    c = reads.cohorts(session, today=today())
+    c = reads.cohorts(session)
     lang = language_of(request)
     y = [i18n.format_month(m, lang) for m in c.months]
 
@@ -111,7 +111,7 @@ def cohorts(request: Request, session: Session = Depends(db_session)) -> Respons
 
 @router.get("/funnel", response_class=HTMLResponse)
 def funnel(request: Request, format: str | None = FORMAT, session: Session = Depends(db_session)) -> Response:
-    f = reads.funnel(session, today=today())
+    f = reads.funnel(session)
     if format:
         columns = [("stage", "funnel.stage"), ("count", "funnel.count"), ("conversion", "funnel.conversion")]
         return _export(request, format, "the-model", columns, f["stages"])
