@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "kizuna@localhost"
     language: Literal["ja", "en"] = "ja"
+    scheduler_in_process: bool = Field(
+        default=True,
+        description="Run the playbook scheduler (tasks, e-mails, webhooks) inside the web app; turn off when a "
+        "separate `kizuna worker` runs it.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

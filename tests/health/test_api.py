@@ -32,7 +32,7 @@ def test_scores_explanations_and_overrides_over_http(runtime: Runtime) -> None:
             service.store_scores(session, scorecard=CARD, as_of=day, scores=scores, contributions=contrib)
         _, admin = auth_service.create_api_key(session, actor="test", name="admin", scopes=["admin"])
     auth = {"Authorization": f"Bearer {admin}"}
-    with TestClient(create_app(runtime.settings)) as client:
+    with TestClient(create_app(runtime.settings.model_copy(update={"scheduler_in_process": False}))) as client:
         assert client.get(f"/api/v1/accounts/{account.id}/health").status_code == 401
         latest = client.get(f"/api/v1/accounts/{account.id}/health", headers=auth).json()
         assert [(s["scorecard"], s["score"], s["band"]) for s in latest] == [("overall", 47.5, "yellow")]

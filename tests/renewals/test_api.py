@@ -47,7 +47,7 @@ def test_routers(runtime: Runtime) -> None:
         )
         _, admin = auth_service.create_api_key(session, actor="test", name="admin", scopes=["admin"])
         _, read = auth_service.create_api_key(session, actor="test", name="read", scopes=["read"])
-    app = create_app(runtime.settings)
+    app = create_app(runtime.settings.model_copy(update={"scheduler_in_process": False}))
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router, dependencies=[Depends(authorized)])
     with TestClient(app) as client:

@@ -206,7 +206,7 @@ def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
 @pytest.fixture
 def world(_world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[WebWorld]:
     template, seeded = _world_template
-    settings = Settings(data_dir=tmp_path / "kizuna-data")
+    settings = Settings(data_dir=tmp_path / "kizuna-data", scheduler_in_process=False)
     settings.ensure_dirs()
     shutil.copyfile(template, settings.data_dir / "kizuna.sqlite3")
     runtime = Runtime.open(settings)

@@ -129,9 +129,19 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
             # The portfolio of a large book takes seconds to compute; do it once in the background at start-up so
             # the first person to open the dashboard does not wait for it.
             threading.Thread(target=_warm_dashboard, args=(runtime,), name="kizuna-warm-up", daemon=True).start()
+        scheduler = None
+        if settings.scheduler_in_process:
+            from kizuna.playbooks.jobs import start_scheduler
+
+            scheduler = start_scheduler(runtime)
+            app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                from kizuna.playbooks.jobs import stop_scheduler
+
+                stop_scheduler(scheduler)
             runtime.close()
 
     app = FastAPI(
