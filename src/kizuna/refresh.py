@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 # module paths, in data-flow order; each has refresh(ctx) -> dict
 REFRESH_STEPS: list[str] = [
     "kizuna.metrics.jobs",
+    "kizuna.voc.jobs",  # before health: its stored VoC sentiment is a health measure
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
-    "kizuna.voc.jobs",
     "kizuna.ltv.jobs",
     "kizuna.segments.jobs",
     "kizuna.lifecycle.jobs",

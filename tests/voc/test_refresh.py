@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from sqlalchemy import select, update
 
+from kizuna.health.models import HealthScore
 from kizuna.refresh import REFRESH_STEPS, refresh
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
@@ -18,9 +20,11 @@ from kizuna.voc.service import VocFilter, account_sentiment, stored_analysis
 AS_OF = dt.date(2026, 11, 22)
 
 
-def test_voc_runs_after_risk_and_before_segments() -> None:
+def test_voc_runs_after_metrics_and_before_health() -> None:
+    # VoC reads the hub and metrics' account ARR; health and risk read its stored sentiment
     i = REFRESH_STEPS.index("kizuna.voc.jobs")
-    assert REFRESH_STEPS.index("kizuna.risk.jobs") < i < REFRESH_STEPS.index("kizuna.segments.jobs")
+    assert REFRESH_STEPS.index("kizuna.metrics.jobs") < i < REFRESH_STEPS.index("kizuna.health.jobs")
+    assert i < REFRESH_STEPS.index("kizuna.risk.jobs")
 
 
 def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> None:
@@ -48,6 +52,20 @@ def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> 
         assert (sentiment["as_of"] == AS_OF).all() and (sentiment["n_texts"] > 0).all()
         assert all(math.isfinite(v) for v in sentiment["sentiment"])
         assert set(stored["category"]) >= {"feature_request", "praise"}
+        # health reads the stored measure of the day (one computation serves both)
+        refresh(rt, as_of=AS_OF, only=["health"])
+        with rt.transaction() as session:
+            rows = session.scalars(
+                select(HealthScore).where(HealthScore.as_of == AS_OF, HealthScore.scorecard == "overall")
+            ).all()
+        stored_by_account = dict(zip(sentiment["account_id"], sentiment["sentiment"], strict=True))
+        seen = [
+            (row.account_id, c["value"])
+            for row in rows
+            for c in row.contributions
+            if c["measure"] == "voc_sentiment" and c["value"] is not None
+        ]
+        assert seen and all(v == pytest.approx(stored_by_account[a], abs=1e-3) for a, v in seen)  # rounded
     finally:
         rt.close()
 

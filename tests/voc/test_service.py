@@ -16,6 +16,7 @@ from kizuna.voc.service import (
     VocFilter,
     account_facts,
     analyse_entries,
+    entry_sentiment,
     label_entry,
     load_corpus,
     store_account_sentiment,
@@ -132,6 +133,24 @@ def test_analysis_is_incremental_and_feeds_account_sentiment(session: Session, w
     assert rows[world["leaving"]].sentiment < 0 and rows[world["leaving"]].n_texts == 1
     assert store_account_sentiment(session, as_of=dt.date(2026, 5, 2)) == 2  # replaces, never duplicates
     assert len(session.scalars(select(VocAccountSentiment)).all()) == 2
+
+
+def test_stored_account_sentiment_is_the_point_in_time_measure(session: Session, world: dict[str, int]) -> None:
+    from kizuna.analytics.text import account_voc_sentiment
+
+    day = dt.date(2026, 5, 2)
+    _entry(session, world["staying"], "とても使いやすくて満足しています。", day)  # 09:00 on the day: unknown
+    analyse_entries(session)
+    scores = entry_sentiment(session)
+    assert set(scores["account_id"]) == {world["staying"], world["leaving"]} and len(scores) == 3
+    assert store_account_sentiment(session, as_of=day) == 2
+    stored = {r.account_id: r for r in session.scalars(select(VocAccountSentiment))}
+    cut = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
+    expected = account_voc_sentiment(scores, as_of=cut, inclusive=False).set_index("account_id")
+    for account_id, row in stored.items():
+        assert row.sentiment == pytest.approx(expected.loc[account_id, "voc_sentiment"])
+        assert row.n_texts == expected.loc[account_id, "n_texts"]
+    assert stored[world["staying"]].n_texts == 1  # the text recorded on the day itself is not counted
 
 
 def test_arr_comes_from_the_metrics_snapshot_when_there_is_one(session: Session, world: dict[str, int]) -> None:

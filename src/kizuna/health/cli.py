@@ -147,6 +147,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.analytics.risk.features import training_samples
         from kizuna.health.service import scorecards
         from kizuna.usage.store import EventStore
+        from kizuna.voc.service import entry_sentiment
         from kizuna.warehouse import hub_tables
 
         with runtime() as rt:
@@ -165,7 +166,11 @@ def register(app: typer.Typer) -> None:
                 raise NotFound(f"no scorecard {scorecard!r}; have {', '.join(cards)}")
             day = _date(as_of) or dt.datetime.now(dt.UTC).date()
             tables = hub_tables(connect(rt.settings.analytics_engine), rt.engine, EventStore(rt.settings.events_dir))
-            samples, churns = training_samples(tables, observed_until=day, horizon_days=horizon, every_days=every)
+            with rt.transaction() as session:
+                voc_scores = entry_sentiment(session)  # stored per-text sentiment, weighted at each past date
+            samples, churns = training_samples(
+                tables, observed_until=day, horizon_days=horizon, every_days=every, voc_scores=voc_scores
+            )
             result = backtest_scorecard(samples, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str, indent=1))

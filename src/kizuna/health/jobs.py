@@ -1,4 +1,7 @@
-"""Refresh step: compute and store today's health scores of every account in force, on every scorecard."""
+"""Refresh step: compute and store today's health scores of every account in force, on every scorecard.
+
+Runs after the VoC step, whose stored per-account VoC sentiment of the refresh date it reads (one computation
+serves both)."""
 
 from __future__ import annotations
 
@@ -8,27 +11,18 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def voc_scores(ctx: Any) -> Any:
-    """Per-text VoC sentiment, computed once per refresh and shared by the health and risk steps (None if no VoC)."""
-    cache = ctx.__dict__
-    if "health_voc_scores" not in cache:
-        v = ctx.tables["voc_entries"]
-        n = int(v.filter(v.account_id.notnull()).count().to_pandas())
-        scores = None
-        if n:
-            from kizuna.analytics.health.measures import voc_text_scores
-
-            try:
-                scores = voc_text_scores(ctx.tables)
-            except Exception:  # an optional input must never stop the scores
-                log.warning("VoC text analysis failed; the VoC sentiment measure stays missing", exc_info=True)
-        cache["health_voc_scores"] = scores
-    return cache["health_voc_scores"]
-
-
 def refresh(ctx: Any) -> dict[str, Any]:
     from kizuna.health.service import compute_scores, scorecards
+    from kizuna.voc.service import account_sentiment, entry_sentiment
 
     cards = scorecards(ctx.runtime.settings)
     with ctx.runtime.transaction() as session:
-        return compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_scores=voc_scores(ctx))
+        stored = account_sentiment(session, as_of=ctx.as_of)
+        if not stored.empty:
+            voc = stored.rename(columns={"sentiment": "voc_sentiment"})[["account_id", "voc_sentiment"]]
+            return compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_sentiment=voc)
+        # a date the VoC step did not store (a back-filled past date, or `refresh --only health`): the same
+        # point-in-time function on the stored per-text sentiment
+        log.info("no stored VoC sentiment for %s: weighing the stored per-text sentiment", ctx.as_of)
+        scores = entry_sentiment(session)
+        return compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_scores=scores)

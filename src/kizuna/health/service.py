@@ -126,15 +126,19 @@ def compute_scores(
     cards: dict[str, Scorecard],
     actor: str = "system:refresh",
     voc_scores: pd.DataFrame | None = None,
+    voc_sentiment: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` on every scorecard and store the scores (with contributions).
+
+    VoC sentiment is read from ``voc_sentiment`` (the per-account measure of ``as_of``, as the VoC refresh step
+    stores it) or else computed point-in-time from per-text ``voc_scores``; with neither it is missing.
 
     Returns a summary: accounts scored and the band counts per scorecard.
     """
     from kizuna.analytics.health.measures import account_measures
     from kizuna.analytics.health.scoring import score_accounts
 
-    measures = account_measures(tables, as_of, voc_scores=voc_scores)
+    measures = account_measures(tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment)
     population = measures[measures["active"]]
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "accounts": len(population)}
     for card in cards.values():

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on point-in-time samples, backtest on a time split, save under data_dir/models and activate."""
         from kizuna.risk.service import train_model
+        from kizuna.voc.service import entry_sentiment
 
         with runtime() as rt, rt.transaction() as session:
             row = train_model(
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
                 models_dir=rt.settings.models_dir,
                 horizon_days=horizon,
                 every_days=every,
+                voc_scores=entry_sentiment(session),
             )
             typer.echo(
                 f"model #{row.id} saved to {rt.settings.models_dir / row.file_name}: {row.n_samples} samples "
@@ -62,9 +64,16 @@ def register(app: typer.Typer) -> None:
     def score(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today).")) -> None:
         """Score every account in force with the active model."""
         from kizuna.risk.service import score_accounts
+        from kizuna.voc.service import entry_sentiment
 
         with runtime() as rt, rt.transaction() as session:
-            out = score_accounts(session, tables=_tables(rt), as_of=_date(as_of), models_dir=rt.settings.models_dir)
+            out = score_accounts(
+                session,
+                tables=_tables(rt),
+                as_of=_date(as_of),
+                models_dir=rt.settings.models_dir,
+                voc_scores=entry_sentiment(session),
+            )
         typer.echo(json.dumps(out, ensure_ascii=False, default=str))
 
     @risk.command("report")

@@ -16,12 +16,14 @@ SAMPLE_EVERY_DAYS = 30
 
 def refresh(ctx: Any) -> dict[str, Any]:
     from kizuna.errors import InvalidInput
-    from kizuna.health.jobs import voc_scores
     from kizuna.risk.service import active_model, score_accounts, train_model
+    from kizuna.voc.service import entry_sentiment
 
     models_dir = ctx.runtime.settings.models_dir
     summary: dict[str, Any] = {}
     with ctx.runtime.transaction() as session:
+        # per-text sentiment stored by the VoC step (which runs first), weighted point-in-time at every date
+        voc_scores = entry_sentiment(session)
         row = active_model(session)
         stale = (
             row is None
@@ -37,7 +39,7 @@ def refresh(ctx: Any) -> dict[str, Any]:
                     as_of=ctx.as_of,
                     models_dir=models_dir,
                     every_days=SAMPLE_EVERY_DAYS,
-                    voc_scores=voc_scores(ctx),
+                    voc_scores=voc_scores,
                 )
                 summary["trained_model"] = row.id
             except InvalidInput as exc:
@@ -52,7 +54,7 @@ def refresh(ctx: Any) -> dict[str, Any]:
                 as_of=ctx.as_of,
                 models_dir=models_dir,
                 model_row=row,
-                voc_scores=voc_scores(ctx),
+                voc_scores=voc_scores,
             )
         )
     return summary

@@ -377,25 +377,36 @@ def stored_analysis(session: Session, *, where: VocFilter | None = None) -> pd.D
     )
 
 
-def store_account_sentiment(
-    session: Session, *, as_of: dt.date, window_days: int = 180, half_life_days: float = 60.0
-) -> int:
-    """Compute :func:`kizuna.analytics.text.account_voc_sentiment` as of 00:00 UTC on ``as_of`` from the stored
-    per-entry sentiment and replace the ``voc_account_sentiment`` rows of that date. Returns the rows written."""
-    from kizuna.analytics.text import account_voc_sentiment
-
+def entry_sentiment(session: Session) -> pd.DataFrame:
+    """Stored per-entry sentiment of the entries tied to an account: ``account_id, date`` (recorded_at), ``score,
+    label``. The input of :func:`kizuna.analytics.text.account_voc_sentiment` at any date: the VoC refresh step
+    stores it for the refresh date, the churn-risk training and the health backtest evaluate it at past dates."""
     rows = session.execute(
         select(
             VocEntry.account_id, VocEntry.recorded_at, VocTextAnalysis.sentiment_score, VocTextAnalysis.sentiment_label
         )
         .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
         .where(VocEntry.account_id.is_not(None))
+        .order_by(VocEntry.recorded_at, VocEntry.id)
     ).all()
+    return pd.DataFrame(rows, columns=["account_id", "date", "score", "label"])
+
+
+def store_account_sentiment(
+    session: Session, *, as_of: dt.date, window_days: int = 180, half_life_days: float = 60.0
+) -> int:
+    """Compute :func:`kizuna.analytics.text.account_voc_sentiment` as known at 00:00 UTC on ``as_of`` (texts
+    recorded strictly before) from the stored per-entry sentiment and replace the ``voc_account_sentiment`` rows of
+    that date. Returns the rows written."""
+    from kizuna.analytics.text import account_voc_sentiment
+
+    scores = entry_sentiment(session)
     session.execute(delete(VocAccountSentiment).where(VocAccountSentiment.as_of == as_of))
-    if not rows:
+    if scores.empty:
         return 0
-    scores = pd.DataFrame(rows, columns=["account_id", "date", "score", "label"])
-    measure = account_voc_sentiment(scores, as_of=_utc(as_of), window_days=window_days, half_life_days=half_life_days)
+    measure = account_voc_sentiment(
+        scores, as_of=_utc(as_of), window_days=window_days, half_life_days=half_life_days, inclusive=False
+    )
     session.add_all(
         VocAccountSentiment(
             account_id=int(r.account_id),

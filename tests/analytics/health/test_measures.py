@@ -191,3 +191,34 @@ def test_days_to_renewal_comes_from_the_contract_terms_not_the_current_renewal_d
     assert m["days_to_renewal"].tolist() == [182, 182, 0]
     m = account_measures(ibis_hub(rows), dt.date(2024, 10, 2), include_usage=False).set_index("account_id")
     assert m["days_to_renewal"].tolist() == [181, 181, 30]
+
+
+def test_voc_sentiment_is_the_text_layers_measure_known_at_the_start_of_the_day() -> None:
+    from kizuna.analytics.text import account_voc_sentiment
+
+    as_of = dt.date(2025, 5, 17)
+    tables = shared_tables()
+    ids = account_measures(tables, as_of, include_usage=False)["account_id"].head(2).tolist()
+    a, b = ids
+    known = pd.DataFrame(
+        {
+            "account_id": [a, a, b],
+            "date": [_t("2025-05-16T23:59:59"), _t("2025-03-01T09:00:00"), _t("2025-04-10T12:00:00")],
+            "score": [-2.0, 1.0, 0.5],
+        }
+    )
+    # recorded at 00:00 on the day and after it: not known yet
+    later = pd.DataFrame(
+        {"account_id": [a, b], "date": [_t("2025-05-17T00:00:00"), _t("2025-06-01T10:00:00")], "score": [9.0, -9.0]}
+    )
+    got = account_measures(tables, as_of, include_usage=False, voc_scores=pd.concat([known, later]))
+    expected = account_voc_sentiment(known, as_of=_t("2025-05-17T00:00:00")).set_index("account_id")
+    by_account = got.set_index("account_id")["voc_sentiment"]
+    assert by_account[a] == pytest.approx(expected.loc[a, "voc_sentiment"]) and by_account[a] < 0
+    assert by_account[b] == pytest.approx(0.5)
+    assert by_account.drop([a, b]).isna().all()
+    # a stored per-account measure is used as is
+    stored = pd.DataFrame({"account_id": [b], "voc_sentiment": [-0.25]})
+    got = account_measures(tables, as_of, include_usage=False, voc_scores=known, voc_sentiment=stored)
+    by_account = got.set_index("account_id")["voc_sentiment"]
+    assert by_account[b] == -0.25 and pd.isna(by_account[a])

@@ -2,7 +2,7 @@
 explanations of every change, and backtests against real churn."""
 
 from kizuna.analytics.health.backtest import ScorecardBacktest, backtest_scorecard, score_history
-from kizuna.analytics.health.measures import MEASURE_COLUMNS, account_measures, measures_over_time, voc_text_scores
+from kizuna.analytics.health.measures import MEASURE_COLUMNS, account_measures, measures_over_time
 from kizuna.analytics.health.scorecard import (
     BANDS,
     Measure,
@@ -29,5 +29,4 @@ __all__ = [
     "score_history",
     "score_trend",
     "scorecard_from_dict",
-    "voc_text_scores",
 ]

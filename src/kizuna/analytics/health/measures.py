@@ -222,32 +222,22 @@ def _usage_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame | No
 
 
 def _voc_sentiment(voc_scores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Recency-weighted VoC sentiment per account (the text layer's definition) from per-text scores."""
+    """VoC sentiment per account known at the start of ``as_of`` from per-text scores: the text layer's one
+    point-in-time definition (the same call the VoC refresh step stores)."""
     from kizuna.analytics.text.outcomes import account_voc_sentiment
 
-    known = voc_scores[pd.to_datetime(voc_scores["date"], utc=True) < pd.Timestamp(cutoff(as_of))]
-    out = account_voc_sentiment(known, as_of=cutoff(as_of))
+    out = account_voc_sentiment(voc_scores, as_of=cutoff(as_of), inclusive=False)
     return out[["account_id", "voc_sentiment"]]
 
 
-def voc_text_scores(tables: dict[str, Any]) -> pd.DataFrame:
-    """Sentiment of every VoC entry tied to an account (the text layer's score: the sum of its sentences'
-    polarities, below 0 = unhappy): ``account_id``, ``date``, ``score``.
-
-    Runs the text layer's analyser over all entries once (Japanese morphological analysis is the slow part), so
-    that :func:`account_measures` can weight them point-in-time at many dates.
-    """
-    from kizuna.analytics.text import Corpus, text_sentiment
-
-    v = tables["voc_entries"]
-    notes = v.filter(v.account_id.notnull()).select("id", "account_id", "text", "recorded_at").to_pandas()
-    if notes.empty:
-        return pd.DataFrame({"account_id": [], "date": [], "score": []})
-    corpus = Corpus.from_frame(notes, text="text", doc_id="id")
-    scored = text_sentiment(corpus)
-    id_col = "doc_id" if "doc_id" in scored.columns else "id"
-    merged = notes.merge(scored[[id_col, "score"]].rename(columns={id_col: "id"}), on="id")
-    return merged.rename(columns={"recorded_at": "date"})[["account_id", "date", "score"]]
+def _voc_part(
+    voc_scores: pd.DataFrame | None, voc_sentiment: pd.DataFrame | None, as_of: dt.date
+) -> pd.DataFrame | None:
+    if voc_sentiment is not None:
+        return voc_sentiment[["account_id", "voc_sentiment"]] if len(voc_sentiment) else None
+    if voc_scores is not None and len(voc_scores):
+        return _voc_sentiment(voc_scores, as_of)
+    return None
 
 
 def account_measures(
@@ -256,6 +246,7 @@ def account_measures(
     *,
     include_usage: bool = True,
     voc_scores: pd.DataFrame | None = None,
+    voc_sentiment: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """All measures of every account that existed on ``as_of``, from data known at 00:00 UTC that day.
 
@@ -268,8 +259,13 @@ def account_measures(
     include_usage
         Read product usage through the KPI layer (set False to skip the event scan).
     voc_scores
-        Per-text VoC sentiment (``account_id``, ``date``, ``score``; see :func:`voc_text_scores`). Without it
-        ``voc_sentiment`` is missing and scorecards redistribute its weight.
+        Per-text VoC sentiment (``account_id``, ``date``, ``score``; the VoC domain stores it, see
+        ``kizuna.voc.service.entry_sentiment``), weighted point-in-time by
+        :func:`kizuna.analytics.text.account_voc_sentiment`.
+    voc_sentiment
+        The per-account measure already computed for ``as_of`` (``account_id``, ``voc_sentiment``; e.g. the VoC
+        refresh step's stored rows), used as is instead of ``voc_scores``. Without either, ``voc_sentiment`` is
+        missing and scorecards redistribute its weight.
 
     Returns
     -------
@@ -297,7 +293,7 @@ def account_measures(
         _onboarding_measures(tables, as_of),
         _payment_measures(tables, as_of),
         _activity_measures(tables, as_of),
-        _voc_sentiment(voc_scores, as_of) if voc_scores is not None and len(voc_scores) else None,
+        _voc_part(voc_scores, voc_sentiment, as_of),
     ]
     for part in parts:
         if part is not None and len(part.columns) > 1:

@@ -85,7 +85,8 @@ def training_samples(
     start
         First sample date (default: 90 days after the first subscription start).
     voc_scores
-        Optional per-text VoC sentiment (see :func:`kizuna.analytics.health.measures.voc_text_scores`).
+        Optional per-text VoC sentiment (``account_id``, ``date``, ``score``; stored by the VoC domain), weighted
+        at each date by :func:`kizuna.analytics.text.account_voc_sentiment`.
 
     Returns
     -------

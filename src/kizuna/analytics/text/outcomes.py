@@ -177,21 +177,28 @@ def account_voc_sentiment(
     as_of: Any,
     window_days: int = 180,
     half_life_days: float = 60.0,
+    inclusive: bool = True,
 ) -> pd.DataFrame:
-    """Per-account VoC sentiment as of a date, for health scores.
+    """Per-account VoC sentiment as of a date, for health scores and churn-risk features.
+
+    The one point-in-time definition of the measure: the VoC refresh step stores it for the refresh date and
+    the health backtest / churn-risk training call it at many past dates on the same per-text scores. Texts dated
+    after ``as_of`` never count.
 
     ``scores`` has ``account_id``, ``date`` and ``score`` (e.g. :func:`text_sentiment` scores joined to the
-    texts' accounts; optionally ``label``). Texts dated in (as_of − window_days, as_of] count, each weighted
-    by 0.5^(age_days / half_life_days). Returns ``account_id, voc_sentiment`` (weighted mean score),
-    ``n_texts``, ``share_negative`` (if ``label`` is given, else NaN), ``last_date``.
+    texts' accounts; optionally ``label``). Texts dated in (as_of − window_days, as_of] count (in
+    (as_of − window_days, as_of) with ``inclusive=False``: "known at the start of the day", the convention of the
+    health measures), each weighted by 0.5^(age_days / half_life_days). Returns ``account_id, voc_sentiment``
+    (weighted mean score), ``n_texts``, ``share_negative`` (if ``label`` is given, else NaN), ``last_date``.
     """
     require_columns(scores, ["account_id", "date", "score"], what="scores frame")
     as_of_ts = pd.Timestamp(as_of)
     as_of_ts = as_of_ts.tz_localize("UTC") if as_of_ts.tzinfo is None else as_of_ts.tz_convert("UTC")
-    s = scores.copy()
+    s = scores.reset_index(drop=True)  # a copy; a non-unique index would break the weights' alignment
     s["date"] = pd.to_datetime(s["date"], utc=True)
     age = (as_of_ts - s["date"]).dt.total_seconds() / 86400.0
-    s = s[(age >= 0) & (age < window_days)].copy()
+    known = age >= 0 if inclusive else age > 0
+    s = s[known & (age < window_days)].copy()
     s["w"] = 0.5 ** (age[s.index] / half_life_days)
     s["ws"] = s["w"] * s["score"].astype(float)
     has_label = "label" in s.columns
