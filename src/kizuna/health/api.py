@@ -4,18 +4,21 @@ Mounted by the web app behind the ``authorized`` dependency."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.health import service
 from kizuna.health.schemas import HealthScoreOut, OverrideIn, OverrideOut
-from kizuna.web.deps import db_session
+from kizuna.web.deps import Id, db_session
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
+
+# A scorecard key in a URL path, bounded like the ids (kizuna.web.deps.Id).
+Scorecard = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/health/scorecards", summary="The scorecards in force")
@@ -24,13 +27,13 @@ def list_scorecards() -> list[dict[str, Any]]:
 
 
 @router.get("/accounts/{account_id}/health", summary="An account's latest score on each scorecard")
-def account_health(account_id: int, session: Session = Depends(db_session)) -> list[HealthScoreOut]:
+def account_health(account_id: Id, session: Session = Depends(db_session)) -> list[HealthScoreOut]:
     return [HealthScoreOut.model_validate(r) for r in service.latest_scores(session, account_id=account_id)]
 
 
 @router.get("/accounts/{account_id}/health/{scorecard}/history", summary="Score history and trend")
 def history(
-    account_id: int, scorecard: str, since: dt.date | None = None, session: Session = Depends(db_session)
+    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
     rows = service.score_history(session, account_id=account_id, scorecard=scorecard, since=since)
     return {
@@ -50,7 +53,7 @@ def history(
 
 @router.get("/accounts/{account_id}/health/{scorecard}/explain", summary="Which measures moved the score")
 def explain(
-    account_id: int, scorecard: str, since: dt.date | None = None, session: Session = Depends(db_session)
+    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
     return service.explain_score_change(session, account_id=account_id, scorecard=scorecard, since=since)
 
@@ -61,7 +64,7 @@ def explain(
     summary="Override an account's health until a date (the computed score is kept)",
 )
 def create_override(
-    account_id: int,
+    account_id: Id,
     data: OverrideIn,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
@@ -81,6 +84,6 @@ def create_override(
 
 @router.delete("/health/overrides/{override_id}", summary="Revoke an override from today")
 def revoke(
-    override_id: int, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    override_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
 ) -> OverrideOut:
     return OverrideOut.model_validate(service.revoke_override(session, actor=principal.actor, override_id=override_id))
