@@ -70,7 +70,7 @@ def gc_paused() -> Iterator[None]:
 _begin = methodcaller("begin")
 
 
-def _sudachi() -> tuple[Any, dict[int, tuple[str, ...]]]:
+def _sudachi() -> tuple[Any, _PosCache]:
     """This thread's (tokenizer, part-of-speech cache), created on first use and again after a fork."""
     state = getattr(_local, "state", None)
     if state is None or state[0] != os.getpid():
@@ -85,14 +85,70 @@ def _sudachi() -> tuple[Any, dict[int, tuple[str, ...]]]:
 
 
 class _PosCache(dict):  # type: ignore[type-arg]
-    """part_of_speech_id -> POS tuple, filled on demand (one dictionary look-up per id per thread)."""
+    """part_of_speech_id -> POS tuple, filled on demand (one dictionary look-up per id per thread).
+
+    ``kinds`` maps the same ids to ``(kind, pos[0], pos)``: the term-extraction class of the part of speech
+    (``_K_*``), so that the per-morpheme loop of :meth:`TextAnalyzer._ja_sentence` makes one look-up and compares
+    small integers instead of reading and comparing POS strings.
+    """
 
     def __init__(self, dictionary: Any) -> None:
         super().__init__()
         self._dictionary = dictionary
+        self.kinds = _PosKinds(self)
 
     def __missing__(self, key: int) -> tuple[str, ...]:
         value = tuple(self._dictionary.pos_of(key))
+        self[key] = value
+        return value
+
+
+# term-extraction classes of parts of speech (see _pos_kind); the first four build noun compounds
+_K_NOUN, _K_NOUN_BREAK, _K_PREFIX, _K_SUFFIX_NOUN = 0, 1, 2, 3
+_K_VERB, _K_ADJ, _K_ADJ_NOUN, _K_AUX_NEG, _K_AUX_TA = 4, 5, 6, 7, 8
+_K_CONJ_PARTICLE, _K_CASE_PARTICLE, _K_PARTICLE, _K_CONJUNCTION, _K_COMMA, _K_INTERJECTION = 9, 10, 11, 12, 13, 14
+_K_SUFFIX_ADJ, _K_OTHER = 15, 16
+
+
+def _pos_kind(pos: tuple[str, ...]) -> int:
+    p0, p1 = pos[0], pos[1]
+    if p0 == "名詞":
+        return _K_NOUN_BREAK if p1 in ("数詞", "代名詞") else _K_NOUN
+    if p0 == "接頭辞":
+        return _K_PREFIX
+    if p0 == "接尾辞":
+        return _K_SUFFIX_NOUN if p1 == "名詞的" else _K_SUFFIX_ADJ if p1 == "形容詞的" else _K_OTHER
+    if p0 == "動詞":
+        return _K_VERB
+    if p0 == "形容詞":
+        return _K_ADJ
+    if p0 == "形状詞":
+        return _K_ADJ_NOUN if p1 == "一般" else _K_OTHER
+    if p0 == "助動詞":
+        if pos[4] in ("助動詞-ナイ", "助動詞-ヌ"):
+            return _K_AUX_NEG
+        return _K_AUX_TA if pos[4] == "助動詞-タ" else _K_OTHER
+    if p0 == "助詞":
+        return _K_CONJ_PARTICLE if p1 == "接続助詞" else _K_CASE_PARTICLE if p1 == "格助詞" else _K_PARTICLE
+    if p0 == "接続詞":
+        return _K_CONJUNCTION
+    if p0 == "補助記号":
+        return _K_COMMA if p1 == "読点" else _K_OTHER
+    if p0 == "感動詞":
+        return _K_INTERJECTION
+    return _K_OTHER
+
+
+class _PosKinds(dict):  # type: ignore[type-arg]
+    """part_of_speech_id -> (term-extraction kind, pos[0], POS tuple), filled on demand."""
+
+    def __init__(self, pos_cache: _PosCache) -> None:
+        super().__init__()
+        self._pos_cache = pos_cache
+
+    def __missing__(self, key: int) -> tuple[int, str, tuple[str, ...]]:
+        pos = self._pos_cache[key]
+        value = (_pos_kind(pos), pos[0], pos)
         self[key] = value
         return value
 
@@ -417,7 +473,7 @@ class TextAnalyzer:
         s_end: int,
         morphs: list[Any],
         chunk_offset: int,
-        pos_cache: Mapping[int, tuple[str, ...]],
+        pos_cache: _PosCache,
         ud_spans: list[tuple[int, int, str]] | None = None,
     ) -> None:
         """Terms of one sentence (or piece of a long one) from its morphemes; ``ud_spans`` are its user-dictionary
@@ -447,7 +503,7 @@ class TextAnalyzer:
         skip_negations = 0
         quote_at = -1  # term before a quoting と (使いにくいと感じたことはない negates 使いにくい)
         last_noun_at = -1
-        prev_surface = ""
+        prev_m: Any = None  # the previous morpheme, its surface read only when needed (None: "")
         prev_p0 = ""
 
         def emit(term: str, b: int, e: int) -> bool:
@@ -484,6 +540,7 @@ class TextAnalyzer:
             if other is not None:
                 negated[other] = not negated[other]
 
+        kinds = pos_cache.kinds
         n = len(morphs)
         i = 0
         while i < n:
@@ -503,57 +560,78 @@ class TextAnalyzer:
                     while i < n and morphs[i].begin() + shift < u_end + s_start:
                         i += 1
                     ud_i += 1
-                    prev_surface, prev_p0 = "", "名詞"
+                    prev_m, prev_p0 = None, "名詞"
                     continue
-            pos = pos_cache[m.part_of_speech_id()]
-            p0 = pos[0]
-            surface = m.surface()
-            # ---- nouns and their compounds
-            if p0 == "名詞":
-                p1 = pos[1]
-                if p1 == "数詞" or p1 == "代名詞" or surface.isdigit():
+            # one look-up per morpheme: its class (the _K_* constants, written as literals below), pos[0], POS
+            kind, p0, pos = kinds[m.part_of_speech_id()]
+            # ---- nouns and their compounds (kinds 0-3)
+            if kind <= 3:
+                if kind == 0:  # _K_NOUN
+                    surface = m.surface()
+                    if surface.isdigit():
+                        flush_compound()
+                    else:
+                        if not compound:
+                            comp_start = m.begin() + shift
+                        compound.append(surface.lower() if surface.isascii() else m.normalized_form())
+                        comp_end = m.end() + shift
+                        comp_content = True
+                elif kind == 1:  # _K_NOUN_BREAK: numerals, pronouns
                     flush_compound()
-                else:
-                    if not compound:
-                        comp_start = m.begin() + shift
-                    piece = surface.lower() if surface.isascii() else m.normalized_form()
-                    compound.append(piece)
-                    comp_end = m.end() + shift
-                    comp_content = True
-                prev_surface, prev_p0 = surface, p0
-                i += 1
-                continue
-            if p0 == "接頭辞":
-                flush_compound()
-                comp_start = m.begin() + shift
-                compound.append(m.normalized_form())
-                comp_end = m.end() + shift
-                prev_surface, prev_p0 = surface, p0
-                i += 1
-                continue
-            if p0 == "接尾辞" and pos[1] == "名詞的":
-                if compound:
+                elif kind == 2:  # _K_PREFIX
+                    flush_compound()
+                    comp_start = m.begin() + shift
                     compound.append(m.normalized_form())
                     comp_end = m.end() + shift
-                prev_surface, prev_p0 = surface, p0
+                elif compound:  # _K_SUFFIX_NOUN
+                    compound.append(m.normalized_form())
+                    comp_end = m.end() + shift
+                prev_m, prev_p0 = m, p0
                 i += 1
                 continue
-            noun_just_before = bool(compound and comp_content)
-            last_noun = "".join(compound) if noun_just_before else ""
-            if compound:  # an empty compound has nothing to flush (and comp_content is False)
-                flush_compound()
-            nxt = morphs[i + 1] if i + 1 < n else None
+            # anything else ends a compound (flush_compound inlined: its joined text is the verb's last noun)
+            if compound:
+                if comp_content:
+                    last_noun = "".join(compound)
+                    noun_just_before = True
+                    if emit(last_noun, comp_start, comp_end):
+                        last_noun_at = len(terms) - 1 - first
+                else:
+                    last_noun = ""
+                    noun_just_before = False
+                compound = []
+                comp_content = False
+            else:
+                last_noun = ""
+                noun_just_before = False
 
-            if p0 == "動詞":
+            if kind == 16:  # _K_OTHER
+                pass
+            elif kind == 10:  # _K_CASE_PARTICLE
+                surface = m.surface()
+                if surface == "と":
+                    if prev_p0 in ("動詞", "助動詞", "形容詞", "接尾辞") and negated:
+                        quote_at = len(negated) - 1
+                    if prev_p0 in ("動詞", "助動詞"):
+                        conditional = True  # あると助かる
+                elif surface == "しか":
+                    shika = True
+            elif kind == 4:  # _K_VERB
                 b = m.begin() + shift
                 norm = m.normalized_form()
+                nxt = morphs[i + 1] if i + 1 < n else None
+                prev_surface = prev_m.surface() if prev_m is not None else ""
                 if nxt is not None:
-                    npos = pos_cache[nxt.part_of_speech_id()]
-                    if npos[0] == "接尾辞" and npos[1] == "形容詞的":
+                    nkind, _, npos = kinds[nxt.part_of_speech_id()]
+                    if nkind == 15:  # _K_SUFFIX_ADJ
                         nsurf = nxt.surface()
                         suffix = _SUFFIX_CANON.get(nsurf[:1])
                         if suffix is not None:
-                            stem = last_noun + "し" if norm == "為る" and last_noun else _renyou(surface, norm, pos)
+                            stem = (
+                                last_noun + "し"
+                                if norm == "為る" and last_noun
+                                else _renyou(m.surface(), norm, pos)
+                            )
                             end = nxt.end() + shift
                             j = i + 2
                             term = stem + suffix
@@ -562,7 +640,7 @@ class TextAnalyzer:
                                 end = morphs[j].end() + shift
                                 j += 1
                             emit(term, b, end)
-                            prev_surface, prev_p0 = nsurf, "接尾辞"
+                            prev_m, prev_p0 = nxt, "接尾辞"
                             i = j
                             continue
                 nsurf = nxt.surface() if nxt is not None else ""
@@ -595,9 +673,34 @@ class TextAnalyzer:
                     if norm in lx.JA_REQUEST_GOOD and conditional and nsurf != "た":
                         request = True
                     emit(norm, b, m.end() + shift)
-            elif p0 == "形容詞":
+            elif kind == 9:  # _K_CONJ_PARTICLE
+                surface = m.surface()
+                if surface in lx.JA_CONTRAST:
+                    contrast_at = len(terms)
+                if surface in ("ば", "なら", "たら") or (surface == "と" and prev_p0 in ("動詞", "助動詞", "形容詞")):
+                    conditional = True
+                if surface in _CLAUSE_PARTICLES:
+                    clause_first = len(terms)
+            elif kind == 13:  # _K_COMMA
+                clause_first = len(terms)
+            elif kind == 7:  # _K_AUX_NEG
+                negate()
+                # 〜しなければならない / 〜しないといけない: obligation, not negation
+                nxt = morphs[i + 1] if i + 1 < n else None
+                if nxt is not None and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては")) and i + 2 < n \
+                        and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目"):
+                    negate()
+                    skip_negations = 1
+            elif kind == 8:  # _K_AUX_TA
+                if m.surface() == "たら":
+                    conditional = True
+            elif kind == 11:  # _K_PARTICLE
+                if m.surface() == "しか":
+                    shika = True
+            elif kind == 5:  # _K_ADJ
                 b = m.begin() + shift
                 norm = m.normalized_form()
+                nxt = morphs[i + 1] if i + 1 < n else None
                 if norm == "無い":
                     negate()
                 elif norm == "欲しい":
@@ -605,59 +708,29 @@ class TextAnalyzer:
                     request = True
                     wish_at = len(terms) - 1
                 elif norm == "良い" and pos[5].startswith("連用") and nxt is not None \
-                        and pos_cache[nxt.part_of_speech_id()][0] in ("動詞", "名詞"):
+                        and kinds[nxt.part_of_speech_id()][1] in ("動詞", "名詞"):
                     pass  # よく使う / よくキャンセルされる: "often", not "good"
                 else:
                     if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) and not question:
                         request = True
                     emit(norm, b, m.end() + shift)
-            elif p0 == "形状詞":
+            elif kind == 6:  # _K_ADJ_NOUN
                 b = m.begin() + shift
-                if pos[1] == "一般":
-                    norm = m.normalized_form()
-                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) and not question:
-                        request = True
-                    emit(norm, b, m.end() + shift)
-            elif p0 == "助動詞":
-                ctype = pos[4]
-                if ctype == "助動詞-ナイ" or ctype == "助動詞-ヌ":
-                    negate()
-                    # 〜しなければならない / 〜しないといけない: obligation, not negation
-                    if nxt is not None and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては")) and i + 2 < n \
-                            and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目"):
-                        negate()
-                        skip_negations = 1
-                elif ctype == "助動詞-タ" and surface == "たら":
-                    conditional = True
-            elif p0 == "助詞":
-                p1 = pos[1]
-                if p1 == "接続助詞":
-                    if surface in lx.JA_CONTRAST:
-                        contrast_at = len(terms)
-                    if surface in ("ば", "なら", "たら") or (surface == "と" and prev_p0 in ("動詞", "助動詞", "形容詞")):
-                        conditional = True
-                    if surface in _CLAUSE_PARTICLES:
-                        clause_first = len(terms)
-                elif surface == "と" and p1 == "格助詞":
-                    if prev_p0 in ("動詞", "助動詞", "形容詞", "接尾辞") and negated:
-                        quote_at = len(negated) - 1
-                    if prev_p0 in ("動詞", "助動詞"):
-                        conditional = True  # あると助かる
-                elif surface == "しか":
-                    shika = True
-            elif p0 == "接続詞":
+                norm = m.normalized_form()
+                nxt = morphs[i + 1] if i + 1 < n else None
+                if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) and not question:
+                    request = True
+                emit(norm, b, m.end() + shift)
+            elif kind == 12:  # _K_CONJUNCTION
+                surface = m.surface()
                 if surface in lx.JA_CONTRAST or m.normalized_form() in lx.JA_CONTRAST:
                     contrast_at = len(terms)
                 clause_first = len(terms)
-            elif p0 == "補助記号":
-                if pos[1] == "読点":
-                    clause_first = len(terms)
-            elif p0 == "感動詞":
-                b = m.begin() + shift
+            elif kind == 14:  # _K_INTERJECTION
                 norm = m.normalized_form()
                 if norm in lx.JA_POLARITY:
-                    emit(norm, b, m.end() + shift)
-            prev_surface, prev_p0 = surface, p0
+                    emit(norm, m.begin() + shift, m.end() + shift)
+            prev_m, prev_p0 = m, p0
             i += 1
         flush_compound()
         for k, is_neg in enumerate(negated):
