@@ -70,7 +70,10 @@ def register_tables(con: Any, tables: Mapping[str, pa.Table | Path | str]) -> di
     for name, source in tables.items():
         if isinstance(source, pa.Table):
             if con.name == "pyspark":
-                out[name] = con.create_table(name, source.to_pandas(), overwrite=True)
+                # Arrow straight into a temporary view: keeps the declared types (a column that is all null would
+                # become VOID through pandas) and writes nothing to the warehouse directory
+                con._session.createDataFrame(source).createOrReplaceTempView(name)
+                out[name] = con.table(name)
             else:
                 out[name] = con.create_table(name, source, overwrite=True)
         else:

@@ -50,18 +50,6 @@ def normalise(result: Any) -> pd.DataFrame:
     return frame
 
 
-def register(con: Any, hub: dict[str, pa.Table]) -> dict[str, Any]:
-    """Register Arrow tables on ``con``. On Spark, through ``createDataFrame(arrow)`` + a temporary view, which keeps
-    the Arrow schema (``engine.register_tables`` goes through pandas and loses the type of all-null columns)."""
-    if con.name != "pyspark":
-        return register_tables(con, hub)
-    out = {}
-    for name, table in hub.items():
-        con._session.createDataFrame(table).createOrReplaceTempView(name)
-        out[name] = con.table(name)
-    return out
-
-
 def run_all(con: Any, hub: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
-    tables = revenue.prepare(register(con, hub), AS_OF)
+    tables = revenue.prepare(register_tables(con, hub), AS_OF)
     return {name: normalise(fn(tables)) for name, fn in KPIS.items()}
