@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.web.fixtures import PASSWORD, WebWorld
+from tests.web.fixtures import PASSWORD, WebWorld, refresh_metrics
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -34,6 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(world: WebWorld) -> Iterator[str]:
+    refresh_metrics(world)  # the dashboard's revenue charts read the stored KPI snapshot
     port = _free_port()
     config = uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     srv = uvicorn.Server(config)

@@ -62,6 +62,13 @@ class WebWorld:
         return client
 
 
+def refresh_metrics(world: WebWorld) -> None:
+    """Store today's KPI snapshot (the metrics step of ``kizuna refresh``): the dashboard's revenue figures need it."""
+    from kizuna.refresh import refresh
+
+    refresh(world.runtime, as_of=dt.datetime.now(dt.UTC).date(), only=["metrics"])
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token of the page; every form on it must carry the same, non-empty token."""
     tokens = set(re.findall(r'name="csrf_token" value="([^"]*)"', html))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from kizuna.audit.models import AuditEntry
-from tests.web.fixtures import WebWorld, csrf_of
+from tests.web.fixtures import WebWorld, csrf_of, refresh_metrics
 
 
 @pytest.mark.parametrize("path", ["/", "/accounts", "/me", "/accounts/{a}", "/renewals", "/tasks", "/settings"])
@@ -17,14 +17,6 @@ def test_pages_render_for_admin(world: WebWorld, path: str) -> None:
     response = client.get(path.format(a=world.account_id))
     assert response.status_code == 200, response.text[:500]
     assert "<html" in response.text
-
-
-def _refresh_metrics(world: WebWorld) -> None:
-    import datetime as dt
-
-    from kizuna.refresh import refresh
-
-    refresh(world.runtime, as_of=dt.datetime.now(dt.UTC).date(), only=["metrics"])
 
 
 def test_dashboard_says_run_refresh_before_the_first_snapshot(world: WebWorld) -> None:
@@ -39,7 +31,7 @@ def test_dashboard_says_run_refresh_before_the_first_snapshot(world: WebWorld) -
 def test_dashboard_figures_are_the_stored_kpis(world: WebWorld) -> None:
     from kizuna.metrics.service import load_kpi
 
-    _refresh_metrics(world)
+    refresh_metrics(world)
     data = world.client("manager").get("/api/v1/dashboard").json()
     with world.runtime.transaction() as session:
         kpi = load_kpi(session, names=["arr_minor", "nrr_12m", "grr_12m", "logo_churn_rate"], currency="JPY")
@@ -64,7 +56,7 @@ def test_dashboard_figures_are_the_stored_kpis(world: WebWorld) -> None:
 
 
 def test_dashboard_shows_figures_and_chart_data(world: WebWorld) -> None:
-    _refresh_metrics(world)
+    refresh_metrics(world)
     html = world.client("csm").get("/").text
     assert 'id="chart-waterfall"' in html and 'id="chart-waterfall-data"' in html
     # Two accounts at 70,000 and 140,000 yen MRR: ARR = 12 * 210,000 = 2,520,000 yen = 252万円.
