@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from kizuna.cli.common import fail, runtime
+from kizuna.cli.output import print_frame
 
 HEADLINE = (
     "mrr_minor",
@@ -84,32 +85,4 @@ def register(app: typer.Typer) -> None:
             else:
                 fail(f"unknown KPI {name!r}: `kizuna kpi list` shows the names")
                 return
-        _print(frame, fmt)
-
-
-def _print(frame: object, fmt: str) -> None:
-    import pandas as pd
-
-    assert isinstance(frame, pd.DataFrame)
-    if fmt == "csv":
-        typer.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        typer.echo(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table()
-        for col in frame.columns:
-            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left")
-        for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
-        Console().print(table)
-
-
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    return str(value)
+        print_frame(frame, fmt)
