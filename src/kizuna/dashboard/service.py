@@ -23,6 +23,7 @@ from kizuna.accounts.models import Account, TeamMember
 from kizuna.accounts.service import _optional_service
 from kizuna.billing.models import Subscription
 from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.surveys.models import SurveyResponse
 
 CACHE_TTL_S = 600.0
@@ -245,6 +246,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         or_(Subscription.end_date.is_(None), Subscription.end_date > today),
         Subscription.renewal_date >= today,
         Subscription.renewal_date <= until,
+        Subscription.term_months >= RENEWAL_MIN_TERM_MONTHS,  # as the renewal center counts them
     )
     if clauses:
         ren_stmt = ren_stmt.join(Account, Account.id == Subscription.account_id).where(*clauses)

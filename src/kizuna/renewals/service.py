@@ -31,6 +31,10 @@ CALL_ORDER = ["lost", "at_risk", "likely", "commit"]
 FLAT_TOLERANCE = 0.01
 
 
+# Contracts shorter than this renew every month and are followed by churn risk instead of the renewal center.
+RENEWAL_MIN_TERM_MONTHS = 12
+
+
 def model_call(probability: float) -> str:
     """The call the model would make for a renewal probability."""
     if probability >= 0.85:
@@ -112,7 +116,7 @@ def sync_renewals(
     today: dt.date,
     horizon_days: int = 180,
     lookback_days: int = 400,
-    min_term_months: int = 12,
+    min_term_months: int = RENEWAL_MIN_TERM_MONTHS,
 ) -> SyncReport:
     """Bring the renewal center up to date from ``subscriptions``.
 
