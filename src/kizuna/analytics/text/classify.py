@@ -33,7 +33,7 @@ from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.sentiment import SentimentScorer
-from kizuna.analytics.text.tokenize import gc_paused
+from kizuna.analytics.text.sudachi import gc_paused
 
 __all__ = ["CATEGORIES", "VocClassifier", "cross_validate_classifier", "per_class_report"]
 

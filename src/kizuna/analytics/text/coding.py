@@ -42,7 +42,8 @@ from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.lexicon import NEG
 from kizuna.analytics.text.sentiment import SentimentScorer
-from kizuna.analytics.text.tokenize import AnalyzedText, gc_paused
+from kizuna.analytics.text.sudachi import gc_paused
+from kizuna.analytics.text.tokenize import AnalyzedText
 
 __all__ = ["Code", "CodingRules", "RuleContext", "apply_rules", "default_rules", "parse_rule"]
 

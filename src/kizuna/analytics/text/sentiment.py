@@ -26,7 +26,8 @@ import pandas as pd
 
 from kizuna.analytics.text import lexicon as lx
 from kizuna.analytics.text.corpus import Corpus
-from kizuna.analytics.text.tokenize import AnalyzedText, _is_question, gc_paused
+from kizuna.analytics.text.sudachi import gc_paused
+from kizuna.analytics.text.tokenize import AnalyzedText, _is_question
 
 __all__ = ["SentimentScorer", "sentence_sentiment", "term_polarity", "text_sentiment"]
 

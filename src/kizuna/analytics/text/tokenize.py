@@ -18,20 +18,25 @@ limit, and results are cached per text.
 
 from __future__ import annotations
 
-import gc
-import os
 import re
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import methodcaller
 from typing import Any
 
 from kizuna.analytics.text import lexicon as lx
 from kizuna.analytics.text.normalize import detect_language, normalize_text, split_sentences
+from kizuna.analytics.text.sudachi import (
+    CHUNK_TARGET_BYTES,
+    MAX_CHUNK_BYTES,
+    _begin,
+    _PosCache,
+    _sudachi,
+    gc_paused,
+    raw_sudachi_tokenize,
+)
 
 __all__ = [
     "AnalyzedText",
@@ -43,135 +48,6 @@ __all__ = [
 ]
 
 NEG = lx.NEG
-#: Sudachi refuses input above 49,149 bytes; chunks stay below this
-MAX_CHUNK_BYTES = 48_000
-#: sentences of many texts are joined into chunks of about this size: Sudachi's cost per byte grows with the
-#: input's length (~4 KB measured about 20 % cheaper than 48 KB chunks; on 5,000 bench texts 1 KB is another ~20 %
-#: cheaper in Sudachi than 4 KB, ~5 % of the whole analysis; below 1 KB nothing more is gained)
-CHUNK_TARGET_BYTES = 1_000
-
-_local = threading.local()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a batch.
-
-    A batch over many texts allocates millions of small acyclic objects (terms, spans, rows) and frees none;
-    the collector's passes over a heap that holds a large corpus find nothing and cost about 10 % of the CPU
-    time, growing with the corpus. Reference counting still frees everything as usual.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-_begin = methodcaller("begin")
-
-
-def _sudachi() -> tuple[Any, _PosCache]:
-    """This thread's (tokenizer, part-of-speech cache), created on first use and again after a fork."""
-    state = getattr(_local, "state", None)
-    if state is None or state[0] != os.getpid():
-        from sudachipy import Dictionary, SplitMode
-
-        dictionary = Dictionary(dict="core")
-        tokenizer = dictionary.tokenizer(mode=SplitMode.C)
-        pos_cache = _PosCache(dictionary)
-        state = (os.getpid(), tokenizer, pos_cache, dictionary)
-        _local.state = state
-    return state[1], state[2]
-
-
-class _PosCache(dict):  # type: ignore[type-arg]
-    """part_of_speech_id -> POS tuple, filled on demand (one dictionary look-up per id per thread).
-
-    ``kinds`` maps the same ids to ``(kind, pos[0], pos)``: the term-extraction class of the part of speech
-    (``_K_*``), so that the per-morpheme loop of :meth:`TextAnalyzer._ja_sentence` makes one look-up and compares
-    small integers instead of reading and comparing POS strings.
-    """
-
-    def __init__(self, dictionary: Any) -> None:
-        super().__init__()
-        self._dictionary = dictionary
-        self.kinds = _PosKinds(self)
-
-    def __missing__(self, key: int) -> tuple[str, ...]:
-        value = tuple(self._dictionary.pos_of(key))
-        self[key] = value
-        return value
-
-
-# term-extraction classes of parts of speech (see _pos_kind); the first four build noun compounds
-_K_NOUN, _K_NOUN_BREAK, _K_PREFIX, _K_SUFFIX_NOUN = 0, 1, 2, 3
-_K_VERB, _K_ADJ, _K_ADJ_NOUN, _K_AUX_NEG, _K_AUX_TA = 4, 5, 6, 7, 8
-_K_CONJ_PARTICLE, _K_CASE_PARTICLE, _K_PARTICLE, _K_CONJUNCTION, _K_COMMA, _K_INTERJECTION = 9, 10, 11, 12, 13, 14
-_K_SUFFIX_ADJ, _K_OTHER = 15, 16
-
-
-def _pos_kind(pos: tuple[str, ...]) -> int:
-    p0, p1 = pos[0], pos[1]
-    if p0 == "名詞":
-        return _K_NOUN_BREAK if p1 in ("数詞", "代名詞") else _K_NOUN
-    if p0 == "接頭辞":
-        return _K_PREFIX
-    if p0 == "接尾辞":
-        return _K_SUFFIX_NOUN if p1 == "名詞的" else _K_SUFFIX_ADJ if p1 == "形容詞的" else _K_OTHER
-    if p0 == "動詞":
-        return _K_VERB
-    if p0 == "形容詞":
-        return _K_ADJ
-    if p0 == "形状詞":
-        return _K_ADJ_NOUN if p1 == "一般" else _K_OTHER
-    if p0 == "助動詞":
-        if pos[4] in ("助動詞-ナイ", "助動詞-ヌ"):
-            return _K_AUX_NEG
-        return _K_AUX_TA if pos[4] == "助動詞-タ" else _K_OTHER
-    if p0 == "助詞":
-        return _K_CONJ_PARTICLE if p1 == "接続助詞" else _K_CASE_PARTICLE if p1 == "格助詞" else _K_PARTICLE
-    if p0 == "接続詞":
-        return _K_CONJUNCTION
-    if p0 == "補助記号":
-        return _K_COMMA if p1 == "読点" else _K_OTHER
-    if p0 == "感動詞":
-        return _K_INTERJECTION
-    return _K_OTHER
-
-
-class _PosKinds(dict):  # type: ignore[type-arg]
-    """part_of_speech_id -> (term-extraction kind, pos[0], POS tuple), filled on demand."""
-
-    def __init__(self, pos_cache: _PosCache) -> None:
-        super().__init__()
-        self._pos_cache = pos_cache
-
-    def __missing__(self, key: int) -> tuple[int, str, tuple[str, ...]]:
-        pos = self._pos_cache[key]
-        value = (_pos_kind(pos), pos[0], pos)
-        self[key] = value
-        return value
-
-
-def raw_sudachi_tokenize(texts: Iterable[str]) -> int:
-    """Tokenise ``texts`` with Sudachi alone (mode C, surfaces and normalized forms read) and return the number of
-    morphemes: the baseline that ``bench/voc_pipeline.py`` compares the whole pipeline against."""
-    tokenizer, _ = _sudachi()
-    n = 0
-    for text in texts:
-        for chunk in _byte_chunks(text):
-            for m in tokenizer.tokenize(chunk):
-                m.normalized_form()
-                n += 1
-    return n
-
-
-def _byte_chunks(text: str, limit: int = MAX_CHUNK_BYTES) -> list[str]:
-    if len(text) * 3 <= limit or len(text.encode("utf-8")) <= limit:
-        return [text]
-    step = limit // 3
-    return [text[i : i + step] for i in range(0, len(text), step)]
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -288,8 +164,9 @@ def lemmatize_en(word: str) -> str:
 def _fix_stem(stem: str) -> str:
     if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
         return stem[:-1]
-    if stem.endswith(("at", "iz", "bl", "ut", "is", "ur", "iv", "av", "ov", "uc", "ag", "ng", "rg", "ic", "as")) \
-            and not stem.endswith(("ing", "eat")):
+    if stem.endswith(
+        ("at", "iz", "bl", "ut", "is", "ur", "iv", "av", "ov", "uc", "ag", "ng", "rg", "ic", "as")
+    ) and not stem.endswith(("ing", "eat")):
         return stem + "e"
     return stem
 
@@ -298,9 +175,19 @@ _EN_REQUEST_RE = re.compile("|".join(lx.EN_REQUEST_PATTERNS))
 
 
 # ------------------------------------------------------------------------------------------------ analyser
-_SUFFIX_CANON = {"や": "やすい", "易": "やすい", "に": "にくい", "難": "にくい", "づ": "づらい", "辛": "づらい", "が": "がたい"}
+_SUFFIX_CANON = {
+    "や": "やすい",
+    "易": "やすい",
+    "に": "にくい",
+    "難": "にくい",
+    "づ": "づらい",
+    "辛": "づらい",
+    "が": "がたい",
+}
 _IROW = dict(zip("うくぐすつぬぶむる", "いきぎしちにびみり", strict=True))
-_CLAUSE_PARTICLES = frozenset("ので から し ば ながら たり つつ のに けど けれど けれども が ものの".split())
+_CLAUSE_PARTICLES = frozenset(
+    ["ので", "から", "し", "ば", "ながら", "たり", "つつ", "のに", "けど", "けれど", "けれども", "が", "ものの"]
+)
 _REQUEST_GIVERS = frozenset(("頂く", "貰う", "下さる", "呉れる"))
 
 
@@ -633,11 +520,7 @@ class TextAnalyzer:
                         nsurf = nxt.surface()
                         suffix = _SUFFIX_CANON.get(nsurf[:1])
                         if suffix is not None:
-                            stem = (
-                                last_noun + "し"
-                                if norm == "為る" and last_noun
-                                else _renyou(m.surface(), norm, pos)
-                            )
+                            stem = last_noun + "し" if norm == "為る" and last_noun else _renyou(m.surface(), norm, pos)
                             end = nxt.end() + shift
                             j = i + 2
                             term = stem + suffix
@@ -651,9 +534,9 @@ class TextAnalyzer:
                             continue
                 nsurf = nxt.surface() if nxt is not None else ""
                 if norm in lx.JA_AUX_VERBS:
-                    if norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で"):
-                        request = True
-                    elif norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nsurf == "ば":
+                    if (norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で")) or (
+                        norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nsurf == "ば"
+                    ):
                         request = True
                     elif norm in _REQUEST_GIVERS and prev_surface in ("て", "で"):
                         if nsurf in ("たい", "たく", "たら", "ば", "れば"):
@@ -693,8 +576,12 @@ class TextAnalyzer:
                 negate()
                 # 〜しなければならない / 〜しないといけない: obligation, not negation
                 nxt = morphs[i + 1] if i + 1 < n else None
-                if nxt is not None and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては")) and i + 2 < n \
-                        and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目"):
+                if (
+                    nxt is not None
+                    and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては"))
+                    and i + 2 < n
+                    and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目")
+                ):
                     negate()
                     skip_negations = 1
             elif kind == 8:  # _K_AUX_TA
@@ -713,20 +600,32 @@ class TextAnalyzer:
                     emit(norm, b, m.end() + shift)
                     request = True
                     wish_at = len(terms) - 1
-                elif norm == "良い" and pos[5].startswith("連用") and nxt is not None \
-                        and kinds[nxt.part_of_speech_id()][1] in ("動詞", "名詞"):
+                elif (
+                    norm == "良い"
+                    and pos[5].startswith("連用")
+                    and nxt is not None
+                    and kinds[nxt.part_of_speech_id()][1] in ("動詞", "名詞")
+                ):
                     pass  # よく使う / よくキャンセルされる: "often", not "good"
                 else:
-                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) \
-                            and not _is_question(text, s_start, s_end):
+                    if (
+                        norm in lx.JA_REQUEST_GOOD
+                        and conditional
+                        and nsurf_is_not_past(nxt)
+                        and not _is_question(text, s_start, s_end)
+                    ):
                         request = True
                     emit(norm, b, m.end() + shift)
             elif kind == 6:  # _K_ADJ_NOUN
                 b = m.begin() + shift
                 norm = m.normalized_form()
                 nxt = morphs[i + 1] if i + 1 < n else None
-                if norm in lx.JA_REQUEST_GOOD and conditional and nsurf_is_not_past(nxt) \
-                        and not _is_question(text, s_start, s_end):
+                if (
+                    norm in lx.JA_REQUEST_GOOD
+                    and conditional
+                    and nsurf_is_not_past(nxt)
+                    and not _is_question(text, s_start, s_end)
+                ):
                     request = True
                 emit(norm, b, m.end() + shift)
             elif kind == 12:  # _K_CONJUNCTION
