@@ -64,6 +64,18 @@ def postgres_engine() -> Iterator[Engine]:
     _drop_postgres_database(name)
 
 
+@pytest.fixture
+def scratch_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this test alone (not migrated), dropped afterwards whatever happens."""
+    name = f"kizuna_scratch_{_worker()}_{os.getpid()}"
+    url = _fresh_postgres_database(name)
+    try:
+        yield url
+    finally:
+        # the test's engines may still hold connections: FORCE ends them
+        _drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]

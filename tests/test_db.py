@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 from sqlalchemy import inspect, select
@@ -13,16 +12,14 @@ from kizuna import models as m
 from kizuna.db import make_engine
 from kizuna.migrations import downgrade, upgrade
 from tests import factories
-from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path) -> None:
+def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path, request: pytest.FixtureRequest) -> None:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
     else:
-        name = f"kizuna_test_migrations_{os.getpid()}"
-        url = _fresh_postgres_database(name)
+        url = request.getfixturevalue("scratch_postgres_url")
     upgrade(url)
     engine = make_engine(url)
     assert set(m.Base.metadata.tables) <= set(inspect(engine).get_table_names())
@@ -32,8 +29,6 @@ def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path) -> None:
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     upgrade(url)
-    if backend == "postgres":
-        _drop_postgres_database(name)
 
 
 def test_times_come_back_as_utc_and_japanese_text_round_trips(session: Session) -> None:

@@ -359,10 +359,8 @@ def test_surveys_nps_lower_for_accounts_that_churn(built: Built) -> None:
 
 
 @pytest.mark.postgres
-def test_a_small_company_on_postgresql(tmp_path: Path) -> None:
-    from tests.conftest import _fresh_postgres_database
-
-    url = _fresh_postgres_database("kizuna_test_demo")
+def test_a_small_company_on_postgresql(tmp_path: Path, scratch_postgres_url: str) -> None:
+    url = scratch_postgres_url
     settings = Settings(data_dir=tmp_path / "pg", database_url=url)
     summary = generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5))
     engine = make_engine(url)

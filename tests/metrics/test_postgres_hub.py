@@ -12,12 +12,11 @@ from kizuna.db import make_engine
 from kizuna.migrations import upgrade
 from kizuna.warehouse import hub_tables
 from tests.analytics.kpi.fixtures import AS_OF, EXPECTED_JPY_MONTHS, revenue_hub
-from tests.conftest import _fresh_postgres_database, _worker
 
 
 @pytest.mark.postgres
-def test_revenue_kpis_from_postgres() -> None:
-    url = _fresh_postgres_database(f"kizuna_test_kpi_{_worker()}")
+def test_revenue_kpis_from_postgres(scratch_postgres_url: str) -> None:
+    url = scratch_postgres_url
     upgrade(url)
     engine = make_engine(url)
     try:
