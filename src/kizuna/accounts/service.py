@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember
@@ -33,6 +33,7 @@ from kizuna.accounts.schemas import (
 from kizuna.activities.models import Activity
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Invoice, Plan, Subscription
+from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.onboarding.models import OnboardingMilestone
@@ -58,15 +59,6 @@ def search_variants(text: str) -> list[str]:
         if v not in seen:
             seen.append(v)
     return seen
-
-
-def _live_on(on: dt.date) -> Any:
-    """Subscription versions running on ``on`` (paid: trials and ended lines excluded)."""
-    return and_(
-        Subscription.start_date <= on,
-        or_(Subscription.end_date.is_(None), Subscription.end_date > on),
-        Subscription.status.in_(("active", "cancelled")),
-    )
 
 
 def _escape_like(term: str) -> str:
@@ -100,7 +92,7 @@ def current_mrr(session: Session, account_ids: Sequence[int], *, on: dt.date) ->
         return {}
     rows = session.execute(
         select(Subscription.account_id, func.sum(Subscription.mrr_minor))
-        .where(Subscription.account_id.in_(account_ids), _live_on(on))
+        .where(Subscription.account_id.in_(account_ids), paid_lines_on(on))
         .group_by(Subscription.account_id)
     ).all()
     return {int(a): int(m or 0) for a, m in rows}
@@ -111,7 +103,7 @@ def next_renewals(session: Session, account_ids: Sequence[int], *, on: dt.date) 
         return {}
     rows = session.execute(
         select(Subscription.account_id, func.min(Subscription.renewal_date))
-        .where(Subscription.account_id.in_(account_ids), _live_on(on), Subscription.renewal_date >= on)
+        .where(Subscription.account_id.in_(account_ids), paid_lines_on(on), Subscription.renewal_date >= on)
         .group_by(Subscription.account_id)
     ).all()
     return {int(a): d for a, d in rows if d is not None}
@@ -147,7 +139,7 @@ def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[
                 func.sum(Subscription.mrr_minor).label("mrr"),
                 func.min(case((Subscription.renewal_date >= today, Subscription.renewal_date))).label("renewal"),
             )
-            .where(_live_on(today))
+            .where(paid_lines_on(today))
             .group_by(Subscription.account_id)
             .subquery()
         )
@@ -693,7 +685,7 @@ def upcoming_renewals(
         )
         .join(Subscription, Subscription.account_id == Account.id)
         .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
-        .where(_live_on(today), Subscription.renewal_date >= today, Subscription.renewal_date <= until)
+        .where(paid_lines_on(today), Subscription.renewal_date >= today, Subscription.renewal_date <= until)
         .group_by(Account.id, Account.name, Account.lifecycle_stage, TeamMember.name)
         .order_by(func.min(Subscription.renewal_date), Account.id)
         .limit(limit)

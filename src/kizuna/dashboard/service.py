@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
 from kizuna.accounts.service import _optional_service
 from kizuna.billing.models import Subscription
+from kizuna.billing.service import paid_lines_on
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.surveys.models import SurveyResponse
@@ -241,9 +242,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
     ren_stmt = select(
         func.count(func.distinct(Subscription.account_id)), func.coalesce(func.sum(Subscription.mrr_minor), 0)
     ).where(
-        Subscription.status.in_(("active", "cancelled")),
-        Subscription.start_date <= today,
-        or_(Subscription.end_date.is_(None), Subscription.end_date > today),
+        paid_lines_on(today),
         Subscription.renewal_date >= today,
         Subscription.renewal_date <= until,
         Subscription.term_months >= RENEWAL_MIN_TERM_MONTHS,  # as the renewal center counts them

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Product, Subscription
+from kizuna.billing.service import paid_lines_on
 from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
 from kizuna.playbooks import adapters
 from kizuna.renewals.models import ExpansionSignal
@@ -72,21 +73,13 @@ class Signal:
     strength: float
 
 
-def _live(today: dt.date) -> Any:
-    return (
-        Subscription.start_date <= today,
-        or_(Subscription.end_date.is_(None), Subscription.end_date > today),
-        Subscription.status.in_(("active", "cancelled")),
-    )
-
-
 def licensed_seats(session: Session, *, today: dt.date) -> dict[int, tuple[int, int]]:
     """Per account: seats on live base-plan lines and the base-plan MRR (minor units)."""
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for account_id, quantity, mrr in session.execute(
         select(Subscription.account_id, Subscription.quantity, Subscription.mrr_minor)
         .join(Plan, Plan.id == Subscription.plan_id)
-        .where(*_live(today), Plan.is_addon.is_(False))
+        .where(paid_lines_on(today), Plan.is_addon.is_(False))
     ):
         out[int(account_id)][0] += int(quantity or 0)
         out[int(account_id)][1] += int(mrr or 0)

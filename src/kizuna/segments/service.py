@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember, TeamRole
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Payment, PaymentStatus, Subscription
+from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.playbooks.conditions import account_attributes, failed_condition
@@ -357,19 +358,11 @@ def tier_for(acv_minor: int, policy: TouchTierPolicy) -> str:
     return "tech"
 
 
-def _live(today: dt.date) -> Any:
-    return (
-        Subscription.start_date <= today,
-        or_(Subscription.end_date.is_(None), Subscription.end_date > today),
-        Subscription.status.in_(("active", "cancelled")),
-    )
-
-
 def account_acv(session: Session, *, today: dt.date) -> dict[int, tuple[int, str]]:
     """Annual contract value (12 x live MRR, minor units) and currency per account with a live paid subscription."""
     rows = session.execute(
         select(Subscription.account_id, func.sum(Subscription.mrr_minor), func.max(Subscription.currency))
-        .where(*_live(today))
+        .where(paid_lines_on(today))
         .group_by(Subscription.account_id)
     )
     return {int(a): (int(m or 0) * 12, c or "JPY") for a, m, c in rows}
