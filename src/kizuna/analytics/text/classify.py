@@ -118,14 +118,21 @@ class VocClassifier:
             x_terms = self.vectorizer_.transform(docs)
         blocks = [x_terms]
         if self.use_rules:
-            codes = self.rule_codes_
-            hits = np.array([[1.0 if c in h else 0.0 for c in codes] for h in rule_table["codes"]]).reshape(
-                len(corpus), len(codes)
-            )
-            flags = np.array(
-                [[float(lab in labels) for lab in ("positive", "negative", "request")]
-                 for labels in rule_table["sentence_labels"]]
-            ).reshape(len(corpus), 3)
+            # 0/1 per (text, rule code) and per (text, sentence label): set only where a code fired / a label occurs
+            column = {c: j for j, c in enumerate(self.rule_codes_)}
+            hits = np.zeros((len(corpus), len(column)))
+            for i, fired in enumerate(rule_table["codes"].tolist()):
+                for c in fired:
+                    j = column.get(c)
+                    if j is not None:
+                        hits[i, j] = 1.0
+            flag_column = {"positive": 0, "negative": 1, "request": 2}
+            flags = np.zeros((len(corpus), 3))
+            for i, labels in enumerate(rule_table["sentence_labels"].tolist()):
+                for lab in labels:
+                    j = flag_column.get(lab)
+                    if j is not None:
+                        flags[i, j] = 1.0
             blocks.append(sparse.csr_matrix(hits * self.rule_weight))
             blocks.append(sparse.csr_matrix(flags * 0.5))
         return sparse.hstack(blocks).tocsr()

@@ -63,8 +63,8 @@ class RuleContext:
     @classmethod
     def of(cls, doc: AnalyzedText, scorer: SentimentScorer) -> RuleContext:
         label, _, scores = scorer.score_text(doc)
-        labels = frozenset(scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True))
-        return cls(doc=doc, terms=frozenset(doc.terms), sentence_labels=labels, text_label=label)
+        labels = frozenset(map(scorer.label_sentence, scores, [s.request for s in doc.sentences]))
+        return cls(doc, frozenset(doc.terms), labels, label)
 
 
 Predicate = Callable[[RuleContext], bool]
@@ -182,14 +182,15 @@ class _Parser:
         # the OR-lists of terms and globs become two set intersections; other parts are tried after them
         terms = frozenset(p.term for p, _ in parts if isinstance(p, _ExactTerm))
         atoms = frozenset(p.atom for p, _ in parts if isinstance(p, _AtomHit))
-        rest = tuple(p for p, _ in parts if not isinstance(p, (_ExactTerm, _AtomHit)))
-        if not rest:
-            if not atoms:
-                return (lambda c: not terms.isdisjoint(c.terms)), required
-            return (lambda c: not terms.isdisjoint(c.terms) or not atoms.isdisjoint(c.atom_hits)), required
-        return (
-            lambda c: not terms.isdisjoint(c.terms) or not atoms.isdisjoint(c.atom_hits) or any(p(c) for p in rest)
-        ), required
+        rest = [p for p, _ in parts if not isinstance(p, (_ExactTerm, _AtomHit))]
+        head: Predicate | None = None
+        if terms and atoms:
+            head = lambda c: not terms.isdisjoint(c.terms) or not atoms.isdisjoint(c.atom_hits)  # noqa: E731
+        elif terms:
+            head = lambda c: not terms.isdisjoint(c.terms)  # noqa: E731
+        elif atoms:
+            head = lambda c: not atoms.isdisjoint(c.atom_hits)  # noqa: E731
+        return _any_of([head, *rest] if head is not None else rest), required
 
     def and_expr(self) -> tuple[Predicate, Required]:
         parts = [self.not_expr()]
@@ -198,8 +199,7 @@ class _Parser:
             parts.append(self.not_expr())
         if len(parts) == 1:
             return parts[0]
-        preds = tuple(p for p, _ in parts)
-        return (lambda c: all(p(c) for p in preds)), _narrowest([r for _, r in parts])
+        return _all_of([p for p, _ in parts]), _narrowest([r for _, r in parts])
 
     def not_expr(self) -> tuple[Predicate, Required]:
         if self.peek() == ("op", "!"):
@@ -252,6 +252,29 @@ class _Parser:
             return False
 
         return pred, required
+
+
+def _all_of(preds: Sequence[Predicate]) -> Predicate:
+    """``a & b & ...`` as nested two-way ``and`` (a rule is evaluated per text: no generator per call)."""
+    pred = preds[0]
+    for other in preds[1:]:
+        pred = _both(pred, other)
+    return pred
+
+
+def _any_of(preds: Sequence[Predicate]) -> Predicate:
+    pred = preds[0]
+    for other in preds[1:]:
+        pred = _either(pred, other)
+    return pred
+
+
+def _both(a: Predicate, b: Predicate) -> Predicate:
+    return lambda c: a(c) and b(c)
+
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda c: a(c) or b(c)
 
 
 def _term_matcher(kind: str, value: str) -> Callable[[str], bool]:
@@ -438,20 +461,7 @@ class CodingRules:
         indexed by the terms (or glob atoms) it needs, so a text looks up its own terms instead of running
         every code's OR-lists.
         """
-        index = self._index()
-        ctx.atom_hits = index.table.hits(ctx.terms)
-        candidates = set(index.always)
-        by_key = index.by_key
-        for t in ctx.terms:
-            codes = by_key.get(t)
-            if codes is not None:
-                candidates.update(codes)
-        for a in ctx.atom_hits:
-            codes = by_key.get(a)
-            if codes is not None:
-                candidates.update(codes)
-        compiled = index.compiled
-        return [compiled[i][0] for i in sorted(candidates) if compiled[i][1](ctx)]
+        return self._index().matches(ctx)
 
     def _index(self) -> _RuleIndex:
         key = tuple((c.name, c.rule) for c in self.codes)
@@ -460,6 +470,9 @@ class CodingRules:
             cached = _RuleIndex.build(key)
             self.__dict__["_rule_index"] = cached
         return cached
+
+
+_NO_KEYS: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
 
 @dataclass
@@ -471,6 +484,38 @@ class _RuleIndex:
     compiled: list[tuple[str, Predicate]]
     by_key: dict[str | int, list[int]]
     always: list[int]  # codes no term narrows (evaluated for every text)
+    #: term -> (the glob/regex atoms it matches, the codes it or those atoms can fire), memoised per distinct term
+    by_term: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    MAX_TERMS = 500_000
+
+    def matches(self, ctx: RuleContext) -> list[str]:
+        """See :meth:`CodingRules.matches`; fills ``ctx.atom_hits``."""
+        by_term = self.by_term
+        atom_hits: set[int] = set()
+        candidates = set(self.always)
+        for t in ctx.terms:
+            hit = by_term.get(t)
+            if hit is None:
+                hit = self._term_keys(t)
+            if hit is not _NO_KEYS:
+                atom_hits.update(hit[0])
+                candidates.update(hit[1])
+        ctx.atom_hits = atom_hits
+        compiled = self.compiled
+        if len(candidates) > 1:
+            return [compiled[i][0] for i in sorted(candidates) if compiled[i][1](ctx)]
+        return [compiled[i][0] for i in candidates if compiled[i][1](ctx)]
+
+    def _term_keys(self, term: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if len(self.by_term) >= self.MAX_TERMS:
+            self.by_term.clear()
+        atoms = self.table.hits((term,))
+        codes: set[int] = set(self.by_key.get(term, ()))
+        for a in atoms:
+            codes.update(self.by_key.get(a, ()))
+        keys = (tuple(sorted(atoms)), tuple(sorted(codes))) if atoms or codes else _NO_KEYS
+        self.by_term[term] = keys
+        return keys
 
     @classmethod
     def build(cls, key: tuple[tuple[str, str], ...]) -> _RuleIndex:
@@ -525,20 +570,26 @@ def apply_rules(
         for name in r.names:
             if name not in all_codes:
                 all_codes.append(name)
+    # each language's rules, compiled once for the whole corpus: (index or None, default label)
+    rules_of: dict[str, tuple[_RuleIndex | None, str]] = {}
     rows = []
     with gc_paused():
         for doc in corpus.texts:
-            r = by_lang.get(doc.language) or by_lang.get("*")
-            if r is None and doc.language == "und":
-                r = by_lang.get("en")
+            found = rules_of.get(doc.language)
+            if found is None:
+                r = by_lang.get(doc.language) or by_lang.get("*")
+                if r is None and doc.language == "und":
+                    r = by_lang.get("en")
+                found = rules_of[doc.language] = (r._index(), r.default) if r is not None else (None, "other")
+            index, default = found
             ctx = RuleContext.of(doc, scorer)
-            hits = r.matches(ctx) if r is not None else []
-            default = r.default if r is not None else "other"
+            hits = index.matches(ctx) if index is not None else []
             rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
     out = pd.DataFrame(rows, columns=["rule_label", "codes", "sentence_labels"])
     out.insert(0, "doc_id", corpus.doc_ids)
+    codes = [row[1] for row in rows]
     for name in all_codes:
-        out[name] = [name in h for h in out["codes"]]
+        out[name] = [name in h for h in codes]
     return out
 
 

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kizuna.analytics.text import lexicon as lx
@@ -56,6 +55,9 @@ def term_polarity(term: str, previous: str | None = None, lexicon: Mapping[str, 
 
 
 _CONTEXT_WORDS = frozenset(("高い", "低い", "安い", "減る", "下がる", "増える", "上がる", "削減", "向上", "改善"))
+#: terms whose polarity depends on the previous term (the context words, negated or not); any other term's
+#: polarity is a function of the term and the lexicon alone
+_CONTEXT_TERMS = _CONTEXT_WORDS | frozenset(w + lx.NEG for w in _CONTEXT_WORDS)
 
 
 def _context_polarity(term: str, previous: str, default: float) -> float:
@@ -98,6 +100,7 @@ class SentimentScorer:
     """Scores sentences and texts; the defaults are kizuna's lexicon and thresholds.
 
     ``lexicon`` replaces or extends the polarity lexicon (use ``{**SentimentScorer().lexicon, "神対応": 1.0}``).
+    Term polarities are cached per lexicon: to change it, assign a new mapping rather than editing it in place.
     """
 
     lexicon: Mapping[str, float] = None  # type: ignore[assignment]
@@ -110,23 +113,46 @@ class SentimentScorer:
     #: sentiment flags are computed once per text; texts are immutable once analysed
     _memo: dict[int, tuple[AnalyzedText, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
     MEMO_SIZE = 200_000
+    #: polarity of each term that needs no context (see :data:`_CONTEXT_TERMS`), for the lexicon it was read from:
+    #: terms repeat across texts, so each is looked up once
+    _polarity: tuple[Mapping[str, float] | None, dict[str, float]] = field(
+        default_factory=lambda: (None, {}), init=False, repr=False, compare=False
+    )
+    POLARITY_SIZE = 500_000
 
     def __post_init__(self) -> None:
         if self.lexicon is None:
             self.lexicon = dict(_LEXICON)
 
+    def _term_polarities(self) -> dict[str, float]:
+        """The per-term polarity cache of the current lexicon (a new one when ``lexicon`` was replaced)."""
+        lexicon, cache = self._polarity
+        if lexicon is not self.lexicon or len(cache) >= self.POLARITY_SIZE:
+            cache = {}
+            self._polarity = (self.lexicon, cache)
+        return cache
+
     def sentence_scores(self, doc: AnalyzedText) -> list[float]:
         terms = doc.terms
+        lexicon = self.lexicon
+        polarity = self._term_polarities()
         scores = []
         for s in doc.sentences:
             total = 0.0
             prev: str | None = None
+            contrast_at = s.contrast_at if s.contrast_at > s.term_start else -1
             for k in range(s.term_start, s.term_end):
-                w = term_polarity(terms[k], prev, self.lexicon)
-                if s.contrast_at >= 0 and s.contrast_at > s.term_start:
-                    w *= self.contrast_before if k < s.contrast_at else self.contrast_after
+                term = terms[k]
+                w = polarity.get(term)
+                if w is None:
+                    if term in _CONTEXT_TERMS:
+                        w = term_polarity(term, prev, lexicon)
+                    else:
+                        w = polarity[term] = term_polarity(term, None, lexicon)
+                if contrast_at >= 0:
+                    w *= self.contrast_before if k < contrast_at else self.contrast_after
                 total += w
-                prev = terms[k]
+                prev = term
             if not s.request and _is_question(doc.text, s.start, s.end):
                 total *= self.question_weight  # questions ask; they rarely praise or complain
             scores.append(total)
@@ -154,10 +180,11 @@ class SentimentScorer:
 
     def _score_text(self, doc: AnalyzedText) -> tuple[str, float, list[float]]:
         scores = self.sentence_scores(doc)
-        weights = np.ones(len(scores))
+        weights = [1.0] * len(scores)
         for i, s in enumerate(doc.sentences):
             if i > 0 and s.contrast_at == s.term_start and s.term_end > s.term_start:
-                weights[:i] *= self.contrast_before  # しかし / but opening a sentence
+                for j in range(i):  # しかし / but opening a sentence
+                    weights[j] *= self.contrast_before
         total = 0.0
         has_request = False
         for w, sc, s in zip(weights, scores, doc.sentences, strict=True):
