@@ -58,7 +58,8 @@ _LONG_VOWEL_WORDS = ("ユーザ", "サーバ", "メンバ", "マネージャ", "
 _LONG_VOWEL_RE = re.compile("(" + "|".join(_LONG_VOWEL_WORDS) + ")(?![ー\u30a0-\u30ff])")
 
 _VARIANT_RE = re.compile("|".join(re.escape(k) for k in sorted(SPELLING_VARIANTS, key=len, reverse=True)))
-_SPACE_RE = re.compile(r"[ \t\u3000]+")
+# runs of spaces other than a single " " (which would be replaced by itself)
+_SPACE_RE = re.compile(r"[\t\u3000][ \t\u3000]*| [ \t\u3000]+")
 _WAVE_RE = re.compile("[〜~～]")
 
 
@@ -81,7 +82,8 @@ def normalize_text(text: str, *, variants: Mapping[str, str] | None = None) -> s
     elif variants:
         pattern = re.compile("|".join(re.escape(k) for k in sorted(variants, key=len, reverse=True)))
         out = pattern.sub(lambda m: variants[m.group(0)], out)
-    out = _LONG_VOWEL_RE.sub(r"\1ー", out)
+    if any(word in out for word in _LONG_VOWEL_WORDS):  # substring tests are much cheaper than the regex scan
+        out = _LONG_VOWEL_RE.sub(r"\1ー", out)
     return out.strip()
 
 
@@ -106,12 +108,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
+    # str.strip() drops exactly the characters for which str.isspace() holds
+    piece = text[start:end]
+    kept = piece.strip()
+    if kept:
+        start += len(piece) - len(piece.lstrip())
+        spans.append((start, start + len(kept)))
 
 
 def _is_japanese_char(ch: str) -> bool:
@@ -125,7 +127,7 @@ def _is_japanese_char(ch: str) -> bool:
     )
 
 
-_JAPANESE_CHARS_RE = re.compile("[\u3040-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\u31f0-\u31ff]")
+_JAPANESE_RUNS_RE = re.compile("[\u3040-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\u31f0-\u31ff]+")
 _LATIN_LETTERS_RE = re.compile("[A-Za-z]")
 
 
@@ -136,7 +138,9 @@ def detect_language(text: str, *, min_japanese_share: float = 0.15) -> str:
     letters are kana or kanji (Japanese notes often carry long Latin product names). The heuristic only tells
     Japanese from Latin-script text; any Latin-script language is reported as ``"en"``.
     """
-    ja = len(_JAPANESE_CHARS_RE.findall(text))  # one C-level scan each, instead of a loop per character
+    # one C-level scan each, instead of a loop per character; Japanese characters are counted by runs (one string
+    # per run rather than per character)
+    ja = sum(map(len, _JAPANESE_RUNS_RE.findall(text)))
     latin = len(_LATIN_LETTERS_RE.findall(text))
     total = ja + latin
     if total == 0:

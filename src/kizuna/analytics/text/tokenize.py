@@ -380,7 +380,8 @@ class TextAnalyzer:
         force = self.force_pick
 
         compound: list[str] = []
-        comp_start = comp_end = 0
+        comp_first: Any = None  # first and last morpheme of the compound; their offsets are read only if it is kept
+        comp_last: Any = None
         comp_content = False
         clause_first = first
         contrast_at = -1
@@ -392,6 +393,8 @@ class TextAnalyzer:
         skip_negations = 0
         quote_at = -1  # term before a quoting と (使いにくいと感じたことはない negates 使いにくい)
         last_noun_at = -1
+        last_noun = ""  # the noun compound that ended at morpheme noun_ended_at
+        noun_ended_at = -1
         prev_m: Any = None  # the previous morpheme, its surface read only when needed (None: "")
         prev_p0 = ""
 
@@ -406,7 +409,7 @@ class TextAnalyzer:
 
         def flush_compound() -> None:
             nonlocal compound, comp_content, last_noun_at
-            if compound and comp_content and emit("".join(compound), comp_start, comp_end):
+            if compound and comp_content and emit("".join(compound), comp_first.begin() + shift, comp_last.end() + shift):
                 last_noun_at = len(terms) - 1 - first
             compound = []
             comp_content = False
@@ -458,45 +461,42 @@ class TextAnalyzer:
                 if kind == 0:  # _K_NOUN
                     surface = m.surface()
                     if surface.isdigit():
-                        flush_compound()
+                        if compound:
+                            flush_compound()
                     else:
                         if not compound:
-                            comp_start = m.begin() + shift
+                            comp_first = m
                         compound.append(surface.lower() if surface.isascii() else m.normalized_form())
-                        comp_end = m.end() + shift
+                        comp_last = m
                         comp_content = True
                 elif kind == 1:  # _K_NOUN_BREAK: numerals, pronouns
-                    flush_compound()
+                    if compound:
+                        flush_compound()
                 elif kind == 2:  # _K_PREFIX
-                    flush_compound()
-                    comp_start = m.begin() + shift
+                    if compound:
+                        flush_compound()
+                    comp_first = comp_last = m
                     compound.append(m.normalized_form())
-                    comp_end = m.end() + shift
                 elif compound:  # _K_SUFFIX_NOUN
                     compound.append(m.normalized_form())
-                    comp_end = m.end() + shift
+                    comp_last = m
                 prev_m, prev_p0 = m, p0
                 i += 1
                 continue
-            # anything else ends a compound (flush_compound inlined: its joined text is the verb's last noun)
+            # anything else ends a compound (flush_compound inlined: its joined text is the verb rules' last noun,
+            # read by them only when the compound ended at this very morpheme, noun_ended_at == i)
             if compound:
                 if comp_content:
                     last_noun = "".join(compound)
-                    noun_just_before = True
+                    noun_ended_at = i
                     if last_noun not in ignore and (last_noun not in stop or last_noun in force):  # emit(), inlined
                         terms.append(last_noun)
-                        starts.append(comp_start)
-                        ends.append(comp_end)
+                        starts.append(comp_first.begin() + shift)
+                        ends.append(comp_last.end() + shift)
                         negated.append(False)
                         last_noun_at = len(terms) - 1 - first
-                else:
-                    last_noun = ""
-                    noun_just_before = False
                 compound = []
                 comp_content = False
-            else:
-                last_noun = ""
-                noun_just_before = False
 
             if kind == 16:  # _K_OTHER
                 pass
@@ -510,10 +510,11 @@ class TextAnalyzer:
                 elif surface == "しか":
                     shika = True
             elif kind == 4:  # _K_VERB
+                if noun_ended_at != i:
+                    last_noun = ""
                 b = m.begin() + shift
                 norm = m.normalized_form()
                 nxt = morphs[i + 1] if i + 1 < n else None
-                prev_surface = prev_m.surface() if prev_m is not None else ""
                 if nxt is not None:
                     nkind, _, npos = kinds[nxt.part_of_speech_id()]
                     if nkind == 15:  # _K_SUFFIX_ADJ
@@ -532,8 +533,10 @@ class TextAnalyzer:
                             prev_m, prev_p0 = nxt, "接尾辞"
                             i = j
                             continue
-                nsurf = nxt.surface() if nxt is not None else ""
+                # the neighbours' surfaces are read only by the rules that need them
                 if norm in lx.JA_AUX_VERBS:
+                    prev_surface = prev_m.surface() if prev_m is not None else ""
+                    nsurf = nxt.surface() if nxt is not None else ""
                     if (norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で")) or (
                         norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nsurf == "ば"
                     ):
@@ -548,20 +551,26 @@ class TextAnalyzer:
                         request = True
                     elif norm == "成る" and prev_surface == "ば" and prev_p0 == "助詞":
                         pass
-                elif norm in lx.JA_AFTER_TE_AUX and prev_surface in ("て", "で"):
+                elif norm in lx.JA_AFTER_TE_AUX and prev_m is not None and prev_m.surface() in ("て", "で"):
                     pass
                 elif norm in lx.JA_COMPOUND_AUX and prev_p0 == "動詞":
                     pass  # 活用しきれない, 使い続ける: the head verb carries the meaning
-                elif norm == "出来る" and (noun_just_before or (prev_surface == "が" and last_noun_at >= 0)):
+                elif norm == "出来る" and (
+                    last_noun or (prev_m is not None and prev_m.surface() == "が" and last_noun_at >= 0)
+                ):
                     if emit(norm, b, m.end() + shift) and last_noun_at >= 0:
                         linked[len(terms) - 1 - first] = last_noun_at
                 elif norm == "願う" and any(t in lx.JA_REQUEST_OBJECTS for t in terms[first:]):
                     request = True
                     emit(norm, b, m.end() + shift)
                 else:
-                    if norm in lx.JA_REQUEST_GOOD and conditional and nsurf != "た":
+                    if norm in lx.JA_REQUEST_GOOD and conditional and (nxt is None or nxt.surface() != "た"):
                         request = True
-                    emit(norm, b, m.end() + shift)
+                    if norm not in ignore and (norm not in stop or norm in force):  # emit(), inlined
+                        terms.append(norm)
+                        starts.append(b)
+                        ends.append(m.end() + shift)
+                        negated.append(False)
             elif kind == 9:  # _K_CONJ_PARTICLE
                 surface = m.surface()
                 if surface in lx.JA_CONTRAST:
