@@ -34,7 +34,7 @@ def _fill(engine: Engine) -> None:
     with Session(engine) as session:
         owner = factories.team_member(session)
         # more than the SQLite driver's default batch (1,024 rows) with a null column first, a value later
-        for i in range(1_100):
+        for _ in range(1_100):
             factories.account(session, industry=None, owner_id=None, created_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
         last = factories.account(
             session,
