@@ -9,7 +9,6 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from operator import methodcaller
 from typing import Any
 
 #: Sudachi refuses input above 49,149 bytes; chunks stay below this
@@ -37,9 +36,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
-
-
-_begin = methodcaller("begin")
 
 
 def _sudachi() -> tuple[Any, _PosCache]:

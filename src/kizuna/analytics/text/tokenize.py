@@ -31,7 +31,6 @@ from kizuna.analytics.text.normalize import detect_language, normalize_text, spl
 from kizuna.analytics.text.sudachi import (
     CHUNK_TARGET_BYTES,
     MAX_CHUNK_BYTES,
-    _begin,
     _PosCache,
     _sudachi,
     gc_paused,
@@ -326,12 +325,13 @@ class TextAnalyzer:
             f = 0
             n_found = len(found)
             # a sentence's morphemes are those that begin before the next sentence's offset: found by bisection
-            # (a few begin() calls per sentence instead of one per morpheme)
+            # over the morphemes' offsets, read once in a list (bisect's key= calls cost several times more)
             last = len(chunk_sents) - 1
+            begins = [m.begin() for m in morphs] if last else []
             lo = 0
             for k, (doc, s_start, s_end, s_off) in enumerate(chunk_sents):
                 s_stop = s_off + (s_end - s_start)
-                hi = len(morphs) if k == last else bisect_left(morphs, s_stop, lo, key=_begin)
+                hi = len(morphs) if k == last else bisect_left(begins, s_stop, lo)
                 spans: list[tuple[int, int, str]] | None = None
                 if ud_per_chunk:
                     spans = []
