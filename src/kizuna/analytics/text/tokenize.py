@@ -306,54 +306,63 @@ class TextAnalyzer:
         tokenizer, pos_cache = _sudachi()
         # sentences of many texts joined by newlines into chunks below the byte limit; Sudachi is called once
         # per chunk and morphemes are routed back to their sentence by offset
-        chunk_parts: list[str] = []
-        chunk_sents: list[tuple[AnalyzedText, int, int, int]] = []  # doc, sentence start/end in doc, offset in chunk
-        size = 0
-        offset = 0
         ud = self.user_dictionary
         ud_per_chunk = bool(ud) and not any("\n" in key for key in ud.entries)
+        parts: list[str] = []
+        sentences: list[tuple[AnalyzedText, int, int, int]] = []  # doc, sentence start/end in doc, offset in chunk
+        size = 0
+        offset = 0
+        for doc, spans in jobs:
+            text = doc.text
+            if len(text) * 3 >= _PIECE_BYTES:  # only then can a sentence be too long for one chunk
+                spans = [piece for s_start, s_end in spans for piece in _pieces(text, s_start, s_end)]
+            for p_start, p_end in spans:
+                width = p_end - p_start
+                n_bytes = width * 3 if width * 3 < MAX_CHUNK_BYTES // 2 else len(text[p_start:p_end].encode("utf-8"))
+                if size + n_bytes + 1 > CHUNK_TARGET_BYTES and parts:
+                    self._ja_chunk(tokenizer, pos_cache, parts, sentences, ud_per_chunk)
+                    parts, sentences, size, offset = [], [], 0, 0
+                parts.append(text[p_start:p_end])
+                sentences.append((doc, p_start, p_end, offset))
+                offset += width + 1
+                size += n_bytes + 1
+        if parts:
+            self._ja_chunk(tokenizer, pos_cache, parts, sentences, ud_per_chunk)
 
-        def flush() -> None:
-            nonlocal chunk_parts, chunk_sents, size, offset
-            if not chunk_parts:
-                return
-            chunk = "\n".join(chunk_parts)
-            morphs = list(tokenizer.tokenize(chunk))
-            # user-dictionary names are searched once per chunk: the pieces are joined by line breaks, which no
-            # name contains and which end a Latin word like the piece's own ends, so the matches are the same
-            found = ud.find(chunk) if ud_per_chunk else []
-            f = 0
-            n_found = len(found)
-            # a sentence's morphemes are those that begin before the next sentence's offset: found by bisection
-            # over the morphemes' offsets, read once in a list (bisect's key= calls cost several times more)
-            last = len(chunk_sents) - 1
-            begins = [m.begin() for m in morphs] if last else []
-            lo = 0
-            for k, (doc, s_start, s_end, s_off) in enumerate(chunk_sents):
-                s_stop = s_off + (s_end - s_start)
-                hi = len(morphs) if k == last else bisect_left(begins, s_stop, lo)
-                spans: list[tuple[int, int, str]] | None = None
-                if ud_per_chunk:
+    def _ja_chunk(
+        self,
+        tokenizer: Any,
+        pos_cache: _PosCache,
+        parts: list[str],
+        sentences: list[tuple[AnalyzedText, int, int, int]],
+        ud_per_chunk: bool,
+    ) -> None:
+        """Tokenise one chunk (``parts`` joined by line breaks) and extract the terms of each of its sentences."""
+        chunk = "\n".join(parts)
+        morphs = list(tokenizer.tokenize(chunk))
+        # user-dictionary names are searched once per chunk: the pieces are joined by line breaks, which no
+        # name contains and which end a Latin word like the piece's own ends, so the matches are the same
+        found = self.user_dictionary.find(chunk) if ud_per_chunk else []
+        f = 0
+        n_found = len(found)
+        # a sentence's morphemes are those that begin before the next sentence's offset: found by bisection
+        # over the morphemes' offsets, read once in a list (bisect's key= calls cost several times more)
+        last = len(sentences) - 1
+        begins = [m.begin() for m in morphs] if last else []
+        lo = 0
+        for k, (doc, s_start, s_end, s_off) in enumerate(sentences):
+            s_stop = s_off + (s_end - s_start)
+            hi = len(morphs) if k == last else bisect_left(begins, s_stop, lo)
+            spans: Sequence[tuple[int, int, str]] | None = None
+            if ud_per_chunk:
+                spans = ()
+                if f < n_found and found[f][0] < s_stop:
                     spans = []
                     while f < n_found and found[f][0] < s_stop:
                         spans.append((found[f][0] - s_off, found[f][1] - s_off, found[f][2]))
                         f += 1
-                self._ja_sentence(doc, s_start, s_end, morphs[lo:hi], s_off, pos_cache, spans)
-                lo = hi
-            chunk_parts, chunk_sents, size, offset = [], [], 0, 0
-
-        for doc, spans in jobs:
-            for s_start, s_end in spans:
-                for p_start, p_end in _pieces(doc.text, s_start, s_end):
-                    piece = doc.text[p_start:p_end]
-                    n_bytes = len(piece) * 3 if len(piece) * 3 < MAX_CHUNK_BYTES // 2 else len(piece.encode("utf-8"))
-                    if size + n_bytes + 1 > CHUNK_TARGET_BYTES:
-                        flush()
-                    chunk_parts.append(piece)
-                    chunk_sents.append((doc, p_start, p_end, offset))
-                    offset += len(piece) + 1
-                    size += n_bytes + 1
-        flush()
+            self._ja_sentence(doc, s_start, s_end, morphs[lo:hi], s_off, pos_cache, spans)
+            lo = hi
 
     def _ja_sentence(
         self,
@@ -363,7 +372,7 @@ class TextAnalyzer:
         morphs: list[Any],
         chunk_offset: int,
         pos_cache: _PosCache,
-        ud_spans: list[tuple[int, int, str]] | None = None,
+        ud_spans: Sequence[tuple[int, int, str]] | None = None,
     ) -> None:
         """Terms of one sentence (or piece of a long one) from its morphemes; ``ud_spans`` are its user-dictionary
         matches relative to ``s_start`` (found here when not given)."""
@@ -776,11 +785,15 @@ def _negate(negated: list[bool], first: int, clause_first: int) -> None:
         negated[target] = not negated[target]
 
 
+#: a sentence of fewer characters than a third of this always fits in one chunk
+_PIECE_BYTES = MAX_CHUNK_BYTES - 16
+
+
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split a sentence longer than the chunk limit at commas or, failing that, at fixed widths."""
-    if (end - start) * 3 < MAX_CHUNK_BYTES - 16:
+    if (end - start) * 3 < _PIECE_BYTES:
         return [(start, end)]
-    width = (MAX_CHUNK_BYTES - 16) // 3
+    width = _PIECE_BYTES // 3
     out = []
     pos = start
     while pos < end:
