@@ -115,6 +115,8 @@ class UserDictionary:
                     body = body + r"(?![A-Za-z0-9])"
                 parts.append(body)
             self._pattern = re.compile("|".join(parts), re.IGNORECASE)
+        # whether some name could occur in pure-ASCII text (English sentences are mostly ASCII, names mostly not)
+        self._matches_ascii = any(all(_ascii_alike(ch) for ch in key) for key in self.entries)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -124,9 +126,15 @@ class UserDictionary:
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping ``(start, end, term)`` matches in ``text``, longest first at each position."""
-        if self._pattern is None:
+        if self._pattern is None or (not self._matches_ascii and text.isascii()):
             return []
         return [(m.start(), m.end(), self.entries[m.group(0).lower()]) for m in self._pattern.finditer(text)]
+
+
+def _ascii_alike(ch: str) -> bool:
+    """Whether ``ch`` can match an ASCII character case-insensitively (itself ASCII, or one of the few letters such
+    as the Kelvin sign that ``re.IGNORECASE`` folds to one)."""
+    return ch.isascii() or ch.lower().isascii() or ch.upper().isascii() or ch in "\u0130\u0131\u017f\u212a"
 
 
 # ---------------------------------------------------------------------------------------------- English
@@ -679,9 +687,7 @@ class TextAnalyzer:
             first = len(terms)
             sent = lower[s_start:s_end]
             ud_spans = self.user_dictionary.find(text[s_start:s_end]) if self.user_dictionary else []
-            tokens: list[tuple[str, int, int]] = []
-            for m in _EN_TOKEN_RE.finditer(sent):
-                tokens.append((m.group(0), m.start() + s_start, m.end() + s_start))
+            tokens = [(m.group(0), m.start() + s_start, m.end() + s_start) for m in _EN_TOKEN_RE.finditer(sent)]
             contrast_at = -1
             neg_window = 0
             negated: list[bool] = []
