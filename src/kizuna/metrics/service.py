@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.audit.service import record_audit
@@ -47,8 +47,19 @@ def _json_value(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = list(frame.columns)
-    return [dict(zip(columns, (_clean(v) for v in row), strict=True)) for row in frame.itertuples(index=False)]
+    """Rows of ``frame`` as dicts of plain Python values (see :func:`_clean`), converted column by column."""
+    columns = [_plain_column(frame[c]) for c in frame.columns]
+    names = list(frame.columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _plain_column(column: pd.Series) -> list[Any]:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return [None if v is pd.NaT else v.to_pydatetime() for v in column]
+    if column.dtype == object:
+        return [_clean(v) for v in column]
+    # numbers and booleans: tolist() gives Python scalars; NaN / NA become None
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def replace_snapshot(
@@ -118,8 +129,11 @@ def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _bulk_insert(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that share their keys as one Core executemany per batch (the ORM's bulk insert split the
+    snapshot into ~30,000 statements: 13 s of the 50,000-account refresh)."""
+    table = model.__table__
     for start in range(0, len(rows), _INSERT_BATCH):
-        session.execute(insert(model), list(rows[start : start + _INSERT_BATCH]))
+        session.execute(table.insert(), list(rows[start : start + _INSERT_BATCH]))
 
 
 def snapshot_dates(session: Session) -> list[dt.date]:

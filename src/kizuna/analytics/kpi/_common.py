@@ -36,14 +36,40 @@ def require(tables: Tables, name: str, columns: Sequence[str]) -> ir.Table:
     return table
 
 
+def instant(day: dt.date) -> ir.TimestampScalar:
+    """The start of ``day`` in UTC, as a timestamp literal."""
+    return ibis.timestamp(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
+
+
 def cutoff(as_of: dt.date) -> ir.TimestampScalar:
     """The instant "as of D" means: the start of day ``D`` in UTC (events strictly before it are known)."""
-    return ibis.timestamp(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.UTC))
+    return instant(as_of)
 
 
 def days_before(as_of: dt.date, days: int) -> ir.TimestampScalar:
-    start = as_of - dt.timedelta(days=days)
-    return ibis.timestamp(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC))
+    return instant(as_of - dt.timedelta(days=days))
+
+
+MICROS_PER_DAY = 86_400_000_000
+
+
+def epoch_micros(tables: Tables, timestamp: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since 1970-01-01 UTC of an aware timestamp, as an integer (``// MICROS_PER_DAY`` = UTC day).
+
+    Days and months are cut from this integer rather than by casting the timestamp to a date: DuckDB converts an
+    aware timestamp through ICU's calendar, ~10× slower on the 48 million demo events. Each engine's own function.
+    """
+    if backend(tables).name == "pyspark":
+
+        @ibis.udf.scalar.builtin(name="unix_micros")
+        def micros(ts: dt.datetime) -> int: ...
+
+    else:
+
+        @ibis.udf.scalar.builtin(name="epoch_us")
+        def micros(ts: dt.datetime) -> int: ...
+
+    return micros(timestamp)
 
 
 def month_start(day: dt.date) -> dt.date:

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import OPEN_END, Tables, cutoff, days_before, require
+from kizuna.analytics.kpi._common import (
+    MICROS_PER_DAY,
+    OPEN_END,
+    Tables,
+    add_months,
+    cutoff,
+    days_before,
+    epoch_micros,
+    instant,
+    month_list,
+    require,
+)
 
 EVENT_COLUMNS = ("account_id", "user_id", "event_name", "feature", "timestamp")
 LOGIN_EVENTS: tuple[str, ...] = ("login",)
@@ -97,7 +108,7 @@ def account_usage(
 
     recent = events.filter(events.timestamp < end, events.timestamp >= start_60, events.user_id.notnull())
     recent = recent.mutate(
-        day=recent.timestamp.date(),
+        day=epoch_micros(tables, recent.timestamp) // MICROS_PER_DAY,  # the UTC day, as a number
         in_30=recent.timestamp >= start_30,
         in_7=recent.timestamp >= days_before(as_of, 7),
         in_1=recent.timestamp >= days_before(as_of, 1),
@@ -169,23 +180,36 @@ def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Float
 
 def monthly_usage(tables: Tables, as_of: dt.date) -> ir.Table:
     """Product usage per calendar month (events before the cut-off): ``month, active_users`` (distinct users summed
-    over accounts), ``active_accounts`` (accounts with an active user), ``events``, ``logins``."""
+    over accounts), ``active_accounts`` (accounts with an active user), ``events``, ``logins``.
+
+    Each month is aggregated apart between literal UTC instants and the months are stacked: a plain range test on
+    the timestamp lets the engine skip the event files of other months, and turning each timestamp into a month
+    (DuckDB converts a time-zone-aware timestamp to a date through ICU) cost 8× more on 48 million events.
+    """
     events = require(tables, "events", EVENT_COLUMNS)
     known = events.filter(events.timestamp < cutoff(as_of))
-    known = known.mutate(month=known.timestamp.date().truncate("M"))
-    per_account = known.group_by(["account_id", "month"]).aggregate(
-        users=known.user_id.nunique(),
-        events=known.count(),
-        logins=known.event_name.isin(list(LOGIN_EVENTS)).cast("int64").sum(),
+    first = known.aggregate(first=known.timestamp.min()).to_pyarrow()["first"][0].as_py()
+    months = month_list(first.astimezone(dt.UTC).date() if first is not None else as_of, as_of)
+    parts = [
+        _monthly_usage_of(known.filter(known.timestamp >= instant(m), known.timestamp < instant(add_months(m, 1))), m)
+        for m in months
+    ]
+    out = ibis.union(*parts)
+    return out.filter(out.events > 0).order_by("month")  # months with events, as a GROUP BY month would give
+
+
+def _monthly_usage_of(events: ir.Table, month: dt.date) -> ir.Table:
+    per_account = events.group_by("account_id").aggregate(
+        users=events.user_id.nunique(),
+        events=events.count(),
+        logins=events.event_name.isin(list(LOGIN_EVENTS)).cast("int64").sum(),
     )
-    out = per_account.group_by("month").aggregate(
-        active_users=per_account.users.sum(),
+    out = per_account.aggregate(
+        active_users=per_account.users.sum().cast("int64"),
         active_accounts=(per_account.users > 0).cast("int64").sum(),
-        events=per_account.events.sum(),
-        logins=per_account.logins.sum(),
+        events=per_account.events.sum().cast("int64"),
+        logins=per_account.logins.sum().cast("int64"),
     )
-    return out.mutate(
-        active_users=out.active_users.cast("int64"),
-        events=out.events.cast("int64"),
-        logins=out.logins.cast("int64"),
-    ).order_by("month")
+    return out.select(
+        month=ibis.date(month), **{c: out[c] for c in ("active_users", "active_accounts", "events", "logins")}
+    )
