@@ -56,7 +56,7 @@ class _PosCache(dict):  # type: ignore[type-arg]
     """part_of_speech_id -> POS tuple, filled on demand (one dictionary look-up per id per thread).
 
     ``kinds`` maps the same ids to ``(kind, pos[0], pos)``: the term-extraction class of the part of speech
-    (``_K_*``), so that the per-morpheme loop of :meth:`TextAnalyzer._ja_sentence` makes one look-up and compares
+    (``_K_*``), so that the per-morpheme loop of :meth:`TextAnalyzer._ja_chunk` makes one look-up and compares
     small integers instead of reading and comparing POS strings.
     """
 

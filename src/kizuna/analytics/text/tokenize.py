@@ -345,9 +345,11 @@ class TextAnalyzer:
         sentences: list[tuple[AnalyzedText, int, int, int]],
         ud_per_chunk: bool,
     ) -> None:
-        """Tokenise one chunk (``parts`` joined by line breaks) and extract the terms of each of its sentences."""
+        """Tokenise one chunk (``parts`` joined by line breaks) and extract the terms of each of its sentences (or
+        pieces of long ones). The helpers below (emit, flush_compound, negate) are defined once per chunk and work
+        on the current sentence's state."""
         chunk = "\n".join(parts)
-        morphs = list(tokenizer.tokenize(chunk))
+        chunk_morphs = list(tokenizer.tokenize(chunk))
         # user-dictionary names are searched once per chunk: the pieces are joined by line breaks, which no
         # name contains and which end a Latin word like the piece's own ends, so the matches are the same
         found = self.user_dictionary.find(chunk) if ud_per_chunk else []
@@ -356,64 +358,31 @@ class TextAnalyzer:
         # a sentence's morphemes are those that begin before the next sentence's offset: found by bisection
         # over the morphemes' offsets, read once in a list (bisect's key= calls cost several times more)
         last = len(sentences) - 1
-        begins = [m.begin() for m in morphs] if last else []
+        begins = [m.begin() for m in chunk_morphs] if last else []
         lo = 0
-        for k, (doc, s_start, s_end, s_off) in enumerate(sentences):
-            s_stop = s_off + (s_end - s_start)
-            hi = len(morphs) if k == last else bisect_left(begins, s_stop, lo)
-            spans: Sequence[tuple[int, int, str]] | None = None
-            if ud_per_chunk:
-                spans = ()
-                if f < n_found and found[f][0] < s_stop:
-                    spans = []
-                    while f < n_found and found[f][0] < s_stop:
-                        spans.append((found[f][0] - s_off, found[f][1] - s_off, found[f][2]))
-                        f += 1
-            self._ja_sentence(doc, s_start, s_end, morphs[lo:hi], s_off, pos_cache, spans)
-            lo = hi
-
-    def _ja_sentence(
-        self,
-        doc: AnalyzedText,
-        s_start: int,
-        s_end: int,
-        morphs: list[Any],
-        chunk_offset: int,
-        pos_cache: _PosCache,
-        ud_spans: Sequence[tuple[int, int, str]] | None = None,
-    ) -> None:
-        """Terms of one sentence (or piece of a long one) from its morphemes; ``ud_spans`` are its user-dictionary
-        matches relative to ``s_start`` (found here when not given)."""
-        terms, starts, ends = doc.terms, doc.starts, doc.ends
-        first = len(terms)
-        negated: list[bool] = []
-        linked: dict[int, int] = {}  # できる term -> the noun it makes potential (連携できない: both negated)
-        shift = s_start - chunk_offset  # chunk offset -> doc offset
-        if ud_spans is None:
-            ud_spans = self.user_dictionary.find(doc.text[s_start:s_end]) if self.user_dictionary else []
-        ud_i = 0
         stop = self.stopwords_ja
         ignore = self.ignore
         force = self.force_pick
+        kinds = pos_cache.kinds
 
-        compound: list[str] = []
-        comp_first: Any = None  # first and last morpheme of the compound; their offsets are read only if it is kept
-        comp_last: Any = None
-        comp_content = False
-        clause_first = first
-        contrast_at = -1
-        request = False
-        conditional = False  # a 〜ば / 〜たら / 〜と / 〜なら clause was seen (〜があれば助かる)
-        text = doc.text  # a question (read only when a rule needs it): _is_question(text, s_start, s_end)
-        wish_at = -1  # index of a 欲しい term that makes the sentence a request (undone if negated)
-        shika = False  # 〜しか〜ない means "only", not negation
-        skip_negations = 0
-        quote_at = -1  # term before a quoting と (使いにくいと感じたことはない negates 使いにくい)
-        last_noun_at = -1
-        last_noun = ""  # the noun compound that ended at morpheme noun_ended_at
-        noun_ended_at = -1
-        prev_m: Any = None  # the previous morpheme, its surface read only when needed (None: "")
-        prev_p0 = ""
+        # the current sentence's state that the helpers read or change (set for each sentence below)
+        terms: list[str]  # the document's terms, starts and ends
+        starts: list[int]
+        ends: list[int]
+        first: int  # index of the sentence's first term in the document
+        negated: list[bool]  # per term of the sentence
+        linked: dict[int, int]  # できる term -> the noun it makes potential (連携できない: both negated)
+        shift: int  # chunk offset -> document offset
+        compound: list[str]
+        comp_first: Any  # first and last morpheme of the compound; their offsets are read only if it is kept
+        comp_last: Any
+        comp_content: bool
+        clause_first: int
+        shika: bool  # 〜しか〜ない means "only", not negation
+        skip_negations: int
+        quote_at: int  # term before a quoting と (使いにくいと感じたことはない negates 使いにくい)
+        last_noun_at: int
+        request: bool
 
         def emit(term: str, b: int, e: int) -> bool:
             if term in ignore or (term in stop and term not in force):
@@ -426,8 +395,10 @@ class TextAnalyzer:
 
         def flush_compound() -> None:
             nonlocal compound, comp_content, last_noun_at
-            if compound and comp_content and emit("".join(compound), comp_first.begin() + shift, comp_last.end() + shift):
-                last_noun_at = len(terms) - 1 - first
+            if compound and comp_content:
+                b, e = comp_first.begin() + shift, comp_last.end() + shift
+                if emit("".join(compound), b, e):
+                    last_noun_at = len(terms) - 1 - first
             compound = []
             comp_content = False
 
@@ -449,191 +420,250 @@ class TextAnalyzer:
             if other is not None:
                 negated[other] = not negated[other]
 
-        kinds = pos_cache.kinds
-        n = len(morphs)
-        i = 0
-        while i < n:
-            m = morphs[i]
-            if ud_spans:
-                b = m.begin() + shift
-                while ud_i < len(ud_spans) and ud_spans[ud_i][1] + s_start <= b:
-                    ud_i += 1
-                if ud_i < len(ud_spans) and ud_spans[ud_i][0] + s_start <= b < ud_spans[ud_i][1] + s_start:
-                    flush_compound()
-                    u_start, u_end, u_term = ud_spans[ud_i]
-                    terms.append(u_term)
-                    starts.append(u_start + s_start)
-                    ends.append(u_end + s_start)
-                    negated.append(False)
-                    last_noun_at = len(terms) - 1 - first
-                    while i < n and morphs[i].begin() + shift < u_end + s_start:
-                        i += 1
-                    ud_i += 1
-                    prev_m, prev_p0 = None, "名詞"
-                    continue
-            # one look-up per morpheme: its class (the _K_* constants, written as literals below), pos[0], POS
-            kind, p0, pos = kinds[m.part_of_speech_id()]
-            # ---- nouns and their compounds (kinds 0-3)
-            if kind <= 3:
-                if kind == 0:  # _K_NOUN
-                    surface = m.surface()
-                    if surface.isdigit():
-                        if compound:
-                            flush_compound()
-                    else:
-                        if not compound:
-                            comp_first = m
-                        compound.append(surface.lower() if surface.isascii() else m.normalized_form())
-                        comp_last = m
-                        comp_content = True
-                elif kind == 1:  # _K_NOUN_BREAK: numerals, pronouns
-                    if compound:
+        for s_no, (doc, s_start, s_end, s_off) in enumerate(sentences):
+            s_stop = s_off + (s_end - s_start)
+            hi = len(chunk_morphs) if s_no == last else bisect_left(begins, s_stop, lo)
+            morphs = chunk_morphs[lo:hi]
+            lo = hi
+            ud_spans: Sequence[tuple[int, int, str]]
+            if not ud_per_chunk:
+                ud_spans = self.user_dictionary.find(doc.text[s_start:s_end]) if self.user_dictionary else ()
+            elif f < n_found and found[f][0] < s_stop:
+                ud_spans = []
+                while f < n_found and found[f][0] < s_stop:
+                    ud_spans.append((found[f][0] - s_off, found[f][1] - s_off, found[f][2]))
+                    f += 1
+            else:
+                ud_spans = ()
+            ud_i = 0
+
+            terms, starts, ends = doc.terms, doc.starts, doc.ends
+            first = len(terms)
+            negated = []
+            linked = {}
+            shift = s_start - s_off
+            compound = []
+            comp_first = comp_last = None
+            comp_content = False
+            clause_first = first
+            contrast_at = -1
+            request = False
+            conditional = False  # a 〜ば / 〜たら / 〜と / 〜なら clause was seen (〜があれば助かる)
+            text = doc.text  # a question (read only when a rule needs it): _is_question(text, s_start, s_end)
+            wish_at = -1  # index of a 欲しい term that makes the sentence a request (undone if negated)
+            shika = False
+            skip_negations = 0
+            quote_at = -1
+            last_noun_at = -1
+            last_noun = ""  # the noun compound that ended at morpheme noun_ended_at
+            noun_ended_at = -1
+            prev_m: Any = None  # the previous morpheme, its surface read only when needed (None: "")
+            prev_p0 = ""
+
+            n = len(morphs)
+            i = 0
+            while i < n:
+                m = morphs[i]
+                if ud_spans:
+                    b = m.begin() + shift
+                    while ud_i < len(ud_spans) and ud_spans[ud_i][1] + s_start <= b:
+                        ud_i += 1
+                    if ud_i < len(ud_spans) and ud_spans[ud_i][0] + s_start <= b < ud_spans[ud_i][1] + s_start:
                         flush_compound()
-                elif kind == 2:  # _K_PREFIX
-                    if compound:
-                        flush_compound()
-                    comp_first = comp_last = m
-                    compound.append(m.normalized_form())
-                elif compound:  # _K_SUFFIX_NOUN
-                    compound.append(m.normalized_form())
-                    comp_last = m
-                prev_m, prev_p0 = m, p0
-                i += 1
-                continue
-            # anything else ends a compound (flush_compound inlined: its joined text is the verb rules' last noun,
-            # read by them only when the compound ended at this very morpheme, noun_ended_at == i)
-            if compound:
-                if comp_content:
-                    last_noun = "".join(compound)
-                    noun_ended_at = i
-                    if last_noun not in ignore and (last_noun not in stop or last_noun in force):  # emit(), inlined
-                        terms.append(last_noun)
-                        starts.append(comp_first.begin() + shift)
-                        ends.append(comp_last.end() + shift)
+                        u_start, u_end, u_term = ud_spans[ud_i]
+                        terms.append(u_term)
+                        starts.append(u_start + s_start)
+                        ends.append(u_end + s_start)
                         negated.append(False)
                         last_noun_at = len(terms) - 1 - first
-                compound = []
-                comp_content = False
+                        while i < n and morphs[i].begin() + shift < u_end + s_start:
+                            i += 1
+                        ud_i += 1
+                        prev_m, prev_p0 = None, "名詞"
+                        continue
+                # one look-up per morpheme: its class (the _K_* constants, written as literals below), pos[0], POS
+                kind, p0, pos = kinds[m.part_of_speech_id()]
+                # ---- nouns and their compounds (kinds 0-3)
+                if kind <= 3:
+                    if kind == 0:  # _K_NOUN
+                        surface = m.surface()
+                        if surface.isdigit():
+                            if compound:
+                                flush_compound()
+                        else:
+                            if not compound:
+                                comp_first = m
+                            compound.append(surface.lower() if surface.isascii() else m.normalized_form())
+                            comp_last = m
+                            comp_content = True
+                    elif kind == 1:  # _K_NOUN_BREAK: numerals, pronouns
+                        if compound:
+                            flush_compound()
+                    elif kind == 2:  # _K_PREFIX
+                        if compound:
+                            flush_compound()
+                        comp_first = comp_last = m
+                        compound.append(m.normalized_form())
+                    elif compound:  # _K_SUFFIX_NOUN
+                        compound.append(m.normalized_form())
+                        comp_last = m
+                    prev_m, prev_p0 = m, p0
+                    i += 1
+                    continue
+                # anything else ends a compound (flush_compound inlined: its joined text is the verb rules' last noun,
+                # read by them only when the compound ended at this very morpheme, noun_ended_at == i)
+                if compound:
+                    if comp_content:
+                        last_noun = "".join(compound)
+                        noun_ended_at = i
+                        if last_noun not in ignore and (last_noun not in stop or last_noun in force):  # emit(), inlined
+                            terms.append(last_noun)
+                            starts.append(comp_first.begin() + shift)
+                            ends.append(comp_last.end() + shift)
+                            negated.append(False)
+                            last_noun_at = len(terms) - 1 - first
+                    compound = []
+                    comp_content = False
 
-            if kind == 16:  # _K_OTHER
-                pass
-            elif kind == 10:  # _K_CASE_PARTICLE
-                surface = m.surface()
-                if surface == "と":
-                    if prev_p0 in ("動詞", "助動詞", "形容詞", "接尾辞") and negated:
-                        quote_at = len(negated) - 1
-                    if prev_p0 in ("動詞", "助動詞"):
-                        conditional = True  # あると助かる
-                elif surface == "しか":
-                    shika = True
-            elif kind == 4:  # _K_VERB
-                if noun_ended_at != i:
-                    last_noun = ""
-                b = m.begin() + shift
-                norm = m.normalized_form()
-                nxt = morphs[i + 1] if i + 1 < n else None
-                if nxt is not None:
-                    nkind, _, npos = kinds[nxt.part_of_speech_id()]
-                    if nkind == 15:  # _K_SUFFIX_ADJ
-                        nsurf = nxt.surface()
-                        suffix = _SUFFIX_CANON.get(nsurf[:1])
-                        if suffix is not None:
-                            stem = last_noun + "し" if norm == "為る" and last_noun else _renyou(m.surface(), norm, pos)
-                            end = nxt.end() + shift
-                            j = i + 2
-                            term = stem + suffix
-                            if npos[5].startswith("語幹") and j < n and morphs[j].surface() == "さ":
-                                term = stem + suffix[:-1] + "さ"
-                                end = morphs[j].end() + shift
-                                j += 1
-                            emit(term, b, end)
-                            prev_m, prev_p0 = nxt, "接尾辞"
-                            i = j
-                            continue
-                # the neighbours' surfaces are read only by the rules that need them
-                if norm in lx.JA_AUX_VERBS:
-                    prev_surface = prev_m.surface() if prev_m is not None else ""
-                    nsurf = nxt.surface() if nxt is not None else ""
-                    if (norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で")) or (
-                        norm == "有る" and pos[5].startswith("仮定") and prev_surface in ("が", "も") and nsurf == "ば"
-                    ):
-                        request = True
-                    elif norm in _REQUEST_GIVERS and prev_surface in ("て", "で"):
-                        if nsurf in ("たい", "たく", "たら", "ば", "れば"):
-                            request = True
-                        elif nsurf in ("ない", "ませ", "ん") and _is_question(text, s_start, s_end):
-                            request = True  # 〜していただけないでしょうか: a polite request, not a negation
-                            skip_negations = 2 if nsurf == "ませ" else 1
-                    elif norm == "為る" and last_noun in lx.JA_REQUEST_NOUNS:
-                        request = True
-                    elif norm == "成る" and prev_surface == "ば" and prev_p0 == "助詞":
-                        pass
-                elif norm in lx.JA_AFTER_TE_AUX and prev_m is not None and prev_m.surface() in ("て", "で"):
+                if kind == 16:  # _K_OTHER
                     pass
-                elif norm in lx.JA_COMPOUND_AUX and prev_p0 == "動詞":
-                    pass  # 活用しきれない, 使い続ける: the head verb carries the meaning
-                elif norm == "出来る" and (
-                    last_noun or (prev_m is not None and prev_m.surface() == "が" and last_noun_at >= 0)
-                ):
-                    if emit(norm, b, m.end() + shift) and last_noun_at >= 0:
-                        linked[len(terms) - 1 - first] = last_noun_at
-                elif norm == "願う" and any(t in lx.JA_REQUEST_OBJECTS for t in terms[first:]):
-                    request = True
-                    emit(norm, b, m.end() + shift)
-                else:
-                    if norm in lx.JA_REQUEST_GOOD and conditional and (nxt is None or nxt.surface() != "た"):
+                elif kind == 10:  # _K_CASE_PARTICLE
+                    surface = m.surface()
+                    if surface == "と":
+                        if prev_p0 in ("動詞", "助動詞", "形容詞", "接尾辞") and negated:
+                            quote_at = len(negated) - 1
+                        if prev_p0 in ("動詞", "助動詞"):
+                            conditional = True  # あると助かる
+                    elif surface == "しか":
+                        shika = True
+                elif kind == 4:  # _K_VERB
+                    if noun_ended_at != i:
+                        last_noun = ""
+                    b = m.begin() + shift
+                    norm = m.normalized_form()
+                    nxt = morphs[i + 1] if i + 1 < n else None
+                    if nxt is not None:
+                        nkind, _, npos = kinds[nxt.part_of_speech_id()]
+                        if nkind == 15:  # _K_SUFFIX_ADJ
+                            nsurf = nxt.surface()
+                            suffix = _SUFFIX_CANON.get(nsurf[:1])
+                            if suffix is not None:
+                                if norm == "為る" and last_noun:
+                                    stem = last_noun + "し"
+                                else:
+                                    stem = _renyou(m.surface(), norm, pos)
+                                end = nxt.end() + shift
+                                j = i + 2
+                                term = stem + suffix
+                                if npos[5].startswith("語幹") and j < n and morphs[j].surface() == "さ":
+                                    term = stem + suffix[:-1] + "さ"
+                                    end = morphs[j].end() + shift
+                                    j += 1
+                                emit(term, b, end)
+                                prev_m, prev_p0 = nxt, "接尾辞"
+                                i = j
+                                continue
+                    # the neighbours' surfaces are read only by the rules that need them
+                    if norm in lx.JA_AUX_VERBS:
+                        prev_surface = prev_m.surface() if prev_m is not None else ""
+                        nsurf = nxt.surface() if nxt is not None else ""
+                        if (norm == "下さる" and pos[5].startswith("命令") and prev_surface in ("て", "で")) or (
+                            norm == "有る"
+                            and pos[5].startswith("仮定")
+                            and prev_surface in ("が", "も")
+                            and nsurf == "ば"
+                        ):
+                            request = True
+                        elif norm in _REQUEST_GIVERS and prev_surface in ("て", "で"):
+                            if nsurf in ("たい", "たく", "たら", "ば", "れば"):
+                                request = True
+                            elif nsurf in ("ない", "ませ", "ん") and _is_question(text, s_start, s_end):
+                                request = True  # 〜していただけないでしょうか: a polite request, not a negation
+                                skip_negations = 2 if nsurf == "ませ" else 1
+                        elif norm == "為る" and last_noun in lx.JA_REQUEST_NOUNS:
+                            request = True
+                        elif norm == "成る" and prev_surface == "ば" and prev_p0 == "助詞":
+                            pass
+                    elif norm in lx.JA_AFTER_TE_AUX and prev_m is not None and prev_m.surface() in ("て", "で"):
+                        pass
+                    elif norm in lx.JA_COMPOUND_AUX and prev_p0 == "動詞":
+                        pass  # 活用しきれない, 使い続ける: the head verb carries the meaning
+                    elif norm == "出来る" and (
+                        last_noun or (prev_m is not None and prev_m.surface() == "が" and last_noun_at >= 0)
+                    ):
+                        if emit(norm, b, m.end() + shift) and last_noun_at >= 0:
+                            linked[len(terms) - 1 - first] = last_noun_at
+                    elif norm == "願う" and any(t in lx.JA_REQUEST_OBJECTS for t in terms[first:]):
                         request = True
-                    if norm not in ignore and (norm not in stop or norm in force):  # emit(), inlined
-                        terms.append(norm)
-                        starts.append(b)
-                        ends.append(m.end() + shift)
-                        negated.append(False)
-            elif kind == 9:  # _K_CONJ_PARTICLE
-                surface = m.surface()
-                if surface in lx.JA_CONTRAST:
-                    contrast_at = len(terms)
-                if surface in ("ば", "なら", "たら") or (surface == "と" and prev_p0 in ("動詞", "助動詞", "形容詞")):
-                    conditional = True
-                if surface in _CLAUSE_PARTICLES:
+                        emit(norm, b, m.end() + shift)
+                    else:
+                        if norm in lx.JA_REQUEST_GOOD and conditional and (nxt is None or nxt.surface() != "た"):
+                            request = True
+                        if norm not in ignore and (norm not in stop or norm in force):  # emit(), inlined
+                            terms.append(norm)
+                            starts.append(b)
+                            ends.append(m.end() + shift)
+                            negated.append(False)
+                elif kind == 9:  # _K_CONJ_PARTICLE
+                    surface = m.surface()
+                    if surface in lx.JA_CONTRAST:
+                        contrast_at = len(terms)
+                    if surface in ("ば", "なら", "たら") or (
+                        surface == "と" and prev_p0 in ("動詞", "助動詞", "形容詞")
+                    ):
+                        conditional = True
+                    if surface in _CLAUSE_PARTICLES:
+                        clause_first = len(terms)
+                elif kind == 13:  # _K_COMMA
                     clause_first = len(terms)
-            elif kind == 13:  # _K_COMMA
-                clause_first = len(terms)
-            elif kind == 7:  # _K_AUX_NEG
-                negate()
-                # 〜しなければならない / 〜しないといけない: obligation, not negation
-                nxt = morphs[i + 1] if i + 1 < n else None
-                if (
-                    nxt is not None
-                    and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては"))
-                    and i + 2 < n
-                    and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目")
-                ):
+                elif kind == 7:  # _K_AUX_NEG
                     negate()
-                    skip_negations = 1
-            elif kind == 8:  # _K_AUX_TA
-                if m.surface() == "たら":
-                    conditional = True
-            elif kind == 11:  # _K_PARTICLE
-                if m.surface() == "しか":
-                    shika = True
-            elif kind == 5:  # _K_ADJ
-                b = m.begin() + shift
-                norm = m.normalized_form()
-                nxt = morphs[i + 1] if i + 1 < n else None
-                if norm == "無い":
-                    negate()
-                elif norm == "欲しい":
-                    emit(norm, b, m.end() + shift)
-                    request = True
-                    wish_at = len(terms) - 1
-                elif (
-                    norm == "良い"
-                    and pos[5].startswith("連用")
-                    and nxt is not None
-                    and kinds[nxt.part_of_speech_id()][1] in ("動詞", "名詞")
-                ):
-                    pass  # よく使う / よくキャンセルされる: "often", not "good"
-                else:
+                    # 〜しなければならない / 〜しないといけない: obligation, not negation
+                    nxt = morphs[i + 1] if i + 1 < n else None
+                    if (
+                        nxt is not None
+                        and nsurf_in(nxt, ("ば", "と", "ちゃ", "くては", "ては"))
+                        and i + 2 < n
+                        and morphs[i + 2].normalized_form() in ("成る", "行ける", "駄目")
+                    ):
+                        negate()
+                        skip_negations = 1
+                elif kind == 8:  # _K_AUX_TA
+                    if m.surface() == "たら":
+                        conditional = True
+                elif kind == 11:  # _K_PARTICLE
+                    if m.surface() == "しか":
+                        shika = True
+                elif kind == 5:  # _K_ADJ
+                    b = m.begin() + shift
+                    norm = m.normalized_form()
+                    nxt = morphs[i + 1] if i + 1 < n else None
+                    if norm == "無い":
+                        negate()
+                    elif norm == "欲しい":
+                        emit(norm, b, m.end() + shift)
+                        request = True
+                        wish_at = len(terms) - 1
+                    elif (
+                        norm == "良い"
+                        and pos[5].startswith("連用")
+                        and nxt is not None
+                        and kinds[nxt.part_of_speech_id()][1] in ("動詞", "名詞")
+                    ):
+                        pass  # よく使う / よくキャンセルされる: "often", not "good"
+                    else:
+                        if (
+                            norm in lx.JA_REQUEST_GOOD
+                            and conditional
+                            and nsurf_is_not_past(nxt)
+                            and not _is_question(text, s_start, s_end)
+                        ):
+                            request = True
+                        emit(norm, b, m.end() + shift)
+                elif kind == 6:  # _K_ADJ_NOUN
+                    b = m.begin() + shift
+                    norm = m.normalized_form()
+                    nxt = morphs[i + 1] if i + 1 < n else None
                     if (
                         norm in lx.JA_REQUEST_GOOD
                         and conditional
@@ -642,39 +672,27 @@ class TextAnalyzer:
                     ):
                         request = True
                     emit(norm, b, m.end() + shift)
-            elif kind == 6:  # _K_ADJ_NOUN
-                b = m.begin() + shift
-                norm = m.normalized_form()
-                nxt = morphs[i + 1] if i + 1 < n else None
-                if (
-                    norm in lx.JA_REQUEST_GOOD
-                    and conditional
-                    and nsurf_is_not_past(nxt)
-                    and not _is_question(text, s_start, s_end)
-                ):
-                    request = True
-                emit(norm, b, m.end() + shift)
-            elif kind == 12:  # _K_CONJUNCTION
-                surface = m.surface()
-                if surface in lx.JA_CONTRAST or m.normalized_form() in lx.JA_CONTRAST:
-                    contrast_at = len(terms)
-                clause_first = len(terms)
-            elif kind == 14:  # _K_INTERJECTION
-                norm = m.normalized_form()
-                if norm in lx.JA_POLARITY:
-                    emit(norm, m.begin() + shift, m.end() + shift)
-            prev_m, prev_p0 = m, p0
-            i += 1
-        flush_compound()
-        if True in negated:
-            for k, is_neg in enumerate(negated):
-                if is_neg:
-                    terms[first + k] = terms[first + k] + NEG
-        if wish_at >= 0 and negated[wish_at - first]:
-            request = False
-        doc.sentences.append(
-            Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
-        )
+                elif kind == 12:  # _K_CONJUNCTION
+                    surface = m.surface()
+                    if surface in lx.JA_CONTRAST or m.normalized_form() in lx.JA_CONTRAST:
+                        contrast_at = len(terms)
+                    clause_first = len(terms)
+                elif kind == 14:  # _K_INTERJECTION
+                    norm = m.normalized_form()
+                    if norm in lx.JA_POLARITY:
+                        emit(norm, m.begin() + shift, m.end() + shift)
+                prev_m, prev_p0 = m, p0
+                i += 1
+            flush_compound()
+            if True in negated:
+                for k, is_neg in enumerate(negated):
+                    if is_neg:
+                        terms[first + k] = terms[first + k] + NEG
+            if wish_at >= 0 and negated[wish_at - first]:
+                request = False
+            doc.sentences.append(
+                Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
+            )
 
     def _english(self, doc: AnalyzedText, spans: list[tuple[int, int]]) -> None:
         text = doc.text
