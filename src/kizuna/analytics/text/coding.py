@@ -577,10 +577,11 @@ def apply_rules(
         for doc in corpus.texts:
             found = rules_of.get(doc.language)
             if found is None:
-                r = by_lang.get(doc.language) or by_lang.get("*")
-                if r is None and doc.language == "und":
-                    r = by_lang.get("en")
-                found = rules_of[doc.language] = (r._index(), r.default) if r is not None else (None, "other")
+                chosen = by_lang.get(doc.language) or by_lang.get("*")
+                if chosen is None and doc.language == "und":
+                    chosen = by_lang.get("en")
+                found = (chosen._index(), chosen.default) if chosen is not None else (None, "other")
+                rules_of[doc.language] = found
             index, default = found
             ctx = RuleContext.of(doc, scorer)
             hits = index.matches(ctx) if index is not None else []
