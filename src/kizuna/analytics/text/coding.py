@@ -171,6 +171,19 @@ class _Parser:
             raise InvalidInput(f"rule {self.source!r}: unexpected {self.peek()[1]!r}")  # type: ignore[index]
         return pred
 
+    def alternatives(self) -> list[tuple[Predicate, Required]]:
+        """The rule's top-level ``|`` parts, each compiled on its own (the rule holds when one of them does), so
+        that an index can evaluate only the parts whose terms occur."""
+        if not self.tokens:
+            raise InvalidInput("empty rule")
+        parts = [self.and_expr()]
+        while self.peek() == ("op", "|"):
+            self.take()
+            parts.append(self.and_expr())
+        if self.peek() is not None:
+            raise InvalidInput(f"rule {self.source!r}: unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        return parts
+
     def or_expr(self) -> tuple[Predicate, Required]:
         parts = [self.and_expr()]
         while self.peek() == ("op", "|"):
@@ -457,9 +470,9 @@ class CodingRules:
     def matches(self, ctx: RuleContext) -> list[str]:
         """Names of the codes whose rule holds for ``ctx``, in priority order.
 
-        Only codes that can fire are evaluated: each code's rule is compiled once against an atom table and
-        indexed by the terms (or glob atoms) it needs, so a text looks up its own terms instead of running
-        every code's OR-lists.
+        Only what can fire is evaluated: each code's rule is compiled once against an atom table, split into its
+        top-level alternatives, and each alternative is indexed by the terms (or glob atoms) it needs, so a text
+        looks up its own terms and runs only the alternatives they can make true.
         """
         return self._index().matches(ctx)
 
@@ -477,14 +490,16 @@ _NO_KEYS: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
 @dataclass
 class _RuleIndex:
-    """Codes compiled against one atom table, and which codes each term / atom can make true."""
+    """Codes compiled against one atom table as their top-level alternatives (``a | b | ...``, numbered in code
+    order), and which alternatives each term / atom can make true."""
 
     key: tuple[tuple[str, str], ...]
     table: _AtomTable
-    compiled: list[tuple[str, Predicate]]
+    names: list[str]
+    alternatives: list[tuple[int, Predicate]]  # (code number, predicate)
     by_key: dict[str | int, list[int]]
-    always: list[int]  # codes no term narrows (evaluated for every text)
-    #: term -> (the glob/regex atoms it matches, the codes it or those atoms can fire), memoised per distinct term
+    always: list[int]  # alternatives no term narrows (evaluated for every text)
+    #: term -> (the glob/regex atoms it matches, the alternatives it or those atoms can make true), memoised
     by_term: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     MAX_TERMS = 500_000
 
@@ -501,37 +516,44 @@ class _RuleIndex:
                 atom_hits.update(hit[0])
                 candidates.update(hit[1])
         ctx.atom_hits = atom_hits
-        compiled = self.compiled
-        if len(candidates) > 1:
-            return [compiled[i][0] for i in sorted(candidates) if compiled[i][1](ctx)]
-        return [compiled[i][0] for i in candidates if compiled[i][1](ctx)]
+        alternatives = self.alternatives
+        matched: list[str] = []
+        last = -1  # the code that matched last: its remaining alternatives need no evaluation
+        for a in sorted(candidates):
+            code, pred = alternatives[a]
+            if code != last and pred(ctx):
+                matched.append(self.names[code])
+                last = code
+        return matched
 
     def _term_keys(self, term: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if len(self.by_term) >= self.MAX_TERMS:
             self.by_term.clear()
         atoms = self.table.hits((term,))
-        codes: set[int] = set(self.by_key.get(term, ()))
+        fired: set[int] = set(self.by_key.get(term, ()))
         for a in atoms:
-            codes.update(self.by_key.get(a, ()))
-        keys = (tuple(sorted(atoms)), tuple(sorted(codes))) if atoms or codes else _NO_KEYS
+            fired.update(self.by_key.get(a, ()))
+        keys = (tuple(sorted(atoms)), tuple(sorted(fired))) if atoms or fired else _NO_KEYS
         self.by_term[term] = keys
         return keys
 
     @classmethod
     def build(cls, key: tuple[tuple[str, str], ...]) -> _RuleIndex:
         table = _AtomTable()
-        compiled: list[tuple[str, Predicate]] = []
+        alternatives: list[tuple[int, Predicate]] = []
         by_key: dict[str | int, list[int]] = {}
         always: list[int] = []
-        for i, (name, rule) in enumerate(key):
-            pred, required = _Parser(rule, table).parse()
-            compiled.append((name, pred))
-            if required is None:
-                always.append(i)
-            else:
-                for k in required:
-                    by_key.setdefault(k, []).append(i)
-        return cls(key=key, table=table, compiled=compiled, by_key=by_key, always=always)
+        for code, (_, rule) in enumerate(key):
+            for pred, required in _Parser(rule, table).alternatives():
+                a = len(alternatives)
+                alternatives.append((code, pred))
+                if required is None:
+                    always.append(a)
+                else:
+                    for k in required:
+                        by_key.setdefault(k, []).append(a)
+        names = [name for name, _ in key]
+        return cls(key=key, table=table, names=names, alternatives=alternatives, by_key=by_key, always=always)
 
 
 def default_rules(language: str = "ja") -> CodingRules:
