@@ -56,6 +56,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: execution option marking an engine whose transactions write (see :func:`make_engine`)
+WRITER_OPTION = "kizuna_writer"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so web and jobs can share the file."""
     if url.startswith("sqlite"):
@@ -75,7 +79,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A writer begins IMMEDIATE: it waits (busy timeout) for the write lock up front. A deferred transaction
+            # that has read and then writes while another connection writes fails at once ("database is locked").
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITER_OPTION) else "BEGIN")
 
     return engine
 

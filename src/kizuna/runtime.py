@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuna.db import make_engine, make_session_factory
+from kizuna.db import WRITER_OPTION, make_engine, make_session_factory
 from kizuna.settings import Settings
 
 
@@ -29,9 +29,18 @@ class Runtime:
         return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One session, one transaction: committed on success, rolled back on any error (Ctrl-C included)."""
-        with self.sessions() as session, session.begin():
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """One session, one transaction: committed on success, rolled back on any error (Ctrl-C included).
+
+        ``write=True`` for a transaction that reads and then writes while other threads or processes may write too
+        (web forms, the scheduler, the job runner): on SQLite it takes the write lock when it begins, waiting for
+        it, instead of failing when its first write finds another writer.
+        """
+        if write:
+            session = Session(bind=self.engine.execution_options(**{WRITER_OPTION: True}), expire_on_commit=False)
+        else:
+            session = self.sessions()
+        with session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -48,7 +48,7 @@ def evaluate_enabled(
         chosen = list(session.scalars(stmt))
     summaries = []
     for key in chosen:
-        with runtime.transaction() as session:
+        with runtime.transaction(write=True) as session:
             report = evaluate_playbook(session, key=key, actor=actor, now=now, language=runtime.settings.language)
         summaries.append(report.summary())
     return summaries
@@ -85,7 +85,7 @@ def process_jobs(
     """
     worker = worker or worker_name()
     report = WorkReport()
-    with runtime.transaction() as session:
+    with runtime.transaction(write=True) as session:
         ids = claim(
             session,
             PendingJob,
@@ -98,7 +98,7 @@ def process_jobs(
             limit=limit,
         )
     for start in range(0, len(ids), max(1, batch_size)):
-        with runtime.transaction() as session:
+        with runtime.transaction(write=True) as session:
             batch = ids[start : start + batch_size]
             loaded = _preload(session, batch)  # noqa: F841 (held so the identity map keeps the rows for the batch)
             for job_id in batch:
@@ -178,7 +178,7 @@ def tick(
 ) -> dict[str, Any]:
     """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, deliver messages."""
     now = now or utcnow()
-    with runtime.transaction() as session:
+    with runtime.transaction(write=True) as session:
         woken = wake_snoozed(session, today=now.date())
     evaluated = evaluate_enabled(runtime, now=now) if evaluate else []
     work = WorkReport()

@@ -26,9 +26,10 @@ def settings_of(request: Request) -> Settings:
 def db_session(request: Request) -> Iterator[Session]:
     """One session and one transaction per request: committed when the handler returns, rolled back on error.
 
-    On SQLite, writing requests take the app's write lock for their whole transaction: a deferred SQLite transaction
-    that reads and then writes cannot wait for another writer (it fails with "database is locked" at once), so
-    writers inside this process go one at a time; readers never wait (WAL).
+    On SQLite, writing requests take the app's write lock for their whole transaction and begin IMMEDIATE: a deferred
+    SQLite transaction that reads and then writes cannot wait for another writer (it fails with "database is locked"
+    at once), so writers inside this process go one at a time and wait for the scheduler's or a worker's writes;
+    readers never wait (WAL).
     """
     runtime = runtime_of(request)
     if request.method in ("GET", "HEAD", "OPTIONS") or runtime.engine.dialect.name != "sqlite":
@@ -36,7 +37,7 @@ def db_session(request: Request) -> Iterator[Session]:
             yield session
         return
     lock: threading.Lock = request.app.state.write_lock
-    with lock, runtime.transaction() as session:
+    with lock, runtime.transaction(write=True) as session:
         yield session
 
 
