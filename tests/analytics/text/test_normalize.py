@@ -15,6 +15,12 @@ def test_split_sentences() -> None:
     assert parts == ["使いやすい。", "でも高い！", "本当？", "改行後 It works.", "Great!"]
 
 
+def test_spaces_collapse_and_sentences_drop_surrounding_whitespace() -> None:
+    assert normalize_text("a \t b\u3000\u3000c  d\te f") == "a b c d e f"
+    text = "  使いやすい。 \n\t 高い。  "
+    assert [text[a:b] for a, b in split_sentences(text)] == ["使いやすい。", "高い。"]
+
+
 def test_detect_language() -> None:
     assert detect_language("Salesforce連携ができません") == "ja"
     assert detect_language("The UI is confusing.") == "en"

@@ -1,6 +1,6 @@
 import pytest
 
-from kizuna.analytics.text import Corpus, sentence_sentiment, term_polarity, text_sentiment
+from kizuna.analytics.text import Corpus, SentimentScorer, sentence_sentiment, term_polarity, text_sentiment
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,13 @@ def test_sentence_frame() -> None:
     out = sentence_sentiment(Corpus.from_texts(["使いやすい。でも高い。機能追加してほしい。"]))
     assert out["label"].tolist() == ["positive", "negative", "request"]
     assert out["sentence"].tolist() == ["使いやすい。", "でも高い。", "機能追加してほしい。"]
+
+
+def test_cached_polarities_follow_context_and_a_new_lexicon() -> None:
+    praise, prices = Corpus.from_texts(["神対応でした。", "料金が高い。満足度が高い。"]).texts
+    scorer = SentimentScorer()
+    assert scorer.sentence_scores(prices) == pytest.approx([-0.8, 0.7])  # 高い after a price word, after 満足度
+    assert scorer.sentence_scores(prices) == pytest.approx([-0.8, 0.7])  # and again, from the cache
+    assert praise.terms == ["神対応"] and scorer.sentence_scores(praise) == [0.0]
+    scorer.lexicon = {**scorer.lexicon, "神対応": 1.0}
+    assert scorer.sentence_scores(praise) == [1.0]

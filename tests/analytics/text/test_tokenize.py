@@ -1,7 +1,7 @@
 import pytest
 
 from kizuna.analytics.text import TextAnalyzer
-from kizuna.analytics.text.tokenize import MAX_CHUNK_BYTES, lemmatize_en
+from kizuna.analytics.text.tokenize import MAX_CHUNK_BYTES, UserDictionary, lemmatize_en
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,14 @@ def test_user_dictionary_and_ignore(analyzer: TextAnalyzer) -> None:
     assert analyzer.analyze("kizuna analytics dashboards don't work").terms == [
         "kizuna analytics", "dashboard", "work+NEG"
     ]
+
+
+def test_user_dictionary_searches_ascii_text_only_for_names_that_can_occur_there() -> None:
+    japanese_only = UserDictionary(["使い勝手", "ヘルススコア"])
+    assert japanese_only.find("The usability of the health score is poor") == []
+    assert japanese_only.find("ヘルススコアの使い勝手") == [(0, 6, "ヘルススコア"), (7, 11, "使い勝手")]
+    mixed = UserDictionary(["使い勝手", "Slack連携", "SSO"])
+    assert mixed.find("Please add SSO") == [(11, 14, "sso")]
 
 
 def test_request_and_contrast_markers(analyzer: TextAnalyzer) -> None:
