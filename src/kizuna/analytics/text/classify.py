@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from kizuna.analytics.text._errors import InvalidInput
-from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules
+from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules, rule_rows
 from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.sentiment import SentimentScorer
 from kizuna.analytics.text.sudachi import gc_paused
@@ -100,14 +100,19 @@ class VocClassifier:
         self.scorer = SentimentScorer()
 
     # ------------------------------------------------------------------------------------------ features
-    def _rule_table(self, corpus: Corpus) -> pd.DataFrame:
-        return apply_rules(corpus, self.rules, scorer=self.scorer)
+    def _rule_table(self, corpus: Corpus) -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
+        """(rule label, codes, sentence labels) per text, as :func:`apply_rules` gives them (without its frame)."""
+        return rule_rows(corpus, self.rules, self.scorer)
 
-    def _features(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
+    def _features(
+        self, corpus: Corpus, rule_table: list[tuple[str, tuple[str, ...], frozenset[str]]], *, fit: bool
+    ) -> sparse.csr_matrix:
         with gc_paused():  # many small acyclic objects (see tokenize.gc_paused)
             return self._feature_matrix(corpus, rule_table, fit=fit)
 
-    def _feature_matrix(self, corpus: Corpus, rule_table: pd.DataFrame, *, fit: bool) -> sparse.csr_matrix:
+    def _feature_matrix(
+        self, corpus: Corpus, rule_table: list[tuple[str, tuple[str, ...], frozenset[str]]], *, fit: bool
+    ) -> sparse.csr_matrix:
         docs = [t.terms for t in corpus.texts]  # read, not copied
         if fit:
             self.vectorizer_ = TfidfVectorizer(
@@ -121,14 +126,14 @@ class VocClassifier:
             # 0/1 per (text, rule code) and per (text, sentence label): set only where a code fired / a label occurs
             column = {c: j for j, c in enumerate(self.rule_codes_)}
             hits = np.zeros((len(corpus), len(column)))
-            for i, fired in enumerate(rule_table["codes"].tolist()):
+            for i, (_, fired, _) in enumerate(rule_table):
                 for c in fired:
                     j = column.get(c)
                     if j is not None:
                         hits[i, j] = 1.0
             flag_column = {"positive": 0, "negative": 1, "request": 2}
             flags = np.zeros((len(corpus), 3))
-            for i, labels in enumerate(rule_table["sentence_labels"].tolist()):
+            for i, (_, _, labels) in enumerate(rule_table):
                 for lab in labels:
                     j = flag_column.get(lab)
                     if j is not None:
@@ -179,9 +184,11 @@ class VocClassifier:
         ``source`` ("rule", "model" or "rule_override"), ``rule_label`` and ``codes`` (all rule codes that fired).
         """
         table = self._rule_table(corpus)
+        rule_label = _objects([label for label, _, _ in table])
+        codes = _objects([fired for _, fired, _ in table])
         out = pd.DataFrame({"doc_id": corpus.doc_ids})
         if not self.is_fitted:
-            out["category"] = table["rule_label"].to_numpy()
+            out["category"] = rule_label
             out["confidence"] = np.nan
             out["source"] = "rule"
         else:
@@ -191,16 +198,24 @@ class VocClassifier:
             confidence = proba[np.arange(len(best)), best]
             source = np.full(len(best), "model", dtype=object)
             if self.use_rules:
-                fired = table["codes"].map(len).to_numpy() > 0
+                fired = np.array([len(c) > 0 for c in codes], dtype=bool)
                 override = fired & (confidence < self.min_confidence if self.policy == "model_first" else True)
-                category = np.where(override, table["rule_label"].to_numpy(), category)
+                category = np.where(override, rule_label, category)
                 source = np.where(override, "rule_override", source)
             out["category"] = category
             out["confidence"] = confidence
             out["source"] = source
-        out["rule_label"] = table["rule_label"].to_numpy()
-        out["codes"] = table["codes"].to_numpy()
+        out["rule_label"] = rule_label
+        out["codes"] = codes
         return out
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array of ``values`` (tuples stay elements, as in a frame's object column)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 def per_class_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str] = CATEGORIES) -> pd.DataFrame:

@@ -572,6 +572,30 @@ def _rules_for(rules: CodingRules | Mapping[str, CodingRules] | None) -> Mapping
     return rules
 
 
+def rule_rows(
+    corpus: Corpus, by_lang: Mapping[str, CodingRules], scorer: SentimentScorer
+) -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
+    """``(rule_label, codes, sentence_labels)`` of each text (see :func:`apply_rules`), without building a frame:
+    the classifier reads them directly."""
+    # each language's rules, compiled once for the whole corpus: (index or None, default label)
+    rules_of: dict[str, tuple[_RuleIndex | None, str]] = {}
+    rows: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
+    with gc_paused():
+        for doc in corpus.texts:
+            found = rules_of.get(doc.language)
+            if found is None:
+                chosen = by_lang.get(doc.language) or by_lang.get("*")
+                if chosen is None and doc.language == "und":
+                    chosen = by_lang.get("en")
+                found = (chosen._index(), chosen.default) if chosen is not None else (None, "other")
+                rules_of[doc.language] = found
+            index, default = found
+            ctx = RuleContext.of(doc, scorer)
+            hits = index.matches(ctx) if index is not None else []
+            rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
+    return rows
+
+
 def apply_rules(
     corpus: Corpus,
     rules: CodingRules | Mapping[str, CodingRules] | None = None,
@@ -586,28 +610,12 @@ def apply_rules(
     codes, a tuple), ``sentence_labels`` (the set of sentence sentiment labels) and one boolean column per code.
     """
     by_lang = _rules_for(rules)
-    scorer = scorer or SentimentScorer()
     all_codes: list[str] = []
     for r in by_lang.values():
         for name in r.names:
             if name not in all_codes:
                 all_codes.append(name)
-    # each language's rules, compiled once for the whole corpus: (index or None, default label)
-    rules_of: dict[str, tuple[_RuleIndex | None, str]] = {}
-    rows = []
-    with gc_paused():
-        for doc in corpus.texts:
-            found = rules_of.get(doc.language)
-            if found is None:
-                chosen = by_lang.get(doc.language) or by_lang.get("*")
-                if chosen is None and doc.language == "und":
-                    chosen = by_lang.get("en")
-                found = (chosen._index(), chosen.default) if chosen is not None else (None, "other")
-                rules_of[doc.language] = found
-            index, default = found
-            ctx = RuleContext.of(doc, scorer)
-            hits = index.matches(ctx) if index is not None else []
-            rows.append((hits[0] if hits else default, tuple(hits), ctx.sentence_labels))
+    rows = rule_rows(corpus, by_lang, scorer or SentimentScorer())
     out = pd.DataFrame(rows, columns=["rule_label", "codes", "sentence_labels"])
     out.insert(0, "doc_id", corpus.doc_ids)
     codes = [row[1] for row in rows]

@@ -75,14 +75,17 @@ def normalize_text(text: str, *, variants: Mapping[str, str] | None = None) -> s
         text = "" if text is None else str(text)
     out = unicodedata.normalize("NFKC", text)
     out = out.replace("\r\n", "\n").replace("\r", "\n")
-    out = _WAVE_RE.sub("〜", out)
-    out = _SPACE_RE.sub(" ", out)
+    # each substitution only where it would change something (substring tests cost less than a regex pass)
+    if "~" in out or "～" in out:
+        out = _WAVE_RE.sub("〜", out)
+    if "  " in out or "\t" in out or "\u3000" in out:
+        out = _SPACE_RE.sub(" ", out)
     if variants is None:
         out = _VARIANT_RE.sub(lambda m: SPELLING_VARIANTS[m.group(0)], out)
     elif variants:
         pattern = re.compile("|".join(re.escape(k) for k in sorted(variants, key=len, reverse=True)))
         out = pattern.sub(lambda m: variants[m.group(0)], out)
-    if any(word in out for word in _LONG_VOWEL_WORDS):  # substring tests are much cheaper than the regex scan
+    if any(word in out for word in _LONG_VOWEL_WORDS):
         out = _LONG_VOWEL_RE.sub(r"\1ー", out)
     return out.strip()
 
