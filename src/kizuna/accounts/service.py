@@ -647,10 +647,10 @@ def record_health_override(
 
 
 def team_members(session: Session) -> Sequence[Any]:
-    """Active team members as ``(id, name)`` rows, by name, for pickers (plain rows: the 50,000-account demo has
-    625 members, and loading them as ORM objects was a third of a customer 360's server time)."""
+    """Active team members as ``(id, name)`` rows, by name, for pickers; kept for a minute like the list's other
+    choices (the 50,000-account demo has 625 members: reading them was a third of a customer 360's server time)."""
     query = select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True)).order_by(TeamMember.name)
-    return session.execute(query).all()
+    return _cached(session, "team_members", None, lambda: session.execute(query).all())  # type: ignore[no-any-return]
 
 
 @dataclasses.dataclass
