@@ -103,8 +103,10 @@ def test_compounds_notes_and_playbooks(session: Session, analyzer: Any, tmp_path
         "description: {ja: 更新の120日前に価格交渉の準備をする, en: Prepare the renewal}\n",
         encoding="utf-8",
     )
+    # a key whose CRC-32 is above 2**31: its id must still fit PostgreSQL's INTEGER
+    (library / "expansion.yaml").write_text("key: expansion-signal\nname: 拡張の兆し\n", encoding="utf-8")
     counts = service.reindex(session, analyzer=analyzer, library_dir=library)
-    assert counts["note"] >= 1 and counts["playbook"] >= 1
+    assert counts["note"] >= 1 and counts["playbook"] >= 2
     hits = service.search(session, query="問い合わせ", analyzer=analyzer, sources=["note"])
     assert [h.source_id for h in hits] == [note.id]  # via the compound 問い合わせ窓口
     assert hits[0].account_id == account.id

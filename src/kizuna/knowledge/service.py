@@ -233,11 +233,12 @@ def _playbook_items(session: Session, library_dir: Path | None) -> list[dict[str
                 continue
             name = data.get("name")
             title = " / ".join(str(v) for v in name.values()) if isinstance(name, dict) else str(name or key)
-            # a library file not imported yet: a stable id from its key (negative, so it never meets a row id)
+            # a library file not imported yet: a stable id from its key, negative so that it never meets a row id
+            # and within a 32-bit INTEGER (PostgreSQL refuses a larger one)
             items.append(
                 {
                     "source": DocumentSource.playbook,
-                    "source_id": -zlib.crc32(key.encode()),
+                    "source_id": -(zlib.crc32(key.encode()) >> 1) - 1,
                     "title": f"{title} ({key})",
                     "body": text,
                 }
