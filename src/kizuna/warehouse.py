@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +22,7 @@ from sqlalchemy.sql.schema import Column, Table
 
 from kizuna import models
 from kizuna.db import UTCDateTime
+from kizuna.errors import KizunaError
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 # The tables the analytics layer reads. (Audit log and import runs are not analytics inputs.)
@@ -64,7 +69,8 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
     """Read one app-database table into Arrow with kizuna's types (UTC timestamps, dates, int64 money).
 
     A SQLite file or a PostgreSQL database is read through its ADBC driver, which builds Arrow columns in C
-    (PostgreSQL: binary COPY): 4–12× faster than Python rows on the 50,000-account demo. Any other database (an
+    (PostgreSQL: binary COPY): 4–12× faster than Python rows on the 50,000-account demo. SQLite's driver runs in a
+    child process (:mod:`kizuna.sqlite_reader`). Any other database (an
     in-memory SQLite) is read as driver rows. Either way each column is then cast to kizuna's type in one step:
     SQLite's timestamp and date text by Arrow's ISO-8601 parser (SQLAlchemy stores UTC), 0/1 to booleans.
     """
@@ -74,18 +80,19 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
 def read_hub(
     engine: Engine, names: Iterable[str] = ANALYTICS_TABLES, *, batch_size: int = 100_000
 ) -> dict[str, pa.Table]:
-    """Read several tables (see :func:`read_table`) over one connection."""
+    """Read several tables (see :func:`read_table`) at once."""
     tables = [models.Base.metadata.tables[name] for name in names]
     uri = _adbc_uri(engine)
     if uri is None:
-        return {t.name: _read_rows(engine, t, arrow_schema(t), batch_size) for t in tables}
-    dialect = engine.dialect.name
-    if dialect == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc
+        raw = {t.name: _read_rows(engine, t, arrow_schema(t), batch_size) for t in tables}
+    elif engine.dialect.name == "sqlite":
+        raw = _read_sqlite_apart(uri, tables)
     else:
-        import adbc_driver_postgresql.dbapi as adbc  # type: ignore[no-redef]
-    with adbc.connect(uri) as conn:
-        return {t.name: _conformed(_read_adbc(conn, dialect, t), arrow_schema(t)) for t in tables}
+        import adbc_driver_postgresql.dbapi as adbc
+
+        with adbc.connect(uri) as conn:
+            raw = {t.name: _read_postgres(conn, t) for t in tables}
+    return {t.name: _conformed(raw[t.name], arrow_schema(t)) for t in tables}
 
 
 def _adbc_uri(engine: Engine) -> str | None:
@@ -99,20 +106,29 @@ def _adbc_uri(engine: Engine) -> str | None:
     return None
 
 
-def _read_adbc(conn: Any, dialect: str, table: Table) -> pa.Table:
+def _read_postgres(conn: Any, table: Table) -> pa.Table:
     with conn.cursor() as cur:
-        if dialect == "sqlite":
-            # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
-            # reaches the driver with one type; the driver infers a column's type from its first batch (an
-            # all-null batch says int64, and a later text value then fails), so one batch holds every row
-            cur.execute(f'SELECT count(*) FROM "{table.name}"')
-            (n,) = cur.fetchone()
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(n + 1)})
-            columns = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in table.columns)
-        else:
-            columns = ", ".join(f'"{c.name}"' for c in table.columns)
-        cur.execute(f'SELECT {columns} FROM "{table.name}"')
+        cur.execute('SELECT {} FROM "{}"'.format(", ".join(f'"{c.name}"' for c in table.columns), table.name))
         return cur.fetch_arrow_table()
+
+
+def _read_sqlite_apart(database: str, tables: list[Table]) -> dict[str, pa.Table]:
+    """The tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in a child process
+    (its own copy of SQLite must not share this process's file locks)."""
+    queries = {}
+    for t in tables:
+        # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
+        # reaches the driver with one type
+        columns = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in t.columns)
+        queries[t.name] = [f'SELECT count(*) FROM "{t.name}"', f'SELECT {columns} FROM "{t.name}"']
+    with tempfile.TemporaryDirectory(prefix="kizuna-hub-") as out:
+        job = json.dumps({"database": str(Path(database).resolve()), "out": out, "queries": queries})
+        done = subprocess.run(
+            [sys.executable, "-m", "kizuna.sqlite_reader"], input=job, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise KizunaError(f"reading {database} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}
 
 
 def _sqlite_class(column: Column[Any]) -> str:
