@@ -89,7 +89,7 @@ def survey_answer(token: str, request: Request, score: int = Form(...), comment:
             return _render("ja", None, 404, message=str(exc))
         lang, kind = invitation.language, campaign.kind
     try:
-        with runtime.transaction() as session:
+        with runtime.transaction(write=True) as session:
             record_response(session, token=token, score=score, comment=comment)
     except Conflict:
         return _render(lang, kind, done=True)

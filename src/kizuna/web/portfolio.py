@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kizuna.accounts.models import Account
 from kizuna.errors import InvalidInput, KizunaError, NotFound
 from kizuna.imports.models import ImportRun
-from kizuna.runtime import Runtime
+from kizuna.settings import Settings
 from kizuna.surveys.models import SurveyResponse
 from kizuna.voc.models import VocEntry
 
@@ -174,9 +174,17 @@ class UploadOutcome:
 
 
 def upload_import(
-    runtime: Runtime, *, actor: str, entity: str, filename: str, stream: BinaryIO, dry_run: bool = False
+    session: Session,
+    *,
+    settings: Settings,
+    actor: str,
+    entity: str,
+    filename: str,
+    stream: BinaryIO,
+    dry_run: bool = False,
 ) -> UploadOutcome:
-    """Import an uploaded file in its own transaction; a file refused as a whole is recorded as a failed run."""
+    """Import an uploaded file in a savepoint of the request's transaction (which holds the write lock on SQLite);
+    a file refused as a whole is rolled back and recorded as a failed run."""
     from kizuna.imports.service import import_file, record_failed_import
 
     safe_name = Path(filename or "upload").name[:200] or "upload"
@@ -185,22 +193,21 @@ def upload_import(
         with path.open("wb") as out:
             shutil.copyfileobj(stream, out)
         try:
-            with runtime.transaction() as session:
+            with session.begin_nested():
                 summary = import_file(
                     session,
                     entity=entity,
                     path=path,
-                    settings=runtime.settings,
+                    settings=settings,
                     actor=actor,
                     dry_run=dry_run,
                     display_name=safe_name,
                 )
         except KizunaError as exc:
             if not dry_run:
-                with runtime.transaction() as session:
-                    record_failed_import(
-                        session, entity=entity, path=path, actor=actor, message=str(exc), display_name=safe_name
-                    )
+                record_failed_import(
+                    session, entity=entity, path=path, actor=actor, message=str(exc), display_name=safe_name
+                )
             return UploadOutcome(summary=None, error=str(exc))
     return UploadOutcome(summary=summary, error=None)
 

@@ -20,7 +20,7 @@ from kizuna.dashboard.pages import today
 from kizuna.dashboard.service import portfolio
 from kizuna.web import i18n
 from kizuna.web import portfolio as reads
-from kizuna.web.deps import Id, db_session, runtime_of, settings_of
+from kizuna.web.deps import Id, db_session, settings_of
 from kizuna.web.exports import export_response
 from kizuna.web.templating import language_of, render
 
@@ -302,17 +302,18 @@ def upload(
     file: UploadFile = File(...),
     dry_run: bool = Form(False),
     principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
 ) -> Response:
     outcome = reads.upload_import(
-        runtime_of(request),
+        session,
+        settings=settings_of(request),
         actor=principal.actor,
         entity=entity,
         filename=file.filename or "upload",
         stream=file.file,
         dry_run=dry_run,
     )
-    with runtime_of(request).transaction() as session:
-        runs = list(reads.import_runs(session))
+    runs = list(reads.import_runs(session))
     status = 400 if outcome.error else 200
     return render(
         request,
