@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base
@@ -21,6 +21,8 @@ class ActivityKind(enum.StrEnum):
 
 class Activity(Base):
     __tablename__ = "activities"
+    # an account's latest rows (customer 360): without it PostgreSQL walked the whole occurred_at index
+    __table_args__ = (Index("ix_activities_account_id_occurred_at", "account_id", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base, utcnow
@@ -90,6 +90,8 @@ class Subscription(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
+    # an account's latest rows (customer 360): without it PostgreSQL walked the whole issued_on index
+    __table_args__ = (Index("ix_invoices_account_id_issued_on", "account_id", "issued_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base
@@ -27,6 +27,8 @@ class TicketChannel(enum.StrEnum):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # an account's latest rows (customer 360): without it PostgreSQL walked the whole opened_at index
+    __table_args__ = (Index("ix_tickets_account_id_opened_at", "account_id", "opened_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)

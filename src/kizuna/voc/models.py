@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base, utcnow
@@ -24,6 +24,8 @@ class VocChannel(enum.StrEnum):
 
 class VocEntry(Base):
     __tablename__ = "voc_entries"
+    # an account's latest rows (customer 360): without it PostgreSQL walked the whole recorded_at index
+    __table_args__ = (Index("ix_voc_entries_account_id_recorded_at", "account_id", "recorded_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)
