@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from kizuna.accounts import roster
 from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember
 from kizuna.accounts.schemas import (
     AccountCreate,
@@ -61,31 +62,6 @@ def search_variants(text: str) -> list[str]:
     return seen
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _filtered(stmt: Select[Any], query: AccountQuery) -> Select[Any]:
-    if query.q:
-        clauses = []
-        for variant in search_variants(query.q):
-            pattern = f"%{_escape_like(variant)}%"
-            clauses.append(Account.name.ilike(pattern, escape="\\"))
-            clauses.append(Account.external_id.ilike(pattern, escape="\\"))
-        stmt = stmt.where(or_(*clauses))
-    if query.owner_id is not None:
-        stmt = stmt.where(Account.owner_id.is_(None) if query.owner_id == 0 else Account.owner_id == query.owner_id)
-    if query.lifecycle_stage:
-        stmt = stmt.where(Account.lifecycle_stage == query.lifecycle_stage)
-    if query.touch_tier:
-        stmt = stmt.where(Account.touch_tier == query.touch_tier)
-    if query.industry:
-        stmt = stmt.where(Account.industry == query.industry)
-    if query.region:
-        stmt = stmt.where(Account.region == query.region)
-    return stmt
-
-
 def current_mrr(session: Session, account_ids: Sequence[int], *, on: dt.date) -> dict[int, int]:
     """Current MRR (minor units) per account on ``on``."""
     if not account_ids:
@@ -112,59 +88,30 @@ def next_renewals(session: Session, account_ids: Sequence[int], *, on: dt.date) 
 def list_accounts(session: Session, query: AccountQuery, *, today: dt.date, limit_all: bool = False) -> AccountPage:
     """One page of the accounts list (``limit_all`` returns every match, for exports).
 
-    Sorted by name or creation date without a search, the database reads the page along its index and counts the
-    matches (a few ms on 50,000 accounts, every request fresh). Otherwise every match has to be found and ranked
-    first (a search walking the name index would test every account's name to fill a page of rare matches): the
-    ordered ids of such a view are kept for a minute (paging and the same view again cost a slice), and writes
-    through this service drop them. The rows themselves are always read fresh."""
-    offset = (query.page - 1) * query.per_page
-    if not limit_all and not query.q and query.sort.lstrip("-") in ("name", "created"):
-        stmt = _ordered_statement(session, query, today).limit(query.per_page).offset(offset)
-        ids = [int(i) for i in session.scalars(stmt)]
-        total = session.scalar(select(func.count()).select_from(_filtered(select(Account.id), query).subquery()))
-        return _rows(session, ids, total=int(total or 0), query=query, today=today)
+    Views are computed from the roster (:mod:`kizuna.accounts.roster`: every account's list columns, read once and
+    kept a minute, with the MRR and renewal dates to sort on), and the ordered ids of a view are kept a minute too
+    (paging and the same view again cost a slice). Writes through this service drop both. The rows themselves are
+    always read fresh."""
     signature = json.dumps(query.model_dump(exclude={"page", "per_page"}), sort_keys=True, ensure_ascii=False)
-    ordered: list[int] = _cached(
-        session,
-        f"ids:{signature}",
-        today,
-        lambda: [int(i) for i in session.scalars(_ordered_statement(session, query, today))],
-    )
+    ordered: list[int] = _cached(session, f"ids:{signature}", today, lambda: _ordered_ids(session, query, today))
+    offset = (query.page - 1) * query.per_page
     ids = ordered if limit_all else ordered[offset : offset + query.per_page]
     return _rows(session, ids, total=len(ordered), query=query, today=today)
 
 
-def _ordered_statement(session: Session, query: AccountQuery, today: dt.date) -> Select[Any]:
-    """The ids of the accounts matching ``query``, in its order (ties by id)."""
-    stmt = _filtered(select(Account.id), query)
+def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[int]:
+    the_roster = _cached(session, "roster", None, lambda: roster.read_roster(session))
     key = query.sort.lstrip("-")
-    desc = query.sort.startswith("-")
-    metrics = _account_metrics_model(session) if key == "mrr" else None
-    if metrics is not None:
-        # The nightly refresh keeps each account's MRR in one row (metrics domain): sort on that, not on an
-        # aggregate of every subscription.
-        stmt = stmt.outerjoin(metrics, metrics.account_id == Account.id)
-        mrr_col: Any = func.coalesce(metrics.mrr_minor, 0)
-        return stmt.order_by(mrr_col.desc() if desc else mrr_col.asc(), Account.id)
-    if key in ("mrr", "renewal"):
-        live = (
-            select(
-                Subscription.account_id.label("account_id"),
-                func.sum(Subscription.mrr_minor).label("mrr"),
-                func.min(case((Subscription.renewal_date >= today, Subscription.renewal_date))).label("renewal"),
-            )
-            .where(paid_lines_on(today))
-            .group_by(Subscription.account_id)
-            .subquery()
+    mrr = renewal = None
+    if key == "mrr":
+        model = _account_metrics_model(session)
+        mrr = _cached(
+            session, "mrr_by_account", today, lambda: roster.read_mrr(session, today=today, metrics_model=model)
         )
-        stmt = stmt.outerjoin(live, live.c.account_id == Account.id)
-        col: Any = func.coalesce(live.c.mrr, 0) if key == "mrr" else live.c.renewal
-        order: list[Any] = [col.desc() if desc else col.asc()]
-        if key == "renewal":
-            order = [col.is_(None), *order]
-        return stmt.order_by(*order, Account.id)
-    plain: Any = {"name": Account.name, "created": Account.created_at}[key]
-    return stmt.order_by(plain.desc() if desc else plain.asc(), Account.id)
+    elif key == "renewal":
+        renewal = _cached(session, "renewal_by_account", today, lambda: roster.read_renewals(session, today=today))
+    variants = search_variants(query.q) if query.q else []
+    return the_roster.ordered_ids(query, variants, mrr=mrr, renewal=renewal)  # type: ignore[no-any-return]
 
 
 def _account_metrics_model(session: Session) -> Any:

@@ -106,11 +106,16 @@ def node_modules_dir() -> Path:
 def _warm_dashboard(runtime: Runtime) -> None:
     import datetime as dt
 
+    from kizuna.accounts import service as accounts
+    from kizuna.accounts.schemas import AccountQuery
     from kizuna.dashboard import service
 
     try:
         with runtime.transaction() as session:
-            service.portfolio(session, today=dt.datetime.now(dt.UTC).date())
+            today = dt.datetime.now(dt.UTC).date()
+            service.portfolio(session, today=today)
+            for sort in ("name", "-mrr", "renewal"):  # the accounts list's roster and what it sorts on
+                accounts.list_accounts(session, AccountQuery(sort=sort), today=today)
     except Exception:  # a warm-up must never take the server down; the first request computes it instead
         log.warning("dashboard warm-up failed", exc_info=True)
 
