@@ -66,8 +66,31 @@ def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: list[str] |
         if only and step not in only:
             continue
         started = time.perf_counter()
-        summary = importlib.import_module(module_name).refresh(ctx)
+        summary = _run_step(importlib.import_module(module_name), step, ctx)
         summary["seconds"] = round(time.perf_counter() - started, 2)
         ctx.summaries[step] = summary
         log.info("refresh step %s done in %.1f s", step, summary["seconds"])
     return ctx.summaries
+
+
+#: how many times a step runs when SQLite refuses its write because another connection wrote meanwhile
+LOCKED_ATTEMPTS = 3
+
+
+def _run_step(module: Any, step: str, ctx: RefreshContext) -> dict[str, Any]:
+    """Run one step; again (up to ``LOCKED_ATTEMPTS`` times) when SQLite refused it with "database is locked".
+
+    A step's transaction that reads and then writes fails at once on SQLite when another connection (the web app's
+    scheduler, a form) has written in between; its work was rolled back, and every step can run again (each
+    replaces what it stores for the date), so it does instead of stopping the refresh.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(1, LOCKED_ATTEMPTS + 1):
+        try:
+            return module.refresh(ctx)  # type: ignore[no-any-return]
+        except OperationalError as exc:
+            if "database is locked" not in str(exc) or attempt == LOCKED_ATTEMPTS:
+                raise
+            log.warning("refresh step %s met another writer (attempt %d); running it again", step, attempt)
+    raise AssertionError("unreachable")
