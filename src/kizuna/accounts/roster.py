@@ -12,15 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from bisect import bisect_right
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.accounts.schemas import AccountQuery
-from kizuna.billing.models import Subscription
-from kizuna.billing.service import paid_lines_on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Roster:
         renewal: dict[int, dt.date] | None = None,
     ) -> list[int]:
         """Ids of the accounts matching ``query`` (``variants``: the search's forms) in its order, ties by id.
-        A sort by MRR needs ``mrr``, by renewal ``renewal`` (see :func:`read_mrr`, :func:`read_renewals`)."""
+        A sort by MRR needs ``mrr``, by renewal ``renewal`` (next renewal date per account, those without absent)."""
         candidates = [self.rows[k] for k in self._search([v.lower() for v in variants])] if variants else self.rows
         rows = [r for r in candidates if _matches(r, query)]
         key = query.sort.lstrip("-")
@@ -132,27 +129,3 @@ def read_roster(session: Session) -> Roster:
         starts.append(position)
         position += len(r.text) + 1
     return Roster(rows=rows, text="\0".join(r.text for r in rows), starts=starts)
-
-
-def read_mrr(session: Session, *, today: dt.date, metrics_model: Any | None) -> dict[int, int]:
-    """MRR per account to sort on: the metrics domain's per-account table when filled (``metrics_model``), else the
-    paid lines running ``today``."""
-    if metrics_model is not None:
-        pairs = session.execute(select(metrics_model.account_id, metrics_model.mrr_minor))
-    else:
-        pairs = session.execute(
-            select(Subscription.account_id, func.sum(Subscription.mrr_minor))
-            .where(paid_lines_on(today))
-            .group_by(Subscription.account_id)
-        )
-    return {int(a): int(m or 0) for a, m in pairs}
-
-
-def read_renewals(session: Session, *, today: dt.date) -> dict[int, dt.date]:
-    """Each account's next renewal date on or after ``today`` among its paid lines (accounts without one absent)."""
-    pairs = session.execute(
-        select(Subscription.account_id, func.min(case((Subscription.renewal_date >= today, Subscription.renewal_date))))
-        .where(paid_lines_on(today))
-        .group_by(Subscription.account_id)
-    )
-    return {int(a): d for a, d in pairs if d is not None}

@@ -62,26 +62,28 @@ def search_variants(text: str) -> list[str]:
     return seen
 
 
-def current_mrr(session: Session, account_ids: Sequence[int], *, on: dt.date) -> dict[int, int]:
-    """Current MRR (minor units) per account on ``on``."""
-    if not account_ids:
+def current_mrr(session: Session, account_ids: Sequence[int] | None, *, on: dt.date) -> dict[int, int]:
+    """Current MRR (minor units) per account on ``on``, of the given accounts or (``None``) of every account."""
+    if account_ids is not None and not account_ids:
         return {}
-    rows = session.execute(
-        select(Subscription.account_id, func.sum(Subscription.mrr_minor))
-        .where(Subscription.account_id.in_(account_ids), paid_lines_on(on))
-        .group_by(Subscription.account_id)
-    ).all()
+    stmt = select(Subscription.account_id, func.sum(Subscription.mrr_minor)).where(paid_lines_on(on))
+    if account_ids is not None:
+        stmt = stmt.where(Subscription.account_id.in_(account_ids))
+    rows = session.execute(stmt.group_by(Subscription.account_id)).all()
     return {int(a): int(m or 0) for a, m in rows}
 
 
-def next_renewals(session: Session, account_ids: Sequence[int], *, on: dt.date) -> dict[int, dt.date]:
-    if not account_ids:
+def next_renewals(session: Session, account_ids: Sequence[int] | None, *, on: dt.date) -> dict[int, dt.date]:
+    """Next renewal date on or after ``on`` per account (paid lines), of the given accounts or (``None``) of every
+    account; accounts without one are absent."""
+    if account_ids is not None and not account_ids:
         return {}
-    rows = session.execute(
-        select(Subscription.account_id, func.min(Subscription.renewal_date))
-        .where(Subscription.account_id.in_(account_ids), paid_lines_on(on), Subscription.renewal_date >= on)
-        .group_by(Subscription.account_id)
-    ).all()
+    stmt = select(Subscription.account_id, func.min(Subscription.renewal_date)).where(
+        paid_lines_on(on), Subscription.renewal_date >= on
+    )
+    if account_ids is not None:
+        stmt = stmt.where(Subscription.account_id.in_(account_ids))
+    rows = session.execute(stmt.group_by(Subscription.account_id)).all()
     return {int(a): d for a, d in rows if d is not None}
 
 
@@ -104,14 +106,20 @@ def _ordered_ids(session: Session, query: AccountQuery, today: dt.date) -> list[
     key = query.sort.lstrip("-")
     mrr = renewal = None
     if key == "mrr":
-        model = _account_metrics_model(session)
-        mrr = _cached(
-            session, "mrr_by_account", today, lambda: roster.read_mrr(session, today=today, metrics_model=model)
-        )
+        mrr = _cached(session, "mrr_by_account", today, lambda: _mrr_to_sort_on(session, today))
     elif key == "renewal":
-        renewal = _cached(session, "renewal_by_account", today, lambda: roster.read_renewals(session, today=today))
+        renewal = _cached(session, "renewal_by_account", today, lambda: next_renewals(session, None, on=today))
     variants = search_variants(query.q) if query.q else []
     return the_roster.ordered_ids(query, variants, mrr=mrr, renewal=renewal)  # type: ignore[no-any-return]
+
+
+def _mrr_to_sort_on(session: Session, today: dt.date) -> dict[int, int]:
+    """MRR per account: the nightly refresh's per-account row (metrics domain) when there is one, else the paid lines
+    running ``today``."""
+    metrics = _account_metrics_model(session)
+    if metrics is None:
+        return current_mrr(session, None, on=today)
+    return {int(a): int(m or 0) for a, m in session.execute(select(metrics.account_id, metrics.mrr_minor))}
 
 
 def _account_metrics_model(session: Session) -> Any:
