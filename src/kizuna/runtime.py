@@ -21,12 +21,19 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session] = field(repr=False)
+    #: sessions whose transactions begin IMMEDIATE on SQLite (see :meth:`transaction`)
+    writer_sessions: sessionmaker[Session] = field(repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         settings.ensure_dirs()
         engine = make_engine(settings.sqlalchemy_url)
-        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            writer_sessions=make_session_factory(engine.execution_options(**{WRITER_OPTION: True})),
+        )
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
@@ -36,11 +43,7 @@ class Runtime:
         (web forms, the scheduler, the job runner): on SQLite it takes the write lock when it begins, waiting for
         it, instead of failing when its first write finds another writer.
         """
-        if write:
-            session = Session(bind=self.engine.execution_options(**{WRITER_OPTION: True}), expire_on_commit=False)
-        else:
-            session = self.sessions()
-        with session, session.begin():
+        with (self.writer_sessions if write else self.sessions)() as session, session.begin():
             yield session
 
     def close(self) -> None:

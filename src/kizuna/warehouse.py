@@ -70,9 +70,9 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
 
     A SQLite file or a PostgreSQL database is read through its ADBC driver, which builds Arrow columns in C
     (PostgreSQL: binary COPY): 4–12× faster than Python rows on the 50,000-account demo. SQLite's driver runs in a
-    child process (:mod:`kizuna.sqlite_reader`). Any other database (an
-    in-memory SQLite) is read as driver rows. Either way each column is then cast to kizuna's type in one step:
-    SQLite's timestamp and date text by Arrow's ISO-8601 parser (SQLAlchemy stores UTC), 0/1 to booleans.
+    child process (:mod:`kizuna.sqlite_reader`). Any other database (an in-memory SQLite) is read as driver rows.
+    Either way each column is then cast to kizuna's type in one step: SQLite's timestamp and date text by Arrow's
+    ISO-8601 parser (SQLAlchemy stores UTC), 0/1 to booleans.
     """
     return read_hub(engine, [name], batch_size=batch_size)[name]
 

@@ -212,7 +212,7 @@ def account_metrics_of(session: Session, account_id: int) -> dict[str, Any] | No
     """One account's latest metrics as a dict (None when the snapshot has no row for it)."""
     table = AccountMetrics.__table__
     row = session.execute(select(table).where(table.c.account_id == account_id)).mappings().first()
-    return None if row is None else {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+    return None if row is None else {k: _clean(v) for k, v in row.items()}
 
 
 def load_account_metrics(session: Session, *, account_ids: Iterable[int] | None = None) -> pd.DataFrame:
