@@ -3,7 +3,7 @@
 Japanese entries are written as kizuna terms: Sudachi ``normalized_form`` lemmas (``使う``, ``分かる``, ``無い``),
 fused verb+suffix predicates in their written form (``使いにくい``, ``分かりづらい``) and negated terms with the
 ``+NEG`` marker (``出る+NEG`` for 成果が出ない). English entries are lower-case lemmas as produced by
-:func:`kizuna.analytics.text.tokenize.lemmatize_en`, or fused phrases such as ``"hard to use"``.
+:func:`kizuna.analytics.text.english.lemmatize_en`, or fused phrases such as ``"hard to use"``.
 
 Polarity is a weight in [-1, 1]. A negated term takes the weight of an explicit ``X+NEG`` entry when there is
 one, else ``-NEGATED_POSITIVE * w`` for positive words (使いやすくない is nearly as bad as 使いにくい is) and

@@ -1,5 +1,5 @@
 """Tokenisation into kizuna terms: Sudachi (split mode C, ``normalized_form``) for Japanese, a small rule-based
-tokenizer for English.
+tokenizer for English (:mod:`kizuna.analytics.text.english`).
 
 A *term* is the unit every analysis counts:
 
@@ -23,10 +23,10 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from kizuna.analytics.text import lexicon as lx
+from kizuna.analytics.text.english import english_sentence, lemmatize_en
 from kizuna.analytics.text.normalize import detect_language, normalize_text, split_sentences
 from kizuna.analytics.text.sudachi import (
     CHUNK_TARGET_BYTES,
@@ -135,50 +135,6 @@ def _ascii_alike(ch: str) -> bool:
     """Whether ``ch`` can match an ASCII character case-insensitively (itself ASCII, or one of the few letters such
     as the Kelvin sign that ``re.IGNORECASE`` folds to one)."""
     return ch.isascii() or ch.lower().isascii() or ch.upper().isascii() or ch in "\u0130\u0131\u017f\u212a"
-
-
-# ---------------------------------------------------------------------------------------------- English
-_EN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[,;:()]")
-_EN_NT = {"can't": "can", "won't": "will", "shan't": "shall", "cannot": "can"}
-
-
-@lru_cache(maxsize=65_536)  # a pure function of the word; English words repeat
-def lemmatize_en(word: str) -> str:
-    """A small rule-based English lemmatiser (plural -s/-es/-ies, -ing, -ed, with an irregular table).
-
-    Consistency matters more than linguistic truth here: the same surface always gives the same lemma.
-    """
-    w = word.lower()
-    irregular = lx.EN_IRREGULAR.get(w)
-    if irregular is not None:
-        return irregular
-    n = len(w)
-    if n > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if n > 4 and w.endswith(("sses", "shes", "ches", "xes")):
-        return w[:-2]
-    if n > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "'s")):
-        return w[:-1]
-    if n > 5 and w.endswith("ing"):
-        return _fix_stem(w[:-3])
-    if n > 4 and w.endswith("ed"):
-        return _fix_stem(w[:-2])
-    if w.endswith("'s"):
-        return w[:-2]
-    return w
-
-
-def _fix_stem(stem: str) -> str:
-    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        return stem[:-1]
-    if stem.endswith(
-        ("at", "iz", "bl", "ut", "is", "ur", "iv", "av", "ov", "uc", "ag", "ng", "rg", "ic", "as")
-    ) and not stem.endswith(("ing", "eat")):
-        return stem + "e"
-    return stem
-
-
-_EN_REQUEST_RE = re.compile("|".join(lx.EN_REQUEST_PATTERNS))
 
 
 # ------------------------------------------------------------------------------------------------ analyser
@@ -697,92 +653,20 @@ class TextAnalyzer:
     def _english(self, doc: AnalyzedText, spans: list[tuple[int, int]]) -> None:
         text = doc.text
         lower = text.lower()
-        stop = self.stopwords_en
-        ignore = self.ignore
-        force = self.force_pick
-        terms, starts, ends = doc.terms, doc.starts, doc.ends
         for s_start, s_end in spans:
-            first = len(terms)
-            sent = lower[s_start:s_end]
+            first = len(doc.terms)
             ud_spans = self.user_dictionary.find(text[s_start:s_end]) if self.user_dictionary else []
-            tokens = [(m.group(0), m.start() + s_start, m.end() + s_start) for m in _EN_TOKEN_RE.finditer(sent)]
-            contrast_at = -1
-            neg_window = 0
-            negated: list[bool] = []
-            ud_i = 0
-            i = 0
-            n = len(tokens)
-            while i < n:
-                tok, b, e = tokens[i]
-                if ud_spans:
-                    while ud_i < len(ud_spans) and ud_spans[ud_i][1] + s_start <= b:
-                        ud_i += 1
-                    if ud_i < len(ud_spans) and ud_spans[ud_i][0] + s_start <= b:
-                        u_start, u_end, u_term = ud_spans[ud_i]
-                        terms.append(u_term)
-                        starts.append(u_start + s_start)
-                        ends.append(u_end + s_start)
-                        negated.append(neg_window > 0)
-                        neg_window = 0
-                        while i < n and tokens[i][1] < u_end + s_start:
-                            i += 1
-                        ud_i += 1
-                        continue
-                if tok in (",", ";", ":", "(", ")"):
-                    neg_window = 0
-                    i += 1
-                    continue
-                if tok in lx.EN_CONTRAST:
-                    contrast_at = len(terms)
-                    neg_window = 0
-                    i += 1
-                    continue
-                nt = tok.endswith("n't")
-                if nt or tok in lx.EN_NEGATORS:
-                    neg_window = 3
-                    i += 1
-                    continue
-                # ADJ to VERB ("hard to use", "easy to set up")
-                if tok in lx.EN_TO_ADJECTIVES and i + 2 < n and tokens[i + 1][0] == "to":
-                    verb = lemmatize_en(tokens[i + 2][0])
-                    end = tokens[i + 2][2]
-                    j = i + 3
-                    if j < n and tokens[j][0] in ("up", "out", "in"):
-                        verb += " " + tokens[j][0]
-                        end = tokens[j][2]
-                        j += 1
-                    term = f"{tok} to {verb}"
-                    if term not in ignore:
-                        terms.append(term)
-                        starts.append(b)
-                        ends.append(end)
-                        negated.append(neg_window > 0)
-                    neg_window = 0
-                    i = j
-                    continue
-                if tok == "user" and i + 1 < n and tokens[i + 1][0] == "friendly":
-                    term, e, i = "user-friendly", tokens[i + 1][2], i + 2
-                else:
-                    term = lemmatize_en(tok)
-                    i += 1
-                if term in ignore or tok.isdigit() or len(term) < 2:
-                    continue
-                if (term in stop or tok in stop) and term not in force:
-                    if neg_window:
-                        neg_window -= 1
-                    continue
-                terms.append(term)
-                starts.append(b)
-                ends.append(e)
-                negated.append(neg_window > 0)
-                neg_window = 0
-            for k, is_neg in enumerate(negated):
-                if is_neg:
-                    terms[first + k] = terms[first + k] + NEG
-            request = bool(_EN_REQUEST_RE.search(sent))
-            doc.sentences.append(
-                Sentence(s_start, s_end, first, len(terms), contrast_at if contrast_at >= first else -1, request)
+            contrast_at, request = english_sentence(
+                lower,
+                s_start,
+                s_end,
+                ud_spans,
+                doc,
+                stop=self.stopwords_en,
+                ignore=self.ignore,
+                force=self.force_pick,
             )
+            doc.sentences.append(Sentence(s_start, s_end, first, len(doc.terms), contrast_at, request))
 
 
 def _is_question(text: str, start: int, end: int) -> bool:
