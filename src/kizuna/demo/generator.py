@@ -24,30 +24,13 @@ from kizuna.demo.simulate import DemoOptions, World, add_months, sigmoid, simula
 from kizuna.errors import Conflict
 from kizuna.settings import Settings
 from kizuna.usage.store import EventStore
+from kizuna.warehouse import ANALYTICS_TABLES
 
 log = logging.getLogger(__name__)
 
 BATCH = 20_000  # rows per executemany
 MAX_CONTACTS = 20  # named contacts per account; further users appear in events only
-HUB_TABLES = (
-    "team_members",
-    "accounts",
-    "contacts",
-    "products",
-    "plans",
-    "subscriptions",
-    "invoices",
-    "payments",
-    "tickets",
-    "survey_responses",
-    "voc_entries",
-    "activities",
-    "onboarding_milestones",
-    "leads",
-    "opportunities",
-    "marketing_spend",
-    "import_runs",
-)
+HUB_TABLES = (*ANALYTICS_TABLES, "import_runs")  # what the demo fills: the analytics inputs and its import runs
 
 
 @dataclass
