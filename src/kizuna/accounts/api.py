@@ -26,7 +26,7 @@ from kizuna.accounts.schemas import (
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -38,7 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/accounts", response_model=AccountPage, responses=ERRORS, summary="List accounts (search, filter, sort)")
-def list_accounts(query: Annotated[AccountQuery, Query()], session: Session = Depends(db_session)) -> AccountPage:
+def list_accounts(query: Annotated[AccountQuery, Query()], session: Session = DbSession) -> AccountPage:
     return service.list_accounts(session, query, today=today())
 
 
@@ -46,21 +46,21 @@ def list_accounts(query: Annotated[AccountQuery, Query()], session: Session = De
     "/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, responses=ERRORS, summary="Create"
 )
 def create_account(
-    data: AccountCreate, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: AccountCreate, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> AccountOut:
     return AccountOut.model_validate(service.create_account(session, actor=principal.actor, data=data))
 
 
 @router.post("/accounts/bulk-assign", responses=ERRORS, summary="Assign many accounts to one CSM")
 def bulk_assign(
-    data: BulkAssign, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: BulkAssign, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> dict[str, int]:
     changed = service.bulk_assign(session, actor=principal.actor, account_ids=data.account_ids, owner_id=data.owner_id)
     return {"changed": changed}
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="One account")
-def get_account(account_id: Id, session: Session = Depends(db_session)) -> AccountOut:
+def get_account(account_id: Id, session: Session = DbSession) -> AccountOut:
     return AccountOut.model_validate(service.get_account(session, account_id))
 
 
@@ -69,7 +69,7 @@ def update_account(
     account_id: Id,
     data: AccountUpdate,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> AccountOut:
     return AccountOut.model_validate(
         service.update_account(session, actor=principal.actor, account_id=account_id, data=data)
@@ -77,7 +77,7 @@ def update_account(
 
 
 @router.get("/accounts/{account_id}/contacts", response_model=list[ContactOut], responses=ERRORS, tags=["contacts"])
-def list_contacts(account_id: Id, session: Session = Depends(db_session)) -> list[ContactOut]:
+def list_contacts(account_id: Id, session: Session = DbSession) -> list[ContactOut]:
     return [ContactOut.model_validate(c) for c in service.list_contacts(session, account_id)]
 
 
@@ -92,7 +92,7 @@ def create_contact(
     account_id: Id,
     data: ContactCreate,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> ContactOut:
     return ContactOut.model_validate(
         service.create_contact(session, actor=principal.actor, account_id=account_id, data=data)
@@ -106,16 +106,14 @@ def create_contact(
     tags=["subscriptions"],
     summary="Every version of every contract line of the account",
 )
-def list_subscriptions(account_id: Id, session: Session = Depends(db_session)) -> list[SubscriptionOut]:
+def list_subscriptions(account_id: Id, session: Session = DbSession) -> list[SubscriptionOut]:
     return [SubscriptionOut.model_validate(s) for s in service.list_subscriptions(session, account_id)]
 
 
 @router.get(
     "/accounts/{account_id}/mrr-history", response_model=list[MrrPoint], responses=ERRORS, tags=["subscriptions"]
 )
-def mrr_history(
-    account_id: Id, months: int = Query(24, ge=1, le=120), session: Session = Depends(db_session)
-) -> list[MrrPoint]:
+def mrr_history(account_id: Id, months: int = Query(24, ge=1, le=120), session: Session = DbSession) -> list[MrrPoint]:
     service.get_account(session, account_id)
     return service.mrr_history(session, account_id, today=today(), months=months)
 
@@ -124,7 +122,7 @@ def mrr_history(
     "/accounts/{account_id}/activities", response_model=list[ActivityOut], responses=ERRORS, tags=["activities"]
 )
 def list_activities(
-    account_id: Id, limit: int = Query(100, ge=1, le=1000), session: Session = Depends(db_session)
+    account_id: Id, limit: int = Query(100, ge=1, le=1000), session: Session = DbSession
 ) -> list[ActivityOut]:
     return [ActivityOut.model_validate(a) for a in service.list_activities(session, account_id, limit=limit)]
 
@@ -141,7 +139,7 @@ def log_activity(
     account_id: Id,
     data: ActivityCreate,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> ActivityOut:
     activity = service.log_activity(
         session, actor=principal.actor, account_id=account_id, data=data, author_id=principal.team_member_id
@@ -153,7 +151,7 @@ def log_activity(
 def renewals(
     horizon_days: int = Query(90, ge=1, le=730),
     owner_id: int | None = Query(None, ge=1, le=2**31),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> list[dict[str, Any]]:
     rows = service.upcoming_renewals(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
     return [

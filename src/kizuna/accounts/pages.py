@@ -18,7 +18,7 @@ from kizuna.auth.public import _safe_next
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.web import i18n
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 from kizuna.web.exports import export_response
 from kizuna.web.templating import language_of, render
 
@@ -45,7 +45,7 @@ def accounts_list(
     query: Annotated[AccountQuery, Query()],
     format: str | None = Query(None, pattern="^(csv|xlsx)$"),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     if format:
         page = service.list_accounts(session, query, today=today(), limit_all=True)
@@ -84,7 +84,7 @@ def bulk_assign(
     owner_id: int = Form(..., ge=0),
     next: str = Form("/accounts"),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     service.bulk_assign(session, actor=principal.actor, account_ids=account_ids, owner_id=owner_id or None)
     return RedirectResponse(_safe_next(next), status_code=303)
@@ -95,7 +95,7 @@ def save_view(
     name: str = Form(..., max_length=200),
     query: str = Form("", max_length=2000),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     auth_service.save_view(
         session, actor=principal.actor, user_id=principal.id, page="accounts", name=name, query=query
@@ -105,14 +105,14 @@ def save_view(
 
 @router.post("/accounts/views/{view_id}/delete")
 def delete_view(
-    view_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    view_id: Id, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> RedirectResponse:
     auth_service.delete_saved_view(session, actor=principal.actor, user_id=principal.id, view_id=view_id)
     return RedirectResponse("/accounts", status_code=303)
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
-def customer_360(request: Request, account_id: int, session: Session = Depends(db_session)) -> Response:
+def customer_360(request: Request, account_id: int, session: Session = DbSession) -> Response:
     view = service.customer_360(session, account_id, today=today())
     lang = language_of(request)
     mrr_chart = {
@@ -177,7 +177,7 @@ def log_activity(
     subject: str = Form(..., min_length=1, max_length=500),
     body: str = Form("", max_length=20_000),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     data = ActivityCreate.model_validate({"kind": kind, "subject": subject, "body": body or None})
     service.log_activity(
@@ -195,7 +195,7 @@ def create_task(
     owner_id: int = Form(0, ge=0),
     reason: str = Form("", max_length=5000),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     from kizuna.tasks import service as tasks_service
 
@@ -222,7 +222,7 @@ def record_override(
     reason: str = Form(..., min_length=1, max_length=5000),
     expires_on: dt.date = Form(...),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     service.record_health_override(
         session,
@@ -241,7 +241,7 @@ def my_cockpit(
     request: Request,
     owner_id: int | None = Query(None, ge=0, le=2**31),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     member = owner_id or principal.team_member_id
     cockpit = service.my_cockpit(session, team_member_id=member, today=today())

@@ -10,7 +10,7 @@ from kizuna.auth import service
 from kizuna.auth.deps import current_principal
 from kizuna.auth.models import ApiScope, Role
 from kizuna.auth.service import Principal
-from kizuna.web.deps import Id, db_session, settings_of
+from kizuna.web.deps import DbSession, Id, settings_of
 from kizuna.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
@@ -30,7 +30,7 @@ def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
 
 
 @router.get("", response_class=HTMLResponse)
-def settings_page(request: Request, session: Session = Depends(db_session)) -> Response:
+def settings_page(request: Request, session: Session = DbSession) -> Response:
     return render(
         request,
         "auth/settings.html",
@@ -50,7 +50,7 @@ def set_tier_policy(
     high_touch_min_acv: int = Form(..., ge=0, le=10**12),
     low_touch_min_acv: int = Form(..., ge=0, le=10**12),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     from kizuna.segments import service as segments_service
 
@@ -71,7 +71,7 @@ def create_user(
     role: str = Form("viewer"),
     language: str = Form("ja"),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     service.create_user(
         session, actor=principal.actor, email=email, name=name, password=password, role=role, language=language
@@ -85,7 +85,7 @@ def update_user(
     role: str = Form(...),
     active: bool = Form(False),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     service.update_user(session, actor=principal.actor, user_id=user_id, role=role, active=active)
     return RedirectResponse("/settings", status_code=303)
@@ -97,7 +97,7 @@ def create_api_key(
     name: str = Form(...),
     scopes: list[str] = Form(...),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     key, secret = service.create_api_key(session, actor=principal.actor, name=name, scopes=scopes)
     return render(
@@ -117,7 +117,7 @@ def create_api_key(
 
 @router.post("/api-keys/{key_id}/revoke")
 def revoke_api_key(
-    key_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    key_id: Id, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> RedirectResponse:
     service.revoke_api_key(session, actor=principal.actor, key_id=key_id)
     return RedirectResponse("/settings", status_code=303)

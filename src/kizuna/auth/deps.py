@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth import service
 from kizuna.auth.service import Principal
 from kizuna.errors import NotAuthenticated, PermissionDenied
-from kizuna.web.deps import db_session, settings_of
+from kizuna.web.deps import DbSession, settings_of
 
 SESSION_COOKIE = "kizuna_session"
 LOGIN_CSRF_COOKIE = "kizuna_login_csrf"
@@ -79,7 +79,7 @@ def _api_key_secret(request: Request) -> str | None:
     return None
 
 
-def current_principal(request: Request, session: Session = Depends(db_session)) -> Principal:
+def current_principal(request: Request, session: Session = DbSession) -> Principal:
     """Who is calling; raises :class:`NotAuthenticated` (401, or a redirect to the login page for browsers)."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
@@ -127,7 +127,7 @@ async def admin_only(principal: Principal = Depends(authorized)) -> Principal:
     return principal
 
 
-def ingest_principal(request: Request, session: Session = Depends(db_session)) -> Principal:
+def ingest_principal(request: Request, session: Session = DbSession) -> Principal:
     """The tracking API's authentication: an API key with the ingest (or admin) scope."""
     secret = _api_key_secret(request)
     if secret is None:

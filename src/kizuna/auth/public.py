@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from kizuna.auth import service
 from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie
 from kizuna.errors import NotAuthenticated
 from kizuna.web import i18n
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 from kizuna.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +51,7 @@ def login(
     password: str = Form(...),
     csrf_token: str = Form(""),
     next: str = Form("/"),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):

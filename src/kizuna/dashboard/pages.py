@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kizuna.dashboard import service
 from kizuna.dashboard.service import Portfolio, PortfolioFilter
 from kizuna.web import i18n
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 from kizuna.web.templating import language_of, render
 
 router = APIRouter()
@@ -83,7 +83,7 @@ def chart_specs(p: Portfolio, language: str) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard_page(
-    request: Request, filters: PortfolioFilter = Depends(portfolio_filter), session: Session = Depends(db_session)
+    request: Request, filters: PortfolioFilter = Depends(portfolio_filter), session: Session = DbSession
 ) -> Response:
     p = service.portfolio(session, today=today(), filters=filters)
     return render(
@@ -93,7 +93,7 @@ def dashboard_page(
 
 @router.get("/api/v1/dashboard", tags=["metrics"], summary="Portfolio figures of the dashboard")
 def dashboard_json(
-    filters: PortfolioFilter = Depends(portfolio_filter), session: Session = Depends(db_session)
+    filters: PortfolioFilter = Depends(portfolio_filter), session: Session = DbSession
 ) -> dict[str, Any]:
     p = service.portfolio(session, today=today(), filters=filters)
     return {

@@ -13,7 +13,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.health import service
 from kizuna.health.schemas import HealthScoreOut, OverrideIn, OverrideOut
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
@@ -27,13 +27,13 @@ def list_scorecards() -> list[dict[str, Any]]:
 
 
 @router.get("/accounts/{account_id}/health", summary="An account's latest score on each scorecard")
-def account_health(account_id: Id, session: Session = Depends(db_session)) -> list[HealthScoreOut]:
+def account_health(account_id: Id, session: Session = DbSession) -> list[HealthScoreOut]:
     return [HealthScoreOut.model_validate(r) for r in service.latest_scores(session, account_id=account_id)]
 
 
 @router.get("/accounts/{account_id}/health/{scorecard}/history", summary="Score history and trend")
 def history(
-    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = Depends(db_session)
+    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = DbSession
 ) -> dict[str, Any]:
     rows = service.score_history(session, account_id=account_id, scorecard=scorecard, since=since)
     return {
@@ -53,7 +53,7 @@ def history(
 
 @router.get("/accounts/{account_id}/health/{scorecard}/explain", summary="Which measures moved the score")
 def explain(
-    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = Depends(db_session)
+    account_id: Id, scorecard: Scorecard, since: dt.date | None = None, session: Session = DbSession
 ) -> dict[str, Any]:
     return service.explain_score_change(session, account_id=account_id, scorecard=scorecard, since=since)
 
@@ -67,7 +67,7 @@ def create_override(
     account_id: Id,
     data: OverrideIn,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> OverrideOut:
     override = service.record_override(
         session,
@@ -84,6 +84,6 @@ def create_override(
 
 @router.delete("/health/overrides/{override_id}", summary="Revoke an override from today")
 def revoke(
-    override_id: Id, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    override_id: Id, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> OverrideOut:
     return OverrideOut.model_validate(service.revoke_override(session, actor=principal.actor, override_id=override_id))

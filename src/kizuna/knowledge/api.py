@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.knowledge import service
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
 
@@ -29,7 +29,7 @@ def search(
     limit: int = Query(10, ge=1, le=100),
     source: list[str] | None = Query(None),
     account_id: int | None = None,
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> list[dict[str, Any]]:
     hits = service.search(session, query=q, limit=limit, sources=source, account_id=account_id)
     return [h.as_dict() for h in hits]
@@ -37,7 +37,7 @@ def search(
 
 @router.post("/articles", status_code=status.HTTP_201_CREATED, summary="Add an FAQ / how-to article")
 def add_article(
-    data: ArticleIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: ArticleIn, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> dict[str, Any]:
     article = service.add_article(
         session, actor=principal.actor, title=data.title, body=data.body, kind=data.kind, tags=data.tags

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from kizuna.knowledge import service
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 from kizuna.web.templating import render
 
 router = APIRouter(tags=["knowledge"])
 
 
 @router.get("/kb", response_class=HTMLResponse)
-def knowledge_base(
-    request: Request, q: str = Query("", max_length=500), session: Session = Depends(db_session)
-) -> HTMLResponse:
+def knowledge_base(request: Request, q: str = Query("", max_length=500), session: Session = DbSession) -> HTMLResponse:
     hits = service.search(session, query=q, limit=30) if q.strip() else []
     return render(request, "knowledge/search.html", {"q": q, "hits": hits})

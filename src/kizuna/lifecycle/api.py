@@ -14,7 +14,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.lifecycle import service
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
 
@@ -44,7 +44,7 @@ def change_stage(
     account_id: Id,
     data: StageIn,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     change = service.change_stage(
         session, actor=principal.actor, account_id=account_id, stage=data.stage, reason=data.reason
@@ -53,7 +53,7 @@ def change_stage(
 
 
 @router.get("/accounts/{account_id}/stage-history", summary="Lifecycle stage changes")
-def stage_history(account_id: Id, session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+def stage_history(account_id: Id, session: Session = DbSession) -> list[dict[str, Any]]:
     return [
         {
             "from_stage": c.from_stage,
@@ -67,7 +67,7 @@ def stage_history(account_id: Id, session: Session = Depends(db_session)) -> lis
 
 
 @router.get("/accounts/{account_id}/onboarding", summary="Onboarding milestones, overdue, time-to-value")
-def onboarding(account_id: Id, session: Session = Depends(db_session)) -> dict[str, Any]:
+def onboarding(account_id: Id, session: Session = DbSession) -> dict[str, Any]:
     status_ = service.onboarding_status(session, account_id=account_id, today=today())
     return dataclasses.asdict(status_)
 
@@ -77,19 +77,19 @@ def complete(
     account_id: Id,
     kind: str,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     m = service.complete_milestone(session, actor=principal.actor, account_id=account_id, kind=kind)
     return {"kind": m.kind, "completed_at": m.completed_at}
 
 
 @router.get("/onboarding/overdue", summary="Open milestones past their due date")
-def overdue(owner_id: int | None = None, session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+def overdue(owner_id: int | None = None, session: Session = DbSession) -> list[dict[str, Any]]:
     return service.overdue_milestones(session, today=today(), owner_id=owner_id)
 
 
 @router.get("/accounts/{account_id}/success-plan", summary="The account's goals and KPIs")
-def success_plan(account_id: Id, session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+def success_plan(account_id: Id, session: Session = DbSession) -> list[dict[str, Any]]:
     return service.success_plan(session, account_id=account_id, today=today())
 
 
@@ -98,7 +98,7 @@ def add_goal(
     account_id: Id,
     data: GoalIn,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     goal = service.add_goal(session, actor=principal.actor, account_id=account_id, **data.model_dump())
     return {"id": goal.id, "status": goal.status}
@@ -109,7 +109,7 @@ def update_goal(
     goal_id: Id,
     data: GoalUpdate,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     goal = service.update_goal(session, actor=principal.actor, goal_id=goal_id, **data.model_dump())
     return {"id": goal.id, "status": goal.status, "current_value": goal.current_value}

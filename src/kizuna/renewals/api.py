@@ -12,7 +12,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.renewals import expansion, service
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["renewals"])
 
@@ -29,13 +29,13 @@ class OutcomeIn(BaseModel):
 
 @router.get("/renewal-center", summary="Upcoming renewals with ARR, health, risk, model and CSM calls")
 def upcoming(
-    horizon_days: int = Query(120, ge=1, le=730), owner_id: int | None = None, session: Session = Depends(db_session)
+    horizon_days: int = Query(120, ge=1, le=730), owner_id: int | None = None, session: Session = DbSession
 ) -> list[dict[str, Any]]:
     return service.upcoming(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
 
 
 @router.get("/renewal-center/forecast", summary="Probability-weighted renewing ARR, CSM vs model")
-def forecast(horizon_days: int = Query(120, ge=1, le=730), session: Session = Depends(db_session)) -> dict[str, Any]:
+def forecast(horizon_days: int = Query(120, ge=1, le=730), session: Session = DbSession) -> dict[str, Any]:
     return service.renewal_forecast(session, today=today(), horizon_days=horizon_days)
 
 
@@ -44,7 +44,7 @@ def call(
     renewal_id: Id,
     data: CallIn,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     r = service.set_forecast_call(session, actor=principal.actor, renewal_id=renewal_id, call=data.call, note=data.note)
     return {
@@ -59,7 +59,7 @@ def outcome(
     renewal_id: Id,
     data: OutcomeIn,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     r = service.record_outcome(
         session, actor=principal.actor, renewal_id=renewal_id, outcome=data.outcome, arr_minor=data.arr_minor
@@ -68,5 +68,5 @@ def outcome(
 
 
 @router.get("/expansion", summary="Upsell / cross-sell pipeline with the signals behind it")
-def pipeline(session: Session = Depends(db_session)) -> dict[str, Any]:
+def pipeline(session: Session = DbSession) -> dict[str, Any]:
     return expansion.expansion_pipeline(session)

@@ -11,7 +11,7 @@ from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.renewals import expansion, service
 from kizuna.renewals.models import ForecastCall
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 from kizuna.web.templating import render
 
 router = APIRouter(tags=["renewals"])
@@ -19,7 +19,7 @@ router = APIRouter(tags=["renewals"])
 
 @router.get("/renewal-center", response_class=HTMLResponse)
 def renewal_center(
-    request: Request, horizon_days: int = Query(120, ge=1, le=730), session: Session = Depends(db_session)
+    request: Request, horizon_days: int = Query(120, ge=1, le=730), session: Session = DbSession
 ) -> HTMLResponse:
     rows = service.upcoming(session, today=today(), horizon_days=horizon_days)
     forecast = service.renewal_forecast(session, today=today(), horizon_days=horizon_days)
@@ -36,12 +36,12 @@ def forecast_call(
     call: str = Form(..., max_length=16),
     note: str = Form("", max_length=2000),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     service.set_forecast_call(session, actor=principal.actor, renewal_id=renewal_id, call=call, note=note or None)
     return RedirectResponse("/renewal-center", status_code=303)
 
 
 @router.get("/expansion-pipeline", response_class=HTMLResponse)
-def expansion_pipeline(request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
+def expansion_pipeline(request: Request, session: Session = DbSession) -> HTMLResponse:
     return render(request, "renewals/pipeline.html", {"pipeline": expansion.expansion_pipeline(session)})

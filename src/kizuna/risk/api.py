@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from kizuna.errors import NotFound
 from kizuna.risk import service
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 
 
 @router.get("/accounts/{account_id}/risk", summary="An account's latest churn probability, band and drivers")
-def account_risk(account_id: int, session: Session = Depends(db_session)) -> dict[str, Any]:
+def account_risk(account_id: int, session: Session = DbSession) -> dict[str, Any]:
     row = service.latest_risk(session, account_id=account_id)
     if row is None:
         raise NotFound(f"no risk score for account {account_id}", account_id=account_id)
@@ -30,5 +30,5 @@ def account_risk(account_id: int, session: Session = Depends(db_session)) -> dic
 
 
 @router.get("/risk/report", summary="The active model, its backtest and the riskiest accounts")
-def report(top: int = 20, session: Session = Depends(db_session)) -> dict[str, Any]:
+def report(top: int = 20, session: Session = DbSession) -> dict[str, Any]:
     return service.risk_report(session, top=top)

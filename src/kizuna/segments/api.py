@@ -13,7 +13,7 @@ from kizuna.auth.service import Principal
 from kizuna.dashboard.pages import today
 from kizuna.segments import service
 from kizuna.segments.schemas import Assignment, Book
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
 
@@ -45,13 +45,13 @@ def _segment(s: Any) -> dict[str, Any]:
 
 
 @router.get("/segments", summary="Saved segments with member counts")
-def list_segments(session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+def list_segments(session: Session = DbSession) -> list[dict[str, Any]]:
     return [_segment(s) for s in service.list_segments(session)]
 
 
 @router.post("/segments", status_code=status.HTTP_201_CREATED, summary="Save a segment and compute its members")
 def create_segment(
-    data: SegmentIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: SegmentIn, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> dict[str, Any]:
     segment = service.create_segment(
         session,
@@ -66,18 +66,18 @@ def create_segment(
 
 
 @router.get("/segments/{key}/members", summary="Current members of a segment")
-def segment_members(key: str, session: Session = Depends(db_session)) -> list[dict[str, Any]]:
+def segment_members(key: str, session: Session = DbSession) -> list[dict[str, Any]]:
     return service.segment_members(session, key=key)
 
 
 @router.get("/coverage", response_model=list[Book], summary="Books of business against capacity")
-def coverage(session: Session = Depends(db_session)) -> list[Book]:
+def coverage(session: Session = DbSession) -> list[Book]:
     return service.books_of_business(session, today=today())
 
 
 @router.post("/assignments", response_model=list[Assignment], summary="Assign owners to unowned accounts")
 def assign(
-    data: AssignIn, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: AssignIn, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> list[Assignment]:
     return service.assign_accounts(
         session,

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from kizuna.dashboard.pages import today
 from kizuna.segments import service
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 from kizuna.web.templating import render
 
 router = APIRouter(tags=["segments"])
 
 
 @router.get("/segments", response_class=HTMLResponse)
-def segments(request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
+def segments(request: Request, session: Session = DbSession) -> HTMLResponse:
     return render(request, "segments/list.html", {"segments": service.list_segments(session)})
 
 
 @router.get("/segments/{key}", response_class=HTMLResponse)
-def segment(request: Request, key: str, session: Session = Depends(db_session)) -> HTMLResponse:
+def segment(request: Request, key: str, session: Session = DbSession) -> HTMLResponse:
     return render(
         request,
         "segments/members.html",
@@ -29,7 +29,7 @@ def segment(request: Request, key: str, session: Session = Depends(db_session)) 
 
 
 @router.get("/coverage", response_class=HTMLResponse)
-def coverage(request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
+def coverage(request: Request, session: Session = DbSession) -> HTMLResponse:
     books = service.books_of_business(session, today=today())
     return render(
         request, "segments/coverage.html", {"books": books, "unassigned": len(service.unassigned_accounts(session))}

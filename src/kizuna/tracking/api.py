@@ -12,7 +12,7 @@ from kizuna.auth.service import Principal
 from kizuna.tracking import service
 from kizuna.tracking.schemas import BatchRequest, IngestResult, SegmentMessage
 from kizuna.usage.store import EventStore
-from kizuna.web.deps import db_session, settings_of
+from kizuna.web.deps import DbSession, settings_of
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 RESPONSES: dict[int | str, dict[str, str]] = {
@@ -35,7 +35,7 @@ def track(
     message: SegmentMessage,
     request: Request,
     _: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     return _one("track", request, message, session)
 
@@ -45,7 +45,7 @@ def page(
     message: SegmentMessage,
     request: Request,
     _: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     return _one("page", request, message, session)
 
@@ -55,7 +55,7 @@ def identify(
     message: SegmentMessage,
     request: Request,
     _: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     return _one("identify", request, message, session)
 
@@ -65,7 +65,7 @@ def group(
     message: SegmentMessage,
     request: Request,
     _: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     return _one("group", request, message, session)
 
@@ -75,7 +75,7 @@ def batch(
     body: BatchRequest,
     request: Request,
     _: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     messages = []
     for msg in body.batch:
@@ -90,6 +90,6 @@ def import_(
     body: BatchRequest,
     request: Request,
     principal: Principal = Depends(ingest_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> IngestResult:
     return batch(body, request, principal, session)

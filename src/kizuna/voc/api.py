@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.voc import analyses
 from kizuna.voc.service import VocFilter, voc_entries
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/voc", tags=["voc"])
 
@@ -43,7 +43,7 @@ def list_entries(
     where: VocFilter = Depends(voc_filter),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=2**31 - 1),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> dict[str, Any]:
     frame = voc_entries(session, where=where)
     total = len(frame)
@@ -55,7 +55,7 @@ def list_entries(
 def feature_requests(
     where: VocFilter = Depends(voc_filter),
     themes: int | None = Query(None, ge=1, le=100, description="Number of themes (default: chosen from the data)."),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> list[dict[str, Any]]:
     frame = analyses.requests(session, where=where, n_themes=themes).drop(columns=["text_ids"], errors="ignore")
     return _records(frame)

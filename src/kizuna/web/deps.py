@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from kizuna.runtime import Runtime
@@ -39,6 +39,12 @@ def db_session(request: Request) -> Iterator[Session]:
     lock: threading.Lock = request.app.state.write_lock
     with lock, runtime.transaction(write=True) as session:
         yield session
+
+
+# How routes take their session: ended (committed) when the handler returns, before the response is sent, so that the
+# GET a form's redirect leads to sees what the POST wrote. FastAPI's default for a yield dependency ("request") ends it
+# after the response, and a quick browser could read the page before the commit.
+DbSession = Depends(db_session, scope="function")
 
 
 # A database id in a URL path: bounded so that a huge number is a 422, not an integer overflow in the database.

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kizuna.web.deps import db_session
+from kizuna.web.deps import DbSession
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(session: Session = Depends(db_session)) -> dict[str, str]:
+def healthz(session: Session = DbSession) -> dict[str, str]:
     session.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -20,7 +20,7 @@ from kizuna.dashboard.pages import today
 from kizuna.dashboard.service import portfolio
 from kizuna.web import i18n
 from kizuna.web import portfolio as reads
-from kizuna.web.deps import Id, db_session, settings_of
+from kizuna.web.deps import DbSession, Id, settings_of
 from kizuna.web.exports import export_response
 from kizuna.web.templating import language_of, render
 
@@ -39,7 +39,7 @@ def renewals(
     horizon_days: int = Query(90, ge=1, le=730),
     owner_id: int | None = Query(None, ge=1, le=2**31),
     format: str | None = FORMAT,
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     rows = accounts_service.upcoming_renewals(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
     if format:
@@ -57,7 +57,7 @@ def renewals(
 
 
 @router.get("/expansion", response_class=HTMLResponse)
-def expansion(request: Request, format: str | None = FORMAT, session: Session = Depends(db_session)) -> Response:
+def expansion(request: Request, format: str | None = FORMAT, session: Session = DbSession) -> Response:
     page = accounts_service.list_accounts(
         session, AccountQuery(lifecycle_stage="expansion", sort="-mrr", per_page=200), today=today()
     )
@@ -87,7 +87,7 @@ def expansion(request: Request, format: str | None = FORMAT, session: Session = 
 
 
 @router.get("/cohorts", response_class=HTMLResponse)
-def cohorts(request: Request, session: Session = Depends(db_session)) -> Response:
+def cohorts(request: Request, session: Session = DbSession) -> Response:
     c = reads.cohorts(session)
     lang = language_of(request)
     y = [i18n.format_month(m, lang) for m in c.months]
@@ -110,7 +110,7 @@ def cohorts(request: Request, session: Session = Depends(db_session)) -> Respons
 
 
 @router.get("/funnel", response_class=HTMLResponse)
-def funnel(request: Request, format: str | None = FORMAT, session: Session = Depends(db_session)) -> Response:
+def funnel(request: Request, format: str | None = FORMAT, session: Session = DbSession) -> Response:
     f = reads.funnel(session)
     if format:
         columns = [("stage", "funnel.stage"), ("count", "funnel.count"), ("conversion", "funnel.conversion")]
@@ -135,7 +135,7 @@ def voc(
     request: Request,
     channel: str | None = Query(None, max_length=32),
     format: str | None = FORMAT,
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     entries = reads.voc_entries(session, channel=channel or None, limit=5000 if format else 100)
     if format:
@@ -177,7 +177,7 @@ def voc_analytics(
     view: str = Query("network", pattern="^(network|characteristic|requests|lift)$"),
     by: str = Query("churned", pattern="^(churned|nps|plan|industry|segment|channel)$"),
     channel: str | None = Query(None, max_length=32),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     result = reads.voc_analysis(session, view=view, by=by, channel=channel or None)
     return render(
@@ -194,7 +194,7 @@ def voc_analytics(
 
 
 @router.get("/surveys", response_class=HTMLResponse)
-def surveys(request: Request, format: str | None = FORMAT, session: Session = Depends(db_session)) -> Response:
+def surveys(request: Request, format: str | None = FORMAT, session: Session = DbSession) -> Response:
     responses = reads.survey_responses(session, limit=5000 if format else 100)
     if format:
         rows = (
@@ -230,7 +230,7 @@ def tasks(
     request: Request,
     owner_id: int | None = Query(None, ge=1, le=2**31),
     format: str | None = FORMAT,
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     from kizuna.tasks import service as tasks_service
 
@@ -257,7 +257,7 @@ def complete_task(
     task_id: Id,
     outcome: str = Form("", max_length=5000),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> RedirectResponse:
     from kizuna.tasks import service as tasks_service
 
@@ -287,7 +287,7 @@ IMPORT_ENTITIES = [
 
 
 @router.get("/imports", response_class=HTMLResponse)
-def imports(request: Request, session: Session = Depends(db_session)) -> Response:
+def imports(request: Request, session: Session = DbSession) -> Response:
     return render(
         request,
         "portfolio/imports.html",
@@ -302,7 +302,7 @@ def upload(
     file: UploadFile = File(...),
     dry_run: bool = Form(False),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     outcome = reads.upload_import(
         session,
@@ -324,13 +324,13 @@ def upload(
 
 
 @router.get("/imports/{run_id}/rejects")
-def download_rejects(request: Request, run_id: int, session: Session = Depends(db_session)) -> FileResponse:
+def download_rejects(request: Request, run_id: int, session: Session = DbSession) -> FileResponse:
     path = reads.rejects_file(session, run_id=run_id, rejects_dir=settings_of(request).rejects_dir)
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=path.name)
 
 
 @router.get("/playbooks", response_class=HTMLResponse)
-def playbooks(request: Request, session: Session = Depends(db_session)) -> Response:
+def playbooks(request: Request, session: Session = DbSession) -> Response:
     from kizuna.playbooks import service as playbooks_service
 
     return render(
@@ -345,7 +345,7 @@ def playbooks(request: Request, session: Session = Depends(db_session)) -> Respo
 
 @router.post("/playbooks/import-library")
 def import_playbook_library(
-    principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> RedirectResponse:
     from kizuna.playbooks import service as playbooks_service
 
@@ -354,7 +354,7 @@ def import_playbook_library(
 
 
 @router.get("/playbooks/{key}", response_class=HTMLResponse)
-def playbook_editor(request: Request, key: str, session: Session = Depends(db_session)) -> Response:
+def playbook_editor(request: Request, key: str, session: Session = DbSession) -> Response:
     from kizuna.playbooks import service as playbooks_service
 
     return render(
@@ -377,7 +377,7 @@ def playbook_check(
     yaml_text: str = Form(..., max_length=200_000),
     action: str = Form("validate", pattern="^(validate|dry_run|save)$"),
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     from kizuna.errors import InvalidInput
     from kizuna.playbooks import service as playbooks_service

@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from kizuna.accounts.service import Customer360
 from kizuna.dashboard.pages import today
 from kizuna.errors import ConfigurationError
 from kizuna.web import i18n
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 from kizuna.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -89,7 +89,7 @@ def qbr_html(
     request: Request,
     account_id: Id,
     lang: str | None = Query(None, pattern="^(ja|en)$"),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     view = accounts_service.customer_360(session, account_id, today=today())
     language = _lang(request, lang)
@@ -102,7 +102,7 @@ def qbr_pdf(
     request: Request,
     account_id: Id,
     lang: str | None = Query(None, pattern="^(ja|en)$"),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> Response:
     view = accounts_service.customer_360(session, account_id, today=today())
     language = _lang(request, lang)

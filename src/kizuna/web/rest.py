@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.tasks import service as tasks_service
-from kizuna.web.deps import Id, db_session
+from kizuna.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
@@ -55,7 +55,7 @@ def list_tasks(
     account_id: int | None = Query(None, ge=1, le=2**31),
     status_: list[Literal["open", "snoozed", "done", "cancelled"]] = Query(["open"], alias="status"),
     limit: int = Query(200, ge=1, le=1000),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> list[TaskOut]:
     tasks = tasks_service.list_tasks(
         session, owner_id=owner_id, account_id=account_id, statuses=tuple(status_), limit=limit
@@ -65,7 +65,7 @@ def list_tasks(
 
 @router.post("/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, summary="Create a task")
 def create_task(
-    data: TaskCreate, principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+    data: TaskCreate, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> TaskOut:
     if data.account_id is not None:
         from kizuna.accounts.service import get_account
@@ -90,7 +90,7 @@ def create_task(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
-def get_task(task_id: Id, session: Session = Depends(db_session)) -> TaskOut:
+def get_task(task_id: Id, session: Session = DbSession) -> TaskOut:
     return TaskOut.model_validate(tasks_service.get_task(session, task_id))
 
 
@@ -99,7 +99,7 @@ def complete_task(
     task_id: Id,
     data: TaskDone,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session),
+    session: Session = DbSession,
 ) -> TaskOut:
     task = tasks_service.complete_task(session, actor=principal.actor, task_id=task_id, outcome=data.outcome)
     return TaskOut.model_validate(task)
