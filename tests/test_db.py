@@ -79,3 +79,66 @@ def test_the_migration_history_has_one_head() -> None:
     from kizuna.migrations import alembic_config
 
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_kpi_snapshots_are_carried_from_points_to_series_and_back(
+    backend: str, tmp_path, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import text
+
+    url = (
+        f"sqlite:///{tmp_path / 'k.sqlite3'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("scratch_postgres_url")
+    )
+    upgrade(url, "0012idx")
+    engine = make_engine(url)
+    points = [
+        ("2026-05-31", "mrr_minor", "2026-04-01", "JPY", "", "", 100.0),
+        ("2026-05-31", "mrr_minor", "2026-05-01", "JPY", "", "", 150.5),
+        ("2026-05-31", "nps", "2026-05-01", "", "plan", "Pro", None),
+        ("2026-06-30", "mrr_minor", "2026-06-01", "JPY", "", "", 7.0),
+    ]
+    with engine.begin() as conn:
+        for as_of, metric, month, currency, dimension, value_of, value in points:
+            conn.execute(
+                text(
+                    "INSERT INTO kpi_values (as_of, metric, month, currency, dimension, dimension_value, value, "
+                    "computed_at) VALUES (:a, :m, :mo, :c, :d, :dv, :v, :t)"
+                ),
+                {
+                    "a": dt.date.fromisoformat(as_of),
+                    "m": metric,
+                    "mo": dt.date.fromisoformat(month),
+                    "c": currency,
+                    "d": dimension,
+                    "dv": value_of,
+                    "v": value,
+                    "t": "2026-06-30 00:00:00.000000"
+                    if backend == "sqlite"
+                    else dt.datetime(2026, 6, 30, tzinfo=dt.UTC),
+                },
+            )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        from kizuna.metrics.service import load_kpi
+
+        may = load_kpi(session, as_of=dt.date(2026, 5, 31))
+        assert may.month.tolist() == [dt.date(2026, 4, 1), dt.date(2026, 5, 1)] and may.value.tolist() == [100.0, 150.5]
+        assert load_kpi(session, as_of=dt.date(2026, 5, 31), by="plan").value.isna().all()
+        assert load_kpi(session).value.tolist() == [7.0]
+    engine.dispose()
+    downgrade(url, "0012idx")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT metric, month, value FROM kpi_values ORDER BY as_of, dimension, month"))
+        assert [(r[0], str(r[1]), r[2]) for r in back] == [
+            ("mrr_minor", "2026-04-01", 100.0),
+            ("mrr_minor", "2026-05-01", 150.5),
+            ("nps", "2026-05-01", None),
+            ("mrr_minor", "2026-06-01", 7.0),
+        ]
+    engine.dispose()

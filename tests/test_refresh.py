@@ -75,3 +75,30 @@ def test_other_errors_are_not_retried(runtime: Runtime, monkeypatch: pytest.Monk
     with pytest.raises(OperationalError, match="no such table"):
         refresh_module.refresh(runtime)
     assert runs == [1]
+
+
+def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from kizuna import warehouse
+    from kizuna.warehouse import ANALYTICS_TABLES
+
+    with runtime.transaction() as session:
+        factories.account(session)
+    reads: list[list[str]] = []
+    real = warehouse.read_hub
+
+    def read_hub(engine: Any, names: Any = ANALYTICS_TABLES, **kwargs: Any) -> Any:
+        reads.append(list(names))
+        return real(engine, names, **kwargs)
+
+    monkeypatch.setattr(warehouse, "read_hub", read_hub)
+    ctx = refresh_module.RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
+    first = ctx.hub(["accounts", "plans"])
+    assert sorted(first) == ["accounts", "events", "plans"] and first["accounts"].count().execute() == 1
+    everything = ctx.tables
+    ctx.hub(["accounts"])
+    assert reads == [["accounts", "plans"], [n for n in ANALYTICS_TABLES if n not in ("accounts", "plans")]]
+    assert set(everything) == {*ANALYTICS_TABLES, "events"}

@@ -15,7 +15,7 @@ from kizuna.imports.models import ImportRun
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
-from kizuna.metrics.models import AccountMetrics, KpiTable, KpiValue
+from kizuna.metrics.models import AccountMetrics, KpiSeries, KpiTable
 from kizuna.notify.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks.models import (
@@ -38,7 +38,7 @@ from kizuna.voc.models import VocAccountSentiment, VocEntry, VocLabel, VocTextAn
 __all__ = [
     "AccountMetrics",
     "KpiTable",
-    "KpiValue",
+    "KpiSeries",
     "AccountLtv",
     "LtvCohortFit",
     "KbArticle",

@@ -13,6 +13,7 @@ import datetime as dt
 import importlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -42,6 +43,7 @@ class RefreshContext:
     runtime: Runtime
     as_of: dt.date
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _hub: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def con(self) -> Any:
@@ -50,12 +52,27 @@ class RefreshContext:
 
         return connect(self.runtime.settings.analytics_engine)
 
-    @cached_property
+    @property
     def tables(self) -> dict[str, Any]:
-        """Hub tables and events as Ibis tables on ``con``, read once for every step."""
+        """Every hub table and the events as Ibis tables on ``con`` (see :meth:`hub`)."""
+        from kizuna.warehouse import ANALYTICS_TABLES
+
+        return self.hub(ANALYTICS_TABLES)
+
+    def hub(self, names: Iterable[str]) -> dict[str, Any]:
+        """The hub tables ``names`` and the events as Ibis tables on ``con``.
+
+        Each table is read from the app database once per refresh, when a step first asks for it, and shared by
+        the later steps: ``kizuna refresh --only metrics`` reads the tables the KPIs use, not every hub table.
+        """
         from kizuna.warehouse import hub_tables
 
-        return hub_tables(self.con, self.runtime.engine, EventStore(self.runtime.settings.events_dir))
+        wanted = list(names)
+        missing = [name for name in wanted if name not in self._hub]
+        if missing or "events" not in self._hub:  # (the events are a view over their files: registering is cheap)
+            store = EventStore(self.runtime.settings.events_dir)
+            self._hub.update(hub_tables(self.con, self.runtime.engine, store, missing))
+        return {name: self._hub[name] for name in [*wanted, "events"]}
 
 
 def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: list[str] | None = None) -> dict[str, Any]:

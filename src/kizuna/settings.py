@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     currency: str = Field(default="JPY", description="Reporting currency (ISO 4217).")
     timezone: str = Field(default="Asia/Tokyo", description="Business time zone for calendar months.")
     gross_margin: float = Field(default=0.8, ge=0, le=1, description="Gross margin used in LTV.")
+    kpi_snapshot_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days a daily KPI snapshot is kept; the last snapshot of each month is kept for good.",
+    )
     secret_key: str = Field(default="change-me-in-production", description="Signs sessions and survey links.")
     base_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None

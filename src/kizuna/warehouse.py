@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -113,22 +115,48 @@ def _read_postgres(conn: Any, table: Table) -> pa.Table:
 
 
 def _read_sqlite_apart(database: str, tables: list[Table]) -> dict[str, pa.Table]:
-    """The tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in a child process
-    (its own copy of SQLite must not share this process's file locks)."""
+    """The tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in child processes
+    (its own copy of SQLite must not share this process's file locks): one per core, each reading a share of the
+    tables balanced by their row counts."""
     queries = {}
     for t in tables:
         # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
         # reaches the driver with one type
         columns = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in t.columns)
         queries[t.name] = [f'SELECT count(*) FROM "{t.name}"', f'SELECT {columns} FROM "{t.name}"']
+    shares = _shares(database, [t.name for t in tables], os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="kizuna-hub-") as out:
-        job = json.dumps({"database": str(Path(database).resolve()), "out": out, "queries": queries})
-        done = subprocess.run(
-            [sys.executable, "-m", "kizuna.sqlite_reader"], input=job, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise KizunaError(f"reading {database} failed: {done.stderr.strip().splitlines()[-1:]}")
+        children = []
+        for share in shares:
+            job = {"database": str(Path(database).resolve()), "out": out, "queries": {n: queries[n] for n in share}}
+            child = subprocess.Popen(
+                [sys.executable, "-m", "kizuna.sqlite_reader"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            children.append((child, json.dumps(job)))
+        for child, job in children:
+            _, stderr = child.communicate(job)
+            if child.returncode != 0:
+                raise KizunaError(f"reading {database} failed: {stderr.strip().splitlines()[-1:]}")
         return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}
+
+
+def _shares(database: str, names: list[str], parts: int) -> list[list[str]]:
+    """``names`` split into at most ``parts`` lists of about equal row counts (largest tables first)."""
+    import sqlite3
+
+    with closing(sqlite3.connect(Path(database).resolve().as_uri() + "?mode=ro", uri=True)) as conn:
+        rows = {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    shares: list[list[str]] = [[] for _ in range(max(1, min(parts, len(names))))]
+    load = [0] * len(shares)
+    for name in sorted(names, key=lambda n: -rows[n]):
+        lightest = load.index(min(load))
+        shares[lightest].append(name)
+        load[lightest] += rows[name] + 1
+    return [share for share in shares if share]
 
 
 def _sqlite_class(column: Column[Any]) -> str:

@@ -33,7 +33,7 @@ def demo_runtime(runtime: Runtime) -> Runtime:
 def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Runtime) -> None:
     rt = demo_runtime
     summary = refresh(rt, as_of=AS_OF, only=["metrics"])["metrics"]
-    assert summary["account_metrics"] > 0 and summary["kpi_values"] > 0
+    assert summary["account_metrics"] > 0 and summary["kpi_series"] > 0
 
     subs = read_table(rt.engine, "subscriptions").to_pandas()
     valid = subs[
@@ -57,7 +57,7 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
 
     # refreshing the same date again replaces the snapshot
     again = refresh(rt, as_of=AS_OF, only=["metrics"])["metrics"]
-    assert again["kpi_values"] == summary["kpi_values"]
+    assert again["kpi_series"] == summary["kpi_series"]
 
     runner = CliRunner()
     base = ["--data-dir", str(rt.settings.data_dir)]

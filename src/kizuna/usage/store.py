@@ -10,6 +10,7 @@ atomically (temporary file, then rename), so writing the same batch twice replac
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterable
@@ -45,6 +46,20 @@ class EventStore:
     def glob(self) -> str:
         """A glob pattern over every event file, for DuckDB or Spark readers."""
         return str(self.root / "month=*" / "*.parquet")
+
+    def months(self) -> list[dt.date]:
+        """First days of the months that have an event folder, oldest first."""
+        found = set()
+        for folder in self.root.glob("month=*") if self.root.exists() else []:
+            try:
+                found.add(dt.datetime.strptime(folder.name.removeprefix("month="), "%Y-%m").date())
+            except ValueError:
+                continue
+        return sorted(found)
+
+    def month_files(self, month: dt.date) -> list[Path]:
+        """The event files of ``month`` (its events, and only its: batches are split by UTC month)."""
+        return sorted((self.root / f"month={month:%Y-%m}").glob("*.parquet"))
 
     def write_batch(self, table: pa.Table, *, batch_key: str) -> int:
         """Write ``table`` (``EVENT_SCHEMA``) split by month; returns the number of rows written.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from kizuna.analytics.engine import connect, register_tables
@@ -110,3 +111,47 @@ def test_monthly_usage_hand_computed() -> None:
     assert (feb.active_users, feb.active_accounts, feb.events, feb.logins) == (4, 2, 6, 1)
     # the 2026-03-01 event is after the cut-off
     assert "2026-03" not in by_month and by_month["2025-12"].logins == 1
+
+
+def window_hub() -> dict[str, object]:
+    """One account, user ``a`` active on days at each window's edges, user ``b`` only in the earlier 30 days."""
+    at = [
+        ("a", "2026-02-28 23:59", None),  # the day before as_of (dau) ...
+        ("a", "2026-02-28 00:00", "login"),  # ... twice: one user-day
+        ("a", "2026-02-22 00:00", None),  # first day of the 7 (wau)
+        ("a", "2026-02-21 23:59", None),  # the day before it: 30 days only
+        ("a", "2026-01-30 00:00", None),  # first day of the last 30
+        ("a", "2026-01-29 23:59", None),  # last day of the 30 before
+        ("a", "2025-12-31 00:00", None),  # first day of the 30 before
+        ("a", "2025-12-30 23:59", None),  # outside both windows
+        ("b", "2026-01-15 12:00", None),
+    ]
+    return hub(
+        accounts=[{}],
+        events=[
+            {"account_id": 1, "user_id": user, "event_name": name or "page_viewed", "timestamp": ts(when)}
+            for user, when, name in at
+        ],
+    )
+
+
+def test_account_usage_windows_are_half_open_days() -> None:
+    row = account_usage(register_tables(connect(), window_hub()), AS_OF).to_pandas().iloc[0]
+    assert (row.dau, row.wau, row.mau) == (1, 1, 1)
+    # user-days: last 30 = a on 02-28, 02-22, 02-21, 01-30; the 30 before = a on 01-29, 12-31 and b on 01-15
+    assert (row.active_user_days_30d, row.active_user_days_prev_30d) == (4, 3)
+    assert (row.events_30d, row.logins_30d, row.days_since_last_login) == (5, 1, 1)
+    assert row.usage_trend == pytest.approx(4 / 3 - 1)
+
+
+@pytest.mark.parametrize("make_hub", [usage_hub, window_hub])
+def test_prepared_usage_equals_the_direct_computation(make_hub: object) -> None:
+    """prepare() materialises the account-months; account_usage and monthly_usage read them and agree."""
+    from kizuna.analytics.kpi.revenue import prepare
+
+    tables = register_tables(connect(), make_hub())  # type: ignore[operator]
+    prepared = prepare(tables, AS_OF)
+    direct = account_usage(tables, AS_OF).to_pandas().sort_values("account_id", ignore_index=True)
+    again = account_usage(prepared, AS_OF).to_pandas().sort_values("account_id", ignore_index=True)
+    pd.testing.assert_frame_equal(direct, again)
+    pd.testing.assert_frame_equal(monthly_usage(tables, AS_OF).to_pandas(), monthly_usage(prepared, AS_OF).to_pandas())

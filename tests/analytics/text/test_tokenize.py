@@ -82,3 +82,8 @@ def test_batch_chunks_long_input_and_caches(analyzer: TextAnalyzer) -> None:
     assert docs[0].terms.count("遅い") == long_text.count("遅く")
     assert docs[1] is docs[2]  # tokenised once
     assert analyzer.analyze("使いにくい") is docs[1]  # cached across calls
+
+
+def test_a_name_matched_in_another_case_form_gives_its_term() -> None:
+    # "ID" matches the name "ıd" (dotless i) case-insensitively, but lower-cases to "id", which is not a name
+    assert UserDictionary({"ıd": "ID field"}).find("my ID here") == [(3, 5, "id field")]

@@ -19,8 +19,28 @@ from kizuna.errors import InvalidInput
 # Hub tables by name (Ibis tables); :func:`kizuna.analytics.kpi.revenue.prepare` adds cached intermediates.
 Tables = Mapping[str, Any]
 
+# The hub tables the KPI library reads (besides ``events``).
+KPI_TABLES = (
+    "accounts",
+    "plans",
+    "subscriptions",
+    "payments",
+    "tickets",
+    "survey_responses",
+    "onboarding_milestones",
+    "leads",
+    "opportunities",
+    "marketing_spend",
+)
+
 # Far-future date standing in for an open end (``end_date IS NULL``) so interval tests stay plain comparisons.
 OPEN_END = dt.date(9999, 12, 31)
+
+
+def prepared_key(name: str, as_of: dt.date) -> str:
+    """The key under which :func:`~kizuna.analytics.kpi.revenue.prepare` (or a caller) leaves the intermediate
+    ``name`` of ``as_of`` in the tables mapping, for the KPI functions to reuse."""
+    return f"{name}@{as_of.isoformat()}"
 
 
 def require(tables: Tables, name: str, columns: Sequence[str]) -> ir.Table:
@@ -51,6 +71,17 @@ def days_before(as_of: dt.date, days: int) -> ir.TimestampScalar:
 
 
 MICROS_PER_DAY = 86_400_000_000
+EPOCH = dt.date(1970, 1, 1)
+
+
+@ibis.udf.agg.builtin(name="bit_or")
+def bit_or(value: int) -> int:  # type: ignore[empty-body]
+    """Bitwise OR of a group's integers (DuckDB and Spark share the name)."""
+
+
+@ibis.udf.scalar.builtin(name="bit_count")
+def bit_count(value: int) -> int:  # type: ignore[empty-body]
+    """Number of bits set in an integer (DuckDB and Spark share the name)."""
 
 
 def epoch_micros(tables: Tables, timestamp: ir.TimestampValue) -> ir.IntegerValue:

@@ -21,7 +21,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, cutoff, require
+from kizuna.analytics.kpi._common import Tables, cutoff, prepared_key, require
 from kizuna.analytics.kpi.revenue import _ratio, mrr_movements
 from kizuna.analytics.kpi.voice import account_onboarding
 
@@ -49,7 +49,7 @@ def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``lead_id, account_id, source, owner_id, industry, employee_band, lead_month, created_at, mql_at,
     sql_at, opportunity_at, won_at`` and ``reached_<stage>`` for every stage in ``STAGES``.
     """
-    prepared = tables.get(f"lead_stages@{as_of.isoformat()}")
+    prepared = tables.get(prepared_key("lead_stages", as_of))
     if prepared is not None:
         return prepared
     leads = require(tables, "leads", LEAD_COLUMNS)

@@ -21,7 +21,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import OPEN_END, Tables, cutoff, month_spine, require
+from kizuna.analytics.kpi._common import OPEN_END, Tables, cutoff, month_spine, prepared_key, require
 
 SUBSCRIPTION_COLUMNS = (
     "account_id",
@@ -62,28 +62,33 @@ def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
 
 
 def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
-    """Return ``tables`` plus the MRR movements of ``as_of`` materialised once on the backend (``.cache()``).
+    """Return ``tables`` plus the shared intermediates of ``as_of`` materialised once on the backend (``.cache()``):
+    account MRR, MRR movements, usage per account-month, onboarding, lead stages and the MRR summary.
 
-    Every KPI function given the result reuses those movements instead of deriving them again, which keeps many
-    KPIs of one date fast on DuckDB and on Spark. The input mapping is not changed.
+    Every KPI function given the result reuses them instead of deriving them again, which keeps many KPIs of one
+    date fast on DuckDB and on Spark. The input mapping is not changed.
     """
     out = dict(tables)
-    out[f"first_month@{as_of.isoformat()}"] = first_month(tables, as_of)
+    out[prepared_key("first_month", as_of)] = first_month(tables, as_of)
+    out[prepared_key("account_mrr", as_of)] = account_mrr(out, as_of).cache()
     # movements carry every breakdown attribute, so later KPIs are small queries over one cached table
     movements = _with_breakdown(tables, mrr_movements(out, as_of), BREAKDOWNS)
-    out[f"mrr_movements@{as_of.isoformat()}"] = movements.cache()
+    out[prepared_key("mrr_movements", as_of)] = movements.cache()
     from kizuna.analytics.kpi.funnel import lead_stages
+    from kizuna.analytics.kpi.usage import account_months
     from kizuna.analytics.kpi.voice import account_onboarding
 
-    out[f"account_onboarding@{as_of.isoformat()}"] = account_onboarding(out, as_of).cache()
-    out[f"lead_stages@{as_of.isoformat()}"] = lead_stages(out, as_of).cache()
-    out[f"mrr_summary@{as_of.isoformat()}"] = mrr_summary(out, as_of).cache()
+    if prepared_key("account_months", as_of) not in out:  # the refresh passes them in from the usage rollups
+        out[prepared_key("account_months", as_of)] = account_months(out, as_of).cache()
+    out[prepared_key("account_onboarding", as_of)] = account_onboarding(out, as_of).cache()
+    out[prepared_key("lead_stages", as_of)] = lead_stages(out, as_of).cache()
+    out[prepared_key("mrr_summary", as_of)] = mrr_summary(out, as_of).cache()
     return out
 
 
 def first_month(tables: Tables, as_of: dt.date) -> dt.date:
     """The first calendar month with a revenue line (or ``as_of``'s month when there is none). Executes a query."""
-    known = tables.get(f"first_month@{as_of.isoformat()}")
+    known = tables.get(prepared_key("first_month", as_of))
     if known is not None:
         return known  # type: ignore[no-any-return]
     lines = revenue_lines(tables, as_of)
@@ -97,6 +102,9 @@ def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``account_id, currency, month, snapshot_day, mrr_minor, base_mrr_minor, addon_mrr_minor, seats,
     addon_plans, plan_id`` (the base plan with the most MRR; ties: lowest id).
     """
+    prepared = tables.get(prepared_key("account_mrr", as_of))
+    if prepared is not None:
+        return prepared  # type: ignore[no-any-return]
     lines = revenue_lines(tables, as_of)
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     j = lines.join(spine, [lines.start_date <= spine.snapshot_day, lines.end_open > spine.snapshot_day])
@@ -109,7 +117,8 @@ def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
         base_mrr_minor=per_plan.mrr.sum(where=~per_plan.is_addon),
         addon_mrr_minor=per_plan.mrr.sum(where=per_plan.is_addon),
         seats=per_plan.seats.sum(where=~per_plan.is_addon),
-        addon_plans=per_plan.plan_id.nunique(where=per_plan.is_addon & (per_plan.mrr > 0)),
+        # per_plan has one row per plan here (is_addon belongs to the plan): a count, not a distinct count
+        addon_plans=(per_plan.is_addon & (per_plan.mrr > 0)).cast("int64").sum(),
     )
     base = per_plan.filter(~per_plan.is_addon)
     top = base.group_by(KEYS).aggregate(top_mrr=base.mrr.max())
@@ -149,35 +158,47 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
     ``involuntary`` (a churn caused by failed payments), ``plan_id`` (this month's main plan, else last month's),
     ``cohort_month`` (first paying month) and ``tenure_months`` (months since the cohort month).
     """
-    prepared = tables.get(f"mrr_movements@{as_of.isoformat()}")
+    prepared = tables.get(prepared_key("mrr_movements", as_of))
     if prepared is not None:
         return prepared
     am = account_mrr(tables, as_of)
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     zero = ibis.literal(0, "int64")
-    customers = am.select("account_id", "currency").distinct()
-    grid = customers.cross_join(spine.select("month", "snapshot_day", "next_month"))
-    grid = grid.left_join(am.drop("snapshot_day"), KEYS).drop("account_id_right", "currency_right", "month_right")
-    grid = grid.mutate(
-        mrr_minor=grid.mrr_minor.fill_null(zero),
-        base_mrr_minor=grid.base_mrr_minor.fill_null(zero),
-        addon_plans=grid.addon_plans.fill_null(zero),
+    # each account-month with MRR at its end (this month's row) or at its start (last month's row, moved on a month):
+    # an outer join of the two, kept to the months up to as_of's
+    current = am.select("account_id", "currency", "month", "mrr_minor", "base_mrr_minor", "addon_plans", "plan_id")
+    moved = am.join(spine, am.month == spine.month)
+    previous = moved.select(
+        start_account_id=moved.account_id,
+        start_currency=moved.currency,
+        start_month=moved.next_month,
+        mrr_start_minor=moved.mrr_minor,
+        base_mrr_start_minor=moved.base_mrr_minor,
+        addon_plans_start=moved.addon_plans,
+        plan_id_start=moved.plan_id,
     )
-    previous = grid.select(
-        "account_id",
-        "currency",
-        month=grid.next_month,
-        mrr_start_minor=grid.mrr_minor,
-        base_mrr_start_minor=grid.base_mrr_minor,
-        addon_plans_start=grid.addon_plans,
-        plan_id_start=grid.plan_id,
+    both = current.outer_join(
+        previous,
+        [
+            current.account_id == previous.start_account_id,
+            current.currency == previous.start_currency,
+            current.month == previous.start_month,
+        ],
     )
-    mv = grid.left_join(previous, KEYS).drop("account_id_right", "currency_right", "month_right")
-    mv = mv.mutate(
-        mrr_start_minor=mv.mrr_start_minor.fill_null(zero),
-        base_mrr_start_minor=mv.base_mrr_start_minor.fill_null(zero),
-        addon_plans_start=mv.addon_plans_start.fill_null(zero),
+    both = both.select(
+        account_id=ibis.coalesce(both.account_id, both.start_account_id),
+        currency=ibis.coalesce(both.currency, both.start_currency),
+        month=ibis.coalesce(both.month, both.start_month),
+        mrr_minor=both.mrr_minor.fill_null(zero),
+        base_mrr_minor=both.base_mrr_minor.fill_null(zero),
+        addon_plans=both.addon_plans.fill_null(zero),
+        plan_id=both.plan_id,
+        mrr_start_minor=both.mrr_start_minor.fill_null(zero),
+        base_mrr_start_minor=both.base_mrr_start_minor.fill_null(zero),
+        addon_plans_start=both.addon_plans_start.fill_null(zero),
+        plan_id_start=both.plan_id_start,
     )
+    mv = both.view().join(spine.select("month", "snapshot_day"), "month")  # (view: Ibis would fold the joins)
     mv = mv.filter((mv.mrr_minor > 0) | (mv.mrr_start_minor > 0))
     paying = am.filter(am.mrr_minor > 0)
     cohorts = paying.group_by(["account_id", "currency"]).aggregate(cohort_month=paying.month.min())
@@ -318,7 +339,7 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir
     gross_revenue_churn_rate, net_revenue_churn_rate, grr, nrr, quick_ratio, upsell_rate, cross_sell_rate``;
     null where the denominator is 0). Formulas: ``docs/metrics.md``.
     """
-    prepared = None if by else tables.get(f"mrr_summary@{as_of.isoformat()}")
+    prepared = None if by else tables.get(prepared_key("mrr_summary", as_of))
     if prepared is not None:
         return prepared
     mv = _with_breakdown(tables, mrr_movements(tables, as_of), by)

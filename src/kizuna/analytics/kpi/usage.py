@@ -13,15 +13,19 @@ import ibis
 import ibis.expr.types as ir
 
 from kizuna.analytics.kpi._common import (
+    EPOCH,
     MICROS_PER_DAY,
     OPEN_END,
     Tables,
     add_months,
+    bit_count,
+    bit_or,
     cutoff,
     days_before,
     epoch_micros,
     instant,
     month_list,
+    prepared_key,
     require,
 )
 
@@ -107,38 +111,48 @@ def account_usage(
     start_60 = days_before(as_of, 2 * TREND_WINDOW_DAYS)
 
     recent = events.filter(events.timestamp < end, events.timestamp >= start_60, events.user_id.notnull())
+    window_start = (as_of - EPOCH).days - 2 * TREND_WINDOW_DAYS  # day number of the 60-day window's first day
     recent = recent.mutate(
-        day=epoch_micros(tables, recent.timestamp) // MICROS_PER_DAY,  # the UTC day, as a number
+        offset=(epoch_micros(tables, recent.timestamp) // MICROS_PER_DAY - window_start).cast("int64"),  # 0..59
         in_30=recent.timestamp >= start_30,
-        in_7=recent.timestamp >= days_before(as_of, 7),
-        in_1=recent.timestamp >= days_before(as_of, 1),
         is_login=recent.event_name.isin(list(login_events)),
     )
-    last30 = recent.filter(recent.in_30)
-    per_account = last30.group_by("account_id").aggregate(
-        dau=last30.user_id.nunique(where=last30.in_1),
-        wau=last30.user_id.nunique(where=last30.in_7),
-        mau=last30.user_id.nunique(),
-        features_used_30d=last30.feature.nunique(),
-        events_30d=last30.count(),
-        logins_30d=last30.is_login.sum(),
+    # one row per account and user: the last active day and a bit per active day of the window, so that windows,
+    # active user-days and distinct users come from one grouping (no distinct counts: 5x faster on the demo)
+    users = recent.group_by(["account_id", "user_id"]).aggregate(
+        last_offset=recent.offset.max(),
+        active_days=bit_or(ibis.literal(1, "int64") << recent.offset),
+        events_30d=recent.count(where=recent.in_30),
+        logins_30d=recent.is_login.cast("int64").sum(where=recent.in_30),
     )
-    # active user-days: one per (account, user, day); summed per window for the average DAU and the trend
-    user_days = recent.group_by(["account_id", "day", "user_id"]).aggregate(in_30=recent.in_30.max())
-    days = user_days.group_by("account_id").aggregate(
-        active_user_days_30d=user_days.in_30.cast("int64").sum(),
-        active_user_days_prev_30d=(~user_days.in_30).cast("int64").sum(),
+    last = 2 * TREND_WINDOW_DAYS - 1  # the offset of the day before as_of
+    earlier_days = (1 << TREND_WINDOW_DAYS) - 1  # bits of the 30 days before the last 30
+    per_account = users.group_by("account_id").aggregate(
+        dau=(users.last_offset >= last).cast("int64").sum(),
+        wau=(users.last_offset > last - 7).cast("int64").sum(),
+        mau=(users.last_offset > last - TREND_WINDOW_DAYS).cast("int64").sum(),
+        events_30d=users.events_30d.sum(),
+        logins_30d=users.logins_30d.sum(),
+        active_user_days_30d=bit_count(users.active_days >> TREND_WINDOW_DAYS).sum(),
+        active_user_days_prev_30d=bit_count(users.active_days & earlier_days).sum(),
     )
-    features_available = last30.filter(last30.feature.notnull()).aggregate(features_available=last30.feature.nunique())
-    logins = events.filter(events.timestamp < end, events.event_name.isin(list(login_events)))
-    last_login = logins.group_by("account_id").aggregate(last_login_at=logins.timestamp.max())
+    last30 = recent.filter(recent.in_30, recent.feature.notnull())
+    features = last30.select("account_id", "feature").distinct()
+    features_used = features.group_by("account_id").aggregate(features_used_30d=features.count())
+    features_available = features.aggregate(features_available=features.feature.nunique())
+    months = tables.get(prepared_key("account_months", as_of))
+    if months is not None and tuple(login_events) == LOGIN_EVENTS:  # prepared: it knows every last login
+        last_login = months.group_by("account_id").aggregate(last_login_at=months.last_login_at.max())
+    else:
+        logins = events.filter(events.timestamp < end, events.event_name.isin(list(login_events)))
+        last_login = logins.group_by("account_id").aggregate(last_login_at=logins.timestamp.max())
     seats = licensed_seats(tables, as_of)
 
     known = accounts.filter(accounts.created_at <= end).select(account_id=accounts.id)
     out = (
         known.left_join(per_account, "account_id")
         .drop("account_id_right")
-        .left_join(days, "account_id")
+        .left_join(features_used, "account_id")
         .drop("account_id_right")
         .left_join(last_login, "account_id")
         .drop("account_id_right")
@@ -178,38 +192,58 @@ def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Float
     return ibis.ifelse(denominator > 0, numerator.cast("float64") / denominator.cast("float64"), ibis.null("float64"))
 
 
-def monthly_usage(tables: Tables, as_of: dt.date) -> ir.Table:
-    """Product usage per calendar month (events before the cut-off): ``month, active_users`` (distinct users summed
-    over accounts), ``active_accounts`` (accounts with an active user), ``events``, ``logins``.
+def account_months(tables: Tables, as_of: dt.date) -> ir.Table:
+    """Product usage per account and calendar month, from the events before the cut-off (one pass over them).
 
-    Each month is aggregated apart between literal UTC instants and the months are stacked: a plain range test on
-    the timestamp lets the engine skip the event files of other months, and turning each timestamp into a month
-    (DuckDB converts a time-zone-aware timestamp to a date through ICU) cost 8× more on 48 million events.
+    Columns: ``account_id, month, users`` (distinct known users), ``events`` (every event, anonymous ones too),
+    ``logins`` (events named in ``LOGIN_EVENTS``), ``last_login_at`` (null in a month without a login). Rows exist
+    for account-months with at least one event. :func:`monthly_usage` and the last login of :func:`account_usage`
+    are sums and maxima over it; :func:`~kizuna.analytics.kpi.revenue.prepare` materialises it once per date.
     """
+    prepared = tables.get(prepared_key("account_months", as_of))
+    if prepared is not None:
+        return prepared  # type: ignore[no-any-return]
     events = require(tables, "events", EVENT_COLUMNS)
     known = events.filter(events.timestamp < cutoff(as_of))
     first = known.aggregate(first=known.timestamp.min()).to_pyarrow()["first"][0].as_py()
     months = month_list(first.astimezone(dt.UTC).date() if first is not None else as_of, as_of)
-    parts = [
-        _monthly_usage_of(known.filter(known.timestamp >= instant(m), known.timestamp < instant(add_months(m, 1))), m)
-        for m in months
-    ]
-    out = ibis.union(*parts)
-    return out.filter(out.events > 0).order_by("month")  # months with events, as a GROUP BY month would give
+    return ibis.union(*(account_month(known, month) for month in months))
 
 
-def _monthly_usage_of(events: ir.Table, month: dt.date) -> ir.Table:
-    per_account = events.group_by("account_id").aggregate(
-        users=events.user_id.nunique(),
-        events=events.count(),
-        logins=events.event_name.isin(list(LOGIN_EVENTS)).cast("int64").sum(),
+def account_month(events: ir.Table, month: dt.date) -> ir.Table:
+    """:func:`account_months` rows of one calendar month of ``events`` (already cut off where the caller needs).
+
+    Each month is aggregated apart, between literal UTC instants: the range test lets the engine skip the other
+    months' event files, and one month's distinct users fit the CPU caches (one pass grouping every account-month
+    at once took 10 s on the 48 million demo events, the months apart 6.5 s).
+    """
+    inside = events.filter(events.timestamp >= instant(month), events.timestamp < instant(add_months(month, 1)))
+    is_login = inside.event_name.isin(list(LOGIN_EVENTS))
+    return (
+        inside.group_by("account_id")
+        .aggregate(
+            month=ibis.literal(month, "date"),
+            users=inside.user_id.nunique().cast("int64"),
+            events=inside.count().cast("int64"),
+            logins=is_login.cast("int64").sum().cast("int64"),
+            # (not ``max(where=...)``: Ibis would keep the column's NOT NULL, which a month without a login breaks)
+            last_login_at=ibis.ifelse(
+                is_login, inside.timestamp, ibis.null(inside.timestamp.type().copy(nullable=True))
+            ).max(),
+        )
+        .select("account_id", "month", "users", "events", "logins", "last_login_at")
     )
-    out = per_account.aggregate(
-        active_users=per_account.users.sum().cast("int64"),
-        active_accounts=(per_account.users > 0).cast("int64").sum(),
-        events=per_account.events.sum().cast("int64"),
-        logins=per_account.logins.sum().cast("int64"),
+
+
+def monthly_usage(tables: Tables, as_of: dt.date) -> ir.Table:
+    """Product usage per calendar month (events before the cut-off): ``month, active_users`` (distinct users summed
+    over accounts), ``active_accounts`` (accounts with an active user), ``events``, ``logins``; months with events.
+    """
+    am = account_months(tables, as_of)
+    out = am.group_by("month").aggregate(
+        active_users=am.users.sum().cast("int64"),
+        active_accounts=(am.users > 0).cast("int64").sum().cast("int64"),
+        events=am.events.sum().cast("int64"),
+        logins=am.logins.sum().cast("int64"),
     )
-    return out.select(
-        month=ibis.date(month), **{c: out[c] for c in ("active_users", "active_accounts", "events", "logins")}
-    )
+    return out.order_by("month")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, cutoff, days_before, require
+from kizuna.analytics.kpi._common import Tables, cutoff, days_before, prepared_key, require
 from kizuna.analytics.kpi.revenue import _ratio, _with_breakdown
 
 PROMOTER_MIN = 9
@@ -30,7 +30,7 @@ def account_onboarding(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``account_id, milestones, completed, completion_rate, onboarding_complete, started_on`` (first
     subscription start), ``first_value_at`` (first key milestone completed), ``time_to_value_days``.
     """
-    prepared = tables.get(f"account_onboarding@{as_of.isoformat()}")
+    prepared = tables.get(prepared_key("account_onboarding", as_of))
     if prepared is not None:
         return prepared
     ms = require(tables, "onboarding_milestones", ("account_id", "completed_at", "is_key"))

@@ -128,7 +128,18 @@ class UserDictionary:
         """Non-overlapping ``(start, end, term)`` matches in ``text``, longest first at each position."""
         if self._pattern is None or (not self._matches_ascii and text.isascii()):
             return []
-        return [(m.start(), m.end(), self.entries[m.group(0).lower()]) for m in self._pattern.finditer(text)]
+        return [(m.start(), m.end(), self._term(m.group(0))) for m in self._pattern.finditer(text)]
+
+    def _term(self, matched: str) -> str:
+        """The canonical term of a matched name. A case-insensitive match need not lower-case back to the name
+        (``ID`` matches the name ``ıd``): then the name is the first, longest first, that the match spells."""
+        term = self.entries.get(matched.lower())
+        if term is not None:
+            return term
+        for key in sorted(self.entries, key=len, reverse=True):
+            if re.fullmatch(re.escape(key), matched, re.IGNORECASE):
+                return self.entries[key]
+        raise AssertionError(f"{matched!r} matched no name")  # the pattern only matches names
 
 
 def _ascii_alike(ch: str) -> bool:
