@@ -63,7 +63,8 @@ def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
 
 def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     """Return ``tables`` plus the shared intermediates of ``as_of`` materialised once on the backend (``.cache()``):
-    account MRR, MRR movements, usage per account-month, onboarding, lead stages and the MRR summary.
+    account MRR, MRR movements, trailing-12-month retention pairs, usage per account-month, onboarding, lead stages
+    and the MRR summary.
 
     Every KPI function given the result reuses them instead of deriving them again, which keeps many KPIs of one
     date fast on DuckDB and on Spark. The input mapping is not changed.
@@ -74,6 +75,8 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     # movements carry every breakdown attribute, so later KPIs are small queries over one cached table
     movements = _with_breakdown(tables, mrr_movements(out, as_of), BREAKDOWNS)
     out[prepared_key("mrr_movements", as_of)] = movements.cache()
+    # the trailing-12-month pairs once, with every breakdown: each MRR summary then only groups them
+    out[prepared_key("retention_pairs_12m", as_of)] = retention_pairs(out, as_of, by=BREAKDOWNS).cache()
     from kizuna.analytics.kpi.funnel import lead_stages
     from kizuna.analytics.kpi.usage import account_months
     from kizuna.analytics.kpi.voice import account_onboarding
@@ -401,6 +404,29 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     ``nrr_12m = Σ MRR now / Σ MRR then``; ``grr_12m = Σ min(MRR now, MRR then) / Σ MRR then`` (per account, so
     expansion never offsets another account's loss). Breakdown attributes are taken at the earlier month.
     """
+    pairs = tables.get(prepared_key(f"retention_pairs_{months}m", as_of))
+    if pairs is None or any(b not in pairs.columns for b in by):
+        pairs = retention_pairs(tables, as_of, by=by, months=months)
+    out = pairs.group_by(["currency", "month", *by]).aggregate(
+        mrr_then=pairs.mrr_then.sum(),
+        mrr_now=pairs.mrr_now.sum(),
+        mrr_kept=ibis.least(pairs.mrr_now, pairs.mrr_then).sum(),
+    )
+    suffix = f"{months}m"
+    return out.select(
+        "currency",
+        "month",
+        *by,
+        **{f"grr_{suffix}": _ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": _ratio(out.mrr_now, out.mrr_then)},
+    )
+
+
+def retention_pairs(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), months: int = 12) -> ir.Table:
+    """Every account paying at a month-end, followed ``months`` months on (for :func:`trailing_retention`).
+
+    Columns: ``account_id, currency, month`` (the later month, up to ``as_of``'s), ``mrr_then``, ``mrr_now`` (0 when
+    no longer paying), ``plan_id``, ``cohort_month`` and the breakdown attributes ``by``, taken at the earlier month.
+    """
     mv = mrr_movements(tables, as_of)
     then = mv.filter(mv.mrr_minor > 0).select(
         "account_id",
@@ -417,19 +443,7 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     then = then.join(spine, "month")  # only months up to as_of
     joined = then.left_join(now, KEYS).drop("account_id_right", "currency_right", "month_right")
     joined = joined.mutate(mrr_now=joined.mrr_now.fill_null(ibis.literal(0, "int64")))
-    joined = _with_breakdown(tables, joined, by)
-    out = joined.group_by(["currency", "month", *by]).aggregate(
-        mrr_then=joined.mrr_then.sum(),
-        mrr_now=joined.mrr_now.sum(),
-        mrr_kept=ibis.least(joined.mrr_now, joined.mrr_then).sum(),
-    )
-    suffix = f"{months}m"
-    return out.select(
-        "currency",
-        "month",
-        *by,
-        **{f"grr_{suffix}": _ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": _ratio(out.mrr_now, out.mrr_then)},
-    )
+    return _with_breakdown(tables, joined, by)
 
 
 def renewals(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
