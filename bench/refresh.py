@@ -54,7 +54,7 @@ def _child_refresh(data_dir: str, as_of: str, engine: str) -> dict[str, object]:
 
 def _child_hub(data_dir: str) -> dict[str, object]:
     from kizuna.analytics.engine import connect
-    from kizuna.analytics.kpi._common import KPI_TABLES
+    from kizuna.analytics.kpi._common import KPI_COLUMNS
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
     from kizuna.usage.store import EventStore
@@ -62,7 +62,7 @@ def _child_hub(data_dir: str) -> dict[str, object]:
 
     rt = Runtime.open(Settings(data_dir=data_dir))
     started = time.perf_counter()
-    hub_tables(connect(), rt.engine, EventStore(rt.settings.events_dir), KPI_TABLES)
+    hub_tables(connect(), rt.engine, EventStore(rt.settings.events_dir), KPI_COLUMNS)
     seconds = time.perf_counter() - started
     rt.close()
     return {"seconds": seconds}

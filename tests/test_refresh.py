@@ -98,7 +98,15 @@ def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
     ctx = refresh_module.RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
     first = ctx.hub(["accounts", "plans"])
     assert sorted(first) == ["accounts", "events", "plans"] and first["accounts"].count().execute() == 1
+    # a table read with some columns is read again, whole, when a step wants more of it
+    part = ctx.hub({"subscriptions": ("account_id", "mrr_minor")})["subscriptions"]
+    assert part.columns == ("account_id", "mrr_minor")
+    ctx.hub({"subscriptions": ("mrr_minor",)})
     everything = ctx.tables
     ctx.hub(["accounts"])
-    assert reads == [["accounts", "plans"], [n for n in ANALYTICS_TABLES if n not in ("accounts", "plans")]]
-    assert set(everything) == {*ANALYTICS_TABLES, "events"}
+    assert reads == [
+        ["accounts", "plans"],
+        ["subscriptions"],
+        [n for n in ANALYTICS_TABLES if n not in ("accounts", "plans")],
+    ]
+    assert set(everything) == {*ANALYTICS_TABLES, "events"} and "external_id" in everything["subscriptions"].columns

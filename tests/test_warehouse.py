@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kizuna import models
 from kizuna.db import make_engine
+from kizuna.errors import KizunaError
 from kizuna.migrations import upgrade
 from kizuna.warehouse import ANALYTICS_TABLES, _adbc_uri, _read_rows, arrow_schema, read_hub, read_table
 from tests import factories
@@ -58,7 +59,7 @@ def test_adbc_and_row_readers_agree(committed_engine: Engine) -> None:
         sql_table = models.Base.metadata.tables[name]
         schema = arrow_schema(sql_table)
         assert table.schema == schema, name
-        assert table.equals(_read_rows(committed_engine, sql_table, schema, batch_size=500)), name
+        assert table.equals(_read_rows(committed_engine, name, list(sql_table.columns), batch_size=500)), name
 
     accounts = hub["accounts"].to_pylist()
     assert len(accounts) == 1_101
@@ -70,6 +71,18 @@ def test_adbc_and_row_readers_agree(committed_engine: Engine) -> None:
     line = hub["subscriptions"].to_pylist()[0]
     assert line["start_date"] == dt.date(2026, 3, 1) and line["end_date"] is None
     assert hub["subscriptions"].schema.field("mrr_minor").type == pa.int64()
+
+
+def test_only_the_columns_asked_for_are_read(committed_engine: Engine) -> None:
+    _fill(committed_engine)
+    whole = read_hub(committed_engine, ["accounts", "subscriptions"])
+    # in the table's order, whatever order they are asked in; None: every column
+    some = read_hub(committed_engine, {"accounts": ("industry", "id", "created_at"), "subscriptions": None})
+    assert some["accounts"].column_names == ["id", "industry", "created_at"]
+    assert some["accounts"].equals(whole["accounts"].select(["id", "industry", "created_at"]))
+    assert some["subscriptions"].equals(whole["subscriptions"])
+    with pytest.raises(KizunaError, match=r"no column\(s\) colour"):
+        read_hub(committed_engine, {"accounts": ("id", "colour")})
 
 
 def test_in_memory_sqlite_is_read_as_rows() -> None:

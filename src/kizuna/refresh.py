@@ -13,7 +13,7 @@ import datetime as dt
 import importlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -44,6 +44,7 @@ class RefreshContext:
     as_of: dt.date
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hub: dict[str, Any] = field(default_factory=dict, repr=False)
+    _partial: dict[str, set[str]] = field(default_factory=dict, repr=False)  # tables read with some columns only
 
     @cached_property
     def con(self) -> Any:
@@ -59,19 +60,31 @@ class RefreshContext:
 
         return self.hub(ANALYTICS_TABLES)
 
-    def hub(self, names: Iterable[str]) -> dict[str, Any]:
-        """The hub tables ``names`` and the events as Ibis tables on ``con``.
+    def hub(self, names: Iterable[str] | Mapping[str, Sequence[str] | None]) -> dict[str, Any]:
+        """The hub tables ``names`` (each with every column, or with the columns a mapping gives) and the events, as
+        Ibis tables on ``con``.
 
         Each table is read from the app database once per refresh, when a step first asks for it, and shared by
-        the later steps: ``kizuna refresh --only metrics`` reads the tables the KPIs use, not every hub table.
+        the later steps: ``kizuna refresh --only metrics`` reads the tables and columns the KPIs use, not every hub
+        table. A table read with some columns is read again, whole, when a step asks for others.
         """
         from kizuna.warehouse import hub_tables
 
-        wanted = list(names)
-        missing = [name for name in wanted if name not in self._hub]
+        wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
+        missing: dict[str, Sequence[str] | None] = {}
+        for name, columns in wanted.items():
+            if name not in self._hub:
+                missing[name] = columns
+            elif name in self._partial and (columns is None or not set(columns) <= self._partial[name]):
+                missing[name] = None
         if missing or "events" not in self._hub:  # (the events are a view over their files: registering is cheap)
             store = EventStore(self.runtime.settings.events_dir)
             self._hub.update(hub_tables(self.con, self.runtime.engine, store, missing))
+            for name, columns in missing.items():
+                if columns is None:
+                    self._partial.pop(name, None)
+                else:
+                    self._partial[name] = set(columns)
         return {name: self._hub[name] for name in [*wanted, "events"]}
 
 

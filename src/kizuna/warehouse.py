@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,22 @@ def _arrow_type(column: Column[Any]) -> pa.DataType:
     return pa.string()
 
 
-def arrow_schema(table: Table) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _arrow_type(c)) for c in table.columns])
+def arrow_schema(table: Table, columns: Sequence[str] | None = None) -> pa.Schema:
+    """The Arrow schema of ``table`` (or of its ``columns``, in the table's order)."""
+    return _schema(_columns(table, columns))
+
+
+# What to read: table names (every column), or table names with the columns to read (None: every column).
+HubRequest = Iterable[str] | Mapping[str, Sequence[str] | None]
+
+
+def _columns(table: Table, wanted: Sequence[str] | None) -> list[Column[Any]]:
+    if wanted is None:
+        return list(table.columns)
+    unknown = sorted(set(wanted) - set(table.columns.keys()))
+    if unknown:
+        raise KizunaError(f"table {table.name!r} has no column(s) {', '.join(unknown)}")
+    return [c for c in table.columns if c.name in wanted]
 
 
 def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Table:
@@ -79,22 +93,25 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
     return read_hub(engine, [name], batch_size=batch_size)[name]
 
 
-def read_hub(
-    engine: Engine, names: Iterable[str] = ANALYTICS_TABLES, *, batch_size: int = 100_000
-) -> dict[str, pa.Table]:
-    """Read several tables (see :func:`read_table`) at once."""
-    tables = [models.Base.metadata.tables[name] for name in names]
+def read_hub(engine: Engine, names: HubRequest = ANALYTICS_TABLES, *, batch_size: int = 100_000) -> dict[str, pa.Table]:
+    """Read several tables (see :func:`read_table`) at once; ``names`` may give the columns to read of each."""
+    wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
+    columns = {name: _columns(models.Base.metadata.tables[name], cols) for name, cols in wanted.items()}
     uri = _adbc_uri(engine)
     if uri is None:
-        raw = {t.name: _read_rows(engine, t, arrow_schema(t), batch_size) for t in tables}
+        raw = {name: _read_rows(engine, name, cols, batch_size) for name, cols in columns.items()}
     elif engine.dialect.name == "sqlite":
-        raw = _read_sqlite_apart(uri, tables)
+        raw = _read_sqlite_apart(uri, columns)
     else:
         import adbc_driver_postgresql.dbapi as adbc
 
         with adbc.connect(uri) as conn:
-            raw = {t.name: _read_postgres(conn, t) for t in tables}
-    return {t.name: _conformed(raw[t.name], arrow_schema(t)) for t in tables}
+            raw = {name: _read_postgres(conn, name, cols) for name, cols in columns.items()}
+    return {name: _conformed(raw[name], _schema(cols)) for name, cols in columns.items()}
+
+
+def _schema(columns: list[Column[Any]]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _arrow_type(c)) for c in columns])
 
 
 def _adbc_uri(engine: Engine) -> str | None:
@@ -108,23 +125,23 @@ def _adbc_uri(engine: Engine) -> str | None:
     return None
 
 
-def _read_postgres(conn: Any, table: Table) -> pa.Table:
+def _read_postgres(conn: Any, name: str, columns: list[Column[Any]]) -> pa.Table:
     with conn.cursor() as cur:
-        cur.execute('SELECT {} FROM "{}"'.format(", ".join(f'"{c.name}"' for c in table.columns), table.name))
+        cur.execute('SELECT {} FROM "{}"'.format(", ".join(f'"{c.name}"' for c in columns), name))
         return cur.fetch_arrow_table()
 
 
-def _read_sqlite_apart(database: str, tables: list[Table]) -> dict[str, pa.Table]:
+def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> dict[str, pa.Table]:
     """The tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in child processes
     (its own copy of SQLite must not share this process's file locks): one per core, each reading a share of the
     tables balanced by their row counts."""
     queries = {}
-    for t in tables:
+    for name, columns in tables.items():
         # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
         # reaches the driver with one type
-        columns = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in t.columns)
-        queries[t.name] = [f'SELECT count(*) FROM "{t.name}"', f'SELECT {columns} FROM "{t.name}"']
-    shares = _shares(database, [t.name for t in tables], os.cpu_count() or 1)
+        select = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in columns)
+        queries[name] = [f'SELECT count(*) FROM "{name}"', f'SELECT {select} FROM "{name}"']
+    shares = _shares(database, list(tables), os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="kizuna-hub-") as out:
         children = []
         for share in shares:
@@ -173,12 +190,11 @@ def _conformed(raw: pa.Table, schema: pa.Schema) -> pa.Table:
     )
 
 
-def _read_rows(engine: Engine, table: Table, schema: pa.Schema, batch_size: int) -> pa.Table:
+def _read_rows(engine: Engine, name: str, columns: list[Column[Any]], batch_size: int) -> pa.Table:
     """Rows straight from the driver (no per-value ORM type processing), one Arrow array per column and batch."""
     preparer = engine.dialect.identifier_preparer
-    sql = "SELECT {} FROM {}".format(
-        ", ".join(preparer.quote(c.name) for c in table.columns), preparer.quote(table.name)
-    )
+    schema = _schema(columns)
+    sql = "SELECT {} FROM {}".format(", ".join(preparer.quote(c.name) for c in columns), preparer.quote(name))
     batches = []
     with engine.connect() as conn:
         result = conn.exec_driver_sql(sql)
@@ -219,7 +235,7 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def hub_tables(
-    con: Any, engine: Engine, event_store: EventStore | None = None, names: Iterable[str] = ANALYTICS_TABLES
+    con: Any, engine: Engine, event_store: EventStore | None = None, names: HubRequest = ANALYTICS_TABLES
 ) -> dict[str, Any]:
     """Register the hub tables (and ``events`` if there are event files) on an Ibis backend ``con``."""
     from kizuna.analytics.engine import register_tables
