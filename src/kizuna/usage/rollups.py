@@ -75,7 +75,7 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     """
     from kizuna.analytics.engine import register_tables
     from kizuna.analytics.kpi._common import backend, cutoff, month_start
-    from kizuna.analytics.kpi.usage import account_month
+    from kizuna.analytics.kpi.usage import account_month, month_to_date
 
     events = tables["events"]
     known = events.filter(events.timestamp < cutoff(as_of))
@@ -85,7 +85,8 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     stored = {m: _read_rollup(store, m, fingerprints[m]) for m in closed}
     missing = [m for m in closed if stored[m] is None]
     # the current month holds the cut-off: computed every time, never stored; missing months in the same query
-    fresh = ibis.union(*(account_month(known, m) for m in [*missing, current])).to_pyarrow().cast(ROLLUP_SCHEMA)
+    parts = [*(account_month(known, m) for m in missing), month_to_date(tables, as_of)]
+    fresh = ibis.union(*parts).to_pyarrow().cast(ROLLUP_SCHEMA)
     for month in missing:
         stored[month] = fresh.filter(pc.equal(fresh["month"], pa.scalar(month, pa.date32())))
         _write_rollup(store, month, fingerprints[month], stored[month])  # type: ignore[arg-type]

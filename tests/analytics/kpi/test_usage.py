@@ -155,3 +155,29 @@ def test_prepared_usage_equals_the_direct_computation(make_hub: object) -> None:
     again = account_usage(prepared, AS_OF).to_pandas().sort_values("account_id", ignore_index=True)
     pd.testing.assert_frame_equal(direct, again)
     pd.testing.assert_frame_equal(monthly_usage(tables, AS_OF).to_pandas(), monthly_usage(prepared, AS_OF).to_pandas())
+
+
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])]
+)
+def test_month_to_date_equals_the_months_own_grouping(engine: str) -> None:
+    """The month holding the cut-off counts its users from the 60-day user activity (bits shifted past 32 on Spark
+    too); it equals ``account_month`` of the events before the cut-off, on the month's first day and on later ones."""
+    from kizuna.analytics.kpi._common import cutoff
+    from kizuna.analytics.kpi.usage import account_month, month_to_date
+
+    hubs = (usage_hub(), window_hub())
+    con = connect(engine)  # type: ignore[arg-type]
+    for as_of in (d("2026-02-01"), d("2026-02-02"), d("2026-02-25"), d("2026-03-01"), d("2026-03-02")):
+        checked = 0
+        for data in hubs:
+            tables = register_tables(con, data)  # type: ignore[arg-type]
+            events = tables["events"]
+            own = account_month(events.filter(events.timestamp < cutoff(as_of)), as_of.replace(day=1))
+            got, want = (
+                frame.to_pandas().sort_values("account_id", ignore_index=True)
+                for frame in (month_to_date(tables, as_of), own)
+            )
+            pd.testing.assert_frame_equal(got, want, check_dtype=False)
+            checked += len(want)
+        assert checked or as_of.day == 1  # (a month's first day has no events before the cut-off)

@@ -120,6 +120,15 @@ def bit_count(value: int) -> int:  # type: ignore[empty-body]
     """Number of bits set in an integer (DuckDB and Spark share the name)."""
 
 
+def bit(position: ir.IntegerValue) -> ir.IntegerValue:
+    """``2 ** position`` as a 64-bit integer, for ``position`` in 0..62.
+
+    (Not ``literal(1) << position``: Ibis writes the literal as a plain ``1``, a 32-bit int on Spark, whose shift
+    wraps at 32 bits; the cast makes it 64-bit on both engines.)
+    """
+    return ibis.literal(1, "int32").cast("int64") << position
+
+
 def epoch_micros(tables: Tables, timestamp: ir.TimestampValue) -> ir.IntegerValue:
     """Microseconds since 1970-01-01 UTC of an aware timestamp, as an integer (``// MICROS_PER_DAY`` = UTC day).
 
