@@ -6,9 +6,9 @@
 The floor is one DuckDB pass over every event file reading the columns the usage metrics need (count, distinct-ish
 hash sum, max timestamp). The refresh runs twice: first without the monthly usage rollups (as after loading the
 history, or the first refresh of a data directory: every month's usage is computed and stored), then again (as every
-later refresh: only the current month and months whose event files changed are computed). Each refresh is also divided by
-the floor scanned just before it: on a shared machine the speed drifts within minutes, so these pairs are the
-steadiest ratio. Each measurement runs in its own interpreter so that peak RSS is its own. Prints figures; not a
+later refresh: only the current month and months whose event files changed are computed). Each refresh is also
+divided by the floor scanned just before it: on a shared machine the speed drifts within minutes, so these pairs are
+the steadiest ratio. Each measurement runs in its own interpreter so that peak RSS is its own. Prints figures; not a
 test.
 """
 
