@@ -111,7 +111,7 @@ def test_label_entry_replaces_and_audits(session: Session, world: dict[str, int]
     assert labels[["entry_id", "category", "author"]].values.tolist() == [
         [world["e2"], "price_not_worth_it", "lead@example.jp"]
     ]
-    audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "voc.label")).all()
+    audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "voc.label").order_by(AuditEntry.id)).all()
     assert [a.after for a in audits] == [{"category": "results_not_achieved"}, {"category": "price_not_worth_it"}]
     with pytest.raises(InvalidInput):
         label_entry(session, entry_id=world["e2"], category="angry", actor="x")
