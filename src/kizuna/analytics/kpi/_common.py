@@ -19,52 +19,49 @@ from kizuna.errors import InvalidInput
 # Hub tables by name (Ibis tables); :func:`kizuna.analytics.kpi.revenue.prepare` adds cached intermediates.
 Tables = Mapping[str, Any]
 
+# The subscription lines' columns the revenue KPIs read, the leads' the funnel reads, and the account attributes
+# a breakdown may use ("plan" and "cohort_month" are derived per month).
+SUBSCRIPTION_COLUMNS = (
+    "account_id",
+    "contract_id",
+    "plan_id",
+    "quantity",
+    "mrr_minor",
+    "currency",
+    "status",
+    "start_date",
+    "end_date",
+    "renewal_date",
+    "cancellation_reason",
+)
+LEAD_COLUMNS = (
+    "id",
+    "source",
+    "owner_id",
+    "account_id",
+    "industry",
+    "employee_band",
+    "created_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "first_touch_at",
+    "disqualified_at",
+)
+ACCOUNT_ATTRIBUTES = ("industry", "region", "owner_id", "touch_tier", "employee_band", "lifecycle_stage")
+
 # The hub tables and columns the KPI library reads (besides ``events``; None: every column). The refresh reads only
 # these: free text (names, e-mails, ticket bodies, comments) is most of the bytes and no KPI uses it. A column left
 # out here fails loudly in :func:`require`.
 KPI_COLUMNS: dict[str, tuple[str, ...] | None] = {
-    "accounts": (
-        "id",
-        "created_at",
-        "industry",
-        "employee_band",
-        "region",
-        "owner_id",
-        "lifecycle_stage",
-        "touch_tier",
-    ),
+    "accounts": ("id", "created_at", *ACCOUNT_ATTRIBUTES),
     "plans": None,
-    "subscriptions": (
-        "account_id",
-        "contract_id",
-        "plan_id",
-        "quantity",
-        "mrr_minor",
-        "currency",
-        "status",
-        "start_date",
-        "end_date",
-        "renewal_date",
-        "cancellation_reason",
-    ),
+    "subscriptions": SUBSCRIPTION_COLUMNS,
     "payments": ("account_id", "attempted_at", "status"),
     "tickets": ("account_id", "opened_at", "first_response_at", "closed_at", "escalated", "csat"),
     "survey_responses": ("account_id", "kind", "score", "responded_at"),
     "onboarding_milestones": ("account_id", "completed_at", "is_key"),
-    "leads": (
-        "id",
-        "source",
-        "owner_id",
-        "account_id",
-        "industry",
-        "employee_band",
-        "created_at",
-        "mql_at",
-        "sql_at",
-        "opportunity_at",
-        "first_touch_at",
-        "disqualified_at",
-    ),
+    "leads": LEAD_COLUMNS,
     "opportunities": ("lead_id", "kind", "stage", "closed_at", "created_at"),
     "marketing_spend": ("month", "channel", "amount_minor", "currency"),
 }

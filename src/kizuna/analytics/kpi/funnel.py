@@ -21,26 +21,12 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, cutoff, prepared_key, require
+from kizuna.analytics.kpi._common import LEAD_COLUMNS, Tables, cutoff, prepared_key, require
 from kizuna.analytics.kpi.revenue import _ratio, mrr_movements
 from kizuna.analytics.kpi.voice import account_onboarding
 
 STAGES = ("lead", "mql", "sql", "opportunity", "won", "onboarded", "retained_12m", "expanded")
 FUNNEL_BREAKDOWNS = ("source", "owner_id", "industry", "employee_band", "lead_month")
-LEAD_COLUMNS = (
-    "id",
-    "source",
-    "owner_id",
-    "account_id",
-    "industry",
-    "employee_band",
-    "created_at",
-    "mql_at",
-    "sql_at",
-    "opportunity_at",
-    "first_touch_at",
-    "disqualified_at",
-)
 
 
 def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:

@@ -21,27 +21,21 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import OPEN_END, Tables, cutoff, month_spine, prepared_key, require
-
-SUBSCRIPTION_COLUMNS = (
-    "account_id",
-    "contract_id",
-    "plan_id",
-    "quantity",
-    "mrr_minor",
-    "currency",
-    "status",
-    "start_date",
-    "end_date",
-    "renewal_date",
-    "cancellation_reason",
+from kizuna.analytics.kpi._common import (
+    ACCOUNT_ATTRIBUTES,
+    OPEN_END,
+    SUBSCRIPTION_COLUMNS,
+    Tables,
+    cutoff,
+    month_spine,
+    prepared_key,
+    require,
 )
+
 KEYS = ["account_id", "currency", "month"]
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 INVOLUNTARY_REASONS = ("payment_failed",)
 INVOLUNTARY_LOOKBACK_DAYS = 90
-# Account attributes a breakdown may use ("plan" and "cohort_month" are derived per month).
-ACCOUNT_ATTRIBUTES = ("industry", "region", "owner_id", "touch_tier", "employee_band", "lifecycle_stage")
 BREAKDOWNS = (*ACCOUNT_ATTRIBUTES, "plan", "cohort_month")
 
 
