@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import Column, Integer
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,15 @@ from kizuna import models
 from kizuna.db import make_engine
 from kizuna.errors import KizunaError
 from kizuna.migrations import upgrade
-from kizuna.warehouse import ANALYTICS_TABLES, _adbc_uri, _read_rows, arrow_schema, read_hub, read_table
+from kizuna.warehouse import (
+    ANALYTICS_TABLES,
+    _adbc_uri,
+    _read_rows,
+    _read_sqlite_apart,
+    arrow_schema,
+    read_hub,
+    read_table,
+)
 from tests import factories
 
 
@@ -95,3 +104,16 @@ def test_in_memory_sqlite_is_read_as_rows() -> None:
     accounts = read_table(engine, "accounts")
     assert accounts.num_rows == 1 and accounts.schema == arrow_schema(models.Base.metadata.tables["accounts"])
     assert read_table(engine, "contacts").num_rows == 0
+
+
+def test_a_failing_sqlite_reader_is_reported(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/hub.sqlite3"
+    upgrade(url)
+    engine = make_engine(url)
+    _fill(engine)
+    accounts = list(models.Base.metadata.tables["accounts"].columns)
+    # two children: the one asked for a table the file lacks fails while the other reads its share
+    monkeypatch.setattr("kizuna.warehouse._shares", lambda *_: [["accounts"], ["nope"]])
+    with pytest.raises(KizunaError, match="no such table: nope"):
+        _read_sqlite_apart(str(engine.url.database), {"accounts": accounts, "nope": [Column("id", Integer)]})
+    engine.dispose()

@@ -149,16 +149,33 @@ def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> d
             child = subprocess.Popen(
                 [sys.executable, "-m", "kizuna.sqlite_reader"],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            children.append((child, json.dumps(job)))
-        for child, job in children:
-            _, stderr = child.communicate(job)
-            if child.returncode != 0:
-                raise KizunaError(f"reading {database} failed: {stderr.strip().splitlines()[-1:]}")
+            # the job goes in at once, so that the children read side by side (communicate() would hand the
+            # second its job only after the first had finished)
+            assert child.stdin is not None
+            child.stdin.write(json.dumps(job))
+            child.stdin.close()
+            children.append(child)
+        failures = []
+        for child in children:  # every child is waited for before any failure is raised
+            assert child.stderr is not None
+            stderr = child.stderr.read()  # (a few lines at most: the children write nothing else)
+            child.stderr.close()
+            if child.wait() != 0:
+                failures.append(_last_error(stderr))
+        if failures:
+            raise KizunaError(f"reading {database} failed: {failures[0]}")
         return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}
+
+
+def _last_error(stderr: str) -> str:
+    """The exception a child process ended with: the lines of its traceback after the last indented one."""
+    lines = stderr.strip().splitlines()
+    indented = [i for i, line in enumerate(lines) if line.startswith(" ")]
+    return "; ".join(lines[indented[-1] + 1 :] if indented else lines[-1:])
 
 
 def _shares(database: str, widths: dict[str, int], parts: int) -> list[list[str]]:
