@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, ColumnDefault, Date, Float, Integer, Numeric, Table, delete, func, select
+from sqlalchemy import JSON, Column, ColumnDefault, Date, Float, Integer, Numeric, Table, delete, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -45,13 +45,6 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _json_value(value: Any) -> Any:
-    value = _clean(value)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return value
-
-
 def replace_snapshot(
     session: Session,
     *,
@@ -68,11 +61,12 @@ def replace_snapshot(
     """
     now = utcnow()
     _delete_snapshots(session, [as_of])
-    stored_series = _series_rows(series.loc[:, list(SERIES_COLUMNS)])
-    if stored_series:  # JSON: bound by SQLAlchemy, like the tables below
-        session.execute(
-            _table(KpiSeries).insert(), [{**row, "as_of": as_of, "computed_at": now} for row in stored_series]
-        )
+    stored = {name: pd.Series(values, dtype=object) for name, values in _series_rows(series).items()}
+    stored_series = len(stored["points"])
+    if stored_series:
+        stored["as_of"] = pd.Series(as_of, index=stored["points"].index, dtype=object)
+        stored["computed_at"] = pd.Series(now, index=stored["points"].index, dtype=object)
+        _bulk_insert(session, KpiSeries, stored)
     if tables:  # JSON: few rows, bound by SQLAlchemy (the drivers' own JSON binding differs per database)
         session.execute(
             _table(KpiTable).insert(),
@@ -91,7 +85,7 @@ def replace_snapshot(
         columns["computed_at"] = pd.Series(now, index=accounts.index, dtype=object)
         _bulk_insert(session, AccountMetrics, columns)
         account_rows = len(accounts)
-    counts = {"kpi_series": len(stored_series), "kpi_tables": len(tables), "account_metrics": account_rows}
+    counts = {"kpi_series": stored_series, "kpi_tables": len(tables), "account_metrics": account_rows}
     record_audit(
         session,
         actor=actor,
@@ -104,11 +98,11 @@ def replace_snapshot(
     return counts
 
 
-def _series_rows(series: pd.DataFrame) -> list[dict[str, Any]]:
-    """Long series rows (``SERIES_COLUMNS``) as one ``kpi_series`` row per key: ``points`` maps each month's ISO
-    date to its value (None where undefined: NaN, or infinite, which JSON cannot hold)."""
+def _series_rows(series: pd.DataFrame) -> dict[str, list[Any]]:
+    """Long series rows (``SERIES_COLUMNS``) as ``kpi_series`` columns, one row per key: ``points`` maps each month's
+    ISO date to its value (None where undefined: NaN, or infinite, which JSON cannot hold)."""
     if series.empty:
-        return []
+        return {name: [] for name in (*SERIES_KEY, "points")}
     keys = [
         _plain_values(series["metric"], str),
         _plain_values(series["currency"], lambda v: v or ""),
@@ -125,23 +119,22 @@ def _series_rows(series: pd.DataFrame) -> list[dict[str, Any]]:
         code = code * (len(distinct) + 1) + codes
     order = np.lexsort((pd.factorize(months, sort=True)[0], code))
     starts = np.flatnonzero(np.r_[True, code[order][1:] != code[order][:-1]])
-    rows = []
-    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
-        at = order[start:end]
-        first = at[0]
-        rows.append(
-            {
-                **{name: column[first] for name, column in zip(SERIES_KEY, keys, strict=True)},
-                "points": dict(zip(months[at], points[at], strict=True)),
-            }
-        )
-    return rows
+    ends = [*starts[1:].tolist(), len(order)]
+    ordered_months, ordered_points = months[order].tolist(), points[order].tolist()  # (lists: slices are cheap)
+    firsts = order[starts].tolist()
+    out = {name: [column[i] for i in firsts] for name, column in zip(SERIES_KEY, keys, strict=True)}
+    out["points"] = [
+        dict(zip(ordered_months[a:b], ordered_points[a:b], strict=True))
+        for a, b in zip(starts.tolist(), ends, strict=True)
+    ]
+    return out
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as JSON-ready dicts (see :func:`_json_value`), converted column by column."""
+    """Rows of ``frame`` as dicts of plain values (see :func:`_plain_values`), converted column by column; the
+    engine's JSON serializer (:func:`kizuna.db.json_text`) writes dates and times as ISO 8601."""
     names = [str(c) for c in frame.columns]
-    columns = [_plain_values(frame[c], _json_value) for c in frame.columns]
+    columns = [_plain_values(frame[c]) for c in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
@@ -228,6 +221,8 @@ def _bound_values(column: Column[Any], values: pd.Series, dialect: Dialect) -> l
     """
     kind = column.type
     processor = None if isinstance(kind, (Float, Numeric)) else kind.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(kind, JSON):  # (documents: each is its own value, none is looked up twice)
+        return [None if v is None else processor(v) if processor else v for v in values]
     if isinstance(kind, Date):
         return _plain_values(values, _day if processor is None else lambda v: processor(_day(v)))
     whole = dialect.name == "postgresql" and isinstance(kind, Integer) and not pd.api.types.is_integer_dtype(values)
@@ -246,7 +241,9 @@ def _plain_values(column: pd.Series, convert: Callable[[Any], Any] | None = None
     Column-wise: numbers, booleans and strings convert as a whole; dates, times, other objects and ``convert`` are
     worked out once per distinct value.
     """
-    if convert is None and column.dtype != object and not pd.api.types.is_datetime64_any_dtype(column):
+    if convert is None and column.dtype != object:
+        if pd.api.types.is_datetime64_any_dtype(column):
+            column = pd.Series(column.dt.to_pydatetime(), index=column.index, dtype=object)  # datetime.datetime
         return column.astype(object).where(column.notna(), None).tolist()  # type: ignore[no-any-return]
     apply = convert or (lambda v: v)
     codes, distinct = pd.factorize(column)  # missing values get code -1
