@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from kizuna.analytics.engine import connect, register_tables
@@ -16,8 +17,10 @@ from tests.analytics.kpi.fixtures import (
     EXPECTED_MOVEMENTS,
     EXPECTED_RATES,
     EXPECTED_RENEWALS_APRIL,
+    _line,
     revenue_hub,
 )
+from tests.analytics.kpi.hub import hub
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,28 @@ def test_renewal_rate_hand_computed(tables: dict[str, Any]) -> None:
     april = ren[ren.month.dt.month == 4].iloc[0]
     for column, value in EXPECTED_RENEWALS_APRIL.items():
         assert april[column] == pytest.approx(value), column
+
+
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])]
+)
+def test_main_plan_is_the_base_plan_with_most_mrr_lowest_id_on_ties(engine: str) -> None:
+    plans = [{"name": "Pro"}, {"name": "Team"}, {"name": "Analytics", "is_addon": True}]
+    lines = [
+        # account 1, January: Pro 1000 and Team 1000 tie (Pro, the lower id); February: two Team lines of 600 (1200
+        # as a plan) beat Pro's 1000; March: a 5000 add-on beside Pro 1000, and the add-on is never the main plan
+        _line(1, "a", 1000, "2026-01-01", "2026-04-01", plan_id=1),
+        _line(1, "b", 1000, "2026-01-01", "2026-02-01", plan_id=2),
+        _line(1, "c", 600, "2026-02-01", "2026-03-01", plan_id=2),
+        _line(1, "d", 600, "2026-02-01", "2026-03-01", plan_id=2),
+        _line(1, "e", 5000, "2026-03-01", "2026-04-01", plan_id=3),
+        # account 2: only an add-on, so no main plan
+        _line(2, "f", 700, "2026-01-01", "2026-02-01", plan_id=3),
+    ]
+    con = connect(engine)
+    tables = register_tables(con, hub(accounts=[{}, {}], plans=plans, subscriptions=lines))
+    got = revenue.account_mrr(tables, dt.date(2026, 3, 31)).to_pandas()
+    main = {(r.account_id, r.month.month): None if pd.isna(r.plan_id) else int(r.plan_id) for r in got.itertuples()}
+    assert main == {(1, 1): 1, (1, 2): 2, (1, 3): 1, (2, 1): None}
+    march = got[(got.account_id == 1) & (got.month.dt.month == 3)].iloc[0]
+    assert (march.mrr_minor, march.base_mrr_minor, march.addon_mrr_minor, march.addon_plans) == (6000, 1000, 5000, 1)

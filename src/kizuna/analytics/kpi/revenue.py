@@ -107,27 +107,22 @@ def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
     lines = revenue_lines(tables, as_of)
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     j = lines.join(spine, [lines.start_date <= spine.snapshot_day, lines.end_open > spine.snapshot_day])
-    per_plan = j.group_by([*KEYS, "snapshot_day", "plan_id", "is_addon"]).aggregate(
-        mrr=j.mrr_minor.sum(), seats=j.quantity.sum()
+    per_plan = j.group_by([*KEYS, "plan_id", "is_addon"]).aggregate(
+        mrr=j.mrr_minor.sum(), seats=j.quantity.sum(), snapshot_day=j.snapshot_day.max()
     )
     zero = ibis.literal(0, "int64")
-    am = per_plan.group_by([*KEYS, "snapshot_day"]).aggregate(
+    # the main plan: the base plan with the most MRR, the lowest id among equals (one pass: the largest key)
+    rank = ibis.struct({"mrr": per_plan.mrr, "lowest_id": -per_plan.plan_id})
+    am = per_plan.group_by(KEYS).aggregate(
+        snapshot_day=per_plan.snapshot_day.max(),  # (one per month: the month-end or as_of)
         mrr_minor=per_plan.mrr.sum(),
         base_mrr_minor=per_plan.mrr.sum(where=~per_plan.is_addon),
         addon_mrr_minor=per_plan.mrr.sum(where=per_plan.is_addon),
         seats=per_plan.seats.sum(where=~per_plan.is_addon),
         # per_plan has one row per plan here (is_addon belongs to the plan): a count, not a distinct count
         addon_plans=(per_plan.is_addon & (per_plan.mrr > 0)).cast("int64").sum(),
+        plan_id=per_plan.plan_id.argmax(rank, where=~per_plan.is_addon),
     )
-    base = per_plan.filter(~per_plan.is_addon)
-    top = base.group_by(KEYS).aggregate(top_mrr=base.mrr.max())
-    main = (
-        base.join(top, KEYS)
-        .filter(lambda t: t.mrr == t.top_mrr)
-        .group_by(KEYS)
-        .aggregate(plan_id=lambda t: t.plan_id.min())
-    )
-    am = am.left_join(main, KEYS).drop("account_id_right", "currency_right", "month_right")
     return am.mutate(
         mrr_minor=am.mrr_minor.cast("int64"),
         base_mrr_minor=am.base_mrr_minor.fill_null(zero).cast("int64"),
