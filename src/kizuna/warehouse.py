@@ -24,7 +24,7 @@ from sqlalchemy.sql.schema import Column, Table
 
 from kizuna import models
 from kizuna.db import UTCDateTime
-from kizuna.errors import KizunaError
+from kizuna.errors import KizunaError, child_failure
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 # The tables the analytics layer reads. (Audit log and import runs are not analytics inputs.)
@@ -165,17 +165,10 @@ def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> d
             stderr = child.stderr.read()  # (a few lines at most: the children write nothing else)
             child.stderr.close()
             if child.wait() != 0:
-                failures.append(_last_error(stderr))
+                failures.append(child_failure(stderr))
         if failures:
             raise KizunaError(f"reading {database} failed: {failures[0]}")
         return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}
-
-
-def _last_error(stderr: str) -> str:
-    """The exception a child process ended with: the lines of its traceback after the last indented one."""
-    lines = stderr.strip().splitlines()
-    indented = [i for i, line in enumerate(lines) if line.startswith(" ")]
-    return "; ".join(lines[indented[-1] + 1 :] if indented else lines[-1:])
 
 
 def _shares(database: str, widths: dict[str, int], parts: int) -> list[list[str]]:
@@ -261,8 +254,12 @@ def hub_tables(
     from kizuna.analytics.engine import register_tables
 
     sources: dict[str, Any] = dict(read_hub(engine, names))
-    if event_store is not None and event_store.files():
-        sources["events"] = event_store.glob()
-    else:
-        sources["events"] = EVENT_SCHEMA.empty_table()
+    sources["events"] = event_source(event_store)
     return register_tables(con, sources)
+
+
+def event_source(event_store: EventStore | None) -> str | pa.Table:
+    """What the ``events`` table is registered from: the glob of the event files, or an empty table if none."""
+    if event_store is not None and event_store.files():
+        return event_store.glob()
+    return EVENT_SCHEMA.empty_table()

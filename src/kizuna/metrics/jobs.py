@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,24 +13,31 @@ log = logging.getLogger(__name__)
 
 
 def refresh(ctx: RefreshContext) -> dict[str, object]:
-    """Compute the KPI snapshot on the configured analytics engine and replace it in the app database."""
-    from kizuna.analytics.kpi._common import KPI_COLUMNS, prepared_key
-    from kizuna.analytics.kpi.snapshot import compute_snapshot
-    from kizuna.analytics.kpi.usage import user_activity
-    from kizuna.metrics.service import prune_snapshots, replace_snapshot
-    from kizuna.usage.rollups import account_months
-    from kizuna.usage.store import EventStore
+    """Compute the KPI snapshot on the configured analytics engine and replace it in the app database.
 
-    tables = ctx.hub(KPI_COLUMNS)
-    store = EventStore(ctx.runtime.settings.events_dir)
-    # the users active in the last 60 days, grouped once: account usage and this month's usage read them
-    tables[prepared_key("user_activity", ctx.as_of)] = user_activity(tables, ctx.as_of).cache()
-    tables[prepared_key("account_months", ctx.as_of)] = account_months(tables, store, ctx.as_of)
-    snapshot = compute_snapshot(tables, ctx.as_of, gross_margin=ctx.runtime.settings.gross_margin)
+    On DuckDB with two processes (``kpi_processes``) the usage part runs in :mod:`kizuna.metrics.worker` while this
+    process computes the revenue part; on Spark (which spreads its own work) or with one, both run here.
+    """
+    from kizuna.analytics.kpi._common import KPI_COLUMNS
+    from kizuna.analytics.kpi.snapshot import combine, revenue_part
+    from kizuna.metrics.service import prune_snapshots, replace_snapshot
+    from kizuna.metrics.worker import UsageWorker, usage_part
+
+    settings = ctx.runtime.settings
+    processes = settings.kpi_processes or min(2, os.cpu_count() or 1)
+    if settings.analytics_engine == "duckdb" and processes > 1:
+        with UsageWorker() as worker:  # started before the hub read: its imports overlap it
+            tables = ctx.hub(KPI_COLUMNS)
+            worker.submit(tables, settings.events_dir, ctx.as_of)
+            revenue = revenue_part(tables, ctx.as_of, gross_margin=settings.gross_margin)
+            snapshot = combine(revenue, worker.result())
+    else:
+        tables = ctx.hub(KPI_COLUMNS)
+        revenue = revenue_part(tables, ctx.as_of, gross_margin=settings.gross_margin)
+        snapshot = combine(revenue, usage_part(tables, settings.events_dir, ctx.as_of))
     with ctx.runtime.transaction() as session:
         counts = replace_snapshot(session, actor="refresh", as_of=ctx.as_of, **snapshot)
-        keep = ctx.runtime.settings.kpi_snapshot_days
-        pruned = prune_snapshots(session, actor="refresh", as_of=ctx.as_of, keep_days=keep)
+        pruned = prune_snapshots(session, actor="refresh", as_of=ctx.as_of, keep_days=settings.kpi_snapshot_days)
     series = snapshot["series"]
     month = ctx.as_of.replace(day=1)
     head = series[(series.metric == "mrr_minor") & (series.dimension == "") & (series.month == month)]
@@ -39,4 +47,5 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
         "mrr": {r.currency: int(r.value) for r in head.itertuples()},
         **counts,
         "pruned_snapshots": len(pruned),
+        "processes": processes if settings.analytics_engine == "duckdb" else 1,
     }

@@ -57,12 +57,21 @@ def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
 
 def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     """Return ``tables`` plus the shared intermediates of ``as_of`` materialised once on the backend (``.cache()``):
-    account MRR, MRR movements, trailing-12-month retention pairs, the users active in the last 60 days, usage per
-    account-month, onboarding, lead stages and the MRR summary.
+    account MRR, MRR movements, trailing-12-month retention pairs, onboarding, lead stages and the MRR summary
+    (:func:`prepare_revenue`), and the users active in the last 60 days and usage per account-month
+    (:func:`kizuna.analytics.kpi.usage.prepare`).
 
     Every KPI function given the result reuses them instead of deriving them again, which keeps many KPIs of one
     date fast on DuckDB and on Spark. The input mapping is not changed.
     """
+    from kizuna.analytics.kpi.usage import prepare as prepare_usage
+
+    return prepare_usage(prepare_revenue(tables, as_of), as_of)
+
+
+def prepare_revenue(tables: Tables, as_of: dt.date) -> dict[str, Any]:
+    """:func:`prepare` without the usage intermediates (no event is read): ``tables`` plus account MRR, MRR
+    movements, trailing-12-month retention pairs, onboarding, lead stages and the MRR summary of ``as_of``."""
     out = dict(tables)
     out[prepared_key("first_month", as_of)] = first_month(tables, as_of)
     out[prepared_key("account_mrr", as_of)] = account_mrr(out, as_of).cache()
@@ -72,13 +81,8 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     # the trailing-12-month pairs once, with every breakdown: each MRR summary then only groups them
     out[prepared_key("retention_pairs_12m", as_of)] = retention_pairs(out, as_of, by=BREAKDOWNS).cache()
     from kizuna.analytics.kpi.funnel import lead_stages
-    from kizuna.analytics.kpi.usage import account_months, user_activity
     from kizuna.analytics.kpi.voice import account_onboarding
 
-    if prepared_key("user_activity", as_of) not in out:  # (the refresh passes both in, the months from rollups)
-        out[prepared_key("user_activity", as_of)] = user_activity(out, as_of).cache()
-    if prepared_key("account_months", as_of) not in out:
-        out[prepared_key("account_months", as_of)] = account_months(out, as_of).cache()
     out[prepared_key("account_onboarding", as_of)] = account_onboarding(out, as_of).cache()
     out[prepared_key("lead_stages", as_of)] = lead_stages(out, as_of).cache()
     out[prepared_key("mrr_summary", as_of)] = mrr_summary(out, as_of).cache()

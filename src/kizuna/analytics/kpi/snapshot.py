@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -43,23 +44,33 @@ def _long(wide: pd.DataFrame, *, dimension: str = "", keys: tuple[str, ...] = _K
     return out.loc[:, ["metric", "month", "currency", "dimension", "dimension_value", "value"]]
 
 
+@dataclass
+class Part:
+    """What one part of the snapshot computed: per-account columns (by ``account_id``), long series frames and
+    named tables."""
+
+    accounts: pd.DataFrame
+    series: list[pd.DataFrame]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
 def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> dict[str, Any]:
-    """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``."""
-    t = revenue.prepare(tables, as_of)
-    parts = [_long(frame(revenue.mrr_summary(t, as_of)))]
+    """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``.
+
+    The two parts read disjoint intermediates, so a caller may compute them apart (``kizuna refresh`` runs
+    :func:`usage_part` in a second process beside :func:`revenue_part`) and :func:`combine` them.
+    """
+    return combine(revenue_part(tables, as_of, gross_margin=gross_margin), usage_part(tables, as_of))
+
+
+def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part:
+    """Revenue, retention, unit economics, cohorts, onboarding and the funnel (reads no event)."""
+    t = revenue.prepare_revenue(tables, as_of)
+    series = [_long(frame(revenue.mrr_summary(t, as_of)))]
     for dimension in SERIES_BREAKDOWNS:
-        parts.append(_long(frame(revenue.mrr_summary(t, as_of, by=[dimension])), dimension=dimension))
-    parts.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
-    parts.append(_long(frame(revenue.renewals(t, as_of))))
-    parts.append(_long(frame(voice.survey_scores(t, as_of))))
-    for dimension in ("plan", "industry", "region", "owner_id", "touch_tier"):
-        if dimension != "plan":
-            parts.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
-    parts.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
-    parts.append(_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric))
-    series = pd.concat([p for p in parts if not p.empty], ignore_index=True)
-    # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
-    series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
+        series.append(_long(frame(revenue.mrr_summary(t, as_of, by=[dimension])), dimension=dimension))
+    series.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
+    series.append(_long(frame(revenue.renewals(t, as_of))))
 
     by_tenure_and_plan = frame(cohorts.churn_by_tenure(t, as_of, by=["plan"]))
     durations = frame(funnel.stage_durations(t, as_of))
@@ -91,12 +102,8 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
         "source_quality": frame(funnel.source_quality(t, as_of)),
         "segment_quality": frame(funnel.source_quality(t, as_of, by=["industry", "employee_band"])),
     }
-    return {"series": series, "tables": results, "accounts": account_metrics(t, as_of)}
 
-
-def account_metrics(tables: Tables, as_of: dt.date) -> pd.DataFrame:
-    """One row per account known at ``as_of``: this month's MRR row, usage, onboarding and voice (pandas)."""
-    mv = revenue.mrr_movements(tables, as_of)
+    mv = revenue.mrr_movements(t, as_of)
     month = mv.filter(mv.month == as_of.replace(day=1))
     money = frame(
         month.select(
@@ -113,14 +120,34 @@ def account_metrics(tables: Tables, as_of: dt.date) -> pd.DataFrame:
     # an account billed in several currencies keeps its largest line of business here (the series keep them all)
     money = money.sort_values(["account_id", "mrr_minor", "currency"], ascending=[True, False, True])
     money = money.drop_duplicates("account_id").assign(arr_minor=lambda f: f.mrr_minor * 12)
-    use = frame(usage.account_usage(tables, as_of)).drop(columns=["last_login_at"])
-    onb = frame(voice.account_onboarding(tables, as_of)).rename(
-        columns={"completion_rate": "onboarding_completion_rate"}
-    )[["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]]
-    vo = frame(voice.account_voice(tables, as_of))
-    out = use.merge(money, on="account_id", how="left").merge(onb, on="account_id", how="left")
-    out = out.merge(vo, on="account_id", how="left")
+    onb = frame(voice.account_onboarding(t, as_of)).rename(columns={"completion_rate": "onboarding_completion_rate"})[
+        ["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]
+    ]
+    return Part(series=series, tables=results, accounts=money.merge(onb, on="account_id", how="outer"))
+
+
+def usage_part(tables: Tables, as_of: dt.date) -> Part:
+    """Product usage (from the events), surveys and support: monthly series and per-account columns for every
+    account known at ``as_of``."""
+    t = usage.prepare(tables, as_of)
+    series = [_long(frame(voice.survey_scores(t, as_of)))]
+    for dimension in ("industry", "region", "owner_id", "touch_tier"):
+        series.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
+    series.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
+    series.append(_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric))
+    use = frame(usage.account_usage(t, as_of)).drop(columns=["last_login_at"])
+    accounts = use.merge(frame(voice.account_voice(t, as_of)), on="account_id", how="left")
+    return Part(series=series, accounts=accounts)
+
+
+def combine(revenue_result: Part, usage_result: Part) -> dict[str, Any]:
+    """The snapshot of the two parts: ``{"series", "tables", "accounts"}`` (one row per account known then)."""
+    parts = [p for p in (*revenue_result.series, *usage_result.series) if not p.empty]
+    series = pd.concat(parts, ignore_index=True)
+    # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
+    series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
+    out = usage_result.accounts.merge(revenue_result.accounts, on="account_id", how="left")
     for col in ("mrr_minor", "arr_minor", "mrr_change_minor"):
         out[col] = out[col].fillna(0).astype("int64")
     out["cohort_month"] = pd.to_datetime(out["cohort_month"]).dt.date
-    return out
+    return {"series": series, "tables": {**revenue_result.tables, **usage_result.tables}, "accounts": out}

@@ -57,6 +57,18 @@ USAGE_COLUMNS = (
 )
 
 
+def prepare(tables: Tables, as_of: dt.date) -> dict[str, object]:
+    """Return ``tables`` plus :func:`user_activity` and :func:`account_months` of ``as_of`` materialised once on the
+    backend (unless ``tables`` holds them already: the refresh passes them in, the months from its rollups).
+    :func:`account_usage` and :func:`monthly_usage` given the result read them. The input mapping is not changed."""
+    out = dict(tables)
+    if prepared_key("user_activity", as_of) not in out:
+        out[prepared_key("user_activity", as_of)] = user_activity(out, as_of).cache()
+    if prepared_key("account_months", as_of) not in out:
+        out[prepared_key("account_months", as_of)] = account_months(out, as_of).cache()
+    return out
+
+
 def licensed_seats(tables: Tables, as_of: dt.date) -> ir.Table:
     """Seats per account on ``as_of``: the sum of ``quantity`` on base-plan (not add-on), non-trial lines valid then.
 
@@ -242,7 +254,7 @@ def account_months(tables: Tables, as_of: dt.date) -> ir.Table:
     Columns: ``account_id, month, users`` (distinct known users), ``events`` (every event, anonymous ones too),
     ``logins`` (events named in ``LOGIN_EVENTS``), ``last_login_at`` (null in a month without a login). Rows exist
     for account-months with at least one event. :func:`monthly_usage` and the last login of :func:`account_usage`
-    are sums and maxima over it; :func:`~kizuna.analytics.kpi.revenue.prepare` materialises it once per date.
+    are sums and maxima over it; :func:`prepare` materialises it once per date.
     """
     prepared = tables.get(prepared_key("account_months", as_of))
     if prepared is not None:
