@@ -1,9 +1,10 @@
 """The usage part of a KPI refresh in a process of its own: ``python -m kizuna.metrics.worker``.
 
-On DuckDB, ``kizuna refresh`` computes the revenue part of the snapshot (:func:`~kizuna.analytics.kpi.snapshot.
-revenue_part`) in its own process and the usage part (events, surveys, support: :func:`~kizuna.analytics.kpi.
-snapshot.usage_part`) here, side by side: a refresh is a long run of Python (Ibis compiling, pandas) between
-queries, so one process leaves the second core idle half the time. The two parts share no intermediate.
+On DuckDB, ``kizuna refresh`` computes the revenue part of the snapshot (MRR movements and all derived from them:
+:func:`~kizuna.analytics.kpi.snapshot.revenue_part`) in its own process and the usage part (events, onboarding,
+surveys, support: :func:`~kizuna.analytics.kpi.snapshot.usage_part`) here, side by side: a refresh is a long run of
+Python (Ibis compiling, pandas) between queries, so one process leaves the second core idle half the time. The two
+parts share no intermediate.
 
 The worker starts before the hub is read (its imports overlap the read), then waits for its job on stdin, JSON:
 ``{"hub": folder of Arrow IPC files, "events_dir": path, "as_of": ISO date, "out": path}``. It registers the
@@ -28,7 +29,7 @@ import pyarrow as pa
 from kizuna.errors import KizunaError, child_failure
 
 #: the hub tables the usage part reads (besides the events)
-USAGE_INPUTS = ("accounts", "plans", "subscriptions", "survey_responses", "tickets")
+USAGE_INPUTS = ("accounts", "plans", "subscriptions", "onboarding_milestones", "survey_responses", "tickets")
 
 
 def usage_part(tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> Any:

@@ -64,7 +64,8 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
 
 
 def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part:
-    """Revenue, retention, unit economics, cohorts, onboarding and the funnel (reads no event)."""
+    """MRR movements and what is derived from them: revenue, retention, renewals, unit economics, cohorts and the
+    funnel (reads no event)."""
     t = revenue.prepare_revenue(tables, as_of)
     series = [_long(frame(revenue.mrr_summary(t, as_of)))]
     for dimension in SERIES_BREAKDOWNS:
@@ -87,10 +88,6 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
         .reset_index()
         .assign(logo_churn_rate=lambda f: f.churned_customers / f.customer_months.where(f.customer_months > 0)),
         "cac_by_channel": frame(unit_economics.cac(t, as_of)),
-        "onboarding": frame(voice.onboarding_summary(t, as_of)).assign(
-            median_time_to_value_days=voice.median_time_to_value(t, as_of)
-        ),
-        "onboarding_by_touch_tier": frame(voice.onboarding_summary(t, as_of, by=["touch_tier"])),
         "funnel": frame(funnel.funnel_conversion(t, as_of)),
         "funnel_by_source": frame(funnel.funnel_conversion(t, as_of, by=["source"])),
         "funnel_by_owner": frame(funnel.funnel_conversion(t, as_of, by=["owner_id"])),
@@ -120,24 +117,32 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
     # an account billed in several currencies keeps its largest line of business here (the series keep them all)
     money = money.sort_values(["account_id", "mrr_minor", "currency"], ascending=[True, False, True])
     money = money.drop_duplicates("account_id").assign(arr_minor=lambda f: f.mrr_minor * 12)
-    onb = frame(voice.account_onboarding(t, as_of)).rename(columns={"completion_rate": "onboarding_completion_rate"})[
-        ["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]
-    ]
-    return Part(series=series, tables=results, accounts=money.merge(onb, on="account_id", how="outer"))
+    return Part(series=series, tables=results, accounts=money)
 
 
 def usage_part(tables: Tables, as_of: dt.date) -> Part:
-    """Product usage (from the events), surveys and support: monthly series and per-account columns for every
-    account known at ``as_of``."""
+    """Product usage (from the events), onboarding, surveys and support: monthly series, the onboarding tables and
+    per-account columns for every account known at ``as_of``. Reads no MRR movement."""
     t = usage.prepare(tables, as_of)
+    results = {
+        "onboarding": frame(voice.onboarding_summary(t, as_of)).assign(
+            median_time_to_value_days=voice.median_time_to_value(t, as_of)
+        ),
+        "onboarding_by_touch_tier": frame(voice.onboarding_summary(t, as_of, by=["touch_tier"])),
+    }
     series = [_long(frame(voice.survey_scores(t, as_of)))]
     for dimension in ("industry", "region", "owner_id", "touch_tier"):
         series.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
     series.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
     series.append(_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric))
     use = frame(usage.account_usage(t, as_of)).drop(columns=["last_login_at"])
-    accounts = use.merge(frame(voice.account_voice(t, as_of)), on="account_id", how="left")
-    return Part(series=series, accounts=accounts)
+    onb = frame(voice.account_onboarding(t, as_of)).rename(columns={"completion_rate": "onboarding_completion_rate"})[
+        ["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]
+    ]
+    accounts = use.merge(onb, on="account_id", how="left").merge(
+        frame(voice.account_voice(t, as_of)), on="account_id", how="left"
+    )
+    return Part(series=series, tables=results, accounts=accounts)
 
 
 def combine(revenue_result: Part, usage_result: Part) -> dict[str, Any]:
