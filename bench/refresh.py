@@ -98,6 +98,8 @@ def main() -> None:
         else:
             result = _child_refresh(args.data_dir, args.as_of, args.engine)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # the largest child (hub readers, the KPI usage worker) on its own; it runs beside this process
+        result["peak_child_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(json.dumps(result, default=str))
         return
     from kizuna.settings import Settings
@@ -135,7 +137,8 @@ def main() -> None:
         f"kizuna refresh --only metrics ({args.engine}), every later one: median {seconds:.1f} s of {len(later)} "
         f"({_listed(later)}), {seconds / floor:.1f}x the median floor; each over the floor scanned before it: "
         f"{', '.join(f'{r:.1f}x' for r in pairs)} (median {statistics.median(pairs):.1f}x), "
-        f"peak {max(float(r['peak_rss_mb']) for r in later):.0f} MB"  # type: ignore[arg-type]
+        f"peak {max(float(r['peak_rss_mb']) for r in later):.0f} MB "  # type: ignore[arg-type]
+        f"(+ {max(float(r['peak_child_rss_mb']) for r in later):.0f} MB in its largest child process)"  # type: ignore[arg-type]
     )
     print(f"summary: {json.dumps(ref['summary'], ensure_ascii=False)}")
 

@@ -11,7 +11,7 @@ import pytest
 
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.kpi.usage import account_months as direct_account_months
-from kizuna.usage.rollups import account_months, rollup_dir
+from kizuna.usage.rollups import account_months, rollup_dir, stale_months
 from kizuna.usage.store import EventStore, events_table
 
 
@@ -61,8 +61,10 @@ def _store(tmp_path: Path) -> EventStore:
 def test_rollups_equal_the_direct_computation_and_are_reused(tmp_path: Path) -> None:
     store = _store(tmp_path)
     as_of = dt.date(2026, 3, 15)
+    assert stale_months(store, as_of) == [dt.date(2026, 1, 1), dt.date(2026, 2, 1)]  # closed, never computed
     rolled, direct = _both(store, as_of)
     pd.testing.assert_frame_equal(rolled, direct)
+    assert stale_months(store, as_of) == []
     jan = rolled[rolled.month == dt.date(2026, 1, 1)].iloc[0]
     assert (jan.users, jan.events, jan.logins) == (2, 2, 1)
     march = rolled[rolled.month == dt.date(2026, 3, 1)]
@@ -82,6 +84,7 @@ def test_a_month_whose_files_change_is_computed_again(tmp_path: Path) -> None:
     as_of = dt.date(2026, 3, 15)
     _both(store, as_of)
     _write(store, "late", [(2, "u8", "login", "2026-02-20 10:00"), (3, "u7", "page_viewed", "2026-01-02 10:00")])
+    assert stale_months(store, as_of) == [dt.date(2026, 1, 1), dt.date(2026, 2, 1)]
     rolled, direct = _both(store, as_of)
     pd.testing.assert_frame_equal(rolled, direct)
     feb = rolled[(rolled.month == dt.date(2026, 2, 1)) & (rolled.account_id == 2)].iloc[0]

@@ -8,8 +8,8 @@ parts share no intermediate.
 
 The worker starts before the hub is read (its imports overlap the read), then waits for its job on stdin, JSON:
 ``{"hub": folder of Arrow IPC files, "events_dir": path, "as_of": ISO date, "out": path}``. It registers the
-files on a DuckDB connection of its own, computes the part (with the monthly usage rollups) and pickles it to
-``out``.
+files on a DuckDB connection of its own (one thread), computes the part (with the monthly usage rollups) and
+pickles it to ``out``.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class UsageWorker:
 
 def main() -> None:
     from kizuna.analytics.engine import connect, register_tables
+    from kizuna.usage.rollups import stale_months
     from kizuna.usage.store import EventStore
     from kizuna.warehouse import event_source
 
@@ -119,9 +120,12 @@ def main() -> None:
     }
     sources["events"] = event_source(EventStore(Path(job["events_dir"])))
     # one DuckDB thread: the revenue part beside it is the longer one and keeps the machine's second core (with two
-    # threads here too, a refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s)
-    tables = register_tables(connect("duckdb", threads=1), sources)
-    part = usage_part(tables, Path(job["events_dir"]), dt.date.fromisoformat(job["as_of"]))
+    # threads here too, a refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s).
+    # Unless months of usage are to be computed from the events (a first refresh: 35 months of them on the demo)
+    as_of = dt.date.fromisoformat(job["as_of"])
+    threads = None if stale_months(EventStore(Path(job["events_dir"])), as_of) else 1
+    tables = register_tables(connect("duckdb", threads=threads), sources)
+    part = usage_part(tables, Path(job["events_dir"]), as_of)
     with open(job["out"], "wb") as sink:
         pickle.dump(part, sink)
 

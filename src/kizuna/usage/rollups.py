@@ -97,15 +97,27 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     return register_tables(backend(tables), {name: table})[name]
 
 
-def _read_rollup(store: EventStore, month: dt.date, fingerprint: str) -> pa.Table | None:
-    path = _rollup_path(store, month)
+def stale_months(store: EventStore, as_of: dt.date) -> list[dt.date]:
+    """The closed months (before ``as_of``'s) whose rollup is missing or out of date: :func:`account_months` computes
+    them from the events (all of them on a data directory's first refresh)."""
+    from kizuna.analytics.kpi._common import month_start
+
+    closed = [m for m in store.months() if m < month_start(as_of)]
+    return [m for m in closed if _stored_fingerprint(store, m) != month_fingerprint(store, m)]
+
+
+def _stored_fingerprint(store: EventStore, month: dt.date) -> str | None:
     try:
-        metadata = pq.read_metadata(path).metadata or {}
+        metadata = pq.read_metadata(_rollup_path(store, month)).metadata or {}
     except (FileNotFoundError, pa.ArrowInvalid, OSError):
         return None
-    if metadata.get(_FINGERPRINT_KEY, b"").decode() != fingerprint:
+    return metadata.get(_FINGERPRINT_KEY, b"").decode()
+
+
+def _read_rollup(store: EventStore, month: dt.date, fingerprint: str) -> pa.Table | None:
+    if _stored_fingerprint(store, month) != fingerprint:
         return None
-    return pq.read_table(path)
+    return pq.read_table(_rollup_path(store, month))
 
 
 def _write_rollup(store: EventStore, month: dt.date, fingerprint: str, table: pa.Table) -> None:
