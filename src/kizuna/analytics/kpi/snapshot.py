@@ -38,10 +38,18 @@ def _long(wide: pd.DataFrame, *, dimension: str = "", keys: tuple[str, ...] = _K
     if "currency" not in out.columns:
         out["currency"] = ""
     out["dimension"] = dimension
-    out["dimension_value"] = out[dimension].astype("string").fillna("") if dimension else ""
+    out["dimension_value"] = _dimension_values(out[dimension]) if dimension else ""
     out["month"] = pd.to_datetime(out["month"]).dt.date
     out["value"] = out["value"].astype("float64")
     return out.loc[:, ["metric", "month", "currency", "dimension", "dimension_value", "value"]]
+
+
+def _dimension_values(column: pd.Series) -> pd.Series:
+    """A breakdown's values as text ('' where none). An integer column with a null arrives as floats: its values are
+    written as integers ('100', never '100.0': an owner id reads the same whether or not some account has none)."""
+    if pd.api.types.is_float_dtype(column) and bool((column.dropna() % 1 == 0).all()):
+        column = column.astype("Int64")
+    return column.astype("string").fillna("")
 
 
 @dataclass
