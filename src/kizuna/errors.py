@@ -62,11 +62,3 @@ class ConfigurationError(KizunaError):
 
 class ExternalServiceError(KizunaError):
     status_code = 502
-
-
-def child_failure(stderr: str) -> str:
-    """The exception a child Python process ended with, from its stderr: the lines after its traceback's last
-    indented one (the exception and any notes)."""
-    lines = stderr.strip().splitlines()
-    indented = [i for i, line in enumerate(lines) if line.startswith(" ")]
-    return "; ".join(lines[indented[-1] + 1 :] if indented else lines[-1:])

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
@@ -22,9 +20,9 @@ from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Column, Table
 
-from kizuna import models
+from kizuna import children, models
 from kizuna.db import UTCDateTime
-from kizuna.errors import KizunaError, child_failure
+from kizuna.errors import KizunaError
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 # The tables the analytics layer reads. (Audit log and import runs are not analytics inputs.)
@@ -143,29 +141,14 @@ def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> d
         queries[name] = [f'SELECT count(*) FROM "{name}"', f'SELECT {select} FROM "{name}"']
     shares = _shares(database, {name: len(columns) for name, columns in tables.items()}, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="kizuna-hub-") as out:
-        children = []
+        readers = []
         for share in shares:
+            reader = children.start("kizuna.sqlite_reader")
+            # each job goes in at once, so that the readers work side by side
             job = {"database": str(Path(database).resolve()), "out": out, "queries": {n: queries[n] for n in share}}
-            child = subprocess.Popen(
-                [sys.executable, "-m", "kizuna.sqlite_reader"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            # the job goes in at once, so that the children read side by side (communicate() would hand the
-            # second its job only after the first had finished)
-            assert child.stdin is not None
-            child.stdin.write(json.dumps(job))
-            child.stdin.close()
-            children.append(child)
-        failures = []
-        for child in children:  # every child is waited for before any failure is raised
-            assert child.stderr is not None
-            stderr = child.stderr.read()  # (a few lines at most: the children write nothing else)
-            child.stderr.close()
-            if child.wait() != 0:
-                failures.append(child_failure(stderr))
+            children.hand_job(reader, job)
+            readers.append(reader)
+        failures = [f for f in map(children.finish, readers) if f is not None]  # every reader waited for first
         if failures:
             raise KizunaError(f"reading {database} failed: {failures[0]}")
         return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}

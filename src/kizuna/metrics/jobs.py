@@ -25,7 +25,9 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
 
     settings = ctx.runtime.settings
     processes = settings.kpi_processes or min(2, os.cpu_count() or 1)
-    if settings.analytics_engine == "duckdb" and processes > 1:
+    if settings.analytics_engine != "duckdb":
+        processes = 1
+    if processes > 1:
         with UsageWorker() as worker:  # started before the hub read: its imports overlap it
             tables = ctx.hub(KPI_COLUMNS)
             worker.submit(tables, settings.events_dir, ctx.as_of)
@@ -47,5 +49,5 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
         "mrr": {r.currency: int(r.value) for r in head.itertuples()},
         **counts,
         "pruned_snapshots": len(pruned),
-        "processes": processes if settings.analytics_engine == "duckdb" else 1,
+        "processes": processes,
     }

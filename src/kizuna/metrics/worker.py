@@ -26,7 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from kizuna.errors import KizunaError, child_failure
+from kizuna import children
+from kizuna.errors import KizunaError
 
 #: the hub tables the usage part reads (besides the events)
 USAGE_INPUTS = ("accounts", "plans", "subscriptions", "onboarding_milestones", "survey_responses", "tickets")
@@ -59,13 +60,7 @@ class UsageWorker:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> UsageWorker:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "kizuna.metrics.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self._process = children.start("kizuna.metrics.worker")
         return self
 
     def __exit__(
@@ -78,7 +73,7 @@ class UsageWorker:
 
     def submit(self, tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> None:
         """Hand the worker the usage inputs among the hub ``tables`` (as Arrow IPC files) and its job."""
-        assert self._process is not None and self._process.stdin is not None
+        assert self._process is not None
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
         for name in USAGE_INPUTS:
@@ -86,19 +81,14 @@ class UsageWorker:
             with pa.OSFile(str(hub / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
                 writer.write_table(data)
         job = {"hub": str(hub), "events_dir": str(events_dir), "as_of": as_of.isoformat(), "out": self._out}
-        try:
-            self._process.stdin.write(json.dumps(job))
-            self._process.stdin.close()
-        except BrokenPipeError:  # it ended early: result() reports why
-            pass
+        children.hand_job(self._process, job)
 
     def result(self) -> Any:
         """Wait for the worker and return its part; KizunaError with the worker's own error if it failed."""
-        assert self._process is not None and self._process.stderr is not None
-        stderr = self._process.stderr.read()
-        self._process.stderr.close()
-        if self._process.wait() != 0:
-            raise KizunaError(f"the KPI usage worker failed: {child_failure(stderr)}")
+        assert self._process is not None
+        failure = children.finish(self._process)
+        if failure is not None:
+            raise KizunaError(f"the KPI usage worker failed: {failure}")
         with open(self._out, "rb") as source:
             return pickle.load(source)  # (our own child's file, in our own temporary folder)
 

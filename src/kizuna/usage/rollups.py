@@ -80,7 +80,7 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     events = tables["events"]
     known = events.filter(events.timestamp < cutoff(as_of))
     current = month_start(as_of)
-    closed = [m for m in store.months() if m < current]  # ended before the cut-off: every event counts
+    closed = _closed_months(store, as_of)
     fingerprints = {m: month_fingerprint(store, m) for m in closed}
     stored = {m: _read_rollup(store, m, fingerprints[m]) for m in closed}
     missing = [m for m in closed if stored[m] is None]
@@ -100,10 +100,14 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
 def stale_months(store: EventStore, as_of: dt.date) -> list[dt.date]:
     """The closed months (before ``as_of``'s) whose rollup is missing or out of date: :func:`account_months` computes
     them from the events (all of them on a data directory's first refresh)."""
+    return [m for m in _closed_months(store, as_of) if _stored_fingerprint(store, m) != month_fingerprint(store, m)]
+
+
+def _closed_months(store: EventStore, as_of: dt.date) -> list[dt.date]:
+    """The months of the event files that ended before ``as_of``'s month (every event of them counts)."""
     from kizuna.analytics.kpi._common import month_start
 
-    closed = [m for m in store.months() if m < month_start(as_of)]
-    return [m for m in closed if _stored_fingerprint(store, m) != month_fingerprint(store, m)]
+    return [m for m in store.months() if m < month_start(as_of)]
 
 
 def _stored_fingerprint(store: EventStore, month: dt.date) -> str | None:
