@@ -1,8 +1,12 @@
 """Child Python processes that take one JSON job on stdin and report failure through their exit status.
 
-The SQLite hub readers (:mod:`kizuna.sqlite_reader`) and the KPI usage worker (:mod:`kizuna.metrics.worker`) run
-this way: :func:`start` them, :func:`hand_job` each its job (at once, so that they work side by side), then
-:func:`finish` each, which waits for it and returns the exception it ended with, if any.
+The SQLite hub readers (:mod:`kizuna.sqlite_reader`) and the KPI worker (:mod:`kizuna.metrics.worker`) run this way:
+:func:`start` them, :func:`hand_job` each its job (at once, so that they work side by side; the child reads it with
+:func:`read_job`), then :func:`finish` each, which waits for it and returns the exception it ended with, if any.
+
+A child that needs more from its parent later (the KPI worker waits for the account outcomes of the revenue part) is
+handed its job with ``more=True``, then :func:`send` messages, which it reads with :func:`read_message`. Each job and
+message is one line of JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 import subprocess
 import sys
 from typing import Any
+
+from kizuna.errors import KizunaError
 
 
 def start(module: str) -> subprocess.Popen[str]:
@@ -24,20 +30,53 @@ def start(module: str) -> subprocess.Popen[str]:
     )
 
 
-def hand_job(child: subprocess.Popen[str], job: dict[str, Any]) -> None:
-    """Write the job and close stdin (the child reads to its end). A child that already ended is left to
-    :func:`finish` to report."""
+def hand_job(child: subprocess.Popen[str], job: dict[str, Any], *, more: bool = False) -> None:
+    """Write the job, then close stdin unless ``more`` messages are to follow (:func:`send`, then :func:`close`).
+    A child that already ended is left to :func:`finish` to report."""
+    send(child, job)
+    if not more:
+        close(child)
+
+
+def send(child: subprocess.Popen[str], message: dict[str, Any]) -> None:
+    """Write one message (a line of JSON) to the child at once."""
     assert child.stdin is not None
     try:
-        child.stdin.write(json.dumps(job))
+        child.stdin.write(json.dumps(message) + "\n")
+        child.stdin.flush()
+    except BrokenPipeError:
+        pass
+
+
+def close(child: subprocess.Popen[str]) -> None:
+    """Close the child's stdin: no more messages (its :func:`read_message` then returns None)."""
+    assert child.stdin is not None
+    try:
         child.stdin.close()
     except BrokenPipeError:
         pass
 
 
+def read_job() -> dict[str, Any]:
+    """In the child: its job (the first message)."""
+    job = read_message()
+    if job is None:
+        raise KizunaError("no job on stdin: the parent ended before handing it")
+    return job
+
+
+def read_message() -> dict[str, Any] | None:
+    """In the child: the next message from the parent (the job is the first), waiting for it; None once the parent
+    closed stdin."""
+    line = sys.stdin.readline()
+    return json.loads(line) if line else None
+
+
 def finish(child: subprocess.Popen[str]) -> str | None:
     """Wait for the child; None if it succeeded, else the exception it ended with (:func:`failure`)."""
     assert child.stderr is not None
+    if child.stdin is not None and not child.stdin.closed:
+        close(child)  # (a child still waiting for a message would wait for ever)
     stderr = child.stderr.read()  # (a few lines at most: the children write nothing else)
     child.stderr.close()
     return None if child.wait() == 0 else failure(stderr)

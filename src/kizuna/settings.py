@@ -37,9 +37,9 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=2,
-        description="Processes a KPI refresh on DuckDB computes in: 2 puts the usage part (events, surveys, "
-        "support) in a second process beside the revenue part; 1 keeps all in one; 0 = 2 on a machine with two or "
-        "more cores.",
+        description="Processes a KPI refresh on DuckDB computes in: 2 puts the usage and funnel parts (the events "
+        "and the leads) in a second process beside the revenue and voice parts; 1 keeps all in one; 0 = 2 on a "
+        "machine with two or more cores.",
     )
     secret_key: str = Field(default="change-me-in-production", description="Signs sessions and survey links.")
     base_url: str = "http://127.0.0.1:8000"

@@ -8,9 +8,9 @@ the files it writes. Input on stdin, JSON: ``{"database": path, "out": folder, "
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
+
+from kizuna import children
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     import adbc_driver_sqlite
     import pyarrow as pa
 
-    job = json.loads(sys.stdin.read())
+    job = children.read_job()
     out = Path(job["out"])
     database = adbc_driver_sqlite.connect(Path(job["database"]).as_uri() + "?mode=ro")
     with adbc_driver_manager.AdbcConnection(database) as conn:

@@ -237,12 +237,5 @@ def hub_tables(
     from kizuna.analytics.engine import register_tables
 
     sources: dict[str, Any] = dict(read_hub(engine, names))
-    sources["events"] = event_source(event_store)
+    sources["events"] = event_store.source() if event_store is not None else EVENT_SCHEMA.empty_table()
     return register_tables(con, sources)
-
-
-def event_source(event_store: EventStore | None) -> str | pa.Table:
-    """What the ``events`` table is registered from: the glob of the event files, or an empty table if none."""
-    if event_store is not None and event_store.files():
-        return event_store.glob()
-    return EVENT_SCHEMA.empty_table()

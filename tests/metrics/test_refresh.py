@@ -74,6 +74,10 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     assert pd.Timestamp(AS_OF).date() == AS_OF
 
 
+# one table of each part (revenue, voice, funnel) and the funnel's tables from the per-lead durations
+TABLES = {"cohort_retention", "onboarding", "funnel", "untouched_leads", "stage_velocity", "segment_quality"}
+
+
 def _stored(rt: Runtime) -> dict[str, pd.DataFrame]:
     with rt.transaction() as session:
         names = service.metric_names(session)
@@ -82,16 +86,16 @@ def _stored(rt: Runtime) -> dict[str, pd.DataFrame]:
         )
         out = {"series": series.reset_index(drop=True)}
         for name in names:
-            if name in {"cohort_retention", "funnel", "untouched_leads", "stage_velocity"}:
+            if name in TABLES:
                 out[name] = service.load_table(session, name=name)
         accounts = service.load_account_metrics(session).drop(columns=["id", "computed_at"])
     out["accounts"] = accounts[sorted(accounts.columns)].sort_values("account_id", ignore_index=True)
     return out
 
 
-def test_the_usage_worker_gives_the_snapshot_of_one_process(demo_runtime: Runtime) -> None:
-    """On DuckDB the usage part runs in a second process (kizuna.metrics.worker); the stored snapshot is the same
-    as with everything in one process, to the last value."""
+def test_the_kpi_worker_gives_the_snapshot_of_one_process(demo_runtime: Runtime) -> None:
+    """On DuckDB the usage and funnel parts run in a second process (kizuna.metrics.worker); the stored snapshot is
+    the same as with everything in one process, to the last value."""
     one = Runtime.open(demo_runtime.settings.model_copy(update={"kpi_processes": 1}))
     two = Runtime.open(demo_runtime.settings.model_copy(update={"kpi_processes": 2}))
     try:
@@ -102,7 +106,7 @@ def test_the_usage_worker_gives_the_snapshot_of_one_process(demo_runtime: Runtim
     finally:
         one.close()
         two.close()
-    assert alone.keys() == apart.keys() and len(alone) == 6 and len(alone["series"]) > 100
+    assert alone.keys() == apart.keys() and len(alone) == 2 + len(TABLES) and len(alone["series"]) > 100
     for name, frame in alone.items():
         pd.testing.assert_frame_equal(frame, apart[name], obj=name)
     assert alone["accounts"].mau.sum() > 0 and alone["accounts"].mrr_minor.sum() > 0  # events and revenue both

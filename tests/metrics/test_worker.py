@@ -1,4 +1,5 @@
-"""metrics.worker: the usage part in a process of its own reports its failures and never outlives the refresh."""
+"""metrics.worker: the usage and funnel parts in a process of their own report their failures; the worker never
+outlives the refresh."""
 
 from __future__ import annotations
 
@@ -9,21 +10,30 @@ import pytest
 
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.errors import KizunaError
-from kizuna.metrics.worker import UsageWorker
+from kizuna.metrics.worker import KpiWorker
 from tests.analytics.kpi.hub import hub
 
 
 def test_a_failing_worker_is_reported_with_its_error(tmp_path: Path) -> None:
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
     tables["accounts"] = tables["accounts"].select("id")  # the usage part needs its created_at and attributes
-    with UsageWorker() as worker:
+    with KpiWorker() as worker:
         worker.submit(tables, tmp_path / "events", dt.date(2026, 5, 31))
-        with pytest.raises(KizunaError, match=r"usage worker failed: .*'accounts' lacks column"):
+        with pytest.raises(KizunaError, match=r"KPI worker failed: .*'accounts' lacks column"):
             worker.result()
 
 
 def test_the_worker_ends_with_the_refresh(tmp_path: Path) -> None:
-    with UsageWorker() as worker:  # started, never given a job (the refresh failed before submitting)
+    with KpiWorker() as worker:  # started, never given a job (the refresh failed before submitting)
         process = worker._process
         assert process is not None and process.poll() is None
     assert process.poll() is not None
+
+
+def test_a_worker_never_sent_the_account_outcomes_says_so(tmp_path: Path) -> None:
+    tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
+    with KpiWorker() as worker:
+        worker.submit(tables, tmp_path / "events", dt.date(2026, 5, 31))
+        # (the refresh failed before its MRR movements were known: result() ends the worker's input)
+        with pytest.raises(KizunaError, match=r"KPI worker failed: .*sent no account outcomes"):
+            worker.result()

@@ -15,28 +15,36 @@ log = logging.getLogger(__name__)
 def refresh(ctx: RefreshContext) -> dict[str, object]:
     """Compute the KPI snapshot on the configured analytics engine and replace it in the app database.
 
-    On DuckDB with two processes (``kpi_processes``) the usage part runs in :mod:`kizuna.metrics.worker` while this
-    process computes the revenue part; on Spark (which spreads its own work) or with one, both run here.
+    On DuckDB with two processes (``kpi_processes``) the usage and funnel parts run in :mod:`kizuna.metrics.worker`
+    while this process computes the revenue and voice parts (and sends the worker the account outcomes the funnel
+    needs as soon as the MRR movements are known); on Spark (which spreads its own work) or with one, all run here.
     """
     from kizuna.analytics.kpi._common import KPI_COLUMNS
-    from kizuna.analytics.kpi.snapshot import combine, revenue_part
+    from kizuna.analytics.kpi.revenue import prepare_revenue
+    from kizuna.analytics.kpi.snapshot import combine, funnel_part, revenue_part, voice_part
     from kizuna.metrics.service import prune_snapshots, replace_snapshot
-    from kizuna.metrics.worker import UsageWorker, usage_part
+    from kizuna.metrics.worker import KpiWorker, usage_part
 
     settings = ctx.runtime.settings
     processes = settings.kpi_processes or min(2, os.cpu_count() or 1)
     if settings.analytics_engine != "duckdb":
         processes = 1
     if processes > 1:
-        with UsageWorker() as worker:  # started before the hub read: its imports overlap it
+        with KpiWorker() as worker:  # started before the hub read: its imports overlap it
             tables = ctx.hub(KPI_COLUMNS)
             worker.submit(tables, settings.events_dir, ctx.as_of)
-            revenue = revenue_part(tables, ctx.as_of, gross_margin=settings.gross_margin)
-            snapshot = combine(revenue, worker.result())
+            prepared = prepare_revenue(tables, ctx.as_of)
+            worker.send_outcomes(prepared, ctx.as_of)
+            revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)
+            voice = voice_part(tables, ctx.as_of)
+            snapshot = combine(revenue, voice, *worker.result())
     else:
         tables = ctx.hub(KPI_COLUMNS)
-        revenue = revenue_part(tables, ctx.as_of, gross_margin=settings.gross_margin)
-        snapshot = combine(revenue, usage_part(tables, settings.events_dir, ctx.as_of))
+        prepared = prepare_revenue(tables, ctx.as_of)
+        revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)
+        voice = voice_part(tables, ctx.as_of)
+        usage = usage_part(tables, settings.events_dir, ctx.as_of)
+        snapshot = combine(revenue, voice, usage, funnel_part(prepared, ctx.as_of))
     with ctx.runtime.transaction() as session:
         counts = replace_snapshot(session, actor="refresh", as_of=ctx.as_of, **snapshot)
         pruned = prune_snapshots(session, actor="refresh", as_of=ctx.as_of, keep_days=settings.kpi_snapshot_days)

@@ -1,24 +1,25 @@
-"""The usage part of a KPI refresh in a process of its own: ``python -m kizuna.metrics.worker``.
+"""The usage and funnel parts of a KPI refresh in a process of their own: ``python -m kizuna.metrics.worker``.
 
-On DuckDB, ``kizuna refresh`` computes the revenue part of the snapshot (MRR movements and all derived from them:
-:func:`~kizuna.analytics.kpi.snapshot.revenue_part`) in its own process and the usage part (events, onboarding,
-surveys, support: :func:`~kizuna.analytics.kpi.snapshot.usage_part`) here, side by side: a refresh is a long run of
-Python (Ibis compiling, pandas) between queries, so one process leaves the second core idle half the time. The two
-parts share no intermediate.
+On DuckDB, ``kizuna refresh`` computes the revenue and voice parts of the snapshot (MRR movements and all derived
+from them; onboarding, surveys and support) in its own process and the parts that read the two large inputs here,
+side by side: the usage part (the events: :func:`~kizuna.analytics.kpi.snapshot.usage_part`) and the funnel part
+(the leads: :func:`~kizuna.analytics.kpi.snapshot.funnel_part`). A refresh is a long run of Python (Ibis compiling,
+pandas) between queries, so one process leaves the second core idle half the time. The usage part shares nothing
+with the others; the funnel part needs of the revenue part only the outcome of each account that paid
+(:func:`~kizuna.analytics.kpi.funnel.account_outcomes`, one row per account).
 
-The worker starts before the hub is read (its imports overlap the read), then waits for its job on stdin, JSON:
-``{"hub": folder of Arrow IPC files, "events_dir": path, "as_of": ISO date, "out": path}``. It registers the
-files on a DuckDB connection of its own (one thread), computes the part (with the monthly usage rollups) and
-pickles it to ``out``.
+The worker starts before the hub is read (its imports overlap the read), then waits for its job on stdin, one line
+of JSON: ``{"hub": folder of Arrow IPC files, "events_dir": path, "as_of": ISO date, "out": path}``. It registers
+the files on a DuckDB connection of its own and computes the usage part (with the monthly usage rollups). Then it
+waits for a second line, ``{"outcomes": Arrow IPC file}``, which the refresh sends as soon as its MRR movements are
+known, computes the funnel part, and pickles both parts to ``out``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import pickle
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -29,37 +30,45 @@ import pyarrow as pa
 from kizuna import children
 from kizuna.errors import KizunaError
 
-#: the hub tables the usage part reads (besides the events)
-USAGE_INPUTS = ("accounts", "plans", "subscriptions", "onboarding_milestones", "survey_responses", "tickets")
+#: the hub tables the worker's parts read (besides the events)
+WORKER_INPUTS = ("accounts", "plans", "subscriptions", "onboarding_milestones", "leads", "opportunities")
 
 
 def usage_part(tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> Any:
     """The usage part of ``as_of`` over hub ``tables`` on any backend, reading closed months' usage from the rollups
     next to the events (:mod:`kizuna.usage.rollups`). In-process refreshes call it too."""
     from kizuna.analytics.kpi import snapshot
+
+    return snapshot.usage_part(_usage_prepared(tables, events_dir, as_of), as_of)
+
+
+def _usage_prepared(tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> dict[str, Any]:
+    """``tables`` plus the users active in the last 60 days and the usage per account-month (closed months from
+    the rollups)."""
+    from kizuna.analytics.kpi import usage
     from kizuna.analytics.kpi._common import prepared_key
-    from kizuna.analytics.kpi.usage import user_activity
     from kizuna.usage.rollups import account_months
     from kizuna.usage.store import EventStore
 
     tables = dict(tables)
     # the users active in the last 60 days, grouped once: account usage and this month's usage read them
-    tables[prepared_key("user_activity", as_of)] = user_activity(tables, as_of).cache()
+    tables[prepared_key("user_activity", as_of)] = usage.user_activity(tables, as_of).cache()
     tables[prepared_key("account_months", as_of)] = account_months(tables, EventStore(events_dir), as_of)
-    return snapshot.usage_part(tables, as_of)
+    return tables
 
 
-class UsageWorker:
-    """A worker process for one refresh: ``start()`` (early), ``submit(tables, ...)``, then ``result()``.
+class KpiWorker:
+    """A worker process for one refresh: ``start()`` (early), ``submit(tables, ...)``, ``send_outcomes(...)``, then
+    ``result()`` (the usage part and the funnel part).
 
     Used as a context manager, which ends the process and removes its files whatever happens.
     """
 
     def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="kizuna-usage-")
+        self._folder = tempfile.TemporaryDirectory(prefix="kizuna-kpi-")
         self._process: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> UsageWorker:
+    def __enter__(self) -> KpiWorker:
         self._process = children.start("kizuna.metrics.worker")
         return self
 
@@ -72,52 +81,77 @@ class UsageWorker:
         self._folder.cleanup()
 
     def submit(self, tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> None:
-        """Hand the worker the usage inputs among the hub ``tables`` (as Arrow IPC files) and its job."""
+        """Hand the worker its inputs among the hub ``tables`` (as Arrow IPC files) and its job."""
         assert self._process is not None
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
-        for name in USAGE_INPUTS:
-            data = tables[name].to_pyarrow()
-            with pa.OSFile(str(hub / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
-                writer.write_table(data)
+        for name in WORKER_INPUTS:
+            _write(hub / f"{name}.arrow", tables[name].to_pyarrow())
         job = {"hub": str(hub), "events_dir": str(events_dir), "as_of": as_of.isoformat(), "out": self._out}
-        children.hand_job(self._process, job)
+        children.hand_job(self._process, job, more=True)
 
-    def result(self) -> Any:
-        """Wait for the worker and return its part; KizunaError with the worker's own error if it failed."""
+    def send_outcomes(self, prepared: dict[str, Any], as_of: dt.date) -> None:
+        """Send the outcome of each account (from the revenue part's ``prepared`` tables) for the funnel part."""
+        from kizuna.analytics.kpi.funnel import account_outcomes
+
+        assert self._process is not None
+        path = Path(self._folder.name) / "outcomes.arrow"
+        _write(path, account_outcomes(prepared, as_of).to_pyarrow())
+        children.send(self._process, {"outcomes": str(path)})
+        children.close(self._process)
+
+    def result(self) -> tuple[Any, Any]:
+        """Wait for the worker and return its parts (usage, funnel); KizunaError with the worker's own error if it
+        failed."""
         assert self._process is not None
         failure = children.finish(self._process)
         if failure is not None:
-            raise KizunaError(f"the KPI usage worker failed: {failure}")
+            raise KizunaError(f"the KPI worker failed: {failure}")
         with open(self._out, "rb") as source:
-            return pickle.load(source)  # (our own child's file, in our own temporary folder)
+            return pickle.load(source)  # type: ignore[no-any-return]  # (our own child's file, in our own folder)
 
     @property
     def _out(self) -> str:
-        return str(Path(self._folder.name) / "usage.pickle")
+        return str(Path(self._folder.name) / "parts.pickle")
+
+
+def _write(path: Path, data: pa.Table) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+        writer.write_table(data)
+
+
+def _read(path: str | Path) -> pa.Table:
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
 def main() -> None:
     from kizuna.analytics.engine import connect, register_tables
+    from kizuna.analytics.kpi import snapshot
+    from kizuna.analytics.kpi._common import prepared_key
     from kizuna.usage.rollups import stale_months
     from kizuna.usage.store import EventStore
-    from kizuna.warehouse import event_source
 
-    job = json.loads(sys.stdin.read())
-    hub = Path(job["hub"])
-    sources: dict[str, Any] = {
-        name: pa.ipc.open_file(pa.memory_map(str(hub / f"{name}.arrow"))).read_all() for name in USAGE_INPUTS
-    }
-    sources["events"] = event_source(EventStore(Path(job["events_dir"])))
-    # one DuckDB thread: the revenue part beside it is the longer one and keeps the machine's second core (with two
-    # threads here too, a refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s).
-    # Unless months of usage are to be computed from the events (a first refresh: 35 months of them on the demo)
+    job = children.read_job()
+    hub, events_dir = Path(job["hub"]), Path(job["events_dir"])
+    sources: dict[str, Any] = {name: _read(hub / f"{name}.arrow") for name in WORKER_INPUTS}
+    sources["events"] = EventStore(events_dir).source()
+    # one DuckDB thread: the revenue part beside it keeps the machine's second core (with two threads here too, a
+    # refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s). Unless months of
+    # usage are to be computed from the events (a first refresh: 35 months of them on the demo)
     as_of = dt.date.fromisoformat(job["as_of"])
-    threads = None if stale_months(EventStore(Path(job["events_dir"])), as_of) else 1
-    tables = register_tables(connect("duckdb", threads=threads), sources)
-    part = usage_part(tables, Path(job["events_dir"]), as_of)
+    threads = None if stale_months(EventStore(events_dir), as_of) else 1
+    con = connect("duckdb", threads=threads)
+    tables = _usage_prepared(register_tables(con, sources), events_dir, as_of)
+    usage = snapshot.usage_part(tables, as_of)
+
+    message = children.read_message()  # the revenue part's account outcomes, for the funnel
+    if message is None:
+        raise KizunaError("the refresh sent no account outcomes for the funnel")
+    outcomes = register_tables(con, {"kizuna_account_outcomes": _read(message["outcomes"])})
+    tables[prepared_key("account_outcomes", as_of)] = outcomes["kizuna_account_outcomes"]
+    funnel = snapshot.funnel_part(tables, as_of)
     with open(job["out"], "wb") as sink:
-        pickle.dump(part, sink)
+        pickle.dump((usage, funnel), sink)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,11 @@ class EventStore:
         """A glob pattern over every event file, for DuckDB or Spark readers."""
         return str(self.root / "month=*" / "*.parquet")
 
+    def source(self) -> str | pa.Table:
+        """What an analytics engine registers as the ``events`` table: the glob of the event files, or an empty table
+        if there are none."""
+        return self.glob() if self.files() else EVENT_SCHEMA.empty_table()
+
     def months(self) -> list[dt.date]:
         """First days of the months that have an event folder, oldest first."""
         found = set()

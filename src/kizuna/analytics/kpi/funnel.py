@@ -29,6 +29,31 @@ STAGES = ("lead", "mql", "sql", "opportunity", "won", "onboarded", "retained_12m
 FUNNEL_BREAKDOWNS = ("source", "owner_id", "industry", "employee_band", "lead_month")
 
 
+def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
+    """Return ``tables`` plus :func:`lead_stages` of ``as_of`` materialised once on the backend (``.cache()``): every
+    funnel table reads them. The outcomes per account come from the MRR movements, or from ``tables`` when it holds
+    :func:`account_outcomes` already (the KPI worker of ``kizuna refresh`` gets them from the revenue part)."""
+    out = dict(tables)
+    if prepared_key("lead_stages", as_of) not in out:
+        out[prepared_key("lead_stages", as_of)] = lead_stages(out, as_of).cache()
+    return out
+
+
+def account_outcomes(tables: Tables, as_of: dt.date) -> ir.Table:
+    """What became of each account that ever paid, from its MRR movements up to ``as_of``: ``account_id,
+    ever_paid`` (true), ``retained_12m`` (paying at the month-end 12 months after its first paying month) and
+    ``expanded`` (an expansion movement in some month)."""
+    prepared = tables.get(prepared_key("account_outcomes", as_of))
+    if prepared is not None:
+        return prepared
+    mv = mrr_movements(tables, as_of)
+    paid = mv.filter(mv.mrr_minor > 0)
+    paid = paid.mutate(retained=paid.tenure_months == 12, expanded=paid.movement == "expansion")
+    return paid.group_by("account_id").aggregate(
+        ever_paid=ibis.literal(True), retained_12m=paid.retained.max(), expanded=paid.expanded.max()
+    )
+
+
 def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:
     """One row per lead created before the cut-off with a boolean per stage and the stage timestamps.
 
@@ -56,12 +81,7 @@ def lead_stages(tables: Tables, as_of: dt.date) -> ir.Table:
     out = leads.rename(lead_id="id")
     out = out.left_join(won, "lead_id").drop("lead_id_right").left_join(opp_any, "lead_id").drop("lead_id_right")
 
-    mv = mrr_movements(tables, as_of)
-    paid = mv.filter(mv.mrr_minor > 0)
-    paid = paid.mutate(retained=paid.tenure_months == 12, expanded=paid.movement == "expansion")
-    acct = paid.group_by("account_id").aggregate(
-        ever_paid=ibis.literal(True), retained_12m=paid.retained.max(), expanded=paid.expanded.max()
-    )
+    acct = account_outcomes(tables, as_of)
     onb = account_onboarding(tables, as_of).select(
         onb_account_id="account_id", onboarding_complete="onboarding_complete"
     )

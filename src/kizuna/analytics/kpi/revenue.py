@@ -60,22 +60,27 @@ def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
 
 def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     """Return ``tables`` plus the shared intermediates of ``as_of`` materialised once on the backend (``.cache()``):
-    account MRR, MRR movements, trailing-12-month retention pairs, onboarding, lead stages and the MRR summary
-    (:func:`prepare_revenue`), and the users active in the last 60 days and usage per account-month
-    (:func:`kizuna.analytics.kpi.usage.prepare`).
+    account MRR, MRR movements, trailing-12-month retention pairs and the MRR summary (:func:`prepare_revenue`),
+    onboarding per account (:func:`kizuna.analytics.kpi.voice.prepare`), the lead stages
+    (:func:`kizuna.analytics.kpi.funnel.prepare`), and the users active in the last 60 days and usage per
+    account-month (:func:`kizuna.analytics.kpi.usage.prepare`).
 
     Every KPI function given the result reuses them instead of deriving them again, which keeps many KPIs of one
     date fast on DuckDB and on Spark. The input mapping is not changed.
     """
-    from kizuna.analytics.kpi.usage import prepare as prepare_usage
+    from kizuna.analytics.kpi import funnel, usage, voice
 
-    return prepare_usage(prepare_revenue(tables, as_of), as_of)
+    out = voice.prepare(prepare_revenue(tables, as_of), as_of)
+    return usage.prepare(funnel.prepare(out, as_of), as_of)
 
 
 def prepare_revenue(tables: Tables, as_of: dt.date) -> dict[str, Any]:
-    """:func:`prepare` without the usage intermediates (no event is read): ``tables`` plus account MRR, MRR
-    movements, trailing-12-month retention pairs, onboarding, lead stages and the MRR summary of ``as_of``."""
+    """:func:`prepare` of the revenue intermediates only (no event or lead is read): ``tables`` plus account MRR,
+    MRR movements, trailing-12-month retention pairs and the MRR summary of ``as_of`` (``tables`` itself, copied,
+    when it holds them already)."""
     out = dict(tables)
+    if prepared_key("mrr_summary", as_of) in out:
+        return out
     out[prepared_key("first_month", as_of)] = first_month(tables, as_of)
     out[prepared_key("account_mrr", as_of)] = account_mrr(out, as_of).cache()
     # movements carry every breakdown attribute, so later KPIs are small queries over one cached table
@@ -83,11 +88,6 @@ def prepare_revenue(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     out[prepared_key("mrr_movements", as_of)] = movements.cache()
     # the trailing-12-month pairs once, with every breakdown: each MRR summary then only groups them
     out[prepared_key("retention_pairs_12m", as_of)] = retention_pairs(out, as_of, by=BREAKDOWNS).cache()
-    from kizuna.analytics.kpi.funnel import lead_stages
-    from kizuna.analytics.kpi.voice import account_onboarding
-
-    out[prepared_key("account_onboarding", as_of)] = account_onboarding(out, as_of).cache()
-    out[prepared_key("lead_stages", as_of)] = lead_stages(out, as_of).cache()
     out[prepared_key("mrr_summary", as_of)] = mrr_summary(out, as_of).cache()
     return out
 

@@ -54,26 +54,36 @@ def _dimension_values(column: pd.Series) -> pd.Series:
 
 @dataclass
 class Part:
-    """What one part of the snapshot computed: per-account columns (by ``account_id``), long series frames and
-    named tables."""
+    """What one part of the snapshot computed: long series frames, named tables and per-account columns (by
+    ``account_id``; none from the funnel)."""
 
-    accounts: pd.DataFrame
     series: list[pd.DataFrame]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    accounts: pd.DataFrame | None = None
 
 
 def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> dict[str, Any]:
     """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``.
 
-    The two parts read disjoint intermediates, so a caller may compute them apart (``kizuna refresh`` runs
-    :func:`usage_part` in a second process beside :func:`revenue_part`) and :func:`combine` them.
+    The snapshot has four parts. :func:`voice_part` and :func:`usage_part` share nothing with the others, and
+    :func:`funnel_part` needs of :func:`revenue_part` only the outcome of each account
+    (:func:`~kizuna.analytics.kpi.funnel.account_outcomes`, a small table), so a caller may compute them apart
+    (``kizuna refresh`` computes the usage and funnel parts, which read the events and the leads, in a second
+    process beside the other two) and :func:`combine` them.
     """
-    return combine(revenue_part(tables, as_of, gross_margin=gross_margin), usage_part(tables, as_of))
+    prepared = revenue.prepare_revenue(tables, as_of)
+    return combine(
+        revenue_part(prepared, as_of, gross_margin=gross_margin),
+        voice_part(tables, as_of),
+        usage_part(tables, as_of),
+        funnel_part(prepared, as_of),
+    )
 
 
 def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part:
-    """MRR movements and what is derived from them: revenue, retention, renewals, unit economics, cohorts and the
-    funnel (reads no event)."""
+    """MRR movements and what is derived from them: revenue, retention, renewals, unit economics and cohorts (reads
+    no event and no lead). ``tables`` may hold :func:`~kizuna.analytics.kpi.revenue.prepare_revenue`'s
+    intermediates already."""
     t = revenue.prepare_revenue(tables, as_of)
     series = [_long(frame(revenue.mrr_summary(t, as_of)))]
     for dimension in SERIES_BREAKDOWNS:
@@ -82,7 +92,6 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
     series.append(_long(frame(revenue.renewals(t, as_of))))
 
     by_tenure_and_plan = frame(cohorts.churn_by_tenure(t, as_of, by=["plan"]))
-    durations = frame(funnel.stage_durations(t, as_of))
     results: dict[str, pd.DataFrame] = {
         "cohort_retention": frame(cohorts.cohort_retention(t, as_of)),
         "cohort_retention_by_plan": frame(cohorts.cohort_retention(t, as_of, by=["plan"])),
@@ -96,16 +105,6 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
         .reset_index()
         .assign(logo_churn_rate=lambda f: f.churned_customers / f.customer_months.where(f.customer_months > 0)),
         "cac_by_channel": frame(unit_economics.cac(t, as_of)),
-        "funnel": frame(funnel.funnel_conversion(t, as_of)),
-        "funnel_by_source": frame(funnel.funnel_conversion(t, as_of, by=["source"])),
-        "funnel_by_owner": frame(funnel.funnel_conversion(t, as_of, by=["owner_id"])),
-        "funnel_by_lead_month": frame(funnel.funnel_conversion(t, as_of, by=["lead_month"])),
-        "stage_velocity": funnel.stage_velocity(t, as_of, durations=durations),
-        "stage_velocity_by_source": funnel.stage_velocity(t, as_of, by=["source"], durations=durations),
-        "stage_velocity_by_owner": funnel.stage_velocity(t, as_of, by=["owner_id"], durations=durations),
-        "untouched_leads": frame(funnel.untouched_leads(t, as_of)),
-        "source_quality": frame(funnel.source_quality(t, as_of)),
-        "segment_quality": frame(funnel.source_quality(t, as_of, by=["industry", "employee_band"])),
     }
 
     mv = revenue.mrr_movements(t, as_of)
@@ -129,9 +128,18 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
 
 
 def usage_part(tables: Tables, as_of: dt.date) -> Part:
-    """Product usage (from the events), onboarding, surveys and support: monthly series, the onboarding tables and
-    per-account columns for every account known at ``as_of``. Reads no MRR movement."""
+    """Product usage, from the events: monthly series and per-account columns for every account known at
+    ``as_of``. Reads no MRR movement."""
     t = usage.prepare(tables, as_of)
+    series = [_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric)]
+    accounts = frame(usage.account_usage(t, as_of)).drop(columns=["last_login_at"])
+    return Part(series=series, accounts=accounts)
+
+
+def voice_part(tables: Tables, as_of: dt.date) -> Part:
+    """Onboarding, surveys and support: monthly series, the onboarding tables and per-account columns. Reads no MRR
+    movement and no event."""
+    t = voice.prepare(tables, as_of)
     results = {
         "onboarding": frame(voice.onboarding_summary(t, as_of)).assign(
             median_time_to_value_days=voice.median_time_to_value(t, as_of)
@@ -142,25 +150,48 @@ def usage_part(tables: Tables, as_of: dt.date) -> Part:
     for dimension in ("industry", "region", "owner_id", "touch_tier"):
         series.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
     series.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
-    series.append(_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric))
-    use = frame(usage.account_usage(t, as_of)).drop(columns=["last_login_at"])
     onb = frame(voice.account_onboarding(t, as_of)).rename(columns={"completion_rate": "onboarding_completion_rate"})[
         ["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]
     ]
-    accounts = use.merge(onb, on="account_id", how="left").merge(
-        frame(voice.account_voice(t, as_of)), on="account_id", how="left"
-    )
+    accounts = frame(voice.account_voice(t, as_of)).merge(onb, on="account_id", how="left")
     return Part(series=series, tables=results, accounts=accounts)
 
 
-def combine(revenue_result: Part, usage_result: Part) -> dict[str, Any]:
-    """The snapshot of the two parts: ``{"series", "tables", "accounts"}`` (one row per account known then)."""
-    parts = [p for p in (*revenue_result.series, *usage_result.series) if not p.empty]
+def funnel_part(tables: Tables, as_of: dt.date) -> Part:
+    """The Model funnel: conversion, stage velocity, untouched leads and the sources and segments that stay and grow
+    (tables only). ``tables`` holds the MRR movements or the outcome of each account
+    (:func:`~kizuna.analytics.kpi.funnel.prepare`)."""
+    t = funnel.prepare(tables, as_of)
+    durations = frame(funnel.stage_durations(t, as_of))
+    results = {
+        "funnel": frame(funnel.funnel_conversion(t, as_of)),
+        "funnel_by_source": frame(funnel.funnel_conversion(t, as_of, by=["source"])),
+        "funnel_by_owner": frame(funnel.funnel_conversion(t, as_of, by=["owner_id"])),
+        "funnel_by_lead_month": frame(funnel.funnel_conversion(t, as_of, by=["lead_month"])),
+        "stage_velocity": funnel.stage_velocity(t, as_of, durations=durations),
+        "stage_velocity_by_source": funnel.stage_velocity(t, as_of, by=["source"], durations=durations),
+        "stage_velocity_by_owner": funnel.stage_velocity(t, as_of, by=["owner_id"], durations=durations),
+        "untouched_leads": frame(funnel.untouched_leads(t, as_of)),
+        "source_quality": frame(funnel.source_quality(t, as_of)),
+        "segment_quality": frame(funnel.source_quality(t, as_of, by=["industry", "employee_band"])),
+    }
+    return Part(series=[], tables=results)
+
+
+def combine(revenue_result: Part, voice_result: Part, usage_result: Part, funnel_result: Part) -> dict[str, Any]:
+    """The snapshot of the four parts: ``{"series", "tables", "accounts"}`` (one row per account known then, from
+    the usage part, with the other parts' columns)."""
+    assert revenue_result.accounts is not None and voice_result.accounts is not None
+    assert usage_result.accounts is not None
+    results = (revenue_result, voice_result, usage_result, funnel_result)
+    parts = [p for result in results for p in result.series if not p.empty]
     series = pd.concat(parts, ignore_index=True)
     # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
     series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
-    out = usage_result.accounts.merge(revenue_result.accounts, on="account_id", how="left")
+    out = usage_result.accounts.merge(voice_result.accounts, on="account_id", how="left")
+    out = out.merge(revenue_result.accounts, on="account_id", how="left")
     for col in ("mrr_minor", "arr_minor", "mrr_change_minor"):
         out[col] = out[col].fillna(0).astype("int64")
     out["cohort_month"] = pd.to_datetime(out["cohort_month"]).dt.date
-    return {"series": series, "tables": {**revenue_result.tables, **usage_result.tables}, "accounts": out}
+    tables = {name: table for result in results for name, table in result.tables.items()}
+    return {"series": series, "tables": tables, "accounts": out}

@@ -24,6 +24,15 @@ DETRACTOR_MAX = 6
 CSAT_SATISFIED_MIN = 4
 
 
+def prepare(tables: Tables, as_of: dt.date) -> dict[str, object]:
+    """Return ``tables`` plus :func:`account_onboarding` of ``as_of`` materialised once on the backend (the onboarding
+    tables and columns read it). The input mapping is not changed."""
+    out = dict(tables)
+    if prepared_key("account_onboarding", as_of) not in out:
+        out[prepared_key("account_onboarding", as_of)] = account_onboarding(out, as_of).cache()
+    return out
+
+
 def account_onboarding(tables: Tables, as_of: dt.date) -> ir.Table:
     """Onboarding per account known at ``as_of`` that has milestones.
 
