@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from kizuna.analytics.engine import connect, register_tables
@@ -113,3 +114,31 @@ def test_main_plan_is_the_base_plan_with_most_mrr_lowest_id_on_ties(engine: str)
     assert main == {(1, 1): 1, (1, 2): 2, (1, 3): 1, (2, 1): None}
     march = got[(got.account_id == 1) & (got.month.dt.month == 3)].iloc[0]
     assert (march.mrr_minor, march.base_mrr_minor, march.addon_mrr_minor, march.addon_plans) == (6000, 1000, 5000, 1)
+
+
+def test_each_breakdown_stacked_is_that_breakdown_alone() -> None:
+    """``by_each`` stacks one summary per breakdown in one query: the rows of ``by=[breakdown]``, its values as text
+    (an owner id is '2', never '2.0', though another account has no owner: '')."""
+    data = revenue_hub()
+    accounts = data["accounts"]
+    owners = accounts.column("owner_id").to_pylist()
+    owners[-1] = None  # A7 has no owner
+    column = accounts.schema.get_field_index("owner_id")
+    data["accounts"] = accounts.set_column(column, "owner_id", pa.array(owners, pa.int64()))
+    prepared = revenue.prepare(register_tables(connect(), data), AS_OF)
+
+    stacked = revenue.mrr_summary(prepared, AS_OF, by_each=["owner_id", "plan"]).to_pandas()
+    assert set(stacked[stacked.dimension == "owner_id"].dimension_value) == {"1", "2", ""}
+    for breakdown in ("owner_id", "plan"):
+        alone = revenue.mrr_summary(prepared, AS_OF, by=[breakdown]).to_pandas()
+        as_text = alone[breakdown].astype("Int64") if breakdown == "owner_id" else alone[breakdown]
+        alone = alone.drop(columns=breakdown).assign(dimension_value=as_text.astype("string").fillna(""))
+        mine = stacked[stacked.dimension == breakdown].drop(columns="dimension")
+        keys = ["currency", "month", "dimension_value"]
+        pd.testing.assert_frame_equal(
+            mine.sort_values(keys, ignore_index=True)[sorted(mine.columns)],
+            alone.sort_values(keys, ignore_index=True)[sorted(alone.columns)],
+            check_dtype=False,
+        )
+    with pytest.raises(InvalidInput, match="not both"):
+        revenue.mrr_summary(prepared, AS_OF, by=["plan"], by_each=["region"])

@@ -9,14 +9,17 @@ import pyarrow as pa
 from kizuna.analytics.kpi.snapshot import _long
 
 
-def test_breakdown_values_read_the_same_with_and_without_nulls() -> None:
-    """An owner id column with an unowned account arrives from Arrow as floats; its values stay '100', not '100.0'."""
+def test_monthly_frames_become_long_rows() -> None:
+    """A total gets dimension '' and value ''; a frame stacked by breakdown keeps its own; flags are not metrics."""
     month = dt.date(2026, 1, 1)
-    with_null = pa.table({"currency": ["JPY", "JPY"], "month": [month, month], "owner_id": [100, None], "mrr": [1, 2]})
-    without = with_null.slice(0, 1)
-    assert _long(with_null.to_pandas(), dimension="owner_id").dimension_value.tolist() == ["100", ""]
-    assert _long(without.to_pandas(), dimension="owner_id").dimension_value.tolist() == ["100"]
-    shares = pa.table({"currency": ["JPY"], "month": [month], "score": [0.5], "mrr": [1]})
-    assert _long(shares.to_pandas(), dimension="score").dimension_value.tolist() == ["0.5"]  # real fractions stay
-    plans = pa.table({"currency": ["JPY", "JPY"], "month": [month, month], "plan": ["Pro", None], "mrr": [1, 2]})
-    assert _long(plans.to_pandas(), dimension="plan").dimension_value.tolist() == ["Pro", ""]
+    total = pa.table({"currency": ["JPY"], "month": [month], "mrr": [100], "late": [True]}).to_pandas()
+    rows = _long(total)
+    assert rows.to_dict("records") == [
+        {"metric": "mrr", "month": month, "currency": "JPY", "dimension": "", "dimension_value": "", "value": 100.0}
+    ]
+    stacked = pa.table(
+        {"month": [month, month], "dimension": ["owner_id", "plan"], "dimension_value": ["100", ""], "nps": [10, 20]}
+    ).to_pandas()
+    rows = _long(stacked)
+    assert rows[["dimension", "dimension_value", "currency"]].values.tolist() == [["owner_id", "100", ""], ["plan", "", ""]]
+    assert rows.value.tolist() == [10.0, 20.0] and set(rows.metric) == {"nps"}

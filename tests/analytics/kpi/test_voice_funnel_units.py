@@ -12,6 +12,7 @@ import pytest
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.kpi import cohorts, funnel, unit_economics, voice
 from kizuna.analytics.kpi.revenue import prepare
+from kizuna.errors import InvalidInput
 from tests.analytics.kpi.fixtures import AS_OF, voice_funnel_hub
 
 
@@ -69,6 +70,10 @@ def test_onboarding_and_voice(tables: dict[str, Any]) -> None:
     may = sv.iloc[0]
     assert (may.promoters, may.passives, may.detractors, may.nps) == (2, 1, 2, 0.0)
     assert may.csat == pytest.approx(2 / 3) and may.csat_mean == pytest.approx(11 / 3) and may.ces_mean == 4.5
+    by_tier = voice.survey_scores(tables, AS_OF, by_each=["touch_tier"]).to_pandas()
+    assert by_tier.nps_responses.sum() == may.nps_responses and set(by_tier.dimension) == {"touch_tier"}
+    with pytest.raises(InvalidInput, match="no plan breakdown"):
+        voice.survey_scores(tables, AS_OF, by=["plan"])
     av = voice.account_voice(tables, AS_OF).to_pandas().set_index("account_id")
     assert av.loc[1, "nps_score"] == 10 and av.loc[3, "nps_category"] == "passive"
     assert av.loc[6, "nps_category"] == "detractor"

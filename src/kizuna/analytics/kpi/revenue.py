@@ -332,8 +332,32 @@ def _with_breakdown(tables: Tables, rows: ir.Table, by: Sequence[str]) -> ir.Tab
     return rows
 
 
-def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
-    """Monthly MRR movements, customer counts and rates per currency (and breakdown ``by``).
+def _breakdown(
+    tables: Tables, rows: ir.Table, by: Sequence[str], by_each: Sequence[str]
+) -> tuple[ir.Table, list[str]]:
+    """``rows`` ready to group by breakdown, and the breakdown's group keys: the attributes ``by`` as columns, or
+    each attribute of ``by_each`` in turn, stacked: a copy of the rows per attribute with ``dimension`` (its name)
+    and ``dimension_value`` (its value as text, '' where none) in place of the attribute columns."""
+    if by and by_each:
+        from kizuna.errors import InvalidInput
+
+        raise InvalidInput("give by or by_each, not both", by=list(by), by_each=list(by_each))
+    rows = _with_breakdown(tables, rows, [*by, *by_each])
+    if not by_each:
+        return rows, list(by)
+    keep = [c for c in rows.columns if c not in by_each]
+    copies = [
+        rows.select(*keep, dimension=ibis.literal(d), dimension_value=rows[d].cast("string").fill_null(""))
+        for d in by_each
+    ]
+    return ibis.union(*copies), ["dimension", "dimension_value"]
+
+
+def mrr_summary(
+    tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()
+) -> ir.Table:
+    """Monthly MRR movements, customer counts and rates per currency (and breakdown ``by``, or each breakdown of
+    ``by_each`` in turn, stacked in one table as ``dimension, dimension_value``: one query for several).
 
     Columns: ``currency, month, *by``, MRR (``mrr_start_minor, mrr_minor, arr_minor, net_new_mrr_minor`` and one
     column per movement, ``churn_voluntary_minor, churn_involuntary_minor``), counts (``customers_start, customers,
@@ -342,11 +366,12 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir
     gross_revenue_churn_rate, net_revenue_churn_rate, grr, nrr, quick_ratio, upsell_rate, cross_sell_rate``;
     null where the denominator is 0). Formulas: ``docs/metrics.md``.
     """
-    prepared = None if by else tables.get(prepared_key("mrr_summary", as_of))
+    prepared = None if by or by_each else tables.get(prepared_key("mrr_summary", as_of))
     if prepared is not None:
         return prepared
-    mv = _with_breakdown(tables, mrr_movements(tables, as_of), by)
-    g = mv.group_by(["currency", "month", *by])
+    mv, group = _breakdown(tables, mrr_movements(tables, as_of), by, by_each)
+    keys = ["currency", "month", *group]
+    g = mv.group_by(keys)
     paying_start = mv.mrr_start_minor > 0
     out = g.aggregate(
         mrr_start_minor=mv.mrr_start_minor.sum(),
@@ -391,13 +416,14 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir
         upsell_rate=_ratio(out.upsell_customers, out.customers_start),
         cross_sell_rate=_ratio(out.cross_sell_customers, out.customers_start),
     )
-    t12 = trailing_retention(tables, as_of, by=by)
-    keys = ["currency", "month", *by]
+    t12 = trailing_retention(tables, as_of, by=by, by_each=by_each)
     out = out.left_join(t12, keys).drop(*(f"{k}_right" for k in keys))
     return out.order_by(keys)
 
 
-def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), months: int = 12) -> ir.Table:
+def trailing_retention(
+    tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = (), months: int = 12
+) -> ir.Table:
     """GRR and NRR over the trailing ``months`` months, for every month: ``grr_12m, nrr_12m``.
 
     The accounts paying at the month-end ``months`` months earlier are followed to this month-end:
@@ -405,9 +431,10 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     expansion never offsets another account's loss). Breakdown attributes are taken at the earlier month.
     """
     pairs = tables.get(prepared_key(f"retention_pairs_{months}m", as_of))
-    if pairs is None or any(b not in pairs.columns for b in by):
-        pairs = retention_pairs(tables, as_of, by=by, months=months)
-    out = pairs.group_by(["currency", "month", *by]).aggregate(
+    if pairs is None or any(b not in pairs.columns for b in [*by, *by_each]):
+        pairs = retention_pairs(tables, as_of, by=[*by, *by_each], months=months)
+    pairs, group = _breakdown(tables, pairs, by, by_each)
+    out = pairs.group_by(["currency", "month", *group]).aggregate(
         mrr_then=pairs.mrr_then.sum(),
         mrr_now=pairs.mrr_now.sum(),
         mrr_kept=ibis.least(pairs.mrr_now, pairs.mrr_then).sum(),
@@ -416,7 +443,7 @@ def trailing_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     return out.select(
         "currency",
         "month",
-        *by,
+        *group,
         **{f"grr_{suffix}": _ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": _ratio(out.mrr_now, out.mrr_then)},
     )
 

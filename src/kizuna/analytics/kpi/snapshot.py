@@ -29,27 +29,21 @@ def frame(expr: Any) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas()
 
 
-def _long(wide: pd.DataFrame, *, dimension: str = "", keys: tuple[str, ...] = _KEYS) -> pd.DataFrame:
-    """Melt a monthly wide frame into ``metric, month, currency, dimension, dimension_value, value`` rows."""
-    ids = [k for k in keys if k in wide.columns] + ([dimension] if dimension else [])
+def _long(wide: pd.DataFrame, *, keys: tuple[str, ...] = _KEYS) -> pd.DataFrame:
+    """Melt a monthly wide frame into ``metric, month, currency, dimension, dimension_value, value`` rows: a frame
+    computed ``by_each`` breakdown has ``dimension, dimension_value`` already, any other is the total ('', '')."""
+    stacked = ["dimension", "dimension_value"] if "dimension_value" in wide.columns else []
+    ids = [k for k in keys if k in wide.columns] + stacked
     values = [c for c in wide.columns if c not in ids and pd.api.types.is_numeric_dtype(wide[c])]
     values = [c for c in values if not pd.api.types.is_bool_dtype(wide[c])]
     out = wide.melt(id_vars=ids, value_vars=values, var_name="metric", value_name="value")
     if "currency" not in out.columns:
         out["currency"] = ""
-    out["dimension"] = dimension
-    out["dimension_value"] = _dimension_values(out[dimension]) if dimension else ""
+    if not stacked:
+        out["dimension"] = out["dimension_value"] = ""
     out["month"] = pd.to_datetime(out["month"]).dt.date
     out["value"] = out["value"].astype("float64")
     return out.loc[:, ["metric", "month", "currency", "dimension", "dimension_value", "value"]]
-
-
-def _dimension_values(column: pd.Series) -> pd.Series:
-    """A breakdown's values as text ('' where none). An integer column with a null arrives as floats: its values are
-    written as integers ('100', never '100.0': an owner id reads the same whether or not some account has none)."""
-    if pd.api.types.is_float_dtype(column) and bool((column.dropna() % 1 == 0).all()):
-        column = column.astype("Int64")
-    return column.astype("string").fillna("")
 
 
 @dataclass
@@ -85,9 +79,10 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
     no event and no lead). ``tables`` may hold :func:`~kizuna.analytics.kpi.revenue.prepare_revenue`'s
     intermediates already."""
     t = revenue.prepare_revenue(tables, as_of)
-    series = [_long(frame(revenue.mrr_summary(t, as_of)))]
-    for dimension in SERIES_BREAKDOWNS:
-        series.append(_long(frame(revenue.mrr_summary(t, as_of, by=[dimension])), dimension=dimension))
+    series = [
+        _long(frame(revenue.mrr_summary(t, as_of))),
+        _long(frame(revenue.mrr_summary(t, as_of, by_each=SERIES_BREAKDOWNS))),
+    ]
     series.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
     series.append(_long(frame(revenue.renewals(t, as_of))))
 
@@ -146,9 +141,10 @@ def voice_part(tables: Tables, as_of: dt.date) -> Part:
         ),
         "onboarding_by_touch_tier": frame(voice.onboarding_summary(t, as_of, by=["touch_tier"])),
     }
-    series = [_long(frame(voice.survey_scores(t, as_of)))]
-    for dimension in ("industry", "region", "owner_id", "touch_tier"):
-        series.append(_long(frame(voice.survey_scores(t, as_of, by=[dimension])), dimension=dimension))
+    series = [
+        _long(frame(voice.survey_scores(t, as_of))),
+        _long(frame(voice.survey_scores(t, as_of, by_each=("industry", "region", "owner_id", "touch_tier")))),
+    ]
     series.append(_long(frame(voice.support_load(t, as_of))).assign(metric=lambda f: "support_" + f.metric))
     onb = frame(voice.account_onboarding(t, as_of)).rename(columns={"completion_rate": "onboarding_completion_rate"})[
         ["account_id", "onboarding_completion_rate", "onboarding_complete", "time_to_value_days"]

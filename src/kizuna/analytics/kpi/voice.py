@@ -17,7 +17,8 @@ import ibis
 import ibis.expr.types as ir
 
 from kizuna.analytics.kpi._common import Tables, cutoff, days_before, prepared_key, require
-from kizuna.analytics.kpi.revenue import _ratio, _with_breakdown
+from kizuna.analytics.kpi.revenue import _breakdown, _ratio, _with_breakdown
+from kizuna.errors import InvalidInput
 
 PROMOTER_MIN = 9
 DETRACTOR_MAX = 6
@@ -87,18 +88,23 @@ def median_time_to_value(tables: Tables, as_of: dt.date) -> float | None:
     return None if values.empty else float(values.median())
 
 
-def survey_scores(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
-    """NPS, CSAT and CES per calendar month of response (responses before the cut-off).
+def survey_scores(
+    tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()
+) -> ir.Table:
+    """NPS, CSAT and CES per calendar month of response (responses before the cut-off), per breakdown ``by`` (or
+    each of ``by_each`` in turn, stacked as ``dimension, dimension_value``).
 
     Columns: ``month, *by, nps_responses, promoters, passives, detractors, nps`` (-100..100),
     ``csat_responses, csat`` (share 4-5), ``csat_mean, ces_responses, ces_mean``.
     """
+    if "plan" in [*by, *by_each]:
+        raise InvalidInput("survey scores have no plan breakdown (a response belongs to an account, not a plan)")
     sr = require(tables, "survey_responses", ("account_id", "kind", "score", "responded_at"))
     sr = sr.filter(sr.responded_at < cutoff(as_of))
-    sr = sr.mutate(month=sr.responded_at.date().truncate("M"), plan_id=ibis.null("int64"))
-    sr = _with_breakdown(tables, sr, [b for b in by if b != "plan"])
+    sr = sr.mutate(month=sr.responded_at.date().truncate("M"))
+    sr, group = _breakdown(tables, sr, by, by_each)
     nps, csat, ces = sr.kind == "nps", sr.kind == "csat", sr.kind == "ces"
-    out = sr.group_by(["month", *by]).aggregate(
+    out = sr.group_by(["month", *group]).aggregate(
         nps_responses=nps.cast("int64").sum(),
         promoters=(nps & (sr.score >= PROMOTER_MIN)).cast("int64").sum(),
         detractors=(nps & (sr.score <= DETRACTOR_MAX)).cast("int64").sum(),
@@ -112,7 +118,7 @@ def survey_scores(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> 
     return out.mutate(
         nps=_ratio((out.promoters - out.detractors) * 100, out.nps_responses),
         csat=_ratio(out.csat_satisfied, out.csat_responses),
-    ).order_by(["month", *by])
+    ).order_by(["month", *group])
 
 
 def account_voice(tables: Tables, as_of: dt.date, *, window_days: int = 90) -> ir.Table:
