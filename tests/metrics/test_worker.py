@@ -17,14 +17,14 @@ from tests.analytics.kpi.hub import hub
 def test_a_failing_worker_is_reported_with_its_error(tmp_path: Path) -> None:
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
     tables["accounts"] = tables["accounts"].select("id")  # the usage part needs its created_at and attributes
-    with KpiWorker() as worker:
-        worker.submit(tables, tmp_path / "events", dt.date(2026, 5, 31))
+    with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
+        worker.submit(tables)
         with pytest.raises(KizunaError, match=r"KPI worker failed: .*'accounts' lacks column"):
             worker.result()
 
 
 def test_the_worker_ends_with_the_refresh(tmp_path: Path) -> None:
-    with KpiWorker() as worker:  # started, never given a job (the refresh failed before submitting)
+    with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:  # the refresh fails before submitting
         process = worker._process
         assert process is not None and process.poll() is None
     assert process.poll() is not None
@@ -32,8 +32,8 @@ def test_the_worker_ends_with_the_refresh(tmp_path: Path) -> None:
 
 def test_a_worker_never_sent_the_account_outcomes_says_so(tmp_path: Path) -> None:
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
-    with KpiWorker() as worker:
-        worker.submit(tables, tmp_path / "events", dt.date(2026, 5, 31))
+    with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
+        worker.submit(tables)
         # (the refresh failed before its MRR movements were known: result() ends the worker's input)
-        with pytest.raises(KizunaError, match=r"KPI worker failed: .*sent no account outcomes"):
+        with pytest.raises(KizunaError, match=r"KPI worker failed: .*the refresh sent no outcomes"):
             worker.result()

@@ -30,9 +30,10 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
     if settings.analytics_engine != "duckdb":
         processes = 1
     if processes > 1:
-        with KpiWorker() as worker:  # started before the hub read: its imports overlap it
+        # started before the hub read: its imports and its work on the events overlap it
+        with KpiWorker(settings.events_dir, ctx.as_of) as worker:
             tables = ctx.hub(KPI_COLUMNS)
-            worker.submit(tables, settings.events_dir, ctx.as_of)
+            worker.submit(tables)
             prepared = prepare_revenue(tables, ctx.as_of)
             worker.send_outcomes(prepared, ctx.as_of)
             revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)

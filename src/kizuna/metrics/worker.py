@@ -8,11 +8,12 @@ pandas) between queries, so one process leaves the second core idle half the tim
 with the others; the funnel part needs of the revenue part only the outcome of each account that paid
 (:func:`~kizuna.analytics.kpi.funnel.account_outcomes`, one row per account).
 
-The worker starts before the hub is read (its imports overlap the read), then waits for its job on stdin, one line
-of JSON: ``{"hub": folder of Arrow IPC files, "events_dir": path, "as_of": ISO date, "out": path}``. It registers
-the files on a DuckDB connection of its own and computes the usage part (with the monthly usage rollups). Then it
-waits for a second line, ``{"outcomes": Arrow IPC file}``, which the refresh sends as soon as its MRR movements are
-known, computes the funnel part, and pickles both parts to ``out``.
+The worker starts before the hub is read, with its job on stdin as one line of JSON: ``{"events_dir": path,
+"as_of": ISO date, "out": path}``. It computes what reads only the events (the users active in the last 60 days, the
+usage per account-month with the monthly rollups) on a DuckDB connection of its own while the refresh reads the
+hub. Then it waits for ``{"hub": folder of Arrow IPC files}`` and computes the usage part, then for
+``{"outcomes": Arrow IPC file}``, which the refresh sends as soon as its MRR movements are known, and computes the
+funnel part. It pickles both parts to ``out``.
 """
 
 from __future__ import annotations
@@ -58,18 +59,20 @@ def _usage_prepared(tables: dict[str, Any], events_dir: Path, as_of: dt.date) ->
 
 
 class KpiWorker:
-    """A worker process for one refresh: ``start()`` (early), ``submit(tables, ...)``, ``send_outcomes(...)``, then
-    ``result()`` (the usage part and the funnel part).
+    """A worker process for one refresh: started (early) as a context manager with the events and the date, then
+    ``submit(tables)``, ``send_outcomes(...)`` and ``result()`` (the usage part and the funnel part).
 
-    Used as a context manager, which ends the process and removes its files whatever happens.
+    The context manager ends the process and removes its files whatever happens.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, events_dir: Path, as_of: dt.date) -> None:
+        self._job = {"events_dir": str(events_dir), "as_of": as_of.isoformat()}
         self._folder = tempfile.TemporaryDirectory(prefix="kizuna-kpi-")
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> KpiWorker:
         self._process = children.start("kizuna.metrics.worker")
+        children.hand_job(self._process, {**self._job, "out": self._out}, more=True)
         return self
 
     def __exit__(
@@ -80,15 +83,14 @@ class KpiWorker:
             self._process.wait()
         self._folder.cleanup()
 
-    def submit(self, tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> None:
-        """Hand the worker its inputs among the hub ``tables`` (as Arrow IPC files) and its job."""
+    def submit(self, tables: dict[str, Any]) -> None:
+        """Send the worker its inputs among the hub ``tables`` (as Arrow IPC files)."""
         assert self._process is not None
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
         for name in WORKER_INPUTS:
             _write(hub / f"{name}.arrow", tables[name].to_pyarrow())
-        job = {"hub": str(hub), "events_dir": str(events_dir), "as_of": as_of.isoformat(), "out": self._out}
-        children.hand_job(self._process, job, more=True)
+        children.send(self._process, {"hub": str(hub)})
 
     def send_outcomes(self, prepared: dict[str, Any], as_of: dt.date) -> None:
         """Send the outcome of each account (from the revenue part's ``prepared`` tables) for the funnel part."""
@@ -132,26 +134,31 @@ def main() -> None:
     from kizuna.usage.store import EventStore
 
     job = children.read_job()
-    hub, events_dir = Path(job["hub"]), Path(job["events_dir"])
-    sources: dict[str, Any] = {name: _read(hub / f"{name}.arrow") for name in WORKER_INPUTS}
-    sources["events"] = EventStore(events_dir).source()
+    events_dir, as_of = Path(job["events_dir"]), dt.date.fromisoformat(job["as_of"])
     # one DuckDB thread: the revenue part beside it keeps the machine's second core (with two threads here too, a
     # refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s). Unless months of
     # usage are to be computed from the events (a first refresh: 35 months of them on the demo)
-    as_of = dt.date.fromisoformat(job["as_of"])
     threads = None if stale_months(EventStore(events_dir), as_of) else 1
     con = connect("duckdb", threads=threads)
-    tables = _usage_prepared(register_tables(con, sources), events_dir, as_of)
+    tables = _usage_prepared(register_tables(con, {"events": EventStore(events_dir).source()}), events_dir, as_of)
+
+    hub = Path(_next("hub"))
+    tables.update(register_tables(con, {name: _read(hub / f"{name}.arrow") for name in WORKER_INPUTS}))
     usage = snapshot.usage_part(tables, as_of)
 
-    message = children.read_message()  # the revenue part's account outcomes, for the funnel
-    if message is None:
-        raise KizunaError("the refresh sent no account outcomes for the funnel")
-    outcomes = register_tables(con, {"kizuna_account_outcomes": _read(message["outcomes"])})
+    outcomes = register_tables(con, {"kizuna_account_outcomes": _read(_next("outcomes"))})
     tables[prepared_key("account_outcomes", as_of)] = outcomes["kizuna_account_outcomes"]
     funnel = snapshot.funnel_part(tables, as_of)
     with open(job["out"], "wb") as sink:
         pickle.dump((usage, funnel), sink)
+
+
+def _next(key: str) -> Any:
+    """The next message from the refresh, which must give ``key``."""
+    message = children.read_message()
+    if message is None or key not in message:
+        raise KizunaError(f"the refresh sent no {key}")
+    return message[key]
 
 
 if __name__ == "__main__":
