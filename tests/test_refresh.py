@@ -88,13 +88,13 @@ def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
     with runtime.transaction() as session:
         factories.account(session)
     reads: list[list[str]] = []
-    real = warehouse.read_hub
+    real = warehouse.start_reading
 
-    def read_hub(engine: Any, names: Any = ANALYTICS_TABLES, **kwargs: Any) -> Any:
+    def start_reading(engine: Any, names: Any = ANALYTICS_TABLES, **kwargs: Any) -> Any:
         reads.append(list(names))
         return real(engine, names, **kwargs)
 
-    monkeypatch.setattr(warehouse, "read_hub", read_hub)
+    monkeypatch.setattr(warehouse, "start_reading", start_reading)
     ctx = refresh_module.RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
     first = ctx.hub(["accounts", "plans"])
     assert sorted(first) == ["accounts", "events", "plans"] and first["accounts"].count().execute() == 1

@@ -19,7 +19,7 @@ from kizuna.warehouse import (
     ANALYTICS_TABLES,
     _adbc_uri,
     _read_rows,
-    _read_sqlite_apart,
+    _start_sqlite_apart,
     arrow_schema,
     read_hub,
     read_table,
@@ -115,5 +115,5 @@ def test_a_failing_sqlite_reader_is_reported(tmp_path: object, monkeypatch: pyte
     # two children: the one asked for a table the file lacks fails while the other reads its share
     monkeypatch.setattr("kizuna.warehouse._shares", lambda *_: [["accounts"], ["nope"]])
     with pytest.raises(KizunaError, match="no such table: nope"):
-        _read_sqlite_apart(str(engine.url.database), {"accounts": accounts, "nope": [Column("id", Integer)]})
+        _start_sqlite_apart(str(engine.url.database), {"accounts": accounts, "nope": [Column("id", Integer)]})()
     engine.dispose()

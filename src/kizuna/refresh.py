@@ -45,6 +45,7 @@ class RefreshContext:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hub: dict[str, Any] = field(default_factory=dict, repr=False)
     _partial: dict[str, set[str]] = field(default_factory=dict, repr=False)  # tables read with some columns only
+    _arrow: dict[str, Any] = field(default_factory=dict, repr=False)  # the hub tables as read, by name
 
     @cached_property
     def con(self) -> Any:
@@ -68,7 +69,8 @@ class RefreshContext:
         the later steps: ``kizuna refresh --only metrics`` reads the tables and columns the KPIs use, not every hub
         table. A table read with some columns is read again, whole, when a step asks for others.
         """
-        from kizuna.warehouse import hub_tables
+        from kizuna.analytics.engine import register_tables
+        from kizuna.warehouse import start_reading
 
         wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
         missing: dict[str, Sequence[str] | None] = {}
@@ -78,14 +80,23 @@ class RefreshContext:
             elif name in self._partial and (columns is None or not set(columns) <= self._partial[name]):
                 missing[name] = None
         if missing or "events" not in self._hub:  # (the events are a view over their files: registering is cheap)
-            store = EventStore(self.runtime.settings.events_dir)
-            self._hub.update(hub_tables(self.con, self.runtime.engine, store, missing))
+            tables = start_reading(self.runtime.engine, missing)
+            con = self.con  # (the engine starts while a SQLite file's readers read)
+            read = tables()
+            self._arrow.update(read)
+            events = EventStore(self.runtime.settings.events_dir).source()
+            self._hub.update(register_tables(con, {**read, "events": events}))
             for name, columns in missing.items():
                 if columns is None:
                     self._partial.pop(name, None)
                 else:
                     self._partial[name] = set(columns)
         return {name: self._hub[name] for name in [*wanted, "events"]}
+
+    def arrow(self, names: Iterable[str]) -> dict[str, Any]:
+        """Hub tables already read by :meth:`hub`, as the Arrow tables registered on ``con`` (to hand another
+        process)."""
+        return {name: self._arrow[name] for name in names}
 
 
 def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: list[str] | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -93,19 +93,36 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
 
 def read_hub(engine: Engine, names: HubRequest = ANALYTICS_TABLES, *, batch_size: int = 100_000) -> dict[str, pa.Table]:
     """Read several tables (see :func:`read_table`) at once; ``names`` may give the columns to read of each."""
+    return start_reading(engine, names, batch_size=batch_size)()
+
+
+def start_reading(
+    engine: Engine, names: HubRequest = ANALYTICS_TABLES, *, batch_size: int = 100_000
+) -> Callable[[], dict[str, pa.Table]]:
+    """:func:`read_hub` in two steps: start reading, and the function that waits for the tables and returns them.
+
+    A SQLite file's readers start at once, in their own processes, so the caller can do other work while they read
+    (the refresh starts its analytics engine meanwhile); any other database is read when the function is called.
+    """
     wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
     columns = {name: _columns(models.Base.metadata.tables[name], cols) for name, cols in wanted.items()}
     uri = _adbc_uri(engine)
-    if uri is None:
-        raw = {name: _read_rows(engine, name, cols, batch_size) for name, cols in columns.items()}
-    elif engine.dialect.name == "sqlite":
-        raw = _read_sqlite_apart(uri, columns)
-    else:
+
+    def read() -> dict[str, pa.Table]:
+        if uri is None:
+            return {name: _read_rows(engine, name, cols, batch_size) for name, cols in columns.items()}
         import adbc_driver_postgresql.dbapi as adbc
 
         with adbc.connect(uri) as conn:
-            raw = {name: _read_postgres(conn, name, cols) for name, cols in columns.items()}
-    return {name: _conformed(raw[name], _schema(cols)) for name, cols in columns.items()}
+            return {name: _read_postgres(conn, name, cols) for name, cols in columns.items()}
+
+    raw = _start_sqlite_apart(uri, columns) if uri is not None and engine.dialect.name == "sqlite" else read
+
+    def tables() -> dict[str, pa.Table]:
+        read = raw()
+        return {name: _conformed(read[name], _schema(cols)) for name, cols in columns.items()}
+
+    return tables
 
 
 def _schema(columns: list[Column[Any]]) -> pa.Schema:
@@ -129,10 +146,10 @@ def _read_postgres(conn: Any, name: str, columns: list[Column[Any]]) -> pa.Table
         return cur.fetch_arrow_table()
 
 
-def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> dict[str, pa.Table]:
-    """The tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in child processes
-    (its own copy of SQLite must not share this process's file locks): one per core, each reading a share of the
-    tables balanced by their cells."""
+def _start_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> Callable[[], dict[str, pa.Table]]:
+    """Start reading the tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.sqlite_reader` in
+    child processes (its own copy of SQLite must not share this process's file locks): one per core, each reading a
+    share of the tables balanced by their cells. Returns the function that waits for them and returns the tables."""
     queries = {}
     for name, columns in tables.items():
         # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
@@ -140,18 +157,24 @@ def _read_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> d
         select = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in columns)
         queries[name] = [f'SELECT count(*) FROM "{name}"', f'SELECT {select} FROM "{name}"']
     shares = _shares(database, {name: len(columns) for name, columns in tables.items()}, os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="kizuna-hub-") as out:
-        readers = []
-        for share in shares:
-            reader = children.start("kizuna.sqlite_reader")
-            # each job goes in at once, so that the readers work side by side
-            job = {"database": str(Path(database).resolve()), "out": out, "queries": {n: queries[n] for n in share}}
-            children.hand_job(reader, job)
-            readers.append(reader)
-        failures = [f for f in map(children.finish, readers) if f is not None]  # every reader waited for first
-        if failures:
-            raise KizunaError(f"reading {database} failed: {failures[0]}")
-        return {name: pa.ipc.open_file(pa.memory_map(str(Path(out) / f"{name}.arrow"))).read_all() for name in queries}
+    out = tempfile.TemporaryDirectory(prefix="kizuna-hub-")
+    readers = []
+    for share in shares:
+        reader = children.start("kizuna.sqlite_reader")
+        # each job goes in at once, so that the readers work side by side
+        job = {"database": str(Path(database).resolve()), "out": out.name, "queries": {n: queries[n] for n in share}}
+        children.hand_job(reader, job)
+        readers.append(reader)
+
+    def finish() -> dict[str, pa.Table]:
+        with out:
+            failures = [f for f in map(children.finish, readers) if f is not None]  # every reader waited for first
+            if failures:
+                raise KizunaError(f"reading {database} failed: {failures[0]}")
+            folder = Path(out.name)
+            return {name: pa.ipc.open_file(pa.memory_map(str(folder / f"{name}.arrow"))).read_all() for name in queries}
+
+    return finish
 
 
 def _shares(database: str, widths: dict[str, int], parts: int) -> list[list[str]]:

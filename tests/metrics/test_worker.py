@@ -18,7 +18,7 @@ def test_a_failing_worker_is_reported_with_its_error(tmp_path: Path) -> None:
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
     tables["accounts"] = tables["accounts"].select("id")  # the usage part needs its created_at and attributes
     with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
-        worker.submit(tables)
+        worker.submit({name: table.to_pyarrow() for name, table in tables.items()})
         with pytest.raises(KizunaError, match=r"KPI worker failed: .*'accounts' lacks column"):
             worker.result()
 
@@ -33,7 +33,7 @@ def test_the_worker_ends_with_the_refresh(tmp_path: Path) -> None:
 def test_a_worker_never_sent_the_account_outcomes_says_so(tmp_path: Path) -> None:
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
     with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
-        worker.submit(tables)
+        worker.submit({name: table.to_pyarrow() for name, table in tables.items()})
         # (the refresh failed before its MRR movements were known: result() ends the worker's input)
         with pytest.raises(KizunaError, match=r"KPI worker failed: .*the refresh sent no outcomes"):
             worker.result()

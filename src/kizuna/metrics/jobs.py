@@ -23,7 +23,7 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
     from kizuna.analytics.kpi.revenue import prepare_revenue
     from kizuna.analytics.kpi.snapshot import combine, funnel_part, revenue_part, voice_part
     from kizuna.metrics.service import prune_snapshots, replace_snapshot
-    from kizuna.metrics.worker import KpiWorker, usage_part
+    from kizuna.metrics.worker import WORKER_INPUTS, KpiWorker, usage_part
 
     settings = ctx.runtime.settings
     processes = settings.kpi_processes or min(2, os.cpu_count() or 1)
@@ -33,7 +33,7 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
         # started before the hub read: its imports and its work on the events overlap it
         with KpiWorker(settings.events_dir, ctx.as_of) as worker:
             tables = ctx.hub(KPI_COLUMNS)
-            worker.submit(tables)
+            worker.submit(ctx.arrow(WORKER_INPUTS))
             prepared = prepare_revenue(tables, ctx.as_of)
             worker.send_outcomes(prepared, ctx.as_of)
             revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)

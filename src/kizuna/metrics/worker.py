@@ -83,13 +83,14 @@ class KpiWorker:
             self._process.wait()
         self._folder.cleanup()
 
-    def submit(self, tables: dict[str, Any]) -> None:
-        """Send the worker its inputs among the hub ``tables`` (as Arrow IPC files)."""
+    def submit(self, tables: dict[str, pa.Table]) -> None:
+        """Send the worker its inputs (``WORKER_INPUTS``) among the hub ``tables`` as read (Arrow, written as IPC
+        files)."""
         assert self._process is not None
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
         for name in WORKER_INPUTS:
-            _write(hub / f"{name}.arrow", tables[name].to_pyarrow())
+            _write(hub / f"{name}.arrow", tables[name])
         children.send(self._process, {"hub": str(hub)})
 
     def send_outcomes(self, prepared: dict[str, Any], as_of: dt.date) -> None:
