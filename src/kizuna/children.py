@@ -5,8 +5,9 @@ The SQLite hub readers (:mod:`kizuna.sqlite_reader`) and the KPI worker (:mod:`k
 :func:`read_job`), then :func:`finish` each, which waits for it and returns the exception it ended with, if any.
 
 A child that needs more from its parent later (the KPI worker waits for the account outcomes of the revenue part) is
-handed its job with ``more=True``, then :func:`send` messages, which it reads with :func:`read_message`. Each job and
-message is one line of JSON.
+handed its job with ``more=True``, then :func:`send` messages, which it reads with :func:`read_message`; a child
+started with ``replies=True`` may answer before it ends (:func:`reply`, read with :func:`read_reply`: the KPI worker
+hands over its usage part while it computes the funnel). Each job and message is one line of JSON.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from typing import Any
 from kizuna.errors import KizunaError
 
 
-def start(module: str) -> subprocess.Popen[str]:
-    """``python -m module`` with this interpreter, stdin for its job, stderr kept for its error."""
+def start(module: str, *, replies: bool = False) -> subprocess.Popen[str]:
+    """``python -m module`` with this interpreter, stdin for its job, stderr kept for its error, stdout for its
+    :func:`reply` messages if it sends any (``replies``)."""
     return subprocess.Popen(
         [sys.executable, "-m", module],
         stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if replies else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -72,14 +74,29 @@ def read_message() -> dict[str, Any] | None:
     return json.loads(line) if line else None
 
 
+def reply(message: dict[str, Any]) -> None:
+    """In the child: send the parent a message (a line of JSON on stdout) at once."""
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def read_reply(child: subprocess.Popen[str]) -> dict[str, Any] | None:
+    """The child's next :func:`reply`, waiting for it; None if it ended first (:func:`finish` then says why). Lines
+    that are not a message (a library printing) are passed over."""
+    assert child.stdout is not None
+    while line := child.stdout.readline():
+        if line.startswith("{"):
+            return json.loads(line)  # type: ignore[no-any-return]
+    return None
+
+
 def finish(child: subprocess.Popen[str]) -> str | None:
     """Wait for the child; None if it succeeded, else the exception it ended with (:func:`failure`)."""
-    assert child.stderr is not None
-    if child.stdin is not None and not child.stdin.closed:
+    if child.stdin is not None:
         close(child)  # (a child still waiting for a message would wait for ever)
-    stderr = child.stderr.read()  # (a few lines at most: the children write nothing else)
-    child.stderr.close()
-    return None if child.wait() == 0 else failure(stderr)
+        child.stdin = None  # (closed: communicate() would flush it)
+    _, stderr = child.communicate()  # (stderr: a few lines at most; stdout: nothing left, unless a library printed)
+    return None if child.returncode == 0 else failure(stderr)
 
 
 def failure(stderr: str) -> str:

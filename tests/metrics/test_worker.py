@@ -20,7 +20,7 @@ def test_a_failing_worker_is_reported_with_its_error(tmp_path: Path) -> None:
     with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
         worker.submit({name: table.to_pyarrow() for name, table in tables.items()})
         with pytest.raises(KizunaError, match=r"KPI worker failed: .*'accounts' lacks column"):
-            worker.result()
+            worker.usage()
 
 
 def test_the_worker_ends_with_the_refresh(tmp_path: Path) -> None:
@@ -34,6 +34,7 @@ def test_a_worker_never_sent_the_account_outcomes_says_so(tmp_path: Path) -> Non
     tables = register_tables(connect(), hub(accounts=[{}], plans=[{}]))
     with KpiWorker(tmp_path / "events", dt.date(2026, 5, 31)) as worker:
         worker.submit({name: table.to_pyarrow() for name, table in tables.items()})
-        # (the refresh failed before its MRR movements were known: result() ends the worker's input)
+        assert worker.usage().accounts is not None  # handed over before the funnel
+        # (the refresh failed before its MRR movements were known: funnel() ends the worker's input)
         with pytest.raises(KizunaError, match=r"KPI worker failed: .*the refresh sent no outcomes"):
-            worker.result()
+            worker.funnel()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kizuna.refresh import RefreshContext
@@ -22,7 +23,6 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
     from kizuna.analytics.kpi._common import KPI_COLUMNS
     from kizuna.analytics.kpi.revenue import prepare_revenue
     from kizuna.analytics.kpi.snapshot import combine, funnel_part, revenue_part, voice_part
-    from kizuna.metrics.service import prune_snapshots, replace_snapshot
     from kizuna.metrics.worker import WORKER_INPUTS, KpiWorker, usage_part
 
     settings = ctx.runtime.settings
@@ -38,7 +38,10 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
             worker.send_outcomes(prepared, ctx.as_of)
             revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)
             voice = voice_part(tables, ctx.as_of)
-            snapshot = combine(revenue, voice, *worker.result())
+            snapshot = combine(revenue, voice, worker.usage())
+            # the funnel's tables go in last: the worker computes them while the rest is written
+            snapshot["tables"] = _then(snapshot["tables"], lambda: worker.funnel().tables)
+            counts, pruned = _store(ctx, snapshot)
     else:
         tables = ctx.hub(KPI_COLUMNS)
         prepared = prepare_revenue(tables, ctx.as_of)
@@ -46,9 +49,7 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
         voice = voice_part(tables, ctx.as_of)
         usage = usage_part(tables, settings.events_dir, ctx.as_of)
         snapshot = combine(revenue, voice, usage, funnel_part(prepared, ctx.as_of))
-    with ctx.runtime.transaction() as session:
-        counts = replace_snapshot(session, actor="refresh", as_of=ctx.as_of, **snapshot)
-        pruned = prune_snapshots(session, actor="refresh", as_of=ctx.as_of, keep_days=settings.kpi_snapshot_days)
+        counts, pruned = _store(ctx, snapshot)
     series = snapshot["series"]
     month = ctx.as_of.replace(day=1)
     head = series[(series.metric == "mrr_minor") & (series.dimension == "") & (series.month == month)]
@@ -60,3 +61,19 @@ def refresh(ctx: RefreshContext) -> dict[str, object]:
         "pruned_snapshots": len(pruned),
         "processes": processes,
     }
+
+
+def _store(ctx: RefreshContext, snapshot: dict[str, Any]) -> tuple[dict[str, int], list[Any]]:
+    from kizuna.metrics.service import prune_snapshots, replace_snapshot
+
+    settings = ctx.runtime.settings
+    with ctx.runtime.transaction() as session:
+        counts = replace_snapshot(session, actor="refresh", as_of=ctx.as_of, **snapshot)
+        pruned = prune_snapshots(session, actor="refresh", as_of=ctx.as_of, keep_days=settings.kpi_snapshot_days)
+    return counts, pruned
+
+
+def _then(first: dict[str, Any], later: Callable[[], dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """The pairs of ``first``, then those of ``later()``, called only once ``first``'s are taken."""
+    yield from first.items()
+    yield from later().items()

@@ -51,13 +51,14 @@ def replace_snapshot(
     actor: str,
     as_of: dt.date,
     series: pd.DataFrame,
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]],
     accounts: pd.DataFrame,
 ) -> dict[str, int]:
     """Replace the KPI snapshot of ``as_of``: series rows, tabular results and the latest per-account metrics.
 
-    ``series`` has ``SERIES_COLUMNS``; ``accounts`` has ``account_id`` and columns of ``account_metrics``.
-    Returns the number of rows written per table.
+    ``series`` has ``SERIES_COLUMNS``; ``accounts`` has ``account_id`` and columns of ``account_metrics``;
+    ``tables`` maps names to frames, or gives ``(name, frame)`` pairs, which are taken last (the refresh passes
+    pairs its worker is still computing while the rest is written). Returns the number of rows written per table.
     """
     now = utcnow()
     _delete_snapshots(session, [as_of])
@@ -67,14 +68,6 @@ def replace_snapshot(
         stored["as_of"] = pd.Series(as_of, index=stored["points"].index, dtype=object)
         stored["computed_at"] = pd.Series(now, index=stored["points"].index, dtype=object)
         _bulk_insert(session, KpiSeries, stored)
-    if tables:  # JSON: few rows, bound by SQLAlchemy (the drivers' own JSON binding differs per database)
-        session.execute(
-            _table(KpiTable).insert(),
-            [
-                {"as_of": as_of, "name": name, "computed_at": now, "rows": _json_records(frame)}
-                for name, frame in tables.items()
-            ],
-        )
     latest = session.scalar(select(func.max(AccountMetrics.as_of)))
     account_rows = 0
     if latest is None or as_of >= latest:  # an older as-of never overwrites newer per-account metrics
@@ -85,7 +78,14 @@ def replace_snapshot(
         columns["computed_at"] = pd.Series(now, index=accounts.index, dtype=object)
         _bulk_insert(session, AccountMetrics, columns)
         account_rows = len(accounts)
-    counts = {"kpi_series": stored_series, "kpi_tables": len(tables), "account_metrics": account_rows}
+    # JSON: few rows, bound by SQLAlchemy (the drivers' own JSON binding differs per database)
+    rows = [
+        {"as_of": as_of, "name": name, "computed_at": now, "rows": _json_records(frame)}
+        for name, frame in (tables.items() if isinstance(tables, Mapping) else tables)
+    ]
+    if rows:
+        session.execute(_table(KpiTable).insert(), rows)
+    counts = {"kpi_series": stored_series, "kpi_tables": len(rows), "account_metrics": account_rows}
     record_audit(
         session,
         actor=actor,

@@ -13,7 +13,8 @@ The worker starts before the hub is read, with its job on stdin as one line of J
 usage per account-month with the monthly rollups) on a DuckDB connection of its own while the refresh reads the
 hub. Then it waits for ``{"hub": folder of Arrow IPC files}`` and computes the usage part, then for
 ``{"outcomes": Arrow IPC file}``, which the refresh sends as soon as its MRR movements are known, and computes the
-funnel part. It pickles both parts to ``out``.
+funnel part. It pickles the usage part as soon as it has it and says so on stdout (``{"usage": path}``: the refresh
+stores the snapshot meanwhile), then pickles the funnel part to ``out``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _usage_prepared(tables: dict[str, Any], events_dir: Path, as_of: dt.date) ->
 
 class KpiWorker:
     """A worker process for one refresh: started (early) as a context manager with the events and the date, then
-    ``submit(tables)``, ``send_outcomes(...)`` and ``result()`` (the usage part and the funnel part).
+    ``submit(tables)``, ``send_outcomes(...)``, ``usage()`` and ``funnel()`` (its two parts).
 
     The context manager ends the process and removes its files whatever happens.
     """
@@ -71,7 +72,7 @@ class KpiWorker:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> KpiWorker:
-        self._process = children.start("kizuna.metrics.worker")
+        self._process = children.start("kizuna.metrics.worker", replies=True)
         children.hand_job(self._process, {**self._job, "out": self._out}, more=True)
         return self
 
@@ -103,19 +104,32 @@ class KpiWorker:
         children.send(self._process, {"outcomes": str(path)})
         children.close(self._process)
 
-    def result(self) -> tuple[Any, Any]:
-        """Wait for the worker and return its parts (usage, funnel); KizunaError with the worker's own error if it
-        failed."""
+    def usage(self) -> Any:
+        """Wait for the usage part (the worker hands it over before it computes the funnel) and return it;
+        KizunaError with the worker's own error if it failed."""
+        assert self._process is not None
+        reply = children.read_reply(self._process)
+        if reply is None:
+            failure = children.finish(self._process)
+            raise KizunaError(f"the KPI worker failed: {failure or 'it ended before handing its usage part'}")
+        return _unpickled(reply["usage"])
+
+    def funnel(self) -> Any:
+        """Wait for the worker to end and return the funnel part; KizunaError with its own error if it failed."""
         assert self._process is not None
         failure = children.finish(self._process)
         if failure is not None:
             raise KizunaError(f"the KPI worker failed: {failure}")
-        with open(self._out, "rb") as source:
-            return pickle.load(source)  # type: ignore[no-any-return]  # (our own child's file, in our own folder)
+        return _unpickled(self._out)
 
     @property
     def _out(self) -> str:
-        return str(Path(self._folder.name) / "parts.pickle")
+        return str(Path(self._folder.name) / "funnel.pickle")
+
+
+def _unpickled(path: str) -> Any:
+    with open(path, "rb") as source:
+        return pickle.load(source)  # (our own child's file, in our own temporary folder)
 
 
 def _write(path: Path, data: pa.Table) -> None:
@@ -146,12 +160,16 @@ def main() -> None:
     hub = Path(_next("hub"))
     tables.update(register_tables(con, {name: _read(hub / f"{name}.arrow") for name in WORKER_INPUTS}))
     usage = snapshot.usage_part(tables, as_of)
+    handed = str(Path(job["out"]).with_name("usage.pickle"))
+    with open(handed, "wb") as sink:
+        pickle.dump(usage, sink)
+    children.reply({"usage": handed})  # the refresh stores it while the funnel is computed
 
     outcomes = register_tables(con, {"kizuna_account_outcomes": _read(_next("outcomes"))})
     tables[prepared_key("account_outcomes", as_of)] = outcomes["kizuna_account_outcomes"]
     funnel = snapshot.funnel_part(tables, as_of)
     with open(job["out"], "wb") as sink:
-        pickle.dump((usage, funnel), sink)
+        pickle.dump(funnel, sink)
 
 
 def _next(key: str) -> Any:

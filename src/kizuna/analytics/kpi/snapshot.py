@@ -174,12 +174,14 @@ def funnel_part(tables: Tables, as_of: dt.date) -> Part:
     return Part(series=[], tables=results)
 
 
-def combine(revenue_result: Part, voice_result: Part, usage_result: Part, funnel_result: Part) -> dict[str, Any]:
-    """The snapshot of the four parts: ``{"series", "tables", "accounts"}`` (one row per account known then, from
-    the usage part, with the other parts' columns)."""
+def combine(
+    revenue_result: Part, voice_result: Part, usage_result: Part, funnel_result: Part | None = None
+) -> dict[str, Any]:
+    """The snapshot of the parts: ``{"series", "tables", "accounts"}`` (one row per account known then, from the
+    usage part, with the other parts' columns). The funnel part holds tables only: a caller may store it later."""
     assert revenue_result.accounts is not None and voice_result.accounts is not None
     assert usage_result.accounts is not None
-    results = (revenue_result, voice_result, usage_result, funnel_result)
+    results = (revenue_result, voice_result, usage_result, *([funnel_result] if funnel_result else []))
     parts = [p for result in results for p in result.series if not p.empty]
     series = pd.concat(parts, ignore_index=True)
     # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
