@@ -7,7 +7,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from kizuna.analytics.engine import connect, register_tables
+from kizuna.analytics.engine import connect, register_tables, threads
 
 TABLE = pa.table(
     {
@@ -28,3 +28,17 @@ def test_register_tables_keeps_types_of_all_null_columns(engine: str) -> None:
     assert table.schema()["end_date"].is_date()
     counted = table.filter(table.end_date.isnull()).count().execute()
     assert counted == 2
+
+
+def test_duckdb_threads_for_a_block_then_as_before() -> None:
+    con = connect("duckdb", threads=2)
+
+    def setting() -> int:
+        return int(con.raw_sql("SELECT current_setting('threads')").fetchone()[0])
+
+    with threads(con, 1):
+        assert setting() == 1
+    assert setting() == 2
+    with pytest.raises(RuntimeError), threads(con, 1):
+        raise RuntimeError("a failed refresh")
+    assert setting() == 2

@@ -7,7 +7,8 @@ tables or Parquet files (never through DuckDB's sqlite/postgres extensions, whic
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,20 @@ def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Any
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise ValueError(f"unknown analytics engine {engine!r}: use 'duckdb' or 'spark'")
+
+
+@contextmanager
+def threads(con: Any, count: int) -> Iterator[None]:
+    """Run DuckDB on ``count`` threads inside the block, then as before (nothing on Spark, which spreads its own)."""
+    if con.name != "duckdb":
+        yield
+        return
+    before = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    con.raw_sql(f"SET threads = {int(count)}")
+    try:
+        yield
+    finally:
+        con.raw_sql(f"SET threads = {int(before)}")
 
 
 def spark_session() -> Any:
