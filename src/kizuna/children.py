@@ -12,6 +12,7 @@ hands over its usage part while it computes the funnel). Each job and message is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -43,20 +44,16 @@ def hand_job(child: subprocess.Popen[str], job: dict[str, Any], *, more: bool = 
 def send(child: subprocess.Popen[str], message: dict[str, Any]) -> None:
     """Write one message (a line of JSON) to the child at once."""
     assert child.stdin is not None
-    try:
+    with contextlib.suppress(BrokenPipeError):
         child.stdin.write(json.dumps(message) + "\n")
         child.stdin.flush()
-    except BrokenPipeError:
-        pass
 
 
 def close(child: subprocess.Popen[str]) -> None:
     """Close the child's stdin: no more messages (its :func:`read_message` then returns None)."""
     assert child.stdin is not None
-    try:
+    with contextlib.suppress(BrokenPipeError):
         child.stdin.close()
-    except BrokenPipeError:
-        pass
 
 
 def read_job() -> dict[str, Any]:

@@ -21,5 +21,8 @@ def test_monthly_frames_become_long_rows() -> None:
         {"month": [month, month], "dimension": ["owner_id", "plan"], "dimension_value": ["100", ""], "nps": [10, 20]}
     ).to_pandas()
     rows = _long(stacked)
-    assert rows[["dimension", "dimension_value", "currency"]].values.tolist() == [["owner_id", "100", ""], ["plan", "", ""]]
+    assert rows[["dimension", "dimension_value", "currency"]].values.tolist() == [
+        ["owner_id", "100", ""],
+        ["plan", "", ""],
+    ]
     assert rows.value.tolist() == [10.0, 20.0] and set(rows.metric) == {"nps"}

@@ -332,9 +332,7 @@ def _with_breakdown(tables: Tables, rows: ir.Table, by: Sequence[str]) -> ir.Tab
     return rows
 
 
-def _breakdown(
-    tables: Tables, rows: ir.Table, by: Sequence[str], by_each: Sequence[str]
-) -> tuple[ir.Table, list[str]]:
+def _breakdown(tables: Tables, rows: ir.Table, by: Sequence[str], by_each: Sequence[str]) -> tuple[ir.Table, list[str]]:
     """``rows`` ready to group by breakdown, and the breakdown's group keys: the attributes ``by`` as columns, or
     each attribute of ``by_each`` in turn, stacked: a copy of the rows per attribute with ``dimension`` (its name)
     and ``dimension_value`` (its value as text, '' where none) in place of the attribute columns."""
@@ -353,9 +351,7 @@ def _breakdown(
     return ibis.union(*copies), ["dimension", "dimension_value"]
 
 
-def mrr_summary(
-    tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()
-) -> ir.Table:
+def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()) -> ir.Table:
     """Monthly MRR movements, customer counts and rates per currency (and breakdown ``by``, or each breakdown of
     ``by_each`` in turn, stacked in one table as ``dimension, dimension_value``: one query for several).
 

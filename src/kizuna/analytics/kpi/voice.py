@@ -88,9 +88,7 @@ def median_time_to_value(tables: Tables, as_of: dt.date) -> float | None:
     return None if values.empty else float(values.median())
 
 
-def survey_scores(
-    tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()
-) -> ir.Table:
+def survey_scores(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()) -> ir.Table:
     """NPS, CSAT and CES per calendar month of response (responses before the cut-off), per breakdown ``by`` (or
     each of ``by_each`` in turn, stacked as ``dimension, dimension_value``).
 
