@@ -7,7 +7,8 @@ The SQLite hub readers (:mod:`kizuna.sqlite_reader`) and the KPI worker (:mod:`k
 A child that needs more from its parent later (the KPI worker waits for the account outcomes of the revenue part) is
 handed its job with ``more=True``, then :func:`send` messages, which it reads with :func:`read_message`; a child
 started with ``replies=True`` may answer before it ends (:func:`reply`, read with :func:`read_reply`: the KPI worker
-hands over its usage part while it computes the funnel). Each job and message is one line of JSON.
+hands over its usage part while it computes the funnel). Each job and message is one line of JSON; tables go
+between them as Arrow IPC files (:func:`write_table`, :func:`read_table`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import contextlib
 import json
 import subprocess
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kizuna.errors import KizunaError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def start(module: str, *, replies: bool = False) -> subprocess.Popen[str]:
@@ -102,3 +107,18 @@ def failure(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     indented = [i for i, line in enumerate(lines) if line.startswith(" ")]
     return "; ".join(lines[indented[-1] + 1 :] if indented else lines[-1:])
+
+
+def write_table(path: str | Path, table: pa.Table) -> None:
+    """Write ``table`` as an Arrow IPC file for another process to :func:`read_table`."""
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_table(path: str | Path) -> pa.Table:
+    """An Arrow IPC file another process wrote (:func:`write_table`), memory-mapped."""
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()

@@ -36,9 +36,7 @@ def main() -> None:
             n = query(count_sql).column(0)[0].as_py()
             # the driver infers a column's type from its first batch (an all-null batch says int64, and a later
             # text value then fails): one batch holding every row makes it see every value
-            table = query(sql, batch_rows=n + 1)
-            with pa.OSFile(str(out / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
+            children.write_table(out / f"{name}.arrow", query(sql, batch_rows=n + 1))
     database.close()
 
 

@@ -172,7 +172,7 @@ def _start_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> 
             if failures:
                 raise KizunaError(f"reading {database} failed: {failures[0]}")
             folder = Path(out.name)
-            return {name: pa.ipc.open_file(pa.memory_map(str(folder / f"{name}.arrow"))).read_all() for name in queries}
+            return {name: children.read_table(folder / f"{name}.arrow") for name in queries}
 
     return finish
 

@@ -91,7 +91,7 @@ class KpiWorker:
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
         for name in WORKER_INPUTS:
-            _write(hub / f"{name}.arrow", tables[name])
+            children.write_table(hub / f"{name}.arrow", tables[name])
         children.send(self._process, {"hub": str(hub)})
 
     def send_outcomes(self, prepared: dict[str, Any], as_of: dt.date) -> None:
@@ -100,7 +100,7 @@ class KpiWorker:
 
         assert self._process is not None
         path = Path(self._folder.name) / "outcomes.arrow"
-        _write(path, account_outcomes(prepared, as_of).to_pyarrow())
+        children.write_table(path, account_outcomes(prepared, as_of).to_pyarrow())
         children.send(self._process, {"outcomes": str(path)})
         children.close(self._process)
 
@@ -132,15 +132,6 @@ def _unpickled(path: str) -> Any:
         return pickle.load(source)  # (our own child's file, in our own temporary folder)
 
 
-def _write(path: Path, data: pa.Table) -> None:
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
-        writer.write_table(data)
-
-
-def _read(path: str | Path) -> pa.Table:
-    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
-
-
 def main() -> None:
     from kizuna.analytics.engine import connect, register_tables
     from kizuna.analytics.kpi import snapshot
@@ -158,14 +149,14 @@ def main() -> None:
     tables = _usage_prepared(register_tables(con, {"events": EventStore(events_dir).source()}), events_dir, as_of)
 
     hub = Path(_next("hub"))
-    tables.update(register_tables(con, {name: _read(hub / f"{name}.arrow") for name in WORKER_INPUTS}))
+    tables.update(register_tables(con, {name: children.read_table(hub / f"{name}.arrow") for name in WORKER_INPUTS}))
     usage = snapshot.usage_part(tables, as_of)
     handed = str(Path(job["out"]).with_name("usage.pickle"))
     with open(handed, "wb") as sink:
         pickle.dump(usage, sink)
     children.reply({"usage": handed})  # the refresh stores it while the funnel is computed
 
-    outcomes = register_tables(con, {"kizuna_account_outcomes": _read(_next("outcomes"))})
+    outcomes = register_tables(con, {"kizuna_account_outcomes": children.read_table(_next("outcomes"))})
     tables[prepared_key("account_outcomes", as_of)] = outcomes["kizuna_account_outcomes"]
     funnel = snapshot.funnel_part(tables, as_of)
     with open(job["out"], "wb") as sink:
