@@ -71,6 +71,10 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     assert out.exit_code == 0 and json.loads(out.output)[0]["period"] == 0
     out = runner.invoke(build_app(), [*base, "kpi", "no_such_kpi"])
     assert out.exit_code != 0
+    out = runner.invoke(build_app(), [*base, "kpi", "mrr_minor", "--by", "colour"])
+    assert out.exit_code == 1 and "'mrr_minor' has no rows for --by 'colour'" in out.output
+    out = runner.invoke(build_app(), [*base, "kpi", "mrr_minor", "--as-of", "2026-13-01"])
+    assert out.exit_code == 1 and "--as-of '2026-13-01' is not a date" in out.output
     assert pd.Timestamp(AS_OF).date() == AS_OF
 
 

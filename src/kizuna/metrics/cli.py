@@ -57,7 +57,11 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "csv", "json"):
             fail(f"unknown format {fmt!r}: use table, csv or json")
-        day = dt.date.fromisoformat(as_of) if as_of else None
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not a date: use YYYY-MM-DD")
+            return
         with runtime() as rt, rt.transaction() as session:
             names = service.metric_names(session, as_of=day)
             if name == "list":
@@ -78,6 +82,8 @@ def register(app: typer.Typer) -> None:
                     ]
             elif name in names:
                 frame = service.load_kpi(session, names=[name], as_of=day, by=by, currency=currency)
+                if frame.empty and (by or currency) and not service.load_kpi(session, names=[name], as_of=day).empty:
+                    fail(f"KPI {name!r} has no rows for --by {by!r} --currency {currency!r}")  # (as the API says)
                 if frame.empty:
                     frame = service.load_table(session, name=name, as_of=day)
                 else:
