@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from kizuna import models
 from kizuna.db import make_engine
-from kizuna.metrics import service
+from kizuna.kpis import service
 from kizuna.migrations import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get("KIZUNA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

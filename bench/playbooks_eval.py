@@ -60,7 +60,7 @@ def main() -> None:
 
     from kizuna import models as m
     from kizuna.migrations import upgrade
-    from kizuna.notify.service import deliver_queued
+    from kizuna.platform.outbox.service import deliver_queued
     from kizuna.playbooks.jobs import process_jobs
     from kizuna.playbooks.service import LIBRARY_DIR, evaluate_playbook, import_playbook
     from kizuna.runtime import Runtime

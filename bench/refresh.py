@@ -60,7 +60,7 @@ def _child_hub(data_dir: str) -> dict[str, object]:
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
     from kizuna.usage.store import EventStore
-    from kizuna.warehouse import hub_tables
+    from kizuna.hub.warehouse import hub_tables
 
     rt = Runtime.open(Settings(data_dir=data_dir))
     started = time.perf_counter()

@@ -124,7 +124,7 @@ def test_kpi_snapshots_are_carried_from_points_to_series_and_back(
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        from kizuna.metrics.service import load_kpi
+        from kizuna.kpis.service import load_kpi
 
         may = load_kpi(session, as_of=dt.date(2026, 5, 31))
         assert may.month.tolist() == [dt.date(2026, 4, 1), dt.date(2026, 5, 1)] and may.value.tolist() == [100.0, 150.5]

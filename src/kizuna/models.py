@@ -15,8 +15,8 @@ from kizuna.imports.models import ImportRun
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
-from kizuna.metrics.models import AccountMetrics, KpiSeries, KpiTable
-from kizuna.notify.models import OutboundMessage
+from kizuna.kpis.models import AccountMetrics, KpiSeries, KpiTable
+from kizuna.platform.outbox.models import OutboundMessage
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks.models import (
     LifecycleChange,

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # module paths, in data-flow order; each has refresh(ctx) -> dict
 REFRESH_STEPS: list[str] = [
-    "kizuna.metrics.jobs",
+    "kizuna.kpis.jobs",
     "kizuna.voc.jobs",  # before health: its stored VoC sentiment is a health measure
     "kizuna.health.jobs",
     "kizuna.risk.jobs",
@@ -57,7 +57,7 @@ class RefreshContext:
     @property
     def tables(self) -> dict[str, Any]:
         """Every hub table and the events as Ibis tables on ``con`` (see :meth:`hub`)."""
-        from kizuna.warehouse import ANALYTICS_TABLES
+        from kizuna.hub.warehouse import ANALYTICS_TABLES
 
         return self.hub(ANALYTICS_TABLES)
 
@@ -70,7 +70,7 @@ class RefreshContext:
         table. A table read with some columns is read again, whole, when a step asks for others.
         """
         from kizuna.analytics.engine import register_tables
-        from kizuna.warehouse import start_reading
+        from kizuna.hub.warehouse import start_reading
 
         wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
         missing: dict[str, Sequence[str] | None] = {}

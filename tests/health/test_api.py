@@ -7,7 +7,7 @@ import warnings
 
 import pandas as pd
 
-from kizuna.analytics.health.scoring import score_accounts
+from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.auth import service as auth_service
 from kizuna.health import service
 from kizuna.runtime import Runtime

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kizuna.analytics.health.scorecard import scorecard_from_dict
-from kizuna.analytics.health.scoring import score_accounts
+from kizuna.analytics.scoring.scorecard import scorecard_from_dict
+from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.audit.models import AuditEntry
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.health import service

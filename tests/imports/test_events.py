@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kizuna import models as m
 from kizuna.errors import ImportRejected
 from kizuna.imports import events as events_module
-from kizuna.imports import service
+from kizuna.imports import runs, service
 from kizuna.imports.events import parse_timestamps
 from kizuna.imports.service import import_file
 from kizuna.settings import Settings
@@ -192,7 +192,7 @@ def test_a_failed_database_step_removes_the_batch_and_restores_the_previous_one(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(service, "record_import_run", broken)
+    monkeypatch.setattr(runs, "record_import_run", broken)
     with pytest.raises(RuntimeError):
         run(session, settings, path)
     assert sorted((p, p.stat().st_size) for p in EventStore(settings.events_dir).files()) == before

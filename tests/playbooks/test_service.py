@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kizuna import models as m
-from kizuna.notify.service import DeliveryPolicy
+from kizuna.platform.outbox.service import DeliveryPolicy
 from kizuna.playbooks.jobs import evaluate_enabled, process_jobs, tick
 from kizuna.playbooks.models import JobStatus
 from kizuna.playbooks.service import (

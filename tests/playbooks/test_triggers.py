@@ -73,7 +73,7 @@ def test_snapshot_triggers_are_skipped_with_a_reason_while_there_is_no_data(sess
 
 
 def test_account_metrics_take_precedence_over_health_measures(session: Session) -> None:
-    from kizuna.metrics.models import AccountMetrics
+    from kizuna.kpis.models import AccountMetrics
 
     sc = build(session)
     for label, seats, trend in (("healthred", 0.97, 0.0), ("usage", 0.5, -0.6), ("seats", 0.5, -0.2)):
@@ -123,8 +123,8 @@ def test_live_evaluation_and_actions_are_idempotent_on_both_backends(session: Se
 
 def test_conditions_see_segments_health_and_risk(session: Session) -> None:
     from kizuna import models as m
-    from kizuna.playbooks.conditions import account_attributes, failed_condition
-    from kizuna.playbooks.schemas import Condition
+    from kizuna.segments.attributes import account_attributes, failed_condition
+    from kizuna.segments.schemas import Condition
 
     sc = build(session)
     segment = m.Segment(

@@ -52,7 +52,7 @@ def test_rule_segment_membership_history(session: Session) -> None:
 
 
 def test_any_match_and_segment_in_playbook_conditions(session: Session) -> None:
-    from kizuna.playbooks.conditions import account_attributes
+    from kizuna.segments.attributes import account_attributes
 
     a = _paying(session, 10_000, industry="小売")
     b = _paying(session, 10_000, industry="物流")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kizuna import models as m
 from kizuna.errors import InvalidInput
-from kizuna.notify.service import DeliveryPolicy, deliver_queued
+from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
 from kizuna.playbooks.jobs import tick
 from kizuna.playbooks.service import LIBRARY_DIR, import_playbook, set_enabled
 from kizuna.runtime import Runtime

@@ -23,7 +23,7 @@ AS_OF = dt.date(2026, 11, 22)
 def test_voc_runs_after_metrics_and_before_health() -> None:
     # VoC reads the hub and metrics' account ARR; health and risk read its stored sentiment
     i = REFRESH_STEPS.index("kizuna.voc.jobs")
-    assert REFRESH_STEPS.index("kizuna.metrics.jobs") < i < REFRESH_STEPS.index("kizuna.health.jobs")
+    assert REFRESH_STEPS.index("kizuna.kpis.jobs") < i < REFRESH_STEPS.index("kizuna.health.jobs")
     assert i < REFRESH_STEPS.index("kizuna.risk.jobs")
 
 

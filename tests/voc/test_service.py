@@ -154,7 +154,7 @@ def test_stored_account_sentiment_is_the_point_in_time_measure(session: Session,
 
 
 def test_arr_comes_from_the_metrics_snapshot_when_there_is_one(session: Session, world: dict[str, int]) -> None:
-    from kizuna.metrics.models import AccountMetrics
+    from kizuna.kpis.models import AccountMetrics
 
     session.add(
         AccountMetrics(account_id=world["staying"], as_of=TODAY, currency="JPY", mrr_minor=70_000, arr_minor=840_000)

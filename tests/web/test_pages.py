@@ -29,7 +29,7 @@ def test_dashboard_says_run_refresh_before_the_first_snapshot(world: WebWorld) -
 
 
 def test_dashboard_figures_are_the_stored_kpis(world: WebWorld) -> None:
-    from kizuna.metrics.service import load_kpi
+    from kizuna.kpis.service import load_kpi
 
     refresh_metrics(world)
     data = world.client("manager").get("/api/v1/dashboard").json()
@@ -287,7 +287,7 @@ def test_voc_analytics_views_render(world: WebWorld) -> None:
 def test_360_shows_usage_from_the_metrics_snapshot(world: WebWorld) -> None:
     import datetime as dt
 
-    from kizuna.metrics.models import AccountMetrics
+    from kizuna.kpis.models import AccountMetrics
 
     with world.runtime.transaction() as session:
         session.add(

@@ -15,8 +15,6 @@ from kizuna.accounts.schemas import (
     AccountPage,
     AccountQuery,
     AccountUpdate,
-    ActivityCreate,
-    ActivityOut,
     BulkAssign,
     ContactCreate,
     ContactOut,
@@ -25,16 +23,10 @@ from kizuna.accounts.schemas import (
 )
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.dashboard.pages import today
-from kizuna.web.deps import DbSession, Id
+from kizuna.platform.clock import today
+from kizuna.platform.web.deps import ERRORS, DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input"},
-    401: {"description": "No valid API key or session"},
-    403: {"description": "The caller lacks the role or scope"},
-    404: {"description": "No such account"},
-}
 
 
 @router.get("/accounts", response_model=AccountPage, responses=ERRORS, summary="List accounts (search, filter, sort)")
@@ -116,35 +108,6 @@ def list_subscriptions(account_id: Id, session: Session = DbSession) -> list[Sub
 def mrr_history(account_id: Id, months: int = Query(24, ge=1, le=120), session: Session = DbSession) -> list[MrrPoint]:
     service.get_account(session, account_id)
     return service.mrr_history(session, account_id, today=today(), months=months)
-
-
-@router.get(
-    "/accounts/{account_id}/activities", response_model=list[ActivityOut], responses=ERRORS, tags=["activities"]
-)
-def list_activities(
-    account_id: Id, limit: int = Query(100, ge=1, le=1000), session: Session = DbSession
-) -> list[ActivityOut]:
-    return [ActivityOut.model_validate(a) for a in service.list_activities(session, account_id, limit=limit)]
-
-
-@router.post(
-    "/accounts/{account_id}/activities",
-    response_model=ActivityOut,
-    status_code=status.HTTP_201_CREATED,
-    responses=ERRORS,
-    tags=["activities"],
-    summary="Log an activity or add a note (kind=note)",
-)
-def log_activity(
-    account_id: Id,
-    data: ActivityCreate,
-    principal: Principal = Depends(current_principal),
-    session: Session = DbSession,
-) -> ActivityOut:
-    activity = service.log_activity(
-        session, actor=principal.actor, account_id=account_id, data=data, author_id=principal.team_member_id
-    )
-    return ActivityOut.model_validate(activity)
 
 
 @router.get("/renewals", tags=["subscriptions"], responses=ERRORS, summary="Contracts renewing soon")

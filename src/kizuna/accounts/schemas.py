@@ -130,28 +130,6 @@ class SubscriptionOut(BaseModel):
     renewal_date: dt.date | None
 
 
-class ActivityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    external_id: str
-    account_id: int
-    contact_id: int | None
-    author_id: int | None
-    kind: str
-    subject: str
-    body: str | None
-    occurred_at: dt.datetime
-
-
-class ActivityCreate(BaseModel):
-    kind: Literal["meeting", "call", "email", "note", "qbr"] = "note"
-    subject: str = Field(min_length=1, max_length=500)
-    body: str | None = Field(default=None, max_length=20_000)
-    contact_id: DbId | None = None
-    occurred_at: dt.datetime | None = Field(default=None, description="Default: now. Must carry a time zone.")
-
-
 class MrrPoint(BaseModel):
     month: dt.date
     mrr_minor: int

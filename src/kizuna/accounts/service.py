@@ -5,9 +5,7 @@ Reads take ``session`` first; writes take ``actor=``, flush (never commit) and w
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import importlib
 import json
 import threading
 import time
@@ -27,20 +25,15 @@ from kizuna.accounts.schemas import (
     AccountQuery,
     AccountRow,
     AccountUpdate,
-    ActivityCreate,
     ContactCreate,
     MrrPoint,
 )
-from kizuna.activities.models import Activity
 from kizuna.audit.service import record_audit
-from kizuna.billing.models import Invoice, Plan, Subscription
+from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
+from kizuna.kpis.models import AccountMetrics
 from kizuna.errors import Conflict, InvalidInput, NotFound
-from kizuna.onboarding.models import OnboardingMilestone
-from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
-from kizuna.voc.models import VocEntry
 
 _HIRAGANA = range(0x3041, 0x3097)
 
@@ -124,10 +117,7 @@ def _mrr_to_sort_on(session: Session, today: dt.date) -> dict[int, int]:
 
 def _account_metrics_model(session: Session) -> Any:
     """The metrics domain's per-account table when it holds rows (after ``kizuna refresh``), else None."""
-    module = _optional_service("kizuna.metrics.models")
-    if module is None:
-        return None
-    model = module.AccountMetrics
+    model = AccountMetrics
     has_rows = _cached(
         session, "account_metrics_present", None, lambda: session.scalar(select(model.id).limit(1)) is not None
     )
@@ -354,51 +344,6 @@ def list_subscriptions(session: Session, account_id: int) -> Sequence[Subscripti
     ).all()
 
 
-def log_activity(
-    session: Session, *, actor: str, account_id: int, data: ActivityCreate, author_id: int | None = None
-) -> Activity:
-    """Log an activity (meeting, call, e-mail, QBR) or a note on the account's timeline."""
-    get_account(session, account_id)
-    if data.contact_id is not None:
-        contact = session.get(Contact, data.contact_id)
-        if contact is None or contact.account_id != account_id:
-            raise InvalidInput(f"no contact {data.contact_id} at this account", field="contact_id")
-    occurred = data.occurred_at or utcnow()
-    if occurred.tzinfo is None:
-        raise InvalidInput("occurred_at needs a time zone", field="occurred_at", value=str(occurred))
-    activity = Activity(
-        external_id=f"kizuna-activity-{uuid.uuid4().hex[:16]}",
-        account_id=account_id,
-        contact_id=data.contact_id,
-        author_id=author_id,
-        kind=data.kind,
-        subject=data.subject,
-        body=data.body,
-        occurred_at=occurred,
-    )
-    session.add(activity)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="create",
-        entity="activity",
-        entity_id=activity.id,
-        after={"account_id": account_id, "kind": data.kind, "subject": data.subject},
-    )
-    return activity
-
-
-def list_activities(session: Session, account_id: int, *, limit: int = 100) -> Sequence[Activity]:
-    get_account(session, account_id)
-    return session.scalars(
-        select(Activity)
-        .where(Activity.account_id == account_id)
-        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-        .limit(limit)
-    ).all()
-
-
 def _month_start(d: dt.date) -> dt.date:
     return d.replace(day=1)
 
@@ -427,214 +372,11 @@ def mrr_history(
     return points
 
 
-def _optional_service(module_name: str) -> Any:
-    """A later domain's service module, or None while that domain has not landed."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            return None
-        raise
-
-
-@dataclasses.dataclass
-class Customer360:
-    account: Account
-    owner: TeamMember | None
-    contacts: Sequence[Contact]
-    subscriptions: Sequence[Subscription]
-    plans: dict[int, str]
-    mrr_minor: int
-    currency: str
-    next_renewal: dt.date | None
-    mrr_history: list[MrrPoint]
-    activities: Sequence[Activity]
-    tickets: Sequence[Ticket]
-    open_tickets: int
-    surveys: Sequence[SurveyResponse]
-    nps: float | None
-    voc: Sequence[VocEntry]
-    milestones: Sequence[OnboardingMilestone]
-    invoices: Sequence[Invoice]
-    tasks: Sequence[Any] = ()
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def nps_of(scores: Sequence[int]) -> float | None:
-    """Net Promoter Score (-100..100) of 0-10 answers: % promoters (9-10) minus % detractors (0-6)."""
-    if not scores:
-        return None
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return 100.0 * (promoters - detractors) / len(scores)
-
-
-def customer_360(session: Session, account_id: int, *, today: dt.date) -> Customer360:
-    """Everything about one customer on one page."""
-    account = get_account(session, account_id)
-    owner = session.get(TeamMember, account.owner_id) if account.owner_id else None
-    subs = list_subscriptions(session, account_id)
-    plan_ids = {s.plan_id for s in subs}
-    plans = (
-        {int(i): n for i, n in session.execute(select(Plan.id, Plan.name).where(Plan.id.in_(plan_ids)))}
-        if plan_ids
-        else {}
-    )
-    live = [
-        s
-        for s in subs
-        if s.status in ("active", "cancelled") and s.start_date <= today and (s.end_date is None or s.end_date > today)
-    ]
-    renewals = [s.renewal_date for s in live if s.renewal_date is not None and s.renewal_date >= today]
-    tickets = session.scalars(
-        select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.opened_at.desc()).limit(20)
-    ).all()
-    open_tickets = int(
-        session.scalar(select(func.count(Ticket.id)).where(Ticket.account_id == account_id, Ticket.status != "closed"))
-        or 0
-    )
-    surveys = session.scalars(
-        select(SurveyResponse)
-        .where(SurveyResponse.account_id == account_id)
-        .order_by(SurveyResponse.responded_at.desc())
-        .limit(20)
-    ).all()
-    voc = session.scalars(
-        select(VocEntry).where(VocEntry.account_id == account_id).order_by(VocEntry.recorded_at.desc()).limit(20)
-    ).all()
-    milestones = session.scalars(
-        select(OnboardingMilestone)
-        .where(OnboardingMilestone.account_id == account_id)
-        .order_by(OnboardingMilestone.due_on)
-    ).all()
-    invoices = session.scalars(
-        select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.issued_on.desc()).limit(12)
-    ).all()
-    tasks: Sequence[Any] = ()
-    task_service = _optional_service("kizuna.tasks.service")
-    if task_service is not None:
-        tasks = task_service.list_tasks(session, account_id=account_id, statuses=("open", "snoozed"), limit=50)
-    view = Customer360(
-        account=account,
-        owner=owner,
-        contacts=list_contacts(session, account_id),
-        subscriptions=subs,
-        plans=plans,
-        mrr_minor=sum(s.mrr_minor for s in live),
-        currency=live[0].currency if live else "JPY",
-        next_renewal=min(renewals) if renewals else None,
-        mrr_history=mrr_history(session, account_id, today=today, subscriptions=subs),
-        activities=list_activities(session, account_id, limit=50),
-        tickets=tickets,
-        open_tickets=open_tickets,
-        surveys=surveys,
-        nps=nps_of([s.score for s in surveys if s.kind == "nps"]),
-        voc=voc,
-        milestones=milestones,
-        invoices=invoices,
-        tasks=tasks,
-    )
-    view.extras.update(_later_domains(session, account_id, today=today))
-    return view
-
-
-def _later_domains(session: Session, account_id: int, *, today: dt.date) -> dict[str, Any]:
-    """Health scorecards (with per-measure breakdown and trend), churn risk with drivers, the success plan and
-    playbook runs, from their domains' services once those have landed."""
-    extras: dict[str, Any] = {}
-    health = _optional_service("kizuna.health.service")
-    if health is not None:
-        since = today - dt.timedelta(days=180)
-        cards = []
-        for score in health.latest_scores(session, account_id=account_id):
-            history = health.score_history(session, account_id=account_id, scorecard=score.scorecard, since=since)
-            cards.append(
-                {
-                    "score": score,
-                    "history": [{"as_of": h.as_of, "score": h.score} for h in history],
-                    "contributions": sorted(
-                        score.contributions or [], key=lambda c: -abs(float(c.get("contribution") or 0))
-                    ),
-                }
-            )
-        extras["health"] = cards
-    risk = _optional_service("kizuna.risk.service")
-    if risk is not None:
-        extras["risk"] = risk.latest_risk(session, account_id=account_id)
-    lifecycle = _optional_service("kizuna.lifecycle.service")
-    if lifecycle is not None:
-        extras["success_plan"] = lifecycle.success_plan(session, account_id=account_id, today=today)
-    metrics = _optional_service("kizuna.metrics.service")
-    if metrics is not None:
-        usage = metrics.account_metrics_of(session, account_id)
-        if usage is not None:
-            extras["usage"] = usage
-    playbooks = _optional_service("kizuna.playbooks.service")
-    if playbooks is not None:
-        extras["playbook_runs"] = playbooks.run_log(session, account_id=account_id, limit=20)
-    return extras
-
-
-def record_health_override(
-    session: Session,
-    *,
-    actor: str,
-    account_id: int,
-    scorecard: str,
-    band: str,
-    reason: str,
-    expires_on: dt.date,
-) -> Any:
-    """A CSM's override of a health band, through the health domain's service."""
-    health = _optional_service("kizuna.health.service")
-    if health is None:
-        raise InvalidInput("health scores are not set up yet")
-    get_account(session, account_id)
-    return health.record_override(
-        session,
-        actor=actor,
-        account_id=account_id,
-        scorecard=scorecard,
-        band=band,
-        reason=reason,
-        expires_on=expires_on,
-    )
-
-
 def team_members(session: Session) -> Sequence[Any]:
     """Active team members as ``(id, name)`` rows, by name, for pickers; kept for a minute like the list's other
     choices (the 50,000-account demo has 625 members: reading them was a third of a customer 360's server time)."""
     query = select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True)).order_by(TeamMember.name)
     return _cached(session, "team_members", None, lambda: session.execute(query).all())  # type: ignore[no-any-return]
-
-
-@dataclasses.dataclass
-class Cockpit:
-    owner: TeamMember | None
-    tasks: Sequence[Any]
-    at_risk: list[AccountRow]
-    renewals: list[dict[str, Any]]
-
-
-def my_cockpit(session: Session, *, team_member_id: int | None, today: dt.date, horizon_days: int = 90) -> Cockpit:
-    """A CSM's day: their open tasks (by due date and priority), their accounts at risk, their renewals."""
-    owner = session.get(TeamMember, team_member_id) if team_member_id else None
-    tasks: Sequence[Any] = ()
-    task_service = _optional_service("kizuna.tasks.service")
-    if task_service is not None and team_member_id is not None:
-        rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-        found = task_service.list_tasks(session, owner_id=team_member_id, statuses=("open",), limit=200)
-        tasks = sorted(found, key=lambda t: (t.due_on or dt.date.max, rank.get(t.priority, 9)))
-    at_risk: list[AccountRow] = []
-    renewals: list[dict[str, Any]] = []
-    if team_member_id is not None:
-        at_risk = list_accounts(
-            session,
-            AccountQuery(owner_id=team_member_id, lifecycle_stage="at_risk", sort="-mrr", per_page=50),
-            today=today,
-        ).items
-        renewals = upcoming_renewals(session, today=today, horizon_days=horizon_days, owner_id=team_member_id)
-    return Cockpit(owner=owner, tasks=tasks, at_risk=at_risk, renewals=renewals)
 
 
 def upcoming_renewals(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kizuna.accounts.models import Account, TeamMember
+from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.activities.models import Activity, ActivityKind
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.notify.models import OutboundMessage
+from kizuna.platform.outbox.models import OutboundMessage
 from kizuna.playbooks.models import LifecycleChange
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyResponse
@@ -43,6 +44,12 @@ def log_activity(
         raise InvalidInput("an activity needs a subject")
     if session.get(Account, account_id) is None:
         raise NotFound(f"no account {account_id}", account_id=account_id)
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.account_id != account_id:
+            raise InvalidInput(f"no contact {contact_id} at this account", field="contact_id", value=contact_id)
+    if occurred_at is not None and occurred_at.tzinfo is None:
+        raise InvalidInput("occurred_at needs a time zone", field="occurred_at", value=str(occurred_at))
     activity = Activity(
         external_id=external_id or f"kizuna-{uuid.uuid4().hex}",
         account_id=account_id,
@@ -64,6 +71,18 @@ def log_activity(
         after={"account_id": account_id, "kind": kind, "subject": activity.subject},
     )
     return activity
+
+
+def list_activities(session: Session, account_id: int, *, limit: int = 100) -> Sequence[Activity]:
+    """The account's latest activities, newest first."""
+    if session.get(Account, account_id) is None:
+        raise NotFound(f"no account {account_id}", account_id=account_id)
+    return session.scalars(
+        select(Activity)
+        .where(Activity.account_id == account_id)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth import service
 from kizuna.auth.service import Principal
 from kizuna.errors import NotAuthenticated, PermissionDenied
-from kizuna.web.deps import DbSession, settings_of
+from kizuna.platform.web.deps import DbSession, settings_of
 
 SESSION_COOKIE = "kizuna_session"
 LOGIN_CSRF_COOKIE = "kizuna_login_csrf"

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from kizuna.auth.deps import LANGUAGE_COOKIE, clear_session_cookie
 from kizuna.auth.public import _safe_next
 from kizuna.errors import InvalidInput
-from kizuna.web import i18n
+from kizuna.platform.web import i18n
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from kizuna.auth import service
 from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie
 from kizuna.errors import NotAuthenticated
-from kizuna.web import i18n
-from kizuna.web.deps import DbSession
-from kizuna.web.templating import render
+from kizuna.platform.web import i18n
+from kizuna.platform.web.deps import DbSession
+from kizuna.platform.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,14 +10,14 @@ import logging
 
 import typer
 
-from kizuna.cli.common import state
+from kizuna.platform.cli.common import state
 
 # Domains that add commands; each module has ``register(app: typer.Typer) -> None``.
 DOMAIN_CLIS = [
     "kizuna.cli.core",
     "kizuna.imports.cli",
     "kizuna.demo.cli",
-    "kizuna.metrics.cli",
+    "kizuna.kpis.cli",
     "kizuna.playbooks.cli",
     "kizuna.tasks.cli",
     "kizuna.surveys.cli",
@@ -63,6 +63,6 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    from kizuna.cli.common import run_app
+    from kizuna.platform.cli.common import run_app
 
     run_app(build_app())

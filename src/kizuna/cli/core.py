@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizuna.cli.common import runtime, settings
+from kizuna.platform.cli.common import runtime, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from kizuna.hub_status import hub_status
+        from kizuna.imports.status import hub_status
 
         with runtime() as rt, rt.transaction() as session:
             report = hub_status(session, rt.settings)

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kizuna.dashboard import service
+from kizuna.platform.clock import today
 from kizuna.dashboard.service import Portfolio, PortfolioFilter
-from kizuna.web import i18n
-from kizuna.web.deps import DbSession
-from kizuna.web.templating import language_of, render
+from kizuna.platform.web import i18n
+from kizuna.platform.web.deps import DbSession
+from kizuna.platform.web.templating import language_of, render
 
 router = APIRouter()
 
@@ -25,10 +26,6 @@ def portfolio_filter(
     owner_id: int | None = Query(None, ge=0, le=2**31),
 ) -> PortfolioFilter:
     return PortfolioFilter(segment=segment or None, tier=tier or None, owner_id=owner_id or None)
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 MOVEMENT_COLOURS = {

@@ -1,7 +1,7 @@
 """Portfolio figures for the dashboard.
 
 Revenue and retention (ARR, MRR, NRR, GRR, logo churn, MRR movements) are read from the KPI snapshot stored by
-``kizuna refresh`` (``kizuna.metrics.service``), so the dashboard and ``kizuna kpi`` never disagree; the definitions
+``kizuna refresh`` (``kizuna.kpis.service``), so the dashboard and ``kizuna kpi`` never disagree; the definitions
 are in docs/metrics.md. The rest (lifecycle stages, renewals due, onboarding, NPS, health, risk) is read from the
 data hub and the owning domains.
 """
@@ -130,7 +130,7 @@ def _value(v: Any) -> float | None:
 def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> Revenue:
     """ARR, MRR, NRR/GRR (trailing 12 months), logo churn and the MRR movements of the last ``months`` months, from
     the latest KPI snapshot (``kizuna refresh``), in the currency with the most MRR: what ``kizuna kpi`` shows."""
-    from kizuna.metrics import service as metrics
+    from kizuna.kpis import service as metrics
 
     if metrics.latest_snapshot(session) is None:
         return Revenue(note="dashboard.no_snapshot")
@@ -186,7 +186,7 @@ def portfolio(
 ) -> Portfolio:
     """The dashboard's figures; cached ten minutes per database and filter (they move with imports and refreshes)."""
     f = filters or PortfolioFilter()
-    from kizuna.metrics.service import latest_snapshot
+    from kizuna.kpis.service import latest_snapshot
 
     # keyed on the snapshot too: after a refresh the dashboard shows what `kizuna kpi` shows, at once
     key = (str(session.get_bind().engine.url), f, today, latest_snapshot(session))
@@ -207,7 +207,7 @@ def clear_cache() -> None:
 
 
 def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfolio:
-    from kizuna.metrics.service import load_account_metrics
+    from kizuna.kpis.service import load_account_metrics
 
     year_ago = dt.date(today.year - 1, today.month, min(today.day, 28))
     rev = revenue(session, filters=f)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         """
         import datetime as dt
 
-        from kizuna.cli.common import fail, settings
+        from kizuna.platform.cli.common import fail, settings
         from kizuna.demo.generator import generate_demo
         from kizuna.demo.simulate import DemoOptions
 

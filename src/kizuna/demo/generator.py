@@ -24,7 +24,7 @@ from kizuna.demo.simulate import DemoOptions, World, add_months, sigmoid, simula
 from kizuna.errors import Conflict
 from kizuna.settings import Settings
 from kizuna.usage.store import EventStore
-from kizuna.warehouse import ANALYTICS_TABLES
+from kizuna.hub.warehouse import ANALYTICS_TABLES
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.health import service
 from kizuna.health.schemas import HealthScoreOut, OverrideIn, OverrideOut
-from kizuna.web.deps import DbSession, Id
+from kizuna.platform.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
-# A scorecard key in a URL path, bounded like the ids (kizuna.web.deps.Id).
+# A scorecard key in a URL path, bounded like the ids (kizuna.platform.web.deps.Id).
 Scorecard = Annotated[str, Path(min_length=1, max_length=64)]
 
 

@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from kizuna.cli.common import runtime, settings
+from kizuna.platform.cli.common import runtime, settings
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -143,19 +143,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every past date and compare with churn in the following horizon."""
         from kizuna.analytics.engine import connect
-        from kizuna.analytics.health.backtest import backtest_scorecard
+        from kizuna.analytics.scoring.backtest import backtest_scorecard
         from kizuna.analytics.risk.features import training_samples
         from kizuna.health.service import scorecards
         from kizuna.usage.store import EventStore
         from kizuna.voc.service import entry_sentiment
-        from kizuna.warehouse import hub_tables
+        from kizuna.hub.warehouse import hub_tables
 
         with runtime() as rt:
             cards = scorecards(rt.settings)
             if file:
                 from pathlib import Path
 
-                from kizuna.analytics.health.scorecard import load_scorecard
+                from kizuna.analytics.scoring.scorecard import load_scorecard
 
                 card = load_scorecard(Path(file))
                 cards[card.name] = card

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
-from kizuna.analytics.health.scorecard import BANDS, Scorecard, load_scorecards
+from kizuna.analytics.scoring.scorecard import BANDS, Scorecard, load_scorecards
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
@@ -135,8 +135,8 @@ def compute_scores(
 
     Returns a summary: accounts scored and the band counts per scorecard.
     """
-    from kizuna.analytics.health.measures import account_measures
-    from kizuna.analytics.health.scoring import score_accounts
+    from kizuna.analytics.scoring.measures import account_measures
+    from kizuna.analytics.scoring.scoring import score_accounts
 
     measures = account_measures(tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment)
     population = measures[measures["active"]]
@@ -288,7 +288,7 @@ def explain_score_change(
 ) -> dict[str, Any]:
     """Which measures moved an account's computed score from an earlier day (default: the previous score) to the
     latest, and by how many points each; the deltas add up to the change."""
-    from kizuna.analytics.health.scoring import explain_change
+    from kizuna.analytics.scoring.scoring import explain_change
 
     history = score_history(session, account_id=account_id, scorecard=scorecard)
     if not history:
@@ -338,7 +338,7 @@ def explain_score_change(
 
 def health_trend(session: Session, *, account_id: int, scorecard: str, days: int = 30) -> dict[str, Any]:
     """The change and the slope (points per 30 days) of the computed score over the last ``days`` days."""
-    from kizuna.analytics.health.scoring import score_trend
+    from kizuna.analytics.scoring.scoring import score_trend
 
     rows = score_history(session, account_id=account_id, scorecard=scorecard)
     frame = pd.DataFrame(

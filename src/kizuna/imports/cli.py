@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from kizuna.cli.common import fail, runtime
+from kizuna.platform.cli.common import fail, runtime
 
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 

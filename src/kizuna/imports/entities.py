@@ -15,7 +15,15 @@ from typing import Any, Literal
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapper
 
-from kizuna import models as m
+from kizuna.accounts.models import Account, Contact, TeamMember
+from kizuna.activities.models import Activity
+from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
+from kizuna.db import Base
+from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
+from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.support.models import Ticket
+from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import VocEntry
 from kizuna.accounts.models import LifecycleStage, TeamRole, TouchTier
 from kizuna.activities.models import ActivityKind
 from kizuna.billing.models import InvoiceStatus, PaymentStatus, SubscriptionStatus
@@ -54,7 +62,7 @@ class ReferenceSpec:
     """
 
     column: str
-    target: type[m.Base]
+    target: type[Base]
     sources: tuple[tuple[str, str], ...]
     required: bool
 
@@ -62,7 +70,7 @@ class ReferenceSpec:
 @dataclass(frozen=True)
 class EntitySpec:
     name: str
-    model: type[m.Base]
+    model: type[Base]
     key: tuple[str, ...]
     fields: dict[str, FieldSpec]
     references: tuple[ReferenceSpec, ...]
@@ -119,33 +127,33 @@ BOUNDS: dict[str, tuple[int | None, int | None]] = {
 NON_NEGATIVE_AMOUNTS = {"opportunities", "marketing_spend", "payments"}
 
 # What each referenced table can be matched on, by the suffix of the import column.
-LOOKUPS: dict[type[m.Base], dict[str, str]] = {
-    m.Account: {"external_id": "external_id", "id": "external_id", "name": "name"},
-    m.TeamMember: {"external_id": "external_id", "id": "external_id", "email": "email", "name": "name"},
-    m.Contact: {"external_id": "external_id", "id": "external_id", "email": "email"},
-    m.Plan: {"external_id": "external_id", "id": "external_id"},
-    m.Product: {"external_id": "external_id", "id": "external_id", "name": "name"},
-    m.Invoice: {"external_id": "external_id", "id": "external_id"},
-    m.Lead: {"external_id": "external_id", "id": "external_id"},
+LOOKUPS: dict[type[Base], dict[str, str]] = {
+    Account: {"external_id": "external_id", "id": "external_id", "name": "name"},
+    TeamMember: {"external_id": "external_id", "id": "external_id", "email": "email", "name": "name"},
+    Contact: {"external_id": "external_id", "id": "external_id", "email": "email"},
+    Plan: {"external_id": "external_id", "id": "external_id"},
+    Product: {"external_id": "external_id", "id": "external_id", "name": "name"},
+    Invoice: {"external_id": "external_id", "id": "external_id"},
+    Lead: {"external_id": "external_id", "id": "external_id"},
 }
 
-MODELS: dict[str, type[m.Base]] = {
-    "accounts": m.Account,
-    "contacts": m.Contact,
-    "team_members": m.TeamMember,
-    "products": m.Product,
-    "plans": m.Plan,
-    "subscriptions": m.Subscription,
-    "invoices": m.Invoice,
-    "payments": m.Payment,
-    "tickets": m.Ticket,
-    "survey_responses": m.SurveyResponse,
-    "voc_entries": m.VocEntry,
-    "activities": m.Activity,
-    "onboarding_milestones": m.OnboardingMilestone,
-    "leads": m.Lead,
-    "opportunities": m.Opportunity,
-    "marketing_spend": m.MarketingSpend,
+MODELS: dict[str, type[Base]] = {
+    "accounts": Account,
+    "contacts": Contact,
+    "team_members": TeamMember,
+    "products": Product,
+    "plans": Plan,
+    "subscriptions": Subscription,
+    "invoices": Invoice,
+    "payments": Payment,
+    "tickets": Ticket,
+    "survey_responses": SurveyResponse,
+    "voc_entries": VocEntry,
+    "activities": Activity,
+    "onboarding_milestones": OnboardingMilestone,
+    "leads": Lead,
+    "opportunities": Opportunity,
+    "marketing_spend": MarketingSpend,
 }
 
 ENTITY_NAMES: tuple[str, ...] = (*MODELS, EVENTS)
@@ -198,7 +206,7 @@ def entity_spec(name: str) -> EntitySpec:
             required = False
         if column.foreign_keys:
             fk = next(iter(column.foreign_keys))
-            target = next(mp.class_ for mp in m.Base.registry.mappers if mp.local_table is fk.column.table)
+            target = next(mp.class_ for mp in Base.registry.mappers if mp.local_table is fk.column.table)
             prefix = column.name.removesuffix("_id")
             sources = tuple((f"{prefix}_{suffix}", attr) for suffix, attr in LOOKUPS[target].items())
             references.append(ReferenceSpec(column.name, target, sources, required=required))

@@ -26,8 +26,9 @@ import pyarrow.compute as pc
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from kizuna import models as m
+from kizuna.accounts.models import Account
 from kizuna.errors import ImportRejected
+from kizuna.imports import runs
 from kizuna.imports.entities import EVENTS, EventColumns
 from kizuna.imports.mapping import MappingFile, plan_columns
 from kizuna.imports.readers import decode, detect_format, normalize_encoding, sniff_encoding
@@ -301,7 +302,7 @@ def parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Arr
 
 
 def _account_lookup(session: Session) -> tuple[pa.Array, pa.Array]:
-    rows = session.execute(select(m.Account.external_id, m.Account.id)).all()
+    rows = session.execute(select(Account.external_id, Account.id)).all()
     keys = pa.array([str(k).strip() for k, _ in rows], type=pa.string())
     ids = pa.array([i for _, i in rows], type=pa.int64())
     return keys, ids
@@ -322,7 +323,6 @@ def import_events(
     progress: Callable[[int, int], None] | None,
 ) -> ImportSummary:
     """Import a product usage events file into the event store (see the module docstring)."""
-    from kizuna.imports.service import record_import_run
 
     fmt = detect_format(path, file_format)
     if fmt == "xlsx":
@@ -396,7 +396,7 @@ def import_events(
     try:
         savepoint = session.begin_nested()
         try:
-            summary.import_run_id = record_import_run(session, summary, actor=actor).id
+            summary.import_run_id = runs.record_import_run(session, summary, actor=actor).id
         except BaseException:
             savepoint.rollback()
             raise

@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from kizuna import models as m
-from kizuna.audit.service import record_audit
+from kizuna.billing.models import Invoice
+from kizuna.db import Base
+from kizuna.imports import runs
+from kizuna.imports.models import ImportRun
 from kizuna.errors import ImportRejected, InvalidInput
 from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
 from kizuna.imports.mapping import ColumnPlan, MappingFile, plan_columns, value_key
@@ -139,54 +141,13 @@ def import_file(
     return summary
 
 
-def record_import_run(
-    session: Session, summary: ImportSummary, *, actor: str, status: str = "done", message: str | None = None
-) -> m.ImportRun:
-    """Write the ``ImportRun`` row and its audit entry for ``summary`` (flushes)."""
-    run = m.ImportRun(
-        entity=summary.entity,
-        file_name=summary.file[:500],
-        file_sha256=summary.file_sha256,
-        encoding=summary.encoding,
-        actor=actor,
-        finished_at=dt.datetime.now(dt.UTC),
-        status=status,
-        rows_read=summary.rows_read,
-        imported=summary.imported,
-        updated=summary.updated,
-        unchanged=summary.unchanged,
-        rejected=summary.rejected,
-        rejects_path=summary.rejects_path,
-        message=None if message is None else message[:2000],
-    )
-    session.add(run)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="import",
-        entity=summary.entity,
-        entity_id=run.id,
-        after={
-            "file": summary.file,
-            "status": status,
-            "imported": summary.imported,
-            "updated": summary.updated,
-            "unchanged": summary.unchanged,
-            "rejected": summary.rejected,
-        },
-    )
-    session.flush()
-    return run
-
-
 def record_failed_import(
     session: Session, *, entity: str, path: Path, actor: str, message: str, display_name: str | None = None
-) -> m.ImportRun:
+) -> ImportRun:
     """Record an import that was refused or failed (in a transaction of its own, after the import's rolled back)."""
     sha = file_sha256(path) if path.is_file() else ""
     summary = ImportSummary(entity=entity, file=display_name or path.name, format="", file_sha256=sha)
-    return record_import_run(session, summary, actor=actor, status="failed", message=message)
+    return runs.record_import_run(session, summary, actor=actor, status="failed", message=message)
 
 
 # --- rows kept in the app database -------------------------------------------------------------------------------
@@ -197,7 +158,7 @@ class _Lookups:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._maps: dict[tuple[type[m.Base], str], dict[str, int]] = {}
+        self._maps: dict[tuple[type[Base], str], dict[str, int]] = {}
         self.invoice_accounts: dict[int, int] | None = None
 
     @staticmethod
@@ -208,7 +169,7 @@ class _Lookups:
             return "".join(value_key(value).split())
         return value.strip()
 
-    def get(self, target: type[m.Base], attr: str) -> dict[str, int]:
+    def get(self, target: type[Base], attr: str) -> dict[str, int]:
         key = (target, attr)
         if key not in self._maps:
             column = getattr(target, attr)
@@ -223,7 +184,7 @@ class _Lookups:
 
     def account_of_invoice(self, invoice_id: int) -> int | None:
         if self.invoice_accounts is None:
-            self.invoice_accounts = dict(self.session.execute(select(m.Invoice.id, m.Invoice.account_id)).all())
+            self.invoice_accounts = dict(self.session.execute(select(Invoice.id, Invoice.account_id)).all())
         return self.invoice_accounts.get(invoice_id)
 
 
@@ -504,7 +465,7 @@ def _import_rows(
         try:
             _upsert(session, spec, accepted, unique_seen, summary, writer, default_currency=settings.currency)
             if not dry_run:
-                summary.import_run_id = record_import_run(session, summary, actor=actor).id
+                summary.import_run_id = runs.record_import_run(session, summary, actor=actor).id
         except BaseException:
             savepoint.rollback()
             raise
@@ -516,7 +477,7 @@ def _import_rows(
     summary.rejects_path = str(kept) if kept else None
     summary.sample_rejections = writer.sample
     if kept and summary.import_run_id is not None:
-        session.get_one(m.ImportRun, summary.import_run_id).rejects_path = str(kept)
+        session.get_one(ImportRun, summary.import_run_id).rejects_path = str(kept)
         session.flush()
     return summary
 

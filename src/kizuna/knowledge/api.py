@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.knowledge import service
-from kizuna.web.deps import DbSession
+from kizuna.platform.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def register(app: typer.Typer) -> None:

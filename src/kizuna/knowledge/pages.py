@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from kizuna.knowledge import service
-from kizuna.web.deps import DbSession
-from kizuna.web.templating import render
+from kizuna.platform.web.deps import DbSession
+from kizuna.platform.web.templating import render
 
 router = APIRouter(tags=["knowledge"])
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @ltv.command("plans")
     def plans(fmt: str = typer.Option("table", "--format", help="table, csv or json")) -> None:
         """sBG fit per plan: alpha, beta, expected lifetime (months), ARPA and LTV (as of the newest refresh)."""
-        from kizuna.cli.output import print_frame
+        from kizuna.platform.cli.output import print_frame
         from kizuna.ltv.service import cohort_fits
 
         with runtime() as rt, rt.transaction() as session:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", help="table, csv or json"),
     ) -> None:
         """Per-account probability alive, expected payments and 12-month CLV (as of the newest refresh)."""
-        from kizuna.cli.output import print_frame
+        from kizuna.platform.cli.output import print_frame
         from kizuna.ltv.service import account_values
 
         with runtime() as rt, rt.transaction() as session:

@@ -23,7 +23,7 @@ from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.funnel.models import Opportunity
-from kizuna.notify.service import queue_email, queue_webhook, render_email
+from kizuna.platform.outbox.service import queue_email, queue_webhook, render_email
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.models import LifecycleChange, PendingJob
 from kizuna.settings import Settings

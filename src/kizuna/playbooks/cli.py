@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         actor: str = typer.Option("cli", "--actor"),
     ) -> None:
         """Evaluate playbooks now, run their due actions, and deliver the emails and webhooks."""
-        from kizuna.notify.service import deliver_queued
+        from kizuna.platform.outbox.service import deliver_queued
         from kizuna.playbooks.jobs import evaluate_enabled, process_jobs
 
         with runtime() as rt:

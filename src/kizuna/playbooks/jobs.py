@@ -4,7 +4,7 @@
 - :func:`process_jobs` claims due pending jobs (a lease; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an atomic
   ``UPDATE ... RETURNING`` on SQLite) and runs each action in the same transaction that marks its job done, so a crash
   rolls the action back and the job is claimed again when its lease ends: nothing lost, nothing done twice.
-- :func:`kizuna.notify.service.deliver_queued` then sends the emails and webhooks those transactions queued.
+- :func:`kizuna.platform.outbox.service.deliver_queued` then sends the emails and webhooks those transactions queued.
 - :func:`tick` does the three; :class:`Scheduler` calls it every ``interval`` seconds in a thread
   (:func:`start_scheduler` / :func:`stop_scheduler` for the web app's lifespan); :func:`run_worker` is the foreground
   loop behind ``kizuna worker``.
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
-from kizuna.notify.service import DeliveryPolicy, deliver_queued
+from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
 from kizuna.playbooks.actions import execute_action
 from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
-from kizuna.playbooks.queue import claim, worker_name
+from kizuna.platform.queue import claim, worker_name
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings

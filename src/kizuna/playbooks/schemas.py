@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kizuna.errors import InvalidInput
+from kizuna.segments.schemas import Condition
 
 Text = str | dict[Literal["ja", "en"], str]
 
@@ -171,44 +172,6 @@ TRIGGER_TYPES = [
     "account_created",
     "lifecycle_changed",
 ]
-
-# --- conditions --------------------------------------------------------------------------------------------------
-
-OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists")
-
-
-class Condition(_Strict):
-    """``{field: <account attribute>, <operator>: <value>}`` with exactly one operator."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    field: str
-    eq: Any = None
-    ne: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    not_in: list[Any] | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
-    contains: Any = None
-    exists: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_operator(self) -> Condition:
-        given = [op for op in OPERATORS if getattr(self, "in_" if op == "in" else op) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a condition needs exactly one operator of {', '.join(OPERATORS)}; got {given or 'none'}")
-        return self
-
-    @property
-    def operator(self) -> tuple[str, Any]:
-        for op in OPERATORS:
-            value = getattr(self, "in_" if op == "in" else op)
-            if value is not None:
-                return op, value
-        raise AssertionError("validated")
-
 
 # --- actions -----------------------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
 from kizuna.playbooks import schemas as s
-from kizuna.playbooks.conditions import account_attributes, failed_condition
+from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.playbooks.models import (
     JobStatus,
     PendingJob,
@@ -32,7 +32,7 @@ from kizuna.playbooks.models import (
     RunMode,
     RunOutcome,
 )
-from kizuna.playbooks.queue import insert_ignoring_duplicates
+from kizuna.platform.queue import insert_ignoring_duplicates
 from kizuna.playbooks.triggers import Signal, evaluate_trigger
 
 log = logging.getLogger(__name__)

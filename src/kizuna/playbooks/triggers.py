@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kizuna.accounts.models import Account, Contact
 from kizuna.billing.models import Payment, Subscription
 from kizuna.onboarding.models import OnboardingMilestone
-from kizuna.playbooks import adapters
+from kizuna.segments import snapshots
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.models import LifecycleChange
 from kizuna.support.models import Ticket
@@ -364,7 +364,7 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
             select(account, func.max(column)).where(account.in_(paying), column <= now).group_by(account)
         ):
             if account_id is not None and at is not None:
-                at = adapters._as_datetime(at)
+                at = snapshots._as_datetime(at)
                 if account_id not in last_touch or at > last_touch[account_id]:
                     last_touch[account_id] = at
     candidates = session.execute(
@@ -373,8 +373,8 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
     usage: dict[int, list[tuple[dt.datetime, Any]]] | None = None
     if trigger.max_usage is not None:
         try:
-            usage, _source = adapters.metric_series(session, trigger.metric, health_measure=trigger.metric, until=now)
-        except adapters.MissingData as exc:
+            usage, _source = snapshots.metric_series(session, trigger.metric, health_measure=trigger.metric, until=now)
+        except snapshots.MissingData as exc:
             return TriggerResult([], skipped=f"silent_customer needs usage: {exc}")
     signals = []
     for account_id, _created in candidates:
@@ -427,14 +427,14 @@ def _crossings(
 
 def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points = adapters.series(
+        points = snapshots.series(
             session,
             "health",
-            value=adapters.HEALTH_COLOR_COLUMNS,
-            filters={c: trigger.scorecard for c in adapters.SCORECARD_COLUMNS},
+            value=snapshots.HEALTH_COLOR_COLUMNS,
+            filters={c: trigger.scorecard for c in snapshots.SCORECARD_COLUMNS},
             until=now,
         )
-    except adapters.MissingData as exc:
+    except snapshots.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     fired = _crossings(points, lambda v: str(v).lower() in ("red", "赤"))
     return TriggerResult(
@@ -456,15 +456,15 @@ def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: s
 
 def health_drop(session: Session, trigger: s.HealthDrop, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points = adapters.series(
+        points = snapshots.series(
             session,
             "health",
-            value=adapters.HEALTH_SCORE_COLUMNS,
-            filters={c: trigger.scorecard for c in adapters.SCORECARD_COLUMNS},
+            value=snapshots.HEALTH_SCORE_COLUMNS,
+            filters={c: trigger.scorecard for c in snapshots.SCORECARD_COLUMNS},
             lookback_days=trigger.days,
             until=now,
         )
-    except adapters.MissingData as exc:
+    except snapshots.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     signals = []
     for account_id, series in points.items():
@@ -492,8 +492,8 @@ def health_drop(session: Session, trigger: s.HealthDrop, now: dt.datetime, lang:
 
 def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points = adapters.series(session, "risk", value=adapters.RISK_COLUMNS, until=now)
-    except adapters.MissingData as exc:
+        points = snapshots.series(session, "risk", value=snapshots.RISK_COLUMNS, until=now)
+    except snapshots.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     fired = _crossings(points, lambda v: float(v) >= trigger.threshold)
     return TriggerResult(
@@ -518,10 +518,10 @@ def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: s
     last 30 days vs the 30 before, minus 1; from ``account_metrics`` or the health measure) and fires when it crosses
     -percent; any other metric column is compared with its value ``days`` earlier."""
     try:
-        points, used = adapters.metric_series(
+        points, used = snapshots.metric_series(
             session, trigger.metric, health_measure="usage_trend", lookback_days=trigger.days, until=now
         )
-    except adapters.MissingData as exc:
+    except snapshots.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     relative = used == "usage_trend"
     signals = []
@@ -558,10 +558,10 @@ def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: s
 
 def seat_utilisation(session: Session, trigger: s.SeatUtilisation, now: dt.datetime, lang: str) -> TriggerResult:
     try:
-        points, _used = adapters.metric_series(
+        points, _used = snapshots.metric_series(
             session, ("seat_utilisation", "seat_utilization"), health_measure="seat_utilisation", until=now
         )
-    except adapters.MissingData as exc:
+    except snapshots.MissingData as exc:
         return TriggerResult([], skipped=str(exc))
     fired = _crossings(points, lambda v: float(v) >= trigger.at_least)
     return TriggerResult(

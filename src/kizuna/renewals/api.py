@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.dashboard.pages import today
+from kizuna.platform.clock import today
 from kizuna.renewals import expansion, service
-from kizuna.web.deps import DbSession, Id
+from kizuna.platform.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["renewals"])
 

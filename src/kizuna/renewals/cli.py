@@ -7,7 +7,7 @@ import datetime as dt
 
 import typer
 
-from kizuna.cli.common import runtime, settings
+from kizuna.platform.cli.common import runtime, settings
 
 
 def _today(value: str | None) -> dt.date:

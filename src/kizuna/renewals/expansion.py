@@ -25,7 +25,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Product, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
-from kizuna.playbooks import adapters
+from kizuna.segments import snapshots
 from kizuna.renewals.models import ExpansionSignal
 from kizuna.voc.models import VocEntry
 
@@ -166,7 +166,7 @@ def detect_signals(session: Session, *, today: dt.date, events_dir: Path | None 
     live_ids = set(seats)
     if not live_ids:
         return []
-    metrics = adapters.latest_attributes(session, "metrics", sorted(live_ids))
+    metrics = snapshots.latest_attributes(session, "metrics", sorted(live_ids))
     usage = usage_from_events(events_dir, today=today) if events_dir is not None else {}
     signals: list[Signal] = []
     for account_id in sorted(live_ids):

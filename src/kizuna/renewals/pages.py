@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.dashboard.pages import today
+from kizuna.platform.clock import today
 from kizuna.renewals import expansion, service
 from kizuna.renewals.models import ForecastCall
-from kizuna.web.deps import DbSession, Id
-from kizuna.web.templating import render
+from kizuna.platform.web.deps import DbSession, Id
+from kizuna.platform.web.templating import render
 
 router = APIRouter(tags=["renewals"])
 

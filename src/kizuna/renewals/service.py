@@ -2,7 +2,7 @@
 probability-weighted forecast of renewing ARR, and outcomes read back from the subscription history.
 
 The model call is ``1 - churn probability`` from the risk engineer's ``risk_scores`` (read through
-:mod:`kizuna.playbooks.adapters`, so the center works -- without a model call -- before risk has run). A CSM call
+:mod:`kizuna.segments.snapshots`, so the center works -- without a model call -- before risk has run). A CSM call
 and the model disagree when they are two or more steps apart on commit > likely > at risk > lost.
 """
 
@@ -21,7 +21,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.playbooks import adapters
+from kizuna.segments import snapshots
 from kizuna.renewals.models import ForecastCall, Renewal, RenewalOutcome
 
 # What each CSM call means as a probability of renewing (for the CSM-weighted forecast).
@@ -78,8 +78,8 @@ def _contract_arr(session: Session, contract_ids: list[str], day: dt.date) -> di
 def renewal_probabilities(session: Session, account_ids: list[int]) -> dict[int, float]:
     """P(renew) per account from the latest churn probability, where the risk scores exist."""
     out = {}
-    for account_id, attrs in adapters.latest_attributes(session, "risk", account_ids).items():
-        for column in adapters.RISK_COLUMNS:
+    for account_id, attrs in snapshots.latest_attributes(session, "risk", account_ids).items():
+        for column in snapshots.RISK_COLUMNS:
             value = attrs.get(f"risk.{column}")
             if value is not None:
                 p = float(value)
@@ -91,9 +91,9 @@ def renewal_probabilities(session: Session, account_ids: list[int]) -> dict[int,
 def health_of(session: Session, account_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Latest health score and band per account, where health scores exist."""
     out = {}
-    for account_id, attrs in adapters.latest_attributes(session, "health", account_ids).items():
-        score = next((attrs[f"health.{c}"] for c in adapters.HEALTH_SCORE_COLUMNS if f"health.{c}" in attrs), None)
-        band = next((attrs[f"health.{c}"] for c in adapters.HEALTH_COLOR_COLUMNS if f"health.{c}" in attrs), None)
+    for account_id, attrs in snapshots.latest_attributes(session, "health", account_ids).items():
+        score = next((attrs[f"health.{c}"] for c in snapshots.HEALTH_SCORE_COLUMNS if f"health.{c}" in attrs), None)
+        band = next((attrs[f"health.{c}"] for c in snapshots.HEALTH_COLOR_COLUMNS if f"health.{c}" in attrs), None)
         out[account_id] = {"score": score, "band": band}
     return out
 

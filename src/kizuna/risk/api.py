@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.errors import NotFound
 from kizuna.risk import service
-from kizuna.web.deps import DbSession
+from kizuna.platform.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 

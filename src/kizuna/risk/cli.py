@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def _date(text: str | None) -> dt.date:
@@ -17,7 +17,7 @@ def _date(text: str | None) -> dt.date:
 def _tables(rt: object) -> dict[str, object]:
     from kizuna.analytics.engine import connect
     from kizuna.usage.store import EventStore
-    from kizuna.warehouse import hub_tables
+    from kizuna.hub.warehouse import hub_tables
 
     settings = rt.settings  # type: ignore[attr-defined]
     return hub_tables(connect(settings.analytics_engine), rt.engine, EventStore(settings.events_dir))  # type: ignore[attr-defined]

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from kizuna.dashboard.pages import today
+from kizuna.platform.clock import today
 from kizuna.segments import service
-from kizuna.web.deps import DbSession
-from kizuna.web.templating import render
+from kizuna.platform.web.deps import DbSession
+from kizuna.platform.web.templating import render
 
 router = APIRouter(tags=["segments"])
 

@@ -6,11 +6,51 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kizuna.playbooks.schemas import Condition
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists")
+
+
+class Condition(_Strict):
+    """``{field: <account attribute>, <operator>: <value>}`` with exactly one operator."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: str
+    eq: Any = None
+    ne: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    not_in: list[Any] | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    contains: Any = None
+    exists: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Condition:
+        given = [op for op in OPERATORS if getattr(self, "in_" if op == "in" else op) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a condition needs exactly one operator of {', '.join(OPERATORS)}; got {given or 'none'}")
+        return self
+
+    @property
+    def operator(self) -> tuple[str, Any]:
+        for op in OPERATORS:
+            value = getattr(self, "in_" if op == "in" else op)
+            if value is not None:
+                return op, value
+        raise AssertionError("validated")
+
+
 
 
 class SegmentDefinition(BaseModel):
-    """``rules`` (conditions over account attributes, see :mod:`kizuna.playbooks.conditions`; ``rfm.segment``,
+    """``rules`` (conditions over account attributes, see :mod:`kizuna.segments.attributes`; ``rfm.segment``,
     ``rfm.r_score`` ... are attributes too) joined by ``match``; or ``rfm_segment``, one RFM segment name."""
 
     model_config = ConfigDict(extra="forbid")

@@ -1,6 +1,6 @@
 """Segments (rule-based and RFM, with membership history), ACV touch tiers, books of business and CSM assignment.
 
-Rule segments reuse the playbooks' conditions (:mod:`kizuna.playbooks.conditions`): any column of ``accounts``,
+Rule segments reuse the playbooks' conditions (:mod:`kizuna.segments.attributes`): any column of ``accounts``,
 ``plan``, ``mrr_minor``, ``arr_minor``, ``seats``, ``metrics.*``, ``health.*``, ``risk.*`` -- and here also
 ``rfm.segment``, ``rfm.r_score``, ``rfm.f_score``, ``rfm.m_score``, ``rfm.rfm_cell``.
 """
@@ -24,7 +24,7 @@ from kizuna.billing.models import Payment, PaymentStatus, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
-from kizuna.playbooks.conditions import account_attributes, failed_condition
+from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.segments.models import Segment, SegmentKind, SegmentMembership, TouchTierChange, TouchTierPolicy
 from kizuna.segments.schemas import Assignment, Book, SegmentDefinition
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def _parse_where(where: list[str]) -> list[dict[str, object]]:
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         actor: str = typer.Option("cli", "--actor"),
     ) -> None:
         """Create a campaign (or take --campaign), invite its contacts, and deliver the emails."""
-        from kizuna.notify.service import deliver_queued
+        from kizuna.platform.outbox.service import deliver_queued
         from kizuna.surveys.service import create_campaign, send_campaign
 
         with runtime() as rt:

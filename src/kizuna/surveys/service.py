@@ -20,9 +20,9 @@ from kizuna.accounts.models import Account, Contact
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
-from kizuna.notify.service import queue_email, render_email
-from kizuna.playbooks.conditions import account_attributes, failed_condition
-from kizuna.playbooks.schemas import Condition
+from kizuna.platform.outbox.service import queue_email, render_email
+from kizuna.segments.attributes import account_attributes, failed_condition
+from kizuna.segments.schemas import Condition
 from kizuna.settings import Settings
 from kizuna.surveys.models import (
     SCORE_RANGE,

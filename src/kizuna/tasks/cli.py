@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizuna.cli.common import runtime
+from kizuna.platform.cli.common import runtime
 
 
 def register(app: typer.Typer) -> None:

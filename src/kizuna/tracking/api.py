@@ -12,7 +12,7 @@ from kizuna.auth.service import Principal
 from kizuna.tracking import service
 from kizuna.tracking.schemas import BatchRequest, IngestResult, SegmentMessage
 from kizuna.usage.store import EventStore
-from kizuna.web.deps import DbSession, settings_of
+from kizuna.platform.web.deps import DbSession, settings_of
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 RESPONSES: dict[int | str, dict[str, str]] = {

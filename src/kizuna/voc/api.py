@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.voc import analyses
 from kizuna.voc.service import VocFilter, voc_entries
-from kizuna.web.deps import DbSession
+from kizuna.platform.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/voc", tags=["voc"])
 

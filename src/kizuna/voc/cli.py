@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from kizuna.cli.common import fail, runtime
+from kizuna.platform.cli.common import fail, runtime
 
 FORMATS = ("table", "csv", "json")
 

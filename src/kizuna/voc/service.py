@@ -132,7 +132,7 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
 # ----------------------------------------------------------------------------------------------- entries
 def _snapshot_arr(session: Session) -> pd.DataFrame:
     """``account_id, arr_minor, currency`` from the metrics domain's ``account_metrics`` (empty if none)."""
-    from kizuna.metrics.models import AccountMetrics
+    from kizuna.kpis.models import AccountMetrics
 
     rows = session.execute(select(AccountMetrics.account_id, AccountMetrics.arr_minor, AccountMetrics.currency)).all()
     return pd.DataFrame(rows, columns=["account_id", "arr_minor", "currency"])

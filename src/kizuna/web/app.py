@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from kizuna.web import errors, i18n
+from kizuna.platform.web import i18n
+from kizuna.web import errors
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = WEB_DIR.parents[2]
+STATIC_DIR = WEB_DIR.parent / "platform" / "web" / "static"
 
 # Routers that need a logged-in user or an API key (``router`` attribute of each module). A module that does not
 # exist yet (its domain has not landed) is skipped; a module that fails to import for another reason fails loudly.
@@ -49,15 +51,15 @@ PROTECTED_ROUTERS = [
     "kizuna.lifecycle.api",
     "kizuna.renewals.api",
     "kizuna.knowledge.api",
-    "kizuna.metrics.api",
+    "kizuna.kpis.api",
     "kizuna.health.api",
     "kizuna.risk.api",
     "kizuna.voc.api",
 ]
 # Routers only administrators may use.
-ADMIN_ROUTERS = ["kizuna.auth.admin_pages"]
+ADMIN_ROUTERS = ["kizuna.admin.pages"]
 # Routers that do their own authentication or none: login, health, tracking (write key), survey responses.
-PUBLIC_ROUTERS = ["kizuna.auth.public", "kizuna.web.health", "kizuna.tracking.api", "kizuna.surveys.pages"]
+PUBLIC_ROUTERS = ["kizuna.auth.public", "kizuna.web.probes", "kizuna.tracking.api", "kizuna.surveys.pages"]
 
 
 def _optional_router(module_name: str) -> APIRouter | None:
@@ -166,7 +168,7 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
 
     app.add_middleware(LanguageAndHeaders, default_language=settings.language)
 
-    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     vendor = node_modules_dir()
     if vendor.exists():
         app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")

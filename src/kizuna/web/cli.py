@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizuna.cli.common import runtime, settings
+from kizuna.platform.cli.common import runtime, settings
 
 DEMO_ADMIN_EMAIL = "admin@kizuna.example"
 

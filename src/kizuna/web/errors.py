@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.errors import KizunaError, NotAuthenticated
-from kizuna.web.templating import render
+from kizuna.platform.web.templating import render
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ class Cohorts:
 def cohorts(session: Session, *, months: int = 12) -> Cohorts:
     """The last ``months`` signup cohorts' logo and revenue retention, from the stored ``cohort_retention`` table
     (``kizuna refresh``; definitions in docs/metrics.md); empty with no ``snapshot_as_of`` before the first refresh."""
-    from kizuna.metrics import service as metrics
+    from kizuna.kpis import service as metrics
 
     stamp = metrics.latest_snapshot(session)
     if stamp is None:
@@ -82,7 +82,7 @@ def _count(value: Any) -> int:
 def funnel(session: Session) -> dict[str, Any]:
     """The Model funnel (lead -> ... -> expanded) and leads per source, from the stored ``funnel`` and
     ``funnel_by_source`` tables (``kizuna refresh``); ``snapshot_as_of`` is None before the first refresh."""
-    from kizuna.metrics import service as metrics
+    from kizuna.kpis import service as metrics
 
     stamp = metrics.latest_snapshot(session)
     if stamp is None:

@@ -1,6 +1,6 @@
 """Tiny hub tables for KPI tests: rows as dicts, every other column filled with a sensible default.
 
-The tables have exactly the app database's Arrow schema (``kizuna.warehouse.arrow_schema``) and events
+The tables have exactly the app database's Arrow schema (``kizuna.hub.warehouse.arrow_schema``) and events
 ``EVENT_SCHEMA``, so the metric functions see what ``warehouse.hub_tables`` would give them.
 """
 
@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from kizuna import models
 from kizuna.usage.store import EVENT_SCHEMA
-from kizuna.warehouse import ANALYTICS_TABLES, arrow_schema
+from kizuna.hub.warehouse import ANALYTICS_TABLES, arrow_schema
 
 UTC = dt.UTC
 DEFAULTS: dict[str, dict[str, Any]] = {

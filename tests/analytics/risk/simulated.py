@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from kizuna import models
 from kizuna.usage.store import EVENT_SCHEMA
-from kizuna.warehouse import ANALYTICS_TABLES, arrow_schema
+from kizuna.hub.warehouse import ANALYTICS_TABLES, arrow_schema
 
 UTC = dt.UTC
 START = dt.date(2024, 1, 1)

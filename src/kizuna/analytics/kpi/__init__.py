@@ -1,6 +1,6 @@
 """SaaS KPIs as portable Ibis expressions: written once, executed on DuckDB (default) or Spark with equal results.
 
-Inputs are the hub tables from :func:`kizuna.warehouse.hub_tables` (named and shaped as the app database tables;
+Inputs are the hub tables from :func:`kizuna.hub.warehouse.hub_tables` (named and shaped as the app database tables;
 ``events`` as ``kizuna.usage.store.EVENT_SCHEMA``). Functions return Ibis expressions (``.to_pandas()`` executes them)
 unless they say otherwise. Call :func:`prepare` first when computing several KPIs of one date. Definitions:
 ``docs/metrics.md``.

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kizuna.analytics.health.scorecard import Scorecard
-from kizuna.analytics.health.scoring import score_accounts
-from kizuna.analytics.risk.metrics import calibration_table, ranking_metrics
+from kizuna.analytics.scoring.scorecard import Scorecard
+from kizuna.analytics.scoring.scoring import score_accounts
+from kizuna.analytics.risk.evaluation import calibration_table, ranking_metrics
 from kizuna.analytics.risk.model import ChurnRiskModel
 from kizuna.errors import InvalidInput
 

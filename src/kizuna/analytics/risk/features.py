@@ -1,7 +1,7 @@
 """Point-in-time training samples for the churn-risk model: features at many past dates, labelled with what followed.
 
 A sample is one account on one date *t* (every ``every_days`` days): features from
-:func:`kizuna.analytics.health.measures.account_measures` as of *t* (data known then only), label = churn in
+:func:`kizuna.analytics.scoring.measures.account_measures` as of *t* (data known then only), label = churn in
 ``(t, t + horizon]``. Only accounts in force on *t* that had not given notice are sampled (an account that has already
 cancelled is known to be leaving; the model is about the ones not yet known). Samples whose horizon runs past the end
 of the data are left out.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from kizuna.analytics.health.measures import measures_over_time
+from kizuna.analytics.scoring.measures import measures_over_time
 from kizuna.analytics.risk.labels import churn_events, churn_labels, read_subscriptions, sample_dates
 
 #: Candidate model features (measure columns); those never known in training are dropped at fit time.

@@ -1,0 +1,123 @@
+"""Settings pages for administrators: users and API keys (scorecards and tiers join as their domains land)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kizuna.auth import service
+from kizuna.auth.deps import current_principal
+from kizuna.auth.models import ApiScope, Role
+from kizuna.auth.service import Principal
+from kizuna.platform.web.deps import DbSession, Id, settings_of
+from kizuna.platform.web.templating import render
+
+router = APIRouter(prefix="/settings", include_in_schema=False)
+
+
+def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
+    """Scorecards (health domain) and touch-tier thresholds (segments domain), once those domains exist."""
+    out: dict[str, object] = {"scorecards": [], "tier_policy": None}
+    try:
+        from kizuna.health import service as health_service
+        from kizuna.segments import service as segments_service
+    except ModuleNotFoundError:
+        return out
+    out["scorecards"] = list(health_service.scorecards(settings_of(request)).values())
+    out["tier_policy"] = segments_service.tier_policy(session)
+    return out
+
+
+@router.get("", response_class=HTMLResponse)
+def settings_page(request: Request, session: Session = DbSession) -> Response:
+    return render(
+        request,
+        "auth/settings.html",
+        {
+            "users": service.list_users(session),
+            "api_keys": service.list_api_keys(session),
+            "roles": list(Role),
+            "scopes": list(ApiScope),
+            "new_secret": None,
+            **_scoring_settings(request, session),
+        },
+    )
+
+
+@router.post("/tiers")
+def set_tier_policy(
+    high_touch_min_acv: int = Form(..., ge=0, le=10**12),
+    low_touch_min_acv: int = Form(..., ge=0, le=10**12),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    from kizuna.segments import service as segments_service
+
+    segments_service.set_tier_policy(
+        session,
+        actor=principal.actor,
+        high_touch_min_acv_minor=high_touch_min_acv,
+        low_touch_min_acv_minor=low_touch_min_acv,
+    )
+    return RedirectResponse("/settings#tiers", status_code=303)
+
+
+@router.post("/users")
+def create_user(
+    email: str = Form(...),
+    name: str = Form(""),
+    password: str = Form(...),
+    role: str = Form("viewer"),
+    language: str = Form("ja"),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    service.create_user(
+        session, actor=principal.actor, email=email, name=name, password=password, role=role, language=language
+    )
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/users/{user_id}")
+def update_user(
+    user_id: Id,
+    role: str = Form(...),
+    active: bool = Form(False),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    service.update_user(session, actor=principal.actor, user_id=user_id, role=role, active=active)
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/api-keys", response_class=HTMLResponse)
+def create_api_key(
+    request: Request,
+    name: str = Form(...),
+    scopes: list[str] = Form(...),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> Response:
+    key, secret = service.create_api_key(session, actor=principal.actor, name=name, scopes=scopes)
+    return render(
+        request,
+        "auth/settings.html",
+        {
+            "users": service.list_users(session),
+            "api_keys": service.list_api_keys(session),
+            "roles": list(Role),
+            "scopes": list(ApiScope),
+            "new_secret": secret,
+            "new_key": key,
+            **_scoring_settings(request, session),
+        },
+    )
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def revoke_api_key(
+    key_id: Id, principal: Principal = Depends(current_principal), session: Session = DbSession
+) -> RedirectResponse:
+    service.revoke_api_key(session, actor=principal.actor, key_id=key_id)
+    return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,153 @@
+"""Account attributes and the conditions evaluated over them (playbooks, survey campaigns).
+
+Attributes of an account, by name:
+
+- every column of ``accounts`` (``name``, ``industry``, ``region``, ``employee_band``, ``lifecycle_stage``,
+  ``touch_tier`` -- also as ``tier`` --, ``created_at``, ...);
+- ``owner`` (the CSM's email), ``owner_name``, ``owner_external_id``;
+- ``plan`` / ``plans`` (names of the plans of the account's live subscriptions), ``mrr_minor``, ``arr_minor``,
+  ``seats``, ``currency``;
+- ``segment`` / ``segments`` (names, once the segments tables exist);
+- ``metrics.<name>``, ``health.<name>``, ``risk.<name>``: the latest snapshot of each, once those tables exist.
+
+A condition on a list attribute (``plans``, ``segments``) holds if it holds for any element, so
+``{field: segment, eq: Enterprise}`` reads as "is in the Enterprise segment".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kizuna.accounts.models import Account, TeamMember
+from kizuna.billing.models import Plan, Subscription
+from kizuna.segments import snapshots
+from kizuna.segments.schemas import Condition
+
+ACCOUNT_COLUMNS = [c.name for c in Account.__table__.columns]
+
+
+def account_attributes(session: Session, account_ids: list[int], *, today: dt.date) -> dict[int, dict[str, Any]]:
+    """Every attribute a condition may name, for each of ``account_ids``."""
+    out: dict[int, dict[str, Any]] = {}
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = session.execute(
+            select(Account, TeamMember.email, TeamMember.name, TeamMember.external_id)
+            .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
+            .where(Account.id.in_(chunk))
+        )
+        for account, owner_email, owner_name, owner_external_id in rows:
+            attrs = {c: getattr(account, c) for c in ACCOUNT_COLUMNS}
+            attrs.update(
+                tier=account.touch_tier,
+                owner=owner_email,
+                owner_name=owner_name,
+                owner_external_id=owner_external_id,
+                plans=[],
+                plan=[],
+                mrr_minor=0,
+                seats=0,
+                currency=None,
+                segments=[],
+                segment=[],
+            )
+            out[account.id] = attrs
+        live = (
+            select(
+                Subscription.account_id,
+                Plan.name,
+                Subscription.mrr_minor,
+                Subscription.quantity,
+                Subscription.currency,
+                Plan.is_addon,
+            )
+            .join(Plan, Plan.id == Subscription.plan_id)
+            .where(
+                Subscription.account_id.in_(chunk),
+                Subscription.start_date <= today,
+                or_(Subscription.end_date.is_(None), Subscription.end_date > today),
+                Subscription.status.in_(("active", "trial", "cancelled")),
+            )
+        )
+        for account_id, plan_name, mrr, quantity, currency, is_addon in session.execute(live):
+            attrs = out[account_id]
+            if plan_name not in attrs["plans"]:
+                attrs["plans"].append(plan_name)
+            attrs["mrr_minor"] += int(mrr or 0)
+            if not is_addon:
+                attrs["seats"] += int(quantity or 0)
+            attrs["currency"] = currency
+    for attrs in out.values():
+        attrs["plan"] = attrs["plans"]
+        attrs["arr_minor"] = attrs["mrr_minor"] * 12
+    for account_id, names in snapshots.segment_memberships(session, ids).items():
+        if account_id in out:
+            out[account_id]["segments"] = out[account_id]["segment"] = names
+    for kind in ("metrics", "health", "risk"):
+        for account_id, values in snapshots.latest_attributes(session, kind, ids).items():
+            if account_id in out:
+                out[account_id].update(values)
+    return out
+
+
+def _compare(op: str, actual: Any, expected: Any) -> bool:
+    if op == "exists":
+        return (actual not in (None, "", [])) is bool(expected)
+    if isinstance(actual, list):
+        if op in ("ne", "not_in"):
+            return all(_compare(op, a, expected) for a in actual) if actual else True
+        return any(_compare(op, a, expected) for a in actual)
+    if op == "eq":
+        return bool(_norm(actual) == _norm(expected))
+    if op == "ne":
+        return bool(_norm(actual) != _norm(expected))
+    if op == "in":
+        return _norm(actual) in [_norm(e) for e in expected]
+    if op == "not_in":
+        return _norm(actual) not in [_norm(e) for e in expected]
+    if op == "contains":
+        return actual is not None and str(expected).casefold() in str(actual).casefold()
+    if actual is None:
+        return False
+    try:
+        number = float(actual)
+    except (TypeError, ValueError):
+        return False
+    return bool(
+        {"gt": number > expected, "gte": number >= expected, "lt": number < expected, "lte": number <= expected}[op]
+    )
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().casefold()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def failed_condition(conditions: list[Condition], attrs: dict[str, Any]) -> str | None:
+    """The first condition that does not hold, as text (``None`` when all hold)."""
+    for condition in conditions:
+        op, expected = condition.operator
+        actual = attrs.get(condition.field)
+        if not _compare(op, actual, expected):
+            return f"{condition.field} {op} {expected!r} (is {actual!r})"
+    return None
+
+
+def count_accounts(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Account)) or 0)
+
+
+def group_by_account(pairs: list[tuple[int, Any]]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for account_id, value in pairs:
+        out[account_id].append(value)
+    return out

@@ -1,0 +1,112 @@
+"""kizuna.refresh runs a step again when SQLite refused its write because another connection wrote meanwhile."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from kizuna import refresh as refresh_module
+from kizuna.accounts.models import Account
+from kizuna.runtime import Runtime
+from tests import factories
+
+
+def _read_then_write(runtime: Runtime, *, other_writes_between: bool) -> None:
+    """Read an account, (let another thread write and commit), then write: SQLite's real refusal if it did."""
+    with runtime.transaction() as session:
+        account_id = session.scalars(select(Account.id)).first()
+        if other_writes_between:
+
+            def other() -> None:
+                with runtime.transaction(write=True) as s:
+                    s.get(Account, account_id).industry = "other writer"  # type: ignore[union-attr]
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+        session.get(Account, account_id).name = "written by the step"  # type: ignore[union-attr]
+        session.flush()
+
+
+@pytest.fixture
+def flaky_step(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    with runtime.transaction() as session:
+        factories.account(session)
+    runs: list[int] = []
+
+    def step(ctx: Any) -> dict[str, Any]:
+        runs.append(1)
+        _read_then_write(ctx.runtime, other_writes_between=len(runs) == 1)
+        return {"runs": len(runs)}
+
+    module = types.ModuleType("kizuna_test_flaky.jobs")
+    module.refresh = step  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kizuna_test_flaky.jobs", module)
+    monkeypatch.setattr(refresh_module, "REFRESH_STEPS", ["kizuna_test_flaky.jobs"])
+    yield runs
+
+
+def test_a_step_refused_by_sqlite_runs_again(runtime: Runtime, flaky_step: list[int]) -> None:
+    summary = refresh_module.refresh(runtime)
+    assert summary["kizuna_test_flaky"]["runs"] == 2
+    with runtime.transaction() as session:
+        account = session.scalars(select(Account)).one()
+        assert (account.name, account.industry) == ("written by the step", "other writer")
+
+
+def test_other_errors_are_not_retried(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[int] = []
+
+    def step(ctx: Any) -> dict[str, Any]:
+        runs.append(1)
+        raise OperationalError("SELECT 1", {}, Exception("no such table: nowhere"))
+
+    module = types.ModuleType("kizuna_test_broken.jobs")
+    module.refresh = step  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kizuna_test_broken.jobs", module)
+    monkeypatch.setattr(refresh_module, "REFRESH_STEPS", ["kizuna_test_broken.jobs"])
+    with pytest.raises(OperationalError, match="no such table"):
+        refresh_module.refresh(runtime)
+    assert runs == [1]
+
+
+def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from kizuna.hub import warehouse
+    from kizuna.hub.warehouse import ANALYTICS_TABLES
+
+    with runtime.transaction() as session:
+        factories.account(session)
+    reads: list[list[str]] = []
+    real = warehouse.start_reading
+
+    def start_reading(engine: Any, names: Any = ANALYTICS_TABLES, **kwargs: Any) -> Any:
+        reads.append(list(names))
+        return real(engine, names, **kwargs)
+
+    monkeypatch.setattr(warehouse, "start_reading", start_reading)
+    ctx = refresh_module.RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
+    first = ctx.hub(["accounts", "plans"])
+    assert sorted(first) == ["accounts", "events", "plans"] and first["accounts"].count().execute() == 1
+    # a table read with some columns is read again, whole, when a step wants more of it
+    part = ctx.hub({"subscriptions": ("account_id", "mrr_minor")})["subscriptions"]
+    assert part.columns == ("account_id", "mrr_minor")
+    ctx.hub({"subscriptions": ("mrr_minor",)})
+    everything = ctx.tables
+    ctx.hub(["accounts"])
+    assert reads == [
+        ["accounts", "plans"],
+        ["subscriptions"],
+        [n for n in ANALYTICS_TABLES if n not in ("accounts", "plans")],
+    ]
+    assert set(everything) == {*ANALYTICS_TABLES, "events"} and "external_id" in everything["subscriptions"].columns
