@@ -1,36 +1,19 @@
-"""The ``kizuna`` command line. Each domain adds its commands in its own ``cli.py`` through ``register(app)``.
+"""The ``kizuna`` command line. Each domain adds its commands in its own ``cli.py`` (``register(app)``), listed in
+``kizuna.domains``.
 
 Heavy libraries are imported inside the commands, so ``kizuna --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import typer
 
+from kizuna.cli import core
+from kizuna.domains import DOMAINS
 from kizuna.platform.cli.common import state
-
-# Domains that add commands; each module has ``register(app: typer.Typer) -> None``.
-DOMAIN_CLIS = [
-    "kizuna.cli.core",
-    "kizuna.imports.cli",
-    "kizuna.demo.cli",
-    "kizuna.kpis.cli",
-    "kizuna.playbooks.cli",
-    "kizuna.tasks.cli",
-    "kizuna.surveys.cli",
-    "kizuna.web.cli",
-    "kizuna.health.cli",
-    "kizuna.risk.cli",
-    "kizuna.ltv.cli",
-    "kizuna.segments.cli",
-    "kizuna.lifecycle.cli",
-    "kizuna.renewals.cli",
-    "kizuna.knowledge.cli",
-    "kizuna.voc.cli",
-]
+from kizuna.web import cli as web_cli
 
 
 def build_app() -> typer.Typer:
@@ -57,8 +40,11 @@ def build_app() -> typer.Typer:
             overrides["database_url"] = database_url
         state.overrides = overrides
 
-    for module_name in DOMAIN_CLIS:
-        importlib.import_module(module_name).register(app)
+    core.register(app)
+    web_cli.register(app)
+    for domain in DOMAINS:
+        for register in domain.commands:
+            register(app)
     return app
 
 

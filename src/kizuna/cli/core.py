@@ -97,16 +97,17 @@ def register_refresh(app: typer.Typer) -> None:
     @app.command()
     def refresh(
         as_of: str = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD); default today."),
-        only: list[str] = typer.Option(None, "--only", help="Run only these steps (e.g. metrics, health)."),
+        only: list[str] = typer.Option(None, "--only", help="Run only these steps (e.g. kpis, health)."),
     ) -> None:
         """Recompute everything derived from the data hub: KPIs, scores, models, text analytics, segments, triggers."""
         import datetime as dt
         import json
 
-        from kizuna.refresh import refresh as run_refresh
+        from kizuna.domains import REFRESH_STEPS
+        from kizuna.pipeline.refresh import refresh as run_refresh
 
         day = dt.date.fromisoformat(as_of) if as_of else None
         with runtime() as rt:
-            summaries = run_refresh(rt, as_of=day, only=only or None)
+            summaries = run_refresh(rt, REFRESH_STEPS, as_of=day, only=only or None)
         for step, summary in summaries.items():
             typer.echo(f"{step}: {json.dumps(summary, ensure_ascii=False, default=str)}")

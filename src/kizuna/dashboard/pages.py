@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kizuna.dashboard import service
-from kizuna.platform.clock import today
 from kizuna.dashboard.service import Portfolio, PortfolioFilter
+from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import language_of, render

@@ -20,11 +20,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
-from kizuna.accounts.service import _optional_service
 from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
+from kizuna.health import service as health
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
+from kizuna.risk import service as risk
 from kizuna.surveys.models import SurveyResponse
 
 CACHE_TTL_S = 600.0
@@ -278,13 +279,9 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         for m, s in sorted(by_month.items())
     ]
 
-    health_bands: dict[str, dict[str, int]] = {}
-    health = _optional_service("kizuna.health.service")
-    if health is not None:
-        health_bands = health.band_counts(session)
+    health_bands: dict[str, dict[str, int]] = health.band_counts(session)
     risk_top: list[dict[str, Any]] = []
-    risk = _optional_service("kizuna.risk.service")
-    if risk is not None and risk.active_model(session) is not None:
+    if risk.active_model(session) is not None:
         allowed = None if not clauses else set(session.scalars(select(Account.id).where(*clauses)).all())
         risk_top = [
             {**r, "mrr_minor": int(mrr_now.get(r["account_id"], 0))}

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compute and store the health scores of every account in force (optionally back-filling history)."""
         from kizuna.health.jobs import refresh as health_refresh
-        from kizuna.refresh import RefreshContext
+        from kizuna.hub.context import RefreshContext
 
         day = _date(as_of) or dt.datetime.now(dt.UTC).date()
         days = [day - dt.timedelta(days=k) for k in range(backfill - backfill % every, 0, -every)] + [day]

@@ -11,7 +11,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     from kizuna.health.service import compute_scores, scorecards
     from kizuna.voc.service import account_sentiment, entry_sentiment
 

@@ -20,9 +20,10 @@ from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Column, Table
 
-from kizuna.platform import processes as children, models
 from kizuna.db import UTCDateTime
 from kizuna.errors import KizunaError
+from kizuna.platform import models
+from kizuna.platform import processes as children
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 # The tables the analytics layer reads. (Audit log and import runs are not analytics inputs.)

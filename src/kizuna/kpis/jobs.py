@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kizuna.refresh import RefreshContext
+    from kizuna.hub.context import RefreshContext
 
 log = logging.getLogger(__name__)
 
 
-def refresh(ctx: RefreshContext) -> dict[str, object]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """Compute the KPI snapshot on the configured analytics engine and replace it in the app database.
 
     On DuckDB with two processes (``kpi_processes``) the usage and funnel parts run in :mod:`kizuna.kpis.worker`

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kizuna.hub.context import RefreshContext
 from kizuna.lifecycle import service
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     with ctx.runtime.transaction() as session:
         started = service.start_onboarding_for_new_accounts(session, actor="refresh", today=ctx.as_of)
         adopted = service.advance_completed_onboarding(session, actor="refresh")

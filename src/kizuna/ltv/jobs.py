@@ -6,7 +6,7 @@ from typing import Any
 
 from kizuna.analytics.ltv.portfolio import portfolio_ltv
 from kizuna.ltv.service import store_portfolio_ltv
-from kizuna.refresh import RefreshContext
+from kizuna.hub.context import RefreshContext
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:

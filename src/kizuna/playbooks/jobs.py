@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kizuna.hub.context import RefreshContext
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
@@ -269,7 +270,7 @@ def run_worker(runtime: Runtime, *, interval: float = 30.0, once: bool = False) 
     scheduler.run_forever()
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """Refresh step (last in data flow): evaluate enabled playbooks on the new snapshots and run the due work."""
     as_of = ctx.as_of
     today = utcnow().date()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kizuna.hub.context import RefreshContext
 from kizuna.renewals import expansion, service
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     with ctx.runtime.transaction() as session:
         renewals = service.sync_renewals(session, today=ctx.as_of)
     with ctx.runtime.transaction() as session:

@@ -14,7 +14,7 @@ RETRAIN_DAYS = 30
 SAMPLE_EVERY_DAYS = 30
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     from kizuna.errors import InvalidInput
     from kizuna.risk.service import active_model, score_accounts, train_model
     from kizuna.voc.service import entry_sentiment

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kizuna.hub.context import RefreshContext
 from kizuna.segments import service
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """Apply tiers, make sure the RFM segments exist and re-evaluate every active segment (one transaction)."""
     with ctx.runtime.transaction() as session:
         tiers = service.apply_tiers(session, actor="refresh", today=ctx.as_of)

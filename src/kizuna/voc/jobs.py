@@ -9,7 +9,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def refresh(ctx: Any) -> dict[str, Any]:
+def refresh(ctx: RefreshContext) -> dict[str, Any]:
     from kizuna.voc.service import analyse_entries, store_account_sentiment
 
     with ctx.runtime.transaction() as session:

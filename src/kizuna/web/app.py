@@ -7,7 +7,6 @@ every route and proves it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -15,63 +14,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
+from kizuna.domains import DOMAINS
+from kizuna.platform.web import i18n
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from kizuna.platform.web import i18n
-from kizuna.web import errors
+from kizuna.web import docs, errors, probes, rest
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = WEB_DIR.parents[2]
 STATIC_DIR = WEB_DIR.parent / "platform" / "web" / "static"
-
-# Routers that need a logged-in user or an API key (``router`` attribute of each module). A module that does not
-# exist yet (its domain has not landed) is skipped; a module that fails to import for another reason fails loudly.
-PROTECTED_ROUTERS = [
-    "kizuna.web.docs",
-    "kizuna.web.rest",
-    "kizuna.dashboard.pages",
-    "kizuna.accounts.pages",
-    "kizuna.accounts.api",
-    "kizuna.web.portfolio_pages",
-    "kizuna.web.reports",
-    "kizuna.auth.pages",
-    "kizuna.tasks.pages",
-    "kizuna.tasks.api",
-    "kizuna.playbooks.pages",
-    "kizuna.imports.pages",
-    "kizuna.segments.api",
-    "kizuna.lifecycle.api",
-    "kizuna.renewals.api",
-    "kizuna.knowledge.api",
-    "kizuna.kpis.api",
-    "kizuna.health.api",
-    "kizuna.risk.api",
-    "kizuna.voc.api",
-]
-# Routers only administrators may use.
-ADMIN_ROUTERS = ["kizuna.admin.pages"]
-# Routers that do their own authentication or none: login, health, tracking (write key), survey responses.
-PUBLIC_ROUTERS = ["kizuna.auth.public", "kizuna.web.probes", "kizuna.tracking.api", "kizuna.surveys.pages"]
-
-
-def _optional_router(module_name: str) -> APIRouter | None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            return None
-        raise
-    router = getattr(module, "router", None)
-    return router if isinstance(router, APIRouter) else None
-
 
 class LanguageAndHeaders:
     """Pure ASGI middleware (cheaper than ``@app.middleware``): picks the language from the ``kizuna_lang`` cookie and
@@ -175,16 +134,14 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
     else:
         log.warning("%s is missing: run `npm ci` (./dev.sh does) or charts will not draw", vendor)
 
-    for name in PUBLIC_ROUTERS:
-        router = _optional_router(name)
-        if router is not None:
+    app.include_router(probes.router)
+    for router in (docs.router, rest.router):
+        app.include_router(router, dependencies=[Depends(authorized)])
+    for domain in DOMAINS:
+        for router in domain.public:
             app.include_router(router)
-    for name in PROTECTED_ROUTERS:
-        router = _optional_router(name)
-        if router is not None:
+        for router in domain.pages:
             app.include_router(router, dependencies=[Depends(authorized)])
-    for name in ADMIN_ROUTERS:
-        router = _optional_router(name)
-        if router is not None:
+        for router in domain.admin:
             app.include_router(router, dependencies=[Depends(admin_only)])
     return app

@@ -16,13 +16,13 @@ from kizuna.accounts import service as accounts_service
 from kizuna.accounts.schemas import AccountQuery
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.platform.clock import today
 from kizuna.dashboard.service import portfolio
+from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
-from kizuna.web import portfolio as reads
 from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.exports import export_response
 from kizuna.platform.web.templating import language_of, render
+from kizuna.web import portfolio as reads
 
 router = APIRouter(include_in_schema=False)
 FORMAT = Query(None, pattern="^(csv|xlsx)$")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.tasks import service as tasks_service
 from kizuna.platform.web.deps import DbSession, Id
+from kizuna.tasks import service as tasks_service
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 

@@ -1,18 +1,9 @@
-"""``kizuna refresh``: recompute everything derived from the hub, in the order data flows.
-
-sources -> store -> **refresh** (metrics, scores, models, text) -> snapshots in the store -> playbook triggers.
-
-Each domain that derives something has a ``jobs.py`` with ``refresh(ctx: RefreshContext) -> dict[str, object]``
-(a short summary for the CLI) and is listed in ``REFRESH_STEPS`` in data-flow order. The hub tables are read and
-registered on the analytics engine once, in the context, and shared by every step.
-"""
+"""What every refresh step receives: the runtime, the date it computes for, and the hub tables on the analytics
+engine (each read from the app database once per refresh, when a step first asks for it)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,28 +12,11 @@ from typing import Any
 from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore
 
-log = logging.getLogger(__name__)
-
-# module paths, in data-flow order; each has refresh(ctx) -> dict
-REFRESH_STEPS: list[str] = [
-    "kizuna.kpis.jobs",
-    "kizuna.voc.jobs",  # before health: its stored VoC sentiment is a health measure
-    "kizuna.health.jobs",
-    "kizuna.risk.jobs",
-    "kizuna.ltv.jobs",
-    "kizuna.segments.jobs",
-    "kizuna.lifecycle.jobs",
-    "kizuna.renewals.jobs",
-    "kizuna.knowledge.jobs",
-    "kizuna.playbooks.jobs",
-]
-
 
 @dataclass
 class RefreshContext:
     runtime: Runtime
     as_of: dt.date
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hub: dict[str, Any] = field(default_factory=dict, repr=False)
     _partial: dict[str, set[str]] = field(default_factory=dict, repr=False)  # tables read with some columns only
     _arrow: dict[str, Any] = field(default_factory=dict, repr=False)  # the hub tables as read, by name
@@ -97,41 +71,3 @@ class RefreshContext:
         """Hub tables already read by :meth:`hub`, as the Arrow tables registered on ``con`` (to hand another
         process)."""
         return {name: self._arrow[name] for name in names}
-
-
-def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: list[str] | None = None) -> dict[str, Any]:
-    """Run every refresh step (or those whose module name ends with one of ``only``); returns their summaries."""
-    ctx = RefreshContext(runtime=runtime, as_of=as_of or dt.datetime.now(dt.UTC).date())
-    for module_name in REFRESH_STEPS:
-        step = module_name.rsplit(".", 2)[-2]
-        if only and step not in only:
-            continue
-        started = time.perf_counter()
-        summary = _run_step(importlib.import_module(module_name), step, ctx)
-        summary["seconds"] = round(time.perf_counter() - started, 2)
-        ctx.summaries[step] = summary
-        log.info("refresh step %s done in %.1f s", step, summary["seconds"])
-    return ctx.summaries
-
-
-#: how many times a step runs when SQLite refuses its write because another connection wrote meanwhile
-LOCKED_ATTEMPTS = 3
-
-
-def _run_step(module: Any, step: str, ctx: RefreshContext) -> dict[str, Any]:
-    """Run one step; again (up to ``LOCKED_ATTEMPTS`` times) when SQLite refused it with "database is locked".
-
-    A step's transaction that reads and then writes fails at once on SQLite when another connection (the web app's
-    scheduler, a form) has written in between; its work was rolled back, and every step can run again (each
-    replaces what it stores for the date), so it does instead of stopping the refresh.
-    """
-    from sqlalchemy.exc import OperationalError
-
-    for attempt in range(1, LOCKED_ATTEMPTS):
-        try:
-            return module.refresh(ctx)  # type: ignore[no-any-return]
-        except OperationalError as exc:
-            if "database is locked" not in str(exc):
-                raise
-            log.warning("refresh step %s met another writer (attempt %d); running it again", step, attempt)
-    return module.refresh(ctx)  # type: ignore[no-any-return]

@@ -1,0 +1,133 @@
+"""The one list of kizuna's domains: what each gives the web app, the CLI and the refresh.
+
+Everything here is a plain import, so a missing or broken module stops ``kizuna`` at start-up instead of hiding a
+page: ``kizuna serve`` mounts the routers (beside the app's own: API docs, REST, liveness) of :data:`DOMAINS`, the CLI registers their commands and ``kizuna refresh``
+runs :data:`REFRESH_STEPS` in this order. A new domain adds one ``Domain(...)`` entry (and its tables to
+``kizuna.models``).
+
+Routers are mounted in three ways: ``pages`` (HTML and JSON routes behind login or an API key), ``public`` (routes
+that authenticate themselves or need no login: the login page, the liveness probe, tracking with a write key, survey
+answers) and ``admin`` (administrators only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import typer
+from fastapi import APIRouter
+
+from kizuna.accounts import api as accounts_api
+from kizuna.accounts import pages as accounts_pages
+from kizuna.activities import api as activities_api
+from kizuna.admin import pages as admin_pages
+from kizuna.auth import pages as auth_pages
+from kizuna.auth import public as auth_public
+from kizuna.customer360 import pages as customer360_pages
+from kizuna.customer360 import reports as customer360_reports
+from kizuna.dashboard import pages as dashboard_pages
+from kizuna.demo import cli as demo_cli
+from kizuna.health import api as health_api
+from kizuna.health import cli as health_cli
+from kizuna.health import jobs as health_jobs
+from kizuna.imports import cli as imports_cli
+from kizuna.knowledge import api as knowledge_api
+from kizuna.knowledge import cli as knowledge_cli
+from kizuna.knowledge import jobs as knowledge_jobs
+from kizuna.knowledge import pages as knowledge_pages
+from kizuna.kpis import api as kpis_api
+from kizuna.kpis import cli as kpis_cli
+from kizuna.kpis import jobs as kpis_jobs
+from kizuna.lifecycle import api as lifecycle_api
+from kizuna.lifecycle import cli as lifecycle_cli
+from kizuna.lifecycle import jobs as lifecycle_jobs
+from kizuna.ltv import cli as ltv_cli
+from kizuna.ltv import jobs as ltv_jobs
+from kizuna.pipeline.refresh import Step
+from kizuna.playbooks import cli as playbooks_cli
+from kizuna.playbooks import jobs as playbooks_jobs
+from kizuna.renewals import api as renewals_api
+from kizuna.renewals import cli as renewals_cli
+from kizuna.renewals import jobs as renewals_jobs
+from kizuna.renewals import pages as renewals_pages
+from kizuna.risk import api as risk_api
+from kizuna.risk import cli as risk_cli
+from kizuna.risk import jobs as risk_jobs
+from kizuna.segments import api as segments_api
+from kizuna.segments import cli as segments_cli
+from kizuna.segments import jobs as segments_jobs
+from kizuna.segments import pages as segments_pages
+from kizuna.surveys import cli as surveys_cli
+from kizuna.surveys import pages as surveys_pages
+from kizuna.tasks import cli as tasks_cli
+from kizuna.tracking import api as tracking_api
+from kizuna.voc import api as voc_api
+from kizuna.voc import cli as voc_cli
+from kizuna.voc import jobs as voc_jobs
+from kizuna.web import portfolio_pages as web_portfolio_pages
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What one domain contributes; every field is optional."""
+
+    name: str
+    pages: Sequence[APIRouter] = ()
+    public: Sequence[APIRouter] = ()
+    admin: Sequence[APIRouter] = ()
+    commands: Sequence[Callable[[typer.Typer], None]] = ()
+    refresh: Step | None = None
+
+
+DOMAINS: tuple[Domain, ...] = (
+    Domain("auth", pages=(auth_pages.router,), public=(auth_public.router,)),
+    Domain("admin", admin=(admin_pages.router,)),
+    Domain("dashboard", pages=(dashboard_pages.router,)),
+    Domain("accounts", pages=(accounts_pages.router, accounts_api.router)),
+    Domain("activities", pages=(activities_api.router,)),
+    Domain("customer360", pages=(customer360_pages.router, customer360_reports.router)),
+    Domain("imports", commands=(imports_cli.register,)),
+    Domain("demo", commands=(demo_cli.register,)),
+    Domain("kpis", pages=(kpis_api.router,), commands=(kpis_cli.register,), refresh=Step("kpis", kpis_jobs.refresh)),
+    # before health: its stored VoC sentiment is a health measure
+    Domain("voc", pages=(voc_api.router,), commands=(voc_cli.register,), refresh=Step("voc", voc_jobs.refresh)),
+    Domain(
+        "health", pages=(health_api.router,), commands=(health_cli.register,), refresh=Step("health", health_jobs.refresh)
+    ),
+    Domain("risk", pages=(risk_api.router,), commands=(risk_cli.register,), refresh=Step("risk", risk_jobs.refresh)),
+    Domain("ltv", commands=(ltv_cli.register,), refresh=Step("ltv", ltv_jobs.refresh)),
+    Domain(
+        "segments",
+        pages=(segments_pages.router, segments_api.router),
+        commands=(segments_cli.register,),
+        refresh=Step("segments", segments_jobs.refresh),
+    ),
+    Domain(
+        "lifecycle",
+        pages=(lifecycle_api.router,),
+        commands=(lifecycle_cli.register,),
+        refresh=Step("lifecycle", lifecycle_jobs.refresh),
+    ),
+    Domain(
+        "renewals",
+        pages=(renewals_pages.router, renewals_api.router),
+        commands=(renewals_cli.register,),
+        refresh=Step("renewals", renewals_jobs.refresh),
+    ),
+    Domain(
+        "knowledge",
+        pages=(knowledge_pages.router, knowledge_api.router),
+        commands=(knowledge_cli.register,),
+        refresh=Step("knowledge", knowledge_jobs.refresh),
+    ),
+    Domain("tasks", commands=(tasks_cli.register,)),
+    Domain("surveys", public=(surveys_pages.router,), commands=(surveys_cli.register,)),
+    Domain("tracking", public=(tracking_api.router,)),
+    Domain("portfolio", pages=(web_portfolio_pages.router,)),
+    # last: playbook triggers read what every step before stored
+    Domain("playbooks", commands=(playbooks_cli.register,), refresh=Step("playbooks", playbooks_jobs.refresh)),
+)
+
+#: the refresh steps, in data-flow order (the order of :data:`DOMAINS`)
+REFRESH_STEPS: tuple[Step, ...] = tuple(d.refresh for d in DOMAINS if d.refresh is not None)

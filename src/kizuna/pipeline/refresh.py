@@ -1,0 +1,78 @@
+"""``kizuna refresh``: recompute everything derived from the hub, in the order data flows.
+
+sources -> store -> **refresh** (KPIs, scores, models, text) -> snapshots in the store -> playbook triggers.
+
+The steps come from the one list of domains (``kizuna.domains.REFRESH_STEPS``, in data-flow order): each is a
+domain's ``jobs.refresh(ctx) -> dict`` (a short summary for the CLI). Every step gets the same
+:class:`~kizuna.hub.context.RefreshContext`, so the hub tables are read once and shared; a step never calls back
+into this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from kizuna.hub.context import RefreshContext
+from kizuna.platform.clock import today
+from kizuna.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One refresh step: its name (``kizuna refresh --only NAME``) and the function that runs it."""
+
+    name: str
+    run: Callable[[RefreshContext], dict[str, Any]]
+
+
+def refresh(
+    runtime: Runtime, steps: Sequence[Step], *, as_of: dt.date | None = None, only: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Run ``steps`` in order (or those named in ``only``); returns each step's summary, by name."""
+    unknown = sorted(set(only or ()) - {step.name for step in steps})
+    if unknown:
+        from kizuna.errors import InvalidInput
+
+        names = ", ".join(step.name for step in steps)
+        raise InvalidInput(f"no refresh step {', '.join(unknown)}; the steps are {names}", field="only")
+    ctx = RefreshContext(runtime=runtime, as_of=as_of or today())
+    summaries: dict[str, dict[str, Any]] = {}
+    for step in steps:
+        if only and step.name not in only:
+            continue
+        started = time.perf_counter()
+        summary = _run_step(step, ctx)
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        summaries[step.name] = summary
+        log.info("refresh step %s done in %.1f s", step.name, summary["seconds"])
+    return summaries
+
+
+#: how many times a step runs when SQLite refuses its write because another connection wrote meanwhile
+LOCKED_ATTEMPTS = 3
+
+
+def _run_step(step: Step, ctx: RefreshContext) -> dict[str, Any]:
+    """Run one step; again (up to ``LOCKED_ATTEMPTS`` times) when SQLite refused it with "database is locked".
+
+    A step's transaction that reads and then writes fails at once on SQLite when another connection (the web app's
+    scheduler, a form) has written in between; its work was rolled back, and every step can run again (each
+    replaces what it stores for the date), so it does instead of stopping the refresh.
+    """
+    for attempt in range(1, LOCKED_ATTEMPTS):
+        try:
+            return step.run(ctx)
+        except OperationalError as exc:
+            if "database is locked" not in str(exc):
+                raise
+            log.warning("refresh step %s met another writer (attempt %d); running it again", step.name, attempt)
+    return step.run(ctx)
