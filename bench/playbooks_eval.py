@@ -84,7 +84,7 @@ def main() -> None:
     upgrade(settings.sqlalchemy_url)
     runtime = Runtime.open(settings)
     if args.scores:
-        from kizuna.refresh import refresh
+        from kizuna.domains import refresh
 
         for step in ("metrics", "health", "risk"):
             started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Benchmark: the KPI refresh step (``kizuna refresh --only metrics``) next to one plain scan of the event data.
+"""Benchmark: the KPI refresh step (``kizuna refresh --only kpis``) next to one plain scan of the event data.
 
     .venv/bin/kizuna --data-dir /tmp/kpi50k demo --accounts 50000     # ~50 million events, once
     .venv/bin/python bench/refresh.py --data-dir /tmp/kpi50k --as-of 2026-11-22
@@ -42,13 +42,13 @@ def _child_floor(data_dir: str, threads: int | None) -> dict[str, object]:
 def _child_refresh(data_dir: str, as_of: str, engine: str) -> dict[str, object]:
     import datetime as dt
 
-    from kizuna.refresh import refresh
+    from kizuna.domains import refresh
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
 
     rt = Runtime.open(Settings(data_dir=data_dir, analytics_engine=engine))  # type: ignore[arg-type]
     started = time.perf_counter()
-    summary = refresh(rt, as_of=dt.date.fromisoformat(as_of), only=["metrics"])["metrics"]
+    summary = refresh(rt, as_of=dt.date.fromisoformat(as_of), only=["kpis"])["kpis"]
     seconds = time.perf_counter() - started
     rt.close()
     return {"seconds": seconds, "step_seconds": summary["seconds"], "summary": summary}
@@ -128,13 +128,13 @@ def main() -> None:
         f"({_listed(floors)}), peak {floors[0]['peak_rss_mb']:.0f} MB"
     )
     print(
-        f"kizuna refresh --only metrics ({args.engine}), first (no usage rollups yet): {first['seconds']:.1f} s, "
+        f"kizuna refresh --only kpis ({args.engine}), first (no usage rollups yet): {first['seconds']:.1f} s, "
         f"{float(first['seconds']) / float(first_floor['seconds']):.1f}x the floor scanned before it "  # type: ignore[arg-type]
         f"({float(first['seconds']) / floor:.1f}x the median floor), peak {first['peak_rss_mb']:.0f} MB"
     )
     seconds = statistics.median(float(r["seconds"]) for r in later)  # type: ignore[arg-type]
     print(
-        f"kizuna refresh --only metrics ({args.engine}), every later one: median {seconds:.1f} s of {len(later)} "
+        f"kizuna refresh --only kpis ({args.engine}), every later one: median {seconds:.1f} s of {len(later)} "
         f"({_listed(later)}), {seconds / floor:.1f}x the median floor; each over the floor scanned before it: "
         f"{', '.join(f'{r:.1f}x' for r in pairs)} (median {statistics.median(pairs):.1f}x), "
         f"peak {max(float(r['peak_rss_mb']) for r in later):.0f} MB "  # type: ignore[arg-type]

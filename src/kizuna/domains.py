@@ -2,8 +2,8 @@
 
 Everything here is a plain import, so a missing or broken module stops ``kizuna`` at start-up instead of hiding a
 page: ``kizuna serve`` mounts the routers (beside the app's own: API docs, REST, liveness) of :data:`DOMAINS`, the CLI registers their commands and ``kizuna refresh``
-runs :data:`REFRESH_STEPS` in this order. A new domain adds one ``Domain(...)`` entry (and its tables to
-``kizuna.models``).
+runs :data:`REFRESH_STEPS` in this order; the tables are those of ``kizuna.models`` (:data:`METADATA`). A new
+domain adds one ``Domain(...)`` entry and its tables to ``kizuna.models``.
 
 Routers are mounted in three ways: ``pages`` (HTML and JSON routes behind login or an API key), ``public`` (routes
 that authenticate themselves or need no login: the login page, the liveness probe, tracking with a write key, survey
@@ -12,12 +12,15 @@ answers) and ``admin`` (administrators only).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 from fastapi import APIRouter
 
+from kizuna import models
 from kizuna.accounts import api as accounts_api
 from kizuna.accounts import pages as accounts_pages
 from kizuna.activities import api as activities_api
@@ -44,6 +47,7 @@ from kizuna.lifecycle import cli as lifecycle_cli
 from kizuna.lifecycle import jobs as lifecycle_jobs
 from kizuna.ltv import cli as ltv_cli
 from kizuna.ltv import jobs as ltv_jobs
+from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
 from kizuna.playbooks import cli as playbooks_cli
 from kizuna.playbooks import jobs as playbooks_jobs
@@ -54,6 +58,7 @@ from kizuna.renewals import pages as renewals_pages
 from kizuna.risk import api as risk_api
 from kizuna.risk import cli as risk_cli
 from kizuna.risk import jobs as risk_jobs
+from kizuna.runtime import Runtime
 from kizuna.segments import api as segments_api
 from kizuna.segments import cli as segments_cli
 from kizuna.segments import jobs as segments_jobs
@@ -129,5 +134,13 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("playbooks", commands=(playbooks_cli.register,), refresh=Step("playbooks", playbooks_jobs.refresh)),
 )
 
+#: every table of every domain (``kizuna.models`` imports them all): Alembic's target and the hub readers' schema
+METADATA = models.Base.metadata
+
 #: the refresh steps, in data-flow order (the order of :data:`DOMAINS`)
 REFRESH_STEPS: tuple[Step, ...] = tuple(d.refresh for d in DOMAINS if d.refresh is not None)
+
+
+def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: Sequence[str] | None = None) -> dict[str, Any]:
+    """``kizuna refresh``: every step of :data:`REFRESH_STEPS` (or those named in ``only``); their summaries."""
+    return pipeline.refresh(runtime, REFRESH_STEPS, as_of=as_of, only=only)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from kizuna.cli import build_app
 from kizuna.kpis import service
-from kizuna.refresh import refresh
+from kizuna.domains import refresh
 from kizuna.runtime import Runtime
 from kizuna.hub.warehouse import read_table
 
@@ -32,7 +32,7 @@ def demo_runtime(runtime: Runtime) -> Runtime:
 
 def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Runtime) -> None:
     rt = demo_runtime
-    summary = refresh(rt, as_of=AS_OF, only=["metrics"])["metrics"]
+    summary = refresh(rt, as_of=AS_OF, only=["kpis"])["kpis"]
     assert summary["account_metrics"] > 0 and summary["kpi_series"] > 0
 
     subs = read_table(rt.engine, "subscriptions").to_pandas()
@@ -56,7 +56,7 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     ).all()
 
     # refreshing the same date again replaces the snapshot
-    again = refresh(rt, as_of=AS_OF, only=["metrics"])["metrics"]
+    again = refresh(rt, as_of=AS_OF, only=["kpis"])["kpis"]
     assert again["kpi_series"] == summary["kpi_series"]
 
     runner = CliRunner()
@@ -103,9 +103,9 @@ def test_the_kpi_worker_gives_the_snapshot_of_one_process(demo_runtime: Runtime)
     one = Runtime.open(demo_runtime.settings.model_copy(update={"kpi_processes": 1}))
     two = Runtime.open(demo_runtime.settings.model_copy(update={"kpi_processes": 2}))
     try:
-        assert refresh(one, as_of=AS_OF, only=["metrics"])["metrics"]["processes"] == 1
+        assert refresh(one, as_of=AS_OF, only=["kpis"])["kpis"]["processes"] == 1
         alone = _stored(one)
-        assert refresh(two, as_of=AS_OF, only=["metrics"])["metrics"]["processes"] == 2
+        assert refresh(two, as_of=AS_OF, only=["kpis"])["kpis"]["processes"] == 2
         apart = _stored(two)
     finally:
         one.close()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kizuna.cli import build_app
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
-from kizuna.refresh import refresh
+from kizuna.domains import refresh
 from kizuna.runtime import Runtime
 
 

@@ -1,10 +1,8 @@
-"""kizuna.refresh runs a step again when SQLite refused its write because another connection wrote meanwhile."""
+"""The refresh pipeline runs a step again when SQLite refused its write because another connection wrote meanwhile."""
 
 from __future__ import annotations
 
-import sys
 import threading
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from kizuna import refresh as refresh_module
+from kizuna.hub.context import RefreshContext
+from kizuna.pipeline.refresh import Step, refresh
 from kizuna.accounts.models import Account
 from kizuna.runtime import Runtime
 from tests import factories
@@ -36,7 +35,7 @@ def _read_then_write(runtime: Runtime, *, other_writes_between: bool) -> None:
 
 
 @pytest.fixture
-def flaky_step(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def flaky_step(runtime: Runtime) -> Iterator[tuple[list[int], Step]]:
     with runtime.transaction() as session:
         factories.account(session)
     runs: list[int] = []
@@ -46,34 +45,27 @@ def flaky_step(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
         _read_then_write(ctx.runtime, other_writes_between=len(runs) == 1)
         return {"runs": len(runs)}
 
-    module = types.ModuleType("kizuna_test_flaky.jobs")
-    module.refresh = step  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "kizuna_test_flaky.jobs", module)
-    monkeypatch.setattr(refresh_module, "REFRESH_STEPS", ["kizuna_test_flaky.jobs"])
-    yield runs
+    yield runs, Step("kizuna_test_flaky", step)
 
 
-def test_a_step_refused_by_sqlite_runs_again(runtime: Runtime, flaky_step: list[int]) -> None:
-    summary = refresh_module.refresh(runtime)
+def test_a_step_refused_by_sqlite_runs_again(runtime: Runtime, flaky_step: tuple[list[int], Step]) -> None:
+    _runs, step = flaky_step
+    summary = refresh(runtime, [step])
     assert summary["kizuna_test_flaky"]["runs"] == 2
     with runtime.transaction() as session:
         account = session.scalars(select(Account)).one()
         assert (account.name, account.industry) == ("written by the step", "other writer")
 
 
-def test_other_errors_are_not_retried(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_errors_are_not_retried(runtime: Runtime) -> None:
     runs: list[int] = []
 
     def step(ctx: Any) -> dict[str, Any]:
         runs.append(1)
         raise OperationalError("SELECT 1", {}, Exception("no such table: nowhere"))
 
-    module = types.ModuleType("kizuna_test_broken.jobs")
-    module.refresh = step  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "kizuna_test_broken.jobs", module)
-    monkeypatch.setattr(refresh_module, "REFRESH_STEPS", ["kizuna_test_broken.jobs"])
     with pytest.raises(OperationalError, match="no such table"):
-        refresh_module.refresh(runtime)
+        refresh(runtime, [Step("kizuna_test_broken", step)])
     assert runs == [1]
 
 
@@ -95,7 +87,7 @@ def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
         return real(engine, names, **kwargs)
 
     monkeypatch.setattr(warehouse, "start_reading", start_reading)
-    ctx = refresh_module.RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
+    ctx = RefreshContext(runtime=runtime, as_of=dt.date(2026, 11, 22))
     first = ctx.hub(["accounts", "plans"])
     assert sorted(first) == ["accounts", "events", "plans"] and first["accounts"].count().execute() == 1
     # a table read with some columns is read again, whole, when a step wants more of it

@@ -71,7 +71,7 @@ def test_bad_yaml_exits_with_the_line(tmp_path: Path) -> None:
 
 
 def test_refresh_runs_the_playbooks_step(runtime: Runtime) -> None:
-    from kizuna.refresh import refresh
+    from kizuna.domains import refresh
 
     summaries = refresh(runtime, only=["playbooks"])
     assert summaries["playbooks"]["jobs"] == {"done": 0, "retrying": 0, "failed": 0}

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from kizuna import models as m
 from kizuna.cli import build_app
 from kizuna.errors import InvalidInput
-from kizuna.refresh import refresh
+from kizuna.domains import refresh
 from kizuna.risk import jobs as risk_jobs
 from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore

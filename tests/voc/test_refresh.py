@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kizuna.health.models import HealthScore
-from kizuna.refresh import REFRESH_STEPS, refresh
+from kizuna.domains import REFRESH_STEPS, refresh
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from kizuna.voc import analyses
@@ -22,9 +22,10 @@ AS_OF = dt.date(2026, 11, 22)
 
 def test_voc_runs_after_metrics_and_before_health() -> None:
     # VoC reads the hub and metrics' account ARR; health and risk read its stored sentiment
-    i = REFRESH_STEPS.index("kizuna.voc.jobs")
-    assert REFRESH_STEPS.index("kizuna.kpis.jobs") < i < REFRESH_STEPS.index("kizuna.health.jobs")
-    assert i < REFRESH_STEPS.index("kizuna.risk.jobs")
+    names = [step.name for step in REFRESH_STEPS]
+    i = names.index("voc")
+    assert names.index("kpis") < i < names.index("health")
+    assert i < names.index("risk")
 
 
 def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> None:

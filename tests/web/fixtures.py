@@ -64,9 +64,9 @@ class WebWorld:
 
 def refresh_metrics(world: WebWorld) -> None:
     """Store today's KPI snapshot (the metrics step of ``kizuna refresh``): the dashboard's revenue figures need it."""
-    from kizuna.refresh import refresh
+    from kizuna.domains import refresh
 
-    refresh(world.runtime, as_of=dt.datetime.now(dt.UTC).date(), only=["metrics"])
+    refresh(world.runtime, as_of=dt.datetime.now(dt.UTC).date(), only=["kpis"])
 
 
 def csrf_of(html: str) -> str:

@@ -1,7 +1,7 @@
 """Survival analysis of accounts: Kaplan–Meier retention curves by segment and a Cox model of time to churn.
 
 An account's lifetime runs from its first paid subscription start to its first churn (the end of its first coverage
-interval, see :mod:`kizuna.analytics.risk.labels`), censored at ``as_of`` while it is still in force. Curves are
+interval, see :mod:`kizuna.analytics.churn.labels`), censored at ``as_of`` while it is still in force. Curves are
 returned as tidy data (one row per segment and event time) for charts, and summaries as tables.
 
 Estimators: Kaplan & Meier (1958) product-limit estimator with Greenwood confidence intervals; Cox (1972)
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kizuna.analytics.risk.labels import coverage_intervals
+from kizuna.analytics.churn.labels import coverage_intervals
 from kizuna.errors import InvalidInput
 
 SEGMENTS = ("plan", "industry", "touch_tier")

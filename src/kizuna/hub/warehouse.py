@@ -20,9 +20,8 @@ from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Column, Table
 
-from kizuna.db import UTCDateTime
-from kizuna.errors import KizunaError
-from kizuna.platform import models
+from kizuna.db import Base, UTCDateTime
+from kizuna.errors import ConfigurationError, KizunaError
 from kizuna.platform import processes as children
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
@@ -97,6 +96,15 @@ def read_hub(engine: Engine, names: HubRequest = ANALYTICS_TABLES, *, batch_size
     return start_reading(engine, names, batch_size=batch_size)()
 
 
+def _table(name: str) -> Table:
+    """The definition of hub table ``name``: the tables are declared by their domains, which ``kizuna.models``
+    (loaded by every entry point: the CLI, the web app, the migrations) imports."""
+    table = Base.metadata.tables.get(name)
+    if table is None:
+        raise ConfigurationError(f"table {name!r} is not declared: import kizuna.models before reading the hub")
+    return table
+
+
 def start_reading(
     engine: Engine, names: HubRequest = ANALYTICS_TABLES, *, batch_size: int = 100_000
 ) -> Callable[[], dict[str, pa.Table]]:
@@ -106,7 +114,7 @@ def start_reading(
     (the refresh starts its analytics engine meanwhile); any other database is read when the function is called.
     """
     wanted = dict(names) if isinstance(names, Mapping) else dict.fromkeys(names)
-    columns = {name: _columns(models.Base.metadata.tables[name], cols) for name, cols in wanted.items()}
+    columns = {name: _columns(_table(name), cols) for name, cols in wanted.items()}
     uri = _adbc_uri(engine)
 
     def read() -> dict[str, pa.Table]:

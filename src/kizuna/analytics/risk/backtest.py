@@ -25,7 +25,7 @@ import pandas as pd
 
 from kizuna.analytics.scoring.scorecard import Scorecard
 from kizuna.analytics.scoring.scoring import score_accounts
-from kizuna.analytics.risk.evaluation import calibration_table, ranking_metrics
+from kizuna.analytics.churn.evaluation import calibration_table, ranking_metrics
 from kizuna.analytics.risk.model import ChurnRiskModel
 from kizuna.errors import InvalidInput
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from kizuna.analytics.scoring.scorecard import BANDS, Scorecard
 from kizuna.analytics.scoring.scoring import score_accounts
-from kizuna.analytics.risk.labels import churn_labels
-from kizuna.analytics.risk.evaluation import ranking_metrics
+from kizuna.analytics.churn.labels import churn_labels
+from kizuna.analytics.churn.evaluation import ranking_metrics
 
 
 @dataclass
@@ -75,7 +75,7 @@ def backtest_scorecard(
     scorecard
         The scorecard to test.
     churns
-        Churn events (``account_id``, ``churned_on``) from :func:`kizuna.analytics.risk.labels.churn_events`.
+        Churn events (``account_id``, ``churned_on``) from :func:`kizuna.analytics.churn.labels.churn_events`.
     observed_until
         The last day of data; samples whose horizon runs past it are left out (their outcome is unknown).
     horizon_days

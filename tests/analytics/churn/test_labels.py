@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from kizuna.analytics.risk.labels import churn_events, churn_labels, coverage_intervals, sample_dates
+from kizuna.analytics.churn.labels import churn_events, churn_labels, coverage_intervals, sample_dates
 
 D = dt.date
 
