@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kizuna.hub.context import RefreshContext
+
 log = logging.getLogger(__name__)
 
 

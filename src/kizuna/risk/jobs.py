@@ -7,6 +7,8 @@ import datetime as dt
 import logging
 from typing import Any
 
+from kizuna.hub.context import RefreshContext
+
 log = logging.getLogger(__name__)
 
 RETRAIN_DAYS = 30
