@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.analytics.ltv.portfolio import PortfolioLtv
@@ -20,9 +20,9 @@ def store_portfolio_ltv(session: Session, *, as_of: dt.date, result: PortfolioLt
     cohort_rows = [{**_plain(row), "as_of": as_of} for row in result.cohorts.to_dict("records")]
     account_rows = [{**_plain(row), "as_of": as_of} for row in result.accounts.to_dict("records")]
     if cohort_rows:
-        session.execute(LtvCohortFit.__table__.insert(), cohort_rows)
+        session.execute(cast(Table, LtvCohortFit.__table__).insert(), cohort_rows)
     if account_rows:
-        session.execute(AccountLtv.__table__.insert(), account_rows)
+        session.execute(cast(Table, AccountLtv.__table__).insert(), account_rows)
     session.flush()
     return {"cohorts": len(cohort_rows), "accounts": len(account_rows)}
 

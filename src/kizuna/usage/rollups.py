@@ -89,9 +89,9 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     fresh = ibis.union(*parts).to_pyarrow().cast(ROLLUP_SCHEMA)
     for month in missing:
         stored[month] = fresh.filter(pc.equal(fresh["month"], pa.scalar(month, pa.date32())))
-        _write_rollup(store, month, fingerprints[month], stored[month])  # type: ignore[arg-type]
+        _write_rollup(store, month, fingerprints[month], stored[month])
     now = fresh.filter(pc.equal(fresh["month"], pa.scalar(current, pa.date32())))
-    table = pa.concat_tables([*(stored[m] for m in closed), now])  # type: ignore[misc]
+    table = pa.concat_tables([*(stored[m] for m in closed), now])
     log.info("usage rollups as of %s: %d months reused, %d computed", as_of, len(closed) - len(missing), len(missing))
     name = f"kizuna_account_months_{as_of:%Y%m%d}"
     return register_tables(backend(tables), {name: table})[name]
@@ -115,7 +115,8 @@ def _stored_fingerprint(store: EventStore, month: dt.date) -> str | None:
         metadata = pq.read_metadata(_rollup_path(store, month)).metadata or {}
     except (FileNotFoundError, pa.ArrowInvalid, OSError):
         return None
-    return metadata.get(_FINGERPRINT_KEY, b"").decode()
+    fingerprint: bytes = metadata.get(_FINGERPRINT_KEY, b"")
+    return fingerprint.decode()
 
 
 def _read_rollup(store: EventStore, month: dt.date, fingerprint: str) -> pa.Table | None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,8 @@ def account_tenures(subscriptions: pd.DataFrame, plans: pd.DataFrame, *, as_of: 
 def _whole_months(start: pd.Series, end: pd.Series) -> np.ndarray:
     months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
     months = months - (end.dt.day < start.dt.day).astype(int)
-    return np.maximum(months.to_numpy(), 0)
+    whole: np.ndarray = np.maximum(months.to_numpy(), 0)
+    return whole
 
 
 def contract_survival_table(
@@ -85,7 +87,7 @@ def contract_survival_table(
         raise InvalidInput("horizon_months must be at least 1", value=horizon_months)
     cutoff = pd.Timestamp(as_of) - pd.DateOffset(months=horizon_months)
     eligible = tenures.loc[pd.to_datetime(tenures["start_date"]) <= cutoff].dropna(subset=[cohort_col])
-    rows = []
+    rows: list[dict[str, Any]] = []
     periods = np.arange(horizon_months + 1)
     for cohort, group in eligible.groupby(cohort_col, sort=True):
         tenure = group["tenure_months"].to_numpy()

@@ -29,7 +29,7 @@ KEY = ("as_of", "metric", "currency", "dimension", "dimension_value")
 _BATCH = 5_000
 
 
-def _values_table() -> sa.Table:
+def _values_table() -> sa.TableClause:
     return sa.table(
         "kpi_values",
         *(sa.column(c) for c in KEY),
@@ -39,7 +39,7 @@ def _values_table() -> sa.Table:
     )
 
 
-def _series_table() -> sa.Table:
+def _series_table() -> sa.TableClause:
     return sa.table(
         "kpi_series",
         *(sa.column(c) for c in KEY),
