@@ -227,8 +227,8 @@ def _read_rows(engine: Engine, name: str, columns: list[Column[Any]], batch_size
     with engine.connect() as conn:
         result = conn.exec_driver_sql(sql)
         while rows := result.fetchmany(batch_size):
-            columns = list(zip(*rows, strict=True))
-            arrays = [_conform(_driver_values(v, f), f) for f, v in zip(schema, columns, strict=True)]
+            by_column = list(zip(*rows, strict=True))
+            arrays = [_conform(_driver_values(v, f), f) for f, v in zip(schema, by_column, strict=True)]
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
 
