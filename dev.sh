@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kizuna's two set-up commands (see README.md):
 #   ./dev.sh demo   build the demo company, compute everything, serve the web app on http://127.0.0.1:8000
-#   ./dev.sh test   run the whole test suite (SQLite + PostgreSQL, DuckDB + Spark, a real browser)
+#   ./dev.sh test   the gates (ruff, ruff format, mypy --strict, import contracts), then the whole test suite
+#                   (SQLite + PostgreSQL, DuckDB + Spark, a real browser)
+#   ./dev.sh check  the gates alone
 # Both install what they need first: Debian packages (browser, Java, fonts) and a virtualenv in .venv pinned by
 # constraints.txt. Running them again skips what is already there.
 set -euo pipefail
@@ -60,6 +62,15 @@ install_node() {
   echo "$want" > "$stamp"
 }
 
+run_gates() {
+  # The gates CI holds the code to, before the tests: lint, format, strict types, the import-layer contracts.
+  echo "gates: ruff check, ruff format --check, mypy --strict, lint-imports"
+  "$VENV/bin/ruff" check src tests bench
+  "$VENV/bin/ruff" format --check --quiet src tests bench
+  "$VENV/bin/mypy" --no-error-summary
+  "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
+}
+
 case "${1:-}" in
   demo)
     shift
@@ -76,16 +87,22 @@ case "${1:-}" in
     fi
     "$VENV/bin/kizuna" status
     ;;
+  check)
+    shift
+    install_python dev
+    run_gates
+    ;;
   test)
     shift
     install_system test
     install_python dev
     install_node
     compile_sources
+    run_gates
     exec "$VENV/bin/python" -m pytest -n "${KIZUNA_TEST_WORKERS:-2}" --dist loadgroup "$@"
     ;;
   *)
-    echo "usage: ./dev.sh demo [--accounts N --years Y --seed S] | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh demo [--accounts N --years Y --seed S] | ./dev.sh test [pytest args] | ./dev.sh check" >&2
     exit 2
     ;;
 esac
