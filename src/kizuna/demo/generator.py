@@ -10,25 +10,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import MetaData, delete, func, insert, select
+from sqlalchemy import MetaData, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from kizuna import models as m
 from kizuna.demo import catalog as c
+from kizuna.demo.bulk_insert import insert_rows
+from kizuna.demo.records import write_records
 from kizuna.demo.simulate import DemoOptions, World, add_months, sigmoid, simulate, stream
 from kizuna.errors import Conflict
+from kizuna.hub.warehouse import ANALYTICS_TABLES
 from kizuna.settings import Settings
 from kizuna.usage.store import EventStore
-from kizuna.hub.warehouse import ANALYTICS_TABLES
 
 log = logging.getLogger(__name__)
 
-BATCH = 20_000  # rows per executemany
 MAX_CONTACTS = 20  # named contacts per account; further users appear in events only
 HUB_TABLES = (*ANALYTICS_TABLES, "import_runs")  # what the demo fills: the analytics inputs and its import runs
 
@@ -138,39 +139,6 @@ def generate_demo(
     return summary
 
 
-def _insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """Bulk insert ``rows`` (dicts with the same keys) with one compiled Core ``insert()``, executemany per batch.
-
-    The bind processors of each column's type (``UTCDateTime``, ``Date``, ``Boolean`` ...) are applied column by column,
-    then the DBAPI's executemany runs on plain tuples: the same SQL and values as ``conn.execute(insert(table), rows)``
-    without SQLAlchemy's per-row parameter bookkeeping, which dominates at millions of rows.
-    """
-    if not rows:
-        return 0
-    given = list(rows[0])
-    dialect = conn.dialect
-    compiled = insert(table).inline().compile(dialect=dialect, column_keys=given)
-    keys = list(compiled.positiontup or []) if dialect.positional else list(compiled.params)
-    processors = {k: table.c[k].type.bind_processor(dialect) for k in keys}
-    sql = str(compiled)
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        columns: list[list[Any]] = []
-        for k in keys:
-            if k in rows[0]:
-                values = [r[k] for r in chunk]
-            else:  # a column left to its Python-side default
-                default = table.c[k].default
-                value = default.arg(None) if default.is_callable else default.arg
-                values = [value] * len(chunk)
-            proc = processors[k]
-            columns.append([None if v is None else proc(v) for v in values] if proc else values)
-        tuples = zip(*columns, strict=True)
-        params: list[Any] = list(tuples) if dialect.positional else [dict(zip(keys, t, strict=True)) for t in tuples]
-        conn.exec_driver_sql(sql, params)
-    return len(rows)
-
-
 def _id_map(conn: Connection, table: Any) -> dict[str, int]:
     return {ext: i for ext, i in conn.execute(select(table.c.external_id, table.c.id))}
 
@@ -188,7 +156,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
         {"external_id": "PROD-BASE", "name": c.PRODUCT_NAME, "is_addon": False},
         *({"external_id": f"PROD-{a.key.upper()}", "name": a.name, "is_addon": True} for a in c.ADDONS),
     ]
-    summary.rows["products"] = _insert(conn, m.Product.__table__, products)
+    summary.rows["products"] = insert_rows(conn, m.Product.__table__, products)
     product_ids = _id_map(conn, m.Product.__table__)
     plans = []
     for spec in (*c.BASE_PLANS, *c.ADDONS):
@@ -205,7 +173,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
                     "billing_period_months": period,
                 }
             )
-    summary.rows["plans"] = _insert(conn, m.Plan.__table__, plans)
+    summary.rows["plans"] = insert_rows(conn, m.Plan.__table__, plans)
     plan_ids = {k[5:].lower(): v for k, v in _id_map(conn, m.Plan.__table__).items()}
 
     # --- the team
@@ -233,7 +201,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
     live_accounts = max(1, int((world.live[-1] > 0).sum()))
     for row in csm_rows:
         row["capacity_accounts"] = int(np.ceil(live_accounts / len(csm_rows) * 1.25))
-    summary.rows["team_members"] = _insert(conn, m.TeamMember.__table__, team)
+    summary.rows["team_members"] = insert_rows(conn, m.TeamMember.__table__, team)
     team_ids = _id_map(conn, m.TeamMember.__table__)
     by_role: dict[str, list[int]] = {}
     for row in team:
@@ -272,7 +240,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
         }
         for i in range(n)
     ]
-    summary.rows["accounts"] = _insert(conn, m.Account.__table__, accounts)
+    summary.rows["accounts"] = insert_rows(conn, m.Account.__table__, accounts)
     acc_map = _id_map(conn, m.Account.__table__)
     account_ids = np.array([acc_map[e] for e in ext], dtype=np.int64)
 
@@ -308,7 +276,7 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
                     "created_at": created,
                 }
             )
-    summary.rows["contacts"] = _insert(conn, m.Contact.__table__, contacts)
+    summary.rows["contacts"] = insert_rows(conn, m.Contact.__table__, contacts)
     del contacts
 
     # --- subscriptions
@@ -322,11 +290,9 @@ def write_hub(conn: Connection, world: World, summary: DemoSummary, say: Callabl
         }
         for ver in world.versions
     ]
-    summary.rows["subscriptions"] = _insert(conn, m.Subscription.__table__, subs)
+    summary.rows["subscriptions"] = insert_rows(conn, m.Subscription.__table__, subs)
 
-    from kizuna.demo.records import write_records
-
-    write_records(conn, world, account_ids, summary, say)
+    write_records(conn, world, account_ids, summary.rows, say)
     return {"accounts": account_ids, "team": team_ids}
 
 

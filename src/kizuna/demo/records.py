@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Connection
@@ -19,10 +19,8 @@ from sqlalchemy.engine import Connection
 from kizuna import models as m
 from kizuna.demo import catalog as c
 from kizuna.demo import texts
+from kizuna.demo.bulk_insert import insert_rows
 from kizuna.demo.simulate import World, add_months, sigmoid, stream
-
-if TYPE_CHECKING:
-    from kizuna.demo.generator import DemoSummary
 
 VOC_CHANNELS = ("call_center", "web_inquiry", "sales_hearing", "seminar", "user_group", "survey")
 VOC_CHANNEL_WEIGHTS = (0.26, 0.2, 0.16, 0.1, 0.08, 0.2)
@@ -50,15 +48,18 @@ def _work_time(rng: np.random.Generator, day: dt.date) -> dt.datetime:
 
 
 def write_records(
-    conn: Connection, world: World, account_ids: np.ndarray[Any, Any], summary: DemoSummary, say: Callable[[str], None]
+    conn: Connection,
+    world: World,
+    account_ids: np.ndarray[Any, Any],
+    rows_written: dict[str, int],
+    say: Callable[[str], None],
 ) -> None:
-    """Insert the rows drawn from the hidden world besides accounts, contacts and subscriptions."""
-    from kizuna.demo.generator import _insert
-
+    """Insert the rows drawn from the hidden world besides accounts, contacts and subscriptions, counting the rows
+    written per table into ``rows_written``."""
     ctx = _Context(world, account_ids)
     say("writing invoices and payments")
     invoices, payments_by_invoice = billing(ctx)
-    summary.rows["invoices"] = _insert(conn, m.Invoice.__table__, invoices)
+    rows_written["invoices"] = insert_rows(conn, m.Invoice.__table__, invoices)
     inv_ids = {
         ext: i
         for ext, i in conn.execute(
@@ -68,7 +69,7 @@ def write_records(
     del invoices
     payments = [{**p, "invoice_id": inv_ids[p.pop("invoice")]} for p in payments_by_invoice]
     del payments_by_invoice, inv_ids
-    summary.rows["payments"] = _insert(conn, m.Payment.__table__, payments)
+    rows_written["payments"] = insert_rows(conn, m.Payment.__table__, payments)
     del payments
     say("writing onboarding, tickets, surveys, VoC and activities")
     contact_ids = {
@@ -78,15 +79,15 @@ def write_records(
         )
     }
     ctx.contact_ids = contact_ids
-    summary.rows["onboarding_milestones"] = _insert(conn, m.OnboardingMilestone.__table__, onboarding(ctx))
+    rows_written["onboarding_milestones"] = insert_rows(conn, m.OnboardingMilestone.__table__, onboarding(ctx))
     tickets, csat_surveys = support(ctx)
-    summary.rows["tickets"] = _insert(conn, m.Ticket.__table__, tickets)
-    summary.rows["survey_responses"] = _insert(conn, m.SurveyResponse.__table__, surveys(ctx) + csat_surveys)
-    summary.rows["voc_entries"] = _insert(conn, m.VocEntry.__table__, voc(ctx))
-    summary.rows["activities"] = _insert(conn, m.Activity.__table__, activities(ctx))
+    rows_written["tickets"] = insert_rows(conn, m.Ticket.__table__, tickets)
+    rows_written["survey_responses"] = insert_rows(conn, m.SurveyResponse.__table__, surveys(ctx) + csat_surveys)
+    rows_written["voc_entries"] = insert_rows(conn, m.VocEntry.__table__, voc(ctx))
+    rows_written["activities"] = insert_rows(conn, m.Activity.__table__, activities(ctx))
     say("writing leads, opportunities and marketing spend")
     leads, opps, spend = funnel(ctx)
-    summary.rows["leads"] = _insert(conn, m.Lead.__table__, leads)
+    rows_written["leads"] = insert_rows(conn, m.Lead.__table__, leads)
     del leads
     lead_ids = {
         ext: i
@@ -97,8 +98,8 @@ def write_records(
     for o in opps:
         lead = o.pop("lead")
         o["lead_id"] = lead_ids[lead] if lead else None
-    summary.rows["opportunities"] = _insert(conn, m.Opportunity.__table__, opps)
-    summary.rows["marketing_spend"] = _insert(conn, m.MarketingSpend.__table__, spend)
+    rows_written["opportunities"] = insert_rows(conn, m.Opportunity.__table__, opps)
+    rows_written["marketing_spend"] = insert_rows(conn, m.MarketingSpend.__table__, spend)
 
 
 class _Context:

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kizuna.analytics.engine import register_tables
-from kizuna.analytics.kpi import cohorts, funnel, revenue, unit_economics, usage, voice
+from kizuna.analytics.kpi import cohorts, funnel, intermediates, revenue, unit_economics, usage, voice
 from tests.analytics.kpi.fixtures import AS_OF
 
 KPIS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -53,5 +53,5 @@ def normalise(result: Any) -> pd.DataFrame:
 
 
 def run_all(con: Any, hub: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
-    tables = revenue.prepare(register_tables(con, hub), AS_OF)
+    tables = intermediates.prepare(register_tables(con, hub), AS_OF)
     return {name: normalise(fn(tables)) for name, fn in KPIS.items()}

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kizuna.analytics.engine import connect, register_tables
-from kizuna.analytics.kpi import revenue
+from kizuna.analytics.kpi import intermediates, revenue
 from kizuna.analytics.kpi._common import add_months
 from tests.analytics.kpi.hub import hub
 
@@ -110,7 +110,7 @@ def test_trailing_12_month_retention(lines: list[dict[str, Any]]) -> None:
     first = dt.date(2024, 7, 1)
     subs = _subscriptions(lines, first)
     raw = register_tables(_con(), hub(accounts=[{}, {}, {}, {}], plans=[{}, {"is_addon": True}], subscriptions=subs))
-    prepared = revenue.prepare(raw, AS_OF)  # the refresh's path: pairs cached once with every breakdown
+    prepared = intermediates.prepare(raw, AS_OF)  # the refresh's path: pairs cached once with every breakdown
     mrr = _month_end_mrr(subs, first).unstack(fill_value=0)
     summary = revenue.mrr_summary(prepared, AS_OF).to_pyarrow().to_pandas()
     summary = summary.assign(month=pd.to_datetime(summary.month).dt.date).set_index("month")

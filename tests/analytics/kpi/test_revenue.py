@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from kizuna.analytics.engine import connect, register_tables
-from kizuna.analytics.kpi import revenue
+from kizuna.analytics.kpi import intermediates, revenue
 from kizuna.errors import InvalidInput
 from tests.analytics.kpi.fixtures import (
     AS_OF,
@@ -26,7 +26,7 @@ from tests.analytics.kpi.hub import hub
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, Any]:
-    return revenue.prepare(register_tables(connect(), revenue_hub()), AS_OF)
+    return intermediates.prepare(register_tables(connect(), revenue_hub()), AS_OF)
 
 
 def test_every_movement_type_hand_computed(tables: dict[str, Any]) -> None:
@@ -125,7 +125,7 @@ def test_each_breakdown_stacked_is_that_breakdown_alone() -> None:
     owners[-1] = None  # A7 has no owner
     column = accounts.schema.get_field_index("owner_id")
     data["accounts"] = accounts.set_column(column, "owner_id", pa.array(owners, pa.int64()))
-    prepared = revenue.prepare(register_tables(connect(), data), AS_OF)
+    prepared = intermediates.prepare(register_tables(connect(), data), AS_OF)
 
     stacked = revenue.mrr_summary(prepared, AS_OF, by_each=["owner_id", "plan"]).to_pandas()
     assert set(stacked[stacked.dimension == "owner_id"].dimension_value) == {"1", "2", ""}

@@ -147,7 +147,7 @@ def test_account_usage_windows_are_half_open_days() -> None:
 @pytest.mark.parametrize("make_hub", [usage_hub, window_hub])
 def test_prepared_usage_equals_the_direct_computation(make_hub: object) -> None:
     """prepare() materialises the account-months; account_usage and monthly_usage read them and agree."""
-    from kizuna.analytics.kpi.revenue import prepare
+    from kizuna.analytics.kpi.intermediates import prepare
 
     tables = register_tables(connect(), make_hub())  # type: ignore[operator]
     prepared = prepare(tables, AS_OF)

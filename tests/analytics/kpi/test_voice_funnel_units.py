@@ -11,7 +11,7 @@ import pytest
 
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.kpi import cohorts, funnel, unit_economics, voice
-from kizuna.analytics.kpi.revenue import prepare
+from kizuna.analytics.kpi.intermediates import prepare
 from kizuna.errors import InvalidInput
 from tests.analytics.kpi.fixtures import AS_OF, voice_funnel_hub
 

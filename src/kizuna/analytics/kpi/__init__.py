@@ -14,12 +14,12 @@ from kizuna.analytics.kpi.funnel import (
     stage_velocity,
     untouched_leads,
 )
+from kizuna.analytics.kpi.intermediates import prepare
 from kizuna.analytics.kpi.revenue import (
     account_mrr,
     mrr,
     mrr_movements,
     mrr_summary,
-    prepare,
     renewals,
     trailing_retention,
 )

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from kizuna.errors import InvalidInput
 
-# Hub tables by name (Ibis tables); :func:`kizuna.analytics.kpi.revenue.prepare` adds cached intermediates.
+# Hub tables by name (Ibis tables); :func:`kizuna.analytics.kpi.intermediates.prepare` adds cached intermediates.
 Tables = Mapping[str, Any]
 
 # The subscription lines' columns the revenue KPIs read, the leads' the funnel reads, and the account attributes
@@ -71,7 +71,7 @@ OPEN_END = dt.date(9999, 12, 31)
 
 
 def prepared_key(name: str, as_of: dt.date) -> str:
-    """The key under which :func:`~kizuna.analytics.kpi.revenue.prepare` (or a caller) leaves the intermediate
+    """The key under which :func:`~kizuna.analytics.kpi.intermediates.prepare` (or a caller) leaves the intermediate
     ``name`` of ``as_of`` in the tables mapping, for the KPI functions to reuse."""
     return f"{name}@{as_of.isoformat()}"
 
@@ -87,6 +87,11 @@ def require(tables: Tables, name: str, columns: Sequence[str]) -> ir.Table:
             f"KPI input table {name!r} lacks column(s) {', '.join(missing)}", table=name, columns=missing
         )
     return table
+
+
+def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    """``numerator / denominator`` as a float, null where the denominator is 0 (or null)."""
+    return ibis.ifelse(denominator != 0, numerator.cast("float64") / denominator.cast("float64"), ibis.null("float64"))
 
 
 def instant(day: dt.date) -> ir.TimestampScalar:

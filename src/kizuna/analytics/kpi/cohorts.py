@@ -13,8 +13,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables
-from kizuna.analytics.kpi.revenue import _ratio, _with_breakdown, mrr_movements
+from kizuna.analytics.kpi._common import Tables, ratio
+from kizuna.analytics.kpi.breakdowns import with_breakdown
+from kizuna.analytics.kpi.revenue import mrr_movements
 
 # Tenure buckets in whole months since the cohort month: [lower, upper) and their labels
 TENURE_BUCKETS: tuple[tuple[int, int, str], ...] = (
@@ -30,7 +31,7 @@ def _cohort_attributes(tables: Tables, mv: ir.Table, by: Sequence[str]) -> ir.Ta
     """One row per account and currency with its cohort month and breakdown attributes (plan: at period 0)."""
     extra = [b for b in by if b in mv.columns and b != "cohort_month"]
     first = mv.filter(mv.tenure_months == 0).select("account_id", "currency", "cohort_month", "plan_id", *extra)
-    return _with_breakdown(tables, first, by)
+    return with_breakdown(tables, first, by)
 
 
 def cohort_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
@@ -57,8 +58,8 @@ def cohort_retention(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) 
         cohort_mrr_minor=out.cohort_mrr_minor.cast("int64"),
         customers=out.customers.cast("int64"),
         mrr_minor=out.mrr_minor.cast("int64"),
-        logo_retention=_ratio(out.customers, out.cohort_customers),
-        revenue_retention=_ratio(out.mrr_minor, out.cohort_mrr_minor),
+        logo_retention=ratio(out.customers, out.cohort_customers),
+        revenue_retention=ratio(out.mrr_minor, out.cohort_mrr_minor),
     )
     return out.order_by([*keys, "period"])
 
@@ -78,7 +79,7 @@ def churn_by_tenure(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -
     mv = mrr_movements(tables, as_of)
     at_risk = mv.filter(mv.mrr_start_minor > 0)
     at_risk = at_risk.mutate(tenure_bucket=tenure_bucket(at_risk.tenure_months - 1))
-    at_risk = _with_breakdown(tables, at_risk, by)
+    at_risk = with_breakdown(tables, at_risk, by)
     out = at_risk.group_by(["currency", "tenure_bucket", *by]).aggregate(
         customer_months=at_risk.count(),
         churned_customers=(at_risk.movement == "churn").cast("int64").sum(),
@@ -87,8 +88,8 @@ def churn_by_tenure(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -
     )
     out = out.mutate(customer_months=out.customer_months.cast("int64"))
     return out.mutate(
-        logo_churn_rate=_ratio(out.churned_customers, out.customer_months),
-        revenue_churn_rate=_ratio(-out.churn_minor, out.mrr_start_minor),
+        logo_churn_rate=ratio(out.churned_customers, out.customer_months),
+        revenue_churn_rate=ratio(-out.churn_minor, out.mrr_start_minor),
     ).order_by(["currency", "tenure_bucket", *by])
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import LEAD_COLUMNS, Tables, cutoff, prepared_key, require
-from kizuna.analytics.kpi.revenue import _ratio, mrr_movements
+from kizuna.analytics.kpi._common import LEAD_COLUMNS, Tables, cutoff, prepared_key, ratio, require
+from kizuna.analytics.kpi.revenue import mrr_movements
 from kizuna.analytics.kpi.voice import account_onboarding
 
 STAGES = ("lead", "mql", "sql", "opportunity", "won", "onboarded", "retained_12m", "expanded")
@@ -149,7 +149,7 @@ def funnel_conversion(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ())
         )
     out = ibis.union(*parts)
     return (
-        out.mutate(conversion=_ratio(out.leads, out.previous), from_lead=_ratio(out.leads, out.all_leads))
+        out.mutate(conversion=ratio(out.leads, out.previous), from_lead=ratio(out.leads, out.all_leads))
         .drop("all_leads")
         .order_by([*by, "stage_order"])
     )
@@ -226,7 +226,7 @@ def source_quality(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ("sour
     )
     out = out.mutate(leads=out.leads.cast("int64"))
     return out.mutate(
-        win_rate=_ratio(out.won, out.leads),
-        retained_rate=_ratio(out.retained_12m, out.won),
-        expanded_rate=_ratio(out.expanded, out.won),
+        win_rate=ratio(out.won, out.leads),
+        retained_rate=ratio(out.retained_12m, out.won),
+        expanded_rate=ratio(out.expanded, out.won),
     ).order_by(list(by))

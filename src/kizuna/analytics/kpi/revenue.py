@@ -22,7 +22,6 @@ import ibis
 import ibis.expr.types as ir
 
 from kizuna.analytics.kpi._common import (
-    ACCOUNT_ATTRIBUTES,
     EPOCH,
     MICROS_PER_DAY,
     OPEN_END,
@@ -32,14 +31,15 @@ from kizuna.analytics.kpi._common import (
     epoch_micros,
     month_spine,
     prepared_key,
+    ratio,
     require,
 )
+from kizuna.analytics.kpi.breakdowns import BREAKDOWNS, breakdown_rows, with_breakdown
 
 KEYS = ["account_id", "currency", "month"]
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 INVOLUNTARY_REASONS = ("payment_failed",)
 INVOLUNTARY_LOOKBACK_DAYS = 90
-BREAKDOWNS = (*ACCOUNT_ATTRIBUTES, "plan", "cohort_month")
 
 
 def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
@@ -58,33 +58,17 @@ def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
     )
 
 
-def prepare(tables: Tables, as_of: dt.date) -> dict[str, Any]:
-    """Return ``tables`` plus the shared intermediates of ``as_of`` materialised once on the backend (``.cache()``):
-    account MRR, MRR movements, trailing-12-month retention pairs and the MRR summary (:func:`prepare_revenue`),
-    onboarding per account (:func:`kizuna.analytics.kpi.voice.prepare`), the lead stages
-    (:func:`kizuna.analytics.kpi.funnel.prepare`), and the users active in the last 60 days and usage per
-    account-month (:func:`kizuna.analytics.kpi.usage.prepare`).
-
-    Every KPI function given the result reuses them instead of deriving them again, which keeps many KPIs of one
-    date fast on DuckDB and on Spark. The input mapping is not changed.
-    """
-    from kizuna.analytics.kpi import funnel, usage, voice
-
-    out = voice.prepare(prepare_revenue(tables, as_of), as_of)
-    return usage.prepare(funnel.prepare(out, as_of), as_of)
-
-
 def prepare_revenue(tables: Tables, as_of: dt.date) -> dict[str, Any]:
-    """:func:`prepare` of the revenue intermediates only (no event or lead is read): ``tables`` plus account MRR,
-    MRR movements, trailing-12-month retention pairs and the MRR summary of ``as_of`` (``tables`` itself, copied,
-    when it holds them already)."""
+    """:func:`kizuna.analytics.kpi.intermediates.prepare` of the revenue intermediates only (no event or lead is
+    read): ``tables`` plus account MRR, MRR movements, trailing-12-month retention pairs and the MRR summary of
+    ``as_of`` (``tables`` itself, copied, when it holds them already)."""
     out = dict(tables)
     if prepared_key("mrr_summary", as_of) in out:
         return out
     out[prepared_key("first_month", as_of)] = first_month(tables, as_of)
     out[prepared_key("account_mrr", as_of)] = account_mrr(out, as_of).cache()
     # movements carry every breakdown attribute, so later KPIs are small queries over one cached table
-    movements = _with_breakdown(tables, mrr_movements(out, as_of), BREAKDOWNS)
+    movements = with_breakdown(tables, mrr_movements(out, as_of), BREAKDOWNS)
     out[prepared_key("mrr_movements", as_of)] = movements.cache()
     # the trailing-12-month pairs once, with every breakdown: each MRR summary then only groups them
     out[prepared_key("retention_pairs_12m", as_of)] = retention_pairs(out, as_of, by=BREAKDOWNS).cache()
@@ -143,7 +127,7 @@ def mrr(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
     """MRR and ARR on ``as_of`` per currency (and breakdown): ``mrr_minor, arr_minor, customers``."""
     months = mrr_movements(tables, as_of)
     current = months.filter(months.month == ibis.date(as_of.replace(day=1)), months.mrr_minor > 0)
-    current = _with_breakdown(tables, current, by)
+    current = with_breakdown(tables, current, by)
     out = current.group_by(["currency", *by]).aggregate(mrr_minor=current.mrr_minor.sum(), customers=current.count())
     return out.mutate(arr_minor=out.mrr_minor * 12, customers=out.customers.cast("int64"))
 
@@ -309,48 +293,6 @@ def _flag_involuntary(tables: Tables, mv: ir.Table, as_of: dt.date) -> ir.Table:
     ).drop("by_reason", "by_payment")
 
 
-def _with_breakdown(tables: Tables, rows: ir.Table, by: Sequence[str]) -> ir.Table:
-    """Join the breakdown attributes ``by`` onto rows that carry ``account_id`` (and ``plan_id`` / ``cohort_month``)."""
-    unknown = [b for b in by if b not in BREAKDOWNS]
-    if unknown:
-        from kizuna.errors import InvalidInput
-
-        raise InvalidInput(
-            f"unknown breakdown {', '.join(unknown)}: use one of {', '.join(BREAKDOWNS)}", breakdown=unknown
-        )
-    attrs = [b for b in by if b in ACCOUNT_ATTRIBUTES and b not in rows.columns]
-    if attrs:
-        accounts = require(tables, "accounts", ("id", *attrs))
-        attr = accounts.select(*attrs, attr_account_id=accounts.id)
-        rows = rows.left_join(attr, rows.account_id == attr.attr_account_id)
-        rows = rows.drop("attr_account_id")
-    if "plan" in by and "plan" not in rows.columns:
-        plans = require(tables, "plans", ("id", "name"))
-        names = plans.select(attr_plan_id=plans.id, plan=plans.name)
-        rows = rows.left_join(names, rows.plan_id == names.attr_plan_id)
-        rows = rows.drop("attr_plan_id")
-    return rows
-
-
-def _breakdown(tables: Tables, rows: ir.Table, by: Sequence[str], by_each: Sequence[str]) -> tuple[ir.Table, list[str]]:
-    """``rows`` ready to group by breakdown, and the breakdown's group keys: the attributes ``by`` as columns, or
-    each attribute of ``by_each`` in turn, stacked: a copy of the rows per attribute with ``dimension`` (its name)
-    and ``dimension_value`` (its value as text, '' where none) in place of the attribute columns."""
-    if by and by_each:
-        from kizuna.errors import InvalidInput
-
-        raise InvalidInput("give by or by_each, not both", by=list(by), by_each=list(by_each))
-    rows = _with_breakdown(tables, rows, [*by, *by_each])
-    if not by_each:
-        return rows, list(by)
-    keep = [c for c in rows.columns if c not in by_each]
-    copies = [
-        rows.select(*keep, dimension=ibis.literal(d), dimension_value=rows[d].cast("string").fill_null(""))
-        for d in by_each
-    ]
-    return ibis.union(*copies), ["dimension", "dimension_value"]
-
-
 def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()) -> ir.Table:
     """Monthly MRR movements, customer counts and rates per currency (and breakdown ``by``, or each breakdown of
     ``by_each`` in turn, stacked in one table as ``dimension, dimension_value``: one query for several).
@@ -365,7 +307,7 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_ea
     prepared = None if by or by_each else tables.get(prepared_key("mrr_summary", as_of))
     if prepared is not None:
         return prepared
-    mv, group = _breakdown(tables, mrr_movements(tables, as_of), by, by_each)
+    mv, group = breakdown_rows(tables, mrr_movements(tables, as_of), by, by_each)
     keys = ["currency", "month", *group]
     g = mv.group_by(keys)
     paying_start = mv.mrr_start_minor > 0
@@ -395,22 +337,22 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_ea
         churn_voluntary_minor=(out.churn_minor - out.churn_involuntary_minor).cast("int64"),
         net_new_mrr_minor=(out.mrr_minor - out.mrr_start_minor).cast("int64"),
         arr_minor=(out.mrr_minor * 12).cast("int64"),
-        arpa_minor=_ratio(out.mrr_minor, out.customers),
-        logo_churn_rate=_ratio(out.churned_customers, out.customers_start),
-        gross_revenue_churn_rate=_ratio(-(out.churn_minor + out.contraction_minor), out.mrr_start_minor),
-        net_revenue_churn_rate=_ratio(
+        arpa_minor=ratio(out.mrr_minor, out.customers),
+        logo_churn_rate=ratio(out.churned_customers, out.customers_start),
+        gross_revenue_churn_rate=ratio(-(out.churn_minor + out.contraction_minor), out.mrr_start_minor),
+        net_revenue_churn_rate=ratio(
             -(out.churn_minor + out.contraction_minor + out.expansion_minor + out.reactivation_minor),
             out.mrr_start_minor,
         ),
-        grr=_ratio(out.mrr_start_minor + out.churn_minor + out.contraction_minor, out.mrr_start_minor),
-        nrr=_ratio(
+        grr=ratio(out.mrr_start_minor + out.churn_minor + out.contraction_minor, out.mrr_start_minor),
+        nrr=ratio(
             out.mrr_start_minor + out.churn_minor + out.contraction_minor + out.expansion_minor, out.mrr_start_minor
         ),
-        quick_ratio=_ratio(
+        quick_ratio=ratio(
             out.new_minor + out.expansion_minor + out.reactivation_minor, -(out.churn_minor + out.contraction_minor)
         ),
-        upsell_rate=_ratio(out.upsell_customers, out.customers_start),
-        cross_sell_rate=_ratio(out.cross_sell_customers, out.customers_start),
+        upsell_rate=ratio(out.upsell_customers, out.customers_start),
+        cross_sell_rate=ratio(out.cross_sell_customers, out.customers_start),
     )
     t12 = trailing_retention(tables, as_of, by=by, by_each=by_each)
     out = out.left_join(t12, keys).drop(*(f"{k}_right" for k in keys))
@@ -429,7 +371,7 @@ def trailing_retention(
     pairs = tables.get(prepared_key(f"retention_pairs_{months}m", as_of))
     if pairs is None or any(b not in pairs.columns for b in [*by, *by_each]):
         pairs = retention_pairs(tables, as_of, by=[*by, *by_each], months=months)
-    pairs, group = _breakdown(tables, pairs, by, by_each)
+    pairs, group = breakdown_rows(tables, pairs, by, by_each)
     out = pairs.group_by(["currency", "month", *group]).aggregate(
         mrr_then=pairs.mrr_then.sum(),
         mrr_now=pairs.mrr_now.sum(),
@@ -440,7 +382,7 @@ def trailing_retention(
         "currency",
         "month",
         *group,
-        **{f"grr_{suffix}": _ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": _ratio(out.mrr_now, out.mrr_then)},
+        **{f"grr_{suffix}": ratio(out.mrr_kept, out.mrr_then), f"nrr_{suffix}": ratio(out.mrr_now, out.mrr_then)},
     )
 
 
@@ -466,7 +408,7 @@ def retention_pairs(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), m
     then = then.join(spine, "month")  # only months up to as_of
     joined = then.left_join(now, KEYS).drop("account_id_right", "currency_right", "month_right")
     joined = joined.mutate(mrr_now=joined.mrr_now.fill_null(ibis.literal(0, "int64")))
-    return _with_breakdown(tables, joined, by)
+    return with_breakdown(tables, joined, by)
 
 
 def renewals(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Table:
@@ -507,7 +449,7 @@ def renewals(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Ta
         renewed=res.mrr_after.notnull() & (res.mrr_after > 0),
         mrr_up=res.mrr_up.fill_null(ibis.literal(0, "int64")),
     )
-    res = _with_breakdown(tables, res, by)
+    res = with_breakdown(tables, res, by)
     out = res.group_by(["currency", "month", *by]).aggregate(
         contracts_up=res.count(),
         contracts_renewed=res.renewed.cast("int64").sum(),
@@ -520,10 +462,6 @@ def renewals(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()) -> ir.Ta
         mrr_renewed_minor=out.mrr_renewed_minor.fill_null(zero).cast("int64"),
     )
     return out.mutate(
-        renewal_rate=_ratio(out.contracts_renewed, out.contracts_up),
-        renewal_mrr_rate=_ratio(out.mrr_renewed_minor, out.mrr_up_minor),
+        renewal_rate=ratio(out.contracts_renewed, out.contracts_up),
+        renewal_mrr_rate=ratio(out.mrr_renewed_minor, out.mrr_up_minor),
     ).order_by(["currency", "month", *by])
-
-
-def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
-    return ibis.ifelse(denominator != 0, numerator.cast("float64") / denominator.cast("float64"), ibis.null("float64"))

@@ -14,8 +14,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, month_spine, require
-from kizuna.analytics.kpi.revenue import _ratio, first_month, mrr_movements, mrr_summary
+from kizuna.analytics.kpi._common import Tables, month_spine, ratio, require
+from kizuna.analytics.kpi.revenue import first_month, mrr_movements, mrr_summary
 
 UNATTRIBUTED = "unattributed"
 LTV_CHURN_WINDOW_MONTHS = 12
@@ -68,7 +68,7 @@ def cac(tables: Tables, as_of: dt.date) -> ir.Table:
         new_mrr_minor=both.new_mrr_minor.sum(),
     )
     out = both.union(total.select(*both.columns))
-    return out.mutate(cac_minor=_ratio(out.spend_minor, out.new_customers)).order_by(keys)
+    return out.mutate(cac_minor=ratio(out.spend_minor, out.new_customers)).order_by(keys)
 
 
 def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir.Table:
@@ -93,7 +93,7 @@ def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir
     )
     churn = j.group_by(["currency", "month"]).aggregate(churned=j.w_churned.sum(), at_risk=j.w_start.sum())
     out = summary.join(churn, ["currency", "month"])
-    out = out.mutate(churn_rate_12m=_ratio(out.churned, out.at_risk))
+    out = out.mutate(churn_rate_12m=ratio(out.churned, out.at_risk))
     margin = ibis.literal(float(gross_margin), "float64")
     out = out.mutate(
         ltv_minor=ibis.ifelse(
@@ -106,11 +106,11 @@ def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir
     out = out.mutate(
         spend_minor=out.spend_minor.fill_null(0),
         new_customers=out.new_customers.fill_null(0),
-        new_arpa_minor=_ratio(out.new_mrr_minor, out.new_customers),
+        new_arpa_minor=ratio(out.new_mrr_minor, out.new_customers),
     )
     out = out.mutate(
-        ltv_to_cac=_ratio(out.ltv_minor, out.cac_minor),
-        cac_payback_months=_ratio(out.cac_minor, out.new_arpa_minor * margin),
+        ltv_to_cac=ratio(out.ltv_minor, out.cac_minor),
+        cac_payback_months=ratio(out.cac_minor, out.new_arpa_minor * margin),
     )
     return out.select(
         "currency",

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, cutoff, days_before, prepared_key, require
-from kizuna.analytics.kpi.revenue import _breakdown, _ratio, _with_breakdown
+from kizuna.analytics.kpi._common import Tables, cutoff, days_before, prepared_key, ratio, require
+from kizuna.analytics.kpi.breakdowns import breakdown_rows, with_breakdown
 from kizuna.errors import InvalidInput
 
 PROMOTER_MIN = 9
@@ -57,7 +57,7 @@ def account_onboarding(tables: Tables, as_of: dt.date) -> ir.Table:
     out = per.left_join(started, "account_id").drop("account_id_right")
     out = out.mutate(milestones=out.milestones.cast("int64"), completed=out.completed.cast("int64"))
     return out.mutate(
-        completion_rate=_ratio(out.completed, out.milestones),
+        completion_rate=ratio(out.completed, out.milestones),
         onboarding_complete=out.completed == out.milestones,
         time_to_value_days=out.first_value_at.date().delta(out.started_on, unit="day").cast("int64"),
     )
@@ -69,7 +69,7 @@ def onboarding_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
     Columns: ``*by, accounts, completed_accounts, completion_rate, reached_value, mean_time_to_value_days``.
     """
     acc = account_onboarding(tables, as_of)
-    acc = _with_breakdown(tables, acc.mutate(plan_id=ibis.null("int64")), [b for b in by if b != "plan"])
+    acc = with_breakdown(tables, acc.mutate(plan_id=ibis.null("int64")), [b for b in by if b != "plan"])
     g = acc.group_by(list(by)) if by else acc
     out = g.aggregate(
         accounts=acc.count(),
@@ -78,7 +78,7 @@ def onboarding_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = ()
         mean_time_to_value_days=acc.time_to_value_days.mean(),
     )
     out = out.mutate(accounts=out.accounts.cast("int64"))
-    return out.mutate(completion_rate=_ratio(out.completed_accounts, out.accounts))
+    return out.mutate(completion_rate=ratio(out.completed_accounts, out.accounts))
 
 
 def median_time_to_value(tables: Tables, as_of: dt.date) -> float | None:
@@ -100,7 +100,7 @@ def survey_scores(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_
     sr = require(tables, "survey_responses", ("account_id", "kind", "score", "responded_at"))
     sr = sr.filter(sr.responded_at < cutoff(as_of))
     sr = sr.mutate(month=sr.responded_at.date().truncate("M"))
-    sr, group = _breakdown(tables, sr, by, by_each)
+    sr, group = breakdown_rows(tables, sr, by, by_each)
     nps, csat, ces = sr.kind == "nps", sr.kind == "csat", sr.kind == "ces"
     out = sr.group_by(["month", *group]).aggregate(
         nps_responses=nps.cast("int64").sum(),
@@ -114,8 +114,8 @@ def survey_scores(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_
     )
     out = out.mutate(passives=out.nps_responses - out.promoters - out.detractors)
     return out.mutate(
-        nps=_ratio((out.promoters - out.detractors) * 100, out.nps_responses),
-        csat=_ratio(out.csat_satisfied, out.csat_responses),
+        nps=ratio((out.promoters - out.detractors) * 100, out.nps_responses),
+        csat=ratio(out.csat_satisfied, out.csat_responses),
     ).order_by(["month", *group])
 
 

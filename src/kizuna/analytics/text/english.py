@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from kizuna.analytics.text import lexicon as lx
 
 if TYPE_CHECKING:
-    from kizuna.analytics.text.tokenize import AnalyzedText
+    from kizuna.analytics.text.analyzed import AnalyzedText
 
 NEG = lx.NEG
 

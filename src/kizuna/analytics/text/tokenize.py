@@ -22,10 +22,10 @@ import re
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kizuna.analytics.text import lexicon as lx
+from kizuna.analytics.text.analyzed import AnalyzedText, Sentence
 from kizuna.analytics.text.english import english_sentence, lemmatize_en
 from kizuna.analytics.text.normalize import detect_language, normalize_text, split_sentences
 from kizuna.analytics.text.sudachi import (
@@ -47,44 +47,6 @@ __all__ = [
 ]
 
 NEG = lx.NEG
-
-
-# ------------------------------------------------------------------------------------------------ results
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence of an analysed text.
-
-    ``start``/``end`` are character offsets in :attr:`AnalyzedText.text`; ``term_start``/``term_end`` index
-    :attr:`AnalyzedText.terms`; ``contrast_at`` is the term index where the last contrastive clause
-    (〜が, 〜けど, しかし, but, however) begins, or -1; ``request`` says the sentence voices a wish.
-    """
-
-    start: int
-    end: int
-    term_start: int
-    term_end: int
-    contrast_at: int = -1
-    request: bool = False
-
-
-@dataclass(slots=True)
-class AnalyzedText:
-    """A normalised text with its terms (in order), their character spans and its sentences."""
-
-    text: str
-    language: str
-    terms: list[str] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
-    sentences: list[Sentence] = field(default_factory=list)
-
-    def sentence_terms(self, i: int) -> list[str]:
-        s = self.sentences[i]
-        return self.terms[s.term_start : s.term_end]
-
-    @property
-    def is_request(self) -> bool:
-        return any(s.request for s in self.sentences)
 
 
 # ------------------------------------------------------------------------------------------ user dictionary
