@@ -1,9 +1,10 @@
 """The one list of kizuna's domains: what each gives the web app, the CLI and the refresh.
 
 Everything here is a plain import, so a missing or broken module stops ``kizuna`` at start-up instead of hiding a
-page: ``kizuna serve`` mounts the routers (beside the app's own: API docs, REST, liveness) of :data:`DOMAINS`, the CLI registers their commands and ``kizuna refresh``
-runs :data:`REFRESH_STEPS` in this order; the tables are those of ``kizuna.models`` (:data:`METADATA`). A new
-domain adds one ``Domain(...)`` entry and its tables to ``kizuna.models``.
+page: ``kizuna serve`` mounts the routers of :data:`DOMAINS` (beside the app's own: API docs, REST, liveness), the
+CLI registers their commands and ``kizuna refresh`` runs :data:`REFRESH_STEPS` in this order; the tables are those
+of ``kizuna.models`` (:data:`METADATA`). A new domain adds one ``Domain(...)`` entry and its tables to
+``kizuna.models``.
 
 Routers are mounted in three ways: ``pages`` (HTML and JSON routes behind login or an API key), ``public`` (routes
 that authenticate themselves or need no login: the login page, the liveness probe, tracking with a write key, survey
@@ -31,10 +32,12 @@ from kizuna.customer360 import pages as customer360_pages
 from kizuna.customer360 import reports as customer360_reports
 from kizuna.dashboard import pages as dashboard_pages
 from kizuna.demo import cli as demo_cli
+from kizuna.funnel import pages as funnel_pages
 from kizuna.health import api as health_api
 from kizuna.health import cli as health_cli
 from kizuna.health import jobs as health_jobs
 from kizuna.imports import cli as imports_cli
+from kizuna.imports import pages as imports_pages
 from kizuna.knowledge import api as knowledge_api
 from kizuna.knowledge import cli as knowledge_cli
 from kizuna.knowledge import jobs as knowledge_jobs
@@ -42,6 +45,7 @@ from kizuna.knowledge import pages as knowledge_pages
 from kizuna.kpis import api as kpis_api
 from kizuna.kpis import cli as kpis_cli
 from kizuna.kpis import jobs as kpis_jobs
+from kizuna.kpis import pages as kpis_pages
 from kizuna.lifecycle import api as lifecycle_api
 from kizuna.lifecycle import cli as lifecycle_cli
 from kizuna.lifecycle import jobs as lifecycle_jobs
@@ -51,6 +55,7 @@ from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
 from kizuna.playbooks import cli as playbooks_cli
 from kizuna.playbooks import jobs as playbooks_jobs
+from kizuna.playbooks import pages as playbooks_pages
 from kizuna.renewals import api as renewals_api
 from kizuna.renewals import cli as renewals_cli
 from kizuna.renewals import jobs as renewals_jobs
@@ -65,12 +70,14 @@ from kizuna.segments import jobs as segments_jobs
 from kizuna.segments import pages as segments_pages
 from kizuna.surveys import cli as surveys_cli
 from kizuna.surveys import pages as surveys_pages
+from kizuna.surveys import public as surveys_public
 from kizuna.tasks import cli as tasks_cli
+from kizuna.tasks import pages as tasks_pages
 from kizuna.tracking import api as tracking_api
 from kizuna.voc import api as voc_api
 from kizuna.voc import cli as voc_cli
 from kizuna.voc import jobs as voc_jobs
-from kizuna.web import portfolio_pages as web_portfolio_pages
+from kizuna.voc import pages as voc_pages
 
 
 @dataclass(frozen=True)
@@ -92,13 +99,27 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("accounts", pages=(accounts_pages.router, accounts_api.router)),
     Domain("activities", pages=(activities_api.router,)),
     Domain("customer360", pages=(customer360_pages.router, customer360_reports.router)),
-    Domain("imports", commands=(imports_cli.register,)),
+    Domain("imports", pages=(imports_pages.router,), commands=(imports_cli.register,)),
     Domain("demo", commands=(demo_cli.register,)),
-    Domain("kpis", pages=(kpis_api.router,), commands=(kpis_cli.register,), refresh=Step("kpis", kpis_jobs.refresh)),
-    # before health: its stored VoC sentiment is a health measure
-    Domain("voc", pages=(voc_api.router,), commands=(voc_cli.register,), refresh=Step("voc", voc_jobs.refresh)),
     Domain(
-        "health", pages=(health_api.router,), commands=(health_cli.register,), refresh=Step("health", health_jobs.refresh)
+        "kpis",
+        pages=(kpis_pages.router, kpis_api.router),
+        commands=(kpis_cli.register,),
+        refresh=Step("kpis", kpis_jobs.refresh),
+    ),
+    Domain("funnel", pages=(funnel_pages.router,)),
+    # before health: its stored VoC sentiment is a health measure
+    Domain(
+        "voc",
+        pages=(voc_pages.router, voc_api.router),
+        commands=(voc_cli.register,),
+        refresh=Step("voc", voc_jobs.refresh),
+    ),
+    Domain(
+        "health",
+        pages=(health_api.router,),
+        commands=(health_cli.register,),
+        refresh=Step("health", health_jobs.refresh),
     ),
     Domain("risk", pages=(risk_api.router,), commands=(risk_cli.register,), refresh=Step("risk", risk_jobs.refresh)),
     Domain("ltv", commands=(ltv_cli.register,), refresh=Step("ltv", ltv_jobs.refresh)),
@@ -126,12 +147,21 @@ DOMAINS: tuple[Domain, ...] = (
         commands=(knowledge_cli.register,),
         refresh=Step("knowledge", knowledge_jobs.refresh),
     ),
-    Domain("tasks", commands=(tasks_cli.register,)),
-    Domain("surveys", public=(surveys_pages.router,), commands=(surveys_cli.register,)),
+    Domain("tasks", pages=(tasks_pages.router,), commands=(tasks_cli.register,)),
+    Domain(
+        "surveys",
+        pages=(surveys_pages.router,),
+        public=(surveys_public.router,),
+        commands=(surveys_cli.register,),
+    ),
     Domain("tracking", public=(tracking_api.router,)),
-    Domain("portfolio", pages=(web_portfolio_pages.router,)),
     # last: playbook triggers read what every step before stored
-    Domain("playbooks", commands=(playbooks_cli.register,), refresh=Step("playbooks", playbooks_jobs.refresh)),
+    Domain(
+        "playbooks",
+        pages=(playbooks_pages.router,),
+        commands=(playbooks_cli.register,),
+        refresh=Step("playbooks", playbooks_jobs.refresh),
+    ),
 )
 
 #: every table of every domain (``kizuna.models`` imports them all): Alembic's target and the hub readers' schema

@@ -21,7 +21,7 @@ from kizuna.playbooks.service import (
 )
 from kizuna.runtime import Runtime
 from tests import factories
-from tests.notify.loopback import SmtpServer, WebhookPeer
+from tests.platform.outbox.loopback import SmtpServer, WebhookPeer
 from tests.playbooks.scenario import NOW, build
 
 FAST = DeliveryPolicy(backoff_seconds=0.0, requeue_seconds=0.0)

@@ -18,10 +18,10 @@ from kizuna.playbooks.jobs import tick
 from kizuna.playbooks.service import LIBRARY_DIR, import_playbook, set_enabled
 from kizuna.runtime import Runtime
 from kizuna.surveys.models import LoopStatus
-from kizuna.surveys.pages import router
+from kizuna.surveys.public import router
 from kizuna.surveys.service import campaign_status, create_campaign, send_campaign, set_loop_status
 from tests import factories
-from tests.notify.loopback import SmtpServer
+from tests.platform.outbox.loopback import SmtpServer
 
 with warnings.catch_warnings():
     # Starlette's TestClient warns that its httpx use is deprecated; it is still the way to drive an ASGI app.

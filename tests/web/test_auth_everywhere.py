@@ -10,7 +10,7 @@ from fastapi.routing import iter_route_contexts
 from tests.web.fixtures import WebWorld
 
 PUBLIC = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET")}
-PUBLIC_MODULES = ("kizuna.surveys.pages",)
+PUBLIC_MODULES = ("kizuna.surveys.public",)
 
 
 def _routes(app: object) -> list[tuple[str, str, object]]:

@@ -8,13 +8,16 @@ import, and a dry run is the same import rolled back. Product usage events go to
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, tuple_
@@ -22,11 +25,11 @@ from sqlalchemy.orm import Session
 
 from kizuna.billing.models import Invoice
 from kizuna.db import Base
+from kizuna.errors import ImportRejected, InvalidInput, KizunaError, NotFound
 from kizuna.imports import runs
-from kizuna.imports.models import ImportRun
-from kizuna.errors import ImportRejected, InvalidInput
 from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
 from kizuna.imports.mapping import ColumnPlan, MappingFile, plan_columns, value_key
+from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import read_rows
 from kizuna.imports.rejects import RejectsWriter, rejects_path
 from kizuna.imports.schemas import ImportSummary, Rejection
@@ -148,6 +151,68 @@ def record_failed_import(
     sha = file_sha256(path) if path.is_file() else ""
     summary = ImportSummary(entity=entity, file=display_name or path.name, format="", file_sha256=sha)
     return runs.record_import_run(session, summary, actor=actor, status="failed", message=message)
+
+
+# --- the web upload and the imports page ------------------------------------------------------------------------
+
+
+def import_runs(session: Session, *, limit: int = 50) -> Sequence[ImportRun]:
+    """The newest ``limit`` import runs."""
+    return session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)).all()
+
+
+def rejects_file(session: Session, *, run_id: int, rejects_dir: Path) -> Path:
+    """The rejects CSV of import run ``run_id`` (only files inside ``rejects_dir`` are ever served)."""
+    run = session.get(ImportRun, run_id)
+    if run is None or not run.rejects_path:
+        raise NotFound(f"import run {run_id} has no rejected rows", entity="import_run", id=run_id)
+    path = Path(run.rejects_path).resolve()
+    if not path.is_relative_to(rejects_dir.resolve()) or not path.is_file():
+        raise NotFound(f"the rejects file of import run {run_id} is gone", entity="import_run", id=run_id)
+    return path
+
+
+@dataclasses.dataclass
+class UploadOutcome:
+    summary: Any | None
+    error: str | None
+
+
+def upload_import(
+    session: Session,
+    *,
+    settings: Settings,
+    actor: str,
+    entity: str,
+    filename: str,
+    stream: BinaryIO,
+    dry_run: bool = False,
+) -> UploadOutcome:
+    """Import an uploaded file in a savepoint of the request's transaction (which holds the write lock on SQLite);
+    a file refused as a whole is rolled back and recorded as a failed run."""
+    safe_name = Path(filename or "upload").name[:200] or "upload"
+    with tempfile.TemporaryDirectory(prefix="kizuna-upload-") as tmp:
+        path = Path(tmp) / safe_name
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        try:
+            with session.begin_nested():
+                summary = import_file(
+                    session,
+                    entity=entity,
+                    path=path,
+                    settings=settings,
+                    actor=actor,
+                    dry_run=dry_run,
+                    display_name=safe_name,
+                )
+        except KizunaError as exc:
+            if not dry_run:
+                record_failed_import(
+                    session, entity=entity, path=path, actor=actor, message=str(exc), display_name=safe_name
+                )
+            return UploadOutcome(summary=None, error=str(exc))
+    return UploadOutcome(summary=summary, error=None)
 
 
 # --- rows kept in the app database -------------------------------------------------------------------------------

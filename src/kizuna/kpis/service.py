@@ -6,6 +6,7 @@ row. Reads return pandas frames for pages, the CLI, health scores, playbooks and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import numbers
@@ -373,3 +374,97 @@ def load_account_metrics(session: Session, *, account_ids: Iterable[int] | None 
         query = query.where(table.c.account_id.in_(list(account_ids)))
     result = session.execute(query.order_by(table.c.account_id))
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+#: the MRR movements stored per month (series ``<movement>_minor``)
+MRR_MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
+_REVENUE_SERIES = (
+    "mrr_minor",
+    "arr_minor",
+    "mrr_start_minor",
+    "customers",
+    "nrr_12m",
+    "grr_12m",
+    "logo_churn_rate",
+    *(f"{m}_minor" for m in MRR_MOVEMENTS),
+)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def mrr_movements(session: Session, *, months: int = 12) -> list[dict[str, Any]]:
+    """The totals' MRR movements of the last ``months`` months of the latest snapshot, in the currency with the most
+    MRR in the snapshot's month (the dashboard's ``movements``): ``month``, one key per :data:`MRR_MOVEMENTS`,
+    ``mrr_start`` and ``mrr_end``; empty before the first ``kizuna refresh`` or with no revenue stored."""
+    stamp = latest_snapshot(session)
+    if stamp is None:
+        return []
+    series = load_kpi(session, names=_REVENUE_SERIES)
+    as_of = series.as_of.iloc[0] if len(series) else stamp[0]
+    money = series[series.currency != ""]
+    if money.empty:
+        return []
+    month = as_of.replace(day=1)
+    latest_mrr = money[(money.metric == "mrr_minor") & (money.month == month)]
+    currency = str(latest_mrr.sort_values("value", ascending=False).currency.iloc[0]) if len(latest_mrr) else None
+    currency = currency or str(money.currency.mode().iloc[0])
+    wide = (
+        money[money.currency == currency]
+        .pivot_table(index="month", columns="metric", values="value", aggfunc="first", dropna=False)
+        .sort_index()
+    )
+    first = month
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return [
+        {
+            "month": m,
+            **{k: int(_number(row.get(f"{k}_minor")) or 0) for k in MRR_MOVEMENTS},
+            "mrr_start": int(_number(row.get("mrr_start_minor")) or 0),
+            "mrr_end": int(_number(row.get("mrr_minor")) or 0),
+        }
+        for m, row in wide.loc[wide.index >= first].iterrows()
+    ]
+
+
+@dataclasses.dataclass
+class Cohorts:
+    months: list[dt.date]  # cohort start months (rows)
+    offsets: list[int]  # months since start (columns)
+    logo: list[list[float | None]]  # logo_retention of the stored snapshot
+    revenue: list[list[float | None]]  # revenue_retention of the stored snapshot
+    sizes: list[int]
+    snapshot_as_of: dt.date | None = None
+    currency: str | None = None
+
+
+def cohorts(session: Session, *, months: int = 12) -> Cohorts:
+    """The last ``months`` signup cohorts' logo and revenue retention, from the stored ``cohort_retention`` table
+    (``kizuna refresh``; definitions in docs/metrics.md); empty with no ``snapshot_as_of`` before the first refresh."""
+    stamp = latest_snapshot(session)
+    if stamp is None:
+        return Cohorts(months=[], offsets=[], logo=[], revenue=[], sizes=[])
+    table = load_table(session, name="cohort_retention", as_of=stamp[0])
+    out = Cohorts(months=[], offsets=list(range(months)), logo=[], revenue=[], sizes=[], snapshot_as_of=stamp[0])
+    if table.empty:
+        return out
+    sizes = table.groupby("currency")["cohort_customers"].sum()
+    out.currency = str(sizes.idxmax())
+    table = table[table.currency == out.currency].copy()
+    table["cohort_month"] = pd.to_datetime(table["cohort_month"]).dt.date
+    out.months = sorted(table.cohort_month.unique())[-months:]
+    for cohort in out.months:
+        rows = table[table.cohort_month == cohort].set_index("period")
+        out.sizes.append(int(rows.cohort_customers.iloc[0]))
+        out.logo.append([_ratio(rows, "logo_retention", o) for o in out.offsets])
+        out.revenue.append([_ratio(rows, "revenue_retention", o) for o in out.offsets])
+    return out
+
+
+def _ratio(rows: pd.DataFrame, column: str, period: int) -> float | None:
+    if period not in rows.index:
+        return None
+    value = rows.at[period, column]
+    return None if value is None or pd.isna(value) else float(value)

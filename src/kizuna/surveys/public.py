@@ -1,6 +1,6 @@
 """The public survey response page (no login): ``GET /s/{token}`` shows the question, ``POST`` stores the answer.
 
-Mounted by the web app (``kizuna.web.app.PUBLIC_ROUTERS``); it needs ``app.state.runtime``.
+Mounted without login as the surveys domain's public router (``kizuna.domains``); it needs ``app.state.runtime``.
 """
 
 from __future__ import annotations

@@ -309,3 +309,39 @@ def campaign_status(session: Session, *, campaign_id: int | None = None) -> list
             row["mean_score"] = round(sum(values) / answered, 2)
         out.append(row)
     return out
+
+
+# --- reads of the surveys page ------------------------------------------------------------------------------------
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+def survey_responses(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest ``limit`` survey responses with their account's name (``response``, ``account_name``)."""
+    stmt = (
+        select(SurveyResponse, Account.name)
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .order_by(SurveyResponse.responded_at.desc())
+        .limit(limit)
+    )
+    return [{"response": r, "account_name": n} for r, n in session.execute(stmt).all()]
+
+
+def nps_by_month(session: Session, *, today: dt.date, months: int = 12) -> list[dict[str, Any]]:
+    """NPS and the number of NPS responses per month of the last ``months`` months (months without any left out)."""
+    since = dt.datetime.combine(_add_months(today.replace(day=1), -(months - 1)), dt.time(), tzinfo=dt.UTC)
+    rows = session.execute(
+        select(SurveyResponse.score, SurveyResponse.responded_at).where(
+            SurveyResponse.kind == "nps", SurveyResponse.responded_at >= since
+        )
+    ).all()
+    buckets: dict[dt.date, list[int]] = {}
+    for score, at in rows:
+        buckets.setdefault(at.date().replace(day=1), []).append(int(score))
+    return [
+        {"month": m, "nps": 100 * (sum(s >= 9 for s in v) - sum(s <= 6 for s in v)) / len(v), "responses": len(v)}
+        for m, v in sorted(buckets.items())
+    ]

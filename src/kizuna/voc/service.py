@@ -13,10 +13,10 @@ import logging
 from dataclasses import dataclass
 from importlib import resources
 from io import StringIO
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -442,3 +442,23 @@ def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.D
     return pd.DataFrame(
         session.execute(q).all(), columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"]
     )
+
+
+# -------------------------------------------------------------------------------------------- the VoC page
+def recent_entries(session: Session, *, channel: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest ``limit`` VoC entries (of one ``channel``) with their account's name (``entry``, ``account_name``)."""
+    stmt = (
+        select(VocEntry, Account.name)
+        .outerjoin(Account, Account.id == VocEntry.account_id)
+        .order_by(VocEntry.recorded_at.desc())
+        .limit(limit)
+    )
+    if channel:
+        stmt = stmt.where(VocEntry.channel == channel)
+    return [{"entry": e, "account_name": n} for e, n in session.execute(stmt).all()]
+
+
+def entries_by_channel(session: Session) -> dict[str, int]:
+    """The number of VoC entries per channel."""
+    rows = session.execute(select(VocEntry.channel, func.count(VocEntry.id)).group_by(VocEntry.channel)).all()
+    return {str(c): int(n) for c, n in rows}
