@@ -7,7 +7,7 @@ distinct counts over windows, windows always bounded. Calendar spines are built 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -112,14 +112,23 @@ MICROS_PER_DAY = 86_400_000_000
 EPOCH = dt.date(1970, 1, 1)
 
 
-@ibis.udf.agg.builtin(name="bit_or")
-def bit_or(value: int) -> int:  # type: ignore[empty-body]
-    """Bitwise OR of a group's integers (DuckDB and Spark share the name)."""
+def _compiled_to_sql() -> NotImplementedError:
+    """What the Python body of a built-in SQL function raises: Ibis compiles its calls to SQL, never runs them."""
+    return NotImplementedError("a built-in SQL function: Ibis compiles it, Python never calls it")
 
 
-@ibis.udf.scalar.builtin(name="bit_count")
-def bit_count(value: int) -> int:  # type: ignore[empty-body]
-    """Number of bits set in an integer (DuckDB and Spark share the name)."""
+def _bit_or(value: int) -> int:
+    raise _compiled_to_sql()
+
+
+def _bit_count(value: int) -> int:
+    raise _compiled_to_sql()
+
+
+#: Bitwise OR of a group's integers (DuckDB and Spark share the name).
+bit_or: Callable[[ir.IntegerValue], ir.IntegerScalar] = ibis.udf.agg.builtin(_bit_or, name="bit_or")
+#: Number of bits set in an integer (DuckDB and Spark share the name).
+bit_count: Callable[[ir.IntegerValue], ir.IntegerValue] = ibis.udf.scalar.builtin(_bit_count, name="bit_count")
 
 
 def bit(position: ir.IntegerValue) -> ir.IntegerValue:
@@ -137,17 +146,13 @@ def epoch_micros(tables: Tables, timestamp: ir.TimestampValue) -> ir.IntegerValu
     Days and months are cut from this integer rather than by casting the timestamp to a date: DuckDB converts an
     aware timestamp through ICU's calendar, ~10× slower on the 48 million demo events. Each engine's own function.
     """
-    if backend(tables).name == "pyspark":
-
-        @ibis.udf.scalar.builtin(name="unix_micros")
-        def micros(ts: dt.datetime) -> int: ...
-
-    else:
-
-        @ibis.udf.scalar.builtin(name="epoch_us")
-        def micros(ts: dt.datetime) -> int: ...
-
+    name = "unix_micros" if backend(tables).name == "pyspark" else "epoch_us"
+    micros: Callable[[ir.TimestampValue], ir.IntegerValue] = ibis.udf.scalar.builtin(_micros, name=name)
     return micros(timestamp)
+
+
+def _micros(ts: dt.datetime) -> int:
+    raise _compiled_to_sql()
 
 
 def month_start(day: dt.date) -> dt.date:

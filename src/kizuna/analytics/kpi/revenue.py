@@ -94,7 +94,7 @@ def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
     """
     prepared = tables.get(prepared_key("account_mrr", as_of))
     if prepared is not None:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     lines = revenue_lines(tables, as_of)
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     j = lines.join(spine, [lines.start_date <= spine.snapshot_day, lines.end_open > spine.snapshot_day])

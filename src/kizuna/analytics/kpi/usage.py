@@ -194,7 +194,7 @@ def user_activity(tables: Tables, as_of: dt.date, *, login_events: Sequence[str]
     """
     prepared = tables.get(prepared_key("user_activity", as_of))
     if prepared is not None and tuple(login_events) == LOGIN_EVENTS:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     recent = _window_events(tables, as_of, 2 * TREND_WINDOW_DAYS)
     window_start = (as_of - EPOCH).days - 2 * TREND_WINDOW_DAYS  # day number of the window's first day
     recent = recent.mutate(
@@ -258,7 +258,7 @@ def account_months(tables: Tables, as_of: dt.date) -> ir.Table:
     """
     prepared = tables.get(prepared_key("account_months", as_of))
     if prepared is not None:
-        return prepared  # type: ignore[no-any-return]
+        return prepared
     events = require(tables, "events", EVENT_COLUMNS)
     known = events.filter(events.timestamp < cutoff(as_of))
     first = known.aggregate(first=known.timestamp.min()).to_pyarrow()["first"][0].as_py()

@@ -1,9 +1,9 @@
 """Churn risk (離脱予兆): point-in-time samples, labels, the gradient-boosted model with drivers, and backtests."""
 
+from kizuna.analytics.churn.evaluation import calibration_table, lift_at, ranking_metrics
+from kizuna.analytics.churn.labels import churn_events, churn_labels, coverage_intervals, sample_dates
 from kizuna.analytics.risk.backtest import BASELINE_FEATURES, RiskBacktest, time_split_backtest
 from kizuna.analytics.risk.features import RISK_FEATURES, in_population, training_samples
-from kizuna.analytics.churn.labels import churn_events, churn_labels, coverage_intervals, sample_dates
-from kizuna.analytics.churn.evaluation import calibration_table, lift_at, ranking_metrics
 from kizuna.analytics.risk.model import RISK_BANDS, ChurnRiskModel
 
 __all__ = [

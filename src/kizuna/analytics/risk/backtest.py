@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kizuna.analytics.scoring.scorecard import Scorecard
-from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.analytics.churn.evaluation import calibration_table, ranking_metrics
 from kizuna.analytics.risk.model import ChurnRiskModel
+from kizuna.analytics.scoring.scorecard import Scorecard
+from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.errors import InvalidInput
 
 BASELINE_FEATURES = ("usage_trend", "days_since_last_login", "severe_tickets_90d")

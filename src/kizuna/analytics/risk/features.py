@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from kizuna.analytics.scoring.measures import measures_over_time
 from kizuna.analytics.churn.labels import churn_events, churn_labels, read_subscriptions, sample_dates
+from kizuna.analytics.scoring.measures import measures_over_time
 
 #: Candidate model features (measure columns); those never known in training are dropped at fit time.
 RISK_FEATURES = (

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kizuna.analytics.churn.evaluation import ranking_metrics
+from kizuna.analytics.churn.labels import churn_labels
 from kizuna.analytics.scoring.scorecard import BANDS, Scorecard
 from kizuna.analytics.scoring.scoring import score_accounts
-from kizuna.analytics.churn.labels import churn_labels
-from kizuna.analytics.churn.evaluation import ranking_metrics
 
 
 @dataclass

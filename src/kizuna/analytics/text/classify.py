@@ -218,7 +218,9 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
-def per_class_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str] = CATEGORIES) -> pd.DataFrame:
+def per_class_report(
+    y_true: Sequence[str] | np.ndarray, y_pred: Sequence[str] | np.ndarray, classes: Sequence[str] = CATEGORIES
+) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, plus ``macro`` and ``accuracy`` rows."""
     t = np.asarray(list(y_true), dtype=object)
     p = np.asarray(list(y_pred), dtype=object)

@@ -93,7 +93,8 @@ class Corpus:
 
     @property
     def doc_ids(self) -> np.ndarray:
-        return self.docs["doc_id"].to_numpy()
+        ids: np.ndarray = self.docs["doc_id"].to_numpy()
+        return ids
 
     def subset(self, mask: Sequence[bool] | np.ndarray | pd.Series) -> Corpus:
         """The texts where ``mask`` is true (a boolean array aligned with :attr:`docs`)."""

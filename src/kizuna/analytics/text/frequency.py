@@ -78,7 +78,8 @@ def log_likelihood_2x2(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarra
         e = r * k / np.where(n > 0, n, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             g2 += np.where(o > 0, o * np.log(o / e), 0.0)
-    return 2 * g2
+    statistic: np.ndarray = 2 * g2
+    return statistic
 
 
 def emerging_terms(

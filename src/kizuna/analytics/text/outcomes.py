@@ -97,7 +97,8 @@ def feature_request_themes(
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    unit: np.ndarray = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return unit
 
 
 def rank_themes(themes: Themes, texts: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:

@@ -130,7 +130,7 @@ def nmf_topics(
     x = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
     model = NMF(n_components=n_topics, init="nndsvda", random_state=random_state, max_iter=max_iter)
     w = model.fit_transform(x)
-    rows = []
+    rows: list[tuple[int, int, str, float]] = []
     for k, comp in enumerate(model.components_):
         order = np.lexsort((np.array(vocab), -comp))[:top_n]
         rows.extend((k + 1, r + 1, vocab[j], float(comp[j])) for r, j in enumerate(order) if comp[j] > 0)
