@@ -85,17 +85,6 @@ def _account_filter(f: PortfolioFilter) -> list[Any]:
 
 # Dashboard filter -> the breakdown the KPI snapshot stores it under (kizuna.analytics.kpi.snapshot.SERIES_BREAKDOWNS).
 FILTER_DIMENSIONS = {"segment": "industry", "tier": "touch_tier", "owner_id": "owner_id"}
-MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
-_REVENUE_METRICS = (
-    "mrr_minor",
-    "arr_minor",
-    "mrr_start_minor",
-    "customers",
-    "nrr_12m",
-    "grr_12m",
-    "logo_churn_rate",
-    *(f"{m}_minor" for m in MOVEMENTS),
-)
 
 
 @dataclasses.dataclass
@@ -139,46 +128,28 @@ def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> 
     if breakdown is None:
         return Revenue(note="dashboard.filter_not_stored")
     dimension, value = breakdown
-    series = metrics.load_kpi(session, names=_REVENUE_METRICS, by=dimension)
+    series = metrics.load_kpi(session, names=metrics.REVENUE_SERIES, by=dimension)
     if dimension is not None:
         # dimension values are stored as text; an integer id may have been written as "3" or "3.0"
         wanted = {value, f"{value}.0"}
         series = series[series.dimension_value.isin(wanted)]
     as_of = series.as_of.iloc[0] if len(series) else metrics.latest_snapshot(session)[0]  # type: ignore[index]
     out = Revenue(snapshot_as_of=as_of)
-    money = series[series.currency != ""]
-    if money.empty:
+    found = metrics.revenue_by_month(series, as_of=as_of, months=months)
+    if found is None:
         out.note = "dashboard.no_revenue_in_snapshot"
         return out
+    out.currency = found.currency
     month = as_of.replace(day=1)
-    latest_mrr = money[(money.metric == "mrr_minor") & (money.month == month)]
-    currency = str(latest_mrr.sort_values("value", ascending=False).currency.iloc[0]) if len(latest_mrr) else None
-    out.currency = currency or str(money.currency.mode().iloc[0])
-    wide = (
-        money[money.currency == out.currency]
-        .pivot_table(index="month", columns="metric", values="value", aggfunc="first", dropna=False)
-        .sort_index()
-    )
-    if month in wide.index:
-        row = wide.loc[month]
+    if month in found.months.index:
+        row = found.months.loc[month]
         out.mrr_minor = int(row.get("mrr_minor", 0) or 0)
         out.arr_minor = int(row.get("arr_minor", 12 * out.mrr_minor) or 0)
         out.customers = int(row.get("customers", 0) or 0)
         out.nrr = _value(row.get("nrr_12m"))
         out.grr = _value(row.get("grr_12m"))
         out.logo_churn = _value(row.get("logo_churn_rate"))
-    first = month
-    for _ in range(months - 1):
-        first = (first - dt.timedelta(days=1)).replace(day=1)
-    for m, row in wide.loc[wide.index >= first].iterrows():
-        out.movements.append(
-            {
-                "month": m,
-                **{k: int(_value(row.get(f"{k}_minor")) or 0) for k in MOVEMENTS},
-                "mrr_start": int(_value(row.get("mrr_start_minor")) or 0),
-                "mrr_end": int(_value(row.get("mrr_minor")) or 0),
-            }
-        )
+    out.movements = found.movements
     return out
 
 

@@ -378,7 +378,8 @@ def load_account_metrics(session: Session, *, account_ids: Iterable[int] | None 
 
 #: the MRR movements stored per month (series ``<movement>_minor``)
 MRR_MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
-_REVENUE_SERIES = (
+#: the revenue series the dashboard and the expansion page read
+REVENUE_SERIES = (
     "mrr_minor",
     "arr_minor",
     "mrr_start_minor",
@@ -394,18 +395,24 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def mrr_movements(session: Session, *, months: int = 12) -> list[dict[str, Any]]:
-    """The totals' MRR movements of the last ``months`` months of the latest snapshot, in the currency with the most
-    MRR in the snapshot's month (the dashboard's ``movements``): ``month``, one key per :data:`MRR_MOVEMENTS`,
-    ``mrr_start`` and ``mrr_end``; empty before the first ``kizuna refresh`` or with no revenue stored."""
-    stamp = latest_snapshot(session)
-    if stamp is None:
-        return []
-    series = load_kpi(session, names=_REVENUE_SERIES)
-    as_of = series.as_of.iloc[0] if len(series) else stamp[0]
+@dataclasses.dataclass
+class RevenueByMonth:
+    """Stored revenue series of one currency, a row per month (columns: the series' metrics), and the MRR
+    movements of its last months."""
+
+    as_of: dt.date
+    currency: str
+    months: pd.DataFrame
+    movements: list[dict[str, Any]]
+
+
+def revenue_by_month(series: pd.DataFrame, *, as_of: dt.date, months: int = 12) -> RevenueByMonth | None:
+    """``series`` (as :func:`load_kpi` gives them) in the currency with the most MRR in ``as_of``'s month, and the
+    movements of the last ``months`` months: ``month``, one key per :data:`MRR_MOVEMENTS` (minor units),
+    ``mrr_start`` and ``mrr_end``; None when no money series is stored."""
     money = series[series.currency != ""]
     if money.empty:
-        return []
+        return None
     month = as_of.replace(day=1)
     latest_mrr = money[(money.metric == "mrr_minor") & (money.month == month)]
     currency = str(latest_mrr.sort_values("value", ascending=False).currency.iloc[0]) if len(latest_mrr) else None
@@ -418,7 +425,7 @@ def mrr_movements(session: Session, *, months: int = 12) -> list[dict[str, Any]]
     first = month
     for _ in range(months - 1):
         first = (first - dt.timedelta(days=1)).replace(day=1)
-    return [
+    movements = [
         {
             "month": m,
             **{k: int(_number(row.get(f"{k}_minor")) or 0) for k in MRR_MOVEMENTS},
@@ -427,6 +434,19 @@ def mrr_movements(session: Session, *, months: int = 12) -> list[dict[str, Any]]
         }
         for m, row in wide.loc[wide.index >= first].iterrows()
     ]
+    return RevenueByMonth(as_of=as_of, currency=currency, months=wide, movements=movements)
+
+
+def mrr_movements(session: Session, *, months: int = 12) -> list[dict[str, Any]]:
+    """The MRR movements of the last ``months`` months of the latest snapshot (see :func:`revenue_by_month`); empty
+    before the first ``kizuna refresh`` or with no revenue stored."""
+    stamp = latest_snapshot(session)
+    if stamp is None:
+        return []
+    series = load_kpi(session, names=REVENUE_SERIES)
+    as_of = series.as_of.iloc[0] if len(series) else stamp[0]
+    found = revenue_by_month(series, as_of=as_of, months=months)
+    return [] if found is None else found.movements
 
 
 @dataclasses.dataclass

@@ -1,1 +1,1 @@
-from tests.notify.loopback import smtp_server, webhook_peer  # noqa: F401
+from tests.platform.outbox.loopback import smtp_server, webhook_peer  # noqa: F401

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from kizuna.platform.outbox.models import MessageStatus, OutboundMessage
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued, message_id, queue_email, queue_webhook, render_email
 from kizuna.runtime import Runtime
-from tests.notify.loopback import SmtpServer, WebhookPeer
+from tests.platform.outbox.loopback import SmtpServer, WebhookPeer
 
 FAST = DeliveryPolicy(backoff_seconds=0.01, requeue_seconds=0.0)
 
