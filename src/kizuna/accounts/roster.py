@@ -1,9 +1,9 @@
 """The accounts list's roster: every account's list columns in memory, filtered and sorted in Python.
 
-On the 50,000-account demo a new view of the list (a search, a sort by MRR or renewal) cost 100–300 ms in SQL
-(a ``LIKE`` over every name, a join and sort of every account); with several clients and worker processes those first
-requests set the list's p95. The roster is read once (≈ 0.1 s, kept a minute by the service like its other choices)
-and a view is then ~10–30 ms of Python. Search and filters mean what :func:`kizuna.accounts.service._filtered` means
+In SQL, every new view of a large list (a search, a sort by MRR or renewal) is a ``LIKE`` over every name and a
+join and sort of every account; with several clients and worker processes those first requests set the list's p95.
+The roster is read once (kept a minute by the service like its other choices) and a view is then a pass of Python
+over it (figures: docs/benchmarks.md). Search and filters mean what :func:`kizuna.accounts.service._filtered` means
 in SQL; ``tests/accounts/test_roster.py`` checks they select and order the same accounts.
 """
 
@@ -76,7 +76,7 @@ class Roster:
 
     def _search(self, variants: list[str]) -> list[int]:
         """Indexes (in roster order) of the rows whose text contains any of ``variants``: ``str.find`` over one
-        string runs in C, ~10× faster than testing 50,000 row texts one by one."""
+        string runs in C, where testing every row's text would be a Python loop."""
         text, starts = self.text, self.starts
         found: set[int] = set()
         for variant in filter(None, variants):

@@ -91,8 +91,8 @@ def register_tables(con: Any, tables: Mapping[str, pa.Table | Path | str]) -> di
                 con._session.createDataFrame(source).createOrReplaceTempView(name)
                 out[name] = con.table(name)
             else:
-                # a view over the Arrow table itself: nothing is copied (copying the KPI step's hub tables into
-                # DuckDB took 1.2 s of a 50,000-account refresh); the connection keeps the table alive
+                # a view over the Arrow table itself: nothing is copied (a copy of every hub table would be a
+                # second one in memory, and time); the connection keeps the table alive
                 con.con.register(name, source)
                 out[name] = con.table(name)
         else:

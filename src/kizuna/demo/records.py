@@ -28,7 +28,7 @@ ENGLISH_SHARE = 0.1
 
 
 def _draw(rng: np.random.Generator, cum: Any) -> int:
-    """One categorical draw from cumulative probabilities (much faster than ``rng.choice(p=...)`` per call)."""
+    """One categorical draw from cumulative probabilities (``rng.choice(p=...)`` checks and sums ``p`` per call)."""
     return min(bisect.bisect_right(cum, rng.random()), len(cum) - 1)
 
 

@@ -223,7 +223,7 @@ ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
 
 
 def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
-    return items[int(rng.random() * len(items))]  # scalar rng.random() is ~10x faster than rng.integers()
+    return items[int(rng.random() * len(items))]  # one scalar draw: rng.integers() builds an array per call
 
 
 def fill(rng: np.random.Generator, template: str, theme: str | None = None) -> str:

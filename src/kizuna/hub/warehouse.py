@@ -83,7 +83,7 @@ def read_table(engine: Engine, name: str, *, batch_size: int = 100_000) -> pa.Ta
     """Read one app-database table into Arrow with kizuna's types (UTC timestamps, dates, int64 money).
 
     A SQLite file or a PostgreSQL database is read through its ADBC driver, which builds Arrow columns in C
-    (PostgreSQL: binary COPY): 4–12× faster than Python rows on the 50,000-account demo. SQLite's driver runs in a
+    (PostgreSQL: binary COPY), instead of a Python object per value. SQLite's driver runs in a
     child process (:mod:`kizuna.hub.sqlite_reader`). Any other database (an in-memory SQLite) is read as driver rows.
     Either way each column is then cast to kizuna's type in one step: SQLite's timestamp and date text by Arrow's
     ISO-8601 parser (SQLAlchemy stores UTC), 0/1 to booleans.

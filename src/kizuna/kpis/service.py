@@ -145,9 +145,8 @@ def _bulk_insert(session: Session, model: type[Base], columns: Mapping[str, pd.S
 
     SQLite gets the driver's ``executemany`` and PostgreSQL (psycopg) a binary ``COPY ... FROM STDIN``, both on the
     session's own connection and with the values SQLAlchemy would bind (see :func:`_bound_values`); any other
-    database a Core executemany per batch. For the 50,000-account snapshot (~394,000 rows) ``replace_snapshot`` took
-    8-10 s on SQLite and 19-26 s on PostgreSQL with a Core executemany of dicts, and takes 2.3-2.7 s and 4.4-4.9 s
-    this way, most of it the databases' own index upkeep (bench/kpi_snapshot.py on a busy 2-core machine).
+    database a Core executemany per batch: a Core executemany of dicts spends most of a large snapshot's time in
+    Python, the drivers' bulk paths leave it to the databases' own index upkeep (``bench/kpi_snapshot.py``).
     """
     table = _table(model)
     columns = _with_defaults(table, columns)
@@ -177,7 +176,7 @@ def _bulk_insert(session: Session, model: type[Base], columns: Mapping[str, pd.S
 
 
 def _sqlite_insert(driver: sqlite3.Connection, target: str, values: list[list[Any]]) -> None:
-    """INSERTs of as many rows as SQLite binds parameters, in one ``executemany`` (~15% faster than a row each)."""
+    """INSERTs of as many rows as SQLite binds parameters, in one ``executemany`` (fewer statements to prepare)."""
     width = len(values)
     grid = np.empty((len(values[0]), width), dtype=object)  # the rows
     for j, column in enumerate(values):

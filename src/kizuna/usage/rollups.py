@@ -1,8 +1,8 @@
 """Monthly usage rollups: each closed month's usage per account, kept next to the events it was computed from.
 
 The KPI refresh needs usage per account and month over the whole history (the monthly usage series and every
-account's last login). Counting distinct users month by month is the costliest part of a refresh (6.5 s of the
-48 million demo events), yet a month that has ended rarely changes. So each closed month's rows of
+account's last login). Counting distinct users month by month is the costliest part of a refresh, yet a month that
+has ended rarely changes. So each closed month's rows of
 :func:`kizuna.analytics.kpi.usage.account_month` are stored as one Parquet file::
 
     events/_rollups/account_months/month=2026-01.parquet

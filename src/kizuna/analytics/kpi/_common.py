@@ -144,7 +144,7 @@ def epoch_micros(tables: Tables, timestamp: ir.TimestampValue) -> ir.IntegerValu
     """Microseconds since 1970-01-01 UTC of an aware timestamp, as an integer (``// MICROS_PER_DAY`` = UTC day).
 
     Days and months are cut from this integer rather than by casting the timestamp to a date: DuckDB converts an
-    aware timestamp through ICU's calendar, ~10× slower on the 48 million demo events. Each engine's own function.
+    aware timestamp through ICU's calendar, far slower than the scan itself. Each engine's own function.
     """
     name = "unix_micros" if backend(tables).name == "pyspark" else "epoch_us"
     micros: Callable[[ir.TimestampValue], ir.IntegerValue] = ibis.udf.scalar.builtin(_micros, name=name)

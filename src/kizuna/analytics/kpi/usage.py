@@ -189,8 +189,8 @@ def user_activity(tables: Tables, as_of: dt.date, *, login_events: Sequence[str]
 
     Columns: ``account_id, user_id``, ``active_days`` (bit ``i`` set: active on the window's day ``i``, day 0 being
     ``as_of`` - 60 days, day 59 the day before ``as_of``), ``events_30d``, ``logins_30d`` (in the last 30 days).
-    Windows, active user-days and distinct users all come from this one grouping (no distinct counts: 5x faster
-    on the demo). :func:`account_usage` and :func:`month_to_date` read it; the refresh materialises it once.
+    Windows, active user-days and distinct users all come from this one grouping (no distinct counts, the costly
+    part on events). :func:`account_usage` and :func:`month_to_date` read it; the refresh materialises it once.
     """
     prepared = tables.get(prepared_key("user_activity", as_of))
     if prepared is not None and tuple(login_events) == LOGIN_EVENTS:
@@ -270,8 +270,8 @@ def account_month(events: ir.Table, month: dt.date) -> ir.Table:
     """:func:`account_months` rows of one calendar month of ``events`` (already cut off where the caller needs).
 
     Each month is aggregated apart, between literal UTC instants: the range test lets the engine skip the other
-    months' event files, and one month's distinct users fit the CPU caches (one pass grouping every account-month
-    at once took 10 s on the 48 million demo events, the months apart 6.5 s).
+    months' event files, and one month's distinct users fit the CPU caches, which one pass grouping every
+    account-month at once does not.
     """
     inside = events.filter(events.timestamp >= instant(month), events.timestamp < instant(add_months(month, 1)))
     return (
