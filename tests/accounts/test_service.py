@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kizuna import models as m
 from kizuna.accounts import service
-from kizuna.accounts.schemas import AccountCreate, AccountQuery, AccountUpdate, ActivityCreate
+from kizuna.accounts.schemas import AccountCreate, AccountQuery, AccountUpdate
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from tests import factories as f
 
@@ -83,34 +83,3 @@ def test_create_update_and_bulk_assign_are_audited(session: Session) -> None:
         select(m.AuditEntry.action).where(m.AuditEntry.entity == "account", m.AuditEntry.entity_id == str(account.id))
     ).all()
     assert sorted(actions) == ["assign", "create", "update"]
-
-
-def test_activities_and_customer_360(session: Session) -> None:
-    plan = f.plan(session)
-    account = f.account(session)
-    contact = f.contact(session, account)
-    _sub(session, account, plan, 50_000, dt.date(2026, 3, 1), end_date=dt.date(2026, 6, 1))
-    _sub(session, account, plan, 80_000, dt.date(2026, 6, 1), renewal_date=dt.date(2027, 6, 1))
-    service.log_activity(
-        session,
-        actor="t",
-        account_id=account.id,
-        data=ActivityCreate(kind="meeting", subject="キックオフ", contact_id=contact.id),
-    )
-    with pytest.raises(InvalidInput):
-        service.log_activity(
-            session, actor="t", account_id=account.id, data=ActivityCreate(subject="x", contact_id=10**9)
-        )
-    view = service.customer_360(session, account.id, today=TODAY)
-    assert view.mrr_minor == 80_000 and view.next_renewal == dt.date(2027, 6, 1)
-    assert [a.subject for a in view.activities] == ["キックオフ"]
-    history = {p.month: p.mrr_minor for p in view.mrr_history}
-    assert history[dt.date(2026, 2, 1)] == 0
-    assert history[dt.date(2026, 3, 1)] == 50_000 and history[dt.date(2026, 6, 1)] == 80_000
-    with pytest.raises(NotFound):
-        service.customer_360(session, 10**9, today=TODAY)
-
-
-def test_nps() -> None:
-    assert service.nps_of([10, 9, 8, 6]) == pytest.approx(25.0)
-    assert service.nps_of([]) is None
