@@ -90,15 +90,21 @@ def main() -> None:
         c_tok, c_sent = c_tok + (c1 - c0), c_sent + (c2 - c1)
         ratios.append(p_cpu / r_cpu)
     n = len(texts)
-    print(f"raw Sudachi (mode C, normalized_form): CPU {raw_cpu:.1f} s ({n / raw_cpu:,.0f} docs/s), "
-          f"wall {raw_wall:.1f} s, {morphemes:,} morphemes")
-    print(f"pipeline: CPU {cpu:.1f} s ({n / cpu:,.0f} docs/s), wall {wall:.1f} s (CPU: normalise+tokenise+terms "
-          f"{c_tok:.1f} s, sentiment {c_sent:.1f} s, rules+classification {cpu - c_tok - c_sent:.1f} s)")
+    print(
+        f"raw Sudachi (mode C, normalized_form): CPU {raw_cpu:.1f} s ({n / raw_cpu:,.0f} docs/s), "
+        f"wall {raw_wall:.1f} s, {morphemes:,} morphemes"
+    )
+    print(
+        f"pipeline: CPU {cpu:.1f} s ({n / cpu:,.0f} docs/s), wall {wall:.1f} s (CPU: normalise+tokenise+terms "
+        f"{c_tok:.1f} s, sentiment {c_sent:.1f} s, rules+classification {cpu - c_tok - c_sent:.1f} s)"
+    )
     print("CPU ratio per slice, in order:", " ".join(f"{r:.2f}" for r in ratios))
     ratios.sort()
-    print(f"pipeline / raw Sudachi, CPU time: {cpu / raw_cpu:.2f}x (tokenise+terms alone: {c_tok / raw_cpu:.2f}x; "
-          f"per slice min {ratios[0]:.2f}x, median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
-          f"wall: {wall / raw_wall:.2f}x")
+    print(
+        f"pipeline / raw Sudachi, CPU time: {cpu / raw_cpu:.2f}x (tokenise+terms alone: {c_tok / raw_cpu:.2f}x; "
+        f"per slice min {ratios[0]:.2f}x, median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
+        f"wall: {wall / raw_wall:.2f}x"
+    )
     sentiment = pd.concat(sentiments, ignore_index=True)
     predicted = pd.concat(predictions, ignore_index=True)
     print(f"peak memory (max RSS): {peak_mib():.0f} MiB")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kizuna import models as m
 from kizuna.errors import ImportRejected
 from kizuna.imports import events as events_module
-from kizuna.imports import runs, service
+from kizuna.imports import runs
 from kizuna.imports.events import parse_timestamps
 from kizuna.imports.service import import_file
 from kizuna.settings import Settings

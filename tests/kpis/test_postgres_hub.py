@@ -9,8 +9,8 @@ from kizuna import models
 from kizuna.analytics.engine import connect
 from kizuna.analytics.kpi import revenue
 from kizuna.db import make_engine
-from kizuna.migrations import upgrade
 from kizuna.hub.warehouse import hub_tables
+from kizuna.migrations import upgrade
 from tests.analytics.kpi.fixtures import AS_OF, EXPECTED_JPY_MONTHS, revenue_hub
 
 

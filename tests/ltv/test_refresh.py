@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kizuna.cli import build_app
-from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.domains import refresh
+from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.runtime import Runtime
 
 

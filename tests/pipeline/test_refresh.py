@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from kizuna.accounts.models import Account
 from kizuna.hub.context import RefreshContext
 from kizuna.pipeline.refresh import Step, refresh
-from kizuna.accounts.models import Account
 from kizuna.runtime import Runtime
 from tests import factories
 

@@ -10,8 +10,8 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from kizuna.playbooks.models import JobStatus, PendingJob
 from kizuna.platform.queue import claim, insert_ignoring_duplicates
+from kizuna.playbooks.models import JobStatus, PendingJob
 
 NOW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)

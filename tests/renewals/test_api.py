@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
-
 from kizuna.auth import service as auth_service
 from kizuna.runtime import Runtime
 from kizuna.web.app import create_app
@@ -16,7 +15,6 @@ with warnings.catch_warnings():
     # Starlette's TestClient warns that its httpx use is deprecated; it is still the way to drive an ASGI app.
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-
 
 
 def test_routers(runtime: Runtime) -> None:

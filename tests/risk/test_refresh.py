@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from kizuna import models as m
 from kizuna.cli import build_app
-from kizuna.errors import InvalidInput
 from kizuna.domains import refresh
+from kizuna.errors import InvalidInput
 from kizuna.risk import jobs as risk_jobs
 from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore

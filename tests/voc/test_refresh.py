@@ -9,8 +9,8 @@ import math
 import pytest
 from sqlalchemy import select, update
 
-from kizuna.health.models import HealthScore
 from kizuna.domains import REFRESH_STEPS, refresh
+from kizuna.health.models import HealthScore
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from kizuna.voc import analyses

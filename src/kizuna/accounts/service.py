@@ -32,8 +32,8 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
-from kizuna.kpis.models import AccountMetrics
 from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.kpis.models import AccountMetrics
 
 _HIRAGANA = range(0x3041, 0x3097)
 

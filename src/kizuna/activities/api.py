@@ -45,5 +45,3 @@ def log_activity(
         **data.model_dump(),
     )
     return ActivityOut.model_validate(activity)
-
-

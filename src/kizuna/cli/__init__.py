@@ -28,11 +28,17 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
-        data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default: $KIZUNA_DATA_DIR or ./kizuna-data)."),
-        database_url: str = typer.Option(None, "--database-url", help="App database URL (default: SQLite in data dir)."),
+        data_dir: str = typer.Option(
+            None, "--data-dir", help="Data directory (default: $KIZUNA_DATA_DIR or ./kizuna-data)."
+        ),
+        database_url: str = typer.Option(
+            None, "--database-url", help="App database URL (default: SQLite in data dir)."
+        ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
     ) -> None:
-        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        )
         overrides: dict[str, object] = {}
         if data_dir:
             overrides["data_dir"] = data_dir

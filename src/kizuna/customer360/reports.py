@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.customer360 import service as accounts_service
 from kizuna.customer360.service import Customer360
-from kizuna.platform.clock import today
 from kizuna.errors import ConfigurationError
+from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, Id
 from kizuna.platform.web.templating import language_of, render

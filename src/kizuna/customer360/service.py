@@ -154,8 +154,6 @@ def _scores_and_plans(session: Session, account_id: int, *, today: dt.date) -> d
     return extras
 
 
-
-
 @dataclasses.dataclass
 class Cockpit:
     owner: TeamMember | None

@@ -27,9 +27,9 @@ def register(app: typer.Typer) -> None:
         """
         import datetime as dt
 
-        from kizuna.platform.cli.common import fail, settings
         from kizuna.demo.generator import generate_demo
         from kizuna.demo.simulate import DemoOptions
+        from kizuna.platform.cli.common import fail, settings
 
         try:
             end = dt.date.fromisoformat(end_date)

@@ -143,12 +143,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every past date and compare with churn in the following horizon."""
         from kizuna.analytics.engine import connect
-        from kizuna.analytics.scoring.backtest import backtest_scorecard
         from kizuna.analytics.risk.features import training_samples
+        from kizuna.analytics.scoring.backtest import backtest_scorecard
         from kizuna.health.service import scorecards
+        from kizuna.hub.warehouse import hub_tables
         from kizuna.usage.store import EventStore
         from kizuna.voc.service import entry_sentiment
-        from kizuna.hub.warehouse import hub_tables
 
         with runtime() as rt:
             cards = scorecards(rt.settings)

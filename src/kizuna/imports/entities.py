@@ -15,24 +15,24 @@ from typing import Any, Literal
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapper
 
-from kizuna.accounts.models import Account, Contact, TeamMember
-from kizuna.activities.models import Activity
-from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
-from kizuna.db import Base
-from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
-from kizuna.onboarding.models import OnboardingMilestone
-from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
-from kizuna.voc.models import VocEntry
-from kizuna.accounts.models import LifecycleStage, TeamRole, TouchTier
-from kizuna.activities.models import ActivityKind
-from kizuna.billing.models import InvoiceStatus, PaymentStatus, SubscriptionStatus
-from kizuna.db import UTCDateTime
-from kizuna.funnel.models import LeadStatus, OpportunityKind, OpportunityStage
-from kizuna.onboarding.models import MilestoneKind
-from kizuna.support.models import TicketChannel, TicketPriority
-from kizuna.surveys.models import SurveyKind
-from kizuna.voc.models import VocChannel
+from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember, TeamRole, TouchTier
+from kizuna.activities.models import Activity, ActivityKind
+from kizuna.billing.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Plan,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from kizuna.db import Base, UTCDateTime
+from kizuna.funnel.models import Lead, LeadStatus, MarketingSpend, Opportunity, OpportunityKind, OpportunityStage
+from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
+from kizuna.support.models import Ticket, TicketChannel, TicketPriority
+from kizuna.surveys.models import SurveyKind, SurveyResponse
+from kizuna.voc.models import VocChannel, VocEntry
 
 FieldKind = Literal["text", "int", "money", "date", "datetime", "bool"]
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.platform.clock import today
 from kizuna.lifecycle import service
+from kizuna.platform.clock import today
 from kizuna.platform.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])

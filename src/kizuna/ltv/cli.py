@@ -14,8 +14,8 @@ def register(app: typer.Typer) -> None:
     @ltv.command("plans")
     def plans(fmt: str = typer.Option("table", "--format", help="table, csv or json")) -> None:
         """sBG fit per plan: alpha, beta, expected lifetime (months), ARPA and LTV (as of the newest refresh)."""
-        from kizuna.platform.cli.output import print_frame
         from kizuna.ltv.service import cohort_fits
+        from kizuna.platform.cli.output import print_frame
 
         with runtime() as rt, rt.transaction() as session:
             print_frame(cohort_fits(session), fmt)
@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", help="table, csv or json"),
     ) -> None:
         """Per-account probability alive, expected payments and 12-month CLV (as of the newest refresh)."""
-        from kizuna.platform.cli.output import print_frame
         from kizuna.ltv.service import account_values
+        from kizuna.platform.cli.output import print_frame
 
         with runtime() as rt, rt.transaction() as session:
             print_frame(account_values(session, limit=limit), fmt)

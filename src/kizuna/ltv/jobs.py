@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kizuna.analytics.ltv.portfolio import portfolio_ltv
-from kizuna.ltv.service import store_portfolio_ltv
 from kizuna.hub.context import RefreshContext
+from kizuna.ltv.service import store_portfolio_ltv
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:

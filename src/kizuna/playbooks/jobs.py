@@ -22,13 +22,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kizuna.hub.context import RefreshContext
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
+from kizuna.hub.context import RefreshContext
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
+from kizuna.platform.queue import claim, worker_name
 from kizuna.playbooks.actions import execute_action
 from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
-from kizuna.platform.queue import claim, worker_name
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
+from kizuna.platform.queue import insert_ignoring_duplicates
 from kizuna.playbooks import schemas as s
-from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.playbooks.models import (
     JobStatus,
     PendingJob,
@@ -32,8 +32,8 @@ from kizuna.playbooks.models import (
     RunMode,
     RunOutcome,
 )
-from kizuna.platform.queue import insert_ignoring_duplicates
 from kizuna.playbooks.triggers import Signal, evaluate_trigger
+from kizuna.segments.attributes import account_attributes, failed_condition
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
-from kizuna.renewals import expansion, service
 from kizuna.platform.web.deps import DbSession, Id
+from kizuna.renewals import expansion, service
 
 router = APIRouter(prefix="/api/v1", tags=["renewals"])
 

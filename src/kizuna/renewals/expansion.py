@@ -25,8 +25,8 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Product, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
-from kizuna.segments import snapshots
 from kizuna.renewals.models import ExpansionSignal
+from kizuna.segments import snapshots
 from kizuna.voc.models import VocEntry
 
 log = logging.getLogger(__name__)

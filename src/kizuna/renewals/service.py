@@ -21,8 +21,8 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.segments import snapshots
 from kizuna.renewals.models import ForecastCall, Renewal, RenewalOutcome
+from kizuna.segments import snapshots
 
 # What each CSM call means as a probability of renewing (for the CSM-weighted forecast).
 CALL_PROBABILITY: dict[str, float] = {"commit": 0.95, "likely": 0.75, "at_risk": 0.35, "lost": 0.0}

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from kizuna.errors import NotFound
-from kizuna.risk import service
 from kizuna.platform.web.deps import DbSession
+from kizuna.risk import service
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 

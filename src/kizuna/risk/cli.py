@@ -16,8 +16,8 @@ def _date(text: str | None) -> dt.date:
 
 def _tables(rt: object) -> dict[str, object]:
     from kizuna.analytics.engine import connect
-    from kizuna.usage.store import EventStore
     from kizuna.hub.warehouse import hub_tables
+    from kizuna.usage.store import EventStore
 
     settings = rt.settings  # type: ignore[attr-defined]
     return hub_tables(connect(settings.analytics_engine), rt.engine, EventStore(settings.events_dir))  # type: ignore[attr-defined]

@@ -153,8 +153,8 @@ def score_accounts(
     top_drivers: int = 3,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` (notice not given) with the active model; store the scores."""
-    from kizuna.analytics.scoring.measures import account_measures
     from kizuna.analytics.risk.features import in_population
+    from kizuna.analytics.scoring.measures import account_measures
 
     model_row = model_row or active_model(session)
     if model_row is None:

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
+from kizuna.platform.web.deps import DbSession
 from kizuna.segments import service
 from kizuna.segments.schemas import Assignment, Book
-from kizuna.platform.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
 

@@ -7,9 +7,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from kizuna.platform.clock import today
-from kizuna.segments import service
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import render
+from kizuna.segments import service
 
 router = APIRouter(tags=["segments"])
 

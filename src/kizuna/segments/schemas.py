@@ -47,8 +47,6 @@ class Condition(_Strict):
         raise AssertionError("validated")
 
 
-
-
 class SegmentDefinition(BaseModel):
     """``rules`` (conditions over account attributes, see :mod:`kizuna.segments.attributes`; ``rfm.segment``,
     ``rfm.r_score`` ... are attributes too) joined by ``match``; or ``rfm_segment``, one RFM segment name."""

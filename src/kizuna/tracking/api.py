@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import ingest_principal
 from kizuna.auth.service import Principal
+from kizuna.platform.web.deps import DbSession, settings_of
 from kizuna.tracking import service
 from kizuna.tracking.schemas import BatchRequest, IngestResult, SegmentMessage
 from kizuna.usage.store import EventStore
-from kizuna.platform.web.deps import DbSession, settings_of
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 RESPONSES: dict[int | str, dict[str, str]] = {

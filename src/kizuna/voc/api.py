@@ -11,9 +11,9 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from kizuna.platform.web.deps import DbSession
 from kizuna.voc import analyses
 from kizuna.voc.service import VocFilter, voc_entries
-from kizuna.platform.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/voc", tags=["voc"])
 

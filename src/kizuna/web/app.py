@@ -32,6 +32,7 @@ WEB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = WEB_DIR.parents[2]
 STATIC_DIR = WEB_DIR.parent / "platform" / "web" / "static"
 
+
 class LanguageAndHeaders:
     """Pure ASGI middleware (cheaper than ``@app.middleware``): picks the language from the ``kizuna_lang`` cookie and
     adds security headers and a ``Server-Timing`` header to every response."""

@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow as pa
 
 from kizuna import models
-from kizuna.usage.store import EVENT_SCHEMA
 from kizuna.hub.warehouse import ANALYTICS_TABLES, arrow_schema
+from kizuna.usage.store import EVENT_SCHEMA
 
 UTC = dt.UTC
 DEFAULTS: dict[str, dict[str, Any]] = {

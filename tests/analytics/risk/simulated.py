@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from kizuna import models
-from kizuna.usage.store import EVENT_SCHEMA
 from kizuna.hub.warehouse import ANALYTICS_TABLES, arrow_schema
+from kizuna.usage.store import EVENT_SCHEMA
 
 UTC = dt.UTC
 START = dt.date(2024, 1, 1)

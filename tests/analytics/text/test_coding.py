@@ -36,7 +36,9 @@ def test_bad_rules_are_refused(bad: str) -> None:
 
 
 def test_yaml_priority_and_defaults() -> None:
-    rules = CodingRules.from_yaml("language: ja\ncodes:\n  - name: price\n    rule: 高い\n  - name: ux\n    rule: [使いにくい, 分かりにくい]\n")
+    rules = CodingRules.from_yaml(
+        "language: ja\ncodes:\n  - name: price\n    rule: 高い\n  - name: ux\n    rule: [使いにくい, 分かりにくい]\n"
+    )
     table = apply_rules(Corpus.from_texts(["高いし使いにくい", "分かりにくい", "普通"]), rules)
     assert table["rule_label"].tolist() == ["price", "ux", "other"]
     assert table["codes"].tolist() == [("price", "ux"), ("ux",), ()]

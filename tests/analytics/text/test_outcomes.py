@@ -6,8 +6,12 @@ from kizuna.analytics.text import Corpus, account_voc_sentiment, churn_lift, fea
 
 def test_themes_ranked_by_accounts_and_arr() -> None:
     texts = [
-        "Salesforce連携が欲しい", "Salesforce連携ができるようにしてほしい", "Salesforce連携がないので不便",
-        "スマホアプリが欲しい", "スマホアプリがあれば嬉しい", "料金が高い",
+        "Salesforce連携が欲しい",
+        "Salesforce連携ができるようにしてほしい",
+        "Salesforce連携がないので不便",
+        "スマホアプリが欲しい",
+        "スマホアプリがあれば嬉しい",
+        "料金が高い",
     ]
     corpus = Corpus.from_texts(texts, doc_ids=["t1", "t2", "t3", "t4", "t5", "t6"])
     cats = ["feature_request"] * 2 + ["missing_features"] + ["feature_request"] * 2 + ["price_not_worth_it"]
@@ -33,8 +37,10 @@ def test_churn_lift() -> None:
         }
     )
     outcomes = pd.DataFrame(
-        {"account_id": ["a", "b", "c", "d"],
-         "churned_at": pd.to_datetime(["2024-03-01", "2025-06-01", None, None], utc=True)}
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "churned_at": pd.to_datetime(["2024-03-01", "2025-06-01", None, None], utc=True),
+        }
     )
     out = churn_lift(mentions, outcomes, window_days=180, min_accounts=1).set_index("feature")
     # only a churns within 180 days of a text: base rate 1/4

@@ -1,4 +1,3 @@
-import pandas as pd
 import pytest
 
 from kizuna.analytics.text import Corpus, cluster_words, cooccurrence_network, nmf_topics

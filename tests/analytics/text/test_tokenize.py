@@ -42,7 +42,9 @@ def test_user_dictionary_and_ignore(analyzer: TextAnalyzer) -> None:
     assert doc.terms == ["ヘルススコア設定画面", "見づらい", "解約"]
     assert doc.text[doc.starts[0] : doc.ends[0]] == "ヘルススコア設定画面"
     assert analyzer.analyze("kizuna analytics dashboards don't work").terms == [
-        "kizuna analytics", "dashboard", "work+NEG"
+        "kizuna analytics",
+        "dashboard",
+        "work+NEG",
     ]
 
 
@@ -71,7 +73,11 @@ def test_english(analyzer: TextAnalyzer) -> None:
     assert doc.sentences[1].request and not doc.sentences[0].request
     assert analyzer.analyze("No complaints at all").terms == ["complaint+NEG"]
     assert [lemmatize_en(w) for w in ("integrations", "added", "stopped", "replies", "using")] == [
-        "integration", "add", "stop", "reply", "use"
+        "integration",
+        "add",
+        "stop",
+        "reply",
+        "use",
     ]
 
 

@@ -1,6 +1,7 @@
 """Real peers on loopback for tests: an SMTP server (aiosmtpd) and an HTTP webhook receiver (http.server).
 
-Import the fixtures into a test package's conftest.py: ``from tests.platform.outbox.loopback import smtp_server, webhook_peer``.
+Import the fixtures into a test package's conftest.py:
+``from tests.platform.outbox.loopback import smtp_server, webhook_peer``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from kizuna.platform.outbox.models import MessageStatus, OutboundMessage
-from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued, message_id, queue_email, queue_webhook, render_email
+from kizuna.platform.outbox.service import (
+    DeliveryPolicy,
+    deliver_queued,
+    message_id,
+    queue_email,
+    queue_webhook,
+    render_email,
+)
 from kizuna.runtime import Runtime
 from tests.platform.outbox.loopback import SmtpServer, WebhookPeer
 

@@ -141,7 +141,7 @@ class _Parser:
         while pos < len(source):
             m = _TOKEN_RE.match(source, pos)
             if m is None or m.end() == pos:
-                raise InvalidInput(f"cannot read rule {self.source!r} at {source[pos:pos + 20]!r}")
+                raise InvalidInput(f"cannot read rule {self.source!r} at {source[pos : pos + 20]!r}")
             pos = m.end()
             kind = m.lastgroup or ""
             value = m.group(kind)

@@ -27,7 +27,9 @@ def holdout_mask(texts: pd.Series) -> np.ndarray:
     return np.array([int(hashlib.md5(str(t).encode("utf-8")).hexdigest(), 16) % 5 == 0 for t in texts])
 
 
-def evaluate_labelled_set(frame: pd.DataFrame | str | Path, *, n_splits: int = 5, random_state: int = 0) -> dict[str, Any]:
+def evaluate_labelled_set(
+    frame: pd.DataFrame | str | Path, *, n_splits: int = 5, random_state: int = 0
+) -> dict[str, Any]:
     """Cross-validated rules / model / combined reports on the development split, the held-out split scored
     by a combined model fitted on the whole development split, and sentiment accuracy.
 

@@ -162,8 +162,15 @@ def kwic(corpus: Corpus, term: str, *, width: int = 20, include_negated: bool = 
                     s_no += 1
                 b, e = doc.starts[k], doc.ends[k]
                 rows.append(
-                    (doc_id, s_no, doc.text[max(0, b - width) : b], doc.text[b:e], doc.text[e : e + width],
-                     t.endswith(NEG), t)
+                    (
+                        doc_id,
+                        s_no,
+                        doc.text[max(0, b - width) : b],
+                        doc.text[b:e],
+                        doc.text[e : e + width],
+                        t.endswith(NEG),
+                        t,
+                    )
                 )
     return pd.DataFrame(rows, columns=["doc_id", "sentence_no", "left", "keyword", "right", "negated", "term"])
 
@@ -269,8 +276,19 @@ def characteristic_words(
         frame = frame.sort_values([statistic, "term"], ascending=[False, True]).head(top_n)
         frame.insert(1, "rank", np.arange(1, len(frame) + 1))
         frames.append(frame)
-    cols = ["group", "rank", "term", "df_group", "df_other", "share_group", "share_other", "jaccard",
-            "log_likelihood", "chi2", "p_value"]
+    cols = [
+        "group",
+        "rank",
+        "term",
+        "df_group",
+        "df_other",
+        "share_group",
+        "share_other",
+        "jaccard",
+        "log_likelihood",
+        "chi2",
+        "p_value",
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
@@ -324,8 +342,11 @@ def correspondence_analysis_table(table: pd.DataFrame, n_components: int = 2) ->
     cols = pd.DataFrame(g, columns=dims, index=table.columns[keep_c])
     cols["mass"] = c
     inertia = pd.DataFrame(
-        {"dimension": [f"dim{i + 1}" for i in range(len(eig))], "inertia": eig,
-         "share": eig / total_inertia if total_inertia > 0 else eig}
+        {
+            "dimension": [f"dim{i + 1}" for i in range(len(eig))],
+            "inertia": eig,
+            "share": eig / total_inertia if total_inertia > 0 else eig,
+        }
     )
     return CorrespondenceAnalysis(rows=rows, columns=cols, inertia=inertia, total_inertia=total_inertia)
 

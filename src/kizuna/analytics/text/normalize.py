@@ -54,7 +54,17 @@ SPELLING_VARIANTS: Mapping[str, str] = {
 }
 
 # katakana IT words written without the final long vowel: サーバ -> サーバー (only when no ー follows already)
-_LONG_VOWEL_WORDS = ("ユーザ", "サーバ", "メンバ", "マネージャ", "コンピュータ", "フォルダ", "ブラウザ", "プリンタ", "パラメータ")
+_LONG_VOWEL_WORDS = (
+    "ユーザ",
+    "サーバ",
+    "メンバ",
+    "マネージャ",
+    "コンピュータ",
+    "フォルダ",
+    "ブラウザ",
+    "プリンタ",
+    "パラメータ",
+)
 _LONG_VOWEL_RE = re.compile("(" + "|".join(_LONG_VOWEL_WORDS) + ")(?![ー\u30a0-\u30ff])")
 
 _VARIANT_RE = re.compile("|".join(re.escape(k) for k in sorted(SPELLING_VARIANTS, key=len, reverse=True)))

@@ -19,9 +19,40 @@ from kizuna.analytics.text.lexicon import NEG
 __all__ = ["Themes", "account_voc_sentiment", "churn_lift", "feature_request_themes", "rank_themes"]
 
 REQUEST_CATEGORIES = ("feature_request", "missing_features")
-_THEME_STOP = frozenset(("欲しい", "出来る", "機能", "追加", "良い", "助かる", "嬉しい", "有り難い", "便利", "要望",
-                         "希望", "願う", "思う", "欲しい+NEG", "出来る+NEG", "add", "wish", "love", "great",
-                         "feature", "nice", "would", "please", "helpful", "able", "way", "使う", "見る", "別", "対応"))
+_THEME_STOP = frozenset(
+    (
+        "欲しい",
+        "出来る",
+        "機能",
+        "追加",
+        "良い",
+        "助かる",
+        "嬉しい",
+        "有り難い",
+        "便利",
+        "要望",
+        "希望",
+        "願う",
+        "思う",
+        "欲しい+NEG",
+        "出来る+NEG",
+        "add",
+        "wish",
+        "love",
+        "great",
+        "feature",
+        "nice",
+        "would",
+        "please",
+        "helpful",
+        "able",
+        "way",
+        "使う",
+        "見る",
+        "別",
+        "対応",
+    )
+)
 
 
 def _identity(x: Any) -> Any:
@@ -62,8 +93,9 @@ def feature_request_themes(
     docs = [[t[: -len(NEG)] if t.endswith(NEG) else t for t in d] for d in corpus.terms()]
     docs = [[t for t in d if t not in _THEME_STOP] for d in docs]
     if not docs:
-        return Themes(pd.DataFrame(columns=["theme", "label", "n_texts", "top_terms"]),
-                      pd.DataFrame(columns=["doc_id", "theme"]))
+        return Themes(
+            pd.DataFrame(columns=["theme", "label", "n_texts", "top_terms"]), pd.DataFrame(columns=["doc_id", "theme"])
+        )
     vec = TfidfVectorizer(analyzer=_identity, token_pattern=None, sublinear_tf=True)
     x = vec.fit_transform(docs).toarray()
     empty = x.sum(axis=1) == 0
@@ -114,8 +146,9 @@ def rank_themes(themes: Themes, texts: pd.DataFrame, accounts: pd.DataFrame) -> 
     if accounts["account_id"].duplicated().any():
         dup = accounts.loc[accounts["account_id"].duplicated(), "account_id"].iloc[0]
         raise InvalidInput(f"accounts frame lists account_id {dup!r} more than once", value=dup)
-    joined = themes.assignments.merge(texts[["text_id", "account_id"]], left_on="doc_id", right_on="text_id",
-                                      how="left")
+    joined = themes.assignments.merge(
+        texts[["text_id", "account_id"]], left_on="doc_id", right_on="text_id", how="left"
+    )
     rows = []
     arr_by_account = accounts.set_index("account_id")["arr"]
     for theme, grp in joined.groupby("theme", sort=True):
@@ -205,7 +238,10 @@ def account_voc_sentiment(
     has_label = "label" in s.columns
     s["neg"] = (s["label"] == "negative").astype(float) if has_label else np.nan
     out = s.groupby("account_id").agg(
-        w=("w", "sum"), ws=("ws", "sum"), n_texts=("score", "size"), share_negative=("neg", "mean"),
+        w=("w", "sum"),
+        ws=("ws", "sum"),
+        n_texts=("score", "size"),
+        share_negative=("neg", "mean"),
         last_date=("date", "max"),
     )
     out["voc_sentiment"] = out["ws"] / out["w"]

@@ -208,8 +208,7 @@ def text_sentiment(corpus: Corpus, scorer: SentimentScorer | None = None) -> pd.
             label, score, scores = scorer.score_text(doc)
             sl = [scorer.label_sentence(sc, s.request) for sc, s in zip(scores, doc.sentences, strict=True)]
             rows.append(
-                (doc_id, label, float(score), len(sl), sl.count("positive"), sl.count("negative"),
-                 sl.count("request"))
+                (doc_id, label, float(score), len(sl), sl.count("positive"), sl.count("negative"), sl.count("request"))
             )
     return pd.DataFrame(
         rows, columns=["doc_id", "label", "score", "n_sentences", "n_positive", "n_negative", "n_request"]

@@ -89,13 +89,17 @@ def cooccurrence_network(
     deg_c = nx.degree_centrality(graph)
     betw = nx.betweenness_centrality(graph)
     df_by_term = dict(zip(vocab, df.astype(int), strict=True))
-    nodes = pd.DataFrame(
-        [
-            (t, df_by_term[t], membership[t], graph.degree(t), graph.degree(t, weight="weight"), deg_c[t], betw[t])
-            for t in graph.nodes
-        ],
-        columns=node_cols,
-    ).sort_values(["community", "df", "term"], ascending=[True, False, True]).reset_index(drop=True)
+    nodes = (
+        pd.DataFrame(
+            [
+                (t, df_by_term[t], membership[t], graph.degree(t), graph.degree(t, weight="weight"), deg_c[t], betw[t])
+                for t in graph.nodes
+            ],
+            columns=node_cols,
+        )
+        .sort_values(["community", "df", "term"], ascending=[True, False, True])
+        .reset_index(drop=True)
+    )
     return CooccurrenceNetwork(nodes=nodes, edges=edges, graph=graph)
 
 
@@ -179,5 +183,8 @@ def cluster_words(
     labels = fcluster(z, t=min(n_clusters, len(order)), criterion="maxclust")
     terms = [vocab[i] for i in order]
     out = pd.DataFrame({"term": terms, "df": df[order].astype(int), "cluster": labels.astype(int)})
-    return WordClusters(labels=out.sort_values(["cluster", "df", "term"], ascending=[True, False, True])
-                        .reset_index(drop=True), linkage=z, terms=terms)
+    return WordClusters(
+        labels=out.sort_values(["cluster", "df", "term"], ascending=[True, False, True]).reset_index(drop=True),
+        linkage=z,
+        terms=terms,
+    )

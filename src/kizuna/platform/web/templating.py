@@ -1,7 +1,8 @@
 """One Jinja environment for every domain's pages (autoescape on: customer text is always shown escaped).
 
 Templates are found in ``kizuna/platform/web/templates`` (the base layout and macros) first, then in every
-``templates/`` folder of the package; domains keep their templates in a sub-folder named after the domain (``accounts/templates/accounts/list.html``) so names never clash.
+``templates/`` folder of the package; domains keep their templates in a sub-folder named after the domain
+(``accounts/templates/accounts/list.html``) so names never clash.
 """
 
 from __future__ import annotations
