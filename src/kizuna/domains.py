@@ -71,6 +71,7 @@ from kizuna.segments import pages as segments_pages
 from kizuna.surveys import cli as surveys_cli
 from kizuna.surveys import pages as surveys_pages
 from kizuna.surveys import public as surveys_public
+from kizuna.tasks import api as tasks_api
 from kizuna.tasks import cli as tasks_cli
 from kizuna.tasks import pages as tasks_pages
 from kizuna.tracking import api as tracking_api
@@ -147,7 +148,7 @@ DOMAINS: tuple[Domain, ...] = (
         commands=(knowledge_cli.register,),
         refresh=Step("knowledge", knowledge_jobs.refresh),
     ),
-    Domain("tasks", pages=(tasks_pages.router,), commands=(tasks_cli.register,)),
+    Domain("tasks", pages=(tasks_pages.router, tasks_api.router), commands=(tasks_cli.register,)),
     Domain(
         "surveys",
         pages=(surveys_pages.router,),

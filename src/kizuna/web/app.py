@@ -24,7 +24,7 @@ from kizuna.domains import DOMAINS
 from kizuna.platform.web import i18n
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from kizuna.web import docs, errors, probes, rest
+from kizuna.web import docs, errors, probes
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,7 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
         log.warning("%s is missing: run `npm ci` (./dev.sh does) or charts will not draw", vendor)
 
     app.include_router(probes.router)
-    for router in (docs.router, rest.router):
-        app.include_router(router, dependencies=[Depends(authorized)])
+    app.include_router(docs.router, dependencies=[Depends(authorized)])
     for domain in DOMAINS:
         for router in domain.public:
             app.include_router(router)

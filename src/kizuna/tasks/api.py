@@ -1,52 +1,19 @@
-"""REST routes over the domains that have no ``api.py`` of their own yet: tasks (scores, risk and segments join as
-their services land). Each route parses, calls one service and returns its result."""
+"""JSON routes of tasks: list, create, read, complete. Each route parses, calls one service and returns its result."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.web.deps import DbSession, Id
 from kizuna.tasks import service as tasks_service
+from kizuna.tasks.schemas import TaskCreate, TaskDone, TaskOut
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
-
-
-class TaskOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    account_id: int | None
-    owner_id: int | None
-    title: str
-    reason: str | None
-    priority: str
-    status: str
-    due_on: dt.date | None
-    source: str | None
-    created_by: str
-    created_at: dt.datetime
-    completed_at: dt.datetime | None
-    outcome: str | None
-
-
-class TaskCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500, pattern=r"\S")
-    account_id: int | None = Field(default=None, ge=1, le=2**31)
-    owner_id: int | None = Field(default=None, ge=1, le=2**31)
-    reason: str | None = Field(default=None, max_length=5000)
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    due_on: dt.date | None = None
-
-
-class TaskDone(BaseModel):
-    outcome: str | None = Field(default=None, max_length=5000)
 
 
 @router.get("/tasks", response_model=list[TaskOut], summary="Tasks by due date, then priority")
