@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 
 def _child_floor(data_dir: str, threads: int | None) -> dict[str, object]:
@@ -46,7 +47,7 @@ def _child_refresh(data_dir: str, as_of: str, engine: str) -> dict[str, object]:
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
 
-    rt = Runtime.open(Settings(data_dir=data_dir, analytics_engine=engine))  # type: ignore[arg-type]
+    rt = Runtime.open(Settings(data_dir=data_dir, analytics_engine=engine))
     started = time.perf_counter()
     summary = refresh(rt, as_of=dt.date.fromisoformat(as_of), only=["kpis"])["kpis"]
     seconds = time.perf_counter() - started
@@ -57,10 +58,10 @@ def _child_refresh(data_dir: str, as_of: str, engine: str) -> dict[str, object]:
 def _child_hub(data_dir: str) -> dict[str, object]:
     from kizuna.analytics.engine import connect
     from kizuna.analytics.kpi._common import KPI_COLUMNS
+    from kizuna.hub.warehouse import hub_tables
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
     from kizuna.usage.store import EventStore
-    from kizuna.hub.warehouse import hub_tables
 
     rt = Runtime.open(Settings(data_dir=data_dir))
     started = time.perf_counter()
@@ -70,15 +71,16 @@ def _child_hub(data_dir: str) -> dict[str, object]:
     return {"seconds": seconds}
 
 
-def _run_child(args: list[str]) -> dict[str, object]:
+def _run_child(args: list[str]) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _listed(runs: list[dict[str, object]]) -> str:
-    return ", ".join(f"{float(r['seconds']):.1f}" for r in runs)  # type: ignore[arg-type]
+def _listed(runs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{float(r['seconds']):.1f}" for r in runs)
 
 
 def main() -> None:
@@ -121,24 +123,24 @@ def main() -> None:
             floors.append(_run_child(["--data-dir", args.data_dir, "--child", "floor"]))
             ref = _run_child(refresh)
         later.append(ref)
-        pairs.append(float(ref["seconds"]) / float(floors[-1]["seconds"]))  # type: ignore[arg-type]
-    floor = statistics.median(float(f["seconds"]) for f in floors)  # type: ignore[arg-type]
+        pairs.append(float(ref["seconds"]) / float(floors[-1]["seconds"]))
+    floor = statistics.median(float(f["seconds"]) for f in floors)
     print(
         f"floor: one DuckDB scan of {floors[0]['events']:,} events: median {floor:.1f} s of {len(floors)} "
         f"({_listed(floors)}), peak {floors[0]['peak_rss_mb']:.0f} MB"
     )
     print(
         f"kizuna refresh --only kpis ({args.engine}), first (no usage rollups yet): {first['seconds']:.1f} s, "
-        f"{float(first['seconds']) / float(first_floor['seconds']):.1f}x the floor scanned before it "  # type: ignore[arg-type]
+        f"{float(first['seconds']) / float(first_floor['seconds']):.1f}x the floor scanned before it "
         f"({float(first['seconds']) / floor:.1f}x the median floor), peak {first['peak_rss_mb']:.0f} MB"
     )
-    seconds = statistics.median(float(r["seconds"]) for r in later)  # type: ignore[arg-type]
+    seconds = statistics.median(float(r["seconds"]) for r in later)
     print(
         f"kizuna refresh --only kpis ({args.engine}), every later one: median {seconds:.1f} s of {len(later)} "
         f"({_listed(later)}), {seconds / floor:.1f}x the median floor; each over the floor scanned before it: "
         f"{', '.join(f'{r:.1f}x' for r in pairs)} (median {statistics.median(pairs):.1f}x), "
-        f"peak {max(float(r['peak_rss_mb']) for r in later):.0f} MB "  # type: ignore[arg-type]
-        f"(+ {max(float(r['peak_child_rss_mb']) for r in later):.0f} MB in its largest child process)"  # type: ignore[arg-type]
+        f"peak {max(float(r['peak_rss_mb']) for r in later):.0f} MB "
+        f"(+ {max(float(r['peak_child_rss_mb']) for r in later):.0f} MB in its largest child process)"
     )
     print(f"summary: {json.dumps(ref['summary'], ensure_ascii=False)}")
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from kizuna import models
 from kizuna.db import make_engine
 from kizuna.errors import KizunaError
-from kizuna.migrations import upgrade
 from kizuna.hub.warehouse import (
     ANALYTICS_TABLES,
     _adbc_uri,
@@ -24,6 +23,7 @@ from kizuna.hub.warehouse import (
     read_hub,
     read_table,
 )
+from kizuna.migrations import upgrade
 from tests import factories
 
 

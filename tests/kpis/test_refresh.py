@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kizuna.cli import build_app
-from kizuna.kpis import service
 from kizuna.domains import refresh
-from kizuna.runtime import Runtime
 from kizuna.hub.warehouse import read_table
+from kizuna.kpis import service
+from kizuna.runtime import Runtime
 
 AS_OF = dt.date(2026, 6, 30)
 

@@ -22,7 +22,7 @@ from sqlalchemy.sql.schema import Column, Table
 
 from kizuna.db import Base, UTCDateTime
 from kizuna.errors import ConfigurationError, KizunaError
-from kizuna.platform import processes as children
+from kizuna.platform import processes
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 # The tables the analytics layer reads. (Audit log and import runs are not analytics inputs.)
@@ -156,32 +156,31 @@ def _read_postgres(conn: Any, name: str, columns: list[Column[Any]]) -> pa.Table
 
 
 def _start_sqlite_apart(database: str, tables: dict[str, list[Column[Any]]]) -> Callable[[], dict[str, pa.Table]]:
-    """Start reading the tables of a SQLite file through the ADBC driver, run by :mod:`kizuna.hub.sqlite_reader` in
-    child processes (its own copy of SQLite must not share this process's file locks): one per core, each reading a
-    share of the tables balanced by their cells. Returns the function that waits for them and returns the tables."""
+    """Start reading the tables of a SQLite file through the ADBC driver, run by
+    :func:`kizuna.hub.sqlite_reader.read_tables` in child processes (its own copy of SQLite must not share this
+    process's file locks): one per core, each reading a share of the tables balanced by their cells. Returns the
+    function that waits for them and returns the tables; it raises a reader's exception as the reader raised it."""
+    from kizuna.hub.sqlite_reader import read_tables
+
     queries = {}
     for name, columns in tables.items():
         # SQLite columns hold values of any type: each is cast to its column's storage class so that a column
         # reaches the driver with one type
         select = ", ".join(f'CAST("{c.name}" AS {_sqlite_class(c)}) AS "{c.name}"' for c in columns)
-        queries[name] = [f'SELECT count(*) FROM "{name}"', f'SELECT {select} FROM "{name}"']
+        queries[name] = (f'SELECT count(*) FROM "{name}"', f'SELECT {select} FROM "{name}"')
     shares = _shares(database, {name: len(columns) for name, columns in tables.items()}, os.cpu_count() or 1)
     out = tempfile.TemporaryDirectory(prefix="kizuna-hub-")
-    readers = []
-    for share in shares:
-        reader = children.start("kizuna.hub.sqlite_reader")
-        # each job goes in at once, so that the readers work side by side
-        job = {"database": str(Path(database).resolve()), "out": out.name, "queries": {n: queries[n] for n in share}}
-        children.hand_job(reader, job)
-        readers.append(reader)
+    readers = processes.Pool(len(shares))
+    path = str(Path(database).resolve())
+    # every share is submitted at once, so that the readers work side by side
+    reads = [readers.submit(read_tables, path, {n: queries[n] for n in share}, out.name) for share in shares]
 
     def finish() -> dict[str, pa.Table]:
-        with out:
-            failures = [f for f in map(children.finish, readers) if f is not None]  # every reader waited for first
-            if failures:
-                raise KizunaError(f"reading {database} failed: {failures[0]}")
+        with out, readers:
+            for read in reads:
+                read.result()
             folder = Path(out.name)
-            return {name: children.read_table(folder / f"{name}.arrow") for name in queries}
+            return {name: processes.read_table(folder / f"{name}.arrow") for name in queries}
 
     return finish
 

@@ -16,9 +16,10 @@ log = logging.getLogger(__name__)
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """Compute the KPI snapshot on the configured analytics engine and replace it in the app database.
 
-    On DuckDB with two processes (``kpi_processes``) the usage and funnel parts run in :mod:`kizuna.kpis.worker`
-    while this process computes the revenue and voice parts (and sends the worker the account outcomes the funnel
-    needs as soon as the MRR movements are known); on Spark (which spreads its own work) or with one, all run here.
+    On DuckDB with two processes (``kpi_processes``) the usage and funnel parts run in a worker process
+    (:class:`~kizuna.kpis.worker.KpiWorker`) while this process computes the revenue and voice parts (and sends the
+    worker the account outcomes the funnel needs as soon as the MRR movements are known); on Spark (which spreads
+    its own work) or with one, all run here.
     """
     from kizuna.analytics.engine import threads
     from kizuna.analytics.kpi._common import KPI_COLUMNS
@@ -35,8 +36,7 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
         with KpiWorker(settings.events_dir, ctx.as_of) as worker:
             tables = ctx.hub(KPI_COLUMNS)
             worker.submit(ctx.arrow(WORKER_INPUTS))
-            # one DuckDB thread here too, so that each process keeps a core (with two beside the worker, the
-            # 50,000-account demo took 0.3 s longer on average, in 7 pairs of 8)
+            # one DuckDB thread here too, so that each process keeps a core: two threads each would contend
             with threads(ctx.con, 1):
                 prepared = prepare_revenue(tables, ctx.as_of)
                 worker.send_outcomes(prepared, ctx.as_of)

@@ -1,36 +1,35 @@
-"""The usage and funnel parts of a KPI refresh in a process of their own: ``python -m kizuna.kpis.worker``.
+"""The usage and funnel parts of a KPI refresh in a process of their own (:class:`KpiWorker`).
 
 On DuckDB, ``kizuna refresh`` computes the revenue and voice parts of the snapshot (MRR movements and all derived
-from them; onboarding, surveys and support) in its own process and the parts that read the two large inputs here,
-side by side: the usage part (the events: :func:`~kizuna.analytics.kpi.snapshot.usage_part`) and the funnel part
-(the leads: :func:`~kizuna.analytics.kpi.snapshot.funnel_part`). A refresh is a long run of Python (Ibis compiling,
-pandas) between queries, so one process leaves the second core idle half the time. The usage part shares nothing
-with the others; the funnel part needs of the revenue part only the outcome of each account that paid
+from them; onboarding, surveys and support) in its own process and the parts that read the two large inputs in a
+worker process, side by side: the usage part (the events: :func:`~kizuna.analytics.kpi.snapshot.usage_part`) and the
+funnel part (the leads: :func:`~kizuna.analytics.kpi.snapshot.funnel_part`). A refresh is a long run of Python (Ibis
+compiling, pandas) between queries, so one process leaves the second core idle half the time. The usage part shares
+nothing with the others; the funnel part needs of the revenue part only the outcome of each account that paid
 (:func:`~kizuna.analytics.kpi.funnel.account_outcomes`, one row per account).
 
-The worker starts before the hub is read, with its job on stdin as one line of JSON: ``{"events_dir": path,
-"as_of": ISO date, "out": path}``. It computes what reads only the events (the users active in the last 60 days, the
-usage per account-month with the monthly rollups) on a DuckDB connection of its own while the refresh reads the
-hub. Then it waits for ``{"hub": folder of Arrow IPC files}`` and computes the usage part, then for
-``{"outcomes": Arrow IPC file}``, which the refresh sends as soon as its MRR movements are known, and computes the
-funnel part. It pickles the usage part as soon as it has it and says so on stdout (``{"usage": path}``: the refresh
-stores the snapshot meanwhile), then pickles the funnel part to ``out``.
+The worker is a one-process :class:`~kizuna.platform.processes.Pool` given three tasks in turn, which run in that
+order in the same process and share its DuckDB connection: :func:`_start_on_events` (submitted as the worker starts,
+before the hub is read) computes what reads only the events (the users active in the last 60 days, the usage per
+account-month with the monthly rollups); :func:`_usage_part` takes the hub tables and returns the usage part;
+:func:`_funnel_part` takes the account outcomes, which the refresh sends as soon as its MRR movements are known, and
+returns the funnel part. The refresh stores the rest of the snapshot while the funnel is computed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import pickle
-import subprocess
 import tempfile
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
 
-from kizuna.platform import processes as children
 from kizuna.errors import KizunaError
+from kizuna.platform import processes
 
 #: the hub tables the worker's parts read (besides the events)
 WORKER_INPUTS = ("accounts", "plans", "subscriptions", "onboarding_milestones", "leads", "opportunities")
@@ -63,113 +62,122 @@ class KpiWorker:
     """A worker process for one refresh: started (early) as a context manager with the events and the date, then
     ``submit(tables)``, ``send_outcomes(...)``, ``usage()`` and ``funnel()`` (its two parts).
 
-    The context manager ends the process and removes its files whatever happens.
+    ``usage()`` and ``funnel()`` raise the exception the worker raised, as its own type. Leaving the context manager
+    by an exception kills the process; it removes the worker's files whatever happens.
     """
 
     def __init__(self, events_dir: Path, as_of: dt.date) -> None:
-        self._job = {"events_dir": str(events_dir), "as_of": as_of.isoformat()}
+        self._events_dir, self._as_of = events_dir, as_of
         self._folder = tempfile.TemporaryDirectory(prefix="kizuna-kpi-")
-        self._process: subprocess.Popen[str] | None = None
+        self._pool: processes.Pool | None = None
+        self._started: Future[None] | None = None
+        self._usage: Future[Any] | None = None
+        self._funnel: Future[Any] | None = None
 
     def __enter__(self) -> KpiWorker:
-        self._process = children.start("kizuna.kpis.worker", replies=True)
-        children.hand_job(self._process, {**self._job, "out": self._out}, more=True)
+        self._pool = processes.Pool(1)  # one process: its tasks run in turn and share its DuckDB connection
+        self._started = self._pool.submit(_start_on_events, self._events_dir, self._as_of)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._folder.cleanup()
+        try:
+            if self._pool is not None:
+                self._pool.__exit__(kind, error, trace)
+        finally:
+            self._folder.cleanup()
 
     def submit(self, tables: dict[str, pa.Table]) -> None:
-        """Send the worker its inputs (``WORKER_INPUTS``) among the hub ``tables`` as read (Arrow, written as IPC
-        files)."""
-        assert self._process is not None
+        """Send the worker its inputs (``WORKER_INPUTS``) among the hub ``tables`` as read (Arrow), and have it
+        compute the usage part."""
+        assert self._pool is not None
         hub = Path(self._folder.name) / "hub"
         hub.mkdir()
         for name in WORKER_INPUTS:
-            children.write_table(hub / f"{name}.arrow", tables[name])
-        children.send(self._process, {"hub": str(hub)})
+            processes.write_table(hub / f"{name}.arrow", tables[name])
+        self._usage = self._pool.submit(_usage_part, hub)
 
     def send_outcomes(self, prepared: dict[str, Any], as_of: dt.date) -> None:
-        """Send the outcome of each account (from the revenue part's ``prepared`` tables) for the funnel part."""
+        """Send the outcome of each account (from the revenue part's ``prepared`` tables) and have the worker
+        compute the funnel part."""
         from kizuna.analytics.kpi.funnel import account_outcomes
 
-        assert self._process is not None
+        assert self._pool is not None
         path = Path(self._folder.name) / "outcomes.arrow"
-        children.write_table(path, account_outcomes(prepared, as_of).to_pyarrow())
-        children.send(self._process, {"outcomes": str(path)})
-        children.close(self._process)
+        processes.write_table(path, account_outcomes(prepared, as_of).to_pyarrow())
+        self._funnel = self._pool.submit(_funnel_part, path)
 
     def usage(self) -> Any:
-        """Wait for the usage part (the worker hands it over before it computes the funnel) and return it;
-        KizunaError with the worker's own error if it failed."""
-        assert self._process is not None
-        reply = children.read_reply(self._process)
-        if reply is None:
-            failure = children.finish(self._process)
-            raise KizunaError(f"the KPI worker failed: {failure or 'it ended before handing its usage part'}")
-        return _unpickled(reply["usage"])
+        """Wait for the usage part and return it (a :class:`~kizuna.analytics.kpi.snapshot.Part`)."""
+        if self._started is None or self._usage is None:
+            raise KizunaError("the KPI worker was sent no hub tables")
+        self._started.result()  # (its own error, not the one a later task meets for want of its work)
+        return self._usage.result()
 
     def funnel(self) -> Any:
-        """Wait for the worker to end and return the funnel part; KizunaError with its own error if it failed."""
-        assert self._process is not None
-        failure = children.finish(self._process)
-        if failure is not None:
-            raise KizunaError(f"the KPI worker failed: {failure}")
-        return _unpickled(self._out)
-
-    @property
-    def _out(self) -> str:
-        return str(Path(self._folder.name) / "funnel.pickle")
+        """Wait for the funnel part and return it (a :class:`~kizuna.analytics.kpi.snapshot.Part`)."""
+        if self._funnel is None:
+            raise KizunaError("the KPI worker was sent no account outcomes")
+        self.usage()
+        return self._funnel.result()
 
 
-def _unpickled(path: str) -> Any:
-    with open(path, "rb") as source:
-        return pickle.load(source)  # (our own child's file, in our own temporary folder)
+@dataclass
+class _Events:
+    """What the worker process keeps between its tasks: its DuckDB connection, the tables registered on it (with the
+    event work of :func:`_usage_prepared`) and the date."""
+
+    con: Any
+    tables: dict[str, Any]
+    as_of: dt.date
 
 
-def main() -> None:
+#: in the worker process, the state :func:`_start_on_events` leaves for the later tasks
+_events: _Events | None = None
+
+
+def _start_on_events(events_dir: Path, as_of: dt.date) -> None:
+    """In the worker: connect DuckDB and compute what reads only the events."""
+    global _events
     from kizuna.analytics.engine import connect, register_tables
-    from kizuna.analytics.kpi import snapshot
-    from kizuna.analytics.kpi._common import prepared_key
     from kizuna.usage.rollups import stale_months
     from kizuna.usage.store import EventStore
 
-    job = children.read_job()
-    events_dir, as_of = Path(job["events_dir"]), dt.date.fromisoformat(job["as_of"])
-    # one DuckDB thread: the revenue part beside it keeps the machine's second core (with two threads here too, a
-    # refresh of the 50,000-account demo took 1-3 s longer: 17.9-20.0 s against 16.7-17.0 s). Unless months of
-    # usage are to be computed from the events (a first refresh: 35 months of them on the demo)
+    _events = None
+    # one DuckDB thread: the revenue part beside it keeps the machine's second core. Two when months of usage are
+    # to be computed from the events (a first refresh), which is then the longer run
     threads = None if stale_months(EventStore(events_dir), as_of) else 1
     con = connect("duckdb", threads=threads)
-    tables = _usage_prepared(register_tables(con, {"events": EventStore(events_dir).source()}), events_dir, as_of)
-
-    hub = Path(_next("hub"))
-    tables.update(register_tables(con, {name: children.read_table(hub / f"{name}.arrow") for name in WORKER_INPUTS}))
-    usage = snapshot.usage_part(tables, as_of)
-    handed = str(Path(job["out"]).with_name("usage.pickle"))
-    with open(handed, "wb") as sink:
-        pickle.dump(usage, sink)
-    children.reply({"usage": handed})  # the refresh stores it while the funnel is computed
-
-    outcomes = register_tables(con, {"kizuna_account_outcomes": children.read_table(_next("outcomes"))})
-    tables[prepared_key("account_outcomes", as_of)] = outcomes["kizuna_account_outcomes"]
-    funnel = snapshot.funnel_part(tables, as_of)
-    with open(job["out"], "wb") as sink:
-        pickle.dump(funnel, sink)
+    tables = register_tables(con, {"events": EventStore(events_dir).source()})
+    _events = _Events(con, _usage_prepared(tables, events_dir, as_of), as_of)
 
 
-def _next(key: str) -> Any:
-    """The next message from the refresh, which must give ``key``."""
-    message = children.read_message()
-    if message is None or key not in message:
-        raise KizunaError(f"the refresh sent no {key}")
-    return message[key]
+def _usage_part(hub: Path) -> Any:
+    """In the worker: the usage part, over the hub tables in folder ``hub`` (Arrow IPC files, one per name of
+    ``WORKER_INPUTS``)."""
+    from kizuna.analytics.engine import register_tables
+    from kizuna.analytics.kpi import snapshot
+
+    events = _started()
+    arrow = {name: processes.read_table(hub / f"{name}.arrow") for name in WORKER_INPUTS}
+    events.tables.update(register_tables(events.con, arrow))
+    return snapshot.usage_part(events.tables, events.as_of)
 
 
-if __name__ == "__main__":
-    main()
+def _funnel_part(outcomes: Path) -> Any:
+    """In the worker: the funnel part, given the outcome of each account (an Arrow IPC file)."""
+    from kizuna.analytics.engine import register_tables
+    from kizuna.analytics.kpi import snapshot
+    from kizuna.analytics.kpi._common import prepared_key
+
+    events = _started()
+    registered = register_tables(events.con, {"kizuna_account_outcomes": processes.read_table(outcomes)})
+    events.tables[prepared_key("account_outcomes", events.as_of)] = registered["kizuna_account_outcomes"]
+    return snapshot.funnel_part(events.tables, events.as_of)
+
+
+def _started() -> _Events:
+    if _events is None:
+        raise KizunaError("the KPI worker's work on the events did not complete")
+    return _events
