@@ -14,12 +14,11 @@ from kizuna.health.models import HealthOverride, HealthScore
 from kizuna.imports.models import ImportRun
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.kpis.models import AccountMetrics, KpiSeries, KpiTable
-from kizuna.lifecycle.models import OnboardingTemplate, SuccessGoal
+from kizuna.lifecycle.models import LifecycleChange, OnboardingTemplate, SuccessGoal
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.platform.outbox.models import OutboundMessage
 from kizuna.playbooks.models import (
-    LifecycleChange,
     PendingJob,
     Playbook,
     PlaybookRun,

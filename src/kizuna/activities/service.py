@@ -16,8 +16,8 @@ from kizuna.activities.models import Activity, ActivityKind
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
+from kizuna.lifecycle.models import LifecycleChange
 from kizuna.platform.outbox.models import OutboundMessage
-from kizuna.playbooks.models import LifecycleChange
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyResponse
 from kizuna.tasks.models import Task

@@ -1,6 +1,6 @@
 """Lifecycle stages with history, onboarding plans (templates -> milestones per account) and success plans.
 
-Stage changes go through :func:`kizuna.playbooks.actions.set_lifecycle_stage`, the one writer of
+Stage changes go through :func:`set_lifecycle_stage`, the one writer of
 ``lifecycle_changes`` (playbook actions use it too). Milestones live in the hub's ``onboarding_milestones`` table,
 so imported and demo milestones and the ones started here are tracked alike.
 """
@@ -20,10 +20,8 @@ from kizuna.accounts.models import Account, LifecycleStage
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
-from kizuna.lifecycle.models import GoalStatus, OnboardingTemplate, SuccessGoal
+from kizuna.lifecycle.models import GoalStatus, LifecycleChange, OnboardingTemplate, SuccessGoal
 from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
-from kizuna.playbooks.actions import set_lifecycle_stage
-from kizuna.playbooks.models import LifecycleChange
 
 # The default plan: kickoff in the first week, set-up (the first value moment, where time-to-value ends) in three,
 # training within a month, the milestone agreement with the customer at six weeks and feedback at two months.
@@ -35,6 +33,44 @@ DEFAULT_MILESTONES: list[dict[str, Any]] = [
     {"kind": "milestone_agreement", "due_after_days": 45, "owner": "csm", "is_key": False},
     {"kind": "feedback", "due_after_days": 60, "owner": "csm", "is_key": False},
 ]
+
+
+def set_lifecycle_stage(
+    session: Session,
+    *,
+    actor: str,
+    account_id: int,
+    stage: str,
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> LifecycleChange | None:
+    """Change an account's lifecycle stage and record it in ``lifecycle_changes``; None if it already was."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", account_id=account_id)
+    if account.lifecycle_stage == stage:
+        return None
+    change = LifecycleChange(
+        account_id=account_id,
+        from_stage=account.lifecycle_stage,
+        to_stage=stage,
+        changed_at=at or utcnow(),
+        actor=actor,
+        reason=reason,
+    )
+    session.add(change)
+    record_audit(
+        session,
+        actor=actor,
+        action="set_lifecycle_stage",
+        entity="account",
+        entity_id=account_id,
+        before={"lifecycle_stage": account.lifecycle_stage},
+        after={"lifecycle_stage": stage},
+    )
+    account.lifecycle_stage = stage
+    session.flush()
+    return change
 
 
 def _account(session: Session, account_id: int) -> Account:

@@ -21,11 +21,12 @@ from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
-from kizuna.errors import InvalidInput, NotFound
+from kizuna.errors import InvalidInput
 from kizuna.funnel.models import Opportunity
+from kizuna.lifecycle.service import set_lifecycle_stage
 from kizuna.platform.outbox.service import queue_email, queue_webhook, render_email
 from kizuna.playbooks import schemas as s
-from kizuna.playbooks.models import LifecycleChange, PendingJob
+from kizuna.playbooks.models import PendingJob
 from kizuna.settings import Settings
 from kizuna.tasks.service import create_task
 
@@ -69,44 +70,6 @@ def _account_context(session: Session, account: Account, language: str) -> dict[
         },
         "owner": {"name": owner.name if owner else team, "email": owner.email if owner else None},
     }
-
-
-def set_lifecycle_stage(
-    session: Session,
-    *,
-    actor: str,
-    account_id: int,
-    stage: str,
-    reason: str | None = None,
-    at: dt.datetime | None = None,
-) -> LifecycleChange | None:
-    """Change an account's lifecycle stage and record it in ``lifecycle_changes``; None if it already was."""
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"no account {account_id}", account_id=account_id)
-    if account.lifecycle_stage == stage:
-        return None
-    change = LifecycleChange(
-        account_id=account_id,
-        from_stage=account.lifecycle_stage,
-        to_stage=stage,
-        changed_at=at or utcnow(),
-        actor=actor,
-        reason=reason,
-    )
-    session.add(change)
-    record_audit(
-        session,
-        actor=actor,
-        action="set_lifecycle_stage",
-        entity="account",
-        entity_id=account_id,
-        before={"lifecycle_stage": account.lifecycle_stage},
-        after={"lifecycle_stage": stage},
-    )
-    account.lifecycle_stage = stage
-    session.flush()
-    return change
 
 
 def _recipients(

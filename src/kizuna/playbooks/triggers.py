@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact
 from kizuna.billing.models import Payment, Subscription
+from kizuna.lifecycle.models import LifecycleChange
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks import schemas as s
-from kizuna.playbooks.models import LifecycleChange
 from kizuna.segments import snapshots
 from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyResponse
