@@ -29,10 +29,10 @@ from kizuna.renewals.models import ExpansionSignal, Renewal
 from kizuna.risk.models import RiskModel, RiskScore
 from kizuna.segments.models import Segment, SegmentMembership, TouchTierChange, TouchTierPolicy
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation, SurveyResponse
+from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation
 from kizuna.tasks.models import Task
 from kizuna.tracking.models import TrackedIdentity, TrackedMessage
-from kizuna.voc.models import VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
+from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
 __all__ = [
     "Account",

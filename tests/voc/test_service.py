@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.audit.models import AuditEntry
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.surveys.models import SurveyResponse
-from kizuna.voc.models import VocAccountSentiment, VocEntry
+from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry
 from kizuna.voc.service import (
     VocFilter,
     account_facts,

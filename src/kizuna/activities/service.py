@@ -19,9 +19,8 @@ from kizuna.errors import InvalidInput, NotFound
 from kizuna.lifecycle.models import LifecycleChange
 from kizuna.platform.outbox.models import OutboundMessage
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
 from kizuna.tasks.models import Task
-from kizuna.voc.models import VocEntry
+from kizuna.voc.models import SurveyResponse, VocEntry
 
 
 def log_activity(

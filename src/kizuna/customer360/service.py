@@ -24,9 +24,8 @@ from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks import service as playbooks_service
 from kizuna.risk import service as risk_service
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
 from kizuna.tasks import service as tasks_service
-from kizuna.voc.models import VocEntry
+from kizuna.voc.models import SurveyResponse, VocEntry
 
 
 @dataclasses.dataclass

@@ -26,7 +26,7 @@ from kizuna.health import service as health
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.risk import service as risk
-from kizuna.surveys.models import SurveyResponse
+from kizuna.voc.models import SurveyResponse
 
 CACHE_TTL_S = 600.0
 _cache: dict[tuple[Any, ...], tuple[float, Portfolio]] = {}

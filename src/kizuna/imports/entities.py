@@ -31,8 +31,7 @@ from kizuna.db import Base, UTCDateTime
 from kizuna.funnel.models import Lead, LeadStatus, MarketingSpend, Opportunity, OpportunityKind, OpportunityStage
 from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
 from kizuna.support.models import Ticket, TicketChannel, TicketPriority
-from kizuna.surveys.models import SurveyKind, SurveyResponse
-from kizuna.voc.models import VocChannel, VocEntry
+from kizuna.voc.models import SurveyKind, SurveyResponse, VocChannel, VocEntry
 
 FieldKind = Literal["text", "int", "money", "date", "datetime", "bool"]
 

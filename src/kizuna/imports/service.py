@@ -45,7 +45,7 @@ from kizuna.imports.values import (
     parse_text,
 )
 from kizuna.settings import Settings
-from kizuna.surveys.models import SCORE_RANGE
+from kizuna.voc.models import SCORE_RANGE
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,8 @@ from kizuna.imports.models import ImportRun
 from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.settings import Settings
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
 from kizuna.usage.store import EventStore
-from kizuna.voc.models import VocEntry
+from kizuna.voc.models import SurveyResponse, VocEntry
 
 # entity name -> (table, the column that dates it)
 ENTITY_DATES: dict[str, tuple[type[Base], Any]] = {

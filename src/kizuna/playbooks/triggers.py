@@ -26,8 +26,7 @@ from kizuna.onboarding.models import OnboardingMilestone
 from kizuna.playbooks import schemas as s
 from kizuna.segments import snapshots
 from kizuna.support.models import Ticket
-from kizuna.surveys.models import SurveyResponse
-from kizuna.voc.models import VocEntry
+from kizuna.voc.models import SurveyResponse, VocEntry
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
-"""Read snapshot tables that other domains build (metrics, health, risk, segments) -- if they exist yet.
+"""Read the per-account snapshots other domains store: KPIs (``account_metrics``), health scores and churn risk,
+and the segment memberships, for playbook triggers, conditions and the renewal center.
 
-Each adapter looks the table up at run time, by a list of candidate names and columns, and returns an empty result
-with a reason when it is missing, so a playbook whose data is not there is skipped with a logged reason instead of
-failing. Wide tables (one column per metric) and long tables (``metric``/``value`` columns) are both understood.
+Each reader knows its table from the domain's own model. A snapshot that holds no rows yet raises
+:class:`MissingData` (or gives an empty result), so a playbook whose data is not there is skipped with a logged
+reason instead of failing. The KPI table is wide (one column per metric).
 """
 
 from __future__ import annotations
@@ -12,66 +13,48 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
+
+from kizuna.health.models import HealthScore
+from kizuna.kpis.models import AccountMetrics
+from kizuna.risk.models import RiskScore
+from kizuna.segments.models import Segment, SegmentMembership
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SnapshotSpec:
+    """A domain's per-account snapshot table and the column that dates its rows."""
+
     kind: str
-    tables: tuple[str, ...]
-    time_columns: tuple[str, ...] = ("as_of", "snapshot_date", "scored_at", "computed_at", "day", "date", "created_at")
+    table: Table
+    time_column: str = "as_of"
     account_column: str = "account_id"
 
 
 SNAPSHOTS: dict[str, SnapshotSpec] = {
-    "metrics": SnapshotSpec(
-        "metrics", ("account_metrics", "account_metric_snapshots", "metric_snapshots", "account_metrics_daily")
-    ),
-    "health": SnapshotSpec("health", ("health_scores", "health_score_snapshots", "account_health", "health_snapshots")),
-    "risk": SnapshotSpec("risk", ("risk_scores", "churn_risk_scores", "account_risk", "risk_snapshots")),
+    "metrics": SnapshotSpec("metrics", cast(Table, AccountMetrics.__table__)),
+    "health": SnapshotSpec("health", cast(Table, HealthScore.__table__)),
+    "risk": SnapshotSpec("risk", cast(Table, RiskScore.__table__)),
 }
 
-HEALTH_SCORE_COLUMNS = ("score", "overall_score", "value", "total")
-HEALTH_COLOR_COLUMNS = ("color", "colour", "band", "status", "rating", "grade")
-RISK_COLUMNS = ("probability", "churn_probability", "risk", "risk_score", "score")
-SCORECARD_COLUMNS = ("scorecard", "scorecard_key", "scorecard_name")
+HEALTH_SCORE_COLUMNS = ("score",)
+HEALTH_COLOR_COLUMNS = ("band",)
+RISK_COLUMNS = ("probability",)
+SCORECARD_COLUMNS = ("scorecard",)
 
 
 class MissingData(Exception):
-    """The snapshot a trigger needs does not exist (yet); ``str(exc)`` says which."""
-
-
-def table_if_exists(session: Session, name: str) -> Table | None:
-    """The table called ``name`` if the database has it (kizuna's own definition when it is one of ours, else
-    reflected), cached for the session's life: looking tables up on every evaluation is slow on PostgreSQL."""
-    cache: dict[str, Any] = session.info.setdefault("kizuna_tables", {})
-    if "" not in cache:
-        cache[""] = set(inspect(session.connection()).get_table_names())
-    if name not in cache[""]:
-        return None
-    if name not in cache:
-        from kizuna.db import Base
-
-        known = Base.metadata.tables.get(name)
-        cache[name] = known if known is not None else Table(name, MetaData(), autoload_with=session.connection())
-    table: Table = cache[name]
-    return table
+    """The snapshot a trigger needs holds nothing (yet); ``str(exc)`` says which."""
 
 
 def _reflect(session: Session, spec: SnapshotSpec) -> tuple[Table, str]:
-    for name in spec.tables:
-        table = table_if_exists(session, name)
-        if table is not None:
-            for time_column in spec.time_columns:
-                if time_column in table.c:
-                    return table, time_column
-            raise MissingData(f"{spec.kind} table {name} has no time column ({', '.join(spec.time_columns)})")
-    raise MissingData(f"no {spec.kind} snapshot table yet (looked for {', '.join(spec.tables)})")
+    """The snapshot's table and its time column."""
+    return spec.table, spec.time_column
 
 
 def _as_datetime(value: Any) -> dt.datetime:
@@ -268,25 +251,16 @@ def latest_attributes(session: Session, kind: str, account_ids: list[int]) -> di
 
 
 def segment_memberships(session: Session, account_ids: list[int]) -> dict[int, list[str]]:
-    """Names of the segments each account is in, when the segments tables exist (``segments`` +
-    ``segment_memberships``, current rows only when there is a ``left_at``/``valid_to``/``is_current`` column)."""
-    segments = table_if_exists(session, "segments")
-    members = table_if_exists(session, "segment_memberships")
-    if segments is None or members is None:
-        return {}
-    label_columns = [segments.c[c] for c in ("key", "name") if c in segments.c]  # a segment matches by key or name
-    if not label_columns or "segment_id" not in members.c or "account_id" not in members.c:
-        return {}
-    where = [members.c.account_id.in_(account_ids)]
-    for current in ("left_at", "valid_to", "ended_at"):
-        if current in members.c:
-            where.append(members.c[current].is_(None))
-    if "is_current" in members.c:
-        where.append(members.c.is_current.is_(True))
+    """The key and the name of each segment each account is in now (a condition matches a segment by either)."""
     out: dict[int, list[str]] = defaultdict(list)
     for start in range(0, len(account_ids), 900):
-        where[0] = members.c.account_id.in_(account_ids[start : start + 900])
-        stmt = select(members.c.account_id, *label_columns).join(segments, segments.c.id == members.c.segment_id)
-        for account_id, *labels in session.execute(stmt.where(*where)):
+        stmt = (
+            select(SegmentMembership.account_id, Segment.key, Segment.name)
+            .join(Segment, Segment.id == SegmentMembership.segment_id)
+            .where(
+                SegmentMembership.account_id.in_(account_ids[start : start + 900]), SegmentMembership.left_at.is_(None)
+            )
+        )
+        for account_id, *labels in session.execute(stmt):
             out[int(account_id)].extend(str(label) for label in dict.fromkeys(labels) if label is not None)
     return dict(out)

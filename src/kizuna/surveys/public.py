@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.runtime import Runtime
-from kizuna.surveys.models import SCORE_RANGE
 from kizuna.surveys.service import QUESTIONS, TITLES, invitation_for_token, record_response
+from kizuna.voc.models import SCORE_RANGE
 
 router = APIRouter()
 

@@ -24,16 +24,8 @@ from kizuna.platform.outbox.service import queue_email, render_email
 from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.segments.schemas import Condition
 from kizuna.settings import Settings
-from kizuna.surveys.models import (
-    SCORE_RANGE,
-    CampaignStatus,
-    LoopStatus,
-    SurveyCampaign,
-    SurveyFollowUp,
-    SurveyInvitation,
-    SurveyKind,
-    SurveyResponse,
-)
+from kizuna.surveys.models import CampaignStatus, LoopStatus, SurveyCampaign, SurveyFollowUp, SurveyInvitation
+from kizuna.voc.models import SCORE_RANGE, SurveyKind, SurveyResponse
 
 QUESTIONS: dict[str, dict[str, str]] = {
     "nps": {

@@ -83,3 +83,29 @@ class VocAccountSentiment(Base):
     share_negative: Mapped[float | None]
 
     __table_args__ = (UniqueConstraint("account_id", "as_of", name="uq_voc_account_sentiment_account_as_of"),)
+
+
+# Survey answers (NPS, CSAT, CES) are one channel of the customer's voice: imported, or given on a campaign's
+# response page (kizuna.surveys), and read by the KPIs, health scores, VoC analyses and playbook triggers.
+class SurveyKind(enum.StrEnum):
+    nps = "nps"
+    csat = "csat"
+    ces = "ces"
+
+
+SCORE_RANGE: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    # an account's latest rows (customer 360): without it PostgreSQL walked the whole responded_at index
+    __table_args__ = (Index("ix_survey_responses_account_id_responded_at", "account_id", "responded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[dt.datetime] = mapped_column(index=True)

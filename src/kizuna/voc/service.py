@@ -24,8 +24,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.surveys.models import SurveyResponse
-from kizuna.voc.models import VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
+from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
 if TYPE_CHECKING:
     from kizuna.analytics.text import Corpus, TextAnalyzer, VocClassifier
