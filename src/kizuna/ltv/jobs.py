@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kizuna.analytics.ltv.portfolio import portfolio_ltv
 from kizuna.hub.context import RefreshContext
 from kizuna.ltv.service import store_portfolio_ltv
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
+    """Fit the contract (sBG) and purchase (BG/NBD, Gamma-Gamma) models as of the refresh date and store them."""
+    from kizuna.analytics.ltv.portfolio import portfolio_ltv  # SciPy: loaded by the step, not by `kizuna --help`
+
     tables = ctx.tables
     result = portfolio_ltv(
         tables["subscriptions"].to_pandas(),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from kizuna.analytics.ltv.portfolio import PortfolioLtv
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
+
+if TYPE_CHECKING:
+    from kizuna.analytics.ltv.portfolio import PortfolioLtv
 
 
 def store_portfolio_ltv(session: Session, *, as_of: dt.date, result: PortfolioLtv) -> dict[str, int]:
