@@ -56,6 +56,7 @@ def _child_refresh(data_dir: str, as_of: str, engine: str) -> dict[str, object]:
 
 
 def _child_hub(data_dir: str) -> dict[str, object]:
+    import kizuna.models  # noqa: F401  (declares the hub tables the readers read)
     from kizuna.analytics.engine import connect
     from kizuna.analytics.kpi._common import KPI_COLUMNS
     from kizuna.hub.warehouse import hub_tables
