@@ -53,6 +53,7 @@ from kizuna.ltv import cli as ltv_cli
 from kizuna.ltv import jobs as ltv_jobs
 from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
+from kizuna.platform.web.navigation import NavLink
 from kizuna.playbooks import cli as playbooks_cli
 from kizuna.playbooks import jobs as playbooks_jobs
 from kizuna.playbooks import pages as playbooks_pages
@@ -91,30 +92,46 @@ class Domain:
     admin: Sequence[APIRouter] = ()
     commands: Sequence[Callable[[typer.Typer], None]] = ()
     refresh: Step | None = None
+    nav: Sequence[NavLink] = ()
 
 
 DOMAINS: tuple[Domain, ...] = (
     Domain("auth", pages=(auth_pages.router,), public=(auth_public.router,)),
-    Domain("admin", admin=(admin_pages.router,)),
-    Domain("dashboard", pages=(dashboard_pages.router,)),
-    Domain("accounts", pages=(accounts_pages.router, accounts_api.router)),
+    Domain("admin", admin=(admin_pages.router,), nav=(NavLink("admin", "/settings", "nav.settings", admin=True),)),
+    Domain("dashboard", pages=(dashboard_pages.router,), nav=(NavLink("revenue", "/", "nav.dashboard", rank=0),)),
+    Domain(
+        "accounts",
+        pages=(accounts_pages.router, accounts_api.router),
+        nav=(NavLink("work", "/accounts", "nav.accounts"),),
+    ),
     Domain("activities", pages=(activities_api.router,)),
-    Domain("customer360", pages=(customer360_pages.router, customer360_reports.router)),
-    Domain("imports", pages=(imports_pages.router,), commands=(imports_cli.register,)),
+    Domain(
+        "customer360",
+        pages=(customer360_pages.router, customer360_reports.router),
+        nav=(NavLink("work", "/me", "nav.cockpit", rank=0),),
+    ),
+    Domain(
+        "imports",
+        pages=(imports_pages.router,),
+        commands=(imports_cli.register,),
+        nav=(NavLink("operations", "/imports", "nav.imports"),),
+    ),
     Domain("demo", commands=(demo_cli.register,)),
     Domain(
         "kpis",
         pages=(kpis_pages.router, kpis_api.router),
         commands=(kpis_cli.register,),
         refresh=Step("kpis", kpis_jobs.refresh),
+        nav=(NavLink("revenue", "/cohorts", "nav.cohorts"),),
     ),
-    Domain("funnel", pages=(funnel_pages.router,)),
+    Domain("funnel", pages=(funnel_pages.router,), nav=(NavLink("revenue", "/funnel", "nav.funnel"),)),
     # before health: its stored VoC sentiment is a health measure
     Domain(
         "voc",
         pages=(voc_pages.router, voc_api.router),
         commands=(voc_cli.register,),
         refresh=Step("voc", voc_jobs.refresh),
+        nav=(NavLink("voice", "/voc", "nav.voc"), NavLink("voice", "/voc/analytics", "nav.voc_analytics")),
     ),
     Domain(
         "health",
@@ -129,6 +146,7 @@ DOMAINS: tuple[Domain, ...] = (
         pages=(segments_pages.router, segments_api.router),
         commands=(segments_cli.register,),
         refresh=Step("segments", segments_jobs.refresh),
+        nav=(NavLink("customers", "/segments", "nav.segments"), NavLink("customers", "/coverage", "nav.coverage")),
     ),
     Domain(
         "lifecycle",
@@ -141,19 +159,32 @@ DOMAINS: tuple[Domain, ...] = (
         pages=(renewals_pages.router, renewals_api.router),
         commands=(renewals_cli.register,),
         refresh=Step("renewals", renewals_jobs.refresh),
+        nav=(
+            NavLink("work", "/renewals", "nav.renewals"),
+            NavLink("revenue", "/renewal-center", "nav.renewal_center"),
+            NavLink("revenue", "/expansion", "nav.expansion"),
+            NavLink("revenue", "/expansion-pipeline", "nav.expansion_pipeline"),
+        ),
     ),
     Domain(
         "knowledge",
         pages=(knowledge_pages.router, knowledge_api.router),
         commands=(knowledge_cli.register,),
         refresh=Step("knowledge", knowledge_jobs.refresh),
+        nav=(NavLink("voice", "/kb", "nav.kb"),),
     ),
-    Domain("tasks", pages=(tasks_pages.router, tasks_api.router), commands=(tasks_cli.register,)),
+    Domain(
+        "tasks",
+        pages=(tasks_pages.router, tasks_api.router),
+        commands=(tasks_cli.register,),
+        nav=(NavLink("work", "/tasks", "nav.tasks"),),
+    ),
     Domain(
         "surveys",
         pages=(surveys_pages.router,),
         public=(surveys_public.router,),
         commands=(surveys_cli.register,),
+        nav=(NavLink("voice", "/surveys", "nav.surveys"),),
     ),
     Domain("tracking", public=(tracking_api.router,)),
     # last: playbook triggers read what every step before stored
@@ -162,6 +193,7 @@ DOMAINS: tuple[Domain, ...] = (
         pages=(playbooks_pages.router,),
         commands=(playbooks_cli.register,),
         refresh=Step("playbooks", playbooks_jobs.refresh),
+        nav=(NavLink("operations", "/playbooks", "nav.playbooks"),),
     ),
 )
 

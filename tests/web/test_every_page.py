@@ -7,124 +7,34 @@ this test cannot fill fails the test rather than skipping the page.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-from fastapi.routing import iter_route_contexts
-from sqlalchemy import select
-from typer.testing import CliRunner
-
-from kizuna.accounts.models import Account
-from kizuna.auth import service as auth_service
 from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
-from kizuna.cli import build_app
-from kizuna.imports.models import ImportRun
-from kizuna.playbooks.models import Playbook
-from kizuna.runtime import Runtime
-from kizuna.segments.models import Segment
-from kizuna.settings import Settings
-from kizuna.web.app import create_app
+from tests.web.demo_app import PUBLIC_MODULES, REDIRECTS, DemoApp, pages, url
 from tests.web.fixtures import session_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-END = "2026-11-22"
-#: routes that need no login (they authenticate themselves or are public by design)
-PUBLIC_MODULES = {"kizuna.auth.public", "kizuna.web.probes", "kizuna.surveys.public"}
-#: routes that answer a logged-in user with a redirect by design: choosing the language goes back to the page
-REDIRECTS = {"/lang/{language}"}
-
-
-@dataclasses.dataclass
-class DemoApp:
-    app: Any
-    settings: Settings
-    admin_id: int
-    params: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
-    data = tmp_path_factory.mktemp("every-page")
-    cli = build_app()
-
-    def kizuna(*args: str) -> None:
-        result = CliRunner().invoke(cli, ["--data-dir", str(data), *args])
-        assert result.exit_code == 0, result.output
-
-    kizuna("init")
-    kizuna("demo", "--accounts", "60", "--years", "2", "--seed", "5", "--end-date", END)
-    kizuna("refresh", "--as-of", END)
-    bad = Path(data) / "accounts.csv"
-    bad.write_text("external_id,name,created_at\nEP-1,株式会社エブリ,2025-01-01\nEP-2,,not a date\n", encoding="utf-8")
-    kizuna("import", "accounts", str(bad))
-    settings = Settings(data_dir=data, scheduler_in_process=False)
-    runtime = Runtime.open(settings)
-    try:
-        with runtime.transaction() as session:
-            admin = auth_service.create_user(
-                session, actor="test", email="admin@example.jp", name="管理者", password="correct horse", role="admin"
-            )
-            found = {
-                "account_id": session.scalars(select(Account.id).order_by(Account.id)).first(),
-                "run_id": session.scalars(select(ImportRun.id).where(ImportRun.rejected > 0)).first(),
-                "segment_key": session.scalars(select(Segment.key).order_by(Segment.id)).first(),
-                "playbook_key": session.scalars(select(Playbook.key).order_by(Playbook.id)).first(),
-                "language": "en",
-            }
-            assert None not in found.values(), found
-            params = {name: str(value) for name, value in found.items()}
-            admin_id = admin.id
-    finally:
-        runtime.close()
-    yield DemoApp(app=create_app(settings), settings=settings, admin_id=admin_id, params=params)
-
-
-def _pages(app: Any) -> list[tuple[str, str]]:
-    """(path, module) of every GET route of the app that is not the JSON API or the tracking API."""
-    return [
-        (route.path, route.endpoint.__module__)
-        for route in iter_route_contexts(app.routes)
-        if route.methods and "GET" in route.methods and route.endpoint is not None
-        if not route.path.startswith(("/api/", "/v1/"))
-    ]
-
-
-def _url(path: str, module: str, params: dict[str, str]) -> str:
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "key":  # a segment's or a playbook's
-            name = "segment_key" if module.startswith("kizuna.segments") else "playbook_key"
-        assert params.get(name), f"no value for {{{name}}} in {path}: teach this test where to find one"
-        return params[name]
-
-    return re.sub(r"\{([^}:]+)\}", fill, path)
-
 
 def test_every_page_answers_an_admin_in_both_languages_and_sends_a_visitor_to_login(demo_app: DemoApp) -> None:
-    pages = [(p, m) for p, m in _pages(demo_app.app) if m not in PUBLIC_MODULES]
-    assert len(pages) >= 25, pages
+    routes = [(p, m) for p, m in pages(demo_app.app) if m not in PUBLIC_MODULES]
+    assert len(routes) >= 25, routes
     with TestClient(demo_app.app, follow_redirects=False) as client:
-        for path, module in pages:
-            url = _url(path, module, demo_app.params)
+        for path, module in routes:
+            address = url(path, module, demo_app.params)
             client.cookies.clear()
-            anonymous = client.get(url)
-            assert anonymous.status_code == 303, (url, anonymous.status_code)
-            assert anonymous.headers["location"].startswith("/login"), (url, anonymous.headers["location"])
+            anonymous = client.get(address)
+            assert anonymous.status_code == 303, (address, anonymous.status_code)
+            assert anonymous.headers["location"].startswith("/login"), (address, anonymous.headers["location"])
             client.cookies.set(SESSION_COOKIE, session_token(demo_app.settings, demo_app.admin_id))
             for language in ("ja", "en"):
                 client.cookies.set(LANGUAGE_COOKIE, language)
-                response = client.get(url)
+                response = client.get(address)
                 if path in REDIRECTS:
-                    assert response.status_code == 303, (url, response.status_code)
+                    assert response.status_code == 303, (address, response.status_code)
                     continue
-                assert response.status_code == 200, (url, language, response.status_code, response.text[:500])
+                assert response.status_code == 200, (address, language, response.status_code, response.text[:500])
                 if response.headers["content-type"].startswith("text/html"):
-                    assert f'lang="{language}"' in response.text, (url, language)
+                    assert f'lang="{language}"' in response.text, (address, language)

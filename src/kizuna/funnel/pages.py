@@ -38,4 +38,4 @@ def funnel(
             }
         ],
     }
-    return render(request, "funnel/funnel.html", {"f": f, "chart": chart})
+    return render(request, "funnel/funnel.html", {"f": f, "chart_spec": chart})

@@ -112,4 +112,4 @@ def expansion_accounts(request: Request, format: str | None = FORMAT, session: S
             },
         ],
     }
-    return render(request, "renewals/expansion.html", {"page": page, "chart": chart})
+    return render(request, "renewals/expansion.html", {"page": page, "chart_spec": chart})

@@ -51,4 +51,4 @@ def surveys(
         "categories": [i18n.format_month(r["month"], lang) for r in trend],
         "series": [{"name": "NPS", "data": [round(r["nps"], 1) for r in trend], "color": "#7048e8"}],
     }
-    return render(request, "surveys/surveys.html", {"responses": responses, "chart": chart})
+    return render(request, "surveys/surveys.html", {"responses": responses, "chart_spec": chart})

@@ -53,7 +53,7 @@ def voc(
     return render(
         request,
         "voc/voc.html",
-        {"entries": entries, "chart": chart, "channel": channel, "channels": sorted(by_channel)},
+        {"entries": entries, "chart_spec": chart, "channel": channel, "channels": sorted(by_channel)},
     )
 
 

@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
     )
     app.state.settings = settings
     app.state.write_lock = threading.Lock()
+    app.state.navigation = tuple(link for domain in DOMAINS for link in domain.nav)
     errors.install(app)
 
     app.add_middleware(LanguageAndHeaders, default_language=settings.language)

@@ -1,7 +1,9 @@
 """Translations and Japanese-style formatting of dates and money.
 
-Labels live in one message catalogue per language (``locales/ja.json``, ``locales/en.json``); Japanese is the default.
-A missing key falls back to the other language, then to the key itself, so a page never breaks on a missing label.
+Labels live in message catalogues per language: the app's shared labels in ``kizuna/platform/web/locales/ja.json``
+and ``en.json``, and each domain's own in its ``locales/`` folder (``kizuna/voc/locales/ja.json``), found the way
+templates are; a key defined twice is an error naming both files. Japanese is the default. A missing key falls back
+to the other language, then to the key itself (``tests/web/test_words.py`` fails on any page that shows one).
 """
 
 from __future__ import annotations
@@ -16,13 +18,28 @@ from zoneinfo import ZoneInfo
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 _LOCALES = Path(__file__).parent / "locales"
+_PACKAGE = _LOCALES.parents[2]
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def catalogue_files(language: str) -> list[Path]:
+    """The shared catalogue of ``language`` first, then every domain's, in path order."""
+    domains = sorted(p / f"{language}.json" for p in _PACKAGE.rglob("locales") if p.is_dir() and p != _LOCALES)
+    return [_LOCALES / f"{language}.json", *(p for p in domains if p.is_file())]
 
 
 @functools.cache
 def catalogue(language: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((_LOCALES / f"{language}.json").read_text(encoding="utf-8"))
-    return data
+    merged: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    for path in catalogue_files(language):
+        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        for key, text in data.items():
+            if key in origin:
+                raise ValueError(f"label {key!r} is defined in {origin[key]} and again in {path}")
+            merged[key] = text
+            origin[key] = path
+    return merged
 
 
 def translate(language: str, key: str, **values: object) -> str:

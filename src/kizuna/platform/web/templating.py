@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from kizuna.platform.web import i18n
+from kizuna.platform.web import i18n, navigation
 
 _KIT_TEMPLATES = Path(__file__).resolve().parent / "templates"
 _PACKAGE = _KIT_TEMPLATES.parents[2]
@@ -60,6 +60,8 @@ def page_context(request: Request) -> dict[str, Any]:
     """What every page template can use: the translator ``_``, formatters bound to the language, the caller."""
     lang = language_of(request)
     tz = request.app.state.settings.timezone if hasattr(request.app.state, "settings") else "Asia/Tokyo"
+    principal = getattr(request.state, "principal", None)
+    links = getattr(request.app.state, "navigation", ())
     return {
         "request": request,
         "lang": lang,
@@ -69,7 +71,9 @@ def page_context(request: Request) -> dict[str, Any]:
         "month": lambda v: i18n.format_month(v, lang),
         "money": lambda v, c="JPY": i18n.format_money(v, c, lang),
         "money_short": lambda v, c="JPY": i18n.format_money_short(v, c, lang),
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
+        "nav": navigation.grouped(links, is_admin=principal is not None and principal.role == "admin"),
+        "nav_active": lambda link: navigation.is_active(link, request.url.path),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
     }
