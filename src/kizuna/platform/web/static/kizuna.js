@@ -70,10 +70,25 @@
     return base;
   }
 
+  function hasData(spec) {
+    function some(list) { return Array.isArray(list) && list.length > 0; }
+    if (spec.kind === "donut" || spec.kind === "heatmap") return some(spec.data);
+    if (spec.kind === "graph") return some(spec.nodes);
+    return some(spec.series) && spec.series.some(function (s) {
+      return some(s.data) && s.data.some(function (v) { return v !== null && v !== undefined; });
+    });
+  }
+
   function draw(el) {
     var source = document.getElementById(el.getAttribute("data-chart-source"));
     if (!source || typeof echarts === "undefined") return;
     var spec = JSON.parse(source.textContent);
+    if (!hasData(spec)) {  // say so rather than draw empty axes
+      el.classList.add("chart-empty");
+      el.textContent = el.getAttribute("data-empty-text") || "—";
+      el.setAttribute("data-drawn", "empty");
+      return;
+    }
     var chart = echarts.init(el, null, { renderer: "svg" });
     chart.setOption(option(spec));
     el.setAttribute("data-drawn", "true");
