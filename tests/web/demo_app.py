@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kizuna.accounts.models import Account
@@ -39,6 +39,8 @@ class DemoApp:
     settings: Settings
     admin_id: int
     params: dict[str, str]
+    #: a user per role: admin, manager, and a CSM linked to the team member who owns the most accounts
+    users: dict[str, int]
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +65,25 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
             admin = auth_service.create_user(
                 session, actor="test", email="admin@example.jp", name="管理者", password="correct horse", role="admin"
             )
+            busiest = session.execute(
+                select(Account.owner_id, func.count())
+                .where(Account.owner_id.is_not(None))
+                .group_by(Account.owner_id)
+                .order_by(func.count().desc(), Account.owner_id)
+            ).first()
+            assert busiest is not None
+            users = {"admin": admin.id}
+            for role in ("manager", "csm"):
+                user = auth_service.create_user(
+                    session,
+                    actor="test",
+                    email=f"crawl-{role}@example.jp",
+                    name=f"{role} 太郎",
+                    password="correct horse",
+                    role=role,
+                    team_member_id=busiest[0] if role == "csm" else None,
+                )
+                users[role] = user.id
             found = {
                 "account_id": session.scalars(select(Account.id).order_by(Account.id)).first(),
                 "run_id": session.scalars(select(ImportRun.id).where(ImportRun.rejected > 0)).first(),
@@ -75,7 +96,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
             admin_id = admin.id
     finally:
         runtime.close()
-    yield DemoApp(app=create_app(settings), settings=settings, admin_id=admin_id, params=params)
+    yield DemoApp(app=create_app(settings), settings=settings, admin_id=admin_id, params=params, users=users)
 
 
 def pages(app: Any) -> list[tuple[str, str]]:
