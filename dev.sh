@@ -81,7 +81,14 @@ case "${1:-}" in
     export KIZUNA_DATA_DIR=${KIZUNA_DATA_DIR:-./kizuna-data}
     "$VENV/bin/kizuna" init
     "$VENV/bin/kizuna" demo "$@"
-    if "$VENV/bin/kizuna" --help | grep -q " refresh "; then "$VENV/bin/kizuna" refresh; fi
+    # the demo ends today unless --end-date pins its "today": refresh as of the same day
+    as_of=() prev=""
+    for arg in "$@"; do
+      [ "$prev" = --end-date ] && as_of=(--as-of "$arg")
+      case "$arg" in --end-date=*) as_of=(--as-of "${arg#--end-date=}") ;; esac
+      prev=$arg
+    done
+    if "$VENV/bin/kizuna" --help | grep -q " refresh "; then "$VENV/bin/kizuna" refresh "${as_of[@]}"; fi
     if "$VENV/bin/kizuna" --help | grep -q " serve "; then
       exec "$VENV/bin/kizuna" serve --demo-login
     fi

@@ -37,13 +37,24 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--years", type=int, default=2)
     args = parser.parse_args()
-    today = dt.date(2026, 11, 22)  # the demo's default end date
+    today = dt.date(2026, 11, 22)  # the demo's end date, pinned so runs compare
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         kizuna = str(Path(sys.executable).parent / "kizuna")
         started = time.perf_counter()
         subprocess.run(
-            [kizuna, "--data-dir", str(data), "demo", "--accounts", str(args.accounts), "--years", str(args.years)],
+            [
+                kizuna,
+                "--data-dir",
+                str(data),
+                "demo",
+                "--accounts",
+                str(args.accounts),
+                "--years",
+                str(args.years),
+                "--end-date",
+                today.isoformat(),
+            ],
             check=True,
             capture_output=True,
         )

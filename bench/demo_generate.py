@@ -17,12 +17,13 @@ import tempfile
 import time
 
 CHILD = """
-import json, sys
+import datetime as dt, json, sys
 from pathlib import Path
 from kizuna.settings import Settings
 from kizuna.demo.generator import generate_demo
 from kizuna.demo.simulate import DemoOptions
-summary = generate_demo(Settings(data_dir=Path(sys.argv[1])), options=DemoOptions(accounts=int(sys.argv[2]), years=3))
+options = DemoOptions(accounts=int(sys.argv[2]), years=3, end_date=dt.date(2026, 11, 22))
+summary = generate_demo(Settings(data_dir=Path(sys.argv[1])), options=options)
 print(json.dumps({"rows": summary.rows, "events": summary.events, "seconds": summary.seconds}))
 """
 

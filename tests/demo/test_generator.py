@@ -26,7 +26,8 @@ from kizuna.errors import Conflict
 from kizuna.settings import Settings
 from kizuna.usage.store import EventStore
 
-OPTIONS = DemoOptions(accounts=200, years=2, seed=7)
+END = dt.date(2026, 11, 22)  # pinned: the demo ends on the clock's today otherwise
+OPTIONS = DemoOptions(accounts=200, years=2, seed=7, end_date=END)
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -76,7 +77,7 @@ def test_same_seed_same_company_other_seed_another(built: Built, tmp_path: Path)
     assert again.summary.rows == built.summary.rows
     assert again.summary.events == built.summary.events
     assert again.checksum() == built.checksum()
-    other = Built(tmp_path / "other", DemoOptions(accounts=200, years=2, seed=8))
+    other = Built(tmp_path / "other", DemoOptions(accounts=200, years=2, seed=8, end_date=END))
     mine = built.checksum()
     differs = {k for k, v in other.checksum().items() if mine[k] != v}
     assert {"accounts", "subscriptions", "events", "voc_entries"} <= differs
@@ -110,8 +111,8 @@ def test_refuses_a_non_empty_hub_unless_reset(built: Built, tmp_path: Path) -> N
     with pytest.raises(Conflict, match="--reset"):
         generate_demo(built.settings, options=OPTIONS)
     small = Settings(data_dir=tmp_path / "small")
-    first = generate_demo(small, options=DemoOptions(accounts=40, years=1, seed=3))
-    second = generate_demo(small, options=DemoOptions(accounts=40, years=1, seed=3), reset=True)
+    first = generate_demo(small, options=DemoOptions(accounts=40, years=1, seed=3, end_date=END))
+    second = generate_demo(small, options=DemoOptions(accounts=40, years=1, seed=3, end_date=END), reset=True)
     assert first.rows == second.rows and first.events == second.events
     engine = make_engine(small.sqlalchemy_url)
     with engine.connect() as conn:
@@ -193,7 +194,7 @@ def test_events_are_partitioned_by_month_and_never_after_today(built: Built) -> 
         months = set(pc.strftime(table["timestamp"], format="%Y-%m").to_pylist())
         assert months == {month}
     _, hi = built.store.time_range()
-    assert hi < dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    assert hi < dt.datetime(END.year, END.month, END.day, tzinfo=dt.UTC)
     names = set(built.store.dataset().to_table(columns=["event_name"])["event_name"].to_pylist())
     assert {"login", "report_viewed", "dashboard_created", "export", "invite_user"} <= names
 
@@ -362,14 +363,14 @@ def test_surveys_nps_lower_for_accounts_that_churn(built: Built) -> None:
 def test_a_small_company_on_postgresql(tmp_path: Path, scratch_postgres_url: str) -> None:
     url = scratch_postgres_url
     settings = Settings(data_dir=tmp_path / "pg", database_url=url)
-    summary = generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5))
+    summary = generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5, end_date=END))
     engine = make_engine(url)
     with engine.connect() as conn:
         assert conn.scalar(text("select count(*) from accounts")) == 60
         assert conn.scalar(text("select count(*) from subscriptions")) == summary.rows["subscriptions"]
         assert conn.scalar(text("select count(*) from voc_entries")) == summary.rows["voc_entries"]
     with pytest.raises(Conflict):
-        generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5))
-    again = generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5), reset=True)
+        generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5, end_date=END))
+    again = generate_demo(settings, options=DemoOptions(accounts=60, years=1, seed=5, end_date=END), reset=True)
     assert again.rows == summary.rows
     engine.dispose()

@@ -18,7 +18,8 @@ from kizuna.runtime import Runtime
 def test_ltv_refresh_on_the_demo_company(runtime: Runtime) -> None:
     data = str(runtime.settings.data_dir)
     app = build_app()
-    result = CliRunner().invoke(app, ["--data-dir", data, "demo", "--accounts", "200", "--years", "3", "--seed", "11"])
+    demo = ["demo", "--accounts", "200", "--years", "3", "--seed", "11", "--end-date", "2026-11-22"]
+    result = CliRunner().invoke(app, ["--data-dir", data, *demo])
     assert result.exit_code == 0, result.output
     day = dt.date(2026, 11, 22)
     first = refresh(runtime, as_of=day, only=["ltv"])["ltv"]

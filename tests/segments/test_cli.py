@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from kizuna.cli import build_app
 from kizuna.errors import KizunaError
 
-TODAY = "2026-11-22"  # the demo company's default 'today'
+TODAY = "2026-11-22"  # the demo company's 'today' (pinned: the demo ends on the clock's today otherwise)
 
 
 def test_cs_commands_on_the_demo_company(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_cs_commands_on_the_demo_company(tmp_path: Path) -> None:
             assert result.exit_code == 0, result.output
         return result.output
 
-    kizuna("demo", "--accounts", "40", "--years", "1")
+    kizuna("demo", "--accounts", "40", "--years", "1", "--end-date", TODAY)
     kizuna("refresh", "--as-of", TODAY, "--only", "segments", "--only", "lifecycle", "--only", "renewals")
 
     # segments

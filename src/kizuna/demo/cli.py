@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
         accounts: int = typer.Option(2000, "--accounts", min=10, help="Accounts created over the period."),
         years: int = typer.Option(3, "--years", min=1, max=10, help="Years of history ending on --end-date."),
         seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same company."),
-        end_date: str = typer.Option("2026-11-22", "--end-date", help="'Today' of the demo company (YYYY-MM-DD)."),
+        end_date: str = typer.Option(
+            None, "--end-date", help="'Today' of the demo company (YYYY-MM-DD); default: today, so pages are current."
+        ),
         reset: bool = typer.Option(False, "--reset", help="Empty the data hub and the event files first."),
         playbooks: bool = typer.Option(
             True, "--playbooks/--no-playbooks", help="Import the example playbook library and switch it on."
@@ -30,9 +32,10 @@ def register(app: typer.Typer) -> None:
         from kizuna.demo.generator import generate_demo
         from kizuna.demo.simulate import DemoOptions
         from kizuna.platform.cli.common import fail, settings
+        from kizuna.platform.clock import today
 
         try:
-            end = dt.date.fromisoformat(end_date)
+            end = dt.date.fromisoformat(end_date) if end_date else today()
         except ValueError:
             fail(f"--end-date {end_date!r} is not a date (YYYY-MM-DD)")
             return

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from kizuna.demo import catalog as c
+from kizuna.platform.clock import today
 
 PHI = 0.85  # AR(1) persistence of the latent health, per month
 SIGMA = 0.35  # monthly innovation of the latent health
@@ -60,12 +61,17 @@ def sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """What to generate: ``accounts`` created over ``years`` years ending on ``end_date`` ("today"), from ``seed``."""
+    """What to generate: ``accounts`` created over ``years`` years ending on ``end_date`` ("today"), from ``seed``.
+
+    ``end_date`` defaults to the clock's today, so a demo built now is current on every page; the events stop at
+    00:00 UTC of ``end_date``, which is what ``kizuna refresh`` reads "as of" that day. The same seed and end date
+    give the same company.
+    """
 
     accounts: int = 2000
     years: int = 3
     seed: int = 42
-    end_date: dt.date = dt.date(2026, 11, 22)
+    end_date: dt.date = field(default_factory=today)
 
     @property
     def months(self) -> int:
