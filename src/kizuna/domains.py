@@ -26,6 +26,7 @@ from kizuna.accounts import api as accounts_api
 from kizuna.accounts import pages as accounts_pages
 from kizuna.activities import api as activities_api
 from kizuna.admin import pages as admin_pages
+from kizuna.audit import pages as audit_pages
 from kizuna.auth import pages as auth_pages
 from kizuna.auth import public as auth_public
 from kizuna.customer360 import pages as customer360_pages
@@ -98,6 +99,7 @@ class Domain:
 DOMAINS: tuple[Domain, ...] = (
     Domain("auth", pages=(auth_pages.router,), public=(auth_public.router,)),
     Domain("admin", admin=(admin_pages.router,), nav=(NavLink("admin", "/settings", "nav.settings", admin=True),)),
+    Domain("audit", admin=(audit_pages.router,), nav=(NavLink("admin", "/audit", "audit.nav", admin=True),)),
     Domain("dashboard", pages=(dashboard_pages.router,), nav=(NavLink("revenue", "/", "nav.dashboard", rank=0),)),
     Domain(
         "accounts",

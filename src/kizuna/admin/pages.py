@@ -18,7 +18,11 @@ router = APIRouter(prefix="/settings", include_in_schema=False)
 
 def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
     """Scorecards (health domain) and touch-tier thresholds (segments domain), once those domains exist."""
-    out: dict[str, object] = {"scorecards": [], "tier_policy": None}
+    out: dict[str, object] = {
+        "scorecards": [],
+        "tier_policy": None,
+        "scorecards_dir": settings_of(request).data_dir / "scorecards",
+    }
     try:
         from kizuna.health import service as health_service
         from kizuna.segments import service as segments_service
