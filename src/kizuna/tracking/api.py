@@ -1,20 +1,68 @@
 """Segment-compatible tracking endpoints: ``/v1/track``, ``/v1/identify``, ``/v1/group``, ``/v1/page``,
-``/v1/batch`` (and ``/v1/import``). Authenticate with HTTP basic auth, the write key (an API key with the ingest
+``/v1/batch`` (and ``/v1/import``). A batch keeps its valid messages when some are not (those are reported by
+index in ``errors``); bodies may be gzip-compressed (``Content-Encoding: gzip``, as RudderStack's and Segment's
+libraries send them). Authenticate with HTTP basic auth, the write key (an API key with the ingest
 scope) as user name and an empty password, exactly as Segment's libraries do."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import zlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import ingest_principal
 from kizuna.auth.service import Principal
+from kizuna.errors import InvalidInput
 from kizuna.platform.web.deps import DbSession, settings_of
 from kizuna.tracking import service
 from kizuna.tracking.schemas import BatchRequest, IngestResult, SegmentMessage
 from kizuna.usage.store import EventStore
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+#: the most a compressed body may inflate to (a batch holds at most 20,000 messages; Segment's limit is 500 KB)
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class _DecompressedRequest(Request):
+    """A request whose body is inflated when it was sent with ``Content-Encoding: gzip`` (or ``deflate``)."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            raw = await super().body()
+            encoding = self.headers.get("content-encoding", "identity").strip().lower()
+            if encoding in ("gzip", "x-gzip", "deflate"):
+                raw = _inflate(raw, gzip=encoding != "deflate")
+            elif encoding not in ("", "identity"):
+                raise InvalidInput(f"Content-Encoding {encoding!r} is not supported (gzip, deflate or none)")
+            self._body = raw
+        return self._body
+
+
+def _inflate(raw: bytes, *, gzip: bool) -> bytes:
+    inflater = zlib.decompressobj(wbits=31 if gzip else 15)
+    try:
+        body = inflater.decompress(raw, MAX_BODY_BYTES)
+    except zlib.error as exc:
+        raise InvalidInput(f"the body is not valid {'gzip' if gzip else 'deflate'} data: {exc}") from exc
+    if inflater.unconsumed_tail:
+        raise InvalidInput(f"the body inflates to more than {MAX_BODY_BYTES:,} bytes")
+    return body
+
+
+class _DecompressingRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def decompressing(request: Request) -> Response:
+            return await handle(_DecompressedRequest(request.scope, request.receive))
+
+        return decompressing
+
+
+router = APIRouter(prefix="/v1", tags=["tracking"], route_class=_DecompressingRoute)
 RESPONSES: dict[int | str, dict[str, str]] = {
     400: {"description": "Invalid message"},
     401: {"description": "Missing or unknown write key"},
@@ -27,7 +75,10 @@ def _store(request: Request) -> EventStore:
 
 
 def _one(kind: str, request: Request, message: SegmentMessage, session: Session) -> IngestResult:
-    return service.ingest(session, store=_store(request), messages=[(kind, message)])
+    result = service.ingest(session, store=_store(request), messages=[(kind, message)])
+    if result.errors:  # a single call is the whole request: it is refused rather than reported
+        raise InvalidInput(result.errors[0].message)
+    return result
 
 
 @router.post("/track", response_model=IngestResult, responses=RESPONSES, summary="Record an action (event)")
@@ -77,12 +128,7 @@ def batch(
     _: Principal = Depends(ingest_principal),
     session: Session = DbSession,
 ) -> IngestResult:
-    messages = []
-    for msg in body.batch:
-        if body.context and msg.context is None:
-            msg.context = body.context
-        messages.append((msg.type or "track", msg))
-    return service.ingest(session, store=_store(request), messages=messages)
+    return service.ingest(session, store=_store(request), messages=service.parse_batch(body.batch, body.context))
 
 
 @router.post("/import", response_model=IngestResult, responses=RESPONSES, summary="Alias of /v1/batch")

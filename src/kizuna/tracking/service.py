@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
+from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from kizuna.accounts.models import Account
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput
 from kizuna.tracking.models import TrackedIdentity, TrackedMessage
-from kizuna.tracking.schemas import IngestResult, SegmentMessage
+from kizuna.tracking.schemas import IngestResult, RejectedMessage, SegmentMessage
 from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 log = logging.getLogger(__name__)
@@ -106,20 +107,52 @@ def validate_message(msg: SegmentMessage, kind: str, index: int | None = None) -
         raise InvalidInput(f"{where}a {kind} call needs a userId or anonymousId", index=index, field="userId")
 
 
+def parse_batch(
+    items: Sequence[dict[str, Any]], context: dict[str, Any] | None
+) -> list[tuple[str, SegmentMessage] | RejectedMessage]:
+    """Each item of a ``/v1/batch`` body as a message (the batch's ``context`` given to those without one), or, when
+    it is not one, the reason, so that one bad message does not cost the batch its good ones."""
+    parsed: list[tuple[str, SegmentMessage] | RejectedMessage] = []
+    for index, item in enumerate(items):
+        try:
+            msg = SegmentMessage.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            parsed.append(RejectedMessage(index=index, message=f"batch[{index}].{where}: {first['msg']}"))
+            continue
+        if context and msg.context is None:
+            msg.context = context
+        parsed.append((msg.type or "track", msg))
+    return parsed
+
+
 def ingest(
     session: Session,
     *,
     store: EventStore,
-    messages: Sequence[tuple[str, SegmentMessage]],
+    messages: Sequence[tuple[str, SegmentMessage] | RejectedMessage],
     received_at: dt.datetime | None = None,
 ) -> IngestResult:
-    """Ingest ``(type, message)`` pairs: drop seen ``messageId`` s, apply identify/group, write events in one batch."""
+    """Ingest ``(type, message)`` pairs: drop seen ``messageId`` s, apply identify/group, write events in one batch.
+
+    A message that is not valid (or that :func:`parse_batch` already rejected) is left out and reported in ``errors``
+    by its index; the others are ingested."""
     now = received_at or utcnow()
     pending: list[_Pending] = []
     seen_in_batch: set[str] = set()
     duplicates = 0
-    for index, (kind, msg) in enumerate(messages):
-        validate_message(msg, kind, index if len(messages) > 1 else None)
+    errors: list[RejectedMessage] = []
+    for index, item in enumerate(messages):
+        if isinstance(item, RejectedMessage):
+            errors.append(item)
+            continue
+        kind, msg = item
+        try:
+            validate_message(msg, kind, index if len(messages) > 1 else None)
+        except InvalidInput as exc:
+            errors.append(RejectedMessage(index=index, message=exc.message))
+            continue
         message_id = msg.messageId or f"kizuna-{uuid.uuid4().hex}"
         if message_id in seen_in_batch:
             duplicates += 1
@@ -160,7 +193,15 @@ def ingest(
         accepted = store.write_batch(table, batch_key=f"tracking-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}")
     if unmatched:
         log.info("tracking: %s events without a known account dropped", unmatched)
-    return IngestResult(accepted=accepted, identities=identities, duplicates=duplicates, unmatched=unmatched)
+    errors.sort(key=lambda e: e.index)
+    return IngestResult(
+        accepted=accepted,
+        identities=identities,
+        duplicates=duplicates,
+        unmatched=unmatched,
+        rejected=len(errors),
+        errors=errors,
+    )
 
 
 def _user_accounts(session: Session, user_ids: set[str]) -> dict[str, int]:

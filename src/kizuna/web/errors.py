@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +28,14 @@ def wants_json(request: Request) -> bool:
     return "text/html" not in accept and "application/json" in accept
 
 
+class ErrorJSON(JSONResponse):
+    """An error body in JSON with every non-ASCII character escaped: what a client sent is echoed back, and a lone
+    surrogate (``"\\ud800"``, valid JSON, not valid UTF-8) must not turn a 400 into a 500."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def _json_safe(context: dict[str, object]) -> dict[str, object]:
     return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v) for k, v in context.items()}
 
@@ -33,7 +43,7 @@ def _json_safe(context: dict[str, object]) -> dict[str, object]:
 def _error_response(request: Request, status: int, kind: str, message: str, context: dict[str, object]) -> Response:
     if wants_json(request):
         headers = {"WWW-Authenticate": 'Bearer realm="kizuna"'} if status == 401 else None
-        return JSONResponse(
+        return ErrorJSON(
             {"error": kind, "message": message, "context": _json_safe(context)}, status_code=status, headers=headers
         )
     if status == 401:
@@ -62,10 +72,9 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     where = ".".join(str(p) for p in first.get("loc", ()))
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
     if wants_json(request):
-        return JSONResponse(
-            {"error": "InvalidInput", "message": message, "detail": [_json_safe(dict(e)) for e in errors]},
-            status_code=422,
-        )
+        # FastAPI's own shape (the OpenAPI spec's HTTPValidationError): ``loc`` a list, ``msg``, ``type``, ``input``
+        detail = jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("utf-8", "backslashreplace")})
+        return ErrorJSON({"error": "InvalidInput", "message": message, "detail": detail}, status_code=422)
     return _error_response(request, 422, "InvalidInput", message, {})
 
 
