@@ -32,7 +32,14 @@ from kizuna.support.models import Ticket
 from kizuna.surveys.models import SurveyCampaign, SurveyFollowUp, SurveyInvitation
 from kizuna.tasks.models import Task
 from kizuna.tracking.models import TrackedIdentity, TrackedMessage
-from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
+from kizuna.voc.models import (
+    SurveyResponse,
+    VocAccountSentiment,
+    VocAnalysis,
+    VocEntry,
+    VocLabel,
+    VocTextAnalysis,
+)
 
 __all__ = [
     "Account",
@@ -90,6 +97,7 @@ __all__ = [
     "TrackedMessage",
     "User",
     "VocAccountSentiment",
+    "VocAnalysis",
     "VocEntry",
     "VocLabel",
     "VocTextAnalysis",

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "kizuna@localhost"
     language: Literal["ja", "en"] = "ja"
+    voc_product_webhook_url: str | None = Field(
+        default=None,
+        description="Where /voc/analytics sends the feature requests ranked by ARR (the product team's webhook); "
+        "the page offers it and may send elsewhere.",
+    )
     scheduler_in_process: bool = Field(
         default=True,
         description="Run the playbook scheduler (tasks, e-mails, webhooks) inside the web app; turn off when a "

@@ -6,14 +6,12 @@ Every function takes ``session`` first and keyword arguments after it (``where``
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from kizuna.errors import InvalidInput, KizunaError
+from kizuna.errors import InvalidInput
 from kizuna.voc.service import VocFilter, account_facts, fit_classifier, load_corpus
 
 #: group columns accepted by ``by=`` (metadata of the corpus)
@@ -279,62 +277,3 @@ def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits
     return pd.concat([r.assign(variant=k) for k, r in reports.items()], ignore_index=True)[
         ["variant", "class", "precision", "recall", "f1", "support"]
     ]
-
-
-# ------------------------------------------------------------------------------- the VoC analytics page
-VOC_CACHE_TTL_S = 600.0
-_voc_cache: dict[tuple[str, str, str, str | None], tuple[float, dict[str, Any]]] = {}
-_voc_lock = threading.Lock()
-
-
-def voc_analysis(session: Session, *, view: str, by: str = "churned", channel: str | None = None) -> dict[str, Any]:
-    """One VoC analysis (co-occurrence network, characteristic words, ARR-weighted feature requests, churn reasons
-    by lift) as chart data and rows; a problem (no entries yet) comes back as ``error``.
-
-    Text analyses take seconds on a large corpus, so results are kept for ten minutes per database and view."""
-    key = (str(session.get_bind().engine.url), view, by, channel)
-    with _voc_lock:
-        hit = _voc_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < VOC_CACHE_TTL_S:
-        return hit[1]
-    result = _voc_analysis(session, view=view, by=by, channel=channel)
-    with _voc_lock:
-        _voc_cache[key] = (time.monotonic(), result)
-    return result
-
-
-def _voc_analysis(session: Session, *, view: str, by: str, channel: str | None) -> dict[str, Any]:
-    where = VocFilter(channel=channel) if channel else None
-    try:
-        if view == "network":
-            from kizuna.analytics.text import cooccurrence_network
-
-            corpus = load_corpus(session, where=where)
-            if not len(corpus.doc_ids):
-                raise InvalidInput("no VoC entries match the filters")
-            net = cooccurrence_network(corpus, min_df=3, top_n_edges=60)
-            nodes, edges = net.nodes, net.edges
-            return {
-                "chart": {
-                    "kind": "graph",
-                    "nodes": [
-                        {"name": str(n.term), "value": int(n.df), "category": int(n.community)}
-                        for n in nodes.itertuples()
-                    ],
-                    "links": [
-                        {"source": str(e.source), "target": str(e.target), "value": float(e.jaccard)}
-                        for e in edges.itertuples()
-                    ],
-                },
-                "rows": edges.head(60).to_dict("records"),
-                "columns": ["source", "target", "cooccurrence", "jaccard"],
-            }
-        if view == "characteristic":
-            frame = characteristic(session, by=by, where=where)
-        elif view == "requests":
-            frame = requests(session, where=where).drop(columns=["text_ids"], errors="ignore")
-        else:
-            frame = lift(session, where=where)
-    except KizunaError as exc:
-        return {"error": str(exc), "rows": [], "columns": []}
-    return {"rows": frame.head(100).to_dict("records"), "columns": [str(c) for c in frame.columns]}

@@ -22,6 +22,20 @@ class VocChannel(enum.StrEnum):
     cancellation_survey = "cancellation_survey"
 
 
+#: the categories of a VoC text, as :data:`kizuna.analytics.text.CATEGORIES` (a test keeps them equal); here so
+#: that a page offering them need not load the text library
+VOC_CATEGORIES = (
+    "results_not_achieved",
+    "hard_to_use",
+    "insufficient_support",
+    "price_not_worth_it",
+    "missing_features",
+    "feature_request",
+    "praise",
+    "other",
+)
+
+
 class VocEntry(Base):
     __tablename__ = "voc_entries"
     # an account's latest rows (customer 360): without it PostgreSQL walked the whole recorded_at index
@@ -52,7 +66,7 @@ class VocTextAnalysis(Base):
     sentiment_score: Mapped[float]
     category: Mapped[str] = mapped_column(String(64), index=True)
     confidence: Mapped[float | None]  # model probability; None when a rule decided alone
-    source: Mapped[str] = mapped_column(String(16))  # rule, model or rule_override
+    source: Mapped[str] = mapped_column(String(16))  # rule, model, rule_override or label (a person gave it)
     rule_codes: Mapped[list[Any]]
     analysed_at: Mapped[dt.datetime]
     analyser_version: Mapped[str] = mapped_column(String(64))
@@ -68,6 +82,21 @@ class VocLabel(Base):
     category: Mapped[str] = mapped_column(String(64))
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class VocAnalysis(Base):
+    """One VoC analysis of the latest refresh (word frequency, co-occurrence network, topics, sentiment, churn
+    reasons, feature requests, ...) as the JSON the pages read: the text analyses take seconds on a large corpus,
+    so ``kizuna refresh`` computes them and a page never does. One row per ``name``, replaced on every refresh."""
+
+    __tablename__ = "voc_analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    n_entries: Mapped[int]
+    result: Mapped[dict[str, Any]]
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class VocAccountSentiment(Base):

@@ -24,7 +24,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
+from kizuna.voc.models import VOC_CATEGORIES, SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
 if TYPE_CHECKING:
     from kizuna.analytics.text import Corpus, TextAnalyzer, VocClassifier
@@ -192,10 +192,8 @@ def load_corpus(session: Session, *, where: VocFilter | None = None, analyzer: T
 # ------------------------------------------------------------------------------------------------ labels
 def label_entry(session: Session, *, entry_id: int, category: str, actor: str) -> VocLabel:
     """Give entry ``entry_id`` the category ``category`` (one of ``CATEGORIES``); replaces an earlier label."""
-    from kizuna.analytics.text import CATEGORIES
-
-    if category not in CATEGORIES:
-        raise InvalidInput(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}", value=category)
+    if category not in VOC_CATEGORIES:
+        raise InvalidInput(f"unknown category {category!r}; use one of {', '.join(VOC_CATEGORIES)}", value=category)
     if session.get(VocEntry, entry_id) is None:
         raise NotFound(f"no VoC entry with id {entry_id}")
     label = session.scalars(select(VocLabel).where(VocLabel.entry_id == entry_id)).one_or_none()
@@ -276,7 +274,9 @@ def text_hash(text: str) -> str:
 
 def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -> dict[str, int]:
     """Analyse the entries that are new, whose text changed, or whose analysis was made by another analyser
-    version (or training set), and store language, sentiment, category and rule codes per entry.
+    version (or training set), and store language, sentiment, category and rule codes per entry. An entry a
+    person labelled (``voc_labels``) keeps that category (``source = "label"``); the label also joins the training
+    set, so a new label changes the analyser version and every entry is classified again by the retrained model.
 
     Returns counts: ``entries``, ``analysed``, ``unchanged``.
     """
@@ -292,6 +292,7 @@ def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -
         row = stored.get(entry_id)
         if row is None or row.text_hash != h or row.analyser_version != version:
             todo.append((entry_id, text, h))
+    labelled = {int(e): str(c) for e, c in session.execute(select(VocLabel.entry_id, VocLabel.category))}
     if todo:
         frame = pd.DataFrame(todo, columns=["entry_id", "text", "text_hash"])
         corpus = Corpus.from_frame(frame[["entry_id", "text"]], text="text", doc_id="entry_id", analyzer=analyzer)
@@ -300,14 +301,15 @@ def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -
         now = utcnow()
         for i, (entry_id, _text, h) in enumerate(todo):
             conf = predicted["confidence"].iat[i]
+            label = labelled.get(entry_id)  # a person's label is the entry's category; the model learns from it
             values = {
                 "text_hash": h,
                 "language": str(corpus.docs["language"].iat[i]),
                 "sentiment_label": str(sentiment["label"].iat[i]),
                 "sentiment_score": float(sentiment["score"].iat[i]),
-                "category": str(predicted["category"].iat[i]),
-                "confidence": None if pd.isna(conf) else float(conf),
-                "source": str(predicted["source"].iat[i]),
+                "category": label or str(predicted["category"].iat[i]),
+                "confidence": 1.0 if label else (None if pd.isna(conf) else float(conf)),
+                "source": "label" if label else str(predicted["source"].iat[i]),
                 "rule_codes": list(predicted["codes"].iat[i]),
                 "analysed_at": now,
                 "analyser_version": version,
@@ -445,16 +447,80 @@ def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.D
 
 # -------------------------------------------------------------------------------------------- the VoC page
 def recent_entries(session: Session, *, channel: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest ``limit`` VoC entries (of one ``channel``) with their account's name (``entry``, ``account_name``)."""
+    """The newest ``limit`` VoC entries (of one ``channel``) with their account's name, their category (the stored
+    analysis, ``None`` before the first refresh) and whether a person gave it (``entry``, ``account_name``,
+    ``category``, ``labelled``: the label of ``voc_labels``, or ``None``)."""
     stmt = (
-        select(VocEntry, Account.name)
+        select(VocEntry, Account.name, VocTextAnalysis.category, VocLabel.category)
         .outerjoin(Account, Account.id == VocEntry.account_id)
-        .order_by(VocEntry.recorded_at.desc())
+        .outerjoin(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        .outerjoin(VocLabel, VocLabel.entry_id == VocEntry.id)
+        .order_by(VocEntry.recorded_at.desc(), VocEntry.id.desc())
         .limit(limit)
     )
     if channel:
         stmt = stmt.where(VocEntry.channel == channel)
-    return [{"entry": e, "account_name": n} for e, n in session.execute(stmt).all()]
+    return [
+        {"entry": e, "account_name": n, "category": label or analysed, "labelled": label}
+        for e, n, analysed, label in session.execute(stmt).all()
+    ]
+
+
+def category_names() -> tuple[str, ...]:
+    """The categories a VoC entry can be given (the classifier's, :data:`kizuna.voc.models.VOC_CATEGORIES`)."""
+    return VOC_CATEGORIES
+
+
+# ------------------------------------------------------------------------------ hand-off to product
+def feature_request_handoff(session: Session) -> list[dict[str, Any]]:
+    """The stored feature-request themes ranked by ARR, as rows for the product team: ``rank, theme, n_accounts,
+    n_texts, arr_minor, accounts`` (the largest asking accounts, joined) and ``examples`` (texts, joined)."""
+    from kizuna.voc.insights import stored_insight
+
+    stored = stored_insight(session, "requests") or {"rows": []}
+    return [
+        {
+            "rank": rank,
+            "theme": r["label"],
+            "n_accounts": r["n_accounts"],
+            "n_texts": r["n_texts"],
+            "arr_minor": r["arr_minor"],
+            "accounts": " / ".join(r["accounts"]),
+            "examples": " / ".join(r["examples"]),
+        }
+        for rank, r in enumerate(stored["rows"], start=1)
+    ]
+
+
+def hand_off_feature_requests(session: Session, *, actor: str, url: str) -> bool:
+    """Queue the ranked feature requests as one webhook call to ``url`` (JSON ``{"text", "feature_requests"}``:
+    Slack shows the text, a product tool reads the list). Sent once per refresh and URL: returns False when
+    that hand-off is already queued or sent."""
+    from kizuna.platform.outbox.service import queue_webhook
+    from kizuna.voc.models import VocAnalysis
+
+    rows = feature_request_handoff(session)
+    if not rows:
+        raise InvalidInput("no feature requests to send yet: run a refresh first")
+    computed = session.scalar(select(VocAnalysis.computed_at).where(VocAnalysis.name == "requests"))
+    key = f"voc-requests:{computed.isoformat() if computed else ''}:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    lines = [f"{r['rank']}. {r['theme']} ({r['n_accounts']} accounts, ARR {r['arr_minor']:,})" for r in rows[:10]]
+    _, created = queue_webhook(
+        session,
+        idempotency_key=key,
+        url=url.strip(),
+        payload={"text": "Feature requests ranked by ARR\n" + "\n".join(lines), "feature_requests": rows},
+        source="voc:feature_requests",
+    )
+    record_audit(
+        session,
+        actor=actor,
+        action="voc.handoff",
+        entity="voc_analyses",
+        entity_id=None,
+        after={"url": url, "themes": len(rows), "queued": created},
+    )
+    return created
 
 
 def entries_by_channel(session: Session) -> dict[str, int]:
