@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact
@@ -337,3 +337,215 @@ def nps_by_month(session: Session, *, today: dt.date, months: int = 12) -> list[
         {"month": m, "nps": 100 * (sum(s >= 9 for s in v) - sum(s <= 6 for s in v)) / len(v), "responses": len(v)}
         for m, v in sorted(buckets.items())
     ]
+
+
+# --- campaigns from the app: preview before sending -----------------------------------------------------------------
+
+
+def segment_condition(segment: str) -> list[dict[str, Any]]:
+    """The account filter of a campaign to one segment (by name) or one touch tier (``tier:high``); ``""``: all."""
+    if not segment:
+        return []
+    if segment.startswith("tier:"):
+        return [{"field": "touch_tier", "eq": segment.removeprefix("tier:")}]
+    return [{"field": "segment", "eq": segment}]
+
+
+def preview_campaign(session: Session, *, campaign_id: int, settings: Settings, today: dt.date) -> dict[str, Any]:
+    """Who a campaign would reach and the e-mail they would get, before anything is sent: ``recipients`` (not
+    invited yet), ``accounts``, ``already_invited``, ``sample`` (the first 20: contact, e-mail, account, language)
+    and ``email`` (subject and body in the settings' language, with a placeholder link)."""
+    campaign = session.get(SurveyCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no survey campaign {campaign_id}", campaign_id=campaign_id)
+    invited = set(
+        session.scalars(select(SurveyInvitation.contact_id).where(SurveyInvitation.campaign_id == campaign_id))
+    )
+    recipients = [c for c in campaign_recipients(session, campaign, today=today) if c.id not in invited]
+    names = dict(
+        session.execute(
+            select(Account.id, Account.name).where(Account.id.in_({c.account_id for c in recipients[:20]}))
+        ).all()
+    )
+    language = settings.language
+    subject, body = render_email(
+        "survey_invitation",
+        language=language,
+        context={
+            "contact": {"name": "山田 太郎" if language == "ja" else "Jane Doe", "email": ""},
+            "link": f"{settings.base_url.rstrip('/')}/s/…",
+            "question": QUESTIONS[campaign.kind][language],
+            "survey_title": campaign.name or TITLES[language],
+        },
+    )
+    return {
+        "campaign": campaign,
+        "recipients": len(recipients),
+        "accounts": len({c.account_id for c in recipients}),
+        "already_invited": len(invited),
+        "sample": [
+            {"name": c.name, "email": c.email, "account": names.get(c.account_id, ""), "language": c.language}
+            for c in recipients[:20]
+        ],
+        "email": {"subject": subject, "body": body},
+    }
+
+
+# --- the closed loop: detractors and silent customers -----------------------------------------------------------------
+
+#: answers that need a person: NPS detractors, unsatisfied CSAT, hard effort (as :func:`needs_follow_up`)
+_NEEDS_FOLLOW_UP = (
+    ((SurveyResponse.kind == "nps") & (SurveyResponse.score <= 6))
+    | ((SurveyResponse.kind == "csat") & (SurveyResponse.score <= 2))
+    | ((SurveyResponse.kind == "ces") & (SurveyResponse.score <= 3))
+)
+
+
+def _key(prefix: str, column: Any) -> Any:
+    """A task's dedupe key in SQL (``prefix`` + the id), to find the live task a row already has."""
+    return literal(prefix).concat(cast(column, String))
+
+
+def detractor_loop(session: Session, *, today: dt.date, days: int = 90, limit: int = 50) -> dict[str, Any]:
+    """The answers of the last ``days`` days that need a follow-up and are not closed (imported or answered on a
+    campaign), newest first: ``rows`` (``response``, ``account_name``, ``status`` of the loop, ``task_id`` of the
+    follow-up task if one is live) and ``open`` (how many)."""
+    from kizuna.tasks.models import Task
+    from kizuna.tasks.service import LIVE
+
+    since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
+    status = func.coalesce(SurveyFollowUp.status, LoopStatus.open)
+    base = (
+        select(SurveyResponse, Account.name, status, Task.id)
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .outerjoin(SurveyFollowUp, SurveyFollowUp.response_id == SurveyResponse.id)
+        .outerjoin(
+            Task,
+            (Task.dedupe_key == literal("survey-response:").concat(cast(SurveyResponse.id, String)))
+            & Task.status.in_(LIVE),
+        )
+        .where(_NEEDS_FOLLOW_UP, SurveyResponse.responded_at >= since)
+        .where(status.in_((LoopStatus.open, LoopStatus.in_progress)))
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(SurveyResponse.responded_at.desc()).limit(limit)).all()
+    return {
+        "rows": [{"response": r, "account_name": n, "status": s, "task_id": t} for r, n, s, t in rows],
+        "open": int(total),
+    }
+
+
+def follow_up_task(session: Session, *, actor: str, response_id: int, today: dt.date) -> tuple[int, bool]:
+    """Open the follow-up task of an answer that needs one (owner: the account's CSM; due in two days) and move
+    its loop to in progress. Returns ``(task id, created)``; a live task for the answer is returned as it is."""
+    from kizuna.tasks.service import create_task
+
+    response = session.get(SurveyResponse, response_id)
+    if response is None:
+        raise NotFound(f"no survey response {response_id}")
+    account = session.get(Account, response.account_id)
+    label = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}.get(response.kind, response.kind)
+    task, created = create_task(
+        session,
+        actor=actor,
+        title=f"{label} {response.score}点のフォローアップ: {account.name if account else ''}",
+        account_id=response.account_id,
+        owner_id=account.owner_id if account else None,
+        reason=response.comment,
+        priority="high",
+        due_on=today + dt.timedelta(days=2),
+        dedupe_key=f"survey-response:{response_id}",
+        source="survey",
+    )
+    follow_up = session.scalars(select(SurveyFollowUp).where(SurveyFollowUp.response_id == response_id)).first()
+    if follow_up is None or follow_up.status == LoopStatus.open:
+        set_loop_status(session, actor=actor, response_id=response_id, status=LoopStatus.in_progress)
+    return task.id, created
+
+
+def silent_customers(session: Session, *, today: dt.date, days: int = 180, limit: int = 50) -> dict[str, Any]:
+    """Customers we do not hear from (Goodman: most unhappy customers never complain): accounts with revenue today
+    that gave no survey answer and no VoC text in the last ``days`` days, largest ARR first. ``rows``: ``account_id,
+    name, arr_minor, unanswered`` (survey invitations left unanswered), ``last_heard`` (the last answer or text, or
+    None), ``task_id`` (a live outreach task); ``count``: how many accounts in all."""
+    from kizuna.kpis.models import AccountMetrics
+    from kizuna.tasks.models import Task
+    from kizuna.tasks.service import LIVE
+    from kizuna.voc.models import VocEntry
+
+    since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
+    answered = select(SurveyResponse.account_id).where(SurveyResponse.responded_at >= since)
+    spoke = select(VocEntry.account_id).where(VocEntry.recorded_at >= since, VocEntry.account_id.is_not(None))
+    last_answer = (
+        select(SurveyResponse.account_id, func.max(SurveyResponse.responded_at).label("at"))
+        .group_by(SurveyResponse.account_id)
+        .subquery()
+    )
+    last_text = (
+        select(VocEntry.account_id, func.max(VocEntry.recorded_at).label("at")).group_by(VocEntry.account_id).subquery()
+    )
+    unanswered = (
+        select(SurveyInvitation.account_id, func.count().label("n"))
+        .where(SurveyInvitation.response_id.is_(None))
+        .group_by(SurveyInvitation.account_id)
+        .subquery()
+    )
+    base = (
+        select(
+            Account.id,
+            Account.name,
+            AccountMetrics.arr_minor,
+            func.coalesce(unanswered.c.n, 0),
+            last_answer.c.at,
+            last_text.c.at,
+            Task.id,
+        )
+        .join(AccountMetrics, AccountMetrics.account_id == Account.id)
+        .outerjoin(unanswered, unanswered.c.account_id == Account.id)
+        .outerjoin(last_answer, last_answer.c.account_id == Account.id)
+        .outerjoin(last_text, last_text.c.account_id == Account.id)
+        .outerjoin(
+            Task,
+            (Task.dedupe_key == literal("silent-customer:").concat(cast(Account.id, String))) & Task.status.in_(LIVE),
+        )
+        .where(AccountMetrics.arr_minor > 0, Account.id.not_in(answered), Account.id.not_in(spoke))
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(AccountMetrics.arr_minor.desc(), Account.id).limit(limit)).all()
+    return {
+        "rows": [
+            {
+                "account_id": a,
+                "name": n,
+                "arr_minor": int(arr),
+                "unanswered": int(u),
+                "last_heard": max((x for x in (la, lt) if x is not None), default=None),
+                "task_id": t,
+            }
+            for a, n, arr, u, la, lt, t in rows
+        ],
+        "count": int(total),
+    }
+
+
+def outreach_task(session: Session, *, actor: str, account_id: int, today: dt.date) -> tuple[int, bool]:
+    """Open an outreach task for a silent customer (owner: its CSM; due within the week). Returns ``(task id,
+    created)``; the live outreach task of the account is returned as it is."""
+    from kizuna.tasks.service import create_task
+
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", account_id=account_id)
+    task, created = create_task(
+        session,
+        actor=actor,
+        title=f"声の聞こえない顧客へのアウトリーチ: {account.name}",
+        account_id=account_id,
+        owner_id=account.owner_id,
+        reason="アンケートの回答も声もない顧客です(グッドマンの法則: 不満な顧客の多くは何も言わずに去ります)。",
+        priority="normal",
+        due_on=today + dt.timedelta(days=5),
+        dedupe_key=f"silent-customer:{account_id}",
+        source="survey",
+    )
+    return task.id, created
