@@ -26,6 +26,7 @@ from kizuna.accounts import api as accounts_api
 from kizuna.accounts import pages as accounts_pages
 from kizuna.activities import api as activities_api
 from kizuna.admin import pages as admin_pages
+from kizuna.assistants import cli as assistants_cli
 from kizuna.audit import pages as audit_pages
 from kizuna.auth import pages as auth_pages
 from kizuna.auth import public as auth_public
@@ -189,6 +190,7 @@ DOMAINS: tuple[Domain, ...] = (
         nav=(NavLink("voice", "/surveys", "nav.surveys"),),
     ),
     Domain("tracking", public=(tracking_api.router,)),
+    Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored
     Domain(
         "playbooks",

@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
 class ApiScope(enum.StrEnum):
     ingest = "ingest"  # the tracking API only
     read = "read"  # GET on the REST API
+    write = "write"  # read, and the CS team's own writes (tasks, activities, notes): what an assistant may do
     admin = "admin"  # everything
 
 

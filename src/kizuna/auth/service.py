@@ -52,7 +52,9 @@ class Principal:
             if permission == "ingest":
                 return ApiScope.ingest in self.scopes
             if permission == "read":
-                return ApiScope.read in self.scopes
+                return ApiScope.read in self.scopes or ApiScope.write in self.scopes
+            if permission == "write":
+                return ApiScope.write in self.scopes
             return False
         if permission == "read":
             return True
