@@ -24,11 +24,16 @@ def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Any
     import ibis
 
     if engine == "duckdb":
+        import duckdb
+
         con = ibis.duckdb.connect()
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         con.raw_sql("SET TimeZone = 'UTC'")
-        con.raw_sql("SET enable_progress_bar = false")  # long queries would draw one on the terminal
+        try:
+            con.raw_sql("SET enable_progress_bar = false")  # long queries would draw one on the terminal
+        except duckdb.InvalidInputException:
+            pass  # in Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it draws none there
         return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())

@@ -1,0 +1,1 @@
+from tests.web.demo_app import demo_app  # noqa: F401
