@@ -6,6 +6,7 @@ tables or Parquet files (never through DuckDB's sqlite/postgres extensions, whic
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,10 +31,10 @@ def connect(engine: EngineName = "duckdb", *, threads: int | None = None) -> Any
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         con.raw_sql("SET TimeZone = 'UTC'")
-        try:
-            con.raw_sql("SET enable_progress_bar = false")  # long queries would draw one on the terminal
-        except duckdb.InvalidInputException:
-            pass  # in Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it draws none there
+        # long queries would draw a progress bar on the terminal; in Jupyter DuckDB refuses any progress-bar setting
+        # without ipywidgets (and draws none there)
+        with contextlib.suppress(duckdb.InvalidInputException):
+            con.raw_sql("SET enable_progress_bar = false")
         return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
