@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from kizuna.accounts.models import Account  # noqa: F401  (kb_documents.account_id refers to it)
+from kizuna.accounts.models import Account
 from kizuna.activities.models import Activity, ActivityKind
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
@@ -106,6 +106,10 @@ def index_many(session: Session, items: list[dict[str, Any]], *, analyzer: Any =
     return len(items)
 
 
+#: the kinds of article (``kb_articles.kind``)
+ARTICLE_KINDS = ("faq", "howto", "playbook_guide")
+
+
 def add_article(
     session: Session,
     *,
@@ -119,6 +123,8 @@ def add_article(
     """Add an FAQ / how-to article and index it."""
     if not title.strip() or not body.strip():
         raise InvalidInput("an article needs a title and a body")
+    if kind not in ARTICLE_KINDS:
+        raise InvalidInput(f"unknown article kind {kind!r}; use {', '.join(ARTICLE_KINDS)}", value=kind)
     from kizuna.analytics.text import detect_language
 
     article = KbArticle(
@@ -150,14 +156,25 @@ def update_article(
     article_id: int,
     title: str | None = None,
     body: str | None = None,
+    tags: str | None = None,
+    kind: str | None = None,
     analyzer: Any = None,
 ) -> KbArticle:
+    """Change an article's title, body, tags or kind (``None`` keeps it; ``tags=""`` clears them) and index it
+    again, so a search finds its new words at once."""
+    from kizuna.analytics.text import detect_language
+
     article = session.get(KbArticle, article_id)
     if article is None:
         raise NotFound(f"no article {article_id}", article_id=article_id)
+    if kind is not None and kind not in ARTICLE_KINDS:
+        raise InvalidInput(f"unknown article kind {kind!r}; use {', '.join(ARTICLE_KINDS)}", value=kind)
     before = {"title": article.title}
-    article.title = title or article.title
-    article.body = body or article.body
+    article.title = (title or "").strip() or article.title
+    article.body = body if body and body.strip() else article.body
+    article.tags = (tags.strip() or None) if tags is not None else article.tags
+    article.kind = kind or article.kind
+    article.language = detect_language(f"{article.title}\n{article.body}")
     article.updated_at = utcnow()
     session.flush()
     index_many(session, [_article_item(article)], analyzer=analyzer)
@@ -395,3 +412,30 @@ def index_stats(session: Session) -> dict[str, Any]:
     terms = session.scalar(select(func.count(func.distinct(KbPosting.term)))) or 0
     last = session.scalar(select(func.max(KbDocument.indexed_at)))
     return {"documents": by_source, "terms": int(terms), "last_indexed_at": last}
+
+
+# ------------------------------------------------------------------------------------------- the page
+def articles(session: Session, *, limit: int = 100) -> list[KbArticle]:
+    """The articles, the latest edited first."""
+    return list(
+        session.scalars(select(KbArticle).order_by(KbArticle.updated_at.desc(), KbArticle.id.desc()).limit(limit))
+    )
+
+
+def get_article(session: Session, article_id: int) -> KbArticle:
+    article = session.get(KbArticle, article_id)
+    if article is None:
+        raise NotFound(f"no article {article_id}", article_id=article_id)
+    return article
+
+
+def recent_notes(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest account notes (activities of kind note) with their account's name: ``note``, ``account_name``."""
+    rows = session.execute(
+        select(Activity, Account.name)
+        .join(Account, Account.id == Activity.account_id)
+        .where(Activity.kind == ActivityKind.note)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+    return [{"note": a, "account_name": n} for a, n in rows]
