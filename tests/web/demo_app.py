@@ -20,10 +20,12 @@ from kizuna.accounts.models import Account
 from kizuna.auth import service as auth_service
 from kizuna.cli import build_app
 from kizuna.imports.models import ImportRun
+from kizuna.knowledge import service as knowledge_service
 from kizuna.playbooks.models import Playbook
 from kizuna.runtime import Runtime
 from kizuna.segments.models import Segment
 from kizuna.settings import Settings
+from kizuna.surveys import service as surveys_service
 from kizuna.web.app import create_app
 
 END = "2026-11-22"
@@ -84,7 +86,20 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
                     team_member_id=busiest[0] if role == "csm" else None,
                 )
                 users[role] = user.id
+            # the demo writes no FAQ article and sends no survey campaign: one of each, as a CS team would
+            article = knowledge_service.add_article(
+                session, actor="test", title="請求書の再発行", body="管理画面の「お問合せ」からご依頼ください。"
+            )
+            campaign = surveys_service.create_campaign(
+                session,
+                actor="test",
+                name="2026年冬 NPS",
+                kind="nps",
+                account_filter=[{"field": "touch_tier", "eq": "high"}],
+            )
             found = {
+                "article_id": article.id,
+                "campaign_id": campaign.id,
                 "account_id": session.scalars(select(Account.id).order_by(Account.id)).first(),
                 "run_id": session.scalars(select(ImportRun.id).where(ImportRun.rejected > 0)).first(),
                 "segment_key": session.scalars(select(Segment.key).order_by(Segment.id)).first(),

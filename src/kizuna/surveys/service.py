@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact
@@ -401,36 +401,44 @@ _NEEDS_FOLLOW_UP = (
 )
 
 
-def _key(prefix: str, column: Any) -> Any:
-    """A task's dedupe key in SQL (``prefix`` + the id), to find the live task a row already has."""
-    return literal(prefix).concat(cast(column, String))
+def _live_tasks(session: Session, keys: list[str]) -> dict[str, int]:
+    """The live task of each dedupe key that has one (a handful of keys: the rows a page shows)."""
+    from kizuna.tasks.models import Task
+    from kizuna.tasks.service import LIVE
+
+    if not keys:
+        return {}
+    rows = session.execute(select(Task.dedupe_key, Task.id).where(Task.dedupe_key.in_(keys), Task.status.in_(LIVE)))
+    return {str(k): int(i) for k, i in rows}
 
 
 def detractor_loop(session: Session, *, today: dt.date, days: int = 90, limit: int = 50) -> dict[str, Any]:
     """The answers of the last ``days`` days that need a follow-up and are not closed (imported or answered on a
     campaign), newest first: ``rows`` (``response``, ``account_name``, ``status`` of the loop, ``task_id`` of the
     follow-up task if one is live) and ``open`` (how many)."""
-    from kizuna.tasks.models import Task
-    from kizuna.tasks.service import LIVE
-
     since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
     status = func.coalesce(SurveyFollowUp.status, LoopStatus.open)
-    base = (
-        select(SurveyResponse, Account.name, status, Task.id)
+    where = (
+        _NEEDS_FOLLOW_UP,
+        SurveyResponse.responded_at >= since,
+        status.in_((LoopStatus.open, LoopStatus.in_progress)),
+    )
+    joined = select(SurveyResponse.id).outerjoin(SurveyFollowUp, SurveyFollowUp.response_id == SurveyResponse.id)
+    total = session.scalar(select(func.count()).select_from(joined.where(*where).subquery())) or 0
+    rows = session.execute(
+        select(SurveyResponse, Account.name, status)
         .join(Account, Account.id == SurveyResponse.account_id)
         .outerjoin(SurveyFollowUp, SurveyFollowUp.response_id == SurveyResponse.id)
-        .outerjoin(
-            Task,
-            (Task.dedupe_key == literal("survey-response:").concat(cast(SurveyResponse.id, String)))
-            & Task.status.in_(LIVE),
-        )
-        .where(_NEEDS_FOLLOW_UP, SurveyResponse.responded_at >= since)
-        .where(status.in_((LoopStatus.open, LoopStatus.in_progress)))
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(base.order_by(SurveyResponse.responded_at.desc()).limit(limit)).all()
+        .where(*where)
+        .order_by(SurveyResponse.responded_at.desc(), SurveyResponse.id.desc())
+        .limit(limit)
+    ).all()
+    tasks = _live_tasks(session, [f"survey-response:{r.id}" for r, _, _ in rows])
     return {
-        "rows": [{"response": r, "account_name": n, "status": s, "task_id": t} for r, n, s, t in rows],
+        "rows": [
+            {"response": r, "account_name": n, "status": st, "task_id": tasks.get(f"survey-response:{r.id}")}
+            for r, n, st in rows
+        ],
         "open": int(total),
     }
 
@@ -469,62 +477,59 @@ def silent_customers(session: Session, *, today: dt.date, days: int = 180, limit
     name, arr_minor, unanswered`` (survey invitations left unanswered), ``last_heard`` (the last answer or text, or
     None), ``task_id`` (a live outreach task); ``count``: how many accounts in all."""
     from kizuna.kpis.models import AccountMetrics
-    from kizuna.tasks.models import Task
-    from kizuna.tasks.service import LIVE
     from kizuna.voc.models import VocEntry
 
     since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
-    answered = select(SurveyResponse.account_id).where(SurveyResponse.responded_at >= since)
-    spoke = select(VocEntry.account_id).where(VocEntry.recorded_at >= since, VocEntry.account_id.is_not(None))
-    last_answer = (
-        select(SurveyResponse.account_id, func.max(SurveyResponse.responded_at).label("at"))
-        .group_by(SurveyResponse.account_id)
-        .subquery()
-    )
-    last_text = (
-        select(VocEntry.account_id, func.max(VocEntry.recorded_at).label("at")).group_by(VocEntry.account_id).subquery()
-    )
-    unanswered = (
-        select(SurveyInvitation.account_id, func.count().label("n"))
-        .where(SurveyInvitation.response_id.is_(None))
-        .group_by(SurveyInvitation.account_id)
-        .subquery()
-    )
-    base = (
-        select(
-            Account.id,
-            Account.name,
-            AccountMetrics.arr_minor,
-            func.coalesce(unanswered.c.n, 0),
-            last_answer.c.at,
-            last_text.c.at,
-            Task.id,
+    heard = set(session.scalars(select(SurveyResponse.account_id).where(SurveyResponse.responded_at >= since)))
+    heard.update(
+        session.scalars(
+            select(VocEntry.account_id).where(VocEntry.recorded_at >= since, VocEntry.account_id.is_not(None))
         )
-        .join(AccountMetrics, AccountMetrics.account_id == Account.id)
-        .outerjoin(unanswered, unanswered.c.account_id == Account.id)
-        .outerjoin(last_answer, last_answer.c.account_id == Account.id)
-        .outerjoin(last_text, last_text.c.account_id == Account.id)
-        .outerjoin(
-            Task,
-            (Task.dedupe_key == literal("silent-customer:").concat(cast(Account.id, String))) & Task.status.in_(LIVE),
-        )
-        .where(AccountMetrics.arr_minor > 0, Account.id.not_in(answered), Account.id.not_in(spoke))
     )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(base.order_by(AccountMetrics.arr_minor.desc(), Account.id).limit(limit)).all()
+    paying = session.execute(
+        select(AccountMetrics.account_id, AccountMetrics.arr_minor)
+        .where(AccountMetrics.arr_minor > 0)
+        .order_by(AccountMetrics.arr_minor.desc(), AccountMetrics.account_id)
+    ).all()
+    silent = [(int(a), int(arr)) for a, arr in paying if a not in heard]
+    shown = silent[:limit]
+    ids = [a for a, _ in shown]
+    names = dict(session.execute(select(Account.id, Account.name).where(Account.id.in_(ids))).all())
+    last_answer = dict(
+        session.execute(
+            select(SurveyResponse.account_id, func.max(SurveyResponse.responded_at))
+            .where(SurveyResponse.account_id.in_(ids))
+            .group_by(SurveyResponse.account_id)
+        ).all()
+    )
+    last_text = dict(
+        session.execute(
+            select(VocEntry.account_id, func.max(VocEntry.recorded_at))
+            .where(VocEntry.account_id.in_(ids))
+            .group_by(VocEntry.account_id)
+        ).all()
+    )
+    unanswered = dict(
+        session.execute(
+            select(SurveyInvitation.account_id, func.count())
+            .where(SurveyInvitation.account_id.in_(ids), SurveyInvitation.response_id.is_(None))
+            .group_by(SurveyInvitation.account_id)
+        ).all()
+    )
+    tasks = _live_tasks(session, [f"silent-customer:{a}" for a in ids])
     return {
         "rows": [
             {
                 "account_id": a,
-                "name": n,
-                "arr_minor": int(arr),
-                "unanswered": int(u),
-                "last_heard": max((x for x in (la, lt) if x is not None), default=None),
-                "task_id": t,
+                "name": names.get(a, ""),
+                "arr_minor": arr,
+                "unanswered": int(unanswered.get(a, 0)),
+                "last_heard": max((x for x in (last_answer.get(a), last_text.get(a)) if x is not None), default=None),
+                "task_id": tasks.get(f"silent-customer:{a}"),
             }
-            for a, n, arr, u, la, lt, t in rows
+            for a, arr in shown
         ],
-        "count": int(total),
+        "count": len(silent),
     }
 
 
