@@ -54,7 +54,7 @@ def surveys(
         ]
         return export_response(format, filename="surveys", columns=[(k, t(label)) for k, label in columns], rows=rows)
     day = today()
-    trend = service.nps_by_month(session, today=day)
+    trend = service.nps_trend(session, today=day)
     chart = {
         "kind": "line",
         "categories": [i18n.format_month(r["month"], lang) for r in trend],

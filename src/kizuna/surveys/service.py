@@ -554,3 +554,26 @@ def outreach_task(session: Session, *, actor: str, account_id: int, today: dt.da
         source="survey",
     )
     return task.id, created
+
+
+def nps_trend(session: Session, *, today: dt.date, months: int = 12) -> list[dict[str, Any]]:
+    """NPS and its number of answers per month of the last ``months`` months: the KPI snapshot's ``nps`` series
+    (the refresh computes it; reading it keeps the page fast on any number of answers), or before the first
+    refresh :func:`nps_by_month` from the answers themselves."""
+    from kizuna.kpis.service import load_kpi
+
+    try:
+        series = load_kpi(session, names=["nps", "nps_responses"])
+    except NotFound:
+        return nps_by_month(session, today=today, months=months)
+    if series.empty:
+        return nps_by_month(session, today=today, months=months)
+    wide = series.pivot_table(index="month", columns="metric", values="value", aggfunc="first")
+    first = _add_months(today.replace(day=1), -(months - 1))
+    rows = []
+    for month, row in wide.sort_index().iterrows():
+        nps, responses = row.get("nps"), row.get("nps_responses")
+        if month < first or nps is None or nps != nps or responses is None or not responses > 0:  # NaN != NaN
+            continue
+        rows.append({"month": month, "nps": float(nps), "responses": int(responses)})
+    return rows

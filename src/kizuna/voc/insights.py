@@ -95,8 +95,9 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
     out["frequency"] = {"rows": _records(term_frequency(corpus, min_df=2).head(60))}
 
     net = cooccurrence_network(corpus, min_df=3, top_n_edges=60)
-    out["network"] = {
-        "nodes": _records(net.nodes[["term", "df", "community", "degree"]]),
+    linked = set(net.edges["source"]) | set(net.edges["target"])
+    out["network"] = {  # the nodes the drawn edges join: the vocabulary of a large corpus would be thousands
+        "nodes": _records(net.nodes.loc[net.nodes["term"].isin(linked), ["term", "df", "community", "degree"]]),
         "edges": _records(net.edges),
     }
 
@@ -141,7 +142,6 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
                 "arr_minor": int(row.arr),
                 "examples": [text_of[i] for i in ids[:3]],
                 "accounts": [str(name_of.get(a, "")) for a in top_accounts],
-                "entry_ids": ids,
             }
         )
     # product weighs a request by the revenue behind it: the ARR of the accounts that ask, then how many ask
