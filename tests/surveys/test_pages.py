@@ -52,6 +52,14 @@ def test_a_campaign_is_previewed_then_sent_by_email(world: WebWorld, smtp_server
     listing = client.get("/surveys")
     assert "2026年冬 NPS" in listing.text and "送信済み" in listing.text
 
+    # one chosen account (by its ID), whatever its tier
+    one = client.post(
+        "/surveys/campaigns",
+        data={"name": "個別 CSAT", "kind": "csat", "segment": "", "accounts": " ACC-web-1、", "csrf_token": token},
+    )
+    only = client.get(one.headers["location"])
+    assert "1名" in only.text and "yamada1@example.jp" in only.text and "yamada0@example.jp" not in only.text
+
 
 def test_detractors_become_tasks_and_the_loop_closes(world: WebWorld) -> None:  # noqa: F811
     client = world.client("csm")

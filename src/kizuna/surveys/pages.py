@@ -79,6 +79,7 @@ def create_campaign(
     name: str = Form(..., min_length=1, max_length=300),
     kind: str = Form(..., pattern="^(nps|csat|ces)$"),
     segment: str = Form("", max_length=300),
+    accounts: str = Form("", max_length=20_000),
     champions_only: bool = Form(False),
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
@@ -89,7 +90,7 @@ def create_campaign(
         actor=principal.actor,
         name=name,
         kind=kind,
-        account_filter=service.segment_condition(segment),
+        account_filter=service.segment_condition(segment, accounts),
         contact_filter={"champions_only": True} if champions_only else {},
     )
     return RedirectResponse(f"/surveys/campaigns/{campaign.id}", status_code=303)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from typing import Any
 
@@ -342,13 +343,18 @@ def nps_by_month(session: Session, *, today: dt.date, months: int = 12) -> list[
 # --- campaigns from the app: preview before sending -----------------------------------------------------------------
 
 
-def segment_condition(segment: str) -> list[dict[str, Any]]:
-    """The account filter of a campaign to one segment (by name) or one touch tier (``tier:high``); ``""``: all."""
-    if not segment:
-        return []
+def segment_condition(segment: str, accounts: str = "") -> list[dict[str, Any]]:
+    """The account filter of a campaign to one segment (by name) or one touch tier (``tier:high``) (``""``: all),
+    and to the accounts whose IDs (``external_id``) are listed in ``accounts`` (commas, spaces or 、 between)."""
+    conditions: list[dict[str, Any]] = []
     if segment.startswith("tier:"):
-        return [{"field": "touch_tier", "eq": segment.removeprefix("tier:")}]
-    return [{"field": "segment", "eq": segment}]
+        conditions.append({"field": "touch_tier", "eq": segment.removeprefix("tier:")})
+    elif segment:
+        conditions.append({"field": "segment", "eq": segment})
+    chosen = [a for a in re.split(r"[\s,、，]+", accounts) if a]
+    if chosen:
+        conditions.append({"field": "external_id", "in": chosen})
+    return conditions
 
 
 def preview_campaign(session: Session, *, campaign_id: int, settings: Settings, today: dt.date) -> dict[str, Any]:
