@@ -51,3 +51,8 @@ def test_pages_newest_first_and_choices(session: Session) -> None:
     assert {"create", "complete", "score"} <= set(choices.actions)
     kinds = {a.raw: (a.kind, a.name) for a in choices.actors}
     assert kinds["api_key:2:CRM連携"] == ("api_key", "CRM連携") and kinds["refresh"] == ("system", "refresh")
+    assert service.parse_actor("playbook:renewal-90").model_dump() == {
+        "raw": "playbook:renewal-90",
+        "kind": "playbook",
+        "name": "renewal-90",
+    }

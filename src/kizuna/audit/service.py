@@ -37,12 +37,14 @@ def record_audit(
 
 
 def parse_actor(raw: str) -> Actor:
-    """``user:3:佐藤`` and ``api_key:2:CRM`` (how :class:`~kizuna.auth.service.Principal` signs) name a user or a key;
-    anything else (``demo``, ``refresh``, ``scheduler``) is the system."""
+    """``user:3:佐藤`` and ``api_key:2:CRM`` (how :class:`~kizuna.auth.service.Principal` signs) name a user or a key,
+    ``playbook:renewal-90`` a playbook; anything else (``demo``, ``refresh``, ``cli``) is the system."""
     kind, _, rest = raw.partition(":")
     if kind in ("user", "api_key") and rest:
         _, _, name = rest.partition(":")
         return Actor(raw=raw, kind=kind, name=name or rest)
+    if kind == "playbook" and rest:  # what a playbook's actions write (``playbook:<key>``)
+        return Actor(raw=raw, kind="playbook", name=rest)
     return Actor(raw=raw, kind="system", name=raw)
 
 

@@ -17,6 +17,7 @@ count). The rollups are a cache: deleting the folder changes no result, only the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -132,3 +133,42 @@ def _write_rollup(store: EventStore, month: dt.date, fingerprint: str, table: pa
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     pq.write_table(table.replace_schema_metadata({_FINGERPRINT_KEY: fingerprint.encode()}), temporary)
     os.replace(temporary, path)
+
+
+@functools.lru_cache(maxsize=48)
+def _month_index(path: Path, mtime_ns: int) -> tuple[Any, Any]:
+    """A month's rollup sorted by account (ids, and users/events/logins in that order), read once per file version:
+    a report reads one account's row of many months, and re-reading a 50,000-row file for it costs ~20 ms a month."""
+    import numpy as np
+
+    table = pq.read_table(path, columns=["account_id", "users", "events", "logins"])
+    ids = table["account_id"].to_numpy()
+    order = np.argsort(ids, kind="stable")
+    values = np.column_stack([table[c].to_numpy()[order] for c in ("users", "events", "logins")])
+    return ids[order], values
+
+
+def account_history(store: EventStore, account_id: int, *, since: dt.date | None = None) -> list[dict[str, Any]]:
+    """One account's usage per closed month as the last refresh stored it (``month``, ``users``, ``events``,
+    ``logins``), oldest first, from ``since``'s month on; months the refresh has not rolled up yet are left out, and
+    a month with no event of the account counts zero.
+
+    For pages and reports that show an account's trend: no event scan; each month file is indexed once per process.
+    """
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+    start = None if since is None else since.replace(day=1)
+    for path in sorted(rollup_dir(store).glob("month=*.parquet")):
+        month = dt.date.fromisoformat(path.stem.removeprefix("month=") + "-01")
+        if start is not None and month < start:
+            continue
+        try:
+            ids, values = _month_index(path, path.stat().st_mtime_ns)
+        except (FileNotFoundError, pa.ArrowInvalid, OSError):
+            continue  # being replaced by a refresh: the trend misses a month rather than the report failing
+        at = int(np.searchsorted(ids, account_id))
+        found = at < len(ids) and int(ids[at]) == account_id
+        users, events, logins = (int(v) for v in values[at]) if found else (0, 0, 0)
+        rows.append({"month": month, "users": users, "events": events, "logins": logins})
+    return rows
