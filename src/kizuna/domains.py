@@ -48,6 +48,8 @@ from kizuna.kpis import api as kpis_api
 from kizuna.kpis import cli as kpis_cli
 from kizuna.kpis import jobs as kpis_jobs
 from kizuna.kpis import pages as kpis_pages
+from kizuna.leakage import jobs as leakage_jobs
+from kizuna.leakage import pages as leakage_pages
 from kizuna.lifecycle import api as lifecycle_api
 from kizuna.lifecycle import cli as lifecycle_cli
 from kizuna.lifecycle import jobs as lifecycle_jobs
@@ -125,7 +127,12 @@ DOMAINS: tuple[Domain, ...] = (
         pages=(kpis_pages.router, kpis_api.router),
         commands=(kpis_cli.register,),
         refresh=Step("kpis", kpis_jobs.refresh),
-        nav=(NavLink("revenue", "/cohorts", "nav.cohorts"),),
+        nav=(
+            NavLink("revenue", "/unit-economics", "kpis.nav.unit_economics", rank=10),
+            NavLink("revenue", "/cohorts", "nav.cohorts"),
+            NavLink("customers", "/usage", "kpis.nav.usage"),
+            NavLink("revenue", "/definitions", "kpis.nav.definitions", rank=90),
+        ),
     ),
     Domain("funnel", pages=(funnel_pages.router,), nav=(NavLink("revenue", "/funnel", "nav.funnel"),)),
     # before health: its stored VoC sentiment is a health measure
@@ -135,6 +142,13 @@ DOMAINS: tuple[Domain, ...] = (
         commands=(voc_cli.register,),
         refresh=Step("voc", voc_jobs.refresh),
         nav=(NavLink("voice", "/voc", "nav.voc"), NavLink("voice", "/voc/analytics", "nav.voc_analytics")),
+    ),
+    # after kpis (its MRR losses) and voc (the churn reasons of the same refresh)
+    Domain(
+        "leakage",
+        pages=(leakage_pages.router,),
+        refresh=Step("leakage", leakage_jobs.refresh),
+        nav=(NavLink("revenue", "/leakage", "kpis.nav.leakage", rank=11),),
     ),
     Domain(
         "health",

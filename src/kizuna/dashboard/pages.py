@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.dashboard import service
 from kizuna.dashboard.service import Portfolio, PortfolioFilter
+from kizuna.kpis.service import UNIT_ECONOMICS_SERIES
+from kizuna.leakage import service as leakage_service
 from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
@@ -59,11 +62,12 @@ def chart_specs(p: Portfolio, language: str) -> dict[str, Any]:
         "categories": [i18n.format_month(r["month"], language) for r in p.nps_by_month],
         "series": [{"name": "NPS", "data": [round(r["nps"], 1) for r in p.nps_by_month], "color": "#7048e8"}],
     }
+    labels = i18n.catalogue(language)
     band_colours = {"green": "#2b8a3e", "yellow": "#f59f00", "red": "#c92a2a", "unknown": "#adb5bd"}
     cards = sorted(p.health_bands)
     health = {
         "kind": "bar",
-        "categories": cards,
+        "categories": [t(f"dashboard.scorecard.{c}") if f"dashboard.scorecard.{c}" in labels else c for c in cards],
         "series": [
             {
                 "name": t(f"band.{band}") if band != "unknown" else "—",
@@ -82,9 +86,30 @@ def dashboard_page(
     request: Request, filters: PortfolioFilter = Depends(portfolio_filter), session: Session = DbSession
 ) -> Response:
     p = service.portfolio(session, today=today(), filters=filters)
-    return render(
-        request, "dashboard/index.html", {"p": p, "f": filters, "charts": chart_specs(p, language_of(request))}
-    )
+    language = language_of(request)
+    # (a filtered portfolio has no unit economics: every figure reads "—")
+    economics = p.economics or dict.fromkeys((*UNIT_ECONOMICS_SERIES, "churned_12m", "customers_start_12m"))
+    context = {
+        "p": p,
+        "e": economics,
+        "f": filters,
+        "charts": chart_specs(p, language),
+        "factors": risk_factors(p, language),
+        # the leakage is stored for the whole portfolio only
+        "leakage": None if any(dataclasses.astuple(filters)) else leakage_service.leakage(session, top=0),
+    }
+    return render(request, "dashboard/index.html", context)
+
+
+def risk_factors(p: Portfolio, language: str) -> dict[int, list[str]]:
+    """The two strongest churn-risk drivers of each listed account, in words (a measure the catalogue does not
+    name is left out rather than shown as its identifier)."""
+    labels = i18n.catalogue(language)
+    out: dict[int, list[str]] = {}
+    for row in p.risk_top:
+        keys = [f"dashboard.factor.{d.get('feature')}" for d in (row.get("drivers") or [])]
+        out[row["account_id"]] = [labels[k] for k in keys if k in labels][:2]
+    return out
 
 
 @router.get("/api/v1/dashboard", tags=["metrics"], summary="Portfolio figures of the dashboard")
@@ -107,6 +132,16 @@ def dashboard_json(
         "stage_distribution": p.stage_distribution,
         "at_risk": p.at_risk,
         "renewals_due": {"accounts": p.renewals_due_count, "mrr_minor": p.renewals_due_mrr_minor},
-        "onboarding": {"completed": p.onboarding_completed, "total": p.onboarding_total},
+        "review_month": p.review_month.isoformat() if p.review_month else None,
+        "logo_churn_review_month": p.logo_churn_month,
+        "unit_economics": None
+        if p.economics is None
+        else {k: v for k, v in p.economics.items() if k != "month"} | {"month": p.economics["month"].isoformat()},
+        "onboarding": {
+            "accounts": p.onboarding.accounts,
+            "complete": p.onboarding.complete,
+            "completion_rate": p.onboarding.completion_rate,
+            "median_time_to_value_days": p.onboarding.median_time_to_value_days,
+        },
         "nps": {"score": p.nps, "responses": p.nps_responses},
     }

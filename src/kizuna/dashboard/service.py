@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
 from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.health import service as health
-from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.kpis.service import Onboarding
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.risk import service as risk
 from kizuna.voc.models import SurveyResponse
@@ -55,8 +55,7 @@ class Portfolio:
     at_risk: list[dict[str, Any]]
     renewals_due_count: int
     renewals_due_mrr_minor: int
-    onboarding_completed: int
-    onboarding_total: int
+    onboarding: Onboarding  # the app's one onboarding figure (kizuna.kpis.service.onboarding_figures)
     nps: float | None
     nps_responses: int
     nps_by_month: list[dict[str, Any]]
@@ -65,6 +64,9 @@ class Portfolio:
     risk_top: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     snapshot_as_of: dt.date | None = None
     revenue_note: str | None = None  # i18n key: no snapshot yet, or the filter's figures are not stored
+    review_month: dt.date | None = None  # the last complete month before the snapshot (the monthly review's)
+    logo_churn_month: float | None = None  # logo churn of review_month (logo_churn is the month to date)
+    economics: dict[str, Any] | None = None  # unit economics of review_month (kizuna.kpis.service.unit_economics)
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -99,6 +101,7 @@ class Revenue:
     nrr: float | None = None  # nrr_12m
     grr: float | None = None  # grr_12m
     logo_churn: float | None = None  # logo_churn_rate of the snapshot's month
+    logo_churn_month: float | None = None  # logo_churn_rate of the last complete month
     movements: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     note: str | None = None  # i18n key: why the figures are missing
 
@@ -149,6 +152,9 @@ def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> 
         out.nrr = _value(row.get("nrr_12m"))
         out.grr = _value(row.get("grr_12m"))
         out.logo_churn = _value(row.get("logo_churn_rate"))
+    previous = metrics.last_complete_month(as_of)
+    if previous in found.months.index:
+        out.logo_churn_month = _value(found.months.loc[previous].get("logo_churn_rate"))
     out.movements = found.movements
     return out
 
@@ -223,15 +229,13 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         ren_stmt = ren_stmt.join(Account, Account.id == Subscription.account_id).where(*clauses)
     ren_count, ren_mrr = session.execute(ren_stmt).one()
 
-    ob_stmt = (
-        select(
-            func.count(OnboardingMilestone.id),
-            func.sum(case((OnboardingMilestone.completed_at.is_not(None), 1), else_=0)),
-        )
-        .join(Account, Account.id == OnboardingMilestone.account_id)
-        .where(Account.lifecycle_stage == "onboarding", *clauses)
+    from kizuna.kpis import service as metrics
+
+    onboarding = metrics.onboarding_figures(
+        session, account_ids=session.scalars(select(Account.id).where(*clauses)).all() if clauses else None
     )
-    ob_total, ob_done = session.execute(ob_stmt).one()
+    # unit economics are stored for the whole portfolio only (acquisition spend has no segment)
+    economics = metrics.unit_economics(session, months=1).month if not clauses else None
 
     since = dt.datetime.combine(year_ago, dt.time(), tzinfo=dt.UTC)
     nps_stmt = select(SurveyResponse.score, SurveyResponse.responded_at).where(
@@ -280,8 +284,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         at_risk=at_risk,
         renewals_due_count=int(ren_count or 0),
         renewals_due_mrr_minor=int(ren_mrr or 0),
-        onboarding_completed=int(ob_done or 0),
-        onboarding_total=int(ob_total or 0),
+        onboarding=onboarding,
         nps=nps,
         nps_responses=len(scores),
         nps_by_month=nps_by_month,
@@ -292,4 +295,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         },
         health_bands=health_bands,
         risk_top=risk_top,
+        review_month=None if rev.snapshot_as_of is None else metrics.last_complete_month(rev.snapshot_as_of),
+        logo_churn_month=rev.logo_churn_month,
+        economics=economics,
     )

@@ -171,14 +171,14 @@ def register(app: typer.Typer) -> None:
         with runtime() as rt, rt.transaction() as session:
             s = onboarding_summary(session, today=_today(today))
         typer.echo(
-            f"accounts with a plan: {s['accounts']}, complete: {s['complete']}, "
-            f"overdue milestones: {s['overdue_milestones']}"
+            f"as of the KPI snapshot of {s['snapshot_as_of']}: accounts with a plan: {s['accounts']}, "
+            f"complete: {s['complete']}, overdue milestones today: {s['overdue_milestones']}"
         )
         for kind, share in s["completion_by_kind"].items():
             typer.echo(f"  {kind:<20} {'-' if share is None else f'{share:.0%}'} done")
         typer.echo(
-            f"time-to-value: median {s['time_to_value_days_median']} days, "
-            f"p90 {s['time_to_value_days_p90']} days ({s['time_to_value_reached']} accounts reached it)"
+            f"time-to-value: median {s['time_to_value_days_median']} days "
+            f"({s['time_to_value_reached']} accounts reached it)"
         )
 
     @plan.command("show")

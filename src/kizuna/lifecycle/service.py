@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, LifecycleStage
 from kizuna.audit.service import record_audit
+from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.lifecycle.models import GoalStatus, LifecycleChange, OnboardingTemplate, SuccessGoal
@@ -338,18 +338,23 @@ class OnboardingStatus:
     done: int
     total: int
     overdue: int
-    time_to_value_days: int | None  # account created -> key milestone completed (days)
+    time_to_value_days: int | None  # first subscription line -> first key milestone completed (days)
 
     @property
     def complete(self) -> bool:
         return self.total > 0 and self.done == self.total
 
 
-def _time_to_value(created_at: dt.datetime, milestones: list[OnboardingMilestone]) -> int | None:
-    key = next((m for m in milestones if m.is_key), None)
-    if key is None or key.completed_at is None:
-        return None
-    return max(0, (key.completed_at.date() - created_at.date()).days)
+def _time_to_value(started_on: dt.date, milestones: list[OnboardingMilestone]) -> int | None:
+    """Days from ``started_on`` to the first key milestone completed (docs/metrics.md, "Onboarding")."""
+    done = [m.completed_at for m in milestones if m.is_key and m.completed_at is not None]
+    return None if not done else (min(done).date() - started_on).days
+
+
+def _started_on(session: Session, account: Account) -> dt.date:
+    """The account's first subscription line's start (a trial counts); its creation day before it has one."""
+    first = session.scalar(select(func.min(Subscription.start_date)).where(Subscription.account_id == account.id))
+    return first if first is not None else account.created_at.date()
 
 
 def onboarding_status(session: Session, *, account_id: int, today: dt.date) -> OnboardingStatus:
@@ -377,7 +382,7 @@ def onboarding_status(session: Session, *, account_id: int, today: dt.date) -> O
         done=sum(m.completed_at is not None for m in milestones),
         total=len(milestones),
         overdue=sum(r["state"] == "overdue" for r in rows),
-        time_to_value_days=_time_to_value(account.created_at, milestones),
+        time_to_value_days=_time_to_value(_started_on(session, account), milestones),
     )
 
 
@@ -409,26 +414,30 @@ def overdue_milestones(session: Session, *, today: dt.date, owner_id: int | None
 
 
 def onboarding_summary(session: Session, *, today: dt.date) -> dict[str, Any]:
-    """Across all accounts with milestones: completion per milestone kind, overdue count, time-to-value (days)."""
+    """Across all accounts with milestones: completion per milestone kind and overdue milestones (today), and the
+    app's one onboarding figure, completion and median time-to-value, as the latest KPI snapshot stores it
+    (:func:`kizuna.kpis.service.onboarding_figures`: the dashboard shows the same numbers)."""
+    from kizuna.kpis.service import onboarding_figures
+
     per_kind: dict[str, list[int]] = {k: [0, 0] for k in MilestoneKind}
-    per_account: dict[int, list[OnboardingMilestone]] = {}
-    for m in session.scalars(select(OnboardingMilestone)):
-        counts = per_kind.setdefault(m.kind, [0, 0])
+    overdue = 0
+    for kind, completed_at, due_on in session.execute(
+        select(OnboardingMilestone.kind, OnboardingMilestone.completed_at, OnboardingMilestone.due_on)
+    ):
+        counts = per_kind.setdefault(kind, [0, 0])
         counts[1] += 1
-        counts[0] += m.completed_at is not None
-        per_account.setdefault(m.account_id, []).append(m)
-    created = {int(a): c for a, c in session.execute(select(Account.id, Account.created_at))}
-    ttv = [d for aid, ms in per_account.items() if (d := _time_to_value(created[aid], ms)) is not None]
-    complete = sum(all(m.completed_at is not None for m in ms) for ms in per_account.values())
-    overdue = sum(1 for ms in per_account.values() for m in ms if m.completed_at is None and m.due_on < today)
+        counts[0] += completed_at is not None
+        overdue += completed_at is None and due_on < today
+    figures = onboarding_figures(session)
     return {
-        "accounts": len(per_account),
-        "complete": complete,
+        "snapshot_as_of": figures.snapshot_as_of,
+        "accounts": figures.accounts,
+        "complete": figures.complete,
+        "completion_rate": figures.completion_rate,
         "overdue_milestones": overdue,
         "completion_by_kind": {k: (v[0] / v[1] if v[1] else None) for k, v in per_kind.items()},
-        "time_to_value_days_median": statistics.median(ttv) if ttv else None,
-        "time_to_value_days_p90": statistics.quantiles(ttv, n=10)[-1] if len(ttv) >= 2 else None,
-        "time_to_value_reached": len(ttv),
+        "time_to_value_days_median": figures.median_time_to_value_days,
+        "time_to_value_reached": figures.reached_value,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kizuna.analytics.kpi import cohorts, funnel, revenue, unit_economics, usage, voice
+from kizuna.analytics.kpi import cohorts, funnel, leakage, revenue, unit_economics, usage, voice
 from kizuna.analytics.kpi._common import Tables
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,8 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
         .reset_index()
         .assign(logo_churn_rate=lambda f: f.churned_customers / f.customer_months.where(f.customer_months > 0)),
         "cac_by_channel": frame(unit_economics.cac(t, as_of)),
+        # the losses the leakage step gives a churn reason once the VoC texts are classified (kizuna.leakage)
+        "mrr_losses": frame(leakage.mrr_losses(t, as_of)),
     }
 
     mv = revenue.mrr_movements(t, as_of)

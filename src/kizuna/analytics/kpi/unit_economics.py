@@ -75,7 +75,8 @@ def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir
     """LTV, CAC, LTV/CAC and CAC payback per currency and month (all channels).
 
     Columns: ``currency, month, arpa_minor, churn_rate_12m`` (trailing 12-month average monthly logo churn),
-    ``ltv_minor, spend_minor, new_customers, cac_minor, ltv_to_cac, new_arpa_minor, cac_payback_months``.
+    ``gross_margin`` (the one given), ``ltv_minor, spend_minor, new_customers, cac_minor, ltv_to_cac,
+    new_arpa_minor, cac_payback_months``.
     """
     summary = mrr_summary(tables, as_of).select(
         "currency", "month", "arpa_minor", "churned_customers", "customers_start"
@@ -111,12 +112,14 @@ def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir
     out = out.mutate(
         ltv_to_cac=ratio(out.ltv_minor, out.cac_minor),
         cac_payback_months=ratio(out.cac_minor, out.new_arpa_minor * margin),
+        gross_margin=margin,  # stored with the figures it made, so a page shows the inputs it used
     )
     return out.select(
         "currency",
         "month",
         "arpa_minor",
         "churn_rate_12m",
+        "gross_margin",
         "ltv_minor",
         "spend_minor",
         "new_customers",
