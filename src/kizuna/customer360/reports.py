@@ -46,12 +46,14 @@ def _deck(request: Request, session: Session, account_id: int, lang: str | None,
 
 
 def chart_spec(chart: Chart) -> dict[str, Any]:
-    """The deck's chart as the page's ECharts spec (drawn by kizuna.js)."""
+    """The deck's chart as the page's ECharts spec (drawn by kizuna.js); horizontal bars listed bottom-up, as ECharts
+    draws them, so that the first goal is on top as in the deck."""
+    order = (lambda values: list(reversed(values))) if chart.horizontal else list
     return {
         "kind": "hbar" if chart.horizontal else "bar",
         "format": "pct" if chart.percent else None,
-        "categories": chart.categories,
-        "series": [{"name": s.name, "data": s.values, "type": s.style} for s in chart.series],
+        "categories": order(chart.categories),
+        "series": [{"name": s.name, "data": order(s.values), "type": s.style} for s in chart.series],
     }
 
 

@@ -83,7 +83,7 @@ class Table:
     def relative_widths(self) -> list[float]:
         """Column widths relative to each other: a column of long text (a goal, a step) wider than one of figures."""
         return [
-            float(min(max(len(head), *(len(row[c]) for row in self.rows), 4), 28)) for c, head in enumerate(self.header)
+            float(min(max(len(head), *(len(row[c]) for row in self.rows), 6), 28)) for c, head in enumerate(self.header)
         ]
 
 
@@ -447,7 +447,7 @@ def _internal(
         band = t(f"band.{score.band}") if score.band else "—"
         figures.append(Figure(name, "—" if score.score is None else f"{score.score:.0f}", band))
         measures = {m.name: m for m in card.measures} if card is not None else {}
-        for c in sorted(score.contributions or [], key=lambda c: -abs(float(c.get("contribution") or 0)))[:4]:
+        for c in sorted(score.contributions or [], key=lambda c: -abs(float(c.get("contribution") or 0)))[:3]:
             measure = measures.get(str(c.get("measure")))
             label = (measure.title.get(language) or measure.title.get("ja")) if measure and measure.title else None
             points = float(c.get("contribution") or 0)
@@ -458,7 +458,7 @@ def _internal(
         figures.insert(
             0, Figure(t("qbr.churn_risk"), i18n.format_percent(risk.probability, 0), t(f"qbr.risk_band.{risk.band}"))
         )
-        for d in (risk.drivers or [])[:5]:
+        for d in (risk.drivers or [])[:3]:
             effect = float(d.get("contribution") or 0)
             risk_rows.append(
                 [

@@ -246,9 +246,12 @@ def _chart(pdf: FPDF, chart: Chart, title: str, x: float, y: float, width: float
     peak = chart.values_max()
     scale = 1.0 if chart.percent and peak <= 1 else _nice(peak)
     pdf.set_line_width(0.2)
-    for step in range(5):
-        tick = scale * step / 4
-        gy = top + ph - ph * step / 4
+    # round ticks: 25 in five steps of 5, 20 in four of 5, 10 in five of 2; shares in quarters
+    mantissa = scale / 10 ** math.floor(math.log10(scale))
+    steps = 4 if chart.percent or mantissa == 2 else 5
+    for step in range(steps + 1):
+        tick = scale * step / steps
+        gy = top + ph - ph * step / steps
         pdf.set_draw_color(*GRID)
         pdf.line(px, gy, px + pw, gy)
         _text(pdf, 7, MUTED)

@@ -135,8 +135,8 @@ def _slide(slide: PptxSlide, deck: Deck, content: Slide) -> None:
         frame = _box(slide, 0.5, top + 0.3, 12.3, 1.5)
         _write(frame, content.empty, size=16, color=MUTED)
     elif content.chart is not None and content.table is not None:
-        _chart(slide, content.chart, content.chart_title, 0.5, top, 6.9, bottom - top)
-        _table(slide, content.table, 7.6, top, 5.2)
+        _chart(slide, content.chart, content.chart_title, 0.5, top, 6.0, bottom - top)
+        _table(slide, content.table, 6.7, top, 6.1)
     elif content.chart is not None:
         if content.bullets or content.empty:
             _bullets(slide, content.bullets or [content.empty], 0.5, top + 0.1, 6.0)
@@ -156,6 +156,8 @@ def _slide(slide: PptxSlide, deck: Deck, content: Slide) -> None:
 
 
 def _figures(slide: PptxSlide, content: Slide, top: float) -> float:
+    from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+
     per_row, gap = 4, 0.18
     width = (12.33 - gap * (per_row - 1)) / per_row
     big = content.chart is None and content.table is None
@@ -166,10 +168,15 @@ def _figures(slide: PptxSlide, content: Slide, top: float) -> float:
         shape = _rect(slide, left, y, width, height, TILE)
         frame = shape.text_frame
         frame.word_wrap = True
+        frame.vertical_anchor = MSO_ANCHOR.TOP
         _write(frame, figure.label, size=10, color=MUTED)
-        _write(frame, figure.value, size=24 if big else 18, bold=True, new_paragraph=True)
+        # a long value (a plan's name, a date) in a smaller size rather than wrapped over two lines
+        size = (24 if big else 18) if len(figure.value) <= 9 else (17 if big else 14)
+        _write(frame, figure.value, size=size, bold=True, new_paragraph=True)
         if figure.note:
             _write(frame, figure.note, size=9, color=MUTED, new_paragraph=True)
+        for paragraph in frame.paragraphs:
+            paragraph.alignment = PP_ALIGN.LEFT
     rows = -(-len(content.figures) // per_row)
     return top + rows * (height + gap) + 0.05
 
