@@ -15,6 +15,7 @@ from kizuna.analytics.text import CATEGORIES
 from kizuna.domains import refresh
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
 from kizuna.voc.models import VOC_CATEGORIES
+from kizuna.voc.pages import term_label
 from tests.platform.outbox.loopback import WebhookPeer, webhook_peer  # noqa: F401
 from tests.web.fixtures import WebWorld, _world_template, csrf_of, world  # noqa: F401
 
@@ -51,6 +52,12 @@ def _refresh(world: WebWorld) -> None:  # noqa: F811
 
 def test_the_page_offers_the_classifiers_categories() -> None:
     assert tuple(CATEGORIES) == VOC_CATEGORIES
+
+
+def test_a_negated_term_reads_as_words() -> None:
+    assert term_label("使いやすい+NEG", "ja") == "使いやすい(否定)"
+    assert term_label("使いやすい+NEG", "en") == "not 使いやすい"
+    assert term_label("ログイン", "ja") == "ログイン"
 
 
 def test_a_corrected_category_is_kept_and_used_by_the_next_refresh(world: WebWorld) -> None:  # noqa: F811

@@ -124,19 +124,34 @@ def voc_analytics(
             "handoff": handoff,
             "webhook_url": settings.voc_product_webhook_url or "",
             "corrected": insights.corrected_labels(session),
+            "term": lambda term: term_label(str(term), lang),
         },
     )
 
 
+NEG = "+NEG"
+
+
+def term_label(term: str, lang: str) -> str:
+    """A term as a person reads it: the text library marks a negated term ``使いやすい+NEG``."""
+    if term.endswith(NEG):
+        return i18n.translate(lang, "voc.negated_term", term=term.removesuffix(NEG))
+    return term
+
+
 def _charts(analyses: dict[str, Any], *, lang: str) -> dict[str, Any]:
     t = i18n.translator(lang)
+
+    def w(term: str) -> str:
+        return term_label(term, lang)
+
     charts: dict[str, Any] = {}
     frequency = analyses.get("frequency", {}).get("rows", [])[:20]
     if frequency:
         top = list(reversed(frequency))  # the most frequent word on top of a horizontal bar chart
         charts["frequency"] = {
             "kind": "hbar",
-            "categories": [r["term"] for r in top],
+            "categories": [w(r["term"]) for r in top],
             "series": [{"name": t("voc.texts"), "data": [r["df"] for r in top], "color": "#1c7ed6"}],
         }
     network = analyses.get("network", {})
@@ -145,11 +160,13 @@ def _charts(analyses: dict[str, Any], *, lang: str) -> dict[str, Any]:
         charts["network"] = {
             "kind": "graph",
             "nodes": [
-                {"name": n["term"], "value": n["df"], "category": n["community"]}
+                {"name": w(n["term"]), "value": n["df"], "category": n["community"]}
                 for n in network["nodes"]
                 if n["term"] in used
             ],
-            "links": [{"source": e["source"], "target": e["target"], "value": e["jaccard"]} for e in network["edges"]],
+            "links": [
+                {"source": w(e["source"]), "target": w(e["target"]), "value": e["jaccard"]} for e in network["edges"]
+            ],
         }
     sentiment = analyses.get("sentiment", {})
     if sentiment.get("months"):
