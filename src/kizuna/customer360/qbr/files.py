@@ -19,7 +19,7 @@ from kizuna.customer360.qbr.content import Deck
 
 Format = Literal["pdf", "pptx"]
 #: bump when a renderer draws differently: every kept file is drawn again
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 
 def _render(deck: Deck, fmt: Format) -> bytes:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from fpdf import FPDF
 
 FONT_CANDIDATES = (
+    # IPA P Gothic first: its Latin letters are proportional (IPA Gothic's are fixed-width, like a terminal's)
+    Path("/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf"),
     Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
     Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
     Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
@@ -196,7 +198,9 @@ def _table(pdf: FPDF, table: Table, x: float, y: float, width: float) -> float:
     pdf.set_left_margin(x)
     pdf.set_xy(x, y)
     _text(pdf, 9)
-    pdf.set_fill_color(*TILE)  # fpdf fills the banded rows with the current colour
+    pdf.set_fill_color(*TILE)  # fpdf fills the banded rows and draws the lines in the current colours
+    pdf.set_draw_color(*GRID)
+    pdf.set_line_width(0.2)
     widths = table.relative_widths()
     headings = FontFace(color=(255, 255, 255), fill_color=ACCENT)
     with pdf.table(
