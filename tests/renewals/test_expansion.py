@@ -104,4 +104,6 @@ def test_signals_open_opportunities_once(session: Session, tmp_path: Path) -> No
     assert pipeline["by_kind"]["upsell"]["lost"]["opportunities"] == 1
     assert pipeline["by_kind"]["cross_sell"]["open"]["amount_minor"] == 20_000
     [curious_row] = [o for o in pipeline["open"] if o["account_id"] == curious.id]
-    assert "API連携" in curious_row["signals"][0]
+    [signal] = curious_row["signals"]
+    assert signal["signal"] == "addon_interest" and "API連携" in signal["detail"]
+    assert signal["facts"]["mentions"] == 1 and "API連携" in signal["facts"]["quote"]

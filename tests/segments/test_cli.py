@@ -57,6 +57,8 @@ def test_cs_commands_on_the_demo_company(tmp_path: Path) -> None:
     assert "unassigned accounts: 0" in coverage and (
         "over" in coverage or "under" in coverage or "balanced" in coverage
     )
+    assert "high: 12 accounts per CSM" in kizuna("tiers", "capacity", "--high", "12")
+    assert "capacity: high: 12 accounts per CSM  low: 80" in kizuna("coverage", "--today", TODAY)
     assert "0 accounts would be assigned" in kizuna("assign", "--dry-run", "--today", TODAY)
     assert "1 accounts assigned" in kizuna("assign", "--account", "1", "--strategy", "round_robin", "--today", TODAY)
 

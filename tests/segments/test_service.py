@@ -164,32 +164,52 @@ def test_tiers_from_acv_with_history(session: Session) -> None:
 
 
 def test_books_of_business_and_coverage(session: Session) -> None:
-    busy = factories.team_member(session, name="忙しい", capacity_accounts=2)
-    idle = factories.team_member(session, name="暇", capacity_accounts=10, capacity_arr_minor=10_000_000)
+    # capacity per tier, not one number for all: 2 high-touch accounts load a CSM as much as 8 low-touch ones
+    assert service.set_tier_capacities(session, actor="test", capacities={"high": 2, "low": 8}) == {
+        "high": 2,
+        "low": 8,
+        "tech": service.DEFAULT_TIER_CAPACITY["tech"],
+    }
+    busy = factories.team_member(session, name="忙しい", capacity_accounts=1000)  # the own figure no longer rules
+    idle = factories.team_member(session, name="暇", capacity_arr_minor=10_000_000)
     factories.team_member(session, name="営業", role="field_sales")
     for _ in range(3):
-        _paying(session, 100_000, owner_id=busy.id, touch_tier="low")
+        _paying(session, 100_000, owner_id=busy.id, touch_tier="high")
     _paying(session, 100_000, owner_id=busy.id, lifecycle_stage="churned")  # churned: not in the book
+    _paying(session, 100_000, owner_id=idle.id, touch_tier="low", lifecycle_stage="at_risk")
     _paying(session, 50_000, owner_id=idle.id, touch_tier="tech")
     books = {b.owner_name: b for b in service.books_of_business(session, today=TODAY)}
     assert set(books) == {"忙しい", "暇"}
-    assert (books["忙しい"].accounts, books["忙しい"].arr_minor) == (3, 3_600_000)
+    assert (books["忙しい"].accounts, books["忙しい"].arr_minor, books["忙しい"].at_risk) == (3, 3_600_000, 0)
     assert books["忙しい"].load == pytest.approx(1.5) and books["忙しい"].coverage == "over"
-    assert books["忙しい"].by_tier == {"low": 3}
-    assert books["暇"].load == pytest.approx(max(1 / 10, 600_000 / 10_000_000))
+    assert books["忙しい"].by_tier == {"high": 3}
+    assert books["暇"].at_risk == 1
+    tech = service.DEFAULT_TIER_CAPACITY["tech"]
+    assert books["暇"].account_load == pytest.approx(1 / 8 + 1 / tech)
+    assert books["暇"].load == pytest.approx(max(1 / 8 + 1 / tech, 1_800_000 / 10_000_000))
     assert books["暇"].coverage == "under"
+    tiers = {t.tier: t for t in service.coverage_by_tier(session, today=TODAY)}
+    assert (tiers["high"].accounts, tiers["high"].accounts_per_csm, tiers["high"].csms_needed) == (3, 2, 1.5)
+    assert (tiers["low"].accounts, tiers["low"].arr_minor) == (1, 1_200_000)
+    with pytest.raises(InvalidInput):
+        service.set_tier_capacities(session, actor="test", capacities={"gold": 3})
+    with pytest.raises(InvalidInput):
+        service.set_tier_capacities(session, actor="test", capacities={"high": 0})
 
 
-def test_least_loaded_assignment_respects_capacity(session: Session) -> None:
-    a = factories.team_member(session, name="A", capacity_accounts=4)
-    b = factories.team_member(session, name="B", capacity_accounts=10)
+def test_least_loaded_assignment_weighs_tiers(session: Session) -> None:
+    service.set_tier_capacities(session, actor="test", capacities={"high": 5, "tech": 100})
+    a = factories.team_member(session, name="A")
+    b = factories.team_member(session, name="B")
     for _ in range(2):
-        _paying(session, 10_000, owner_id=a.id, touch_tier="tech")
-    new = [_paying(session, 10_000, touch_tier="tech") for _ in range(4)]
+        _paying(session, 10_000, owner_id=a.id, touch_tier="high")  # A is at 2/5 = 40%
+    for _ in range(30):
+        _paying(session, 10_000, owner_id=b.id, touch_tier="tech")  # B at 30/100 = 30%
+    new = [_paying(session, 10_000, touch_tier="high") for _ in range(2)]
     done = service.assign_accounts(session, actor="test", today=TODAY, strategy="least_loaded")
     assert {d.account_id for d in done} == {x.id for x in new}
-    # A is at 2/4 = 50%, B at 0/10: B takes accounts until its load passes A's
-    assert [d.owner_id for d in done] == [b.id] * 4
+    # B takes the first (30% -> 50%), then A is the lighter (40% -> 60% against B's 70%)
+    assert [d.owner_id for d in done] == [b.id, a.id]
     assert service.unassigned_accounts(session) == []
     assert service.assign_accounts(session, actor="test", today=TODAY) == []
 

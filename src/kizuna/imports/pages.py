@@ -1,6 +1,9 @@
-"""HTML page of the import runs and the file upload (``/imports``), and the download of a run's rejected rows."""
+"""HTML pages of the import runs and the file upload (``/imports``), one run with its rejected rows and the reasons in
+words (``/imports/{run_id}``), and the download of a run's rejected rows."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -8,9 +11,13 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
+from kizuna.errors import NotFound
 from kizuna.imports import service
-from kizuna.platform.web.deps import DbSession, settings_of
-from kizuna.platform.web.templating import render
+from kizuna.imports.reasons import reason_words
+from kizuna.imports.rejects import read_rejects
+from kizuna.platform.web import i18n
+from kizuna.platform.web.deps import DbSession, Id, settings_of
+from kizuna.platform.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,6 +41,13 @@ IMPORT_ENTITIES = [
     "marketing_spend",
     "events",
 ]
+#: rejected rows shown on a run's page (the file holds them all)
+REJECTS_SHOWN = 200
+
+
+def _reason(request: Request) -> Any:
+    t = i18n.translator(language_of(request))
+    return lambda reason: reason_words(reason or "", t)
 
 
 @router.get("/imports", response_class=HTMLResponse)
@@ -41,7 +55,12 @@ def imports(request: Request, session: Session = DbSession) -> Response:
     return render(
         request,
         "imports/imports.html",
-        {"runs": service.import_runs(session), "entities": IMPORT_ENTITIES, "outcome": None},
+        {
+            "runs": service.import_runs(session),
+            "entities": IMPORT_ENTITIES,
+            "outcome": None,
+            "reason": _reason(request),
+        },
     )
 
 
@@ -67,8 +86,26 @@ def upload(
     return render(
         request,
         "imports/imports.html",
-        {"runs": runs, "entities": IMPORT_ENTITIES, "outcome": outcome},
+        {"runs": runs, "entities": IMPORT_ENTITIES, "outcome": outcome, "reason": _reason(request)},
         status_code=400 if outcome.error else 200,
+    )
+
+
+@router.get("/imports/{run_id}", response_class=HTMLResponse)
+def import_run(request: Request, run_id: Id, session: Session = DbSession) -> Response:
+    run = service.get_import_run(session, run_id)
+    rejects: list[dict[str, str]] = []
+    missing = False
+    if run.rejects_path and run.rejected:
+        try:
+            path = service.rejects_file(session, run_id=run_id, rejects_dir=settings_of(request).rejects_dir)
+            rejects = read_rejects(path, limit=REJECTS_SHOWN)
+        except NotFound:
+            missing = True
+    return render(
+        request,
+        "imports/run.html",
+        {"run": run, "rejects": rejects, "rejects_missing": missing, "reason": _reason(request)},
     )
 
 

@@ -80,3 +80,14 @@ class RejectsWriter:
     ) -> None:
         if exc_type is not None:
             self.close(keep=False)
+
+
+def read_rejects(path: Path, *, limit: int = 200) -> list[dict[str, str]]:
+    """The first ``limit`` lines of a rejects file, as written (``file, row, column, value, reason``)."""
+    out: list[dict[str, str]] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line in csv.DictReader(handle):
+            out.append({k: line.get(k) or "" for k in REJECTS_HEADER})
+            if len(out) >= limit:
+                break
+    return out

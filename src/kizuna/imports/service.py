@@ -161,6 +161,13 @@ def import_runs(session: Session, *, limit: int = 50) -> Sequence[ImportRun]:
     return session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)).all()
 
 
+def get_import_run(session: Session, run_id: int) -> ImportRun:
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"no import run {run_id}", entity="import_run", id=run_id)
+    return run
+
+
 def rejects_file(session: Session, *, run_id: int, rejects_dir: Path) -> Path:
     """The rejects CSV of import run ``run_id`` (only files inside ``rejects_dir`` are ever served)."""
     run = session.get(ImportRun, run_id)

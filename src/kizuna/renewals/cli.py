@@ -199,18 +199,19 @@ def register(app: typer.Typer) -> None:
         from kizuna.renewals.expansion import expansion_pipeline
 
         with runtime() as rt, rt.transaction() as session:
-            p = expansion_pipeline(session)
+            p = expansion_pipeline(session, limit=limit)
         for kind, stages in p["by_kind"].items():
             typer.echo(
                 f"{kind:<10} "
                 + "  ".join(f"{st}: {v['opportunities']} ({_money(v['amount_minor'])} MRR)" for st, v in stages.items())
             )
         for o in p["open"][:limit]:
+            signals = "; ".join(f"{x['signal']}: {x['detail']}" for x in o["signals"])
             typer.echo(
                 f"{o['opportunity_id']:>6} {o['kind']:<10} {_money(o['amount_minor'], o['currency']):>14} MRR  "
-                f"{o['account_name']}  [{'; '.join(o['signals'])[:120]}]"
+                f"{o['account_name']}  [{signals[:120]}]"
             )
-        typer.echo(f"{len(p['open'])} open expansion opportunities")
+        typer.echo(f"{p['open_total']} open expansion opportunities")
 
     @expansion.command("close")
     def close(

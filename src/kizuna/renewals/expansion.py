@@ -69,8 +69,9 @@ KIND_OF_SIGNAL = {
 class Signal:
     account_id: int
     signal: str
-    detail: str
+    detail: str  # in English, for the CLI and the audit log
     strength: float
+    facts: dict[str, Any] = field(default_factory=dict)  # the values behind it, which pages put into words
 
 
 def licensed_seats(session: Session, *, today: dt.date) -> dict[int, tuple[int, int]]:
@@ -145,17 +146,28 @@ def _voc_signals(session: Session, *, today: dt.date, account_ids: set[int]) -> 
     analyzer = TextAnalyzer(user_dictionary=addon_names)
     addon_terms = ADDON_TERMS | {n.lower() for n in addon_names}
     docs = analyzer.analyze_many([t for _, t in entries])
-    found: dict[tuple[int, str], list[str]] = defaultdict(list)
+    found: dict[tuple[int, str], list[tuple[list[str], str]]] = defaultdict(list)
     for (account_id, text), doc in zip(entries, docs, strict=True):
         terms = {t.removesuffix("+NEG") for t in doc.terms if not t.endswith("+NEG")}
         hits = sorted(terms & addon_terms)
         if hits:
-            found[(account_id, "addon_interest")].append(f"{'/'.join(hits)}: {text[:60]}")
+            found[(account_id, "addon_interest")].append((hits, text[:60]))
         limits = sorted(terms & LIMIT_TERMS)
         if limits:
-            found[(account_id, "plan_limit")].append(f"{'/'.join(limits)}: {text[:60]}")
+            found[(account_id, "plan_limit")].append((limits, text[:60]))
     return [
-        Signal(account_id, signal, f"VoC ({len(quotes)}x) {quotes[-1]}"[:500], min(1.0, 0.5 + 0.25 * len(quotes)))
+        Signal(
+            account_id,
+            signal,
+            f"VoC ({len(quotes)}x) {'/'.join(quotes[-1][0])}: {quotes[-1][1]}"[:500],
+            min(1.0, 0.5 + 0.25 * len(quotes)),
+            {
+                "source": "voc",
+                "mentions": len(quotes),
+                "terms": sorted({t for hits, _ in quotes for t in hits}),
+                "quote": quotes[-1][1],
+            },
+        )
         for (account_id, signal), quotes in found.items()
     ]
 
@@ -185,11 +197,18 @@ def detect_signals(session: Session, *, today: dt.date, events_dir: Path | None 
                         "plan_limit",
                         f"{utilisation:.0%} of {n_seats} licensed seats in use",
                         min(1.0, utilisation - 0.5),
+                        {"utilisation": round(utilisation, 4), "seats": n_seats},
                     )
                 )
             elif utilisation >= SEAT_UTILISATION_MIN:
                 signals.append(
-                    Signal(account_id, "seat_utilisation", f"{utilisation:.0%} of {n_seats} seats in use", utilisation)
+                    Signal(
+                        account_id,
+                        "seat_utilisation",
+                        f"{utilisation:.0%} of {n_seats} seats in use",
+                        utilisation,
+                        {"utilisation": round(utilisation, 4), "seats": n_seats},
+                    )
                 )
         growth = m.get("metrics.usage_trend")
         if growth is not None and (m.get("metrics.events_30d") or 0) < MIN_EVENTS_FOR_GROWTH:
@@ -203,6 +222,7 @@ def detect_signals(session: Session, *, today: dt.date, events_dir: Path | None 
                     "usage_growth",
                     f"usage {float(growth):+.0%} over the previous 30 days",
                     min(1.0, float(growth)),
+                    {"growth": round(float(growth), 4), "days": 30},
                 )
             )
     signals += _voc_signals(session, today=today, account_ids=live_ids)
@@ -291,6 +311,7 @@ def open_expansion_opportunities(
                 account_id=s.account_id,
                 signal=s.signal,
                 detail=s.detail,
+                facts=s.facts,
                 strength=s.strength,
                 first_seen_on=today,
                 last_seen_on=today,
@@ -299,7 +320,7 @@ def open_expansion_opportunities(
             known[(s.account_id, s.signal)] = row
             report.new_signals += 1
         else:
-            row.detail, row.strength, row.last_seen_on = s.detail, s.strength, today
+            row.detail, row.facts, row.strength, row.last_seen_on = s.detail, s.facts, s.strength, today
         kind = KIND_OF_SIGNAL[s.signal]
         existing = open_opps.get((s.account_id, kind))
         if existing is None and (s.account_id, kind) in cooling:
@@ -366,27 +387,70 @@ def close_opportunity(
     return opp
 
 
-def expansion_pipeline(session: Session) -> dict[str, Any]:
-    """Upsell and cross-sell opportunities by kind and stage (count and expected MRR added, minor units), and the
-    open ones with the signals behind them."""
+def expansion_pipeline(
+    session: Session,
+    *,
+    kind: str | None = None,
+    signal: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Upsell and cross-sell opportunities by kind and stage (count and expected MRR added, minor units); the open
+    ones (of ``kind``, opened for ``signal``; ``limit`` of them from ``offset``, largest first) with the signals
+    behind them (``signal``, ``facts``, ``detail``, ``strength``); how many open ones each signal backs."""
+    kinds = (OpportunityKind.upsell, OpportunityKind.cross_sell)
     summary: dict[str, dict[str, dict[str, int]]] = {
-        k: {st: {"opportunities": 0, "amount_minor": 0} for st in OpportunityStage}
-        for k in (OpportunityKind.upsell, OpportunityKind.cross_sell)
+        k: {st: {"opportunities": 0, "amount_minor": 0} for st in OpportunityStage} for k in kinds
     }
-    for kind, stage, n, amount in session.execute(
+    for k, stage, n, amount in session.execute(
         select(Opportunity.kind, Opportunity.stage, func.count(), func.sum(Opportunity.amount_minor))
-        .where(Opportunity.kind.in_((OpportunityKind.upsell, OpportunityKind.cross_sell)))
+        .where(Opportunity.kind.in_(kinds))
         .group_by(Opportunity.kind, Opportunity.stage)
     ):
-        if stage in summary[kind]:
-            summary[kind][stage] = {"opportunities": int(n), "amount_minor": int(amount or 0)}
-    signals_by_opp: dict[int, list[str]] = defaultdict(list)
-    for opp_id, signal, detail in session.execute(
-        select(ExpansionSignal.opportunity_id, ExpansionSignal.signal, ExpansionSignal.detail).where(
-            ExpansionSignal.opportunity_id.is_not(None)
+        if stage in summary[k]:
+            summary[k][stage] = {"opportunities": int(n), "amount_minor": int(amount or 0)}
+    open_filter: list[Any] = [Opportunity.stage == OpportunityStage.open, Opportunity.kind.in_(kinds)]
+    if kind is not None:
+        open_filter.append(Opportunity.kind == kind)
+    if signal is not None:
+        open_filter.append(
+            Opportunity.id.in_(select(ExpansionSignal.opportunity_id).where(ExpansionSignal.signal == signal))
         )
+    by_signal = {
+        str(name): int(n)
+        for name, n in session.execute(
+            select(ExpansionSignal.signal, func.count(func.distinct(ExpansionSignal.opportunity_id)))
+            .join(Opportunity, Opportunity.id == ExpansionSignal.opportunity_id)
+            .where(Opportunity.stage == OpportunityStage.open)
+            .group_by(ExpansionSignal.signal)
+        )
+    }
+    total, total_amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(Opportunity.amount_minor), 0)).where(*open_filter)
+    ).one()
+    page = session.execute(
+        select(Opportunity, Account.name)
+        .outerjoin(Account, Account.id == Opportunity.account_id)
+        .where(*open_filter)
+        .order_by(Opportunity.amount_minor.desc(), Opportunity.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    signals_by_opp: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in session.scalars(
+        select(ExpansionSignal)
+        .where(ExpansionSignal.opportunity_id.in_([o.id for o, _ in page]))
+        .order_by(ExpansionSignal.strength.desc(), ExpansionSignal.id)
     ):
-        signals_by_opp[int(opp_id or 0)].append(f"{signal}: {detail}")
+        signals_by_opp[int(row.opportunity_id or 0)].append(
+            {
+                "signal": row.signal,
+                "facts": row.facts or {},
+                "detail": row.detail,
+                "strength": row.strength,
+                "last_seen_on": row.last_seen_on,
+            }
+        )
     open_rows = [
         {
             "opportunity_id": o.id,
@@ -399,14 +463,12 @@ def expansion_pipeline(session: Session) -> dict[str, Any]:
             "created_at": o.created_at,
             "signals": signals_by_opp.get(o.id, []),
         }
-        for o, name in session.execute(
-            select(Opportunity, Account.name)
-            .outerjoin(Account, Account.id == Opportunity.account_id)
-            .where(
-                Opportunity.stage == OpportunityStage.open,
-                Opportunity.kind.in_((OpportunityKind.upsell, OpportunityKind.cross_sell)),
-            )
-            .order_by(Opportunity.amount_minor.desc(), Opportunity.id)
-        )
+        for o, name in page
     ]
-    return {"by_kind": summary, "open": open_rows}
+    return {
+        "by_kind": summary,
+        "by_signal": by_signal,
+        "open": open_rows,
+        "open_total": int(total),
+        "open_amount_minor": int(total_amount or 0),
+    }

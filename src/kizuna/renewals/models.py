@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,6 +62,8 @@ class ExpansionSignal(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     signal: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(500))
+    # what the signal saw, as values the pages put into words ({"utilisation": 0.93, "seats": 14}, ...)
+    facts: Mapped[dict[str, Any] | None]
     strength: Mapped[float] = mapped_column(Float, default=0.0)
     first_seen_on: Mapped[dt.date] = mapped_column(Date)
     last_seen_on: Mapped[dt.date] = mapped_column(Date)

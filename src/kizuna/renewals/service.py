@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
@@ -259,11 +259,7 @@ def record_outcome(
     return renewal
 
 
-def upcoming(
-    session: Session, *, today: dt.date, horizon_days: int = 120, owner_id: int | None = None
-) -> list[dict[str, Any]]:
-    """Open renewals due in the next ``horizon_days``: ARR, health, risk, the CSM's call, the model's call and
-    whether they disagree. Soonest first."""
+def _upcoming_query(today: dt.date, horizon_days: int, owner_id: int | None) -> Any:
     stmt = (
         select(Renewal, Account.name, Account.owner_id, TeamMember.name)
         .join(Account, Account.id == Renewal.account_id)
@@ -275,10 +271,25 @@ def upcoming(
         )
         .order_by(Renewal.renewal_date, Renewal.id)
     )
-    if owner_id is not None:
-        stmt = stmt.where(Account.owner_id == owner_id)
-    rows = session.execute(stmt).all()
-    health = health_of(session, sorted({r.account_id for r, *_ in rows}))
+    return stmt if owner_id is None else stmt.where(Account.owner_id == owner_id)
+
+
+def upcoming(
+    session: Session,
+    *,
+    today: dt.date,
+    horizon_days: int = 120,
+    owner_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    with_health: bool = True,
+) -> list[dict[str, Any]]:
+    """Open renewals due in the next ``horizon_days`` (``limit`` of them from ``offset``): ARR, health, risk, the
+    CSM's call, the model's call and whether they disagree, and whether the customer gave notice. Soonest first."""
+    rows = session.execute(_upcoming_query(today, horizon_days, owner_id).limit(limit).offset(offset)).all()
+    account_ids = sorted({r.account_id for r, *_ in rows})
+    health = health_of(session, account_ids) if with_health else {}
+    noticed = _notice_given(session, [r.contract_id for r, *_ in rows], today) if with_health else set()
     out = []
     for renewal, name, owner, owner_name in rows:
         p = renewal.model_probability
@@ -300,33 +311,90 @@ def upcoming(
                 "model_probability": p,
                 "model_call": None if p is None else model_call(p),
                 "csm_call": renewal.csm_call,
+                "csm_note": renewal.csm_note,
+                "called_by": renewal.called_by,
+                "called_at": renewal.called_at,
+                "notice_given": renewal.contract_id in noticed,
                 "disagreement": disagrees(renewal.csm_call, p),
             }
         )
     return out
 
 
-def renewal_forecast(session: Session, *, today: dt.date, horizon_days: int = 120) -> dict[str, Any]:
-    """Renewing ARR over the horizon: ARR up for renewal, model-weighted (sum of ARR x P(renew)), CSM-weighted
-    (the calls as probabilities; uncalled renewals at the model's probability, else 'likely'), per call, and the
-    renewals where the CSM and the model disagree. Money in minor units."""
-    rows = upcoming(session, today=today, horizon_days=horizon_days)
+def _notice_given(session: Session, contract_ids: list[str], today: dt.date) -> set[str]:
+    """Contracts whose live line is cancelled: the customer gave notice, the contract ends at its renewal date."""
+    out: set[str] = set()
+    for start in range(0, len(contract_ids), 900):
+        chunk = contract_ids[start : start + 900]
+        out.update(
+            session.scalars(
+                select(Subscription.contract_id).where(
+                    Subscription.contract_id.in_(chunk), Subscription.status == "cancelled", *_paid_on(today)[:2]
+                )
+            )
+        )
+    return out
+
+
+def expansion_pipeline_arr(session: Session, account_ids: list[int]) -> dict[int, int]:
+    """Per account: the ARR (12 x the expected MRR added) of its open upsell and cross-sell opportunities."""
+    from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
+
+    out: dict[int, int] = defaultdict(int)
+    for start in range(0, len(account_ids), 900):
+        chunk = account_ids[start : start + 900]
+        for account_id, amount in session.execute(
+            select(Opportunity.account_id, func.sum(Opportunity.amount_minor))
+            .where(
+                Opportunity.account_id.in_(chunk),
+                Opportunity.stage == OpportunityStage.open,
+                Opportunity.kind.in_((OpportunityKind.upsell, OpportunityKind.cross_sell)),
+            )
+            .group_by(Opportunity.account_id)
+        ):
+            if account_id is not None:
+                out[int(account_id)] += int(amount or 0) * 12
+    return dict(out)
+
+
+def renewal_forecast(
+    session: Session, *, today: dt.date, horizon_days: int = 120, owner_id: int | None = None
+) -> dict[str, Any]:
+    """Renewing ARR over the horizon, as the model sees it and as the CSMs call it. Money in minor units.
+
+    * up for renewal: the ARR of every open renewal due in the horizon;
+    * gross renewal forecast: the ARR expected to renew, no expansion counted -- model: ARR x P(renew); CSM: the
+      calls as probabilities (:data:`CALL_PROBABILITY`), an uncalled renewal at the model's probability (else
+      'likely' when there is none either); a contract whose customer gave notice counts as lost unless called;
+    * net renewal forecast: gross plus the open upsell / cross-sell pipeline of those accounts, at the same
+      probability (an account that does not renew does not expand);
+    * per call, and the renewals where the CSM and the model disagree.
+    """
+    rows = upcoming(session, today=today, horizon_days=horizon_days, owner_id=owner_id, with_health=False)
     currencies = sorted({r["currency"] for r in rows}) or ["JPY"]
     total = sum(r["arr_minor"] for r in rows)
     default = CALL_PROBABILITY["likely"]
-    model_weighted = sum(
-        r["arr_minor"] * (r["model_probability"] if r["model_probability"] is not None else default) for r in rows
-    )
-    csm_weighted = 0.0
-    by_call: dict[str, dict[str, int]] = {c: {"renewals": 0, "arr_minor": 0} for c in [*CALL_ORDER[::-1], "uncalled"]}
+    expansion = expansion_pipeline_arr(session, sorted({r["account_id"] for r in rows}))
+    # an account's pipeline is counted once, with its first renewal in the horizon
+    pipeline_of: dict[int, int] = {}
     for r in rows:
+        pipeline_of.setdefault(r["renewal_id"], 0)
+        if r["account_id"] in expansion:
+            pipeline_of[r["renewal_id"]] = expansion.pop(r["account_id"])
+    model_gross = model_net = csm_gross = csm_net = 0.0
+    by_call: dict[str, dict[str, int]] = {c: {"renewals": 0, "arr_minor": 0} for c in [*CALL_ORDER[::-1], "uncalled"]}
+    noticed = _notice_given(session, [r["contract_id"] for r in rows], today)
+    for r in rows:
+        p_model = r["model_probability"] if r["model_probability"] is not None else default
+        if r["contract_id"] in noticed:
+            p_model = 0.0  # the customer gave notice: the contract ends on its renewal date
         call = r["csm_call"]
-        p = (
-            CALL_PROBABILITY[call]
-            if call
-            else (r["model_probability"] if r["model_probability"] is not None else default)
-        )
-        csm_weighted += r["arr_minor"] * p
+        p_csm = CALL_PROBABILITY[call] if call else p_model
+        grown = pipeline_of.get(r["renewal_id"], 0)
+        model_gross += r["arr_minor"] * p_model
+        model_net += (r["arr_minor"] + grown) * p_model
+        csm_gross += r["arr_minor"] * p_csm
+        csm_net += (r["arr_minor"] + grown) * p_csm
         bucket = by_call[call or "uncalled"]
         bucket["renewals"] += 1
         bucket["arr_minor"] += r["arr_minor"]
@@ -336,12 +404,47 @@ def renewal_forecast(session: Session, *, today: dt.date, horizon_days: int = 12
         "currency": currencies[0] if len(currencies) == 1 else "mixed",
         "renewals": len(rows),
         "arr_up_for_renewal_minor": total,
-        "model_weighted_arr_minor": round(model_weighted),
-        "csm_weighted_arr_minor": round(csm_weighted),
+        "expansion_pipeline_arr_minor": sum(pipeline_of.values()),
+        "model_weighted_arr_minor": round(model_gross),
+        "csm_weighted_arr_minor": round(csm_gross),
+        "model_net_arr_minor": round(model_net),
+        "csm_net_arr_minor": round(csm_net),
+        "model_gross_rate": model_gross / total if total else None,
+        "model_net_rate": model_net / total if total else None,
+        "csm_gross_rate": csm_gross / total if total else None,
+        "csm_net_rate": csm_net / total if total else None,
         "with_model_call": sum(r["model_probability"] is not None for r in rows),
+        "called": sum(r["csm_call"] is not None for r in rows),
         "by_call": by_call,
         "disagreements": [r for r in rows if r["disagreement"]],
     }
+
+
+def recent_outcomes(session: Session, *, today: dt.date, days: int = 90, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest decided renewals (renewal date in the last ``days`` days or recorded early): the call made, the
+    model's probability and what happened."""
+    rows = session.execute(
+        select(Renewal, Account.name)
+        .join(Account, Account.id == Renewal.account_id)
+        .where(Renewal.outcome.is_not(None), Renewal.renewal_date >= today - dt.timedelta(days=days))
+        .order_by(Renewal.renewal_date.desc(), Renewal.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "renewal_id": r.id,
+            "account_id": r.account_id,
+            "account_name": name,
+            "renewal_date": r.renewal_date,
+            "arr_minor": r.arr_minor,
+            "outcome_arr_minor": r.outcome_arr_minor,
+            "currency": r.currency,
+            "outcome": r.outcome,
+            "csm_call": r.csm_call,
+            "model_call": None if r.model_probability is None else model_call(r.model_probability),
+        }
+        for r, name in rows
+    ]
 
 
 def outcomes(session: Session, *, since: dt.date, until: dt.date) -> dict[str, Any]:

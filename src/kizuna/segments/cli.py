@@ -138,14 +138,33 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"tier policy saved: high >= {_money(high, currency)}, low >= {_money(low, currency)}")
 
+    @tiers.command("capacity")
+    def tiers_capacity(
+        high: int = typer.Option(None, "--high", help="Accounts one CSM can carry in high touch."),
+        low: int = typer.Option(None, "--low", help="Accounts one CSM can carry in low touch."),
+        tech: int = typer.Option(None, "--tech", help="Accounts one CSM can carry in tech touch."),
+        actor: str = typer.Option("cli"),
+    ) -> None:
+        """Show or set the capacity of each touch tier (accounts per CSM); a CSM's load sums over the tiers."""
+        from kizuna.segments.service import set_tier_capacities, tier_capacities
+
+        given = {t: v for t, v in (("high", high), ("low", low), ("tech", tech)) if v is not None}
+        with runtime() as rt, rt.transaction() as session:
+            capacities = (
+                set_tier_capacities(session, actor=actor, capacities=given) if given else tier_capacities(session)
+            )
+        typer.echo("  ".join(f"{t}: {n} accounts per CSM" for t, n in capacities.items()))
+
     @app.command("coverage")
     def coverage(today: str = typer.Option(None, "--today")) -> None:
         """Books of business per CSM against capacity: over-, under- and balanced coverage."""
-        from kizuna.segments.service import books_of_business, unassigned_accounts
+        from kizuna.segments.service import books_of_business, tier_capacities, unassigned_accounts
 
         with runtime() as rt, rt.transaction() as session:
             books = books_of_business(session, today=_today(today))
             unassigned = len(unassigned_accounts(session))
+            capacities = tier_capacities(session)
+        typer.echo("capacity: " + "  ".join(f"{t}: {n} accounts per CSM" for t, n in capacities.items()))
         typer.echo(f"{'CSM':<16} {'accounts':>8} {'cap':>5} {'ARR':>16} {'ARR cap':>16} {'load':>6}  coverage  tiers")
         for b in books:
             load = "-" if b.load is None else f"{b.load:.0%}"

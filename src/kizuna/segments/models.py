@@ -66,6 +66,19 @@ class TouchTierPolicy(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class TierCapacity(Base):
+    """How many accounts of one touch tier one CSM can carry (a high-touch account takes far more of a CSM's time
+    than a tech-touch one): a CSM's load is the sum over tiers of accounts owned / this capacity."""
+
+    __tablename__ = "tier_capacities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16), unique=True)
+    accounts_per_csm: Mapped[int]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class TouchTierChange(Base):
     """History of ``accounts.touch_tier``: one row per change, with the ACV that decided it."""
 

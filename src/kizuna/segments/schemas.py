@@ -77,9 +77,10 @@ class Book(BaseModel):
     accounts: int
     arr_minor: int
     currency: str
-    capacity_accounts: int | None
+    at_risk: int = 0  # accounts at risk (lifecycle stage, or the churn model's high band)
+    capacity_accounts: int | None  # the CSM's own figure, shown; the load comes from the tiers' capacities
     capacity_arr_minor: int | None
-    account_load: float | None  # accounts / capacity_accounts
+    account_load: float | None  # sum over tiers of accounts / the tier's accounts-per-CSM capacity
     arr_load: float | None  # ARR / capacity_arr_minor
     load: float | None  # the larger of the two
     coverage: Literal["over", "balanced", "under", "no_capacity"]

@@ -24,8 +24,16 @@ from kizuna.billing.models import Payment, PaymentStatus, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.segments import snapshots
 from kizuna.segments.attributes import account_attributes, failed_condition
-from kizuna.segments.models import Segment, SegmentKind, SegmentMembership, TouchTierChange, TouchTierPolicy
+from kizuna.segments.models import (
+    Segment,
+    SegmentKind,
+    SegmentMembership,
+    TierCapacity,
+    TouchTierChange,
+    TouchTierPolicy,
+)
 from kizuna.segments.schemas import Assignment, Book, SegmentDefinition
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,12 @@ DEFAULT_HIGH_TOUCH_MIN_ACV = 3_000_000
 DEFAULT_LOW_TOUCH_MIN_ACV = 600_000
 # A book is over-covered above 100% of capacity and under-covered below this share of it.
 UNDER_COVERED_BELOW = 0.7
+# Accounts one CSM can carry in each touch tier when none was saved: a high-touch account (regular meetings, QBRs)
+# takes about five times the time of a low-touch one, which takes about five times that of a tech-touch one.
+DEFAULT_TIER_CAPACITY = {"high": 20, "low": 80, "tech": 400}
+TIERS = ("high", "low", "tech")
+# Accounts without a tier (no live paid contract yet) weigh like low-touch ones.
+UNTIERED_AS = "low"
 
 
 # ------------------------------------------------------------------------------------------------ definitions
@@ -84,11 +98,21 @@ def create_segment(
 
 
 def update_segment(
-    session: Session, *, actor: str, key: str, definition: dict[str, Any] | None = None, active: bool | None = None
+    session: Session,
+    *,
+    actor: str,
+    key: str,
+    definition: dict[str, Any] | None = None,
+    active: bool | None = None,
+    name: str | None = None,
 ) -> Segment:
     segment = get_segment(session, key)
-    before = {"definition": segment.definition, "active": segment.active}
+    before = {"name": segment.name, "definition": segment.definition, "active": segment.active}
+    if name is not None and name.strip():
+        segment.name = name.strip()[:300]
     if definition is not None:
+        if segment.kind == SegmentKind.rfm:
+            raise InvalidInput(f"segment {key!r} is an RFM segment: its definition comes from the RFM analysis")
         parsed = parse_definition(definition)
         segment.definition = parsed.as_json()
         segment.kind = SegmentKind.rfm if parsed.rfm_segment else SegmentKind.rule
@@ -102,7 +126,7 @@ def update_segment(
         entity="segment",
         entity_id=segment.id,
         before=before,
-        after={"definition": segment.definition, "active": segment.active},
+        after={"name": segment.name, "definition": segment.definition, "active": segment.active},
     )
     return segment
 
@@ -280,16 +304,29 @@ def evaluate_segments(
     return report
 
 
-def segment_members(session: Session, *, key: str) -> list[dict[str, Any]]:
-    """Current members of a segment, with when and why they joined."""
+def segment_members(session: Session, *, key: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Current members of a segment (by name; ``limit`` of them from ``offset``), with when and why they joined."""
     segment = get_segment(session, key)
     rows = session.execute(
         select(Account.id, Account.name, Account.touch_tier, SegmentMembership.joined_at, SegmentMembership.reason)
         .join(SegmentMembership, SegmentMembership.account_id == Account.id)
         .where(SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None))
         .order_by(Account.name, Account.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [{"account_id": a, "name": n, "touch_tier": t, "joined_at": j, "reason": r} for a, n, t, j, r in rows]
+
+
+def count_members(session: Session, *, key: str) -> int:
+    """How many accounts are in the segment now."""
+    segment = get_segment(session, key)
+    return int(
+        session.scalar(
+            select(func.count()).where(SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None))
+        )
+        or 0
+    )
 
 
 def membership_history(session: Session, *, key: str, account_id: int | None = None) -> list[SegmentMembership]:
@@ -426,6 +463,35 @@ def tier_history(session: Session, *, account_id: int) -> list[TouchTierChange]:
 
 
 # ------------------------------------------------------------------------------------------- books and coverage
+def tier_capacities(session: Session) -> dict[str, int]:
+    """Accounts one CSM can carry per touch tier (``high``, ``low``, ``tech``): the saved ones, else the defaults."""
+    saved = {str(t): int(n) for t, n in session.execute(select(TierCapacity.tier, TierCapacity.accounts_per_csm))}
+    return {tier: int(saved.get(tier, DEFAULT_TIER_CAPACITY[tier])) for tier in TIERS}
+
+
+def set_tier_capacities(session: Session, *, actor: str, capacities: dict[str, int]) -> dict[str, int]:
+    """Save the accounts-per-CSM capacity of the tiers given (the others keep theirs)."""
+    unknown = sorted(set(capacities) - set(TIERS))
+    if unknown:
+        raise InvalidInput(f"unknown touch tier {', '.join(unknown)}; use high, low or tech", value=unknown)
+    for tier, value in capacities.items():
+        if not 1 <= int(value) <= 100_000:
+            raise InvalidInput(f"capacity of {tier} touch: {value} is not 1 to 100,000 accounts per CSM", value=value)
+    before = tier_capacities(session)
+    rows = {r.tier: r for r in session.scalars(select(TierCapacity))}
+    for tier, value in capacities.items():
+        row = rows.get(tier)
+        if row is None:
+            session.add(TierCapacity(tier=tier, accounts_per_csm=int(value), updated_by=actor))
+        else:
+            row.accounts_per_csm, row.updated_by = int(value), actor
+    session.flush()
+    after = tier_capacities(session)
+    if after != before:
+        record_audit(session, actor=actor, action="update", entity="tier_capacity", before=before, after=after)
+    return after
+
+
 def _csms(session: Session, ids: list[int] | None = None) -> list[TeamMember]:
     stmt = select(TeamMember).where(TeamMember.active.is_(True))
     stmt = stmt.where(TeamMember.id.in_(ids)) if ids else stmt.where(TeamMember.role == TeamRole.csm)
@@ -440,21 +506,37 @@ def _coverage(load: float | None) -> Literal["over", "balanced", "under", "no_ca
     return "under" if load < UNDER_COVERED_BELOW else "balanced"
 
 
-def _load(accounts: int, arr: int, member: TeamMember) -> tuple[float | None, float | None, float | None]:
-    account_load = accounts / member.capacity_accounts if member.capacity_accounts else None
+def tier_load(by_tier: dict[str | None, int], capacities: dict[str, int]) -> float:
+    """Share of one CSM's time a book takes: the sum over tiers of its accounts / the tier's capacity."""
+    return sum(n / capacities[tier if tier in capacities else UNTIERED_AS] for tier, n in by_tier.items())
+
+
+def _load(
+    by_tier: dict[str | None, int], arr: int, member: TeamMember, capacities: dict[str, int]
+) -> tuple[float, float | None, float]:
+    account_load = tier_load(by_tier, capacities)
     arr_load = arr / member.capacity_arr_minor if member.capacity_arr_minor else None
-    loads = [x for x in (account_load, arr_load) if x is not None]
-    return account_load, arr_load, (max(loads) if loads else None)
+    return account_load, arr_load, max(account_load, arr_load or 0.0)
+
+
+def _at_risk(session: Session, accounts: list[Account]) -> set[int]:
+    """Accounts in the at-risk lifecycle stage or in the churn model's high band."""
+    risky = {a.id for a in accounts if a.lifecycle_stage == "at_risk"}
+    bands = snapshots.latest_attributes(session, "risk", sorted(a.id for a in accounts))
+    return risky | {a for a, attrs in bands.items() if attrs.get("risk.band") == "high"}
 
 
 def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
-    """Per active CSM: the accounts owned (not churned), their ARR, the tiers, and the load against capacity."""
+    """Per active CSM: the accounts owned (not churned), their ARR, how many are at risk, the tiers, and the load
+    against the tiers' capacities (and the CSM's ARR capacity, where set)."""
     acv = account_acv(session, today=today)
+    capacities = tier_capacities(session)
     per_owner: dict[int, list[Account]] = defaultdict(list)
     for account in session.scalars(
         select(Account).where(Account.owner_id.is_not(None), Account.lifecycle_stage != "churned")
     ):
         per_owner[int(account.owner_id)].append(account)  # type: ignore[arg-type]
+    at_risk = _at_risk(session, [a for owned in per_owner.values() for a in owned])
     members = _csms(session)
     members += [m for m in _csms(session, list(per_owner)) if m not in members]
     books = []
@@ -462,7 +544,8 @@ def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
         owned = per_owner.get(member.id, [])
         arr = sum(acv.get(a.id, (0, "JPY"))[0] for a in owned)
         currencies = {acv[a.id][1] for a in owned if a.id in acv}
-        account_load, arr_load, load = _load(len(owned), arr, member)
+        by_tier: Counter[str | None] = Counter(a.touch_tier for a in owned)
+        account_load, arr_load, load = _load(dict(by_tier), arr, member, capacities)
         books.append(
             Book(
                 owner_id=member.id,
@@ -470,16 +553,61 @@ def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
                 accounts=len(owned),
                 arr_minor=arr,
                 currency=currencies.pop() if len(currencies) == 1 else "JPY",
+                at_risk=sum(a.id in at_risk for a in owned),
                 capacity_accounts=member.capacity_accounts,
                 capacity_arr_minor=member.capacity_arr_minor,
                 account_load=account_load,
                 arr_load=arr_load,
                 load=load,
                 coverage=_coverage(load),
-                by_tier=dict(Counter(a.touch_tier or "none" for a in owned)),
+                by_tier={tier or "none": n for tier, n in by_tier.items()},
             )
         )
     return books
+
+
+@dataclass
+class TierCoverage:
+    """One touch tier across the team: accounts, ARR, the capacity, and how many CSMs it needs."""
+
+    tier: str
+    accounts: int
+    arr_minor: int
+    unassigned: int
+    accounts_per_csm: int
+    csms_needed: float  # accounts / capacity
+
+
+def coverage_by_tier(session: Session, *, today: dt.date) -> list[TierCoverage]:
+    """Every live (not churned) account by touch tier, against that tier's capacity (untiered ones last)."""
+    acv = account_acv(session, today=today)
+    capacities = tier_capacities(session)
+    counts: Counter[str] = Counter()
+    arr: Counter[str] = Counter()
+    unowned: Counter[str] = Counter()
+    for account_id, tier, owner_id in session.execute(
+        select(Account.id, Account.touch_tier, Account.owner_id).where(Account.lifecycle_stage != "churned")
+    ):
+        key = tier if tier in capacities else "none"
+        counts[key] += 1
+        arr[key] += acv.get(account_id, (0, "JPY"))[0]
+        unowned[key] += owner_id is None
+    out = []
+    for tier in (*TIERS, "none"):
+        if tier == "none" and not counts[tier]:
+            continue
+        capacity = capacities[tier if tier in capacities else UNTIERED_AS]
+        out.append(
+            TierCoverage(
+                tier=tier,
+                accounts=counts[tier],
+                arr_minor=arr[tier],
+                unassigned=unowned[tier],
+                accounts_per_csm=capacity,
+                csms_needed=counts[tier] / capacity,
+            )
+        )
+    return out
 
 
 def unassigned_accounts(session: Session, *, tier: str | None = None) -> list[Account]:
@@ -519,8 +647,14 @@ def assign_accounts(
     if not accounts:
         return []
     acv = account_acv(session, today=today)
+    capacities = tier_capacities(session)
     books = {b.owner_id: b for b in books_of_business(session, today=today)}
-    load_accounts = {m.id: books[m.id].accounts if m.id in books else 0 for m in pool}
+    load_tiers: dict[int, Counter[str | None]] = {
+        m.id: Counter(
+            {(None if t == "none" else t): n for t, n in (books[m.id].by_tier if m.id in books else {}).items()}
+        )
+        for m in pool
+    }
     load_arr = {m.id: books[m.id].arr_minor if m.id in books else 0 for m in pool}
     by_tier: dict[str | None, list[Account]] = defaultdict(list)
     for account in accounts:
@@ -547,14 +681,14 @@ def assign_accounts(
                 cursor += 1
             else:
 
-                def after(m: TeamMember, arr: int = arr) -> tuple[float, int]:
-                    _, _, load = _load(load_accounts[m.id] + 1, load_arr[m.id] + arr, m)
-                    return (load if load is not None else float(load_accounts[m.id] + 1), m.id)
+                def after(m: TeamMember, arr: int = arr, tier: str | None = account.touch_tier) -> tuple[float, int]:
+                    _, _, load = _load(load_tiers[m.id] + Counter([tier]), load_arr[m.id] + arr, m, capacities)
+                    return (load, m.id)
 
                 member = min(pool, key=after)
             before = account.owner_id
             account.owner_id = member.id
-            load_accounts[member.id] += 1
+            load_tiers[member.id][account.touch_tier] += 1
             load_arr[member.id] += arr
             record_audit(
                 session,
