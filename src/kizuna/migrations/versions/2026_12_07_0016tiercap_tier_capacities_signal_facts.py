@@ -4,8 +4,8 @@ Coverage measured every CSM against one number of accounts whatever their tiers;
 more of a CSM's time than a tech-touch one. Expansion signals kept only an English sentence; ``facts`` keeps the
 values, which the pages put into words in either language.
 
-Revision ID: 0015tiercap
-Revises: 0014voc
+Revision ID: 0016tiercap
+Revises: 0015audit
 Create Date: 2026-12-07 11:20:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import kizuna.db
 
-revision: str = "0015tiercap"
-down_revision: str | Sequence[str] | None = "0014voc"
+revision: str = "0016tiercap"
+down_revision: str | Sequence[str] | None = "0015audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
