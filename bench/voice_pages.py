@@ -11,13 +11,11 @@ reported apart from the p50/p95 of the ``--requests`` that follow. Paths can be 
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import time
 import warnings
 from pathlib import Path
 
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 PATHS = (
@@ -41,7 +39,7 @@ def main() -> None:
     parser.add_argument("--path", action="append", help="a page to time (default: the voice pages)")
     args = parser.parse_args()
 
-    from kizuna.auth import service
+    from kizuna.auth import service, sessions
     from kizuna.auth.deps import SESSION_COOKIE
     from kizuna.auth.models import User
     from kizuna.migrations import upgrade
@@ -63,11 +61,8 @@ def main() -> None:
             user = service.create_user(
                 session, actor="bench", email=email, name="bench", password="bench-password-1", role="admin"
             )
-        user_id = user.id
+        cookie = sessions.start(session, user, address="bench", user_agent="bench/voice_pages.py")
     runtime.close()
-    cookie = URLSafeTimedSerializer(settings.secret_key, salt="kizuna-session").dumps(
-        {"u": user_id, "v": 1, "c": secrets.token_urlsafe(24)}
-    )
     with TestClient(create_app(settings), follow_redirects=False) as client:
         client.cookies.set(SESSION_COOKIE, cookie)
         print(f"{'page':<48} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8}")

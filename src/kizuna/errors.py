@@ -8,7 +8,8 @@
     ├── NotFound (LookupError)         404  no such account, task, playbook, ...
     ├── Conflict                       409  the write clashes with the current state (duplicate, stale version)
     ├── PermissionDenied               403  the user or API key lacks the role or scope
-    │   └── NotAuthenticated           401  no valid session or API key
+    │   ├── NotAuthenticated           401  no valid session or API key
+    │   └── TooManyAttempts            429  logins throttled: too many failures; ``retry_after`` seconds
     ├── ConfigurationError             500  settings or YAML config that cannot work
     └── ExternalServiceError           502  SMTP, webhook or CRM peer failed after retries
 """
@@ -54,6 +55,16 @@ class PermissionDenied(KizunaError):
 
 class NotAuthenticated(PermissionDenied):
     status_code = 401
+
+
+class TooManyAttempts(PermissionDenied):
+    """Too many failed logins for an account or from an address; try again after ``retry_after`` seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, **context: object) -> None:
+        super().__init__(message, retry_after=retry_after, **context)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(KizunaError):

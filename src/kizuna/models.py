@@ -6,7 +6,7 @@ Import this module (not the domains one by one) when the whole schema must be kn
 from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.activities.models import Activity
 from kizuna.audit.models import AuditEntry
-from kizuna.auth.models import ApiKey, SavedView, User
+from kizuna.auth.models import ApiKey, LoginAttempt, SavedView, User, UserSession
 from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
@@ -62,6 +62,7 @@ __all__ = [
     "KpiTable",
     "Lead",
     "LifecycleChange",
+    "LoginAttempt",
     "LtvCohortFit",
     "MarketingSpend",
     "OnboardingMilestone",
@@ -96,6 +97,7 @@ __all__ = [
     "TrackedIdentity",
     "TrackedMessage",
     "User",
+    "UserSession",
     "VocAccountSentiment",
     "VocAnalysis",
     "VocEntry",

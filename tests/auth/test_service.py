@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.audit.models import AuditEntry
-from kizuna.auth import service
+from kizuna.auth import service, sessions
 from kizuna.auth.models import ApiKey, User
 from kizuna.errors import Conflict, InvalidInput, NotAuthenticated
 
@@ -39,11 +39,16 @@ def test_user_validation(session: Session) -> None:
 
 def test_deactivation_and_password_change_end_sessions(session: Session) -> None:
     user = service.create_user(session, actor="t", email="s@example.jp", name="s", password="long enough")
-    assert service.session_principal(session, user_id=user.id, session_version=1).role == "viewer"
+    secret = sessions.start(session, user, address="127.0.0.1", user_agent="pytest")
+    assert sessions.principal_of(session, secret)[0].role == "viewer"
     service.set_password(session, actor="t", user_id=user.id, password="another one")
-    with pytest.raises(NotAuthenticated):
-        service.session_principal(session, user_id=user.id, session_version=1)
+    with pytest.raises(NotAuthenticated, match="password"):
+        sessions.principal_of(session, secret)
+    again = sessions.start(session, user, address="127.0.0.1", user_agent="pytest")
+    assert again != secret and sessions.principal_of(session, again)[0].id == user.id
     service.update_user(session, actor="t", user_id=user.id, active=False)
+    with pytest.raises(NotAuthenticated):
+        sessions.principal_of(session, again)
     with pytest.raises(NotAuthenticated):
         service.authenticate(session, email="s@example.jp", password="another one")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import secrets
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -16,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 
 from kizuna import models as m
 from kizuna.accounts import service as accounts_service
 from kizuna.auth import service as auth_service
+from kizuna.auth import sessions
 from kizuna.auth.deps import SESSION_COOKIE
 from kizuna.dashboard import service as dashboard_service
 from kizuna.migrations import upgrade
@@ -61,9 +60,16 @@ class WebWorld:
 
 
 def session_token(settings: Settings, user_id: int) -> str:
-    """A session cookie's value for ``user_id``, signed exactly as the login page signs it."""
-    serializer = URLSafeTimedSerializer(settings.secret_key, salt="kizuna-session")
-    return serializer.dumps({"u": user_id, "v": 1, "c": secrets.token_urlsafe(24)})
+    """A session cookie's value for ``user_id``: a session started on the server as the login page starts one
+    (argon2 is slow on a shared machine; tests/auth logs in through the form)."""
+    runtime = Runtime.open(settings)
+    try:
+        with runtime.transaction(write=True) as session:
+            user = session.get(m.User, user_id)
+            assert user is not None, user_id
+            return sessions.start(session, user, address="testclient", user_agent="pytest")
+    finally:
+        runtime.close()
 
 
 def refresh_metrics(world: WebWorld) -> None:

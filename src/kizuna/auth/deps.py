@@ -1,7 +1,7 @@
 """The authentication dependency every route uses, session cookies and CSRF.
 
-* Browsers log in and get a signed session cookie (``itsdangerous``) holding the user id, the user's session version
-  (bumped on password change or deactivation, which ends old sessions) and a CSRF token.
+* Browsers log in and get a session cookie holding a random secret; the session lives on the server
+  (:mod:`kizuna.auth.sessions`: revoked at logout, ended by a password change or deactivation) with its CSRF token.
 * Programs send an API key: ``Authorization: Bearer <key>``, or HTTP basic auth with the key as user name (Segment's
   write-key convention).
 * ``authorized`` checks the permission a request needs from its method: GET/HEAD read, everything else write (viewers
@@ -15,34 +15,26 @@ import base64
 import binascii
 import hmac
 import secrets
-from typing import Any
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from kizuna.auth import service
+from kizuna.auth import service, sessions
 from kizuna.auth.service import Principal
 from kizuna.errors import NotAuthenticated, PermissionDenied
-from kizuna.platform.web.deps import DbSession, settings_of
+from kizuna.platform.web.deps import DbSession
 
 SESSION_COOKIE = "kizuna_session"
 LOGIN_CSRF_COOKIE = "kizuna_login_csrf"
 LANGUAGE_COOKIE = "kizuna_lang"
-SESSION_MAX_AGE_S = 14 * 24 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings_of(request).secret_key, salt="kizuna-session")
-
-
-def issue_session_cookie(request: Request, response: Response, *, user_id: int, session_version: int) -> None:
-    token = _serializer(request).dumps({"u": user_id, "v": session_version, "c": secrets.token_urlsafe(24)})
+def issue_session_cookie(request: Request, response: Response, secret: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE_S,
+        secret,
+        max_age=sessions.SESSION_DAYS * 24 * 3600,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -51,17 +43,6 @@ def issue_session_cookie(request: Request, response: Response, *, user_id: int, 
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE)
-
-
-def _read_session_cookie(request: Request) -> dict[str, Any] | None:
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = _serializer(request).loads(raw, max_age=SESSION_MAX_AGE_S)
-    except BadSignature:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _api_key_secret(request: Request) -> str | None:
@@ -89,11 +70,10 @@ def current_principal(request: Request, session: Session = DbSession) -> Princip
         principal = service.api_key_principal(session, secret=secret)
         request.state.csrf_token = ""
     else:
-        data = _read_session_cookie(request)
-        if data is None:
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not secret:
             raise NotAuthenticated("log in first")
-        principal = service.session_principal(session, user_id=int(data["u"]), session_version=int(data["v"]))
-        request.state.csrf_token = str(data.get("c", ""))
+        principal, request.state.csrf_token = sessions.principal_of(session, secret)
     request.state.principal = principal
     return principal
 

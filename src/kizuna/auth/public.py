@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from kizuna.auth import service
+from kizuna.auth import service, sessions
 from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie
-from kizuna.errors import NotAuthenticated
+from kizuna.errors import NotAuthenticated, TooManyAttempts
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import render
@@ -26,10 +26,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, *, next_url: str, error: str | None, status: int = 200) -> Response:
+def _login_page(
+    request: Request, *, next_url: str, error: str | None, status: int = 200, wait_minutes: int = 0
+) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     request.state.csrf_token = token
-    response = render(request, "auth/login.html", {"next": next_url, "error": error}, status_code=status)
+    context = {"next": next_url, "error": error, "wait_minutes": wait_minutes}
+    response = render(request, "auth/login.html", context, status_code=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
     return response
 
@@ -56,12 +59,25 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, next_url=_safe_next(next), error="login.error_csrf", status=403)
+    address = request.client.host if request.client else "unknown"
+    try:
+        sessions.check_allowed(session, email=email, address=address)
+    except TooManyAttempts as exc:
+        minutes = -(-exc.retry_after // 60)
+        page = _login_page(
+            request, next_url=_safe_next(next), error="login.error_throttled", status=429, wait_minutes=minutes
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     try:
         user = service.authenticate(session, email=email, password=password)
     except NotAuthenticated:
+        sessions.record(session, email=email, address=address, succeeded=False)
         return _login_page(request, next_url=_safe_next(next), error="login.error", status=401)
+    sessions.record(session, email=email, address=address, succeeded=True)
+    secret = sessions.start(session, user, address=address, user_agent=request.headers.get("user-agent"))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    issue_session_cookie(request, response, user_id=user.id, session_version=user.session_version)
+    issue_session_cookie(request, response, secret)
     if LANGUAGE_COOKIE not in request.cookies:
         response.set_cookie(LANGUAGE_COOKIE, user.language, max_age=365 * 24 * 3600, samesite="lax")
     response.delete_cookie(LOGIN_CSRF_COOKIE)
