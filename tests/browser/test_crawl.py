@@ -100,6 +100,10 @@ def crawl(base: str, demo_app: DemoApp, role: str, language: str) -> tuple[list[
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(f"JavaScript error: {e}"))
         page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
+        page.on(  # what the Content-Security-Policy blocked (an inline script or style the page relies on)
+            "console",
+            lambda m: errors.append(f"blocked: {m.text}") if "Content Security Policy" in m.text else None,
+        )
         queue, seen = ["/"], {route_of("/")}
         while queue and len(visited) < MAX_PAGES:
             url = queue.pop(0)
