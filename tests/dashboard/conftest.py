@@ -19,7 +19,7 @@ def review_app(demo_app: DemoApp) -> DemoApp:
 
     runtime = Runtime.open(demo_app.settings)
     try:
-        refresh(runtime, as_of=dt.date.fromisoformat(END), only=["kpis"])
+        refresh(runtime, as_of=dt.date.fromisoformat(END), only=["kpis", "leakage"])
     finally:
         runtime.close()
     return demo_app

@@ -24,13 +24,13 @@ def leakage_chart(data: service.Leakage, language: str) -> dict[str, object]:
         "categories": [t(f"kpis.reason.{r['reason']}") for r in reasons],
         "series": [
             {
-                "name": t("kpis.churned_mrr"),
+                "name": t("kpis.churned_arr"),
                 "data": [12 * int(r["churned_minor"]) for r in reasons],
                 "stack": "lost",
                 "color": "#c92a2a",
             },
             {
-                "name": t("kpis.contracted_mrr"),
+                "name": t("kpis.contracted_arr"),
                 "data": [12 * int(r["contracted_minor"]) for r in reasons],
                 "stack": "lost",
                 "color": "#f59f00",
