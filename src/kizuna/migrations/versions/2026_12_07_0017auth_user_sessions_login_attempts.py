@@ -4,8 +4,8 @@ A session cookie was a signed token valid for 14 days even after logout; it is n
 lives in ``user_sessions`` (revoked at logout). Failed logins are counted in ``login_attempts`` to lock an account
 or an address for a while.
 
-Revision ID: 0016auth
-Revises: 0015audit
+Revision ID: 0017auth
+Revises: 0016tiercap
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import kizuna.db
 
-revision: str = "0016auth"
-down_revision: str | Sequence[str] | None = "0015audit"
+revision: str = "0017auth"
+down_revision: str | Sequence[str] | None = "0016tiercap"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
