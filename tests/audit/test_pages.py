@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from kizuna.audit.service import record_audit
 from kizuna.auth.deps import LANGUAGE_COOKIE
 from tests.web.fixtures import WebWorld, csrf_of
 from tests.web.test_words import problems
@@ -72,3 +73,13 @@ def test_the_audit_log_speaks_in_words(world: WebWorld) -> None:
         # the page's own part: the sidebar names the logged-in user ("admin user" in this world)
         found = problems(page.text.split("<main", 1)[1], language)
         assert found == [], found
+
+
+def test_a_kind_of_write_the_catalogue_does_not_know_yet_is_shown_as_code(world: WebWorld) -> None:
+    with world.runtime.transaction() as session:
+        record_audit(session, actor="refresh", action="recompute_everything", entity="galaxy_brain", entity_id=1)
+    admin = world.client("admin")
+    page = admin.get("/audit")
+    assert '<code translate="no">recompute_everything</code>' in page.text
+    assert '<option value="galaxy_brain" translate="no"' in page.text
+    assert problems(page.text.split("<main", 1)[1], "ja") == []
