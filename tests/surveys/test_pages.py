@@ -110,3 +110,25 @@ def test_silent_customers_get_outreach(world: WebWorld) -> None:  # noqa: F811
         assert task.account_id == quiet_id and "グッドマン" in (task.reason or "")
     section = client.get("/surveys").text.split('id="silent-list"')[1].split("</table>")[0]
     assert f"/surveys/silent/{quiet_id}/task" not in section and "タスク作成済み" in section
+
+
+def test_accounts_chosen_in_sql_are_those_the_conditions_choose(world: WebWorld) -> None:  # noqa: F811
+    from kizuna.segments.attributes import account_attributes, failed_condition
+    from kizuna.segments.schemas import Condition
+    from kizuna.surveys.service import _accounts_in_sql
+
+    with world.runtime.transaction() as session:
+        ids = list(session.scalars(select(m.Account.id)))
+        attrs = account_attributes(session, ids, today=dt.date.today())
+        for raw in (
+            [{"field": "touch_tier", "eq": "high"}],
+            [{"field": "tier", "in": ["low", "tech"]}],
+            [{"field": "external_id", "in": ["ACC-web-1", "ACC-none"]}, {"field": "touch_tier", "eq": "high"}],
+            [{"field": "segment", "eq": "no such segment"}],
+        ):
+            conditions = [Condition.model_validate(c) for c in raw]
+            stmt = _accounts_in_sql(conditions)
+            assert stmt is not None
+            expected = {a for a in ids if failed_condition(conditions, attrs[a]) is None}
+            assert set(session.scalars(stmt)) == expected, raw
+        assert _accounts_in_sql([Condition.model_validate({"field": "mrr_minor", "gt": 0})]) is None

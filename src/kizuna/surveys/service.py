@@ -14,7 +14,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact
@@ -89,23 +89,73 @@ def create_campaign(
     return campaign
 
 
-def campaign_recipients(session: Session, campaign: SurveyCampaign, *, today: dt.date) -> list[Contact]:
-    """Active contacts with an email address, at accounts meeting the campaign's conditions."""
+#: account attributes that are plain columns: a campaign filtered on these (and segments) is chosen in SQL
+_ACCOUNT_COLUMNS: dict[str, Any] = {
+    "touch_tier": Account.touch_tier,
+    "tier": Account.touch_tier,
+    "external_id": Account.external_id,
+    "id": Account.id,
+}
+
+
+def _accounts_in_sql(conditions: list[Condition]) -> Any | None:
+    """A ``SELECT accounts.id`` for conditions on plain columns or segments with ``eq`` / ``in`` (what the
+    campaign form writes), else None: every account's attributes must then be read to test them."""
+    from kizuna.segments.models import Segment, SegmentMembership
+
+    stmt = select(Account.id)
+    for condition in conditions:
+        op, value = condition.operator
+        if op not in ("eq", "in"):
+            return None
+        values = [value] if op == "eq" else list(value)
+        column = _ACCOUNT_COLUMNS.get(condition.field)
+        if column is not None:
+            stmt = stmt.where(column.in_(values))
+        elif condition.field in ("segment", "segments"):
+            members = (
+                select(SegmentMembership.account_id)
+                .join(Segment, Segment.id == SegmentMembership.segment_id)
+                .where(SegmentMembership.left_at.is_(None), or_(Segment.name.in_(values), Segment.key.in_(values)))
+            )
+            stmt = stmt.where(Account.id.in_(members))
+        else:
+            return None
+    return stmt
+
+
+def _recipient_filter(
+    session: Session, campaign: SurveyCampaign, *, today: dt.date
+) -> tuple[list[Any], set[int] | None]:
+    """WHERE clauses on ``contacts`` choosing a campaign's recipients (active, with an e-mail address, at accounts
+    meeting its conditions, of its roles / champions / languages), and, when SQL cannot test the conditions, the
+    accounts that meet them (tested on every account's attributes; None when the clauses say it all)."""
     conditions = [Condition.model_validate(c) for c in campaign.account_filter]
-    account_ids = list(session.scalars(select(Account.id)))
-    if conditions:
+    in_sql = _accounts_in_sql(conditions)
+    clauses: list[Any] = [Contact.is_active.is_(True), Contact.email.is_not(None)]
+    chosen: set[int] | None = None
+    if in_sql is not None:
+        if conditions:
+            clauses.append(Contact.account_id.in_(in_sql))
+    else:
+        account_ids = list(session.scalars(select(Account.id)))
         attrs = account_attributes(session, account_ids, today=today)
-        account_ids = [a for a in account_ids if a in attrs and failed_condition(conditions, attrs[a]) is None]
-    chosen = set(account_ids)
-    stmt = select(Contact).where(Contact.is_active.is_(True), Contact.email.is_not(None)).order_by(Contact.id)
+        chosen = {a for a in account_ids if a in attrs and failed_condition(conditions, attrs[a]) is None}
     filters = campaign.contact_filter
     if filters.get("roles"):
-        stmt = stmt.where(Contact.role.in_(filters["roles"]))
+        clauses.append(Contact.role.in_(filters["roles"]))
     if filters.get("champions_only"):
-        stmt = stmt.where(Contact.is_champion.is_(True))
+        clauses.append(Contact.is_champion.is_(True))
     if filters.get("languages"):
-        stmt = stmt.where(Contact.language.in_(filters["languages"]))
-    return [c for c in session.scalars(stmt) if c.account_id in chosen]
+        clauses.append(Contact.language.in_(filters["languages"]))
+    return clauses, chosen
+
+
+def campaign_recipients(session: Session, campaign: SurveyCampaign, *, today: dt.date) -> list[Contact]:
+    """Active contacts with an email address, at accounts meeting the campaign's conditions."""
+    where, chosen = _recipient_filter(session, campaign, today=today)
+    contacts = session.scalars(select(Contact).where(*where).order_by(Contact.id))
+    return [c for c in contacts if chosen is None or c.account_id in chosen]
 
 
 def send_campaign(session: Session, *, actor: str, campaign_id: int, settings: Settings) -> int:
@@ -364,15 +414,21 @@ def preview_campaign(session: Session, *, campaign_id: int, settings: Settings, 
     campaign = session.get(SurveyCampaign, campaign_id)
     if campaign is None:
         raise NotFound(f"no survey campaign {campaign_id}", campaign_id=campaign_id)
-    invited = set(
-        session.scalars(select(SurveyInvitation.contact_id).where(SurveyInvitation.campaign_id == campaign_id))
+    invited = select(SurveyInvitation.contact_id).where(SurveyInvitation.campaign_id == campaign_id)
+    already = session.scalar(select(func.count()).where(SurveyInvitation.campaign_id == campaign_id)) or 0
+    where, chosen = _recipient_filter(session, campaign, today=today)
+    where.append(Contact.id.not_in(invited))
+    listed = select(Contact.name, Contact.email, Account.name, Contact.language, Contact.account_id).join(
+        Account, Account.id == Contact.account_id
     )
-    recipients = [c for c in campaign_recipients(session, campaign, today=today) if c.id not in invited]
-    names = dict(
-        session.execute(
-            select(Account.id, Account.name).where(Account.id.in_({c.account_id for c in recipients[:20]}))
-        ).all()
-    )
+    if chosen is None:  # counted in SQL: a campaign to a large tier need not load its contacts
+        recipients, accounts = session.execute(
+            select(func.count(Contact.id), func.count(func.distinct(Contact.account_id))).where(*where)
+        ).one()
+        sample = session.execute(listed.where(*where).order_by(Contact.id).limit(20)).all()
+    else:
+        rows = [r for r in session.execute(listed.where(*where).order_by(Contact.id)) if r[4] in chosen]
+        recipients, accounts, sample = len(rows), len({r[4] for r in rows}), rows[:20]
     language = settings.language
     subject, body = render_email(
         "survey_invitation",
@@ -386,13 +442,10 @@ def preview_campaign(session: Session, *, campaign_id: int, settings: Settings, 
     )
     return {
         "campaign": campaign,
-        "recipients": len(recipients),
-        "accounts": len({c.account_id for c in recipients}),
-        "already_invited": len(invited),
-        "sample": [
-            {"name": c.name, "email": c.email, "account": names.get(c.account_id, ""), "language": c.language}
-            for c in recipients[:20]
-        ],
+        "recipients": int(recipients),
+        "accounts": int(accounts),
+        "already_invited": int(already),
+        "sample": [{"name": n, "email": e, "account": a, "language": lang} for n, e, a, lang, _ in sample],
         "email": {"subject": subject, "body": body},
     }
 
