@@ -11,19 +11,14 @@ switching the language are not followed.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-import uvicorn
 from fastapi.routing import iter_route_contexts
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
-from kizuna.web.app import create_app
 from tests.browser.test_journey import CHROMIUM_ARGS
 from tests.web.demo_app import DemoApp
 from tests.web.fixtures import session_token
@@ -33,30 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 NOT_FOLLOWED = re.compile(r"^/(logout|lang/)|[?&]format=")
 MAX_PAGES = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def served(demo_app: DemoApp) -> Iterator[str]:
-    """The demo served by uvicorn as ``kizuna serve`` does (its own app object: the lifespan opens the runtime)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(demo_app.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def routes_of(app: Any) -> Callable[[str], str]:
