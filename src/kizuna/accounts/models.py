@@ -47,6 +47,8 @@ class TeamMember(Base):
     role: Mapped[str] = mapped_column(String(32), default=TeamRole.csm)
     capacity_accounts: Mapped[int | None]
     capacity_arr_minor: Mapped[int | None]
+    # new generated tasks a day (playbooks); None: kizuna.tasks.models.DEFAULT_DAILY_TASK_BUDGET
+    daily_task_budget: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

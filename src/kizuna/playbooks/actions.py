@@ -25,14 +25,23 @@ from kizuna.errors import InvalidInput
 from kizuna.funnel.models import Opportunity
 from kizuna.lifecycle.service import set_lifecycle_stage
 from kizuna.platform.outbox.service import queue_email, queue_webhook, render_email
+from kizuna.playbooks import priority
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.models import PendingJob
+from kizuna.segments.attributes import account_attributes
 from kizuna.settings import Settings
-from kizuna.tasks.service import create_task
+from kizuna.tasks.service import GENERATED, add_to_digest, create_task
 
 log = logging.getLogger(__name__)
 
 _ACTION = TypeAdapter(s.SimpleAction)
+
+#: the title of a CSM's digest of tech-touch accounts (task titles are data, in the app's language)
+DIGEST_TITLE = {"ja": "テックタッチ顧客のダイジェスト（{n}件）", "en": "Tech-touch digest ({n} items)"}
+
+
+def _attributes(session: Session, account_id: int, today: dt.date) -> dict[str, Any]:
+    return account_attributes(session, [account_id], today=today).get(account_id, {})
 
 
 @lru_cache(maxsize=1)
@@ -138,19 +147,40 @@ def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> 
         reason = signal["reason"]
         if action.reason:
             reason = f"{reason}\n{render_text(action.reason, language, context)}"
+        today = utcnow().date()
+        basis = signal.get("stakes_basis") or priority.stakes_basis(_attributes(session, account.id, today))
+        stakes = priority.task_stakes(basis, priority=action.priority, due_in_days=action.due_in_days)
+        title = render_text(action.title, language, context)
+        due_on = today + dt.timedelta(days=action.due_in_days)
+        if account.touch_tier in priority.DIGEST_TIERS:
+            digest, added = add_to_digest(
+                session,
+                actor=actor,
+                owner_id=owner_id,
+                entry=f"・{account.name} [#{account.id}] {title}: {signal['reason']}",
+                title=DIGEST_TITLE.get(language, DIGEST_TITLE["ja"]),
+                stakes=stakes,
+                due_on=due_on,
+                source=f"{GENERATED}digest",
+            )
+            return f"added to digest task {digest.id}" if added else f"already in digest task {digest.id}"
         task, created = create_task(
             session,
             actor=actor,
-            title=render_text(action.title, language, context),
+            title=title,
             account_id=account.id,
             owner_id=owner_id,
             reason=reason,
             priority=action.priority,
-            due_on=utcnow().date() + dt.timedelta(days=action.due_in_days),
+            due_on=due_on,
             dedupe_key=f"playbook:{key}:account:{account.id}:{payload['trigger_type']}:{payload['action_path']}",
             source=actor,
+            stakes=stakes,
+            throttled=True,
         )
-        return f"task {task.id} created" if created else f"task {task.id} already open (deduplicated)"
+        if not created:
+            return f"task {task.id} already live (deduplicated)"
+        return f"task {task.id} created ({task.status})"
 
     if isinstance(action, s.SendEmail):
         recipients = _recipients(session, account, action.to, signal.get("contact_id"))

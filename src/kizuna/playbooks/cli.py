@@ -114,14 +114,19 @@ def register(app: typer.Typer) -> None:
         actor: str = typer.Option("cli", "--actor"),
     ) -> None:
         """Evaluate playbooks now, run their due actions, and deliver the emails and webhooks."""
+        from kizuna.platform.clock import today
         from kizuna.platform.outbox.service import deliver_queued
         from kizuna.playbooks.jobs import evaluate_enabled, process_jobs
+        from kizuna.tasks.service import release_waiting
 
         with runtime() as rt:
             for summary in evaluate_enabled(rt, keys=keys or None, actor=actor):
                 typer.echo(f"evaluated: {summary}")
             done = process_jobs(rt)
             typer.echo(f"jobs: {done.as_dict()}")
+            with rt.transaction(write=True) as session:
+                released = release_waiting(session, today=today())
+            typer.echo(f"tasks released within the daily budgets: {sum(released.values())}")
             typer.echo(f"messages: {deliver_queued(rt.sessions, settings=rt.settings).as_dict()}")
 
     @playbooks.command("log")

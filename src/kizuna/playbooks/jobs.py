@@ -32,7 +32,7 @@ from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from kizuna.tasks.service import wake_snoozed
+from kizuna.tasks.service import release_waiting, wake_snoozed
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,8 @@ def _run_job(
 def tick(
     runtime: Runtime, *, now: dt.datetime | None = None, evaluate: bool = True, policy: DeliveryPolicy | None = None
 ) -> dict[str, Any]:
-    """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, deliver messages."""
+    """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, release waiting tasks
+    within each CSM's daily budget (most at stake first), deliver messages."""
     now = now or utcnow()
     with runtime.transaction(write=True) as session:
         woken = wake_snoozed(session, today=now.date())
@@ -190,10 +191,18 @@ def tick(
         work.failed += batch.failed
         if batch.done + batch.retrying + batch.failed == 0:
             break
+    with runtime.transaction(write=True) as session:
+        released = release_waiting(session, today=now.date())
     delivered = deliver_queued(
         runtime.sessions, settings=runtime.settings, now=max(now, utcnow()), policy=policy, limit=1000
     )
-    return {"woken_tasks": woken, "playbooks": len(evaluated), "jobs": work.as_dict(), "messages": delivered.as_dict()}
+    return {
+        "woken_tasks": woken,
+        "playbooks": len(evaluated),
+        "jobs": work.as_dict(),
+        "released_tasks": sum(released.values()),
+        "messages": delivered.as_dict(),
+    }
 
 
 class Scheduler:

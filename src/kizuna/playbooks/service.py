@@ -9,6 +9,7 @@ log says ``already_acted``. The jobs are executed by :func:`kizuna.playbooks.job
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
 from kizuna.platform.queue import insert_ignoring_duplicates
+from kizuna.playbooks import priority
 from kizuna.playbooks import schemas as s
 from kizuna.playbooks.models import (
     JobStatus,
@@ -34,6 +36,7 @@ from kizuna.playbooks.models import (
 )
 from kizuna.playbooks.triggers import Signal, evaluate_trigger
 from kizuna.segments.attributes import account_attributes, failed_condition
+from kizuna.tasks import service as task_service
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +179,8 @@ class AccountOutcome:
     outcome: str  # RunOutcome; in a dry run "would_act" instead of "queued"
     firing_key: str
     detail: str | None = None
+    task: str | None = None  # dry run, an immediate create_task: "open", "wait" or "digest" (see TaskFate)
+    stakes: float | None = None
 
 
 @dataclass
@@ -194,6 +199,10 @@ class EvaluationReport:
         counts: dict[str, int] = {}
         for o in self.outcomes:
             counts[o.outcome] = counts.get(o.outcome, 0) + 1
+        for o in self.outcomes:
+            if o.task is not None:
+                name = f"tasks_{o.task}"
+                counts[name] = counts.get(name, 0) + 1
         return {
             "playbook": self.playbook,
             "mode": self.mode,
@@ -212,6 +221,7 @@ def _planned_jobs(
     *,
     playbook_id: int | None,
     run_id: int | None,
+    attributes: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The jobs one firing queues: one per action, one per sequence step at its due time."""
     base = {
@@ -223,6 +233,7 @@ def _planned_jobs(
             "reason": signal.reason,
             "facts": signal.facts,
             "contact_id": signal.contact_id,
+            **({"stakes_basis": priority.stakes_basis(attributes)} if attributes is not None else {}),
         },
     }
     rows = []
@@ -295,6 +306,7 @@ def evaluate_definition(
             now,
             playbook_id=playbook.id if playbook else None,
             run_id=run.id if run else None,
+            attributes=attrs.get(sig.account_id),
         )
     all_keys = [job["idempotency_key"] for jobs in planned_by_signal.values() for job in jobs]
     existing: set[str] = set()
@@ -335,6 +347,8 @@ def evaluate_definition(
                     "detail": detail,
                 }
             )
+    if dry_run:
+        _foresee_tasks(session, report, new_jobs, attrs, today=now.date())
     if not dry_run and run is not None:
         report.jobs_queued = insert_ignoring_duplicates(session, PendingJob, new_jobs, key="idempotency_key")
         if log_rows:
@@ -351,6 +365,60 @@ def evaluate_definition(
         report.jobs_queued = len(new_jobs)
     log.info("playbook %s (%s): %s", definition.key, report.mode, report.summary())
     return report
+
+
+class TaskFate(enum.StrEnum):
+    """What a dry run foresees for a task a playbook would create now."""
+
+    open = "open"  # released today, within its owner's budget
+    wait = "wait"  # waits: its owner's budget for today is used by tasks more at stake
+    digest = "digest"  # a tech-touch account: a line in its CSM's digest task
+
+
+def _foresee_tasks(
+    session: Session,
+    report: EvaluationReport,
+    new_jobs: list[dict[str, Any]],
+    attrs: dict[int, dict[str, Any]],
+    *,
+    today: dt.date,
+) -> None:
+    """Mark each account a dry run would act on with what becomes of its task: opened today, waiting, or digested.
+
+    The new tasks compete for each owner's room today (as :func:`kizuna.tasks.service.release_waiting` computes it)
+    with the tasks already waiting, most at stake first.
+    """
+    stakes_of: dict[int, float] = {}
+    for job in new_jobs:
+        action = job["payload"]["action"]
+        if action["type"] != "create_task" or ":" in job["payload"]["action_path"]:
+            continue  # not a task, or a sequence step (created on its own day)
+        basis = job["payload"]["signal"].get("stakes_basis") or priority.stakes_basis({})
+        stakes = priority.task_stakes(
+            basis, priority=action.get("priority", "normal"), due_in_days=action.get("due_in_days", 3)
+        )
+        stakes_of[job["account_id"]] = max(stakes, stakes_of.get(job["account_id"], 0.0))
+    if not stakes_of:
+        return
+    by_owner: dict[int | None, list[tuple[float, int]]] = {}
+    for o in report.outcomes:
+        if o.outcome != "would_act" or o.account_id not in stakes_of:
+            continue
+        o.stakes = stakes_of[o.account_id]
+        account = attrs.get(o.account_id, {})
+        if priority.in_digest(account):
+            o.task = TaskFate.digest
+            continue
+        by_owner.setdefault(account.get("owner_id"), []).append((o.stakes, o.account_id))
+    rooms = task_service.room_today(session, owners=set(by_owner), today=today)
+    opened: set[int] = set()
+    for owner, candidates in by_owner.items():
+        room, waiting_stakes = rooms[owner]
+        ranked = sorted([(st, 0, acc) for st, acc in candidates] + [(st, 1, 0) for st in waiting_stakes], reverse=True)
+        opened.update(acc for st, new, acc in ranked[: max(room, 0)] if new == 0)
+    for o in report.outcomes:
+        if o.task is None and o.stakes is not None:
+            o.task = TaskFate.open if o.account_id in opened else TaskFate.wait
 
 
 def evaluate_playbook(
