@@ -95,7 +95,7 @@ def test_csm_journey(page: object, world: WebWorld, tmp_path: Path) -> None:
 
     # Dry-run a playbook.
     page.goto("/playbooks")
-    page.click("text=Import the playbook library")
+    page.click("#import-library")
     page.locator("#playbooks-table a").first.click()
     page.click("#dry-run")
     expect(page.locator("#playbook-result")).to_be_visible()

@@ -27,6 +27,7 @@ def test_import_dry_run_run_log_and_worker(tmp_path: Path) -> None:
     with rt.transaction() as session:
         account = factories.account(session, name="株式会社CLI")
         factories.contact(session, account, name="担当", is_champion=True)
+        factories.team_member(session, name="佐藤 CSM", email="sato@cli.example.jp")
     rt.close()
     assert "new-account: v1" in kizuna("playbooks", "import", "--library")
     assert "new-account: unchanged" in kizuna("playbooks", "import", "--library")
@@ -50,6 +51,12 @@ def test_import_dry_run_run_log_and_worker(tmp_path: Path) -> None:
     assert "'queued'" not in kizuna("playbooks", "run")  # nothing new the second time
     log = kizuna("playbooks", "log", "welcome-all")
     assert "queued" in log and "create_task=done" in log and "send_email=done" in log
+    # the figures per CSM come first: the account has no owner, its task is released within the default budget
+    assert "(no owner)" in log and "open    1  waiting     0  released today   1  budget   8" in log
+    assert "daily budget 3" in kizuna("playbooks", "capacity", "sato@cli.example.jp", "--set", "3")
+    assert "daily budget default" in kizuna("playbooks", "capacity", "sato@cli.example.jp", "--default")
+    refused = runner.invoke(app, ["--data-dir", data, "playbooks", "capacity", "nobody@example.jp", "--set", "2"])
+    assert refused.exit_code != 0
     assert "キックオフ日程の調整: 株式会社CLI" in kizuna("tasks", "list")
     kizuna("worker", "--once")
     assert len(list((Path(data) / "outbox").glob("*.eml"))) == 1

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kizuna.platform.cli.common import runtime
+
+
+def _echo_workload(loads: list[Any]) -> None:
+    """Generated tasks per CSM: open, waiting, released today, against the daily budget."""
+    if not loads:
+        typer.echo("generated tasks per CSM: none yet")
+        return
+    typer.echo("generated tasks per CSM (open / waiting / released today / daily budget):")
+    for w in loads:
+        typer.echo(
+            f"  {w.owner_name or '(no owner)':<20} open {w.open:>4}  waiting {w.waiting:>5}  "
+            f"released today {w.released_today:>3}  budget {w.budget:>3}"
+        )
+    typer.echo(
+        f"  {'total':<20} open {sum(w.open for w in loads):>4}  waiting {sum(w.waiting for w in loads):>5}  "
+        f"released today {sum(w.released_today for w in loads):>3}"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -103,6 +121,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"skipped: {report.skipped}")
         for o in report.outcomes[:limit]:
             extra = f"  [{o.detail}]" if o.detail else ""
+            if o.task:
+                extra += f"  task: {o.task} (stakes {o.stakes:,.0f})"
             typer.echo(f"{o.outcome:<14} {o.account_id:>8}  {o.account_name}  -- {o.reason}{extra}")
         if len(report.outcomes) > limit:
             typer.echo(f"... and {len(report.outcomes) - limit} more")
@@ -136,10 +156,14 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(50, "--limit"),
     ) -> None:
         """The run log: each account a run looked at, why, the outcome and what its actions did."""
+        from kizuna.platform.clock import today
         from kizuna.playbooks.service import run_log
+        from kizuna.tasks.service import workload
 
         with runtime() as rt, rt.transaction() as session:
             rows = run_log(session, key=key, account_id=account_id, limit=limit)
+            loads = workload(session, today=today())
+        _echo_workload(loads)
         for r in rows:
             actions = "; ".join(
                 f"{a['type']}={a['status']}" + (f" ({a['result']})" if a["result"] else "") for a in r["actions"]
@@ -148,6 +172,38 @@ def register(app: typer.Typer) -> None:
                 f"{r['at']:%Y-%m-%d %H:%M} run {r['run_id']} {r['playbook']} account {r['account_id']}: "
                 f"{r['outcome']} -- {r['reason']}" + (f" | {actions}" if actions else "")
             )
+
+    @playbooks.command("capacity")
+    def capacity(
+        member: str = typer.Argument(None, help="A team member's email (or external id) to set the budget of."),
+        budget: int = typer.Option(None, "--set", min=0, help="New generated tasks a day for that member."),
+        default: bool = typer.Option(False, "--default", help="Back to the default budget for that member."),
+        actor: str = typer.Option("cli", "--actor"),
+    ) -> None:
+        """Generated tasks per CSM (open, waiting, released today, daily budget); set a CSM's daily budget."""
+        from sqlalchemy import or_, select
+
+        from kizuna.accounts.models import TeamMember
+        from kizuna.platform.cli.common import fail
+        from kizuna.platform.clock import today
+        from kizuna.tasks.service import set_daily_budget, workload
+
+        with runtime() as rt, rt.transaction() as session:
+            if member:
+                if budget is None and not default:
+                    raise typer.BadParameter("give --set N or --default with a team member")
+                found = session.scalars(
+                    select(TeamMember).where(or_(TeamMember.email == member, TeamMember.external_id == member))
+                ).first()
+                if found is None:
+                    fail(f"no team member with email or external id {member!r}")
+                    return
+                set_daily_budget(session, actor=actor, member_id=found.id, budget=None if default else budget)
+                typer.echo(
+                    f"{found.name}: {found.daily_task_budget if found.daily_task_budget is not None else 'default'}"
+                )
+            loads = workload(session, today=today())
+        _echo_workload(loads)
 
     @app.command()
     def worker(

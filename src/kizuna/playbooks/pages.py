@@ -12,20 +12,30 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.errors import InvalidInput
+from kizuna.platform.clock import today
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import language_of, render
 from kizuna.playbooks import service
 from kizuna.playbooks.schemas import parse_playbook_yaml
+from kizuna.tasks.models import DEFAULT_DAILY_TASK_BUDGET
+from kizuna.tasks.service import workload
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/playbooks", response_class=HTMLResponse)
 def playbooks(request: Request, session: Session = DbSession) -> Response:
+    language = language_of(request)
     return render(
         request,
         "playbooks/playbooks.html",
-        {"playbooks": service.list_playbooks(session), "runs": service.run_log(session, limit=50)},
+        {
+            "playbooks": service.list_playbooks(session),
+            "titles": service.playbook_titles(session, language=language),
+            "workload": workload(session, today=today()),
+            "default_budget": DEFAULT_DAILY_TASK_BUDGET,
+            "runs": service.run_log(session, limit=50),
+        },
     )
 
 
@@ -44,6 +54,7 @@ def playbook_editor(request: Request, key: str, session: Session = DbSession) ->
         "playbooks/playbook_editor.html",
         {
             "key": key,
+            "titles": service.playbook_titles(session, language=language_of(request)),
             "yaml_text": service.export_playbook(session, key=key),
             "runs": service.run_log(session, key=key, limit=50),
             "result": None,
@@ -69,12 +80,12 @@ def playbook_check(
             report = service.evaluate_definition(
                 session, definition, dry_run=True, language=language_of(request), actor=principal.actor
             )
-            result = {"summary": report.summary(), "outcomes": report.outcomes[:200]}
+            result = {"summary": report.summary(), "total": len(report.outcomes), "outcomes": report.outcomes[:200]}
         elif action == "save":
             service.import_playbook(session, actor=principal.actor, yaml_text=yaml_text, source=f"{key}.yaml")
             return RedirectResponse(f"/playbooks/{definition.key}", status_code=303)
         else:
-            result = {"summary": {"playbook": definition.key, "valid": True}, "outcomes": []}
+            result = {"valid": True, "summary": {}, "total": 0, "outcomes": []}
     except InvalidInput as exc:
         error = str(exc)
     return render(
@@ -82,6 +93,7 @@ def playbook_check(
         "playbooks/playbook_editor.html",
         {
             "key": key,
+            "titles": service.playbook_titles(session, language=language_of(request)),
             "yaml_text": yaml_text,
             "runs": service.run_log(session, key=key, limit=50),
             "result": result,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from kizuna.accounts.models import Account
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
@@ -149,6 +150,17 @@ def export_playbook(session: Session, *, key: str, version: int | None = None) -
 
 def list_playbooks(session: Session) -> list[Playbook]:
     return list(session.scalars(select(Playbook).order_by(Playbook.key)))
+
+
+def playbook_titles(session: Session, *, language: str) -> dict[str, str]:
+    """Each playbook's name in ``language`` (its current version's ``name``), by key."""
+    rows = session.execute(
+        select(Playbook.key, PlaybookVersion.definition).join(
+            PlaybookVersion,
+            (PlaybookVersion.playbook_id == Playbook.id) & (PlaybookVersion.version == Playbook.current_version),
+        )
+    )
+    return {key: s.localised(definition.get("name"), language) or key for key, definition in rows}
 
 
 def set_enabled(session: Session, *, actor: str, key: str, enabled: bool) -> Playbook:
@@ -455,6 +467,8 @@ def run_log(
     if account_id:
         stmt = stmt.where(PlaybookRunAccount.account_id == account_id)
     rows = session.execute(stmt.order_by(PlaybookRunAccount.id.desc()).limit(limit)).all()
+    account_ids = sorted({entry.account_id for entry, _run, _key in rows})
+    names = {i: n for i, n in session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))}
     out = []
     for entry, run, playbook_key in rows:
         jobs = session.execute(
@@ -468,6 +482,7 @@ def run_log(
                 "at": run.started_at,
                 "playbook": playbook_key,
                 "account_id": entry.account_id,
+                "account_name": names.get(entry.account_id),
                 "reason": entry.reason,
                 "outcome": entry.outcome,
                 "detail": entry.detail,

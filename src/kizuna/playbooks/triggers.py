@@ -546,8 +546,8 @@ def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: s
                 f"usage-drop:{used}:{_when(at, before)}",
                 _t(
                     lang,
-                    f"利用が{-change:.0f}%減少({used})",
-                    f"usage fell {-change:.0f}% ({used})",
+                    f"利用が{-change:.0f}%減少（{'直近30日、その前の30日比' if relative else used}）",
+                    f"usage fell {-change:.0f}% ({'last 30 days against the 30 before' if relative else used})",
                 ),
                 {"metric": used, "change_percent": round(change, 1)},
             )
