@@ -3,8 +3,8 @@
 Generated tasks wait beyond their owner's daily budget and are released in order of what is at stake; a waiting task
 is live, so the unique dedupe index now covers 'waiting' too.
 
-Revision ID: 0014task
-Revises: 0013series
+Revision ID: 0018task
+Revises: 0017auth
 Create Date: 2026-12-07 11:30:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014task"
-down_revision: str | Sequence[str] | None = "0013series"
+revision: str = "0018task"
+down_revision: str | Sequence[str] | None = "0017auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
