@@ -199,9 +199,8 @@ def register(app: typer.Typer) -> None:
                     fail(f"no team member with email or external id {member!r}")
                     return
                 set_daily_budget(session, actor=actor, member_id=found.id, budget=None if default else budget)
-                typer.echo(
-                    f"{found.name}: {found.daily_task_budget if found.daily_task_budget is not None else 'default'}"
-                )
+                shown = "default" if found.daily_task_budget is None else found.daily_task_budget
+                typer.echo(f"{found.name}: daily budget {shown}")
             loads = workload(session, today=today())
         _echo_workload(loads)
 
