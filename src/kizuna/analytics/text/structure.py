@@ -61,16 +61,21 @@ def cooccurrence_network(
         jac = np.where(union > 0, co / union, 0.0)
     iu = np.triu_indices(len(vocab), k=1)
     weights = jac[iu]
-    keep = (co[iu] > 0) & (weights > min_jaccard)
+    co_upper = co[iu]
+    keep = (co_upper > 0) & (weights > min_jaccard)
     cand = np.flatnonzero(keep)
+    if len(cand) > top_n_edges:
+        # only pairs as strong as the top_n_edges-th strongest can be kept (ties included): sort those alone
+        cut = len(cand) - top_n_edges
+        cand = cand[weights[cand] >= np.partition(weights[cand], cut)[cut]]
     # strongest first; ties broken by co-occurrence count, then by term names for a stable result
     names = np.array(vocab, dtype=object)
-    order = sorted(cand, key=lambda k: (-weights[k], -co[iu][k], names[iu[0][k]], names[iu[1][k]]))[:top_n_edges]
+    order = sorted(cand, key=lambda k: (-weights[k], -co_upper[k], names[iu[0][k]], names[iu[1][k]]))[:top_n_edges]
     edges = pd.DataFrame(
         {
             "source": names[iu[0][order]],
             "target": names[iu[1][order]],
-            "cooccurrence": co[iu][order].astype(int),
+            "cooccurrence": co_upper[order].astype(int),
             "jaccard": weights[order],
         },
         columns=edge_cols,
