@@ -139,6 +139,28 @@ def test_usage_page_sums_the_paying_accounts_metrics(review_app: DemoApp) -> Non
     assert 'id="chart-mau"' in html and 'id="chart-usage-plans"' in html
 
 
+def test_feature_adoption_by_month_is_the_share_of_active_accounts_using_each_feature(review_app: DemoApp) -> None:
+    import pyarrow.dataset as ds
+
+    events = ds.dataset(
+        review_app.settings.events_dir, format="parquet", partitioning="hive", exclude_invalid_files=True
+    )
+    frame = events.to_table(columns=["account_id", "feature", "timestamp"]).to_pandas()
+    frame["month"] = pd.to_datetime(frame.timestamp, utc=True).dt.tz_localize(None).dt.to_period("M")
+    review = pd.Period(AS_OF, "M") - 1
+    month = frame[frame.month == review]
+    active = month.account_id.nunique()
+    shares = month.dropna(subset=["feature"]).groupby("feature").account_id.nunique() / active
+    stored = _stored(review_app, "feature_adoption")
+    stored = stored[pd.to_datetime(stored.month).dt.to_period("M") == review].set_index("feature")
+    assert len(shares) >= 3
+    for feature, share in shares.items():
+        assert stored.at[feature, "adoption"] == pytest.approx(share)
+    with _client(review_app) as client:
+        html = client.get("/usage").text
+    assert 'id="feature-adoption"' in html and 'id="chart-feature-adoption"' in html
+
+
 def test_cohorts_by_start_plan_tier_and_tenure(review_app: DemoApp) -> None:
     with _client(review_app) as client:
         pages = {by: client.get("/cohorts", params={"by": by}).text for by in ("start", "plan", "tier", "tenure")}

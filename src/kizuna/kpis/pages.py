@@ -171,20 +171,29 @@ def usage(request: Request, session: Session = DbSession) -> Response:
             {"name": t("kpis.adoption_breadth"), "data": [p["adoption_breadth"] for p in u.by_plan]},
         ],
     }
-    features = sorted({f for m in u.feature_months for f in m["features"]})
+    last = u.feature_months[-2]["features"] if len(u.feature_months) > 1 else {}
+    # most adopted (last complete month) first
+    features = sorted({f for m in u.feature_months for f in m["features"]}, key=lambda f: (-(last.get(f) or 0), f))
+    feature_labels = {f: _label(t, "kpis.feature", f) for f in features}
     adoption_chart = {
         "kind": "line",
         "format": "pct",
         "categories": [i18n.format_month(m["month"], lang) for m in u.feature_months],
         "series": [
-            {"name": _label(t, "kpis.feature", f), "data": [m["features"].get(f) for m in u.feature_months]}
-            for f in features
+            {"name": feature_labels[f], "data": [m["features"].get(f) for m in u.feature_months]} for f in features
         ],
     }
     return render(
         request,
         "kpis/usage.html",
-        {"u": u, "mau_chart": mau_chart, "plan_chart": plan_chart, "adoption_chart": adoption_chart},
+        {
+            "u": u,
+            "mau_chart": mau_chart,
+            "plan_chart": plan_chart,
+            "adoption_chart": adoption_chart,
+            "features": features,
+            "feature_labels": feature_labels,
+        },
     )
 
 

@@ -130,7 +130,7 @@ def usage_part(tables: Tables, as_of: dt.date) -> Part:
     t = usage.prepare(tables, as_of)
     series = [_long(frame(usage.monthly_usage(t, as_of))).assign(metric=lambda f: "usage_" + f.metric)]
     accounts = frame(usage.account_usage(t, as_of)).drop(columns=["last_login_at"])
-    return Part(series=series, accounts=accounts)
+    return Part(series=series, tables={"feature_adoption": frame(usage.feature_adoption(t, as_of))}, accounts=accounts)
 
 
 def voice_part(tables: Tables, as_of: dt.date) -> Part:

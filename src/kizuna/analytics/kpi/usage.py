@@ -7,6 +7,7 @@ dates), so :func:`account_usage` keeps a stable signature. Definitions: ``docs/m
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 
 import ibis
@@ -307,3 +308,31 @@ def monthly_usage(tables: Tables, as_of: dt.date) -> ir.Table:
         logins=am.logins.sum().cast("int64"),
     )
     return out.order_by("month")
+
+
+FEATURE_ADOPTION_MONTHS = 6
+
+
+def feature_adoption(tables: Tables, as_of: dt.date, *, months: int = FEATURE_ADOPTION_MONTHS) -> ir.Table:
+    """Feature adoption by month: of the accounts with an event in a calendar month, the share that used each
+    feature (an event naming it), for the ``months`` months before ``as_of``'s and its month to date.
+
+    Columns: ``month, feature, accounts`` (that used it), ``active_accounts`` (with any event that month),
+    ``adoption`` (= accounts / active_accounts). One pass over the months' events; months are cut from day numbers
+    (see :func:`~kizuna.analytics.kpi._common.epoch_micros`).
+    """
+    events = require(tables, "events", EVENT_COLUMNS)
+    starts = month_list(add_months(as_of.replace(day=1), -months), as_of)
+    inside = events.filter(events.timestamp >= instant(starts[0]), events.timestamp < cutoff(as_of))
+    day = epoch_micros(tables, inside.timestamp) // MICROS_PER_DAY
+    month = ibis.cases(
+        *((day < (later - EPOCH).days, ibis.literal(first, "date")) for first, later in itertools.pairwise(starts)),
+        else_=ibis.literal(starts[-1], "date"),
+    )
+    inside = inside.mutate(month=month)
+    used = inside.filter(inside.feature.notnull()).select("account_id", "month", "feature").distinct()
+    per_feature = used.group_by(["month", "feature"]).aggregate(accounts=used.count().cast("int64"))
+    active = inside.select("account_id", "month").distinct()
+    per_month = active.group_by("month").aggregate(active_accounts=active.count().cast("int64"))
+    out = per_feature.join(per_month, "month")
+    return out.mutate(adoption=_ratio(out.accounts, out.active_accounts)).order_by(["month", "feature"])
