@@ -198,6 +198,8 @@ def test_the_page_offers_both_decks_and_speaks_in_words(world: WebWorld, account
             for fmt in ("pptx", "pdf"):
                 assert f'id="qbr-{audience}-{fmt}"' in page.text
                 assert f"/accounts/{account}/report.{fmt}?lang={language}&amp;audience={audience}" in page.text
+        other, label = ("en", "English") if language == "ja" else ("ja", "日本語")
+        assert f'href="?lang={other}&amp;audience=customer">{label}</a>' in page.text
         main = page.text.split("<main", 1)[1]
         assert problems(main, language) == []
         slides = main.split('id="qbr-summary"', 1)[1]  # the deck as shown, below the download buttons

@@ -79,7 +79,11 @@ def qbr_page(
     return render(
         request,
         "customer360/qbr.html",
-        {"deck": deck, "charts": {s.key: chart_spec(s.chart) for s in deck.slides if s.chart is not None}},
+        {
+            "deck": deck,
+            "charts": {s.key: chart_spec(s.chart) for s in deck.slides if s.chart is not None},
+            "other_language": next(lang for lang in i18n.LANGUAGES if lang != deck.language),
+        },
     )
 
 
