@@ -24,7 +24,6 @@ from kizuna.billing.models import Payment, PaymentStatus, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
-from kizuna.segments import snapshots
 from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.segments.models import (
     Segment,
@@ -519,32 +518,60 @@ def _load(
     return account_load, arr_load, max(account_load, arr_load or 0.0)
 
 
-def _at_risk(session: Session, accounts: list[Account]) -> set[int]:
-    """Accounts in the at-risk lifecycle stage or in the churn model's high band."""
-    risky = {a.id for a in accounts if a.lifecycle_stage == "at_risk"}
-    bands = snapshots.latest_attributes(session, "risk", sorted(a.id for a in accounts))
-    return risky | {a for a, attrs in bands.items() if attrs.get("risk.band") == "high"}
+def coverage_fingerprint(session: Session) -> tuple[Any, ...]:
+    """What coverage depends on, cheaply: when accounts (owner, tier, stage), tier capacities, contract lines and
+    risk scores last changed. Equal fingerprints mean equal books of business on the same day."""
+    from kizuna.risk.models import RiskScore
+
+    accounts = session.execute(select(func.count(), func.max(Account.updated_at))).one()
+    return (
+        tuple(accounts),
+        session.scalar(select(func.max(TierCapacity.updated_at))),
+        session.scalar(select(func.max(Subscription.id))),
+        session.scalar(select(func.max(RiskScore.id))),
+    )
 
 
-def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
-    """Per active CSM: the accounts owned (not churned), their ARR, how many are at risk, the tiers, and the load
-    against the tiers' capacities (and the CSM's ARR capacity, where set)."""
-    acv = account_acv(session, today=today)
+def high_risk_accounts(session: Session) -> set[int]:
+    """Accounts in the newest churn-risk scores' high band (the active model's latest day); empty before risk ran."""
+    from kizuna.risk.models import RiskScore
+
+    latest = session.execute(
+        select(RiskScore.model_id, RiskScore.as_of).order_by(RiskScore.as_of.desc(), RiskScore.model_id.desc()).limit(1)
+    ).first()
+    if latest is None:
+        return set()
+    return set(
+        session.scalars(
+            select(RiskScore.account_id).where(
+                RiskScore.model_id == latest[0], RiskScore.as_of == latest[1], RiskScore.band == "high"
+            )
+        )
+    )
+
+
+def books_of_business(session: Session, *, today: dt.date, acv: dict[int, tuple[int, str]] | None = None) -> list[Book]:
+    """Per active CSM: the accounts owned (not churned), their ARR, how many are at risk (the at-risk lifecycle
+    stage, or the churn model's high band), the tiers, and the load against the tiers' capacities (and the CSM's ARR
+    capacity, where set). ``acv``: :func:`account_acv` when the caller has it already."""
+    acv = acv if acv is not None else account_acv(session, today=today)
     capacities = tier_capacities(session)
-    per_owner: dict[int, list[Account]] = defaultdict(list)
-    for account in session.scalars(
-        select(Account).where(Account.owner_id.is_not(None), Account.lifecycle_stage != "churned")
+    high_risk = high_risk_accounts(session)
+    per_owner: dict[int, list[tuple[int, str | None, str]]] = defaultdict(list)
+    for account_id, owner_id, tier, stage in session.execute(
+        select(Account.id, Account.owner_id, Account.touch_tier, Account.lifecycle_stage).where(
+            Account.owner_id.is_not(None), Account.lifecycle_stage != "churned"
+        )
     ):
-        per_owner[int(account.owner_id)].append(account)  # type: ignore[arg-type]
-    at_risk = _at_risk(session, [a for owned in per_owner.values() for a in owned])
+        per_owner[int(owner_id or 0)].append((int(account_id), tier, str(stage)))
     members = _csms(session)
     members += [m for m in _csms(session, list(per_owner)) if m not in members]
     books = []
     for member in members:
         owned = per_owner.get(member.id, [])
-        arr = sum(acv.get(a.id, (0, "JPY"))[0] for a in owned)
-        currencies = {acv[a.id][1] for a in owned if a.id in acv}
-        by_tier: Counter[str | None] = Counter(a.touch_tier for a in owned)
+        arr = sum(acv.get(a, (0, "JPY"))[0] for a, _, _ in owned)
+        currencies = {acv[a][1] for a, _, _ in owned if a in acv}
+        by_tier: Counter[str | None] = Counter(tier for _, tier, _ in owned)
         account_load, arr_load, load = _load(dict(by_tier), arr, member, capacities)
         books.append(
             Book(
@@ -553,7 +580,7 @@ def books_of_business(session: Session, *, today: dt.date) -> list[Book]:
                 accounts=len(owned),
                 arr_minor=arr,
                 currency=currencies.pop() if len(currencies) == 1 else "JPY",
-                at_risk=sum(a.id in at_risk for a in owned),
+                at_risk=sum(stage == "at_risk" or a in high_risk for a, _, stage in owned),
                 capacity_accounts=member.capacity_accounts,
                 capacity_arr_minor=member.capacity_arr_minor,
                 account_load=account_load,
@@ -578,9 +605,11 @@ class TierCoverage:
     csms_needed: float  # accounts / capacity
 
 
-def coverage_by_tier(session: Session, *, today: dt.date) -> list[TierCoverage]:
+def coverage_by_tier(
+    session: Session, *, today: dt.date, acv: dict[int, tuple[int, str]] | None = None
+) -> list[TierCoverage]:
     """Every live (not churned) account by touch tier, against that tier's capacity (untiered ones last)."""
-    acv = account_acv(session, today=today)
+    acv = acv if acv is not None else account_acv(session, today=today)
     capacities = tier_capacities(session)
     counts: Counter[str] = Counter()
     arr: Counter[str] = Counter()
@@ -610,11 +639,12 @@ def coverage_by_tier(session: Session, *, today: dt.date) -> list[TierCoverage]:
     return out
 
 
-def unassigned_accounts(session: Session, *, tier: str | None = None) -> list[Account]:
+def unassigned_accounts(session: Session, *, tier: str | None = None, limit: int | None = None) -> list[Account]:
+    """Live accounts without an owner, oldest first (``limit`` of them)."""
     stmt = select(Account).where(Account.owner_id.is_(None), Account.lifecycle_stage != "churned")
     if tier is not None:
         stmt = stmt.where(Account.touch_tier == tier)
-    return list(session.scalars(stmt.order_by(Account.created_at, Account.id)))
+    return list(session.scalars(stmt.order_by(Account.created_at, Account.id).limit(limit)))
 
 
 def assign_accounts(
@@ -648,7 +678,7 @@ def assign_accounts(
         return []
     acv = account_acv(session, today=today)
     capacities = tier_capacities(session)
-    books = {b.owner_id: b for b in books_of_business(session, today=today)}
+    books = {b.owner_id: b for b in books_of_business(session, today=today, acv=acv)}
     load_tiers: dict[int, Counter[str | None]] = {
         m.id: Counter(
             {(None if t == "none" else t): n for t, n in (books[m.id].by_tier if m.id in books else {}).items()}
