@@ -44,3 +44,46 @@ def test_snoozed_tasks_stay_deduplicated_and_wake_up(session: Session) -> None:
 def test_bad_priority_is_refused(session: Session) -> None:
     with pytest.raises(InvalidInput, match="priority"):
         create_task(session, actor="t", title="x", priority="extreme")
+
+
+def test_waiting_tasks_are_released_within_each_owners_budget_most_at_stake_first(session: Session) -> None:
+    """On SQLite and PostgreSQL: the budget a day per owner, stakes order, room left by open tasks, due dates moved."""
+    from kizuna.tasks.models import DEFAULT_DAILY_TASK_BUDGET
+    from kizuna.tasks.service import release_waiting, set_daily_budget, workload
+
+    busy, default = factories.team_member(session), factories.team_member(session)
+    set_daily_budget(session, actor="t", member_id=busy.id, budget=2)
+    stakes = [5.0, 50.0, 500.0, 1.0]
+    for i, st in enumerate(stakes):
+        create_task(
+            session,
+            actor="pb",
+            title=f"t{i}",
+            owner_id=busy.id,
+            stakes=st,
+            throttled=True,
+            source="playbook:x",
+            due_on=dt.date.today() + dt.timedelta(days=3),
+        )
+    for i in range(DEFAULT_DAILY_TASK_BUDGET + 2):
+        create_task(
+            session,
+            actor="pb",
+            title=f"d{i}",
+            owner_id=default.id,
+            stakes=float(i),
+            throttled=True,
+            source="playbook:x",
+        )
+    day = dt.date(2026, 12, 8)
+    released = release_waiting(session, today=day)
+    assert released == {busy.id: 2, default.id: DEFAULT_DAILY_TASK_BUDGET}
+    opened = list_tasks(session, owner_id=busy.id, by_stakes=True)
+    assert [t.stakes for t in opened] == [500.0, 50.0]
+    assert all(t.released_on == day and t.due_on == day + dt.timedelta(days=3) for t in opened)
+    assert release_waiting(session, today=day) == {}  # the day's budget is used
+    complete_task(session, actor="csm", task_id=opened[0].id)
+    assert release_waiting(session, today=day + dt.timedelta(days=1)) == {busy.id: 1}  # default: 8 still open
+    assert [t.stakes for t in list_tasks(session, owner_id=busy.id, by_stakes=True)] == [50.0, 5.0]
+    figures = {w.owner_id: (w.budget, w.open, w.waiting, w.released_today) for w in workload(session, today=day)}
+    assert figures == {busy.id: (2, 2, 1, 2), default.id: (DEFAULT_DAILY_TASK_BUDGET, DEFAULT_DAILY_TASK_BUDGET, 2, 8)}
