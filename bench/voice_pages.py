@@ -3,9 +3,10 @@
     kizuna --data-dir /tmp/d2000 demo --accounts 2000 && kizuna --data-dir /tmp/d2000 refresh
     python bench/voice_pages.py --data-dir /tmp/d2000 --requests 20
 
-Builds the app as ``kizuna serve`` does (``create_app(Settings(...))``), logs in as an administrator by a signed
-session cookie, and requests each page: the first request of a page (cold: nothing cached in the process) is
-reported apart from the p50/p95 of the ``--requests`` that follow. Paths can be given with ``--path``.
+Builds the app as ``kizuna serve`` does (``create_app(Settings(...))``), logs in as an administrator (a session
+started as the login page starts one), and requests each page: the first request of a page (cold: nothing cached
+in the process) is reported apart from the p50/p95 of the ``--requests`` that follow. Paths can be given with
+``--path``.
 """
 
 from __future__ import annotations

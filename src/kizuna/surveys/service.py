@@ -14,7 +14,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact
@@ -539,19 +539,21 @@ def silent_customers(session: Session, *, today: dt.date, days: int = 180, limit
     from kizuna.voc.models import VocEntry
 
     since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
-    heard = set(session.scalars(select(SurveyResponse.account_id).where(SurveyResponse.responded_at >= since)))
-    heard.update(
-        session.scalars(
-            select(VocEntry.account_id).where(VocEntry.recorded_at >= since, VocEntry.account_id.is_not(None))
-        )
+    # correlated NOT EXISTS on the (account_id, time) indexes of the answers and the texts
+    answered = exists().where(
+        SurveyResponse.account_id == AccountMetrics.account_id, SurveyResponse.responded_at >= since
     )
-    paying = session.execute(
-        select(AccountMetrics.account_id, AccountMetrics.arr_minor)
-        .where(AccountMetrics.arr_minor > 0)
-        .order_by(AccountMetrics.arr_minor.desc(), AccountMetrics.account_id)
-    ).all()
-    silent = [(int(a), int(arr)) for a, arr in paying if a not in heard]
-    shown = silent[:limit]
+    spoke = exists().where(VocEntry.account_id == AccountMetrics.account_id, VocEntry.recorded_at >= since)
+    silent = select(AccountMetrics.account_id, AccountMetrics.arr_minor).where(
+        AccountMetrics.arr_minor > 0, ~answered, ~spoke
+    )
+    count = session.scalar(select(func.count()).select_from(silent.subquery())) or 0
+    shown = [
+        (int(a), int(arr))
+        for a, arr in session.execute(
+            silent.order_by(AccountMetrics.arr_minor.desc(), AccountMetrics.account_id).limit(limit)
+        )
+    ]
     ids = [a for a, _ in shown]
     names = dict(session.execute(select(Account.id, Account.name).where(Account.id.in_(ids))).all())
     last_answer = dict(
@@ -588,7 +590,7 @@ def silent_customers(session: Session, *, today: dt.date, days: int = 180, limit
             }
             for a, arr in shown
         ],
-        "count": len(silent),
+        "count": int(count),
     }
 
 
