@@ -21,7 +21,7 @@ from kizuna.lifecycle import service as lifecycle
 from kizuna.tasks import service as tasks
 from kizuna.usage.rollups import ROLLUP_SCHEMA, rollup_dir
 from kizuna.usage.store import EventStore
-from tests.web.fixtures import WebWorld
+from tests.web.fixtures import WebWorld, csrf_of
 from tests.web.test_words import problems
 
 TASK = "値引き交渉の社内メモを確認"
@@ -235,3 +235,37 @@ def test_decks_are_drawn_once_per_content(world: WebWorld, account: int) -> None
     updated = client.get(f"/accounts/{account}/report.pdf", params={"lang": "ja"})
     now = sorted(p.name for p in kept.glob(f"qbr-{account}-customer-ja-*.pdf"))
     assert len(now) == 1 and now[0] != first[0] and "達成" in _pdf(updated.content)
+
+
+def test_a_csm_records_goals_and_results_from_the_page(world: WebWorld) -> None:
+    client = world.client("csm")
+    page = client.get(f"/accounts/{world.account_id}/report")
+    assert "サクセスプランの目標はまだ設定されていません" in page.text
+    token = csrf_of(page.text)
+    added = client.post(
+        f"/accounts/{world.account_id}/report/goals",
+        data={"goal": "月次締めの作業時間を半分に", "unit": "時間", "baseline": "４０", "target": "20"}
+        | {"target_date": "2027-03-31", "lang": "ja", "csrf_token": token},
+    )
+    assert added.status_code == 303
+    assert added.headers["location"] == f"/accounts/{world.account_id}/report?lang=ja&audience=customer#qbr-goals"
+    with world.runtime.transaction() as session:
+        (goal,) = lifecycle.success_plan(session, account_id=world.account_id, today=dt.date.today())
+    assert (goal["baseline_value"], goal["target_value"], goal["unit"]) == (40.0, 20.0, "時間")
+    result = client.post(
+        f"/accounts/{world.account_id}/report/goals/{goal['id']}", data={"current": "18", "csrf_token": token}
+    )
+    assert result.status_code == 303
+    text = _pdf(client.get(f"/accounts/{world.account_id}/report.pdf").content)
+    assert "月次締めの作業時間を半分に" in text and "達成" in text and "40 時間 → 18 時間" in text
+    # a goal of another account, a word for a number, a viewer: refused
+    other = f"/accounts/{world.other_account_id}/report/goals/{goal['id']}"
+    assert client.post(other, data={"current": "1", "csrf_token": token}).status_code == 404
+    bad = client.post(
+        f"/accounts/{world.account_id}/report/goals", data={"goal": "x", "target": "多い", "csrf_token": token}
+    )
+    assert bad.status_code == 400
+    viewer = world.client("viewer")
+    viewer_token = csrf_of(viewer.get(f"/accounts/{world.account_id}/report").text)
+    refused = viewer.post(f"/accounts/{world.account_id}/report/goals", data={"goal": "x", "csrf_token": viewer_token})
+    assert refused.status_code == 403

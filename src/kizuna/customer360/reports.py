@@ -9,15 +9,22 @@ background, so the download a CSM clicks next is already there.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
 from kizuna.customer360.qbr.content import Audience, Chart, Deck, build_deck
 from kizuna.customer360.qbr.files import Format, deck_file, is_kept
+from kizuna.errors import InvalidInput, NotFound
+from kizuna.lifecycle import service as lifecycle_service
+from kizuna.lifecycle.models import SuccessGoal
 from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, Id, settings_of
@@ -83,6 +90,7 @@ def qbr_page(
             "deck": deck,
             "charts": {s.key: chart_spec(s.chart) for s in deck.slides if s.chart is not None},
             "other_language": next(lang for lang in i18n.LANGUAGES if lang != deck.language),
+            "goals": lifecycle_service.success_plan(session, account_id=account_id, today=today()),
         },
     )
 
@@ -118,3 +126,66 @@ def qbr_pptx(
     session: Session = DbSession,
 ) -> Response:
     return _download(request, session, account_id, lang, audience, "pptx")
+
+
+def _value(text: str, field: str) -> float | None:
+    """A number typed in a form (``1,200`` or ``１２００`` too); blank is None."""
+    cleaned = text.strip().replace(",", "").translate(str.maketrans("０１２３４５６７８９．－", "0123456789.-"))
+    if not cleaned:
+        return None
+    try:
+        return float(cleaned)
+    except ValueError:
+        raise InvalidInput(f"{field}: {text!r} is not a number", field=field, value=text) from None
+
+
+def _back(account_id: int, lang: str | None, audience: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in (("lang", lang), ("audience", audience)) if v})
+    return RedirectResponse(f"/accounts/{account_id}/report?{query}#qbr-goals", status_code=303)
+
+
+@router.post("/accounts/{account_id}/report/goals")
+def add_goal(
+    account_id: Id,
+    goal: str = Form(..., min_length=1, max_length=500),
+    unit: str = Form("", max_length=32),
+    baseline: str = Form("", max_length=32),
+    target: str = Form("", max_length=32),
+    target_date: dt.date | None = Form(None),
+    lang: str | None = Form(None, pattern="^(ja|en)$"),
+    audience: str = Form("customer", pattern="^(customer|internal)$"),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    """A goal agreed with the customer, with how it is measured: it shows on the deck with its result."""
+    lifecycle_service.add_goal(
+        session,
+        actor=principal.actor,
+        account_id=account_id,
+        goal=goal,
+        unit=unit.strip() or None,
+        baseline_value=_value(baseline, "baseline"),
+        target_value=_value(target, "target"),
+        target_date=target_date,
+    )
+    return _back(account_id, lang, audience)
+
+
+@router.post("/accounts/{account_id}/report/goals/{goal_id}")
+def record_result(
+    account_id: Id,
+    goal_id: Id,
+    current: str = Form(..., max_length=32),
+    lang: str | None = Form(None, pattern="^(ja|en)$"),
+    audience: str = Form("customer", pattern="^(customer|internal)$"),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    """The goal's result so far (reaching the target marks it achieved)."""
+    row = session.get(SuccessGoal, goal_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound(f"no success goal {goal_id} for account {account_id}", goal_id=goal_id)
+    lifecycle_service.update_goal(
+        session, actor=principal.actor, goal_id=goal_id, current_value=_value(current, "result")
+    )
+    return _back(account_id, lang, audience)
