@@ -19,6 +19,7 @@ from kizuna.db import make_engine
 from kizuna.migrations import upgrade
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
+from tests.web.demo_app import demo_app  # noqa: F401  (one demo company per session, shared by every domain's page tests)
 
 POSTGRES_ADMIN_URL = os.environ.get("KIZUNA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

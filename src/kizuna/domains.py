@@ -38,6 +38,7 @@ from kizuna.funnel import pages as funnel_pages
 from kizuna.health import api as health_api
 from kizuna.health import cli as health_cli
 from kizuna.health import jobs as health_jobs
+from kizuna.health import pages as health_pages
 from kizuna.imports import cli as imports_cli
 from kizuna.imports import pages as imports_pages
 from kizuna.knowledge import api as knowledge_api
@@ -55,6 +56,7 @@ from kizuna.lifecycle import cli as lifecycle_cli
 from kizuna.lifecycle import jobs as lifecycle_jobs
 from kizuna.ltv import cli as ltv_cli
 from kizuna.ltv import jobs as ltv_jobs
+from kizuna.ltv import pages as ltv_pages
 from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
 from kizuna.platform.web.navigation import NavLink
@@ -68,6 +70,7 @@ from kizuna.renewals import pages as renewals_pages
 from kizuna.risk import api as risk_api
 from kizuna.risk import cli as risk_cli
 from kizuna.risk import jobs as risk_jobs
+from kizuna.risk import pages as risk_pages
 from kizuna.runtime import Runtime
 from kizuna.segments import api as segments_api
 from kizuna.segments import cli as segments_cli
@@ -152,12 +155,25 @@ DOMAINS: tuple[Domain, ...] = (
     ),
     Domain(
         "health",
-        pages=(health_api.router,),
+        pages=(health_pages.router, health_api.router),
         commands=(health_cli.register,),
         refresh=Step("health", health_jobs.refresh),
+        nav=(NavLink("customers", "/health", "health.nav", rank=10),),
     ),
-    Domain("risk", pages=(risk_api.router,), commands=(risk_cli.register,), refresh=Step("risk", risk_jobs.refresh)),
-    Domain("ltv", commands=(ltv_cli.register,), refresh=Step("ltv", ltv_jobs.refresh)),
+    Domain(
+        "risk",
+        pages=(risk_pages.router, risk_api.router),
+        commands=(risk_cli.register,),
+        refresh=Step("risk", risk_jobs.refresh),
+        nav=(NavLink("customers", "/risk", "risk.nav", rank=20),),
+    ),
+    Domain(
+        "ltv",
+        pages=(ltv_pages.router,),
+        commands=(ltv_cli.register,),
+        refresh=Step("ltv", ltv_jobs.refresh),
+        nav=(NavLink("revenue", "/ltv", "ltv.nav"),),
+    ),
     Domain(
         "segments",
         pages=(segments_pages.router, segments_api.router),

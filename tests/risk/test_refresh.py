@@ -14,6 +14,7 @@ from kizuna import models as m
 from kizuna.cli import build_app
 from kizuna.domains import refresh
 from kizuna.errors import InvalidInput
+from kizuna.health.models import HealthBacktest
 from kizuna.risk import jobs as risk_jobs
 from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore
@@ -53,10 +54,18 @@ def test_refresh_scores_health_and_risk_and_the_cli_reports_them(
     assert summaries["risk"]["trained_model"] == 1
     with runtime.transaction() as session:
         cards = dict(
-            session.execute(select(m.HealthScore.scorecard, func.count()).group_by(m.HealthScore.scorecard)).all()
+            session.execute(
+                select(m.HealthScore.scorecard, func.count())
+                .where(m.HealthScore.as_of == END)
+                .group_by(m.HealthScore.scorecard)
+            ).all()
         )
         # every simulated account is older than 180 days at the end: the onboarding scorecard applies to none
         assert set(cards) == {"overall", "expansion"}
+        # a new install gets months of history (point in time) and a stored backtest of every scorecard
+        assert session.scalar(select(func.count(func.distinct(m.HealthScore.as_of)))) > 1
+        stored = {b.scorecard for b in session.scalars(select(HealthBacktest))}
+        assert stored == {"overall", "expansion", "onboarding"}
         assert sum(summaries["health"]["onboarding"].values()) == 0
         model = session.scalars(select(m.RiskModel)).one()
         assert (runtime.settings.models_dir / model.file_name).exists()

@@ -105,6 +105,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
                 "segment_key": session.scalars(select(Segment.key).order_by(Segment.id)).first(),
                 "playbook_key": session.scalars(select(Playbook.key).order_by(Playbook.id)).first(),
                 "language": "en",
+                "scorecard": "overall",
             }
             assert None not in found.values(), found
             params = {name: str(value) for name, value in found.items()}

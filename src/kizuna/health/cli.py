@@ -140,6 +140,9 @@ def register(app: typer.Typer) -> None:
         every: int = typer.Option(30, "--every", help="Days between sample dates."),
         horizon: int = typer.Option(90, "--horizon", help="Churn horizon in days."),
         as_json: bool = typer.Option(False, "--json"),
+        store: bool = typer.Option(
+            False, "--store", help="Store the result (with the portfolio's history): the health pages show it."
+        ),
     ) -> None:
         """Score every past date and compare with churn in the following horizon."""
         from kizuna.analytics.engine import connect
@@ -168,6 +171,22 @@ def register(app: typer.Typer) -> None:
             tables = hub_tables(connect(rt.settings.analytics_engine), rt.engine, EventStore(rt.settings.events_dir))
             with rt.transaction() as session:
                 voc_scores = entry_sentiment(session)  # stored per-text sentiment, weighted at each past date
+            if store:
+                from kizuna.health.service import backtest_history, store_backtest
+
+                measures, seen = backtest_history(tables, as_of=day, every_days=every, voc_scores=voc_scores)
+                with rt.transaction() as session:
+                    row = store_backtest(
+                        session,
+                        card=cards[scorecard],
+                        measures=measures,
+                        churns=seen,
+                        as_of=day,
+                        horizon_days=horizon,
+                        every_days=every,
+                    )
+                    typer.echo(f"backtest #{row.id} of {scorecard} v{row.scorecard_version} stored: {row.metrics}")
+                return
             samples, churns = training_samples(
                 tables, observed_until=day, horizon_days=horizon, every_days=every, voc_scores=voc_scores
             )

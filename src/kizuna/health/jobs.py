@@ -1,4 +1,6 @@
-"""Refresh step: compute and store today's health scores of every account in force, on every scorecard.
+"""Refresh step: compute and store today's health scores of every account in force, on every scorecard; then, when
+a scorecard's stored backtest is missing, of an older version or a month old, backtest it against real churn and
+store the result (the health pages read it), and give a new install six months of per-account history.
 
 Runs after the VoC step, whose stored per-account VoC sentiment of the refresh date it reads (one computation
 serves both)."""
@@ -22,9 +24,50 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
         stored = account_sentiment(session, as_of=ctx.as_of)
         if not stored.empty:
             voc = stored.rename(columns={"sentiment": "voc_sentiment"})[["account_id", "voc_sentiment"]]
-            return compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_sentiment=voc)
-        # a date the VoC step did not store (a back-filled past date, or `refresh --only health`): the same
-        # point-in-time function on the stored per-text sentiment
-        log.info("no stored VoC sentiment for %s: weighing the stored per-text sentiment", ctx.as_of)
-        scores = entry_sentiment(session)
-        return compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_scores=scores)
+            summary = compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_sentiment=voc)
+        else:
+            # a date the VoC step did not store (a back-filled past date, or `refresh --only health`): the same
+            # point-in-time function on the stored per-text sentiment
+            log.info("no stored VoC sentiment for %s: weighing the stored per-text sentiment", ctx.as_of)
+            scores = entry_sentiment(session)
+            summary = compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_scores=scores)
+    summary.update(backtest(ctx, cards))
+    return summary
+
+
+def backtest(ctx: RefreshContext, cards: dict[str, Any]) -> dict[str, Any]:
+    """Backtest the scorecards whose stored backtest is stale and back-fill a new install's history."""
+    from kizuna.errors import InvalidInput
+    from kizuna.health.service import (
+        BACKFILL_DATES,
+        backtest_history,
+        needs_backfill,
+        stale_backtests,
+        store_backtest,
+        store_history,
+    )
+    from kizuna.voc.service import entry_sentiment
+
+    with ctx.runtime.transaction() as session:
+        stale = stale_backtests(session, cards, as_of=ctx.as_of)
+        backfill = needs_backfill(session, as_of=ctx.as_of)
+        voc_scores = entry_sentiment(session) if stale or backfill else None
+    if not stale and not backfill:
+        return {}
+    # the measures at past dates take seconds: computed outside the write transaction
+    measures, churns = backtest_history(ctx.tables, as_of=ctx.as_of, voc_scores=voc_scores)
+    out: dict[str, Any] = {}
+    if measures.empty:
+        return out
+    with ctx.runtime.transaction() as session:
+        for card in stale:
+            try:
+                row = store_backtest(session, card=card, measures=measures, churns=churns, as_of=ctx.as_of)
+            except InvalidInput as exc:
+                log.warning("scorecard %s not backtested: %s", card.name, exc)
+                continue
+            out.setdefault("backtested", {})[card.name] = row.metrics.get("roc_auc")
+        if backfill:
+            past = sorted(d for d in set(measures["as_of"]) if d < ctx.as_of)[-BACKFILL_DATES:]
+            out["history_backfilled"] = store_history(session, measures=measures, cards=cards, dates=past)
+    return out

@@ -65,3 +65,28 @@ class HealthScore(Base):
         UniqueConstraint("account_id", "scorecard", "as_of", name="uq_health_scores_account_scorecard_as_of"),
         Index("ix_health_scores_scorecard_as_of", "scorecard", "as_of"),
     )
+
+
+class HealthBacktest(Base):
+    """A scorecard's backtest against real churn, stored by ``kizuna refresh`` (or ``kizuna health backtest
+    --store``) so that pages read it instead of scoring the whole history on a request.
+
+    ``metrics``: ROC-AUC, precision and recall of red, lead time... (:func:`~kizuna.analytics.scoring.backtest.
+    backtest_scorecard`); ``by_band``: churn rate per band; ``history``: the portfolio at each sample date
+    (``as_of``, ``accounts``, ``red``, ``yellow``, ``green``, ``mean_score``) scored point in time.
+    """
+
+    __tablename__ = "health_backtests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scorecard: Mapped[str] = mapped_column(String(64))
+    scorecard_version: Mapped[int]
+    as_of: Mapped[dt.date] = mapped_column(Date)  # the end of the data
+    horizon_days: Mapped[int]
+    every_days: Mapped[int]
+    metrics: Mapped[dict[str, Any]]
+    by_band: Mapped[list[Any]]
+    history: Mapped[list[Any]]
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_health_backtests_scorecard_as_of", "scorecard", "as_of"),)

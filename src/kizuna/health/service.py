@@ -19,7 +19,7 @@ from kizuna.analytics.scoring.scorecard import BANDS, Scorecard, load_scorecards
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.health.models import HealthOverride, HealthScore
+from kizuna.health.models import HealthBacktest, HealthOverride, HealthScore
 from kizuna.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -385,3 +385,251 @@ def band_counts(session: Session, *, as_of: dt.date | None = None) -> dict[str, 
     for card, band, n in session.execute(q):
         out.setdefault(card, {})[band or "unknown"] = int(n)
     return out
+
+
+#: a stored backtest older than this (or of another scorecard version) is recomputed by the refresh
+BACKTEST_MAX_AGE_DAYS = 30
+#: the refresh backtests over at most this many sample dates (two years at the default 30 days apart)
+BACKTEST_MAX_DATES = 24
+#: months of per-account history the refresh scores once when an account base has none (a new install, the demo)
+BACKFILL_DATES = 6
+
+
+def backtest_history(
+    tables: dict[str, Any],
+    *,
+    as_of: dt.date,
+    every_days: int = 30,
+    max_dates: int = BACKTEST_MAX_DATES,
+    voc_scores: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Point-in-time measures at every ``every_days`` days back from ``as_of`` (at most ``max_dates`` dates, none
+    before 90 days after the first subscription) and the churns seen up to ``as_of``: what a backtest reads."""
+    from kizuna.analytics.churn.labels import churn_events, read_subscriptions, sample_dates
+    from kizuna.analytics.risk.features import first_sample_date
+    from kizuna.analytics.scoring.measures import measures_over_time
+
+    start = first_sample_date(tables)
+    if start is None:
+        return pd.DataFrame(), pd.DataFrame(columns=["account_id", "churned_on"])
+    dates = sample_dates(
+        max(start, as_of - dt.timedelta(days=every_days * (max_dates - 1))), as_of, every_days=every_days
+    )
+    measures = measures_over_time(tables, dates, voc_scores=voc_scores)
+    churns = churn_events(read_subscriptions(tables), observed_until=as_of)
+    return measures, churns
+
+
+def store_backtest(
+    session: Session,
+    *,
+    card: Scorecard,
+    measures: pd.DataFrame,
+    churns: pd.DataFrame,
+    as_of: dt.date,
+    horizon_days: int = 90,
+    every_days: int = 30,
+) -> HealthBacktest:
+    """Backtest ``card`` on ``measures`` (see :func:`backtest_history`) and store the result with the portfolio's
+    history at every sample date."""
+    from kizuna.analytics.scoring.backtest import backtest_scorecard, portfolio_history, score_history
+
+    result = backtest_scorecard(measures, card, churns, observed_until=as_of, horizon_days=horizon_days)
+    population = measures[measures["active"].astype(bool)]
+    history = portfolio_history(score_history(population[card.applies(population)], card))
+    row = HealthBacktest(
+        scorecard=card.name,
+        scorecard_version=card.version,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        every_days=every_days,
+        metrics=_json(result.metrics),
+        by_band=_json(result.by_band.to_dict(orient="records")),
+        history=_json(history.to_dict(orient="records")),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _json(value: Any) -> Any:
+    """JSON-safe: NaN -> None, numpy scalars -> Python, dates -> ISO text."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return value.isoformat()[:10]
+    return value
+
+
+def latest_backtests(session: Session) -> dict[str, HealthBacktest]:
+    """The newest stored backtest of each scorecard."""
+    out: dict[str, HealthBacktest] = {}
+    for row in session.scalars(select(HealthBacktest).order_by(HealthBacktest.as_of.desc(), HealthBacktest.id.desc())):
+        out.setdefault(row.scorecard, row)
+    return out
+
+
+def stale_backtests(session: Session, cards: dict[str, Scorecard], *, as_of: dt.date) -> list[Scorecard]:
+    """The scorecards whose stored backtest is missing, of another version or older than
+    :data:`BACKTEST_MAX_AGE_DAYS`."""
+    stored = latest_backtests(session)
+    return [
+        card
+        for card in cards.values()
+        if (b := stored.get(card.name)) is None
+        or b.scorecard_version != card.version
+        or b.as_of < as_of - dt.timedelta(days=BACKTEST_MAX_AGE_DAYS)
+    ]
+
+
+def needs_backfill(session: Session, *, as_of: dt.date, every_days: int = 30) -> bool:
+    """True when no score is stored from before the last ``every_days`` days: the history would be one point."""
+    from sqlalchemy import func
+
+    first = session.scalar(select(func.min(HealthScore.as_of)))
+    return first is None or first > as_of - dt.timedelta(days=every_days - 1)
+
+
+def store_history(
+    session: Session, *, measures: pd.DataFrame, cards: dict[str, Scorecard], dates: list[dt.date]
+) -> int:
+    """Score and store the accounts in force on each of ``dates`` from point-in-time ``measures`` (with an
+    ``as_of`` column): the per-account history a new install starts with. Returns the rows stored."""
+    from kizuna.analytics.scoring.scoring import score_accounts
+
+    stored = 0
+    for day in dates:
+        frame = measures[(measures["as_of"] == day) & measures["active"].astype(bool)]
+        for card in cards.values():
+            population = frame[card.applies(frame)]
+            scores, contributions = score_accounts(population, card)
+            stored += store_scores(session, scorecard=card, as_of=day, scores=scores, contributions=contributions)
+    return stored
+
+
+def scorecard_title(name: str, language: str, cards: dict[str, Scorecard] | None = None) -> str:
+    """A scorecard's title in ``language`` (the YAML's ``title``; see :mod:`kizuna.health.words`)."""
+    from kizuna.health.words import scorecard_title as title
+
+    return title(name, language, cards)
+
+
+def band_distribution(session: Session, *, scorecard: str) -> dict[str, Any]:
+    """Accounts per band of ``scorecard`` on its newest stored day: ``{"as_of", "red", "yellow", "green",
+    "mean_score"}`` (``as_of`` None before the first refresh)."""
+    from sqlalchemy import func
+
+    day = session.scalar(select(func.max(HealthScore.as_of)).where(HealthScore.scorecard == scorecard))
+    out: dict[str, Any] = {"as_of": day, "red": 0, "yellow": 0, "green": 0, "accounts": 0, "mean_score": None}
+    if day is None:
+        return out
+    q = (
+        select(HealthScore.band, func.count(), func.avg(HealthScore.score))
+        .where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
+        .group_by(HealthScore.band)
+    )
+    total = 0.0
+    for band, n, mean in session.execute(q):
+        if band in BANDS:
+            out[band] = int(n)
+        out["accounts"] += int(n)
+        total += float(mean or 0.0) * int(n)
+    out["mean_score"] = total / out["accounts"] if out["accounts"] else None
+    return out
+
+
+def account_history(
+    session: Session, *, account_id: int, language: str = "ja", cards: dict[str, Scorecard] | None = None
+) -> list[dict[str, Any]]:
+    """An account's health on every scorecard it has scores on: title, newest score and band (and override), the
+    trend over 30 days, and its history as a chart (``kizuna.platform.web`` chart spec, thresholds drawn).
+
+    What ``health/account_history.html`` renders; one query for every scorecard."""
+    from kizuna.analytics.scoring.scoring import score_trend
+    from kizuna.health.words import scorecard_title as title
+    from kizuna.platform.web import i18n
+
+    cards = cards if cards is not None else scorecards()
+    t = i18n.translator(language)
+    rows = session.scalars(
+        select(HealthScore)
+        .where(HealthScore.account_id == account_id)
+        .order_by(HealthScore.scorecard, HealthScore.as_of)
+    )
+    by_card: dict[str, list[HealthScore]] = {}
+    for r in rows:
+        by_card.setdefault(r.scorecard, []).append(r)
+    order = [c for c in cards if c in by_card] + sorted(c for c in by_card if c not in cards)
+    out: list[dict[str, Any]] = []
+    for name in order:
+        history = by_card[name]
+        latest = history[-1]
+        card = cards.get(name)
+        frame = pd.DataFrame(
+            {
+                "account_id": account_id,
+                "as_of": [r.as_of for r in history],
+                "score": [r.computed_score for r in history],
+            }
+        )
+        trend = score_trend(frame, days=30)
+        change = None if trend.empty or pd.isna(trend.iloc[0]["change"]) else float(trend.iloc[0]["change"])
+        red = card.red_below if card else 40.0
+        green = card.green_from if card else 70.0
+        dates = [i18n.format_date(r.as_of, language) for r in history]
+        out.append(
+            {
+                "scorecard": name,
+                "title": title(name, language, cards),
+                "as_of": latest.as_of,
+                "score": latest.score,
+                "band": latest.band,
+                "computed_score": latest.computed_score,
+                "overridden": latest.override_id is not None,
+                "change_30d": change,
+                "points": len(history),
+                "chart": {
+                    "kind": "line",
+                    "categories": dates,
+                    "series": [
+                        {"name": t("health.score"), "data": [r.score for r in history], "color": "#1c7ed6"},
+                        {"name": t("health.threshold.green"), "data": [green] * len(history), "color": "#2b8a3e"},
+                        {"name": t("health.threshold.red"), "data": [red] * len(history), "color": "#c92a2a"},
+                    ],
+                },
+            }
+        )
+    return out
+
+
+def scorecard_pages(session: Session, *, cards: dict[str, Scorecard]) -> list[dict[str, Any]]:
+    """What the health pages show of each scorecard, all stored: the scorecard, its newest distribution, its
+    newest backtest and the portfolio's history (the backtest's sample dates, then the newest stored day)."""
+    backtests = latest_backtests(session)
+    out = []
+    for name, card in cards.items():
+        distribution = band_distribution(session, scorecard=name)
+        stored = backtests.get(name)
+        history = [
+            {**h, "as_of": dt.date.fromisoformat(h["as_of"])} for h in (stored.history if stored is not None else [])
+        ]
+        if distribution["as_of"] is not None and (not history or history[-1]["as_of"] < distribution["as_of"]):
+            history.append({k: distribution[k] for k in ("as_of", "accounts", *BANDS, "mean_score")})
+        out.append({"card": card, "distribution": distribution, "backtest": stored, "history": history})
+    return out
+
+
+def account_name(session: Session, *, account_id: int) -> str:
+    """The account's name; :class:`~kizuna.errors.NotFound` for an unknown id."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}", account_id=account_id)
+    return account.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,7 +36,8 @@ class LtvCohortFit(Base):
 
 
 class AccountLtv(Base):
-    """Per account: BG/NBD probability alive and expected payments, Gamma-Gamma spend, 12-month CLV."""
+    """Per account: BG/NBD probability alive and expected payments, Gamma-Gamma spend, 12-month CLV, and the residual
+    lifetime value of its contract under its plan's sBG."""
 
     __tablename__ = "account_ltv"
 
@@ -47,5 +49,28 @@ class AccountLtv(Base):
     expected_payment_minor: Mapped[int | None]
     clv_12m_minor: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(200))  # the first base plan (the sBG cohort)
+    residual_ltv_minor: Mapped[int | None]  # MRR x margin x DERL under the plan's sBG (Fader & Hardie 2010)
 
     __table_args__ = (UniqueConstraint("as_of", "account_id", name="uq_account_ltv_as_of"),)
+
+
+class SurvivalFit(Base):
+    """Survival of the customer base as of a refresh: Kaplan–Meier curves by one segmentation (``kind =
+    "kaplan_meier"``, ``segment_by`` plan / touch_tier / all) or the Cox model (``kind = "cox"``).
+
+    ``result``: for Kaplan–Meier ``{"curves": [{segment, days, survival, ci_lower, ci_upper}], "summary": [...],
+    "logrank_p"}`` (curves thinned to the steps a chart needs); for Cox ``{"summary": [{covariate, hazard_ratio,
+    hr_lower, hr_upper, p}], "concordance", "n", "events"}``.
+    """
+
+    __tablename__ = "ltv_survival_fits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    segment_by: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]]
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("as_of", "kind", "segment_by", name="uq_ltv_survival_fits_as_of"),)

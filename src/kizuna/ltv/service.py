@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from kizuna.ltv.models import AccountLtv, LtvCohortFit
+from kizuna.ltv.models import AccountLtv, LtvCohortFit, SurvivalFit
 
 if TYPE_CHECKING:
     from kizuna.analytics.ltv.portfolio import PortfolioLtv
@@ -100,3 +100,101 @@ def account_values(session: Session, *, as_of: dt.date | None = None, limit: int
             for r in rows
         ]
     )
+
+
+#: the segmentations the refresh draws Kaplan–Meier curves for (``all``: one curve of every account)
+SURVIVAL_SEGMENTS = ("all", "plan", "touch_tier")
+
+
+def _monthly(curve: pd.DataFrame, months: int) -> list[float | None]:
+    """A Kaplan–Meier step function read at every month (30.44 days) up to ``months``; None past the last
+    observed duration (the curve does not say)."""
+    import numpy as np
+
+    days = curve["days"].to_numpy(dtype=float)
+    survival = curve["survival"].to_numpy(dtype=float)
+    out: list[float | None] = []
+    for m in range(months + 1):
+        d = m * 30.44
+        if len(days) == 0 or d > days.max():
+            out.append(None)
+            continue
+        i = int(np.searchsorted(days, d, side="right")) - 1
+        out.append(round(float(survival[i]), 4) if i >= 0 else 1.0)
+    return out
+
+
+def survival_results(lifetimes: pd.DataFrame) -> list[tuple[str, str, dict[str, Any]]]:
+    """Kaplan–Meier by each of :data:`SURVIVAL_SEGMENTS` (curves read monthly) and the Cox model, as
+    ``(kind, segment_by, result)`` ready to store."""
+    from kizuna.analytics.survival import cox_model, kaplan_meier
+    from kizuna.errors import InvalidInput
+
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    if lifetimes.empty:
+        return out
+    months = int(lifetimes["duration_days"].max() // 30.44)
+    for by in SURVIVAL_SEGMENTS:
+        km = kaplan_meier(lifetimes, by=None if by == "all" else by)
+        curves = [
+            {"segment": str(segment), "survival": _monthly(grp, months)}
+            for segment, grp in km.curves.groupby("segment", sort=True)
+        ]
+        summary = [_plain(r) for r in km.summary.to_dict("records")]
+        p = None if pd.isna(km.logrank_p) else float(km.logrank_p)
+        out.append(("kaplan_meier", by, {"months": months, "curves": curves, "summary": summary, "logrank_p": p}))
+    try:
+        cox = cox_model(lifetimes)
+    except InvalidInput:
+        return out
+    rows = [_plain(r) for r in cox.summary.to_dict("records")]
+    out.append(("cox", "all", {"summary": rows, "concordance": cox.concordance, "n": cox.n, "events": cox.events}))
+    return out
+
+
+def store_survival(session: Session, *, as_of: dt.date, results: list[tuple[str, str, dict[str, Any]]]) -> int:
+    """Replace the survival fits of ``as_of`` with ``results`` (see :func:`survival_results`)."""
+    session.execute(delete(SurvivalFit).where(SurvivalFit.as_of == as_of))
+    for kind, by, result in results:
+        session.add(SurvivalFit(as_of=as_of, kind=kind, segment_by=by, result=result))
+    session.flush()
+    return len(results)
+
+
+def survival_fits(session: Session) -> dict[tuple[str, str], SurvivalFit]:
+    """The newest stored survival fits by ``(kind, segment_by)``."""
+    day = session.scalar(select(func.max(SurvivalFit.as_of)))
+    rows = session.scalars(select(SurvivalFit).where(SurvivalFit.as_of == day))
+    return {(r.kind, r.segment_by): r for r in rows}
+
+
+def ltv_page(session: Session, *, limit: int = 20) -> dict[str, Any]:
+    """What the LTV page shows, all stored by the refresh: the sBG fit per plan, the ``limit`` accounts of highest
+    residual value (with name and plan), the book's total, and the survival fits."""
+    from kizuna.accounts.models import Account
+
+    day = latest_as_of(session)
+    plans = session.scalars(
+        select(LtvCohortFit).where(LtvCohortFit.as_of == day).order_by(LtvCohortFit.ltv_minor.desc())
+    ).all()
+    account_day = session.scalar(select(func.max(AccountLtv.as_of)))
+    accounts = session.execute(
+        select(AccountLtv, Account.name)
+        .join(Account, Account.id == AccountLtv.account_id)
+        .where(AccountLtv.as_of == account_day)
+        .order_by(AccountLtv.residual_ltv_minor.desc().nulls_last(), AccountLtv.account_id)
+        .limit(limit)
+    ).all()
+    totals = session.execute(
+        select(func.sum(AccountLtv.residual_ltv_minor), func.count(AccountLtv.residual_ltv_minor)).where(
+            AccountLtv.as_of == account_day
+        )
+    ).one()
+    return {
+        "as_of": day or account_day,
+        "plans": list(plans),
+        "accounts": [{"row": row, "name": name} for row, name in accounts],
+        "total_residual_minor": totals[0],
+        "valued_accounts": int(totals[1] or 0),
+        "survival": survival_fits(session),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import typer
 
@@ -83,9 +84,14 @@ def register(app: typer.Typer) -> None:
 
         with runtime() as rt, rt.transaction() as session:
             out = risk_report(session, top=top)
-        if as_json:
-            typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
-            return
+            if as_json:
+                typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
+                return
+            _print_report(out, session)
+
+    def _print_report(out: dict[str, Any], session: Any) -> None:
+        from kizuna.risk.service import reasons
+
         m = out["model"]
         typer.echo(
             f"model #{m['id']} trained {m['trained_at']:%Y-%m-%d} on {m['n_samples']} samples "
@@ -99,9 +105,11 @@ def register(app: typer.Typer) -> None:
                 f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})"
             )
         typer.echo(f"scores as of {out['as_of']}: {out['bands']}")
+        words = reasons(session, [r["account_id"] for r in out["top"]], "en") if out["top"] else {}
         for r in out["top"]:
-            drivers = ", ".join(f"{d['feature']}={d['value']} (+{d['contribution']:.2f})" for d in r["drivers"])
-            typer.echo(f"  {r['account_id']:>6} {r['name']:<24} p={r['probability']:.2f} {r['band']:<6} {drivers}")
+            w = words.get(r["account_id"])
+            said = ("; ".join(w.signals) + (f" [{'; '.join(w.context)}]" if w.context else "")) if w else ""
+            typer.echo(f"  {r['account_id']:>6} {r['name']:<24} p={r['probability']:.2f} {r['band']:<6} {said}")
 
     @risk.command("survival")
     def survival(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ from kizuna.errors import InvalidInput, NotFound
 from kizuna.risk.models import RiskModel, RiskScore
 
 log = logging.getLogger(__name__)
+
+#: the probability stored for an account that gave notice: it is leaving unless saved
+NOTICE_PROBABILITY = 1.0
 
 
 def _clean(value: Any) -> Any:
@@ -142,6 +147,65 @@ def load_model(row: RiskModel, models_dir: Path) -> Any:
     return joblib.load(path)["model"]
 
 
+def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int) -> list[list[dict[str, Any]]]:
+    """Per row, the features that raise its risk most (positive TreeSHAP contributions): up to ``signals`` of the
+    behaviour a CSM can change and, apart, up to ``context`` of the contract's context (``kind`` says which)."""
+    from kizuna.analytics.risk.features import CONTEXT_FEATURES
+
+    if population.empty:
+        return []
+    features = list(model.features_)
+    contrib = model.contributions(population).drop(columns="bias").to_numpy(dtype=float)
+    values = population[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    is_context = np.array([f in CONTEXT_FEATURES for f in features])
+    order = np.argsort(-contrib, axis=1, kind="stable")
+    out: list[list[dict[str, Any]]] = []
+    for i in range(len(contrib)):
+        taken = {"signal": 0, "context": 0}
+        limit = {"signal": signals, "context": context}
+        drivers = []
+        for j in order[i]:
+            c = contrib[i, j]
+            if c <= 0:
+                break
+            kind = "context" if is_context[j] else "signal"
+            if taken[kind] >= limit[kind]:
+                continue
+            taken[kind] += 1
+            v = values[i, j]
+            drivers.append(
+                {
+                    "feature": features[j],
+                    "kind": kind,
+                    "value": None if np.isnan(v) else round(float(v), 4),
+                    "contribution": round(float(c), 4),
+                }
+            )
+        out.append(drivers)
+    return out
+
+
+def _notices(tables: dict[str, Any], *, as_of: dt.date, account_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """When each account gave notice and when its cancelled contract ends (versions in force on ``as_of``)."""
+    if not account_ids:
+        return {}
+    subs = tables["subscriptions"]
+    frame = subs.select("account_id", "start_date", "end_date", "cancelled_at").to_pandas()
+    frame = frame[frame["account_id"].isin(account_ids) & frame["cancelled_at"].notna()]
+    day = pd.Timestamp(as_of)
+    start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
+    frame = frame[(start <= day) & (end.isna() | (end > day))]
+    out: dict[int, dict[str, Any]] = {}
+    for account_id, grp in frame.groupby("account_id"):
+        notice = pd.to_datetime(grp["cancelled_at"], utc=True).min()
+        ends = pd.to_datetime(grp["end_date"]).max()
+        out[int(account_id)] = {
+            "notice_on": None if pd.isna(notice) else notice.date().isoformat(),
+            "ends_on": None if pd.isna(ends) else ends.date().isoformat(),
+        }
+    return out
+
+
 def score_accounts(
     session: Session,
     *,
@@ -151,8 +215,14 @@ def score_accounts(
     model_row: RiskModel | None = None,
     voc_scores: pd.DataFrame | None = None,
     top_drivers: int = 3,
+    top_context: int = 2,
 ) -> dict[str, Any]:
-    """Score every account in force on ``as_of`` (notice not given) with the active model; store the scores."""
+    """Score every account in force on ``as_of`` with the active model and store the scores.
+
+    An account that has given notice (a cancelled contract still in force) is not scored by the model: it is at
+    risk by definition and stored as ``high`` with probability 1 and the notice as its one driver
+    (``feature = "notice_given"``, with the notice and end dates).
+    """
     from kizuna.analytics.risk.features import in_population
     from kizuna.analytics.scoring.measures import account_measures
 
@@ -162,9 +232,20 @@ def score_accounts(
     model = load_model(model_row, models_dir)
     measures = account_measures(tables, as_of, voc_scores=voc_scores)
     population = measures[in_population(measures)].reset_index(drop=True)
+    gave_notice = measures[measures["active"].astype(bool) & measures["notice_given"].astype(bool)]
     probability = model.predict_proba(population) if len(population) else np.empty(0)
     bands = model.band(probability)
-    drivers = model.drivers(population, top=top_drivers) if len(population) else []
+    drivers = _drivers(model, population, signals=top_drivers, context=top_context)
+    notice_ids = [int(a) for a in gave_notice["account_id"]]
+    notices = _notices(tables, as_of=as_of, account_ids=notice_ids)
+    scored: list[tuple[int, float, str, list[dict[str, Any]]]] = [
+        (int(a), float(p), str(b), d)
+        for a, p, b, d in zip(population["account_id"], probability, bands, drivers, strict=True)
+    ]
+    for account_id in notice_ids:
+        dates = notices.get(account_id, {"notice_on": None, "ends_on": None})
+        driver = {"feature": "notice_given", "kind": "notice", "value": None, "contribution": None, **dates}
+        scored.append((account_id, NOTICE_PROBABILITY, "high", [driver]))
     # one risk score per account and day: a day re-scored by a newer model replaces the older model's scores
     session.execute(delete(RiskScore).where(RiskScore.as_of == as_of, RiskScore.model_id != model_row.id))
     existing = {
@@ -172,26 +253,33 @@ def score_accounts(
         for r in session.scalars(select(RiskScore).where(RiskScore.model_id == model_row.id, RiskScore.as_of == as_of))
     }
     now = utcnow()
-    for account_id, p, band, drv in zip(population["account_id"], probability, bands, drivers, strict=True):
-        row = existing.get(int(account_id))
+    for account_id, p, band, drv in scored:
+        row = existing.get(account_id)
         if row is None:
-            row = RiskScore(account_id=int(account_id), model_id=model_row.id, as_of=as_of)
+            row = RiskScore(account_id=account_id, model_id=model_row.id, as_of=as_of)
             session.add(row)
-        row.probability = round(float(p), 6)
-        row.band = str(band)
+        row.probability = round(p, 6)
+        row.band = band
         row.drivers = _clean(drv)
         row.computed_at = now
     session.flush()
     counts = {b: int((bands == b).sum()) for b in ("low", "medium", "high")}
+    counts["high"] += len(notice_ids)
     record_audit(
         session,
         actor="system:refresh",
         action="score",
         entity="risk_scores",
         entity_id=as_of.isoformat(),
-        after={"model_id": model_row.id, **counts},
+        after={"model_id": model_row.id, **counts, "notice": len(notice_ids)},
     )
-    return {"as_of": as_of.isoformat(), "model_id": model_row.id, "accounts": len(population), **counts}
+    return {
+        "as_of": as_of.isoformat(),
+        "model_id": model_row.id,
+        "accounts": len(scored),
+        **counts,
+        "notice": len(notice_ids),
+    }
 
 
 def latest_risk(session: Session, *, account_id: int) -> RiskScore | None:
@@ -243,4 +331,167 @@ def risk_report(session: Session, *, top: int = 20) -> dict[str, Any]:
         {"account_id": r.account_id, "name": name, "probability": r.probability, "band": r.band, "drivers": r.drivers}
         for r, name in top_rows
     ]
+    return out
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """One account's churn risk in words: what the CSM can act on, apart from the context.
+
+    ``notice`` is true when the account gave notice (at risk by definition: ``signals`` then says so and when its
+    contract ends); ``signals`` are sentences about behaviour the CSM can change, strongest first; ``context``
+    sentences describe the contract (tenure, size, renewal timing) and are never the reason to act.
+    """
+
+    account_id: int
+    as_of: dt.date
+    probability: float
+    band: str
+    notice: bool
+    signals: list[str]
+    context: list[str]
+
+
+def reasons(session: Session, account_ids: Iterable[int], language: str = "ja") -> dict[int, Reasons]:
+    """The newest stored risk of each account in ``account_ids`` as sentences in ``language`` (``ja`` or ``en``).
+
+    Accounts with no stored risk score are left out. One query whatever the number of accounts, for the cockpit,
+    the customer 360 and lists.
+    """
+    from kizuna.risk.sentences import sentence
+
+    ids = sorted({int(a) for a in account_ids})
+    if not ids:
+        return {}
+    newest = (
+        select(RiskScore.account_id, func.max(RiskScore.as_of).label("as_of"))
+        .where(RiskScore.account_id.in_(ids))
+        .group_by(RiskScore.account_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(RiskScore)
+        .join(newest, (newest.c.account_id == RiskScore.account_id) & (newest.c.as_of == RiskScore.as_of))
+        .order_by(RiskScore.id)
+    )
+    out: dict[int, Reasons] = {}
+    for row in rows:
+        signals: list[str] = []
+        context: list[str] = []
+        notice = False
+        for driver in row.drivers or []:
+            text = sentence(driver, language)
+            if text is None:
+                continue
+            kind = driver.get("kind") or ("context" if driver.get("feature") in _context_features() else "signal")
+            if kind == "notice":
+                notice = True
+                signals.insert(0, text)
+            elif kind == "context":
+                context.append(text)
+            else:
+                signals.append(text)
+        out[row.account_id] = Reasons(
+            account_id=row.account_id,
+            as_of=row.as_of,
+            probability=row.probability,
+            band=row.band,
+            notice=notice,
+            signals=signals,
+            context=context,
+        )
+    return out
+
+
+def _context_features() -> frozenset[str]:
+    from kizuna.analytics.risk.features import CONTEXT_FEATURES
+
+    return CONTEXT_FEATURES
+
+
+@dataclass(frozen=True)
+class AtRiskAccount:
+    account_id: int
+    name: str
+    probability: float
+    band: str
+    reasons: Reasons | None
+
+
+def at_risk_accounts(
+    session: Session, *, language: str = "ja", limit: int = 50, notice: bool = False
+) -> list[AtRiskAccount]:
+    """The newest scores of the active model, riskiest first, with their reasons in ``language``: the accounts
+    that gave notice (``notice=True``, stored with probability 1) or those the model scored."""
+    from kizuna.accounts.models import Account
+
+    row = active_model(session)
+    if row is None:
+        return []
+    day = session.scalar(select(func.max(RiskScore.as_of)).where(RiskScore.model_id == row.id))
+    if day is None:
+        return []
+    q = (
+        select(RiskScore.account_id, Account.name, RiskScore.probability, RiskScore.band)
+        .join(Account, Account.id == RiskScore.account_id)
+        .where(RiskScore.model_id == row.id, RiskScore.as_of == day)
+        .where(RiskScore.probability >= NOTICE_PROBABILITY if notice else RiskScore.probability < NOTICE_PROBABILITY)
+        .order_by(RiskScore.probability.desc(), RiskScore.account_id)
+        .limit(limit)
+    )
+    found = session.execute(q).all()
+    words = reasons(session, [r.account_id for r in found], language)
+    return [
+        AtRiskAccount(
+            account_id=r.account_id,
+            name=r.name,
+            probability=r.probability,
+            band=r.band,
+            reasons=words.get(r.account_id),
+        )
+        for r in found
+    ]
+
+
+def risk_page(session: Session, *, language: str = "ja", limit: int = 50) -> dict[str, Any]:
+    """What the churn-risk page shows, all stored: the active model's card and backtest, the band counts of its
+    newest scores, the accounts that gave notice and the ``limit`` riskiest others, with reasons in ``language``."""
+    row = active_model(session)
+    if row is None:
+        return {"model": None, "backtest": {}, "windows": {}, "as_of": None, "bands": {}, "notice": [], "riskiest": []}
+    day = session.scalar(select(func.max(RiskScore.as_of)).where(RiskScore.model_id == row.id))
+    bands: dict[str, int] = {}
+    if day is not None:
+        q = select(RiskScore.band, func.count()).where(RiskScore.model_id == row.id, RiskScore.as_of == day)
+        bands = {b: int(n) for b, n in session.execute(q.group_by(RiskScore.band))}
+    return {
+        "model": {
+            "id": row.id,
+            "trained_at": row.trained_at,
+            "data_as_of": row.data_as_of,
+            "train_start": row.train_start,
+            "train_end": row.train_end,
+            "horizon_days": row.horizon_days,
+            "n_samples": row.n_samples,
+            "base_rate": row.base_rate,
+            "features": list(row.features),
+        },
+        "backtest": row.metrics or {},
+        "windows": _windows(row.metrics or {}),
+        "as_of": day,
+        "bands": bands,
+        "notice": at_risk_accounts(session, language=language, limit=500, notice=True),
+        "riskiest": at_risk_accounts(session, language=language, limit=limit),
+    }
+
+
+def _windows(backtest: dict[str, Any]) -> dict[str, Any]:
+    """The backtest's stored ISO dates as dates: ``test_from``, ``train`` and ``test`` (first, last)."""
+    out: dict[str, Any] = {}
+    if backtest.get("test_from"):
+        out["test_from"] = dt.date.fromisoformat(backtest["test_from"])
+    for key in ("train", "test"):
+        window = backtest.get(f"{key}_window")
+        if window:
+            out[key] = tuple(dt.date.fromisoformat(d) for d in window)
     return out

@@ -79,7 +79,44 @@ def portfolio_ltv(
         tenures, mrr, as_of, gross_margin, monthly_rate(annual_discount_rate), horizon_months, min_cohort_size
     )
     accounts = _account_clv(payments, mrr, as_of, gross_margin, monthly_rate(annual_discount_rate))
+    residual = residual_values(
+        tenures, mrr, cohorts, gross_margin=gross_margin, monthly_discount=monthly_rate(annual_discount_rate)
+    )
+    accounts = accounts.merge(residual, on="account_id", how="left")
+    accounts["residual_ltv_minor"] = accounts["residual_ltv_minor"].astype("Int64")
     return PortfolioLtv(cohorts=cohorts, accounts=accounts)
+
+
+def residual_values(
+    tenures: pd.DataFrame,
+    mrr: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    *,
+    gross_margin: float,
+    monthly_discount: float,
+) -> pd.DataFrame:
+    """Each active account's residual lifetime value under its plan's sBG: MRR x gross margin x DERL given the
+    months it has stayed (Fader & Hardie 2010, eq. 6); ``account_id``, ``plan``, ``residual_ltv_minor`` (None for
+    an account whose plan has no fit)."""
+    columns = ["account_id", "plan", "residual_ltv_minor"]
+    active = tenures.loc[tenures["churn_date"].isna(), ["account_id", "plan", "tenure_months"]].merge(
+        mrr.drop_duplicates("account_id")[["account_id", "mrr_minor"]], on="account_id", how="left"
+    )
+    if active.empty:
+        return pd.DataFrame(columns=columns)
+    fits = {str(r.cohort): (float(r.alpha), float(r.beta)) for r in cohorts.itertuples(index=False)}
+    values: list[float | None] = []
+    for plan, months, mrr_minor in zip(active["plan"], active["tenure_months"], active["mrr_minor"], strict=True):
+        fit = fits.get(str(plan))
+        if fit is None or pd.isna(mrr_minor):
+            values.append(None)
+            continue
+        model = ShiftedBetaGeometric()
+        model.params_ = pd.Series({"alpha": fit[0], "beta": fit[1]})
+        derl = float(model.discounted_expected_residual_lifetime(monthly_discount, int(months)))
+        values.append(round(float(mrr_minor) * gross_margin * derl))
+    active["residual_ltv_minor"] = values
+    return active[columns]
 
 
 def _plan_cohorts(

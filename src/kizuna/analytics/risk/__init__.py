@@ -3,11 +3,12 @@
 from kizuna.analytics.churn.evaluation import calibration_table, lift_at, ranking_metrics
 from kizuna.analytics.churn.labels import churn_events, churn_labels, coverage_intervals, sample_dates
 from kizuna.analytics.risk.backtest import BASELINE_FEATURES, RiskBacktest, time_split_backtest
-from kizuna.analytics.risk.features import RISK_FEATURES, in_population, training_samples
+from kizuna.analytics.risk.features import CONTEXT_FEATURES, RISK_FEATURES, in_population, training_samples
 from kizuna.analytics.risk.model import RISK_BANDS, ChurnRiskModel
 
 __all__ = [
     "BASELINE_FEATURES",
+    "CONTEXT_FEATURES",
     "RISK_BANDS",
     "RISK_FEATURES",
     "ChurnRiskModel",

@@ -46,6 +46,12 @@ RISK_FEATURES = (
 )
 
 
+#: Features that describe the contract and the account rather than its behaviour: they weigh in the model (a renewal
+#: close at hand or a young account does raise the odds of churn) but a CSM cannot change them, so a driver among
+#: them is shown as context, never as the reason to act.
+CONTEXT_FEATURES = frozenset({"tenure_days", "mrr_minor", "contract_seats", "days_to_renewal"})
+
+
 def in_population(measures: pd.DataFrame) -> pd.Series:
     """Accounts a churn prediction is about: in force and without notice given."""
     return measures["active"].astype(bool) & ~measures["notice_given"].astype(bool)

@@ -161,3 +161,17 @@ def warning_lead_times(scored: pd.DataFrame, churns: pd.DataFrame, *, horizon_da
             }
         )
     return pd.DataFrame(rows, columns=["account_id", "churned_on", "last_scored", "red_since", "lead_days"])
+
+
+def portfolio_history(scored: pd.DataFrame) -> pd.DataFrame:
+    """The portfolio at each date of a :func:`score_history` frame: ``as_of``, ``accounts`` (scored), ``red``,
+    ``yellow``, ``green`` (accounts per band) and ``mean_score``."""
+    columns = ["as_of", "accounts", *BANDS, "mean_score"]
+    known = scored.dropna(subset=["score"])
+    if known.empty:
+        return pd.DataFrame(columns=columns)
+    counts = pd.crosstab(known["as_of"], known["band"]).reindex(columns=list(BANDS), fill_value=0)
+    out = counts.astype(int)
+    out["accounts"] = out[list(BANDS)].sum(axis=1)
+    out["mean_score"] = known.groupby("as_of")["score"].mean()
+    return out.reset_index()[columns]

@@ -1,0 +1,84 @@
+"""Churn-risk drivers in words a CSM can act on: "ログインが先月比40%減", "更新日まで30日".
+
+A stored driver is ``{feature, kind, value, contribution}`` (see :func:`kizuna.risk.service.score_accounts`); each
+feature has a sentence in the risk domain's catalogues (``risk.reason.<feature>``, with ``.down`` / ``.up`` /
+``.none`` variants where the value's sign or absence changes the words), filled with the value in the unit a person
+reads (a percentage, whole days, months, yen). ``kind`` is ``signal`` (behaviour the CSM can change), ``context``
+(tenure, size, contract timing: shown apart, never as the reason to act) or ``notice`` (the account gave notice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kizuna.platform.web import i18n
+
+#: features whose value is a ratio shown as a whole percentage
+_PERCENT = frozenset({"seat_utilisation", "stickiness", "adoption_breadth", "onboarding_progress"})
+#: features whose value is a count or a number of days shown as a whole number
+_COUNT = frozenset(
+    {
+        "dau",
+        "wau",
+        "mau",
+        "features_used_30d",
+        "logins_30d",
+        "days_since_last_login",
+        "tickets_90d",
+        "severe_tickets_90d",
+        "onboarding_overdue",
+        "failed_payments_90d",
+        "days_since_csm_touch",
+        "contract_seats",
+        "days_to_renewal",
+    }
+)
+#: features whose missing value is itself a signal worth saying ("no NPS answer")
+_SAY_MISSING = frozenset({"days_since_last_login", "nps_latest", "csat_latest", "days_since_csm_touch"})
+
+
+def _number(value: float) -> str:
+    return f"{round(value):,}"
+
+
+def sentence(driver: dict[str, Any], language: str) -> str | None:
+    """One driver as a sentence in ``language``; None for a driver with nothing to say (a missing value that is
+    not a signal in itself)."""
+    feature = str(driver.get("feature"))
+    value = driver.get("value")
+    t = i18n.translator(language)
+    if feature == "notice_given":
+        ends = driver.get("ends_on")
+        if ends:
+            return t("risk.reason.notice_given", date=i18n.format_date(dt.date.fromisoformat(ends), language))
+        return t("risk.reason.notice_given.undated")
+    if value is None:
+        return t(f"risk.reason.{feature}.none") if feature in _SAY_MISSING else None
+    v = float(value)
+    if feature in ("usage_trend", "mrr_change_90d"):
+        pct = round(abs(v) * 100)
+        if pct == 0:
+            return t(f"risk.reason.{feature}.flat")
+        return t(f"risk.reason.{feature}.{'down' if v < 0 else 'up'}", pct=pct)
+    if feature == "voc_sentiment":
+        mood = "negative" if v < -0.2 else "positive" if v > 0.2 else "neutral"
+        return t(f"risk.reason.voc_sentiment.{mood}")
+    if feature == "tenure_days":
+        if v < 60:
+            return t("risk.reason.tenure_days.days", n=_number(v))
+        return t("risk.reason.tenure_days", months=_number(v / 30.4))
+    if feature == "mrr_minor":
+        return t("risk.reason.mrr_minor", amount=i18n.format_money(v, "JPY", language))
+    if feature in _PERCENT:
+        return t(f"risk.reason.{feature}", pct=round(v * 100))
+    if feature in _COUNT:
+        return t(f"risk.reason.{feature}", n=_number(v))
+    if feature in ("nps_latest", "csat_latest"):
+        return t(f"risk.reason.{feature}", n=f"{v:g}")
+    return t(f"risk.reason.{feature}", n=f"{v:g}")
+
+
+def feature_label(feature: str, language: str) -> str:
+    """The short name of a model feature (``risk.feature.<name>``)."""
+    return i18n.translate(language, f"risk.feature.{feature}")
