@@ -232,7 +232,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
     from kizuna.kpis import service as metrics
 
     onboarding = metrics.onboarding_figures(
-        session, account_ids=session.scalars(select(Account.id).where(*clauses)).all() if clauses else None
+        session, account_ids=select(Account.id).where(*clauses) if clauses else None
     )
     # unit economics are stored for the whole portfolio only (acquisition spend has no segment)
     economics = metrics.unit_economics(session, months=1).month if not clauses else None

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Column, ColumnDefault, Date, Float, Integer, Numeric, Table, delete, func, select
+from sqlalchemy import JSON, Column, ColumnDefault, Date, Float, Integer, Numeric, Select, Table, delete, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -509,15 +509,18 @@ class Onboarding:
     median_time_to_value_days: float | None
 
 
-def onboarding_figures(session: Session, *, account_ids: Iterable[int] | None = None) -> Onboarding:
+def onboarding_figures(session: Session, *, account_ids: Iterable[int] | Select[Any] | None = None) -> Onboarding:
     """Onboarding completion and median time-to-value from the stored per-account onboarding columns
-    (``voice.account_onboarding``, written by ``kizuna refresh``), for every account or ``account_ids``: the
-    dashboard, the onboarding CLI and the API all show this number."""
+    (``voice.account_onboarding``, written by ``kizuna refresh``), for every account or ``account_ids`` (ids, or a
+    query of them: a filter can hold more accounts than a statement binds parameters): the dashboard, the
+    onboarding CLI and the API all show this number."""
     table = AccountMetrics.__table__
     query = select(table.c.as_of, table.c.onboarding_complete, table.c.time_to_value_days).where(
         table.c.onboarding_complete.is_not(None)
     )
-    if account_ids is not None:
+    if isinstance(account_ids, Select):
+        query = query.where(table.c.account_id.in_(account_ids))
+    elif account_ids is not None:
         query = query.where(table.c.account_id.in_(list(account_ids)))
     rows = session.execute(query).all()
     stamp = latest_snapshot(session)
