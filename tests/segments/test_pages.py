@@ -48,6 +48,7 @@ def test_a_rule_segment_made_and_edited_from_the_page(demo: PortfolioDemo) -> No
     assert high > 0
     assert "次のすべてを満たす取引先" in text and "タッチ区分 が ハイタッチ" in text
     assert f"{high} 社" in text
+    assert "タッチ区分: ハイタッチ" in text  # why each member joined, in words
     edited = client.post(
         "/segments/high-touch",
         data={

@@ -57,6 +57,13 @@ def _described(request: Request, segment: Segment) -> dict[str, Any]:
     }
 
 
+def _typed(value: Any) -> str:
+    """A rule's value as a person types it (3000000, not 3000000.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _form_context(segment: Segment | None = None) -> dict[str, Any]:
     rules: list[dict[str, str]] = []
     if segment is not None:
@@ -64,7 +71,7 @@ def _form_context(segment: Segment | None = None) -> dict[str, Any]:
             field = str(rule.get("field", ""))
             op = next((o for o in OPERATORS if o in rule), "eq")
             value = rule.get(op)
-            shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            shown = ", ".join(_typed(v) for v in value) if isinstance(value, list) else _typed(value)
             rules.append({"field": field, "op": op, "value": shown})
     rules += [{"field": "", "op": "eq", "value": ""}] * BLANK_RULES
     return {"form_rules": rules, "form_fields": words.FORM_FIELDS, "operators": OPERATORS}
@@ -135,6 +142,9 @@ def _members(
             "saved": request.query_params.get("saved") == "1",
             "error": error,
             "rfm_scores": lambda reason: words.rfm_reason_words(reason, i18n.translator(language_of(request))),
+            "rule_reason": lambda reason: words.rule_reason_words(
+                reason, i18n.translator(language_of(request)), i18n.catalogue(language_of(request))
+            ),
             **_form_context(segment),
         },
         status_code=status_code,

@@ -142,3 +142,24 @@ def rfm_reason_words(reason: str | None, t: Callable[..., str]) -> str:
     if len(digits) == 2:
         return t("segments.rfm.cell", r=digits[0], f=digits[1])
     return ""
+
+
+def rule_reason_words(reason: str | None, t: Callable[..., str], catalogue: dict[str, str]) -> str | None:
+    """Why an account is in a rule segment (``touch_tier='high'; arr_minor=3270000``, the values it had when it
+    joined) as ``タッチ区分: ハイタッチ · ARR (円): 3,270,000``; None when the reason is not in that form."""
+    import ast
+
+    parts = []
+    for item in (reason or "").split("; "):
+        field, sep, shown = item.partition("=")
+        if not sep:
+            return None
+        try:
+            value = ast.literal_eval(shown)
+        except (ValueError, SyntaxError):
+            value = shown
+        label_key = f"segments.field.{field}"
+        if label_key not in catalogue:
+            return None
+        parts.append(f"{t(label_key)}: {_value(field, value, t, catalogue)}")
+    return " · ".join(parts) if parts else None
