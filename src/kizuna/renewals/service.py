@@ -321,40 +321,34 @@ def upcoming(
     return out
 
 
-def _notice_given(session: Session, contract_ids: list[str], today: dt.date) -> set[str]:
-    """Contracts whose live line is cancelled: the customer gave notice, the contract ends at its renewal date."""
+def _notice_given(session: Session, contract_ids: list[str] | None, today: dt.date) -> set[str]:
+    """Contracts (of ``contract_ids``, else all) whose live line is cancelled: the customer gave notice, the contract
+    ends at its renewal date."""
+    stmt = select(Subscription.contract_id).where(Subscription.status == "cancelled", *_paid_on(today)[:2])
+    if contract_ids is None:
+        return set(session.scalars(stmt.distinct()))
     out: set[str] = set()
     for start in range(0, len(contract_ids), 900):
-        chunk = contract_ids[start : start + 900]
-        out.update(
-            session.scalars(
-                select(Subscription.contract_id).where(
-                    Subscription.contract_id.in_(chunk), Subscription.status == "cancelled", *_paid_on(today)[:2]
-                )
-            )
-        )
+        out.update(session.scalars(stmt.where(Subscription.contract_id.in_(contract_ids[start : start + 900]))))
     return out
 
 
-def expansion_pipeline_arr(session: Session, account_ids: list[int]) -> dict[int, int]:
+def expansion_pipeline_arr(session: Session) -> dict[int, int]:
     """Per account: the ARR (12 x the expected MRR added) of its open upsell and cross-sell opportunities."""
     from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
 
-    out: dict[int, int] = defaultdict(int)
-    for start in range(0, len(account_ids), 900):
-        chunk = account_ids[start : start + 900]
-        for account_id, amount in session.execute(
-            select(Opportunity.account_id, func.sum(Opportunity.amount_minor))
-            .where(
-                Opportunity.account_id.in_(chunk),
-                Opportunity.stage == OpportunityStage.open,
-                Opportunity.kind.in_((OpportunityKind.upsell, OpportunityKind.cross_sell)),
-            )
-            .group_by(Opportunity.account_id)
-        ):
-            if account_id is not None:
-                out[int(account_id)] += int(amount or 0) * 12
-    return dict(out)
+    out: dict[int, int] = {}
+    for account_id, amount in session.execute(
+        select(Opportunity.account_id, func.sum(Opportunity.amount_minor))
+        .where(
+            Opportunity.account_id.is_not(None),
+            Opportunity.stage == OpportunityStage.open,
+            Opportunity.kind.in_((OpportunityKind.upsell, OpportunityKind.cross_sell)),
+        )
+        .group_by(Opportunity.account_id)
+    ):
+        out[int(account_id or 0)] = int(amount or 0) * 12
+    return out
 
 
 def renewal_forecast(
@@ -370,11 +364,11 @@ def renewal_forecast(
       probability (an account that does not renew does not expand);
     * per call, and the renewals where the CSM and the model disagree.
     """
-    rows = upcoming(session, today=today, horizon_days=horizon_days, owner_id=owner_id, with_health=False)
+    rows = _forecast_rows(session, today=today, horizon_days=horizon_days, owner_id=owner_id)
     currencies = sorted({r["currency"] for r in rows}) or ["JPY"]
     total = sum(r["arr_minor"] for r in rows)
     default = CALL_PROBABILITY["likely"]
-    expansion = expansion_pipeline_arr(session, sorted({r["account_id"] for r in rows}))
+    expansion = expansion_pipeline_arr(session)
     # an account's pipeline is counted once, with its first renewal in the horizon
     pipeline_of: dict[int, int] = {}
     for r in rows:
@@ -383,7 +377,7 @@ def renewal_forecast(
             pipeline_of[r["renewal_id"]] = expansion.pop(r["account_id"])
     model_gross = model_net = csm_gross = csm_net = 0.0
     by_call: dict[str, dict[str, int]] = {c: {"renewals": 0, "arr_minor": 0} for c in [*CALL_ORDER[::-1], "uncalled"]}
-    noticed = _notice_given(session, [r["contract_id"] for r in rows], today)
+    noticed = _notice_given(session, None, today)
     for r in rows:
         p_model = r["model_probability"] if r["model_probability"] is not None else default
         if r["contract_id"] in noticed:
@@ -416,8 +410,76 @@ def renewal_forecast(
         "with_model_call": sum(r["model_probability"] is not None for r in rows),
         "called": sum(r["csm_call"] is not None for r in rows),
         "by_call": by_call,
-        "disagreements": [r for r in rows if r["disagreement"]],
+        "disagreements": _disagreements(session, [r for r in rows if r["disagreement"]], today),
     }
+
+
+def _forecast_rows(
+    session: Session, *, today: dt.date, horizon_days: int, owner_id: int | None
+) -> list[dict[str, Any]]:
+    """The few columns of every open renewal in the horizon the forecast sums (plain rows: thousands of them)."""
+    stmt = select(
+        Renewal.id,
+        Renewal.account_id,
+        Renewal.contract_id,
+        Renewal.arr_minor,
+        Renewal.currency,
+        Renewal.model_probability,
+        Renewal.csm_call,
+    ).where(
+        Renewal.outcome.is_(None),
+        Renewal.renewal_date >= today,
+        Renewal.renewal_date <= today + dt.timedelta(days=horizon_days),
+    )
+    if owner_id is not None:
+        stmt = stmt.join(Account, Account.id == Renewal.account_id).where(Account.owner_id == owner_id)
+    return [
+        {
+            "renewal_id": rid,
+            "account_id": account_id,
+            "contract_id": contract_id,
+            "arr_minor": arr,
+            "currency": currency,
+            "model_probability": p,
+            "csm_call": call,
+            "disagreement": disagrees(call, p),
+        }
+        for rid, account_id, contract_id, arr, currency, p, call in session.execute(stmt)
+    ]
+
+
+def _disagreements(session: Session, rows: list[dict[str, Any]], today: dt.date) -> list[dict[str, Any]]:
+    """The renewals where the CSM and the model disagree, as full rows of :func:`upcoming`."""
+    wanted = {r["renewal_id"] for r in rows}
+    if not wanted:
+        return []
+    ids = sorted(wanted)
+    found: list[Any] = []
+    for start in range(0, len(ids), 900):
+        stmt = _upcoming_query(today, 10**5, None).where(Renewal.id.in_(ids[start : start + 900]))
+        found += session.execute(stmt).all()
+    found.sort(key=lambda row: (row[0].renewal_date, row[0].id))
+    out = []
+    for renewal, name, owner, owner_name in found:
+        p = renewal.model_probability
+        out.append(
+            {
+                "renewal_id": renewal.id,
+                "account_id": renewal.account_id,
+                "account_name": name,
+                "owner_id": owner,
+                "owner_name": owner_name,
+                "renewal_date": renewal.renewal_date,
+                "days_left": (renewal.renewal_date - today).days,
+                "arr_minor": renewal.arr_minor,
+                "currency": renewal.currency,
+                "model_probability": p,
+                "model_call": None if p is None else model_call(p),
+                "csm_call": renewal.csm_call,
+                "disagreement": True,
+            }
+        )
+    return out
 
 
 def recent_outcomes(session: Session, *, today: dt.date, days: int = 90, limit: int = 20) -> list[dict[str, Any]]:
@@ -450,18 +512,16 @@ def recent_outcomes(session: Session, *, today: dt.date, days: int = 90, limit: 
 def outcomes(session: Session, *, since: dt.date, until: dt.date) -> dict[str, Any]:
     """Renewals decided in ``[since, until]``: counts and ARR by outcome, gross and net renewal rates (ARR),
     and how well the CSM calls and the model's probability foresaw them."""
-    rows = list(
-        session.scalars(
-            select(Renewal).where(
-                Renewal.outcome.is_not(None), Renewal.renewal_date >= since, Renewal.renewal_date <= until
-            )
-        )
-    )
+    rows = session.execute(
+        select(
+            Renewal.outcome, Renewal.arr_minor, Renewal.outcome_arr_minor, Renewal.csm_call, Renewal.model_probability
+        ).where(Renewal.outcome.is_not(None), Renewal.renewal_date >= since, Renewal.renewal_date <= until)
+    ).all()
     by_outcome: dict[str, dict[str, int]] = {
         o: {"renewals": 0, "arr_minor": 0, "outcome_arr_minor": 0} for o in RenewalOutcome
     }
     for r in rows:
-        b = by_outcome[r.outcome]  # type: ignore[index]
+        b = by_outcome[str(r.outcome)]
         b["renewals"] += 1
         b["arr_minor"] += r.arr_minor
         b["outcome_arr_minor"] += r.outcome_arr_minor or 0
