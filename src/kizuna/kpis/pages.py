@@ -51,8 +51,13 @@ def _label(t: Callable[..., str], prefix: str, value: Any) -> str:
 
 
 def heatmap(x: list[str], y: list[str], values: list[list[float | None]]) -> dict[str, Any]:
-    data = [[i, j, None if v is None else round(v, 3)] for j, row in enumerate(values) for i, v in enumerate(row)]
-    return {"kind": "heatmap", "format": "pct", "x": x, "y": y, "data": data, "min": 0, "max": 1}
+    """A retention heatmap whose rows read top-down in the table's order (a category axis draws its first
+    category at the bottom)."""
+    last = len(y) - 1
+    data = [
+        [i, last - j, None if v is None else round(v, 3)] for j, row in enumerate(values) for i, v in enumerate(row)
+    ]
+    return {"kind": "heatmap", "format": "pct", "x": x, "y": y[::-1], "data": data, "min": 0, "max": 1}
 
 
 @router.get("/cohorts", response_class=HTMLResponse)
