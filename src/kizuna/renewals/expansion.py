@@ -472,3 +472,18 @@ def expansion_pipeline(
         "open_total": int(total),
         "open_amount_minor": int(total_amount or 0),
     }
+
+
+def adoption_of(session: Session, account_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Seat utilisation and feature adoption (the share of the product's features used in 30 days) per account, from
+    the latest metrics snapshot: what a CSM reads next to an expansion opportunity."""
+    out: dict[int, dict[str, float]] = {}
+    for account_id, attrs in snapshots.latest_attributes(session, "metrics", account_ids).items():
+        values = {
+            name: float(attrs[f"metrics.{name}"])
+            for name in ("seat_utilisation", "adoption_breadth")
+            if attrs.get(f"metrics.{name}") is not None
+        }
+        if values:
+            out[account_id] = values
+    return out

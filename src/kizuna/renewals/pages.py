@@ -149,8 +149,10 @@ def expansion_pipeline(
             session, kind=kind, signal=signal, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
         )
     t = i18n.translator(language_of(request))
+    adoption = expansion.adoption_of(session, sorted({r["account_id"] for r in pipeline["open"] if r["account_id"]}))
     for row in pipeline["open"]:
         row["signal_words"] = [words.signal_words(s, t) for s in row["signals"]]
+        row["adoption"] = adoption.get(row["account_id"], {})
     return render(
         request,
         "renewals/pipeline.html",
