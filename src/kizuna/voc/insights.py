@@ -51,6 +51,8 @@ REASON_CATEGORIES = (
 #: a churned account's texts in this many days before its churn date say why it left
 REASON_WINDOW_DAYS = 180
 N_TOPICS = 6
+#: about this many of the most frequent terms make the co-occurrence network (ties at the cut stay in)
+NETWORK_TERMS = 400
 SENTIMENT_MONTHS = 12
 
 
@@ -92,11 +94,16 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
     facts = account_facts(session, today=as_of)
     out: dict[str, dict[str, Any]] = {}
 
-    out["frequency"] = {"rows": _records(term_frequency(corpus, min_df=2).head(60))}
+    frequency = term_frequency(corpus, min_df=2)
+    out["frequency"] = {"rows": _records(frequency.head(60))}
 
-    net = cooccurrence_network(corpus, min_df=3, top_n_edges=60)
+    # the network's matrices are vocabulary²: on a large corpus keep its NETWORK_TERMS most frequent terms
+    network_min_df = 3
+    if len(frequency) > NETWORK_TERMS:
+        network_min_df = max(3, int(frequency["df"].iloc[NETWORK_TERMS - 1]))
+    net = cooccurrence_network(corpus, min_df=network_min_df, top_n_edges=60)
     linked = set(net.edges["source"]) | set(net.edges["target"])
-    out["network"] = {  # the nodes the drawn edges join: the vocabulary of a large corpus would be thousands
+    out["network"] = {  # the nodes the drawn edges join
         "nodes": _records(net.nodes.loc[net.nodes["term"].isin(linked), ["term", "df", "community", "degree"]]),
         "edges": _records(net.edges),
     }
