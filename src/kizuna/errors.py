@@ -4,7 +4,8 @@
 
     KizunaError
     ├── InvalidInput (ValueError)      400  bad data or arguments; names file, row, column, value where known
-    │   └── ImportRejected             400  a whole file could not be read (encoding, missing columns)
+    │   ├── ImportRejected             400  a whole file could not be read (encoding, missing columns)
+    │   └── NotEnoughData              400  the hub holds too little to compute this (no paying line, no history)
     ├── NotFound (LookupError)         404  no such account, task, playbook, ...
     ├── Conflict                       409  the write clashes with the current state (duplicate, stale version)
     ├── PermissionDenied               403  the user or API key lacks the role or scope
@@ -39,6 +40,11 @@ class InvalidInput(KizunaError, ValueError):
 
 class ImportRejected(InvalidInput):
     """A whole import file was refused before any row was written."""
+
+
+class NotEnoughData(InvalidInput):
+    """The hub holds too little to compute this yet (no paying line, too short a history); the message says what is
+    missing. A refresh step that raises it is skipped with that reason and the later steps still run."""
 
 
 class NotFound(KizunaError, LookupError):

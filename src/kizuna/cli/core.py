@@ -93,21 +93,36 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+#: ``kizuna refresh``'s exit status when some steps were skipped for want of data (and the others ran)
+REFRESH_SKIPPED_EXIT = 3
+
+
 def register_refresh(app: typer.Typer) -> None:
     @app.command()
     def refresh(
         as_of: str = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD); default today."),
         only: list[str] = typer.Option(None, "--only", help="Run only these steps (e.g. kpis, health)."),
     ) -> None:
-        """Recompute everything derived from the data hub: KPIs, scores, models, text analytics, segments, triggers."""
+        """Recompute everything derived from the data hub: KPIs, scores, models, text analytics, segments, triggers.
+
+        Exit status: 0 every step ran; 3 some steps were skipped because the data cannot support them yet (each
+        listed with its reason; the other steps ran); 2 bad arguments; 1 an internal error.
+        """
         import datetime as dt
         import json
 
         from kizuna.domains import REFRESH_STEPS
         from kizuna.pipeline.refresh import refresh as run_refresh
+        from kizuna.pipeline.refresh import skipped_steps
 
         day = dt.date.fromisoformat(as_of) if as_of else None
         with runtime() as rt:
             summaries = run_refresh(rt, REFRESH_STEPS, as_of=day, only=only or None)
         for step, summary in summaries.items():
             typer.echo(f"{step}: {json.dumps(summary, ensure_ascii=False, default=str)}")
+        skipped = skipped_steps(summaries)
+        if skipped:
+            typer.echo(f"skipped {len(skipped)} of {len(summaries)} steps (the others ran):", err=True)
+            for step, reason in skipped.items():
+                typer.echo(f"  {step}: {reason}", err=True)
+            raise typer.Exit(REFRESH_SKIPPED_EXIT)

@@ -6,6 +6,10 @@ The steps come from the one list of domains (``kizuna.domains.REFRESH_STEPS``, i
 domain's ``jobs.refresh(ctx) -> dict`` (a short summary for the CLI). Every step gets the same
 :class:`~kizuna.hub.context.RefreshContext`, so the hub tables are read once and shared; a step never calls back
 into this module.
+
+A step that cannot compute on the data there is (an empty hub, accounts without a paying line, too short a history)
+raises :class:`~kizuna.errors.NotEnoughData` or returns a summary with ``"skipped": reason``: it is *skipped*, its
+reason kept in its summary, and the later steps run. Any other exception is a bug and stops the refresh.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from kizuna.errors import NotEnoughData
 from kizuna.hub.context import RefreshContext
 from kizuna.platform.clock import today
 from kizuna.runtime import Runtime
@@ -50,11 +55,21 @@ def refresh(
         if only and step.name not in only:
             continue
         started = time.perf_counter()
-        summary = _run_step(step, ctx)
+        try:
+            summary = _run_step(step, ctx)
+        except NotEnoughData as exc:
+            summary = {"skipped": str(exc)}
+        if "skipped" in summary:
+            log.warning("refresh step %s skipped: %s", step.name, summary["skipped"])
         summary["seconds"] = round(time.perf_counter() - started, 2)
         summaries[step.name] = summary
         log.info("refresh step %s done in %.1f s", step.name, summary["seconds"])
     return summaries
+
+
+def skipped_steps(summaries: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The steps of a refresh's ``summaries`` that were skipped, with the reason each gave."""
+    return {name: str(summary["skipped"]) for name, summary in summaries.items() if summary.get("skipped")}
 
 
 #: how many times a step runs when SQLite refuses its write because another connection wrote meanwhile

@@ -46,6 +46,20 @@ def _long(wide: pd.DataFrame, *, keys: tuple[str, ...] = _KEYS) -> pd.DataFrame:
     return out.loc[:, ["metric", "month", "currency", "dimension", "dimension_value", "value"]]
 
 
+def _empty_series() -> pd.DataFrame:
+    """The long series frame with no row (the columns and types :func:`_long` gives)."""
+    return pd.DataFrame(
+        {
+            "metric": pd.Series(dtype="object"),
+            "month": pd.Series(dtype="object"),
+            "currency": pd.Series(dtype="object"),
+            "dimension": pd.Series(dtype="object"),
+            "dimension_value": pd.Series(dtype="object"),
+            "value": pd.Series(dtype="float64"),
+        }
+    )
+
+
 @dataclass
 class Part:
     """What one part of the snapshot computed: long series frames, named tables and per-account columns (by
@@ -185,7 +199,8 @@ def combine(
     assert usage_result.accounts is not None
     results = (revenue_result, voice_result, usage_result, *([funnel_result] if funnel_result else []))
     parts = [p for result in results for p in result.series if not p.empty]
-    series = pd.concat(parts, ignore_index=True)
+    # a hub with no paying line yet (empty, accounts only, trials only) has no series at all: store none, not fail
+    series = pd.concat(parts, ignore_index=True) if parts else _empty_series()
     # a metric present in two results (arpa_minor in the summary and in unit economics) is stored once
     series = series.drop_duplicates(["metric", "month", "currency", "dimension", "dimension_value"], keep="first")
     out = usage_result.accounts.merge(voice_result.accounts, on="account_id", how="left")
