@@ -190,6 +190,12 @@ def register(app: typer.Typer) -> None:
             samples, churns = training_samples(
                 tables, observed_until=day, horizon_days=horizon, every_days=every, voc_scores=voc_scores
             )
+            if samples.empty or samples["churned"].nunique() < 2:
+                from kizuna.errors import NotEnoughData
+                from kizuna.hub.history import history_cause
+
+                cause = history_cause(tables, as_of=day, horizon_days=horizon, samples=samples)
+                raise NotEnoughData(f"not enough history to backtest the {scorecard} scorecard as of {day}: {cause}")
             result = backtest_scorecard(samples, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str, indent=1))

@@ -105,6 +105,8 @@ def _print_summary(summary: object) -> None:
         + f"): {summary.rows_read:,} rows read — imported {summary.imported:,}, updated {summary.updated:,}, "
         f"unchanged {summary.unchanged:,}, rejected {summary.rejected:,} in {summary.seconds:.1f} s"
     )
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
     if summary.ignored_columns:
         typer.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
     if summary.rejects_path:

@@ -13,6 +13,7 @@ is removed and the files it replaced are put back. Memory stays bounded by the c
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.errors import ImportRejected
-from kizuna.imports import runs
+from kizuna.imports import created, runs
 from kizuna.imports.entities import EVENTS, EventColumns
 from kizuna.imports.mapping import MappingFile, plan_columns
 from kizuna.imports.readers import decode, detect_format, normalize_encoding, sniff_encoding
@@ -366,6 +367,7 @@ def import_events(
     writer = EventBatchWriter(store, batch_key)
     previous_rows = writer.batch_rows()
     rejects = RejectsWriter(rejects_path(settings.rejects_dir, entity=EVENTS, source=Path(display_name)))
+    earliest: dict[int, dt.datetime] = {}  # each account's first event in the file: no account is younger
     try:
         with rejects:
             for number, (first_row, table) in enumerate(chunks.tables):
@@ -374,6 +376,7 @@ def import_events(
                     table, first_row, source_of, account_column, keys, ids, tz, batch_key, rejects, summary
                 )
                 writer.write(good)
+                _earliest_events(good, earliest)
                 if progress is not None:
                     progress(chunks.position(), chunks.total)
             kept = rejects.close(keep=True)
@@ -396,6 +399,8 @@ def import_events(
     try:
         savepoint = session.begin_nested()
         try:
+            summary.created_at_dated_back = created.date_back(session, earliest)
+            created.add_notes(summary)
             summary.import_run_id = runs.record_import_run(session, summary, actor=actor).id
         except BaseException:
             savepoint.rollback()
@@ -406,6 +411,16 @@ def import_events(
         raise
     _follow_transaction(session, published)
     return summary
+
+
+def _earliest_events(good: pa.Table, earliest: dict[int, dt.datetime]) -> None:
+    """Fold the first event of each account in ``good`` into ``earliest``."""
+    if not good.num_rows:
+        return
+    firsts = good.group_by("account_id").aggregate([("timestamp", "min")])
+    for account_id, first in zip(firsts["account_id"].to_pylist(), firsts["timestamp_min"].to_pylist(), strict=True):
+        if account_id not in earliest or first < earliest[account_id]:
+            earliest[account_id] = first
 
 
 def _follow_transaction(session: Session, published: PublishedBatch) -> None:

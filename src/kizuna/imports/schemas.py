@@ -35,6 +35,13 @@ class ImportSummary(BaseModel):
     import_run_id: int | None = None
     seconds: float = 0.0
     sample_rejections: list[Rejection] = Field(default_factory=list, description="The first few rejections.")
+    created_at_assumed: int = Field(
+        0, description="New accounts without created_at, dated the start of the import's day (until dated back)."
+    )
+    created_at_dated_back: int = Field(
+        0, description="Accounts dated back to their first subscription line or event (they were dated later)."
+    )
+    notes: list[str] = Field(default_factory=list, description="What the import derived or suspects, one line each.")
 
     @property
     def accepted(self) -> int:

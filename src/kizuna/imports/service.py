@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kizuna.billing.models import Invoice
 from kizuna.db import Base
 from kizuna.errors import ImportRejected, InvalidInput, KizunaError, NotFound
-from kizuna.imports import runs
+from kizuna.imports import created, runs
 from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
 from kizuna.imports.mapping import ColumnPlan, MappingFile, plan_columns, value_key
 from kizuna.imports.models import ImportRun
@@ -535,7 +535,22 @@ def _import_rows(
         # One savepoint for every write of this import: an error or Ctrl-C rolls all of it back; a dry run too.
         savepoint = session.begin_nested()
         try:
-            _upsert(session, spec, accepted, unique_seen, summary, writer, default_currency=settings.currency)
+            _upsert(
+                session,
+                spec,
+                accepted,
+                unique_seen,
+                summary,
+                writer,
+                default_currency=settings.currency,
+                tz=validator.tz,
+            )
+            if spec.name == "subscriptions":
+                touched = {values["account_id"] for _, _, values in accepted if values.get("account_id")}
+                summary.created_at_dated_back = created.date_back(
+                    session, created.earliest_lines(session, touched, validator.tz)
+                )
+            created.add_notes(summary)
             if not dry_run:
                 summary.import_run_id = runs.record_import_run(session, summary, actor=actor).id
         except BaseException:
@@ -563,8 +578,11 @@ def _upsert(
     writer: RejectsWriter,
     *,
     default_currency: str,
+    tz: ZoneInfo,
 ) -> None:
     model: Any = spec.model
+    # an account the file does not date starts with the import's day, never its clock time (kizuna.imports.created)
+    undated = created.undated_account(tz) if spec.name == "accounts" else None
     key_columns = [getattr(model, k) for k in spec.key]
     existing: dict[tuple[Any, ...], Any] = {}
     keys = [key for _, key, _ in accepted]
@@ -618,6 +636,9 @@ def _upsert(
         if obj is None:
             if "currency" in spec.fields and "currency" not in values:
                 values = {**values, "currency": default_currency}  # only new rows: an update keeps its currency
+            if undated is not None and values.get("created_at") is None:
+                values = {**values, "created_at": undated}
+                summary.created_at_assumed += 1
             inserts.append(values)
             summary.imported += 1
             pending += 1

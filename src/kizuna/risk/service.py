@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
-from kizuna.errors import InvalidInput, NotFound
+from kizuna.errors import NotFound
 from kizuna.risk.models import RiskModel, RiskScore
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,13 @@ def train_model(
         tables, observed_until=as_of, horizon_days=horizon_days, every_days=every_days, voc_scores=voc_scores
     )
     if samples.empty or samples["churned"].nunique() < 2:
-        raise InvalidInput(
+        from kizuna.errors import NotEnoughData
+        from kizuna.hub.history import history_cause
+
+        cause = history_cause(tables, as_of=as_of, horizon_days=horizon_days, samples=samples)
+        raise NotEnoughData(
             "not enough history to train a churn model: need churned and retained accounts "
-            f"with {horizon_days} days of outcome before {as_of}",
+            f"with {horizon_days} days of outcome before {as_of}; {cause}",
             samples=len(samples),
         )
     backtest = time_split_backtest(samples, horizon_days=horizon_days, scorecard=scorecard, random_state=random_state)
