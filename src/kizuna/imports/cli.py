@@ -33,6 +33,12 @@ def register(app: typer.Typer) -> None:
         ),
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing but the rejects."),
         actor: str = typer.Option("cli", "--actor", help="Who runs the import (recorded in the audit log)."),
+        timezone: str = typer.Option(
+            None,
+            "--timezone",
+            help="Time zone of the file's naive timestamps, e.g. UTC, America/New_York (default: the mapping's "
+            "timezone, else the company's).",
+        ),
     ) -> None:
         """Import FILE into ENTITY: validate every row, upsert by external id, write bad rows to a rejects file.
 
@@ -57,6 +63,7 @@ def register(app: typer.Typer) -> None:
                         file_format=file_format,
                         sheet=sheet,
                         progress=callback,
+                        timezone=timezone,
                     )
             except KizunaError as exc:
                 if not dry_run and file.is_file():

@@ -16,6 +16,7 @@ A mapping file::
         date_format: "%Y.%m.%d"
     defaults:                          # values for columns the file does not have
       currency: JPY
+    timezone: America/New_York         # naive timestamps of this file (default: the company's time zone)
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ from kizuna.errors import ImportRejected
 
 BUILTIN_MAPPINGS = ("salesforce", "hubspot", "analytics")
 IGNORE = ""  # the target of a header that is known and deliberately not imported (``Lifecycle Stage: null``)
+
+
+def check_timezone(name: str, *, source: str) -> str:
+    """``name`` if it is an IANA time zone (``Asia/Tokyo``, ``UTC``); else the import is refused, naming it."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportRejected(
+            f"{source}: unknown time zone {name!r} (an IANA name such as Asia/Tokyo, America/New_York or UTC)",
+            timezone=name,
+        ) from None
+    return name
 
 
 def header_key(header: str) -> str:
@@ -52,11 +67,13 @@ class MappingFile:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, object] = field(default_factory=dict)
+    timezone: str | None = None  # the zone naive timestamps of the file are read in (None: the company's)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> MappingFile:
         mapping = cls()
-        columns = data.get("columns", data if "defaults" not in data and "values" not in data else {})
+        sections = ("defaults", "values", "date_formats", "timezone")
+        columns = data.get("columns", data if not any(k in data for k in sections) else {})
         if not isinstance(columns, dict):
             raise ImportRejected(f"{source}: 'columns' must map headers to kizuna columns")
         for header, target in columns.items():
@@ -80,6 +97,8 @@ class MappingFile:
         for column, fmt in (data.get("date_formats") or {}).items():
             mapping.date_formats[str(column)] = str(fmt)
         mapping.defaults.update(data.get("defaults") or {})
+        if data.get("timezone") is not None:
+            mapping.timezone = check_timezone(str(data["timezone"]), source=f"{source}: timezone")
         return mapping
 
     @classmethod

@@ -41,6 +41,7 @@ class ImportSummary(BaseModel):
     created_at_dated_back: int = Field(
         0, description="Accounts dated back to their first subscription line or event (they were dated later)."
     )
+    timezone: str | None = Field(None, description="The time zone naive timestamps of the file were read in.")
     notes: list[str] = Field(default_factory=list, description="What the import derived or suspects, one line each.")
 
     @property

@@ -28,7 +28,7 @@ from kizuna.db import Base
 from kizuna.errors import ImportRejected, InvalidInput, KizunaError, NotFound
 from kizuna.imports import created, runs
 from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
-from kizuna.imports.mapping import ColumnPlan, MappingFile, plan_columns, value_key
+from kizuna.imports.mapping import ColumnPlan, MappingFile, check_timezone, plan_columns, value_key
 from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import read_rows
 from kizuna.imports.rejects import RejectsWriter, rejects_path
@@ -80,8 +80,12 @@ def import_file(
     sheet: str | None = None,
     display_name: str | None = None,
     progress: ProgressCallback | None = None,
+    timezone: str | None = None,
 ) -> ImportSummary:
     """Import ``path`` into ``entity``; returns what was imported, updated, unchanged and rejected.
+
+    Naive timestamps (and dates given for timestamps) are read in ``timezone``, else the mapping's ``timezone``, else
+    the company's (``settings.timezone``).
 
     Rows are upserted by ``external_id`` (marketing spend: by month and channel); rows that fail validation go to a
     rejects CSV under ``settings.rejects_dir``. Raises :class:`~kizuna.errors.ImportRejected` when the whole file is
@@ -94,6 +98,11 @@ def import_file(
     if not path.is_file():
         raise ImportRejected(f"{path}: no such file", file=str(path))
     mapping_file = MappingFile.load(Path(mapping)) if isinstance(mapping, (str, Path)) else mapping
+    zone = timezone or (mapping_file.timezone if mapping_file else None)
+    company_zone = settings.timezone
+    if zone and zone != settings.timezone:
+        # this file's naive timestamps only: the business calendar (months, created_at by rule) stays the company's
+        settings = settings.model_copy(update={"timezone": check_timezone(zone, source="--timezone")})
     started = time.perf_counter()
     sha = file_sha256(path)
     name = display_name or path.name
@@ -130,8 +139,12 @@ def import_file(
             sheet=sheet,
             display_name=name,
             progress=progress,
+            company_tz=ZoneInfo(company_zone),
         )
     summary.seconds = round(time.perf_counter() - started, 3)
+    summary.timezone = settings.timezone
+    if settings.timezone != company_zone:
+        summary.notes.append(f"naive timestamps read in {settings.timezone} (the company's time zone: {company_zone})")
     log.info(
         "import %s %s: %s imported, %s updated, %s unchanged, %s rejected",
         entity,
@@ -456,6 +469,7 @@ def _import_rows(
     sheet: str | None,
     display_name: str,
     progress: ProgressCallback | None = None,
+    company_tz: ZoneInfo | None = None,
 ) -> ImportSummary:
     source = read_rows(path, fmt=file_format, encoding=encoding, sheet=sheet)
     size = path.stat().st_size
@@ -543,12 +557,12 @@ def _import_rows(
                 summary,
                 writer,
                 default_currency=settings.currency,
-                tz=validator.tz,
+                tz=company_tz or validator.tz,
             )
             if spec.name == "subscriptions":
                 touched = {values["account_id"] for _, _, values in accepted if values.get("account_id")}
                 summary.created_at_dated_back = created.date_back(
-                    session, created.earliest_lines(session, touched, validator.tz)
+                    session, created.earliest_lines(session, touched, company_tz or validator.tz)
                 )
             created.add_notes(summary)
             if not dry_run:
