@@ -68,5 +68,5 @@ def test_accounts_contacts_subscriptions_activities_renewals_and_tasks(world: We
     assert client.get(f"/api/v1/tasks/{task_id}", headers=read).json()["title"] == "更新準備"
     done = client.post(f"/api/v1/tasks/{task_id}/complete", json={"outcome": "済"}, headers=admin).json()
     assert done["status"] == "done"
-    assert client.get("/api/v1/tasks", params={"account_id": a}, headers=read).json() == []
+    assert client.get("/api/v1/tasks", params={"account_id": a}, headers=read).json()["items"] == []
     assert client.post(f"/api/v1/tasks/{task_id}/complete", json={}, headers=read).status_code == 403

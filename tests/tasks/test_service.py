@@ -3,10 +3,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kizuna.errors import Conflict, InvalidInput
-from kizuna.tasks.service import complete_task, create_task, list_tasks, snooze_task, wake_snoozed
+from kizuna.audit.models import AuditEntry
+from kizuna.errors import Conflict, InvalidInput, NotFound
+from kizuna.tasks.service import (
+    complete_task,
+    create_task,
+    list_tasks,
+    names_of,
+    page_tasks,
+    reassign_task,
+    snooze_presets,
+    snooze_task,
+    wake_snoozed,
+)
 from tests import factories
 
 
@@ -87,3 +99,56 @@ def test_waiting_tasks_are_released_within_each_owners_budget_most_at_stake_firs
     assert [t.stakes for t in list_tasks(session, owner_id=busy.id, by_stakes=True)] == [50.0, 5.0]
     figures = {w.owner_id: (w.budget, w.open, w.waiting, w.released_today) for w in workload(session, today=day)}
     assert figures == {busy.id: (2, 2, 1, 2), default.id: (DEFAULT_DAILY_TASK_BUDGET, DEFAULT_DAILY_TASK_BUDGET, 2, 8)}
+
+
+def test_a_page_of_tasks_counts_the_whole_list(session: Session) -> None:
+    csm, other = factories.team_member(session), factories.team_member(session)
+    account = factories.account(session, name="株式会社ページ")
+    day = dt.date(2026, 12, 1)
+    for i in range(7):
+        create_task(
+            session,
+            actor="t",
+            title=f"タスク{i}",
+            account_id=account.id,
+            owner_id=csm.id,
+            priority="high" if i % 2 else "normal",
+            due_on=day + dt.timedelta(days=i - 3),
+        )
+    create_task(session, actor="t", title="他の人の", owner_id=other.id)
+    first = page_tasks(session, owner_id=csm.id, per_page=3)
+    assert (first.total, first.pages, [t.title for t in first.items]) == (7, 3, ["タスク0", "タスク1", "タスク2"])
+    last = page_tasks(session, owner_id=csm.id, page=3, per_page=3)
+    assert [t.title for t in last.items] == ["タスク6"] and last.page == 3
+    assert page_tasks(session, owner_id=csm.id, priority="high").total == 3
+    overdue = page_tasks(session, owner_id=csm.id, overdue_on=day)
+    assert [t.title for t in overdue.items] == ["タスク0", "タスク1", "タスク2"]
+    names = names_of(session, first.items)
+    assert names.accounts == {account.id: "株式会社ページ"} and names.owners == {csm.id: csm.name}
+
+
+def test_reassigning_a_task_is_audited_and_checked(session: Session) -> None:
+    first, second = factories.team_member(session), factories.team_member(session)
+    task, _ = create_task(session, actor="t", title="引き継ぎ", owner_id=first.id)
+    reassign_task(session, actor="user:1:admin", task_id=task.id, owner_id=second.id)
+    assert task.owner_id == second.id
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "reassign")).one()
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["owner_id"], entry.after["owner_id"]) == (first.id, second.id)
+    with pytest.raises(NotFound):
+        reassign_task(session, actor="t", task_id=task.id, owner_id=10**9)
+    complete_task(session, actor="t", task_id=task.id)
+    with pytest.raises(Conflict):
+        reassign_task(session, actor="t", task_id=task.id, owner_id=first.id)
+
+
+def test_snooze_presets_are_later_days() -> None:
+    friday = dt.date(2026, 12, 4)
+    presets = dict(snooze_presets(friday))
+    assert presets == {
+        "tasks.snooze_tomorrow": dt.date(2026, 12, 5),
+        "tasks.snooze_3_days": dt.date(2026, 12, 7),
+        "tasks.snooze_next_week": dt.date(2026, 12, 7),
+        "tasks.snooze_2_weeks": dt.date(2026, 12, 18),
+    }
+    assert dict(snooze_presets(dt.date(2026, 12, 7)))["tasks.snooze_next_week"] == dt.date(2026, 12, 14)

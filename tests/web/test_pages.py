@@ -131,7 +131,9 @@ def test_create_task_from_the_360(world: WebWorld) -> None:
     assert response.status_code == 303
     html = client.get(f"/accounts/{world.account_id}").text
     assert "更新前の利用状況レビュー" in html
-    tasks = client.get("/api/v1/tasks", params={"account_id": world.account_id}).json()
+    listed = client.get("/api/v1/tasks", params={"account_id": world.account_id}).json()
+    assert listed["total"] == 1
+    tasks = listed["items"]
     assert [t["title"] for t in tasks] == ["更新前の利用状況レビュー"]
     assert tasks[0]["owner_id"] == world.team_member_id
 
@@ -252,7 +254,8 @@ def test_360_shows_health_breakdown_and_records_an_override(world: WebWorld) -> 
         )
     client = world.client("csm")
     page = client.get(f"/accounts/{world.account_id}")
-    assert "seat_utilisation" in page.text and 'id="override-form"' in page.text
+    # measures by their scorecard YAML titles, not their names
+    assert "シート利用率" in page.text and "seat_utilisation" not in page.text and 'id="override-form"' in page.text
     response = client.post(
         f"/accounts/{world.account_id}/overrides",
         data={

@@ -372,6 +372,19 @@ def mrr_history(
     return points
 
 
+def find_team_member(session: Session, email_or_id: str) -> TeamMember:
+    """The team member with this id or e-mail (case-insensitive), for linking a user to them."""
+    text = email_or_id.strip()
+    member = None
+    if text.isdigit() and len(text) < 10:
+        member = session.get(TeamMember, int(text))
+    elif text:
+        member = session.scalar(select(TeamMember).where(func.lower(TeamMember.email) == text.lower()))
+    if member is None:
+        raise NotFound(f"no team member {text!r} (give an id or an e-mail)", entity="team_member", value=text)
+    return member
+
+
 def team_members(session: Session) -> Sequence[Any]:
     """Active team members as ``(id, name)`` rows, by name, for pickers; kept for a minute like the list's other
     choices (the 50,000-account demo has 625 members: reading them was a third of a customer 360's server time)."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kizuna.accounts import service as accounts_service
+from kizuna.accounts.models import TeamMember
 from kizuna.auth import service
 from kizuna.auth.deps import current_principal
 from kizuna.auth.models import ApiScope, Role
@@ -14,6 +17,25 @@ from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
+
+
+def _people(session: Session) -> dict[str, object]:
+    """Users and the team members they can be linked to (picked by e-mail, else id, from one list on the page)."""
+    members = session.execute(
+        select(TeamMember.id, TeamMember.name, TeamMember.email)
+        .where(TeamMember.active.is_(True))
+        .order_by(TeamMember.name)
+    ).all()
+    return {
+        "users": service.list_users(session),
+        "members": members,
+        "member_by_id": {int(i): (name, email or str(i)) for i, name, email in members},
+    }
+
+
+def _team_member_id(session: Session, picked: str) -> int | None:
+    """The team member an admin typed or picked (e-mail or id); blank unlinks."""
+    return accounts_service.find_team_member(session, picked).id if picked.strip() else None
 
 
 def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
@@ -39,7 +61,7 @@ def settings_page(request: Request, session: Session = DbSession) -> Response:
         request,
         "auth/settings.html",
         {
-            "users": service.list_users(session),
+            **_people(session),
             "api_keys": service.list_api_keys(session),
             "roles": list(Role),
             "scopes": list(ApiScope),
@@ -74,13 +96,21 @@ def create_user(
     password: str = Form(...),
     role: str = Form("viewer"),
     language: str = Form("ja"),
+    team_member: str = Form("", max_length=320),
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> RedirectResponse:
     service.create_user(
-        session, actor=principal.actor, email=email, name=name, password=password, role=role, language=language
+        session,
+        actor=principal.actor,
+        email=email,
+        name=name,
+        password=password,
+        role=role,
+        language=language,
+        team_member_id=_team_member_id(session, team_member),
     )
-    return RedirectResponse("/settings", status_code=303)
+    return RedirectResponse("/settings#users", status_code=303)
 
 
 @router.post("/users/{user_id}")
@@ -88,11 +118,18 @@ def update_user(
     user_id: Id,
     role: str = Form(...),
     active: bool = Form(False),
+    team_member: str = Form("", max_length=320),
+    link_team_member: bool = Form(False),
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> RedirectResponse:
+    """Role, active, and (when the form has the team member field, ``link_team_member``) the team member the user
+    is linked to: blank unlinks (a browser sends an empty field as nothing at all, hence the marker)."""
     service.update_user(session, actor=principal.actor, user_id=user_id, role=role, active=active)
-    return RedirectResponse("/settings", status_code=303)
+    if link_team_member:
+        member_id = _team_member_id(session, team_member)
+        service.link_team_member(session, actor=principal.actor, user_id=user_id, team_member_id=member_id)
+    return RedirectResponse("/settings#users", status_code=303)
 
 
 @router.post("/api-keys", response_class=HTMLResponse)
@@ -108,7 +145,7 @@ def create_api_key(
         request,
         "auth/settings.html",
         {
-            "users": service.list_users(session),
+            **_people(session),
             "api_keys": service.list_api_keys(session),
             "roles": list(Role),
             "scopes": list(ApiScope),

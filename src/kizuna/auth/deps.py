@@ -30,6 +30,14 @@ LANGUAGE_COOKIE = "kizuna_lang"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def same_site(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site, else ``default``: a redirect after a form or a login never leaves the
+    site (``//host`` and ``/\\host`` are other hosts to a browser)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
 def issue_session_cookie(request: Request, response: Response, secret: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,

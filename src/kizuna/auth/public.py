@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from kizuna.auth import service, sessions
-from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie
+from kizuna.auth.deps import LANGUAGE_COOKIE, LOGIN_CSRF_COOKIE, issue_session_cookie, same_site
+from kizuna.auth.models import Role, User
 from kizuna.errors import NotAuthenticated, TooManyAttempts
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
@@ -21,8 +22,14 @@ router = APIRouter(include_in_schema=False)
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect to another host after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
+    return same_site(target)
+
+
+def landing_page(user: User, target: str) -> str:
+    """Where a login lands: the page asked for, except that a CSM linked to a team member starts the day on their
+    cockpit rather than on the portfolio (a manager or an administrator lands on the portfolio)."""
+    if target == "/" and user.role == Role.csm and user.team_member_id is not None:
+        return "/me"
     return target
 
 
@@ -76,7 +83,7 @@ def login(
         return _login_page(request, next_url=_safe_next(next), error="login.error", status=401)
     sessions.record(session, email=email, address=address, succeeded=True)
     secret = sessions.start(session, user, address=address, user_agent=request.headers.get("user-agent"))
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(landing_page(user, _safe_next(next)), status_code=303)
     issue_session_cookie(request, response, secret)
     if LANGUAGE_COOKIE not in request.cookies:
         response.set_cookie(LANGUAGE_COOKIE, user.language, max_age=365 * 24 * 3600, samesite="lax")

@@ -152,6 +152,53 @@ def update_user(
     return user
 
 
+def link_team_member(session: Session, *, actor: str, user_id: int, team_member_id: int | None) -> User:
+    """Link a user to a team member (their accounts, their cockpit), or unlink with ``None``. The caller checks that
+    the team member exists (auth sits below the accounts domain)."""
+    user = get_user(session, user_id)
+    if user.team_member_id == team_member_id:
+        return user
+    before = _user_state(user)
+    user.team_member_id = team_member_id
+    session.flush()
+    record_audit(
+        session, actor=actor, action="link", entity="user", entity_id=user.id, before=before, after=_user_state(user)
+    )
+    return user
+
+
+#: not an argon2 hash: verifying it always fails, so the login exists but nobody can use it until a password is set
+UNUSABLE_PASSWORD = "!"
+
+
+def create_linked_logins(
+    session: Session, *, actor: str, members: Sequence[tuple[int, str, str]], role: str = Role.csm
+) -> int:
+    """A login per team member ``(id, name, e-mail)`` that has none yet, linked to them and with no usable password
+    (an administrator sets one, or ``kizuna serve --demo-login``); returns how many were created. Hashing a password
+    per login would cost 600 argon2 hashes on the largest demo team."""
+    linked = set(session.scalars(select(User.team_member_id).where(User.team_member_id.is_not(None))))
+    by_email = {u.email: u for u in session.scalars(select(User))}
+    created = 0
+    for member_id, name, email in members:
+        email = email.strip().lower()
+        if member_id in linked or "@" not in email:
+            continue
+        existing = by_email.get(email)
+        if existing is not None:
+            # a rebuilt demo keeps its users but gets new team members: link the login back to its CSM
+            if existing.team_member_id is None:
+                link_team_member(session, actor=actor, user_id=existing.id, team_member_id=member_id)
+            continue
+        user = User(email=email, name=name, role=role, password_hash=UNUSABLE_PASSWORD, team_member_id=member_id)
+        session.add(user)
+        session.flush()
+        record_audit(session, actor=actor, action="create", entity="user", entity_id=user.id, after=_user_state(user))
+        by_email[email] = user
+        created += 1
+    return created
+
+
 def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
     _check_password(password)
     user = get_user(session, user_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,14 +12,16 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts import service as accounts
 from kizuna.activities import service as activities
+from kizuna.analytics.scoring.scorecard import load_scorecards
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.customer360 import service
+from kizuna.customer360 import cockpit, service, words
 from kizuna.health import service as health
 from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
-from kizuna.platform.web.deps import DbSession, Id
+from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.templating import language_of, render
+from kizuna.settings import Settings
 from kizuna.tasks import service as tasks_service
 
 router = APIRouter(include_in_schema=False)
@@ -39,16 +43,23 @@ def customer_360(request: Request, account_id: int, session: Session = DbSession
             }
         ],
     }
+    titles = scorecard_titles(settings_of(request), lang)
     health_charts = {
         card["score"].scorecard: {
             "kind": "line",
             "categories": [i18n.format_date(h["as_of"], lang) for h in card["history"]],
             "series": [
-                {"name": card["score"].scorecard, "data": [h["score"] for h in card["history"]], "color": "#2b8a3e"}
+                {
+                    "name": titles.get(card["score"].scorecard, card["score"].scorecard),
+                    "data": [h["score"] for h in card["history"]],
+                    "color": "#2b8a3e",
+                }
             ],
         }
         for card in view.extras.get("health", [])
     }
+    day = today()
+    risk = cockpit.risks_of(session, [account_id], today=day, day=cockpit.latest_risk_day(session)).get(account_id)
     usage = view.extras.get("usage")
     usage_chart = None
     if usage:
@@ -77,7 +88,44 @@ def customer_360(request: Request, account_id: int, session: Session = DbSession
             "mrr_chart": mrr_chart,
             "health_charts": health_charts,
             "team": accounts.team_members(session),
-            "today": today(),
+            "today": day,
+            "snooze_presets": tasks_service.snooze_presets(day),
+            "titles": titles,
+            "measure_titles": measure_titles(settings_of(request), lang),
+            "risk": risk,
+            "driver_words": lambda d: words.driver_words(d, lang),
+            "reason": words.driver_words(
+                risk.top_driver if risk else None, lang, notice_given=bool(risk and risk.notice_given)
+            ),
+            "is_context": words.is_context,
+        },
+    )
+
+
+def scorecard_titles(settings: Settings, lang: str) -> dict[str, str]:
+    """Each scorecard's title in ``lang`` from its YAML (its name when it has none)."""
+    return _titles(_scorecard_files(settings), lang)[0]
+
+
+def measure_titles(settings: Settings, lang: str) -> dict[tuple[str, str], str]:
+    """Each measure's title in ``lang`` by (scorecard, measure), from the scorecards' YAML."""
+    return _titles(_scorecard_files(settings), lang)[1]
+
+
+def _scorecard_files(settings: Settings) -> tuple[tuple[str, int], ...]:
+    return tuple((str(p), p.stat().st_mtime_ns) for p in health.scorecard_paths(settings))
+
+
+@functools.lru_cache(maxsize=32)
+def _titles(files: tuple[tuple[str, int], ...], lang: str) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Titles read once per version of the scorecard files (parsing the YAML cost a busy 360 tens of ms)."""
+    cards = load_scorecards([Path(p) for p, _ in files])
+    return (
+        {name: card.title.get(lang) or card.title.get("ja") or name for name, card in cards.items()},
+        {
+            (name, m.name): m.title.get(lang) or m.title.get("ja") or m.name
+            for name, card in cards.items()
+            for m in card.measures
         },
     )
 
@@ -159,6 +207,21 @@ def my_cockpit(
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> Response:
+    """The cockpit of ``owner_id``, else of the user's team member; without either, every CSM's book to choose from."""
+    day = today()
+    lang = language_of(request)
     member = owner_id or principal.team_member_id
-    cockpit = service.my_cockpit(session, team_member_id=member, today=today())
-    return render(request, "customer360/cockpit.html", {"c": cockpit, "team": accounts.team_members(session)})
+    view = cockpit.my_cockpit(session, team_member_id=member, today=day)
+    return render(
+        request,
+        "customer360/cockpit.html",
+        {
+            "c": view,
+            "team": accounts.team_members(session),
+            "snooze_presets": tasks_service.snooze_presets(day),
+            "reason": lambda risk: words.driver_words(
+                risk.top_driver if risk else None, lang, notice_given=bool(risk and risk.notice_given)
+            ),
+            "today": day,
+        },
+    )

@@ -1,5 +1,6 @@
-"""Customer 360 and the CSM's cockpit: a read model over many domains (accounts, billing, activities, support,
-surveys, VoC, onboarding, tasks, health, risk, KPIs, success plans, playbook runs). No domain imports it back."""
+"""Customer 360: a read model over many domains (accounts, billing, activities, support, surveys, VoC, onboarding,
+tasks, health, risk, KPIs, success plans, playbook runs). No domain imports it back. The CSM's cockpit is
+:mod:`kizuna.customer360.cockpit`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts import service as accounts
 from kizuna.accounts.models import Account, Contact, TeamMember
-from kizuna.accounts.schemas import AccountQuery, AccountRow, MrrPoint
+from kizuna.accounts.schemas import MrrPoint
 from kizuna.activities import service as activities
 from kizuna.activities.models import Activity
 from kizuna.billing.models import Invoice, Plan, Subscription
@@ -151,31 +152,3 @@ def _scores_and_plans(session: Session, account_id: int, *, today: dt.date) -> d
         extras["usage"] = usage
     extras["playbook_runs"] = playbooks_service.run_log(session, account_id=account_id, limit=20)
     return extras
-
-
-@dataclasses.dataclass
-class Cockpit:
-    owner: TeamMember | None
-    tasks: Sequence[Any]
-    at_risk: list[AccountRow]
-    renewals: list[dict[str, Any]]
-
-
-def my_cockpit(session: Session, *, team_member_id: int | None, today: dt.date, horizon_days: int = 90) -> Cockpit:
-    """A CSM's day: their open tasks (by due date and priority), their accounts at risk, their renewals."""
-    owner = session.get(TeamMember, team_member_id) if team_member_id else None
-    tasks: Sequence[Any] = ()
-    if team_member_id is not None:
-        rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-        found = tasks_service.list_tasks(session, owner_id=team_member_id, statuses=("open",), limit=200)
-        tasks = sorted(found, key=lambda t: (t.due_on or dt.date.max, rank.get(t.priority, 9)))
-    at_risk: list[AccountRow] = []
-    renewals: list[dict[str, Any]] = []
-    if team_member_id is not None:
-        at_risk = accounts.list_accounts(
-            session,
-            AccountQuery(owner_id=team_member_id, lifecycle_stage="at_risk", sort="-mrr", per_page=50),
-            today=today,
-        ).items
-        renewals = accounts.upcoming_renewals(session, today=today, horizon_days=horizon_days, owner_id=team_member_id)
-    return Cockpit(owner=owner, tasks=tasks, at_risk=at_risk, renewals=renewals)

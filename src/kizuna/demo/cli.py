@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from kizuna.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +53,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  {'events':<22} {summary.events:>12,}")
         typer.echo("seconds: " + ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
         typer.echo(f"hidden truth (for evaluating models only): {summary.truth_dir}")
+        logins = _csm_logins(s)
+        typer.echo(f"CSM logins linked to their team member: {logins} (kizuna serve --demo-login sets a password)")
         if playbooks:
             # the demo CS team works with the example library switched on, so `refresh` turns signals into tasks
             from kizuna.playbooks.service import import_library, set_enabled
@@ -62,3 +69,24 @@ def register(app: typer.Typer) -> None:
             finally:
                 rt.close()
             typer.echo(f"playbooks switched on: {len(keys)}")
+
+
+def _csm_logins(settings: Settings) -> int:
+    """A login per CSM of the demo team, linked to its team member, so that each CSM lands on their own cockpit."""
+    from sqlalchemy import select
+
+    from kizuna.accounts.models import TeamMember, TeamRole
+    from kizuna.auth.service import create_linked_logins
+    from kizuna.runtime import Runtime
+
+    rt = Runtime.open(settings)
+    try:
+        with rt.transaction() as session:
+            members = session.execute(
+                select(TeamMember.id, TeamMember.name, TeamMember.email).where(
+                    TeamMember.role == TeamRole.csm, TeamMember.active.is_(True), TeamMember.email.is_not(None)
+                )
+            ).all()
+            return create_linked_logins(session, actor="demo", members=[(int(i), n, str(e)) for i, n, e in members])
+    finally:
+        rt.close()

@@ -1,4 +1,5 @@
-"""JSON routes of tasks: list, create, read, complete. Each route parses, calls one service and returns its result."""
+"""JSON routes of tasks: list (paged, with the total count), create, read, complete. Each route parses, calls one
+service and returns its result."""
 
 from __future__ import annotations
 
@@ -11,23 +12,36 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.web.deps import DbSession, Id
 from kizuna.tasks import service as tasks_service
-from kizuna.tasks.schemas import TaskCreate, TaskDone, TaskOut
+from kizuna.tasks.schemas import TaskCreate, TaskDone, TaskOut, TaskPageOut
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 
-@router.get("/tasks", response_model=list[TaskOut], summary="Tasks by due date, then priority")
+@router.get("/tasks", response_model=TaskPageOut, summary="One page of tasks by due date (with the total count)")
 def list_tasks(
     owner_id: int | None = Query(None, ge=1, le=2**31),
     account_id: int | None = Query(None, ge=1, le=2**31),
-    status_: list[Literal["open", "snoozed", "done", "cancelled"]] = Query(["open"], alias="status"),
-    limit: int = Query(200, ge=1, le=1000),
+    status_: list[Literal["waiting", "open", "snoozed", "done", "cancelled"]] = Query(["open"], alias="status"),
+    priority: Literal["urgent", "high", "normal", "low"] | None = Query(None),
+    page: int = Query(1, ge=1, le=1_000_000),
+    per_page: int = Query(50, ge=1, le=500),
     session: Session = DbSession,
-) -> list[TaskOut]:
-    tasks = tasks_service.list_tasks(
-        session, owner_id=owner_id, account_id=account_id, statuses=tuple(status_), limit=limit
+) -> TaskPageOut:
+    found = tasks_service.page_tasks(
+        session,
+        owner_id=owner_id,
+        account_id=account_id,
+        statuses=tuple(status_),
+        priority=priority,
+        page=page,
+        per_page=per_page,
     )
-    return [TaskOut.model_validate(t) for t in tasks]
+    return TaskPageOut(
+        items=[TaskOut.model_validate(t) for t in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
 
 
 @router.post("/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, summary="Create a task")

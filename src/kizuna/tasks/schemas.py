@@ -26,6 +26,15 @@ class TaskOut(BaseModel):
     outcome: str | None
 
 
+class TaskPageOut(BaseModel):
+    """One page of tasks and how many the whole list holds."""
+
+    items: list[TaskOut]
+    total: int
+    page: int
+    per_page: int
+
+
 class TaskCreate(BaseModel):
     title: str = Field(min_length=1, max_length=500, pattern=r"\S")
     account_id: int | None = Field(default=None, ge=1, le=2**31)

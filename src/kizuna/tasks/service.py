@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from kizuna.accounts.models import TeamMember
+from kizuna.accounts.models import Account, TeamMember
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
@@ -358,3 +359,109 @@ def add_to_digest(
         digest.due_on = due_on
     session.flush()
     return digest, True
+
+
+# --- in place: reassign; a page of tasks with its total ------------------------------------------------------------
+
+
+def reassign_task(session: Session, *, actor: str, task_id: int, owner_id: int | None) -> Task:
+    """Give a live task to another team member (``None``: nobody)."""
+    task = get_task(session, task_id)
+    if task.status not in LIVE:
+        raise Conflict(f"task {task_id} is {task.status}; only open tasks can be reassigned", task_id=task_id)
+    if owner_id is not None and session.get(TeamMember, owner_id) is None:
+        raise NotFound(f"no team member {owner_id}", entity="team_member", id=owner_id)
+    before = _snapshot(task)
+    task.owner_id = owner_id
+    session.flush()
+    record_audit(
+        session, actor=actor, action="reassign", entity="task", entity_id=task.id, before=before, after=_snapshot(task)
+    )
+    return task
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a task list and how many tasks the whole list holds."""
+
+    items: list[Task]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def page_tasks(
+    session: Session,
+    *,
+    owner_id: int | None = None,
+    account_id: int | None = None,
+    statuses: tuple[str, ...] = (TaskStatus.open.value,),
+    priority: str | None = None,
+    overdue_on: dt.date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> TaskPage:
+    """One page of tasks (by due date, undated last, then id) with the total count; ``overdue_on`` keeps the tasks
+    due before that day."""
+    where: list[ColumnElement[bool]] = [Task.status.in_(statuses)]
+    if owner_id is not None:
+        where.append(Task.owner_id == owner_id)
+    if account_id is not None:
+        where.append(Task.account_id == account_id)
+    if priority is not None:
+        where.append(Task.priority == priority)
+    if overdue_on is not None:
+        where.append(Task.due_on < overdue_on)
+    total = int(session.scalar(select(func.count(Task.id)).where(*where)) or 0)
+    page = max(1, page)
+    stmt = (
+        select(Task)
+        .where(*where)
+        .order_by(Task.due_on.is_(None), Task.due_on, Task.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return TaskPage(items=list(session.scalars(stmt)), total=total, page=page, per_page=per_page)
+
+
+def snooze_presets(today: dt.date) -> list[tuple[str, dt.date]]:
+    """The snooze buttons a CSM is offered (label key, day): tomorrow, in three days, next Monday, in two weeks."""
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    return [
+        ("tasks.snooze_tomorrow", today + dt.timedelta(days=1)),
+        ("tasks.snooze_3_days", today + dt.timedelta(days=3)),
+        ("tasks.snooze_next_week", monday),
+        ("tasks.snooze_2_weeks", today + dt.timedelta(days=14)),
+    ]
+
+
+@dataclass(frozen=True)
+class TaskNames:
+    """The names a task list shows beside its tasks' ids."""
+
+    accounts: dict[int, str]
+    owners: dict[int, str]
+
+
+def names_of(session: Session, tasks: Sequence[Task]) -> TaskNames:
+    """Account and owner names of these tasks (two queries, whatever their number)."""
+    account_ids = {t.account_id for t in tasks if t.account_id is not None}
+    owner_ids = {t.owner_id for t in tasks if t.owner_id is not None}
+    accounts = (
+        {int(i): n for i, n in session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))}
+        if account_ids
+        else {}
+    )
+    owners = (
+        {
+            int(i): n
+            for i, n in session.execute(select(TeamMember.id, TeamMember.name).where(TeamMember.id.in_(owner_ids)))
+        }
+        if owner_ids
+        else {}
+    )
+    return TaskNames(accounts=accounts, owners=owners)
