@@ -34,8 +34,16 @@ def funnel(
         columns = [("stage", "funnel.stage"), ("count", "funnel.count"), ("conversion", "funnel.conversion")]
         rows = [{**s, "stage": t(f"funnel.{s['stage']}")} for s in f["stages"]]
         return export_response(format, filename="the-model", columns=[(k, t(label)) for k, label in columns], rows=rows)
-    for row in (*f["by_source"], *f["sources"], *f["untouched"]["rows"]):
-        row["source_label"] = source_label(lang, row["source"])
+    # (the service's rows are shared between requests: labelled copies)
+    f = {
+        **f,
+        "by_source": [{**r, "source_label": source_label(lang, r["source"])} for r in f["by_source"]],
+        "sources": [{**r, "source_label": source_label(lang, r["source"])} for r in f["sources"]],
+        "untouched": {
+            **f["untouched"],
+            "rows": [{**r, "source_label": source_label(lang, r["source"])} for r in f["untouched"]["rows"]],
+        },
+    }
     chart: dict[str, Any] = {
         "kind": "bar",
         "categories": [t(f"funnel.{s['stage']}") for s in f["stages"]],

@@ -35,9 +35,11 @@ def _table(session: Session, name: str, as_of: dt.date) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+@metrics.snapshot_cached
 def funnel(session: Session) -> dict[str, Any]:
     """The Model funnel from the stored ``funnel``, ``funnel_by_source``, ``stage_velocity``, ``untouched_leads``,
-    ``source_quality`` and ``segment_quality`` tables; ``snapshot_as_of`` is None before the first refresh."""
+    ``source_quality`` and ``segment_quality`` tables; ``snapshot_as_of`` is None before the first refresh. Kept
+    until the next refresh: callers must not change it."""
     stamp = metrics.latest_snapshot(session)
     empty: dict[str, Any] = {
         "stages": [],

@@ -133,8 +133,7 @@ def unit_economics(request: Request, session: Session = DbSession) -> Response:
             {"name": t("kpis.quick_ratio"), "data": [_round(m["quick_ratio"]) for m in closed], "color": "#7048e8"},
         ],
     }
-    for row in channels:
-        row["label"] = _label(t, "kpis.channel", row["channel"])
+    channels = [{**row, "label": _label(t, "kpis.channel", row["channel"])} for row in channels]  # (cached rows)
     return render(
         request,
         "kpis/unit_economics.html",

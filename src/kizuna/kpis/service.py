@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import numbers
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import closing
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -300,6 +303,47 @@ def latest_snapshot(session: Session) -> tuple[dt.date, dt.datetime | None] | No
     return day, computed
 
 
+READ_CACHE_TTL_S = 600.0
+_read_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_read_lock = threading.Lock()
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def snapshot_cached(read: Callable[Concatenate[Session, _P], _T]) -> Callable[Concatenate[Session, _P], _T]:
+    """Keep what ``read`` made of the stored snapshot per database, snapshot and arguments (ten minutes at most): a
+    page's read model is the same until the next refresh, and decoding the stored tables is most of its time. The
+    value is shared between requests: callers must not change it."""
+
+    @functools.wraps(read)
+    def cached(session: Session, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        key = (
+            read.__qualname__,
+            str(session.get_bind().engine.url),
+            latest_snapshot(session),
+            args,
+            tuple(sorted(kwargs.items())),
+        )
+        now = time.monotonic()
+        with _read_lock:
+            hit = _read_cache.get(key)
+        if hit is not None and now - hit[0] < READ_CACHE_TTL_S:
+            return cast(_T, hit[1])
+        value = read(session, *args, **kwargs)
+        with _read_lock:
+            for old in [k for k, (at, _) in _read_cache.items() if now - at >= READ_CACHE_TTL_S]:
+                del _read_cache[old]
+            _read_cache[key] = (now, value)
+        return value
+
+    return cached
+
+
+def clear_read_cache() -> None:
+    with _read_lock:
+        _read_cache.clear()
+
+
 def resolve_as_of(session: Session, as_of: dt.date | None) -> dt.date:
     """The as-of date of the snapshot taken on (or last before) ``as_of`` (default: the newest); NotFound if none."""
     query = select(func.max(KpiSeries.as_of))
@@ -459,6 +503,7 @@ class Cohorts:
     currency: str | None = None
 
 
+@snapshot_cached
 def cohorts(session: Session, *, months: int = 12) -> Cohorts:
     """The last ``months`` signup cohorts' logo and revenue retention, from the stored ``cohort_retention`` table
     (``kizuna refresh``; definitions in docs/metrics.md); empty with no ``snapshot_as_of`` before the first refresh."""
@@ -570,6 +615,7 @@ class UnitEconomics:
     mtd: dict[str, Any] | None = None
 
 
+@snapshot_cached
 def unit_economics(session: Session, *, months: int = 12) -> UnitEconomics:
     """LTV, CAC, LTV/CAC, CAC payback, ARPA and quick ratio of the last ``months`` complete months and the month to
     date, with the inputs each was computed from, read from the stored snapshot (definitions: docs/metrics.md)."""
@@ -597,6 +643,7 @@ def unit_economics(session: Session, *, months: int = 12) -> UnitEconomics:
     return out
 
 
+@snapshot_cached
 def cac_by_channel(session: Session, *, months: int = 12) -> list[dict[str, Any]]:
     """CAC per acquisition channel over the last ``months`` complete months (spend and new customers summed, then
     divided), from the stored ``cac_by_channel`` table, in the currency with the most spend; most spend first,
@@ -638,6 +685,7 @@ def _months_apart(first: dt.date, later: dt.date) -> int:
     return (later.year - first.year) * 12 + later.month - first.month
 
 
+@snapshot_cached
 def grouped_cohorts(session: Session, *, by: str, months: int = 12) -> Cohorts:
     """Logo and revenue retention per ``by`` group (``plan``: the plan at the start; ``touch_tier``), pooled over
     every start month of the group: at period p, the customers (MRR) still paying ÷ those at the start of the
@@ -660,17 +708,20 @@ def grouped_cohorts(session: Session, *, by: str, months: int = 12) -> Cohorts:
     now = stamp[0].replace(day=1)
     starts = table[table.period == 0]
     sizes = starts.groupby(by)["cohort_customers"].sum().sort_values(ascending=False)
+    starts = starts.assign(age=[_months_apart(m, now) for m in starts.cohort_month])
     for group in sizes.index:
         cohorts_of = starts[starts[by] == group]
-        rows = table[table[by] == group]
+        # a cohort has rows only for the periods it reached: the numerator needs no age filter, the base does
+        at = table[table[by] == group].groupby("period")[["customers", "mrr_minor"]].sum()
         logo: list[float | None] = []
         revenue: list[float | None] = []
         for period in out.offsets:
-            old_enough = cohorts_of[[_months_apart(m, now) >= period for m in cohorts_of.cohort_month]]
+            old_enough = cohorts_of[cohorts_of.age >= period]
             base, base_mrr = old_enough.cohort_customers.sum(), old_enough.cohort_mrr_minor.sum()
-            cells = rows[(rows.period == period) & rows.cohort_month.isin(set(old_enough.cohort_month))]
-            logo.append(float(cells.customers.sum() / base) if base else None)
-            revenue.append(float(cells.mrr_minor.sum() / base_mrr) if base_mrr else None)
+            customers = at.customers.get(period, 0)
+            mrr = at.mrr_minor.get(period, 0)
+            logo.append(float(customers / base) if base else None)
+            revenue.append(float(mrr / base_mrr) if base_mrr else None)
         out.months.append(group)  # (group names here, not months)
         out.sizes.append(int(sizes[group]))
         out.logo.append(logo)
@@ -685,6 +736,7 @@ class TenureChurn:
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # tenure_bucket, customer_months, ...
 
 
+@snapshot_cached
 def churn_by_tenure(session: Session) -> TenureChurn:
     """Average monthly logo and revenue churn per tenure bucket (the stored ``churn_by_tenure`` table), youngest
     first, in the currency with the most customer-months."""
@@ -747,6 +799,7 @@ def _usage_figures(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+@snapshot_cached
 def portfolio_usage(session: Session, *, months: int = 12) -> PortfolioUsage:
     """The portfolio usage page's figures (definitions: docs/metrics.md, "Usage"), from the stored snapshot."""
     from kizuna.billing.models import Plan

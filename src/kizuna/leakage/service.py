@@ -84,8 +84,10 @@ class Leakage:
     total_lost_minor: int = 0
 
 
+@metrics.snapshot_cached
 def leakage(session: Session, *, top: int = 20) -> Leakage:
-    """The stored leakage by reason of the latest snapshot (main currency) and its ``top`` costliest losses."""
+    """The stored leakage by reason of the latest snapshot (main currency) and its ``top`` costliest losses (kept
+    until the next refresh: callers must not change it)."""
     stamp = metrics.latest_snapshot(session)
     if stamp is None:
         return Leakage()
