@@ -7,10 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from kizuna import models as m
+from kizuna.cli import build_app
 from kizuna.db import make_engine
-from kizuna.migrations import downgrade, upgrade
+from kizuna.errors import ConfigurationError
+from kizuna.migrations import downgrade, require_current, upgrade
+from kizuna.settings import Settings
 from tests import factories
 
 
@@ -142,3 +146,19 @@ def test_kpi_snapshots_are_carried_from_points_to_series_and_back(
             ("mrr_minor", "2026-06-01", 7.0),
         ]
     engine.dispose()
+
+
+def test_work_on_an_old_schema_is_refused_with_the_way_out(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade(url, "0013series")
+    engine = make_engine(url)
+    try:
+        with pytest.raises(ConfigurationError, match=r"at 0013series, this kizuna needs .*run `kizuna init`"):
+            require_current(engine)
+        upgrade(url)
+        require_current(engine)
+    finally:
+        engine.dispose()
+    settings = Settings(data_dir=tmp_path / "never-initialised")
+    result = CliRunner().invoke(build_app(), ["--data-dir", str(settings.data_dir), "refresh"])
+    assert isinstance(result.exception, ConfigurationError) and "a new database" in str(result.exception)

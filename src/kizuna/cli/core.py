@@ -112,11 +112,13 @@ def register_refresh(app: typer.Typer) -> None:
         import json
 
         from kizuna.domains import REFRESH_STEPS
+        from kizuna.migrations import require_current
         from kizuna.pipeline.refresh import refresh as run_refresh
         from kizuna.pipeline.refresh import skipped_steps
 
         day = dt.date.fromisoformat(as_of) if as_of else None
         with runtime() as rt:
+            require_current(rt.engine)
             summaries = run_refresh(rt, REFRESH_STEPS, as_of=day, only=only or None)
         for step, summary in summaries.items():
             typer.echo(f"{step}: {json.dumps(summary, ensure_ascii=False, default=str)}")

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
 from kizuna.domains import DOMAINS
+from kizuna.migrations import require_current
 from kizuna.platform.web import i18n
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.open(settings)
+        require_current(runtime.engine)
         app.state.runtime = runtime
         if warm_caches:
             # The portfolio of a large book takes seconds to compute; do it once in the background at start-up so
