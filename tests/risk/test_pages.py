@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kizuna.analytics.risk.features import CONTEXT_FEATURES
+from kizuna.analytics.risk.features import CONTEXT_FEATURES, reassuring
 from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
 from kizuna.billing.models import Subscription
 from kizuna.cli import build_app
@@ -105,6 +105,8 @@ def test_drivers_are_split_into_signals_and_context_in_words(demo_app: DemoApp, 
                 text = sentence(driver, lang)
                 if text is None:
                     continue
+                if driver.get("kind") == "signal":  # good news is never the reason to act
+                    assert not reassuring(driver["feature"], float(driver["value"] or "nan")), driver
                 if driver["feature"] in CONTEXT_FEATURES:
                     seen_context = True
                     assert text in said.context and text not in said.signals, (driver, said)
@@ -172,3 +174,31 @@ def test_an_account_that_gave_notice_is_at_risk_and_says_so(demo_app: DemoApp, c
                 line.cancelled_at, line.end_date = cancelled_at, end_date
         refresh_risk()
         rt.close()
+
+
+def test_reasons_render_in_the_include_the_customer_360_uses(demo_app: DemoApp) -> None:
+    from kizuna.platform.web import i18n
+    from kizuna.platform.web.templating import environment
+
+    rt = _runtime(demo_app)
+    try:
+        with rt.transaction() as session:
+            top = service.at_risk_accounts(session, language="ja", limit=1)[0]
+    finally:
+        rt.close()
+    html = (
+        environment()
+        .get_template("risk/account_reasons.html")
+        .render(risk_reasons=top.reasons, _=i18n.translator("ja"), date=lambda d: i18n.format_date(d, "ja"))
+    )
+    assert top.reasons is not None and top.reasons.signals
+    assert top.reasons.signals[0] in html and "働きかけるべき兆候" in html
+    assert f"{top.probability * 100:.1f}%" in html
+
+
+def test_good_news_is_never_a_reason_to_act() -> None:
+    assert reassuring("nps_latest", 9) and not reassuring("nps_latest", 6)
+    assert reassuring("usage_trend", 0.3) and not reassuring("usage_trend", -0.4)
+    assert reassuring("severe_tickets_90d", 0) and not reassuring("severe_tickets_90d", 2)
+    assert not reassuring("days_since_last_login", 3)  # no direction known: left to the model
+    assert not reassuring("nps_latest", float("nan"))

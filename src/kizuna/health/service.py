@@ -6,6 +6,7 @@ Services take ``session`` first, flush and never commit; writes take ``actor=`` 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,15 @@ def scorecard_paths(settings: Settings | None = None) -> list[Path]:
 
 
 def scorecards(settings: Settings | None = None) -> dict[str, Scorecard]:
-    """Every scorecard in force, by name."""
-    return load_scorecards(scorecard_paths(settings))
+    """Every scorecard in force, by name (read again when a file is added, removed or changed)."""
+    paths = scorecard_paths(settings)
+    return dict(_load(tuple((p, p.stat().st_mtime_ns) for p in paths)))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(files: tuple[tuple[Path, int], ...]) -> tuple[tuple[str, Scorecard], ...]:
+    # keyed by the files and their modification times: pages ask on every request, YAML is parsed once
+    return tuple(load_scorecards([p for p, _ in files]).items())
 
 
 def _round(x: float) -> float | None:

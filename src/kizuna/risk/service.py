@@ -153,8 +153,9 @@ def load_model(row: RiskModel, models_dir: Path) -> Any:
 
 def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int) -> list[list[dict[str, Any]]]:
     """Per row, the features that raise its risk most (positive TreeSHAP contributions): up to ``signals`` of the
-    behaviour a CSM can change and, apart, up to ``context`` of the contract's context (``kind`` says which)."""
-    from kizuna.analytics.risk.features import CONTEXT_FEATURES
+    behaviour a CSM can change (a reassuring value, such as a promoter's NPS, is never a signal) and, apart, up to
+    ``context`` of the contract's context (``kind`` says which)."""
+    from kizuna.analytics.risk.features import CONTEXT_FEATURES, reassuring
 
     if population.empty:
         return []
@@ -173,10 +174,10 @@ def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int
             if c <= 0:
                 break
             kind = "context" if is_context[j] else "signal"
-            if taken[kind] >= limit[kind]:
+            v = values[i, j]
+            if taken[kind] >= limit[kind] or (kind == "signal" and reassuring(features[j], v)):
                 continue
             taken[kind] += 1
-            v = values[i, j]
             drivers.append(
                 {
                     "feature": features[j],

@@ -52,6 +52,36 @@ RISK_FEATURES = (
 CONTEXT_FEATURES = frozenset({"tenure_days", "mrr_minor", "contract_seats", "days_to_renewal"})
 
 
+#: Values at which a behaviour cannot be the reason an account is at risk, whatever a tree made of it (a promoter's
+#: NPS, growing usage, no ticket at all): ``(feature, lowest reassuring value)`` for measures where more is better and
+#: ``(feature, highest reassuring value)`` for counts of trouble. A driver with such a value is not shown as a signal.
+REASSURING_FROM = {
+    "usage_trend": 0.0,
+    "mrr_change_90d": 0.0,
+    "nps_latest": 9.0,
+    "csat_latest": 4.0,
+    "voc_sentiment": 0.2,
+    "onboarding_progress": 1.0,
+}
+REASSURING_UP_TO = {
+    "tickets_90d": 0.0,
+    "severe_tickets_90d": 0.0,
+    "failed_payments_90d": 0.0,
+    "onboarding_overdue": 0.0,
+}
+
+
+def reassuring(feature: str, value: float) -> bool:
+    """True when ``value`` of ``feature`` is good news (see :data:`REASSURING_FROM`); False for a missing value."""
+    if value != value:  # NaN
+        return False
+    if feature in REASSURING_FROM:
+        return value >= REASSURING_FROM[feature]
+    if feature in REASSURING_UP_TO:
+        return value <= REASSURING_UP_TO[feature]
+    return False
+
+
 def in_population(measures: pd.DataFrame) -> pd.Series:
     """Accounts a churn prediction is about: in force and without notice given."""
     return measures["active"].astype(bool) & ~measures["notice_given"].astype(bool)

@@ -1,0 +1,80 @@
+"""The LTV and survival page through the app ``kizuna serve`` builds, on the demo after ``kizuna refresh``: LTV per
+plan and per account, Kaplan–Meier by plan or tier, the Cox model's hazard ratios, all read from what the refresh
+stored and shown in words."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
+from kizuna.ltv import service
+from kizuna.ltv.models import AccountLtv, LtvCohortFit
+from kizuna.runtime import Runtime
+from tests.web.demo_app import DemoApp
+from tests.web.fixtures import session_token
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture
+def client(demo_app: DemoApp) -> Iterator[TestClient]:
+    with TestClient(demo_app.app) as c:
+        c.cookies.set(SESSION_COOKIE, session_token(demo_app.settings, demo_app.admin_id))
+        yield c
+
+
+def _visible(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", html, flags=re.S))
+
+
+def test_ltv_per_plan_and_account_survival_and_cox_from_the_stored_results(
+    demo_app: DemoApp, client: TestClient
+) -> None:
+    rt = Runtime.open(demo_app.settings)
+    try:
+        with rt.transaction() as session:
+            plans = session.scalars(select(LtvCohortFit)).all()
+            best = session.scalars(
+                select(AccountLtv).order_by(AccountLtv.residual_ltv_minor.desc().nulls_last())
+            ).first()
+            fits = service.survival_fits(session)
+    finally:
+        rt.close()
+    assert {("kaplan_meier", "plan"), ("kaplan_meier", "touch_tier"), ("cox", "all")} <= set(fits)
+    client.cookies.set(LANGUAGE_COOKIE, "ja")
+    html = client.get("/ltv").text
+    text = _visible(html)
+    # the 60-account demo has no plan with the 20 customers an sBG fit needs: the page says so (the 300-account
+    # demo fits two; tests/analytics/ltv checks the models against published values)
+    assert not plans and best is not None and best.residual_ltv_minor is None
+    assert "sBGモデルを当てはめられるほど" in text
+    assert "生存曲線" in text and "ハザード比" in text and "定義" in text
+    assert "MRR (対数)" in text and "log1p" not in text
+    for chart in ("chart-ltv-survival", "chart-ltv-cox"):
+        assert f'id="{chart}"' in html
+    tiers = _visible(client.get("/ltv?by=touch_tier").text)
+    assert "ハイタッチ" in tiers or "ロータッチ" in tiers or "テックタッチ" in tiers
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    assert "Hazard ratio" in client.get("/ltv").text
+
+
+def test_the_page_reads_the_stored_cox_model(demo_app: DemoApp, client: TestClient) -> None:
+    rt = Runtime.open(demo_app.settings)
+    try:
+        with rt.transaction() as session:
+            cox = service.survival_fits(session)[("cox", "all")]
+            stored = cox.result
+            cox.result = {**stored, "concordance": 0.4242}
+        client.cookies.set(LANGUAGE_COOKIE, "ja")
+        assert "0.424" in client.get("/ltv").text
+    finally:
+        with rt.transaction() as session:
+            service.survival_fits(session)[("cox", "all")].result = stored
+        rt.close()
