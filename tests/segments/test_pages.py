@@ -37,7 +37,7 @@ def test_a_rule_segment_made_and_edited_from_the_page(demo: PortfolioDemo) -> No
             "match": "all",
             "field": ["touch_tier", ""],
             "op": ["eq", "eq"],
-            "value": ["high", ""],
+            "value": ["ハイタッチ", ""],  # a labelled value is typed (or picked) as its label
             "csrf_token": csrf(listing.text),
         },
     )
@@ -49,6 +49,9 @@ def test_a_rule_segment_made_and_edited_from_the_page(demo: PortfolioDemo) -> No
     assert "次のすべてを満たす取引先" in text and "タッチ区分 が ハイタッチ" in text
     assert f"{high} 社" in text
     assert "タッチ区分: ハイタッチ" in text  # why each member joined, in words
+    assert 'name="value" value="ハイタッチ"' in page.text  # the edit form shows the label again
+    with demo.runtime.transaction() as session:
+        assert service.get_segment(session, "high-touch").definition["rules"] == [{"field": "touch_tier", "eq": "high"}]
     edited = client.post(
         "/segments/high-touch",
         data={
@@ -56,7 +59,7 @@ def test_a_rule_segment_made_and_edited_from_the_page(demo: PortfolioDemo) -> No
             "match": "any",
             "field": ["touch_tier", "touch_tier"],
             "op": ["eq", "eq"],
-            "value": ["low", "tech"],
+            "value": ["Low touch", "tech"],
             "active": "true",
             "csrf_token": csrf(page.text),
         },

@@ -64,17 +64,25 @@ def _typed(value: Any) -> str:
     return str(value)
 
 
-def _form_context(segment: Segment | None = None) -> dict[str, Any]:
+def _form_context(segment: Segment | None = None, t: Any = None) -> dict[str, Any]:
     rules: list[dict[str, str]] = []
     if segment is not None:
         for rule in segment.definition.get("rules", []):
             field = str(rule.get("field", ""))
             op = next((o for o in OPERATORS if o in rule), "eq")
             value = rule.get(op)
-            shown = ", ".join(_typed(v) for v in value) if isinstance(value, list) else _typed(value)
+            labels = dict(words.value_choices(field, t)) if t is not None else {}
+            shown = (
+                ", ".join(labels.get(str(v), _typed(v)) for v in value)
+                if isinstance(value, list)
+                else labels.get(str(value), _typed(value))
+            )
             rules.append({"field": field, "op": op, "value": shown})
     rules += [{"field": "", "op": "eq", "value": ""}] * BLANK_RULES
-    return {"form_rules": rules, "form_fields": words.FORM_FIELDS, "operators": OPERATORS}
+    choices = (
+        sorted({label for f in words.VALUE_LABELS for _, label in words.value_choices(f, t)}) if t is not None else []
+    )
+    return {"form_rules": rules, "form_fields": words.FORM_FIELDS, "operators": OPERATORS, "value_choices": choices}
 
 
 def _list(request: Request, session: Session, *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -89,7 +97,7 @@ def _list(request: Request, session: Session, *, error: str | None = None, statu
                 key=lambda d: words.rfm_order(d["segment"].definition.get("rfm_segment")),
             ),
             "error": error,
-            **_form_context(),
+            **_form_context(t=i18n.translator(language_of(request))),
         },
         status_code=status_code,
     )
@@ -112,7 +120,7 @@ def create_segment(
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> Response:
-    definition = words.definition_from_form(match, field, op, value)
+    definition = words.definition_from_form(match, field, op, value, [i18n.catalogue(x) for x in i18n.LANGUAGES])
     try:
         with session.begin_nested():
             service.create_segment(session, actor=principal.actor, key=key.strip(), name=name, definition=definition)
@@ -145,7 +153,7 @@ def _members(
             "rule_reason": lambda reason: words.rule_reason_words(
                 reason, i18n.translator(language_of(request)), i18n.catalogue(language_of(request))
             ),
-            **_form_context(segment),
+            **_form_context(segment, t=i18n.translator(language_of(request))),
         },
         status_code=status_code,
     )
@@ -171,7 +179,7 @@ def update_segment(
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> Response:
-    definition = words.definition_from_form(match, field, op, value)
+    definition = words.definition_from_form(match, field, op, value, [i18n.catalogue(x) for x in i18n.LANGUAGES])
     try:
         with session.begin_nested():
             service.update_segment(

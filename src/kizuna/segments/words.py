@@ -121,14 +121,54 @@ def _scalar(text: str) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def definition_from_form(match: str, fields: list[str], operators: list[str], values: list[str]) -> dict[str, Any]:
-    """A rule definition from the form's rows (rows without an attribute are skipped)."""
+def value_choices(field: str, t: Callable[..., str]) -> list[tuple[str, str]]:
+    """(stored value, label) of an attribute whose values are keys with labels (tiers, stages, RFM names)."""
+    from kizuna.accounts.models import LifecycleStage
+    from kizuna.analytics.ltv import RFM_SEGMENTS
+
+    if field in ("touch_tier", "tier"):
+        return [(v, t(f"tier.{v}")) for v in ("high", "low", "tech")]
+    if field == "lifecycle_stage":
+        return [(str(v.value), t(f"stage.{v.value}")) for v in LifecycleStage]
+    if field == "rfm.segment":
+        return [(name, t(rfm_key(name))) for name in RFM_SEGMENTS]
+    return []
+
+
+def _stored(field: str, value: Any, catalogues: list[dict[str, str]]) -> Any:
+    """A label typed or picked for an attribute with labelled values (ハイタッチ, High touch) as the stored value."""
+    if not isinstance(value, str):
+        return value
+    for lang_catalogue in catalogues:
+        t = lang_catalogue.get
+        for stored, label in value_choices(field, lambda key, t=t: t(key, key)):
+            if value.strip().casefold() in (label.casefold(), stored.casefold()):
+                return stored
+    return value
+
+
+def definition_from_form(
+    match: str,
+    fields: list[str],
+    operators: list[str],
+    values: list[str],
+    catalogues: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A rule definition from the form's rows (rows without an attribute are skipped); a value of a labelled
+    attribute may be typed as its label in either language (``catalogues``)."""
     rules = []
     for field, op, value in zip(fields, operators, values, strict=False):
         if not field.strip():
             continue
         op = op if op in OPERATORS else "eq"
-        rules.append({"field": field.strip(), op: parse_value(op, value)})
+        parsed = parse_value(op, value)
+        if catalogues and field.strip() in VALUE_LABELS:
+            parsed = (
+                [_stored(field.strip(), v, catalogues) for v in parsed]
+                if isinstance(parsed, list)
+                else _stored(field.strip(), parsed, catalogues)
+            )
+        rules.append({"field": field.strip(), op: parsed})
     return {"match": match if match in ("all", "any") else "all", "rules": rules}
 
 
