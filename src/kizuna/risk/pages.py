@@ -36,7 +36,8 @@ def method_label(method: str, language: str) -> str:
 def _charts(report: dict[str, Any], language: str) -> dict[str, Any]:
     t = i18n.translator(language)
     metrics = report["backtest"].get("metrics", [])
-    labels = [method_label(m["method"], language) for m in metrics]
+    # short names: the table beside the chart says what each method is
+    labels = [t("risk.method_short." + m["method"].split(" ")[0]) for m in metrics]
     calibration = report["backtest"].get("calibration", {})
     return {
         "bands": {
