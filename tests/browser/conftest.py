@@ -1,4 +1,4 @@
-"""Browser tests' fixtures: the web test company (``world``) and the demo app (``demo_app``) served by uvicorn."""
+"""Browser tests' fixtures: the web test company (``world``) and the session demo (tests/conftest.py) served."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 
 from kizuna.web.app import create_app
-from tests.web.demo_app import DemoApp, demo_app  # noqa: F401
+from tests.web.demo_app import DemoApp
 from tests.web.fixtures import _world_template, world  # noqa: F401
 
 
@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def served(demo_app: DemoApp) -> Iterator[str]:  # noqa: F811 (the fixture imported above)
+def served(demo_app: DemoApp) -> Iterator[str]:
     """The demo served by uvicorn as ``kizuna serve`` does (its own app object: the lifespan opens the runtime)."""
     port = _free_port()
     server = uvicorn.Server(
