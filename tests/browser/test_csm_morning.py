@@ -4,6 +4,7 @@ why, then complete a task in place on a filtered, paged task list and stay on th
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 import threading
@@ -13,8 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from kizuna.accounts.models import Account
+from kizuna.auth.models import User
+from kizuna.platform.clock import today
 from kizuna.runtime import Runtime
+from kizuna.tasks.service import create_task
 from kizuna.web.app import create_app
 from kizuna.web.cli import reset_busiest_csm
 from tests.browser.test_journey import CHROMIUM_ARGS
@@ -33,11 +39,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def demo_csm(demo_app: DemoApp) -> tuple[str, str]:
-    """The demo's CSM login with the largest book, given a password as ``kizuna serve --demo-login`` does."""
+    """The demo's CSM login with the largest book, given a password as ``kizuna serve --demo-login`` does, and a few
+    tasks of their own beside the playbooks' (each language's walk completes, snoozes and reassigns three)."""
     runtime = Runtime.open(demo_app.settings)
     try:
         with runtime.transaction() as session:
             email = reset_busiest_csm(session, password=PASSWORD)
+            user = session.scalars(select(User).where(User.email == email)).one()
+            account_id = session.scalars(select(Account.id).where(Account.owner_id == user.team_member_id)).first()
+            for i in range(8):
+                create_task(
+                    session,
+                    actor="test",
+                    title=f"フォローアップ {i + 1}",
+                    account_id=account_id,
+                    owner_id=user.team_member_id,
+                    due_on=today() + dt.timedelta(days=i),
+                )
     finally:
         runtime.close()
     assert email is not None, "kizuna demo made no CSM login"

@@ -56,3 +56,49 @@ def test_a_manager_without_a_team_member_chooses_a_book(world: WebWorld) -> None
     assert 'id="books"' in html and f'href="/me?owner_id={world.team_member_id}"' in html and "佐藤 花子" in html
     chosen = client.get("/me", params={"owner_id": world.team_member_id}).text
     assert 'id="cockpit-owner"' in chosen and 'id="books"' not in chosen
+
+
+def test_an_account_at_risk_says_why_on_the_cockpit_and_its_360(world: WebWorld) -> None:
+    from kizuna import models as m
+
+    with world.runtime.transaction() as session:
+        model = m.RiskModel(
+            file_name="x.joblib",
+            data_as_of=today(),
+            horizon_days=90,
+            train_start=today(),
+            train_end=today(),
+            n_samples=100,
+            base_rate=0.1,
+            features=[],
+            params={},
+            metrics={},
+            trained_by="t",
+        )
+        session.add(model)
+        session.flush()
+        drivers = [
+            {"feature": "days_to_renewal", "kind": "context", "value": 30, "contribution": 2.0},
+            {"feature": "days_since_last_login", "kind": "signal", "value": 45, "contribution": 1.0},
+        ]
+        session.add(
+            m.RiskScore(
+                account_id=world.account_id,
+                model_id=model.id,
+                as_of=today(),
+                probability=0.6,
+                band="high",
+                drivers=drivers,
+            )
+        )
+    client = world.client("csm")
+    me = client.get("/me").text
+    start = me.index('id="at-risk"')
+    at_risk = me[start : me.index("</section>", start)]
+    assert "株式会社サクラ商事" in at_risk and "60%" in at_risk
+    assert "days_since_last_login" not in me and "days_to_renewal" not in me
+    page = client.get(f"/accounts/{world.account_id}").text
+    reason = page[page.index('id="risk-reason"') :].split("</p>")[0]
+    assert "45" in reason  # the signal a CSM can act on, in words
+    context = page[page.index('id="risk-context"') :].split("</p>")[0]
+    assert "30" in context  # the renewal timing, apart

@@ -151,11 +151,9 @@ def risks_of(session: Session, account_ids: Sequence[int], *, today: dt.date, da
             )
         )
         for account_id, probability, band, drivers in rows:
-            risks[int(account_id)] = Risk(
-                probability=float(probability),
-                band=band,
-                drivers=tuple(d for d in drivers or () if isinstance(d, dict)),
-            )
+            found = tuple(d for d in drivers or () if isinstance(d, dict))
+            notice = any(d.get("kind") == "notice" or d.get("feature") == "notice_given" for d in found)
+            risks[int(account_id)] = Risk(probability=float(probability), band=band, drivers=found, notice_given=notice)
     noticed = session.scalars(
         select(Subscription.account_id)
         .where(paid_lines_on(today), Subscription.status == "cancelled", Subscription.account_id.in_(account_ids))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,6 +22,7 @@ from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.templating import language_of, render
+from kizuna.risk import service as risk_service
 from kizuna.settings import Settings
 from kizuna.tasks import service as tasks_service
 
@@ -93,13 +95,33 @@ def customer_360(request: Request, account_id: int, session: Session = DbSession
             "titles": titles,
             "measure_titles": measure_titles(settings_of(request), lang),
             "risk": risk,
-            "driver_words": lambda d: words.driver_words(d, lang),
-            "reason": words.driver_words(
-                risk.top_driver if risk else None, lang, notice_given=bool(risk and risk.notice_given)
-            ),
-            "is_context": words.is_context,
+            **_risk_in_words(session, account_id, risk, lang),
         },
     )
+
+
+def _reason(found: Any, risk: cockpit.Risk, lang: str) -> str:
+    """Why an account is at risk, in one sentence: the risk domain's strongest signal, else the stored driver."""
+    if found is not None and found.signals:
+        return str(found.signals[0])
+    return words.driver_words(risk.top_driver, lang, notice_given=risk.notice_given)
+
+
+def _risk_in_words(session: Session, account_id: int, risk: cockpit.Risk | None, lang: str) -> dict[str, Any]:
+    """The account's churn risk as sentences: the reason (the strongest signal), the signals a CSM can act on and,
+    apart, the context; the risk domain's sentences (:func:`kizuna.risk.service.reasons`), else the stored drivers
+    through this domain's labels."""
+    found = risk_service.reasons(session, [account_id], lang).get(account_id)
+    if found is not None:
+        signals, context = list(found.signals), list(found.context)
+    elif risk is not None:
+        signals = [words.driver_words(d, lang) for d in risk.drivers if not words.is_context(d)]
+        context = [words.driver_words(d, lang) for d in risk.drivers if words.is_context(d)]
+    else:
+        signals, context = [], []
+    notice = bool(risk and risk.notice_given)
+    reason = signals[0] if signals else words.driver_words(risk.top_driver if risk else None, lang, notice_given=notice)
+    return {"reason": reason, "risk_signals": signals, "risk_context": context}
 
 
 def scorecard_titles(settings: Settings, lang: str) -> dict[str, str]:
@@ -212,6 +234,7 @@ def my_cockpit(
     lang = language_of(request)
     member = owner_id or principal.team_member_id
     view = cockpit.my_cockpit(session, team_member_id=member, today=day)
+    reasons = risk_service.reasons(session, [a.account_id for a in view.at_risk], lang)
     return render(
         request,
         "customer360/cockpit.html",
@@ -219,9 +242,7 @@ def my_cockpit(
             "c": view,
             "team": accounts.team_members(session),
             "snooze_presets": tasks_service.snooze_presets(day),
-            "reason": lambda risk: words.driver_words(
-                risk.top_driver if risk else None, lang, notice_given=bool(risk and risk.notice_given)
-            ),
+            "reason": lambda a: _reason(reasons.get(a.account_id), a.risk, lang),
             "today": day,
         },
     )

@@ -50,4 +50,4 @@ def driver_words(driver: dict[str, Any] | None, language: str, *, notice_given: 
 
 def is_context(driver: dict[str, Any]) -> bool:
     """Whether a driver is context (tenure, contract timing, size) rather than something the CSM can act on."""
-    return str(driver.get("feature") or "") in CONTEXT
+    return driver.get("kind") == "context" or str(driver.get("feature") or "") in CONTEXT
