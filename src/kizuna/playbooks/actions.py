@@ -48,7 +48,8 @@ def _attributes(session: Session, account_id: int, today: dt.date) -> dict[str, 
 def _sandbox() -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(autoescape=False)
+    # a fact that is missing (an NPS answer without a comment) renders as nothing, never as "None"
+    return SandboxedEnvironment(autoescape=False, finalize=lambda value: "" if value is None else value)
 
 
 def render_text(text: s.Text | None, language: str, context: dict[str, Any]) -> str:
