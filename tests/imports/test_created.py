@@ -57,7 +57,7 @@ def test_subscriptions_and_events_date_back_the_accounts_they_show_older(
     (tmp_path / "products.csv").write_text("external_id,name\nP,Cloud\n", encoding="utf-8")
     run(session, settings, "products", tmp_path / "products.csv")
     (tmp_path / "plans.csv").write_text(
-        "external_id,product_external_id,name,list_price_minor\nPRO,P,Pro,5000\n", encoding="utf-8"
+        "external_id,product_external_id,name,list_price_minor,currency\nPRO,P,Pro,5000,JPY\n", encoding="utf-8"
     )
     run(session, settings, "plans", tmp_path / "plans.csv")
     lines = tmp_path / "subscriptions.csv"
@@ -66,7 +66,7 @@ def test_subscriptions_and_events_date_back_the_accounts_they_show_older(
         "S1,B-1,PRO,5000,2025-06-01\nS2,B-1,PRO,5000,2024-02-01\nS3,B-2,PRO,5000,2026-01-15\n",
         encoding="utf-8",
     )
-    summary = run(session, settings, "subscriptions", lines)
+    summary = run(session, settings, "subscriptions", lines, currency="JPY")
     assert (summary.imported, summary.created_at_dated_back) == (3, 2)
     assert any("2 accounts were dated back" in note for note in summary.notes)
     dates = created(session)
@@ -74,7 +74,7 @@ def test_subscriptions_and_events_date_back_the_accounts_they_show_older(
     assert dates["B-2"] == dt.datetime(2026, 1, 14, 15, tzinfo=dt.UTC)
     assert dates["B-3"] == undated  # no line, no event: still the import's day
 
-    again = run(session, settings, "subscriptions", lines)
+    again = run(session, settings, "subscriptions", lines, currency="JPY")
     assert (again.unchanged, again.created_at_dated_back, again.notes) == (3, 0, [])
     assert created(session) == dates
 

@@ -134,7 +134,7 @@ def test_excel_serial_dates_are_read(session: Session, settings: Settings, tmp_p
     path.write_text(
         "external_id,account_id,plan_id,mrr_minor,start_date\nS-X,ACC-X,PLAN-X,1000,45658\n", encoding="utf-8"
     )
-    assert run(session, settings, "subscriptions", path).imported == 1
+    assert run(session, settings, "subscriptions", path, currency="JPY").imported == 1
     assert session.scalar(select(m.Subscription.start_date).where(m.Subscription.external_id == "S-X")) == dt.date(
         2025, 1, 1
     )
@@ -279,8 +279,9 @@ def test_salesforce_japanese_exports(session: Session, settings: Settings) -> No
     acc = session.scalars(select(m.Account).where(m.Account.external_id == "0015g00000AbCdE")).one()
     assert (acc.industry, acc.employee_band, acc.region, acc.owner_id) == ("製造", "51-200", "東京都", yamada.id)
 
-    summary = run(session, settings, "opportunities", DATA / "salesforce_opportunities_ja.csv")
-    assert summary.recognised_columns["フェーズ"] == "stage" and summary.recognised_columns["金額"] == "amount_minor"
+    # a single-currency org exports no currency column: the import says it (--currency JPY)
+    summary = run(session, settings, "opportunities", DATA / "salesforce_opportunities_ja.csv", currency="JPY")
+    assert summary.recognised_columns["フェーズ"] == "stage" and summary.recognised_columns["金額"] == "amount"
     assert (summary.imported, summary.rejected) == (3, 1)
     assert "unknown account" in rejects(summary)[0]["reason"]
     opps = {o.external_id: o for o in session.scalars(select(m.Opportunity))}
@@ -358,8 +359,8 @@ def test_payments_take_their_account_from_the_invoice(session: Session, settings
         "PAY-1,INV-1,2026-01-01 10:00,55000,failed,1\nPAY-2,INV-1,2026-01-04 10:00,55000,succeeded,0\n",
         encoding="utf-8",
     )
-    assert run(session, settings, "invoices", tmp_path / "inv.csv").imported == 1
-    summary = run(session, settings, "payments", tmp_path / "pay.csv")
+    assert run(session, settings, "invoices", tmp_path / "inv.csv", currency="JPY").imported == 1
+    summary = run(session, settings, "payments", tmp_path / "pay.csv", currency="JPY")
     assert (summary.imported, summary.rejected) == (1, 1)
     assert rejects(summary)[0]["reason"] == "must be at least 1"
     assert session.scalar(select(m.Payment.account_id).where(m.Payment.external_id == "PAY-1")) == acc.id
@@ -371,14 +372,14 @@ def test_marketing_spend_is_keyed_by_month_and_channel(session: Session, setting
         'month,channel,amount_minor\n2026年1月,seminar,"1,000,000円"\n2026-01-15,ads,500000\n2026/01,seminar,10\n',
         encoding="utf-8",
     )
-    summary = run(session, settings, "marketing_spend", path)
+    summary = run(session, settings, "marketing_spend", path, currency="JPY")
     assert (summary.imported, summary.rejected) == (2, 1)
     assert "already in row 2" in rejects(summary)[0]["reason"]
     assert set(session.execute(select(m.MarketingSpend.month, m.MarketingSpend.amount_minor))) == {
         (dt.date(2026, 1, 1), 1_000_000),
         (dt.date(2026, 1, 1), 500_000),
     }
-    again = run(session, settings, "marketing_spend", path)
+    again = run(session, settings, "marketing_spend", path, currency="JPY")
     assert (again.imported, again.unchanged) == (0, 2)
 
 
@@ -450,26 +451,27 @@ def test_progress_is_reported_while_rows_are_read(session: Session, settings: Se
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and 0 < seen[0][0] < seen[-1][0] < size
 
 
-def test_amounts_without_a_currency_column_are_read_in_the_row_s_currency(
+def test_amounts_without_a_currency_column_are_read_in_the_row_s_currency_and_a_new_row_needs_one(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     factories.plan(session, external_id="PLAN-BASE")
     product = session.scalar(select(m.Product.external_id).join(m.Plan).where(m.Plan.external_id == "PLAN-BASE"))
     first = tmp_path / "plans.csv"
     first.write_text(
-        f"external_id,product_external_id,name,list_price_minor,currency\nP-USD,{product},Pro US,$12.50,USD\n",
+        f"external_id,product_external_id,name,list_price,currency\nP-USD,{product},Pro US,$12.50,USD\n",
         encoding="utf-8",
     )
     assert run(session, settings, "plans", first).imported == 1
     second = tmp_path / "plans2.csv"
     second.write_text(
-        f"external_id,product_external_id,name,list_price_minor\nP-USD,{product},Pro US,15.00\n"
+        f"external_id,product_external_id,name,list_price\nP-USD,{product},Pro US,15.00\n"
         f'P-JPY,{product},Pro JP,"1,500円"\n',
         encoding="utf-8",
     )
     summary = run(session, settings, "plans", second)
-    assert (summary.imported, summary.updated, summary.rejected) == (1, 1, 0)
+    assert (summary.imported, summary.updated, summary.rejected) == (0, 1, 1)  # the new row says no currency
+    assert [(r.row, r.column) for r in summary.sample_rejections] == [(3, "list_price")]
     prices = dict(session.execute(select(m.Plan.external_id, m.Plan.list_price_minor)).all())
     currencies = dict(session.execute(select(m.Plan.external_id, m.Plan.currency)).all())
     assert (prices["P-USD"], currencies["P-USD"]) == (1500, "USD")
-    assert (prices["P-JPY"], currencies["P-JPY"]) == (1500, "JPY")
+    assert "P-JPY" not in prices

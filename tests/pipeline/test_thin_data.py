@@ -101,7 +101,7 @@ def build_hub(settings: Settings, customers: Sequence[Customer]) -> None:
                         "account_external_id",
                         "plan_external_id",
                         "status",
-                        "mrr_minor",
+                        "mrr",
                         "currency",
                         "start_date",
                         "end_date",

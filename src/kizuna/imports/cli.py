@@ -33,6 +33,12 @@ def register(app: typer.Typer) -> None:
         ),
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing but the rejects."),
         actor: str = typer.Option("cli", "--actor", help="Who runs the import (recorded in the audit log)."),
+        currency: str = typer.Option(
+            None,
+            "--currency",
+            help="ISO currency of rows without a currency column or cell, e.g. JPY, USD (money without one is "
+            "rejected).",
+        ),
         timezone: str = typer.Option(
             None,
             "--timezone",
@@ -64,6 +70,7 @@ def register(app: typer.Typer) -> None:
                         sheet=sheet,
                         progress=callback,
                         timezone=timezone,
+                        currency=currency,
                     )
             except KizunaError as exc:
                 if not dry_run and file.is_file():

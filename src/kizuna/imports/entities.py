@@ -81,8 +81,18 @@ class EntitySpec:
     def required_columns(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.required]
 
+    @property
+    def amount_columns(self) -> dict[str, str]:
+        """Amount column → its ``*_minor`` field: ``mrr`` holds an amount of the row's currency (``12.50`` USD),
+        ``mrr_minor`` the same in minor units (``1250``). One rule for every money field (docs/imports.md)."""
+        return {
+            f.name.removesuffix("_minor"): f.name
+            for f in self.fields.values()
+            if f.kind == "money" and f.name.removesuffix("_minor") not in self.fields
+        }
+
     def known_columns(self) -> set[str]:
-        names = set(self.fields) | set(self.derived)
+        names = set(self.fields) | set(self.derived) | set(self.amount_columns)
         for ref in self.references:
             names.update(source for source, _ in ref.sources)
         return names

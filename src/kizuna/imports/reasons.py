@@ -31,6 +31,8 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^same .* as the existing .*$", "imports.reason.clash_existing"),
         (r"^before start_date$", "imports.reason.before_start"),
         (r"^not an ISO 4217 currency code\b.*$", "imports.reason.currency"),
+        (r"^no currency for this money\b.*$", "imports.reason.no_currency"),
+        (r"^minor units \(.* of (?P<currency>[A-Z]{3})\) are whole numbers\b.*$", "imports.reason.minor_units"),
         (r"^\w+ scores run (?P<lo>[\d.-]+)\.\.(?P<hi>[\d.-]+)$", "imports.reason.score_range"),
     )
 )

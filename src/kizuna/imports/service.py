@@ -41,6 +41,7 @@ from kizuna.imports.values import (
     parse_date,
     parse_datetime,
     parse_int,
+    parse_minor_units,
     parse_money,
     parse_text,
 )
@@ -81,11 +82,13 @@ def import_file(
     display_name: str | None = None,
     progress: ProgressCallback | None = None,
     timezone: str | None = None,
+    currency: str | None = None,
 ) -> ImportSummary:
     """Import ``path`` into ``entity``; returns what was imported, updated, unchanged and rejected.
 
     Naive timestamps (and dates given for timestamps) are read in ``timezone``, else the mapping's ``timezone``, else
-    the company's (``settings.timezone``).
+    the company's (``settings.timezone``). ``currency`` is the currency of rows that have no currency cell (else the
+    mapping's default, else that of the row updated; a new row's money without any is rejected, never defaulted).
 
     Rows are upserted by ``external_id`` (marketing spend: by month and channel); rows that fail validation go to a
     rejects CSV under ``settings.rejects_dir``. Raises :class:`~kizuna.errors.ImportRejected` when the whole file is
@@ -99,6 +102,11 @@ def import_file(
         raise ImportRejected(f"{path}: no such file", file=str(path))
     mapping_file = MappingFile.load(Path(mapping)) if isinstance(mapping, (str, Path)) else mapping
     zone = timezone or (mapping_file.timezone if mapping_file else None)
+    import_currency = None
+    if currency:
+        import_currency = currency.strip().upper()
+        if len(import_currency) != 3 or not import_currency.isalpha():
+            raise ImportRejected(f"--currency {currency!r}: not an ISO 4217 currency code (e.g. JPY, USD)")
     company_zone = settings.timezone
     if zone and zone != settings.timezone:
         # this file's naive timestamps only: the business calendar (months, created_at by rule) stays the company's
@@ -140,6 +148,7 @@ def import_file(
             display_name=name,
             progress=progress,
             company_tz=ZoneInfo(company_zone),
+            currency=import_currency,
         )
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.timezone = settings.timezone
@@ -275,6 +284,7 @@ class _Lookups:
 
 def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
     present = set(plan.positions) | set(plan.defaults)
+    present |= {minor for alias, minor in spec.amount_columns.items() if alias in present}
     missing = [c for c in spec.required_columns if c not in present]
     if spec.name == "contacts" and not present & {"name", "first_name", "last_name"}:
         missing.append("name (or last_name/first_name)")
@@ -286,23 +296,42 @@ def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
     return missing
 
 
+#: why a money cell of a row whose currency nobody said is refused (never a silent default)
+NO_CURRENCY = (
+    "no currency for this money: the file has no currency (column or cell); add a currency column, or say the "
+    "import's currency (--currency JPY, or the mapping's defaults: currency: JPY)"
+)
+
+
 class _RowValidator:
-    def __init__(self, session: Session, spec: EntitySpec, plan: ColumnPlan, settings: Settings, file: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        spec: EntitySpec,
+        plan: ColumnPlan,
+        settings: Settings,
+        file: str,
+        *,
+        currency: str | None = None,
+    ) -> None:
         self.spec = spec
         self.plan = plan
         self.file = file
         self.tz = ZoneInfo(settings.timezone)
-        self.default_currency = settings.currency
+        # an entity with no currency column (team members' capacity) holds the company's currency
+        self.company_currency = settings.currency
+        self.import_currency = currency
         self.lookups = _Lookups(session)
-        # Without a currency column, amounts are read in the currency of the row being updated (new rows: the default).
+        # Where a row says no currency, its money is read in the import's currency, else in that of the row updated.
         self.existing_currency: dict[str, str] = {}
-        if "currency" in spec.fields and "currency" not in plan.positions and spec.key == ("external_id",):
+        if "currency" in spec.fields and spec.key == ("external_id",):
             model: Any = spec.model
-            self.existing_currency = {
-                k: c
-                for k, c in session.execute(select(model.external_id, model.currency))
-                if c != self.default_currency
-            }
+            rows = session.execute(select(model.external_id, model.currency))
+            self.existing_currency = {key: code for key, code in rows}
+        #: money read, by (file column, kizuna column, currency, read as an amount): (row, minor units), for the
+        #: x100 check
+        self.money: dict[tuple[str, str, str, bool], list[tuple[int, int]]] = {}
+        self.header_of = {column: header for header, column in plan.recognised.items()}
 
     def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
         errors.append(
@@ -328,15 +357,22 @@ class _RowValidator:
         errors: list[Rejection] = []
         values: dict[str, Any] = {}
 
-        currency = self.default_currency
-        if self.existing_currency and not is_blank(raw.get("external_id")):
-            currency = self.existing_currency.get(str(raw["external_id"]).strip(), currency)
-        if "currency" in raw and not is_blank(raw["currency"]):
+        has_currency = "currency" in spec.fields
+        currency: str | None = None if has_currency else self.company_currency
+        bad_currency = False
+        if has_currency and "currency" in raw and not is_blank(raw["currency"]):
             code = parse_text(raw["currency"]).upper()
             if len(code) != 3 or not code.isalpha():
                 self._fail(errors, row, "currency", raw["currency"], "not an ISO 4217 currency code (e.g. JPY)")
+                bad_currency = True
             else:
                 currency = code
+        elif has_currency and self.import_currency:
+            currency = self.import_currency
+        elif has_currency and not is_blank(raw.get("external_id")):
+            currency = self.existing_currency.get(str(raw["external_id"]).strip())
+        # an amount column (mrr) fills its *_minor field (mrr_minor) when the file has not that one too
+        amounts = {minor: alias for alias, minor in spec.amount_columns.items() if alias in raw and minor not in raw}
 
         # derived columns
         if "employees" in raw and "employee_band" not in raw and not is_blank(raw["employees"]):
@@ -350,29 +386,41 @@ class _RowValidator:
             raw[name_column] = " ".join(parts) if parts else None
 
         for column, field in spec.fields.items():
-            if column not in raw:
+            source = amounts.get(column, column)
+            if source not in raw:
                 continue
-            value = self._map_value(column, raw[column], field)
+            value = self._map_value(column, raw[source], field)
             if is_blank(value):
                 if field.required:
-                    self._fail(errors, row, column, value, "required")
+                    self._fail(errors, row, source, value, "required")
                 elif field.nullable:
                     values[column] = None
                 continue
+            if field.kind == "money" and currency is None:
+                if not bad_currency:
+                    self._fail(errors, row, source, raw[source], NO_CURRENCY)
+                continue
             try:
-                values[column] = self._parse_cell(field, value, currency)
+                values[column] = self._parse_cell(field, value, currency or "", amount=source != column)
             except CellError as exc:
-                self._fail(errors, row, column, raw[column], str(exc))
+                self._fail(errors, row, source, raw[source], str(exc))
+                continue
+            if field.kind == "money" and currency:
+                header = self.header_of.get(source, source)
+                key = (header, column, currency, source != column)
+                self.money.setdefault(key, []).append((row, values[column]))
+        if has_currency and currency and "currency" not in values and not bad_currency:
+            values["currency"] = currency
         if spec.name == "contacts" and values.get("name") is None and not any(e.column == "name" for e in errors):
             self._fail(errors, row, "name", "", "required")
 
         for ref in spec.references:
             self._resolve(ref, raw, values, errors, row)
 
-        self._entity_rules(raw, values, errors, row, currency)
+        self._entity_rules(raw, values, errors, row, currency or self.company_currency)
         return values, errors
 
-    def _parse_cell(self, field: FieldSpec, value: object, currency: str) -> Any:
+    def _parse_cell(self, field: FieldSpec, value: object, currency: str, *, amount: bool = False) -> Any:
         date_format = self.plan.date_formats.get(field.name)
         parsed: Any
         if field.kind == "text":
@@ -387,7 +435,7 @@ class _RowValidator:
         if field.kind == "int":
             parsed = parse_int(value)
         elif field.kind == "money":
-            parsed = parse_money(value, currency=currency)
+            parsed = parse_money(value, currency=currency) if amount else parse_minor_units(value, currency=currency)
         elif field.kind == "bool":
             return parse_bool(value)
         elif field.kind == "date":
@@ -450,6 +498,36 @@ class _RowValidator:
             values["month"] = values["month"].replace(day=1)
 
 
+#: a money value this many times the column's median (or that fraction of it) looks like the x100 trap
+HUNDREDFOLD = 50
+#: the rows a x100 note names at most
+NOTE_ROWS = 10
+
+
+def hundredfold_notes(money: dict[tuple[str, str, str, bool], list[tuple[int, int]]]) -> list[str]:
+    """A warning for each money column whose values, in one currency, hold some about 100 times the others: minor
+    units written in an amount column (4900 for $49.00) or amounts in a ``*_minor`` column (49 for $49.00) — the
+    "x100 trap". Names the rows (the first ``NOTE_ROWS``); the rows are imported as they are."""
+    notes = []
+    for (header, column, currency, amount), values in money.items():
+        positive = sorted(v for _, v in values if v > 0)
+        if len(positive) < 3:
+            continue
+        median = positive[(len(positive) - 1) // 2]  # the lower median: a value of the column
+        odd = [row for row, v in values if v > 0 and (v >= median * HUNDREDFOLD or v * HUNDREDFOLD <= median)]
+        if odd:
+            shown = ", ".join(str(r) for r in odd[:NOTE_ROWS])
+            if len(odd) > NOTE_ROWS:
+                shown += f" and {len(odd) - NOTE_ROWS:,} more"
+            what = f"amounts (not minor units: else name it {column})" if amount else "minor units (not amounts)"
+            notes.append(
+                f"{header} ({currency}): rows {shown} are about 100 times larger or smaller than the column's other "
+                f"values (median {median:,} minor units): check that the column holds {what} (the x100 trap, "
+                "docs/imports.md)"
+            )
+    return notes
+
+
 def _key_of(spec: EntitySpec, values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values.get(k) for k in spec.key)
 
@@ -470,6 +548,7 @@ def _import_rows(
     display_name: str,
     progress: ProgressCallback | None = None,
     company_tz: ZoneInfo | None = None,
+    currency: str | None = None,
 ) -> ImportSummary:
     source = read_rows(path, fmt=file_format, encoding=encoding, sheet=sheet)
     size = path.stat().st_size
@@ -494,7 +573,7 @@ def _import_rows(
         recognised_columns=plan.recognised,
         ignored_columns=plan.ignored,
     )
-    validator = _RowValidator(session, spec, plan, settings, display_name)
+    validator = _RowValidator(session, spec, plan, settings, display_name, currency=currency)
     writer = RejectsWriter(rejects_path(settings.rejects_dir, entity=spec.name, source=Path(display_name)))
     with writer:
         accepted: list[tuple[int, tuple[Any, ...], dict[str, Any]]] = []
@@ -545,6 +624,7 @@ def _import_rows(
                 continue
             first_row_of[key] = row
             accepted.append((row, key, values))
+        summary.notes.extend(hundredfold_notes(validator.money))
 
         # One savepoint for every write of this import: an error or Ctrl-C rolls all of it back; a dry run too.
         savepoint = session.begin_nested()

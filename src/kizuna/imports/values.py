@@ -131,6 +131,25 @@ def parse_money(value: object, *, currency: str) -> int:
     return int(minor)
 
 
+def parse_minor_units(value: object, *, currency: str) -> int:
+    """A ``*_minor`` cell: a whole number of ``currency``'s minor units (cents for USD, yen for JPY): ``1250``,
+    ``1,250``, ``¥50,000``. A fraction is refused: it is an amount, which goes in the column without ``_minor``."""
+    exponent = minor_unit_exponent(currency)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        minor = parse_money(value, currency="JPY")  # the number as written, no decimal allowed
+    except CellError as exc:
+        if "more decimals" not in str(exc):
+            raise
+        unit = "cents" if exponent == 2 else "minor units"
+        raise CellError(
+            f"minor units ({unit} of {currency}) are whole numbers: an amount such as this belongs in the column "
+            "without _minor (mrr, list_price, amount)"
+        ) from None
+    return minor
+
+
 _TRUE = {"true", "t", "yes", "y", "1", "はい", "○", "〇", "有", "有効", "済", "on", "✓"}
 _FALSE = {"false", "f", "no", "n", "0", "いいえ", "×", "無", "無効", "未", "off", "-"}
 
