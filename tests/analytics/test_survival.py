@@ -102,3 +102,14 @@ def test_lifetimes_from_the_hub_and_curves_by_segment() -> None:
     model = cox_model(lifetimes)
     assert 0.5 < model.concordance <= 1.0
     assert {"covariate", "hazard_ratio", "p"} <= set(model.summary.columns)
+
+
+def test_a_cox_model_without_a_comparable_pair_says_so() -> None:
+    """Found by the thin-data property test: the only churn is the longest lifetime, so no pair of accounts can be
+    ordered and lifelines' concordance divided by zero; the LTV step now skips the Cox fit with this reason."""
+    from kizuna.analytics.survival import cox_model
+    from kizuna.errors import NotEnoughData
+
+    lifetimes = pd.DataFrame({"duration_days": [10.0, 20.0, 30.0], "churned": [False, False, True], "plan": "a"})
+    with pytest.raises(NotEnoughData, match="churned before another account's observed end"):
+        cox_model(lifetimes)

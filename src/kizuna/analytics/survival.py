@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kizuna.analytics.churn.labels import coverage_intervals
-from kizuna.errors import InvalidInput
+from kizuna.errors import InvalidInput, NotEnoughData
 
 SEGMENTS = ("plan", "industry", "touch_tier")
 
@@ -175,6 +175,12 @@ class CoxModel:
     model: Any = field(default=None, repr=False)
 
 
+def _comparable_pairs(frame: pd.DataFrame) -> bool:
+    """Whether some account churned strictly before another one's duration ended (a pair the concordance counts)."""
+    churned = frame.loc[frame["churned"] == 1, "duration_days"]
+    return bool(len(churned)) and bool((frame["duration_days"] > churned.min()).any())
+
+
 def cox_model(
     lifetimes: pd.DataFrame,
     *,
@@ -216,6 +222,9 @@ def cox_model(
     frame = frame.loc[:, frame.nunique() > 1] if len(frame) else frame
     if "duration_days" not in frame or "churned" not in frame or frame["churned"].sum() == 0:
         raise InvalidInput("a Cox model needs accounts with churn and varying covariates")
+    if not _comparable_pairs(frame):
+        # lifelines' concordance divides by the pairs and raises ZeroDivisionError (found on small random hubs)
+        raise NotEnoughData("a Cox model needs an account that churned before another account's observed end")
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         cph = CoxPHFitter(penalizer=penalizer).fit(frame, duration_col="duration_days", event_col="churned")
