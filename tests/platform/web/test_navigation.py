@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 
 from kizuna.domains import DOMAINS
 from kizuna.platform.web import i18n
-from kizuna.platform.web.navigation import SECTIONS, NavLink, grouped, is_active
+from kizuna.platform.web.navigation import SECTIONS, NavLink, active_url, grouped, is_active
 from kizuna.settings import Settings
 from kizuna.web.app import create_app
 
@@ -52,6 +52,10 @@ def test_active_link_is_the_page_or_one_below_it() -> None:
     assert not is_active(voc, "/vocabulary")
     assert is_active(NavLink("revenue", "/", "nav.dashboard"), "/")
     assert not is_active(NavLink("revenue", "/", "nav.dashboard"), "/me")
+    analysis = NavLink("voice", "/voc/analytics", "nav.voc_analytics")
+    assert active_url([voc, analysis], "/voc/analytics") == "/voc/analytics"
+    assert active_url([voc, analysis], "/voc") == "/voc"
+    assert active_url([voc, analysis], "/tasks") is None
 
 
 def test_a_label_defined_in_two_catalogues_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

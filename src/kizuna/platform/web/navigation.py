@@ -37,6 +37,13 @@ def grouped(links: Iterable[NavLink], *, is_admin: bool) -> list[tuple[str, list
     ]
 
 
+def active_url(links: Iterable[NavLink], path: str) -> str | None:
+    """The link the page at ``path`` belongs to: the most specific one that matches (``/voc/analytics`` is VoC
+    analysis, not the VoC list)."""
+    matching = [link.url for link in links if is_active(link, path)]
+    return max(matching, key=len) if matching else None
+
+
 def is_active(link: NavLink, path: str) -> bool:
     if link.url == "/":
         return path == "/"

@@ -73,7 +73,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "money_short": lambda v, c="JPY": i18n.format_money_short(v, c, lang),
         "principal": principal,
         "nav": navigation.grouped(links, is_admin=principal is not None and principal.role == "admin"),
-        "nav_active": lambda link: navigation.is_active(link, request.url.path),
+        "nav_active": lambda link, active=navigation.active_url(links, request.url.path): link.url == active,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
     }
