@@ -60,7 +60,8 @@
       return base;
     }
     base.xAxis = { type: "category", data: spec.categories };
-    base.yAxis = { type: "value", axisLabel: { formatter: f } };
+    // whole yen and whole counts: an all-zero series must not draw 0.2-steps that read "1円, 1円, 0円"
+    base.yAxis = { type: "value", axisLabel: { formatter: f }, minInterval: spec.format === "pct" ? 0 : 1 };
     if (spec.kind === "hbar") { var t = base.xAxis; base.xAxis = base.yAxis; base.yAxis = t; base.grid.left = 140; }
     base.series = spec.series.map(function (s) {
       return { name: s.name, type: s.type || (spec.kind === "line" ? "line" : "bar"), data: s.data, stack: s.stack,
