@@ -73,7 +73,9 @@ def test_csm_journey(page: object, world: WebWorld, tmp_path: Path) -> None:
     page.fill("input[name=email]", "csm@example.jp")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    page.wait_for_url("**/me")  # a CSM starts the day on the cockpit
+    expect(page.locator("h1")).to_contain_text("マイコックピット")
+    page.goto("/")
     expect(page.locator("h1")).to_contain_text("ポートフォリオ")
 
     # The dashboard's charts are drawn (ECharts SVG with shapes), from the JSON in the page.
