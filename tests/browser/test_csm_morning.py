@@ -1,6 +1,7 @@
 """A CSM's morning in a real browser (Debian's chromium through Playwright) on the demo after ``kizuna refresh``: log
 in with the demo CSM login ``kizuna serve --demo-login`` prints, land on the cockpit, open an account at risk and read
-why, then complete a task in place on a filtered, paged task list and stay on that very page."""
+why, its health history, log the call, build the customer's QBR deck, then complete, snooze and reassign tasks in
+place on a filtered, paged task list and stay on that very page."""
 
 from __future__ import annotations
 
@@ -113,6 +114,30 @@ def test_a_csm_s_morning(served: str, demo_csm: tuple[str, str], language: str) 
         page.wait_for_url(re.compile(r"/accounts/\d+$"))
         expect(page.locator("#tile-risk")).to_be_visible()
         expect(page.locator("#risk-reason")).to_have_text(reason)
+        account_url = page.url
+
+        # Its health history and drivers, one click from the 360.
+        page.locator("#health a[href$='/health/history']").click()
+        page.wait_for_url(re.compile(r"/accounts/\d+/health/history$"))
+        expect(page.locator("main h1")).to_be_visible()
+        undrawn = page.evaluate("[...document.querySelectorAll('.chart')].filter(e => !e.dataset.drawn).length")
+        assert undrawn == 0
+
+        # Log the call on the timeline.
+        page.goto(account_url)
+        subject = f"電話で利用状況を確認 ({language})"
+        page.select_option("#activity-form select[name=kind]", "call")
+        page.fill("#activity-form input[name=subject]", subject)
+        page.click("#activity-form button")
+        page.wait_for_load_state("load")
+        expect(page.locator("#timeline")).to_contain_text(subject)
+
+        # Build the QBR deck the customer will get (PowerPoint) from the 360.
+        with page.expect_download() as download:
+            page.locator(f"a[href$='/report.pptx?lang={language}']").click()
+        deck = download.value.path()
+        assert deck is not None and deck.stat().st_size > 10_000
+        assert deck.read_bytes()[:2] == b"PK"  # an Office Open XML package
 
         # Complete a task in place on a filtered, paged list: back on the same URL, one task fewer.
         page.goto(owner_link + "&status=open")

@@ -3,10 +3,12 @@ page from the sidebar by its label (the glossary's words) as a person would:
 
 * a CS manager's monthly review: the dashboard's KPIs, unit economics with a definition one click away, where revenue
   leaks by churn reason and ARR, coverage per CSM and tier, the renewal forecast;
+* a CS-ops analyst's: the overall scorecard's stored backtest, and a segment made from the page (imports with rejects
+  and a playbook dry run are in ``test_journey``);
 * an administrator's: users, a new API key shown once, and the audit log that recorded it.
 
 Every page visited: an ``h1``, no JavaScript error, every chart drawn or saying it has no data.
-(The CSM's morning is ``test_cockpit_journey``; the analyst's: ``test_journey``.)
+(The CSM's morning is ``test_csm_morning``.)
 """
 
 from __future__ import annotations
@@ -107,4 +109,29 @@ def test_an_administrators_day(browser: Any, served: str, demo_app: DemoApp, lan
 
     _open_from_sidebar(page, "audit.nav", language)
     expect(page.locator("#audit-rows")).to_contain_text(name)
+    assert errors == []
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_cs_ops_analysts_day(browser: Any, served: str, language: str) -> None:
+    """The analyst's other half (imports with rejects and a playbook dry run: ``test_journey``): whether the overall
+    scorecard can be trusted (its stored backtest), and a segment made from the page."""
+    from playwright.sync_api import expect
+
+    page, errors = _logged_in(browser, served, "crawl-manager@example.jp", language)
+    _open_from_sidebar(page, "health.nav", language)
+    page.locator("main a[href='/health/overall']").first.click()
+    page.wait_for_load_state()
+    expect(page.locator("#health-backtest")).to_be_visible()
+
+    _open_from_sidebar(page, "nav.segments", language)
+    form = page.locator("form[action='/segments']")
+    form.locator("input[name=name]").fill(f"ハイタッチ ({language})")
+    form.locator("input[name=key]").fill(f"high-touch-{language}")
+    form.locator("select[name=field]").first.select_option("touch_tier")
+    form.locator("select[name=op]").first.select_option("eq")
+    form.locator("input[name=value]").first.fill("high")
+    form.locator("button.primary").click()
+    page.wait_for_load_state()
+    expect(page.locator("main")).to_contain_text(f"ハイタッチ ({language})")
     assert errors == []
