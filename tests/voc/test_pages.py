@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from kizuna import models as m
-from kizuna.analytics.text import CATEGORIES
+from kizuna.analytics.text.classify import CATEGORIES
 from kizuna.domains import refresh
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
 from kizuna.voc.models import VOC_CATEGORIES

@@ -135,7 +135,7 @@ def test_analysis_is_incremental_and_feeds_account_sentiment(session: Session, w
 
 
 def test_stored_account_sentiment_is_the_point_in_time_measure(session: Session, world: dict[str, int]) -> None:
-    from kizuna.analytics.text import account_voc_sentiment
+    from kizuna.analytics.text.outcomes import account_voc_sentiment
 
     day = dt.date(2026, 5, 2)
     _entry(session, world["staying"], "とても使いやすくて満足しています。", day)  # 09:00 on the day: unknown

@@ -39,7 +39,7 @@ _HONORIFIC = ("御", "ご", "お")
 
 
 def default_analyzer() -> Any:
-    from kizuna.analytics.text import TextAnalyzer
+    from kizuna.analytics.text.tokenize import TextAnalyzer
 
     return TextAnalyzer(cache_size=10_000)
 
@@ -125,7 +125,7 @@ def add_article(
         raise InvalidInput("an article needs a title and a body")
     if kind not in ARTICLE_KINDS:
         raise InvalidInput(f"unknown article kind {kind!r}; use {', '.join(ARTICLE_KINDS)}", value=kind)
-    from kizuna.analytics.text import detect_language
+    from kizuna.analytics.text.normalize import detect_language
 
     article = KbArticle(
         kind=kind,
@@ -162,7 +162,7 @@ def update_article(
 ) -> KbArticle:
     """Change an article's title, body, tags or kind (``None`` keeps it; ``tags=""`` clears them) and index it
     again, so a search finds its new words at once."""
-    from kizuna.analytics.text import detect_language
+    from kizuna.analytics.text.normalize import detect_language
 
     article = session.get(KbArticle, article_id)
     if article is None:

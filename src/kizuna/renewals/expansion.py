@@ -128,7 +128,7 @@ def usage_from_events(events_dir: Path, *, today: dt.date) -> dict[int, dict[str
 
 def _voc_signals(session: Session, *, today: dt.date, account_ids: set[int]) -> list[Signal]:
     """Add-on interest and plan-limit complaints in recent VoC, by term search (Japanese-aware)."""
-    from kizuna.analytics.text import TextAnalyzer
+    from kizuna.analytics.text.tokenize import TextAnalyzer
 
     since = dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC) - dt.timedelta(days=VOC_LOOKBACK_DAYS)
     rows = session.execute(

@@ -44,7 +44,7 @@ def word_frequency(
 ) -> pd.DataFrame:
     """Term and document frequency, overall or ``by`` channel / segment / plan / period …: ``[group,] term, tf,
     df, df_share`` (top ``top`` per group)."""
-    from kizuna.analytics.text import term_frequency
+    from kizuna.analytics.text.frequency import term_frequency
 
     corpus = _nonempty(load_corpus(session, where=where))
     out = term_frequency(corpus, by=_by(by), min_df=min_df)
@@ -63,7 +63,7 @@ def emerging(
     previous: str | None = None,
 ) -> pd.DataFrame:
     """Terms rising in the last period (quarter by default; ``period="month"``) against the one before."""
-    from kizuna.analytics.text import emerging_terms
+    from kizuna.analytics.text.frequency import emerging_terms
 
     corpus = _nonempty(load_corpus(session, where=where))
     return emerging_terms(corpus, period=period, current=current, previous=previous, min_df=min_df)
@@ -74,7 +74,7 @@ def concordance(
 ) -> pd.DataFrame:
     """KWIC lines of ``term`` (``doc_id, sentence_no, left, keyword, right, negated, term``), or with
     ``collocates`` its collocations."""
-    from kizuna.analytics.text import collocations, kwic
+    from kizuna.analytics.text.frequency import collocations, kwic
 
     corpus = _nonempty(load_corpus(session, where=where))
     if collocates:
@@ -87,7 +87,7 @@ def network(
 ) -> pd.DataFrame:
     """Co-occurrence network: its ``edges`` (source, target, cooccurrence, jaccard) or ``nodes`` (term, df,
     community, degree, centralities)."""
-    from kizuna.analytics.text import cooccurrence_network
+    from kizuna.analytics.text.structure import cooccurrence_network
 
     net = cooccurrence_network(_nonempty(load_corpus(session, where=where)), min_df=min_df, top_n_edges=top_n_edges)
     if part not in ("edges", "nodes"):
@@ -105,7 +105,7 @@ def characteristic(
     statistic: str = "log_likelihood",
 ) -> pd.DataFrame:
     """Characteristic words per group: ``by`` is churned, nps, plan, industry, segment or channel."""
-    from kizuna.analytics.text import characteristic_words
+    from kizuna.analytics.text.frequency import characteristic_words
 
     column = CHAR_GROUPS.get(by)
     if column is None:
@@ -122,7 +122,7 @@ def correspondence(
 ) -> pd.DataFrame:
     """Correspondence analysis of terms × groups: ``kind`` (term / group), ``label``, principal coordinates
     ``dim1, dim2``, ``mass`` and each dimension's share of the inertia (``dim1_share``, ``dim2_share``)."""
-    from kizuna.analytics.text import correspondence_analysis
+    from kizuna.analytics.text.frequency import correspondence_analysis
 
     corpus = _nonempty(load_corpus(session, where=where))
     column = CHAR_GROUPS.get(by, by)
@@ -143,7 +143,7 @@ def correspondence(
 
 def topics(session: Session, *, n_topics: int, where: VocFilter | None = None, top_n: int = 8) -> pd.DataFrame:
     """NMF topics: ``topic, rank, term, weight`` for ``n_topics`` topics."""
-    from kizuna.analytics.text import nmf_topics
+    from kizuna.analytics.text.structure import nmf_topics
 
     return nmf_topics(_nonempty(load_corpus(session, where=where)), n_topics, top_n=top_n).terms
 
@@ -152,7 +152,7 @@ def word_clusters(
     session: Session, *, n_clusters: int = 8, where: VocFilter | None = None, top_terms: int = 60
 ) -> pd.DataFrame:
     """Hierarchical clustering of frequent words: ``term, df, cluster``."""
-    from kizuna.analytics.text import cluster_words
+    from kizuna.analytics.text.structure import cluster_words
 
     return cluster_words(
         _nonempty(load_corpus(session, where=where)), n_clusters=n_clusters, top_terms=top_terms
@@ -161,7 +161,7 @@ def word_clusters(
 
 def sentiment(session: Session, *, where: VocFilter | None = None, per: str = "text") -> pd.DataFrame:
     """Sentiment per text (``doc_id, label, score, …`` with channel, account and date) or per sentence."""
-    from kizuna.analytics.text import sentence_sentiment, text_sentiment
+    from kizuna.analytics.text.sentiment import sentence_sentiment, text_sentiment
 
     corpus = _nonempty(load_corpus(session, where=where))
     if per == "sentence":
@@ -187,7 +187,7 @@ def requests(
     """Feature-request themes ranked by the accounts that ask and their ARR (integer minor units):
     ``theme, label, n_texts, n_accounts, arr_minor, currency, examples`` (a few texts behind the theme) and
     ``text_ids`` (all of them)."""
-    from kizuna.analytics.text import feature_request_themes, rank_themes
+    from kizuna.analytics.text.outcomes import feature_request_themes, rank_themes
 
     corpus = _nonempty(load_corpus(session, where=where))
     classifier, _ = fit_classifier(session)
@@ -219,7 +219,7 @@ def lift(
 ) -> pd.DataFrame:
     """Which reasons (``category:…``) and terms (``term:…``) precede churn: ``feature, n_accounts, n_churned,
     churn_rate, base_rate, lift``."""
-    from kizuna.analytics.text import churn_lift
+    from kizuna.analytics.text.outcomes import churn_lift
 
     corpus = _nonempty(load_corpus(session, where=where))
     classifier, _ = fit_classifier(session)
@@ -228,7 +228,7 @@ def lift(
     rows = []
     frequent: set[str] | None = None
     if terms:
-        from kizuna.analytics.text import term_frequency
+        from kizuna.analytics.text.frequency import term_frequency
 
         frequent = set(term_frequency(corpus, min_df=min_accounts)["term"].head(top_terms))
     for i, doc in enumerate(corpus.texts):
@@ -253,7 +253,9 @@ def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits
     measured on those texts (rules, combined). Without: stratified cross-validation over the training set
     (shipped texts + team labels). Returns ``variant, class, precision, recall, f1, support``.
     """
-    from kizuna.analytics.text import Corpus, apply_rules, cross_validate_classifier, per_class_report
+    from kizuna.analytics.text.classify import cross_validate_classifier, per_class_report
+    from kizuna.analytics.text.coding import apply_rules
+    from kizuna.analytics.text.corpus import Corpus
     from kizuna.voc.service import training_set
 
     if labelled is not None:

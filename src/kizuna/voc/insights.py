@@ -75,15 +75,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) -> dict[str, dict[str, Any]]:
     """Every stored analysis of the VoC page, by name: ``frequency``, ``network``, ``topics``, ``sentiment``,
     ``churn_reasons``, ``requests``, ``lift`` and ``characteristic`` (per group). Empty when there are no texts."""
-    from kizuna.analytics.text import (
-        characteristic_words,
-        churn_lift,
-        cooccurrence_network,
-        feature_request_themes,
-        nmf_topics,
-        rank_themes,
-        term_frequency,
-    )
+    from kizuna.analytics.text.frequency import characteristic_words, term_frequency
+    from kizuna.analytics.text.outcomes import churn_lift, feature_request_themes, rank_themes
+    from kizuna.analytics.text.structure import cooccurrence_network, nmf_topics
 
     corpus = load_corpus(session, analyzer=analyzer)
     if len(corpus) == 0:
@@ -307,7 +301,9 @@ def keyword_in_context(
     The word is analysed as texts are (使いやすい also finds 使いやすくない; 問合せ finds 問い合わせ where the
     text says so); only texts containing the word as written, or its normalised form, are read, so it answers
     in milliseconds on any corpus."""
-    from kizuna.analytics.text import Corpus, TextAnalyzer, kwic
+    from kizuna.analytics.text.corpus import Corpus
+    from kizuna.analytics.text.frequency import kwic
+    from kizuna.analytics.text.tokenize import TextAnalyzer
 
     word = word.strip()
     if not word:

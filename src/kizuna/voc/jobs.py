@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
-    from kizuna.analytics.text import TextAnalyzer
+    from kizuna.analytics.text.tokenize import TextAnalyzer
     from kizuna.voc.insights import refresh_insights
     from kizuna.voc.service import analyse_entries, store_account_sentiment
 

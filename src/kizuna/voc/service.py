@@ -27,7 +27,9 @@ from kizuna.errors import InvalidInput, NotFound
 from kizuna.voc.models import VOC_CATEGORIES, SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
 if TYPE_CHECKING:
-    from kizuna.analytics.text import Corpus, TextAnalyzer, VocClassifier
+    from kizuna.analytics.text.classify import VocClassifier
+    from kizuna.analytics.text.corpus import Corpus
+    from kizuna.analytics.text.tokenize import TextAnalyzer
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,7 @@ def load_corpus(session: Session, *, where: VocFilter | None = None, analyzer: T
     """The filtered VoC entries as a :class:`Corpus` (``doc_id`` = entry id; metadata as in :func:`voc_entries`;
     ``language`` is detected per text, ``entry_language`` is the one recorded). ``where.language`` filters on
     the detected language."""
-    from kizuna.analytics.text import Corpus
+    from kizuna.analytics.text.corpus import Corpus
 
     frame = voc_entries(
         session, where=VocFilter(where.channel, where.since, where.until, None, where.account_id) if where else None
@@ -259,7 +261,8 @@ def fit_classifier(
 
     ``rules_first`` by default: with few labels the rules are more reliable than the model (docs/voc.md).
     """
-    from kizuna.analytics.text import Corpus, VocClassifier
+    from kizuna.analytics.text.classify import VocClassifier
+    from kizuna.analytics.text.corpus import Corpus
 
     training = training_set(session)
     corpus = Corpus.from_frame(training[["text"]], analyzer=analyzer)
@@ -280,7 +283,9 @@ def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -
 
     Returns counts: ``entries``, ``analysed``, ``unchanged``.
     """
-    from kizuna.analytics.text import Corpus, TextAnalyzer, text_sentiment
+    from kizuna.analytics.text.corpus import Corpus
+    from kizuna.analytics.text.sentiment import text_sentiment
+    from kizuna.analytics.text.tokenize import TextAnalyzer
 
     entries = session.execute(select(VocEntry.id, VocEntry.text)).all()
     stored = {r.entry_id: r for r in session.scalars(select(VocTextAnalysis))}
@@ -399,7 +404,7 @@ def store_account_sentiment(
     """Compute :func:`kizuna.analytics.text.account_voc_sentiment` as known at 00:00 UTC on ``as_of`` (texts
     recorded strictly before) from the stored per-entry sentiment and replace the ``voc_account_sentiment`` rows of
     that date. Returns the rows written."""
-    from kizuna.analytics.text import account_voc_sentiment
+    from kizuna.analytics.text.outcomes import account_voc_sentiment
 
     scores = entry_sentiment(session)
     session.execute(delete(VocAccountSentiment).where(VocAccountSentiment.as_of == as_of))

@@ -194,7 +194,7 @@ def test_days_to_renewal_comes_from_the_contract_terms_not_the_current_renewal_d
 
 
 def test_voc_sentiment_is_the_text_layers_measure_known_at_the_start_of_the_day() -> None:
-    from kizuna.analytics.text import account_voc_sentiment
+    from kizuna.analytics.text.outcomes import account_voc_sentiment
 
     as_of = dt.date(2025, 5, 17)
     tables = shared_tables()

@@ -6,8 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kizuna.analytics.text import Corpus, VocClassifier, apply_rules, per_class_report, text_sentiment
+from kizuna.analytics.text.classify import VocClassifier, per_class_report
+from kizuna.analytics.text.coding import apply_rules
+from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.evaluation import holdout_mask
+from kizuna.analytics.text.sentiment import text_sentiment
 from kizuna.errors import InvalidInput
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "voc"

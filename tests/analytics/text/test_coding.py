@@ -1,7 +1,7 @@
 import pytest
 
-from kizuna.analytics.text import CodingRules, Corpus, apply_rules, default_rules, parse_rule
-from kizuna.analytics.text.coding import RuleContext
+from kizuna.analytics.text.coding import CodingRules, RuleContext, apply_rules, default_rules, parse_rule
+from kizuna.analytics.text.corpus import Corpus
 from kizuna.analytics.text.sentiment import SentimentScorer
 from kizuna.errors import InvalidInput
 

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from kizuna.analytics.text import (
-    Corpus,
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.frequency import (
     characteristic_words,
     collocations,
     correspondence_analysis,

@@ -1,4 +1,4 @@
-from kizuna.analytics.text import detect_language, normalize_text, split_sentences
+from kizuna.analytics.text.normalize import detect_language, normalize_text, split_sentences
 
 
 def test_nfkc_width_and_variants() -> None:

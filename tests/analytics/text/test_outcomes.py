@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from kizuna.analytics.text import Corpus, account_voc_sentiment, churn_lift, feature_request_themes, rank_themes
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.outcomes import account_voc_sentiment, churn_lift, feature_request_themes, rank_themes
 
 
 def test_themes_ranked_by_accounts_and_arr() -> None:

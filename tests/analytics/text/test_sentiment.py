@@ -1,6 +1,7 @@
 import pytest
 
-from kizuna.analytics.text import Corpus, SentimentScorer, sentence_sentiment, term_polarity, text_sentiment
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.sentiment import SentimentScorer, sentence_sentiment, term_polarity, text_sentiment
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 import pytest
 
-from kizuna.analytics.text import Corpus, cluster_words, cooccurrence_network, nmf_topics
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.structure import cluster_words, cooccurrence_network, nmf_topics
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 import pytest
 
-from kizuna.analytics.text import TextAnalyzer
-from kizuna.analytics.text.tokenize import MAX_CHUNK_BYTES, UserDictionary, lemmatize_en
+from kizuna.analytics.text.tokenize import MAX_CHUNK_BYTES, TextAnalyzer, UserDictionary, lemmatize_en
 
 
 @pytest.fixture(scope="module")
