@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from kizuna.accounts.models import Account
@@ -22,7 +17,6 @@ from kizuna.auth.models import User
 from kizuna.platform.clock import today
 from kizuna.runtime import Runtime
 from kizuna.tasks.service import create_task
-from kizuna.web.app import create_app
 from kizuna.web.cli import reset_busiest_csm
 from tests.browser.test_journey import CHROMIUM_ARGS
 from tests.web.demo_app import DemoApp
@@ -30,12 +24,6 @@ from tests.web.demo_app import DemoApp
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PASSWORD = "the demo csm password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,23 +49,6 @@ def demo_csm(demo_app: DemoApp) -> tuple[str, str]:
         runtime.close()
     assert email is not None, "kizuna demo made no CSM login"
     return email, PASSWORD
-
-
-@pytest.fixture(scope="module")
-def served(demo_app: DemoApp) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(demo_app.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
