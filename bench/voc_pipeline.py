@@ -22,8 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from kizuna.analytics.text import Corpus, TextAnalyzer, VocClassifier, split_sentences, text_sentiment
+from kizuna.analytics.text.classify import VocClassifier
+from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.normalize import split_sentences
+from kizuna.analytics.text.sentiment import text_sentiment
 from kizuna.analytics.text.sudachi import raw_sudachi_tokenize
+from kizuna.analytics.text.tokenize import TextAnalyzer
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "voc"
 OPENERS_JA = ["", "", "", "先日の件ですが、", "正直に言うと、", "現場からの声として、", "担当者より:", "補足です。"]
