@@ -3,15 +3,12 @@ open a customer 360, create a task, dry-run a playbook, upload an import with a 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
+from tests.servers import served
 from tests.web.fixtures import PASSWORD, WebWorld, refresh_metrics
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -26,27 +23,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(world: WebWorld) -> Iterator[str]:
     refresh_metrics(world)  # the dashboard's revenue charts read the stored KPI snapshot
-    port = _free_port()
-    config = uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served(world.app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

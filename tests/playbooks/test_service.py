@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from kizuna import models as m
 from kizuna.platform.outbox.service import DeliveryPolicy
@@ -297,3 +299,50 @@ def test_the_in_process_scheduler_starts_ticks_and_stops(runtime: Runtime) -> No
     with runtime.transaction() as session:
         [task] = session.scalars(select(m.Task)).all()
     assert task.account_id == account.id and task.title.startswith("キックオフ日程の調整")
+
+
+def test_the_run_log_finds_each_firings_jobs_through_an_index(session: Session) -> None:
+    """The customer 360 asks for an account's run log on every view: its jobs are found through the account's index,
+    never a scan of ``pending_jobs`` (which grows with every refresh), and each firing gets its own jobs only."""
+    scenario = build(session, snapshots=False)
+    detractor = scenario.accounts["detractor"]
+    for key, titles in (("call-detractors", ["電話"]), ("call-detractors-x", ["電話", "メール"])):
+        actions = "".join(f"  - {{type: create_task, title: {t}}}\n" for t in titles)
+        yaml_text = f"key: {key}\nname: {{ja: {key}, en: {key}}}\ntrigger: {{type: nps_detractor}}\nactions:\n{actions}"
+        import_playbook(session, actor="t", yaml_text=yaml_text)
+        evaluate_playbook(session, key=key, now=NOW)
+    for other in range(30):  # other accounts' jobs the run log must not read
+        session.add(
+            m.PendingJob(
+                idempotency_key=f"call-detractors:{other}:x:a0",
+                kind="action",
+                account_id=scenario.accounts["busy"].id,
+                payload={"action": {"type": "create_task"}},
+            )
+        )
+    session.flush()
+
+    statements: list[tuple[str, Any]] = []
+    connection = session.connection()
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", remember)
+    try:
+        rows = run_log(session, account_id=detractor.id)
+    finally:
+        event.remove(connection, "before_cursor_execute", remember)
+
+    by_playbook = {row["playbook"]: row for row in rows}
+    assert set(by_playbook) == {"call-detractors", "call-detractors-x"}
+    assert [a["type"] for a in by_playbook["call-detractors"]["actions"]] == ["create_task"]
+    assert [a["type"] for a in by_playbook["call-detractors-x"]["actions"]] == ["create_task", "create_task"]
+    assert all(a["status"] == "pending" for row in rows for a in row["actions"])
+
+    job_queries = [(sql, params) for sql, params in statements if "pending_jobs" in sql]
+    assert len(job_queries) == 1  # one query for all the entries, not one per entry
+    if connection.dialect.name == "sqlite":
+        for sql, params in job_queries:
+            plan = " / ".join(r[-1] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+            assert "SCAN pending_jobs" not in plan and "ix_pending_jobs_account_id" in plan, plan

@@ -5,26 +5,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import socket
-import threading
-import time
 import zlib
 
 import pyarrow.compute as pc
-import uvicorn
 
 from kizuna.usage.store import EventStore
+from tests.servers import served
 from tests.web.fixtures import WebWorld
 
 
 def _auth(secret: str) -> dict[str, str]:
     return {"authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode()}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _events(world: WebWorld) -> list[dict[str, object]]:
@@ -148,18 +139,11 @@ def test_rudderstacks_own_client_delivers_every_event(world: WebWorld) -> None:
     """RudderStack's Python SDK gzips its batches by default: every event it sends is stored, once."""
     from rudderstack.analytics.client import Client
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     failures: list[object] = []
-    try:
+    with served(world.app) as base_url:
         client = Client(
             world.api_keys["ingest"],
-            host=f"http://127.0.0.1:{port}",
+            host=base_url,
             on_error=lambda error, batch: failures.append(error),
             max_retries=1,
             upload_size=100,
@@ -168,9 +152,6 @@ def test_rudderstacks_own_client_delivers_every_event(world: WebWorld) -> None:
             client.track(f"user-{i % 7}", "Report Viewed", {"feature": "reports"}, context={"groupId": "ACC-web-1"})
         client.flush()
         client.join()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert failures == []
     events = [e for e in _events(world) if e["event_name"] == "Report Viewed"]
     assert len(events) == 250 and len({e["event_id"] for e in events}) == 250

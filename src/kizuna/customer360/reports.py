@@ -95,37 +95,22 @@ def qbr_page(
     )
 
 
-def _download(
-    request: Request, session: Session, account_id: int, lang: str | None, audience: str, fmt: Format
+@router.get("/accounts/{account_id}/report.{fmt}")
+def qbr_file(
+    request: Request,
+    account_id: Id,
+    fmt: Format,
+    lang: str | None = LANGUAGE,
+    audience: str = AUDIENCE,
+    session: Session = DbSession,
 ) -> Response:
+    """The deck as a PDF or PowerPoint download."""
     deck = _deck(request, session, account_id, lang, audience)
     data = deck_file(deck, fmt, directory=reports_dir(request))
     name = f"qbr-{deck.account_id}-{deck.audience}-{deck.language}.{fmt}"
     return Response(
         data, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
-
-
-@router.get("/accounts/{account_id}/report.pdf")
-def qbr_pdf(
-    request: Request,
-    account_id: Id,
-    lang: str | None = LANGUAGE,
-    audience: str = AUDIENCE,
-    session: Session = DbSession,
-) -> Response:
-    return _download(request, session, account_id, lang, audience, "pdf")
-
-
-@router.get("/accounts/{account_id}/report.pptx")
-def qbr_pptx(
-    request: Request,
-    account_id: Id,
-    lang: str | None = LANGUAGE,
-    audience: str = AUDIENCE,
-    session: Session = DbSession,
-) -> Response:
-    return _download(request, session, account_id, lang, audience, "pptx")
 
 
 def _value(text: str, field: str) -> float | None:

@@ -469,26 +469,56 @@ def run_log(
     rows = session.execute(stmt.order_by(PlaybookRunAccount.id.desc()).limit(limit)).all()
     account_ids = sorted({entry.account_id for entry, _run, _key in rows})
     names = {i: n for i, n in session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))}
-    out = []
-    for entry, run, playbook_key in rows:
+    jobs = _jobs_of_firings(session, account_ids=account_ids, firing_keys={entry.firing_key for entry, _, _ in rows})
+    return [
+        {
+            "run_id": run.id,
+            "at": run.started_at,
+            "playbook": playbook_key,
+            "account_id": entry.account_id,
+            "account_name": names.get(entry.account_id),
+            "reason": entry.reason,
+            "outcome": entry.outcome,
+            "detail": entry.detail,
+            "actions": jobs.get(entry.firing_key, []),
+        }
+        for entry, run, playbook_key in rows
+    ]
+
+
+def _jobs_of_firings(
+    session: Session, *, account_ids: list[int], firing_keys: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """What the jobs of each firing did, by firing key (a job's idempotency key is ``<firing key>:<action path>``).
+
+    One query over the accounts' jobs (the ``account_id`` index), matched to firings by prefix here: a ``LIKE
+    '<key>:%'`` per firing scans the whole of ``pending_jobs`` (neither database uses an index for it, and ``_`` in a
+    playbook key is a wildcard), and a range on the key is only correct under a bytewise collation (PostgreSQL's
+    usual ``en_US``/ICU orders ``;`` before ``:``)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if not firing_keys:
+        return found
+    for start in range(0, len(account_ids), 900):
         jobs = session.execute(
-            select(PendingJob.payload, PendingJob.status, PendingJob.result, PendingJob.last_error)
-            .where(PendingJob.idempotency_key.like(f"{entry.firing_key}:%"))
+            select(
+                PendingJob.idempotency_key,
+                PendingJob.payload,
+                PendingJob.status,
+                PendingJob.result,
+                PendingJob.last_error,
+            )
+            .where(PendingJob.account_id.in_(account_ids[start : start + 900]))
             .order_by(PendingJob.id)
         ).all()
-        out.append(
-            {
-                "run_id": run.id,
-                "at": run.started_at,
-                "playbook": playbook_key,
-                "account_id": entry.account_id,
-                "account_name": names.get(entry.account_id),
-                "reason": entry.reason,
-                "outcome": entry.outcome,
-                "detail": entry.detail,
-                "actions": [
-                    {"type": p["action"]["type"], "status": st, "result": res, "error": err} for p, st, res, err in jobs
-                ],
-            }
-        )
-    return out
+        for job_key, payload, status, result, error in jobs:
+            # the longest prefix that is one of the firings (an action path holds colons too)
+            firing_key = job_key
+            while ":" in firing_key:
+                firing_key = firing_key[: firing_key.rfind(":")]
+                if firing_key in firing_keys:
+                    break
+            if firing_key in firing_keys:
+                found.setdefault(firing_key, []).append(
+                    {"type": payload["action"]["type"], "status": status, "result": result, "error": error}
+                )
+    return found

@@ -47,6 +47,28 @@ def _pages(total: int, page: int) -> tuple[int, int]:
     return min(page, pages), pages
 
 
+def _renewals_on_page(
+    session: Session, *, day: dt.date, horizon_days: int, owner_id: int | None, page: int
+) -> dict[str, Any]:
+    """What the renewal center and the renewals list both show: the forecast over the horizon, one page of its
+    renewals (past the last page: the last one) and the horizon and CSM pickers."""
+    forecast = service.renewal_forecast(session, today=day, horizon_days=horizon_days, owner_id=owner_id)
+    page, pages = _pages(forecast["renewals"], page)
+    rows = service.upcoming(
+        session, today=day, horizon_days=horizon_days, owner_id=owner_id, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    )
+    return {
+        "rows": rows,
+        "forecast": forecast,
+        "horizon_days": horizon_days,
+        "horizons": sorted({*HORIZONS, horizon_days}),
+        "owner_id": owner_id,
+        "owners": accounts_service.team_members(session),
+        "page": page,
+        "pages": pages,
+    }
+
+
 def _back(request: Request, fallback: str) -> str:
     """Where a form goes back to: the page (with its filters) it was sent from, when that is on this site."""
     referer = request.headers.get("referer", "")
@@ -69,31 +91,13 @@ def renewal_center(
     page: int = Query(1, ge=1, le=100_000),
     session: Session = DbSession,
 ) -> HTMLResponse:
-    owner_id = _id_or_none(owner)
     day = today()
-    forecast = service.renewal_forecast(session, today=day, horizon_days=horizon_days, owner_id=owner_id)
-    page, pages = _pages(forecast["renewals"], page)
-    rows = service.upcoming(
-        session,
-        today=day,
-        horizon_days=horizon_days,
-        owner_id=owner_id,
-        limit=PER_PAGE,
-        offset=(page - 1) * PER_PAGE,
-    )
     since = day - dt.timedelta(days=OUTCOME_DAYS)
     return render(
         request,
         "renewals/center.html",
         {
-            "rows": rows,
-            "forecast": forecast,
-            "horizon_days": horizon_days,
-            "horizons": sorted({*HORIZONS, horizon_days}),
-            "owner_id": owner_id,
-            "owners": accounts_service.team_members(session),
-            "page": page,
-            "pages": pages,
+            **_renewals_on_page(session, day=day, horizon_days=horizon_days, owner_id=_id_or_none(owner), page=page),
             "calls": list(ForecastCall),
             "outcome_choices": list(RenewalOutcome),
             "outcomes": service.outcomes(session, since=since, until=day),
@@ -206,29 +210,10 @@ def renewals(
         for row in rows:
             row["csm_call"] = t(f"renewals.call.{row['csm_call'] or 'none'}")
         return _export(request, format, "renewals", columns, rows)
-    forecast = service.renewal_forecast(session, today=day, horizon_days=horizon_days, owner_id=owner_id)
-    page, pages = _pages(forecast["renewals"], page)
-    rows = service.upcoming(
-        session,
-        today=day,
-        horizon_days=horizon_days,
-        owner_id=owner_id,
-        limit=PER_PAGE,
-        offset=(page - 1) * PER_PAGE,
-    )
     return render(
         request,
         "renewals/renewals.html",
-        {
-            "rows": rows,
-            "forecast": forecast,
-            "horizon_days": horizon_days,
-            "horizons": sorted({*HORIZONS, horizon_days}),
-            "owner_id": owner_id,
-            "owners": accounts_service.team_members(session),
-            "page": page,
-            "pages": pages,
-        },
+        _renewals_on_page(session, day=day, horizon_days=horizon_days, owner_id=owner_id, page=page),
     )
 
 

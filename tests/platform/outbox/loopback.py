@@ -7,7 +7,6 @@ Import the fixtures into a test package's conftest.py:
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,11 +17,7 @@ from typing import Any
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.servers import free_port
 
 
 @dataclass
@@ -42,7 +37,7 @@ class SmtpServer:
 def smtp_server() -> Iterator[SmtpServer]:
     from aiosmtpd.controller import Controller
 
-    server = SmtpServer("127.0.0.1", _free_port())
+    server = SmtpServer("127.0.0.1", free_port())
     controller = Controller(server, hostname=server.host, port=server.port)
     controller.start()
     try:
