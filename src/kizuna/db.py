@@ -7,15 +7,22 @@ transaction (``with session.begin(): ...``) so that several writes combine into 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -68,14 +75,18 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so web and jobs can share the file.
+#: seconds a SQLite connection waits for another's write lock before "database is locked" (``Settings``)
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout (seconds) so web and jobs can share the file.
 
     JSON columns are written by :func:`json_text` and read by ``orjson.loads`` on every database."""
     kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": busy_timeout})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
@@ -100,6 +111,49 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+#: SQLSTATEs of PostgreSQL's "try again" errors: serialization failure, deadlock, lock not available
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether ``exc`` says another writer was in the way (worth waiting and trying again), not that the work is wrong.
+
+    SQLite: "database is locked" / "database table is locked" (the busy timeout ran out, or a deferred transaction
+    that had read found another writer when it came to write). PostgreSQL: serialization failure, deadlock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "database table is locked" in text or "database is busy" in text:
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def run_write(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], T],
+    *,
+    patience: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``work(session)`` in one transaction of its own and commit; when another writer is in the way
+    (:func:`is_contention`), roll back, wait (0.05 s doubling up to 2 s) and run it again, for up to ``patience``
+    seconds. ``work`` must be safe to run again: all it did in a rolled-back attempt is undone."""
+    deadline = time.monotonic() + patience
+    wait = 0.05
+    attempt = 1
+    while True:
+        try:
+            with factory() as session, session.begin():
+                return work(session)
+        except DBAPIError as exc:
+            if not is_contention(exc) or time.monotonic() + wait > deadline:
+                raise
+            log.info("database busy (attempt %s): %s; trying again in %.2f s", attempt, exc.orig, wait)
+        sleep(wait)
+        wait = min(wait * 2, 2.0)
+        attempt += 1
 
 
 @contextmanager

@@ -5,15 +5,18 @@ The CLI, the web app's lifespan and the worker each build one ``Runtime`` and cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuna.db import WRITER_OPTION, make_engine, make_session_factory
+from kizuna.db import WRITER_OPTION, make_engine, make_session_factory, run_write
 from kizuna.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -27,7 +30,7 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         settings.ensure_dirs()
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, busy_timeout=settings.sqlite_busy_timeout)
         return cls(
             settings=settings,
             engine=engine,
@@ -45,6 +48,12 @@ class Runtime:
         """
         with (self.writer_sessions if write else self.sessions)() as session, session.begin():
             yield session
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a write transaction of its own (see :meth:`transaction`) and commit it; if another
+        writer is in the way ("database is locked" on SQLite, a deadlock on PostgreSQL), wait and run it again for
+        up to ``settings.write_patience`` seconds instead of failing (:func:`kizuna.db.run_write`)."""
+        return run_write(self.writer_sessions, work, patience=self.settings.write_patience)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -61,6 +61,24 @@ class Settings(BaseSettings):
         "separate `kizuna worker` runs it.",
     )
 
+    sqlite_busy_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a SQLite writer waits for another's write lock before 'database is locked'.",
+    )
+    write_patience: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds the scheduler and the worker keep retrying a write that another writer is in the way of "
+        "(after each busy timeout) before giving up.",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days finished jobs, sent messages and the playbook run log are kept in full; after that the run "
+        "log is deleted and jobs and messages are compacted to their idempotency key, status and times.",
+    )
+
     @property
     def sqlalchemy_url(self) -> str:
         """The app database URL, defaulting to ``sqlite:///<data_dir>/kizuna.sqlite3``."""

@@ -34,16 +34,18 @@ def _jobs(prefix: str, n: int, *, run_after: dt.datetime = NOW) -> list[dict[str
 
 
 def _claim(session: Session, worker: str, now: dt.datetime, limit: int = 10) -> list[int]:
-    return claim(
-        session,
-        PendingJob,
-        ready_status=JobStatus.pending,
-        claimed_status=JobStatus.running,
-        due_column=PendingJob.run_after,
-        worker=worker,
-        now=now,
-        lease=LEASE,
-        limit=limit,
+    return sorted(
+        claim(
+            session,
+            PendingJob,
+            ready_status=JobStatus.pending,
+            claimed_status=JobStatus.running,
+            due_column=PendingJob.run_after,
+            worker=worker,
+            now=now,
+            lease=LEASE,
+            limit=limit,
+        )
     )
 
 

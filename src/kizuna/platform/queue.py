@@ -3,20 +3,35 @@
 PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then ``UPDATE``, so concurrent workers never wait on each other.
 SQLite: one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING id`` -- a single statement takes the write lock,
 so the claim is atomic. A claim is a lease: if its worker dies, the row is claimable again after ``lease_until``.
+
+Every claim adds one to ``attempts``; the value after the claim is the claim's **fencing token**. A worker writes its
+result only ``WHERE lease_owner = me AND attempts = my token`` (:func:`fence`): once its lease has ended and another
+worker has claimed the row, the old worker's write matches nothing. Work whose effect leaves the machine (an e-mail,
+a webhook) cannot be fenced that way -- the peer does not know our tokens -- so its worker keeps its lease alive
+while it sends (:class:`LeaseKeeper`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
+import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+
+from kizuna.db import run_write
+
+log = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -35,13 +50,18 @@ def claim(
     now: dt.datetime,
     lease: dt.timedelta,
     limit: int,
-) -> list[int]:
-    """Claim up to ``limit`` due rows of ``model`` for ``worker``; returns their ids (the caller commits)."""
+    where: ColumnElement[bool] | None = None,
+) -> dict[int, int]:
+    """Claim up to ``limit`` due rows of ``model`` (and meeting ``where``) for ``worker``; returns each claimed id
+    with its fencing token (its ``attempts`` after the claim). The caller commits."""
     claimable = or_(
         and_(model.status == ready_status, due_column <= now),
         and_(model.status == claimed_status, model.lease_until < now),
     )
-    pick = select(model.id).where(claimable).order_by(due_column, model.id).limit(limit)
+    pick = select(model.id).where(claimable)
+    if where is not None:
+        pick = pick.where(where)
+    pick = pick.order_by(due_column, model.id).limit(limit)
     values = {
         "status": claimed_status,
         "lease_owner": worker,
@@ -51,19 +71,139 @@ def claim(
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(pick.with_for_update(skip_locked=True)))
         if not ids:
-            return []
-        session.execute(
-            update(model).where(model.id.in_(ids)).values(**values).execution_options(synchronize_session=False)
-        )
-        return ids
+            return {}
+        chosen: Any = model.id.in_(ids)
+    else:
+        chosen = model.id.in_(pick.scalar_subquery())
     result = session.execute(
         update(model)
-        .where(model.id.in_(pick.scalar_subquery()))
+        .where(chosen)
         .values(**values)
-        .returning(model.id)
+        .returning(model.id, model.attempts)
         .execution_options(synchronize_session=False)
     )
-    return sorted(result.scalars())
+    return {int(row_id): int(token) for row_id, token in result.all()}
+
+
+def fence(model: Any, row_id: int, *, worker: str, token: int, claimed_status: str) -> ColumnElement[bool]:
+    """The condition a claimed row still meets while ``worker``'s claim with ``token`` holds: write under it."""
+    return and_(
+        model.id == row_id,
+        model.lease_owner == worker,
+        model.attempts == token,
+        model.status == claimed_status,
+    )
+
+
+def renew(
+    session: Session,
+    model: Any,
+    held: dict[int, int],
+    *,
+    worker: str,
+    claimed_status: str,
+    until: dt.datetime,
+) -> set[int]:
+    """Extend ``worker``'s leases on the rows ``held`` (id -> token) to ``until``; returns the ids it lost."""
+    lost = set()
+    for row_id, token in held.items():
+        result = session.execute(
+            update(model)
+            .where(fence(model, row_id, worker=worker, token=token, claimed_status=claimed_status))
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            lost.add(row_id)
+    return lost
+
+
+class LeaseKeeper:
+    """Keeps a worker's leases alive while it works: a thread renews them every third of the lease.
+
+    The lease clock starts at ``now`` (the round's time, which tests move) and runs in real time from there. Use::
+
+        with LeaseKeeper(sessions, OutboundMessage, ...) as keeper, keeper.holding(row_id, token):
+            send(...)   # however long it takes, no other worker can claim the row meanwhile
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        model: Any,
+        *,
+        worker: str,
+        claimed_status: str,
+        lease: dt.timedelta,
+        now: dt.datetime,
+        patience: float = 300.0,
+    ) -> None:
+        self.sessions = sessions
+        self.model = model
+        self.worker = worker
+        self.claimed_status = claimed_status
+        self.lease = lease
+        self.patience = patience
+        self._started = (now, time.monotonic())
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost: set[int] = set()
+        self.renewals = 0
+
+    def now(self) -> dt.datetime:
+        """The round's clock: its starting time plus the real time since."""
+        start, at = self._started
+        return start + dt.timedelta(seconds=time.monotonic() - at)
+
+    @contextmanager
+    def holding(self, row_id: int, token: int) -> Iterator[None]:
+        with self._lock:
+            self._held[row_id] = token
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(row_id, None)
+
+    def renew_now(self) -> None:
+        with self._lock:
+            held = dict(self._held)
+        if not held:
+            return
+        until = self.now() + self.lease
+        try:
+            lost = run_write(
+                self.sessions,
+                lambda session: renew(
+                    session, self.model, held, worker=self.worker, claimed_status=self.claimed_status, until=until
+                ),
+                patience=min(self.patience, self.lease.total_seconds() / 3),
+            )
+        except Exception:  # the next renewal tries again; the lease has two more thirds to run
+            log.warning("could not renew the leases of %s on %s", self.worker, sorted(held), exc_info=True)
+            return
+        self.renewals += 1
+        if lost:
+            self.lost |= lost
+            log.warning("%s lost its lease on %s rows %s", self.worker, self.model.__tablename__, sorted(lost))
+
+    def _run(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.01)
+        while not self._stop.wait(interval):
+            self.renew_now()
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread = threading.Thread(target=self._run, name=f"lease-keeper-{self.worker}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
 
 def insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[str, Any]], *, key: str) -> int:

@@ -3,7 +3,9 @@
 - :func:`evaluate_enabled` evaluates every enabled playbook, each in its own transaction.
 - :func:`process_jobs` claims due pending jobs (a lease; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an atomic
   ``UPDATE ... RETURNING`` on SQLite) and runs each action in the same transaction that marks its job done, so a crash
-  rolls the action back and the job is claimed again when its lease ends: nothing lost, nothing done twice.
+  rolls the action back and the job is claimed again when its lease ends: nothing lost, nothing done twice. A job's
+  "done" is written under its claim's fencing token (:func:`kizuna.platform.queue.fence`): a worker that outlived its
+  lease finds the job claimed by another and rolls its action back.
 - :func:`kizuna.platform.outbox.service.deliver_queued` then sends the emails and webhooks those transactions queued.
 - :func:`tick` does the three; :class:`Scheduler` calls it every ``interval`` seconds in a thread
   (:func:`start_scheduler` / :func:`stop_scheduler` for the web app's lifespan); :func:`run_worker` is the foreground
@@ -19,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
 from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
-from kizuna.platform.queue import claim, worker_name
+from kizuna.platform.queue import claim, fence, worker_name
 from kizuna.playbooks.actions import execute_action
 from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
 from kizuna.playbooks.service import evaluate_playbook
@@ -86,8 +88,8 @@ def process_jobs(
     """
     worker = worker or worker_name()
     report = WorkReport()
-    with runtime.transaction(write=True) as session:
-        ids = claim(
+    tokens = runtime.write(
+        lambda session: claim(
             session,
             PendingJob,
             ready_status=JobStatus.pending,
@@ -98,19 +100,31 @@ def process_jobs(
             lease=lease,
             limit=limit,
         )
+    )
+    ids = sorted(tokens)
     for start in range(0, len(ids), max(1, batch_size)):
-        with runtime.transaction(write=True) as session:
-            batch = ids[start : start + batch_size]
+        batch = ids[start : start + batch_size]
+
+        def run_batch(session: Session, batch: list[int] = batch) -> WorkReport:
+            part = WorkReport()  # counted apart: a batch retried after "database is locked" is counted once
             loaded = _preload(session, batch)  # noqa: F841 (held so the identity map keeps the rows for the batch)
             for job_id in batch:
                 _run_job(
                     session,
                     job_id,
+                    token=tokens[job_id],
                     worker=worker,
                     settings=runtime.settings,
-                    report=report,
+                    report=part,
                     before_commit=before_commit,
                 )
+            return part
+
+        part = runtime.write(run_batch)
+        report.done += part.done
+        report.retrying += part.retrying
+        report.failed += part.failed
+        report.results.extend(part.results)
     return report
 
 
@@ -126,10 +140,23 @@ def _preload(session: Session, job_ids: list[int]) -> list[object]:
     return [*jobs, *accounts, *owners]
 
 
+def _holds(session: Session, job_id: int, *, worker: str, token: int) -> bool:
+    """Whether ``worker``'s claim ``token`` still holds the job; on PostgreSQL this also locks the row until commit,
+    so no other worker can claim it from here on (a claim skips locked rows)."""
+    result = session.execute(
+        update(PendingJob)
+        .where(fence(PendingJob, job_id, worker=worker, token=token, claimed_status=JobStatus.running))
+        .values(lease_owner=worker)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def _run_job(
     session: Session,
     job_id: int,
     *,
+    token: int,
     worker: str,
     settings: Settings,
     report: WorkReport,
@@ -138,9 +165,12 @@ def _run_job(
     error: str | None = None
     try:
         with session.begin_nested():
-            job = session.get(PendingJob, job_id)
-            if job is None or job.lease_owner != worker or job.status != JobStatus.running:
-                return  # another worker took it over after our lease ended
+            if not _holds(session, job_id, worker=worker, token=token):
+                log.info("job %s was claimed by another worker after %s's lease ended; not run here", job_id, worker)
+                return
+            job = session.get(PendingJob, job_id, populate_existing=True)
+            if job is None:
+                return
             result = execute_action(session, job, settings=settings)
             job.status = JobStatus.done
             job.result = result
@@ -158,7 +188,9 @@ def _run_job(
     except Exception as exc:  # an unexpected bug in one action must not stop the others
         log.exception("job %s failed", job_id)
         error = f"{type(exc).__name__}: {exc}"
-    job = session.get(PendingJob, job_id)
+    if not _holds(session, job_id, worker=worker, token=token):
+        return
+    job = session.get(PendingJob, job_id, populate_existing=True)
     if job is None:
         return
     job.last_error = error[:2000]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -48,18 +50,28 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @dataclass
 class WebhookPeer:
-    """Answers each POST with the next status in ``script[path]`` (200 when the script is used up)."""
+    """Answers each POST with the next status in ``script[path]`` (200 when the script is used up).
+
+    ``slow(payload)`` gives the seconds to wait before answering (a slow peer); ``on_post(payload)`` runs when a POST
+    has arrived, before the answer (to make something happen at that moment)."""
 
     base_url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     script: dict[str, list[int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    slow: Callable[[dict[str, Any]], float] | None = None
+    on_post: Callable[[dict[str, Any]], None] | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
     def calls(self, path: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"] == path]
+
+    def posts_per_key(self) -> Counter[str]:
+        """How many POSTs arrived with each ``Idempotency-Key`` header."""
+        with self.lock:
+            return Counter(r["headers"].get("Idempotency-Key", "") for r in self.requests)
 
 
 @pytest.fixture
@@ -70,6 +82,11 @@ def webhook_peer() -> Iterator[WebhookPeer]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
+            payload = json.loads(body or b"{}")
+            if peer.on_post is not None:
+                peer.on_post(payload)
+            if peer.slow is not None:
+                time.sleep(peer.slow(payload))
             with peer.lock:
                 script = peer.script.get(self.path, [])
                 status = script.pop(0) if script else 200
@@ -77,7 +94,7 @@ def webhook_peer() -> Iterator[WebhookPeer]:
                     {
                         "path": self.path,
                         "headers": dict(self.headers),
-                        "json": json.loads(body or b"{}"),
+                        "json": payload,
                         "status": status,
                     }
                 )

@@ -2,9 +2,20 @@
 
 Writes only queue: :func:`queue_email` and :func:`queue_webhook` add a ``queued`` row to ``outbound_messages`` inside
 the caller's transaction. :func:`deliver_queued` runs after that transaction has committed (the outbox pattern): it
-claims due rows, sends each one, and records the result. The idempotency key is unique, so queueing the same message
-twice sends it once. Delivery is at-least-once across a crash between "sent" and "recorded": the email's
-``Message-ID`` and the webhook's ``Idempotency-Key`` header are derived from the key so that a peer can drop the copy.
+claims one due message at a time, sends it, and records the result. The idempotency key is unique, so queueing the
+same message twice sends it once.
+
+Exactly one send per key while workers race, peers are slow and the database is busy:
+
+- a message is claimed just before it is sent, and its lease is renewed while it is sent (:class:`LeaseKeeper`), so
+  a slow peer never lets the lease run out and another worker take the message (a round of 300 webhooks that
+  outlasted one lease for the whole batch used to be re-claimed and sent twice: 388 POSTs);
+- the result is written only while the claim holds (:func:`kizuna.platform.queue.fence`), and a write that finds
+  the database locked waits and tries again (:func:`kizuna.db.run_write`) instead of leaving the message claimed for
+  another worker to send again when the lease ends.
+
+Only a crash between "sent" and "recorded" can still send twice: the email's ``Message-ID`` and the webhook's
+``Idempotency-Key`` header are derived from the key so that a peer can drop that copy.
 """
 
 from __future__ import annotations
@@ -19,17 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuna.db import utcnow
+from kizuna.db import run_write, utcnow
 from kizuna.errors import ConfigurationError, ExternalServiceError, InvalidInput
 from kizuna.platform.outbox.models import MessageChannel, MessageStatus, OutboundMessage
-from kizuna.platform.queue import claim, worker_name
+from kizuna.platform.queue import LeaseKeeper, claim, fence, worker_name
 from kizuna.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -148,6 +159,8 @@ class DeliveryPolicy:
     requeue_seconds: float = 60.0
     timeout_seconds: float = 10.0
     lease: dt.timedelta = dt.timedelta(minutes=5)
+    #: seconds a write that finds the database busy is tried again (the send has happened: it must be recorded)
+    patience: float = 300.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
 
@@ -160,6 +173,9 @@ class DeliveryReport:
 
     def as_dict(self) -> dict[str, int]:
         return {"sent": self.sent, "outbox": self.outbox, "retrying": self.retrying, "failed": self.failed}
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
 
 
 def message_id(key: str) -> str:
@@ -246,102 +262,134 @@ def deliver_queued(
     policy: DeliveryPolicy | None = None,
     worker: str | None = None,
 ) -> DeliveryReport:
-    """Send the queued messages that are due. Each claim and each result is its own committed transaction."""
+    """Send up to ``limit`` queued messages that are due, one at a time: claim (committed), send while the lease is
+    kept, record the result under the claim's fencing token (committed). A webhook URL or SMTP server that fails is
+    not tried again in the same round; its other messages stay queued, their attempts untouched."""
+    import httpx
+
     policy = policy or DeliveryPolicy()
     worker = worker or worker_name()
     report = DeliveryReport()
-    with sessions() as session, session.begin():
-        ids = claim(
-            session,
-            OutboundMessage,
-            ready_status=MessageStatus.queued,
-            claimed_status=MessageStatus.sending,
-            due_column=OutboundMessage.next_attempt_at,
-            worker=worker,
-            now=now or utcnow(),
-            lease=policy.lease,
-            limit=limit,
-        )
-    if not ids:
-        return report
-    import httpx
-
-    with sessions() as session, session.begin():
-        claimed = [
-            m
-            for m in session.scalars(
-                select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.id)
-            )
-            if m.lease_owner == worker
-        ]
+    down: set[str] = set()  # webhook URLs that failed this round
     mailer = _Mailer(settings)
-    down: set[str] = set()  # webhook URLs that failed this round: their other messages wait for the next round
-    with httpx.Client() as client:
+    keeper = LeaseKeeper(
+        sessions,
+        OutboundMessage,
+        worker=worker,
+        claimed_status=MessageStatus.sending,
+        lease=policy.lease,
+        now=now or utcnow(),
+        patience=policy.patience,
+    )
+    with httpx.Client() as client, keeper:
         try:
-            for message in claimed:
-                _deliver_one(sessions, message, mailer=mailer, client=client, policy=policy, report=report, down=down)
+            for _ in range(limit):
+                claimed = run_write(sessions, partial(_claim_next, keeper=keeper, down=down), patience=policy.patience)
+                if claimed is None:
+                    break
+                message, token = claimed
+                with keeper.holding(message.id, token):
+                    error, outbox_path = _send(message, mailer=mailer, client=client, policy=policy)
+                    if error is not None:
+                        down.add(message.recipient if message.channel == MessageChannel.webhook else "smtp")
+                    record = partial(
+                        _record_result,
+                        message=message,
+                        token=token,
+                        worker=worker,
+                        error=error,
+                        outbox_path=outbox_path,
+                        policy=policy,
+                    )
+                    recorded = run_write(sessions, record, patience=policy.patience)
+                if recorded is None:
+                    log.error("message %s: its claim was taken over while it was sent; not recorded", message.id)
+                else:
+                    report.count(recorded)
         finally:
             mailer.close()
     return report
 
 
-def _deliver_one(
-    sessions: sessionmaker[Session],
-    message: OutboundMessage,
-    *,
-    mailer: _Mailer,
-    client: Any,
-    policy: DeliveryPolicy,
-    report: DeliveryReport,
-    down: set[str],
-) -> None:
-    """Send one claimed message (outside any transaction), then record the result in a transaction of its own."""
-    error: str | None = None
-    outbox_path: str | None = None
+def _claim_next(session: Session, *, keeper: LeaseKeeper, down: set[str]) -> tuple[OutboundMessage, int] | None:
+    """Claim the next due message (skipping URLs and SMTP that failed this round); returns it with its token."""
+    skip: list[ColumnElement[bool]] = [OutboundMessage.recipient.not_in(sorted(down))] if down else []
+    if "smtp" in down:
+        skip.append(OutboundMessage.channel != MessageChannel.email)
+    claimed = claim(
+        session,
+        OutboundMessage,
+        ready_status=MessageStatus.queued,
+        claimed_status=MessageStatus.sending,
+        due_column=OutboundMessage.next_attempt_at,
+        worker=keeper.worker,
+        now=keeper.now(),
+        lease=keeper.lease,
+        limit=1,
+        where=and_(*skip) if skip else None,
+    )
+    if not claimed:
+        return None
+    [(message_id_, token)] = claimed.items()
+    message = session.get(OutboundMessage, message_id_, populate_existing=True)
+    assert message is not None
+    return message, token
+
+
+def _send(
+    message: OutboundMessage, *, mailer: _Mailer, client: Any, policy: DeliveryPolicy
+) -> tuple[str | None, str | None]:
+    """Send one claimed message, outside any transaction; returns (error, outbox path)."""
     try:
         if message.channel == MessageChannel.email:
-            outbox_path = mailer.send(message)
-        elif message.recipient in down:
-            error = f"webhook {message.recipient} failed earlier in this round; not tried again until the next"
-        else:
-            _post_webhook(message, policy, client)
+            return None, mailer.send(message)
+        _post_webhook(message, policy, client)
     except ExternalServiceError as exc:
-        error = str(exc)
-        if message.channel == MessageChannel.webhook:
-            down.add(message.recipient)
-    with sessions() as session, session.begin():
-        row = session.get(OutboundMessage, message.id)
-        assert row is not None
-        _record_result(row, error=error, outbox_path=outbox_path, policy=policy, report=report)
+        return str(exc), None
+    return None, None
 
 
 def _record_result(
-    message: OutboundMessage,
+    session: Session,
     *,
+    message: OutboundMessage,
+    token: int,
+    worker: str,
     error: str | None,
     outbox_path: str | None,
     policy: DeliveryPolicy,
-    report: DeliveryReport,
-) -> None:
-    message.lease_owner = None
-    message.lease_until = None
+) -> str | None:
+    """Write a send's result while the claim ``token`` holds; returns the report's word for it, None if the claim was
+    lost (nothing written)."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
     if error is None:
-        message.status = MessageStatus.outbox if outbox_path else MessageStatus.sent
-        message.outbox_path = outbox_path
-        message.sent_at = utcnow()
-        message.last_error = None
-        if outbox_path:
-            report.outbox += 1
-        else:
-            report.sent += 1
-    elif message.attempts >= message.max_attempts:
-        message.status = MessageStatus.failed
-        message.last_error = error
-        report.failed += 1
-        log.warning("gave up on message %s after %s attempts: %s", message.id, message.attempts, error)
+        outcome = "outbox" if outbox_path else "sent"
+        values |= {
+            "status": MessageStatus.outbox if outbox_path else MessageStatus.sent,
+            "outbox_path": outbox_path,
+            "sent_at": utcnow(),
+            "last_error": None,
+        }
+    elif token >= message.max_attempts:
+        outcome = "failed"
+        values |= {"status": MessageStatus.failed, "last_error": error}
     else:
-        message.status = MessageStatus.queued
-        message.last_error = error
-        message.next_attempt_at = utcnow() + dt.timedelta(seconds=policy.requeue_seconds * 2 ** (message.attempts - 1))
-        report.retrying += 1
-        log.info("message %s failed (attempt %s), retrying later: %s", message.id, message.attempts, error)
+        outcome = "retrying"
+        values |= {
+            "status": MessageStatus.queued,
+            "last_error": error,
+            "next_attempt_at": utcnow() + dt.timedelta(seconds=policy.requeue_seconds * 2 ** (token - 1)),
+        }
+    result = session.execute(
+        update(OutboundMessage)
+        .where(fence(OutboundMessage, message.id, worker=worker, token=token, claimed_status=MessageStatus.sending))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    if outcome == "failed":
+        log.warning("gave up on message %s after %s attempts: %s", message.id, token, error)
+    elif outcome == "retrying":
+        log.info("message %s failed (attempt %s), retrying later: %s", message.id, token, error)
+    return outcome
