@@ -52,3 +52,39 @@ def test_reasons_the_importer_writes_are_known() -> None:
     )
     assert reason_words("unknown account: no accounts with external_id 'X-9'", t) == "取引先が見つかりません: 'X-9'"
     assert reason_words("something new", t) is None
+
+
+def test_the_reasons_of_the_broken_import_corpus_are_in_words() -> None:
+    for language in ("ja", "en"):
+        t = i18n.translator(language)
+        for reason in (
+            "out of range: quantity holds whole numbers from -2,147,483,648 to 2,147,483,647",
+            "out of range: a date and time before the year 1 or after the year 9999 in UTC",
+            "not a date: a number alone (write the whole date, such as 2024-01-05)",
+            "contains a NUL character (\\x00), which no text column stores",
+            "not valid Unicode text (a lone surrogate such as \\ud800)",
+        ):
+            words = reason_words(reason, t)
+            assert words is not None and "{" not in words, (language, reason)
+    assert "quantity" in (reason_words("out of range: quantity holds whole numbers from 0 to 9", t) or "")
+
+
+def test_an_upload_is_named_by_its_last_path_part_and_a_name_like_dot_dot_is_a_clear_400(world: WebWorld) -> None:
+    client = world.client("admin")
+    page = client.get("/imports")
+    body = "external_id,name\nUP-DOT,株式会社ドット\n".encode()
+    for name in ("..", ".", "/", "a/..", "..\\.."):
+        refused = client.post(
+            "/imports",
+            data={"entity": "accounts", "csrf_token": csrf_of(page.text)},
+            files={"file": (name, body, "text/csv")},
+        )
+        assert refused.status_code == 400, (name, refused.status_code)
+        assert "is not a file name" in refused.text, name
+    kept = client.post(
+        "/imports",
+        data={"entity": "accounts", "csrf_token": csrf_of(page.text)},
+        files={"file": ("../../etc/取引先.csv", body, "text/csv")},
+    )
+    assert kept.status_code == 200, kept.text[:500]
+    assert "<td>取引先</td>" in client.get("/imports").text or "取引先.csv" in kept.text

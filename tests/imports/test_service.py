@@ -127,17 +127,24 @@ def test_subscriptions_with_bad_dates_negative_seats_and_unknown_accounts(sessio
     assert (sub1.mrr_minor, sub1.currency, sub1.status) == (50_000, "JPY", "active")
 
 
-def test_excel_serial_dates_are_read(session: Session, settings: Settings, tmp_path: Path) -> None:
+def test_a_number_in_a_csv_date_column_is_refused_never_read_as_an_excel_serial(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    # 2024 was once stored as 1905-07-16 (Excel's serial 2024); only a number cell of a workbook is a serial date
     factories.account(session, external_id="ACC-X")
     factories.plan(session, external_id="PLAN-X")
     path = tmp_path / "subs.csv"
     path.write_text(
-        "external_id,account_id,plan_id,mrr_minor,start_date\nS-X,ACC-X,PLAN-X,1000,45658\n", encoding="utf-8"
+        "external_id,account_id,plan_id,mrr_minor,start_date\nS-X,ACC-X,PLAN-X,1000,45658\nS-Y,ACC-X,PLAN-X,1000,2024\n",
+        encoding="utf-8",
     )
-    assert run(session, settings, "subscriptions", path, currency="JPY").imported == 1
-    assert session.scalar(select(m.Subscription.start_date).where(m.Subscription.external_id == "S-X")) == dt.date(
-        2025, 1, 1
-    )
+    summary = run(session, settings, "subscriptions", path, currency="JPY")
+    assert (summary.imported, summary.rejected) == (0, 2)
+    assert [(r["row"], r["column"], r["value"]) for r in rejects(summary)] == [
+        ("2", "start_date", "45658"),
+        ("3", "start_date", "2024"),
+    ]
+    assert all("a number alone" in r["reason"] for r in rejects(summary))
 
 
 def test_cp932_export_with_nec_extensions_is_detected(session: Session, settings: Settings) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from kizuna.imports.values import (
     CellError,
+    check_text,
     employee_band,
     neutralize_formula,
     parse_bool,
@@ -16,6 +17,7 @@ from kizuna.imports.values import (
     parse_datetime,
     parse_int,
     parse_money,
+    shown_value,
 )
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -29,14 +31,38 @@ TOKYO = ZoneInfo("Asia/Tokyo")
         ("2026/1/5", dt.date(2026, 1, 5)),
         ("2026年1月5日", dt.date(2026, 1, 5)),
         ("２０２６年１月５日", dt.date(2026, 1, 5)),
-        ("45662", dt.date(2025, 1, 5)),  # Excel serial
-        (45662, dt.date(2025, 1, 5)),
         ("2026-01", dt.date(2026, 1, 1)),
         ("2026年3月", dt.date(2026, 3, 1)),
     ],
 )
 def test_dates_as_japanese_teams_write_them(text: object, expected: dt.date) -> None:
     assert parse_date(text, tz=TOKYO) == expected
+
+
+def test_a_number_is_a_serial_date_only_in_an_excel_cell() -> None:
+    assert parse_date(45662, tz=TOKYO, excel=True) == dt.date(2025, 1, 5)
+    assert parse_datetime(45662.5, tz=TOKYO, excel=True) == dt.datetime(2025, 1, 5, 3, 0, tzinfo=dt.UTC)
+    for number in ("2024", "45662", 2024, 45662.0):
+        with pytest.raises(CellError, match="a number alone"):
+            parse_date(number, tz=TOKYO)
+        with pytest.raises(CellError, match="a number alone"):
+            parse_datetime(number, tz=TOKYO)
+
+
+@pytest.mark.parametrize("text", ["Infinity", "-inf", "NaN", "sNaN", "1e999999999", "1" * 25])
+def test_numbers_past_every_column_are_refused_without_being_written_out(text: str) -> None:
+    with pytest.raises(CellError):
+        parse_int(text)
+    with pytest.raises(CellError):
+        parse_money(text, currency="JPY")
+
+
+def test_text_no_database_stores_is_refused_and_shown_escaped() -> None:
+    for text in ("a\x00b", "a\ud800b"):
+        with pytest.raises(CellError):
+            check_text(text)
+    assert shown_value("a\x00b\ud800") == "a\\x00b\\ud800"
+    assert shown_value("x" * 1000).endswith("… (1,000 characters)")
 
 
 @pytest.mark.parametrize("text", ["2026-13-01", "2026/02/30", "昨日", "5 Jan", "0"])

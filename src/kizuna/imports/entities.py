@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapper
 
 from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember, TeamRole, TouchTier
@@ -29,6 +29,7 @@ from kizuna.billing.models import (
 )
 from kizuna.db import Base, UTCDateTime
 from kizuna.funnel.models import Lead, LeadStatus, MarketingSpend, Opportunity, OpportunityKind, OpportunityStage
+from kizuna.imports.values import INT16, INT32, INT64
 from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
 from kizuna.support.models import Ticket, TicketChannel, TicketPriority
 from kizuna.voc.models import SurveyKind, SurveyResponse, VocChannel, VocEntry
@@ -50,6 +51,7 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     nullable: bool = True  # False: a blank cell leaves the column to its default (insert) or as it is (update)
+    storage: tuple[int, int] | None = None  # the whole numbers the SQL column holds (int and money fields)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,19 @@ def _kind(column: Any) -> FieldKind:
     return "text"
 
 
+def _storage(column: Any) -> tuple[int, int] | None:
+    """The range of an integer column, the narrower of SQLite's and PostgreSQL's (PostgreSQL's: SQLite's INTEGER is
+    always 64 bits)."""
+    t = column.type
+    if isinstance(t, BigInteger):
+        return INT64
+    if isinstance(t, SmallInteger):
+        return INT16
+    if isinstance(t, Integer):
+        return INT32
+    return None
+
+
 @cache
 def entity_spec(name: str) -> EntitySpec:
     """The import spec of the entity ``name`` (e.g. ``"accounts"``)."""
@@ -235,6 +250,7 @@ def entity_spec(name: str) -> EntitySpec:
             minimum=lo,
             maximum=hi,
             nullable=bool(column.nullable),
+            storage=_storage(column),
         )
     key = ("month", "channel") if name == "marketing_spend" else ("external_id",)
     unique_together = tuple(

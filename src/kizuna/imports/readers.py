@@ -149,6 +149,10 @@ def _text_rows(path: Path, fmt: str, encoding: str | None) -> SourceRows:
     text, used = decode(path, path.read_bytes(), encoding)
     text = text.removeprefix("\ufeff")
     buffer = io.StringIO(text, newline="")
+    # The csv module refuses a cell over 131,072 characters (a global limit) and cannot resume after refusing: raise
+    # it to the size of this file, so that no cell can exceed it and a long cell meets its column's own limit instead
+    # (kept in a text column such as a VoC entry's text, refused as "too long" in a short one).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(buffer, delimiter="\t" if fmt == "tsv" else ",")
     try:
         header = next(reader)

@@ -11,6 +11,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), key)
     for pattern, key in (
         (r"^required$", "imports.reason.required"),
+        (r"^not a date: a number alone\b.*$", "imports.reason.number_not_a_date"),
         (r"^not a date in the format (?P<format>.+)$", "imports.reason.not_a_date_format"),
         (r"^not a date\b.*$", "imports.reason.not_a_date"),
         (r"^not a whole number\b.*$", "imports.reason.not_a_whole_number"),
@@ -21,6 +22,13 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^must not be negative$", "imports.reason.negative"),
         (r"^must be at least (?P<n>\S+)$", "imports.reason.at_least"),
         (r"^must be at most (?P<n>\S+)$", "imports.reason.at_most"),
+        (
+            r"^out of range: (?P<column>\S+) holds whole numbers from (?P<lo>\S+) to (?P<hi>\S+)$",
+            "imports.reason.out_of_range",
+        ),
+        (r"^out of range: a date and time\b.*$", "imports.reason.date_out_of_range"),
+        (r"^contains a NUL character\b.*$", "imports.reason.nul"),
+        (r"^not valid Unicode text\b.*$", "imports.reason.surrogate"),
         (r"^too long: (?P<n>\d+) characters, at most (?P<max>\d+)$", "imports.reason.too_long"),
         (r"^a spreadsheet formula\b.*$", "imports.reason.formula"),
         (r"^unknown account: no accounts with external_id (?P<value>.+)$", "imports.reason.unknown_account"),

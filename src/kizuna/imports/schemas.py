@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from kizuna.imports.values import shown_value
 
 
 class Rejection(BaseModel):
@@ -11,8 +13,14 @@ class Rejection(BaseModel):
     file: str
     row: int = Field(description="Row number as the user sees it (CSV/TSV/Excel: the header is row 1).")
     column: str
-    value: str
+    value: str = Field(description="The cell as read; NUL and lone surrogates escaped, past 200 characters cut.")
     reason: str
+
+    @field_validator("value")
+    @classmethod
+    def _showable(cls, value: str) -> str:
+        # the rejects file, the CLI and the pages all show this: it must be writable as UTF-8 and of a sane length
+        return shown_value(value)
 
 
 class ImportSummary(BaseModel):

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -34,9 +35,13 @@ from kizuna.imports.readers import read_rows
 from kizuna.imports.rejects import RejectsWriter, rejects_path
 from kizuna.imports.schemas import ImportSummary, Rejection
 from kizuna.imports.values import (
+    INT64,
     CellError,
+    OutOfRange,
+    check_text,
     employee_band,
     is_blank,
+    out_of_range,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -207,6 +212,15 @@ class UploadOutcome:
     error: str | None
 
 
+def upload_name(filename: str | None) -> str | None:
+    """The name an uploaded file is shown by: its last path component (``../../x.csv`` is ``x.csv``, ``C:\\a\\b.csv``
+    is ``b.csv``) without control characters, at most 200 characters; None when nothing is left to name it by (``..``,
+    ``/``, an empty name)."""
+    last = re.split(r"[/\\]", filename or "")[-1]
+    name = "".join(c for c in last if c.isprintable()).strip()[:200]
+    return None if name.strip(".") == "" else name
+
+
 def upload_import(
     session: Session,
     *,
@@ -219,9 +233,16 @@ def upload_import(
 ) -> UploadOutcome:
     """Import an uploaded file in a savepoint of the request's transaction (which holds the write lock on SQLite);
     a file refused as a whole is rolled back and recorded as a failed run."""
-    safe_name = Path(filename or "upload").name[:200] or "upload"
+    safe_name = upload_name(filename)
+    if safe_name is None:
+        return UploadOutcome(
+            summary=None,
+            error=f"the uploaded file's name {filename!r} is not a file name: give it its own name and extension, such "
+            "as accounts.csv",
+        )
     with tempfile.TemporaryDirectory(prefix="kizuna-upload-") as tmp:
-        path = Path(tmp) / safe_name
+        # saved under a name of ours: the browser's name is only shown, never a path (".." once gave IsADirectoryError)
+        path = Path(tmp) / ("upload" + re.sub(r"[^A-Za-z0-9.]", "", Path(safe_name).suffix)[:16])
         with path.open("wb") as out:
             shutil.copyfileobj(stream, out)
         try:
@@ -313,10 +334,12 @@ class _RowValidator:
         file: str,
         *,
         currency: str | None = None,
+        excel: bool = False,
     ) -> None:
         self.spec = spec
         self.plan = plan
         self.file = file
+        self.excel = excel  # a number in a date column is an Excel serial date only in an Excel workbook
         self.tz = ZoneInfo(settings.timezone)
         # an entity with no currency column (team members' capacity) holds the company's currency
         self.company_currency = settings.currency
@@ -356,6 +379,15 @@ class _RowValidator:
             raw[column] = cells[index] if index < len(cells) else None
         errors: list[Rejection] = []
         values: dict[str, Any] = {}
+        # text no column can store (a NUL, a lone surrogate) refuses the row here, naming its column, the same on
+        # SQLite and PostgreSQL; the cell is then left out of the rest of the row's checks
+        for column, value in list(raw.items()):
+            if isinstance(value, str):
+                try:
+                    check_text(value)
+                except CellError as exc:
+                    self._fail(errors, row, column, value, str(exc))
+                    del raw[column]
 
         has_currency = "currency" in spec.fields
         currency: str | None = None if has_currency else self.company_currency
@@ -432,16 +464,24 @@ class _RowValidator:
             elif field.name == "currency":
                 parsed = parsed.upper()
             return parsed
-        if field.kind == "int":
-            parsed = parse_int(value)
-        elif field.kind == "money":
-            parsed = parse_money(value, currency=currency) if amount else parse_minor_units(value, currency=currency)
-        elif field.kind == "bool":
+        if field.kind == "bool":
             return parse_bool(value)
-        elif field.kind == "date":
-            return parse_date(value, tz=self.tz, date_format=date_format)
-        else:
-            return parse_datetime(value, tz=self.tz, date_format=date_format)
+        if field.kind == "date":
+            return parse_date(value, tz=self.tz, date_format=date_format, excel=self.excel)
+        if field.kind == "datetime":
+            return parse_datetime(value, tz=self.tz, date_format=date_format, excel=self.excel)
+        storage = field.storage
+        try:
+            if field.kind == "int":
+                parsed = parse_int(value)
+            elif amount:
+                parsed = parse_money(value, currency=currency)
+            else:
+                parsed = parse_minor_units(value, currency=currency)
+        except OutOfRange:
+            raise out_of_range(field.name, storage or INT64) from None
+        if storage is not None and not storage[0] <= parsed <= storage[1]:
+            raise out_of_range(field.name, storage)
         if field.minimum is not None and parsed < field.minimum:
             raise CellError("must not be negative" if field.minimum == 0 else f"must be at least {field.minimum}")
         if field.maximum is not None and parsed > field.maximum:
@@ -528,6 +568,13 @@ def hundredfold_notes(money: dict[tuple[str, str, str, bool], list[tuple[int, in
     return notes
 
 
+def _unique_key(columns: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+    """The values of a unique constraint as compared: e-mail addresses case-insensitively (``dup@x`` and ``DUP@x`` are
+    one address, which a lookup by address finds once), everything else as stored."""
+    key = [values.get(c) for c in columns]
+    return tuple(v.casefold() if c == "email" and isinstance(v, str) else v for c, v in zip(columns, key, strict=True))
+
+
 def _key_of(spec: EntitySpec, values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values.get(k) for k in spec.key)
 
@@ -573,7 +620,9 @@ def _import_rows(
         recognised_columns=plan.recognised,
         ignored_columns=plan.ignored,
     )
-    validator = _RowValidator(session, spec, plan, settings, display_name, currency=currency)
+    validator = _RowValidator(
+        session, spec, plan, settings, display_name, currency=currency, excel=source.format == "xlsx"
+    )
     writer = RejectsWriter(rejects_path(settings.rejects_dir, entity=spec.name, source=Path(display_name)))
     with writer:
         accepted: list[tuple[int, tuple[Any, ...], dict[str, Any]]] = []
@@ -602,7 +651,7 @@ def _import_rows(
                 for columns, seen in unique_seen.items():
                     if columns == ("email",) and values.get("email") is None:
                         continue
-                    ukey = tuple(values.get(c) for c in columns)
+                    ukey = _unique_key(columns, values)
                     if any(v is None for v in ukey) or any(c not in values for c in columns):
                         continue
                     if ukey in seen and seen[ukey][1] != key:
@@ -611,7 +660,7 @@ def _import_rows(
                                 file=display_name,
                                 row=row,
                                 column=columns[-1],
-                                value=str(ukey[-1]),
+                                value=str(values.get(columns[-1])),
                                 reason=f"same {' + '.join(columns)} as row {seen[ukey][0]}",
                             )
                         )
@@ -695,7 +744,7 @@ def _upsert(
     for columns in unique_seen:
         cols = [getattr(model, c) for c in columns]
         taken[columns] = {
-            tuple(r[: len(columns)]): tuple(r[len(columns) :])
+            _unique_key(columns, dict(zip(columns, r[: len(columns)], strict=True))): tuple(r[len(columns) :])
             for r in session.execute(select(*cols, *key_columns))
             if all(v is not None for v in r[: len(columns)])
         }
@@ -709,12 +758,12 @@ def _upsert(
                 columns
                 for columns, owners in taken.items()
                 if all(c in values and values[c] is not None for c in columns)
-                and owners.get(tuple(values[c] for c in columns), key) != key
+                and owners.get(_unique_key(columns, values), key) != key
             ),
             None,
         )
         if clash is not None:
-            owner = taken[clash][tuple(values[c] for c in clash)]
+            owner = taken[clash][_unique_key(clash, values)]
             writer.add(
                 Rejection(
                     file=summary.file,

@@ -18,6 +18,50 @@ class CellError(ValueError):
     """A cell that cannot be read as the column's type; the message is the reason written to the rejects file."""
 
 
+class OutOfRange(CellError):
+    """A number past what any column holds; the importer restates it with the column's own range."""
+
+
+#: the whole numbers an integer column holds, by its SQL type (the same bounds on SQLite and PostgreSQL: SQLite would
+#: store 3,000,000,000 in an INTEGER that PostgreSQL refuses, so the importer holds both to PostgreSQL's range)
+INT16 = (-(2**15), 2**15 - 1)
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+#: digits of a number past every integer column (2**63 has 19): longer ones are refused before being written out, so
+#: that a cell such as 1e999999999 never becomes a billion-digit integer
+_MAX_DIGITS = 20
+
+
+def out_of_range(column: str, bounds: tuple[int, int]) -> CellError:
+    """The reason a number does not fit ``column``, the same on every database."""
+    lo, hi = bounds
+    return CellError(f"out of range: {column} holds whole numbers from {lo:,} to {hi:,}")
+
+
+def check_text(value: str) -> None:
+    """Refuse text no database column can store: a NUL character (PostgreSQL refuses it, SQLite would keep it) or a
+    lone surrogate (``\\ud800`` from JSON, which is not Unicode text and cannot be written as UTF-8)."""
+    if "\x00" in value:
+        raise CellError("contains a NUL character (\\x00), which no text column stores")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CellError("not valid Unicode text (a lone surrogate such as \\ud800)") from None
+
+
+#: characters of a value written to the rejects file and shown on pages; longer values are cut, saying their length
+SHOWN_VALUE_CHARS = 200
+
+
+def shown_value(value: str) -> str:
+    """``value`` as a rejects file and a page can show it: NUL and lone surrogates escaped, long text cut."""
+    text = value.replace("\x00", "\\x00")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = f"{text[:SHOWN_VALUE_CHARS]}… ({len(value):,} characters)"
+    return text
+
+
 # ISO 4217 minor-unit exponents that differ from 2 (the default). JPY, KRW, VND, ... have no minor unit.
 _ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "TWD_CASH"}
 _THREE_DECIMAL = {"BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"}
@@ -91,6 +135,10 @@ def parse_int(value: object) -> int:
         number = Decimal(text)
     except InvalidOperation:
         raise CellError("not a whole number") from None
+    if not number.is_finite():  # Infinity, NaN, sNaN
+        raise CellError("not a whole number")
+    if number and number.adjusted() >= _MAX_DIGITS:
+        raise OutOfRange("out of range")
     if number != number.to_integral_value():
         raise CellError("not a whole number")
     return int(number)
@@ -107,6 +155,7 @@ def parse_money(value: object, *, currency: str) -> int:
         raise CellError("not an amount of money")
     if isinstance(value, int):
         return int(value * 10**exponent)
+    negative = False
     if isinstance(value, float):
         number = Decimal(repr(value))
     else:
@@ -123,8 +172,12 @@ def parse_money(value: object, *, currency: str) -> int:
             number = Decimal(text)
         except InvalidOperation:
             raise CellError("not an amount of money") from None
-        if negative:
-            number = -number
+    if not number.is_finite():  # Infinity, NaN, sNaN
+        raise CellError("not an amount of money")
+    if number and number.adjusted() + exponent >= _MAX_DIGITS:
+        raise OutOfRange("out of range")
+    if negative:
+        number = -number
     minor = number.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise CellError(f"more decimals than {currency} has ({exponent})")
@@ -177,6 +230,15 @@ _KANJI_DATE = re.compile(
 _YEAR_MONTH = re.compile(r"^(\d{4})(?:[/\-.]|年)\s*(\d{1,2})月?$")
 
 
+#: why a number alone is refused as a date where only an Excel cell may be a serial date
+NUMBER_NOT_A_DATE = (
+    "not a date: a number alone (write the whole date, such as 2024-01-05; a number such as 45658 is an Excel serial "
+    "date: format the column as a date in Excel before saving it as CSV)"
+)
+#: why a date and time outside what UTC can write (years 1 to 9999) is refused
+DATE_OUT_OF_RANGE = "out of range: a date and time before the year 1 or after the year 9999 in UTC"
+
+
 def _excel_serial(number: float) -> dt.datetime:
     if not 1 <= number <= _EXCEL_SERIAL_MAX:
         raise CellError("not a date")
@@ -215,12 +277,17 @@ def _parse_datetime_text(text: str, date_format: str | None) -> dt.datetime:
         except ValueError as exc:
             raise CellError(f"not a date: {exc}") from None
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return _excel_serial(float(text))
+        # 2024 is not 1905-07-16: a number read from text is never taken for an Excel serial date (only a number cell
+        # of an Excel workbook is one)
+        raise CellError(NUMBER_NOT_A_DATE)
     raise CellError("not a date (use 2026-01-05, 2026/01/05 or 2026年1月5日)")
 
 
-def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.datetime:
-    """A timezone-aware UTC ``datetime``. Naive values are read in the business time zone ``tz``."""
+def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = None, excel: bool = False) -> dt.datetime:
+    """A timezone-aware UTC ``datetime``. Naive values are read in the business time zone ``tz``.
+
+    A number is an Excel serial date only when ``excel`` (the cell is a number cell of an Excel workbook); elsewhere
+    (CSV text, JSON or Parquet numbers) it is refused rather than guessed."""
     _refuse_formula(value)
     if isinstance(value, dt.datetime):
         parsed = value
@@ -229,27 +296,39 @@ def parse_datetime(value: object, *, tz: ZoneInfo, date_format: str | None = Non
     elif isinstance(value, bool):
         raise CellError("not a date")
     elif isinstance(value, (int, float)):
+        if not excel:
+            raise CellError(NUMBER_NOT_A_DATE)
         parsed = _excel_serial(float(value))
     else:
         parsed = _parse_datetime_text(str(value), date_format)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 00:00 in Tokyo is in the year 0 in UTC
+        raise CellError(DATE_OUT_OF_RANGE) from None
 
 
-def parse_date(value: object, *, tz: ZoneInfo, date_format: str | None = None) -> dt.date:
-    """A calendar date. An aware timestamp is turned into the business time zone's date first."""
+def parse_date(value: object, *, tz: ZoneInfo, date_format: str | None = None, excel: bool = False) -> dt.date:
+    """A calendar date. An aware timestamp is turned into the business time zone's date first. A number is an Excel
+    serial date only when ``excel`` (see :func:`parse_datetime`)."""
     _refuse_formula(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(tz).date() if value.tzinfo else value.date()
-    if isinstance(value, dt.date):
+        parsed = value
+    elif isinstance(value, dt.date):
         return value
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         raise CellError("not a date")
-    if isinstance(value, (int, float)):
+    elif isinstance(value, (int, float)):
+        if not excel:
+            raise CellError(NUMBER_NOT_A_DATE)
         return _excel_serial(float(value)).date()
-    parsed = _parse_datetime_text(str(value), date_format)
-    return parsed.astimezone(tz).date() if parsed.tzinfo else parsed.date()
+    else:
+        parsed = _parse_datetime_text(str(value), date_format)
+    try:
+        return parsed.astimezone(tz).date() if parsed.tzinfo else parsed.date()
+    except OverflowError:
+        raise CellError(DATE_OUT_OF_RANGE) from None
 
 
 EMPLOYEE_BANDS = (
