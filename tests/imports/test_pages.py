@@ -88,3 +88,30 @@ def test_an_upload_is_named_by_its_last_path_part_and_a_name_like_dot_dot_is_a_c
     )
     assert kept.status_code == 200, kept.text[:500]
     assert "<td>取引先</td>" in client.get("/imports").text or "取引先.csv" in kept.text
+
+
+def test_the_upload_offers_the_ready_mappings_and_uses_the_chosen_one(world: WebWorld) -> None:
+    client = world.client("admin")
+    page = client.get("/imports")
+    assert '<option value="stripe">Stripe (顧客・サブスクリプション・請求書・価格)</option>' in page.text
+    customers = (
+        "id,Description,Email,Name,Created (UTC),Currency,Delinquent\n"
+        "cus_WEB1,,a@example.com,Web Upload KK,2025-01-05 09:30:00,jpy,false\n"
+    )
+    upload = client.post(
+        "/imports",
+        data={"entity": "accounts", "mapping": "stripe", "csrf_token": csrf_of(page.text)},
+        files={"file": ("customers.csv", customers.encode(), "text/csv")},
+    )
+    assert upload.status_code == 200 and 'id="rejected-count">0<' in upload.text
+    refused = client.post(
+        "/imports",
+        data={"entity": "tickets", "mapping": "stripe", "csrf_token": csrf_of(page.text)},
+        files={"file": ("customers.csv", customers.encode(), "text/csv")},
+    )
+    assert refused.status_code == 400 and "stripe mapping has nothing for tickets" in refused.text
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    english = client.get("/imports").text
+    assert '<option value="google_forms">Google Forms (NPS responses)</option>' in english
+    main = english.split("<main", 1)[1].split("</main>")[0]
+    assert problems(main, "en") == []

@@ -26,7 +26,12 @@ def register(app: typer.Typer) -> None:
         encoding: str = typer.Option(
             None, "--encoding", help="Text encoding of a CSV/TSV (default: detected; utf-8, utf-8-sig, cp932)."
         ),
-        mapping: Path = typer.Option(None, "--mapping", help="YAML file mapping the file's headers to kizuna columns."),
+        mapping: str = typer.Option(
+            None,
+            "--mapping",
+            help="A ready mapping of a product's export (salesforce, hubspot, stripe, zendesk, intercom, google_forms, "
+            "surveymonkey; docs/imports.md) or a YAML file mapping the file's headers to kizuna columns.",
+        ),
         sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
         file_format: str = typer.Option(
             None, "--format", help="Override the format chosen by extension (csv, tsv, xlsx, parquet, jsonl)."

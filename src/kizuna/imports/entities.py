@@ -171,6 +171,10 @@ ENTITY_NAMES: tuple[str, ...] = (*MODELS, EVENTS)
 
 DERIVED: dict[str, tuple[str, ...]] = {
     "accounts": ("employees",),
+    # a billing export's unit price per period (MRR = price x quantity / months) and a converted trial's end
+    "subscriptions": ("price", "trial_end", "interval_count"),
+    "plans": ("interval_count",),
+    "tickets": ("first_response_minutes",),  # the minutes to the first reply (Zendesk): first_response_at
     "contacts": ("first_name", "last_name"),
     "leads": ("first_name", "last_name"),
 }

@@ -1,8 +1,9 @@
 """From a file's headers to kizuna's columns.
 
-A header is matched, in this order, by: the user's YAML mapping file; kizuna's own column name; the headers of
-Salesforce and HubSpot exports (``mappings/*.yaml``, English and Japanese UI labels). Matching ignores case, spaces,
-underscores and full-width/half-width differences (``都道府県（請求先）`` is ``都道府県(請求先)``).
+A header is matched, in this order, by: the user's YAML mapping file (or a ready mapping chosen by name,
+``--mapping stripe``); kizuna's own column name; the headers of Salesforce and HubSpot exports (``mappings/*.yaml``,
+English and Japanese UI labels, recognised without being chosen); the mapping's header patterns. Matching ignores
+case, spaces, underscores and full-width/half-width differences (``都道府県（請求先）`` is ``都道府県(請求先)``).
 
 A mapping file::
 
@@ -17,10 +18,18 @@ A mapping file::
     defaults:                          # values for columns the file does not have
       currency: JPY
     timezone: America/New_York         # naive timestamps of this file (default: the company's time zone)
+    header_rows: 2                     # the header is two rows (SurveyMonkey: question, then its answer column)
+    header_patterns:                   # a header that contains this (a regular expression, any case): the column
+      "recommend|勧め|すすめ": score     # (questions whose text each form words its own way)
+    external_id_from: [responded_at, contact_email]   # no id column: the row's id is made from these cells
+
+Ready mappings (``NAMED_MAPPINGS``: Salesforce, HubSpot, Stripe, Zendesk, Intercom, Google Forms, SurveyMonkey) are
+the same YAML, one section per entity, in ``mappings/<name>.yaml`` (docs/imports.md lists their columns).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,7 +40,10 @@ import yaml
 
 from kizuna.errors import ImportRejected
 
-BUILTIN_MAPPINGS = ("salesforce", "hubspot", "analytics")
+BUILTIN_MAPPINGS = ("salesforce", "hubspot", "analytics")  # recognised in every file, without being chosen
+#: the ready mappings of the exports teams have, chosen by name (``--mapping stripe``, the upload form), in the order
+#: the upload form offers them
+NAMED_MAPPINGS = ("salesforce", "hubspot", "stripe", "zendesk", "intercom", "google_forms", "surveymonkey")
 IGNORE = ""  # the target of a header that is known and deliberately not imported (``Lifecycle Stage: null``)
 
 
@@ -68,11 +80,23 @@ class MappingFile:
     date_formats: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, object] = field(default_factory=dict)
     timezone: str | None = None  # the zone naive timestamps of the file are read in (None: the company's)
+    header_rows: int = 1  # 2: the header is two rows, merged (see kizuna.imports.readers.merge_header_rows)
+    header_patterns: dict[str, str] = field(default_factory=dict)  # regular expression -> column
+    external_id_from: tuple[str, ...] = ()  # columns whose cells make a row's id when the file has none
+    name: str = ""  # the ready mapping's name (``stripe``) or the mapping file's; prefixes ids made for rows
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> MappingFile:
         mapping = cls()
-        sections = ("defaults", "values", "date_formats", "timezone")
+        sections = (
+            "defaults",
+            "values",
+            "date_formats",
+            "timezone",
+            "header_rows",
+            "header_patterns",
+            "external_id_from",
+        )
         columns = data.get("columns", data if not any(k in data for k in sections) else {})
         if not isinstance(columns, dict):
             raise ImportRejected(f"{source}: 'columns' must map headers to kizuna columns")
@@ -99,6 +123,23 @@ class MappingFile:
         mapping.defaults.update(data.get("defaults") or {})
         if data.get("timezone") is not None:
             mapping.timezone = check_timezone(str(data["timezone"]), source=f"{source}: timezone")
+        rows = data.get("header_rows", 1)
+        if rows not in (1, 2):
+            raise ImportRejected(f"{source}: header_rows is 1 or 2, not {rows!r}")
+        mapping.header_rows = int(rows)
+        for pattern, column in (data.get("header_patterns") or {}).items():
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise ImportRejected(
+                    f"{source}: header pattern {pattern!r} is not a regular expression ({exc})"
+                ) from None
+            mapping.header_patterns[str(pattern)] = str(column)
+        key_from = data.get("external_id_from") or ()
+        if isinstance(key_from, str) or not all(isinstance(c, str) for c in key_from):
+            raise ImportRejected(f"{source}: external_id_from is a list of kizuna columns")
+        mapping.external_id_from = tuple(key_from)
+        mapping.name = source.removesuffix(".yaml").removesuffix(".yml")
         return mapping
 
     @classmethod
@@ -114,12 +155,36 @@ class MappingFile:
         return cls.from_dict(data, source=path.name)
 
 
+def _builtin_sections(name: str) -> dict[str, Any]:
+    text = resources.files("kizuna.imports").joinpath(f"mappings/{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def named_mapping(name: str, entity: str) -> MappingFile:
+    """The ready mapping ``name`` (one of ``NAMED_MAPPINGS``) for ``entity``; refused, naming the entities it maps,
+    when it has none for ``entity``."""
+    if name not in NAMED_MAPPINGS:
+        raise ImportRejected(f"no ready mapping {name!r} (ready: {', '.join(NAMED_MAPPINGS)}; or a YAML file's path)")
+    sections = _builtin_sections(name)
+    if entity not in sections:
+        raise ImportRejected(
+            f"the {name} mapping has nothing for {entity}: it maps {', '.join(sections)}", mapping=name, entity=entity
+        )
+    mapping = MappingFile.from_dict(sections[entity], source=f"{name}.yaml")
+    mapping.name = name
+    return mapping
+
+
+def mappings_for(entity: str) -> list[str]:
+    """The ready mappings that have a section for ``entity``, in ``NAMED_MAPPINGS`` order."""
+    return [name for name in NAMED_MAPPINGS if entity in _builtin_sections(name)]
+
+
 def builtin_mapping(entity: str) -> MappingFile:
     """The Salesforce and HubSpot headers known for ``entity``, merged."""
     merged = MappingFile()
     for name in BUILTIN_MAPPINGS:
-        text = resources.files("kizuna.imports").joinpath(f"mappings/{name}.yaml").read_text(encoding="utf-8")
-        section = (yaml.safe_load(text) or {}).get(entity)
+        section = _builtin_sections(name).get(entity)
         if section:
             part = MappingFile.from_dict(section, source=f"{name}.yaml")
             merged.columns.update(part.columns)
@@ -138,12 +203,15 @@ class ColumnPlan:
     values: dict[str, dict[str, str]]
     date_formats: dict[str, str]
     defaults: dict[str, object]
+    external_id_from: tuple[str, ...] = ()
+    mapping_name: str = ""
 
 
 def plan_columns(header: list[str], *, known: set[str], entity: str, mapping: MappingFile | None) -> ColumnPlan:
     """Match ``header`` to the ``known`` kizuna columns of ``entity``; the first header to claim a column wins."""
     user = mapping or MappingFile()
-    unknown_targets = sorted(set(user.columns.values()) - known - {IGNORE})
+    targets = set(user.columns.values()) | set(user.header_patterns.values()) | set(user.external_id_from)
+    unknown_targets = sorted(targets - known - {IGNORE})
     if unknown_targets:
         raise ImportRejected(
             f"the mapping names columns {entity} does not have: {', '.join(unknown_targets)} "
@@ -169,6 +237,16 @@ def plan_columns(header: list[str], *, known: set[str], entity: str, mapping: Ma
                 positions[column] = index
                 recognised[name] = column
                 claimed.add(name)
+    # Last, the headers that only a pattern recognises (a form's question, worded as its author chose).
+    for pattern, column in user.header_patterns.items():
+        if column in positions:
+            continue
+        for index, name in enumerate(header):
+            if name and name not in claimed and re.search(pattern, unicodedata.normalize("NFKC", name), re.IGNORECASE):
+                positions[column] = index
+                recognised[name] = column
+                claimed.add(name)
+                break
     ignored = [name for name in header if name and name not in recognised]
     values = {column: dict(v) for column, v in builtin.values.items()}
     for column, v in user.values.items():
@@ -180,4 +258,6 @@ def plan_columns(header: list[str], *, known: set[str], entity: str, mapping: Ma
         values=values,
         date_formats=dict(user.date_formats),
         defaults=dict(user.defaults),
+        external_id_from=user.external_id_from,
+        mapping_name=user.name,
     )

@@ -13,6 +13,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.errors import NotFound
 from kizuna.imports import service
+from kizuna.imports.mapping import NAMED_MAPPINGS
 from kizuna.imports.reasons import reason_words
 from kizuna.imports.rejects import read_rejects
 from kizuna.platform.web import i18n
@@ -58,6 +59,7 @@ def imports(request: Request, session: Session = DbSession) -> Response:
         {
             "runs": service.import_runs(session),
             "entities": IMPORT_ENTITIES,
+            "mappings": NAMED_MAPPINGS,
             "outcome": None,
             "reason": _reason(request),
         },
@@ -70,6 +72,7 @@ def upload(
     entity: str = Form(..., max_length=32),
     file: UploadFile = File(...),
     dry_run: bool = Form(False),
+    mapping: str = Form("", max_length=32),
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> Response:
@@ -81,12 +84,19 @@ def upload(
         filename=file.filename or "upload",
         stream=file.file,
         dry_run=dry_run,
+        mapping=mapping or None,
     )
     runs = list(service.import_runs(session))
     return render(
         request,
         "imports/imports.html",
-        {"runs": runs, "entities": IMPORT_ENTITIES, "outcome": outcome, "reason": _reason(request)},
+        {
+            "runs": runs,
+            "entities": IMPORT_ENTITIES,
+            "mappings": NAMED_MAPPINGS,
+            "outcome": outcome,
+            "reason": _reason(request),
+        },
         status_code=400 if outcome.error else 200,
     )
 

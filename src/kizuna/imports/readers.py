@@ -268,17 +268,51 @@ def _json_cell(value: object) -> object:
     return value
 
 
+def merge_header_rows(source: SourceRows) -> SourceRows:
+    """A header written on two rows (SurveyMonkey's exports: the question, then under it each of its columns:
+    ``Response``, ``Open-Ended Response`` or a choice) as one: a question with one column is named by the question,
+    one with several by ``question / column``. A question's cell spans its columns, so a blank top cell continues
+    the question on its left."""
+    try:
+        second_row, second = next(source.rows)
+    except StopIteration:
+        raise ImportRejected(
+            f"{source.path.name}: the header is two rows (header_rows: 2) but the file has one", file=source.path.name
+        ) from None
+    if second_row != 2:
+        raise ImportRejected(
+            f"{source.path.name}: the header is two rows (header_rows: 2) but row 2 is blank", file=source.path.name
+        )
+    tops: list[str] = []
+    for name in source.header:
+        tops.append(name or (tops[-1] if tops else ""))
+    width = {top: tops.count(top) for top in tops}
+    header = []
+    for index, top in enumerate(tops):
+        sub = str(second[index]).strip() if index < len(second) and second[index] is not None else ""
+        header.append(top if width[top] == 1 or not sub else f"{top} / {sub}" if top else sub)
+    return SourceRows(source.path, source.format, source.encoding, header, source.rows, source.done)
+
+
 def read_rows(
-    path: Path, *, fmt: str | None = None, encoding: str | None = None, sheet: str | None = None
+    path: Path,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    header_rows: int = 1,
 ) -> SourceRows:
-    """Open ``path`` and return its header and numbered rows (for the entities kept in the app database)."""
+    """Open ``path`` and return its header and numbered rows (for the entities kept in the app database);
+    ``header_rows=2`` merges a header written on two rows (:func:`merge_header_rows`)."""
     if not path.exists():
         raise ImportRejected(f"{path}: no such file", file=str(path))
     fmt = detect_format(path, fmt)
     if fmt in ("csv", "tsv"):
-        return _text_rows(path, fmt, encoding)
-    if fmt == "xlsx":
-        return _xlsx_rows(path, sheet)
-    if fmt == "parquet":
-        return _parquet_rows(path)
-    return _jsonl_rows(path, encoding)
+        source = _text_rows(path, fmt, encoding)
+    elif fmt == "xlsx":
+        source = _xlsx_rows(path, sheet)
+    elif fmt == "parquet":
+        source = _parquet_rows(path)
+    else:
+        source = _jsonl_rows(path, encoding)
+    return merge_header_rows(source) if header_rows == 2 else source

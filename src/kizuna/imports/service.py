@@ -24,12 +24,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from kizuna.billing.models import Invoice
+from kizuna.accounts.models import Contact
+from kizuna.billing.models import Invoice, Plan
 from kizuna.db import Base
 from kizuna.errors import ImportRejected, InvalidInput, KizunaError, NotFound
 from kizuna.imports import created, runs
 from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
-from kizuna.imports.mapping import ColumnPlan, MappingFile, check_timezone, plan_columns, value_key
+from kizuna.imports.mapping import (
+    NAMED_MAPPINGS,
+    ColumnPlan,
+    MappingFile,
+    check_timezone,
+    named_mapping,
+    plan_columns,
+    value_key,
+)
 from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import read_rows
 from kizuna.imports.rejects import RejectsWriter, rejects_path
@@ -105,7 +114,7 @@ def import_file(
     path = Path(path)
     if not path.is_file():
         raise ImportRejected(f"{path}: no such file", file=str(path))
-    mapping_file = MappingFile.load(Path(mapping)) if isinstance(mapping, (str, Path)) else mapping
+    mapping_file = load_mapping(mapping, entity=entity)
     zone = timezone or (mapping_file.timezone if mapping_file else None)
     import_currency = None
     if currency:
@@ -171,6 +180,16 @@ def import_file(
     return summary
 
 
+def load_mapping(mapping: MappingFile | Path | str | None, *, entity: str) -> MappingFile | None:
+    """The mapping an import uses: a ready mapping by name (``"stripe"``, one of ``NAMED_MAPPINGS``, its section for
+    ``entity``), a YAML mapping file by path, or the one given."""
+    if isinstance(mapping, str) and mapping in NAMED_MAPPINGS:
+        return named_mapping(mapping, entity)
+    if isinstance(mapping, (str, Path)):
+        return MappingFile.load(Path(mapping))
+    return mapping
+
+
 def record_failed_import(
     session: Session, *, entity: str, path: Path, actor: str, message: str, display_name: str | None = None
 ) -> ImportRun:
@@ -230,9 +249,13 @@ def upload_import(
     filename: str,
     stream: BinaryIO,
     dry_run: bool = False,
+    mapping: str | None = None,
 ) -> UploadOutcome:
     """Import an uploaded file in a savepoint of the request's transaction (which holds the write lock on SQLite);
-    a file refused as a whole is rolled back and recorded as a failed run."""
+    a file refused as a whole is rolled back and recorded as a failed run. ``mapping`` names a ready mapping
+    (``NAMED_MAPPINGS``; an upload never reads a mapping file from the server's disk)."""
+    if mapping and mapping not in NAMED_MAPPINGS:
+        return UploadOutcome(summary=None, error=f"no ready mapping {mapping!r} (ready: {', '.join(NAMED_MAPPINGS)})")
     safe_name = upload_name(filename)
     if safe_name is None:
         return UploadOutcome(
@@ -255,6 +278,7 @@ def upload_import(
                     actor=actor,
                     dry_run=dry_run,
                     display_name=safe_name,
+                    mapping=mapping or None,
                 )
         except KizunaError as exc:
             if not dry_run:
@@ -275,6 +299,8 @@ class _Lookups:
         self.session = session
         self._maps: dict[tuple[type[Base], str], dict[str, int]] = {}
         self.invoice_accounts: dict[int, int] | None = None
+        self.contact_accounts: dict[int, int] | None = None
+        self.plan_periods: dict[int, int] | None = None
 
     @staticmethod
     def normalise(attr: str, value: str) -> str:
@@ -297,6 +323,16 @@ class _Lookups:
             self._maps[key] = found
         return self._maps[key]
 
+    def plan_period(self, plan_id: int) -> int | None:
+        if self.plan_periods is None:
+            self.plan_periods = dict(self.session.execute(select(Plan.id, Plan.billing_period_months)).all())
+        return self.plan_periods.get(plan_id)
+
+    def account_of_contact(self, contact_id: int) -> int | None:
+        if self.contact_accounts is None:
+            self.contact_accounts = dict(self.session.execute(select(Contact.id, Contact.account_id)).all())
+        return self.contact_accounts.get(contact_id)
+
     def account_of_invoice(self, invoice_id: int) -> int | None:
         if self.invoice_accounts is None:
             self.invoice_accounts = dict(self.session.execute(select(Invoice.id, Invoice.account_id)).all())
@@ -306,6 +342,12 @@ class _Lookups:
 def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
     present = set(plan.positions) | set(plan.defaults)
     present |= {minor for alias, minor in spec.amount_columns.items() if alias in present}
+    if plan.external_id_from:
+        present.add("external_id")
+    if spec.name == "tickets" and "body" in present:
+        present.add("subject")  # the first line of the body
+    if spec.name == "subscriptions" and "price" in present:
+        present.add("mrr_minor")  # price x quantity / billing period (kizuna.imports.service._RowValidator)
     missing = [c for c in spec.required_columns if c not in present]
     if spec.name == "contacts" and not present & {"name", "first_name", "last_name"}:
         missing.append("name (or last_name/first_name)")
@@ -313,8 +355,46 @@ def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
         if ref.required and not present & {s for s, _ in ref.sources}:
             if spec.name == "payments" and ref.column == "account_id":
                 continue  # taken from the invoice
+            if spec.name in ACCOUNT_VIA_CONTACT and ref.column == "account_id" and "contact_email" in present:
+                continue  # the contact's account
             missing.append(f"{ref.sources[0][0]} (or {', '.join(s for s, _ in ref.sources[1:])})")
     return missing
+
+
+#: entities whose rows may name their account through their contact (a ticket's requester, a survey's respondent,
+#: by e-mail); their contact, when unknown, is left empty if the row names its account otherwise
+ACCOUNT_VIA_CONTACT = frozenset({"tickets", "survey_responses"})
+#: the lines Salesforce writes under a report exported as CSV ("Generated By", the copyright, "Confidential
+#: Information - Do Not Distribute", in the UI's language): not records
+REPORT_FOOTER = re.compile(
+    r"^(?:Copyright \(c\) \d{4}-\d{4} salesforce\.com|Confidential Information - Do Not Distribute|Generated By:|"
+    r"作成者:|作成者 :|機密情報 - 配布禁止)",
+    re.IGNORECASE,
+)
+
+
+def made_external_id(mapping_name: str, cells: Sequence[object]) -> str:
+    """The id of a row whose source writes none (a form's response): the same cells always give the same id, so a
+    re-import updates instead of duplicating."""
+    text = "\x1f".join("" if is_blank(c) else str(c).strip() for c in cells)
+    return f"{mapping_name or 'row'}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
+
+
+#: the characters of a ticket's subject taken from its first message
+SUBJECT_FROM_BODY = 120
+
+
+def ticket_subject(body: str) -> str:
+    """A subject for a ticket that has none: the first line of its first message, without markup, shortened."""
+    text = re.sub(r"<[^>]+>", " ", body.replace("<br>", "\n").replace("</p>", "\n"))
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = " ".join(line.split())
+    return line if len(line) <= SUBJECT_FROM_BODY else line[: SUBJECT_FROM_BODY - 1] + "…"
+
+
+def is_report_footer(cells: Sequence[object]) -> bool:
+    filled = [c for c in cells if not is_blank(c)]
+    return len(filled) == 1 and isinstance(filled[0], str) and REPORT_FOOTER.match(filled[0].strip()) is not None
 
 
 #: why a money cell of a row whose currency nobody said is refused (never a silent default)
@@ -355,6 +435,8 @@ class _RowValidator:
         #: x100 check
         self.money: dict[tuple[str, str, str, bool], list[tuple[int, int]]] = {}
         self.header_of = {column: header for header, column in plan.recognised.items()}
+        #: rows whose contact (by e-mail) is not in kizuna, kept without one (their account named otherwise)
+        self.unknown_contacts: list[int] = []
 
     def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
         errors.append(
@@ -388,6 +470,12 @@ class _RowValidator:
                 except CellError as exc:
                     self._fail(errors, row, column, value, str(exc))
                     del raw[column]
+        if plan.external_id_from and is_blank(raw.get("external_id")):
+            key_cells = [raw.get(c) for c in plan.external_id_from]
+            if all(is_blank(cell) for cell in key_cells):
+                self._fail(errors, row, plan.external_id_from[0], "", "required (the row's id is made from it)")
+            else:
+                raw["external_id"] = made_external_id(plan.mapping_name, key_cells)
 
         has_currency = "currency" in spec.fields
         currency: str | None = None if has_currency else self.company_currency
@@ -412,6 +500,8 @@ class _RowValidator:
                 raw["employee_band"] = employee_band(parse_int(raw["employees"]))
             except CellError as exc:
                 self._fail(errors, row, "employees", raw["employees"], str(exc))
+        if spec.name == "tickets" and is_blank(raw.get("subject")) and not is_blank(raw.get("body")):
+            raw["subject"] = ticket_subject(str(raw["body"]))  # a chat (Intercom) has a first message, no subject
         name_column = {"contacts": "name", "leads": "contact_name"}.get(spec.name)
         if name_column and is_blank(raw.get(name_column)) and ("last_name" in raw or "first_name" in raw):
             parts = [parse_text(raw[p]) for p in ("last_name", "first_name") if not is_blank(raw.get(p))]
@@ -503,6 +593,10 @@ class _RowValidator:
             if ";" in text and attr == "external_id":  # HubSpot association lists: the first is the primary
                 text = text.split(";")[0].strip()
             found = self.lookups.get(ref.target, attr).get(self.lookups.normalise(attr, text))
+            if found is None and ref.column == "contact_id" and self.spec.name in ACCOUNT_VIA_CONTACT:
+                values[ref.column] = None  # an end user kizuna does not know: the row stays, without its contact
+                self.unknown_contacts.append(row)
+                return
             if found == _AMBIGUOUS:
                 self._fail(errors, row, source, value, f"ambiguous {label}: several match {attr} {text!r}")
             elif found is None:
@@ -511,7 +605,8 @@ class _RowValidator:
             else:
                 values[ref.column] = found
             return
-        if ref.required and not (self.spec.name == "payments" and ref.column == "account_id"):
+        via = self.spec.name == "payments" or self.spec.name in ACCOUNT_VIA_CONTACT
+        if ref.required and not (via and ref.column == "account_id"):
             self._fail(errors, row, given[0][0], "", "required")
         else:
             values[ref.column] = None
@@ -530,12 +625,79 @@ class _RowValidator:
             account = self.lookups.account_of_invoice(values["invoice_id"])
             if account is not None:
                 values["account_id"] = account
+        if name in ACCOUNT_VIA_CONTACT and values.get("account_id") is None and not errors:
+            if values.get("contact_id"):
+                values["account_id"] = self.lookups.account_of_contact(values["contact_id"])
+            else:
+                column = next((c for c in ("contact_email", "account_name", "account_external_id") if c in raw), "")
+                self._fail(
+                    errors,
+                    row,
+                    column or "account_external_id",
+                    raw.get(column, ""),
+                    "no account: the row names none, and its contact (by e-mail) is not in kizuna",
+                )
+        if name in ("plans", "subscriptions") and not is_blank(raw.get("interval_count")):
+            try:  # Stripe's "Interval" (month, year) counts this many times: a quarter is 3 x month
+                count = parse_int(raw["interval_count"])
+                if count < 1:
+                    raise CellError("must be at least 1")
+            except CellError as exc:
+                self._fail(errors, row, "interval_count", raw["interval_count"], str(exc))
+            else:
+                values["billing_period_months"] = (values.get("billing_period_months") or 1) * count
+        if name == "subscriptions":
+            self._subscription_rules(raw, values, errors, row, currency)
+        if name == "tickets" and not is_blank(raw.get("first_response_minutes")) and values.get("opened_at"):
+            try:
+                minutes = float(parse_text(raw["first_response_minutes"]).replace(",", ""))
+            except ValueError:
+                self._fail(errors, row, "first_response_minutes", raw["first_response_minutes"], "not a number")
+            else:
+                values["first_response_at"] = values["opened_at"] + dt.timedelta(minutes=minutes)
         if name == "survey_responses" and values.get("kind") and values.get("score") is not None:
             lo, hi = SCORE_RANGE[values["kind"]]
             if not lo <= values["score"] <= hi:
                 self._fail(errors, row, "score", raw.get("score"), f"{values['kind']} scores run {lo}..{hi}")
         if name == "marketing_spend" and isinstance(values.get("month"), dt.date):
             values["month"] = values["month"].replace(day=1)
+
+    def _subscription_rules(
+        self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str
+    ) -> None:
+        """Billing exports (Stripe) give a line's unit price per billing period, not its MRR: MRR = price x quantity
+        / months of the period. A trial that converted (its trial end before today's status) pays from its trial's
+        end, not from the subscription's start."""
+        if "price" in raw and "mrr_minor" not in values and "mrr" not in raw and "mrr_minor" not in raw:
+            price = raw["price"]
+            if is_blank(price):
+                self._fail(errors, row, "price", price, "required")
+            elif values.get("quantity") is None:
+                self._fail(errors, row, "quantity", raw.get("quantity"), "required: the MRR is price x quantity")
+            else:
+                try:
+                    unit = parse_money(price, currency=currency)
+                except CellError as exc:
+                    self._fail(errors, row, "price", price, str(exc))
+                else:
+                    if "interval_count" not in raw and values.get("plan_id"):
+                        # Stripe's subscriptions export says "month" for a quarterly price (no Interval Count):
+                        # the price's own period, from its prices export, is the line's
+                        plan_months = self.lookups.plan_period(values["plan_id"])
+                        if plan_months:
+                            values["billing_period_months"] = plan_months
+                    months = values.get("billing_period_months") or 1
+                    values["mrr_minor"] = round(unit * values["quantity"] / months)
+        trial_end = raw.get("trial_end")
+        start = values.get("start_date")
+        if not is_blank(trial_end) and start is not None and values.get("status") != "trial":
+            try:
+                ends = parse_date(trial_end, tz=self.tz, date_format=self.plan.date_formats.get("trial_end"))
+            except CellError as exc:
+                self._fail(errors, row, "trial_end", trial_end, str(exc))
+            else:
+                if ends > start:
+                    values["start_date"] = ends
 
 
 #: a money value this many times the column's median (or that fraction of it) looks like the x100 trap
@@ -597,7 +759,9 @@ def _import_rows(
     company_tz: ZoneInfo | None = None,
     currency: str | None = None,
 ) -> ImportSummary:
-    source = read_rows(path, fmt=file_format, encoding=encoding, sheet=sheet)
+    source = read_rows(
+        path, fmt=file_format, encoding=encoding, sheet=sheet, header_rows=mapping.header_rows if mapping else 1
+    )
     size = path.stat().st_size
     plan = plan_columns(source.header, known=spec.known_columns(), entity=spec.name, mapping=mapping)
     missing = _missing_columns(spec, plan)
@@ -630,7 +794,11 @@ def _import_rows(
         unique_seen: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]] = {
             u: {} for u in spec.unique_together
         }
+        footer_rows = 0
         for row, cells in source.rows:
+            if is_report_footer(cells):
+                footer_rows += 1
+                continue
             summary.rows_read += 1
             if progress is not None and summary.rows_read % 1000 == 0:
                 progress(int(source.done() * size), size)
@@ -674,6 +842,15 @@ def _import_rows(
             first_row_of[key] = row
             accepted.append((row, key, values))
         summary.notes.extend(hundredfold_notes(validator.money))
+        if footer_rows:
+            summary.notes.append(f"{footer_rows} lines of a Salesforce report's footer skipped (not records)")
+        if validator.unknown_contacts:
+            shown = ", ".join(str(r) for r in validator.unknown_contacts[:NOTE_ROWS])
+            more = len(validator.unknown_contacts) - NOTE_ROWS
+            summary.notes.append(
+                f"rows {shown}{f' and {more:,} more' if more > 0 else ''}: their contact (by e-mail) is not in kizuna; "
+                "imported with their account and no contact"
+            )
 
         # One savepoint for every write of this import: an error or Ctrl-C rolls all of it back; a dry run too.
         savepoint = session.begin_nested()

@@ -227,6 +227,12 @@ _SLASH_DATE = re.compile(
 _KANJI_DATE = re.compile(
     r"^(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日(?:\s*(?:\([^)]*\))?\s*(\d{1,2})[:時](\d{2})(?:[:分](\d{2})秒?)?分?)?$"
 )
+# Google Forms' "Download responses (.csv)": "2024/01/15 2:31:45 PM GMT+9" (English), "2024/01/15 2:31:45 午後 GMT+9"
+# (Japanese): a 12-hour clock and the form's UTC offset
+_FORMS_STAMP = re.compile(
+    r"^(\d{4})/(\d{1,2})/(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s*(AM|PM|午前|午後)\s*(?:GMT|UTC)([+-]\d{1,2})(?::?(\d{2}))?$",
+    re.IGNORECASE,
+)
 _YEAR_MONTH = re.compile(r"^(\d{4})(?:[/\-.]|年)\s*(\d{1,2})月?$")
 
 
@@ -260,6 +266,18 @@ def _parse_datetime_text(text: str, date_format: str | None) -> dt.datetime:
         return parsed
     except ValueError:
         pass
+    stamp = _FORMS_STAMP.match(text)
+    if stamp:
+        year, mon, mday, hour, minute, second = (int(g) for g in stamp.groups()[:6])
+        if not 1 <= hour <= 12:
+            raise CellError(f"not a date: hour {hour} on a 12-hour clock")
+        hour = hour % 12 + (12 if stamp.group(7).upper() in ("PM", "午後") else 0)
+        sign = -1 if stamp.group(8).startswith("-") else 1
+        offset = dt.timedelta(hours=abs(int(stamp.group(8))), minutes=int(stamp.group(9) or 0)) * sign
+        try:
+            return dt.datetime(year, mon, mday, hour, minute, second, tzinfo=dt.timezone(offset))
+        except ValueError as exc:
+            raise CellError(f"not a date: {exc}") from None
     for pattern in (_SLASH_DATE, _KANJI_DATE):
         match = pattern.match(text)
         if match:
