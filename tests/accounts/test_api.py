@@ -52,14 +52,16 @@ def test_accounts_contacts_subscriptions_activities_renewals_and_tasks(world: We
         f"/api/v1/accounts/{a}/activities", json={"kind": "note", "subject": "API経由のメモ"}, headers=admin
     )
     assert note.status_code == 201
-    assert client.get(f"/api/v1/accounts/{a}/activities", headers=read).json()[0]["subject"] == "API経由のメモ"
+    assert client.get(f"/api/v1/accounts/{a}/activities", headers=read).json()["items"][0]["subject"] == "API経由のメモ"
     naive = client.post(
         f"/api/v1/accounts/{a}/activities", json={"subject": "x", "occurred_at": "2026-01-01T10:00:00"}, headers=admin
     )
     assert naive.status_code == 400
 
     renewals = client.get("/api/v1/renewals", params={"horizon_days": 60}, headers=read).json()
-    assert [r["account_id"] for r in renewals] == [a, world.other_account_id]
+    assert [r["account_id"] for r in renewals["items"]] == [a, world.other_account_id] and renewals["total"] == 2
+    second = client.get("/api/v1/renewals", params={"horizon_days": 60, "per_page": 1, "page": 2}, headers=read).json()
+    assert [r["account_id"] for r in second["items"]] == [world.other_account_id] and second["total"] == 2
 
     task = client.post("/api/v1/tasks", json={"title": "更新準備", "account_id": a, "priority": "high"}, headers=admin)
     assert task.status_code == 201

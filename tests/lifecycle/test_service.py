@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.lifecycle import service
+from kizuna.platform.paging import Paging
 from tests import factories
 
 CREATED = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
@@ -53,8 +54,8 @@ def test_onboarding_plan_milestones_overdue_and_time_to_value(session: Session) 
     assert [m["state"] for m in status.milestones] == ["done", "done_late", "overdue", "open", "open"]
     assert (status.done, status.total, status.overdue) == (2, 5, 1)
     assert status.time_to_value_days == 24  # created 1 March, set-up (the key milestone) done 25 March
-    overdue = service.overdue_milestones(session, today=TODAY, owner_id=csm.id)
-    assert [(o["kind"], o["days_overdue"]) for o in overdue] == [("training", 10)]
+    overdue = service.overdue_milestones(session, today=TODAY, owner_id=csm.id, paging=Paging())
+    assert [(o["kind"], o["days_overdue"]) for o in overdue.items] == [("training", 10)] and overdue.total == 1
     summary = service.onboarding_summary(session, today=TODAY)
     assert summary["completion_by_kind"]["kickoff"] == 1.0 and summary["overdue_milestones"] >= 1
     service.reopen_milestone(session, actor="csm", account_id=account.id, kind="initial_setup")

@@ -46,7 +46,7 @@ def test_routers(runtime: Runtime) -> None:
         bad = client.post("/api/v1/segments", headers=auth, json={"key": "x", "name": "x", "definition": {}})
         assert bad.status_code == 400
         members = client.get("/api/v1/segments/all-pro/members", headers=auth).json()
-        assert [r["account_id"] for r in members] == [account.id]
+        assert [r["account_id"] for r in members["items"]] == [account.id] and members["total"] == 1
         assigned = client.post("/api/v1/assignments", headers=auth, json={}).json()
         assert [(a["account_id"], a["owner_id"]) for a in assigned] == [(account.id, csm.id)]
         assert client.get("/api/v1/coverage", headers=auth).json()[0]["accounts"] == 1
@@ -82,7 +82,9 @@ def test_routers(runtime: Runtime) -> None:
         assert client.post(f"/api/v1/accounts/{account.id}/onboarding/kickoff/complete", headers=auth).json()[
             "completed_at"
         ]
-        [renewal] = client.get("/api/v1/renewal-center", headers=auth).json()
+        center = client.get("/api/v1/renewal-center", headers=auth).json()
+        assert (center["total"], center["page"], center["per_page"]) == (1, 1, 50)
+        [renewal] = center["items"]
         assert renewal["arr_minor"] == 1_200_000
         assert (
             client.post(
@@ -122,7 +124,7 @@ def test_routers(runtime: Runtime) -> None:
             follow_redirects=False,
         )
         assert posted.status_code == 303
-        assert client.get("/api/v1/renewal-center", headers=auth).json()[0]["csm_call"] == "commit"
+        assert client.get("/api/v1/renewal-center", headers=auth).json()["items"][0]["csm_call"] == "commit"
         assert "担当A" in client.get("/coverage", headers=auth).text
         assert "all-pro" in client.get("/segments", headers=auth).text
         assert str(account.name) in client.get("/segments/all-pro", headers=auth).text

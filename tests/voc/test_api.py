@@ -15,9 +15,14 @@ def test_entries_filters_and_auth(world: WebWorld) -> None:  # noqa: F811
     assert mine["total"] >= 1 and {e["account_id"] for e in mine["items"]} == {world.account_id}
     other = client.get("/api/v1/voc/entries", params={"account_id": world.other_account_id}).json()
     assert other["total"] + mine["total"] <= everything["total"]
-    assert client.get("/api/v1/voc/entries", params={"channel": "no-such-channel"}).json() == {"total": 0, "items": []}
+    assert client.get("/api/v1/voc/entries", params={"channel": "no-such-channel"}).json() == {
+        "total": 0,
+        "items": [],
+        "page": 1,
+        "per_page": 50,
+    }
     assert client.get("/api/v1/voc/entries", params={"account_id": 2**63}).status_code == 422
-    assert client.get("/api/v1/voc/entries", params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/voc/entries", params={"per_page": 0}).status_code == 422
 
 
 def test_feature_requests_are_ranked_by_arr_and_no_entries_is_a_400(world: WebWorld) -> None:  # noqa: F811

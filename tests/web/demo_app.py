@@ -106,6 +106,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
                 "playbook_key": session.scalars(select(Playbook.key).order_by(Playbook.id)).first(),
                 "language": "en",
                 "scorecard": "overall",
+                "fmt": "pdf",  # a QBR deck's download (pdf or pptx)
             }
             assert None not in found.values(), found
             params = {name: str(value) for name, value in found.items()}

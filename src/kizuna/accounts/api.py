@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -24,7 +23,8 @@ from kizuna.accounts.schemas import (
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
-from kizuna.platform.web.deps import ERRORS, DbSession, Id
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import ERRORS, DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -110,14 +110,19 @@ def mrr_history(account_id: Id, months: int = Query(24, ge=1, le=120), session: 
     return service.mrr_history(session, account_id, today=today(), months=months)
 
 
-@router.get("/renewals", tags=["subscriptions"], responses=ERRORS, summary="Contracts renewing soon")
+@router.get(
+    "/renewals",
+    response_model=Page[dict[str, Any]],
+    tags=["subscriptions"],
+    responses=ERRORS,
+    summary="One page of the contracts renewing soon (with the total count)",
+)
 def renewals(
     horizon_days: int = Query(90, ge=1, le=730),
-    owner_id: int | None = Query(None, ge=1, le=2**31),
+    owner_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    paging: Paging = Pages,
     session: Session = DbSession,
-) -> list[dict[str, Any]]:
-    rows = service.upcoming_renewals(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
-    return [
-        {**r, "renewal_date": r["renewal_date"].isoformat() if isinstance(r["renewal_date"], dt.date) else None}
-        for r in rows
-    ]
+) -> Page[dict[str, Any]]:
+    return service.upcoming_renewals(
+        session, today=today(), horizon_days=horizon_days, owner_id=owner_id, paging=paging
+    )

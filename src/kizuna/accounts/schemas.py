@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kizuna.platform.paging import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Page
+
 # A database id: bounded so that a huge number is a validation error, not an integer overflow in the database.
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -23,8 +25,8 @@ class AccountQuery(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     region: str | None = Field(default=None, max_length=100)
     sort: SortKey = "name"
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=PER_PAGE, ge=1, le=MAX_PER_PAGE)
 
 
 class AccountOut(BaseModel):
@@ -52,11 +54,8 @@ class AccountRow(AccountOut):
     next_renewal: dt.date | None = None
 
 
-class AccountPage(BaseModel):
-    items: list[AccountRow]
-    total: int
-    page: int
-    per_page: int
+class AccountPage(Page[AccountRow]):
+    """One page of the accounts list and how many accounts match."""
 
 
 class AccountCreate(BaseModel):

@@ -34,6 +34,7 @@ from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.kpis.models import AccountMetrics
+from kizuna.platform.paging import Page, Paging, page_of
 
 _HIRAGANA = range(0x3041, 0x3097)
 
@@ -393,9 +394,15 @@ def team_members(session: Session) -> Sequence[Any]:
 
 
 def upcoming_renewals(
-    session: Session, *, today: dt.date, horizon_days: int = 90, owner_id: int | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
-    """Contracts renewing within ``horizon_days``: account, renewal date, MRR up for renewal, owner."""
+    session: Session,
+    *,
+    today: dt.date,
+    horizon_days: int = 90,
+    owner_id: int | None = None,
+    paging: Paging = Paging(1, 500),
+) -> Page[dict[str, Any]]:
+    """Contracts renewing within ``horizon_days``, one page of them (soonest first) and how many in all: account,
+    renewal date, MRR up for renewal, owner."""
     until = today + dt.timedelta(days=horizon_days)
     stmt = (
         select(
@@ -413,11 +420,11 @@ def upcoming_renewals(
         .where(paid_lines_on(today), Subscription.renewal_date >= today, Subscription.renewal_date <= until)
         .group_by(Account.id, Account.name, Account.lifecycle_stage, TeamMember.name)
         .order_by(func.min(Subscription.renewal_date), Account.id)
-        .limit(limit)
     )
     if owner_id is not None:
         stmt = stmt.where(Account.owner_id == owner_id)
-    return [
+    rows, total = page_of(session, stmt, paging)
+    items = [
         {
             "account_id": int(a),
             "name": n,
@@ -428,5 +435,6 @@ def upcoming_renewals(
             "currency": c or "JPY",
             "cancelled": bool(x),
         }
-        for a, n, st, o, d, m, c, x in session.execute(stmt).all()
+        for a, n, st, o, d, m, c, x in rows
     ]
+    return Page(items=items, total=total, page=paging.page, per_page=paging.per_page)

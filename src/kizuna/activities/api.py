@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy.orm import Session
 
 from kizuna.activities import service
 from kizuna.activities.schemas import ActivityCreate, ActivityOut
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.platform.web.deps import ERRORS, DbSession, Id
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import ERRORS, DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
 
 @router.get(
-    "/accounts/{account_id}/activities", response_model=list[ActivityOut], responses=ERRORS, tags=["activities"]
+    "/accounts/{account_id}/activities",
+    response_model=Page[ActivityOut],
+    responses=ERRORS,
+    tags=["activities"],
+    summary="One page of the account's activities, newest first (with the total count)",
 )
-def list_activities(
-    account_id: Id, limit: int = Query(100, ge=1, le=1000), session: Session = DbSession
-) -> list[ActivityOut]:
-    return [ActivityOut.model_validate(a) for a in service.list_activities(session, account_id, limit=limit)]
+def list_activities(account_id: Id, paging: Paging = Pages, session: Session = DbSession) -> Page[ActivityOut]:
+    found, total = service.page_activities(session, account_id, paging=paging)
+    items = [ActivityOut.model_validate(a) for a in found]
+    return Page(items=items, total=total, page=paging.page, per_page=paging.per_page)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact, TeamMember
@@ -18,6 +18,7 @@ from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.lifecycle.models import LifecycleChange
 from kizuna.platform.outbox.models import OutboundMessage
+from kizuna.platform.paging import Paging, page_of
 from kizuna.support.models import Ticket
 from kizuna.tasks.models import Task
 from kizuna.voc.models import SurveyResponse, VocEntry
@@ -72,16 +73,27 @@ def log_activity(
     return activity
 
 
+def _activities_of(account_id: int) -> Select[Activity]:
+    return (
+        select(Activity)
+        .where(Activity.account_id == account_id)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+    )
+
+
 def list_activities(session: Session, account_id: int, *, limit: int = 100) -> Sequence[Activity]:
     """The account's latest activities, newest first."""
     if session.get(Account, account_id) is None:
         raise NotFound(f"no account {account_id}", account_id=account_id)
-    return session.scalars(
-        select(Activity)
-        .where(Activity.account_id == account_id)
-        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-        .limit(limit)
-    ).all()
+    return session.scalars(_activities_of(account_id).limit(limit)).all()
+
+
+def page_activities(session: Session, account_id: int, *, paging: Paging) -> tuple[list[Activity], int]:
+    """One page of the account's activities, newest first, and how many it has."""
+    if session.get(Account, account_id) is None:
+        raise NotFound(f"no account {account_id}", account_id=account_id)
+    rows, total = page_of(session, _activities_of(account_id), paging)
+    return [activity for (activity,) in rows], total
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from kizuna.platform.paging import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Page
+
 
 class AuditQuery(BaseModel):
     """Filters of the audit log; dates are calendar days in the business time zone, both ends included."""
@@ -16,8 +18,8 @@ class AuditQuery(BaseModel):
     entity: str | None = Field(default=None, max_length=64)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=PER_PAGE, ge=1, le=MAX_PER_PAGE)
 
     @model_validator(mode="before")
     @classmethod
@@ -47,15 +49,8 @@ class AuditRow(BaseModel):
     after: dict[str, Any] | None
 
 
-class AuditPage(BaseModel):
-    items: list[AuditRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class AuditPage(Page[AuditRow]):
+    """One page of the audit log and how many rows match."""
 
 
 class AuditChoices(BaseModel):

@@ -381,10 +381,10 @@ def my_cockpit(session: Session, *, team_member_id: int | None, today: dt.date, 
     open_tasks = list(session.scalars(select(Task).where(*mine).limit(MAX_RANKED)))
     open_count = int(session.scalar(select(func.count(Task.id)).where(*mine)) or 0)
     at_risk, day = at_risk_accounts(session, owner_id=owner.id, today=today)
-    renewals = accounts.upcoming_renewals(session, today=today, horizon_days=horizon_days, owner_id=owner.id)
-    renewing_arr = 12 * sum(r["mrr_minor"] for r in renewals)
-    renewal_count = len(renewals)
-    renewals = renewals[:TOP_RENEWALS]
+    renewing = accounts.upcoming_renewals(session, today=today, horizon_days=horizon_days, owner_id=owner.id)
+    renewing_arr = 12 * sum(r["mrr_minor"] for r in renewing.items)  # one book's renewals fit on a page of 500
+    renewal_count = renewing.total
+    renewals = renewing.items[:TOP_RENEWALS]
     risks = risks_of(session, [r["account_id"] for r in renewals], today=today, day=day)
     for r in renewals:
         r["risk"] = risks.get(r["account_id"])

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,8 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.lifecycle import service
 from kizuna.platform.clock import today
-from kizuna.platform.web.deps import DbSession, Id
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
 
@@ -83,9 +84,15 @@ def complete(
     return {"kind": m.kind, "completed_at": m.completed_at}
 
 
-@router.get("/onboarding/overdue", summary="Open milestones past their due date")
-def overdue(owner_id: int | None = None, session: Session = DbSession) -> list[dict[str, Any]]:
-    return service.overdue_milestones(session, today=today(), owner_id=owner_id)
+@router.get(
+    "/onboarding/overdue",
+    response_model=Page[dict[str, Any]],
+    summary="One page of the open milestones past their due date, most overdue first (with the total count)",
+)
+def overdue(
+    owner_id: int | None = Query(None, ge=1, le=2**31 - 1), paging: Paging = Pages, session: Session = DbSession
+) -> Page[dict[str, Any]]:
+    return service.overdue_milestones(session, today=today(), owner_id=owner_id, paging=paging)
 
 
 @router.get("/accounts/{account_id}/success-plan", summary="The account's goals and KPIs")

@@ -7,6 +7,7 @@ import datetime as dt
 import typer
 
 from kizuna.platform.cli.common import runtime
+from kizuna.platform.paging import MAX_PER_PAGE, Paging
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -149,19 +150,19 @@ def register(app: typer.Typer) -> None:
     def overdue(
         owner: int = typer.Option(None, "--owner"),
         today: str = typer.Option(None, "--today"),
-        limit: int = typer.Option(50, "--limit"),
+        limit: int = typer.Option(50, "--limit", min=1, max=MAX_PER_PAGE),
     ) -> None:
-        """Open milestones past their due date."""
+        """Open milestones past their due date (the ``--limit`` most overdue)."""
         from kizuna.lifecycle.service import overdue_milestones
 
         with runtime() as rt, rt.transaction() as session:
-            rows = overdue_milestones(session, today=_today(today), owner_id=owner)
-        for r in rows[:limit]:
+            found = overdue_milestones(session, today=_today(today), owner_id=owner, paging=Paging(1, limit))
+        for r in found.items:
             typer.echo(
                 f"{r['account_id']:>6} {r['kind']:<20} due {r['due_on']} ({r['days_overdue']} days)  "
                 f"{r['account_name']}"
             )
-        typer.echo(f"{len(rows)} overdue milestones")
+        typer.echo(f"{found.total} overdue milestones")
 
     @onboarding.command("summary")
     def summary(today: str = typer.Option(None, "--today")) -> None:

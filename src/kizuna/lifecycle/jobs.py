@@ -7,11 +7,12 @@ from typing import Any
 
 from kizuna.hub.context import RefreshContext
 from kizuna.lifecycle import service
+from kizuna.platform.paging import Paging
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
     with ctx.runtime.transaction() as session:
         started = service.start_onboarding_for_new_accounts(session, actor="refresh", today=ctx.as_of)
         adopted = service.advance_completed_onboarding(session, actor="refresh")
-        overdue = len(service.overdue_milestones(session, today=ctx.as_of))
+        overdue = service.overdue_milestones(session, today=ctx.as_of, paging=Paging(1, 1)).total
     return {"onboarding_started": started, "moved_to_adoption": adopted, "overdue_milestones": overdue}

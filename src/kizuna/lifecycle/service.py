@@ -22,6 +22,7 @@ from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.lifecycle.models import GoalStatus, LifecycleChange, OnboardingTemplate, SuccessGoal
 from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
+from kizuna.platform.paging import Page, Paging, page_of
 
 # The default plan: kickoff in the first week, set-up (the first value moment, where time-to-value ends) in three,
 # training within a month, the milestone agreement with the customer at six weeks and feedback at two months.
@@ -386,8 +387,10 @@ def onboarding_status(session: Session, *, account_id: int, today: dt.date) -> O
     )
 
 
-def overdue_milestones(session: Session, *, today: dt.date, owner_id: int | None = None) -> list[dict[str, Any]]:
-    """Open milestones past their due date, the most overdue first."""
+def overdue_milestones(
+    session: Session, *, today: dt.date, owner_id: int | None = None, paging: Paging
+) -> Page[dict[str, Any]]:
+    """Open milestones past their due date, the most overdue first: one page of them and how many there are."""
     stmt = (
         select(OnboardingMilestone, Account.name)
         .join(Account, Account.id == OnboardingMilestone.account_id)
@@ -400,7 +403,8 @@ def overdue_milestones(session: Session, *, today: dt.date, owner_id: int | None
     )
     if owner_id is not None:
         stmt = stmt.where(OnboardingMilestone.owner_id == owner_id)
-    return [
+    rows, total = page_of(session, stmt, paging)
+    items = [
         {
             "account_id": m.account_id,
             "account_name": name,
@@ -409,8 +413,9 @@ def overdue_milestones(session: Session, *, today: dt.date, owner_id: int | None
             "owner_id": m.owner_id,
             "days_overdue": (today - m.due_on).days,
         }
-        for m, name in session.execute(stmt)
+        for m, name in rows
     ]
+    return Page(items=items, total=total, page=paging.page, per_page=paging.per_page)
 
 
 def onboarding_summary(session: Session, *, today: dt.date) -> dict[str, Any]:

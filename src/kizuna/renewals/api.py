@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
-from kizuna.platform.web.deps import DbSession, Id
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import DbSession, Id, Pages
 from kizuna.renewals import expansion, service
 
 router = APIRouter(prefix="/api/v1", tags=["renewals"])
@@ -27,11 +28,28 @@ class OutcomeIn(BaseModel):
     arr_minor: int | None = None
 
 
-@router.get("/renewal-center", summary="Upcoming renewals with ARR, health, risk, model and CSM calls")
+@router.get(
+    "/renewal-center",
+    response_model=Page[dict[str, Any]],
+    summary="One page of upcoming renewals with ARR, health, risk, model and CSM calls (with the total count)",
+)
 def upcoming(
-    horizon_days: int = Query(120, ge=1, le=730), owner_id: int | None = None, session: Session = DbSession
-) -> list[dict[str, Any]]:
-    return service.upcoming(session, today=today(), horizon_days=horizon_days, owner_id=owner_id)
+    horizon_days: int = Query(120, ge=1, le=730),
+    owner_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    paging: Paging = Pages,
+    session: Session = DbSession,
+) -> Page[dict[str, Any]]:
+    day = today()
+    total = service.count_upcoming(session, today=day, horizon_days=horizon_days, owner_id=owner_id)
+    rows = service.upcoming(
+        session,
+        today=day,
+        horizon_days=horizon_days,
+        owner_id=owner_id,
+        limit=paging.per_page,
+        offset=paging.offset,
+    )
+    return Page(items=rows, total=total, page=paging.page, per_page=paging.per_page)
 
 
 @router.get("/renewal-center/forecast", summary="Probability-weighted renewing ARR, CSM vs model")

@@ -21,6 +21,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
+from kizuna.platform.paging import count_rows
 from kizuna.renewals.models import ForecastCall, Renewal, RenewalOutcome
 from kizuna.segments import snapshots
 
@@ -272,6 +273,11 @@ def _upcoming_query(today: dt.date, horizon_days: int, owner_id: int | None) -> 
         .order_by(Renewal.renewal_date, Renewal.id)
     )
     return stmt if owner_id is None else stmt.where(Account.owner_id == owner_id)
+
+
+def count_upcoming(session: Session, *, today: dt.date, horizon_days: int = 120, owner_id: int | None = None) -> int:
+    """How many open renewals are due in the next ``horizon_days`` (of ``owner_id``'s accounts)."""
+    return count_rows(session, _upcoming_query(today, horizon_days, owner_id))
 
 
 def upcoming(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
-from kizuna.platform.web.deps import DbSession
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import DbSession, Pages
 from kizuna.segments import service
 from kizuna.segments.schemas import Assignment, Book
 
@@ -65,9 +66,17 @@ def create_segment(
     return _segment(segment)
 
 
-@router.get("/segments/{key}/members", summary="Current members of a segment")
-def segment_members(key: str, session: Session = DbSession) -> list[dict[str, Any]]:
-    return service.segment_members(session, key=key)
+@router.get(
+    "/segments/{key}/members",
+    response_model=Page[dict[str, Any]],
+    summary="One page of a segment's current members, by name (with the total count)",
+)
+def segment_members(
+    key: str = Path(max_length=64), paging: Paging = Pages, session: Session = DbSession
+) -> Page[dict[str, Any]]:
+    total = service.count_members(session, key=key)
+    rows = service.segment_members(session, key=key, limit=paging.per_page, offset=paging.offset)
+    return Page(items=rows, total=total, page=paging.page, per_page=paging.per_page)
 
 
 @router.get("/coverage", response_model=list[Book], summary="Books of business against capacity")

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
-from kizuna.platform.web.deps import DbSession, Id
+from kizuna.platform.paging import Paging
+from kizuna.platform.web.deps import DbSession, Id, Pages
 from kizuna.tasks import service as tasks_service
 from kizuna.tasks.schemas import TaskCreate, TaskDone, TaskOut, TaskPageOut
 
@@ -23,8 +24,7 @@ def list_tasks(
     account_id: int | None = Query(None, ge=1, le=2**31),
     status_: list[Literal["waiting", "open", "snoozed", "done", "cancelled"]] = Query(["open"], alias="status"),
     priority: Literal["urgent", "high", "normal", "low"] | None = Query(None),
-    page: int = Query(1, ge=1, le=1_000_000),
-    per_page: int = Query(50, ge=1, le=500),
+    paging: Paging = Pages,
     session: Session = DbSession,
 ) -> TaskPageOut:
     found = tasks_service.page_tasks(
@@ -33,8 +33,8 @@ def list_tasks(
         account_id=account_id,
         statuses=tuple(status_),
         priority=priority,
-        page=page,
-        per_page=per_page,
+        page=paging.page,
+        per_page=paging.per_page,
     )
     return TaskPageOut(
         items=[TaskOut.model_validate(t) for t in found.items],

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kizuna.platform.paging import Page
+
 
 class TaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -26,13 +28,8 @@ class TaskOut(BaseModel):
     outcome: str | None
 
 
-class TaskPageOut(BaseModel):
+class TaskPageOut(Page[TaskOut]):
     """One page of tasks and how many the whole list holds."""
-
-    items: list[TaskOut]
-    total: int
-    page: int
-    per_page: int
 
 
 class TaskCreate(BaseModel):

@@ -11,7 +11,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from kizuna.platform.web.deps import DbSession
+from kizuna.platform.paging import Page, Paging
+from kizuna.platform.web.deps import DbSession, Pages
 from kizuna.voc import analyses
 from kizuna.voc.service import VocFilter, voc_entries
 
@@ -38,17 +39,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-@router.get("/entries", summary="VoC entries (newest first) with filters")
+@router.get(
+    "/entries",
+    response_model=Page[dict[str, Any]],
+    summary="One page of VoC entries (newest first) with filters (with the total count)",
+)
 def list_entries(
-    where: VocFilter = Depends(voc_filter),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=2**31 - 1),
-    session: Session = DbSession,
-) -> dict[str, Any]:
+    where: VocFilter = Depends(voc_filter), paging: Paging = Pages, session: Session = DbSession
+) -> Page[dict[str, Any]]:
     frame = voc_entries(session, where=where)
-    total = len(frame)
-    page = frame.iloc[::-1].iloc[offset : offset + limit]
-    return {"total": total, "items": _records(page.loc[:, list(ENTRY_COLUMNS)])}
+    shown = frame.iloc[::-1].iloc[paging.offset : paging.offset + paging.per_page]
+    items = _records(shown.loc[:, list(ENTRY_COLUMNS)])
+    return Page(items=items, total=len(frame), page=paging.page, per_page=paging.per_page)
 
 
 @router.get("/requests", summary="Feature-request themes ranked by the ARR of the accounts that ask")

@@ -6,9 +6,10 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from kizuna.platform.paging import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Paging
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 
@@ -58,3 +59,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The caller lacks the role or scope"},
     404: {"description": "Not found"},
 }
+
+
+def paging(
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="Page number, from 1."),
+    per_page: int = Query(PER_PAGE, ge=1, le=MAX_PER_PAGE, description="Rows a page holds."),
+) -> Paging:
+    return Paging(page, per_page)
+
+
+# How a list route takes its page: ``paging: Paging = Pages`` (the ``page`` and ``per_page`` query parameters, the
+# same on every list); it answers a ``kizuna.platform.paging.Page``.
+Pages = Depends(paging)
