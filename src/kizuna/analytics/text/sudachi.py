@@ -139,3 +139,31 @@ def _byte_chunks(text: str, limit: int = MAX_CHUNK_BYTES) -> list[str]:
         return [text]
     step = limit // 3
     return [text[i : i + step] for i in range(0, len(text), step)]
+
+
+def synonym_groups(term: str) -> tuple[int, ...]:
+    """The Sudachi synonym-group ids of ``term`` (a kizuna term, without its ``+NEG`` marker): the ids of every
+    morpheme of the term in split mode C, in order, each once.
+
+    SudachiDict gives each word the ids of its groups in Sudachi's synonym dictionary, so 料金, 値段 and 価格 share
+    group 702 and サポート and "support" share 310: folding terms to their groups lets a classifier that learned
+    one word recognise its synonyms. Cached per thread (terms repeat across texts).
+    """
+    cache: dict[str, tuple[int, ...]] | None = getattr(_local, "synonyms", None)
+    if cache is None or getattr(_local, "synonyms_pid", None) != os.getpid():
+        cache = {}
+        _local.synonyms, _local.synonyms_pid = cache, os.getpid()
+    hit = cache.get(term)
+    if hit is not None:
+        return hit
+    tokenizer, _ = _sudachi()
+    ids: list[int] = []
+    for chunk in _byte_chunks(term):
+        for m in tokenizer.tokenize(chunk):
+            for g in m.synonym_group_ids():
+                if g not in ids:
+                    ids.append(int(g))
+    value = tuple(ids)
+    if len(cache) < 500_000:
+        cache[term] = value
+    return value
