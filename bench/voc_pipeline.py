@@ -29,7 +29,7 @@ from kizuna.analytics.text.sentiment import text_sentiment
 from kizuna.analytics.text.sudachi import raw_sudachi_tokenize
 from kizuna.analytics.text.tokenize import TextAnalyzer
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "voc"
+DATA = Path(__file__).resolve().parents[1] / "src" / "kizuna" / "voc" / "training"
 OPENERS_JA = ["", "", "", "先日の件ですが、", "正直に言うと、", "現場からの声として、", "担当者より:", "補足です。"]
 OPENERS_EN = ["", "", "", "Quick note: ", "Honestly, ", "From our team: ", "Follow-up: "]
 

@@ -101,9 +101,13 @@ def test_label_then_the_model_learns_it(voc: Any) -> None:
     assert isinstance(bad.exception, InvalidInput)
     missing = voc("label", "999999", "praise")
     assert isinstance(missing.exception, NotFound)
-    report = json.loads(voc("evaluate", "--file", "tests/data/voc/eval_en.csv", "--format", "json").output)
+    report = json.loads(voc("evaluate", "--file", "tests/data/voc/holdout_ja.csv", "--format", "json").output)
     macro = {r["variant"]: r["f1"] for r in report if r["class"] == "macro"}
-    assert set(macro) == {"rules", "combined"} and macro["combined"] > 0.6
+    accuracy = {r["variant"]: r["f1"] for r in report if r["class"] == "accuracy"}
+    assert set(macro) == {"rules", "combined", "sentiment", "sentiment_lexicon"}
+    # the held-out split was written before any result was seen and is in no training file (docs/voc.md: 0.89 / 0.93)
+    assert macro["combined"] >= 0.82 and macro["combined"] > macro["rules"] + 0.1
+    assert accuracy["sentiment"] >= 0.85 and accuracy["sentiment"] > accuracy["sentiment_lexicon"]
 
 
 def test_unknown_grouping_is_refused(voc: Any) -> None:

@@ -6,13 +6,17 @@ Every function takes ``session`` first and keyword arguments after it (``where``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from kizuna.errors import InvalidInput
 from kizuna.voc.service import VocFilter, account_facts, fit_classifier, load_corpus
+
+if TYPE_CHECKING:
+    from kizuna.analytics.text.classify import VocClassifier
+    from kizuna.analytics.text.corpus import Corpus
 
 #: group columns accepted by ``by=`` (metadata of the corpus)
 GROUPS = ("channel", "segment", "plan", "period", "month", "industry", "churned", "nps_group", "language")
@@ -160,7 +164,8 @@ def word_clusters(
 
 
 def sentiment(session: Session, *, where: VocFilter | None = None, per: str = "text") -> pd.DataFrame:
-    """Sentiment per text (``doc_id, label, score, …`` with channel, account and date) or per sentence."""
+    """Sentiment per text (``doc_id, label, score, …`` with channel, account and date; ``label`` is the sentiment
+    model's, as stored by the refresh, ``lexicon_label`` the lexicon's) or per sentence (the lexicon's)."""
     from kizuna.analytics.text.sentiment import sentence_sentiment, text_sentiment
 
     corpus = _nonempty(load_corpus(session, where=where))
@@ -168,11 +173,14 @@ def sentiment(session: Session, *, where: VocFilter | None = None, per: str = "t
         return sentence_sentiment(corpus)
     if per != "text":
         raise InvalidInput(f"per must be 'text' or 'sentence', got {per!r}")
+    classifier, _ = fit_classifier(session)
+    lexicon = text_sentiment(corpus, scorer=classifier.scorer).rename(columns={"label": "lexicon_label"})
+    model = classifier.predict_sentiment(corpus)[["doc_id", "label", "confidence"]]
     meta = corpus.docs[["doc_id", "channel", "account_id", "date"]]
-    return meta.merge(text_sentiment(corpus), on="doc_id")
+    return meta.merge(model, on="doc_id").merge(lexicon, on="doc_id")
 
 
-def classify(session: Session, *, where: VocFilter | None = None, policy: str = "rules_first") -> pd.DataFrame:
+def classify(session: Session, *, where: VocFilter | None = None, policy: str = "model_first") -> pd.DataFrame:
     """Category of every text (rules + the model trained on shipped texts and the team's labels):
     ``doc_id, category, confidence, source, rule_label, codes`` plus channel, account and date."""
     corpus = _nonempty(load_corpus(session, where=where))
@@ -246,12 +254,32 @@ def lift(
     return churn_lift(mentions, facts[["account_id", "churned_at"]], window_days=window_days, min_accounts=min_accounts)
 
 
-def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits: int = 5) -> pd.DataFrame:
+def _sentiment_reports(classifier: VocClassifier, corpus: Corpus, labelled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per-class reports of the sentiment model and of the lexicon alone, where ``labelled`` has sentiment."""
+    from kizuna.analytics.text.classify import SENTIMENT_LABELS, per_class_report
+
+    if "sentiment" not in labelled.columns:
+        return {}
+    known = labelled["sentiment"].notna().to_numpy()
+    truth = labelled["sentiment"][known].astype(str).tolist()
+    predicted = classifier.predict_sentiment(corpus)
+    lexicon = [classifier.scorer.score_text(doc)[0] for doc in corpus.texts]
+    return {
+        "sentiment": per_class_report(truth, predicted["label"][known], classes=SENTIMENT_LABELS),
+        "sentiment_lexicon": per_class_report(
+            truth, [p for p, k in zip(lexicon, known, strict=True) if k], classes=SENTIMENT_LABELS
+        ),
+    }
+
+
+def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits: int = 3) -> pd.DataFrame:
     """Per-class precision / recall / F1 of the classifier.
 
-    With ``labelled`` (``text, category``): the classifier trained on the shipped texts and the team's labels,
-    measured on those texts (rules, combined). Without: stratified cross-validation over the training set
-    (shipped texts + team labels). Returns ``variant, class, precision, recall, f1, support``.
+    With ``labelled`` (``text, category`` and optionally ``sentiment``): the classifier trained on the shipped texts
+    and the team's labels, measured on those texts (rules, combined; with a sentiment column also ``sentiment``,
+    the sentiment model, and ``sentiment_lexicon``, the lexicon alone, per sentiment class). Without: stratified
+    cross-validation over the training set (shipped texts + team labels).
+    Returns ``variant, class, precision, recall, f1, support``.
     """
     from kizuna.analytics.text.classify import cross_validate_classifier, per_class_report
     from kizuna.analytics.text.coding import apply_rules
@@ -268,13 +296,14 @@ def evaluate(session: Session, *, labelled: pd.DataFrame | None = None, n_splits
         reports = {
             "rules": per_class_report(y, apply_rules(corpus)["rule_label"]),
             "combined": per_class_report(y, classifier.predict(corpus)["category"]),
+            **_sentiment_reports(classifier, corpus, labelled),
         }
     else:
         training = training_set(session)
         corpus = Corpus.from_frame(training[["text"]])
         counts = training["category"].value_counts()
         folds = max(2, min(n_splits, int(counts.min())))
-        result = cross_validate_classifier(corpus, training["category"].tolist(), n_splits=folds, policy="rules_first")
+        result = cross_validate_classifier(corpus, training["category"].tolist(), n_splits=folds)
         reports = {k: result[k] for k in ("rules", "model", "combined")}
     return pd.concat([r.assign(variant=k) for k, r in reports.items()], ignore_index=True)[
         ["variant", "class", "precision", "recall", "f1", "support"]

@@ -270,7 +270,7 @@ def register(app: typer.Typer) -> None:
 
     @voc.command("classify")
     def classify(
-        policy: str = typer.Option("rules_first", "--policy", help="rules_first or model_first."),
+        policy: str = typer.Option("model_first", "--policy", help="model_first or rules_first."),
         fmt: str = fmt_opt,
         channel: str = channel_opt,
         since: str = since_opt,

@@ -13,7 +13,7 @@ from kizuna.analytics.text.evaluation import holdout_mask
 from kizuna.analytics.text.sentiment import text_sentiment
 from kizuna.errors import InvalidInput
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "voc"
+DATA = Path(__file__).resolve().parents[3] / "src" / "kizuna" / "voc" / "training"
 
 
 @pytest.fixture(scope="module")

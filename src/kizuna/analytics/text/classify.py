@@ -32,10 +32,11 @@ from sklearn.model_selection import StratifiedKFold
 from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.coding import CodingRules, _rules_for, apply_rules, rule_rows
 from kizuna.analytics.text.corpus import Corpus
+from kizuna.analytics.text.lexicon import NEG
 from kizuna.analytics.text.sentiment import SentimentScorer
-from kizuna.analytics.text.sudachi import gc_paused
+from kizuna.analytics.text.sudachi import gc_paused, synonym_groups
 
-__all__ = ["CATEGORIES", "VocClassifier", "cross_validate_classifier", "per_class_report"]
+__all__ = ["CATEGORIES", "SENTIMENT_LABELS", "VocClassifier", "cross_validate_classifier", "per_class_report"]
 
 #: the classes of the shipped rules and evaluation set, churn reasons first
 CATEGORIES = (
@@ -48,7 +49,8 @@ CATEGORIES = (
     "praise",
     "other",
 )
-_SENT_LABELS = ("positive", "negative", "neutral", "request")
+#: the sentiment labels a text can have
+SENTIMENT_LABELS = ("positive", "negative", "neutral", "request")
 
 
 def _identity(x: Any) -> Any:
@@ -71,10 +73,17 @@ class VocClassifier:
         always decides and the model labels only what no rule covers (better while labels are few).
     C
         Inverse regularisation strength of the logistic regression.
+    synonyms
+        Add each term's Sudachi synonym groups as features (``syn:<id>``, ``syn:<id>+NEG`` when negated).
+    char_ngrams
+        ``(min, max)`` lengths of the character n-grams of the normalised text, or ``None`` for none.
+    char_weight
+        Weight of the character n-gram block against the term block (both are L2-normalised per text).
     random_state
         Seed for the solver (kept explicit for reproducibility).
 
-    Fitted attributes: ``classes_``, ``vectorizer_``, ``model_``, ``rule_codes_``.
+    Fitted attributes: ``classes_``, ``vectorizer_``, ``char_vectorizer_``, ``model_``, ``rule_codes_``, and after a
+    fit with sentiment labels ``sentiment_model_`` and ``sentiment_classes_``.
     """
 
     def __init__(
@@ -86,6 +95,9 @@ class VocClassifier:
         C: float = 10.0,
         rule_weight: float = 1.0,
         policy: str = "model_first",
+        synonyms: bool = True,
+        char_ngrams: tuple[int, int] | None = (2, 4),
+        char_weight: float = 1.0,
         random_state: int | None = 0,
     ) -> None:
         if policy not in ("model_first", "rules_first"):
@@ -96,6 +108,9 @@ class VocClassifier:
         self.min_confidence = min_confidence
         self.C = C
         self.rule_weight = rule_weight
+        self.synonyms = synonyms
+        self.char_ngrams = char_ngrams
+        self.char_weight = char_weight
         self.random_state = random_state
         self.scorer = SentimentScorer()
 
@@ -113,7 +128,7 @@ class VocClassifier:
     def _feature_matrix(
         self, corpus: Corpus, rule_table: list[tuple[str, tuple[str, ...], frozenset[str]]], *, fit: bool
     ) -> sparse.csr_matrix:
-        docs = [t.terms for t in corpus.texts]  # read, not copied
+        docs = [_with_synonyms(t.terms) for t in corpus.texts] if self.synonyms else [t.terms for t in corpus.texts]
         if fit:
             self.vectorizer_ = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=1, norm="l2", token_pattern=None
@@ -122,6 +137,16 @@ class VocClassifier:
         else:
             x_terms = self.vectorizer_.transform(docs)
         blocks = [x_terms]
+        if self.char_ngrams is not None:
+            texts = [t.text.lower() for t in corpus.texts]
+            if fit:
+                self.char_vectorizer_ = TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=2, norm="l2"
+                )
+                x_chars = self.char_vectorizer_.fit_transform(texts)
+            else:
+                x_chars = self.char_vectorizer_.transform(texts)
+            blocks.append(x_chars * self.char_weight)
         if self.use_rules:
             # 0/1 per (text, rule code) and per (text, sentence label): set only where a code fired / a label occurs
             column = {c: j for j, c in enumerate(self.rule_codes_)}
@@ -140,20 +165,44 @@ class VocClassifier:
                         flags[i, j] = 1.0
             blocks.append(sparse.csr_matrix(hits * self.rule_weight))
             blocks.append(sparse.csr_matrix(flags * 0.5))
+        # the lexicon's polarity of the whole text (over Sudachi lemmas), squashed into [-1, 1], and its label
+        polarity = np.zeros((len(corpus), 5))
+        text_label = {"positive": 1, "negative": 2, "neutral": 3, "request": 4}
+        for i, doc in enumerate(corpus.texts):
+            label, score, _ = self.scorer.score_text(doc)
+            polarity[i, 0] = np.tanh(score)
+            polarity[i, text_label[label]] = 1.0
+        blocks.append(sparse.csr_matrix(polarity * 0.5))
         return sparse.hstack(blocks).tocsr()
 
     # ------------------------------------------------------------------------------------------- fit
-    def fit(self, corpus: Corpus, labels: Sequence[str] | pd.Series) -> VocClassifier:
-        """Learn from ``labels`` (one category per text of ``corpus``; missing labels are skipped)."""
+    def fit(
+        self,
+        corpus: Corpus,
+        labels: Sequence[str] | pd.Series,
+        sentiment: Sequence[str | None] | pd.Series | None = None,
+    ) -> VocClassifier:
+        """Learn from ``labels`` (one category per text of ``corpus``; missing labels are skipped) and, when
+        ``sentiment`` is given (one of positive / negative / neutral / request per text, or missing), learn the
+        texts' sentiment too."""
         y = pd.Series(list(labels), dtype="object")
         if len(y) != len(corpus):
             raise InvalidInput(f"got {len(y)} labels for {len(corpus)} texts")
+        s = pd.Series([None] * len(y) if sentiment is None else list(sentiment), dtype="object")
+        if len(s) != len(y):
+            raise InvalidInput(f"got {len(s)} sentiment labels for {len(corpus)} texts")
+        bad = sorted({str(v) for v in s.dropna() if v not in SENTIMENT_LABELS})
+        if bad:
+            raise InvalidInput(
+                f"unknown sentiment label(s) {bad}; use one of {', '.join(SENTIMENT_LABELS)}", value=bad[0]
+            )
         known = y.notna().to_numpy()
         if known.sum() < 2 or y[known].nunique() < 2:
             raise InvalidInput("the model needs labelled texts of at least two categories")
         if not known.all():
             corpus = corpus.subset(known)
             y = y[known].reset_index(drop=True)
+            s = s[known].reset_index(drop=True)
         self.rule_codes_ = sorted({c for r in self.rules.values() for c in r.names})
         table = self._rule_table(corpus)
         x = self._features(corpus, table, fit=True)
@@ -162,6 +211,15 @@ class VocClassifier:
         )
         self.model_.fit(x, y.astype(str).to_numpy())
         self.classes_ = list(self.model_.classes_)
+        has_sentiment = s.notna().to_numpy()
+        for stale in ("sentiment_model_", "sentiment_classes_"):  # a refit without sentiment labels forgets them
+            self.__dict__.pop(stale, None)
+        if has_sentiment.sum() >= 2 and s[has_sentiment].nunique() >= 2:
+            self.sentiment_model_ = LogisticRegression(
+                C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state
+            )
+            self.sentiment_model_.fit(x[has_sentiment], s[has_sentiment].astype(str).to_numpy())
+            self.sentiment_classes_ = list(self.sentiment_model_.classes_)
         return self
 
     @property
@@ -177,6 +235,27 @@ class VocClassifier:
         proba = self.model_.predict_proba(self._features(corpus, table, fit=False))
         out = pd.DataFrame(proba, columns=self.classes_)
         out.insert(0, "doc_id", corpus.doc_ids)
+        return out
+
+    def predict_sentiment(self, corpus: Corpus) -> pd.DataFrame:
+        """The sentiment of each text: ``doc_id``, ``label`` (positive / negative / neutral / request), ``score``
+        (the lexicon's text score, whatever decided the label), ``confidence`` (the sentiment model's probability
+        of ``label``; NaN when the lexicon decided) and ``source`` ("model", or "lexicon" when the classifier was
+        fitted without sentiment labels)."""
+        lexicon = [self.scorer.score_text(doc) for doc in corpus.texts]
+        out = pd.DataFrame({"doc_id": corpus.doc_ids})
+        out["score"] = [float(score) for _, score, _ in lexicon]
+        if hasattr(self, "sentiment_model_"):
+            table = self._rule_table(corpus)
+            proba = self.sentiment_model_.predict_proba(self._features(corpus, table, fit=False))
+            best = proba.argmax(axis=1)
+            out.insert(1, "label", np.array(self.sentiment_classes_, dtype=object)[best])
+            out["confidence"] = proba[np.arange(len(best)), best]
+            out["source"] = "model"
+        else:
+            out.insert(1, "label", [label for label, _, _ in lexicon])
+            out["confidence"] = np.nan
+            out["source"] = "lexicon"
         return out
 
     def predict(self, corpus: Corpus) -> pd.DataFrame:
@@ -208,6 +287,17 @@ class VocClassifier:
         out["rule_label"] = rule_label
         out["codes"] = codes
         return out
+
+
+def _with_synonyms(terms: list[str]) -> list[str]:
+    """``terms`` followed by their Sudachi synonym groups (``syn:<id>``, ``+NEG`` kept)."""
+    out = list(terms)
+    for term in terms:
+        negated = term.endswith(NEG)
+        base = term[: -len(NEG)] if negated else term
+        for g in synonym_groups(base):
+            out.append(f"syn:{g}{NEG}" if negated else f"syn:{g}")
+    return out
 
 
 def _objects(values: list[Any]) -> np.ndarray:

@@ -292,8 +292,21 @@ _OWN_FRAMES = {
 }
 
 #: how people write: kana for kanji, English for Japanese (applied by chance)
-_KANA = {"使い": "つかい", "料金": "りょうきん", "高すぎる": "たかすぎる", "分かり": "わかり", "遅い": "おそい", "機能": "きのう"}
-_ENGLISH = {"サポート": "support", "料金": "pricing", "ダッシュボード": "dashboard", "連携": "integration", "画面": "UI"}
+_KANA = {
+    "使い": "つかい",
+    "料金": "りょうきん",
+    "高すぎる": "たかすぎる",
+    "分かり": "わかり",
+    "遅い": "おそい",
+    "機能": "きのう",
+}
+_ENGLISH = {
+    "サポート": "support",
+    "料金": "pricing",
+    "ダッシュボード": "dashboard",
+    "連携": "integration",
+    "画面": "UI",
+}
 
 
 def compose_training_texts(*, per_class: int = 80, seed: int = 0) -> pd.DataFrame:
