@@ -113,3 +113,17 @@ def test_rollups_on_spark_equal_those_on_duckdb(tmp_path: Path) -> None:
     spark = register_tables(connect("spark"), {"events": store.glob()})
     pd.testing.assert_frame_equal(_frame(account_months(spark, store, as_of)), on_duckdb)  # reads them back
     pd.testing.assert_frame_equal(_frame(direct_account_months(spark, as_of)), on_duckdb)
+
+
+def test_closed_account_months_are_the_closed_rows_of_the_account_months(tmp_path: Path) -> None:
+    from kizuna.usage.rollups import closed_account_months
+
+    store = _store(tmp_path)
+    as_of = dt.date(2026, 3, 15)
+    tables = register_tables(connect(), {"events": store.glob()})
+    closed = _frame(closed_account_months(tables, store, as_of))  # computed (nothing stored yet) and stored
+    _, direct = _both(store, as_of)
+    expected = direct[direct.month < dt.date(2026, 3, 1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(closed, expected)
+    assert stale_months(store, as_of) == []
+    pd.testing.assert_frame_equal(_frame(closed_account_months(tables, store, as_of)), expected)  # read back

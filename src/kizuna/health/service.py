@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -85,45 +85,99 @@ def store_scores(
     scores: pd.DataFrame,
     contributions: pd.DataFrame,
 ) -> int:
-    """Insert or update the scores of one scorecard on one day; active overrides are applied. Returns the count."""
-    existing = {
-        r.account_id: r
-        for r in session.scalars(
-            select(HealthScore).where(HealthScore.scorecard == scorecard.name, HealthScore.as_of == as_of)
-        )
-    }
+    """Insert or update the scores of one scorecard on one day; active overrides are applied. Returns the count.
+
+    Written as sets (one multi-row insert for the new rows, one executemany update of the existing ones by id), not
+    as ORM objects: a refresh stores tens of thousands of scores a day.
+    """
+    query = select(HealthScore.account_id, HealthScore.id).where(
+        HealthScore.scorecard == scorecard.name, HealthScore.as_of == as_of
+    )
+    existing = {account_id: row_id for account_id, row_id in session.execute(query)}
     overrides = _active_overrides(session, day=as_of, scorecard=scorecard.name)
+    per_account = _contribution_lists(contributions)
+    now = utcnow()
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    ids = scores["account_id"].tolist()
+    computed = [None if x != x else round(x, 4) for x in scores["score"].astype(float).tolist()]
+    bands = [None if pd.isna(b) else str(b) for b in scores["band"].tolist()]
+    known = scores["known_weight"].astype(float).tolist()
+    missing = scores["missing"].tolist()
+    for account, score, band, weight, absent in zip(ids, computed, bands, known, missing, strict=True):
+        account_id = int(account)
+        override = overrides.get((account_id, scorecard.name))
+        row: dict[str, Any] = {
+            "scorecard_version": scorecard.version,
+            "computed_score": score,
+            "computed_band": band,
+            "known_weight": weight,
+            "missing": list(absent),
+            "contributions": per_account.get(account, []),
+            "computed_at": now,
+            **_in_force(score, band, override),
+        }
+        row_id = existing.get(account_id)
+        if row_id is None:
+            new.append({"account_id": account_id, "scorecard": scorecard.name, "as_of": as_of, **row})
+        else:
+            changed.append({"id": row_id, **row})
+    session.flush()  # (pending ORM changes first: the sets below go straight to the database)
+    for start in range(0, len(new), _WRITE_CHUNK):
+        session.execute(insert(HealthScore), new[start : start + _WRITE_CHUNK])
+    for start in range(0, len(changed), _WRITE_CHUNK):
+        session.execute(update(HealthScore), changed[start : start + _WRITE_CHUNK])
+    return len(scores)
+
+
+#: rows per executemany of a set-based write
+_WRITE_CHUNK = 5000
+
+
+def _in_force(score: float | None, band: str | None, override: HealthOverride | None) -> dict[str, Any]:
+    """The ``score``, ``band`` and ``override_id`` in force: the computed ones, or the override's."""
+    if override is None:
+        return {"score": score, "band": band, "override_id": None}
+    return {
+        "score": override.score if override.score is not None else score,
+        "band": override.band,
+        "override_id": override.id,
+    }
+
+
+def _contribution_lists(contributions: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
+    """Each account's contributions as stored (JSON-ready dicts, values rounded to 4 places), in frame order."""
+
+    def rounded(column: str) -> list[float | None]:
+        return [None if x != x else round(x, 4) for x in contributions[column].astype(float).tolist()]
+
     per_account: dict[Any, list[dict[str, Any]]] = {}
-    for rec in contributions.itertuples(index=False):
-        per_account.setdefault(rec.account_id, []).append(
+    columns = zip(
+        contributions["account_id"].tolist(),
+        contributions["measure"].tolist(),
+        contributions["source"].tolist(),
+        rounded("value"),
+        rounded("points"),
+        rounded("weight"),
+        rounded("effective_weight"),
+        rounded("contribution"),
+        contributions["missing"].astype(bool).tolist(),
+        strict=True,
+    )
+    for account, measure, source, value, points, weight, effective, contribution, absent in columns:
+        per_account.setdefault(account, []).append(
             {
-                "measure": rec.measure,
-                "source": rec.source,
-                "value": _round(rec.value),
-                "points": _round(rec.points),
-                "weight": _round(rec.weight),
-                "effective_weight": _round(rec.effective_weight),
-                "contribution": _round(rec.contribution),
-                "missing": bool(rec.missing),
+                "measure": measure,
+                "source": source,
+                "value": value,
+                "points": points,
+                "weight": weight,
+                "effective_weight": effective,
+                "contribution": contribution,
+                "missing": absent,
             }
         )
-    now = utcnow()
-    for rec in scores.itertuples(index=False):
-        account_id = int(rec.account_id)
-        row = existing.get(account_id)
-        if row is None:
-            row = HealthScore(account_id=account_id, scorecard=scorecard.name, as_of=as_of)
-            session.add(row)
-        row.scorecard_version = scorecard.version
-        row.computed_score = _round(rec.score)
-        row.computed_band = None if pd.isna(rec.band) else str(rec.band)
-        row.known_weight = float(rec.known_weight)
-        row.missing = list(rec.missing)
-        row.contributions = per_account.get(rec.account_id, [])
-        row.computed_at = now
-        _apply_override(row, overrides.get((account_id, scorecard.name)))
-    session.flush()
-    return len(scores)
+    return per_account
 
 
 def compute_scores(
@@ -135,6 +189,7 @@ def compute_scores(
     actor: str = "system:refresh",
     voc_scores: pd.DataFrame | None = None,
     voc_sentiment: pd.DataFrame | None = None,
+    usage_months: Any = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` on every scorecard and store the scores (with contributions).
 
@@ -146,7 +201,9 @@ def compute_scores(
     from kizuna.analytics.scoring.measures import account_measures
     from kizuna.analytics.scoring.scoring import score_accounts
 
-    measures = account_measures(tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment)
+    measures = account_measures(
+        tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment, usage_months=usage_months
+    )
     population = measures[measures["active"]]
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "accounts": len(population)}
     for card in cards.values():
@@ -410,6 +467,7 @@ def backtest_history(
     every_days: int = 30,
     max_dates: int = BACKTEST_MAX_DATES,
     voc_scores: pd.DataFrame | None = None,
+    usage_months: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Point-in-time measures at every ``every_days`` days back from ``as_of`` (at most ``max_dates`` dates, none
     before 90 days after the first subscription) and the churns seen up to ``as_of``: what a backtest reads."""
@@ -423,7 +481,7 @@ def backtest_history(
     dates = sample_dates(
         max(start, as_of - dt.timedelta(days=every_days * (max_dates - 1))), as_of, every_days=every_days
     )
-    measures = measures_over_time(tables, dates, voc_scores=voc_scores)
+    measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
     churns = churn_events(read_subscriptions(tables), observed_until=as_of)
     return measures, churns
 

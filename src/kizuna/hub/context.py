@@ -67,6 +67,14 @@ class RefreshContext:
                     self._partial[name] = set(columns)
         return {name: self._hub[name] for name in [*wanted, "events"]}
 
+    @cached_property
+    def usage_months(self) -> Any:
+        """The monthly usage rollups of every closed month before ``as_of``'s (Arrow; ``kizuna.usage.rollups``),
+        for measures at past dates (their last logins) without scanning the event history for each date."""
+        from kizuna.usage.rollups import closed_account_months
+
+        return closed_account_months(self.tables, EventStore(self.runtime.settings.events_dir), self.as_of)
+
     def arrow(self, names: Iterable[str]) -> dict[str, Any]:
         """Hub tables already read by :meth:`hub`, as the Arrow tables registered on ``con`` (to hand another
         process)."""

@@ -42,6 +42,7 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                     models_dir=models_dir,
                     every_days=SAMPLE_EVERY_DAYS,
                     voc_scores=voc_scores,
+                    usage_months=ctx.usage_months,
                 )
                 summary["trained_model"] = row.id
             except InvalidInput as exc:
@@ -57,6 +58,7 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                 models_dir=models_dir,
                 model_row=row,
                 voc_scores=voc_scores,
+                usage_months=ctx.usage_months,
             )
         )
     return summary

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.audit.service import record_audit
@@ -56,10 +56,12 @@ def train_model(
     scorecard: Any = None,
     voc_scores: pd.DataFrame | None = None,
     random_state: int = 0,
+    usage_months: Any = None,
 ) -> RiskModel:
     """Build point-in-time samples up to ``as_of``, backtest on a time split, refit on all samples, save, activate.
 
-    ``scorecard`` (default: the ``overall`` scorecard) is compared in the backtest.
+    ``scorecard`` (default: the ``overall`` scorecard) is compared in the backtest. ``usage_months``: the monthly
+    usage rollups, if at hand (the last login at each past date is read from them).
     """
     import joblib
 
@@ -72,7 +74,12 @@ def train_model(
 
         scorecard = scorecards().get("overall")
     samples, _ = training_samples(
-        tables, observed_until=as_of, horizon_days=horizon_days, every_days=every_days, voc_scores=voc_scores
+        tables,
+        observed_until=as_of,
+        horizon_days=horizon_days,
+        every_days=every_days,
+        voc_scores=voc_scores,
+        usage_months=usage_months,
     )
     if samples.empty or samples["churned"].nunique() < 2:
         from kizuna.errors import NotEnoughData
@@ -221,6 +228,7 @@ def score_accounts(
     voc_scores: pd.DataFrame | None = None,
     top_drivers: int = 3,
     top_context: int = 2,
+    usage_months: Any = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` with the active model and store the scores.
 
@@ -235,7 +243,7 @@ def score_accounts(
     if model_row is None:
         raise NotFound("no trained churn model: run `kizuna risk train` first")
     model = load_model(model_row, models_dir)
-    measures = account_measures(tables, as_of, voc_scores=voc_scores)
+    measures = account_measures(tables, as_of, voc_scores=voc_scores, usage_months=usage_months)
     population = measures[in_population(measures)].reset_index(drop=True)
     gave_notice = measures[measures["active"].astype(bool) & measures["notice_given"].astype(bool)]
     probability = model.predict_proba(population) if len(population) else np.empty(0)
@@ -253,21 +261,26 @@ def score_accounts(
         scored.append((account_id, NOTICE_PROBABILITY, "high", [driver]))
     # one risk score per account and day: a day re-scored by a newer model replaces the older model's scores
     session.execute(delete(RiskScore).where(RiskScore.as_of == as_of, RiskScore.model_id != model_row.id))
-    existing = {
-        r.account_id: r
-        for r in session.scalars(select(RiskScore).where(RiskScore.model_id == model_row.id, RiskScore.as_of == as_of))
-    }
+    query = select(RiskScore.account_id, RiskScore.id).where(
+        RiskScore.model_id == model_row.id, RiskScore.as_of == as_of
+    )
+    existing = {account_id: row_id for account_id, row_id in session.execute(query)}
     now = utcnow()
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for account_id, p, band, drv in scored:
-        row = existing.get(account_id)
-        if row is None:
-            row = RiskScore(account_id=account_id, model_id=model_row.id, as_of=as_of)
-            session.add(row)
-        row.probability = round(p, 6)
-        row.band = band
-        row.drivers = _clean(drv)
-        row.computed_at = now
+        row = {"probability": round(p, 6), "band": band, "drivers": _clean(drv), "computed_at": now}
+        row_id = existing.get(account_id)
+        if row_id is None:
+            new.append({"account_id": account_id, "model_id": model_row.id, "as_of": as_of, **row})
+        else:
+            changed.append({"id": row_id, **row})
+    # as sets (one multi-row insert, one executemany update by id): tens of thousands of accounts a day
     session.flush()
+    for start in range(0, len(new), 5000):
+        session.execute(insert(RiskScore), new[start : start + 5000])
+    for start in range(0, len(changed), 5000):
+        session.execute(update(RiskScore), changed[start : start + 5000])
     counts = {b: int((bands == b).sum()) for b in ("low", "medium", "high")}
     counts["high"] += len(notice_ids)
     record_audit(

@@ -98,6 +98,33 @@ def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) ->
     return register_tables(backend(tables), {name: table})[name]
 
 
+def closed_account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) -> pa.Table:
+    """The rollups of every closed month before ``as_of``'s (``ROLLUP_SCHEMA``), read from their files; a month
+    whose file is missing or stale is computed from the events (all such months in one query) and stored.
+
+    What the health and churn-risk steps read for the last login before each past date.
+    """
+    from kizuna.analytics.kpi._common import cutoff
+    from kizuna.analytics.kpi.usage import account_month
+
+    events = tables["events"]
+    known = events.filter(events.timestamp < cutoff(as_of))
+    closed = _closed_months(store, as_of)
+    fingerprints = {m: month_fingerprint(store, m) for m in closed}
+    stored = {m: _read_rollup(store, m, fingerprints[m]) for m in closed}
+    missing = [m for m in closed if stored[m] is None]
+    if missing:
+        fresh = ibis.union(*(account_month(known, m) for m in missing)).to_pyarrow().cast(ROLLUP_SCHEMA)
+        for month in missing:
+            stored[month] = fresh.filter(pc.equal(fresh["month"], pa.scalar(month, pa.date32())))
+            _write_rollup(store, month, fingerprints[month], stored[month])
+    log.info(
+        "closed usage rollups before %s: %d months read, %d computed", as_of, len(closed) - len(missing), len(missing)
+    )
+    tables_read = [t for t in (stored[m] for m in closed) if t is not None]
+    return pa.concat_tables(tables_read) if tables_read else ROLLUP_SCHEMA.empty_table()
+
+
 def stale_months(store: EventStore, as_of: dt.date) -> list[dt.date]:
     """The closed months (before ``as_of``'s) whose rollup is missing or out of date: :func:`account_months` computes
     them from the events (all of them on a data directory's first refresh)."""

@@ -222,3 +222,22 @@ def test_voc_sentiment_is_the_text_layers_measure_known_at_the_start_of_the_day(
     got = account_measures(tables, as_of, include_usage=False, voc_scores=known, voc_sentiment=stored)
     by_account = got.set_index("account_id")["voc_sentiment"]
     assert by_account[b] == -0.25 and pd.isna(by_account[a])
+
+
+def test_measures_over_time_equal_each_dates_own_measures() -> None:
+    """Many dates in one pass (each part joined to the dates, usage windows by day number) give every date's
+    measures exactly as that date alone; the months' last logins from rollups give the same as from the events."""
+    from kizuna.analytics.kpi.usage import account_months
+    from kizuna.analytics.scoring.measures import measures_over_time
+
+    tables = shared_tables()
+    dates = [dt.date(2025, 12, 31) - dt.timedelta(days=45 * k) for k in range(12)]  # out of order on purpose
+    dates.insert(3, dt.date(2024, 2, 29))
+    together = measures_over_time(tables, dates)
+    assert together["as_of"].drop_duplicates().tolist() == dates
+    one_by_one = pd.concat([measures_over_time(tables, [day]) for day in dates], ignore_index=True)
+    pd.testing.assert_frame_equal(together, one_by_one)
+    assert together["days_since_last_login"].notna().any() and together["features_used_30d"].gt(0).any()
+    months = account_months(tables, max(dates)).to_pandas()
+    with_rollups = measures_over_time(tables, dates, usage_months=months)
+    pd.testing.assert_frame_equal(with_rollups, together)

@@ -105,6 +105,7 @@ def training_samples(
     every_days: int = 30,
     start: dt.date | None = None,
     voc_scores: pd.DataFrame | None = None,
+    usage_months: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled samples from many past dates.
 
@@ -123,6 +124,8 @@ def training_samples(
     voc_scores
         Optional per-text VoC sentiment (``account_id``, ``date``, ``score``; stored by the VoC domain), weighted
         at each date by :func:`kizuna.analytics.text.account_voc_sentiment`.
+    usage_months
+        Optional monthly usage rollups (see :func:`~kizuna.analytics.scoring.measures.measures_over_time`).
 
     Returns
     -------
@@ -134,7 +137,7 @@ def training_samples(
     start = start or first_sample_date(tables)
     last = observed_until - dt.timedelta(days=horizon_days)
     dates = sample_dates(start, last, every_days=every_days) if start else []
-    measures = measures_over_time(tables, dates, voc_scores=voc_scores)
+    measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
     churns = churn_events(read_subscriptions(tables), observed_until=observed_until)
     population = measures[in_population(measures)]
     samples = churn_labels(population, churns, horizon_days=horizon_days, observed_until=observed_until)

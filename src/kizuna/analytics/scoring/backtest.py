@@ -129,38 +129,45 @@ def warning_lead_times(scored: pd.DataFrame, churns: pd.DataFrame, *, horizon_da
     """For each churn with a score in the ``horizon_days`` before it: how long the account had been red.
 
     Returns ``account_id``, ``churned_on``, ``last_scored`` (the last sample date before the churn), ``red_since``
-    (the first date of the unbroken red run ending at ``last_scored``; NaT if not red then) and ``lead_days``.
+    (the first date of the unbroken red run ending at ``last_scored``; None if not red then) and ``lead_days``,
+    one row per such churn in the order of ``churns``. Computed as one join of the churns to their accounts'
+    scores (not a scan of the scores per churn).
     """
-    rows = []
-    by_account = {k: g.sort_values("as_of") for k, g in scored.groupby("account_id")}
-    for account_id, churned_on in zip(churns["account_id"], churns["churned_on"], strict=True):
-        grp = by_account.get(account_id)
-        if grp is None:
-            continue
-        churn_day = pd.Timestamp(churned_on)
-        days = pd.to_datetime(grp["as_of"])
-        before = grp[(days < churn_day) & (days >= churn_day - pd.Timedelta(days=horizon_days))]
-        if before.empty:
-            continue
-        # walk back from the last score before the churn while the account stays red
-        history = grp[pd.to_datetime(grp["as_of"]) < churn_day]
-        bands = history["band"].tolist()[::-1]
-        dates = history["as_of"].tolist()[::-1]
-        red_since = None
-        for band, day in zip(bands, dates, strict=True):
-            if band != "red":
-                break
-            red_since = day
-        rows.append(
-            {
-                "account_id": account_id,
-                "churned_on": churned_on,
-                "last_scored": dates[0],
-                "red_since": red_since,
-                "lead_days": float((churn_day - pd.Timestamp(red_since)).days) if red_since is not None else np.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=["account_id", "churned_on", "last_scored", "red_since", "lead_days"])
+    columns = ["account_id", "churned_on", "last_scored", "red_since", "lead_days"]
+    events = pd.DataFrame(
+        {
+            "churn": np.arange(len(churns)),
+            "account_id": churns["account_id"].to_numpy(),
+            "churned_on": churns["churned_on"].to_numpy(),
+        }
+    )
+    pairs = events.merge(scored[["account_id", "as_of", "band"]], on="account_id", how="inner")
+    pairs["churn_day"] = pd.to_datetime(pairs["churned_on"])
+    pairs["day"] = pd.to_datetime(pairs["as_of"])
+    # the scores before each churn, newest first
+    pairs = pairs[pairs["day"] < pairs["churn_day"]].sort_values(["churn", "day"], ascending=[True, False])
+    last = pairs.groupby("churn", sort=True).head(1)
+    last = last[last["day"] >= last["churn_day"] - pd.Timedelta(days=horizon_days)]
+    if last.empty:
+        return pd.DataFrame(columns=columns)
+    pairs = pairs[pairs["churn"].isin(last["churn"])]
+    # walking back from the last score while the account stays red: the run is the leading reds of each churn
+    red = (pairs["band"] == "red").astype(np.int64)
+    in_run = red.groupby(pairs["churn"], sort=False).cumprod().astype(bool)
+    run_start = pairs[in_run].groupby("churn", sort=False).tail(1).set_index("churn")
+    red_since = run_start["as_of"].reindex(last["churn"].to_numpy())
+    red_day = run_start["day"].reindex(last["churn"].to_numpy())
+    lead = (last["churn_day"].to_numpy() - red_day.to_numpy()).astype("timedelta64[D]").astype(float)
+    return pd.DataFrame(
+        {
+            "account_id": last["account_id"].to_numpy(),
+            "churned_on": last["churned_on"].to_numpy(),
+            "last_scored": last["as_of"].to_numpy(),
+            "red_since": red_since.astype(object).where(red_since.notna(), None).to_numpy(),
+            "lead_days": np.where(red_day.notna().to_numpy(), lead, np.nan),
+        },
+        columns=columns,
+    )
 
 
 def portfolio_history(scored: pd.DataFrame) -> pd.DataFrame:

@@ -14,27 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kizuna.analytics.scoring.usage import USAGE_COLUMNS, usage_over_time
+
 log = logging.getLogger(__name__)
 
-USAGE_COLUMNS = (
-    "dau",
-    "wau",
-    "mau",
-    "active_users_30d",
-    "seats",
-    "seat_utilisation",
-    "stickiness",
-    "features_used_30d",
-    "adoption_breadth",
-    "logins_30d",
-    "days_since_last_login",
-    "usage_trend",
-)
 
 #: Columns of :func:`account_measures` besides ``account_id`` (usage columns come from the KPI layer).
 MEASURE_COLUMNS = (
@@ -66,69 +56,98 @@ def cutoff(as_of: dt.date) -> dt.datetime:
     return dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC)
 
 
-def _days_between(later: dt.datetime, earlier: pd.Series) -> pd.Series:
-    ts = pd.to_datetime(earlier, utc=True)
-    return (pd.Timestamp(later) - ts).dt.total_seconds() / 86_400.0
+def _dates_table(tables: dict[str, Any], dates: Sequence[dt.date]) -> Any:
+    """The dates as a small table on the hub tables' backend: ``k`` (the date's index in ``dates``), ``as_of``,
+    ``cutoff`` (00:00 UTC), ``as_of_90`` and the instants 90 and 365 days before the cut-off."""
+    import pyarrow as pa
+
+    from kizuna.analytics.kpi._common import register_small
+
+    stamp = pa.timestamp("us", tz="UTC")
+    table = pa.table(
+        {
+            "k": pa.array(range(len(dates)), pa.int64()),
+            "as_of": pa.array(dates, pa.date32()),
+            "cutoff": pa.array([cutoff(d) for d in dates], stamp),
+            "as_of_90": pa.array([d - dt.timedelta(days=90) for d in dates], pa.date32()),
+            "cutoff_90": pa.array([cutoff(d) - dt.timedelta(days=90) for d in dates], stamp),
+            "cutoff_365": pa.array([cutoff(d) - dt.timedelta(days=365) for d in dates], stamp),
+        }
+    )
+    return register_small(tables, f"kizuna_measure_dates_{uuid.uuid4().hex[:16]}", table)
 
 
-def _next_renewal(now: Any, started: Any, as_of: dt.date) -> pd.DataFrame:
-    """The next term boundary on or after ``as_of`` of each account's contracts in force: the contract's first start
-    plus whole terms (``term_months``). Derived from the contract's terms, never from ``renewal_date``: that column
-    holds the *current* next renewal, so reading it at a past date would leak whether the contract renewed since."""
-    lines = now.select("account_id", "contract_id", "term_months").to_pandas()
-    anchors = started.group_by("contract_id").aggregate(anchor=started.start_date.min()).to_pandas()
-    lines = lines.merge(anchors, on="contract_id", how="left")
-    if lines.empty:
-        return pd.DataFrame({"account_id": [], "next_renewal": []})
-    anchor = pd.to_datetime(lines["anchor"])
-    term = lines["term_months"].fillna(1).clip(lower=1).astype(int)
-    months = (as_of.year - anchor.dt.year) * 12 + (as_of.month - anchor.dt.month)
+def _add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """``days`` (datetime64[D]) plus whole ``months``, the day clamped to the target month's length (31 January
+    plus one month is 28 or 29 February): what ``pandas.DateOffset(months=n)`` does, for whole arrays."""
+    first = days.astype("datetime64[M]")
+    day_index = (days - first.astype("datetime64[D]")).astype(np.int64)
+    target = first + months.astype("timedelta64[M]")
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    out: np.ndarray = target.astype("datetime64[D]") + np.minimum(day_index, length - 1).astype("timedelta64[D]")
+    return out
+
+
+def _next_renewal(lines: pd.DataFrame, as_of: np.ndarray) -> np.ndarray:
+    """The next term boundary on or after each line's date (``as_of``, datetime64[D] per row): the contract's first
+    start (``anchor``) plus whole terms (``term_months``). Derived from the contract's terms, never from
+    ``renewal_date``: that column holds the *current* next renewal, so reading it at a past date would leak whether
+    the contract renewed since."""
+    anchor = pd.to_datetime(lines["anchor"]).to_numpy().astype("datetime64[D]")
+    term = lines["term_months"].fillna(1).clip(lower=1).astype(np.int64).to_numpy()
+    anchor_month = anchor.astype("datetime64[M]").astype(np.int64)
+    months = as_of.astype("datetime64[M]").astype(np.int64) - anchor_month
     terms = -(-months // term)  # ceil
-    boundary = [a + pd.DateOffset(months=int(k * t)) for a, k, t in zip(anchor, terms, term, strict=True)]
-    boundary = [
-        b if b >= pd.Timestamp(as_of) else b + pd.DateOffset(months=int(t)) for b, t in zip(boundary, term, strict=True)
-    ]
-    lines["next_renewal"] = boundary
-    return lines.groupby("account_id", as_index=False)["next_renewal"].min()
+    boundary = _add_months(anchor, terms * term)
+    early = boundary < as_of
+    boundary[early] = _add_months(boundary[early], term[early])
+    return boundary
 
 
-def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    import ibis
-
+def _subscription_measures(tables: dict[str, Any], dates: Any, day: np.ndarray) -> pd.DataFrame:
     subs = tables["subscriptions"]
     plans = tables["plans"].select(plan_id="id", plan_is_addon="is_addon")
     subs = subs.filter(subs.status != "trial").join(plans, "plan_id", how="left")
 
-    def in_force(day: dt.date) -> Any:
-        d = ibis.literal(day)
-        return subs.filter((subs.start_date <= d) & (subs.end_date.isnull() | (subs.end_date > d)))
+    def in_force(column: str) -> Any:
+        d = dates[column]
+        return subs.join(dates, (subs.start_date <= d) & (subs.end_date.isnull() | (subs.end_date > d)))
 
-    now = in_force(as_of)
-    notice = now.cancelled_at.notnull() & (now.cancelled_at < ibis.literal(as_of))
-    current = now.group_by("account_id").aggregate(
+    now = in_force("as_of")
+    notice = now.cancelled_at.notnull() & (now.cancelled_at < now.as_of)
+    current = now.group_by(["k", "account_id"]).aggregate(
         mrr_minor=now.mrr_minor.sum(),
         contract_seats=now.quantity.sum(where=~now.plan_is_addon.fill_null(False)),
         notice_versions=notice.cast("int64").sum(),
     )
-    before = in_force(as_of - dt.timedelta(days=90))
-    earlier = before.group_by("account_id").aggregate(mrr_90d_ago=before.mrr_minor.sum())
-    started = subs.filter(subs.start_date <= ibis.literal(as_of))
-    first = started.group_by("account_id").aggregate(first_start=started.start_date.min())
+    before = in_force("as_of_90")
+    earlier = before.group_by(["k", "account_id"]).aggregate(mrr_90d_ago=before.mrr_minor.sum())
+    started = subs.join(dates, subs.start_date <= dates.as_of)
+    first = started.group_by(["k", "account_id"]).aggregate(first_start=started.start_date.min())
+    anchors = started.group_by(["k", "contract_id"]).aggregate(anchor=started.start_date.min())
+    lines = now.select("k", "account_id", "contract_id", "term_months").to_pandas()
     cur = current.to_pandas()
-    cur = cur.merge(_next_renewal(now, started, as_of), on="account_id", how="left")
-    ago = earlier.to_pandas()
-    fst = first.to_pandas()
-    out = fst.merge(cur, on="account_id", how="left").merge(ago, on="account_id", how="left")
+    if len(lines):
+        lines = lines.merge(anchors.to_pandas(), on=["k", "contract_id"], how="left")
+        lines["next_renewal"] = _next_renewal(lines, day[lines["k"].to_numpy()])
+        renewal = lines.groupby(["k", "account_id"], as_index=False)["next_renewal"].min()
+    else:
+        renewal = pd.DataFrame({"k": [], "account_id": [], "next_renewal": []})
+    cur = cur.merge(renewal, on=["k", "account_id"], how="left")
+    out = first.to_pandas().merge(cur, on=["k", "account_id"], how="left")
+    out = out.merge(earlier.to_pandas(), on=["k", "account_id"], how="left")
+    as_of = pd.Series(day[out["k"].to_numpy()], index=out.index).astype("datetime64[ns]")
     out["active"] = out["mrr_minor"].notna()
     out["notice_given"] = out["notice_versions"].fillna(0) > 0
-    out["tenure_days"] = (pd.Timestamp(as_of) - pd.to_datetime(out["first_start"])).dt.days.astype(float)
+    out["tenure_days"] = (as_of - pd.to_datetime(out["first_start"])).dt.days.astype(float)
     mrr_now = out["mrr_minor"].fillna(0).astype(float)
     mrr_then = out["mrr_90d_ago"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["mrr_change_90d"] = np.where(mrr_then > 0, mrr_now / mrr_then - 1.0, np.nan)
-    out["days_to_renewal"] = (pd.to_datetime(out["next_renewal"]) - pd.Timestamp(as_of)).dt.days.astype(float)
+    out["days_to_renewal"] = (pd.to_datetime(out["next_renewal"]) - as_of).dt.days.astype(float)
     return out[
         [
+            "k",
             "account_id",
             "active",
             "notice_given",
@@ -141,41 +160,36 @@ def _subscription_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFra
     ]
 
 
-def _ticket_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    import ibis
-
-    end = cutoff(as_of)
+def _ticket_measures(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
     t = tables["tickets"]
-    t = t.filter((t.opened_at < ibis.literal(end)) & (t.opened_at >= ibis.literal(end - dt.timedelta(days=90))))
+    t = t.join(dates, (t.opened_at < dates.cutoff) & (t.opened_at >= dates.cutoff_90))
     severe = t.priority.isin(SEVERE_PRIORITIES)
-    agg = t.group_by("account_id").aggregate(tickets_90d=t.count(), severe_tickets_90d=severe.cast("int64").sum())
-    return agg.to_pandas()
-
-
-def _latest_survey(tables: dict[str, Any], as_of: dt.date, kind: str, column: str) -> pd.DataFrame:
-    import ibis
-
-    end = cutoff(as_of)
-    s = tables["survey_responses"]
-    s = s.filter(
-        (s.kind == kind)
-        & (s.responded_at < ibis.literal(end))
-        & (s.responded_at >= ibis.literal(end - dt.timedelta(days=365)))
+    agg = t.group_by(["k", "account_id"]).aggregate(
+        tickets_90d=t.count(), severe_tickets_90d=severe.cast("int64").sum()
     )
-    latest = s.group_by("account_id").aggregate(last_at=s.responded_at.max())
-    joined = s.join(latest, (s.account_id == latest.account_id) & (s.responded_at == latest.last_at))
-    agg = joined.group_by(account_id=s.account_id).aggregate(**{column: joined.score.mean()})
     return agg.to_pandas()
 
 
-def _onboarding_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    import ibis
+def _latest_survey(tables: dict[str, Any], dates: Any, kind: str, column: str) -> pd.DataFrame:
+    s = tables["survey_responses"]
+    s = s.filter(s.kind == kind)
+    known = s.join(dates, (s.responded_at < dates.cutoff) & (s.responded_at >= dates.cutoff_365))
+    known = known.select("k", "account_id", "responded_at", "score")
+    latest = known.group_by(["k", "account_id"]).aggregate(last_at=known.responded_at.max())
+    other = known.view()
+    joined = other.join(
+        latest,
+        [other.k == latest.k, other.account_id == latest.account_id, other.responded_at == latest.last_at],
+    )
+    agg = joined.group_by(["k", "account_id"]).aggregate(**{column: joined.score.mean()})
+    return agg.to_pandas()
 
-    end = cutoff(as_of)
-    m = tables["onboarding_milestones"]
-    done = m.completed_at.notnull() & (m.completed_at < ibis.literal(end))
-    overdue = (m.due_on < ibis.literal(as_of)) & ~done
-    agg = m.group_by("account_id").aggregate(
+
+def _onboarding_measures(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
+    m = tables["onboarding_milestones"].cross_join(dates)
+    done = m.completed_at.notnull() & (m.completed_at < m.cutoff)
+    overdue = (m.due_on < m.as_of) & ~done
+    agg = m.group_by(["k", "account_id"]).aggregate(
         onboarding_milestones=m.count(),
         onboarding_done=done.cast("int64").sum(),
         onboarding_overdue=overdue.cast("int64").sum(),
@@ -185,40 +199,21 @@ def _onboarding_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame
     return out.drop(columns="onboarding_done")
 
 
-def _payment_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    import ibis
-
-    end = cutoff(as_of)
+def _payment_measures(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
     p = tables["payments"]
-    p = p.filter(
-        (p.status == "failed")
-        & (p.attempted_at < ibis.literal(end))
-        & (p.attempted_at >= ibis.literal(end - dt.timedelta(days=90)))
-    )
-    return p.group_by("account_id").aggregate(failed_payments_90d=p.count()).to_pandas()
+    p = p.filter(p.status == "failed")
+    p = p.join(dates, (p.attempted_at < dates.cutoff) & (p.attempted_at >= dates.cutoff_90))
+    return p.group_by(["k", "account_id"]).aggregate(failed_payments_90d=p.count()).to_pandas()
 
 
-def _activity_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    import ibis
-
-    end = cutoff(as_of)
+def _activity_measures(tables: dict[str, Any], dates: Any, ends: pd.DatetimeIndex) -> pd.DataFrame:
     a = tables["activities"]
-    a = a.filter(a.occurred_at < ibis.literal(end))
-    out = a.group_by("account_id").aggregate(last_touch=a.occurred_at.max()).to_pandas()
-    out["days_since_csm_touch"] = _days_between(end, out["last_touch"]).astype(float)
+    a = a.join(dates, a.occurred_at < dates.cutoff)
+    out = a.group_by(["k", "account_id"]).aggregate(last_touch=a.occurred_at.max()).to_pandas()
+    end = pd.Series(ends[out["k"].to_numpy()], index=out.index)
+    since = end - pd.to_datetime(out["last_touch"], utc=True)
+    out["days_since_csm_touch"] = (since.dt.total_seconds() / 86_400.0).astype(float)
     return out.drop(columns="last_touch")
-
-
-def _usage_measures(tables: dict[str, Any], as_of: dt.date) -> pd.DataFrame | None:
-    try:
-        from kizuna.analytics.kpi.usage import account_usage
-    except ImportError:
-        log.warning("kizuna.analytics.kpi.usage is not available: usage measures are missing")
-        return None
-    usage = account_usage(tables, as_of)
-    frame = usage.to_pandas() if hasattr(usage, "to_pandas") else pd.DataFrame(usage)
-    keep = ["account_id", *[c for c in USAGE_COLUMNS if c in frame.columns]]
-    return frame[keep]
 
 
 def _voc_sentiment(voc_scores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -231,13 +226,88 @@ def _voc_sentiment(voc_scores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def _voc_part(
-    voc_scores: pd.DataFrame | None, voc_sentiment: pd.DataFrame | None, as_of: dt.date
+    voc_scores: pd.DataFrame | None, voc_sentiment: pd.DataFrame | None, dates: Sequence[dt.date]
 ) -> pd.DataFrame | None:
     if voc_sentiment is not None:
-        return voc_sentiment[["account_id", "voc_sentiment"]] if len(voc_sentiment) else None
-    if voc_scores is not None and len(voc_scores):
-        return _voc_sentiment(voc_scores, as_of)
-    return None
+        if not len(voc_sentiment):
+            return None
+        return voc_sentiment[["account_id", "voc_sentiment"]].assign(k=0)
+    if voc_scores is None or not len(voc_scores):
+        return None
+    parts = [_voc_sentiment(voc_scores, day).assign(k=k) for k, day in enumerate(dates)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _known_accounts(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
+    accounts = tables["accounts"]
+    known = accounts.join(dates, accounts.created_at <= dates.cutoff)
+    return known.select("k", account_id=known.id).to_pandas()
+
+
+def measures_over_time(
+    tables: dict[str, Any],
+    dates: Sequence[dt.date],
+    *,
+    include_usage: bool = True,
+    voc_scores: pd.DataFrame | None = None,
+    usage_months: Any = None,
+) -> pd.DataFrame:
+    """:func:`account_measures` at each of ``dates``, stacked with an ``as_of`` column (in the order of ``dates``,
+    then by account).
+
+    Every date is computed in the same few queries (each part joins its table to the dates), not one round of
+    queries per date: the cost grows with the rows read, not with the number of dates times the tables.
+
+    ``usage_months`` (optional) is the monthly usage rollup (``account_id``, ``month``, ``last_login_at``; Arrow
+    or pandas; ``kizuna.usage.rollups``) of at least every month before the last date's month: the last login
+    before a date is then the newest of its earlier months' and of the events of its own month, and the event
+    history is not read again for every date. Without it one query over the login events gives the same months.
+    """
+    return _measures(tables, list(dates), include_usage=include_usage, voc_scores=voc_scores, usage_months=usage_months)
+
+
+def _measures(
+    tables: dict[str, Any],
+    dates: list[dt.date],
+    *,
+    include_usage: bool,
+    voc_scores: pd.DataFrame | None = None,
+    voc_sentiment: pd.DataFrame | None = None,
+    usage_months: Any = None,
+) -> pd.DataFrame:
+    if not dates:
+        return pd.DataFrame(columns=["account_id", "as_of", *MEASURE_COLUMNS])
+    table = _dates_table(tables, dates)
+    day = np.array(dates, dtype="datetime64[D]")
+    ends = pd.DatetimeIndex([cutoff(d) for d in dates])
+    frame = _known_accounts(tables, table)
+    parts: list[pd.DataFrame | None] = [
+        _subscription_measures(tables, table, day),
+        usage_over_time(tables, dates, table, usage_months=usage_months) if include_usage else None,
+        _ticket_measures(tables, table),
+        _latest_survey(tables, table, "nps", "nps_latest"),
+        _latest_survey(tables, table, "csat", "csat_latest"),
+        _onboarding_measures(tables, table),
+        _payment_measures(tables, table),
+        _activity_measures(tables, table, ends),
+        _voc_part(voc_scores, voc_sentiment, dates),
+    ]
+    for part in parts:
+        if part is not None and len(part.columns) > 2:
+            frame = frame.merge(part, on=["k", "account_id"], how="left")
+    for col in MEASURE_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = np.nan
+    frame["active"] = frame["active"].astype("boolean").fillna(False).astype(bool)
+    frame["notice_given"] = frame["notice_given"].astype("boolean").fillna(False).astype(bool)
+    for col in ("tickets_90d", "severe_tickets_90d", "failed_payments_90d"):
+        frame[col] = frame[col].fillna(0).astype(float)
+    others = [c for c in MEASURE_COLUMNS if c not in ("active", "notice_given")]
+    frame[others] = frame[others].apply(pd.to_numeric, errors="coerce").astype(float)
+    frame = frame.sort_values(["k", "account_id"]).reset_index(drop=True)
+    as_of = pd.Series(np.array(dates, dtype=object)[frame["k"].to_numpy()], index=frame.index, dtype=object)
+    frame.insert(0, "as_of", as_of)
+    return frame[["account_id", "as_of", *MEASURE_COLUMNS]]
 
 
 def account_measures(
@@ -247,6 +317,7 @@ def account_measures(
     include_usage: bool = True,
     voc_scores: pd.DataFrame | None = None,
     voc_sentiment: pd.DataFrame | None = None,
+    usage_months: Any = None,
 ) -> pd.DataFrame:
     """All measures of every account that existed on ``as_of``, from data known at 00:00 UTC that day.
 
@@ -266,6 +337,8 @@ def account_measures(
         The per-account measure already computed for ``as_of`` (``account_id``, ``voc_sentiment``; e.g. the VoC
         refresh step's stored rows), used as is instead of ``voc_scores``. Without either, ``voc_sentiment`` is
         missing and scorecards redistribute its weight.
+    usage_months
+        The monthly usage rollup, as :func:`measures_over_time` takes it.
 
     Returns
     -------
@@ -279,50 +352,12 @@ def account_measures(
         (0–1) / ``overdue`` (count), ``failed_payments_90d``, ``days_since_csm_touch`` and ``voc_sentiment``
         (the text layer's recency-weighted polarity; below 0 = unhappy). Missing inputs are NaN.
     """
-    import ibis
-
-    accounts = tables["accounts"]
-    accounts = accounts.filter(accounts.created_at <= ibis.literal(cutoff(as_of)))
-    frame = accounts.select(account_id="id").to_pandas()
-    parts: list[pd.DataFrame | None] = [
-        _subscription_measures(tables, as_of),
-        _usage_measures(tables, as_of) if include_usage else None,
-        _ticket_measures(tables, as_of),
-        _latest_survey(tables, as_of, "nps", "nps_latest"),
-        _latest_survey(tables, as_of, "csat", "csat_latest"),
-        _onboarding_measures(tables, as_of),
-        _payment_measures(tables, as_of),
-        _activity_measures(tables, as_of),
-        _voc_part(voc_scores, voc_sentiment, as_of),
-    ]
-    for part in parts:
-        if part is not None and len(part.columns) > 1:
-            frame = frame.merge(part, on="account_id", how="left")
-    for col in MEASURE_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = np.nan
-    frame["active"] = frame["active"].astype("boolean").fillna(False).astype(bool)
-    frame["notice_given"] = frame["notice_given"].astype("boolean").fillna(False).astype(bool)
-    for col in ("tickets_90d", "severe_tickets_90d", "failed_payments_90d"):
-        frame[col] = frame[col].fillna(0).astype(float)
-    others = [c for c in MEASURE_COLUMNS if c not in ("active", "notice_given")]
-    frame[others] = frame[others].apply(pd.to_numeric, errors="coerce").astype(float)
-    return frame[["account_id", *MEASURE_COLUMNS]].sort_values("account_id").reset_index(drop=True)
-
-
-def measures_over_time(
-    tables: dict[str, Any],
-    dates: list[dt.date],
-    *,
-    include_usage: bool = True,
-    voc_scores: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """:func:`account_measures` at each date, stacked with an ``as_of`` column."""
-    frames = []
-    for day in dates:
-        frame = account_measures(tables, day, include_usage=include_usage, voc_scores=voc_scores)
-        frame.insert(1, "as_of", day)
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame(columns=["account_id", "as_of", *MEASURE_COLUMNS])
-    return pd.concat(frames, ignore_index=True)
+    frame = _measures(
+        tables,
+        [as_of],
+        include_usage=include_usage,
+        voc_scores=voc_scores,
+        voc_sentiment=voc_sentiment,
+        usage_months=usage_months,
+    )
+    return frame.drop(columns="as_of")
