@@ -8,6 +8,11 @@ the whole file was read are the files put in place under a batch key derived fro
 files of an earlier import of the same file (so importing it again replaces rather than duplicates). If anything fails
 before that, the temporary files are removed; if the database step fails (or its transaction is rolled back), the batch
 is removed and the files it replaced are put back. Memory stays bounded by the chunk size.
+
+A kill -9 cannot run any of that: the database step (the ``import_runs`` row and its audit entry) is written first, its
+row journalled with the batch (:class:`kizuna.usage.store.EventBatchWriter`), and only then are the files put in place.
+Every events import and every start of the app first runs :func:`recover_event_batches`, which removes a dead import's
+hidden files and keeps its batch only if its ``import_runs`` row committed — never events without their history row.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,12 +38,15 @@ from kizuna.errors import ImportRejected
 from kizuna.imports import created, runs
 from kizuna.imports.entities import EVENTS, EventColumns
 from kizuna.imports.mapping import MappingFile, plan_columns
+from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import decode, detect_format, normalize_encoding, sniff_encoding
 from kizuna.imports.rejects import RejectsWriter, rejects_path
 from kizuna.imports.schemas import ImportSummary, Rejection
 from kizuna.imports.values import CellError, parse_datetime
 from kizuna.settings import Settings
-from kizuna.usage.store import EVENT_SCHEMA, EventBatchWriter, EventStore, PublishedBatch
+from kizuna.usage.store import EVENT_SCHEMA, EventBatchWriter, EventStore, PublishedBatch, RecoveredBatches
+
+log = logging.getLogger(__name__)
 
 CSV_BLOCK_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 262_144
@@ -51,6 +60,35 @@ _US = pa.timestamp("us", tz="UTC")
 
 def _before_chunk(chunk_number: int) -> None:
     """Called before each chunk is validated (a seam for tests that interrupt an import half-way)."""
+
+
+def _after_publish() -> None:
+    """Called once the files are in place, before the caller commits (a seam for tests that kill an import there)."""
+
+
+def recover_event_batches(session: Session, settings: Settings) -> RecoveredBatches:
+    """Finish what event imports killed half-way left in the event store (``EventStore.recover``): a batch stays only
+    if the ``import_runs`` row written with it committed."""
+
+    def committed(record: dict[str, Any]) -> bool:
+        run = session.get(ImportRun, record["import_run_id"])
+        return (
+            run is not None
+            and run.entity == EVENTS
+            and run.file_sha256 == record["file_sha256"]
+            and run.finished_at is not None
+            and run.finished_at.isoformat() == record["finished_at"]
+        )
+
+    done = EventStore(settings.events_dir).recover(committed)
+    if done.temporary_files or done.kept or done.rolled_back:
+        log.info(
+            "event store recovered: %s hidden files removed, %s batches kept, %s rolled back",
+            done.temporary_files,
+            done.kept,
+            done.rolled_back,
+        )
+    return done
 
 
 class _Chunks:
@@ -361,6 +399,7 @@ def import_events(
         ignored_columns=plan.ignored,
     )
     tz = ZoneInfo(settings.timezone)
+    recover_event_batches(session, settings)
     keys, ids = _account_lookup(session)
     batch_key = f"import-{sha256[:32]}"
     store = EventStore(settings.events_dir)
@@ -395,16 +434,23 @@ def import_events(
     if dry_run:
         writer.abort()
         return summary
-    published = writer.publish()
+    # the database step first, journalled with the batch, then the files: a kill between the two is undone at the next
+    # start or import (recover_event_batches) unless the row committed
+    savepoint = session.begin_nested()
     try:
-        savepoint = session.begin_nested()
-        try:
-            summary.created_at_dated_back = created.date_back(session, earliest)
-            created.add_notes(summary)
-            summary.import_run_id = runs.record_import_run(session, summary, actor=actor).id
-        except BaseException:
-            savepoint.rollback()
-            raise
+        summary.created_at_dated_back = created.date_back(session, earliest)
+        created.add_notes(summary)
+        run = runs.record_import_run(session, summary, actor=actor)
+        summary.import_run_id = run.id
+        assert run.finished_at is not None
+        record = {"import_run_id": run.id, "file_sha256": sha256, "finished_at": run.finished_at.isoformat()}
+        published = writer.publish(record=record)
+    except BaseException:
+        savepoint.rollback()
+        writer.abort()
+        raise
+    try:
+        _after_publish()
         savepoint.commit()
     except BaseException:
         published.rollback()
@@ -424,20 +470,24 @@ def _earliest_events(good: pa.Table, earliest: dict[int, dt.datetime]) -> None:
 
 
 def _follow_transaction(session: Session, published: PublishedBatch) -> None:
-    """Keep the batch when the caller commits; remove it (and put back what it replaced) when they roll back.
+    """Keep the batch when the caller's transaction commits; remove it (and put back what it replaced) when that
+    transaction ends otherwise.
 
-    The listeners stay on the session (SQLAlchemy cannot remove a listener while it runs); the first outcome wins and
-    later calls are no-ops.
+    Only the outermost transaction decides: SQLAlchemy's ``after_rollback`` also fires when a savepoint rolls back (a
+    later import in the same transaction failing), which once removed an earlier import's batch. The listeners stay on
+    the session (SQLAlchemy cannot remove a listener while it runs); the first outcome wins and later calls are no-ops.
     """
+    root = session.get_transaction()
 
     def on_commit(_session: Session) -> None:
         published.commit()
 
-    def on_rollback(_session: Session) -> None:
-        published.rollback()
+    def on_end(_session: Session, transaction: Any) -> None:
+        if transaction is root:
+            published.rollback()  # a no-op once committed
 
     event.listen(session, "after_commit", on_commit)
-    event.listen(session, "after_rollback", on_rollback)
+    event.listen(session, "after_transaction_end", on_end)
 
 
 def _validate_chunk(

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
 from kizuna.domains import DOMAINS
+from kizuna.imports.events import recover_event_batches
 from kizuna.migrations import require_current
 from kizuna.platform.web import i18n
 from kizuna.runtime import Runtime
@@ -107,6 +108,9 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
         runtime = Runtime.open(settings)
         require_current(runtime.engine)
         app.state.runtime = runtime
+        with runtime.transaction() as session:
+            # an events import killed half-way: its hidden files go, its batch stays only if its history row committed
+            recover_event_batches(session, settings)
         if warm_caches:
             # The portfolio of a large book takes seconds to compute; do it once in the background at start-up so
             # the first person to open the dashboard does not wait for it.
