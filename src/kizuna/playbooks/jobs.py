@@ -10,6 +10,12 @@
 - :func:`tick` does the three; :class:`Scheduler` calls it every ``interval`` seconds in a thread
   (:func:`start_scheduler` / :func:`stop_scheduler` for the web app's lifespan); :func:`run_worker` is the foreground
   loop behind ``kizuna worker``.
+- One scheduler per installation: every process that runs a :class:`Scheduler` (each ``kizuna serve`` worker process,
+  each ``kizuna worker``) asks for the leader lock (:class:`kizuna.platform.leader.LeaderLock`) each round. Only its
+  holder evaluates playbooks, wakes and releases tasks and applies retention; the others only run due jobs and
+  deliver messages, which their claims make safe to share. A (re)started scheduler reads when playbooks were last
+  evaluated from ``playbook_runs`` and waits out ``evaluate_every`` from then: a restart evaluates nothing again.
+- :func:`apply_retention` keeps finished jobs, sent messages and the run log ``retention_days`` days in full.
 """
 
 from __future__ import annotations
@@ -21,16 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
-from kizuna.platform.outbox.service import DeliveryPolicy, deliver_queued
+from kizuna.platform.leader import LeaderLock
+from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
 from kizuna.playbooks.actions import execute_action
-from kizuna.playbooks.models import JobStatus, PendingJob, Playbook
+from kizuna.playbooks.models import JobStatus, PendingJob, Playbook, PlaybookRun, PlaybookRunAccount, RunMode
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
@@ -207,14 +214,20 @@ def _run_job(
 
 
 def tick(
-    runtime: Runtime, *, now: dt.datetime | None = None, evaluate: bool = True, policy: DeliveryPolicy | None = None
+    runtime: Runtime,
+    *,
+    now: dt.datetime | None = None,
+    evaluate: bool = True,
+    policy: DeliveryPolicy | None = None,
+    lead: bool = True,
 ) -> dict[str, Any]:
     """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, release waiting tasks
-    within each CSM's daily budget (most at stake first), deliver messages."""
+    within each CSM's daily budget (most at stake first), deliver messages.
+
+    ``lead=False`` (a process that does not hold the leader lock) only runs due jobs and delivers messages."""
     now = now or utcnow()
-    with runtime.transaction(write=True) as session:
-        woken = wake_snoozed(session, today=now.date())
-    evaluated = evaluate_enabled(runtime, now=now) if evaluate else []
+    woken = runtime.write(lambda session: wake_snoozed(session, today=now.date())) if lead else 0
+    evaluated = evaluate_enabled(runtime, now=now) if evaluate and lead else []
     work = WorkReport()
     while True:  # drain: a batch may queue more due work (never more than the queue holds)
         batch = process_jobs(runtime, now=now)
@@ -223,12 +236,12 @@ def tick(
         work.failed += batch.failed
         if batch.done + batch.retrying + batch.failed == 0:
             break
-    with runtime.transaction(write=True) as session:
-        released = release_waiting(session, today=now.date())
+    released = runtime.write(lambda session: release_waiting(session, today=now.date())) if lead else {}
     delivered = deliver_queued(
         runtime.sessions, settings=runtime.settings, now=max(now, utcnow()), policy=policy, limit=1000
     )
     return {
+        "lead": lead,
         "woken_tasks": woken,
         "playbooks": len(evaluated),
         "jobs": work.as_dict(),
@@ -237,37 +250,133 @@ def tick(
     }
 
 
+def last_evaluation(runtime: Runtime) -> dt.datetime | None:
+    """When enabled playbooks were last evaluated for real (the newest live run), from the database."""
+    with runtime.transaction() as session:
+        return session.scalar(select(func.max(PlaybookRun.started_at)).where(PlaybookRun.mode == RunMode.live))
+
+
+def apply_retention(runtime: Runtime, *, now: dt.datetime | None = None) -> dict[str, int]:
+    """Keep ``settings.retention_days`` days of finished work in full; older, each table is cut to what it must keep.
+
+    - the run log: runs and their per-account rows are deleted (the log is for looking back, and grew by one row per
+      signal at every evaluation);
+    - finished jobs and finished messages are compacted, not deleted: their idempotency key, status, attempts and
+      times stay, so a firing that still fires months later is still recognised as acted on (deleting the key would
+      act, and e-mail the customer, again); the payload keeps the action's type, the message loses its body.
+    Each step is its own transaction, in chunks, so the web app's writers never wait long."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=runtime.settings.retention_days)
+    counts = {"run_log_rows": 0, "runs": 0, "jobs_compacted": 0, "messages_compacted": 0}
+    while True:
+        old_runs = runtime.write(lambda session: _delete_old_runs(session, cutoff=cutoff, counts=counts))
+        if not old_runs:
+            break
+    while runtime.write(lambda session: _compact_jobs(session, cutoff=cutoff, counts=counts)):
+        pass
+    counts["messages_compacted"] = runtime.write(lambda session: compact_messages(session, before=cutoff))
+    if any(counts.values()):
+        log.info("retention (%s days): %s", runtime.settings.retention_days, counts)
+    return counts
+
+
+RETENTION_CHUNK = 500
+
+
+def _delete_old_runs(session: Session, *, cutoff: dt.datetime, counts: dict[str, int]) -> int:
+    runs = list(
+        session.scalars(select(PlaybookRun.id).where(PlaybookRun.started_at < cutoff).limit(RETENTION_CHUNK // 10))
+    )
+    if not runs:
+        return 0
+    session.execute(update(PendingJob).where(PendingJob.run_id.in_(runs)).values(run_id=None))
+    counts["run_log_rows"] += session.execute(  # type: ignore[attr-defined]
+        delete(PlaybookRunAccount).where(PlaybookRunAccount.run_id.in_(runs))
+    ).rowcount
+    counts["runs"] += session.execute(delete(PlaybookRun).where(PlaybookRun.id.in_(runs))).rowcount  # type: ignore[attr-defined]
+    return len(runs)
+
+
+def _compact_jobs(session: Session, *, cutoff: dt.datetime, counts: dict[str, int]) -> int:
+    rows = session.execute(
+        select(PendingJob.id, PendingJob.payload)
+        .where(
+            PendingJob.status.in_([JobStatus.done, JobStatus.failed]),
+            PendingJob.run_after < cutoff,
+            or_(PendingJob.result.is_not(None), PendingJob.last_error.is_not(None)),
+        )
+        .limit(RETENTION_CHUNK)
+    ).all()
+    for job_id, payload in rows:
+        action = (payload or {}).get("action") or {}
+        compact = {
+            "playbook_key": (payload or {}).get("playbook_key"),
+            "action_path": (payload or {}).get("action_path"),
+            "action": {"type": action.get("type", "unknown")},
+            "compacted": True,
+        }
+        session.execute(
+            update(PendingJob).where(PendingJob.id == job_id).values(payload=compact, result=None, last_error=None)
+        )
+    counts["jobs_compacted"] += len(rows)
+    return len(rows)
+
+
 class Scheduler:
-    """Runs :func:`tick` every ``interval`` seconds (evaluating playbooks every ``evaluate_every``) in a thread."""
+    """Runs :func:`tick` every ``interval`` seconds (evaluating playbooks every ``evaluate_every``) in a thread.
+
+    Each round asks for the installation's leader lock; only the holder evaluates, wakes and releases tasks and
+    applies retention (once a day); every scheduler runs due jobs and delivers messages."""
 
     def __init__(
-        self, runtime: Runtime, *, interval: float = 30.0, evaluate_every: dt.timedelta = dt.timedelta(minutes=15)
+        self,
+        runtime: Runtime,
+        *,
+        interval: float = 30.0,
+        evaluate_every: dt.timedelta = dt.timedelta(minutes=15),
+        leader: LeaderLock | None = None,
     ) -> None:
         self.runtime = runtime
         self.interval = interval
         self.evaluate_every = evaluate_every
+        self.leader = leader or LeaderLock(runtime.engine)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_evaluation: dt.datetime | None = None
+        self._last_retention: dt.datetime | None = None
         self.ticks = 0
+        self.evaluations = 0
+
+    def _evaluation_due(self, now: dt.datetime) -> bool:
+        if self._last_evaluation is None:  # a (re)start: when did any scheduler or refresh last evaluate?
+            self._last_evaluation = last_evaluation(self.runtime)
+        return self._last_evaluation is None or now - self._last_evaluation >= self.evaluate_every
 
     def run_once(self) -> dict[str, Any]:
         now = utcnow()
-        evaluate = self._last_evaluation is None or now - self._last_evaluation >= self.evaluate_every
-        summary = tick(self.runtime, now=now, evaluate=evaluate)
+        lead = self.leader.acquire()
+        evaluate = lead and self._evaluation_due(now)
+        summary = tick(self.runtime, now=now, evaluate=evaluate, lead=lead)
         if evaluate:
             self._last_evaluation = now
+            self.evaluations += 1
+        if lead and (self._last_retention is None or now - self._last_retention >= dt.timedelta(days=1)):
+            summary["retention"] = apply_retention(self.runtime, now=now)
+            self._last_retention = now
         self.ticks += 1
         return summary
 
     def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                summary = self.run_once()
-                log.info("scheduler tick: %s", summary)
-            except Exception:
-                log.exception("scheduler tick failed; trying again in %s s", self.interval)
-            self._stop.wait(self.interval)
+        try:
+            while not self._stop.is_set():
+                try:
+                    summary = self.run_once()
+                    log.info("scheduler tick: %s", summary)
+                except Exception:
+                    log.exception("scheduler tick failed; trying again in %s s", self.interval)
+                self._stop.wait(self.interval)
+        finally:
+            self.leader.release()
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -281,6 +390,7 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.leader.release()
 
 
 def start_scheduler(runtime: Runtime, *, interval: float = 30.0) -> Scheduler:
@@ -300,7 +410,10 @@ def run_worker(runtime: Runtime, *, interval: float = 30.0, once: bool = False) 
 
     scheduler = Scheduler(runtime, interval=interval)
     if once:
-        log.info("worker: %s", scheduler.run_once())
+        try:
+            log.info("worker: %s", scheduler.run_once())
+        finally:
+            scheduler.leader.release()
         return
 
     def _stop(_signum: int, _frame: Any) -> None:

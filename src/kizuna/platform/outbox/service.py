@@ -34,7 +34,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, null, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kizuna.db import run_write, utcnow
@@ -393,3 +393,23 @@ def _record_result(
     elif outcome == "retrying":
         log.info("message %s failed (attempt %s), retrying later: %s", message.id, token, error)
     return outcome
+
+
+def compact_messages(session: Session, *, before: dt.datetime) -> int:
+    """Drop the body and payload of messages finished (sent, in the outbox, given up) before ``before``; the
+    idempotency key, recipient, subject, status and times stay, so the same key is never sent again. Returns how many
+    were compacted."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.status.in_([MessageStatus.sent, MessageStatus.outbox, MessageStatus.failed]),
+            OutboundMessage.next_attempt_at < before,
+            or_(
+                OutboundMessage.body.is_not(None),
+                and_(OutboundMessage.channel == MessageChannel.webhook, OutboundMessage.payload.is_not(None)),
+            ),
+        )
+        .values(body=None, payload=null())  # SQL NULL (None would store the JSON 'null')
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+from tests.platform.runtimes import db_runtime  # noqa: F401
