@@ -15,9 +15,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        accounts: int = typer.Option(2000, "--accounts", min=10, help="Accounts created over the period."),
+        company: str = typer.Option(
+            "kizuna",
+            "--company",
+            help="kizuna: the Japanese B2B SaaS demo; lumen: a US analytics SaaS in USD with eight event types of its "
+            "own and no logins, tickets, surveys or VoC (a second, differently built company to test models on).",
+        ),
+        accounts: int = typer.Option(None, "--accounts", min=10, help="Accounts (default 2,000; lumen 2,300)."),
         years: int = typer.Option(3, "--years", min=1, max=10, help="Years of history ending on --end-date."),
-        seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same company."),
+        seed: int = typer.Option(
+            None, "--seed", help="Random seed (default 42; lumen 7): the same seed, the same company."
+        ),
         end_date: str = typer.Option(
             None, "--end-date", help="'Today' of the demo company (YYYY-MM-DD); default: today, so pages are current."
         ),
@@ -45,6 +53,22 @@ def register(app: typer.Typer) -> None:
             fail(f"--end-date {end_date!r} is not a date (YYYY-MM-DD)")
             return
         s = settings()
+        if company == "lumen":
+            from kizuna.demo.lumen import LumenOptions, generate_lumen
+
+            lumen = LumenOptions(accounts=accounts or 2300, years=years, seed=7 if seed is None else seed, end_date=end)
+            done = generate_lumen(s, options=lumen, reset=reset, progress=lambda msg: typer.echo(msg, err=True))
+            typer.echo(f"Lumen written to {s.data_dir.resolve()} in {sum(done.seconds.values()):.1f} s")
+            for table, rows in done.rows.items():
+                typer.echo(f"  {table:<22} {rows:>12,}")
+            typer.echo(f"  {'events':<22} {done.events:>12,}")
+            typer.echo("reporting currency: USD (set KIZUNA_CURRENCY=USD for this company)")
+            return
+        if company != "kizuna":
+            fail(f"--company {company!r} is not one of: kizuna, lumen")
+            return
+        accounts = accounts or 2000
+        seed = 42 if seed is None else seed
         options = DemoOptions(accounts=accounts, years=years, seed=seed, end_date=end)
         summary = generate_demo(s, options=options, reset=reset, progress=lambda msg: typer.echo(msg, err=True))
         typer.echo(f"demo company written to {s.data_dir.resolve()} in {sum(summary.seconds.values()):.1f} s")

@@ -104,6 +104,17 @@ def register(app: typer.Typer) -> None:
                 f"  {row['method']:<22} ROC-AUC {row['roc_auc']:.3f}  PR-AUC {row['pr_auc']:.3f}  "
                 f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})"
             )
+        card = bt.get("model_card") or {}
+        kept = [s for s in card.get("selection", []) if s["kept"]]
+        if kept:
+            typer.echo("kept by backtested value (ROC-AUC lost when shuffled on held-out dates):")
+            typer.echo("  " + ", ".join(f"{s['family']} {s['auc_drop']:+.4f}" for s in kept))
+        cal = (card.get("fit") or {}).get("calibration")
+        if cal:
+            typer.echo(
+                f"calibration: {cal['method']} on held-out dates, Brier {cal['brier_before']:.4f} -> "
+                f"{cal['brier_after']:.4f}"
+            )
         typer.echo(f"scores as of {out['as_of']}: {out['bands']}")
         words = reasons(session, [r["account_id"] for r in out["top"]], "en") if out["top"] else {}
         for r in out["top"]:

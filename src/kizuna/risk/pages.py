@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from kizuna.analytics.risk.behaviour import is_behaviour_feature
 from kizuna.analytics.risk.features import CONTEXT_FEATURES
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
@@ -70,7 +71,7 @@ def risk(request: Request, limit: int = Query(50, ge=10, le=500), session: Sessi
     report = service.risk_page(session, language=language, limit=limit)
     context: dict[str, Any] = {"r": report, "limit": limit}
     if report["model"] is not None:
-        features = report["model"]["features"]
+        features = [f for f in report["model"]["features"] if not is_behaviour_feature(f)]
         context["signal_features"] = [f for f in features if f not in CONTEXT_FEATURES]
         context["context_features"] = [f for f in features if f in CONTEXT_FEATURES]
         context["charts"] = _charts(report, language)

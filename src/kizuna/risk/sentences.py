@@ -10,6 +10,7 @@ reads (a percentage, whole days, months, yen). ``kind`` is ``signal`` (behaviour
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from kizuna.platform.web import i18n
@@ -42,12 +43,56 @@ def _number(value: float) -> str:
     return f"{round(value):,}"
 
 
+def _behaviour_sentence(feature: str, value: float | None, language: str) -> str | None:
+    """A behaviour column (``ev__<event>__<stat>`` or ``ev_all__<stat>``) in words, the event type named as the
+    product records it; the log-ratio columns (trend, against the account's own level) as a percentage."""
+    from kizuna.analytics.risk.behaviour import LOOKBACK_DAYS, behaviour_event
+
+    if value is None:
+        return None
+    t = i18n.translator(language)
+    slug = behaviour_event(feature)
+    event = None if slug is None else slug.replace("_", " ")  # "report created": the product's name, in words
+    stat = feature.rsplit("__", 1)[1]
+    scope = "ev" if event is not None else "ev_all"
+    key = f"risk.reason.{scope}.{stat}"
+    if stat in ("trend30", "vs_base"):
+        pct = round(abs(1.0 - math.exp(value)) * 100)
+        if pct == 0:
+            return t(key + ".flat", event=event)
+        return t(key + (".down" if value < 0 else ".up"), event=event, pct=pct)
+    if stat == "since" and value > LOOKBACK_DAYS:
+        return t(key + ".none", event=event, n=LOOKBACK_DAYS)
+    if stat == "share30":
+        return t(key, event=event, pct=round(value * 100))
+    if stat in ("per_day30", "per_seat30"):
+        return t(key, event=event, n=f"{value:.1f}")
+    if stat == "breadth_change":
+        return t(key + (".down" if value < 0 else ".up"), n=_number(abs(value)))
+    return t(key, event=event, n=_number(value))
+
+
+def behaviour_label(feature: str, language: str) -> str:
+    """The short name of a behaviour column, e.g. ``api_call: trend (30 days)``."""
+    from kizuna.analytics.risk.behaviour import behaviour_event
+
+    slug = behaviour_event(feature)
+    event = None if slug is None else slug.replace("_", " ")
+    stat = feature.rsplit("__", 1)[1]
+    name = i18n.translate(language, f"risk.feature.ev.{stat}")
+    return f"{event}: {name}" if event is not None else name
+
+
 def sentence(driver: dict[str, Any], language: str) -> str | None:
     """One driver as a sentence in ``language``; None for a driver with nothing to say (a missing value that is
     not a signal in itself)."""
+    from kizuna.analytics.risk.behaviour import is_behaviour_feature
+
     feature = str(driver.get("feature"))
     value = driver.get("value")
     t = i18n.translator(language)
+    if is_behaviour_feature(feature):
+        return _behaviour_sentence(feature, None if value is None else float(value), language)
     if feature == "notice_given":
         ends = driver.get("ends_on")
         if ends:

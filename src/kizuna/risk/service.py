@@ -168,7 +168,7 @@ def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int
         return []
     features = list(model.features_)
     contrib = model.contributions(population).drop(columns="bias").to_numpy(dtype=float)
-    values = population[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    values = population.reindex(columns=features).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     is_context = np.array([f in CONTEXT_FEATURES for f in features])
     order = np.argsort(-contrib, axis=1, kind="stable")
     out: list[list[dict[str, Any]]] = []
@@ -195,6 +195,17 @@ def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int
             )
         out.append(drivers)
     return out
+
+
+def _with_behaviour(model: Any, tables: dict[str, Any], population: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """``population`` with the behaviour columns as of ``as_of`` when the model reads any (the event types are the
+    store's; a type the model knew that is gone reads as unknown)."""
+    from kizuna.analytics.risk.behaviour import behaviour_features, is_behaviour_feature
+
+    if population.empty or not any(is_behaviour_feature(f) for f in model.features_):
+        return population
+    out = behaviour_features(tables, population.assign(as_of=as_of))
+    return out.drop(columns="as_of").reset_index(drop=True)
 
 
 def _notices(tables: dict[str, Any], *, as_of: dt.date, account_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -245,6 +256,7 @@ def score_accounts(
     model = load_model(model_row, models_dir)
     measures = account_measures(tables, as_of, voc_scores=voc_scores, usage_months=usage_months)
     population = measures[in_population(measures)].reset_index(drop=True)
+    population = _with_behaviour(model, tables, population, as_of)
     gave_notice = measures[measures["active"].astype(bool) & measures["notice_given"].astype(bool)]
     probability = model.predict_proba(population) if len(population) else np.empty(0)
     bands = model.band(probability)

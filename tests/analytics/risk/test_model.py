@@ -23,7 +23,7 @@ def test_time_split_trains_only_on_outcomes_known_before_the_test_period(backtes
     bt = backtest
     assert pd.Timestamp(bt.train_window[1]) + pd.Timedelta(days=90) <= pd.Timestamp(bt.test_from)
     assert bt.test_window[0] >= bt.test_from
-    assert set(bt.metrics["method"]) == {"model", "baseline", "health (overall v1)"}
+    assert set(bt.metrics["method"]) == {"model", "previous", "baseline", "health (overall v1)"}
     for col in ("roc_auc", "pr_auc", "lift_top_decile", "brier"):
         assert bt.metrics[col].notna().all()
 
@@ -39,7 +39,7 @@ def test_contributions_add_up_to_the_log_odds_and_drivers_raise_risk() -> None:
     model = ChurnRiskModel(random_state=0).fit(samples)
     head = samples.head(25)
     contrib = model.contributions(head)
-    p = model.predict_proba(head)
+    p = model.predict_raw(head)
     np.testing.assert_allclose(contrib.sum(axis=1).to_numpy(), np.log(p / (1 - p)), rtol=1e-6, atol=1e-6)
     for drivers, row in zip(model.drivers(head, top=3), contrib.itertuples(index=False), strict=True):
         assert len(drivers) <= 3

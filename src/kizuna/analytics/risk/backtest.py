@@ -6,11 +6,15 @@ the samples dated on or after ``test_from``. Nothing of the test period reaches 
 
 Compared on the same test samples:
 
-* ``model`` — :class:`~kizuna.analytics.risk.model.ChurnRiskModel`;
+* ``model`` — :class:`~kizuna.analytics.risk.model.ChurnRiskModel` (behaviour features selected by their value,
+  calibrated probabilities);
+* ``previous`` — the model as it was before behaviour features: the same trees on the measures of
+  :data:`~kizuna.analytics.risk.features.RISK_FEATURES` only, uncalibrated;
 * ``health`` — the scorecard's score (risk = −score; for the Brier score and calibration, the score is mapped to a
   probability by a one-feature logistic regression fitted on the training samples);
-* ``baseline`` — logistic regression on three features (``usage_trend``, ``days_since_last_login``,
-  ``severe_tickets_90d``; median imputation, standardised).
+* ``baseline`` — logistic regression on per-event-type behaviour metrics (30-day events per seat and their trend for
+  every event type, active days, breadth) and, where the hub has them, ``usage_trend``,
+  ``days_since_last_login`` and ``severe_tickets_90d`` (median imputation, standardised).
 """
 
 from __future__ import annotations
@@ -24,12 +28,25 @@ import numpy as np
 import pandas as pd
 
 from kizuna.analytics.churn.evaluation import calibration_table, ranking_metrics
+from kizuna.analytics.risk.behaviour import ALL_PREFIX, PREFIX
+from kizuna.analytics.risk.features import RISK_FEATURES
 from kizuna.analytics.risk.model import ChurnRiskModel
 from kizuna.analytics.scoring.scorecard import Scorecard
 from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.errors import InvalidInput
 
 BASELINE_FEATURES = ("usage_trend", "days_since_last_login", "severe_tickets_90d")
+#: behaviour columns of the baseline: per event type, and over all types
+BASELINE_BEHAVIOUR = ("__per_seat30", "__trend30")
+BASELINE_ALL = ("days30", "breadth30", "trend30")
+
+
+def baseline_features(samples: pd.DataFrame) -> list[str]:
+    """The baseline's columns present in ``samples`` with at least one known value."""
+    cols = [c for c in samples.columns if c.startswith(PREFIX) and c.endswith(BASELINE_BEHAVIOUR)]
+    cols += [ALL_PREFIX + s for s in BASELINE_ALL if ALL_PREFIX + s in samples.columns]
+    cols += [c for c in BASELINE_FEATURES if c in samples.columns]
+    return [c for c in cols if samples[c].notna().any()]
 
 
 @dataclass
@@ -42,6 +59,7 @@ class RiskBacktest:
     metrics: pd.DataFrame
     calibration: dict[str, pd.DataFrame]
     predictions: pd.DataFrame = field(repr=False)
+    model_card: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +68,7 @@ class RiskBacktest:
             "test_window": [d.isoformat() for d in self.test_window],
             "metrics": self.metrics.to_dict(orient="records"),
             "calibration": {k: v.to_dict(orient="records") for k, v in self.calibration.items()},
+            "model_card": self.model_card,
         }
 
 
@@ -86,6 +105,7 @@ def time_split_backtest(
     test_from: dt.date | None = None,
     scorecard: Scorecard | None = None,
     model: ChurnRiskModel | None = None,
+    previous: bool = True,
     random_state: int = 0,
 ) -> RiskBacktest:
     """Train on earlier sample dates, test on later ones; report the model, the health score and the baseline.
@@ -102,6 +122,8 @@ def time_split_backtest(
         The scorecard to compare (default: none, no ``health`` row).
     model
         An unfitted model to use (default: ``ChurnRiskModel(random_state=random_state)``).
+    previous
+        Also report the previous model (trees on the measures only, uncalibrated).
     random_state
         Seed for the model and the baseline.
 
@@ -127,16 +149,27 @@ def time_split_backtest(
     predictions["model"] = p_model
     rows = [{"method": "model", **ranking_metrics(p_model, y_test, p_model)}]
     calibration = {"model": calibration_table(p_model, y_test)}
+    card = model_card(model)
 
-    cols = list(BASELINE_FEATURES)
-    for c in cols:
-        if c not in samples.columns:
-            raise InvalidInput(f"samples lack baseline feature {c!r}", column=c)
+    if previous:
+        old = ChurnRiskModel(
+            RISK_FEATURES, select=False, calibration=None, random_state=random_state, horizon_days=horizon_days
+        )
+        if old.candidates(train):
+            p_old = old.fit(train).predict_proba(test)
+            predictions["previous"] = p_old
+            rows.append({"method": "previous", **ranking_metrics(p_old, y_test, p_old)})
+            calibration["previous"] = calibration_table(p_old, y_test)
+
+    cols = baseline_features(train)
+    if not cols:
+        raise InvalidInput("samples have none of the baseline's features", columns=list(BASELINE_FEATURES))
     base = _logistic(train[cols].to_numpy(dtype=float), y_train, random_state)
     p_base = base.predict_proba(test[cols].to_numpy(dtype=float))[:, 1]
     predictions["baseline"] = p_base
     rows.append({"method": "baseline", **ranking_metrics(p_base, y_test, p_base)})
     calibration["baseline"] = calibration_table(p_base, y_test)
+    card["baseline_features"] = cols
 
     if scorecard is not None:
         train_score = score_accounts(train, scorecard)[0]["score"].to_numpy(dtype=float)
@@ -165,4 +198,18 @@ def time_split_backtest(
         metrics=pd.DataFrame(rows),
         calibration=calibration,
         predictions=predictions.reset_index(drop=True),
+        model_card=card,
     )
+
+
+def model_card(model: ChurnRiskModel) -> dict[str, Any]:
+    """What a fitted model says about itself: features kept (with their families' held-out value) and calibration."""
+    report = dict(getattr(model, "fit_report_", {}))
+    selection = getattr(model, "selection_", None)
+    out: dict[str, Any] = {"features": list(model.features_), "fit": report}
+    if selection is not None:
+        out["selection"] = [
+            {"family": r.family, "auc_drop": round(float(r.auc_drop), 5), "kept": bool(r.kept), "n": len(r.features)}
+            for r in selection.itertuples()
+        ]
+    return out

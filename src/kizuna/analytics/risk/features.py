@@ -75,6 +75,8 @@ def reassuring(feature: str, value: float) -> bool:
     """True when ``value`` of ``feature`` is good news (see :data:`REASSURING_FROM`); False for a missing value."""
     if value != value:  # NaN
         return False
+    if feature.endswith(("__trend30", "__vs_base", "__breadth_change")):
+        return value >= 0.0  # behaviour holding up or growing is never the reason to act
     if feature in REASSURING_FROM:
         return value >= REASSURING_FROM[feature]
     if feature in REASSURING_UP_TO:
@@ -106,6 +108,7 @@ def training_samples(
     start: dt.date | None = None,
     voc_scores: pd.DataFrame | None = None,
     usage_months: Any = None,
+    behaviour: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled samples from many past dates.
 
@@ -126,6 +129,9 @@ def training_samples(
         at each date by :func:`kizuna.analytics.text.account_voc_sentiment`.
     usage_months
         Optional monthly usage rollups (see :func:`~kizuna.analytics.scoring.measures.measures_over_time`).
+    behaviour
+        Add the behaviour columns of every event type in the store
+        (:func:`kizuna.analytics.risk.behaviour.behaviour_features`).
 
     Returns
     -------
@@ -141,4 +147,8 @@ def training_samples(
     churns = churn_events(read_subscriptions(tables), observed_until=observed_until)
     population = measures[in_population(measures)]
     samples = churn_labels(population, churns, horizon_days=horizon_days, observed_until=observed_until)
+    if behaviour and not samples.empty:
+        from kizuna.analytics.risk.behaviour import behaviour_features
+
+        samples = behaviour_features(tables, samples)
     return samples.reset_index(drop=True), churns

@@ -6,6 +6,14 @@ them with ``pred_contrib=True``: for each account the contributions (in log-odds
 its probability, so "+0.8 from days_since_last_login" means that feature alone moved the account's log-odds of churn
 up by 0.8 from the average.
 
+Behaviour: besides the measures of :data:`~kizuna.analytics.risk.features.RISK_FEATURES`, every behaviour column
+of the samples (:mod:`kizuna.analytics.risk.behaviour`, one family per event type the store holds) is a candidate.
+With ``select=True`` the families are kept by their backtested value on a time split inside the training samples,
+and with ``calibration`` the probabilities are calibrated on that split's later dates
+(:mod:`kizuna.analytics.risk.selection`); the booster itself is then refitted on all the training samples with the
+kept features. Drivers stay in the booster's own log-odds (before calibration, which is monotone: it changes no
+ranking and no sign).
+
 Bands are relative to the base rate seen in training, so they mean the same on any book of business: ``high`` =
 at least twice as likely to churn as the average account, ``medium`` = above average, ``low`` = at or below it.
 """
@@ -20,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kizuna.analytics.risk.behaviour import is_behaviour_feature
 from kizuna.analytics.risk.features import RISK_FEATURES
 from kizuna.errors import InvalidInput
 
@@ -32,8 +41,12 @@ class ChurnRiskModel:
     Parameters
     ----------
     features
-        Candidate feature columns (default :data:`~kizuna.analytics.risk.features.RISK_FEATURES`); columns with no
-        known value in training are dropped.
+        Candidate feature columns (default: :data:`~kizuna.analytics.risk.features.RISK_FEATURES` and every
+        behaviour column of the training samples); columns with no known value in training are dropped.
+    select
+        Keep only the feature families that carry value on a time split inside the training samples.
+    calibration
+        ``"platt"``, ``"isotonic"`` or None: calibrate the probabilities on the later dates of that split.
     horizon_days
         The horizon the labels were built with (kept as metadata).
     n_estimators, learning_rate, num_leaves, min_child_samples
@@ -51,12 +64,20 @@ class ChurnRiskModel:
     band_thresholds_ : dict
         Probability thresholds of the bands (``medium`` = base rate, ``high`` = twice the base rate).
     booster_ : lightgbm.Booster
+    selection_ : pandas.DataFrame or None
+        Per feature family: ``family``, ``features``, ``auc_drop`` (held-out ROC-AUC lost when shuffled), ``kept``.
+    calibrator_ : Calibrator or None
+    fit_report_ : dict
+        How the fit went: the inner split's date, candidate and kept feature counts, calibration figures (Brier of
+        the held-out samples before and after, their reliability table), or why a step was skipped.
     """
 
     def __init__(
         self,
-        features: Sequence[str] = RISK_FEATURES,
+        features: Sequence[str] | None = None,
         *,
+        select: bool = True,
+        calibration: str | None = "platt",
         horizon_days: int = 90,
         n_estimators: int = 200,
         learning_rate: float = 0.05,
@@ -64,7 +85,9 @@ class ChurnRiskModel:
         min_child_samples: int = 40,
         random_state: int = 0,
     ) -> None:
-        self.features = tuple(features)
+        self.features = None if features is None else tuple(features)
+        self.select = select
+        self.calibration = calibration
         self.horizon_days = horizon_days
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -73,6 +96,10 @@ class ChurnRiskModel:
         self.random_state = random_state
 
     def _matrix(self, frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.float64]:
+        # a behaviour column of an event type the store no longer holds is unknown, not an error
+        absent = [c for c in columns if c not in frame.columns and is_behaviour_feature(c)]
+        if absent:
+            frame = frame.assign(**dict.fromkeys(absent, np.nan))
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise InvalidInput(f"feature frame lacks column(s) {', '.join(missing)}", columns=missing)
@@ -81,16 +108,15 @@ class ChurnRiskModel:
         )
         return matrix
 
-    def fit(self, samples: pd.DataFrame, churned: npt.ArrayLike | None = None) -> ChurnRiskModel:
-        """Fit on a sample frame (features and, unless given apart, a ``churned`` column). Returns self."""
-        import lightgbm as lgb
+    def candidates(self, samples: pd.DataFrame) -> list[str]:
+        """The candidate columns of ``samples``: the given features, or the measures plus every behaviour column."""
+        wanted = self.features
+        if wanted is None:
+            wanted = (*RISK_FEATURES, *(c for c in samples.columns if is_behaviour_feature(c)))
+        return [c for c in wanted if c in samples.columns and samples[c].notna().any()]
 
-        y = np.asarray(samples["churned"] if churned is None else churned, dtype=float)
-        if len(y) == 0 or y.min() == y.max():
-            raise InvalidInput("training samples need both churned and retained accounts", n=len(y))
-        present = [c for c in self.features if c in samples.columns and samples[c].notna().any()]
-        X = self._matrix(samples, present)
-        params = {
+    def _params(self) -> dict[str, Any]:
+        return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
@@ -104,14 +130,72 @@ class ChurnRiskModel:
             "num_threads": 1,
             "verbose": -1,
         }
+
+    def _train(self, samples: pd.DataFrame, features: list[str]) -> Any:
+        import lightgbm as lgb
+
+        y = samples["churned"].to_numpy(dtype=float)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            data = lgb.Dataset(X, label=y, feature_name=present, free_raw_data=False)
-            self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
-        self.features_ = present
+            data = lgb.Dataset(self._matrix(samples, features), label=y, feature_name=features, free_raw_data=False)
+            return lgb.train(self._params(), data, num_boost_round=self.n_estimators)
+
+    def fit(self, samples: pd.DataFrame, churned: npt.ArrayLike | None = None) -> ChurnRiskModel:
+        """Fit on a sample frame (features, ``as_of`` and, unless given apart, a ``churned`` column). Returns self."""
+        from kizuna.analytics.churn.evaluation import calibration_table
+        from kizuna.analytics.risk.selection import Calibrator, inner_split, permutation_value
+
+        if churned is not None:
+            samples = samples.assign(churned=np.asarray(churned))
+        y = np.asarray(samples["churned"], dtype=float)
+        if len(y) == 0 or y.min() == y.max():
+            raise InvalidInput("training samples need both churned and retained accounts", n=len(y))
+        present = self.candidates(samples)
+        report: dict[str, Any] = {"candidates": len(present)}
+        self.selection_: pd.DataFrame | None = None
+        self.calibrator_: Calibrator | None = None
+        split = inner_split(samples, horizon_days=self.horizon_days) if (self.select or self.calibration) else None
+        if split is None and (self.select or self.calibration):
+            report["skipped"] = "too few dates or churned samples for a time split inside the training samples"
+        kept = present
+        if split is not None:
+            report["held_from"] = split.held_from.isoformat()
+            report["inner_fit_samples"] = len(split.fit)
+            report["held_out_samples"] = len(split.held_out)
+            if self.select:
+                inner = self._train(split.fit, present)
+                value = permutation_value(
+                    lambda f: np.asarray(inner.predict(self._matrix(f, present)), dtype=float),
+                    split.held_out,
+                    present,
+                    random_state=self.random_state,
+                )
+                value["kept"] = value["auc_drop"] > 0
+                if not value["kept"].any():  # nothing helps on later dates: keep the best family rather than none
+                    value.loc[0, "kept"] = True
+                self.selection_ = value
+                keep = {f for fs in value.loc[value["kept"], "features"] for f in fs}
+                kept = [f for f in present if f in keep]
+            if self.calibration:
+                inner = self._train(split.fit, kept)
+                raw = np.asarray(inner.predict(self._matrix(split.held_out, kept)), dtype=float)
+                y_held = split.held_out["churned"].to_numpy(dtype=int)
+                self.calibrator_ = Calibrator(self.calibration).fit(raw, y_held)
+                calibrated = self.calibrator_.transform(raw)
+                report["calibration"] = {
+                    "method": self.calibration,
+                    "params": self.calibrator_.params_,
+                    "brier_before": float(np.mean((raw - y_held) ** 2)),
+                    "brier_after": float(np.mean((calibrated - y_held) ** 2)),
+                    "reliability": calibration_table(calibrated, y_held).to_dict(orient="records"),
+                }
+        report["kept"] = len(kept)
+        self.booster_ = self._train(samples, kept)
+        self.features_ = kept
         self.base_rate_ = float(y.mean())
         self.n_samples_ = len(y)
         self.band_thresholds_ = {"medium": self.base_rate_, "high": min(1.0, 2 * self.base_rate_)}
+        self.fit_report_ = report
         return self
 
     def _check_fitted(self) -> None:
@@ -119,7 +203,13 @@ class ChurnRiskModel:
             raise InvalidInput("the model is not fitted: call fit() first")
 
     def predict_proba(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """Probability of churn within the horizon for each row."""
+        """Probability of churn within the horizon for each row (calibrated when the model was)."""
+        raw = self.predict_raw(frame)
+        calibrator = getattr(self, "calibrator_", None)
+        return raw if calibrator is None else calibrator.transform(raw)
+
+    def predict_raw(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """The booster's own probability, before calibration (its log-odds are what :meth:`contributions` adds up)."""
         self._check_fitted()
         return np.asarray(self.booster_.predict(self._matrix(frame, self.features_)), dtype=float)
 

@@ -1,0 +1,258 @@
+"""Behavioural churn features from any product's events: one family per event type found in the event store.
+
+No event name is written here: the event types are whatever the store holds (the most frequent
+:data:`MAX_EVENT_TYPES`), so a product with ``report_created`` and ``api_call`` gets features of those, the demo gets
+``login`` and ``export``. For each event type *e* and sample date *t* (data known at 00:00 UTC of *t*: events strictly
+before it), with windows counted in whole UTC days before *t*:
+
+``ev__<e>__n30``          events of *e* in the last 30 days
+``ev__<e>__days30``       days with at least one *e* in the last 30 days
+``ev__<e>__per_day30``    events of *e* per day the account was active at all (any event) in the last 30 days
+``ev__<e>__per_seat30``   events of *e* per contracted seat in the last 30 days
+``ev__<e>__trend30``      log((n30 + 1) / (n30 of the 30 days before + 1)): this window against the previous one
+``ev__<e>__vs_base``      the 30-day count against the account's own rate over the last 180 days, or over its tenure
+                          when younger (tenure-normalised: a young account is held to its own short history)
+``ev__<e>__share30``      share of *e* among all events of the last 30 days (the ratio between event types)
+``ev__<e>__since``        days since the last *e* (181 when none in the last 180 days)
+
+and over all event types: ``ev_all__n30``, ``ev_all__trend30``, ``ev_all__days30`` (active days),
+``ev_all__breadth30`` (event types used in the last 30 days), ``ev_all__breadth_change`` (against the 30 days
+before) and ``ev_all__since``.
+
+The counting is one Ibis query over the events (a daily count per account and event type, joined to the sample
+dates within the 180-day look-back), so it runs unchanged on DuckDB and Spark; the ratios are taken in pandas on
+its small result. Which of these columns the model keeps is decided by their backtested value
+(:func:`kizuna.analytics.risk.selection.select_features`), never by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from kizuna.analytics.kpi._common import EPOCH, MICROS_PER_DAY, epoch_micros, instant, register_small
+
+#: event types given features: the most frequent ones (a tracking plan may hold hundreds of rare names)
+MAX_EVENT_TYPES = 30
+LOOKBACK_DAYS = 180
+WINDOW_DAYS = 30
+PREFIX = "ev__"
+ALL_PREFIX = "ev_all__"
+STATS = ("n30", "days30", "per_day30", "per_seat30", "trend30", "vs_base", "share30", "since")
+ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
+
+
+def slug(event_name: str) -> str:
+    """A column-safe form of an event name (lower case letters, digits and ``_``): ``"Order Completed"`` ->
+    ``order_completed``. LightGBM refuses some characters in feature names; two names of one slug share a family."""
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", event_name.strip()).strip("_").lower()
+    return text or "unnamed"
+
+
+def is_behaviour_feature(column: str) -> bool:
+    return column.startswith((PREFIX, ALL_PREFIX))
+
+
+def behaviour_event(column: str) -> str | None:
+    """The event-type slug of a per-type column (``ev__api_call__n30`` -> ``api_call``), None for the all-types ones."""
+    if column.startswith(PREFIX):
+        return column[len(PREFIX) :].rsplit("__", 1)[0]
+    return None
+
+
+def event_types(tables: dict[str, Any], *, until: dt.date | None = None, limit: int = MAX_EVENT_TYPES) -> list[str]:
+    """The event types in the store (before ``until`` when given), most frequent first, at most ``limit``."""
+    import ibis
+
+    events = tables["events"]
+    if until is not None:
+        events = events.filter(events.timestamp < instant(until))
+    counts = events.group_by("event_name").aggregate(n=events.count()).order_by([ibis.desc("n"), "event_name"])
+    frame = counts.limit(limit).to_pandas()
+    return [str(e) for e in frame["event_name"] if e is not None]
+
+
+def _day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def event_counts(
+    tables: dict[str, Any], dates: Sequence[dt.date], *, types: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per account, sample date and event type: counts and active days in the look-back windows (one Ibis query).
+
+    Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n30``, ``n_prev30``, ``n180``, ``days30`` and
+    ``since`` (days since the last event of the type within :data:`LOOKBACK_DAYS`); only combinations with an event.
+    """
+    import ibis
+
+    if not dates:
+        return pd.DataFrame(columns=["account_id", "as_of", "event_name", "n30", "n_prev30", "n180", "days30", "since"])
+    last = max(dates)
+    first = min(dates) - dt.timedelta(days=LOOKBACK_DAYS)
+    events = tables["events"]
+    events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
+    if types is not None:
+        events = events.filter(events.event_name.isin(list(types)))
+    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+    daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
+        n=events.count()
+    )
+    spine = pa.table(
+        {
+            "as_of": pa.array(sorted(set(dates)), pa.date32()),
+            "as_of_day": pa.array([_day_number(d) for d in sorted(set(dates))], pa.int64()),
+        }
+    )
+    stamp = f"{min(dates):%Y%m%d}_{last:%Y%m%d}_{len(spine)}"
+    spine_t = register_small(tables, f"kizuna_risk_dates_{stamp}", spine)
+    joined = daily.join(spine_t, (daily.day < spine_t.as_of_day) & (daily.day >= spine_t.as_of_day - LOOKBACK_DAYS))
+    age = (joined.as_of_day - joined.day).cast("int64")  # 1 = the day before as_of
+    recent = age <= WINDOW_DAYS
+    previous = (age > WINDOW_DAYS) & (age <= 2 * WINDOW_DAYS)
+    zero = ibis.literal(0, "int64")
+    agg = joined.group_by("account_id", "as_of", "event_name").aggregate(
+        n30=ibis.ifelse(recent, joined.n, zero).sum(),
+        n_prev30=ibis.ifelse(previous, joined.n, zero).sum(),
+        n180=joined.n.sum(),
+        days30=ibis.ifelse(recent, 1, 0).cast("int64").sum(),
+        since=age.min(),
+    )
+    out = agg.to_pandas()
+    out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+    for col in ("n30", "n_prev30", "n180", "days30", "since"):
+        out[col] = out[col].astype("int64")
+    return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
+
+
+def active_days(tables: dict[str, Any], dates: Sequence[dt.date]) -> pd.DataFrame:
+    """Per account and sample date: days with any event in the last 30 days (``days30``) and in the 30 before."""
+    import ibis
+
+    if not dates:
+        return pd.DataFrame(columns=["account_id", "as_of", "days30", "days_prev30"])
+    last = max(dates)
+    first = min(dates) - dt.timedelta(days=2 * WINDOW_DAYS)
+    events = tables["events"]
+    events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
+    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+    daily = events.group_by(account_id=events.account_id, day=day).aggregate(n=events.count())
+    uniq = sorted(set(dates))
+    spine = pa.table(
+        {"as_of": pa.array(uniq, pa.date32()), "as_of_day": pa.array([_day_number(d) for d in uniq], pa.int64())}
+    )
+    spine_t = register_small(tables, f"kizuna_risk_days_{min(uniq):%Y%m%d}_{last:%Y%m%d}_{len(uniq)}", spine)
+    joined = daily.join(spine_t, (daily.day < spine_t.as_of_day) & (daily.day >= spine_t.as_of_day - 2 * WINDOW_DAYS))
+    age = (joined.as_of_day - joined.day).cast("int64")
+    agg = joined.group_by("account_id", "as_of").aggregate(
+        days30=ibis.ifelse(age <= WINDOW_DAYS, 1, 0).cast("int64").sum(),
+        days_prev30=ibis.ifelse(age > WINDOW_DAYS, 1, 0).cast("int64").sum(),
+    )
+    out = agg.to_pandas()
+    out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+    return out.sort_values(["account_id", "as_of"]).reset_index(drop=True)
+
+
+def behaviour_features(
+    tables: dict[str, Any],
+    samples: pd.DataFrame,
+    *,
+    types: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``samples`` (``account_id``, ``as_of``, and ``contract_seats`` / ``tenure_days`` when known) with the
+    behaviour columns of the module docstring added.
+
+    ``types`` fixes the event types (a fitted model passes its own so that scoring builds the same columns);
+    default: :func:`event_types` of the store up to the last sample date. A type with no event for an account in
+    the look-back gives 0 counts and ``since`` = :data:`LOOKBACK_DAYS` + 1, never a missing value: absence of use
+    is the signal.
+    """
+    out = samples.copy()
+    if out.empty:
+        return out
+    out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+    dates = sorted(set(out["as_of"]))
+    if types is None:
+        types = event_types(tables, until=max(dates))
+    types = list(types)
+    counts = event_counts(tables, dates, types=types) if types else event_counts(tables, [], types=[])
+    days = active_days(tables, dates)
+    keys = out[["account_id", "as_of"]].drop_duplicates().reset_index(drop=True)
+    base = keys.merge(days, on=["account_id", "as_of"], how="left")
+    all_days30 = base["days30"].fillna(0).to_numpy(dtype=float)
+    seats = np.ones(len(keys))
+    tenure = np.full(len(keys), float(LOOKBACK_DAYS))
+    if "contract_seats" in out.columns:
+        seat_frame = keys.merge(out[["account_id", "as_of", "contract_seats"]], on=["account_id", "as_of"], how="left")
+        seats = pd.to_numeric(seat_frame["contract_seats"], errors="coerce").to_numpy(dtype=float)
+        seats = np.where(np.isfinite(seats) & (seats > 0), seats, np.nan)
+    if "tenure_days" in out.columns:
+        ten = keys.merge(out[["account_id", "as_of", "tenure_days"]], on=["account_id", "as_of"], how="left")
+        tenure = pd.to_numeric(ten["tenure_days"], errors="coerce").to_numpy(dtype=float)
+        tenure = np.where(np.isfinite(tenure) & (tenure > 0), tenure, float(LOOKBACK_DAYS))
+    base_days = np.clip(tenure, WINDOW_DAYS, LOOKBACK_DAYS)
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    total30 = np.zeros(len(keys))
+    total_prev = np.zeros(len(keys))
+    breadth = np.zeros(len(keys))
+    breadth_prev = np.zeros(len(keys))
+    since_any = np.full(len(keys), float(LOOKBACK_DAYS + 1))
+    per_type: dict[str, dict[str, np.ndarray[Any, Any]]] = {}
+    for name in types:
+        part = counts[counts["event_name"] == name]
+        m = keys.merge(part, on=["account_id", "as_of"], how="left")
+        n30 = m["n30"].fillna(0).to_numpy(dtype=float)
+        prev = m["n_prev30"].fillna(0).to_numpy(dtype=float)
+        n180 = m["n180"].fillna(0).to_numpy(dtype=float)
+        since = m["since"].fillna(LOOKBACK_DAYS + 1).to_numpy(dtype=float)
+        key = slug(name)
+        if key in per_type:  # two names of one slug: one family
+            got = per_type[key]
+            got["n30"] += n30
+            got["prev"] += prev
+            got["n180"] += n180
+            got["days30"] = np.maximum(got["days30"], m["days30"].fillna(0).to_numpy(dtype=float))
+            got["since"] = np.minimum(got["since"], since)
+        else:
+            per_type[key] = {
+                "n30": n30,
+                "prev": prev,
+                "n180": n180,
+                "days30": m["days30"].fillna(0).to_numpy(dtype=float),
+                "since": since,
+            }
+    for v in per_type.values():
+        total30 += v["n30"]
+        total_prev += v["prev"]
+        breadth += v["n30"] > 0
+        breadth_prev += v["prev"] > 0
+        since_any = np.minimum(since_any, v["since"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for key, v in per_type.items():
+            p = f"{PREFIX}{key}__"
+            columns[p + "n30"] = v["n30"]
+            columns[p + "days30"] = v["days30"]
+            columns[p + "per_day30"] = np.where(all_days30 > 0, v["n30"] / np.maximum(all_days30, 1), 0.0)
+            columns[p + "per_seat30"] = v["n30"] / seats
+            columns[p + "trend30"] = np.log((v["n30"] + 1.0) / (v["prev"] + 1.0))
+            window_rate = v["n180"] * WINDOW_DAYS / base_days
+            columns[p + "vs_base"] = np.log((v["n30"] + 1.0) / (window_rate + 1.0))
+            columns[p + "share30"] = np.where(total30 > 0, v["n30"] / np.maximum(total30, 1), np.nan)
+            columns[p + "since"] = v["since"]
+    columns[ALL_PREFIX + "n30"] = total30
+    columns[ALL_PREFIX + "trend30"] = np.log((total30 + 1.0) / (total_prev + 1.0))
+    columns[ALL_PREFIX + "days30"] = all_days30
+    columns[ALL_PREFIX + "breadth30"] = breadth
+    columns[ALL_PREFIX + "breadth_change"] = breadth - breadth_prev
+    columns[ALL_PREFIX + "since"] = since_any
+    wide = pd.concat([keys, pd.DataFrame(columns, index=keys.index)], axis=1)
+    out = out.drop(columns=[c for c in out.columns if is_behaviour_feature(c)])
+    merged = out.merge(wide, on=["account_id", "as_of"], how="left")
+    merged.index = out.index
+    return merged

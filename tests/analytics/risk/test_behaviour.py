@@ -1,0 +1,156 @@
+"""Behavioural churn features: one family per event type the store holds, counted point in time, identical on
+DuckDB and Spark; families kept by their backtested value; probabilities calibrated on a time split."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from kizuna.analytics.engine import connect, register_tables
+from kizuna.analytics.risk.behaviour import active_days, behaviour_features, event_counts, event_types, slug
+from kizuna.analytics.risk.selection import Calibrator, family, permutation_value
+from kizuna.usage.store import EVENT_SCHEMA
+
+UTC = dt.UTC
+AS_OF = dt.date(2026, 3, 1)
+
+
+def _events(rows: list[tuple[int, str, dt.datetime]]) -> pa.Table:
+    return pa.table(
+        {
+            "event_id": [f"e{k}" for k in range(len(rows))],
+            "account_id": [a for a, _, _ in rows],
+            "user_id": [f"u{a}" for a, _, _ in rows],
+            "event_name": [e for _, e, _ in rows],
+            "feature": [None] * len(rows),
+            "timestamp": [t for _, _, t in rows],
+            "properties": [None] * len(rows),
+        },
+        schema=EVENT_SCHEMA,
+    )
+
+
+def _at(day: dt.date, hour: int = 12) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=UTC)
+
+
+def _rows() -> list[tuple[int, str, dt.datetime]]:
+    d = AS_OF
+    rows = [
+        # account 1: 3 reports in the last 30 days (two on one day), 1 in the 30 before; an export 100 days ago
+        (1, "Report Created", _at(d - dt.timedelta(days=1))),
+        (1, "Report Created", _at(d - dt.timedelta(days=1), 15)),
+        (1, "Report Created", _at(d - dt.timedelta(days=30))),
+        (1, "Report Created", _at(d - dt.timedelta(days=31))),
+        (1, "export_run", _at(d - dt.timedelta(days=100))),
+        # account 2: only API calls, 5 of them 45 days ago
+        *[(2, "api_call", _at(d - dt.timedelta(days=45), h)) for h in range(5)],
+        # on the cut-off day and after it: never counted as of AS_OF
+        (1, "Report Created", dt.datetime.combine(d, dt.time(0), tzinfo=UTC)),
+        (2, "api_call", _at(d + dt.timedelta(days=3))),
+        # older than the look-back
+        (2, "export_run", _at(d - dt.timedelta(days=400))),
+    ]
+    return rows
+
+
+def _tables(con: Any, rows: list[tuple[int, str, dt.datetime]]) -> dict[str, Any]:
+    return register_tables(con, {"events": _events(rows)})
+
+
+def test_event_types_are_found_in_the_store_not_named_in_code() -> None:
+    tables = _tables(connect("duckdb"), _rows())
+    assert event_types(tables) == ["api_call", "Report Created", "export_run"]  # most frequent first
+    assert event_types(tables, until=AS_OF - dt.timedelta(days=40)) == ["api_call", "export_run"]
+    assert slug("Report Created") == "report_created"
+    assert slug("  ") == "unnamed"
+
+
+def test_windows_trend_share_and_recency_as_of_a_date() -> None:
+    tables = _tables(connect("duckdb"), _rows())
+    samples = pd.DataFrame(
+        {"account_id": [1, 2, 3], "as_of": [AS_OF] * 3, "contract_seats": [2, 4, np.nan], "tenure_days": [400, 60, 10]}
+    )
+    f = behaviour_features(tables, samples).set_index("account_id")
+    r = "ev__report_created__"
+    assert f.loc[1, r + "n30"] == 3
+    assert f.loc[1, r + "days30"] == 2
+    assert f.loc[1, r + "per_seat30"] == 1.5
+    assert f.loc[1, r + "per_day30"] == 1.5  # 3 reports over 2 active days
+    assert f.loc[1, r + "trend30"] == pytest.approx(np.log(4 / 2))
+    assert f.loc[1, r + "since"] == 1
+    assert f.loc[1, r + "share30"] == 1.0
+    assert f.loc[1, "ev__export_run__since"] == 100
+    assert f.loc[1, "ev__export_run__n30"] == 0
+    # account 2: a young account held to its own 60 days: 5 calls then none
+    assert f.loc[2, "ev__api_call__n30"] == 0
+    assert f.loc[2, "ev__api_call__trend30"] == pytest.approx(np.log(1 / 6))
+    assert f.loc[2, "ev__api_call__vs_base"] == pytest.approx(np.log(1 / (5 * 30 / 60 + 1)))
+    assert f.loc[2, "ev_all__breadth30"] == 0 and f.loc[2, "ev_all__breadth_change"] == -1
+    # account 3 never used the product: zero counts and the longest recency, no share
+    assert f.loc[3, "ev_all__n30"] == 0 and f.loc[3, "ev_all__since"] == 181
+    assert np.isnan(f.loc[3, r + "share30"])
+    assert np.isnan(f.loc[3, r + "per_seat30"])  # seats unknown
+
+
+def test_data_on_or_after_the_date_never_changes_the_features() -> None:
+    samples = pd.DataFrame({"account_id": [1, 2], "as_of": [AS_OF, AS_OF], "contract_seats": [2, 4]})
+    later = [(1, "brand_new_event", _at(AS_OF + dt.timedelta(days=k))) for k in range(5)]
+    before = behaviour_features(_tables(connect("duckdb"), _rows()), samples)
+    after = behaviour_features(
+        _tables(connect("duckdb"), _rows() + later), samples, types=["api_call", "Report Created", "export_run"]
+    )
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_calibration_and_selection_on_a_known_signal() -> None:
+    rng = np.random.default_rng(0)
+    n = 4000
+    signal = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(signal * 1.5 - 3)))).astype(int)
+    raw = 1 / (1 + np.exp(-(signal * 4 - 1)))  # ranks well, far too confident
+    cal = Calibrator("platt").fit(raw, y)
+    assert np.mean((cal.transform(raw) - y) ** 2) < np.mean((raw - y) ** 2)
+    iso = Calibrator("isotonic").fit(raw, y)
+    assert np.mean((iso.transform(raw) - y) ** 2) < np.mean((raw - y) ** 2)
+    frame = pd.DataFrame({"ev__api_call__n30": signal, "ev__api_call__trend30": signal, "noise": rng.normal(size=n)})
+    frame["churned"] = y
+    value = permutation_value(
+        lambda f: f["ev__api_call__n30"].to_numpy(dtype=float),
+        frame,
+        ["ev__api_call__n30", "ev__api_call__trend30", "noise"],
+    )
+    assert value.iloc[0]["family"] == "events:api_call" and value.iloc[0]["auc_drop"] > 0.2
+    assert value.set_index("family").loc["noise", "auc_drop"] == 0
+    assert family("ev_all__n30") == "events:all" and family("tenure_days") == "tenure_days"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    con = connect("spark")
+    session = con._session
+    saved = session.conf.get("spark.sql.shuffle.partitions", None)
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    yield con
+    if saved is None:
+        session.conf.unset("spark.sql.shuffle.partitions")
+    else:
+        session.conf.set("spark.sql.shuffle.partitions", saved)
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_duckdb_and_spark_count_the_same(spark: Any) -> None:
+    dates = [AS_OF - dt.timedelta(days=30), AS_OF]
+    duck = _tables(connect("duckdb"), _rows())
+    sp = _tables(spark, _rows())
+    pd.testing.assert_frame_equal(event_counts(duck, dates), event_counts(sp, dates), check_dtype=False)
+    pd.testing.assert_frame_equal(active_days(duck, dates), active_days(sp, dates), check_dtype=False)
+    samples = pd.DataFrame({"account_id": [1, 2, 1], "as_of": [AS_OF, AS_OF, dates[0]], "contract_seats": [2, 4, 2]})
+    pd.testing.assert_frame_equal(behaviour_features(duck, samples), behaviour_features(sp, samples))
