@@ -24,26 +24,24 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.clock import today
 from kizuna.platform.paging import Page, Paging
-from kizuna.platform.web.deps import ERRORS, DbSession, Id, Pages
+from kizuna.platform.web.deps import DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.get("/accounts", response_model=AccountPage, responses=ERRORS, summary="List accounts (search, filter, sort)")
+@router.get("/accounts", response_model=AccountPage, summary="List accounts (search, filter, sort)")
 def list_accounts(query: Annotated[AccountQuery, Query()], session: Session = DbSession) -> AccountPage:
     return service.list_accounts(session, query, today=today())
 
 
-@router.post(
-    "/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, responses=ERRORS, summary="Create"
-)
+@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, summary="Create")
 def create_account(
     data: AccountCreate, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> AccountOut:
     return AccountOut.model_validate(service.create_account(session, actor=principal.actor, data=data))
 
 
-@router.post("/accounts/bulk-assign", responses=ERRORS, summary="Assign many accounts to one CSM")
+@router.post("/accounts/bulk-assign", summary="Assign many accounts to one CSM")
 def bulk_assign(
     data: BulkAssign, principal: Principal = Depends(current_principal), session: Session = DbSession
 ) -> dict[str, int]:
@@ -51,12 +49,12 @@ def bulk_assign(
     return {"changed": changed}
 
 
-@router.get("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="One account")
+@router.get("/accounts/{account_id}", response_model=AccountOut, summary="One account")
 def get_account(account_id: Id, session: Session = DbSession) -> AccountOut:
     return AccountOut.model_validate(service.get_account(session, account_id))
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountOut, responses=ERRORS, summary="Update an account")
+@router.patch("/accounts/{account_id}", response_model=AccountOut, summary="Update an account")
 def update_account(
     account_id: Id,
     data: AccountUpdate,
@@ -68,7 +66,7 @@ def update_account(
     )
 
 
-@router.get("/accounts/{account_id}/contacts", response_model=list[ContactOut], responses=ERRORS, tags=["contacts"])
+@router.get("/accounts/{account_id}/contacts", response_model=list[ContactOut], tags=["contacts"])
 def list_contacts(account_id: Id, session: Session = DbSession) -> list[ContactOut]:
     return [ContactOut.model_validate(c) for c in service.list_contacts(session, account_id)]
 
@@ -77,7 +75,6 @@ def list_contacts(account_id: Id, session: Session = DbSession) -> list[ContactO
     "/accounts/{account_id}/contacts",
     response_model=ContactOut,
     status_code=status.HTTP_201_CREATED,
-    responses=ERRORS,
     tags=["contacts"],
 )
 def create_contact(
@@ -94,7 +91,6 @@ def create_contact(
 @router.get(
     "/accounts/{account_id}/subscriptions",
     response_model=list[SubscriptionOut],
-    responses=ERRORS,
     tags=["subscriptions"],
     summary="Every version of every contract line of the account",
 )
@@ -102,9 +98,7 @@ def list_subscriptions(account_id: Id, session: Session = DbSession) -> list[Sub
     return [SubscriptionOut.model_validate(s) for s in service.list_subscriptions(session, account_id)]
 
 
-@router.get(
-    "/accounts/{account_id}/mrr-history", response_model=list[MrrPoint], responses=ERRORS, tags=["subscriptions"]
-)
+@router.get("/accounts/{account_id}/mrr-history", response_model=list[MrrPoint], tags=["subscriptions"])
 def mrr_history(account_id: Id, months: int = Query(24, ge=1, le=120), session: Session = DbSession) -> list[MrrPoint]:
     service.get_account(session, account_id)
     return service.mrr_history(session, account_id, today=today(), months=months)
@@ -114,7 +108,6 @@ def mrr_history(account_id: Id, months: int = Query(24, ge=1, le=120), session: 
     "/renewals",
     response_model=Page[dict[str, Any]],
     tags=["subscriptions"],
-    responses=ERRORS,
     summary="One page of the contracts renewing soon (with the total count)",
 )
 def renewals(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kizuna.platform.paging import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Page
+from kizuna.platform.schemas import RequestBody
 
 # A database id: bounded so that a huge number is a validation error, not an integer overflow in the database.
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -58,7 +59,7 @@ class AccountPage(Page[AccountRow]):
     """One page of the accounts list and how many accounts match."""
 
 
-class AccountCreate(BaseModel):
+class AccountCreate(RequestBody):
     external_id: str = Field(min_length=1, max_length=128)
     name: str = Field(min_length=1, max_length=300)
     industry: str | None = Field(default=None, max_length=100)
@@ -70,7 +71,7 @@ class AccountCreate(BaseModel):
     website: str | None = Field(default=None, max_length=300)
 
 
-class AccountUpdate(BaseModel):
+class AccountUpdate(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     industry: str | None = Field(default=None, max_length=100)
     employee_band: str | None = Field(default=None, max_length=32)
@@ -81,7 +82,7 @@ class AccountUpdate(BaseModel):
     website: str | None = Field(default=None, max_length=300)
 
 
-class BulkAssign(BaseModel):
+class BulkAssign(RequestBody):
     account_ids: list[DbId] = Field(min_length=1, max_length=5000)
     owner_id: DbId | None = Field(description="Team member id; null unassigns.")
 
@@ -101,7 +102,7 @@ class ContactOut(BaseModel):
     language: str
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(RequestBody):
     external_id: str | None = Field(default=None, max_length=128)
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)

@@ -10,7 +10,7 @@ from kizuna.activities.schemas import ActivityCreate, ActivityOut
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.platform.paging import Page, Paging
-from kizuna.platform.web.deps import ERRORS, DbSession, Id, Pages
+from kizuna.platform.web.deps import DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
@@ -18,7 +18,6 @@ router = APIRouter(prefix="/api/v1", tags=["activities"])
 @router.get(
     "/accounts/{account_id}/activities",
     response_model=Page[ActivityOut],
-    responses=ERRORS,
     tags=["activities"],
     summary="One page of the account's activities, newest first (with the total count)",
 )
@@ -32,7 +31,6 @@ def list_activities(account_id: Id, paging: Paging = Pages, session: Session = D
     "/accounts/{account_id}/activities",
     response_model=ActivityOut,
     status_code=status.HTTP_201_CREATED,
-    responses=ERRORS,
     tags=["activities"],
     summary="Log an activity or add a note (kind=note)",
 )

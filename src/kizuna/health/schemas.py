@@ -7,13 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kizuna.platform.schemas import IsoDate, RequestBody
 
-class OverrideIn(BaseModel):
-    scorecard: str = "overall"
+
+class OverrideIn(RequestBody):
+    scorecard: str = Field(default="overall", min_length=1, max_length=64)
     band: Literal["red", "yellow", "green"]
     score: float | None = Field(default=None, ge=0, le=100)
-    reason: str = Field(min_length=1)
-    expires_on: dt.date
+    reason: str = Field(min_length=1, max_length=5000)
+    expires_on: IsoDate
 
 
 class HealthScoreOut(BaseModel):

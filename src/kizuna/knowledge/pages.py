@@ -14,7 +14,7 @@ from kizuna.knowledge import service
 from kizuna.platform.web.deps import DbSession, Id
 from kizuna.platform.web.templating import render
 
-router = APIRouter(tags=["knowledge"])
+router = APIRouter(include_in_schema=False)
 
 KIND = Form("faq", pattern="^(faq|howto|playbook_guide)$")
 

@@ -10,12 +10,12 @@ import datetime as dt
 import math
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from kizuna.errors import NotFound
 from kizuna.kpis import service
-from kizuna.platform.web.deps import DbSession
+from kizuna.platform.web.deps import DbSession, Id
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
@@ -32,10 +32,12 @@ def kpis(as_of: dt.date | None = None, session: Session = DbSession) -> dict[str
 
 @router.get("/kpis/{name}", summary="One KPI: a monthly series (per currency, optionally by a breakdown) or a table")
 def kpi(
-    name: str,
+    name: str = Path(max_length=100),
     as_of: dt.date | None = None,
-    by: str | None = Query(None, description="plan, industry, region, owner_id, touch_tier, employee_band, ..."),
-    currency: str | None = None,
+    by: str | None = Query(
+        None, max_length=64, description="plan, industry, region, owner_id, touch_tier, employee_band, ..."
+    ),
+    currency: str | None = Query(None, max_length=3),
     session: Session = DbSession,
 ) -> dict[str, Any]:
     day = service.resolve_as_of(session, as_of)
@@ -58,7 +60,7 @@ def kpi(
 
 
 @router.get("/accounts/{account_id}/metrics", summary="An account's latest metrics (MRR, usage, onboarding, voice)")
-def account_metrics(account_id: int, session: Session = DbSession) -> dict[str, Any]:
+def account_metrics(account_id: Id, session: Session = DbSession) -> dict[str, Any]:
     row = service.account_metrics_of(session, account_id)
     if row is None:
         raise NotFound(f"no metrics for account {account_id}: run `kizuna refresh`", account_id=account_id)

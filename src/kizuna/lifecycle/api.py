@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.lifecycle import service
+from kizuna.lifecycle.schemas import GoalIn, GoalUpdate, StageIn
 from kizuna.platform.clock import today
 from kizuna.platform.paging import Page, Paging
 from kizuna.platform.web.deps import DbSession, Id, Pages
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
-
-
-class StageIn(BaseModel):
-    stage: str
-    reason: str | None = None
-
-
-class GoalIn(BaseModel):
-    goal: str
-    kpi: str | None = None
-    unit: str | None = None
-    baseline_value: float | None = None
-    target_value: float | None = None
-    target_date: dt.date | None = None
-
-
-class GoalUpdate(BaseModel):
-    current_value: float | None = None
-    status: str | None = None
-    note: str | None = None
 
 
 @router.post("/accounts/{account_id}/stage", summary="Change an account's lifecycle stage")
@@ -76,7 +55,7 @@ def onboarding(account_id: Id, session: Session = DbSession) -> dict[str, Any]:
 @router.post("/accounts/{account_id}/onboarding/{kind}/complete", summary="Complete a milestone")
 def complete(
     account_id: Id,
-    kind: str,
+    kind: str = Path(max_length=32),
     principal: Principal = Depends(current_principal),
     session: Session = DbSession,
 ) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
@@ -14,18 +13,9 @@ from kizuna.platform.clock import today
 from kizuna.platform.paging import Page, Paging
 from kizuna.platform.web.deps import DbSession, Id, Pages
 from kizuna.renewals import expansion, service
+from kizuna.renewals.schemas import CallIn, OutcomeIn
 
 router = APIRouter(prefix="/api/v1", tags=["renewals"])
-
-
-class CallIn(BaseModel):
-    call: str
-    note: str | None = None
-
-
-class OutcomeIn(BaseModel):
-    outcome: str
-    arr_minor: int | None = None
 
 
 @router.get(

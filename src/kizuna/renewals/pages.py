@@ -24,8 +24,7 @@ from kizuna.platform.web.templating import language_of, render
 from kizuna.renewals import expansion, service, words
 from kizuna.renewals.models import ForecastCall, RenewalOutcome
 
-# The renewal center and expansion pipeline routes have always been listed in the API schema; the lists below are not.
-router = APIRouter(tags=["renewals"])
+router = APIRouter(include_in_schema=False)
 FORMAT = Query(None, pattern="^(csv|xlsx)$")
 PER_PAGE = 50
 HORIZONS = (30, 60, 90, 120, 180, 365)
@@ -183,7 +182,7 @@ def close_opportunity(
     return RedirectResponse(_with_flag(_back(request, "/expansion-pipeline"), "closed"), status_code=303)
 
 
-@router.get("/renewals", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/renewals", response_class=HTMLResponse)
 def renewals(
     request: Request,
     horizon_days: int = Query(90, ge=1, le=730),
@@ -217,7 +216,7 @@ def renewals(
     )
 
 
-@router.get("/expansion", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/expansion", response_class=HTMLResponse)
 def expansion_accounts(request: Request, format: str | None = FORMAT, session: Session = DbSession) -> Response:
     page = accounts_service.list_accounts(
         session, AccountQuery(lifecycle_stage="expansion", sort="-mrr", per_page=200), today=today()

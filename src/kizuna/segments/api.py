@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kizuna.auth.deps import current_principal
@@ -14,23 +13,9 @@ from kizuna.platform.clock import today
 from kizuna.platform.paging import Page, Paging
 from kizuna.platform.web.deps import DbSession, Pages
 from kizuna.segments import service
-from kizuna.segments.schemas import Assignment, Book
+from kizuna.segments.schemas import AssignIn, Assignment, Book, SegmentIn
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
-
-
-class SegmentIn(BaseModel):
-    key: str
-    name: str
-    definition: dict[str, Any]
-    description: str | None = None
-
-
-class AssignIn(BaseModel):
-    strategy: str = "least_loaded"
-    tier: str | None = None
-    csm_ids: list[int] | None = None
-    account_ids: list[int] | None = None
 
 
 def _segment(s: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from kizuna.segments import service, words
 from kizuna.segments.models import Segment, SegmentKind
 from kizuna.segments.schemas import OPERATORS, Book
 
-router = APIRouter(tags=["segments"])
+router = APIRouter(include_in_schema=False)
 MEMBERS_PER_PAGE = 100
 UNASSIGNED_SHOWN = 20
 #: blank condition rows the segment form offers beyond the segment's own

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kizuna.platform.schemas import RequestBody
 
 
 class _Strict(BaseModel):
@@ -93,3 +95,21 @@ class Assignment(BaseModel):
     tier: str | None
     owner_id: int
     owner_name: str
+
+
+class SegmentIn(RequestBody):
+    """A segment to save through the API; ``definition`` is a :class:`SegmentDefinition` (checked by the service)."""
+
+    key: str = Field(max_length=100)
+    name: str = Field(max_length=300)
+    definition: dict[str, Any]
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class AssignIn(RequestBody):
+    """Which accounts to give an owner (none given: every unowned one) and how to choose the CSMs."""
+
+    strategy: str = Field(default="least_loaded", max_length=32)
+    tier: str | None = Field(default=None, max_length=16)
+    csm_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=5000)
+    account_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=100_000)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kizuna.platform.paging import Page
+from kizuna.platform.schemas import IsoDate, RequestBody
 
 
 class TaskOut(BaseModel):
@@ -32,14 +33,14 @@ class TaskPageOut(Page[TaskOut]):
     """One page of tasks and how many the whole list holds."""
 
 
-class TaskCreate(BaseModel):
+class TaskCreate(RequestBody):
     title: str = Field(min_length=1, max_length=500, pattern=r"\S")
-    account_id: int | None = Field(default=None, ge=1, le=2**31)
-    owner_id: int | None = Field(default=None, ge=1, le=2**31)
+    account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     reason: str | None = Field(default=None, max_length=5000)
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    due_on: dt.date | None = None
+    due_on: IsoDate | None = None
 
 
-class TaskDone(BaseModel):
+class TaskDone(RequestBody):
     outcome: str | None = Field(default=None, max_length=5000)

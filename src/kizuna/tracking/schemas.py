@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kizuna.platform.schemas import IsoDateTime, RequestBody
 
 #: a user, anonymous or group id: text up to 200 characters, or a whole number (Segment's libraries send either)
 Identifier = Annotated[str, Field(max_length=200)] | Annotated[int, Field(ge=-(2**63), lt=2**63)]
 MessageType = Literal["track", "identify", "group", "page", "screen", "alias"]
 
 
-class SegmentMessage(BaseModel):
-    """One call. Unknown fields are kept (Segment libraries add their own); ``userId`` may be a number."""
+class SegmentMessage(RequestBody):
+    """One call. Unknown fields are kept (Segment libraries add their own); ``userId`` may be a number (never
+    ``true``: types are strict); times are ISO 8601 text."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -27,12 +29,12 @@ class SegmentMessage(BaseModel):
     properties: dict[str, Any] | None = None
     traits: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
-    timestamp: dt.datetime | None = None
-    originalTimestamp: dt.datetime | None = None
-    sentAt: dt.datetime | None = None
+    timestamp: IsoDateTime | None = None
+    originalTimestamp: IsoDateTime | None = None
+    sentAt: IsoDateTime | None = None
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(RequestBody):
     """A batch: each item is a :class:`SegmentMessage`, validated one by one so that one bad message does not lose
     the others (it is reported in ``errors`` by its index)."""
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -141,6 +142,15 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
         redoc_url=None,
         openapi_url=None,
     )
+    build_spec = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:  # built once; FastAPI keeps the dict, the errors are added to it in place
+            errors.document_errors(build_spec())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.write_lock = threading.Lock()
     app.state.navigation = tuple(link for domain in DOMAINS for link in domain.nav)

@@ -1,9 +1,13 @@
-"""One handler maps kizuna's exception tree to HTTP: JSON for the API, an HTML page or the login redirect for pages."""
+"""One handler maps kizuna's exception tree to HTTP: JSON for the API, an HTML page or the login redirect for pages.
+
+The JSON error bodies are documented in the OpenAPI spec here too (:func:`document_errors`), for every operation of the
+API at once, so that no route can forget them."""
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy.exc
@@ -11,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.errors import KizunaError, NotAuthenticated
@@ -34,6 +39,51 @@ class ErrorJSON(JSONResponse):
 
     def render(self, content: object) -> bytes:
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+class ErrorBody(BaseModel):
+    """The body of every JSON error answer but a validation error's (the ``ErrorJSON`` the handlers send)."""
+
+    error: str = Field(description="The kind of error: InvalidInput, NotFound, Conflict, NotAuthenticated, ...")
+    message: str = Field(description="What went wrong, in words; names the field or value where known.")
+    context: dict[str, str | int | float | bool | None] = Field(description="The values the message is about.")
+
+
+class FieldError(BaseModel):
+    """One field that failed validation."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then the field's path.")
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+    url: str | None = None
+
+
+class ValidationErrorBody(BaseModel):
+    """The body of a 422: the request's shape or types are wrong (the first error is the message)."""
+
+    error: str = Field(description="Always InvalidInput.")
+    message: str
+    detail: list[FieldError]
+
+
+#: the error answers an API operation may give; writes (POST, PUT, PATCH, DELETE) may also clash (409)
+API_ERRORS: dict[int, str] = {
+    400: "Invalid input: a value the service refuses (the message names it)",
+    401: "No valid API key or session",
+    403: "The caller lacks the role or scope",
+    404: "Not found: an id in the request, or something the answer needs (a KPI snapshot, a trained model)",
+    422: "The request's shape or types are wrong (the detail names each field)",
+}
+WRITE_ERRORS: dict[int, str] = {409: "Conflict: the write clashes with the current state (a duplicate, a stale call)"}
+#: the tracking API (Segment's shape) authenticates with a write key and looks nothing up by id
+TRACKING_ERRORS: dict[int, str] = {
+    400: "Invalid message or body encoding",
+    401: "Missing or unknown write key",
+    403: "The key lacks the ingest scope",
+    422: "The message's shape or types are wrong (the detail names each field)",
+}
 
 
 def _json_safe(context: dict[str, object]) -> dict[str, object]:
@@ -79,10 +129,18 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_out_of_range(request: Request, exc: Exception) -> Response:
-    """A number the database cannot hold (a huge id in a URL): the caller's mistake, not a server error. Routes bound
-    their ids; this is the safety net for any that do not."""
-    log.info("out-of-range value on %s %s: %s", request.method, request.url.path, exc)
-    return _error_response(request, 400, "InvalidInput", "a number in the request is out of range", {})
+    """A value the database cannot hold (a huge id, an over-long text on PostgreSQL): the caller's mistake, not a
+    server error. Every route bounds what it takes (a 422 naming the field, tests/web/test_api_contract.py); this is
+    the safety net for any that does not, and says which kind of value it was."""
+    log.warning("value the database refused on %s %s: %s", request.method, request.url.path, exc)
+    problem = str(getattr(exc, "orig", exc)).lower()
+    if "too long" in problem:
+        message = "a text in the request is longer than the database holds"
+    elif "null character" in problem or "0x00" in problem:
+        message = "a text in the request holds a NUL character"
+    else:
+        message = "a number in the request is out of range"
+    return _error_response(request, 400, "InvalidInput", message, {})
 
 
 def install(app: FastAPI) -> None:
@@ -91,3 +149,31 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(OverflowError, handle_out_of_range)
     app.add_exception_handler(sqlalchemy.exc.DataError, handle_out_of_range)
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the error answers to every operation of the API (``/api/`` and ``/v1/``) of the OpenAPI ``spec``, with
+    their JSON body's schema; changes ``spec`` in place and returns it."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorBody, ValidationErrorBody):
+        found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(found.pop("$defs", {}))
+        schemas[model.__name__] = found
+    for path, operations in spec.get("paths", {}).items():
+        if not path.startswith(API_PREFIXES):
+            continue
+        for method, operation in operations.items():
+            codes = dict(TRACKING_ERRORS) if path.startswith("/v1/") else dict(API_ERRORS)
+            if method in ("post", "put", "patch", "delete") and not path.startswith("/v1/"):
+                codes.update(WRITE_ERRORS)
+            responses = operation.setdefault("responses", {})
+            for code, description in sorted(codes.items()):
+                body = ValidationErrorBody if code == 422 else ErrorBody
+                responses[str(code)] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}},
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body; ours replaced it everywhere
+        if not any(unused in json.dumps(op) for ops in spec.get("paths", {}).values() for op in ops.values()):
+            schemas.pop(unused, None)
+    return spec

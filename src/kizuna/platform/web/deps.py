@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -50,15 +50,6 @@ DbSession = Depends(db_session, scope="function")
 
 # A database id in a URL path: bounded so that a huge number is a 422, not an integer overflow in the database.
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-# The error answers every JSON route may give, for the OpenAPI document.
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input"},
-    401: {"description": "No valid API key or session"},
-    403: {"description": "The caller lacks the role or scope"},
-    404: {"description": "Not found"},
-}
 
 
 def paging(
