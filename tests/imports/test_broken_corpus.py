@@ -22,6 +22,7 @@ from kizuna import models as m
 from kizuna.imports.schemas import ImportSummary
 from kizuna.imports.service import import_file
 from kizuna.settings import Settings
+from kizuna.usage.store import EventStore
 from tests import factories
 
 LONG = 200_000  # characters: past the csv module's default field limit (131,072)
@@ -276,3 +277,91 @@ def test_a_broken_file_keeps_its_good_rows_reports_its_bad_ones_and_imports_agai
     assert (second.imported, second.updated, second.unchanged) == (0, 0, len(case.good))
     assert second.rejected == first.rejected
     assert _rows(session, model) == before
+
+
+EVENTS_HEADER = ["account_external_id", "event_name", "timestamp", "properties"]
+
+EVENT_CORPUS = (
+    Case(
+        "events: a NUL byte in an event name",
+        "events",
+        "events_nul.csv",
+        _csv(
+            EVENTS_HEADER,
+            ["ACC-1", "lo\x00gin", "2026-01-05 10:00", "{}"],
+            ["ACC-1", "login", "2026-01-05 10:00", "{}"],
+        ),
+        good=("1",),
+        bad=(Bad(2, "event_name", "lo\\x00gin", "NUL"),),
+        setup=_account,
+    ),
+    Case(
+        "events: a lone surrogate in JSON Lines",
+        "events",
+        "events_surrogate.jsonl",
+        _jsonl(
+            {"account_external_id": "ACC-1", "event_name": "bad \ud800", "timestamp": "2026-01-05 10:00"},
+            {"account_external_id": "ACC-1", "event_name": "ok", "timestamp": "2026-01-05 10:00"},
+        ),
+        good=("1",),
+        bad=(Bad(1, "event_name", "bad \\ud800", "not valid Unicode"),),
+        setup=_account,
+    ),
+    Case(
+        "events: timestamps that are a year, past 64 bits or before the year 1 in UTC",
+        "events",
+        "events_times.csv",
+        _csv(
+            EVENTS_HEADER,
+            ["ACC-1", "login", "2024", "{}"],
+            ["ACC-1", "login", str(10**30), "{}"],
+            ["ACC-1", "login", "0001-01-01 00:00", "{}"],
+            ["ACC-1", "login", "2026-01-05 10:00", "{}"],
+        ),
+        good=("1",),
+        bad=(
+            Bad(2, "timestamp", "2024", "not a timestamp"),
+            Bad(3, "timestamp", str(10**30), "not a timestamp"),
+            Bad(4, "timestamp", "0001-01-01 00:00", "not a timestamp"),
+        ),
+        setup=_account,
+    ),
+    Case(
+        "events: a cell over 131,072 characters",
+        "events",
+        "events_long.csv",
+        _csv(
+            EVENTS_HEADER, ["ACC-1", "login", "2026-01-05 10:00", "x" * LONG], ["ACC-1", "x", "2026-01-05 11:00", "{}"]
+        ),
+        good=("2",),
+        bad=(),
+        setup=_account,
+    ),
+)
+
+
+@pytest.mark.parametrize("case", EVENT_CORPUS, ids=[c.name for c in EVENT_CORPUS])
+def test_a_broken_events_file_keeps_its_good_events_reports_its_bad_ones_and_imports_again_to_the_same(
+    session: Session, settings: Settings, tmp_path: Path, case: Case
+) -> None:
+    case.setup(session)
+    path = tmp_path / case.file_name
+    path.write_bytes(case.content())
+    store = EventStore(settings.events_dir)
+    good = int(case.good[0])  # for events: how many rows are good
+
+    first = _import(session, settings, case, path)
+
+    assert (first.imported, first.rejected, store.count()) == (good, len({b.row for b in case.bad}), good)
+    reported = _rejects(first) if case.bad else []
+    assert len(reported) == len(case.bad), reported
+    for bad, line in zip(case.bad, reported, strict=True):
+        assert line["file"] == case.file_name
+        assert (int(line["row"]), line["column"]) == (bad.row, bad.column), line
+        assert line["value"].lstrip("'").startswith(bad.value), line["value"][:80]
+        assert bad.reason in line["reason"], line["reason"]
+
+    second = _import(session, settings, case, path)
+
+    assert (second.imported, second.updated, second.unchanged, second.rejected) == (0, 0, good, first.rejected)
+    assert store.count() == good

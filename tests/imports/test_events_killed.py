@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from kizuna import models as m
+from kizuna.imports.schemas import ImportSummary
 from kizuna.imports.service import import_file
 from kizuna.migrations import upgrade
 from kizuna.runtime import Runtime
@@ -79,10 +80,9 @@ def _kill(rt: Runtime, path: Path, point: str) -> None:
     assert child.returncode == -9, child.stderr[-3000:]
 
 
-def _import(rt: Runtime, path: Path) -> int | None:
+def _import(rt: Runtime, path: Path) -> ImportSummary:
     with rt.transaction() as session:
-        summary = import_file(session, entity="events", path=path, settings=rt.settings, actor="test")
-    return summary.import_run_id
+        return import_file(session, entity="events", path=path, settings=rt.settings, actor="test")
 
 
 def _hidden(rt: Runtime) -> list[Path]:
@@ -104,19 +104,22 @@ def _files(rt: Runtime) -> dict[Path, int]:
 
 def test_a_kill_while_writing_leaves_hidden_files_that_the_next_import_removes(rt: Runtime, tmp_path: Path) -> None:
     killed, other = tmp_path / "killed.csv", tmp_path / "other.csv"
-    write_events(killed, rows=3000, seed=1, accounts=["K-1"])
+    write_events(killed, rows=3000, seed=1, accounts=["K-1"], bad_every=100)  # a rejects file being written too
     write_events(other, rows=200, seed=2, accounts=["K-1"])
+    rejects_dir = rt.settings.rejects_dir
 
     _kill(rt, killed, "writing")
     assert any(p.suffix == ".tmp" for p in _hidden(rt)), "the kill left no temporary files: nothing tested"
+    assert list(rejects_dir.glob(".*.tmp")), "the kill left no half-written rejects file: nothing tested"
     assert EventStore(rt.settings.events_dir).count() == 0
 
     _import(rt, other)
 
-    assert _hidden(rt) == []
+    assert _hidden(rt) == [] and list(rejects_dir.glob(".*")) == []
     assert EventStore(rt.settings.events_dir).count() == 200
-    _import(rt, killed)
-    assert EventStore(rt.settings.events_dir).count() == 3200 and _hidden(rt) == []
+    summary = _import(rt, killed)
+    assert summary.imported == 3000 - summary.rejected and summary.rejected > 0
+    assert EventStore(rt.settings.events_dir).count() == 200 + summary.imported and _hidden(rt) == []
 
 
 def test_a_kill_after_the_files_are_in_place_but_before_the_commit_puts_the_earlier_import_back_at_start(

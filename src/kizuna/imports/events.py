@@ -42,7 +42,7 @@ from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import decode, detect_format, normalize_encoding, sniff_encoding
 from kizuna.imports.rejects import RejectsWriter, rejects_path
 from kizuna.imports.schemas import ImportSummary, Rejection
-from kizuna.imports.values import CellError, parse_datetime
+from kizuna.imports.values import CellError, check_text, parse_datetime, shown_value
 from kizuna.settings import Settings
 from kizuna.usage.store import EVENT_SCHEMA, EventBatchWriter, EventStore, PublishedBatch, RecoveredBatches
 
@@ -56,6 +56,9 @@ _SNIFF_BYTES = 1 << 20
 _OFFSET_AT_END = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _FALLBACK_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 _US = pa.timestamp("us", tz="UTC")
+_UNIT = "\x1f"  # separates a column's name from its value in the JSON Lines reader's note of an unreadable cell
+#: the text columns of an event refused when they hold a NUL, as every import refuses it (kizuna.imports.values)
+_TEXT_COLUMNS = ("event_name", "user_id", "feature", "properties", "event_id")
 
 
 def _before_chunk(chunk_number: int) -> None:
@@ -253,16 +256,27 @@ def _open_jsonl(path: Path, encoding: str | None, name: str) -> _Chunks:
 def _jsonl_table(records: list[tuple[int, dict[str, Any]]], names: list[str]) -> tuple[int, pa.Table]:
     columns: dict[str, list[object]] = {n: [] for n in names}
     lines: list[int] = []
+    unreadable: list[str | None] = []  # per line: "column<US>value" of a cell that is not Unicode text, else None
     for number, record in records:
         lines.append(number)
+        found = None
         for n in names:
             value = record.get(n)
-            columns[n].append(
+            cell = (
                 json.dumps(value, ensure_ascii=False)
                 if isinstance(value, (dict, list))
                 else (None if value is None else str(value))
             )
+            if cell is not None:
+                try:
+                    cell.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate ("\ud800"): Arrow and Parquet hold only UTF-8
+                    cell = shown_value(cell)  # escaped: the row is refused, so this is never stored
+                    found = found or f"{n}{_UNIT}{cell}"
+            columns[n].append(cell)
+        unreadable.append(found)
     table = pa.table({n: pa.array(v, type=pa.string()) for n, v in columns.items()})
+    table = table.append_column("__unreadable", pa.array(unreadable, type=pa.string()))
     return lines[0], table.append_column("__row", pa.array(lines, type=pa.int64()))
 
 
@@ -304,8 +318,22 @@ def _fill_with_python(result: pa.Array, source: pa.Array, tz: ZoneInfo) -> pa.Ar
     return pa.array(micros, type=pa.int64(), mask=~valid).cast(_US)
 
 
+#: the instants an event may have: those Python can hold in any time zone (0001-01-01 00:00 in Tokyo is in the year 0
+#: in UTC, which crashed an import once it reached Python)
+_FIRST_US = int(dt.datetime(1, 1, 2, tzinfo=dt.UTC).timestamp() * 1_000_000)
+_LAST_US = int(dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp() * 1_000_000)
+
+
 def parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Array:
-    """Timestamps as UTC microseconds; naive values are read in ``tz``; null where a value cannot be read."""
+    """Timestamps as UTC microseconds; naive values are read in ``tz``; null where a value cannot be read or is outside
+    the years 1 to 9999."""
+    stamps = _parse_timestamps(column, tz)
+    micros = stamps.cast(pa.int64())
+    inside = pc.and_(pc.greater_equal(micros, _FIRST_US), pc.less_equal(micros, _LAST_US))
+    return pc.if_else(inside, stamps, pa.scalar(None, _US))
+
+
+def _parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Array:
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     zone = str(tz)
     if pa.types.is_timestamp(array.type):
@@ -319,7 +347,8 @@ def parse_timestamps(column: pa.ChunkedArray | pa.Array, tz: ZoneInfo) -> pa.Arr
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         numbers = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
         micros = np.where(np.abs(numbers) > 1e11, numbers * 1_000, numbers * 1_000_000)  # epoch ms or s
-        return pa.array(np.nan_to_num(micros).astype("int64"), mask=np.isnan(numbers)).cast(_US)
+        unusable = np.isnan(micros) | (np.abs(np.nan_to_num(micros)) > 9e18)  # NaN, or past int64: no instant
+        return pa.array(np.where(unusable, 0, micros).astype("int64"), mask=unusable).cast(_US)
     text = _as_text(array)
     has_offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET_AT_END), False)
     naive_text = pc.if_else(has_offset, pa.scalar(None, pa.string()), text)
@@ -527,6 +556,9 @@ def _validate_chunk(
     ok_name = pc.is_valid(event_name)
     ok_time = pc.is_valid(timestamps)
     ok = pc.and_(pc.and_(ok_account, ok_name), ok_time)
+    ok_text = _storable_text(table, n, rows, source_of, text, rejects, summary.file)
+    if ok_text is not None:
+        ok = pc.and_(ok, ok_text)
     bad = n - pc.sum(ok.cast(pa.int64())).as_py() if n else 0
     if bad:
         summary.rejected += bad
@@ -558,6 +590,51 @@ def _validate_chunk(
     if bad:
         good = good.filter(ok)
     return good.cast(EVENT_SCHEMA)
+
+
+def _storable_text(
+    table: pa.Table,
+    n: int,
+    rows: pa.Array,
+    source_of: dict[str, str],
+    text: Callable[[str], pa.Array],
+    rejects: RejectsWriter,
+    file: str,
+) -> pa.Array | None:
+    """False for the rows with a cell no text column stores (a NUL; in JSON Lines, a lone surrogate), each written to
+    the rejects naming its column; None when every row is fine (the common case costs one scan per column)."""
+    bad = pa.array(np.zeros(n, dtype=bool))
+    found = False
+    for column in _TEXT_COLUMNS:
+        if column not in source_of:
+            continue
+        values = text(column)
+        data = values.buffers()[2]  # the characters of every cell, one buffer: a NUL is rare, look for it at C speed
+        if data is None or b"\x00" not in data.to_pybytes():  # memchr: ~4x faster than match_substring
+            continue
+        nul = pc.fill_null(pc.match_substring(values, "\x00"), False)
+        if not pc.any(nul).as_py():
+            continue
+        found = True
+        bad = pc.or_(bad, nul)
+        indices = pc.indices_nonzero(nul)
+        for row, value in zip(pc.take(rows, indices).to_pylist(), pc.take(values, indices).to_pylist(), strict=True):
+            try:
+                check_text(value)
+            except CellError as exc:
+                rejects.add(Rejection(file=file, row=row, column=source_of[column], value=value, reason=str(exc)))
+    if "__unreadable" in table.column_names:
+        notes = table["__unreadable"].combine_chunks()
+        unreadable = pc.is_valid(notes)
+        if pc.any(unreadable).as_py():
+            found = True
+            bad = pc.or_(bad, unreadable)
+            indices = pc.indices_nonzero(unreadable)
+            for row, note in zip(pc.take(rows, indices).to_pylist(), pc.take(notes, indices).to_pylist(), strict=True):
+                column, value = note.split(_UNIT, 1)
+                reason = "not valid Unicode text (a lone surrogate such as \\ud800)"
+                rejects.add(Rejection(file=file, row=row, column=column, value=value, reason=reason))
+    return pc.invert(bad) if found else None
 
 
 def _write_rejects(

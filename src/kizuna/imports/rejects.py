@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
 import os
 import re
 from pathlib import Path
@@ -43,6 +44,7 @@ class RejectsWriter:
         if self._writer is None:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             handle = open(self._tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held while we live: remove_dead_rejects leaves this file alone
             self._handle = handle
             self._writer = csv.DictWriter(handle, fieldnames=REJECTS_HEADER)
             self._writer.writeheader()
@@ -80,6 +82,24 @@ class RejectsWriter:
     ) -> None:
         if exc_type is not None:
             self.close(keep=False)
+
+
+def remove_dead_rejects(rejects_dir: Path) -> int:
+    """Remove the temporary rejects files of imports that were killed (their lock is free); returns how many."""
+    removed = 0
+    for tmp in sorted(rejects_dir.glob(".*.tmp")) if rejects_dir.exists() else []:
+        try:
+            handle = tmp.open("rb")
+        except FileNotFoundError:
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # an import is writing it
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def read_rejects(path: Path, *, limit: int = 200) -> list[dict[str, str]]:

@@ -41,7 +41,7 @@ from kizuna.imports.mapping import (
 )
 from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import read_rows
-from kizuna.imports.rejects import RejectsWriter, rejects_path
+from kizuna.imports.rejects import RejectsWriter, rejects_path, remove_dead_rejects
 from kizuna.imports.schemas import ImportSummary, Rejection
 from kizuna.imports.values import (
     INT64,
@@ -126,6 +126,7 @@ def import_file(
         # this file's naive timestamps only: the business calendar (months, created_at by rule) stays the company's
         settings = settings.model_copy(update={"timezone": check_timezone(zone, source="--timezone")})
     started = time.perf_counter()
+    remove_dead_rejects(settings.rejects_dir)  # a killed import's half-written rejects file
     sha = file_sha256(path)
     name = display_name or path.name
     if file_format is None and display_name and path.suffix.lower() != Path(display_name).suffix.lower():
