@@ -85,3 +85,41 @@ def _team(tmp_path: Path) -> Path:
     path = tmp_path / "team.csv"
     path.write_text("external_id,name,email,role\nTM-1,鈴木 花子,csm1@example.jp,csm\n", encoding="utf-8")
     return path
+
+
+def test_an_import_while_another_process_writes_waits_for_it_instead_of_failing(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The scheduler, a worker and the web app write while an import runs: on SQLite the import used to die at its
+    first write with "database is locked" (a deferred transaction that has read cannot wait for the lock)."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "accounts.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["external_id", "name"])
+        writer.writerows([f"BUSY-{i}", f"株式会社ビジー{i}"] for i in range(300))
+    stop = threading.Event()
+    writes = [0]
+
+    def another_writer() -> None:  # commits a small write every few milliseconds, as a busy scheduler does
+        conn = sqlite3.connect(runtime.settings.data_dir / "kizuna.sqlite3", timeout=30, isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS busy_elsewhere (n INTEGER)")
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO busy_elsewhere VALUES (1)")
+            conn.execute("COMMIT")
+            writes[0] += 1
+        conn.close()
+
+    thread = threading.Thread(target=another_writer)
+    thread.start()
+    try:
+        results = [kizuna(runtime, "import", "accounts", str(path)) for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    assert writes[0] > 10
+    assert [code for code, _ in results] == [0, 0, 0], results[0][1][-500:]
+    assert "imported 300" in results[0][1] and "unchanged 300" in results[2][1]

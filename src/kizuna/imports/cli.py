@@ -61,7 +61,9 @@ def register(app: typer.Typer) -> None:
         with runtime() as rt:
             progress_cm, callback = _progress(file)
             try:
-                with progress_cm, rt.transaction() as session:
+                # IMMEDIATE on SQLite: an import reads (existing keys) and then writes while the scheduler, a worker
+                # or the web app write too; a deferred transaction died at its first write ("database is locked")
+                with progress_cm, rt.transaction(write=True) as session:
                     summary = import_file(
                         session,
                         entity=entity,
@@ -79,7 +81,7 @@ def register(app: typer.Typer) -> None:
                     )
             except KizunaError as exc:
                 if not dry_run and file.is_file():
-                    with rt.transaction() as session:
+                    with rt.transaction(write=True) as session:
                         record_failed_import(session, entity=entity, path=file, actor=actor, message=str(exc))
                 fail(str(exc), code=2 if exc.status_code < 500 else 1)
                 return
