@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,6 +71,15 @@ def _csv(*rows: list[object]) -> Callable[[], bytes]:
 def _jsonl(*records: dict[str, object]) -> Callable[[], bytes]:
     # ensure_ascii keeps a lone surrogate as the escape \ud800, as JSON writers do; json.loads turns it back
     return lambda: ("\n".join(json.dumps(r) for r in records) + "\n").encode("utf-8")
+
+
+def _parquet(table: Callable[[], pa.Table]) -> Callable[[], bytes]:
+    def build() -> bytes:
+        sink = pa.BufferOutputStream()
+        pq.write_table(table(), sink)
+        return bytes(sink.getvalue().to_pybytes())
+
+    return build
 
 
 def _account_and_plan(session: Session) -> None:
@@ -133,6 +144,78 @@ CORPUS = (
             Bad(3, "mrr_minor", "1e999999999", "out of range"),
             Bad(4, "quantity", "sNaN", "not a whole number"),
             Bad(4, "mrr_minor", "Infinity", "not an amount"),
+        ),
+        setup=_account_and_plan,
+    ),
+    Case(
+        "Parquet: a timestamp in the year 10000 (past what Python holds)",
+        "voc_entries",
+        "voc.parquet",
+        _parquet(
+            lambda: pa.table(
+                {
+                    "external_id": ["V-1", "V-2", "V-3"],
+                    "account_external_id": ["ACC-1"] * 3,
+                    "channel": ["call_center"] * 3,
+                    "text": ["a", "b", "c"],
+                    "recorded_at": pa.array(
+                        [3 * 10**14, 253_402_300_800_000_000 + 10**12, 1_767_600_000_000_000], pa.timestamp("us")
+                    ),
+                }
+            )
+        ),
+        good=("V-1", "V-3"),
+        bad=(Bad(2, "recorded_at", "10000-01-12", "not a date"),),
+        setup=_account,
+    ),
+    Case(
+        "JSON Lines: numbers past every column",
+        "subscriptions",
+        "subs.jsonl",
+        _jsonl(
+            {
+                "external_id": "S-1",
+                "account_external_id": "ACC-1",
+                "plan_external_id": "PLAN-1",
+                "quantity": 1e300,
+                "mrr_minor": 1,
+                "currency": "JPY",
+                "start_date": "2026-01-01",
+            },
+            {
+                "external_id": "S-2",
+                "account_external_id": "ACC-1",
+                "plan_external_id": "PLAN-1",
+                "quantity": 1,
+                "mrr_minor": 10**40,
+                "currency": "JPY",
+                "start_date": "2026-01-01",
+            },
+            {
+                "external_id": "S-3",
+                "account_external_id": "ACC-1",
+                "plan_external_id": "PLAN-1",
+                "quantity": 3_000_000_000,
+                "mrr_minor": 1,
+                "currency": "JPY",
+                "start_date": 20260101,
+            },
+            {
+                "external_id": "S-4",
+                "account_external_id": "ACC-1",
+                "plan_external_id": "PLAN-1",
+                "quantity": 2,
+                "mrr_minor": 2.5e3,
+                "currency": "JPY",
+                "start_date": "2026-01-01",
+            },
+        ),
+        good=("S-4",),
+        bad=(
+            Bad(1, "quantity", "1e+300", "out of range"),
+            Bad(2, "mrr_minor", str(10**40), "out of range"),
+            Bad(3, "quantity", "3000000000", "out of range"),
+            Bad(3, "start_date", "20260101", "a number alone"),
         ),
         setup=_account_and_plan,
     ),

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kizuna.errors import ImportRejected
 
@@ -224,12 +225,25 @@ def _parquet_rows(path: Path) -> SourceRows:
 
     def rows() -> Iterator[tuple[int, list[object]]]:
         for batch in parquet.iter_batches(batch_size=10_000):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            columns = [_python_values(batch.column(i)) for i in range(batch.num_columns)]
             for values in zip(*columns, strict=True):
                 position[0] += 1
                 yield position[0], list(values)
 
     return SourceRows(path, "parquet", None, header, rows(), lambda: position[0] / total)
+
+
+def _python_values(column: Any) -> list[object]:
+    """A Parquet column's values as Python objects; a column Python cannot hold (a timestamp in the year 10000)
+    comes as Arrow's text of each value instead, which the column's parser then refuses naming the row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values: list[object] = column.to_pylist()
+    except (OverflowError, ValueError):
+        values = pc.cast(column, pa.string()).to_pylist()
+    return values
 
 
 def _jsonl_rows(path: Path, encoding: str | None) -> SourceRows:

@@ -528,6 +528,10 @@ class _RowValidator:
             except CellError as exc:
                 self._fail(errors, row, source, raw[source], str(exc))
                 continue
+            except (ValueError, TypeError, ArithmeticError) as exc:  # a value no parser foresaw: this row, not the file
+                log.warning("row %s, %s: unreadable %s: %s", row, source, type(exc).__name__, exc)
+                self._fail(errors, row, source, raw[source], f"cannot be read ({type(exc).__name__}: {exc})")
+                continue
             if field.kind == "money" and currency:
                 header = self.header_of.get(source, source)
                 key = (header, column, currency, source != column)
