@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna import models as m
+from kizuna.imports.rejects import read_rejects
 from kizuna.imports.schemas import ImportSummary
 from kizuna.imports.service import import_file
 from kizuna.settings import Settings
@@ -448,3 +449,17 @@ def test_a_broken_events_file_keeps_its_good_events_reports_its_bad_ones_and_imp
 
     assert (second.imported, second.updated, second.unchanged, second.rejected) == (0, 0, good, first.rejected)
     assert store.count() == good
+
+
+def test_a_rejects_file_with_a_value_past_the_csv_limit_still_reads(tmp_path: Path) -> None:
+    # written before values were cut at 200 characters: the run's page reads it
+    path = tmp_path / "accounts-old.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "row", "column", "value", "reason"])
+        writer.writerow(["old.csv", 2, "name", "x" * LONG, "too long: 200000 characters, at most 200"])
+    previous = csv.field_size_limit(131_072)  # Python's default, whatever ran before in this process
+    try:
+        assert [(r["row"], len(r["value"])) for r in read_rejects(path)] == [("2", LONG)]
+    finally:
+        csv.field_size_limit(previous)

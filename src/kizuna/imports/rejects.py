@@ -105,6 +105,8 @@ def remove_dead_rejects(rejects_dir: Path) -> int:
 def read_rejects(path: Path, *, limit: int = 200) -> list[dict[str, str]]:
     """The first ``limit`` lines of a rejects file, as written (``file, row, column, value, reason``)."""
     out: list[dict[str, str]] = []
+    # files written before values were cut at SHOWN_VALUE_CHARS may hold cells past the csv module's default limit
+    csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size + 1))
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for line in csv.DictReader(handle):
             out.append({k: line.get(k) or "" for k in REJECTS_HEADER})
