@@ -7,7 +7,7 @@ from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.activities.models import Activity
 from kizuna.audit.models import AuditEntry
 from kizuna.auth.models import ApiKey, LoginAttempt, SavedView, User, UserSession
-from kizuna.billing.models import Invoice, Payment, Plan, Product, Subscription
+from kizuna.billing.models import FxRate, Invoice, Payment, Plan, Product, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
@@ -51,6 +51,7 @@ __all__ = [
     "Base",
     "Contact",
     "ExpansionSignal",
+    "FxRate",
     "HealthOverride",
     "HealthScore",
     "ImportRun",

@@ -240,3 +240,29 @@ def test_unit_economics_page_shows_every_input(review_app: DemoApp, language: st
         1
     )
     assert 'id="cac-channels"' in html and 'id="chart-ltv-cac"' in html
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_trials_and_notices_on_the_dashboard_are_those_of_the_subscriptions(review_app: DemoApp, language: str) -> None:
+    review = (AS_OF.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    subs = _query(review_app, "SELECT account_id, status, start_date, end_date, cancelled_at FROM subscriptions")
+    for col in ("start_date", "end_date", "cancelled_at"):
+        subs[col] = pd.to_datetime(subs[col]).dt.date
+    trials = subs[(subs.status == "trial") & subs.start_date.map(lambda d: d.replace(day=1) == review)]
+    running = subs[
+        ~subs.status.isin(["trial", "paused"])
+        & (subs.start_date <= AS_OF)
+        & subs.end_date.map(lambda d: d is None or pd.isna(d) or d > AS_OF)
+    ]
+    noticed = running[running.cancelled_at.map(lambda d: d is not None and not pd.isna(d) and d <= AS_OF)]
+    with _client(review_app, language) as client:
+        html = client.get("/").text
+    tiles = re.search(r'id="revenue-model-tiles">(.*?)</div>\s*(?:<section|<h2|<div class="grid)', html, re.S)
+    assert tiles is not None, "the demo has trials and notices: the section is shown"
+    started = re.search(r'id="tile-trials">.*?<div class="tile-value">([^<]*)<', tiles.group(1), re.S)
+    assert started is not None and started.group(1) == f"{len(trials):,}"
+    scheduled = re.search(r'id="tile-churn-scheduled">.*?<div class="tile-note">([^<]*)<', tiles.group(1), re.S)
+    n = noticed.account_id.nunique()
+    words = f"{n} accounts under notice" if language == "en" else f"解約予告済み {n} 社"
+    assert scheduled is not None and words in scheduled.group(1)
+    assert ("Trials, pauses and cancellation notices" if language == "en" else "トライアル・一時停止・解約予告") in html

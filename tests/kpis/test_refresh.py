@@ -48,11 +48,17 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     assert accounts.mrr_minor.sum() == sum(expected.values())  # the demo bills in one currency
     money = series[series.currency != ""]  # NPS, CSAT and support load are not per currency
     wide = money.pivot_table(index=["currency", "month"], columns="metric", values="value").reset_index()
-    moves = wide[["new_minor", "expansion_minor", "contraction_minor", "churn_minor", "reactivation_minor"]].sum(axis=1)
+    kinds = ("new", "expansion", "contraction", "churn", "reactivation", "pause", "resume")
+    moves = wide[[f"{k}_minor" for k in kinds]].sum(axis=1)
     assert ((wide.mrr_minor - wide.mrr_start_minor) == moves).all()
     assert (
         wide.customers
-        == wide.customers_start + wide.new_customers + wide.reactivated_customers - wide.churned_customers
+        == wide.customers_start
+        + wide.new_customers
+        + wide.reactivated_customers
+        + wide.resumed_customers
+        - wide.churned_customers
+        - wide.paused_customers
     ).all()
 
     # refreshing the same date again replaces the snapshot
@@ -64,7 +70,15 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     out = runner.invoke(build_app(), [*base, "kpi", "--format", "json"])
     assert out.exit_code == 0, out.output
     headline = {r["metric"]: r for r in json.loads(out.output)}
-    assert headline["mrr_minor"][expected and next(iter(expected))] == sum(expected.values())
+    # the last complete month (May), and June to date beside it (as of 06-30 = 00:00 that day), each column named
+    currency = next(iter(expected))
+    assert headline["mrr_minor"][f"{currency} 2026-06 to date"] == sum(expected.values())
+    assert headline["mrr_minor"][f"{currency} 2026-05"] > 0
+    columns = list(headline["nrr"])
+    assert columns.index(f"{currency} 2026-05") + 1 == columns.index(f"{currency} 2026-06 to date")
+    out = runner.invoke(build_app(), [*base, "kpi"], terminal_width=200)
+    assert out.exit_code == 0 and "KPIs of 2026-05 (the last complete month)" in out.output, out.output
+    assert "2026-06 to date (2026-06-01 to 2026-06-29)" in out.output
     out = runner.invoke(build_app(), [*base, "kpi", "mrr_minor", "--by", "plan", "--format", "csv"])
     assert out.exit_code == 0 and out.output.startswith("month,currency,dimension_value,value")
     out = runner.invoke(build_app(), [*base, "kpi", "cohort_retention", "--format", "json"])

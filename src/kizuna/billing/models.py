@@ -1,6 +1,8 @@
-"""Products, plans, subscriptions (contract lines with their full history), invoices and payments.
+"""Products, plans, subscriptions (contract lines with their full history), invoices, payments and exchange rates.
 
-Money is integer minor units plus an ISO 4217 currency (JPY has no minor unit, so yen are stored as they are).
+Money is integer minor units plus an ISO 4217 currency (JPY has no minor unit, so yen are stored as they are); every
+amount stays in its own currency, and the KPIs convert it to the company's base currency with the dated rates of
+``fx_rates`` (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -8,16 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base, utcnow
 
 
 class SubscriptionStatus(enum.StrEnum):
-    trial = "trial"
+    trial = "trial"  # free until end_date: never MRR; converted when a paid line of the account follows it
     active = "active"
-    cancelled = "cancelled"  # notice given; still paid until end_date
+    paused = "paused"  # on hold for [start_date, end_date): neither MRR nor churn; the next active version resumes
+    cancelled = "cancelled"  # notice given (cancelled_at); still paid until end_date
     churned = "churned"  # ended, not renewed
 
 
@@ -83,7 +86,7 @@ class Subscription(Base):
     start_date: Mapped[dt.date] = mapped_column(Date, index=True)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     renewal_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
-    cancelled_at: Mapped[dt.date | None] = mapped_column(Date)
+    cancelled_at: Mapped[dt.date | None] = mapped_column(Date)  # the day notice was given (service runs to end_date)
     cancellation_reason: Mapped[str | None] = mapped_column(String(64))  # e.g. payment_failed (involuntary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -120,3 +123,20 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(default=1)
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class FxRate(Base):
+    """A dated exchange rate: on ``date`` (and until the currency's next rate), one unit of ``currency`` is worth
+    ``rate`` units of the company's base currency (``KIZUNA_CURRENCY``), e.g. ``2026-01-01, USD, 148.5`` for JPY.
+
+    Units, not minor units: the conversion of minor units applies each currency's exponent (docs/metrics.md).
+    """
+
+    __tablename__ = "fx_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("date", "currency", name="uq_fx_rates_date_currency"),)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from kizuna.dashboard import service
 from kizuna.dashboard.service import Portfolio, PortfolioFilter
-from kizuna.kpis.service import UNIT_ECONOMICS_SERIES
+from kizuna.kpis import review
+from kizuna.kpis.review import UNIT_ECONOMICS_SERIES
 from kizuna.leakage import service as leakage_service
 from kizuna.platform.clock import today
 from kizuna.platform.web import i18n
@@ -33,8 +34,10 @@ def portfolio_filter(
 MOVEMENT_COLOURS = {
     "new": "#2b8a3e",
     "reactivation": "#69db7c",
+    "resume": "#99e9f2",
     "expansion": "#1c7ed6",
     "contraction": "#f59f00",
+    "pause": "#ced4da",
     "churn": "#c92a2a",
 }
 
@@ -97,6 +100,8 @@ def dashboard_page(
         "factors": risk_factors(p, language),
         # the leakage is stored for the whole portfolio only
         "leakage": None if any(dataclasses.astuple(filters)) else leakage_service.leakage(session, top=0),
+        # trials, pauses, notices and currencies are stored for the whole portfolio only
+        "model": None if any(dataclasses.astuple(filters)) else review.revenue_model(session),
     }
     return render(request, "dashboard/index.html", context)
 

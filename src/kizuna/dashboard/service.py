@@ -23,7 +23,7 @@ from kizuna.accounts.models import Account, TeamMember
 from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.health import service as health
-from kizuna.kpis.service import Onboarding
+from kizuna.kpis.review import Onboarding
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.risk import service as risk
 from kizuna.voc.models import SurveyResponse
@@ -55,7 +55,7 @@ class Portfolio:
     at_risk: list[dict[str, Any]]
     renewals_due_count: int
     renewals_due_mrr_minor: int
-    onboarding: Onboarding  # the app's one onboarding figure (kizuna.kpis.service.onboarding_figures)
+    onboarding: Onboarding  # the app's one onboarding figure (kizuna.kpis.review.onboarding_figures)
     nps: float | None
     nps_responses: int
     nps_by_month: list[dict[str, Any]]
@@ -66,7 +66,7 @@ class Portfolio:
     revenue_note: str | None = None  # i18n key: no snapshot yet, or the filter's figures are not stored
     review_month: dt.date | None = None  # the last complete month before the snapshot (the monthly review's)
     logo_churn_month: float | None = None  # logo churn of review_month (logo_churn is the month to date)
-    economics: dict[str, Any] | None = None  # unit economics of review_month (kizuna.kpis.service.unit_economics)
+    economics: dict[str, Any] | None = None  # unit economics of review_month (kizuna.kpis.review.unit_economics)
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -123,6 +123,7 @@ def _value(v: Any) -> float | None:
 def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> Revenue:
     """ARR, MRR, NRR/GRR (trailing 12 months), logo churn and the MRR movements of the last ``months`` months, from
     the latest KPI snapshot (``kizuna refresh``), in the currency with the most MRR: what ``kizuna kpi`` shows."""
+    from kizuna.kpis import review
     from kizuna.kpis import service as metrics
 
     if metrics.latest_snapshot(session) is None:
@@ -152,7 +153,7 @@ def revenue(session: Session, *, filters: PortfolioFilter, months: int = 12) -> 
         out.nrr = _value(row.get("nrr_12m"))
         out.grr = _value(row.get("grr_12m"))
         out.logo_churn = _value(row.get("logo_churn_rate"))
-    previous = metrics.last_complete_month(as_of)
+    previous = review.last_complete_month(as_of)
     if previous in found.months.index:
         out.logo_churn_month = _value(found.months.loc[previous].get("logo_churn_rate"))
     out.movements = found.movements
@@ -229,13 +230,11 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         ren_stmt = ren_stmt.join(Account, Account.id == Subscription.account_id).where(*clauses)
     ren_count, ren_mrr = session.execute(ren_stmt).one()
 
-    from kizuna.kpis import service as metrics
+    from kizuna.kpis import review
 
-    onboarding = metrics.onboarding_figures(
-        session, account_ids=select(Account.id).where(*clauses) if clauses else None
-    )
+    onboarding = review.onboarding_figures(session, account_ids=select(Account.id).where(*clauses) if clauses else None)
     # unit economics are stored for the whole portfolio only (acquisition spend has no segment)
-    economics = metrics.unit_economics(session, months=1).month if not clauses else None
+    economics = review.unit_economics(session, months=1).month if not clauses else None
 
     since = dt.datetime.combine(year_ago, dt.time(), tzinfo=dt.UTC)
     nps_stmt = select(SurveyResponse.score, SurveyResponse.responded_at).where(
@@ -295,7 +294,7 @@ def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfol
         },
         health_bands=health_bands,
         risk_top=risk_top,
-        review_month=None if rev.snapshot_as_of is None else metrics.last_complete_month(rev.snapshot_as_of),
+        review_month=None if rev.snapshot_as_of is None else review.last_complete_month(rev.snapshot_as_of),
         logo_churn_month=rev.logo_churn_month,
         economics=economics,
     )

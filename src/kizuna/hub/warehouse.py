@@ -43,6 +43,7 @@ ANALYTICS_TABLES = (
     "leads",
     "opportunities",
     "marketing_spend",
+    "fx_rates",
 )
 
 

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
             ...,
             help="What the file holds: accounts, contacts, team_members, products, plans, subscriptions, invoices, "
             "payments, events, tickets, survey_responses, voc_entries, activities, onboarding_milestones, leads, "
-            "opportunities, marketing_spend.",
+            "opportunities, marketing_spend, fx_rates.",
         ),
         file: Path = typer.Argument(..., help="The file: .csv, .tsv, .xlsx, .parquet or .jsonl.", exists=False),
         encoding: str = typer.Option(

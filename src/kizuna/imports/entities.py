@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Boolean, Date, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapper
 
 from kizuna.accounts.models import Account, Contact, LifecycleStage, TeamMember, TeamRole, TouchTier
 from kizuna.activities.models import Activity, ActivityKind
 from kizuna.billing.models import (
+    FxRate,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -34,7 +35,7 @@ from kizuna.onboarding.models import MilestoneKind, OnboardingMilestone
 from kizuna.support.models import Ticket, TicketChannel, TicketPriority
 from kizuna.voc.models import SurveyKind, SurveyResponse, VocChannel, VocEntry
 
-FieldKind = Literal["text", "int", "money", "date", "datetime", "bool"]
+FieldKind = Literal["text", "int", "number", "money", "date", "datetime", "bool"]
 
 EVENTS = "events"
 
@@ -165,7 +166,11 @@ MODELS: dict[str, type[Base]] = {
     "leads": Lead,
     "opportunities": Opportunity,
     "marketing_spend": MarketingSpend,
+    "fx_rates": FxRate,
 }
+
+# The key rows are upserted on, where it is not ``external_id``.
+KEYS: dict[str, tuple[str, ...]] = {"marketing_spend": ("month", "channel"), "fx_rates": ("date", "currency")}
 
 ENTITY_NAMES: tuple[str, ...] = (*MODELS, EVENTS)
 
@@ -196,6 +201,8 @@ def _kind(column: Any) -> FieldKind:
         return "date"
     if isinstance(t, Boolean):
         return "bool"
+    if isinstance(t, Float):
+        return "number"
     if column.name.endswith("_minor"):
         return "money"
     if isinstance(t, (BigInteger, Integer)):
@@ -256,7 +263,7 @@ def entity_spec(name: str) -> EntitySpec:
             nullable=bool(column.nullable),
             storage=_storage(column),
         )
-    key = ("month", "channel") if name == "marketing_spend" else ("external_id",)
+    key = KEYS.get(name, ("external_id",))
     unique_together = tuple(
         tuple(c.name for c in constraint.columns)
         for constraint in table.constraints

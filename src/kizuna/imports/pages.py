@@ -40,6 +40,7 @@ IMPORT_ENTITIES = [
     "leads",
     "opportunities",
     "marketing_spend",
+    "fx_rates",
     "events",
 ]
 #: rejected rows shown on a run's page (the file holds them all)

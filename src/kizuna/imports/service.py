@@ -57,6 +57,7 @@ from kizuna.imports.values import (
     parse_int,
     parse_minor_units,
     parse_money,
+    parse_number,
     parse_text,
 )
 from kizuna.settings import Settings
@@ -559,6 +560,8 @@ class _RowValidator:
             elif field.name == "currency":
                 parsed = parsed.upper()
             return parsed
+        if field.kind == "number":
+            return parse_number(value)
         if field.kind == "bool":
             return parse_bool(value)
         if field.kind == "date":
@@ -666,6 +669,20 @@ class _RowValidator:
                 self._fail(errors, row, "score", raw.get("score"), f"{values['kind']} scores run {lo}..{hi}")
         if name == "marketing_spend" and isinstance(values.get("month"), dt.date):
             values["month"] = values["month"].replace(day=1)
+        if name == "fx_rates":
+            self._fx_rules(raw, values, errors, row)
+
+    def _fx_rules(self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int) -> None:
+        """A rate is the worth of one unit of ``currency`` in the company's base currency: positive, and exactly 1
+        for the base currency itself (docs/imports.md)."""
+        rate = values.get("rate")
+        if rate is None:
+            return
+        if rate <= 0:
+            self._fail(errors, row, "rate", raw.get("rate"), "must be more than 0")
+        elif values.get("currency") == self.company_currency and rate != 1:
+            base = self.company_currency
+            self._fail(errors, row, "rate", raw.get("rate"), f"{base} is the base currency: its rate is 1")
 
     def _subscription_rules(
         self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str

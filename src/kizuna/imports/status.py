@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.activities.models import Activity
-from kizuna.billing.models import Invoice, Payment, Plan, Subscription
+from kizuna.billing.models import FxRate, Invoice, Payment, Plan, Subscription
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.imports.models import ImportRun
@@ -36,6 +36,7 @@ ENTITY_DATES: dict[str, tuple[type[Base], Any]] = {
     "leads": (Lead, Lead.created_at),
     "opportunities": (Opportunity, Opportunity.created_at),
     "marketing_spend": (MarketingSpend, MarketingSpend.month),
+    "fx_rates": (FxRate, FxRate.date),
 }
 
 

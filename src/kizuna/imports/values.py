@@ -13,6 +13,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from kizuna.analytics.money import minor_unit_exponent
+
 
 class CellError(ValueError):
     """A cell that cannot be read as the column's type; the message is the reason written to the rejects file."""
@@ -62,23 +64,10 @@ def shown_value(value: str) -> str:
     return text
 
 
-# ISO 4217 minor-unit exponents that differ from 2 (the default). JPY, KRW, VND, ... have no minor unit.
-_ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "TWD_CASH"}
-_THREE_DECIMAL = {"BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"}
-
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, with its 1900-02-29 bug folded in
 _EXCEL_SERIAL_MAX = 2_958_465  # 9999-12-31
-
-
-def minor_unit_exponent(currency: str) -> int:
-    code = currency.upper()
-    if code in _ZERO_DECIMAL:
-        return 0
-    if code in _THREE_DECIMAL:
-        return 3
-    return 2
 
 
 def normalize_text(value: str) -> str:
@@ -142,6 +131,24 @@ def parse_int(value: object) -> int:
     if number != number.to_integral_value():
         raise CellError("not a whole number")
     return int(number)
+
+
+def parse_number(value: object) -> float:
+    """A decimal number (an exchange rate): ``"149.5"``, ``"1,234.5"``, ``"１４９．５"``; not a blank, not infinite."""
+    _refuse_formula(value)
+    if isinstance(value, bool):
+        raise CellError("not a number")
+    if isinstance(value, (int, float)):
+        number = Decimal(repr(value))
+    else:
+        text = normalize_text(str(value)).replace(",", "").replace("_", "").strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise CellError("not a number") from None
+    if not number.is_finite():
+        raise CellError("not a number")
+    return float(number)
 
 
 _MONEY_NOISE = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")

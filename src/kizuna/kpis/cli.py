@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import typer
 
 from kizuna.platform.cli.common import fail, runtime
 from kizuna.platform.cli.output import print_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADLINE = (
     "mrr_minor",
@@ -30,9 +36,45 @@ HEADLINE = (
     "ltv_to_cac",
     "cac_payback_months",
     "renewal_rate",
+    "pause_minor",
+    "resume_minor",
+    "mrr_on_pause_minor",
+    "churn_scheduled_mrr_minor",
+    "churn_scheduled_customers",
+    "trials_started",
+    "trials_converted",
+    "trials_expired",
+    "trial_conversion_rate",
+    "avg_days_to_convert",
     "nps",
     "csat",
 )
+
+
+def headline(frame: pd.DataFrame, *, by: str | None) -> tuple[pd.DataFrame, str]:
+    """The headline of a snapshot's series (``load_kpi`` rows): one column per currency (and breakdown value) for
+    the last complete month, and beside it the month to date, each column saying which; and the title that says
+    which period each covers. As of D means 00:00 UTC of D: D's month is complete only from the next month on."""
+    from kizuna.kpis.review import last_complete_month
+
+    as_of = frame.as_of.iloc[0]
+    complete, current = last_complete_month(as_of), as_of.replace(day=1)
+    last_day = as_of - dt.timedelta(days=1)
+    periods = {complete: f"{complete:%Y-%m}", current: f"{current:%Y-%m} to date"}
+    frame = frame[frame.month.isin(periods)].assign(
+        currency=lambda f: f.currency.replace("", "(any currency)"), period=lambda f: f.month.map(periods)
+    )
+    keys = ["currency", "dimension_value", "period"] if by else ["currency", "period"]
+    wide = frame.pivot_table(index="metric", columns=keys, values="value", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=sorted(wide.columns, key=lambda c: (c[:-1], c[-1].endswith("to date"))))
+    wide = wide.reindex([m for m in HEADLINE if m in wide.index]).reset_index()
+    wide.columns = [" ".join(str(p) for p in c if p != "") if isinstance(c, tuple) else str(c) for c in wide.columns]
+    to_date = "no day yet" if current > last_day else f"{current:%Y-%m-%d} to {last_day:%Y-%m-%d}"
+    title = (
+        f"KPIs of {complete:%Y-%m} (the last complete month) and of {current:%Y-%m} to date ({to_date}); "
+        f"snapshot as of {as_of:%Y-%m-%d}. Money in minor units; MRR, ARR and customers at the period's end."
+    )
+    return wide, title
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +83,7 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(
             None,
             help="A metric (e.g. mrr_minor, nrr) or table (e.g. cohort_retention); "
-            "none: this month's headline KPIs; 'list': every name.",
+            "none: the headline KPIs of the last complete month, the month to date beside them; 'list': every name.",
         ),
         as_of: str = typer.Option(None, "--as-of", help="Use the snapshot taken on or before this date (YYYY-MM-DD)."),
         by: str = typer.Option(None, "--by", help="Breakdown: plan, industry, region, owner_id, touch_tier, ..."),
@@ -49,8 +91,6 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     ) -> None:
         """Show SaaS KPIs from the last `kizuna refresh` (MRR, movements, churn, NRR/GRR, LTV/CAC, cohorts, funnel)."""
-        import datetime as dt
-
         import pandas as pd
 
         from kizuna.kpis import service
@@ -62,24 +102,16 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             fail(f"--as-of {as_of!r} is not a date: use YYYY-MM-DD")
             return
+        title: str | None = None
         with runtime() as rt, rt.transaction() as session:
             names = service.metric_names(session, as_of=day)
             if name == "list":
                 frame = pd.DataFrame({"name": names})
             elif name is None:
                 frame = service.load_kpi(session, names=HEADLINE, as_of=day, by=by, currency=currency)
+                title = None
                 if not frame.empty:
-                    latest = frame.month.max()
-                    frame = frame[frame.month == latest].assign(
-                        currency=lambda f: f.currency.replace("", "(any currency)")
-                    )
-                    keys = ["currency", "dimension_value"] if by else ["currency"]
-                    frame = frame.pivot_table(index="metric", columns=keys, values="value", aggfunc="first")
-                    frame = frame.reindex([m for m in HEADLINE if m in frame.index]).reset_index()
-                    frame.columns = [
-                        " ".join(str(p) for p in c if p != "") if isinstance(c, tuple) else str(c)
-                        for c in frame.columns
-                    ]
+                    frame, title = headline(frame, by=by)
             elif name in names:
                 frame = service.load_kpi(session, names=[name], as_of=day, by=by, currency=currency)
                 if frame.empty and (by or currency) and not service.load_kpi(session, names=[name], as_of=day).empty:
@@ -91,4 +123,4 @@ def register(app: typer.Typer) -> None:
             else:
                 fail(f"unknown KPI {name!r}: `kizuna kpi list` shows the names")
                 return
-        print_frame(frame, fmt)
+        print_frame(frame, fmt, title=title)

@@ -23,6 +23,7 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """
     from kizuna.analytics.engine import threads
     from kizuna.analytics.kpi._common import KPI_COLUMNS
+    from kizuna.analytics.kpi.fx import in_base_currency
     from kizuna.analytics.kpi.revenue import prepare_revenue
     from kizuna.analytics.kpi.snapshot import combine, funnel_part, revenue_part, voice_part
     from kizuna.kpis.worker import WORKER_INPUTS, KpiWorker, usage_part
@@ -38,9 +39,11 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
             worker.submit(ctx.arrow(WORKER_INPUTS))
             # one DuckDB thread here too, so that each process keeps a core: two threads each would contend
             with threads(ctx.con, 1):
-                prepared = prepare_revenue(tables, ctx.as_of)
+                conversion = in_base_currency(tables, ctx.as_of, base=settings.currency)
+                prepared = prepare_revenue(conversion.tables, ctx.as_of)
                 worker.send_outcomes(prepared, ctx.as_of)
-                revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)
+                native = tables if conversion.converted else None
+                revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin, native=native)
                 voice = voice_part(tables, ctx.as_of)
                 snapshot = combine(revenue, voice, worker.usage())
                 # the funnel's tables go in last: the worker computes them while the rest is written
@@ -48,8 +51,10 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                 counts, pruned = _store(ctx, snapshot)
     else:
         tables = ctx.hub(KPI_COLUMNS)
-        prepared = prepare_revenue(tables, ctx.as_of)
-        revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin)
+        conversion = in_base_currency(tables, ctx.as_of, base=settings.currency)
+        prepared = prepare_revenue(conversion.tables, ctx.as_of)
+        native = tables if conversion.converted else None
+        revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin, native=native)
         voice = voice_part(tables, ctx.as_of)
         usage = usage_part(tables, settings.events_dir, ctx.as_of)
         snapshot = combine(revenue, voice, usage, funnel_part(prepared, ctx.as_of))
@@ -58,8 +63,15 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
     month = ctx.as_of.replace(day=1)
     head = series[(series.metric == "mrr_minor") & (series.dimension == "") & (series.month == month)]
     log.info("KPI snapshot as of %s: %s", ctx.as_of, counts)
+    if conversion.unconverted:
+        log.warning(
+            "no exchange rate to %s for %s: left out of the totals", conversion.currency, conversion.unconverted
+        )
     return {
         "as_of": ctx.as_of.isoformat(),
+        "currency": conversion.currency,
+        **({"currencies": list(conversion.currencies)} if len(conversion.currencies) > 1 else {}),
+        **({"unconverted": list(conversion.unconverted)} if conversion.unconverted else {}),
         "mrr": {r.currency: int(r.value) for r in head.itertuples()},
         **counts,
         "pruned_snapshots": len(pruned),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from kizuna.kpis import service
+from kizuna.kpis import review, service
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import language_of, render
@@ -32,6 +32,10 @@ DEFINITIONS = (
     "payback",
     "quick_ratio",
     "leakage",
+    "trials",
+    "pauses",
+    "notices",
+    "currencies",
     "onboarding_completion",
     "time_to_value",
     "retention",
@@ -72,7 +76,7 @@ def cohorts(
 
     context: dict[str, Any] = {"by": by, "views": COHORT_VIEWS}
     if by == "tenure":
-        rows = service.churn_by_tenure(session)
+        rows = review.churn_by_tenure(session)
         context["tenure"] = rows
         context["snapshot_as_of"] = rows.snapshot_as_of
         context["tenure_chart"] = {
@@ -95,7 +99,7 @@ def cohorts(
             revenue_chart=heatmap(x_of(c.offsets), groups, c.revenue),
         )
     else:
-        c = service.grouped_cohorts(session, by="plan" if by == "plan" else "touch_tier")
+        c = review.grouped_cohorts(session, by="plan" if by == "plan" else "touch_tier")
         groups = [_label(t, "kpis.tier", g) if by == "tier" else str(g) for g in c.months]
         context.update(
             c=c,
@@ -111,8 +115,8 @@ def cohorts(
 def unit_economics(request: Request, session: Session = DbSession) -> Response:
     lang = language_of(request)
     t = i18n.translator(lang)
-    u = service.unit_economics(session)
-    channels = service.cac_by_channel(session)
+    u = review.unit_economics(session)
+    channels = review.cac_by_channel(session)
     closed = [m for m in u.months if u.mtd is None or m["month"] != u.mtd["month"]]
     months = [i18n.format_month(m["month"], lang) for m in closed]
     money_chart = {
@@ -149,7 +153,7 @@ def _round(value: float | None) -> float | None:
 def usage(request: Request, session: Session = DbSession) -> Response:
     lang = language_of(request)
     t = i18n.translator(lang)
-    u = service.portfolio_usage(session)
+    u = review.portfolio_usage(session)
     months = [i18n.format_month(m["month"], lang) for m in u.months]
     mau_chart = {
         "kind": "bar",

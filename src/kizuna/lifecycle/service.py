@@ -421,8 +421,8 @@ def overdue_milestones(
 def onboarding_summary(session: Session, *, today: dt.date) -> dict[str, Any]:
     """Across all accounts with milestones: completion per milestone kind and overdue milestones (today), and the
     app's one onboarding figure, completion and median time-to-value, as the latest KPI snapshot stores it
-    (:func:`kizuna.kpis.service.onboarding_figures`: the dashboard shows the same numbers)."""
-    from kizuna.kpis.service import onboarding_figures
+    (:func:`kizuna.kpis.review.onboarding_figures`: the dashboard shows the same numbers)."""
+    from kizuna.kpis.review import onboarding_figures
 
     per_kind: dict[str, list[int]] = {k: [0, 0] for k in MilestoneKind}
     overdue = 0

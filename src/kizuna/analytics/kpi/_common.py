@@ -32,6 +32,7 @@ SUBSCRIPTION_COLUMNS = (
     "start_date",
     "end_date",
     "renewal_date",
+    "cancelled_at",
     "cancellation_reason",
 )
 LEAD_COLUMNS = (
@@ -64,6 +65,7 @@ KPI_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "leads": LEAD_COLUMNS,
     "opportunities": ("lead_id", "kind", "stage", "closed_at", "created_at"),
     "marketing_spend": ("month", "channel", "amount_minor", "currency"),
+    "fx_rates": ("date", "currency", "rate"),
 }
 
 # Far-future date standing in for an open end (``end_date IS NULL``) so interval tests stay plain comparisons.

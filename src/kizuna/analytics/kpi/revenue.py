@@ -2,12 +2,16 @@
 
 ChartMogul-style conventions (details and the differences in ``docs/metrics.md``):
 
-* a subscription line contributes its ``mrr_minor`` on every day of ``[start_date, end_date)``; ``trial`` lines never;
+* a subscription line contributes its ``mrr_minor`` on every day of ``[start_date, end_date)``; ``trial`` and
+  ``paused`` lines never;
 * a month's MRR is the MRR on its last day (month-end snapshot); the current month's is the MRR on ``as_of``;
 * movements compare an account's month-end MRR with the previous month-end MRR, per account and currency, so an
   upgrade and a downgrade inside one month net out, and several lines of one account add up first;
 * ``new`` = first paying month; ``reactivation`` = paying again after a month-end with no MRR;
-  ``churn`` = from some MRR to none; ``expansion`` / ``contraction`` = more / less MRR than the month before.
+  ``churn`` = from some MRR to none; ``expansion`` / ``contraction`` = more / less MRR than the month before;
+* ``pause`` = less MRR (or none) at a month-end where a line of the account is paused and was not the month before;
+  ``resume`` = more MRR after a month-end with a paused line, none now: a pause is neither churn nor MRR, and its
+  end is not a reactivation.
 
 All functions return Ibis expressions (execute with ``.to_pandas()``) that run unchanged on DuckDB and Spark.
 """
@@ -37,19 +41,20 @@ from kizuna.analytics.kpi._common import (
 from kizuna.analytics.kpi.breakdowns import BREAKDOWNS, breakdown_rows, with_breakdown
 
 KEYS = ["account_id", "currency", "month"]
-MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "pause", "resume")
+NOT_PAID = ("trial", "paused")  # statuses of lines that carry no MRR
 INVOLUNTARY_REASONS = ("payment_failed",)
 INVOLUNTARY_LOOKBACK_DAYS = 90
 
 
 def revenue_lines(tables: Tables, as_of: dt.date) -> ir.Table:
-    """Subscription lines that count for MRR as of ``as_of``: not trials, started on or before ``as_of``.
+    """Subscription lines that count for MRR as of ``as_of``: not trials, not paused, started on or before ``as_of``.
 
     Adds ``is_addon`` (from ``plans``) and ``end_open`` (``end_date`` with open ends as 9999-12-31).
     """
     subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
     plans = require(tables, "plans", ("id", "is_addon"))
-    lines = subs.filter(subs.status != "trial", subs.start_date <= ibis.date(as_of))
+    lines = subs.filter(subs.status.notin(NOT_PAID), subs.start_date <= ibis.date(as_of))
     addon = plans.select(addon_plan_id=plans.id, is_addon=plans.is_addon.fill_null(False))
     lines = lines.left_join(addon, lines.plan_id == addon.addon_plan_id).drop("addon_plan_id")
     return lines.mutate(
@@ -84,6 +89,18 @@ def first_month(tables: Tables, as_of: dt.date) -> dt.date:
     lines = revenue_lines(tables, as_of)
     value = lines.start_date.min().to_pyarrow().as_py()
     return (value or as_of).replace(day=1)
+
+
+def paused_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
+    """Paused lines at each month-end: ``account_id, currency, month, paused_lines, paused_mrr_minor`` (the MRR the
+    lines carry while on hold, counted in no MRR), for account-months with a paused line valid on the snapshot day."""
+    subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
+    paused = subs.filter(subs.status == "paused", subs.start_date <= ibis.date(as_of))
+    paused = paused.mutate(end_open=paused.end_date.fill_null(ibis.date(OPEN_END)))
+    spine = month_spine(tables, first_month(tables, as_of), as_of)
+    j = paused.join(spine, [paused.start_date <= spine.snapshot_day, paused.end_open > spine.snapshot_day])
+    out = j.group_by(KEYS).aggregate(paused_lines=j.count(), paused_mrr_minor=j.mrr_minor.sum())
+    return out.mutate(paused_lines=out.paused_lines.cast("int64"), paused_mrr_minor=out.paused_mrr_minor.cast("int64"))
 
 
 def account_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
@@ -137,7 +154,8 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
 
     Columns: ``account_id, currency, month, snapshot_day, mrr_start_minor`` (previous month-end),
     ``mrr_minor`` (this month-end), ``movement`` (``new``, ``expansion``, ``contraction``, ``churn``,
-    ``reactivation`` or ``flat``), one column per movement ``<movement>_minor`` (churn and contraction negative;
+    ``reactivation``, ``pause``, ``resume`` or ``flat``), one column per movement ``<movement>_minor`` (churn,
+    contraction and pause negative;
     they add up to ``mrr_minor - mrr_start_minor``), ``base_mrr_minor``, ``base_mrr_start_minor``,
     ``addon_plans``, ``addon_plans_start``, ``upsell`` (base-plan MRR grew), ``cross_sell`` (more add-on plans),
     ``involuntary`` (a churn caused by failed payments), ``plan_id`` (this month's main plan, else last month's),
@@ -188,12 +206,17 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
     paying = am.filter(am.mrr_minor > 0)
     cohorts = paying.group_by(["account_id", "currency"]).aggregate(cohort_month=paying.month.min())
     mv = mv.join(cohorts, ["account_id", "currency"])
+    mv = _with_pauses(tables, mv, spine, as_of)
 
     start, end = mv.mrr_start_minor, mv.mrr_minor
+    paused_now, paused_then = mv.paused_now, mv.paused_then
     movement = ibis.cases(
         ((start == 0) & (mv.month == mv.cohort_month), "new"),
+        ((start == 0) & paused_then, "resume"),
         (start == 0, "reactivation"),
+        ((end < start) & paused_now & ~paused_then, "pause"),
         (end == 0, "churn"),
+        ((end > start) & paused_then & ~paused_now, "resume"),
         (end > start, "expansion"),
         (end < start, "contraction"),
         else_="flat",
@@ -206,6 +229,8 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
         contraction_minor=ibis.ifelse(mv.movement == "contraction", delta, zero),
         churn_minor=ibis.ifelse(mv.movement == "churn", delta, zero),
         reactivation_minor=ibis.ifelse(mv.movement == "reactivation", delta, zero),
+        pause_minor=ibis.ifelse(mv.movement == "pause", delta, zero),
+        resume_minor=ibis.ifelse(mv.movement == "resume", delta, zero),
         upsell=(mv.mrr_start_minor > 0) & (mv.base_mrr_start_minor > 0) & (mv.base_mrr_minor > mv.base_mrr_start_minor),
         cross_sell=(mv.mrr_start_minor > 0) & (mv.mrr_minor > 0) & (mv.addon_plans > mv.addon_plans_start),
         plan_id=mv.plan_id.fill_null(mv.plan_id_start),
@@ -232,6 +257,22 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
         "cohort_month",
         "tenure_months",
     )
+
+
+def _with_pauses(tables: Tables, mv: ir.Table, spine: ir.Table, as_of: dt.date) -> ir.Table:
+    """``mv`` with ``paused_now`` / ``paused_then``: the account has a paused line at this / the previous month-end."""
+    paused = paused_mrr(tables, as_of)
+    now = paused.select(p_account_id=paused.account_id, p_currency=paused.currency, p_month=paused.month, p_now=True)
+    shifted = paused.join(spine, paused.month == spine.month)
+    then = shifted.select(
+        q_account_id=shifted.account_id, q_currency=shifted.currency, q_month=shifted.next_month, q_then=True
+    )
+    out = mv.left_join(now, [mv.account_id == now.p_account_id, mv.currency == now.p_currency, mv.month == now.p_month])
+    out = out.left_join(
+        then, [out.account_id == then.q_account_id, out.currency == then.q_currency, out.month == then.q_month]
+    )
+    out = out.mutate(paused_now=out.p_now.fill_null(False), paused_then=out.q_then.fill_null(False))
+    return out.drop("p_account_id", "p_currency", "p_month", "p_now", "q_account_id", "q_currency", "q_month", "q_then")
 
 
 def _months_between(first: ir.DateValue, later: ir.DateValue) -> ir.IntegerValue:
@@ -299,7 +340,8 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_ea
 
     Columns: ``currency, month, *by``, MRR (``mrr_start_minor, mrr_minor, arr_minor, net_new_mrr_minor`` and one
     column per movement, ``churn_voluntary_minor, churn_involuntary_minor``), counts (``customers_start, customers,
-    new_customers, reactivated_customers, churned_customers, churned_involuntary_customers, expanded_customers,
+    new_customers, reactivated_customers, paused_customers, resumed_customers, churned_customers,
+    churned_involuntary_customers, expanded_customers,
     contracted_customers, upsell_customers, cross_sell_customers``) and rates (``arpa_minor, logo_churn_rate,
     gross_revenue_churn_rate, net_revenue_churn_rate, grr, nrr, quick_ratio, upsell_rate, cross_sell_rate``;
     null where the denominator is 0). Formulas: ``docs/metrics.md``.
@@ -319,11 +361,15 @@ def mrr_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_ea
         contraction_minor=mv.contraction_minor.sum(),
         churn_minor=mv.churn_minor.sum(),
         reactivation_minor=mv.reactivation_minor.sum(),
+        pause_minor=mv.pause_minor.sum(),
+        resume_minor=mv.resume_minor.sum(),
         churn_involuntary_minor=mv.churn_minor.sum(where=mv.involuntary),
         customers_start=paying_start.cast("int64").sum(),
         customers=(mv.mrr_minor > 0).cast("int64").sum(),
         new_customers=(mv.movement == "new").cast("int64").sum(),
         reactivated_customers=(mv.movement == "reactivation").cast("int64").sum(),
+        paused_customers=(mv.movement == "pause").cast("int64").sum(),
+        resumed_customers=(mv.movement == "resume").cast("int64").sum(),
         churned_customers=(mv.movement == "churn").cast("int64").sum(),
         churned_involuntary_customers=mv.involuntary.cast("int64").sum(),
         expanded_customers=(mv.movement == "expansion").cast("int64").sum(),

@@ -12,13 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from kizuna.analytics.kpi import cohorts, funnel, leakage, revenue, unit_economics, usage, voice
+from kizuna.analytics.kpi import cohorts, funnel, fx, leakage, revenue, scheduled, trials, unit_economics, usage, voice
 from kizuna.analytics.kpi._common import Tables
 
 log = logging.getLogger(__name__)
 
 # breakdowns stored for the monthly series ("cohort_month" is covered by the cohort tables)
 SERIES_BREAKDOWNS = ("plan", "industry", "region", "owner_id", "touch_tier", "employee_band", "lifecycle_stage")
+# the breakdown of the series kept in each currency of its own (the totals and other breakdowns are in the base one)
+PER_CURRENCY = "currency"
 _KEYS = ("currency", "month")
 
 
@@ -70,8 +72,12 @@ class Part:
     accounts: pd.DataFrame | None = None
 
 
-def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> dict[str, Any]:
-    """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``.
+def compute_snapshot(
+    tables: Tables, as_of: dt.date, *, gross_margin: float, base_currency: str = "JPY"
+) -> dict[str, Any]:
+    """All KPIs as of ``as_of``: ``{"series": long frame, "tables": {name: frame}, "accounts": frame}``, money in
+    ``base_currency`` (:func:`~kizuna.analytics.kpi.fx.in_base_currency`) and, as the breakdown ``currency``, in
+    each currency of its own.
 
     The snapshot has four parts. :func:`voice_part` and :func:`usage_part` share nothing with the others, and
     :func:`funnel_part` needs of :func:`revenue_part` only the outcome of each account
@@ -79,24 +85,41 @@ def compute_snapshot(tables: Tables, as_of: dt.date, *, gross_margin: float) -> 
     (``kizuna refresh`` computes the usage and funnel parts, which read the events and the leads, in a second
     process beside the other two) and :func:`combine` them.
     """
-    prepared = revenue.prepare_revenue(tables, as_of)
+    conversion = fx.in_base_currency(tables, as_of, base=base_currency)
+    prepared = revenue.prepare_revenue(conversion.tables, as_of)
     return combine(
-        revenue_part(prepared, as_of, gross_margin=gross_margin),
+        revenue_part(prepared, as_of, gross_margin=gross_margin, native=tables if conversion.converted else None),
         voice_part(tables, as_of),
         usage_part(tables, as_of),
         funnel_part(prepared, as_of),
     )
 
 
-def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part:
-    """MRR movements and what is derived from them: revenue, retention, renewals, unit economics and cohorts (reads
-    no event and no lead). ``tables`` may hold :func:`~kizuna.analytics.kpi.revenue.prepare_revenue`'s
-    intermediates already."""
+def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float, native: Tables | None = None) -> Part:
+    """MRR movements and what is derived from them: revenue, retention, renewals, unit economics, cohorts, pauses,
+    notices and trials (reads no event and no lead). ``tables`` is the hub in the reporting currency
+    (:attr:`~kizuna.analytics.kpi.fx.Conversion.tables`) and may hold
+    :func:`~kizuna.analytics.kpi.revenue.prepare_revenue`'s intermediates already; ``native`` the hub's own tables
+    when these were converted (several currencies): the series' ``currency`` breakdown and each account's money
+    come from them, in each currency of its own."""
     t = revenue.prepare_revenue(tables, as_of)
+    summary = frame(revenue.mrr_summary(t, as_of))
+    changes = frame(scheduled.scheduled_changes(t, as_of))
     series = [
-        _long(frame(revenue.mrr_summary(t, as_of))),
+        _long(summary),
         _long(frame(revenue.mrr_summary(t, as_of, by_each=SERIES_BREAKDOWNS))),
+        _long(changes),
     ]
+    if native is None:  # one currency: each currency's own figures are the totals
+        series += [_long(_per_currency(summary)), _long(_per_currency(changes))]
+    else:
+        series += [
+            _long(_per_currency(frame(revenue.mrr_summary(native, as_of)))),
+            _long(_per_currency(frame(scheduled.scheduled_changes(native, as_of)))),
+        ]
+    own = t if native is None else native
+    series.append(_long(frame(trials.trial_summary(own, as_of))))
+    series.append(_long(frame(trials.trial_summary(own, as_of, by_each=("plan",)))))
     series.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
     series.append(_long(frame(revenue.renewals(t, as_of))))
 
@@ -118,7 +141,7 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
         "mrr_losses": frame(leakage.mrr_losses(t, as_of)),
     }
 
-    mv = revenue.mrr_movements(t, as_of)
+    mv = revenue.mrr_movements(own, as_of)
     month = mv.filter(mv.month == as_of.replace(day=1))
     money = frame(
         month.select(
@@ -136,6 +159,11 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float) -> Part
     money = money.sort_values(["account_id", "mrr_minor", "currency"], ascending=[True, False, True])
     money = money.drop_duplicates("account_id").assign(arr_minor=lambda f: f.mrr_minor * 12)
     return Part(series=series, tables=results, accounts=money)
+
+
+def _per_currency(wide: pd.DataFrame) -> pd.DataFrame:
+    """A per-currency frame as the ``currency`` breakdown (``dimension_value``: the currency's code)."""
+    return wide.assign(dimension=PER_CURRENCY, dimension_value=wide["currency"])
 
 
 def usage_part(tables: Tables, as_of: dt.date) -> Part:

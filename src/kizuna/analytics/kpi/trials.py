@@ -1,0 +1,106 @@
+"""Trials: started, converted, expired, still open, the conversion rate and the time to convert, by trial month
+and plan.
+
+A trial is a subscription line with status ``trial`` (free on ``[start_date, end_date)``; never MRR). It
+**converts** when a paid line of the same account starts on or after the trial's start and no later than
+``CONVERSION_GRACE_DAYS`` days after its end (and on or before ``as_of``): a paid version of the trial's own contract,
+or the first version of another contract (a change to a contract the account already paid for is not a
+conversion). Otherwise it has **expired** once its end date has passed, and is **open** while it runs. The
+conversion rate is ``converted / (converted + expired)`` (decided trials only: open trials would understate the
+rate of recent months); the time to convert is in days from the trial's start to the paid line's start.
+
+Trials are counted by the month they started in, per plan of the trial line; they are not per currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from kizuna.analytics.kpi._common import SUBSCRIPTION_COLUMNS, Tables, ratio, require
+from kizuna.analytics.kpi.breakdowns import breakdown_rows
+from kizuna.analytics.kpi.revenue import NOT_PAID
+
+CONVERSION_GRACE_DAYS = 30
+
+
+def trial_outcomes(tables: Tables, as_of: dt.date) -> ir.Table:
+    """One row per trial line started on or before ``as_of``: ``account_id, plan_id, trial_start, trial_end``
+    (null while open-ended), ``month`` (of the start), ``converted_on`` (the paid line's start, or null),
+    ``days_to_convert``, ``outcome`` (``converted``, ``expired`` or ``open``)."""
+    subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
+    day = ibis.date(as_of)
+    trials = subs.filter(subs.status == "trial", subs.start_date <= day)
+    trials = trials.select(
+        account_id=trials.account_id,
+        contract_id=trials.contract_id,
+        plan_id=trials.plan_id,
+        trial_start=trials.start_date,
+        trial_end=trials.end_date,
+    )
+    paid = subs.filter(subs.status.notin(NOT_PAID), subs.start_date <= day)
+    firsts = paid.group_by("contract_id").aggregate(first_start=paid.start_date.min())
+    paid = paid.join(firsts, "contract_id")
+    paid = paid.select(
+        p_account_id=paid.account_id,
+        p_contract_id=paid.contract_id,
+        p_start=paid.start_date,
+        p_first=paid.start_date == paid.first_start,
+    )
+    j = trials.left_join(
+        paid,
+        [
+            trials.account_id == paid.p_account_id,
+            paid.p_start >= trials.trial_start,
+            trials.trial_end.isnull() | (paid.p_start <= trials.trial_end + ibis.interval(days=CONVERSION_GRACE_DAYS)),
+            (paid.p_contract_id == trials.contract_id) | paid.p_first,
+        ],
+    )
+    per = j.group_by(["account_id", "contract_id", "plan_id", "trial_start", "trial_end"]).aggregate(
+        converted_on=j.p_start.min()
+    )
+    ended = per.trial_end.notnull() & (per.trial_end <= day)
+    outcome = ibis.cases(
+        (per.converted_on.notnull(), "converted"),
+        (ended, "expired"),
+        else_="open",
+    )
+    return per.select(
+        "account_id",
+        "plan_id",
+        "trial_start",
+        "trial_end",
+        month=per.trial_start.truncate("M"),
+        converted_on=per.converted_on,
+        days_to_convert=per.converted_on.delta(per.trial_start, unit="day").cast("int64"),
+        outcome=outcome,
+    )
+
+
+def trial_summary(tables: Tables, as_of: dt.date, *, by: Sequence[str] = (), by_each: Sequence[str] = ()) -> ir.Table:
+    """Trials per start month (and breakdown ``by``, or each of ``by_each`` stacked as ``dimension,
+    dimension_value``): ``month, *by, trials_started, trials_converted, trials_expired, trials_open,
+    trial_conversion_rate, avg_days_to_convert`` (null where nothing is decided / converted)."""
+    rows, group = breakdown_rows(tables, trial_outcomes(tables, as_of), by, by_each)
+    g = rows.group_by(["month", *group])
+    out = g.aggregate(
+        trials_started=rows.count(),
+        trials_converted=(rows.outcome == "converted").cast("int64").sum(),
+        trials_expired=(rows.outcome == "expired").cast("int64").sum(),
+        trials_open=(rows.outcome == "open").cast("int64").sum(),
+        days_converting=rows.days_to_convert.sum(),
+    )
+    out = out.mutate(trials_started=out.trials_started.cast("int64"))
+    return out.select(
+        "month",
+        *group,
+        "trials_started",
+        "trials_converted",
+        "trials_expired",
+        "trials_open",
+        trial_conversion_rate=ratio(out.trials_converted, out.trials_converted + out.trials_expired),
+        avg_days_to_convert=ratio(out.days_converting, out.trials_converted),
+    ).order_by(["month", *group])
