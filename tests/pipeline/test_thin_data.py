@@ -37,11 +37,18 @@ CURRENCIES = ("JPY", "USD", "EUR")
 @dataclass
 class Line:
     plan: str
-    status: str  # trial, active, cancelled, churned
+    status: str  # trial, active, paused, cancelled, churned
     currency: str
     amount: str  # an amount of the line's currency, as a file writes it
     start: dt.date
     end: dt.date | None
+
+
+@dataclass
+class Rate:
+    day: dt.date
+    currency: str
+    rate: float  # units of the base currency (JPY) per unit
 
 
 @dataclass
@@ -63,8 +70,9 @@ def _subscription_row(account: int, n: int, line: Line) -> list[object]:
     return [f"S{account}-{n}", f"A{account}", plan, line.status, line.amount, line.currency, line.start, line.end]
 
 
-def build_hub(settings: Settings, customers: Sequence[Customer]) -> None:
-    """Import ``customers`` (accounts, then plans and subscription lines) as a team would, from CSV files."""
+def build_hub(settings: Settings, customers: Sequence[Customer], rates: Sequence[Rate] = ()) -> None:
+    """Import ``customers`` (accounts, then plans and subscription lines) and exchange ``rates`` as a team would, from
+    CSV files."""
     folder = settings.data_dir / "files"
     folder.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, Path]] = [
@@ -110,6 +118,10 @@ def build_hub(settings: Settings, customers: Sequence[Customer]) -> None:
                 ),
             )
         )
+    if rates:
+        unique = {(r.day, r.currency): r for r in rates}.values()
+        rows = [[r.day, r.currency, r.rate] for r in unique]
+        files.append(("fx_rates", _write(folder / "fx_rates.csv", ["date", "currency", "rate"], rows)))
     runtime = Runtime.open(settings)
     try:
         for entity, path in files:
@@ -120,13 +132,14 @@ def build_hub(settings: Settings, customers: Sequence[Customer]) -> None:
         runtime.close()
 
 
-def refresh_hub(customers: Sequence[Customer]) -> dict[str, dict[str, Any]]:
-    """A fresh data directory holding ``customers``, refreshed by every step; each step's summary."""
+def refresh_hub(customers: Sequence[Customer], rates: Sequence[Rate] = ()) -> dict[str, dict[str, Any]]:
+    """A fresh data directory holding ``customers`` (and exchange ``rates``), refreshed by every step; each step's
+    summary."""
     with tempfile.TemporaryDirectory(prefix="kizuna-thin-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", kpi_processes=1, scheduler_in_process=False)
         settings.ensure_dirs()
         upgrade(settings.sqlalchemy_url)
-        build_hub(settings, customers)
+        build_hub(settings, customers, rates)
         runtime = Runtime.open(settings)
         try:
             return refresh(runtime, REFRESH_STEPS, as_of=AS_OF)
@@ -174,12 +187,12 @@ _days = st.integers(min_value=0, max_value=3 * 365)
 
 @st.composite
 def lines(draw: st.DrawFn, created: dt.date | None) -> Line:
-    status = draw(st.sampled_from(["trial", "active", "cancelled", "churned"]))
+    status = draw(st.sampled_from(["trial", "active", "paused", "cancelled", "churned"]))
     currency = draw(st.sampled_from(CURRENCIES))
     first = created or AS_OF - dt.timedelta(days=3 * 365)
     start = min(AS_OF, first + dt.timedelta(days=draw(_days)))
     end = None
-    if status in ("trial", "churned", "cancelled") and draw(st.booleans()):
+    if status in ("trial", "paused", "churned", "cancelled") and draw(st.booleans()):
         end = start + dt.timedelta(days=draw(st.integers(min_value=1, max_value=400)))
     units = 0 if status == "trial" else draw(st.integers(min_value=1, max_value=200_000))
     amount = str(units) if currency == "JPY" else f"{units / 100:.2f}"
@@ -192,15 +205,23 @@ def customers(draw: st.DrawFn) -> Customer:
     return Customer(created, draw(st.lists(lines(created), max_size=2)))
 
 
+rates = st.builds(
+    Rate,
+    day=_days.map(lambda d: AS_OF - dt.timedelta(days=d)),
+    currency=st.sampled_from(CURRENCIES[1:]),
+    rate=st.floats(min_value=0.01, max_value=500, allow_nan=False).map(lambda r: round(r, 4)),
+)
+
+
 @settings(
     max_examples=3,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(hub=st.lists(customers(), max_size=50))
-def test_every_step_runs_or_is_skipped_with_a_reason_on_random_small_hubs(hub: list[Customer]) -> None:
-    assert_every_step_ran_or_said_why(refresh_hub(hub))
+@given(hub=st.lists(customers(), max_size=50), fx=st.lists(rates, max_size=4))
+def test_every_step_runs_or_is_skipped_with_a_reason_on_random_small_hubs(hub: list[Customer], fx: list[Rate]) -> None:
+    assert_every_step_ran_or_said_why(refresh_hub(hub, fx))
 
 
 # --- the pipeline and the CLI -------------------------------------------------------------------------------------

@@ -86,7 +86,12 @@ def register(app: typer.Typer) -> None:
             "none: the headline KPIs of the last complete month, the month to date beside them; 'list': every name.",
         ),
         as_of: str = typer.Option(None, "--as-of", help="Use the snapshot taken on or before this date (YYYY-MM-DD)."),
-        by: str = typer.Option(None, "--by", help="Breakdown: plan, industry, region, owner_id, touch_tier, ..."),
+        by: str = typer.Option(
+            None,
+            "--by",
+            help="Breakdown: plan, industry, region, owner_id, touch_tier, ..., or currency (each in its own amounts; "
+            "the totals are in the base currency).",
+        ),
         currency: str = typer.Option(None, "--currency", help="Only this currency (ISO 4217)."),
         fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     ) -> None:
