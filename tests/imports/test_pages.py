@@ -115,3 +115,24 @@ def test_the_upload_offers_the_ready_mappings_and_uses_the_chosen_one(world: Web
     assert '<option value="google_forms">Google Forms (NPS responses)</option>' in english
     main = english.split("<main", 1)[1].split("</main>")[0]
     assert problems(main, "en") == []
+
+
+def test_the_import_history_is_paged_with_its_total_in_both_languages(world: WebWorld) -> None:
+    from kizuna import models as m
+
+    with world.runtime.transaction() as session:
+        for i in range(53):
+            session.add(
+                m.ImportRun(entity="accounts", file_name=f"取引先-{i:02}.csv", file_sha256="0" * 64, status="done")
+            )
+    client = world.client("viewer")
+    first = client.get("/imports")
+    assert "取引先-52.csv" in first.text and "取引先-02.csv" not in first.text
+    assert "全53件" in first.text and 'href="/imports?page=2"' in first.text
+    second = client.get("/imports", params={"page": 2})
+    assert "取引先-02.csv" in second.text and "取引先-03.csv" not in second.text and "2 / 2 ページ" in second.text
+    assert "取引先-02.csv" in client.get("/imports", params={"page": 999}).text  # past the last page: the last
+    assert client.get("/imports", params={"page": 0}).status_code == 422
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    english = client.get("/imports", params={"page": 2})
+    assert "53 in all" in english.text and "Page 2 of 2" in english.text

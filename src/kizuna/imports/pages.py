@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from kizuna.imports import service
 from kizuna.imports.mapping import NAMED_MAPPINGS
 from kizuna.imports.reasons import reason_words
 from kizuna.imports.rejects import read_rejects
+from kizuna.platform.paging import MAX_PAGE, Paging
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.templating import language_of, render
@@ -45,6 +46,8 @@ IMPORT_ENTITIES = [
 ]
 #: rejected rows shown on a run's page (the file holds them all)
 REJECTS_SHOWN = 200
+#: import runs on a page of the history
+RUNS_PER_PAGE = 50
 
 
 def _reason(request: Request) -> Any:
@@ -52,13 +55,22 @@ def _reason(request: Request) -> Any:
     return lambda reason: reason_words(reason or "", t)
 
 
+def _history(session: Session, page: int) -> dict[str, Any]:
+    """One page of the import history (past the last: the last) with its pager's numbers."""
+    runs, total = service.import_runs(session, paging=Paging(page, RUNS_PER_PAGE))
+    shown = Paging(page, RUNS_PER_PAGE).within(total)
+    if shown.page != page:
+        runs, total = service.import_runs(session, paging=shown)
+    return {"runs": runs, "runs_total": total, "page": shown.page, "pages": shown.pages(total)}
+
+
 @router.get("/imports", response_class=HTMLResponse)
-def imports(request: Request, session: Session = DbSession) -> Response:
+def imports(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE), session: Session = DbSession) -> Response:
     return render(
         request,
         "imports/imports.html",
         {
-            "runs": service.import_runs(session),
+            **_history(session, page),
             "entities": IMPORT_ENTITIES,
             "mappings": NAMED_MAPPINGS,
             "outcome": None,
@@ -87,12 +99,11 @@ def upload(
         dry_run=dry_run,
         mapping=mapping or None,
     )
-    runs = list(service.import_runs(session))
     return render(
         request,
         "imports/imports.html",
         {
-            "runs": runs,
+            **_history(session, 1),
             "entities": IMPORT_ENTITIES,
             "mappings": NAMED_MAPPINGS,
             "outcome": outcome,

@@ -60,6 +60,7 @@ from kizuna.imports.values import (
     parse_number,
     parse_text,
 )
+from kizuna.platform.paging import Paging, page_of
 from kizuna.settings import Settings
 from kizuna.voc.models import SCORE_RANGE
 
@@ -204,9 +205,10 @@ def record_failed_import(
 # --- the web upload and the imports page ------------------------------------------------------------------------
 
 
-def import_runs(session: Session, *, limit: int = 50) -> Sequence[ImportRun]:
-    """The newest ``limit`` import runs."""
-    return session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)).all()
+def import_runs(session: Session, *, paging: Paging) -> tuple[list[ImportRun], int]:
+    """One page of the import history, newest first, and how many runs it holds."""
+    rows, total = page_of(session, select(ImportRun).order_by(ImportRun.id.desc()), paging)
+    return [run for (run,) in rows], total
 
 
 def get_import_run(session: Session, run_id: int) -> ImportRun:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.errors import InvalidInput
 from kizuna.platform.clock import today
+from kizuna.platform.paging import MAX_PAGE, Paging
 from kizuna.platform.web.deps import DbSession
 from kizuna.platform.web.templating import language_of, render
 from kizuna.playbooks import service
@@ -21,10 +22,23 @@ from kizuna.tasks.models import DEFAULT_DAILY_TASK_BUDGET
 from kizuna.tasks.service import workload
 
 router = APIRouter(include_in_schema=False)
+#: run-log rows on a page
+RUNS_PER_PAGE = 50
+PAGE = Query(1, ge=1, le=MAX_PAGE)
+
+
+def _runs(session: Session, *, key: str | None, page: int) -> dict[str, Any]:
+    """One page of the run log (every playbook's, or ``key``'s) with its pager's numbers; past the last: the last."""
+    found = service.page_run_log(session, key=key, paging=Paging(page, RUNS_PER_PAGE))
+    shown = Paging(page, RUNS_PER_PAGE).within(found.total)
+    if shown.page != page:
+        found = service.page_run_log(session, key=key, paging=shown)
+    base = "/playbooks?" if key is None else f"/playbooks/{key}?"
+    return {"runs": found.items, "runs_total": found.total, "page": found.page, "pages": found.pages, "runs_base": base}
 
 
 @router.get("/playbooks", response_class=HTMLResponse)
-def playbooks(request: Request, session: Session = DbSession) -> Response:
+def playbooks(request: Request, page: int = PAGE, session: Session = DbSession) -> Response:
     language = language_of(request)
     return render(
         request,
@@ -34,7 +48,7 @@ def playbooks(request: Request, session: Session = DbSession) -> Response:
             "titles": service.playbook_titles(session, language=language),
             "workload": workload(session, today=today()),
             "default_budget": DEFAULT_DAILY_TASK_BUDGET,
-            "runs": service.run_log(session, limit=50),
+            **_runs(session, key=None, page=page),
         },
     )
 
@@ -48,7 +62,7 @@ def import_playbook_library(
 
 
 @router.get("/playbooks/{key}", response_class=HTMLResponse)
-def playbook_editor(request: Request, key: str, session: Session = DbSession) -> Response:
+def playbook_editor(request: Request, key: str, page: int = PAGE, session: Session = DbSession) -> Response:
     return render(
         request,
         "playbooks/playbook_editor.html",
@@ -56,7 +70,7 @@ def playbook_editor(request: Request, key: str, session: Session = DbSession) ->
             "key": key,
             "titles": service.playbook_titles(session, language=language_of(request)),
             "yaml_text": service.export_playbook(session, key=key),
-            "runs": service.run_log(session, key=key, limit=50),
+            **_runs(session, key=key, page=page),
             "result": None,
             "error": None,
         },
@@ -95,7 +109,7 @@ def playbook_check(
             "key": key,
             "titles": service.playbook_titles(session, language=language_of(request)),
             "yaml_text": yaml_text,
-            "runs": service.run_log(session, key=key, limit=50),
+            **_runs(session, key=key, page=1),
             "result": result,
             "error": error,
         },

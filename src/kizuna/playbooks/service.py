@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
+from kizuna.platform.paging import Page, Paging, count_rows
 from kizuna.platform.queue import insert_ignoring_duplicates
 from kizuna.playbooks import priority
 from kizuna.playbooks import schemas as s
@@ -453,10 +454,7 @@ def evaluate_playbook(
 # --- the run log -------------------------------------------------------------------------------------------------
 
 
-def run_log(
-    session: Session, *, key: str | None = None, account_id: int | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """The newest run-log rows, each with its account's outcome and what its jobs did."""
+def _run_log_query(key: str | None, account_id: int | None) -> Select[PlaybookRunAccount, PlaybookRun, str]:
     stmt = (
         select(PlaybookRunAccount, PlaybookRun, Playbook.key)
         .join(PlaybookRun, PlaybookRun.id == PlaybookRunAccount.run_id)
@@ -466,7 +464,24 @@ def run_log(
         stmt = stmt.where(Playbook.key == key)
     if account_id:
         stmt = stmt.where(PlaybookRunAccount.account_id == account_id)
-    rows = session.execute(stmt.order_by(PlaybookRunAccount.id.desc()).limit(limit)).all()
+    return stmt.order_by(PlaybookRunAccount.id.desc())
+
+
+def page_run_log(session: Session, *, key: str | None = None, paging: Paging) -> Page[dict[str, Any]]:
+    """One page of the run log (newest first; of one playbook with ``key``) and how many rows it holds in all."""
+    rows = run_log(session, key=key, limit=paging.per_page, offset=paging.offset)
+    total = len(rows) if paging.page == 1 and len(rows) < paging.per_page else None
+    if total is None:
+        total = count_rows(session, _run_log_query(key, None))
+    return Page(items=rows, total=total, page=paging.page, per_page=paging.per_page)
+
+
+def run_log(
+    session: Session, *, key: str | None = None, account_id: int | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The newest run-log rows (``limit`` of them from ``offset``), each with its account's outcome and what its jobs
+    did."""
+    rows = session.execute(_run_log_query(key, account_id).limit(limit).offset(offset)).all()
     account_ids = sorted({entry.account_id for entry, _run, _key in rows})
     names = {i: n for i, n in session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))}
     jobs = _jobs_of_firings(session, account_ids=account_ids, firing_keys={entry.firing_key for entry, _, _ in rows})

@@ -17,6 +17,7 @@ from kizuna.auth.deps import current_principal
 from kizuna.auth.service import Principal
 from kizuna.kpis import service as kpis_service
 from kizuna.platform.clock import today
+from kizuna.platform.paging import Paging
 from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, Id
 from kizuna.platform.web.exports import export_response
@@ -42,8 +43,9 @@ def _id_or_none(text: str | None) -> int | None:
 
 
 def _pages(total: int, page: int) -> tuple[int, int]:
-    pages = max(1, -(-total // PER_PAGE))
-    return min(page, pages), pages
+    """The page to show of ``total`` rows (past the last: the last) and how many pages there are."""
+    shown = Paging(page, PER_PAGE).within(total)
+    return shown.page, shown.pages(total)
 
 
 def _renewals_on_page(
@@ -58,6 +60,7 @@ def _renewals_on_page(
     )
     return {
         "rows": rows,
+        "total": forecast["renewals"],
         "forecast": forecast,
         "horizon_days": horizon_days,
         "horizons": sorted({*HORIZONS, horizon_days}),
