@@ -60,6 +60,7 @@ from kizuna.ltv import pages as ltv_pages
 from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
 from kizuna.platform.web.navigation import NavLink
+from kizuna.playbooks import api as playbooks_api
 from kizuna.playbooks import cli as playbooks_cli
 from kizuna.playbooks import jobs as playbooks_jobs
 from kizuna.playbooks import pages as playbooks_pages
@@ -224,7 +225,7 @@ DOMAINS: tuple[Domain, ...] = (
     # last: playbook triggers read what every step before stored
     Domain(
         "playbooks",
-        pages=(playbooks_pages.router,),
+        pages=(playbooks_pages.router, playbooks_api.router),
         commands=(playbooks_cli.register,),
         refresh=Step("playbooks", playbooks_jobs.refresh),
         nav=(NavLink("operations", "/playbooks", "nav.playbooks"),),
