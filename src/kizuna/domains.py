@@ -30,6 +30,8 @@ from kizuna.assistants import cli as assistants_cli
 from kizuna.audit import pages as audit_pages
 from kizuna.auth import pages as auth_pages
 from kizuna.auth import public as auth_public
+from kizuna.connectors import cli as connectors_cli
+from kizuna.connectors import pages as connectors_pages
 from kizuna.customer360 import pages as customer360_pages
 from kizuna.customer360 import reports as customer360_reports
 from kizuna.dashboard import pages as dashboard_pages
@@ -99,6 +101,8 @@ class Domain:
     public: Sequence[APIRouter] = ()
     admin: Sequence[APIRouter] = ()
     commands: Sequence[Callable[[typer.Typer], None]] = ()
+    #: ``kizuna connect <vendor>`` set-ups: each adds its commands to the ``connect`` group
+    connect: Sequence[Callable[[typer.Typer], None]] = ()
     refresh: Step | None = None
     nav: Sequence[NavLink] = ()
 
@@ -221,6 +225,12 @@ DOMAINS: tuple[Domain, ...] = (
         nav=(NavLink("voice", "/surveys", "nav.surveys"),),
     ),
     Domain("tracking", public=(tracking_api.router,)),
+    Domain(
+        "connectors",
+        admin=(connectors_pages.router,),
+        connect=(connectors_cli.register_connect,),
+        nav=(NavLink("admin", "/connectors", "connectors.nav", admin=True),),
+    ),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored
     Domain(

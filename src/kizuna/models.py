@@ -8,6 +8,7 @@ from kizuna.activities.models import Activity
 from kizuna.audit.models import AuditEntry
 from kizuna.auth.models import ApiKey, LoginAttempt, SavedView, User, UserSession
 from kizuna.billing.models import FxRate, Invoice, Payment, Plan, Product, Subscription
+from kizuna.connectors.models import ConnectorRun, ReceivedEvent, SyncCursor
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
@@ -49,6 +50,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "ConnectorRun",
     "Contact",
     "ExpansionSignal",
     "FxRate",
@@ -78,6 +80,7 @@ __all__ = [
     "PlaybookRunAccount",
     "PlaybookVersion",
     "Product",
+    "ReceivedEvent",
     "Renewal",
     "RiskModel",
     "RiskScore",
@@ -90,6 +93,7 @@ __all__ = [
     "SurveyFollowUp",
     "SurveyInvitation",
     "SurveyResponse",
+    "SyncCursor",
     "Task",
     "TeamMember",
     "Ticket",

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         "separate `kizuna worker` runs it.",
     )
 
+    connector_sync_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="Minutes between two incremental pulls of a connected billing or CRM system.",
+    )
+
     sqlite_busy_timeout: float = Field(
         default=30.0,
         gt=0,

@@ -48,9 +48,16 @@ def build_app() -> typer.Typer:
 
     core.register(app)
     web_cli.register(app)
+    connect = typer.Typer(
+        help="Link kizuna to the billing, CRM, chat and mail systems a team runs (credentials, sync, status).",
+        no_args_is_help=True,
+    )
+    app.add_typer(connect, name="connect")
     for domain in DOMAINS:
         for register in domain.commands:
             register(app)
+        for register in domain.connect:
+            register(connect)
     return app
 
 

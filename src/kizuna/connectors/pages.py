@@ -1,0 +1,45 @@
+"""``/connectors`` for administrators: every connected system's last run, counts, rejects and next run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from kizuna.connectors import credentials, service
+from kizuna.errors import NotFound
+from kizuna.platform.web.deps import DbSession, settings_of
+from kizuna.platform.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def next_run(row: service.ConnectorStatus, every: dt.timedelta) -> dt.datetime | None:
+    """When the scheduler pulls a configured vendor next: its last pull or back-fill plus the interval."""
+    run = row.last_run
+    if not row.configured or run is None or run.kind not in ("pull", "backfill"):
+        return None
+    return run.started_at + every
+
+
+@router.get("/connectors", response_class=HTMLResponse)
+def connectors(request: Request, session: Session = DbSession) -> Response:
+    settings = settings_of(request)
+    every = dt.timedelta(minutes=settings.connector_sync_minutes)
+    rows = service.status(session, configured=credentials.configured(settings))
+    return render(
+        request,
+        "connectors/connectors.html",
+        {"rows": rows, "next_run": {r.vendor: next_run(r, every) for r in rows}},
+    )
+
+
+@router.get("/connectors/{vendor}", response_class=HTMLResponse)
+def connector(request: Request, vendor: str, session: Session = DbSession) -> Response:
+    settings = settings_of(request)
+    runs = service.recent_runs(session, vendor=vendor)
+    if not runs and vendor not in credentials.configured(settings):
+        raise NotFound(f"no connector {vendor!r}", vendor=vendor)
+    return render(request, "connectors/connector.html", {"vendor": vendor, "runs": runs})

@@ -1,0 +1,158 @@
+"""The run log, received events and cursors every connector writes through. Functions flush, never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kizuna.audit.service import record_audit
+from kizuna.connectors.models import ConnectorRun, ReceivedEvent, RunStatus, SyncCursor
+from kizuna.db import utcnow
+
+#: rejects kept in full per run; the count says how many there were in all
+REJECTS_KEPT = 200
+
+
+@dataclass
+class RunLog:
+    """What one run did, gathered while it runs and written by :func:`finish_run`."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def reject(self, record: str, field_name: str | None, value: object, reason: str) -> None:
+        """A vendor record that could not become a hub row: which record, which field, the value and why."""
+        self.count("rejected")
+        if len(self.rejects) < REJECTS_KEPT:
+            shown = None if value is None else str(value)[:200]
+            self.rejects.append({"record": record, "field": field_name, "value": shown, "reason": reason})
+
+
+def start_run(session: Session, *, vendor: str, kind: str) -> ConnectorRun:
+    run = ConnectorRun(vendor=vendor, kind=kind, status=RunStatus.running, counts={}, rejects=[])
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    session: Session, run: ConnectorRun, log: RunLog, *, actor: str, error: str | None = None
+) -> ConnectorRun:
+    """Close ``run`` with its counts and rejects (and ``error`` when it failed), and write its audit row."""
+    run.finished_at = utcnow()
+    run.counts = dict(log.counts)
+    run.rejects = list(log.rejects)
+    run.error = error
+    if error is not None:
+        run.status = RunStatus.failed
+    else:
+        run.status = RunStatus.partial if log.counts.get("rejected") else RunStatus.succeeded
+    record_audit(
+        session,
+        actor=actor,
+        action="sync",
+        entity="connector_run",
+        entity_id=run.id,
+        after={"vendor": run.vendor, "kind": run.kind, "status": run.status, "counts": run.counts},
+    )
+    session.flush()
+    return run
+
+
+def receive_once(
+    session: Session, *, vendor: str, event_id: str, event_type: str, occurred_at: dt.datetime | None
+) -> bool:
+    """Record that ``vendor``'s event ``event_id`` is being acted on; False when it was already (a redelivery).
+
+    Call it in the same transaction as the event's effect: if the effect rolls back, so does the record, and the
+    vendor's retry acts again; if it commits, every later delivery of the same event is ignored."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(ReceivedEvent)
+        .values(vendor=vendor, event_id=event_id, event_type=event_type, occurred_at=occurred_at, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["vendor", "event_id"])
+        .returning(ReceivedEvent.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def cursor(session: Session, *, vendor: str, stream: str) -> str | None:
+    """Where ``vendor``'s ``stream`` resumes (None: from the beginning)."""
+    return session.scalar(select(SyncCursor.position).where(SyncCursor.vendor == vendor, SyncCursor.stream == stream))
+
+
+def save_cursor(session: Session, *, vendor: str, stream: str, position: str | None) -> None:
+    """Move ``vendor``'s ``stream`` cursor; in the same transaction as the rows read up to it."""
+    row = session.scalar(select(SyncCursor).where(SyncCursor.vendor == vendor, SyncCursor.stream == stream))
+    if row is None:
+        session.add(SyncCursor(vendor=vendor, stream=stream, position=position))
+    else:
+        row.position = position
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    """One vendor on the status page."""
+
+    vendor: str
+    configured: bool
+    last_run: ConnectorRun | None
+    runs: int
+    events: int
+    last_event_at: dt.datetime | None
+
+
+def status(session: Session, *, configured: list[str]) -> list[ConnectorStatus]:
+    """Every vendor that is configured or has run: its last run, number of runs and of events received."""
+    per_vendor = select(ConnectorRun.vendor, func.count()).group_by(ConnectorRun.vendor)
+    runs: dict[str, int] = {vendor: n for vendor, n in session.execute(per_vendor)}
+    events = {
+        vendor: (n, last)
+        for vendor, n, last in session.execute(
+            select(ReceivedEvent.vendor, func.count(), func.max(ReceivedEvent.received_at)).group_by(
+                ReceivedEvent.vendor
+            )
+        )
+    }
+    vendors = sorted(set(configured) | set(runs) | set(events))
+    out = []
+    for vendor in vendors:
+        last = session.scalar(
+            select(ConnectorRun)
+            .where(ConnectorRun.vendor == vendor)
+            .order_by(ConnectorRun.started_at.desc(), ConnectorRun.id.desc())
+            .limit(1)
+        )
+        n_events, last_event = events.get(vendor, (0, None))
+        out.append(
+            ConnectorStatus(
+                vendor=vendor,
+                configured=vendor in configured,
+                last_run=last,
+                runs=runs.get(vendor, 0),
+                events=n_events,
+                last_event_at=last_event,
+            )
+        )
+    return out
+
+
+def recent_runs(session: Session, *, vendor: str, limit: int = 50) -> list[ConnectorRun]:
+    return list(
+        session.scalars(
+            select(ConnectorRun)
+            .where(ConnectorRun.vendor == vendor)
+            .order_by(ConnectorRun.started_at.desc(), ConnectorRun.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,1 @@
+from tests.web.fixtures import _world_template, world  # noqa: F401
