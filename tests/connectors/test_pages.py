@@ -23,7 +23,7 @@ def test_the_status_page_shows_each_system_last_run_and_rejects(world: WebWorld)
     page = admin.get("/connectors")
     assert page.status_code == 200
     rows = page.text.split('id="connectors"')[1]
-    assert "stripe" in rows and "設定済み" in rows and "一部取り込めず" in rows and "過去分の取り込み" in rows
+    assert "Stripe" in rows and "設定済み" in rows and "一部取り込めず" in rows and "過去分の取り込み" in rows
     assert "sk_test" not in page.text  # credentials never shown
     assert problems(page.text, "ja") == []
     detail = admin.get("/connectors/stripe")

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from kizuna.accounts.models import Account
 from kizuna.auth import service as auth_service
 from kizuna.cli import build_app
+from kizuna.connectors import service as connectors_service
 from kizuna.imports.models import ImportRun
 from kizuna.knowledge import service as knowledge_service
 from kizuna.playbooks.models import Playbook
@@ -97,7 +98,10 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
                 kind="nps",
                 account_filter=[{"field": "touch_tier", "eq": "high"}],
             )
+            synced = connectors_service.start_run(session, vendor="stripe", kind="backfill")
+            connectors_service.finish_run(session, synced, connectors_service.RunLog(), actor="test")
             found = {
+                "vendor": synced.vendor,
                 "article_id": article.id,
                 "campaign_id": campaign.id,
                 "account_id": session.scalars(select(Account.id).order_by(Account.id)).first(),

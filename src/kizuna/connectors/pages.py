@@ -10,10 +10,18 @@ from sqlalchemy.orm import Session
 
 from kizuna.connectors import credentials, service
 from kizuna.errors import NotFound
+from kizuna.platform.web import i18n
 from kizuna.platform.web.deps import DbSession, settings_of
-from kizuna.platform.web.templating import render
+from kizuna.platform.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def vendor_name(language: str, vendor: str) -> str:
+    """The system's name as its maker writes it (``connectors.vendor.<vendor>``); the vendor's key for one the
+    catalogue does not know yet."""
+    key = f"connectors.vendor.{vendor}"
+    return i18n.translate(language, key) if key in i18n.catalogue(language) else vendor
 
 
 def next_run(row: service.ConnectorStatus, every: dt.timedelta) -> dt.datetime | None:
@@ -32,7 +40,11 @@ def connectors(request: Request, session: Session = DbSession) -> Response:
     return render(
         request,
         "connectors/connectors.html",
-        {"rows": rows, "next_run": {r.vendor: next_run(r, every) for r in rows}},
+        {
+            "rows": rows,
+            "next_run": {r.vendor: next_run(r, every) for r in rows},
+            "vendor_name": lambda v: vendor_name(language_of(request), v),
+        },
     )
 
 
@@ -42,4 +54,6 @@ def connector(request: Request, vendor: str, session: Session = DbSession) -> Re
     runs = service.recent_runs(session, vendor=vendor)
     if not runs and vendor not in credentials.configured(settings):
         raise NotFound(f"no connector {vendor!r}", vendor=vendor)
-    return render(request, "connectors/connector.html", {"vendor": vendor, "runs": runs})
+    return render(
+        request, "connectors/connector.html", {"vendor": vendor_name(language_of(request), vendor), "runs": runs}
+    )
