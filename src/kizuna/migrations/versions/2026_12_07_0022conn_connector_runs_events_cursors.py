@@ -1,7 +1,7 @@
 """connectors: sync runs, vendor events received once, incremental cursors
 
-Revision ID: 0021conn
-Revises: 0020hsidx
+Revision ID: 0022conn
+Revises: 0021fx
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import kizuna.db
 
-revision: str = "0021conn"
-down_revision: str | Sequence[str] | None = "0020hsidx"
+revision: str = "0022conn"
+down_revision: str | Sequence[str] | None = "0021fx"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
