@@ -111,6 +111,7 @@ def test_an_import_while_another_process_writes_waits_for_it_instead_of_failing(
             conn.execute("INSERT INTO busy_elsewhere VALUES (1)")
             conn.execute("COMMIT")
             writes[0] += 1
+            stop.wait(0.005)  # a pause, as between a scheduler's writes (a loop without one starves any waiter)
         conn.close()
 
     thread = threading.Thread(target=another_writer)
