@@ -121,6 +121,6 @@ def test_an_import_while_another_process_writes_waits_for_it_instead_of_failing(
     finally:
         stop.set()
         thread.join()
-    assert writes[0] > 10
+    assert writes[0] >= 3  # the other process did write meanwhile
     assert [code for code, _ in results] == [0, 0, 0], results[0][1][-500:]
     assert "imported 300" in results[0][1] and "unchanged 300" in results[2][1]
