@@ -53,15 +53,27 @@ def test_the_page_shows_the_stored_model_card_and_backtest(demo_app: DemoApp, cl
             model = service.active_model(session)
             assert model is not None
             metrics = {row["method"]: row for row in model.metrics["metrics"]}
+            card = model.metrics["model_card"]
     finally:
         rt.close()
+    # the API gives the same stored numbers
+    api = client.get("/api/v1/risk/report").json()["backtest"]
+    assert api["metrics"] == model.metrics["metrics"] and api["model_card"] == card
     for language, heading in (("ja", "モデルカード"), ("en", "Model card")):
         client.cookies.set(LANGUAGE_COOKIE, language)
         html = client.get("/risk").text
         assert heading in html
         # the figures are the stored backtest's: the model, the health score and the baseline side by side
-        for method in ("model", "baseline"):
+        for method in ("model", "previous", "baseline"):
             assert f"{metrics[method]['roc_auc']:.3f}" in html, (language, method)
+        # the model card says which behaviour it kept by backtested value, and how it was calibrated
+        if "skipped" in card["fit"]:  # a small demo: too few churned accounts for a split inside training
+            assert 'id="risk-selection-skipped"' in html and 'id="risk-selection"' not in html
+        else:
+            assert 'id="risk-selection"' in html
+            cal = card["fit"]["calibration"]
+            assert f"{cal['brier_before']:.4f}" in html and f"{cal['brier_after']:.4f}" in html
+            assert ("Platt校正" if language == "ja" else "Platt scaling") in html
         health = next(m for m in metrics if m.startswith("health"))
         assert f"{metrics[health]['brier']:.4f}" in html
         assert ("ヘルススコア (総合ヘルス)" if language == "ja" else "Health score (Overall health)") in html

@@ -86,6 +86,17 @@ def test_refresh_scores_health_and_risk_and_the_cli_reports_them(
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
     assert len(report["top"]) == 5 and report["top"][0]["probability"] >= report["top"][-1]["probability"]
+    # the plain report prints the stored backtest (model, previous model, baseline, health) and the model card
+    out = CliRunner().invoke(app, [*data, "risk", "report", "--top", "3"])
+    assert out.exit_code == 0, out.output
+    for row in report["backtest"]["metrics"]:
+        assert f"ROC-AUC {row['roc_auc']:.3f}" in out.output, row["method"]
+    fit = report["backtest"]["model_card"]["fit"]
+    if "calibration" in fit:
+        cal = fit["calibration"]
+        assert f"Brier {cal['brier_before']:.4f} -> {cal['brier_after']:.4f}" in out.output
+    else:
+        assert fit["skipped"] in out.output
     out = CliRunner().invoke(app, [*data, "health", "explain", str(account_id)])
     assert out.exit_code == 0, out.output
     explained = json.loads(out.output)

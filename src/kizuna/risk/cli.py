@@ -109,6 +109,8 @@ def register(app: typer.Typer) -> None:
         if kept:
             typer.echo("kept by backtested value (ROC-AUC lost when shuffled on held-out dates):")
             typer.echo("  " + ", ".join(f"{s['family']} {s['auc_drop']:+.4f}" for s in kept))
+        if (card.get("fit") or {}).get("skipped"):
+            typer.echo(f"no feature selection or calibration: {card['fit']['skipped']}")
         cal = (card.get("fit") or {}).get("calibration")
         if cal:
             typer.echo(

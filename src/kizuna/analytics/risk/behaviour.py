@@ -14,6 +14,8 @@ before it), with windows counted in whole UTC days before *t*:
                           when younger (tenure-normalised: a young account is held to its own short history)
 ``ev__<e>__share30``      share of *e* among all events of the last 30 days (the ratio between event types)
 ``ev__<e>__since``        days since the last *e* (181 when none in the last 180 days)
+``ev__<e>__trend90``      log((n90 + 1) / (n90 of the 90 days before + 1)): the quarter against the one before
+``ev__<e>__recent7``      log((n7 x 30 / 7 + 1) / (n30 + 1)): the last week against the month's pace
 
 and over all event types: ``ev_all__n30``, ``ev_all__trend30``, ``ev_all__days30`` (active days),
 ``ev_all__breadth30`` (event types used in the last 30 days), ``ev_all__breadth_change`` (against the 30 days
@@ -44,7 +46,8 @@ LOOKBACK_DAYS = 180
 WINDOW_DAYS = 30
 PREFIX = "ev__"
 ALL_PREFIX = "ev_all__"
-STATS = ("n30", "days30", "per_day30", "per_seat30", "trend30", "vs_base", "share30", "since")
+STATS = ("n30", "days30", "per_day30", "per_seat30", "trend30", "vs_base", "share30", "since", "trend90", "recent7")
+COUNT_COLUMNS = ("n7", "n30", "n_prev30", "n90", "n180", "days30", "since")
 ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
 
 
@@ -87,13 +90,14 @@ def event_counts(
 ) -> pd.DataFrame:
     """Per account, sample date and event type: counts and active days in the look-back windows (one Ibis query).
 
-    Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n30``, ``n_prev30``, ``n180``, ``days30`` and
-    ``since`` (days since the last event of the type within :data:`LOOKBACK_DAYS`); only combinations with an event.
+    Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n7``, ``n30``, ``n_prev30``, ``n90``, ``n180``,
+    ``days30`` and ``since`` (days since the last event of the type within :data:`LOOKBACK_DAYS`); only the
+    combinations with an event.
     """
     import ibis
 
     if not dates:
-        return pd.DataFrame(columns=["account_id", "as_of", "event_name", "n30", "n_prev30", "n180", "days30", "since"])
+        return pd.DataFrame(columns=["account_id", "as_of", "event_name", *COUNT_COLUMNS])
     last = max(dates)
     first = min(dates) - dt.timedelta(days=LOOKBACK_DAYS)
     events = tables["events"]
@@ -118,15 +122,17 @@ def event_counts(
     previous = (age > WINDOW_DAYS) & (age <= 2 * WINDOW_DAYS)
     zero = ibis.literal(0, "int64")
     agg = joined.group_by("account_id", "as_of", "event_name").aggregate(
+        n7=ibis.ifelse(age <= 7, joined.n, zero).sum(),
         n30=ibis.ifelse(recent, joined.n, zero).sum(),
         n_prev30=ibis.ifelse(previous, joined.n, zero).sum(),
+        n90=ibis.ifelse(age <= 3 * WINDOW_DAYS, joined.n, zero).sum(),
         n180=joined.n.sum(),
         days30=ibis.ifelse(recent, 1, 0).cast("int64").sum(),
         since=age.min(),
     )
     out = agg.to_pandas()
     out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
-    for col in ("n30", "n_prev30", "n180", "days30", "since"):
+    for col in COUNT_COLUMNS:
         out[col] = out[col].astype("int64")
     return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
 
@@ -210,6 +216,8 @@ def behaviour_features(
         n30 = m["n30"].fillna(0).to_numpy(dtype=float)
         prev = m["n_prev30"].fillna(0).to_numpy(dtype=float)
         n180 = m["n180"].fillna(0).to_numpy(dtype=float)
+        n7 = m["n7"].fillna(0).to_numpy(dtype=float)
+        n90 = m["n90"].fillna(0).to_numpy(dtype=float)
         since = m["since"].fillna(LOOKBACK_DAYS + 1).to_numpy(dtype=float)
         key = slug(name)
         if key in per_type:  # two names of one slug: one family
@@ -217,6 +225,8 @@ def behaviour_features(
             got["n30"] += n30
             got["prev"] += prev
             got["n180"] += n180
+            got["n7"] += n7
+            got["n90"] += n90
             got["days30"] = np.maximum(got["days30"], m["days30"].fillna(0).to_numpy(dtype=float))
             got["since"] = np.minimum(got["since"], since)
         else:
@@ -224,6 +234,8 @@ def behaviour_features(
                 "n30": n30,
                 "prev": prev,
                 "n180": n180,
+                "n7": n7,
+                "n90": n90,
                 "days30": m["days30"].fillna(0).to_numpy(dtype=float),
                 "since": since,
             }
@@ -245,6 +257,8 @@ def behaviour_features(
             columns[p + "vs_base"] = np.log((v["n30"] + 1.0) / (window_rate + 1.0))
             columns[p + "share30"] = np.where(total30 > 0, v["n30"] / np.maximum(total30, 1), np.nan)
             columns[p + "since"] = v["since"]
+            columns[p + "trend90"] = np.log((v["n90"] + 1.0) / (v["n180"] - v["n90"] + 1.0))
+            columns[p + "recent7"] = np.log((v["n7"] * WINDOW_DAYS / 7 + 1.0) / (v["n30"] + 1.0))
     columns[ALL_PREFIX + "n30"] = total30
     columns[ALL_PREFIX + "trend30"] = np.log((total30 + 1.0) / (total_prev + 1.0))
     columns[ALL_PREFIX + "days30"] = all_days30

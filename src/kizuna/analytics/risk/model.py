@@ -143,7 +143,7 @@ class ChurnRiskModel:
     def fit(self, samples: pd.DataFrame, churned: npt.ArrayLike | None = None) -> ChurnRiskModel:
         """Fit on a sample frame (features, ``as_of`` and, unless given apart, a ``churned`` column). Returns self."""
         from kizuna.analytics.churn.evaluation import calibration_table
-        from kizuna.analytics.risk.selection import Calibrator, inner_split, permutation_value
+        from kizuna.analytics.risk.selection import MIN_AUC_DROP, Calibrator, inner_split, permutation_value
 
         if churned is not None:
             samples = samples.assign(churned=np.asarray(churned))
@@ -170,7 +170,7 @@ class ChurnRiskModel:
                     present,
                     random_state=self.random_state,
                 )
-                value["kept"] = value["auc_drop"] > 0
+                value["kept"] = value["auc_drop"] >= MIN_AUC_DROP
                 if not value["kept"].any():  # nothing helps on later dates: keep the best family rather than none
                     value.loc[0, "kept"] = True
                 self.selection_ = value

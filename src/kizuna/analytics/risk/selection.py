@@ -29,6 +29,9 @@ from kizuna.analytics.risk.behaviour import ALL_PREFIX, behaviour_event
 
 #: share of the training sample dates held out for selection and calibration
 INNER_SHARE = 0.3
+#: the held-out ROC-AUC a family must cost when shuffled to be kept: a tenth of a point; smaller drops are within what
+#: reshuffling alone moves the ROC-AUC of a few thousand samples
+MIN_AUC_DROP = 0.001
 #: fewest churned samples in each part of the inner split for it to judge anything
 MIN_POSITIVES = 10
 
