@@ -74,3 +74,20 @@ def test_every_builtin_scorecard_can_be_backtested(name: str) -> None:
     assert list(result.by_band["band"]) == ["red", "yellow", "green"]
     if name == "onboarding":
         assert (result.samples.merge(samples, on=["account_id", "as_of"])["tenure_days"] <= 180).all()
+
+
+def test_a_history_scored_in_one_pass_equals_each_date_scored_alone() -> None:
+    from kizuna.analytics.scoring.backtest import score_history
+    from kizuna.analytics.scoring.scoring import score_accounts
+
+    samples, _ = shared_samples()
+    card = scorecards()["overall"]
+    shuffled = samples.sample(frac=1.0, random_state=3)  # dates interleaved: scored by date, each in frame order
+    history = score_history(shuffled, card)
+    by_date = []
+    for day, frame in shuffled.groupby("as_of", sort=True):
+        scores, _ = score_accounts(frame, card)
+        by_date.append(scores.drop(columns="missing").assign(as_of=day))
+    expected = pd.concat(by_date, ignore_index=True)[["account_id", "as_of", "score", "band", "known_weight"]]
+    assert history["as_of"].nunique() > 5 and history["band"].eq("red").any()
+    pd.testing.assert_frame_equal(history, expected)

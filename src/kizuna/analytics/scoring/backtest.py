@@ -19,7 +19,7 @@ import pandas as pd
 from kizuna.analytics.churn.evaluation import ranking_metrics
 from kizuna.analytics.churn.labels import churn_labels
 from kizuna.analytics.scoring.scorecard import BANDS, Scorecard
-from kizuna.analytics.scoring.scoring import score_accounts
+from kizuna.analytics.scoring.scoring import score_values
 
 
 @dataclass
@@ -46,15 +46,14 @@ class ScorecardBacktest:
 
 def score_history(measures: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
     """Score a stacked measure frame (``account_id``, ``as_of``, measures...): ``account_id``, ``as_of``, ``score``,
-    ``band``, ``known_weight``."""
-    parts = []
-    for day, frame in measures.groupby("as_of", sort=True):
-        scores, _ = score_accounts(frame, scorecard)
-        scores.insert(1, "as_of", day)
-        parts.append(scores.drop(columns="missing"))
-    if not parts:
+    ``band``, ``known_weight``, by date then in the frame's order (every date scored in one pass: a score reads its
+    own row only)."""
+    if measures.empty:
         return pd.DataFrame(columns=["account_id", "as_of", "score", "band", "known_weight"])
-    return pd.concat(parts, ignore_index=True)
+    ordered = measures.sort_values("as_of", kind="stable")
+    scores = score_values(ordered, scorecard)
+    scores.insert(1, "as_of", ordered["as_of"].to_numpy())
+    return scores
 
 
 def backtest_scorecard(

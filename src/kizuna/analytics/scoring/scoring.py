@@ -57,28 +57,7 @@ def score_accounts(measures: pd.DataFrame, scorecard: Scorecard) -> tuple[pd.Dat
         raise InvalidInput("measure frame has no 'account_id' column", column="account_id")
     n = len(measures)
     account_ids = measures["account_id"].to_numpy()
-    weights = np.array([m.weight for m in scorecard.measures], dtype=float)
-    weights = weights / weights.sum()
-    values = (
-        np.column_stack(
-            [
-                pd.to_numeric(measures[m.source], errors="coerce").to_numpy(dtype=float)
-                if m.source in measures.columns
-                else np.full(n, np.nan)
-                for m in scorecard.measures
-            ]
-        )
-        if n
-        else np.empty((0, len(scorecard.measures)))
-    )
-    points = np.column_stack([m.points(values[:, i]) for i, m in enumerate(scorecard.measures)]) if n else values
-    known = ~np.isnan(points)
-    known_weight = (known * weights).sum(axis=1) if n else np.empty(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        effective = np.where(known, weights, 0.0) / known_weight[:, None] if n else values
-    effective[~np.isfinite(effective)] = 0.0
-    contribution = np.where(known, np.nan_to_num(points) * effective, 0.0)
-    score = np.where(known_weight > 0, contribution.sum(axis=1), np.nan) if n else np.empty(0)
+    values, points, known, weights, known_weight, effective, contribution, score = _score(measures, scorecard)
     names = [m.name for m in scorecard.measures]
     scores = pd.DataFrame(
         {
@@ -105,6 +84,51 @@ def score_accounts(measures: pd.DataFrame, scorecard: Scorecard) -> tuple[pd.Dat
         columns=CONTRIBUTION_COLUMNS,
     )
     return scores, contributions
+
+
+def _score(measures: pd.DataFrame, scorecard: Scorecard) -> tuple[np.ndarray, ...]:
+    """Row by row (each account's score depends on its own row only): the measure values, their points, which are
+    known, the nominal weights, the known share of the weight, the effective weights, the contributions, the score."""
+    n = len(measures)
+    weights = np.array([m.weight for m in scorecard.measures], dtype=float)
+    weights = weights / weights.sum()
+    values = (
+        np.column_stack(
+            [
+                pd.to_numeric(measures[m.source], errors="coerce").to_numpy(dtype=float)
+                if m.source in measures.columns
+                else np.full(n, np.nan)
+                for m in scorecard.measures
+            ]
+        )
+        if n
+        else np.empty((0, len(scorecard.measures)))
+    )
+    points = np.column_stack([m.points(values[:, i]) for i, m in enumerate(scorecard.measures)]) if n else values
+    known = ~np.isnan(points)
+    known_weight = (known * weights).sum(axis=1) if n else np.empty(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = np.where(known, weights, 0.0) / known_weight[:, None] if n else values
+    effective[~np.isfinite(effective)] = 0.0
+    contribution = np.where(known, np.nan_to_num(points) * effective, 0.0)
+    score = np.where(known_weight > 0, contribution.sum(axis=1), np.nan) if n else np.empty(0)
+    return values, points, known, weights, known_weight, effective, contribution, score
+
+
+def score_values(measures: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
+    """The scores of :func:`score_accounts` alone (``account_id``, ``score``, ``band``, ``known_weight``), for many
+    rows at once (a history of many dates): no per-measure contributions, no list of missing measures."""
+    if "account_id" not in measures.columns:
+        raise InvalidInput("measure frame has no 'account_id' column", column="account_id")
+    *_, known_weight, _effective, _contribution, score = _score(measures, scorecard)
+    return pd.DataFrame(
+        {
+            "account_id": measures["account_id"].to_numpy(),
+            "score": score,
+            "band": pd.Series(scorecard.band(score), dtype=object),
+            "known_weight": known_weight,
+        }
+    )
 
 
 def explain_change(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
