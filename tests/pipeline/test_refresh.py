@@ -102,3 +102,22 @@ def test_hub_tables_are_read_when_a_step_first_asks_and_then_shared(
         [n for n in ANALYTICS_TABLES if n not in ("accounts", "plans")],
     ]
     assert set(everything) == {*ANALYTICS_TABLES, "events"} and "external_id" in everything["subscriptions"].columns
+
+
+def test_each_step_reports_its_wall_time_and_its_cpu_time_apart(runtime: Runtime) -> None:
+    import time
+
+    def waiting(ctx: Any) -> dict[str, Any]:
+        time.sleep(0.3)  # waits for something else: wall time, no CPU
+        return {}
+
+    def working(ctx: Any) -> dict[str, Any]:
+        started = time.process_time()
+        while time.process_time() - started < 0.3:
+            pass
+        return {}
+
+    summary = refresh(runtime, [Step("kizuna_test_waiting", waiting), Step("kizuna_test_working", working)])
+    waited, worked = summary["kizuna_test_waiting"], summary["kizuna_test_working"]
+    assert waited["seconds"] >= 0.3 and waited["cpu_seconds"] < 0.1
+    assert worked["cpu_seconds"] >= 0.3 and worked["seconds"] >= worked["cpu_seconds"] - 0.05

@@ -7,6 +7,8 @@ domain's ``jobs.refresh(ctx) -> dict`` (a short summary for the CLI). Every step
 :class:`~kizuna.hub.context.RefreshContext`, so the hub tables are read once and shared; a step never calls back
 into this module.
 
+Each summary gets the step's wall time (``seconds``) and this process's CPU time (``cpu_seconds``).
+
 A step that cannot compute on the data there is (an empty hub, accounts without a paying line, too short a history)
 raises :class:`~kizuna.errors.NotEnoughData` or returns a summary with ``"skipped": reason``: it is *skipped*, its
 reason kept in its summary, and the later steps run. Any other exception is a bug and stops the refresh.
@@ -54,7 +56,7 @@ def refresh(
     for step in steps:
         if only and step.name not in only:
             continue
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             summary = _run_step(step, ctx)
         except NotEnoughData as exc:
@@ -62,8 +64,13 @@ def refresh(
         if "skipped" in summary:
             log.warning("refresh step %s skipped: %s", step.name, summary["skipped"])
         summary["seconds"] = round(time.perf_counter() - started, 2)
+        # this process's CPU time apart (child processes not counted): on a busy machine the wall time says how
+        # long the step waited for a core as much as how much work it did
+        summary["cpu_seconds"] = round(time.process_time() - cpu, 2)
         summaries[step.name] = summary
-        log.info("refresh step %s done in %.1f s", step.name, summary["seconds"])
+        log.info(
+            "refresh step %s done in %.1f s (%.1f s of CPU)", step.name, summary["seconds"], summary["cpu_seconds"]
+        )
     return summaries
 
 
