@@ -257,6 +257,10 @@ def test_trials_and_notices_on_the_dashboard_are_those_of_the_subscriptions(revi
     noticed = running[running.cancelled_at.map(lambda d: d is not None and not pd.isna(d) and d <= AS_OF)]
     with _client(review_app, language) as client:
         html = client.get("/").text
+        model = client.get("/api/v1/dashboard").json()["revenue_model"]
+    assert model["review_month"] == review.isoformat() and model["month"]["trials_started"] == len(trials)
+    # (a month with no notice has no stored figure)
+    assert (model["month_to_date"].get("churn_scheduled_customers") or 0) == noticed.account_id.nunique()
     tiles = re.search(r'id="revenue-model-tiles">(.*?)</div>\s*(?:<section|<h2|<div class="grid)', html, re.S)
     assert tiles is not None, "the demo has trials and notices: the section is shown"
     started = re.search(r'id="tile-trials">.*?<div class="tile-value">([^<]*)<', tiles.group(1), re.S)

@@ -122,6 +122,7 @@ def dashboard_json(
     filters: PortfolioFilter = Depends(portfolio_filter), session: Session = DbSession
 ) -> dict[str, Any]:
     p = service.portfolio(session, today=today(), filters=filters)
+    model = None if any(dataclasses.astuple(filters)) else review.revenue_model(session)
     return {
         "as_of": p.as_of.isoformat(),
         "currency": p.currency,
@@ -149,4 +150,14 @@ def dashboard_json(
             "median_time_to_value_days": p.onboarding.median_time_to_value_days,
         },
         "nps": {"score": p.nps, "responses": p.nps_responses},
+        # trials, pauses and notices of the last complete month and the month to date; each currency's own MRR
+        "revenue_model": None
+        if model is None or model.snapshot_as_of is None
+        else {
+            "currency": model.currency,
+            "review_month": model.review_month.isoformat() if model.review_month else None,
+            "month": model.month,
+            "month_to_date": model.mtd,
+            "currencies": model.currencies,
+        },
     }
