@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -82,3 +82,44 @@ def test_concurrent_postgres_workers_skip_each_others_rows(postgres_engine: Engi
     finally:
         with Session(postgres_engine) as cleanup, cleanup.begin():
             cleanup.execute(delete(PendingJob).where(PendingJob.idempotency_key.like(f"{prefix}:%")))
+
+
+def test_expired_leases_come_first_then_the_earliest_due(session: Session) -> None:
+    insert_ignoring_duplicates(session, PendingJob, _jobs("a", 2), key="idempotency_key")
+    held = _claim(session, "w1", NOW, limit=1)
+    insert_ignoring_duplicates(
+        session, PendingJob, _jobs("early", 1, run_after=NOW - dt.timedelta(hours=1)), key="idempotency_key"
+    )
+    later = NOW + LEASE + dt.timedelta(seconds=1)
+    first, second = _claim(session, "w2", later, limit=1), _claim(session, "w2", later, limit=1)
+    assert first == held  # its lease ran out: taken over before any new row
+    session.expire_all()
+    early = session.query(PendingJob).filter_by(idempotency_key="early:0").one()
+    assert second == [early.id]  # then the earliest due
+
+
+def test_a_claim_reads_an_index_range_not_a_sort_of_the_queue(sqlite_engine: Engine) -> None:
+    """41,000 queued messages on the 50,000-account demo: a claim that sorted them all held SQLite's write lock
+    50 ms at a time, back to back, and the web app's logins timed out behind it."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            statements.append((statement, parameters))
+
+    event.listen(sqlite_engine, "before_cursor_execute", capture)
+    try:
+        with Session(sqlite_engine) as session:
+            _claim(session, "w1", NOW, limit=1)
+            plan = [
+                str(row[-1])
+                for statement, parameters in statements
+                for row in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)  # type: ignore[arg-type]
+            ]
+            session.rollback()
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", capture)
+    # the due rows: a range of the (status, run_after, id) index in its order; only the in-flight rows whose lease
+    # ran out and the two cut lists are sorted
+    assert any("INDEX ix_pending_jobs_status_run_after_id (status=? AND run_after<?)" in step for step in plan), plan
+    assert not any(step.startswith("SCAN pending_jobs") for step in plan), plan

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,14 +54,18 @@ def claim(
 ) -> dict[int, int]:
     """Claim up to ``limit`` due rows of ``model`` (and meeting ``where``) for ``worker``; returns each claimed id
     with its fencing token (its ``attempts`` after the claim). The caller commits."""
-    claimable = or_(
-        and_(model.status == ready_status, due_column <= now),
-        and_(model.status == claimed_status, model.lease_until < now),
+    # Two index ranges -- leases that ran out first, then the earliest due rows -- each cut to ``limit`` before
+    # they meet: one OR over both made SQLite sort every queued row on each claim.
+    expired = select(model.id.label("id"), literal(0).label("rank"), model.lease_until.label("at")).where(
+        model.status == claimed_status, model.lease_until < now
     )
-    pick = select(model.id).where(claimable)
+    due = select(model.id.label("id"), literal(1).label("rank"), due_column.label("at")).where(
+        model.status == ready_status, due_column <= now
+    )
     if where is not None:
-        pick = pick.where(where)
-    pick = pick.order_by(due_column, model.id).limit(limit)
+        expired, due = expired.where(where), due.where(where)
+    expired = expired.order_by(model.lease_until, model.id).limit(limit)
+    due = due.order_by(due_column, model.id).limit(limit)
     values = {
         "status": claimed_status,
         "lease_owner": worker,
@@ -69,11 +73,17 @@ def claim(
         "attempts": model.attempts + 1,
     }
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.scalars(pick.with_for_update(skip_locked=True)))
+        ids = list(session.scalars(expired.with_only_columns(model.id).with_for_update(skip_locked=True)))
+        if len(ids) < limit:
+            rest = due.limit(limit - len(ids)).with_only_columns(model.id)
+            ids += list(session.scalars(rest.with_for_update(skip_locked=True)))
         if not ids:
             return {}
         chosen: Any = model.id.in_(ids)
     else:
+        a, b = expired.subquery(), due.subquery()
+        both = union_all(select(a.c.id, a.c.rank, a.c.at), select(b.c.id, b.c.rank, b.c.at)).subquery()
+        pick = select(both.c.id).order_by(both.c.rank, both.c.at, both.c.id).limit(limit)
         chosen = model.id.in_(pick.scalar_subquery())
     result = session.execute(
         update(model)

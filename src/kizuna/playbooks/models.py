@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base, utcnow
@@ -100,6 +100,8 @@ class PendingJob(Base):
     """
 
     __tablename__ = "pending_jobs"
+    # the worker claims the earliest due job of a status: an index range, not a sort (see OutboundMessage)
+    __table_args__ = (Index("ix_pending_jobs_status_run_after_id", "status", "run_after", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)

@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base, utcnow
@@ -31,6 +31,9 @@ class MessageStatus(enum.StrEnum):
 
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
+    # the delivery loop claims the earliest due message of a status: an index range, not a sort of every queued row
+    # (41,000 queued on the 50,000-account demo made each claim a 50 ms write lock that starved the web app's logins)
+    __table_args__ = (Index("ix_outbound_messages_status_next_attempt_at_id", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
