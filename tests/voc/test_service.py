@@ -10,16 +10,18 @@ from sqlalchemy.orm import Session
 
 from kizuna.audit.models import AuditEntry
 from kizuna.errors import InvalidInput, NotFound
-from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry
+from kizuna.voc.models import SurveyResponse, VocAccountSentiment, VocEntry, VocTextAnalysis
 from kizuna.voc.service import (
     VocFilter,
     account_facts,
     analyse_entries,
     entry_sentiment,
+    fit_classifier,
     label_entry,
     load_corpus,
     store_account_sentiment,
     team_labels,
+    training_set,
 )
 from tests import factories as f
 
@@ -162,3 +164,29 @@ def test_arr_comes_from_the_metrics_snapshot_when_there_is_one(session: Session,
     facts = account_facts(session, today=TODAY).set_index("account_id")
     assert facts.loc[world["staying"], "arr_minor"] == 840_000
     assert facts.loc[world["leaving"], "arr_minor"] == 0  # no snapshot row: computed from subscriptions
+
+
+def test_the_teams_corrections_are_training_labels(session: Session, world: dict[str, int]) -> None:
+    _, before = fit_classifier(session)
+    shipped = training_set(session)
+    assert (shipped["source"] == "default").all() and shipped["sentiment"].notna().all()
+    label_entry(session, entry_id=world["e2"], category="results_not_achieved", actor="csm@example.jp")
+    training = training_set(session)
+    team = training[training["source"] == "team"]
+    assert team[["text", "category"]].values.tolist() == [
+        ["料金が高いわりに効果が出ないので解約します。", "results_not_achieved"]
+    ]
+    assert team["sentiment"].isna().all()  # a correction names a category, not a sentiment
+    assert len(training) == len(shipped) + 1
+    classifier, after = fit_classifier(session)
+    assert after != before  # the analyser version names the training set: every entry is analysed again
+    assert classifier.is_fitted and hasattr(classifier, "sentiment_model_")
+
+
+def test_stored_sentiment_is_the_sentiment_models(session: Session, world: dict[str, int]) -> None:
+    analyse_entries(session)
+    stored = {r.entry_id: r for r in session.scalars(select(VocTextAnalysis))}
+    assert stored[world["e1"]].sentiment_label == "positive"
+    assert stored[world["e2"]].sentiment_label == "negative"
+    assert stored[world["e3"]].sentiment_label == "request"
+    assert stored[world["e1"]].sentiment_score > 0 > stored[world["e2"]].sentiment_score  # the lexicon's score

@@ -287,6 +287,7 @@ def fit_classifier(
     key = (version, id(analyzer) if analyzer is not None else None)
     cached = _FITTED.get(key)
     if cached is not None:
+        cached.scorer._memo.clear()  # its per-text memo would keep the previous caller's texts alive
         return cached, version
     corpus = Corpus.from_frame(training[["text"]], analyzer=analyzer)
     classifier = VocClassifier(policy=policy).fit(corpus, training["category"], training["sentiment"])

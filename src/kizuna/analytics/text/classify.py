@@ -74,7 +74,8 @@ class VocClassifier:
     C
         Inverse regularisation strength of the logistic regression.
     synonyms
-        Add each term's Sudachi synonym groups as features (``syn:<id>``, ``syn:<id>+NEG`` when negated).
+        Add each term's Sudachi synonym groups as features (``syn:<id>``, ``syn:<id>+NEG`` when negated), a block of
+        their own weighed by ``synonym_weight`` against the terms.
     char_ngrams
         ``(min, max)`` lengths of the character n-grams of the normalised text, or ``None`` for none.
     char_weight
@@ -82,8 +83,8 @@ class VocClassifier:
     random_state
         Seed for the solver (kept explicit for reproducibility).
 
-    Fitted attributes: ``classes_``, ``vectorizer_``, ``char_vectorizer_``, ``model_``, ``rule_codes_``, and after a
-    fit with sentiment labels ``sentiment_model_`` and ``sentiment_classes_``.
+    Fitted attributes: ``classes_``, ``vectorizer_``, ``synonym_vectorizer_``, ``char_vectorizer_``, ``model_``,
+    ``rule_codes_``, and after a fit with sentiment labels ``sentiment_model_`` and ``sentiment_classes_``.
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class VocClassifier:
         rule_weight: float = 1.0,
         policy: str = "model_first",
         synonyms: bool = True,
+        synonym_weight: float = 0.5,
         char_ngrams: tuple[int, int] | None = (2, 4),
         char_weight: float = 1.0,
         random_state: int | None = 0,
@@ -109,6 +111,7 @@ class VocClassifier:
         self.C = C
         self.rule_weight = rule_weight
         self.synonyms = synonyms
+        self.synonym_weight = synonym_weight
         self.char_ngrams = char_ngrams
         self.char_weight = char_weight
         self.random_state = random_state
@@ -128,7 +131,7 @@ class VocClassifier:
     def _feature_matrix(
         self, corpus: Corpus, rule_table: list[tuple[str, tuple[str, ...], frozenset[str]]], *, fit: bool
     ) -> sparse.csr_matrix:
-        docs = [_with_synonyms(t.terms) for t in corpus.texts] if self.synonyms else [t.terms for t in corpus.texts]
+        docs = [t.terms for t in corpus.texts]  # read, not copied
         if fit:
             self.vectorizer_ = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=1, norm="l2", token_pattern=None
@@ -137,6 +140,16 @@ class VocClassifier:
         else:
             x_terms = self.vectorizer_.transform(docs)
         blocks = [x_terms]
+        if self.synonyms:
+            groups = [_synonym_features(t.terms) for t in corpus.texts]
+            if fit:
+                self.synonym_vectorizer_ = TfidfVectorizer(
+                    analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2", token_pattern=None
+                )
+                x_groups = self.synonym_vectorizer_.fit_transform(groups)
+            else:
+                x_groups = self.synonym_vectorizer_.transform(groups)
+            blocks.append(x_groups * self.synonym_weight)
         if self.char_ngrams is not None:
             texts = [t.text.lower() for t in corpus.texts]
             if fit:
@@ -289,9 +302,9 @@ class VocClassifier:
         return out
 
 
-def _with_synonyms(terms: list[str]) -> list[str]:
-    """``terms`` followed by their Sudachi synonym groups (``syn:<id>``, ``+NEG`` kept)."""
-    out = list(terms)
+def _synonym_features(terms: list[str]) -> list[str]:
+    """The Sudachi synonym groups of ``terms`` (``syn:<id>``, ``+NEG`` kept), one per group and term."""
+    out: list[str] = []
     for term in terms:
         negated = term.endswith(NEG)
         base = term[: -len(NEG)] if negated else term

@@ -34,7 +34,8 @@ def evaluate_labelled_set(
     by a combined model fitted on the whole development split, and sentiment accuracy.
 
     Returns a dict with ``cv`` (the :func:`cross_validate_classifier` result), ``holdout`` (per-class reports
-    for ``rules`` and ``combined``) and ``sentiment`` (accuracy on development and held-out texts).
+    for ``rules`` and ``combined``) and ``sentiment`` (the lexicon's accuracy on development and held-out texts,
+    and ``model_holdout_accuracy``: the sentiment model's, fitted on the development texts' sentiment labels).
     """
     df = pd.read_csv(frame) if isinstance(frame, (str, Path)) else frame
     require_columns(df, ["text", "category", "sentiment"], what="labelled set")
@@ -43,8 +44,9 @@ def evaluate_labelled_set(
     dev, held = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
     c_dev, c_held = Corpus.from_frame(dev), Corpus.from_frame(held)
     cv = cross_validate_classifier(c_dev, dev["category"], n_splits=n_splits, random_state=random_state)
-    model = VocClassifier(random_state=random_state).fit(c_dev, dev["category"])
+    model = VocClassifier(random_state=random_state).fit(c_dev, dev["category"], dev["sentiment"])
     held_pred = model.predict(c_held)["category"]
+    held_sentiment = model.predict_sentiment(c_held)["label"]
     held_rules = apply_rules(c_held)["rule_label"]
     s_dev, s_held = text_sentiment(c_dev)["label"], text_sentiment(c_held)["label"]
     return {
@@ -56,6 +58,7 @@ def evaluate_labelled_set(
         "sentiment": {
             "dev_accuracy": float((s_dev == dev["sentiment"]).mean()),
             "holdout_accuracy": float((s_held == held["sentiment"]).mean()),
+            "model_holdout_accuracy": float((held_sentiment == held["sentiment"]).mean()),
             "dev_n": len(dev),
             "holdout_n": len(held),
         },
