@@ -25,10 +25,12 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     from kizuna.analytics.engine import connect
     from kizuna.db import make_engine
     from kizuna.hub.warehouse import hub_tables
+    from kizuna.migrations import upgrade
     from kizuna.settings import Settings
     from kizuna.usage.store import EventStore
 
     settings = Settings(data_dir=data_dir)
+    upgrade(settings.sqlalchemy_url)  # a data directory made by an older kizuna lacks newer hub tables
     return hub_tables(connect("duckdb"), make_engine(settings.sqlalchemy_url), EventStore(settings.events_dir))
 
 

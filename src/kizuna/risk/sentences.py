@@ -46,11 +46,15 @@ def _number(value: float) -> str:
 def _behaviour_sentence(feature: str, value: float | None, language: str) -> str | None:
     """A behaviour column (``ev__<event>__<stat>`` or ``ev_all__<stat>``) in words, the event type named as the
     product records it; the log-ratio columns (trend, against the account's own level) as a percentage."""
-    from kizuna.analytics.risk.behaviour import LOOKBACK_DAYS, behaviour_event
+    from kizuna.analytics.risk.behaviour import LOOKBACK_DAYS, behaviour_event, pair_events
 
     if value is None:
         return None
     t = i18n.translator(language)
+    pair = pair_events(feature)
+    if pair is not None:
+        a, b = (e.replace("_", " ") for e in pair)
+        return t("risk.reason.ev_pair", a=a, b=b, x=f"{math.exp(value):.2f}")
     slug = behaviour_event(feature)
     event = None if slug is None else slug.replace("_", " ")  # "report created": the product's name, in words
     stat = feature.rsplit("__", 1)[1]
@@ -70,17 +74,6 @@ def _behaviour_sentence(feature: str, value: float | None, language: str) -> str
     if stat == "breadth_change":
         return t(key + (".down" if value < 0 else ".up"), n=_number(abs(value)))
     return t(key, event=event, n=_number(value))
-
-
-def behaviour_label(feature: str, language: str) -> str:
-    """The short name of a behaviour column, e.g. ``api_call: trend (30 days)``."""
-    from kizuna.analytics.risk.behaviour import behaviour_event
-
-    slug = behaviour_event(feature)
-    event = None if slug is None else slug.replace("_", " ")
-    stat = feature.rsplit("__", 1)[1]
-    name = i18n.translate(language, f"risk.feature.ev.{stat}")
-    return f"{event}: {name}" if event is not None else name
 
 
 def sentence(driver: dict[str, Any], language: str) -> str | None:

@@ -88,6 +88,9 @@ def test_windows_trend_share_and_recency_as_of_a_date() -> None:
     assert f.loc[1, r + "share30"] == 1.0
     assert f.loc[1, "ev__export_run__since"] == 100
     assert f.loc[1, "ev__export_run__n30"] == 0
+    # the mix of event types: 30-day counts compared pairwise, most frequent type first
+    assert f.loc[1, "ev_pair__api_call__report_created"] == pytest.approx(np.log(1 / 4))
+    assert f.loc[1, "ev_pair__report_created__export_run"] == pytest.approx(np.log(4 / 1))
     # account 2: a young account held to its own 60 days: 5 calls then none
     assert f.loc[2, "ev__api_call__n30"] == 0
     assert f.loc[2, "ev__api_call__trend30"] == pytest.approx(np.log(1 / 6))

@@ -17,6 +17,11 @@ before it), with windows counted in whole UTC days before *t*:
 ``ev__<e>__trend90``      log((n90 + 1) / (n90 of the 90 days before + 1)): the quarter against the one before
 ``ev__<e>__recent7``      log((n7 x 30 / 7 + 1) / (n30 + 1)): the last week against the month's pace
 
+between each two of the :data:`PAIR_TYPES` most frequent event types *a* and *b*:
+
+``ev_pair__<a>__<b>``     log((n30 of a + 1) / (n30 of b + 1)): how the account's use is mixed (reports per dashboard
+                          view, exports per report ...), which trees cannot build from the two counts by splitting
+
 and over all event types: ``ev_all__n30``, ``ev_all__trend30``, ``ev_all__days30`` (active days),
 ``ev_all__breadth30`` (event types used in the last 30 days), ``ev_all__breadth_change`` (against the 30 days
 before) and ``ev_all__since``.
@@ -46,6 +51,9 @@ LOOKBACK_DAYS = 180
 WINDOW_DAYS = 30
 PREFIX = "ev__"
 ALL_PREFIX = "ev_all__"
+PAIR_PREFIX = "ev_pair__"
+#: the most frequent event types whose 30-day counts are compared pairwise (15 pairs)
+PAIR_TYPES = 6
 STATS = ("n30", "days30", "per_day30", "per_seat30", "trend30", "vs_base", "share30", "since", "trend90", "recent7")
 COUNT_COLUMNS = ("n7", "n30", "n_prev30", "n90", "n180", "days30", "since")
 ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
@@ -59,7 +67,15 @@ def slug(event_name: str) -> str:
 
 
 def is_behaviour_feature(column: str) -> bool:
-    return column.startswith((PREFIX, ALL_PREFIX))
+    return column.startswith((PREFIX, ALL_PREFIX, PAIR_PREFIX))
+
+
+def pair_events(column: str) -> tuple[str, str] | None:
+    """The two event-type slugs of a pair column (``ev_pair__export_run__report_created``), else None."""
+    if not column.startswith(PAIR_PREFIX):
+        return None
+    a, _, b = column[len(PAIR_PREFIX) :].partition("__")
+    return a, b
 
 
 def behaviour_event(column: str) -> str | None:
@@ -259,6 +275,10 @@ def behaviour_features(
             columns[p + "since"] = v["since"]
             columns[p + "trend90"] = np.log((v["n90"] + 1.0) / (v["n180"] - v["n90"] + 1.0))
             columns[p + "recent7"] = np.log((v["n7"] * WINDOW_DAYS / 7 + 1.0) / (v["n30"] + 1.0))
+    keys_by_volume = list(per_type)[:PAIR_TYPES]  # ``types`` come most frequent first
+    for i, a in enumerate(keys_by_volume):
+        for b in keys_by_volume[i + 1 :]:
+            columns[f"{PAIR_PREFIX}{a}__{b}"] = np.log((per_type[a]["n30"] + 1.0) / (per_type[b]["n30"] + 1.0))
     columns[ALL_PREFIX + "n30"] = total30
     columns[ALL_PREFIX + "trend30"] = np.log((total30 + 1.0) / (total_prev + 1.0))
     columns[ALL_PREFIX + "days30"] = all_days30

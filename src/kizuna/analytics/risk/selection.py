@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kizuna.analytics.risk.behaviour import ALL_PREFIX, behaviour_event
+from kizuna.analytics.risk.behaviour import ALL_PREFIX, PAIR_PREFIX, behaviour_event
 
 #: share of the training sample dates held out for selection and calibration
 INNER_SHARE = 0.3
@@ -37,12 +37,15 @@ MIN_POSITIVES = 10
 
 
 def family(feature: str) -> str:
-    """The family a feature is kept or dropped with: its event type, ``ev_all`` or the feature itself."""
+    """The family a feature is kept or dropped with: its event type, ``events:all``, ``events:mix`` (the pairwise
+    ratios) or the feature itself."""
     event = behaviour_event(feature)
     if event is not None:
         return f"events:{event}"
     if feature.startswith(ALL_PREFIX):
         return "events:all"
+    if feature.startswith(PAIR_PREFIX):
+        return "events:mix"
     return feature
 
 
