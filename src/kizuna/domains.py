@@ -249,6 +249,12 @@ METADATA = models.Base.metadata
 REFRESH_STEPS: tuple[Step, ...] = tuple(d.refresh for d in DOMAINS if d.refresh is not None)
 
 
-def refresh(runtime: Runtime, *, as_of: dt.date | None = None, only: Sequence[str] | None = None) -> dict[str, Any]:
+def refresh(
+    runtime: Runtime,
+    *,
+    as_of: dt.date | None = None,
+    only: Sequence[str] | None = None,
+    act_on_history: bool = False,
+) -> dict[str, Any]:
     """``kizuna refresh``: every step of :data:`REFRESH_STEPS` (or those named in ``only``); their summaries."""
-    return pipeline.refresh(runtime, REFRESH_STEPS, as_of=as_of, only=only)
+    return pipeline.refresh(runtime, REFRESH_STEPS, as_of=as_of, only=only, act_on_history=act_on_history)

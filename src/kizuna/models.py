@@ -12,6 +12,7 @@ from kizuna.connectors.models import ConnectorRun, ReceivedEvent, SyncCursor
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
+from kizuna.hub.models import RefreshRun
 from kizuna.imports.models import ImportRun
 from kizuna.knowledge.models import KbArticle, KbDocument, KbPosting
 from kizuna.kpis.models import AccountMetrics, KpiSeries, KpiTable
@@ -81,6 +82,7 @@ __all__ = [
     "PlaybookVersion",
     "Product",
     "ReceivedEvent",
+    "RefreshRun",
     "Renewal",
     "RiskModel",
     "RiskScore",

@@ -120,7 +120,7 @@ class SubscriptionOut(BaseModel):
     contract_id: str
     account_id: int
     plan_id: int
-    quantity: int
+    quantity: int | None
     mrr_minor: int
     currency: str
     term_months: int

@@ -77,7 +77,7 @@ class Subscription(Base):
     contract_id: Mapped[str] = mapped_column(String(128), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    quantity: Mapped[int] = mapped_column(default=1)
+    quantity: Mapped[int | None]  # seats or units; None: unknown (never read as 1: one user is not 100 % use)
     mrr_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="JPY")
     billing_period_months: Mapped[int] = mapped_column(default=1)

@@ -102,6 +102,13 @@ def register_refresh(app: typer.Typer) -> None:
     def refresh(
         as_of: str = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD); default today."),
         only: list[str] = typer.Option(None, "--only", help="Run only these steps (e.g. kpis, health)."),
+        act_on_history: bool = typer.Option(
+            False,
+            "--act-on-history",
+            help="The hub's first refresh acts on the present (playbooks, expansion opportunities, onboarding "
+            "plans) instead of being quiet; later refreshes act only on what is new since the previous one "
+            "(docs/playbooks.md, Back-fill).",
+        ),
     ) -> None:
         """Recompute everything derived from the data hub: KPIs, scores, models, text analytics, segments, triggers.
 
@@ -119,9 +126,16 @@ def register_refresh(app: typer.Typer) -> None:
         day = dt.date.fromisoformat(as_of) if as_of else None
         with runtime() as rt:
             require_current(rt.engine)
-            summaries = run_refresh(rt, REFRESH_STEPS, as_of=day, only=only or None)
+            summaries = run_refresh(rt, REFRESH_STEPS, as_of=day, only=only or None, act_on_history=act_on_history)
         for step, summary in summaries.items():
             typer.echo(f"{step}: {json.dumps(summary, ensure_ascii=False, default=str)}")
+        if any(summary.get("quiet") for summary in summaries.values()):
+            typer.echo(
+                "quiet: the hub's first refresh acted on nothing of its history (no task, e-mail, opportunity or "
+                "onboarding plan); the next refresh acts on what is new since. `kizuna refresh --act-on-history` "
+                "acts on the present now.",
+                err=True,
+            )
         skipped = skipped_steps(summaries)
         if skipped:
             typer.echo(f"skipped {len(skipped)} of {len(summaries)} steps (the others ran):", err=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import MetaData, delete, func, select
+from sqlalchemy import MetaData, delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from kizuna import models as m
@@ -118,6 +118,7 @@ def generate_demo(
         lap("simulate")
         with engine.begin() as conn:
             ids = write_hub(conn, world, summary, say)
+            _record_kizuna_in_use(conn, options)
             lap("hub")
             say("writing usage events")
             from kizuna.demo.events import write_events
@@ -137,6 +138,19 @@ def generate_demo(
     finally:
         engine.dispose()
     return summary
+
+
+def _record_kizuna_in_use(conn: Connection, options: DemoOptions) -> None:
+    """The demo company has run kizuna since its first day (its CS team acted on every signal as it came), so its
+    first ``kizuna refresh`` acts on the present instead of being quiet as a back-filled hub's is
+    (:mod:`kizuna.hub.watermark`)."""
+    from kizuna.hub.models import RefreshRun
+
+    first = options.end_date - dt.timedelta(days=366 * options.years)
+    conn.execute(delete(RefreshRun))
+    at = dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC)
+    # every value from the options: the same seed and end date give the same database
+    conn.execute(insert(RefreshRun).values(as_of=first, ran_at=at, acted=True, created_at=at))
 
 
 def _id_map(conn: Connection, table: Any) -> dict[str, int]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from kizuna.hub.watermark import Watermark
 from kizuna.runtime import Runtime
 from kizuna.usage.store import EventStore
 
@@ -17,9 +18,22 @@ from kizuna.usage.store import EventStore
 class RefreshContext:
     runtime: Runtime
     as_of: dt.date
+    #: what acts in this refresh (back-fill mode, :mod:`kizuna.hub.watermark`); the pipeline sets it from the
+    #: previous refresh. The default acts on everything (a step run on its own, outside ``kizuna refresh``).
+    watermark: Watermark = field(default_factory=lambda: Watermark(since=None))
     _hub: dict[str, Any] = field(default_factory=dict, repr=False)
     _partial: dict[str, set[str]] = field(default_factory=dict, repr=False)  # tables read with some columns only
     _arrow: dict[str, Any] = field(default_factory=dict, repr=False)  # the hub tables as read, by name
+
+    @property
+    def now(self) -> dt.datetime:
+        """The moment this refresh judges signals at: now for today's refresh, the end of ``as_of`` for a past one."""
+        from kizuna.db import utcnow
+
+        current = utcnow()
+        if self.as_of >= current.date():
+            return current
+        return dt.datetime(self.as_of.year, self.as_of.month, self.as_of.day, 23, 59, tzinfo=dt.UTC)
 
     @cached_property
     def con(self) -> Any:

@@ -238,10 +238,20 @@ def start_onboarding(
     return made
 
 
-def start_onboarding_for_new_accounts(session: Session, *, actor: str, today: dt.date, within_days: int = 90) -> int:
-    """Start the plan for accounts in the onboarding stage, created in the last ``within_days``, without milestones.
-    Returns how many accounts got a plan."""
+def start_onboarding_for_new_accounts(
+    session: Session,
+    *,
+    actor: str,
+    today: dt.date,
+    within_days: int = 90,
+    created_since: dt.datetime | None = None,
+) -> int:
+    """Start the plan for accounts in the onboarding stage, created in the last ``within_days`` (and at or after
+    ``created_since``: back-fill mode starts no plan, already overdue, for an account of the history), without
+    milestones. Returns how many accounts got a plan."""
     since = dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC) - dt.timedelta(days=within_days)
+    if created_since is not None:
+        since = max(since, created_since)
     has_plan = select(OnboardingMilestone.account_id).distinct()
     accounts = session.scalars(
         select(Account.id).where(

@@ -25,8 +25,10 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from kizuna.db import utcnow
 from kizuna.errors import NotEnoughData
 from kizuna.hub.context import RefreshContext
+from kizuna.hub.watermark import record_refresh, refresh_watermark
 from kizuna.platform.clock import today
 from kizuna.runtime import Runtime
 
@@ -42,9 +44,20 @@ class Step:
 
 
 def refresh(
-    runtime: Runtime, steps: Sequence[Step], *, as_of: dt.date | None = None, only: Sequence[str] | None = None
+    runtime: Runtime,
+    steps: Sequence[Step],
+    *,
+    as_of: dt.date | None = None,
+    only: Sequence[str] | None = None,
+    act_on_history: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Run ``steps`` in order (or those named in ``only``); returns each step's summary, by name."""
+    """Run ``steps`` in order (or those named in ``only``); returns each step's summary, by name.
+
+    Back-fill mode (:mod:`kizuna.hub.watermark`): the steps that act (playbooks, expansion opportunities, onboarding
+    plans) act only on what is new since the previous refresh; the hub's first refresh is quiet unless
+    ``act_on_history`` (``kizuna refresh --act-on-history``): the summaries of those steps then say ``"quiet"``. A
+    full refresh (not ``only``) is recorded as the next one's watermark.
+    """
     unknown = sorted(set(only or ()) - {step.name for step in steps})
     if unknown:
         from kizuna.errors import InvalidInput
@@ -52,6 +65,9 @@ def refresh(
         names = ", ".join(step.name for step in steps)
         raise InvalidInput(f"no refresh step {', '.join(unknown)}; the steps are {names}", field="only")
     ctx = RefreshContext(runtime=runtime, as_of=as_of or today())
+    ran_at = ctx.now
+    with runtime.transaction() as session:
+        ctx.watermark = refresh_watermark(session, now=ran_at, act_on_history=act_on_history)
     summaries: dict[str, dict[str, Any]] = {}
     for step in steps:
         if only and step.name not in only:
@@ -70,6 +86,16 @@ def refresh(
         summaries[step.name] = summary
         log.info(
             "refresh step %s done in %.1f s (%.1f s of CPU)", step.name, summary["seconds"], summary["cpu_seconds"]
+        )
+    if not only:
+        # today's refresh is recorded when it ends: what its own steps wrote (a lifecycle change) is not new after it
+        ended = ctx.now if ctx.as_of < today() else max(ran_at, utcnow())
+        with runtime.transaction() as session:
+            record_refresh(session, as_of=ctx.as_of, ran_at=ended, acted=not ctx.watermark.quiet)
+    if ctx.watermark.quiet:
+        log.warning(
+            "the hub's first refresh was quiet: no playbook, expansion opportunity or onboarding plan acted on the "
+            "history; the next refresh acts on what is new since (kizuna refresh --act-on-history acts now)"
         )
     return summaries
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
+from kizuna.hub.watermark import Watermark, current_watermark
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
@@ -49,17 +50,30 @@ DEFAULT_LEASE = dt.timedelta(minutes=5)
 
 
 def evaluate_enabled(
-    runtime: Runtime, *, now: dt.datetime | None = None, keys: list[str] | None = None, actor: str = "scheduler"
+    runtime: Runtime,
+    *,
+    now: dt.datetime | None = None,
+    keys: list[str] | None = None,
+    actor: str = "scheduler",
+    watermark: Watermark | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate enabled playbooks (or the given ones, enabled or not), each in its own committed transaction."""
+    """Evaluate enabled playbooks (or the given ones, enabled or not), each in its own committed transaction.
+
+    ``watermark`` says what acts (back-fill mode, :mod:`kizuna.hub.watermark`); default: what follows the hub's
+    latest refresh."""
+    now = now or utcnow()
     with runtime.transaction() as session:
         stmt = select(Playbook.key).order_by(Playbook.key)
         stmt = stmt.where(Playbook.key.in_(keys)) if keys else stmt.where(Playbook.enabled.is_(True))
         chosen = list(session.scalars(stmt))
+        if watermark is None:
+            watermark = current_watermark(session, now=now)
     summaries = []
     for key in chosen:
         with runtime.transaction(write=True) as session:
-            report = evaluate_playbook(session, key=key, actor=actor, now=now, language=runtime.settings.language)
+            report = evaluate_playbook(
+                session, key=key, actor=actor, now=now, language=runtime.settings.language, watermark=watermark
+            )
         summaries.append(report.summary())
     return summaries
 
@@ -220,14 +234,16 @@ def tick(
     evaluate: bool = True,
     policy: DeliveryPolicy | None = None,
     lead: bool = True,
+    watermark: Watermark | None = None,
 ) -> dict[str, Any]:
     """One scheduler round: wake snoozed tasks, evaluate enabled playbooks, run due jobs, release waiting tasks
-    within each CSM's daily budget (most at stake first), deliver messages.
+    within each CSM's daily budget (most at stake first), deliver messages. ``watermark``: what acts (default: what
+    follows the hub's latest refresh; a refresh passes its own).
 
     ``lead=False`` (a process that does not hold the leader lock) only runs due jobs and delivers messages."""
     now = now or utcnow()
     woken = runtime.write(lambda session: wake_snoozed(session, today=now.date())) if lead else 0
-    evaluated = evaluate_enabled(runtime, now=now) if evaluate and lead else []
+    evaluated = evaluate_enabled(runtime, now=now, watermark=watermark) if evaluate and lead else []
     work = WorkReport()
     while True:  # drain: a batch may queue more due work (never more than the queue holds)
         batch = process_jobs(runtime, now=now)
@@ -426,7 +442,7 @@ def run_worker(runtime: Runtime, *, interval: float = 30.0, once: bool = False) 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
     """Refresh step (last in data flow): evaluate enabled playbooks on the new snapshots and run the due work."""
-    as_of = ctx.as_of
-    today = utcnow().date()
-    now = utcnow() if as_of >= today else dt.datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=dt.UTC)
-    return tick(ctx.runtime, now=now)
+    summary = tick(ctx.runtime, now=ctx.now, watermark=ctx.watermark)
+    if ctx.watermark.quiet:
+        summary["quiet"] = "the hub's first refresh: signals recorded as history, none acted on"
+    return summary

@@ -69,6 +69,7 @@ class RunOutcome(enum.StrEnum):
     queued = "queued"  # new: its actions were queued
     already_acted = "already_acted"  # the same signal was acted on before (idempotency)
     excluded = "excluded"  # the trigger fired but a condition did not hold
+    history = "history"  # back-fill mode: before the watermark (kizuna.hub.watermark), recorded, not acted on
 
 
 class PlaybookRunAccount(Base):

@@ -22,6 +22,7 @@ from kizuna.accounts.models import Account
 from kizuna.audit.service import record_audit
 from kizuna.db import utcnow
 from kizuna.errors import NotFound
+from kizuna.hub.watermark import Watermark, current_watermark
 from kizuna.platform.paging import Page, Paging, count_rows
 from kizuna.platform.queue import insert_ignoring_duplicates
 from kizuna.playbooks import priority
@@ -292,8 +293,12 @@ def evaluate_definition(
     language: str = "ja",
     actor: str = "system",
     playbook: Playbook | None = None,
+    watermark: Watermark | None = None,
 ) -> EvaluationReport:
-    """Evaluate one playbook definition. A dry run writes nothing; a live run writes the run, its log and the jobs."""
+    """Evaluate one playbook definition. A dry run writes nothing; a live run writes the run, its log and the jobs.
+
+    Back-fill mode: a signal whose moment is before the ``watermark`` (or every signal of a quiet refresh) is logged
+    as ``history`` and queues nothing (:mod:`kizuna.hub.watermark`); None acts on every signal."""
     now = now or utcnow()
     report = EvaluationReport(playbook=definition.key, mode=RunMode.dry_run.value if dry_run else RunMode.live.value)
     run: PlaybookRun | None = None
@@ -338,7 +343,10 @@ def evaluate_definition(
         failed = failed_condition(definition.conditions, account)
         planned = planned_by_signal[id(sig)]
         missing = [job for job in planned if job["idempotency_key"] not in existing]
-        if failed is not None:
+        if watermark is not None and missing and watermark.is_history(sig.at):
+            when = "the hub's first refresh" if watermark.quiet else f"before {watermark.since:%Y-%m-%d %H:%M} UTC"
+            outcome, detail = RunOutcome.history.value, f"back-fill: {when} (not acted on)"
+        elif failed is not None:
             outcome, detail = RunOutcome.excluded.value, f"condition not met: {failed}"
         elif not missing:
             outcome, detail = RunOutcome.already_acted.value, None
@@ -442,12 +450,23 @@ def evaluate_playbook(
     now: dt.datetime | None = None,
     dry_run: bool = False,
     language: str = "ja",
+    watermark: Watermark | None = None,
 ) -> EvaluationReport:
-    """Evaluate a stored playbook (its current version). Live runs queue work; the caller commits."""
+    """Evaluate a stored playbook (its current version). Live runs queue work; the caller commits. ``watermark``:
+    what acts (default: what follows the hub's latest refresh, :func:`kizuna.hub.watermark.current_watermark`)."""
     playbook = get_playbook(session, key)
     definition = definition_of(session, playbook)
+    if watermark is None:
+        watermark = current_watermark(session, now=now or utcnow())
     return evaluate_definition(
-        session, definition, now=now, dry_run=dry_run, language=language, actor=actor, playbook=playbook
+        session,
+        definition,
+        now=now,
+        dry_run=dry_run,
+        language=language,
+        actor=actor,
+        playbook=playbook,
+        watermark=watermark,
     )
 
 

@@ -28,6 +28,18 @@ from kizuna.segments import snapshots
 from kizuna.support.models import Ticket
 from kizuna.voc.models import SurveyResponse, VocEntry
 
+
+def _moment(value: Any) -> dt.datetime | None:
+    """An aware UTC datetime of a timestamp or a date (a date's moment is its start, UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return snapshots._as_datetime(value)
+
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +50,9 @@ class Signal:
     reason: str
     facts: dict[str, Any] = field(default_factory=dict)
     contact_id: int | None = None
+    #: when what fired happened (a ticket opened, a milestone fell overdue, health turned red): back-fill mode acts
+    #: only on signals after the watermark (kizuna.hub.watermark); None: a state of now
+    at: dt.datetime | None = None
 
 
 @dataclass
@@ -79,6 +94,7 @@ def champion_left(session: Session, trigger: s.ChampionLeft, now: dt.datetime, l
                 _t(lang, f"チャンピオン {name} が離任({_day(at)})", f"champion {name} left on {_day(at)}"),
                 {"contact_name": name, "left_on": _day(at)},
                 cid,
+                at=_moment(at),
             )
             for cid, account_id, name, at in rows
         ]
@@ -111,6 +127,7 @@ def _survey(
             _t(lang, f"{label} {score}点の回答({_day(at)})", f"{label} answer {score} on {_day(at)}"),
             {"score": score, "comment": comment, "response_id": rid, "kind": kind},
             contact_id,
+            at=_moment(at),
         )
         for rid, account_id, contact_id, score, comment, at in rows
     ]
@@ -124,7 +141,7 @@ def low_csat(session: Session, trigger: s.LowCsat, now: dt.datetime, lang: str) 
     signals = _survey(session, "csat", trigger.max_score, trigger.within_days, now, lang, "CSAT")
     since = now - dt.timedelta(days=trigger.within_days)
     rows = session.execute(
-        select(Ticket.id, Ticket.account_id, Ticket.contact_id, Ticket.csat, Ticket.subject).where(
+        select(Ticket.id, Ticket.account_id, Ticket.contact_id, Ticket.csat, Ticket.subject, Ticket.closed_at).where(
             Ticket.csat <= trigger.max_score, Ticket.closed_at >= since, Ticket.closed_at <= now
         )
     )
@@ -135,8 +152,9 @@ def low_csat(session: Session, trigger: s.LowCsat, now: dt.datetime, lang: str) 
             _t(lang, f"問い合わせ「{subject}」のCSAT {csat}", f"CSAT {csat} on ticket '{subject}'"),
             {"score": csat, "ticket_id": tid, "kind": "csat"},
             contact_id,
+            at=_moment(closed),
         )
-        for tid, account_id, contact_id, csat, subject in rows
+        for tid, account_id, contact_id, csat, subject, closed in rows
     ]
     return TriggerResult(signals)
 
@@ -144,9 +162,9 @@ def low_csat(session: Session, trigger: s.LowCsat, now: dt.datetime, lang: str) 
 def ticket_escalated(session: Session, trigger: s.TicketEscalated, now: dt.datetime, lang: str) -> TriggerResult:
     since = now - dt.timedelta(days=trigger.within_days)
     rows = session.execute(
-        select(Ticket.id, Ticket.account_id, Ticket.contact_id, Ticket.subject, Ticket.priority).where(
-            Ticket.escalated.is_(True), Ticket.opened_at >= since, Ticket.opened_at <= now
-        )
+        select(
+            Ticket.id, Ticket.account_id, Ticket.contact_id, Ticket.subject, Ticket.priority, Ticket.opened_at
+        ).where(Ticket.escalated.is_(True), Ticket.opened_at >= since, Ticket.opened_at <= now)
     )
     return TriggerResult(
         [
@@ -156,8 +174,9 @@ def ticket_escalated(session: Session, trigger: s.TicketEscalated, now: dt.datet
                 _t(lang, f"エスカレーション: {subject}", f"escalated ticket: {subject}"),
                 {"ticket_id": tid, "subject": subject, "priority": priority},
                 contact_id,
+                at=_moment(opened),
             )
-            for tid, account_id, contact_id, subject, priority in rows
+            for tid, account_id, contact_id, subject, priority, opened in rows
         ]
     )
 
@@ -165,7 +184,7 @@ def ticket_escalated(session: Session, trigger: s.TicketEscalated, now: dt.datet
 def too_many_tickets(session: Session, trigger: s.TooManyTickets, now: dt.datetime, lang: str) -> TriggerResult:
     since = now - dt.timedelta(days=trigger.days)
     rows = session.execute(
-        select(Ticket.account_id, func.count())
+        select(Ticket.account_id, func.count(), func.max(Ticket.opened_at))
         .where(Ticket.opened_at >= since, Ticket.opened_at <= now)
         .group_by(Ticket.account_id)
         .having(func.count() >= trigger.count)
@@ -178,8 +197,9 @@ def too_many_tickets(session: Session, trigger: s.TooManyTickets, now: dt.dateti
                 f"tickets:{bucket}",
                 _t(lang, f"直近{trigger.days}日で問い合わせ{n}件", f"{n} tickets in the last {trigger.days} days"),
                 {"tickets": n, "days": trigger.days},
+                at=_moment(latest),  # the ticket that made it too many
             )
-            for account_id, n in rows
+            for account_id, n, latest in rows
         ]
     )
 
@@ -213,6 +233,7 @@ def payment_failed(session: Session, trigger: s.PaymentFailed, now: dt.datetime,
                     "failure_reason": reason,
                     "attempted_on": _day(at),
                 },
+                at=_moment(at),
             )
             for pid, account_id, amount, currency, reason, at in rows
         ]
@@ -248,6 +269,8 @@ def milestone_overdue(session: Session, trigger: s.MilestoneOverdue, now: dt.dat
                     f"onboarding '{kind}' overdue since {_iso(due)} ({late} days{more_en})",
                 ),
                 {"milestone": kind, "due_on": _iso(due), "days_overdue": late, "overdue_milestones": len(items)},
+                # it fell overdue the day after its due date and the grace days
+                at=_moment(due + dt.timedelta(days=trigger.grace_days + 1)),
             )
         )
     return TriggerResult(signals)
@@ -295,6 +318,9 @@ def renewal_due(session: Session, trigger: s.RenewalDue, now: dt.datetime, lang:
                     "mrr_minor": int(mrr or 0),
                     "currency": currency,
                 },
+                at=_moment(renewal_date - dt.timedelta(days=window))
+                if renewal_date
+                else None,  # the day it entered its window
             )
         )
     return TriggerResult(signals)
@@ -312,6 +338,7 @@ def account_created(session: Session, trigger: s.AccountCreated, now: dt.datetim
                 "created",
                 _t(lang, f"新規アカウント({_day(at)})", f"new account ({_day(at)})"),
                 {"created_on": _day(at)},
+                at=_moment(at),
             )
             for account_id, at in rows
         ]
@@ -321,7 +348,11 @@ def account_created(session: Session, trigger: s.AccountCreated, now: dt.datetim
 def lifecycle_changed(session: Session, trigger: s.LifecycleChanged, now: dt.datetime, lang: str) -> TriggerResult:
     since = now - dt.timedelta(days=trigger.within_days)
     stmt = select(
-        LifecycleChange.id, LifecycleChange.account_id, LifecycleChange.from_stage, LifecycleChange.to_stage
+        LifecycleChange.id,
+        LifecycleChange.account_id,
+        LifecycleChange.from_stage,
+        LifecycleChange.to_stage,
+        LifecycleChange.changed_at,
     ).where(LifecycleChange.changed_at >= since, LifecycleChange.changed_at <= now)
     if trigger.to:
         stmt = stmt.where(LifecycleChange.to_stage.in_(trigger.to))
@@ -334,8 +365,9 @@ def lifecycle_changed(session: Session, trigger: s.LifecycleChanged, now: dt.dat
                 f"lifecycle:{cid}",
                 _t(lang, f"ライフサイクル {before} → {after}", f"lifecycle {before} -> {after}"),
                 {"from_stage": before, "to_stage": after},
+                at=_moment(changed),
             )
-            for cid, account_id, before, after in session.execute(stmt)
+            for cid, account_id, before, after, changed in session.execute(stmt)
         ]
     )
 
@@ -376,7 +408,7 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
         except snapshots.MissingData as exc:
             return TriggerResult([], skipped=f"silent_customer needs usage: {exc}")
     signals = []
-    for account_id, _created in candidates:
+    for account_id, created in candidates:
         touched = last_touch.get(account_id)
         if touched is not None and touched >= since:
             continue
@@ -397,6 +429,7 @@ def silent_customer(session: Session, trigger: s.SilentCustomer, now: dt.datetim
                     f"no ticket, survey answer or feedback for {trigger.days}+ days (last: {quiet})",
                 ),
                 facts,
+                at=(_moment(touched or created) or now) + dt.timedelta(days=trigger.days),  # when it fell silent
             )
         )
     return TriggerResult(signals)
@@ -447,6 +480,7 @@ def health_red(session: Session, trigger: s.HealthRed, now: dt.datetime, lang: s
                     f"health turned red on {_day(at)} (was {before})",
                 ),
                 {"turned_red_on": _day(at), "previous": before},
+                at=_moment(at),
             )
             for account_id, (at, _latest, before) in fired.items()
         ]
@@ -484,6 +518,7 @@ def health_drop(session: Session, trigger: s.HealthDrop, now: dt.datetime, lang:
                         f"health fell {drop:.0f} points in {trigger.days} days ({before:.0f} -> {float(latest):.0f})",
                     ),
                     {"drop": drop, "score": float(latest), "previous_score": float(reference[-1])},
+                    at=_moment(at),
                 )
             )
     return TriggerResult(signals)
@@ -506,6 +541,7 @@ def churn_risk(session: Session, trigger: s.ChurnRisk, now: dt.datetime, lang: s
                     f"churn risk crossed {trigger.threshold:.0%} ({float(latest):.0%})",
                 ),
                 {"risk": float(latest), "previous_risk": None if before is None else float(before)},
+                at=_moment(at),
             )
             for account_id, (at, latest, before) in fired.items()
         ]
@@ -550,6 +586,7 @@ def usage_drop(session: Session, trigger: s.UsageDrop, now: dt.datetime, lang: s
                     f"usage fell {-change:.0f}% ({'last 30 days against the 30 before' if relative else used})",
                 ),
                 {"metric": used, "change_percent": round(change, 1)},
+                at=_moment(at),
             )
         )
     return TriggerResult(signals)
@@ -570,6 +607,7 @@ def seat_utilisation(session: Session, trigger: s.SeatUtilisation, now: dt.datet
                 f"seats:{_when(at, _before)}",
                 _t(lang, f"シート利用率 {float(latest):.0%}(拡大の余地)", f"seat utilisation {float(latest):.0%}"),
                 {"seat_utilisation": float(latest)},
+                at=_moment(at),
             )
             for account_id, (at, latest, _before) in fired.items()
         ]

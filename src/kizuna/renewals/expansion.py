@@ -25,6 +25,7 @@ from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Product, Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
+from kizuna.hub.watermark import Watermark
 from kizuna.renewals.models import ExpansionSignal
 from kizuna.segments import snapshots
 from kizuna.voc.models import VocEntry
@@ -75,16 +76,20 @@ class Signal:
 
 
 def licensed_seats(session: Session, *, today: dt.date) -> dict[int, tuple[int, int]]:
-    """Per account: seats on live base-plan lines and the base-plan MRR (minor units)."""
+    """Per account: seats on live base-plan lines and the base-plan MRR (minor units). Seats are 0 (unknown) when a
+    line's seat count is unknown: a blank count is never one seat (one active user would be 100 % utilisation)."""
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    unknown: set[int] = set()
     for account_id, quantity, mrr in session.execute(
         select(Subscription.account_id, Subscription.quantity, Subscription.mrr_minor)
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(paid_lines_on(today), Plan.is_addon.is_(False))
     ):
+        if quantity is None:
+            unknown.add(int(account_id))
         out[int(account_id)][0] += int(quantity or 0)
         out[int(account_id)][1] += int(mrr or 0)
-    return {a: (s, m) for a, (s, m) in out.items()}
+    return {a: (0 if a in unknown else s, m) for a, (s, m) in out.items()}
 
 
 def usage_from_events(events_dir: Path, *, today: dt.date) -> dict[int, dict[str, float]]:
@@ -244,6 +249,7 @@ class ExpansionReport:
     signals: int = 0
     new_signals: int = 0
     opportunities_opened: int = 0
+    history: int = 0  # signals of the baseline (back-fill mode): recorded, no opportunity opened
     by_signal: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -251,22 +257,32 @@ class ExpansionReport:
             "signals": self.signals,
             "new_signals": self.new_signals,
             "opportunities_opened": self.opportunities_opened,
+            "history": self.history,
             **self.by_signal,
         }
 
 
 def open_expansion_opportunities(
-    session: Session, *, actor: str, today: dt.date, events_dir: Path | None = None
+    session: Session,
+    *,
+    actor: str,
+    today: dt.date,
+    events_dir: Path | None = None,
+    watermark: Watermark | None = None,
 ) -> ExpansionReport:
     """Record today's signals and open one upsell / cross-sell opportunity per account and kind where none is open.
 
     Idempotent: a signal seen again only moves ``last_seen_on``; an account with an open opportunity of that kind
-    gets no second one.
+    gets no second one. Back-fill mode (``watermark``, :mod:`kizuna.hub.watermark`): a quiet refresh records the
+    signals as the baseline and opens nothing; after it, a signal opens an opportunity only when it is new since the
+    previous refresh (first seen now, or back after it was not seen then) or it had one before.
     """
     signals = detect_signals(session, today=today, events_dir=events_dir)
     report = ExpansionReport(signals=len(signals))
     if not signals:
         return report
+    quiet = watermark is not None and watermark.quiet
+    since = None if watermark is None else watermark.since_day
     seats = licensed_seats(session, today=today)
     addon_price = int(
         session.scalar(
@@ -306,6 +322,10 @@ def open_expansion_opportunities(
     for s in signals:
         counts[s.signal] += 1
         row = known.get((s.account_id, s.signal))
+        # new since the previous refresh: first seen now, or not seen at the previous refresh; or acted on before
+        acts = not quiet and (
+            row is None or since is None or row.last_seen_on < since or row.opportunity_id is not None
+        )
         if row is None:
             row = ExpansionSignal(
                 account_id=s.account_id,
@@ -321,6 +341,9 @@ def open_expansion_opportunities(
             report.new_signals += 1
         else:
             row.detail, row.facts, row.strength, row.last_seen_on = s.detail, s.facts, s.strength, today
+        if not acts:
+            report.history += 1
+            continue
         kind = KIND_OF_SIGNAL[s.signal]
         existing = open_opps.get((s.account_id, kind))
         if existing is None and (s.account_id, kind) in cooling:

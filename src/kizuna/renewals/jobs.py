@@ -14,6 +14,10 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
         renewals = service.sync_renewals(session, today=ctx.as_of)
     with ctx.runtime.transaction() as session:
         grown = expansion.open_expansion_opportunities(
-            session, actor="refresh", today=ctx.as_of, events_dir=ctx.runtime.settings.events_dir
+            session,
+            actor="refresh",
+            today=ctx.as_of,
+            events_dir=ctx.runtime.settings.events_dir,
+            watermark=ctx.watermark,
         )
     return {"renewals": renewals.as_dict(), "expansion": grown.as_dict()}

@@ -71,7 +71,8 @@ def prepare(tables: Tables, as_of: dt.date) -> dict[str, object]:
 
 
 def licensed_seats(tables: Tables, as_of: dt.date) -> ir.Table:
-    """Seats per account on ``as_of``: the sum of ``quantity`` on base-plan (not add-on), non-trial lines valid then.
+    """Seats per account on ``as_of``: the sum of ``quantity`` on base-plan (not add-on), non-trial lines valid then;
+    null when a line's seat count is unknown (a blank count is unknown, never one seat).
 
     Returns ``account_id, seats`` (accounts without such a line are absent).
     """
@@ -84,7 +85,10 @@ def licensed_seats(tables: Tables, as_of: dt.date) -> ir.Table:
         subs.end_date.fill_null(ibis.date(OPEN_END)) > day,
     )
     base = lines.join(plans, lines.plan_id == plans.id).filter(~plans.is_addon.fill_null(False))
-    return base.group_by("account_id").aggregate(seats=base.quantity.sum())
+    out = base.group_by("account_id").aggregate(
+        seats=base.quantity.sum(), unknown=base.quantity.isnull().cast("int64").sum()
+    )
+    return out.select("account_id", seats=ibis.ifelse(out.unknown > 0, ibis.null("int64"), out.seats))
 
 
 def account_usage(

@@ -118,6 +118,7 @@ def _subscription_measures(tables: dict[str, Any], dates: Any, day: np.ndarray) 
     current = now.group_by(["k", "account_id"]).aggregate(
         mrr_minor=now.mrr_minor.sum(),
         contract_seats=now.quantity.sum(where=~now.plan_is_addon.fill_null(False)),
+        unknown_seats=(now.quantity.isnull() & ~now.plan_is_addon.fill_null(False)).cast("int64").sum(),
         notice_versions=notice.cast("int64").sum(),
     )
     before = in_force("as_of_90")
@@ -138,6 +139,8 @@ def _subscription_measures(tables: dict[str, Any], dates: Any, day: np.ndarray) 
     out = out.merge(earlier.to_pandas(), on=["k", "account_id"], how="left")
     as_of = pd.Series(day[out["k"].to_numpy()], index=out.index).astype("datetime64[ns]")
     out["active"] = out["mrr_minor"].notna()
+    # a line whose seat count is unknown makes the account's seats unknown (never a smaller count)
+    out["contract_seats"] = out["contract_seats"].astype(float).where(out["unknown_seats"].fillna(0) == 0)
     out["notice_given"] = out["notice_versions"].fillna(0) > 0
     out["tenure_days"] = (as_of - pd.to_datetime(out["first_start"])).dt.days.astype(float)
     mrr_now = out["mrr_minor"].fillna(0).astype(float)
