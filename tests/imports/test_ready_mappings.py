@@ -902,3 +902,31 @@ def test_surveymonkey_two_header_rows_give_the_nps_pandas_gives(hub: Runtime, tm
     expected = expected_nps(frame, when, "score")
     stored = series(hub, "nps").droplevel("currency").sort_index()
     pd.testing.assert_series_equal(stored, expected, check_names=False, check_index_type=False)
+
+
+def test_surveymonkey_xlsx_and_google_forms_english_export(hub: Runtime, tmp_path: Path) -> None:
+    """The XLSX of SurveyMonkey has the same two header rows; Google Forms in English writes 'Timestamp' and 'PM'."""
+    import openpyxl
+
+    load(hub, "accounts", write_hubspot_companies(tmp_path), "hubspot")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    question = "How likely are you to recommend kizuna to a colleague?"
+    sheet.append([*SURVEYMONKEY_RESPONDENT, "Company name", question])
+    sheet.append(["" for _ in SURVEYMONKEY_RESPONDENT] + ["Open-Ended Response", "Response"])
+    sheet.append(["114000000009", "400000001", "", "11/02/2026 09:00:00 AM", "", "", "", "", "", "Beta Labs", 4])
+    path = tmp_path / "Data_All.xlsx"
+    book.save(path)
+    summary = load(hub, "survey_responses", path, "surveymonkey", timezone="UTC")
+    assert summary.imported == 1 and summary.recognised_columns[question] == "score"
+
+    header = ["Timestamp", "Email Address", "Company name", "How likely is it that you would recommend us?"]
+    rows = [["2026/11/03 1:05:00 PM GMT+9", "", "Acme KK", "10"]]
+    load(hub, "survey_responses", write_csv(tmp_path / "responses.csv", header, rows), "google_forms")
+    with hub.transaction() as session:
+        answers = dict(session.execute(select(SurveyResponse.score, SurveyResponse.responded_at)).all())
+    assert answers == {
+        4: dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
+        10: dt.datetime(2026, 11, 3, 4, 5, tzinfo=dt.UTC),
+    }

@@ -124,3 +124,15 @@ def test_formula_looking_text_is_neutralised_for_spreadsheets() -> None:
     assert neutralize_formula("@SUM(A1)") == "'@SUM(A1)"
     assert neutralize_formula("-5") == "'-5"
     assert neutralize_formula("株式会社") == "株式会社"
+
+
+def test_google_forms_download_times_carry_their_offset() -> None:
+    from kizuna.imports.values import CellError, parse_datetime
+
+    utc = ZoneInfo("UTC")
+    assert parse_datetime("2024/01/15 2:31:45 午後 GMT+9", tz=utc) == dt.datetime(2024, 1, 15, 5, 31, 45, tzinfo=dt.UTC)
+    assert parse_datetime("2024/01/15 12:05:00 午前 GMT+9", tz=utc) == dt.datetime(2024, 1, 14, 15, 5, tzinfo=dt.UTC)
+    assert parse_datetime("2024/01/15 12:05:00 PM GMT-5", tz=utc) == dt.datetime(2024, 1, 15, 17, 5, tzinfo=dt.UTC)
+    assert parse_datetime("2024/01/15 9:00:00 AM GMT+5:30", tz=utc) == dt.datetime(2024, 1, 15, 3, 30, tzinfo=dt.UTC)
+    with pytest.raises(CellError):
+        parse_datetime("2024/01/15 13:00:00 PM GMT+9", tz=utc)
