@@ -79,6 +79,8 @@ from kizuna.segments import api as segments_api
 from kizuna.segments import cli as segments_cli
 from kizuna.segments import jobs as segments_jobs
 from kizuna.segments import pages as segments_pages
+from kizuna.stripe import cli as stripe_cli
+from kizuna.stripe import public as stripe_public
 from kizuna.surveys import cli as surveys_cli
 from kizuna.surveys import pages as surveys_pages
 from kizuna.surveys import public as surveys_public
@@ -230,6 +232,12 @@ DOMAINS: tuple[Domain, ...] = (
         admin=(connectors_pages.router,),
         connect=(connectors_cli.register_connect,),
         nav=(NavLink("admin", "/connectors", "connectors.nav", admin=True),),
+    ),
+    Domain(
+        "stripe",
+        public=(stripe_public.router,),
+        commands=(stripe_cli.register,),
+        connect=(stripe_cli.register_connect,),
     ),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored

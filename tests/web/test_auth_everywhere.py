@@ -1,5 +1,6 @@
 """Every route of the app needs authentication, except the login page, the health check, the survey response page
-and the tracking API (which has its own write-key check and answers 401 too)."""
+the tracking API (which has its own write-key check and answers 401 too) and vendors' webhooks (their signature
+checked: tests/stripe)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from tests.web.fixtures import WebWorld
 
 PUBLIC = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET")}
-PUBLIC_MODULES = ("kizuna.surveys.public",)
+PUBLIC_MODULES = ("kizuna.surveys.public", "kizuna.stripe.public")  # Stripe's signature is its authentication
 
 
 def _routes(app: object) -> list[tuple[str, str, object]]:

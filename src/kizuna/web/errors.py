@@ -24,10 +24,12 @@ from kizuna.platform.web.templating import render
 log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/", "/v1/")
+#: machine peers' endpoints outside the documented API (vendors' webhooks): their errors are JSON too
+MACHINE_PREFIXES = (*API_PREFIXES, "/webhooks/")
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(API_PREFIXES):
+    if request.url.path.startswith(MACHINE_PREFIXES):
         return True
     accept = request.headers.get("accept", "")
     return "text/html" not in accept and "application/json" in accept
