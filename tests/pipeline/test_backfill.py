@@ -256,3 +256,17 @@ def test_the_watermark_follows_the_previous_refresh(backfilled: Runtime) -> None
         assert acted == Watermark(since=now + dt.timedelta(days=1 - LATE_DAYS))
     assert Watermark(since=None, quiet=True).is_history(None)
     assert not Watermark(since=now).is_history(None)  # a state of now (no moment) acts after a quiet refresh
+
+
+def test_the_scheduler_acts_on_no_imported_history_before_the_first_refresh(backfilled: Runtime) -> None:
+    """A web upload of history while the server runs: its scheduler evaluates, and nothing of the history acts."""
+    from kizuna.playbooks.jobs import Scheduler
+
+    scheduler = Scheduler(backfilled)
+    try:
+        summary = scheduler.run_once()
+    finally:
+        scheduler.stop()
+    assert summary["lead"] and summary["playbooks"] > 0
+    assert _acted(backfilled)[:2] == (0, 0)
+    assert set(_outcomes(backfilled, "onboarding-overdue").values()) == {"history"}

@@ -34,6 +34,7 @@ from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
 from kizuna.hub.watermark import Watermark, current_watermark
+from kizuna.imports.models import ImportRun
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
@@ -76,6 +77,16 @@ def evaluate_enabled(
             )
         summaries.append(report.summary())
     return summaries
+
+
+def scheduler_watermark(session: Session, *, now: dt.datetime) -> Watermark:
+    """What the background scheduler acts on: what follows the hub's latest refresh; before the first refresh of a
+    hub that imported files (a web upload of history while the server runs), nothing: the first refresh decides
+    (quiet, or ``--act-on-history``). A hub filled otherwise (the API, a script) acts as before."""
+    mark = current_watermark(session, now=now)
+    if mark.since is None and session.scalar(select(ImportRun.id).where(ImportRun.status == "done").limit(1)):
+        return Watermark(since=None, quiet=True)
+    return mark
 
 
 @dataclass
@@ -372,7 +383,11 @@ class Scheduler:
         now = utcnow()
         lead = self.leader.acquire()
         evaluate = lead and self._evaluation_due(now)
-        summary = tick(self.runtime, now=now, evaluate=evaluate, lead=lead)
+        watermark = None
+        if evaluate:
+            with self.runtime.transaction() as session:
+                watermark = scheduler_watermark(session, now=now)
+        summary = tick(self.runtime, now=now, evaluate=evaluate, lead=lead, watermark=watermark)
         if evaluate:
             self._last_evaluation = now
             self.evaluations += 1
