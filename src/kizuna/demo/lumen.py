@@ -13,8 +13,8 @@ types of its own; other plans, seat prices and currency; and churn that is drive
   integration makes them stickier.
 * **Seasons.** Usage dips in the US summer and in late December; reports and exports peak at quarter ends; budget
   decisions cluster at the fiscal year start (January).
-* **Contracts.** Monthly contracts can end at any month boundary (notice 1–20 days before), annual ones only at the
-  anniversary (notice 30–60 days before); renewals of busy annual accounts add seats.
+* **Contracts.** Monthly contracts can end at any month boundary (notice about 10 days before), annual ones only at
+  the anniversary (notice about 45 days before); renewals of busy annual accounts add seats.
 
 The churn decision is made at each contract boundary from the account's *hidden* state (its core activity relative
 to its own first months, breadth, integrations, episode, season) plus noise; events are Poisson draws around that
@@ -370,18 +370,21 @@ def simulate_lumen(options: LumenOptions) -> LumenWorld:
                 )
                 if rng.random() < _sigmoid(np.array(hazard)):
                     noticed[i] = True
-                    notice_day = boundary - dt.timedelta(days=int(rng.integers(1, 21 if term[i] == 1 else 61)))
+                    # notice is given in the week the account decides; the contract then ends at the boundary
+                    notice_day = min(
+                        week_start + dt.timedelta(days=int(rng.integers(0, 7))), boundary - dt.timedelta(days=1)
+                    )
                     notice_day = max(notice_day, open_version[i]["start_date"])
                     open_version[i]["cancelled_at"] = notice_day
                     open_version[i]["status"] = "cancelled"
+                    open_version[i]["end_date"] = boundary
+                    open_version[i]["renewal_date"] = None
                     cause = EPISODES[int(episode[i])]
                     churn_rows.append(
                         {"external_id": ext[i], "churned_on": boundary, "notice_on": notice_day, "episode": cause}
                     )
             if week_start <= boundary < week_end:
                 if noticed[i]:
-                    open_version[i]["end_date"] = boundary
-                    open_version[i]["renewal_date"] = None
                     alive[i] = False
                     gone[i] = True
                     continue
@@ -542,7 +545,7 @@ def write_lumen_hub(conn: Any, world: LumenWorld, rows: dict[str, int]) -> np.nd
     ended = np.zeros(n, dtype=bool)
     for v in world.versions:
         last_mrr[v["account"]] = v["mrr_minor"]
-        ended[v["account"]] = v["end_date"] is not None
+        ended[v["account"]] = v["end_date"] is not None and v["end_date"] <= opts.end_date
     acv = last_mrr * 12
     tier = np.where(acv >= 5_000_000, "high", np.where(acv >= 1_000_000, "low", "tech"))
     first_start = {v["account"]: v["start_date"] for v in world.versions if v["external_id"].endswith("-v1")}
