@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -82,19 +84,80 @@ def _account_context(session: Session, account: Account, language: str) -> dict[
     }
 
 
+@dataclass(frozen=True)
+class Reachable:
+    """An active contact with an e-mail address, as the recipients of an email action read it."""
+
+    id: int
+    email: str | None
+    name: str
+    language: str | None
+    is_champion: bool
+    role: str | None
+
+
+@dataclass
+class Prefetched:
+    """What a batch of jobs reads, in one query each instead of one per job: the reachable contacts of the accounts
+    with an email to send (by account, in id order)."""
+
+    contacts: dict[int, list[Reachable]] = field(default_factory=dict)
+
+
+def prefetch(session: Session, jobs: Sequence[PendingJob]) -> Prefetched:
+    """Read, for a batch of jobs at once, what their actions would each query (see :class:`Prefetched`)."""
+    emailed = sorted({j.account_id for j in jobs if j.account_id is not None and _kind(j) == "send_email"})
+    out = Prefetched()
+    for start in range(0, len(emailed), 500):
+        for row in session.execute(_reachable().where(Contact.account_id.in_(emailed[start : start + 500]))):
+            out.contacts.setdefault(row.account_id, []).append(
+                Reachable(row.id, row.email, row.name, row.language, bool(row.is_champion), row.role)
+            )
+    for account_id in emailed:
+        out.contacts.setdefault(account_id, [])
+    return out
+
+
+def _kind(job: PendingJob) -> str | None:
+    action = (job.payload or {}).get("action") or {}
+    kind = action.get("type") if isinstance(action, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _reachable() -> Any:
+    return (
+        select(
+            Contact.account_id,
+            Contact.id,
+            Contact.email,
+            Contact.name,
+            Contact.language,
+            Contact.is_champion,
+            Contact.role,
+        )
+        .where(Contact.is_active.is_(True), Contact.email.is_not(None))
+        .order_by(Contact.account_id, Contact.id)
+    )
+
+
 def _recipients(
-    session: Session, account: Account, to: str, contact_id: int | None
+    session: Session,
+    account: Account,
+    to: str,
+    contact_id: int | None,
+    prefetched: Prefetched | None = None,
 ) -> list[tuple[int | None, str, str, str]]:
     """(contact id, email, name, language) of the people an email goes to."""
     if to == "owner":
         owner = session.get(TeamMember, account.owner_id) if account.owner_id else None
         return [(None, owner.email, owner.name, "ja")] if owner and owner.email else []
-    stmt = (
-        select(Contact)
-        .where(Contact.account_id == account.id, Contact.is_active.is_(True), Contact.email.is_not(None))
-        .order_by(Contact.id)
-    )
-    contacts = list(session.scalars(stmt))
+    if prefetched is not None and account.id in prefetched.contacts:
+        contacts = prefetched.contacts[account.id]
+    else:
+        contacts = [
+            Reachable(r.id, r.email, r.name, r.language, bool(r.is_champion), r.role)
+            for r in session.execute(_reachable().where(Contact.account_id == account.id))
+        ]
     if to == "respondent":
         chosen = [c for c in contacts if c.id == contact_id]
     elif to == "champions":
@@ -121,8 +184,11 @@ def _live_mrr(session: Session, account_id: int, *, today: dt.date) -> tuple[int
     return int(mrr), currency
 
 
-def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> str:
-    """Do the job's action; returns a one-line result for the run log."""
+def execute_action(
+    session: Session, job: PendingJob, *, settings: Settings, prefetched: Prefetched | None = None
+) -> str:
+    """Do the job's action; returns a one-line result for the run log. ``prefetched``: what :func:`prefetch` read
+    for the job's batch (else each read is a query of its own)."""
     payload = job.payload
     action = _ACTION.validate_python(payload["action"])
     signal = payload["signal"]
@@ -184,7 +250,7 @@ def execute_action(session: Session, job: PendingJob, *, settings: Settings) -> 
         return f"task {task.id} created ({task.status})"
 
     if isinstance(action, s.SendEmail):
-        recipients = _recipients(session, account, action.to, signal.get("contact_id"))
+        recipients = _recipients(session, account, action.to, signal.get("contact_id"), prefetched)
         if not recipients:
             return f"no {action.to} with an email address: nothing sent"
         queued = 0

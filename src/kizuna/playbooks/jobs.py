@@ -38,7 +38,7 @@ from kizuna.imports.models import ImportRun
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
-from kizuna.playbooks.actions import execute_action
+from kizuna.playbooks.actions import Prefetched, execute_action, prefetch
 from kizuna.playbooks.models import JobStatus, PendingJob, Playbook, PlaybookRun, PlaybookRunAccount, RunMode
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
@@ -139,7 +139,8 @@ def process_jobs(
 
         def run_batch(session: Session, batch: list[int] = batch) -> WorkReport:
             part = WorkReport()  # counted apart: a batch retried after "database is locked" is counted once
-            loaded = _preload(session, batch)  # noqa: F841 (held so the identity map keeps the rows for the batch)
+            loaded = _preload(session, batch)  # (held so the identity map keeps the rows for the batch)
+            prefetched = prefetch(session, [row for row in loaded if isinstance(row, PendingJob)])
             for job_id in batch:
                 _run_job(
                     session,
@@ -149,6 +150,7 @@ def process_jobs(
                     settings=runtime.settings,
                     report=part,
                     before_commit=before_commit,
+                    prefetched=prefetched,
                 )
             return part
 
@@ -193,6 +195,7 @@ def _run_job(
     settings: Settings,
     report: WorkReport,
     before_commit: Callable[[PendingJob], None] | None,
+    prefetched: Prefetched | None = None,
 ) -> None:
     error: str | None = None
     try:
@@ -203,7 +206,7 @@ def _run_job(
             job = session.get(PendingJob, job_id, populate_existing=True)
             if job is None:
                 return
-            result = execute_action(session, job, settings=settings)
+            result = execute_action(session, job, settings=settings, prefetched=prefetched)
             job.status = JobStatus.done
             job.result = result
             job.done_at = utcnow()
