@@ -20,22 +20,19 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
     from kizuna.voc.service import account_sentiment, entry_sentiment
 
     cards = scorecards(ctx.runtime.settings)
-    months = ctx.usage_months
     with ctx.runtime.transaction() as session:
         stored = account_sentiment(session, as_of=ctx.as_of)
         if not stored.empty:
             voc = stored.rename(columns={"sentiment": "voc_sentiment"})[["account_id", "voc_sentiment"]]
-            summary = compute_scores(
-                session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_sentiment=voc, usage_months=months
-            )
+            measures = ctx.measures([ctx.as_of], voc_sentiment=voc).drop(columns="as_of")
+            summary = compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, measures=measures)
         else:
             # a date the VoC step did not store (a back-filled past date, or `refresh --only health`): the same
             # point-in-time function on the stored per-text sentiment
             log.info("no stored VoC sentiment for %s: weighing the stored per-text sentiment", ctx.as_of)
             scores = entry_sentiment(session)
-            summary = compute_scores(
-                session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, voc_scores=scores, usage_months=months
-            )
+            measures = ctx.measures([ctx.as_of], voc_scores=scores).drop(columns="as_of")
+            summary = compute_scores(session, tables=ctx.tables, as_of=ctx.as_of, cards=cards, measures=measures)
     summary.update(backtest(ctx, cards))
     return summary
 
@@ -60,8 +57,9 @@ def backtest(ctx: RefreshContext, cards: dict[str, Any]) -> dict[str, Any]:
     if not stale and not backfill:
         return {}
     # the measures at past dates take seconds: computed outside the write transaction
+    # (the dates' measures are kept for the churn-risk step, which reads the same dates 30 days apart)
     measures, churns = backtest_history(
-        ctx.tables, as_of=ctx.as_of, voc_scores=voc_scores, usage_months=ctx.usage_months
+        ctx.tables, as_of=ctx.as_of, measures_of=lambda dates: ctx.measures(dates, voc_scores=voc_scores)
     )
     out: dict[str, Any] = {}
     if measures.empty:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,7 @@ def compute_scores(
     voc_scores: pd.DataFrame | None = None,
     voc_sentiment: pd.DataFrame | None = None,
     usage_months: Any = None,
+    measures: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` on every scorecard and store the scores (with contributions).
 
@@ -201,9 +203,10 @@ def compute_scores(
     from kizuna.analytics.scoring.measures import account_measures
     from kizuna.analytics.scoring.scoring import score_accounts
 
-    measures = account_measures(
-        tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment, usage_months=usage_months
-    )
+    if measures is None:
+        measures = account_measures(
+            tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment, usage_months=usage_months
+        )
     population = measures[measures["active"]]
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "accounts": len(population)}
     for card in cards.values():
@@ -468,9 +471,12 @@ def backtest_history(
     max_dates: int = BACKTEST_MAX_DATES,
     voc_scores: pd.DataFrame | None = None,
     usage_months: Any = None,
+    measures_of: Callable[[list[dt.date]], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Point-in-time measures at every ``every_days`` days back from ``as_of`` (at most ``max_dates`` dates, none
-    before 90 days after the first subscription) and the churns seen up to ``as_of``: what a backtest reads."""
+    before 90 days after the first subscription) and the churns seen up to ``as_of``: what a backtest reads.
+    ``measures_of`` gives the measures of the dates when the caller has them (the refresh computes each date once
+    for this backtest and the churn model's training)."""
     from kizuna.analytics.churn.labels import churn_events, read_subscriptions, sample_dates
     from kizuna.analytics.risk.features import first_sample_date
     from kizuna.analytics.scoring.measures import measures_over_time
@@ -481,7 +487,10 @@ def backtest_history(
     dates = sample_dates(
         max(start, as_of - dt.timedelta(days=every_days * (max_dates - 1))), as_of, every_days=every_days
     )
-    measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
+    if measures_of is not None:
+        measures = measures_of(dates)
+    else:
+        measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
     churns = churn_events(read_subscriptions(tables), observed_until=as_of)
     return measures, churns
 

@@ -24,6 +24,7 @@ class RefreshContext:
     _hub: dict[str, Any] = field(default_factory=dict, repr=False)
     _partial: dict[str, set[str]] = field(default_factory=dict, repr=False)  # tables read with some columns only
     _arrow: dict[str, Any] = field(default_factory=dict, repr=False)  # the hub tables as read, by name
+    _measures: dict[dt.date, Any] = field(default_factory=dict, repr=False)  # point-in-time measures, by date
 
     @property
     def now(self) -> dt.datetime:
@@ -88,6 +89,29 @@ class RefreshContext:
         from kizuna.usage.rollups import closed_account_months
 
         return closed_account_months(self.tables, EventStore(self.runtime.settings.events_dir), self.as_of)
+
+    def measures(self, dates: Sequence[dt.date], *, voc_scores: Any = None, voc_sentiment: Any = None) -> Any:
+        """``measures_over_time(self.tables, dates, ...)`` (:mod:`kizuna.analytics.scoring.measures`), each date's
+        measures computed once per refresh: the health backtest, the churn model's training and the scoring of
+        today read many of the same dates (all 30 days apart from ``as_of``). The VoC column is each caller's own
+        (``voc_scores`` or, for one date, ``voc_sentiment``)."""
+        import pandas as pd
+
+        from kizuna.analytics.scoring.measures import measures_over_time, with_voc_sentiment
+
+        dates = list(dates)
+        missing = [day for day in dict.fromkeys(dates) if day not in self._measures]
+        if missing:
+            frame = measures_over_time(self.tables, missing, usage_months=self.usage_months)
+            by_date = dict(iter(frame.groupby("as_of", sort=False)))
+            for day in missing:
+                self._measures[day] = by_date.get(day, frame.iloc[:0])
+        if not dates:
+            return measures_over_time(self.tables, [])
+        stacked = pd.concat([self._measures[day] for day in dates], ignore_index=True)
+        if voc_scores is None and voc_sentiment is None:
+            return stacked
+        return with_voc_sentiment(stacked, voc_scores=voc_scores, voc_sentiment=voc_sentiment)
 
     def arrow(self, names: Iterable[str]) -> dict[str, Any]:
         """Hub tables already read by :meth:`hub`, as the Arrow tables registered on ``con`` (to hand another

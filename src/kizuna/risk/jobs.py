@@ -41,8 +41,8 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                     as_of=ctx.as_of,
                     models_dir=models_dir,
                     every_days=SAMPLE_EVERY_DAYS,
-                    voc_scores=voc_scores,
-                    usage_months=ctx.usage_months,
+                    # the dates' measures, most of them computed already by the health step's backtest
+                    measures_of=lambda dates: ctx.measures(dates, voc_scores=voc_scores),
                 )
                 summary["trained_model"] = row.id
             except InvalidInput as exc:
@@ -58,7 +58,7 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                 models_dir=models_dir,
                 model_row=row,
                 voc_scores=voc_scores,
-                usage_months=ctx.usage_months,
+                measures=ctx.measures([ctx.as_of], voc_scores=voc_scores).drop(columns="as_of"),
             )
         )
     return summary

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,11 +57,13 @@ def train_model(
     voc_scores: pd.DataFrame | None = None,
     random_state: int = 0,
     usage_months: Any = None,
+    measures_of: Callable[[list[dt.date]], pd.DataFrame] | None = None,
 ) -> RiskModel:
     """Build point-in-time samples up to ``as_of``, backtest on a time split, refit on all samples, save, activate.
 
     ``scorecard`` (default: the ``overall`` scorecard) is compared in the backtest. ``usage_months``: the monthly
-    usage rollups, if at hand (the last login at each past date is read from them).
+    usage rollups, if at hand (the last login at each past date is read from them); ``measures_of``: gives the
+    measures of the sample dates when the caller has them (the refresh computes each date once).
     """
     import joblib
 
@@ -80,6 +82,7 @@ def train_model(
         every_days=every_days,
         voc_scores=voc_scores,
         usage_months=usage_months,
+        measures_of=measures_of,
     )
     if samples.empty or samples["churned"].nunique() < 2:
         from kizuna.errors import NotEnoughData
@@ -240,6 +243,7 @@ def score_accounts(
     top_drivers: int = 3,
     top_context: int = 2,
     usage_months: Any = None,
+    measures: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` with the active model and store the scores.
 
@@ -254,7 +258,8 @@ def score_accounts(
     if model_row is None:
         raise NotFound("no trained churn model: run `kizuna risk train` first")
     model = load_model(model_row, models_dir)
-    measures = account_measures(tables, as_of, voc_scores=voc_scores, usage_months=usage_months)
+    if measures is None:
+        measures = account_measures(tables, as_of, voc_scores=voc_scores, usage_months=usage_months)
     population = measures[in_population(measures)].reset_index(drop=True)
     population = _with_behaviour(model, tables, population, as_of)
     gave_notice = measures[measures["active"].astype(bool) & measures["notice_given"].astype(bool)]

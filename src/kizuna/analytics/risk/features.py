@@ -10,6 +10,7 @@ of the data are left out.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -109,6 +110,7 @@ def training_samples(
     voc_scores: pd.DataFrame | None = None,
     usage_months: Any = None,
     behaviour: bool = True,
+    measures_of: Callable[[list[dt.date]], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled samples from many past dates.
 
@@ -129,6 +131,9 @@ def training_samples(
         at each date by :func:`kizuna.analytics.text.account_voc_sentiment`.
     usage_months
         Optional monthly usage rollups (see :func:`~kizuna.analytics.scoring.measures.measures_over_time`).
+    measures_of
+        Gives :func:`~kizuna.analytics.scoring.measures.measures_over_time` of the sample dates (with the VoC
+        sentiment) when the caller has them already (the refresh computes each date once); else they are computed.
     behaviour
         Add the behaviour columns of every event type in the store
         (:func:`kizuna.analytics.risk.behaviour.behaviour_features`).
@@ -143,7 +148,10 @@ def training_samples(
     start = start or first_sample_date(tables)
     last = observed_until - dt.timedelta(days=horizon_days)
     dates = sample_dates(start, last, every_days=every_days) if start else []
-    measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
+    if measures_of is not None:
+        measures = measures_of(dates)
+    else:
+        measures = measures_over_time(tables, dates, voc_scores=voc_scores, usage_months=usage_months)
     churns = churn_events(read_subscriptions(tables), observed_until=observed_until)
     population = measures[in_population(measures)]
     samples = churn_labels(population, churns, horizon_days=horizon_days, observed_until=observed_until)

@@ -293,7 +293,6 @@ def _measures(
         _onboarding_measures(tables, table),
         _payment_measures(tables, table),
         _activity_measures(tables, table, ends),
-        _voc_part(voc_scores, voc_sentiment, dates),
     ]
     for part in parts:
         if part is not None and len(part.columns) > 2:
@@ -310,7 +309,30 @@ def _measures(
     frame = frame.sort_values(["k", "account_id"]).reset_index(drop=True)
     as_of = pd.Series(np.array(dates, dtype=object)[frame["k"].to_numpy()], index=frame.index, dtype=object)
     frame.insert(0, "as_of", as_of)
-    return frame[["account_id", "as_of", *MEASURE_COLUMNS]]
+    frame = frame[["account_id", "as_of", *MEASURE_COLUMNS]]
+    if voc_scores is None and voc_sentiment is None:
+        return frame
+    return with_voc_sentiment(frame, voc_scores=voc_scores, voc_sentiment=voc_sentiment)
+
+
+def with_voc_sentiment(
+    measures: pd.DataFrame, *, voc_scores: pd.DataFrame | None = None, voc_sentiment: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``measures`` (of :func:`measures_over_time`) with its ``voc_sentiment`` column from per-text ``voc_scores``
+    at each date, or from ``voc_sentiment`` (the per-account measure of the frame's one date); missing without
+    either. Lets a caller compute the other measures once and join each its own VoC input."""
+    dates = list(dict.fromkeys(measures["as_of"]))
+    if voc_sentiment is not None and len(dates) > 1:
+        raise ValueError("voc_sentiment is the measure of one date; give voc_scores for many")
+    part = _voc_part(voc_scores, voc_sentiment, dates)
+    out = measures.drop(columns="voc_sentiment")
+    if part is None:
+        out["voc_sentiment"] = np.nan
+    else:
+        part = part.assign(as_of=np.array(dates, dtype=object)[part["k"].to_numpy()]).drop(columns="k")
+        out = out.merge(part, on=["as_of", "account_id"], how="left")
+        out["voc_sentiment"] = pd.to_numeric(out["voc_sentiment"], errors="coerce").astype(float)
+    return out[["account_id", "as_of", *MEASURE_COLUMNS]]
 
 
 def account_measures(
