@@ -5,8 +5,9 @@
     PYTHONPATH=new/src kizuna --data-dir after refresh --as-of 2026-12-06
     .venv/bin/python bench/refresh_compare.py before after
 
-Row ids and the columns whose name ends in ``_at`` (when a row was written) are left out, and so is any column named
-with ``--ignore table.column`` (the risk model's file name holds the time it was saved); the other columns are
+Row ids and the columns whose name ends in ``_at`` (when a row was written) are left out, and so are the columns of
+``DEFAULT_IGNORED`` (times and worker names under other names) and any named with ``--ignore table.column``; the
+audit row of a model's training still differs, by the time in the model's file name it quotes. The other columns are
 compared as text, each table as a sorted list of rows, so rows written in another order still match. Prints, per
 table, the rows only one side holds (at most ``--show`` of them); exits 1 when any table differs. Not a test.
 """
@@ -19,7 +20,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-DEFAULT_IGNORED = ("risk_models.file_name",)
+DEFAULT_IGNORED = (
+    "risk_models.file_name",  # the time it was saved
+    "audit_log.at",
+    "outbound_messages.outbox_path",  # the time it was written
+    "outbound_messages.lease_owner",  # the worker process
+    "outbound_messages.lease_until",
+    "pending_jobs.lease_until",
+)
 
 
 def _rows(db: sqlite3.Connection, table: str, ignored: set[str]) -> tuple[list[str], Counter[tuple[str, ...]]]:
