@@ -97,3 +97,33 @@ def test_a_failed_payment_marks_the_invoice_and_records_the_attempt_once(hub: Ru
         ("ch_2", "failed", 2, "card_declined", 13500),
         ("in_2#attempt2", "failed", 2, "payment_failed", 13500),
     ]
+
+
+def test_a_pause_and_a_cancellation_notice_become_versions_the_revenue_model_reads(
+    hub: Runtime, app_client: Any
+) -> None:
+    s = next(s for s in stripe_subscriptions() if s["id"] == "sub_7")
+    start = ts(s["start"]) or 0
+    day = 86400
+    paused = {**subscription(s), "pause_collection": {"behavior": "void", "resumes_at": None}}
+    notice = {**subscription(s), "cancel_at_period_end": True, "canceled_at": start + 90 * day}
+    notice["cancel_at"] = start + 120 * day
+    steps = [
+        ("customer.subscription.created", subscription(s), 0),
+        ("customer.subscription.paused", paused, 30),
+        ("customer.subscription.resumed", subscription(s), 60),
+        ("customer.subscription.updated", notice, 90),
+    ]
+    for n, (kind, obj, days) in enumerate(steps):
+        assert (
+            post_event(app_client, event(f"evt_p{n}", kind, obj, created=start + days * day), SECRET).json()["outcome"]
+            == "applied"
+        )
+    first = s["start"]
+    on = [first + dt.timedelta(days=d) for d in (30, 60, 90, 120)]
+    versions = [(line[7], line[8], line[9], line[10]) for line in hub_rows(hub)["subscriptions"]]
+    assert sorted(versions, key=lambda v: v[1]) == [
+        ("active", first, on[0], None),
+        ("paused", on[0], on[1], None),
+        ("cancelled", on[1], on[3], on[2]),  # notice given on day 90, paid until day 120
+    ]

@@ -209,6 +209,9 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         if not price or not price.get("recurring"):
             log.reject(item.get("id", subscription["id"]), "price", None, "an item without a recurring price")
             continue
+        if price["recurring"].get("usage_type") == "metered":
+            log.reject(item.get("id", subscription["id"]), "price", price.get("id"), "a metered price has no fixed MRR")
+            continue
         plan = apply_price(session, price, log=log)
         quantity = int(item.get("quantity") or 1)
         months = _period_months(price["recurring"])
