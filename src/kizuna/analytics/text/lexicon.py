@@ -20,7 +20,7 @@ NEGATED_NEGATIVE = 0.6
 #: verbs that carry grammar, not content (as Sudachi normalized_form); never terms on their own
 JA_AUX_VERBS = frozenset(
     "為る 居る 有る 成る 頂く 下さる 呉れる 貰う 仕舞う 御座る 致す 過ぎる 頂ける 遣る"
-    " 上げる 差し上げる 思う 言う 存じる 申し上げる 申す 参る 伺う".split()
+    " 上げる 差し上げる 思う 言う 存じる 申し上げる 申す 参る 伺う おる".split()
 )
 #: auxiliary-like verbs that are content words unless they follow て (〜てみる, 〜ておく, 〜ていく, 〜てくる)
 JA_AFTER_TE_AUX = frozenset("見る 置く 行く 来る 上げる 貰える".split())
@@ -252,6 +252,28 @@ JA_POLARITY: dict[str, float] = {
     "迷う+NEG": 0.5,
     "困る+NEG": 0.5,
     "手間+NEG": 0.4,
+    # issue 18: words of the VoC training corpus (voc/training/written_ja.csv) the lexicon did not know
+    "効果なし": -0.8,
+    "得る+NEG": -0.6,  # 成果が得られない, 承認が得られない
+    "実現+NEG": -0.6,
+    "実施+NEG": -0.4,
+    "立つ+NEG": -0.6,  # 役に立たない
+    "答える+NEG": -0.6,
+    "引き継ぐ+NEG": -0.5,
+    "見付かる+NEG": -0.5,
+    "丸投げ": -0.7,
+    "曖昧": -0.5,
+    "滞る": -0.6,
+    "嫌": -0.7,
+    "面倒臭い": -0.9,
+    "固まる": -0.4,
+    "割高感": -0.8,
+    "予算オーバー": -0.7,
+    "無理": -0.6,
+    "せこい": -0.7,
+    "浅い": -0.4,
+    "きつい": -0.6,
+    "高過ぎる": -0.8,
 }
 
 #: after one of these, 高い is good (満足度が高い), and 低い bad (定着率が低い)
