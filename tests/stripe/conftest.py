@@ -16,6 +16,7 @@ from kizuna.settings import Settings
 from kizuna.web.app import create_app
 from tests.servers import served
 from tests.stripe.stripe_api import StripePeer
+from tests.web.fixtures import _world_template, world  # noqa: F401
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's TestClient warns about its httpx use

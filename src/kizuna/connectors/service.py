@@ -68,6 +68,32 @@ def finish_run(
     return run
 
 
+def record_webhooks(session: Session, *, vendor: str, log: RunLog) -> ConnectorRun:
+    """Add one webhook delivery's counts and rejects to ``vendor``'s webhook run of the current UTC hour (one run row
+    an hour, not one per event, so that the run log stays readable); in the delivery's own transaction."""
+    now = utcnow()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    run = session.scalar(
+        select(ConnectorRun)
+        .where(ConnectorRun.vendor == vendor, ConnectorRun.kind == "webhook", ConnectorRun.started_at >= hour)
+        .order_by(ConnectorRun.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if run is None:
+        run = ConnectorRun(vendor=vendor, kind="webhook", started_at=now, counts={}, rejects=[])
+        session.add(run)
+    counts = dict(run.counts or {})
+    for what, n in log.counts.items():
+        counts[what] = counts.get(what, 0) + n
+    run.counts = counts
+    run.rejects = [*(run.rejects or []), *log.rejects][:REJECTS_KEPT]
+    run.finished_at = now
+    run.status = RunStatus.partial if counts.get("rejected") else RunStatus.succeeded
+    session.flush()
+    return run
+
+
 def receive_once(
     session: Session, *, vendor: str, event_id: str, event_type: str, occurred_at: dt.datetime | None
 ) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import stripe
 from kizuna.connectors import credentials
+from kizuna.connectors import service as connectors
 from kizuna.connectors.service import RunLog
 from kizuna.errors import InvalidInput
 from kizuna.platform.web.deps import DbSession, settings_of
@@ -55,5 +56,7 @@ def stripe_webhook(
     except ValueError as exc:
         raise InvalidInput(f"the body is not a Stripe event: {exc}") from exc
     body = event.to_dict()
-    outcome = service.handle_event(session, body, log=RunLog())
+    log = RunLog()
+    outcome = service.handle_event(session, body, log=log)
+    connectors.record_webhooks(session, vendor=service.VENDOR, log=log)
     return WebhookReceipt(id=str(body["id"]), type=str(body["type"]), outcome=outcome)
