@@ -94,7 +94,9 @@ def start_webhook_peer(peers: Peers) -> tuple[str, ThreadingHTTPServer]:
             key = self.headers.get("Idempotency-Key", "")
             mode = peers.mode
             if mode == "slow":
-                time.sleep(12)  # longer than one in-line try (10 s): the sender times out and tries again
+                # slow, within the sender's 10 s timeout (beyond it, the sender cannot tell a slow success from a
+                # failure and sends again: the Idempotency-Key header is there for the peer to drop that copy)
+                time.sleep(8)
             status = 503 if mode == "down" else 200
             with peers.lock:
                 (peers.refused if status == 503 else peers.posts)[key] += 1
@@ -193,6 +195,7 @@ class Tracking:
 
         self.failures: list[str] = []
         self.sent: list[str] = []
+        self.dropped = 0  # refused by the client's own queue (full): never sent, so not expected
         self.externals = externals
         on_error = lambda error, _batch: self.failures.append(str(error))  # noqa: E731
         self.clients = {
@@ -210,19 +213,22 @@ class Tracking:
         client = self.clients[name]
         n = 0
         while not self.stop.is_set():
-            for _ in range(20):
+            for _ in range(10):
                 message_id = f"{name}-{n}"
                 account = rng.choice(self.externals)
-                client.track(
+                queued, _message = client.track(
                     f"{account}-u{rng.randint(1, 5)}",
                     rng.choice(["Report Viewed", "Dashboard Opened", "Export Run"]),
                     {"feature": "reports"},
                     context={"groupId": account},
                     message_id=message_id,
                 )
-                self.sent.append(message_id)
+                if queued:  # the client's own queue was not full: it will send it, or report an error
+                    self.sent.append(message_id)
+                else:
+                    self.dropped += 1
                 n += 1
-            self.stop.wait(0.5)  # ~40 events/s per client
+            self.stop.wait(1.0)  # ~10 events/s per client
 
     def start(self) -> None:
         for thread in self.threads:
@@ -350,8 +356,19 @@ def main() -> None:
             [*kizuna_cmd(), "worker", "--interval", "2"], env=env, stdout=subprocess.DEVNULL, stderr=worker_log
         )
 
-    worker = start_worker()
-    kills = 0
+    workers = [start_worker()]
+    kills = [0]
+    stop_killing = threading.Event()
+
+    def kill_and_restart() -> None:  # the worker dies (SIGKILL: no clean-up) every --kill-every seconds
+        while not stop_killing.wait(args.kill_every):
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+            kills[0] += 1
+            workers[0] = start_worker()
+
+    killer = threading.Thread(target=kill_and_restart, daemon=True)
+    killer.start()
     tracking = Tracking(base_url, write_key, externals)
     tracking.start()
     timings: list[tuple[int, str, float]] = []
@@ -368,11 +385,10 @@ def main() -> None:
     step_seconds: dict[int, dict[str, float]] = {}
     refresh_log = (logs / "refresh.log").open("ab")
     started = time.monotonic()
-    last_kill = time.monotonic()
     for d in range(1, args.days + 1):
         day[0] = d
         day_started = time.monotonic()
-        peers.mode = "down" if d % 5 == 3 else ("slow" if d % 5 == 4 else "up")
+        peers.mode = peer_mode(d)
         tickets = args.data_dir / f"tickets-{d}.csv"
         daily_tickets(tickets, externals, d, rng, args.tickets)
         t0 = time.monotonic()
@@ -388,12 +404,6 @@ def main() -> None:
         t2 = time.monotonic()
         step_seconds[d] = {"import": t1 - t0, "refresh": t2 - t1}
         while time.monotonic() - day_started < args.day_seconds:
-            if time.monotonic() - last_kill >= args.kill_every:
-                worker.send_signal(signal.SIGKILL)
-                worker.wait()
-                kills += 1
-                worker = start_worker()
-                last_kill = time.monotonic()
             time.sleep(0.5)
         if peers.mode != "up":
             peers.mode = "up"
@@ -410,20 +420,23 @@ def main() -> None:
     web_thread.join(120)
     tracking.finish()
     peers.mode = "up"
-    drain_until = time.monotonic() + 180
+    stop_killing.set()
+    killer.join()
+    drain_until = time.monotonic() + 400  # a killed worker's claim ends with its lease (5 minutes)
     while time.monotonic() < drain_until and unfinished_messages(args) > 0:
         time.sleep(2)
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(60)
+    workers[0].send_signal(signal.SIGTERM)
+    workers[0].wait(60)
     server.send_signal(signal.SIGTERM)
     server.wait(60)
     smtp.stop()
     httpd.shutdown()
-    report(args, peers, tracking, timings, web_errors, sizes, step_seconds, kills, time.monotonic() - started, logs)
+    report(args, peers, tracking, timings, web_errors, sizes, step_seconds, kills[0], time.monotonic() - started, logs)
 
 
 def peer_mode(d: int) -> str:
-    return "down" if d % 5 == 3 else ("slow" if d % 5 == 4 else "up")
+    """The webhook peer's day: up, then slow (answers after the sender's timeout), then down (503), and again."""
+    return ("down", "up", "slow")[d % 3]
 
 
 def unfinished_messages(args: argparse.Namespace) -> int:
@@ -507,6 +520,7 @@ def report(
             "lost": lost,
             "duplicated": duplicated,
             "client_errors": len(tracking.failures),
+            "dropped_by_a_full_client_queue": tracking.dropped,
         },
         "webhooks": {
             "keys_sent": len(sent_hooks),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
@@ -48,6 +48,13 @@ class Runtime:
         """
         with (self.writer_sessions if write else self.sessions)() as session, session.begin():
             yield session
+
+    def as_writer(self) -> Runtime:
+        """This runtime with every transaction a write transaction (``transaction()`` as ``transaction(write=True)``),
+        for batch work whose transactions read, compute and then write while others write too (the refresh): on
+        SQLite such a transaction, begun deferred, is refused at its first write whenever another connection has
+        committed since it began -- however often it is tried again, if the others write more often than it takes."""
+        return replace(self, sessions=self.writer_sessions)
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in a write transaction of its own (see :meth:`transaction`) and commit it; if another

@@ -34,6 +34,53 @@ def _read_then_write(runtime: Runtime, *, other_writes_between: bool) -> None:
         session.flush()
 
 
+def test_a_long_step_beside_a_busy_writer_is_not_refused(runtime: Runtime) -> None:
+    """A step that reads, works a while and writes, while another process commits every few milliseconds: its
+    transaction begins as a writer, so the other waits for it instead of the step being refused at every attempt."""
+    import sqlite3
+    import time
+
+    with runtime.transaction() as session:
+        factories.account(session)
+    stop = threading.Event()
+    writes: list[float] = []
+
+    def busy_scheduler() -> None:
+        conn = sqlite3.connect(runtime.settings.data_dir / "kizuna.sqlite3", timeout=30, isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS busy_elsewhere (n INTEGER)")
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO busy_elsewhere VALUES (1)")
+            conn.execute("COMMIT")
+            writes.append(time.monotonic())
+            stop.wait(0.005)
+        conn.close()
+
+    runs: list[int] = []
+
+    def long_step(ctx: Any) -> dict[str, Any]:
+        runs.append(1)
+        with ctx.runtime.transaction() as session:
+            account = session.scalars(select(Account)).one()
+            time.sleep(0.3)  # the work between the read and the write
+            account.name = "written by the step"
+            session.flush()
+        return {}
+
+    thread = threading.Thread(target=busy_scheduler)
+    thread.start()
+    try:
+        while not writes:
+            time.sleep(0.01)
+        refresh(runtime, [Step("kizuna_test_long", long_step)])
+    finally:
+        stop.set()
+        thread.join()
+    assert runs == [1] and len(writes) > 1
+    with runtime.transaction() as session:
+        assert session.scalars(select(Account.name)).one() == "written by the step"
+
+
 @pytest.fixture
 def flaky_step(runtime: Runtime) -> Iterator[tuple[list[int], Step]]:
     with runtime.transaction() as session:
@@ -42,7 +89,8 @@ def flaky_step(runtime: Runtime) -> Iterator[tuple[list[int], Step]]:
 
     def step(ctx: Any) -> dict[str, Any]:
         runs.append(1)
-        _read_then_write(ctx.runtime, other_writes_between=len(runs) == 1)
+        # the fixture's runtime, whose transactions begin deferred (the refresh's own begin as writers)
+        _read_then_write(runtime, other_writes_between=len(runs) == 1)
         return {"runs": len(runs)}
 
     yield runs, Step("kizuna_test_flaky", step)

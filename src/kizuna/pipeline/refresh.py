@@ -64,7 +64,10 @@ def refresh(
 
         names = ", ".join(step.name for step in steps)
         raise InvalidInput(f"no refresh step {', '.join(unknown)}; the steps are {names}", field="only")
-    ctx = RefreshContext(runtime=runtime, as_of=as_of or today())
+    # every step's transactions begin as writers (IMMEDIATE on SQLite): a step reads, computes and writes while the
+    # scheduler, a worker and the web app write every few seconds; begun deferred, the VoC step (a minute of text
+    # analysis in one transaction) was refused at its write on every attempt (found by bench/soak.py)
+    ctx = RefreshContext(runtime=runtime.as_writer(), as_of=as_of or today())
     ran_at = ctx.now
     with runtime.transaction() as session:
         ctx.watermark = refresh_watermark(session, now=ran_at, act_on_history=act_on_history)
