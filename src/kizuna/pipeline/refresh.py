@@ -93,7 +93,7 @@ def refresh(
     if not only:
         # today's refresh is recorded when it ends: what its own steps wrote (a lifecycle change) is not new after it
         ended = ctx.now if ctx.as_of < today() else max(ran_at, utcnow())
-        with runtime.transaction() as session:
+        with runtime.transaction(write=True) as session:
             record_refresh(session, as_of=ctx.as_of, ran_at=ended, acted=not ctx.watermark.quiet)
     if ctx.watermark.quiet:
         log.warning(
