@@ -8,7 +8,8 @@ customer a ``customer.created`` and a ``customer.subscription.created``, then on
 (a seat more) each. Figures: events/s over all deliveries (each verified by Stripe's library, recorded once, applied
 in its own transaction), the latency of one delivery (p50/p95), then the delay from one more seat change sent to
 (a) the account's MRR in the hub (the subscription lines: written when the 200 comes back) and (b) the month's MRR
-KPI in the stored snapshot (``kizuna refresh --only kpis`` run right after). Prints figures; not a test.
+KPI in the stored snapshot and (c) a playbook fired for a new customer (``kizuna refresh --only kpis,playbooks``
+run right after, the hub having been refreshed before). Prints figures; not a test.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ from sqlalchemy import func, select
 
 SECRET = "whsec_bench_0123456789"
 START = dt.date(2026, 1, 5)
+PLAYBOOK = """
+key: stripe-new-customer
+name: {ja: Stripe の新規顧客, en: New Stripe customer}
+enabled: true
+trigger: {type: account_created, within_days: 3}
+actions:
+  - type: create_task
+    title: {ja: "キックオフ: {{ account.name }}", en: "Kickoff: {{ account.name }}"}
+    due_in_days: 5
+"""
 
 
 def _sign(payload: str, at: int) -> str:
@@ -105,10 +116,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
 
+    from kizuna.accounts.models import Account
     from kizuna.connectors import credentials
+    from kizuna.db import utcnow
     from kizuna.domains import refresh
+    from kizuna.hub.watermark import record_refresh
     from kizuna.kpis.service import load_kpi
     from kizuna.migrations import upgrade
+    from kizuna.playbooks.models import PlaybookRunAccount
+    from kizuna.playbooks.service import import_playbook
     from kizuna.runtime import Runtime
     from kizuna.settings import Settings
     from kizuna.web.app import create_app
@@ -150,18 +166,32 @@ def main() -> None:
     runtime = Runtime.open(settings)
     as_of = dt.date.today()
     refresh(runtime, as_of=as_of, only=["kpis"])
+    with runtime.transaction(write=True) as session:
+        # a playbook that applies to a new Stripe customer, and a hub refreshed before (playbooks act on what is new)
+        import_playbook(session, actor="bench", yaml_text=PLAYBOOK)
+        record_refresh(session, as_of=as_of, ran_at=utcnow(), acted=False)
+    time.sleep(1.0)  # Stripe's times are whole seconds: the new customer comes after the recorded refresh
     sent = time.perf_counter()
     _post(clients[0], _event(n + 1, "customer.subscription.updated", _subscription(0, 10), t0 + 86400 * 80))
     hub_delay = time.perf_counter() - sent
     assert _account_mrr(runtime, "cus_0") == 10 * 9800
-    refresh(runtime, as_of=as_of, only=["kpis"])
+    newcomer = {"id": "cus_new", "object": "customer", "name": "株式会社あたらし", "created": int(time.time())}
+    _post(clients[0], _event(n + 2, "customer.created", newcomer, int(time.time())))
+    refresh(runtime, as_of=as_of, only=["kpis", "playbooks"])
     kpi_delay = time.perf_counter() - sent
     with runtime.transaction() as session:
         mrr = load_kpi(session, names=["mrr_minor"], as_of=as_of)
+        fired = session.scalar(
+            select(func.count())
+            .select_from(PlaybookRunAccount)
+            .join(Account, Account.id == PlaybookRunAccount.account_id)
+            .where(Account.external_id == "cus_new", PlaybookRunAccount.outcome == "queued")
+        )
     latest = float(mrr.sort_values("month")["value"].iloc[-1])
     expected = (args.customers - 1) * 4 * 9800 + 10 * 9800
     print(f"event -> account MRR in the hub: {hub_delay * 1000:.1f} ms (the webhook's own transaction)")
     print(f"event -> MRR KPI refreshed: {kpi_delay:.2f} s (MRR {latest:,.0f} JPY, expected {expected:,} JPY)")
+    print(f"event -> playbook fired by that refresh (kpis + playbooks steps): {kpi_delay:.2f} s ({fired} firing)")
     server.should_exit = True
     thread.join(timeout=10)
     runtime.close()
