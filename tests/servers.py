@@ -20,11 +20,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app: Any, *, start_seconds: float = 20) -> Iterator[str]:
+def served(
+    app: Any, *, start_seconds: float = 20, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
+) -> Iterator[str]:
     """``app`` served by uvicorn (lifespan and all) in a thread on a free loopback port; yields its base URL and
-    stops the server on exit."""
+    stops the server on exit. With a certificate and key it speaks HTTPS (for clients that only speak it)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_seconds
@@ -32,7 +43,7 @@ def served(app: Any, *, start_seconds: float = 20) -> Iterator[str]:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -32,6 +32,7 @@ from kizuna.auth import pages as auth_pages
 from kizuna.auth import public as auth_public
 from kizuna.connectors import cli as connectors_cli
 from kizuna.connectors import pages as connectors_pages
+from kizuna.crm import cli as crm_cli
 from kizuna.customer360 import pages as customer360_pages
 from kizuna.customer360 import reports as customer360_reports
 from kizuna.dashboard import pages as dashboard_pages
@@ -239,6 +240,7 @@ DOMAINS: tuple[Domain, ...] = (
         commands=(stripe_cli.register,),
         connect=(stripe_cli.register_connect,),
     ),
+    Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored
     Domain(

@@ -1,0 +1,233 @@
+"""HubSpot through its own client (``hubspot-api-client``): CRM v3 search of companies, contacts and deals changed
+since a cursor (``hs_lastmodifieddate`` / ``lastmodifieddate``, ascending, paged by ``paging.next.after``), the
+deals' companies from the v4 associations batch read, and CS values written with the companies batch update."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from hubspot import HubSpot
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsError
+from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+from hubspot.crm.companies import PublicObjectSearchRequest as CompanySearch
+from hubspot.crm.companies.exceptions import ApiException as CompaniesError
+from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearch
+from hubspot.crm.contacts.exceptions import ApiException as ContactsError
+from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
+from hubspot.crm.deals.exceptions import ApiException as DealsError
+from urllib3.exceptions import HTTPError as TransportError
+
+from kizuna.connectors.service import RunLog
+from kizuna.crm.backoff import Backoff
+from kizuna.crm.records import Company, CsUpdate, Deal, Page, Person, Record
+
+VENDOR = "hubspot"
+API_ERRORS = (CompaniesError, ContactsError, DealsError, AssociationsError)
+
+#: kizuna's CS fields as HubSpot company properties (create them once: docs/connectors.md)
+PROPERTIES = {
+    "health_score": "kizuna_health_score",
+    "health_band": "kizuna_health_band",
+    "churn_risk": "kizuna_churn_risk",
+    "churn_risk_band": "kizuna_churn_risk_band",
+    "lifecycle_stage": "kizuna_lifecycle_stage",
+    "next_renewal_date": "kizuna_next_renewal_date",
+    "csm": "kizuna_csm",
+}
+#: the property each object's search filters and sorts on: contacts keep their own name for it
+MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+READ = {
+    "companies": ["name", "industry", "domain", "website", "country", "numberofemployees", "hs_lastmodifieddate"],
+    "contacts": ["firstname", "lastname", "email", "jobtitle", "associatedcompanyid", "lastmodifieddate"],
+    "deals": [
+        "dealname",
+        "dealstage",
+        "amount",
+        "deal_currency_code",
+        "closedate",
+        "createdate",
+        "dealtype",
+        "hs_is_closed",
+        "hs_is_closed_won",
+        "hs_lastmodifieddate",
+    ],
+}
+PAGE_SIZE = 100  # the search API's most
+BATCH_SIZE = 100  # the batch update's most
+
+
+def retry_after(error: Exception) -> float | None:
+    """429 (HubSpot's rate limits: the Retry-After header when sent, else our back-off), 5xx and dropped
+    connections are tried again; any other error is not."""
+    if isinstance(error, TransportError):
+        return 0
+    if not isinstance(error, API_ERRORS):
+        return None
+    status = error.status or 0
+    if status == 429 or status >= 500:
+        headers = error.headers or {}
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        try:
+            return max(0.0, float(value)) if value else 0
+        except ValueError:
+            return 0
+    return None
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+class HubSpotAdapter:
+    """A HubSpot portal, reached with a private app's access token; ``host`` points the client elsewhere (tests)."""
+
+    vendor = VENDOR
+
+    def __init__(
+        self, *, access_token: str, host: str | None = None, currency: str = "JPY", backoff: Backoff | None = None
+    ) -> None:
+        options: dict[str, Any] = {"access_token": access_token}
+        if host:
+            options["host"] = host.rstrip("/")
+        self.client = HubSpot(**options)
+        self.currency = currency
+        self.backoff = backoff or Backoff()
+
+    def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
+        return self.backoff.call(fn, retry_after=retry_after, what=f"hubspot {what}", run_log=log)
+
+    def pages(self, stream: str, since: dt.datetime | None, log: RunLog) -> Iterator[Page]:
+        api = {
+            "companies": self.client.crm.companies,
+            "contacts": self.client.crm.contacts,
+            "deals": self.client.crm.deals,
+        }
+        search = {"companies": CompanySearch, "contacts": ContactSearch, "deals": DealSearch}[stream]
+        modified = MODIFIED[stream]
+        filters = []
+        if since is not None:
+            millis = int(since.timestamp() * 1000)
+            filters = [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(millis)}]}]
+        properties = READ[stream] + (list(PROPERTIES.values()) if stream == "companies" else [])
+        after: str | None = None
+        while True:
+            request = search(
+                filter_groups=filters,
+                sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
+                properties=properties,
+                limit=PAGE_SIZE,
+                after=after,
+            )
+            answer = self._call(
+                partial(api[stream].search_api.do_search, request, _request_timeout=60),
+                f"search {stream}",
+                log,
+            )
+            objects = list(answer.results or [])
+            companies = self._deal_companies([o.id for o in objects], log) if stream == "deals" else {}
+            records = [self._record(stream, o, companies) for o in objects]
+            resume = max((r.modified_at for r in records), default=None)
+            yield Page(stream=stream, records=records, resume_from=resume)
+            paging = answer.paging
+            after = paging.next.after if paging is not None and paging.next is not None else None
+            if not after or not objects:
+                return
+
+    def _deal_companies(self, deal_ids: list[str], log: RunLog) -> dict[str, str]:
+        if not deal_ids:
+            return {}
+        request = BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in deal_ids]
+        )
+        answer = self._call(
+            lambda: self.client.crm.associations.v4.batch_api.get_page("deals", "companies", request),
+            "deal companies",
+            log,
+        )
+        out = {}
+        for row in answer.results or []:
+            if row.to:
+                out[str(row._from.id)] = str(row.to[0].to_object_id)
+        return out
+
+    def _record(self, stream: str, obj: Any, companies: dict[str, str]) -> Record:
+        p: dict[str, str | None] = dict(obj.properties or {})
+        modified = _instant(p.get(MODIFIED[stream])) or obj.updated_at
+        if stream == "companies":
+            return Company(
+                remote_id=str(obj.id),
+                modified_at=modified,
+                name=p.get("name"),
+                industry=p.get("industry"),
+                website=p.get("website") or p.get("domain"),
+                region=p.get("country"),
+                employees=p.get("numberofemployees"),
+            )
+        if stream == "contacts":
+            name = " ".join(x for x in (p.get("lastname"), p.get("firstname")) if x)  # 姓 名, as Japanese write it
+            return Person(
+                remote_id=str(obj.id),
+                modified_at=modified,
+                company_id=p.get("associatedcompanyid"),
+                name=name or None,
+                email=p.get("email"),
+                title=p.get("jobtitle"),
+                company_field="associatedcompanyid",
+            )
+        if p.get("hs_is_closed_won") == "true" or p.get("dealstage") == "closedwon":
+            outcome = "won"
+        elif p.get("hs_is_closed") == "true" or p.get("dealstage") == "closedlost":
+            outcome = "lost"
+        else:
+            outcome = "open"
+        return Deal(
+            remote_id=str(obj.id),
+            modified_at=modified,
+            company_id=companies.get(str(obj.id)),
+            name=p.get("dealname"),
+            outcome=outcome,
+            amount=p.get("amount"),
+            currency=p.get("deal_currency_code") or self.currency,
+            created_at=_instant(p.get("createdate")) or obj.created_at,
+            close_date=p.get("closedate"),
+            kind="upsell" if p.get("dealtype") == "existingbusiness" else "new",
+        )
+
+    def push(self, updates: list[CsUpdate], log: RunLog) -> None:
+        for start in range(0, len(updates), BATCH_SIZE):
+            batch = updates[start : start + BATCH_SIZE]
+            request = BatchInputSimplePublicObjectBatchInput(
+                inputs=[
+                    SimplePublicObjectBatchInput(
+                        id=u.remote_id, properties={PROPERTIES[k]: v or "" for k, v in u.values.items()}
+                    )
+                    for u in batch
+                ]
+            )
+            try:
+                answer = self._call(
+                    partial(self.client.crm.companies.batch_api.update, request), "update companies", log
+                )
+            except CompaniesError as e:
+                if e.status is None or e.status >= 500 or e.status == 429:
+                    raise
+                for u in batch:  # HubSpot refuses the whole batch (a missing property, a bad value)
+                    log.reject(f"company {u.remote_id}", "properties", None, f"HubSpot refused the update: {e.body}")
+                continue
+            done = {str(r.id) for r in answer.results or []}
+            for u in batch:
+                if u.remote_id in done:
+                    log.count("pushed")
+                else:
+                    log.reject(
+                        f"company {u.remote_id}", "id", u.remote_id, "HubSpot did not update it (no such company)"
+                    )

@@ -1,0 +1,210 @@
+"""Salesforce through its own client (``simple-salesforce``): SOQL on ``SystemModstamp`` (ascending, paged by
+``nextRecordsUrl`` / queryMore) for Accounts, Contacts and Opportunities, and CS values written to custom fields
+of the Account with sObject Collections PATCH (200 records a request, each accepted or refused on its own)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceGeneralError, SalesforceRefusedRequest
+
+from kizuna.connectors.service import RunLog
+from kizuna.crm.backoff import Backoff
+from kizuna.crm.records import Company, CsUpdate, Deal, Page, Person, Record
+
+VENDOR = "salesforce"
+API_VERSION = "61.0"
+
+#: kizuna's CS fields as custom fields of the Account (create them once: docs/connectors.md)
+FIELDS = {
+    "health_score": "Kizuna_Health_Score__c",
+    "health_band": "Kizuna_Health_Band__c",
+    "churn_risk": "Kizuna_Churn_Risk__c",
+    "churn_risk_band": "Kizuna_Churn_Risk_Band__c",
+    "lifecycle_stage": "Kizuna_Lifecycle_Stage__c",
+    "next_renewal_date": "Kizuna_Next_Renewal_Date__c",
+    "csm": "Kizuna_CSM__c",
+}
+SOBJECT = {"companies": "Account", "contacts": "Contact", "deals": "Opportunity"}
+READ = {
+    "companies": ["Id", "Name", "Industry", "Website", "BillingCountry", "NumberOfEmployees", "SystemModstamp"],
+    "contacts": ["Id", "LastName", "FirstName", "Email", "Title", "AccountId", "SystemModstamp"],
+    "deals": [
+        "Id",
+        "Name",
+        "AccountId",
+        "StageName",
+        "IsClosed",
+        "IsWon",
+        "Amount",
+        "CloseDate",
+        "CreatedDate",
+        "Type",
+        "SystemModstamp",
+    ],
+}
+BATCH_SIZE = 200  # sObject Collections' most
+#: numbers the push writes as numbers (the custom fields are Number(5, 1))
+NUMERIC = {"health_score", "churn_risk"}
+
+
+def _error_codes(error: SalesforceError) -> set[str]:
+    content: list[Any] = error.content if isinstance(error.content, list) else []
+    return {str(e.get("errorCode")) for e in content if isinstance(e, dict)}
+
+
+def retry_after(error: Exception) -> float | None:
+    """REQUEST_LIMIT_EXCEEDED (403), 429, 5xx and dropped connections are tried again after the back-off
+    (simple-salesforce's errors carry no headers, so Salesforce's Retry-After cannot be read); others are not."""
+    if isinstance(error, requests.ConnectionError | requests.Timeout):
+        return 0
+    if isinstance(error, SalesforceRefusedRequest):
+        return 0 if "REQUEST_LIMIT_EXCEEDED" in _error_codes(error) else None
+    if isinstance(error, SalesforceGeneralError) and (error.status == 429 or error.status >= 500):
+        return 0
+    return None
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.UTC)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class SalesforceAdapter:
+    """A Salesforce org: an instance URL and an access token (OAuth), or a username, password and security token."""
+
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        *,
+        instance_url: str | None = None,
+        access_token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        security_token: str | None = None,
+        domain: str | None = None,
+        currency: str = "JPY",
+        backoff: Backoff | None = None,
+    ) -> None:
+        if access_token:
+            self.client = Salesforce(instance_url=instance_url, session_id=access_token, version=API_VERSION)
+        else:
+            self.client = Salesforce(
+                username=username,
+                password=password,
+                security_token=security_token or "",
+                domain=domain,
+                version=API_VERSION,
+            )
+        self.currency = currency
+        self.backoff = backoff or Backoff()
+
+    def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
+        return self.backoff.call(fn, retry_after=retry_after, what=f"salesforce {what}", run_log=log)
+
+    def pages(self, stream: str, since: dt.datetime | None, log: RunLog) -> Iterator[Page]:
+        where = ""
+        if since is not None:
+            # SOQL datetime literals are unquoted; whole seconds, so GTE reads the cursor's second again
+            where = f" WHERE SystemModstamp >= {since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+        soql = f"SELECT {', '.join(READ[stream])} FROM {SOBJECT[stream]}{where} ORDER BY SystemModstamp, Id"
+        answer = self._call(lambda: self.client.query(soql), f"query {SOBJECT[stream]}", log)
+        while True:
+            records = [self._record(stream, r) for r in answer.get("records", [])]
+            resume = max((r.modified_at for r in records), default=None)
+            yield Page(stream=stream, records=records, resume_from=resume)
+            next_url = answer.get("nextRecordsUrl")
+            if answer.get("done", True) or not next_url:
+                return
+            answer = self._call(
+                partial(self.client.query_more, next_url, identifier_is_url=True),
+                f"queryMore {SOBJECT[stream]}",
+                log,
+            )
+
+    def _record(self, stream: str, r: dict[str, Any]) -> Record:
+        modified = _instant(r.get("SystemModstamp"))
+        assert modified is not None, "Salesforce always sends SystemModstamp"
+        if stream == "companies":
+            return Company(
+                remote_id=str(r["Id"]),
+                modified_at=modified,
+                name=r.get("Name"),
+                industry=r.get("Industry"),
+                website=r.get("Website"),
+                region=r.get("BillingCountry"),
+                employees=_text(r.get("NumberOfEmployees")),
+            )
+        if stream == "contacts":
+            name = " ".join(x for x in (r.get("LastName"), r.get("FirstName")) if x)
+            return Person(
+                remote_id=str(r["Id"]),
+                modified_at=modified,
+                company_id=r.get("AccountId"),
+                name=name or None,
+                email=r.get("Email"),
+                title=r.get("Title"),
+                company_field="AccountId",
+            )
+        outcome = "won" if r.get("IsWon") else "lost" if r.get("IsClosed") else "open"
+        kind = str(r.get("Type") or "")
+        return Deal(
+            remote_id=str(r["Id"]),
+            modified_at=modified,
+            company_id=r.get("AccountId"),
+            name=r.get("Name"),
+            outcome=outcome,
+            amount=_text(r.get("Amount")),
+            currency=str(r.get("CurrencyIsoCode") or self.currency),
+            created_at=_instant(r.get("CreatedDate")),
+            close_date=r.get("CloseDate"),
+            kind="renewal" if "Renewal" in kind else "upsell" if "Upgrade" in kind else "new",
+            amount_field="Amount",
+        )
+
+    def push(self, updates: list[CsUpdate], log: RunLog) -> None:
+        for start in range(0, len(updates), BATCH_SIZE):
+            batch = updates[start : start + BATCH_SIZE]
+            body = {
+                "allOrNone": False,
+                "records": [
+                    {
+                        "attributes": {"type": "Account"},
+                        "id": u.remote_id,
+                        **{FIELDS[k]: (float(v) if k in NUMERIC and v is not None else v) for k, v in u.values.items()},
+                    }
+                    for u in batch
+                ],
+            }
+            answer = self._call(
+                partial(self.client.restful, "composite/sobjects", method="PATCH", json=body),
+                "update Accounts",
+                log,
+            )
+            for u, result in zip(batch, answer or [], strict=False):
+                if result.get("success"):
+                    log.count("pushed")
+                    continue
+                for error in result.get("errors") or [{}]:
+                    fields = error.get("fields") or [None]
+                    log.reject(
+                        f"Account {u.remote_id}",
+                        fields[0],
+                        None,
+                        f"Salesforce refused the update: {error.get('statusCode')} {error.get('message')}",
+                    )
