@@ -118,8 +118,9 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float, native:
             _long(_per_currency(frame(scheduled.scheduled_changes(native, as_of)))),
         ]
     own = t if native is None else native
-    series.append(_long(frame(trials.trial_summary(own, as_of))))
-    series.append(_long(frame(trials.trial_summary(own, as_of, by_each=("plan",)))))
+    outcomes = trials.trial_outcomes(own, as_of).cache()
+    series.append(_long(frame(trials.trial_summary(own, as_of, outcomes=outcomes))))
+    series.append(_long(frame(trials.trial_summary(own, as_of, by_each=("plan",), outcomes=outcomes))))
     series.append(_long(frame(unit_economics.unit_economics(t, as_of, gross_margin=gross_margin))))
     series.append(_long(frame(revenue.renewals(t, as_of))))
 
