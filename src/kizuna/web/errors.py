@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kizuna.db import is_contention
 from kizuna.errors import KizunaError, NotAuthenticated
 from kizuna.platform.web.templating import render
 
@@ -145,12 +146,33 @@ async def handle_out_of_range(request: Request, exc: Exception) -> Response:
     return _error_response(request, 400, "InvalidInput", message, {})
 
 
+#: seconds a client is asked to wait when the database was busy (a refresh step or an import holding SQLite's lock)
+BUSY_RETRY_AFTER = 5
+
+
+async def handle_database_busy(request: Request, exc: Exception) -> Response:
+    """Another writer held the database past the busy timeout (a refresh step, an import): not a bug and not the
+    caller's fault -- 503 with ``Retry-After``, which tracking clients (Segment's, RudderStack's) retry. Any other
+    operational error is a server error, raised on."""
+    if not is_contention(exc):
+        raise exc
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc))
+    message = "the database is busy with another writer; try again in a few seconds"
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+    if wants_json(request):
+        return ErrorJSON({"error": "Busy", "message": message, "context": {}}, status_code=503, headers=headers)
+    response = render(request, "error.html", {"status": 503, "kind": "Busy", "message": message}, status_code=503)
+    response.headers.update(headers)
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(KizunaError, handle_kizuna_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(OverflowError, handle_out_of_range)
     app.add_exception_handler(sqlalchemy.exc.DataError, handle_out_of_range)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, handle_database_busy)
 
 
 def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
