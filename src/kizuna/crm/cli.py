@@ -53,9 +53,9 @@ def register_connect(connect: typer.Typer) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for vendor in ("hubspot", "salesforce"):
+    for vendor, name in (("hubspot", "HubSpot"), ("salesforce", "Salesforce")):
         group = typer.Typer(
-            help=f"The {vendor} CRM sync (set it up with `kizuna connect {vendor}`).", no_args_is_help=True
+            help=f"{name}: the two-way CRM sync (set it up with `kizuna connect {vendor}`).", no_args_is_help=True
         )
         app.add_typer(group, name=vendor)
         _sync_command(group, vendor)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kizuna.connectors import credentials
@@ -20,6 +21,7 @@ from kizuna.crm import service
 from kizuna.crm.hubspot import HubSpotAdapter
 from kizuna.crm.records import STREAMS, CrmAdapter
 from kizuna.crm.salesforce import SalesforceAdapter
+from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,3 +91,36 @@ def salesforce_adapter(settings: Settings) -> SalesforceAdapter:
 
 
 ADAPTERS: dict[str, Callable[[Settings], CrmAdapter]] = {"hubspot": hubspot_adapter, "salesforce": salesforce_adapter}
+
+
+def due(session: Session, *, settings: Settings, now: dt.datetime) -> list[str]:
+    """The connected CRMs whose last pull started ``settings.connector_sync_minutes`` or more before ``now``
+    (or that never pulled)."""
+    every = dt.timedelta(minutes=settings.connector_sync_minutes)
+    out = []
+    for vendor in credentials.configured(settings):
+        if vendor not in ADAPTERS:
+            continue
+        last = session.scalar(
+            select(func.max(ConnectorRun.started_at)).where(ConnectorRun.vendor == vendor, ConnectorRun.kind == "pull")
+        )
+        if last is None or now - last >= every:
+            out.append(vendor)
+    return out
+
+
+def pull_due(runtime: Runtime, *, now: dt.datetime) -> dict[str, str]:
+    """The scheduler's CRM step: sync each connected CRM that is due (see :func:`due`); a CRM that fails is
+    recorded as a failed run and tried again at its next turn. Returns each synced CRM's run status."""
+    with runtime.transaction() as session:
+        vendors = due(session, settings=runtime.settings, now=now)
+    done = {}
+    for vendor in vendors:
+        try:
+            adapter = ADAPTERS[vendor](runtime.settings)
+            run = sync(lambda: runtime.transaction(write=True), adapter, actor="scheduler")
+            done[vendor] = str(run.status)
+        except Exception as error:  # the run log has it; the scheduler goes on with its other work
+            log.warning("scheduled %s sync failed: %s", vendor, error)
+            done[vendor] = "failed"
+    return done

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kizuna.crm import jobs as crm_jobs
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
@@ -355,8 +356,9 @@ def _compact_jobs(session: Session, *, cutoff: dt.datetime, counts: dict[str, in
 class Scheduler:
     """Runs :func:`tick` every ``interval`` seconds (evaluating playbooks every ``evaluate_every``) in a thread.
 
-    Each round asks for the installation's leader lock; only the holder evaluates, wakes and releases tasks and
-    applies retention (once a day); every scheduler runs due jobs and delivers messages."""
+    Each round asks for the installation's leader lock; only the holder evaluates, wakes and releases tasks, pulls
+    the connected CRMs that are due and applies retention (once a day); every scheduler runs due jobs and delivers
+    messages."""
 
     def __init__(
         self,
@@ -394,6 +396,11 @@ class Scheduler:
         if evaluate:
             self._last_evaluation = now
             self.evaluations += 1
+        if lead:
+            # the leader pulls each connected CRM every settings.connector_sync_minutes (kizuna.crm.jobs.due)
+            crm = crm_jobs.pull_due(self.runtime, now=now)
+            if crm:
+                summary["crm"] = crm
         if lead and (self._last_retention is None or now - self._last_retention >= dt.timedelta(days=1)):
             summary["retention"] = apply_retention(self.runtime, now=now)
             self._last_retention = now
