@@ -81,6 +81,19 @@ def prepare_revenue(tables: Tables, as_of: dt.date) -> dict[str, Any]:
     return out
 
 
+def prepare_movements(tables: Tables, as_of: dt.date) -> dict[str, Any]:
+    """``tables`` plus the account MRR and the MRR movements of ``as_of`` only (no breakdown, no retention pairs):
+    what a second, smaller pass needs (each currency's own figures beside the converted ones) so that its summary,
+    retention and accounts share one computation of the movements."""
+    out = dict(tables)
+    if prepared_key("mrr_movements", as_of) in out:
+        return out
+    out[prepared_key("first_month", as_of)] = first_month(tables, as_of)
+    out[prepared_key("account_mrr", as_of)] = account_mrr(out, as_of).cache()
+    out[prepared_key("mrr_movements", as_of)] = mrr_movements(out, as_of).cache()
+    return out
+
+
 def first_month(tables: Tables, as_of: dt.date) -> dt.date:
     """The first calendar month with a revenue line (or ``as_of``'s month when there is none). Executes a query."""
     known = tables.get(prepared_key("first_month", as_of))

@@ -113,6 +113,7 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float, native:
     if native is None:  # one currency: each currency's own figures are the totals
         series += [_long(_per_currency(summary)), _long(_per_currency(changes))]
     else:
+        native = revenue.prepare_movements(native, as_of)  # the movements once for the summary and the accounts
         series += [
             _long(_per_currency(frame(revenue.mrr_summary(native, as_of)))),
             _long(_per_currency(frame(scheduled.scheduled_changes(native, as_of)))),
