@@ -10,6 +10,7 @@ headers. Salesforce REST: ``GET /services/data/vXX.X/query?q=`` (SOQL on SystemM
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import subprocess
@@ -32,6 +33,8 @@ class Failure:
     after: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    #: seconds to wait before answering normally (a slow peer: the client's timeout drops the request)
+    delay: float = 0.0
 
 
 def _iso_z(at: dt.datetime) -> str:
@@ -79,7 +82,9 @@ class HubSpotPeer(Peer):
             body = await request.json()
             self.requests.append(f"search {kind} after={body.get('after')}")
             failed = self._failure(f"search/{kind}", body.get("after"))
-            if failed:
+            if failed and failed.delay:
+                await asyncio.sleep(failed.delay)
+            elif failed:
                 return self._error(failed)
             modified = self.MODIFIED[kind]
             since = 0
@@ -219,7 +224,9 @@ class SalesforcePeer(Peer):
         async def query(q: str) -> Response:
             self.requests.append(f"query {q}")
             failed = self._failure("query", None)
-            if failed:
+            if failed and failed.delay:
+                await asyncio.sleep(failed.delay)
+            elif failed:
                 return self._error(failed)
             match = re.fullmatch(
                 r"SELECT (?P<fields>.+) FROM (?P<sobject>\w+)(?: WHERE SystemModstamp >= (?P<since>\S+))?"

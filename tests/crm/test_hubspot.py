@@ -231,3 +231,14 @@ def test_a_refused_push_is_a_reject_naming_the_company(
     assert run.counts.get("pushed", 0) == 0 and run.status == RunStatus.partial
     assert {r["record"] for r in run.rejects} >= {"company 101", "company 104"}
     assert any("PROPERTY_DOESNT_EXIST" in r["reason"] for r in run.rejects)
+
+
+def test_a_request_that_times_out_is_tried_again(
+    session: Session, pages: Any, hubspot_peer: tuple[HubSpotPeer, str]
+) -> None:
+    peer, url = hubspot_peer
+    peer.failures = [Failure("search/contacts", 200, delay=2.0)]
+    slow = HubSpotAdapter(access_token="pat-na1-test", host=url, backoff=QUICK, timeout_seconds=0.5)
+    run = jobs.sync(pages, slow, actor="test", push=False)
+    assert run.counts["retries"] == 1 and run.counts["created"] == 8
+    assert peer.requests.count("search contacts after=None") == 2

@@ -154,3 +154,13 @@ def test_push_patches_the_kizuna_fields_and_a_refused_record_is_a_reject(
             "reason": "Salesforce refused the update: ENTITY_IS_DELETED entity is deleted",
         }
     ]
+
+
+def test_a_query_that_times_out_is_tried_again(
+    session: Session, pages: Any, salesforce_peer: tuple[SalesforcePeer, str]
+) -> None:
+    peer, url = salesforce_peer
+    peer.failures = [Failure("query", 200, delay=2.0)]
+    slow = SalesforceAdapter(instance_url=url, access_token="00D!test", backoff=QUICK, timeout_seconds=0.5)
+    run = jobs.sync(pages, slow, actor="test", push=False)
+    assert run.counts["retries"] == 1 and len(rows(session)["accounts"]) == 4

@@ -93,7 +93,13 @@ class HubSpotAdapter:
     vendor = VENDOR
 
     def __init__(
-        self, *, access_token: str, host: str | None = None, currency: str = "JPY", backoff: Backoff | None = None
+        self,
+        *,
+        access_token: str,
+        host: str | None = None,
+        currency: str = "JPY",
+        backoff: Backoff | None = None,
+        timeout_seconds: float = 60.0,
     ) -> None:
         options: dict[str, Any] = {"access_token": access_token}
         if host:
@@ -101,6 +107,7 @@ class HubSpotAdapter:
         self.client = HubSpot(**options)
         self.currency = currency
         self.backoff = backoff or Backoff()
+        self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
 
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
         return self.backoff.call(fn, retry_after=retry_after, what=f"hubspot {what}", run_log=log)
@@ -128,7 +135,7 @@ class HubSpotAdapter:
                 after=after,
             )
             answer = self._call(
-                partial(api[stream].search_api.do_search, request, _request_timeout=60),
+                partial(api[stream].search_api.do_search, request, _request_timeout=self.timeout_seconds),
                 f"search {stream}",
                 log,
             )
@@ -149,7 +156,9 @@ class HubSpotAdapter:
             inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in deal_ids]
         )
         answer = self._call(
-            lambda: self.client.crm.associations.v4.batch_api.get_page("deals", "companies", request),
+            lambda: self.client.crm.associations.v4.batch_api.get_page(
+                "deals", "companies", request, _request_timeout=self.timeout_seconds
+            ),
             "deal companies",
             log,
         )
@@ -215,7 +224,9 @@ class HubSpotAdapter:
             )
             try:
                 answer = self._call(
-                    partial(self.client.crm.companies.batch_api.update, request), "update companies", log
+                    partial(self.client.crm.companies.batch_api.update, request, _request_timeout=self.timeout_seconds),
+                    "update companies",
+                    log,
                 )
             except CompaniesError as e:
                 if e.status is None or e.status >= 500 or e.status == 429:

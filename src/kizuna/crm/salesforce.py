@@ -100,6 +100,7 @@ class SalesforceAdapter:
         domain: str | None = None,
         currency: str = "JPY",
         backoff: Backoff | None = None,
+        timeout_seconds: float = 60.0,
     ) -> None:
         if access_token:
             self.client = Salesforce(instance_url=instance_url, session_id=access_token, version=API_VERSION)
@@ -113,6 +114,7 @@ class SalesforceAdapter:
             )
         self.currency = currency
         self.backoff = backoff or Backoff()
+        self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
 
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
         return self.backoff.call(fn, retry_after=retry_after, what=f"salesforce {what}", run_log=log)
@@ -123,7 +125,9 @@ class SalesforceAdapter:
             # SOQL datetime literals are unquoted; whole seconds, so GTE reads the cursor's second again
             where = f" WHERE SystemModstamp >= {since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
         soql = f"SELECT {', '.join(READ[stream])} FROM {SOBJECT[stream]}{where} ORDER BY SystemModstamp, Id"
-        answer = self._call(lambda: self.client.query(soql), f"query {SOBJECT[stream]}", log)
+        answer = self._call(
+            partial(self.client.query, soql, timeout=self.timeout_seconds), f"query {SOBJECT[stream]}", log
+        )
         while True:
             records = [self._record(stream, r) for r in answer.get("records", [])]
             resume = max((r.modified_at for r in records), default=None)
@@ -132,7 +136,7 @@ class SalesforceAdapter:
             if answer.get("done", True) or not next_url:
                 return
             answer = self._call(
-                partial(self.client.query_more, next_url, identifier_is_url=True),
+                partial(self.client.query_more, next_url, identifier_is_url=True, timeout=self.timeout_seconds),
                 f"queryMore {SOBJECT[stream]}",
                 log,
             )
@@ -192,7 +196,9 @@ class SalesforceAdapter:
                 ],
             }
             answer = self._call(
-                partial(self.client.restful, "composite/sobjects", method="PATCH", json=body),
+                partial(
+                    self.client.restful, "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_seconds
+                ),
                 "update Accounts",
                 log,
             )
