@@ -205,3 +205,83 @@ def register(app: typer.Typer) -> None:
             + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items())
         )
         typer.echo(result.by_band.to_string(index=False))
+        auc = result.metrics.get("roc_auc", float("nan"))
+        if auc == auc and auc < 0.5:
+            typer.echo(f"WARNING: {scorecard} ranks churn worse than random on its own backtest (ROC-AUC {auc:.3f})")
+
+    @health.command("calibrate")
+    def calibrate(
+        scorecard: str = typer.Option("overall", "--scorecard", "-s"),
+        as_of: str = typer.Option(None, "--as-of", help="End of the data (default today)."),
+        every: int = typer.Option(30, "--every", help="Days between sample dates."),
+        horizon: int = typer.Option(90, "--horizon", help="Churn horizon in days."),
+        approve: bool = typer.Option(False, "--approve", help="Save the proposal as the next scorecard version."),
+        author: str = typer.Option(None, "--author", help="Who approves (recorded in the audit log)."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Propose weights and thresholds learned from churn on a time split, beside the current scorecard's
+        backtest; nothing changes unless a person approves it (--approve --author)."""
+        from kizuna.analytics.engine import connect
+        from kizuna.analytics.scoring.calibration import calibrate_scorecard
+        from kizuna.errors import InvalidInput, NotFound
+        from kizuna.health.service import (
+            backtest_history,
+            below_random,
+            latest_backtests,
+            save_scorecard_version,
+            scorecards,
+        )
+        from kizuna.hub.warehouse import hub_tables
+        from kizuna.usage.store import EventStore
+        from kizuna.voc.service import entry_sentiment
+
+        if approve and not author:
+            raise InvalidInput("--approve needs --author (who approves the new version)", field="author")
+        with runtime() as rt:
+            cards = scorecards(rt.settings)
+            if scorecard not in cards:
+                raise NotFound(f"no scorecard {scorecard!r}; have {', '.join(cards)}")
+            day = _date(as_of) or dt.datetime.now(dt.UTC).date()
+            tables = hub_tables(connect(rt.settings.analytics_engine), rt.engine, EventStore(rt.settings.events_dir))
+            with rt.transaction() as session:
+                voc_scores = entry_sentiment(session)
+                stored = latest_backtests(session).get(scorecard)
+            measures, churns = backtest_history(tables, as_of=day, every_days=every, voc_scores=voc_scores)
+            result = calibrate_scorecard(measures, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
+            if as_json:
+                out = result.to_dict()
+                out["stored_backtest"] = (
+                    None if stored is None else {"version": stored.scorecard_version, **stored.metrics}
+                )
+                typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
+            else:
+                current, proposed = result.current, result.proposed
+                if stored is not None:
+                    auc = stored.metrics.get("roc_auc")
+                    typer.echo(
+                        f"stored backtest of {scorecard} v{stored.scorecard_version} ({stored.as_of}): ROC-AUC {auc}"
+                    )
+                    if below_random(stored):
+                        typer.echo(f"WARNING: {scorecard} v{stored.scorecard_version} ranks churn worse than random")
+                nodata = [c["measure"] for c in result.changes if c["action"] == "dropped_no_data"]
+                if nodata:
+                    typer.echo(f"no data in this company (weight re-spread over the rest): {', '.join(nodata)}")
+                typer.echo(f"time split at {result.split_date}; on the dates after it:")
+                for label, card, m in (
+                    ("current ", current, result.test_current),
+                    ("proposed", proposed, result.test_proposed),
+                ):
+                    typer.echo(
+                        f"  {label} v{card.version} (red < {card.red_below:g}, green >= {card.green_from:g}): "
+                        f"ROC-AUC {m['roc_auc']:.3f}, lift {m['lift_top_decile']:.2f}, "
+                        f"red {m['red_share']:.1%} catching {m['red_recall']:.1%} of churners, "
+                        f"green {m['green_share']:.1%}"
+                    )
+                for c in result.changes:
+                    typer.echo(f"  {c['measure']:<22} {c['old_weight']:>6g} -> {c['new_weight']:>6g}  {c['action']}")
+            if approve:
+                with rt.transaction() as session:
+                    path = save_scorecard_version(session, actor=author, card=result.proposed, settings=rt.settings)
+                typer.echo(f"saved {scorecard} v{result.proposed.version} to {path}")
+            elif not as_json:
+                typer.echo("not applied: rerun with --approve --author NAME to save it as the next version")

@@ -708,3 +708,46 @@ def account_name(session: Session, *, account_id: int) -> str:
     if account is None:
         raise NotFound(f"no account with id {account_id}", account_id=account_id)
     return account.name
+
+
+#: a stored backtest whose ROC-AUC is under this ranks churners the wrong way: the scorecard is worse than random
+RANDOM_AUC = 0.5
+
+
+def below_random(backtest: HealthBacktest | None) -> bool:
+    """The stored backtest ranks churn worse than random (ROC-AUC under 0.5): shown as a warning wherever the
+    scorecard is."""
+    if backtest is None:
+        return False
+    auc = (backtest.metrics or {}).get("roc_auc")
+    return isinstance(auc, int | float) and auc == auc and float(auc) < RANDOM_AUC
+
+
+def save_scorecard_version(session: Session, *, actor: str, card: Scorecard, settings: Settings) -> Path:
+    """Save ``card`` as the scorecard in force: ``<data_dir>/scorecards/<name>.yaml`` (it replaces a built-in of the
+    same name), refusing a version not above the one in force; writes an audit row. The file is the version."""
+    import yaml
+
+    current = scorecards(settings).get(card.name)
+    if current is not None and card.version <= current.version:
+        raise InvalidInput(
+            f"scorecard {card.name}: version {card.version} is not above the version in force ({current.version})",
+            field="version",
+            value=card.version,
+        )
+    folder = settings.data_dir / "scorecards"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{card.name}.yaml"
+    text = yaml.safe_dump(card.to_dict(), allow_unicode=True, sort_keys=False)
+    record_audit(
+        session,
+        actor=actor,
+        action="health.scorecard_version",
+        entity="scorecard",
+        entity_id=card.name,
+        before=current.to_dict() if current is not None else None,
+        after=card.to_dict(),
+    )
+    session.flush()
+    path.write_text(text, encoding="utf-8")
+    return path

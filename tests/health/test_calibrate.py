@@ -1,0 +1,79 @@
+"""``kizuna health calibrate`` on a company built apart from the demo (Lumen: no logins, tickets, NPS or VoC):
+it says which measures have no data there, proposes weights and thresholds that backtest better than the built-in
+overall scorecard on the dates after its time split, and changes nothing until a person approves it (then the next
+version is the scorecard in force, with an audit row). SQLite, then PostgreSQL, through the real CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from kizuna.audit.models import AuditEntry
+from kizuna.cli import build_app
+from kizuna.db import make_engine
+from kizuna.demo.lumen import LumenOptions, generate_lumen
+from kizuna.health.service import scorecards
+from kizuna.settings import Settings
+
+AS_OF = dt.date(2026, 11, 22)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def lumen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    settings = Settings(data_dir=tmp_path / "lumen", currency="USD")
+    if request.param == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("scratch_postgres_url")})
+    generate_lumen(settings, options=LumenOptions(accounts=400, years=2, seed=11, end_date=AS_OF))
+    yield settings
+
+
+def _cli(settings: Settings, *args: str) -> str:
+    where = ["--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        where += ["--database-url", settings.database_url]
+    result = CliRunner().invoke(build_app(), [*where, *args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+@pytest.mark.slow
+def test_calibrate_on_another_company_says_what_is_missing_and_does_better(lumen: Settings) -> None:
+    out = json.loads(_cli(lumen, "health", "calibrate", "--as-of", AS_OF.isoformat(), "--json"))
+    assert {"login_recency", "nps", "severe_tickets", "csat"} <= set(out["no_data"])
+    assert "usage_trend" not in out["no_data"]
+    assert out["test_proposed"]["roc_auc"] > out["test_current"]["roc_auc"]
+    assert out["better"] is True
+    kept = {m["name"] for m in out["proposed"]["measures"]}
+    assert kept and not kept & set(out["no_data"])
+    assert out["proposed"]["version"] == 2
+    assert dt.date.fromisoformat(out["split_date"]) < AS_OF
+    # proposed only: the scorecard in force is unchanged
+    assert scorecards(lumen)["overall"].version == 1
+
+    text = _cli(lumen, "health", "calibrate", "--as-of", AS_OF.isoformat(), "--approve", "--author", "cs-ops")
+    assert "no data in this company" in text and "login_recency" in text
+    assert "saved overall v2" in text
+    card = scorecards(lumen)["overall"]
+    assert card.version == 2 and {m.name for m in card.measures} == kept
+    assert "overall v2" in _cli(lumen, "health", "scorecards")
+    engine = make_engine(lumen.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            audit = conn.execute(
+                select(AuditEntry.actor, AuditEntry.entity_id).where(AuditEntry.action == "health.scorecard_version")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [(a, str(e)) for a, e in audit] == [("cs-ops", "overall")]
+
+
+def test_approving_needs_an_author(tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_app(), ["--data-dir", str(tmp_path / "d"), "health", "calibrate", "--approve"])
+    assert result.exit_code != 0
+    assert "--author" in str(result.exception)
