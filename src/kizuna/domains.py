@@ -80,6 +80,8 @@ from kizuna.segments import api as segments_api
 from kizuna.segments import cli as segments_cli
 from kizuna.segments import jobs as segments_jobs
 from kizuna.segments import pages as segments_pages
+from kizuna.slack import cli as slack_cli
+from kizuna.slack import public as slack_public
 from kizuna.stripe import cli as stripe_cli
 from kizuna.stripe import public as stripe_public
 from kizuna.surveys import cli as surveys_cli
@@ -241,6 +243,7 @@ DOMAINS: tuple[Domain, ...] = (
         connect=(stripe_cli.register_connect,),
     ),
     Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
+    Domain("slack", public=(slack_public.router,), connect=(slack_cli.register_connect,)),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored
     Domain(

@@ -32,6 +32,7 @@ from kizuna.playbooks import schemas as s
 from kizuna.playbooks.models import PendingJob
 from kizuna.segments.attributes import account_attributes
 from kizuna.settings import Settings
+from kizuna.slack.service import queue_post
 from kizuna.tasks.service import GENERATED, add_to_digest, create_task
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,9 @@ def execute_action(
         )
         return f"webhook queued (message {message.id})" if created else "webhook already queued"
 
+    if isinstance(action, s.SlackMessage):
+        return _post_to_slack(session, job, action, account=account, context=context, settings=settings)
+
     if isinstance(action, s.SetLifecycleStage):
         change = set_lifecycle_stage(
             session, actor=actor, account_id=account.id, stage=action.stage, reason=signal["reason"]
@@ -338,3 +342,53 @@ def execute_action(
         return f"{action.kind} opportunity {opportunity.id} opened"
 
     raise InvalidInput(f"unknown action {payload['action'].get('type')!r}")  # pragma: no cover
+
+
+def _post_to_slack(
+    session: Session,
+    job: PendingJob,
+    action: s.SlackMessage,
+    *,
+    account: Account,
+    context: dict[str, Any],
+    settings: Settings,
+) -> str:
+    """Open (or find) the account's task for this playbook and queue its Slack message to the channel and/or the
+    owner's DM; the message's buttons act on that task. The task is opened at once (not throttled): a message that
+    asks to act now points at a task that can be acted on."""
+    payload = job.payload
+    key = payload["playbook_key"]
+    actor = f"playbook:{key}"
+    reason = str(payload["signal"]["reason"])
+    title = render_text(action.title, settings.language, context) if action.title else f"{context['playbook']}"
+    task, _created = create_task(
+        session,
+        actor=actor,
+        title=title,
+        account_id=account.id,
+        owner_id=account.owner_id,
+        reason=reason,
+        priority=action.priority,
+        due_on=utcnow().date() + dt.timedelta(days=action.due_in_days),
+        dedupe_key=f"playbook:{key}:account:{account.id}:{payload['trigger_type']}:{payload['action_path']}",
+        source=actor,
+    )
+    recipients = [action.channel] if action.channel else []
+    owner_email = context["owner"]["email"]
+    if action.dm_owner and owner_email:
+        recipients.append(f"dm:{owner_email}")
+    queued = 0
+    for recipient in recipients:
+        _message, created = queue_post(
+            session,
+            idempotency_key=f"{job.idempotency_key}:slack:{recipient}",
+            recipient=recipient,
+            account=account,
+            task=task,
+            reason=reason,
+            base_url=settings.base_url,
+            language=settings.language,
+            source=actor,
+        )
+        queued += created
+    return f"{queued} Slack message(s) queued about task {task.id}"

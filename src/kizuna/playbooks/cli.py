@@ -137,6 +137,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.platform.clock import today
         from kizuna.platform.outbox.service import deliver_queued
         from kizuna.playbooks.jobs import evaluate_enabled, process_jobs
+        from kizuna.slack.delivery import senders
         from kizuna.tasks.service import release_waiting
 
         with runtime() as rt:
@@ -147,7 +148,8 @@ def register(app: typer.Typer) -> None:
             with rt.transaction(write=True) as session:
                 released = release_waiting(session, today=today())
             typer.echo(f"tasks released within the daily budgets: {sum(released.values())}")
-            typer.echo(f"messages: {deliver_queued(rt.sessions, settings=rt.settings).as_dict()}")
+            report = deliver_queued(rt.sessions, settings=rt.settings, senders=senders(rt.settings))
+            typer.echo(f"messages: {report.as_dict()}")
 
     @playbooks.command("log")
     def log_(

@@ -44,6 +44,7 @@ from kizuna.playbooks.models import JobStatus, PendingJob, Playbook, PlaybookRun
 from kizuna.playbooks.service import evaluate_playbook
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
+from kizuna.slack import delivery as slack_delivery
 from kizuna.tasks.service import release_waiting, wake_snoozed
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,12 @@ def tick(
             break
     released = runtime.write(lambda session: release_waiting(session, today=now.date())) if lead else {}
     delivered = deliver_queued(
-        runtime.sessions, settings=runtime.settings, now=max(now, utcnow()), policy=policy, limit=1000
+        runtime.sessions,
+        settings=runtime.settings,
+        now=max(now, utcnow()),
+        policy=policy,
+        limit=1000,
+        senders=slack_delivery.senders(runtime.settings),
     )
     return {
         "lead": lead,

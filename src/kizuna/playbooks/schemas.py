@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kizuna.errors import InvalidInput
 from kizuna.segments.schemas import Condition
@@ -198,6 +198,24 @@ class Webhook(_Strict):
     text: Text | None = None
 
 
+class SlackMessage(_Strict):
+    """A Block Kit message about the account's task (created here, de-duplicated like ``create_task``), to a channel
+    and/or the account owner's DM, with buttons that snooze, complete or assign the task."""
+
+    type: Literal["slack"]
+    channel: str | None = Field(default=None, max_length=200, description="A channel id (C…) or name.")
+    dm_owner: bool = False
+    title: Text | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    due_in_days: int = Field(default=3, ge=0)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> SlackMessage:
+        if not self.channel and not self.dm_owner:
+            raise ValueError("a slack action needs a channel, dm_owner: true, or both")
+        return self
+
+
 class SetLifecycleStage(_Strict):
     type: Literal["set_lifecycle_stage"]
     stage: Literal["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"]
@@ -212,7 +230,7 @@ class OpenOpportunity(_Strict):
 
 
 SimpleAction = Annotated[
-    CreateTask | SendEmail | Webhook | SetLifecycleStage | OpenOpportunity, Field(discriminator="type")
+    CreateTask | SendEmail | Webhook | SlackMessage | SetLifecycleStage | OpenOpportunity, Field(discriminator="type")
 ]
 
 
@@ -228,7 +246,7 @@ class StartSequence(_Strict):
 
 
 Action = Annotated[
-    CreateTask | SendEmail | Webhook | SetLifecycleStage | OpenOpportunity | StartSequence,
+    CreateTask | SendEmail | Webhook | SlackMessage | SetLifecycleStage | OpenOpportunity | StartSequence,
     Field(discriminator="type"),
 ]
 

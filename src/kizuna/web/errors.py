@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/", "/v1/")
 #: machine peers' endpoints outside the documented API (vendors' webhooks): their errors are JSON too
-MACHINE_PREFIXES = (*API_PREFIXES, "/webhooks/")
+MACHINE_PREFIXES = (*API_PREFIXES, "/webhooks/", "/slack/")  # peers that never read HTML: Stripe, Slack
 
 
 def wants_json(request: Request) -> bool:

@@ -19,6 +19,7 @@ from kizuna.db import Base, utcnow
 class MessageChannel(enum.StrEnum):
     email = "email"
     webhook = "webhook"
+    slack = "slack"  # a Slack Web API chat.postMessage (recipient: a channel, or dm:<e-mail>)
 
 
 class MessageStatus(enum.StrEnum):
@@ -41,7 +42,7 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.queued, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
-    recipient: Mapped[str] = mapped_column(String(2000))  # an email address or a webhook URL
+    recipient: Mapped[str] = mapped_column(String(2000))  # an email address, a webhook URL or a Slack channel
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None]  # webhook JSON body

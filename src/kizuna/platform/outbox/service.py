@@ -26,7 +26,7 @@ import hashlib
 import logging
 import smtplib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -149,6 +149,36 @@ def queue_webhook(
     )
 
 
+def queue_message(
+    session: Session,
+    *,
+    channel: MessageChannel,
+    idempotency_key: str,
+    recipient: str,
+    payload: dict[str, Any],
+    account_id: int | None = None,
+    source: str | None = None,
+) -> tuple[OutboundMessage, bool]:
+    """Queue one message for a channel whose sender the caller of :func:`deliver_queued` gives (``senders``)."""
+    return _queue(
+        session,
+        OutboundMessage(
+            idempotency_key=idempotency_key,
+            channel=channel,
+            recipient=recipient,
+            payload=payload,
+            account_id=account_id,
+            source=source,
+            status=MessageStatus.queued,
+            next_attempt_at=utcnow(),
+        ),
+    )
+
+
+#: sends one message of a channel the outbox itself does not speak (Slack's Web API); raises ExternalServiceError
+Sender = Callable[[OutboundMessage], None]
+
+
 @dataclass
 class DeliveryPolicy:
     """How hard to try. Webhooks retry in-line ``inline_retries`` times with exponential back-off from
@@ -261,10 +291,13 @@ def deliver_queued(
     now: dt.datetime | None = None,
     policy: DeliveryPolicy | None = None,
     worker: str | None = None,
+    senders: Mapping[str, Sender] | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` queued messages that are due, one at a time: claim (committed), send while the lease is
     kept, record the result under the claim's fencing token (committed). A webhook URL or SMTP server that fails is
-    not tried again in the same round; its other messages stay queued, their attempts untouched."""
+    not tried again in the same round; its other messages stay queued, their attempts untouched. ``senders``: by
+    channel, how to send the channels of domains above the platform (Slack); a message of a channel without one
+    fails its attempt and is tried again later."""
     import httpx
 
     policy = policy or DeliveryPolicy()
@@ -289,9 +322,11 @@ def deliver_queued(
                     break
                 message, token = claimed
                 with keeper.holding(message.id, token):
-                    error, outbox_path = _send(message, mailer=mailer, client=client, policy=policy)
+                    error, outbox_path = _send(
+                        message, mailer=mailer, client=client, policy=policy, senders=senders or {}
+                    )
                     if error is not None:
-                        down.add(message.recipient if message.channel == MessageChannel.webhook else "smtp")
+                        down.add("smtp" if message.channel == MessageChannel.email else message.recipient)
                     record = partial(
                         _record_result,
                         message=message,
@@ -337,13 +372,18 @@ def _claim_next(session: Session, *, keeper: LeaseKeeper, down: set[str]) -> tup
 
 
 def _send(
-    message: OutboundMessage, *, mailer: _Mailer, client: Any, policy: DeliveryPolicy
+    message: OutboundMessage, *, mailer: _Mailer, client: Any, policy: DeliveryPolicy, senders: Mapping[str, Sender]
 ) -> tuple[str | None, str | None]:
     """Send one claimed message, outside any transaction; returns (error, outbox path)."""
     try:
         if message.channel == MessageChannel.email:
             return None, mailer.send(message)
-        _post_webhook(message, policy, client)
+        if message.channel == MessageChannel.webhook:
+            _post_webhook(message, policy, client)
+        elif message.channel in senders:
+            senders[message.channel](message)
+        else:
+            return f"no sender for {message.channel} messages in this process", None
     except ExternalServiceError as exc:
         return str(exc), None
     return None, None
