@@ -105,7 +105,7 @@ def test_label_then_the_model_learns_it(voc: Any) -> None:
     macro = {r["variant"]: r["f1"] for r in report if r["class"] == "macro"}
     accuracy = {r["variant"]: r["f1"] for r in report if r["class"] == "accuracy"}
     assert set(macro) == {"rules", "combined", "sentiment", "sentiment_lexicon"}
-    # the held-out split was written before any result was seen and is in no training file (docs/voc.md: 0.91 / 0.93)
+    # the held-out split was written before any result was seen and is in no training file (docs/voc.md: 0.92 / 0.93)
     assert macro["combined"] >= 0.82 and macro["combined"] > macro["rules"] + 0.1
     assert accuracy["sentiment"] >= 0.85 and accuracy["sentiment"] > accuracy["sentiment_lexicon"]
 

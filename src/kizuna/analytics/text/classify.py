@@ -98,7 +98,7 @@ class VocClassifier:
         policy: str = "model_first",
         synonyms: bool = True,
         synonym_weight: float = 0.5,
-        char_ngrams: tuple[int, int] | None = (2, 4),
+        char_ngrams: tuple[int, int] | None = (2, 3),
         char_weight: float = 1.0,
         random_state: int | None = 0,
     ) -> None:
@@ -116,6 +116,7 @@ class VocClassifier:
         self.char_weight = char_weight
         self.random_state = random_state
         self.scorer = SentimentScorer()
+        self._synonym_features: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------------------------------ features
     def _rule_table(self, corpus: Corpus) -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
@@ -141,7 +142,7 @@ class VocClassifier:
             x_terms = self.vectorizer_.transform(docs)
         blocks = [x_terms]
         if self.synonyms:
-            groups = [_synonym_features(t.terms) for t in corpus.texts]
+            groups = [_synonym_features(t.terms, self._synonym_features) for t in corpus.texts]
             if fit:
                 self.synonym_vectorizer_ = TfidfVectorizer(
                     analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2", token_pattern=None
@@ -302,14 +303,19 @@ class VocClassifier:
         return out
 
 
-def _synonym_features(terms: list[str]) -> list[str]:
-    """The Sudachi synonym groups of ``terms`` (``syn:<id>``, ``+NEG`` kept), one per group and term."""
+def _synonym_features(terms: list[str], cache: dict[str, tuple[str, ...]]) -> list[str]:
+    """The Sudachi synonym groups of ``terms`` (``syn:<id>``, ``+NEG`` kept), one per group and term; ``cache``
+    keeps each term's features (terms repeat across texts)."""
     out: list[str] = []
     for term in terms:
-        negated = term.endswith(NEG)
-        base = term[: -len(NEG)] if negated else term
-        for g in synonym_groups(base):
-            out.append(f"syn:{g}{NEG}" if negated else f"syn:{g}")
+        features = cache.get(term)
+        if features is None:
+            negated = term.endswith(NEG)
+            base = term[: -len(NEG)] if negated else term
+            features = tuple(f"syn:{g}{NEG}" if negated else f"syn:{g}" for g in synonym_groups(base))
+            if len(cache) < 500_000:
+                cache[term] = features
+        out.extend(features)
     return out
 
 
