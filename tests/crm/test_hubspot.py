@@ -242,3 +242,24 @@ def test_a_request_that_times_out_is_tried_again(
     run = jobs.sync(pages, slow, actor="test", push=False)
     assert run.counts["retries"] == 1 and run.counts["created"] == 8
     assert peer.requests.count("search contacts after=None") == 2
+
+
+def test_past_the_search_limit_a_new_query_starts_at_the_latest_change_read(
+    session: Session, pages: Any, hubspot_peer: tuple[HubSpotPeer, str]
+) -> None:
+    peer, url = hubspot_peer
+    for i in range(105, 111):
+        peer.touch("companies", str(i), name=f"テスト商事{i}株式会社")
+    limited = adapter(url)
+    limited.search_limit = 4  # HubSpot's 10,000 scaled to the peer's pages of two: a new query every two pages
+    run = jobs.sync(pages, limited, actor="test", push=False)
+    searches = [r for r in peer.requests if r.startswith("search companies")]
+    assert searches[:4] == [
+        "search companies after=None",
+        "search companies after=2",
+        "search companies after=None",
+        "search companies after=2",
+    ]
+    assert "search companies after=4" not in searches
+    assert len(hub_rows(session)["accounts"]) == 10
+    assert run.counts["created"] == 14 and run.counts["unchanged"] == 2  # 104 and 107 begin the new queries

@@ -60,6 +60,7 @@ READ = {
     ],
 }
 PAGE_SIZE = 100  # the search API's most
+SEARCH_LIMIT = 10_000  # results one search query pages through at most (HubSpot answers 400 past it)
 BATCH_SIZE = 100  # the batch update's most
 
 
@@ -108,6 +109,7 @@ class HubSpotAdapter:
         self.currency = currency
         self.backoff = backoff or Backoff()
         self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
+        self.search_limit = SEARCH_LIMIT
 
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
         return self.backoff.call(fn, retry_after=retry_after, what=f"hubspot {what}", run_log=log)
@@ -120,13 +122,13 @@ class HubSpotAdapter:
         }
         search = {"companies": CompanySearch, "contacts": ContactSearch, "deals": DealSearch}[stream]
         modified = MODIFIED[stream]
-        filters = []
-        if since is not None:
-            millis = int(since.timestamp() * 1000)
-            filters = [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(millis)}]}]
         properties = READ[stream] + (list(PROPERTIES.values()) if stream == "companies" else [])
         after: str | None = None
         while True:
+            filters = []
+            if since is not None:
+                millis = int(since.timestamp() * 1000)
+                filters = [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(millis)}]}]
             request = search(
                 filter_groups=filters,
                 sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
@@ -148,6 +150,10 @@ class HubSpotAdapter:
             after = paging.next.after if paging is not None and paging.next is not None else None
             if not after or not objects:
                 return
+            if int(after) + len(objects) > self.search_limit and resume is not None and resume != since:
+                # the search answers at most search_limit results a query: start a new one at the latest change
+                # read (GTE, so records of that instant come again and are found unchanged)
+                since, after = resume, None
 
     def _deal_companies(self, deal_ids: list[str], log: RunLog) -> dict[str, str]:
         if not deal_ids:
