@@ -60,6 +60,7 @@ from kizuna.lifecycle import jobs as lifecycle_jobs
 from kizuna.ltv import cli as ltv_cli
 from kizuna.ltv import jobs as ltv_jobs
 from kizuna.ltv import pages as ltv_pages
+from kizuna.mail import cli as mail_cli
 from kizuna.pipeline import refresh as pipeline
 from kizuna.pipeline.refresh import Step
 from kizuna.platform.web.navigation import NavLink
@@ -243,6 +244,7 @@ DOMAINS: tuple[Domain, ...] = (
         connect=(stripe_cli.register_connect,),
     ),
     Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
+    Domain("mail", commands=(mail_cli.register,)),
     Domain("slack", public=(slack_public.router,), connect=(slack_cli.register_connect,)),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored

@@ -18,6 +18,7 @@ class VocChannel(enum.StrEnum):
     sales_hearing = "sales_hearing"
     seminar = "seminar"  # seminars and exhibitions
     user_group = "user_group"
+    email = "email"  # a customer's e-mail read in by `kizuna mail import`
     survey = "survey"
     cancellation_survey = "cancellation_survey"
 
