@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 
 from kizuna import models as m
-from kizuna.accounts import service as accounts_service
 from kizuna.auth import service as auth_service
 from kizuna.auth import sessions
 from kizuna.auth.deps import SESSION_COOKIE
-from kizuna.dashboard import service as dashboard_service
 from kizuna.migrations import upgrade
+from kizuna.platform import cache
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from kizuna.web.app import create_app
@@ -227,12 +226,11 @@ def world(_world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Itera
     settings.ensure_dirs()
     shutil.copyfile(template, settings.data_dir / "kizuna.sqlite3")
     runtime = Runtime.open(settings)
-    dashboard_service.clear_cache()
-    accounts_service.clear_cache()
+    cache.clear_all()
     app = create_app(runtime.settings)
     world = WebWorld(runtime=runtime, app=app, **seeded)
     yield world
     for client in world.clients:
         client.__exit__(None, None, None)
     runtime.close()
-    dashboard_service.clear_cache()
+    cache.clear_all()

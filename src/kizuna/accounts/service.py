@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,6 +32,7 @@ from kizuna.billing.service import paid_lines_on
 from kizuna.db import utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.kpis.models import AccountMetrics
+from kizuna.platform.cache import TtlCache
 from kizuna.platform.paging import Page, Paging, page_of
 
 _HIRAGANA = range(0x3041, 0x3097)
@@ -149,32 +148,16 @@ def _rows(session: Session, ids: list[int], *, total: int, query: AccountQuery, 
     return AccountPage(items=items, total=total, page=query.page, per_page=query.per_page)
 
 
-LIST_CACHE_TTL_S = 60.0
-LIST_CACHE_MAX = 256
-_list_cache: dict[tuple[str, str, dt.date | None], tuple[float, Any]] = {}
-_list_cache_lock = threading.Lock()
+#: filter choices, MRR by account, the roster: the list pages read them on every request
+_list_cache: TtlCache[Any] = TtlCache(ttl=60.0)
 
 
 def _cached(session: Session, name: str, day: dt.date | None, compute: Callable[[], Any]) -> Any:
-    """A per-database value kept for a minute (filter choices, MRR by account): the list pages read them on every
-    request and they move only with imports and nightly refreshes."""
-    key = (str(session.get_bind().engine.url), name, day)
-    with _list_cache_lock:
-        hit = _list_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < LIST_CACHE_TTL_S:
-        return hit[1]
-    value = compute()
-    with _list_cache_lock:
-        if len(_list_cache) >= LIST_CACHE_MAX:
-            for old in sorted(_list_cache, key=lambda k: _list_cache[k][0])[: LIST_CACHE_MAX // 4]:
-                del _list_cache[old]
-        _list_cache[key] = (time.monotonic(), value)
-    return value
+    return _list_cache.get(session, (name, day), compute)
 
 
 def clear_cache() -> None:
-    with _list_cache_lock:
-        _list_cache.clear()
+    _list_cache.clear()
 
 
 def filter_options(session: Session) -> dict[str, list[Any]]:

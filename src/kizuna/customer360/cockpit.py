@@ -23,6 +23,7 @@ from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.customer360.words import is_context
 from kizuna.onboarding.models import OnboardingMilestone
+from kizuna.platform.cache import TtlCache
 from kizuna.risk.models import RiskModel, RiskScore
 from kizuna.tasks.models import Task, TaskStatus
 
@@ -296,12 +297,12 @@ def onboarding_behind(session: Session, *, owner_id: int, today: dt.date, limit:
     ]
 
 
-def books_of_business(session: Session, *, today: dt.date) -> list[BookOfBusiness]:
-    """Every active CSM's book (accounts, ARR, open and overdue tasks, accounts at risk), largest ARR first: what a
-    manager chooses a cockpit from. A handful of grouped queries, whatever the team's size."""
-    members = session.execute(
-        select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True), TeamMember.role == TeamRole.csm)
-    ).all()
+#: per day: accounts, MRR and accounts at risk per CSM (150 ms over the 50,000-account demo's portfolio)
+_portfolio_books: TtlCache[tuple[dict[Any, Any], dict[Any, Any], dict[Any, int]]] = TtlCache(ttl=60.0, size=8)
+
+
+def _books_portfolio(session: Session, *, today: dt.date) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, int]]:
+    """Per CSM: live accounts, MRR of paid lines, and accounts at risk (the model's high band or notice given)."""
     counts = _pairs(
         session,
         (
@@ -317,22 +318,6 @@ def books_of_business(session: Session, *, today: dt.date) -> list[BookOfBusines
             .join(Subscription, Subscription.account_id == Account.id)
             .where(Account.owner_id.is_not(None), paid_lines_on(today))
             .group_by(Account.owner_id)
-        ),
-    )
-    open_tasks = _pairs(
-        session,
-        (
-            select(Task.owner_id, func.count(Task.id))
-            .where(Task.owner_id.is_not(None), Task.status == TaskStatus.open)
-            .group_by(Task.owner_id)
-        ),
-    )
-    overdue = _pairs(
-        session,
-        (
-            select(Task.owner_id, func.count(Task.id))
-            .where(Task.owner_id.is_not(None), Task.status == TaskStatus.open, Task.due_on < today)
-            .group_by(Task.owner_id)
         ),
     )
     day = latest_risk_day(session)
@@ -355,6 +340,33 @@ def books_of_business(session: Session, *, today: dt.date) -> list[BookOfBusines
         for owner_id, account_id in session.execute(query):
             risky.setdefault(owner_id, set()).add(int(account_id))
     at_risk = {owner_id: len(ids) for owner_id, ids in risky.items()}
+    return counts, mrr, at_risk
+
+
+def books_of_business(session: Session, *, today: dt.date) -> list[BookOfBusiness]:
+    """Every active CSM's book (accounts, ARR, open and overdue tasks, accounts at risk), largest ARR first: what a
+    manager chooses a cockpit from. A handful of grouped queries, whatever the team's size; the accounts, ARR and
+    risk of the books (grouped over the whole portfolio) are kept a minute, the tasks are read live."""
+    members = session.execute(
+        select(TeamMember.id, TeamMember.name).where(TeamMember.active.is_(True), TeamMember.role == TeamRole.csm)
+    ).all()
+    counts, mrr, at_risk = _portfolio_books.get(session, today, lambda: _books_portfolio(session, today=today))
+    open_tasks = _pairs(
+        session,
+        (
+            select(Task.owner_id, func.count(Task.id))
+            .where(Task.owner_id.is_not(None), Task.status == TaskStatus.open)
+            .group_by(Task.owner_id)
+        ),
+    )
+    overdue = _pairs(
+        session,
+        (
+            select(Task.owner_id, func.count(Task.id))
+            .where(Task.owner_id.is_not(None), Task.status == TaskStatus.open, Task.due_on < today)
+            .group_by(Task.owner_id)
+        ),
+    )
     books = [
         BookOfBusiness(
             team_member_id=int(i),

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -24,13 +22,12 @@ from kizuna.billing.models import Subscription
 from kizuna.billing.service import paid_lines_on
 from kizuna.health import service as health
 from kizuna.kpis.review import Onboarding
+from kizuna.platform.cache import TtlCache
 from kizuna.renewals.service import RENEWAL_MIN_TERM_MONTHS
 from kizuna.risk import service as risk
 from kizuna.voc.models import SurveyResponse
 
-CACHE_TTL_S = 600.0
-_cache: dict[tuple[Any, ...], tuple[float, Portfolio]] = {}
-_cache_lock = threading.Lock()
+_cache: TtlCache[Portfolio] = TtlCache(ttl=600.0, size=64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,21 +165,13 @@ def portfolio(
     from kizuna.kpis.service import latest_snapshot
 
     # keyed on the snapshot too: after a refresh the dashboard shows what `kizuna kpi` shows, at once
-    key = (str(session.get_bind().engine.url), f, today, latest_snapshot(session))
-    if use_cache:
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_TTL_S:
-            return hit[1]
-    result = _compute(session, today=today, f=f)
-    with _cache_lock:
-        _cache[key] = (time.monotonic(), result)
-    return result
+    if not use_cache:
+        return _compute(session, today=today, f=f)
+    return _cache.get(session, (f, today, latest_snapshot(session)), lambda: _compute(session, today=today, f=f))
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _compute(session: Session, *, today: dt.date, f: PortfolioFilter) -> Portfolio:

@@ -64,6 +64,8 @@ class HealthScore(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "scorecard", "as_of", name="uq_health_scores_account_scorecard_as_of"),
         Index("ix_health_scores_scorecard_as_of", "scorecard", "as_of"),
+        # the newest day of any scorecard (playbook conditions, the renewals' health column): a seek, not a scan
+        Index("ix_health_scores_as_of", "as_of"),
         # covers a day's distribution of one scorecard (the health pages): no table row is read
         Index("ix_health_scores_scorecard_as_of_band_score", "scorecard", "as_of", "band", "score"),
     )

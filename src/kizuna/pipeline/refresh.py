@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from kizuna.db import utcnow
+from kizuna.db import refresh_statistics, utcnow
 from kizuna.errors import NotEnoughData
 from kizuna.hub.context import RefreshContext
 from kizuna.hub.watermark import record_refresh, refresh_watermark
@@ -90,6 +90,7 @@ def refresh(
         log.info(
             "refresh step %s done in %.1f s (%.1f s of CPU)", step.name, summary["seconds"], summary["cpu_seconds"]
         )
+    refresh_statistics(runtime.engine)
     if not only:
         # today's refresh is recorded when it ends: what its own steps wrote (a lifecycle change) is not new after it
         ended = ctx.now if ctx.as_of < today() else max(ran_at, utcnow())

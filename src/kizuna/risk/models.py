@@ -51,4 +51,6 @@ class RiskScore(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "model_id", "as_of", name="uq_risk_scores_account_model_as_of"),
         Index("ix_risk_scores_as_of_band", "as_of", "band"),
+        # the risk page: a model's newest day, its band counts and its riskiest accounts from the index alone
+        Index("ix_risk_scores_model_as_of_probability", "model_id", "as_of", "probability", "band", "account_id"),
     )
