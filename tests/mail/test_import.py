@@ -111,3 +111,28 @@ def test_kizuna_mail_import_prints_counts_and_rejects(tmp_path: Path) -> None:
     assert "read=1" in done.output and "rejected=1" in done.output and "nobody@unknown.example" in done.output
     missing = CliRunner().invoke(app, ["--data-dir", data, "mail", "import", str(tmp_path / "none.mbox")])
     assert missing.exit_code != 0 and "none.mbox" in missing.output
+
+
+def test_silence_and_tone_are_account_attributes(session: Session, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from kizuna.segments.attributes import account_attributes
+    from kizuna.voc.service import analyse_entries
+
+    unhappy = factories.account(session, name="株式会社くもり")
+    factories.contact(session, unhappy, email="kato@kumori.example")
+    quiet = factories.account(session, name="静か株式会社")
+    complaint = "サポートの対応が遅く、とても不満です。解約を検討しています。\n"
+    _eml(tmp_path / "a.eml", sender="kato@kumori.example", subject="不満", charset="iso-2022-jp", body=complaint,
+         message_id="<k1@kumori.example>")  # fmt: skip
+    import_mail(session, tmp_path / "a.eml", actor="t")
+    analyse_entries(session)
+    attrs = account_attributes(session, [unhappy.id, quiet.id], today=dt.date(2026, 12, 11))
+    assert attrs[unhappy.id]["days_since_customer_email"] == 10  # the mail of 1 December (10:30 UTC)
+    assert attrs[unhappy.id]["email_sentiment"] < 0
+    assert attrs[quiet.id]["days_since_customer_email"] is None and attrs[quiet.id]["email_sentiment"] is None
+    # as of a day before the mail, it is not known yet
+    assert (
+        account_attributes(session, [unhappy.id], today=dt.date(2026, 11, 30))[unhappy.id]["days_since_customer_email"]
+        is None
+    )

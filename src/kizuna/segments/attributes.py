@@ -8,7 +8,10 @@ Attributes of an account, by name:
 - ``plan`` / ``plans`` (names of the plans of the account's live subscriptions), ``mrr_minor``, ``arr_minor``,
   ``seats``, ``currency``;
 - ``segment`` / ``segments`` (names, once the segments tables exist);
-- ``metrics.<name>``, ``health.<name>``, ``risk.<name>``: the latest snapshot of each, once those tables exist.
+- ``metrics.<name>``, ``health.<name>``, ``risk.<name>``: the latest snapshot of each, once those tables exist;
+- ``days_since_customer_email`` (days since the customer's last e-mail read in by ``kizuna mail import``; None if
+  never: silence) and ``email_sentiment`` (the mean sentiment score, -1..1, of their e-mails of the last
+  :data:`EMAIL_TONE_DAYS` days, once the VoC step has analysed them; None without any: tone).
 
 A condition on a list attribute (``plans``, ``segments``) holds if it holds for any element, so
 ``{field: segment, eq: Enterprise}`` reads as "is in the Enterprise segment".
@@ -27,8 +30,12 @@ from kizuna.accounts.models import Account, TeamMember
 from kizuna.billing.models import Plan, Subscription
 from kizuna.segments import snapshots
 from kizuna.segments.schemas import Condition
+from kizuna.voc.models import VocChannel, VocEntry, VocTextAnalysis
 
 ACCOUNT_COLUMNS = [c.name for c in Account.__table__.columns]
+
+#: the window (days) of the customer's e-mails whose sentiment is ``email_sentiment``
+EMAIL_TONE_DAYS = 90
 
 
 def account_attributes(session: Session, account_ids: list[int], *, today: dt.date) -> dict[int, dict[str, Any]]:
@@ -56,6 +63,8 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
                 currency=None,
                 segments=[],
                 segment=[],
+                days_since_customer_email=None,
+                email_sentiment=None,
             )
             out[account.id] = attrs
         live = (
@@ -83,6 +92,7 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
             if not is_addon:
                 attrs["seats"] += int(quantity or 0)
             attrs["currency"] = currency
+        _email_signals(session, chunk, out, today=today)
     for attrs in out.values():
         attrs["plan"] = attrs["plans"]
         attrs["arr_minor"] = attrs["mrr_minor"] * 12
@@ -94,6 +104,26 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
             if account_id in out:
                 out[account_id].update(values)
     return out
+
+
+def _email_signals(session: Session, chunk: list[int], out: dict[int, dict[str, Any]], *, today: dt.date) -> None:
+    """Silence and tone of the customers' e-mails (see the module's docstring), as of ``today``."""
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    mine = (VocEntry.account_id.in_(chunk), VocEntry.channel == VocChannel.email, VocEntry.recorded_at < end)
+    last = select(VocEntry.account_id, func.max(VocEntry.recorded_at)).where(*mine).group_by(VocEntry.account_id)
+    for account_id, at in session.execute(last):
+        if account_id in out and at is not None:
+            out[account_id]["days_since_customer_email"] = (today - at.date()).days
+    since = end - dt.timedelta(days=EMAIL_TONE_DAYS + 1)
+    tone = (
+        select(VocEntry.account_id, func.avg(VocTextAnalysis.sentiment_score))
+        .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        .where(*mine, VocEntry.recorded_at >= since)
+        .group_by(VocEntry.account_id)
+    )
+    for account_id, score in session.execute(tone):
+        if account_id in out and score is not None:
+            out[account_id]["email_sentiment"] = round(float(score), 3)
 
 
 def _compare(op: str, actual: Any, expected: Any) -> bool:
