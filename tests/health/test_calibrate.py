@@ -77,3 +77,88 @@ def test_approving_needs_an_author(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["--data-dir", str(tmp_path / "d"), "health", "calibrate", "--approve"])
     assert result.exit_code != 0
     assert "--author" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_the_scorecard_page_says_what_is_missing_shows_the_proposal_and_a_person_approves_it(lumen: Settings) -> None:
+    import re
+    import warnings
+
+    from kizuna.auth import service as auth_service
+    from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
+    from kizuna.health.models import HealthBacktest
+    from kizuna.runtime import Runtime
+    from kizuna.web.app import create_app
+    from tests.web.fixtures import session_token
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "--data-dir",
+            str(lumen.data_dir),
+            *(["--database-url", lumen.database_url] if lumen.database_url else []),
+            "refresh",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--only",
+            "health",
+        ],
+    )
+    assert result.exit_code in (0, 3), result.output
+    _cli(lumen, "health", "calibrate", "--as-of", AS_OF.isoformat())
+    runtime = Runtime.open(lumen)
+    try:
+        with runtime.transaction() as session:
+            admin = auth_service.create_user(
+                session, actor="test", email="ops@example.com", name="Ops", password="correct horse", role="admin"
+            )
+            admin_id = admin.id
+            # a scorecard whose own backtest ranks churn the wrong way (as the issue measured: 0.43)
+            session.add(
+                HealthBacktest(
+                    scorecard="onboarding",
+                    scorecard_version=1,
+                    as_of=AS_OF,
+                    horizon_days=90,
+                    every_days=30,
+                    metrics={
+                        "roc_auc": 0.43,
+                        "lift_top_decile": 0.8,
+                        "red_precision": 0.05,
+                        "red_recall": 0.016,
+                        "warned_share": 0.01,
+                        "median_lead_days": None,
+                        "n": 100.0,
+                        "churned": 10.0,
+                    },
+                    by_band=[],
+                    history=[],
+                )
+            )
+    finally:
+        runtime.close()
+    app = create_app(lumen.model_copy(update={"scheduler_in_process": False}))
+    with TestClient(app) as client:
+        client.cookies.set(SESSION_COOKIE, session_token(lumen, admin_id))
+        client.cookies.set(LANGUAGE_COOKIE, "en")
+        index = client.get("/health").text
+        assert 'id="health-below-random-onboarding"' in index and "worse than random" in index
+        html = client.get("/health/overall").text
+        text = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", html, flags=re.S))
+        assert "No data in this company" in text and "Days since last login" in text and "NPS (latest)" in text
+        assert "Usage trend" not in re.findall(r'id="health-without-data">(.*?)</p>', html, flags=re.S)[0]
+        assert 'id="health-calibration-test_proposed"' in html and "Approve as version 2" in html
+        client.cookies.set(LANGUAGE_COOKIE, "ja")
+        ja = client.get("/health/overall").text
+        assert "解約実績による調整" in ja and "バージョン2として承認" in ja and "この会社にデータがない指標" in ja
+        token = re.findall(r'name="csrf_token" value="([^"]+)"', ja)[0]
+        done = client.post("/health/overall/calibration/approve", data={"csrf_token": token}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert scorecards(lumen)["overall"].version == 2
+        after = client.get("/health/overall").text
+        assert 'id="health-no-calibration"' in after
+        assert client.post("/health/overall/calibration/approve", data={"csrf_token": token}).status_code == 404

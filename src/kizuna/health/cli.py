@@ -228,8 +228,10 @@ def register(app: typer.Typer) -> None:
             backtest_history,
             below_random,
             latest_backtests,
+            proposal_path,
             save_scorecard_version,
             scorecards,
+            store_proposal,
         )
         from kizuna.hub.warehouse import hub_tables
         from kizuna.usage.store import EventStore
@@ -248,11 +250,13 @@ def register(app: typer.Typer) -> None:
                 stored = latest_backtests(session).get(scorecard)
             measures, churns = backtest_history(tables, as_of=day, every_days=every, voc_scores=voc_scores)
             result = calibrate_scorecard(measures, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
+            out = result.to_dict()
+            out["stored_backtest"] = (
+                None
+                if stored is None
+                else {"version": stored.scorecard_version, "as_of": stored.as_of, **stored.metrics}
+            )
             if as_json:
-                out = result.to_dict()
-                out["stored_backtest"] = (
-                    None if stored is None else {"version": stored.scorecard_version, **stored.metrics}
-                )
                 typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
             else:
                 current, proposed = result.current, result.proposed
@@ -282,6 +286,9 @@ def register(app: typer.Typer) -> None:
             if approve:
                 with rt.transaction() as session:
                     path = save_scorecard_version(session, actor=author, card=result.proposed, settings=rt.settings)
+                proposal_path(rt.settings, scorecard).unlink(missing_ok=True)
                 typer.echo(f"saved {scorecard} v{result.proposed.version} to {path}")
-            elif not as_json:
-                typer.echo("not applied: rerun with --approve --author NAME to save it as the next version")
+            else:
+                store_proposal(rt.settings, out)
+                if not as_json:
+                    typer.echo(f"not applied: approve it on /health/{scorecard}, or rerun with --approve --author NAME")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from kizuna.analytics.scoring.scorecard import BANDS
+from kizuna.auth.deps import current_principal
+from kizuna.auth.service import Principal
 from kizuna.errors import NotFound
 from kizuna.health import service, words
 from kizuna.platform.web import i18n
@@ -84,7 +86,12 @@ def scorecards(request: Request, session: Session = DbSession) -> HTMLResponse:
     return render(
         request,
         "health/index.html",
-        {"pages": pages, "distribution_chart": distribution_chart, **_words(language, cards)},
+        {
+            "pages": pages,
+            "distribution_chart": distribution_chart,
+            "below_random": [p["card"].name for p in pages if service.below_random(p["backtest"])],
+            **_words(language, cards),
+        },
     )
 
 
@@ -120,8 +127,29 @@ def scorecard(
     return render(
         request,
         "health/scorecard.html",
-        {"p": page, "total_weight": total_weight, "charts": charts, "bands": BANDS, **_words(language, cards)},
+        {
+            "p": page,
+            "total_weight": total_weight,
+            "charts": charts,
+            "bands": BANDS,
+            "below_random": service.below_random(backtest),
+            "without_data": service.measures_without_data(session, scorecard=scorecard),
+            "proposal": service.read_proposal(request.app.state.settings, scorecard),
+            **_words(language, cards),
+        },
     )
+
+
+@router.post("/health/{scorecard}/calibration/approve")
+def approve_calibration(
+    request: Request,
+    scorecard: str = Path(min_length=1, max_length=64),
+    principal: Principal = Depends(current_principal),
+    session: Session = DbSession,
+) -> RedirectResponse:
+    """A person approves the pending calibration: it becomes the scorecard's next version."""
+    service.approve_proposal(session, actor=principal.actor, settings=request.app.state.settings, scorecard=scorecard)
+    return RedirectResponse(f"/health/{scorecard}", status_code=303)
 
 
 @router.get("/accounts/{account_id}/health/history", response_class=HTMLResponse)

@@ -751,3 +751,65 @@ def save_scorecard_version(session: Session, *, actor: str, card: Scorecard, set
     session.flush()
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def proposal_path(settings: Settings, scorecard: str) -> Path:
+    """Where ``kizuna health calibrate`` leaves its proposal for a person to approve (outside the scorecards read)."""
+    return settings.data_dir / "scorecards" / "proposals" / f"{scorecard}.json"
+
+
+def store_proposal(settings: Settings, proposal: dict[str, Any]) -> Path:
+    """Keep a calibration proposal (:meth:`~kizuna.analytics.scoring.calibration.Calibration.to_dict`, plus the
+    stored backtest it was shown beside) until it is approved or replaced."""
+    import json
+
+    path = proposal_path(settings, str(proposal["scorecard"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_json(proposal), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def read_proposal(settings: Settings, scorecard: str) -> dict[str, Any] | None:
+    """The pending proposal of ``scorecard``, or None (none, or one made for a version no longer in force)."""
+    import json
+
+    path = proposal_path(settings, scorecard)
+    if not path.is_file():
+        return None
+    proposal: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    current = scorecards(settings).get(scorecard)
+    if current is None or int(proposal.get("current_version", -1)) != current.version:
+        return None
+    return proposal
+
+
+def approve_proposal(session: Session, *, actor: str, settings: Settings, scorecard: str) -> Scorecard:
+    """Save the pending proposal of ``scorecard`` as its next version (audit row) and clear it."""
+    from kizuna.analytics.scoring.scorecard import scorecard_from_dict
+
+    proposal = read_proposal(settings, scorecard)
+    if proposal is None:
+        raise NotFound(f"no pending calibration of scorecard {scorecard!r}; run `kizuna health calibrate`")
+    card = scorecard_from_dict(proposal["proposed"], where=str(proposal_path(settings, scorecard)))
+    save_scorecard_version(session, actor=actor, card=card, settings=settings)
+    proposal_path(settings, scorecard).unlink(missing_ok=True)
+    return card
+
+
+def measures_without_data(session: Session, *, scorecard: str) -> list[str]:
+    """The measures of ``scorecard`` missing for every account scored on its newest stored day (their weight was
+    spread over the others), in the order first seen."""
+    from sqlalchemy import func
+
+    day = session.scalar(select(func.max(HealthScore.as_of)).where(HealthScore.scorecard == scorecard))
+    if day is None:
+        return []
+    common: list[str] | None = None
+    for missing in session.scalars(
+        select(HealthScore.missing).where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
+    ):
+        names = [str(x) for x in missing or []]
+        common = names if common is None else [x for x in common if x in names]
+        if not common:
+            return []
+    return common or []

@@ -241,6 +241,17 @@ def _voc_part(
     return pd.concat(parts, ignore_index=True)
 
 
+def _recorded(tables: dict[str, Any], table: str, column: str, ends: pd.DatetimeIndex) -> np.ndarray:
+    """Per date: whether ``table`` holds a row whose ``column`` is before the date's cut-off."""
+    t = tables[table]
+    first = t.aggregate(first=t[column].min()).to_pandas()["first"].iloc[0]
+    if first is None or pd.isna(first):
+        return np.zeros(len(ends), dtype=bool)
+    stamp = pd.Timestamp(first)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return np.asarray(ends > stamp, dtype=bool)
+
+
 def _known_accounts(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
     accounts = tables["accounts"]
     known = accounts.join(dates, accounts.created_at <= dates.cutoff)
@@ -302,8 +313,15 @@ def _measures(
             frame[col] = np.nan
     frame["active"] = frame["active"].astype("boolean").fillna(False).astype(bool)
     frame["notice_given"] = frame["notice_given"].astype("boolean").fillna(False).astype(bool)
-    for col in ("tickets_90d", "severe_tickets_90d", "failed_payments_90d"):
-        frame[col] = frame[col].fillna(0).astype(float)
+    # a count is 0 for an account without rows only where the company records them: with no ticket (or payment)
+    # known before a date, the count is missing there (no data), not a reassuring 0 for everyone
+    for cols, table, column in (
+        (("tickets_90d", "severe_tickets_90d"), "tickets", "opened_at"),
+        (("failed_payments_90d",), "payments", "attempted_at"),
+    ):
+        recorded = _recorded(tables, table, column, ends)[frame["k"].to_numpy()]
+        for col in cols:
+            frame[col] = frame[col].fillna(0).astype(float).where(recorded)
     others = [c for c in MEASURE_COLUMNS if c not in ("active", "notice_given")]
     frame[others] = frame[others].apply(pd.to_numeric, errors="coerce").astype(float)
     frame = frame.sort_values(["k", "account_id"]).reset_index(drop=True)
@@ -375,7 +393,9 @@ def account_measures(
         ``severe_tickets_90d`` (priority high or urgent) opened in the last 90 days, ``nps_latest`` (0–10) and
         ``csat_latest`` (1–5) from the newest response within a year, onboarding ``milestones`` / ``progress``
         (0–1) / ``overdue`` (count), ``failed_payments_90d``, ``days_since_csm_touch`` and ``voc_sentiment``
-        (the text layer's recency-weighted polarity; below 0 = unhappy). Missing inputs are NaN.
+        (the text layer's recency-weighted polarity; below 0 = unhappy). Missing inputs are NaN; the ticket and
+        failed-payment counts are 0 for an account without any, and NaN for everyone at a date before the company's
+        first ticket (payment): a company without a ticket system has no ticket data, not zero tickets.
     """
     frame = _measures(
         tables,
