@@ -9,9 +9,11 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from typer.testing import CliRunner
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE
+from kizuna.cli import build_app
 from kizuna.ltv import service
 from kizuna.ltv.models import AccountLtv, LtvCohortFit
 from kizuna.runtime import Runtime
@@ -77,4 +79,55 @@ def test_the_page_reads_the_stored_cox_model(demo_app: DemoApp, client: TestClie
     finally:
         with rt.transaction() as session:
             service.survival_fits(session)[("cox", "all")].result = stored
+        rt.close()
+
+
+def test_a_degenerate_plan_fit_is_warned_about_in_both_languages(demo_app: DemoApp, client: TestClient) -> None:
+    # the small demo fits no plan: store two fits as a refresh would, the demo's degenerate one (alpha = 226,879,
+    # beta = 14.6 M) and a sound one, and take them away afterwards
+    import datetime as dt
+
+    day = dt.date(2099, 1, 1)
+    fit = {"as_of": day, "cohort_kind": "plan", "n_periods": 24, "arpa_minor": 50_000, "currency": "JPY"}
+    rt = Runtime.open(demo_app.settings)
+    try:
+        with rt.transaction() as session:
+            session.add(
+                LtvCohortFit(
+                    **fit,
+                    cohort="Flat",
+                    alpha=226_879.0,
+                    beta=14.6e6,
+                    alpha_se=None,
+                    beta_se=None,
+                    n_customers=80,
+                    expected_lifetime_months=60.0,
+                    ltv_minor=2_000_000,
+                )
+            )
+            session.add(
+                LtvCohortFit(
+                    **fit,
+                    cohort="Sound",
+                    alpha=0.7,
+                    beta=3.8,
+                    alpha_se=0.1,
+                    beta_se=0.5,
+                    n_customers=900,
+                    expected_lifetime_months=40.0,
+                    ltv_minor=1_500_000,
+                )
+            )
+        said = {"ja": ("この推定値はそのまま読まないでください", "退化"), "en": ("do not read this fit", "constant")}
+        for language, (warning, why) in said.items():
+            client.cookies.set(LANGUAGE_COOKIE, language)
+            text = _visible(client.get("/ltv").text)
+            assert f"Flat: {warning}" in text and why in text and "226,879" in text, text[text.find("Flat") :][:400]
+            assert f"Sound: {warning}" not in text
+        shown = CliRunner().invoke(build_app(), ["--data-dir", str(demo_app.settings.data_dir), "ltv", "plans"])
+        assert shown.exit_code == 0, shown.output
+        assert "warning: plan Flat: the fit degenerated" in shown.stderr and "plan Sound" not in shown.stderr
+    finally:
+        with rt.transaction() as session:
+            session.execute(delete(LtvCohortFit).where(LtvCohortFit.as_of == day))
         rt.close()

@@ -36,3 +36,23 @@ def test_ltv_refresh_on_the_demo_company(runtime: Runtime) -> None:
     shown = CliRunner().invoke(app, ["--data-dir", data, "ltv", "accounts", "--limit", "3", "--format", "json"])
     assert shown.exit_code == 0, shown.output
     assert shown.output.count("probability_alive") == 3
+    plans = CliRunner().invoke(app, ["--data-dir", data, "ltv", "plans", "--format", "json"])
+    assert plans.exit_code == 0, plans.output
+    import json
+
+    from kizuna.analytics.ltv import sbg_fit_problems
+
+    rows = {r["cohort"]: r for r in json.loads(plans.stdout)}
+    for f in fits:
+        # every plan's fit is checked, and a degenerate one is said in plain words (on stderr)
+        problems = sbg_fit_problems(f.alpha, f.beta, alpha_se=f.alpha_se, beta_se=f.beta_se)
+        assert rows[f.cohort]["fit_check"] == (",".join(problems) or "ok")
+        assert (f"warning: plan {f.cohort}:" in plans.stderr) == bool(problems)
+    from kizuna.analytics.ltv.portfolio import GAMMA_GAMMA_NOTES
+
+    with runtime.transaction() as session:
+        values = session.execute(select(AccountLtv.clv_12m_minor, AccountLtv.clv_note)).all()
+    # a CLV, or the reason there is none (the demo's invoices are the same amount every month: constant_amounts)
+    assert all((clv is None) == (note in GAMMA_GAMMA_NOTES) for clv, note in values)
+    assert all(note is None for clv, note in values if clv is not None)
+    assert '"clv_note"' in shown.stdout

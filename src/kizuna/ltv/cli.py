@@ -13,12 +13,18 @@ def register(app: typer.Typer) -> None:
 
     @ltv.command("plans")
     def plans(fmt: str = typer.Option("table", "--format", help="table, csv or json")) -> None:
-        """sBG fit per plan: alpha, beta, expected lifetime (months), ARPA and LTV (as of the newest refresh)."""
-        from kizuna.ltv.service import cohort_fits
+        """sBG fit per plan: alpha, beta, expected lifetime (months), ARPA, LTV and fit_check (newest refresh);
+        a degenerate or loose fit is warned about in plain words."""
+        from kizuna.ltv.service import FIT_PROBLEMS, cohort_fits
         from kizuna.platform.cli.output import print_frame
 
         with runtime() as rt, rt.transaction() as session:
-            print_frame(cohort_fits(session), fmt)
+            fits = cohort_fits(session)
+        print_frame(fits, fmt)
+        for row in fits.to_dict("records") if not fits.empty else []:
+            for problem in [] if row["fit_check"] == "ok" else row["fit_check"].split(","):
+                # on stderr, so csv/json output stays machine-readable
+                typer.echo(f"warning: plan {row['cohort']}: {FIT_PROBLEMS[problem]}", err=True)
 
     @ltv.command("accounts")
     def accounts(

@@ -48,6 +48,8 @@ class AccountLtv(Base):
     expected_payments_12m: Mapped[float]
     expected_payment_minor: Mapped[int | None]
     clv_12m_minor: Mapped[int | None]
+    #: why clv_12m_minor is empty (kizuna.analytics.ltv.portfolio.GAMMA_GAMMA_NOTES), None when it is not
+    clv_note: Mapped[str | None] = mapped_column(String(32))
     currency: Mapped[str] = mapped_column(String(3))
     plan: Mapped[str | None] = mapped_column(String(200))  # the first base plan (the sBG cohort)
     residual_ltv_minor: Mapped[int | None]  # MRR x margin x DERL under the plan's sBG (Fader & Hardie 2010)

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from kizuna.analytics.ltv import sbg_fit_problems
 from kizuna.ltv.models import AccountLtv, LtvCohortFit, SurvivalFit
 
 if TYPE_CHECKING:
@@ -46,8 +47,34 @@ def latest_as_of(session: Session) -> dt.date | None:
     return session.scalar(select(func.max(LtvCohortFit.as_of)))
 
 
+#: what each sBG fit problem (``kizuna.analytics.ltv.sbg_fit_problems``) means, for the CLI (the page: ltv.fit.*)
+FIT_PROBLEMS = {
+    "no_spread": "the fit degenerated to one churn rate for every customer (alpha + beta is huge): alpha and beta "
+    "are not identified, only the average churn rate; read the LTV as a constant-churn LTV",
+    "at_bound": "a parameter sits at the edge of what the optimiser can represent: the fit did not find a maximum",
+    "loose": "a standard error exceeds its estimate: too few customers or renewals to pin the curve down",
+}
+
+
+#: why an account's Gamma-Gamma CLV is empty (``kizuna.analytics.ltv.portfolio.gamma_gamma_unfit``; page: ltv.clv.*)
+CLV_NOTES = {
+    "too_few_repeaters": "fewer than 20 accounts paid more than once: too few to fit the spend model",
+    "constant_amounts": "accounts pay the same amount every time (a subscription invoice): Gamma-Gamma describes how "
+    "payments vary around an account's mean and there is no variation; read the residual LTV instead",
+    "dependent": "the number of payments and their amounts are correlated, against Gamma-Gamma's assumption",
+    "infinite_mean": "the fitted spend distribution has no finite mean (q <= 1): no CLV can be stated",
+    "no_repeat_payment": "one payment so far: a CLV would be the book's average, not this account's",
+}
+
+
+def fit_problems(fit: LtvCohortFit) -> list[str]:
+    """The problems of one stored sBG fit (empty when it is sound)."""
+    return sbg_fit_problems(fit.alpha, fit.beta, alpha_se=fit.alpha_se, beta_se=fit.beta_se)
+
+
 def cohort_fits(session: Session, *, as_of: dt.date | None = None) -> pd.DataFrame:
-    """The sBG fit per plan of ``as_of`` (default: the newest refresh)."""
+    """The sBG fit per plan of ``as_of`` (default: the newest refresh), with ``fit_check``: the fit's problems
+    (``no_spread``, ``at_bound``, ``loose``; comma-separated) or ``ok``."""
     day = as_of or latest_as_of(session)
     rows = session.scalars(select(LtvCohortFit).where(LtvCohortFit.as_of == day).order_by(LtvCohortFit.cohort))
     return pd.DataFrame(
@@ -68,13 +95,15 @@ def cohort_fits(session: Session, *, as_of: dt.date | None = None) -> pd.DataFra
                     "ltv_minor",
                 )
             }
+            | {"fit_check": ",".join(fit_problems(r)) or "ok"}
             for r in rows
         ]
     )
 
 
 def account_values(session: Session, *, as_of: dt.date | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Per-account CLV of ``as_of`` (default: the newest), highest first."""
+    """Per-account CLV of ``as_of`` (default: the newest), highest first; ``clv_note`` says why a CLV is empty
+    (:data:`CLV_NOTES`)."""
     day = as_of or session.scalar(select(func.max(AccountLtv.as_of)))
     query = (
         select(AccountLtv)
@@ -94,6 +123,7 @@ def account_values(session: Session, *, as_of: dt.date | None = None, limit: int
                     "expected_payments_12m",
                     "expected_payment_minor",
                     "clv_12m_minor",
+                    "clv_note",
                     "currency",
                 )
             }
@@ -193,6 +223,7 @@ def ltv_page(session: Session, *, limit: int = 20) -> dict[str, Any]:
     return {
         "as_of": day or account_day,
         "plans": list(plans),
+        "fit_problems": {p.cohort: fit_problems(p) for p in plans},
         "accounts": [{"row": row, "name": name} for row, name in accounts],
         "total_residual_minor": totals[0],
         "valued_accounts": int(totals[1] or 0),

@@ -135,3 +135,23 @@ def test_input_errors(cdnow_with_spend: pd.DataFrame, spend_model: GammaGamma) -
         spend_model.customer_lifetime_value(BetaGeoNBD().fit(cdnow_with_spend), cdnow_with_spend, freq="Y")
     with pytest.raises(NotFittedError):
         GammaGamma().predict_conditional_expected_average_profit(cdnow_with_spend)
+
+
+def test_the_book_says_why_gamma_gamma_cannot_value_it() -> None:
+    from kizuna.analytics.ltv.portfolio import gamma_gamma_unfit
+
+    rng = np.random.default_rng(3)
+    rows = [(a, k, 10_000 * (1 + a % 7)) for a in range(40) for k in range(1 + a % 5)]
+    invoices = pd.DataFrame(rows, columns=["account_id", "k", "amount_minor"])
+    counts = invoices.groupby("account_id").agg(frequency=("k", "size"), monetary_value=("amount_minor", "mean"))
+    counts["frequency"] -= 1
+    repeaters = counts.loc[counts["frequency"] > 0]
+    # a subscription book: every account pays its own same amount every month
+    assert gamma_gamma_unfit(invoices, repeaters) == "constant_amounts"
+    assert gamma_gamma_unfit(invoices, repeaters.head(10)) == "too_few_repeaters"
+    # spend that varies around each account's own mean, independent of how often it pays: valid
+    varied = invoices.assign(amount_minor=invoices["amount_minor"] * rng.gamma(20.0, 1 / 20.0, len(invoices)))
+    varied_repeaters = repeaters.assign(
+        monetary_value=varied.groupby("account_id")["amount_minor"].mean().loc[repeaters.index]
+    )
+    assert gamma_gamma_unfit(varied, varied_repeaters) is None

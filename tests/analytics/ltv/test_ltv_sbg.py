@@ -210,3 +210,24 @@ def test_unidentified_fit_warns_instead_of_printing(capsys: pytest.CaptureFixtur
     assert model.standard_errors_.isna().all()
     assert capsys.readouterr() == ("", "")
     assert issubclass(ConvergenceWarning, UserWarning)
+
+
+def test_a_constant_churn_cohort_is_reported_as_a_degenerate_fit() -> None:
+    from kizuna.analytics.ltv import sbg_fit_problems
+
+    # every customer churns with 10 % a month: no heterogeneity for the Beta to describe, the fit walks out
+    # along alpha + beta (as the demo's plans did) and must say so
+    alive = [round(10_000 * 0.9**t) for t in range(13)]
+    model = ShiftedBetaGeometric().fit(alive)
+    alpha, beta = model.params_.to_numpy()
+    assert alpha + beta > 1_000
+    assert "no_spread" in sbg_fit_problems(
+        alpha, beta, alpha_se=model.standard_errors_["alpha"], beta_se=model.standard_errors_["beta"]
+    )
+    # the published example (Fader & Hardie 2007, regular customers) is a sound fit
+    sound = ShiftedBetaGeometric().fit([1000, 869, 743, 653, 593, 551, 517, 491])
+    a, b = sound.params_.to_numpy()
+    se = sound.standard_errors_
+    assert sbg_fit_problems(a, b, alpha_se=se["alpha"], beta_se=se["beta"]) == []
+    assert sbg_fit_problems(0.5, 2.0, alpha_se=0.9, beta_se=1.0) == ["loose"]
+    assert sbg_fit_problems(0.5, 2.0, alpha_se=float("nan"), beta_se=float("nan")) == []

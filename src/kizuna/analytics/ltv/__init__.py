@@ -21,10 +21,16 @@ from kizuna.analytics.ltv.beta_geo import BetaGeoNBD
 from kizuna.analytics.ltv.gamma_gamma import GammaGamma
 from kizuna.analytics.ltv.pareto_nbd import ParetoNBD
 from kizuna.analytics.ltv.rfm import RFM_SEGMENTS, rfm_scores, rfm_segment, rfm_summary
-from kizuna.analytics.ltv.shifted_beta_geometric import ShiftedBetaGeometric, fit_sbg_by_cohort
+from kizuna.analytics.ltv.shifted_beta_geometric import (
+    SBG_NO_SPREAD,
+    ShiftedBetaGeometric,
+    fit_sbg_by_cohort,
+    sbg_fit_problems,
+)
 
 __all__ = [
     "RFM_SEGMENTS",
+    "SBG_NO_SPREAD",
     "BetaGeoNBD",
     "ConvergenceWarning",
     "GammaGamma",
@@ -36,4 +42,5 @@ __all__ = [
     "rfm_scores",
     "rfm_segment",
     "rfm_summary",
+    "sbg_fit_problems",
 ]

@@ -191,6 +191,7 @@ def _account_clv(
         "expected_payments_12m",
         "expected_payment_minor",
         "clv_12m_minor",
+        "clv_note",
         "currency",
     ]
     log = payment_transactions(payments)
@@ -206,9 +207,10 @@ def _account_clv(
         warnings.simplefilter("ignore", RuntimeWarning)
         transactions = BetaGeoNBD().fit(summary)
         repeaters = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-        spend = GammaGamma().fit(repeaters) if len(repeaters) >= 20 else None
+        why_not = gamma_gamma_unfit(log, repeaters)
+        spend = GammaGamma().fit(repeaters) if why_not is None else None
     if spend is not None and float(spend.params_["q"]) <= 1.0:
-        spend = None  # q <= 1: the fitted spend distribution has no finite mean, so no CLV can be stated
+        spend, why_not = None, "infinite_mean"
     out = pd.DataFrame({"account_id": summary.index.to_numpy()})
     out["probability_alive"] = transactions.predict_probability_alive(summary).to_numpy()
     out["expected_payments_12m"] = transactions.predict_purchases(summary, 52).to_numpy()
@@ -226,9 +228,36 @@ def _account_clv(
         )
         out["expected_payment_minor"] = np.round(np.asarray(expected, dtype=float)).astype("int64")
         out["clv_12m_minor"] = np.round(np.asarray(clv, dtype=float) * margin).astype("int64")
+        out["clv_note"] = [None if f > 0 else "no_repeat_payment" for f in summary["frequency"].to_numpy()]
     else:
         out["expected_payment_minor"] = None
         out["clv_12m_minor"] = None
+        out["clv_note"] = why_not
     currency = mrr.drop_duplicates("account_id").set_index("account_id")["currency"]
     out["currency"] = out["account_id"].map(currency).fillna("JPY")
     return out[columns]
+
+
+#: why no account has a Gamma-Gamma CLV (``clv_note``), besides ``no_repeat_payment`` for one account: a CLV of a
+#: single payment is the population's prior, not the account's
+GAMMA_GAMMA_NOTES = ("too_few_repeaters", "constant_amounts", "dependent", "infinite_mean", "no_repeat_payment")
+
+
+def gamma_gamma_unfit(log: pd.DataFrame, repeaters: pd.DataFrame) -> str | None:
+    """Why Gamma-Gamma cannot value this book's payments, or None when it can (Fader, Hardie & Lee 2005).
+
+    ``too_few_repeaters``: fewer than 20 accounts paid more than once. ``constant_amounts``: half the accounts or
+    more pay the very same amount every time (a subscription's invoice): the model describes how an account's
+    payments vary around its own mean, and with no variation its fit runs off to ``p`` -> infinity, ``q`` <= 1
+    (no finite mean). ``dependent``: the number of payments and their mean amount are correlated (|r| > 0.3),
+    against the model's independence assumption.
+    """
+    if len(repeaters) < 20:
+        return "too_few_repeaters"
+    spread = log.groupby("account_id")["amount_minor"].agg(lambda x: float(np.std(x)) / max(float(np.mean(x)), 1.0))
+    if float(spread.loc[spread.index.isin(repeaters.index)].median()) < 0.01:
+        return "constant_amounts"
+    r = float(np.corrcoef(repeaters["frequency"], repeaters["monetary_value"])[0, 1])
+    if np.isfinite(r) and abs(r) > 0.3:
+        return "dependent"
+    return None

@@ -21,7 +21,7 @@ from kizuna.analytics.ltv._validation import (
     require_frame,
 )
 
-__all__ = ["ShiftedBetaGeometric", "fit_sbg_by_cohort"]
+__all__ = ["SBG_NO_SPREAD", "ShiftedBetaGeometric", "fit_sbg_by_cohort", "sbg_fit_problems"]
 
 
 class ShiftedBetaGeometric:
@@ -403,3 +403,37 @@ def _periods(t: Any, *, minimum: float) -> FloatArray:
     if np.any(~np.isfinite(periods)) or np.any(periods < minimum):
         raise InvalidInput(f"periods must be finite and >= {minimum:g}", value=t)
     return periods
+
+
+#: ``alpha + beta`` above which the fitted Beta has (almost) no spread: every customer of the cohort would churn
+#: with the same probability, and the likelihood is flat along ``alpha + beta`` at fixed ``alpha / (alpha + beta)``
+#: (the optimiser walks out along that ridge, which is how 226,879 / 14.6 M are reached).
+SBG_NO_SPREAD = 1_000.0
+#: a standard error above this multiple of its estimate: the data do not pin the parameter down
+SBG_LOOSE_SE = 1.0
+
+
+def sbg_fit_problems(
+    alpha: float, beta: float, *, alpha_se: float | None = None, beta_se: float | None = None
+) -> list[str]:
+    """Why an sBG fit should not be read as its two numbers, as codes (empty when nothing is wrong).
+
+    ``no_spread``: ``alpha + beta`` beyond :data:`SBG_NO_SPREAD` -- the fit degenerated to one churn rate for every
+    customer (a plain geometric model); the parameters are not identified, only their ratio, so the LTV it gives
+    is the constant-churn LTV and says nothing about heterogeneity. ``at_bound``: a parameter at the edge of what
+    the optimiser can represent (below 1e-4). ``loose``: a standard error larger than its estimate, or not finite
+    when the fit has one.
+    """
+    problems: list[str] = []
+    a, b = float(alpha), float(beta)
+    if not (np.isfinite(a) and np.isfinite(b)) or a + b > SBG_NO_SPREAD:
+        problems.append("no_spread")
+    if min(a, b) < 1e-4:
+        problems.append("at_bound")
+    for value, se in ((a, alpha_se), (b, beta_se)):
+        if se is None or np.isnan(float(se)):
+            continue  # fitted on a bare survival curve: no standard errors to judge
+        if np.isinf(float(se)) or float(se) > SBG_LOOSE_SE * abs(value):
+            problems.append("loose")
+            break
+    return problems
