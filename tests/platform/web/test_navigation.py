@@ -73,3 +73,13 @@ def test_a_label_defined_in_two_catalogues_is_an_error(tmp_path: Path, monkeypat
     finally:
         monkeypatch.undo()
         i18n.catalogue.cache_clear()
+
+
+def test_names_from_the_customers_data_are_marked_as_data_in_our_sentences() -> None:
+    from kizuna.platform.web.templating import data_words
+
+    html = str(data_words("直近1週間のdashboard createdが月のペースより89%少ない、<NPS>の回答なし"))
+    assert html == (
+        '直近1週間の<span translate="no">dashboard created</span>が月のペースより89%少ない、&lt;NPS&gt;の回答なし'
+    )
+    assert str(data_words("report viewed fell 40% & more", "en")) == "report viewed fell 40% &amp; more"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,25 @@ def environment() -> Environment:
     env.filters["json_script"] = _tojson_script
     env.filters["pct"] = i18n.format_percent
     env.filters["num"] = i18n.format_number
+    env.filters["data_words"] = data_words
     return env
+
+
+#: a run of lower-case Latin words inside a sentence of ours: a name from the customer's own data (an event type
+#: of their product: "report viewed"), never a word of the app (its labels have none, tests/web/test_words.py)
+_DATA_WORDS = re.compile(r"(?<![A-Za-z0-9_@./:-])[a-z][a-z0-9_]*(?: [a-z][a-z0-9_]*)*(?![A-Za-z0-9_@./:-])")
+
+
+def data_words(text: object, language: str = "ja") -> Markup:
+    """``text`` escaped; in a Japanese sentence, its lower-case Latin names marked ``translate="no"``: they are the
+    customer's data, not words a translator (a browser's, or our words check) should touch."""
+    raw, out, at = "" if text is None else str(text), [], 0
+    if language != "ja":
+        return Markup.escape(raw)
+    for m in _DATA_WORDS.finditer(raw):
+        out += [Markup.escape(raw[at : m.start()]), Markup('<span translate="no">{}</span>').format(m.group(0))]
+        at = m.end()
+    return Markup("").join([*out, Markup.escape(raw[at:])])
 
 
 def language_of(request: Request) -> str:
