@@ -83,6 +83,25 @@ def test_onboarding_is_one_figure_everywhere(review_app: DemoApp) -> None:
     assert (summary["accounts"], summary["complete"]) == (accounts, complete)
     assert summary["time_to_value_days_median"] == pytest.approx(median)
 
+    # the two CLI surfaces: `kizuna onboarding summary` and `kizuna kpi onboarding` (the refresh's stored table)
+    import json
+
+    from typer.testing import CliRunner
+
+    from kizuna.cli import build_app
+
+    data = ["--data-dir", str(review_app.settings.data_dir)]
+    said = CliRunner().invoke(build_app(), [*data, "onboarding", "summary", "--today", AS_OF.isoformat()])
+    assert said.exit_code == 0, said.output
+    assert f"accounts with a plan: {accounts}, complete: {complete}," in said.stdout
+    assert f"time-to-value: median {float(median)} days" in said.stdout
+    kpi = CliRunner().invoke(build_app(), [*data, "kpi", "onboarding", "--format", "json"])
+    assert kpi.exit_code == 0, kpi.output
+    (row,) = json.loads(kpi.stdout)
+    assert (row["accounts"], row["completed_accounts"]) == (accounts, complete)
+    assert row["completion_rate"] == pytest.approx(complete / accounts)
+    assert row["median_time_to_value_days"] == pytest.approx(median)
+
 
 def test_unit_economics_tiles_are_the_review_months_stored_figures(review_app: DemoApp) -> None:
     review = (AS_OF.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -116,3 +135,19 @@ def test_unit_economics_tiles_are_the_review_months_stored_figures(review_app: D
     # every figure's definition is one click away, and the page says which period each covers
     assert html.count('href="/definitions#') >= 10
     assert f"{review.year}年{review.month}月" in html and "Monthly review" in english
+
+
+def test_unit_economics_outside_plausible_bounds_say_why_on_the_page(review_app: DemoApp) -> None:
+    from kizuna.analytics.kpi.unit_economics import implausible
+
+    with _client(review_app) as client:
+        e = client.get("/api/v1/dashboard").json()["unit_economics"]
+        pages = {lang: _client(review_app, lang).get("/unit-economics").text for lang in ("ja", "en")}
+    # the API carries the checks the review month fails, the page explains each from the month's inputs
+    assert e["implausible"] == implausible(e)
+    for language, html in pages.items():
+        assert ('id="ue-implausible"' in html) == bool(e["implausible"]), language
+    if "ltv_to_cac_high" in e["implausible"]:
+        assert "is above 10×" in pages["en"] and "10倍を超えています" in pages["ja"]
+    if "lifetime_long" in e["implausible"]:
+        assert f"{e['churn_rate_12m']:.2%}" in pages["en"]

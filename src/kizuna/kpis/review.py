@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from kizuna.analytics.kpi.unit_economics import implausible
 from kizuna.errors import NotFound
 from kizuna.kpis.models import AccountMetrics
 from kizuna.kpis.service import (
@@ -102,7 +103,9 @@ UNIT_ECONOMICS_SERIES = (
 class UnitEconomics:
     """Stored unit economics of the latest snapshot, one dict per month (keys: :data:`UNIT_ECONOMICS_SERIES`
     without ``_minor`` renamed, plus ``churned_12m`` and ``customers_start_12m``: the trailing twelve months the
-    LTV's churn rate averages); ``month`` is the last complete month, ``mtd`` the snapshot's own month."""
+    LTV's churn rate averages, and ``implausible``: the sanity checks the month fails,
+    ``kizuna.analytics.kpi.unit_economics.implausible``); ``month`` is the last complete month, ``mtd`` the
+    snapshot's own month."""
 
     snapshot_as_of: dt.date | None = None
     currency: str = "JPY"
@@ -132,7 +135,7 @@ def unit_economics(session: Session, *, months: int = 12) -> UnitEconomics:
         values = {k: _number(row.get(k)) for k in UNIT_ECONOMICS_SERIES}
         values["churned_12m"] = _number(rolling.at[month, "churned_customers"])
         values["customers_start_12m"] = _number(rolling.at[month, "customers_start"])
-        out.months.append({"month": month, **values})
+        out.months.append({"month": month, **values, "implausible": implausible(values)})
     by_month = {m["month"]: m for m in out.months}
     out.month = by_month.get(last_complete_month(stamp[0]))
     out.mtd = by_month.get(stamp[0].replace(day=1))

@@ -95,3 +95,31 @@ def test_funnel(tables: dict[str, Any]) -> None:
     assert list(untouched.lead_id) == [2] and untouched.waited_days.iloc[0] == 28.0
     q = funnel.source_quality(tables, AS_OF).to_pandas().set_index("source")
     assert q.loc["web", "win_rate"] == 0.5 and q.loc["seminar", "won"] == 1
+
+
+def test_unit_economics_outside_plausible_bounds_are_flagged_from_their_inputs() -> None:
+    from kizuna.analytics.kpi.unit_economics import implausible
+
+    # the demo's month: LTV/CAC 59x, payback 1.7 months, on a 0.4 % monthly churn rate and 30 new customers
+    demo = {
+        "ltv_to_cac": 59.0,
+        "cac_payback_months": 1.7,
+        "churn_rate_12m": 0.004,
+        "new_customers": 30,
+        "spend_minor": 900_000,
+    }
+    assert implausible(demo) == ["ltv_to_cac_high", "payback_short", "lifetime_long"]
+    sound = {
+        "ltv_to_cac": 4.2,
+        "cac_payback_months": 11.0,
+        "churn_rate_12m": 0.02,
+        "new_customers": 40,
+        "spend_minor": 5_000_000,
+    }
+    assert implausible(sound) == []
+    assert implausible({**sound, "new_customers": 3, "spend_minor": 0, "churn_rate_12m": 0.0}) == [
+        "lifetime_long",
+        "few_new_customers",
+        "no_spend",
+    ]
+    assert implausible({"ltv_to_cac": None, "cac_payback_months": float("nan")}) == []

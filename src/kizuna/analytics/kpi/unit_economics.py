@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -128,3 +130,47 @@ def unit_economics(tables: Tables, as_of: dt.date, *, gross_margin: float) -> ir
         "new_arpa_minor",
         "cac_payback_months",
     ).order_by(["currency", "month"])
+
+
+#: what a manager can hold the figures against: outside these, the figure is more likely an artefact of its inputs
+#: (a churn rate near zero, a month with almost no spend or new customers) than a fact about the business
+PLAUSIBLE_LTV_TO_CAC = (1.0, 10.0)
+PLAUSIBLE_PAYBACK_MONTHS = (3.0, 36.0)
+#: 1 / monthly churn: an average customer lifetime above ten years makes ARPA x margin / churn unreliable
+PLAUSIBLE_LIFETIME_MONTHS = 120.0
+#: fewer new customers in a month than this: its CAC rests on a handful of deals
+PLAUSIBLE_NEW_CUSTOMERS = 10
+
+
+def implausible(month: Mapping[str, Any]) -> list[str]:
+    """The checks one month of :func:`unit_economics` fails, as codes (empty when all figures are plausible).
+
+    ``ltv_to_cac_high`` / ``ltv_to_cac_low``: LTV/CAC outside :data:`PLAUSIBLE_LTV_TO_CAC`; ``payback_short`` /
+    ``payback_long``: payback outside :data:`PLAUSIBLE_PAYBACK_MONTHS`; ``lifetime_long``: the churn rate used
+    implies an average lifetime beyond :data:`PLAUSIBLE_LIFETIME_MONTHS` (or is zero, and LTV is undefined);
+    ``few_new_customers``: CAC divides by fewer than :data:`PLAUSIBLE_NEW_CUSTOMERS` new customers; ``no_spend``:
+    customers were won with no recorded spend (CAC 0: marketing spend is missing, not free).
+    """
+
+    def number(key: str) -> float | None:
+        value = month.get(key)
+        return None if value is None or value != value else float(value)
+
+    flags: list[str] = []
+    ratio_, payback, churn = number("ltv_to_cac"), number("cac_payback_months"), number("churn_rate_12m")
+    new, spend = number("new_customers"), number("spend_minor")
+    if ratio_ is not None and ratio_ > PLAUSIBLE_LTV_TO_CAC[1]:
+        flags.append("ltv_to_cac_high")
+    elif ratio_ is not None and ratio_ < PLAUSIBLE_LTV_TO_CAC[0]:
+        flags.append("ltv_to_cac_low")
+    if payback is not None and payback < PLAUSIBLE_PAYBACK_MONTHS[0]:
+        flags.append("payback_short")
+    elif payback is not None and payback > PLAUSIBLE_PAYBACK_MONTHS[1]:
+        flags.append("payback_long")
+    if churn is not None and (churn <= 0 or 1.0 / churn > PLAUSIBLE_LIFETIME_MONTHS):
+        flags.append("lifetime_long")
+    if new is not None and 0 < new < PLAUSIBLE_NEW_CUSTOMERS:
+        flags.append("few_new_customers")
+    if new and not spend:
+        flags.append("no_spend")
+    return flags
