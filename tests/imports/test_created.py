@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,9 +39,12 @@ def test_accounts_without_created_at_start_at_the_import_day_not_its_clock_time(
     dates = created(session)
     assert dates["U-2"] == dt.datetime(2024, 3, 31, 15, tzinfo=dt.UTC)  # 2024-04-01 in Asia/Tokyo
     # the start of the business day (Asia/Tokyo), and not later than the start of the UTC today a refresh runs as of
+    # (from 15:00 UTC on, Tokyo's day has begun and the start of the UTC day is the earlier of the two)
     start_of_today = dt.datetime.combine(today(), dt.time(0), tzinfo=dt.UTC)
-    assert dates["U-1"] <= start_of_today < before and dates["U-1"].astimezone(dt.UTC).hour == 15
-    assert start_of_today - dates["U-1"] <= dt.timedelta(days=1)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    business_day = dt.datetime.combine(before.astimezone(tokyo).date(), dt.time(0), tzinfo=tokyo)
+    assert dates["U-1"] == min(business_day.astimezone(dt.UTC), start_of_today)
+    assert dates["U-1"] <= start_of_today < before and start_of_today - dates["U-1"] <= dt.timedelta(days=1)
 
     again = run(session, settings, "accounts", path)
     assert (again.unchanged, again.created_at_assumed, again.notes) == (2, 0, [])
