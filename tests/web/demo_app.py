@@ -6,6 +6,7 @@ tests that walk every page (``test_every_page``, ``test_words``).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,12 @@ from typing import Any
 
 import pytest
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from typer.testing import CliRunner
 
 from kizuna.accounts.models import Account
 from kizuna.auth import service as auth_service
+from kizuna.billing.models import Subscription
 from kizuna.cli import build_app
 from kizuna.connectors import service as connectors_service
 from kizuna.imports.models import ImportRun
@@ -46,6 +48,38 @@ class DemoApp:
     users: dict[str, int]
 
 
+def give_notice(settings: Settings) -> None:
+    """One account of the busiest CSM gives notice a week before the demo's end: so small a company may have no
+    account in the model's high band (its probabilities are calibrated), and a CSM's morning starts at an account
+    at risk."""
+    end = dt.date.fromisoformat(END)
+    runtime = Runtime.open(settings)
+    try:
+        with runtime.transaction(write=True) as session:
+            busiest = session.scalars(
+                select(Account.owner_id)
+                .where(Account.owner_id.is_not(None))
+                .group_by(Account.owner_id)
+                .order_by(func.count().desc(), Account.owner_id)
+            ).first()
+            line = session.scalars(
+                select(Subscription)
+                .join(Account, Account.id == Subscription.account_id)
+                .where(
+                    Account.owner_id == busiest,
+                    Subscription.status == "active",
+                    Subscription.start_date <= end,
+                    or_(Subscription.end_date.is_(None), Subscription.end_date > end),
+                )
+                .order_by(Subscription.mrr_minor.desc(), Subscription.id)
+            ).first()
+            assert line is not None, busiest
+            line.status, line.cancelled_at = "cancelled", end - dt.timedelta(days=7)
+            line.end_date = line.end_date or end + dt.timedelta(days=30)
+    finally:
+        runtime.close()
+
+
 @pytest.fixture(scope="session")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
     data = tmp_path_factory.mktemp("every-page")
@@ -57,6 +91,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
 
     kizuna("init")
     kizuna("demo", "--accounts", "60", "--years", "2", "--seed", "5", "--end-date", END)
+    give_notice(Settings(data_dir=data))
     kizuna("refresh", "--as-of", END)
     bad = Path(data) / "accounts.csv"
     bad.write_text("external_id,name,created_at\nEP-1,株式会社エブリ,2025-01-01\nEP-2,,not a date\n", encoding="utf-8")
