@@ -32,6 +32,14 @@ def save(settings: Settings, vendor: str, values: Mapping[str, str]) -> Path:
     return path
 
 
+def connect(settings: Settings, vendor: str, values: Mapping[str, str], *, public: tuple[str, ...] = ()) -> str:
+    """Save ``vendor``'s credentials (:func:`save`) and say so in one line: where, and each secret redacted (the
+    ``public`` values, such as an API address, left out)."""
+    path = save(settings, vendor, values)
+    shown = redacted({k: v for k, v in values.items() if v and k not in public})
+    return f"{vendor} connected ({path}, owner-only): " + ", ".join(f"{k} {v}" for k, v in shown.items())
+
+
 def _read_file(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}

@@ -22,7 +22,5 @@ def register_connect(connect: typer.Typer) -> None:
         from kizuna.connectors import credentials
 
         values = {"bot_token": bot_token, "signing_secret": signing_secret, "api_base": api_base or ""}
-        path = credentials.save(settings(), "slack", values)
-        shown = credentials.redacted({k: v for k, v in values.items() if v and k != "api_base"})
-        typer.echo(f"slack connected ({path}, owner-only): " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+        typer.echo(credentials.connect(settings(), "slack", values, public=("api_base",)))
         typer.echo("interactivity request URL: POST <your kizuna address>/slack/actions")

@@ -23,9 +23,7 @@ def register_connect(connect: typer.Typer) -> None:
         from kizuna.connectors import credentials
 
         values = {"api_key": api_key, "webhook_secret": webhook_secret, "api_base": api_base or ""}
-        path = credentials.save(settings(), "stripe", values)
-        shown = credentials.redacted({k: v for k, v in values.items() if v and k != "api_base"})
-        typer.echo(f"stripe connected ({path}, owner-only): " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+        typer.echo(credentials.connect(settings(), "stripe", values, public=("api_base",)))
         typer.echo("webhook endpoint: POST <your kizuna address>/webhooks/stripe; then run `kizuna stripe backfill`")
 
 
