@@ -171,6 +171,13 @@ def test_an_account_that_gave_notice_is_at_risk_and_says_so(demo_app: DemoApp, c
             assert said.notice and said.band == "high" and said.probability == 1.0
             assert said.signals[0].startswith("解約の申し出あり"), said
             assert "年" in said.signals[0]  # the contract's end date, the Japanese way
+            # the notice list is paged (hundreds of accounts on a large book): one account a page here
+            first = service.risk_page(session, language="ja", notice_per_page=1)
+            assert first["notice_total"] >= 2 and first["notice_pages"] == first["notice_total"]
+            second = service.risk_page(session, language="ja", notice_page=2, notice_per_page=1)
+            assert [a.account_id for a in second["notice"]] != [a.account_id for a in first["notice"]]
+            beyond = service.risk_page(session, language="ja", notice_page=10**4, notice_per_page=1)
+            assert beyond["notice_page"] == first["notice_pages"] and len(beyond["notice"]) == 1
         client.cookies.set(LANGUAGE_COOKIE, "ja")
         html = client.get("/risk").text
         notice = html[html.index('id="risk-notice"') : html.index('id="risk-riskiest"')]

@@ -66,9 +66,14 @@ def _charts(report: dict[str, Any], language: str) -> dict[str, Any]:
 
 
 @router.get("/risk", response_class=HTMLResponse)
-def risk(request: Request, limit: int = Query(50, ge=10, le=500), session: Session = DbSession) -> HTMLResponse:
+def risk(
+    request: Request,
+    limit: int = Query(50, ge=10, le=500),
+    notice_page: int = Query(1, ge=1, le=100_000),
+    session: Session = DbSession,
+) -> HTMLResponse:
     language = language_of(request)
-    report = service.risk_page(session, language=language, limit=limit)
+    report = service.risk_page(session, language=language, limit=limit, notice_page=notice_page)
     context: dict[str, Any] = {"r": report, "limit": limit}
     if report["model"] is not None:
         features = [f for f in report["model"]["features"] if not is_behaviour_feature(f)]

@@ -454,10 +454,11 @@ class AtRiskAccount:
 
 
 def at_risk_accounts(
-    session: Session, *, language: str = "ja", limit: int = 50, notice: bool = False
+    session: Session, *, language: str = "ja", limit: int = 50, offset: int = 0, notice: bool = False
 ) -> list[AtRiskAccount]:
-    """The newest scores of the active model, riskiest first, with their reasons in ``language``: the accounts
-    that gave notice (``notice=True``, stored with probability 1) or those the model scored."""
+    """The newest scores of the active model, riskiest first (``limit`` of them after the first ``offset``), with
+    their reasons in ``language``: the accounts that gave notice (``notice=True``, stored with probability 1) or
+    those the model scored."""
     from kizuna.accounts.models import Account
 
     row = active_model(session)
@@ -473,6 +474,7 @@ def at_risk_accounts(
         .where(RiskScore.probability >= NOTICE_PROBABILITY if notice else RiskScore.probability < NOTICE_PROBABILITY)
         .order_by(RiskScore.probability.desc(), RiskScore.account_id)
         .limit(limit)
+        .offset(offset)
     )
     found = session.execute(q).all()
     words = reasons(session, [r.account_id for r in found], language)
@@ -488,17 +490,42 @@ def at_risk_accounts(
     ]
 
 
-def risk_page(session: Session, *, language: str = "ja", limit: int = 50) -> dict[str, Any]:
+def risk_page(
+    session: Session, *, language: str = "ja", limit: int = 50, notice_page: int = 1, notice_per_page: int = 25
+) -> dict[str, Any]:
     """What the churn-risk page shows, all stored: the active model's card and backtest, the band counts of its
-    newest scores, the accounts that gave notice and the ``limit`` riskiest others, with reasons in ``language``."""
+    newest scores, one page of the accounts that gave notice (hundreds on a large book) and the ``limit`` riskiest
+    others, with reasons in ``language``."""
     row = active_model(session)
     if row is None:
-        return {"model": None, "backtest": {}, "windows": {}, "as_of": None, "bands": {}, "notice": [], "riskiest": []}
+        return {
+            "model": None,
+            "backtest": {},
+            "windows": {},
+            "as_of": None,
+            "bands": {},
+            "notice": [],
+            "notice_total": 0,
+            "notice_page": 1,
+            "notice_pages": 1,
+            "riskiest": [],
+        }
     day = session.scalar(select(func.max(RiskScore.as_of)).where(RiskScore.model_id == row.id))
     bands: dict[str, int] = {}
+    noticed = 0
     if day is not None:
         q = select(RiskScore.band, func.count()).where(RiskScore.model_id == row.id, RiskScore.as_of == day)
         bands = {b: int(n) for b, n in session.execute(q.group_by(RiskScore.band))}
+        noticed = (
+            session.scalar(
+                select(func.count()).where(
+                    RiskScore.model_id == row.id, RiskScore.as_of == day, RiskScore.probability >= NOTICE_PROBABILITY
+                )
+            )
+            or 0
+        )
+    pages = max(1, -(-noticed // notice_per_page))
+    notice_page = min(max(1, notice_page), pages)
     return {
         "model": {
             "id": row.id,
@@ -515,7 +542,16 @@ def risk_page(session: Session, *, language: str = "ja", limit: int = 50) -> dic
         "windows": _windows(row.metrics or {}),
         "as_of": day,
         "bands": bands,
-        "notice": at_risk_accounts(session, language=language, limit=500, notice=True),
+        "notice": at_risk_accounts(
+            session,
+            language=language,
+            limit=notice_per_page,
+            offset=(notice_page - 1) * notice_per_page,
+            notice=True,
+        ),
+        "notice_total": noticed,
+        "notice_page": notice_page,
+        "notice_pages": pages,
         "riskiest": at_risk_accounts(session, language=language, limit=limit),
     }
 
