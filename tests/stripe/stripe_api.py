@@ -1,8 +1,9 @@
 """A loopback peer serving the shapes of Stripe's real API (from its API reference), and webhook signing as Stripe
 signs.
 
-- ``GET /v1/{customers,prices,subscriptions,invoices}``: list objects ``{object: "list", data, has_more, url}``,
-  newest first, paged by ``limit`` and ``starting_after``; ``expand[]=data.product`` expands a price's product.
+- ``GET /v1/{coupons,customers,prices,subscriptions,invoices}``: list objects ``{object: "list", data, has_more,
+  url}``, newest first, paged by ``limit`` and ``starting_after``; ``expand[]=data.product`` expands a price's
+  product, ``expand[]=data.discounts`` a subscription's discounts (ids otherwise, as in events).
 - Every response carries ``Request-Id``; errors are ``{error: {type, code, message}}``; a 429 says
   ``Stripe-Should-Retry: true`` (Stripe's lock and rate-limit errors), a 400 ``false``.
 - ``faults``: per path, the statuses to answer before the real page (the library retries 429/5xx on its own);
@@ -107,6 +108,7 @@ def subscription(s: dict[str, Any], *, status: str | None = None, cancel_at_peri
         "created": start,
         "currency": PRICES[s["price"]][1],
         "customer": s["cus"],
+        "discounts": [],
         "ended_at": ts(s.get("ended")) if status == "canceled" else None,
         "items": {
             "object": "list",
@@ -153,10 +155,67 @@ def invoices() -> list[dict[str, Any]]:
     ]
 
 
+def coupon(
+    coupon_id: str,
+    *,
+    duration: str,
+    percent_off: float | None = None,
+    amount_off: int | None = None,
+    currency: str | None = None,
+    months: int | None = None,
+) -> dict[str, Any]:
+    """Stripe's coupon object (``amount_off`` in the minor unit of ``currency``)."""
+    return {
+        "id": coupon_id,
+        "object": "coupon",
+        "amount_off": amount_off,
+        "created": 1733011200,
+        "currency": currency,
+        "duration": duration,
+        "duration_in_months": months,
+        "livemode": False,
+        "max_redemptions": None,
+        "metadata": {},
+        "name": coupon_id,
+        "percent_off": percent_off,
+        "redeem_by": None,
+        "times_redeemed": 1,
+        "valid": True,
+    }
+
+
+def discount(
+    discount_id: str,
+    coupon_id: str,
+    *,
+    subscription_id: str,
+    customer_id: str,
+    start: int,
+    end: int | None = None,
+    item: str | None = None,
+) -> dict[str, Any]:
+    """Stripe's discount object (API 2025-09-30 on: the coupon under ``source``, an id unless expanded)."""
+    return {
+        "id": discount_id,
+        "object": "discount",
+        "checkout_session": None,
+        "customer": customer_id,
+        "end": end,
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": None,
+        "source": {"coupon": coupon_id, "type": "coupon"},
+        "start": start,
+        "subscription": subscription_id,
+        "subscription_item": item,
+    }
+
+
 def catalogue() -> dict[str, list[dict[str, Any]]]:
     """Every list's objects, newest first as Stripe lists them."""
     subs = [subscription(s) for s in stripe_subscriptions()]
     return {
+        "coupons": [],
         "customers": [customer(i) for i in range(6, 0, -1)],
         "prices": [price(p) for p in reversed(list(PRICES))],
         "subscriptions": sorted(subs, key=lambda s: -s["created"]),
@@ -197,10 +256,11 @@ class StripePeer:
                 error = {"type": "invalid_request_error", "message": "Invalid API Key provided"}
                 return JSONResponse({"error": error}, status_code=401, headers=headers)
             data = self.objects[kind]
-            if kind == "prices" and "data.product" not in [
-                v for k, v in request.query_params.multi_items() if k.startswith("expand")
-            ]:
+            expand = [v for k, v in request.query_params.multi_items() if k.startswith("expand")]
+            if kind == "prices" and "data.product" not in expand:
                 data = [{**p, "product": p["product"]["id"]} for p in data]
+            if kind == "subscriptions" and "data.discounts" not in expand:
+                data = [{**s, "discounts": [d["id"] for d in s.get("discounts") or []]} for s in data]
             start = 0
             if "starting_after" in query:
                 start = next(i for i, o in enumerate(data) if o["id"] == query["starting_after"]) + 1

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     def backfill(
         page_size: int = typer.Option(100, "--page-size", min=1, max=100),
     ) -> None:
-        """Read today's customers, prices, subscriptions and invoices from Stripe (resumes after a crash)."""
+        """Read today's coupons, customers, prices, subscriptions and invoices from Stripe (resumes after a crash)."""
         from kizuna.errors import KizunaError
         from kizuna.stripe import jobs
 

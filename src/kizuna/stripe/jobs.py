@@ -51,9 +51,14 @@ def client_of(settings: Settings, *, max_network_retries: int = NETWORK_RETRIES)
 def _streams(client: stripe.StripeClient) -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
     """Each stream: its name, its list call and the call's parameters (in the order rows depend on each other)."""
     return [
+        ("coupons", client.v1.coupons.list, {}),
         ("customers", client.v1.customers.list, {}),
         ("prices", client.v1.prices.list, {"expand": ["data.product"], "type": "recurring"}),
-        ("subscriptions", client.v1.subscriptions.list, {"status": "all"}),
+        (
+            "subscriptions",
+            client.v1.subscriptions.list,
+            {"status": "all", "expand": ["data.discounts", "data.items.data.discounts"]},
+        ),
         ("invoices", client.v1.invoices.list, {}),
     ]
 
@@ -62,7 +67,9 @@ def _apply(session: Session, stream: str, obj: Mapping[str, Any], *, at: int, ru
     if not service.is_newer(session, str(obj["id"]), at):
         run_log.count("ignored")  # a webhook newer than this read has already been applied
         return
-    if stream == "customers":
+    if stream == "coupons":
+        service.apply_coupon(session, obj, log=run_log)
+    elif stream == "customers":
         service.apply_customer(session, obj, log=run_log)
     elif stream == "prices":
         service.apply_price(session, obj, log=run_log)

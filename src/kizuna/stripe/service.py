@@ -6,6 +6,12 @@ seconds): each object's latest applied instant is kept as a connectors cursor (s
 event older than it is acknowledged without effect (out of order). A back-fill reads today's state, so it applies at
 the instant of its read.
 
+Discounts: a coupon redeemed on a subscription (or one of its items) nets MRR by ChartMogul's rule: a ``forever``
+coupon, and a ``repeating`` one until its ``end``, reduce the MRR of the lines they apply to; a ``once`` coupon does
+not (a one-off reduction of one invoice). Coupons (``coupon:<id>``) and discounts (``discount:<id>``) are kept as
+connectors cursors, since the subscription object names its discounts by id: a discount event re-prices the
+subscription's running lines, whichever of it and the subscription's own event comes first.
+
 Amounts: Stripe gives every amount in the currency's smallest unit (cents for USD, whole yen for JPY, a
 zero-decimal currency), which is kizuna's minor unit, so amounts are stored as given; the currency is upper-cased.
 """
@@ -13,6 +19,7 @@ zero-decimal currency), which is kizuna's minor unit, so amounts are stored as g
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -203,7 +210,8 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
     if status == SubscriptionStatus.active and (subscription.get("cancel_at_period_end") or cancel_at):
         status = SubscriptionStatus.cancelled
     items = (subscription.get("items") or {}).get("data") or []
-    seen: set[str] = set()
+    priced: list[tuple[Mapping[str, Any], Plan, int]] = []
+    grosses: dict[str, Gross | None] = {}
     for item in items:
         price = item.get("price") or item.get("plan")
         if not price or not price.get("recurring"):
@@ -215,10 +223,20 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         plan = apply_price(session, price, log=log)
         quantity = int(item.get("quantity") or 1)
         months = _period_months(price["recurring"])
+        gross = Gross(int(price.get("unit_amount") or 0) * quantity / months, months, str(price["currency"]))
+        _remember(session, f"gross:{item['id']}", {"mrr": gross.mrr, "months": months, "currency": gross.currency})
+        priced.append((item, plan, quantity))
+        grosses[item["id"]] = gross
+    discounts = _subscription_discounts(session, subscription)
+    net = net_mrr(grosses, active_coupons(session, discounts, on=on))
+    seen: set[str] = set()
+    for item, plan, quantity in priced:
+        price = item.get("price") or item["plan"]
+        months = _period_months(price["recurring"])
         terms = LineTerms(
             plan_id=plan.id,
             quantity=quantity,
-            mrr_minor=round(int(price.get("unit_amount") or 0) * quantity / months),
+            mrr_minor=net[item["id"]],
             currency=currency_of(price["currency"]),
             billing_period_months=max(1, round(months)),
             status=status,
@@ -248,6 +266,196 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         )
         seen.add(item["id"])
     _end_removed_items(session, subscription["id"], account.id, seen, on=on, log=log)
+    connectors.save_cursor(
+        session, vendor=VENDOR, stream=f"discounts:{subscription['id']}", position=",".join(discounts)[:512] or None
+    )
+
+
+@dataclass(frozen=True)
+class Gross:
+    """An item's MRR before discounts (unrounded), the months of its interval and its currency (Stripe's case)."""
+
+    mrr: float
+    months: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """What a coupon takes off: ``percent_off`` of the amount, or ``amount_off`` (minor units of ``currency``) off each
+    invoice; ``item``: the one subscription item it is redeemed on (None: the whole subscription)."""
+
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    item: str | None
+
+
+def _remember(session: Session, stream: str, value: Mapping[str, Any] | None) -> None:
+    position = None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    connectors.save_cursor(session, vendor=VENDOR, stream=stream, position=position)
+
+
+def _recall(session: Session, stream: str) -> dict[str, Any] | None:
+    position = connectors.cursor(session, vendor=VENDOR, stream=stream)
+    return None if not position else dict(json.loads(position))
+
+
+def _gross_of(session: Session, item_id: str) -> Gross | None:
+    kept = _recall(session, f"gross:{item_id}")
+    return None if kept is None else Gross(float(kept["mrr"]), float(kept["months"]), str(kept["currency"]))
+
+
+def apply_coupon(session: Session, coupon: Mapping[str, Any], *, log: RunLog) -> None:
+    """Keep what ``coupon`` takes off and for how long (its terms never change once created)."""
+    _remember(
+        session,
+        f"coupon:{coupon['id']}",
+        {
+            "percent_off": coupon.get("percent_off"),
+            "amount_off": coupon.get("amount_off"),
+            "currency": coupon.get("currency"),
+            "duration": coupon.get("duration"),
+        },
+    )
+    log.count("updated")
+
+
+def _coupon_ref(discount: Mapping[str, Any]) -> Any:
+    """A discount's coupon: ``coupon`` before API 2025-09-30, ``source.coupon`` since (an id unless expanded)."""
+    return discount.get("coupon") or (discount.get("source") or {}).get("coupon")
+
+
+def remember_discount(session: Session, discount: Mapping[str, Any], *, log: RunLog) -> None:
+    """Keep ``discount`` (its coupon, the item it is on, when a repeating coupon ends), and its coupon if expanded."""
+    ref = _coupon_ref(discount)
+    if isinstance(ref, Mapping):
+        apply_coupon(session, ref, log=log)
+    _remember(
+        session,
+        f"discount:{discount['id']}",
+        {"coupon": _id(ref), "end": discount.get("end"), "item": _id(discount.get("subscription_item"))},
+    )
+
+
+def _subscription_discounts(session: Session, subscription: Mapping[str, Any]) -> list[str]:
+    """The ids of the discounts on ``subscription`` and its items (expanded ones kept as they are read)."""
+    refs = [*(subscription.get("discounts") or []), subscription.get("discount")]
+    for item in (subscription.get("items") or {}).get("data") or []:
+        refs.extend(item.get("discounts") or [])
+    ids: list[str] = []
+    for ref in refs:
+        if isinstance(ref, Mapping):
+            remember_discount(session, ref, log=RunLog())
+        ref_id = _id(ref)
+        if ref_id and ref_id not in ids:
+            ids.append(ref_id)
+    return ids
+
+
+def active_coupons(session: Session, discount_ids: list[str], *, on: dt.date) -> list[Coupon]:
+    """The coupons of ``discount_ids`` that reduce MRR on ``on``: ``forever`` ones, and ``repeating`` ones before
+    their discount's end; never ``once`` (ChartMogul's rule: a one-off reduction is not recurring revenue)."""
+    out: list[Coupon] = []
+    for discount_id in discount_ids:
+        discount = _recall(session, f"discount:{discount_id}")
+        coupon = discount and discount.get("coupon") and _recall(session, f"coupon:{discount['coupon']}")
+        if not discount or not coupon or coupon.get("duration") == "once":
+            continue
+        end = day_of(discount.get("end"))
+        if coupon.get("duration") == "repeating" and end is not None and end <= on:
+            continue
+        out.append(
+            Coupon(
+                percent_off=None if coupon.get("percent_off") is None else float(coupon["percent_off"]),
+                amount_off=None if coupon.get("amount_off") is None else int(coupon["amount_off"]),
+                currency=coupon.get("currency"),
+                item=discount.get("item"),
+            )
+        )
+    return out
+
+
+def _take_off(mrr: dict[str, float], gross: Mapping[str, Gross], coupon: Coupon) -> None:
+    """``coupon`` off the items of ``mrr``: a percentage off each; an amount per invoice, as a monthly amount (over
+    the months of the interval), shared among the items of its currency in proportion to their MRR."""
+    if coupon.percent_off is not None:
+        for key in mrr:
+            mrr[key] *= 1 - coupon.percent_off / 100
+        return
+    if not coupon.amount_off:
+        return
+    same = [k for k in mrr if coupon.currency is None or gross[k].currency.lower() == coupon.currency.lower()]
+    total = sum(mrr[k] for k in same)
+    if total <= 0:
+        return
+    for key in same:
+        monthly = coupon.amount_off / gross[key].months
+        mrr[key] = max(0.0, mrr[key] - monthly * mrr[key] / total)
+
+
+def net_mrr(gross: Mapping[str, Gross | None], coupons: list[Coupon]) -> dict[str, int]:
+    """Each item's MRR net of ``coupons``: the item's own first, then the subscription's (as Stripe applies them)."""
+    known = {k: g for k, g in gross.items() if g is not None}
+    mrr = {k: g.mrr for k, g in known.items()}
+    for coupon in coupons:
+        if coupon.item is not None and coupon.item in mrr:
+            one = {coupon.item: mrr[coupon.item]}
+            _take_off(one, known, coupon)
+            mrr.update(one)
+    for coupon in coupons:
+        if coupon.item is None:
+            _take_off(mrr, known, coupon)
+    return {k: max(0, round(mrr.get(k, 0.0))) for k in gross}
+
+
+def apply_discount(session: Session, discount: Mapping[str, Any], *, removed: bool, on: dt.date, log: RunLog) -> None:
+    """``customer.discount.*``: keep (or drop) the discount and re-price its subscription's running lines on ``on``;
+    a subscription not seen yet is priced with it when its own event comes."""
+    subscription_id = _id(discount.get("subscription"))
+    remember_discount(session, discount, log=log)
+    if subscription_id is None:
+        log.count("ignored")  # a customer-wide discount applies to subscriptions created later: they name it
+        return
+    stream = f"discounts:{subscription_id}"
+    ids = [i for i in (connectors.cursor(session, vendor=VENDOR, stream=stream) or "").split(",") if i]
+    if removed:
+        ids = [i for i in ids if i != discount["id"]]
+    elif discount["id"] not in ids:
+        ids.append(discount["id"])
+    connectors.save_cursor(session, vendor=VENDOR, stream=stream, position=",".join(ids)[:512] or None)
+    item_ids = [
+        i for i in (connectors.cursor(session, vendor=VENDOR, stream=f"items:{subscription_id}") or "").split(",") if i
+    ]
+    net = net_mrr({i: _gross_of(session, i) for i in item_ids}, active_coupons(session, ids, on=on))
+    for item_id in item_ids:
+        versions = _versions(session, item_id)
+        running = versions[-1] if versions else None
+        if running is None or running.status == SubscriptionStatus.churned or running.mrr_minor == net[item_id]:
+            continue
+        account = session.get(Account, running.account_id)
+        assert account is not None
+        terms = LineTerms(
+            plan_id=running.plan_id,
+            quantity=running.quantity or 1,
+            mrr_minor=net[item_id],
+            currency=running.currency,
+            billing_period_months=running.billing_period_months,
+            status=SubscriptionStatus(running.status),
+        )
+        _apply_line(
+            session,
+            account=account,
+            item_id=item_id,
+            terms=terms,
+            first_day=on,
+            change_day=on,
+            trial_end=None,
+            end=running.end_date,
+            renewal=running.renewal_date,
+            cancelled_on=running.cancelled_at,
+            log=log,
+        )
 
 
 def _versions(session: Session, item_id: str) -> list[Subscription]:
@@ -498,6 +706,7 @@ def _record_payment(
 
 #: the event types acted on; any other is acknowledged and recorded without effect
 HANDLED = (
+    "coupon.",
     "customer.",
     "customer.subscription.",
     "invoice.",
@@ -519,7 +728,7 @@ def handle_event(session: Session, event: Mapping[str, Any], *, log: RunLog) -> 
         log.count("duplicates")
         return "duplicate"
     obj: Mapping[str, Any] = event["data"]["object"]
-    if not kind.startswith(HANDLED) or kind.startswith(("customer.discount", "customer.source", "customer.tax_id")):
+    if not kind.startswith(HANDLED) or kind.startswith(("customer.source", "customer.tax_id")):
         log.count("ignored")
         return "ignored"
     if not is_newer(session, str(obj["id"]), created):
@@ -528,6 +737,10 @@ def handle_event(session: Session, event: Mapping[str, Any], *, log: RunLog) -> 
     on = day_of(created) or dt.date.today()
     if kind.startswith("customer.subscription."):
         apply_subscription(session, obj, on=on, log=log)
+    elif kind.startswith("customer.discount."):
+        apply_discount(session, obj, removed=kind == "customer.discount.deleted", on=on, log=log)
+    elif kind.startswith("coupon."):
+        apply_coupon(session, obj, log=log)  # a deleted coupon still applies to the discounts already redeemed
     elif kind == "customer.deleted":
         log.count("ignored")  # the account and its history stay: churn is read from the lines
     elif kind.startswith("customer."):
