@@ -9,6 +9,7 @@ from kizuna.audit.models import AuditEntry
 from kizuna.auth.models import ApiKey, LoginAttempt, SavedView, User, UserSession
 from kizuna.billing.models import FxRate, Invoice, Payment, Plan, Product, Subscription
 from kizuna.connectors.models import ConnectorRun, ReceivedEvent, SyncCursor
+from kizuna.crm.models import CrmLink
 from kizuna.db import Base
 from kizuna.funnel.models import Lead, MarketingSpend, Opportunity
 from kizuna.health.models import HealthOverride, HealthScore
@@ -53,6 +54,7 @@ __all__ = [
     "Base",
     "ConnectorRun",
     "Contact",
+    "CrmLink",
     "ExpansionSignal",
     "FxRate",
     "HealthOverride",

@@ -111,11 +111,33 @@ def test_a_429_waits_as_long_as_retry_after_says_and_5xx_are_tried_again(
     assert peer.requests.count("search deals after=None") == 3
 
 
+def test_without_retry_after_a_429_waits_the_rate_limit_window_and_a_spent_daily_limit_is_not_retried(
+    session: Session, pages: Any, hubspot_peer: tuple[HubSpotPeer, str]
+) -> None:
+    peer, url = hubspot_peer
+    # X-HubSpot-RateLimit-Remaining: 0 of a 1-second window (the peer's headers, no Retry-After)
+    peer.failures = [
+        Failure("search/contacts", 429, headers={"X-HubSpot-RateLimit-Interval-Milliseconds": "1000"}),
+        Failure("search/deals", 429, headers={"X-HubSpot-RateLimit-Daily-Remaining": "0"}),
+    ]
+    patient = adapter(url, Backoff(attempts=3, base_seconds=0.01))
+    started = time.monotonic()
+    with pytest.raises(Exception, match="429"):
+        jobs.sync(pages, patient, actor="test", push=False)
+    assert time.monotonic() - started >= 1.0  # the window, not the 10 ms back-off
+    assert peer.requests.count("search contacts after=None") == 2
+    assert peer.requests.count("search deals after=None") == 1  # the day's calls are spent: not tried again
+    run = session.scalars(select(ConnectorRun).where(ConnectorRun.vendor == "hubspot")).one()
+    assert run.counts["retries"] == 1 and run.status == RunStatus.failed
+
+
 def test_a_rate_limit_that_outlasts_the_back_off_fails_the_run_and_keeps_what_was_read(
     session: Session, pages: Any, hubspot_peer: tuple[HubSpotPeer, str]
 ) -> None:
     peer, url = hubspot_peer
-    peer.failures = [Failure("search/companies", 429, times=3, after="2")]
+    # the window's calls used up, no Retry-After: wait the window (here 50 ms), then give up
+    window = {"X-HubSpot-RateLimit-Interval-Milliseconds": "50"}
+    peer.failures = [Failure("search/companies", 429, times=3, after="2", headers=window)]
     with pytest.raises(Exception, match="429"):
         jobs.sync(pages, adapter(url), actor="test", push=False)
     failed = session.scalars(select(ConnectorRun).where(ConnectorRun.vendor == "hubspot")).one()

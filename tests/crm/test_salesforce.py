@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -97,6 +98,20 @@ def test_request_limit_exceeded_and_5xx_back_off_and_a_crash_resumes_exactly(
     assert rows(session) == first
     statuses = [r.status for r in session.scalars(select(ConnectorRun).order_by(ConnectorRun.id))]
     assert statuses == [RunStatus.partial, RunStatus.failed, RunStatus.partial]
+
+
+def test_retry_after_of_salesforce_is_waited_out(
+    session: Session, pages: Any, salesforce_peer: tuple[SalesforcePeer, str]
+) -> None:
+    peer, url = salesforce_peer
+    peer.failures = [
+        Failure("query", 403, headers={"Retry-After": "1"}),  # REQUEST_LIMIT_EXCEEDED
+        Failure("queryMore", 503, headers={"Retry-After": "1"}),
+    ]
+    started = time.monotonic()
+    run = jobs.sync(pages, adapter(url), actor="test", push=False)
+    assert time.monotonic() - started >= 2.0  # twice the second Salesforce asked for, not the 10 ms back-off
+    assert run.counts["retries"] == 2 and len(rows(session)["accounts"]) == 4
 
 
 def test_push_patches_the_kizuna_fields_and_a_refused_record_is_a_reject(

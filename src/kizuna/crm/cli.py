@@ -65,6 +65,9 @@ def _sync_command(group: typer.Typer, vendor: str) -> None:
     @group.command("sync")
     def sync(
         push: bool = typer.Option(True, "--push/--no-push", help="Write the CS fields back to the CRM after the pull."),
+        full: bool = typer.Option(
+            False, "--full", help="Read every record again, not only those changed since the last sync."
+        ),
         actor: str = typer.Option("cli", "--actor"),
     ) -> None:
         """Pull what changed since the last sync (resuming where a failed one stopped), then push the CS fields."""
@@ -74,7 +77,7 @@ def _sync_command(group: typer.Typer, vendor: str) -> None:
         with runtime() as rt:
             try:
                 adapter = jobs.ADAPTERS[vendor](rt.settings)
-                run = jobs.sync(lambda: rt.transaction(write=True), adapter, actor=actor, push=push)
+                run = jobs.sync(lambda: rt.transaction(write=True), adapter, actor=actor, push=push, full=full)
             except KizunaError as e:
                 fail(str(e))
                 return

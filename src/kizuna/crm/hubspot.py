@@ -64,22 +64,46 @@ SEARCH_LIMIT = 10_000  # results one search query pages through at most (HubSpot
 BATCH_SIZE = 100  # the batch update's most
 
 
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _seconds(text: str | None, scale: float = 1.0) -> float | None:
+    try:
+        return max(0.0, float(text) * scale) if text else None
+    except ValueError:
+        return None
+
+
 def retry_after(error: Exception) -> float | None:
-    """429 (HubSpot's rate limits: the Retry-After header when sent, else our back-off), 5xx and dropped
-    connections are tried again; any other error is not."""
+    """How long to wait before trying ``error``'s request again, None for not at all.
+
+    A 429 waits as HubSpot's headers say: ``Retry-After`` when sent; else, with the window's calls used up
+    (``X-HubSpot-RateLimit-Remaining: 0``), the window's length (``X-HubSpot-RateLimit-Interval-Milliseconds``);
+    else the back-off (0). With the day's calls used up (``X-HubSpot-RateLimit-Daily-Remaining: 0``) it is not tried
+    again: the daily limit resets at midnight in the portal's time zone. 5xx and dropped connections are tried
+    again after the back-off; any other error is not."""
     if isinstance(error, TransportError):
         return 0
     if not isinstance(error, API_ERRORS):
         return None
     status = error.status or 0
-    if status == 429 or status >= 500:
-        headers = error.headers or {}
-        value = headers.get("Retry-After") or headers.get("retry-after")
-        try:
-            return max(0.0, float(value)) if value else 0
-        except ValueError:
-            return 0
-    return None
+    if status >= 500:
+        return _seconds(_header(error.headers, "Retry-After")) or 0
+    if status != 429:
+        return None
+    headers = error.headers
+    asked = _seconds(_header(headers, "Retry-After"))
+    if asked is not None:
+        return asked
+    if _header(headers, "X-HubSpot-RateLimit-Daily-Remaining") == "0":
+        return None
+    if _header(headers, "X-HubSpot-RateLimit-Remaining") == "0":
+        return _seconds(_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"), 0.001) or 0
+    return 0
 
 
 def _instant(text: str | None) -> dt.datetime | None:
@@ -186,6 +210,7 @@ class HubSpotAdapter:
                 website=p.get("website") or p.get("domain"),
                 region=p.get("country"),
                 employees=p.get("numberofemployees"),
+                cs_values={name: p.get(prop) for name, prop in PROPERTIES.items()},
             )
         if stream == "contacts":
             name = " ".join(x for x in (p.get("lastname"), p.get("firstname")) if x)  # 姓 名, as Japanese write it
@@ -217,7 +242,8 @@ class HubSpotAdapter:
             kind="upsell" if p.get("dealtype") == "existingbusiness" else "new",
         )
 
-    def push(self, updates: list[CsUpdate], log: RunLog) -> None:
+    def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:
+        taken: set[str] = set()
         for start in range(0, len(updates), BATCH_SIZE):
             batch = updates[start : start + BATCH_SIZE]
             request = BatchInputSimplePublicObjectBatchInput(
@@ -244,7 +270,9 @@ class HubSpotAdapter:
             for u in batch:
                 if u.remote_id in done:
                     log.count("pushed")
+                    taken.add(u.remote_id)
                 else:
                     log.reject(
                         f"company {u.remote_id}", "id", u.remote_id, "HubSpot did not update it (no such company)"
                     )
+        return taken

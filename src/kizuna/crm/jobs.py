@@ -30,13 +30,23 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 def sync(
-    transaction: Transaction, adapter: CrmAdapter, *, actor: str, push: bool = True, today: dt.date | None = None
+    transaction: Transaction,
+    adapter: CrmAdapter,
+    *,
+    actor: str,
+    push: bool = True,
+    full: bool = False,
+    today: dt.date | None = None,
 ) -> ConnectorRun:
-    """Pull companies, contacts and deals changed since each stream's cursor, then (``push``) write the CS values
-    of every account from this CRM back to it. Returns the run, closed; re-raises the error that stopped it."""
+    """Pull companies, contacts and deals changed since each stream's cursor (``full``: every record again), then
+    (``push``) write the CS values of the linked accounts whose values changed since their last push. Returns the
+    run, closed; re-raises the error that stopped it."""
     vendor = adapter.vendor
     with transaction() as session:
         run_id = connectors.start_run(session, vendor=vendor, kind="pull").id
+        if full:
+            for stream in STREAMS:
+                connectors.save_cursor(session, vendor=vendor, stream=stream, position=None)
     run_log = connectors.RunLog()
     try:
         for stream in STREAMS:
@@ -47,8 +57,13 @@ def sync(
                     service.apply_page(session, vendor=vendor, page=page, log=run_log)
         if push:
             with transaction() as session:
-                updates = service.cs_updates(session, vendor=vendor, today=today or dt.datetime.now(dt.UTC).date())
-            adapter.push(updates, run_log)
+                updates = service.cs_updates(
+                    session, vendor=vendor, today=today or dt.datetime.now(dt.UTC).date(), log=run_log
+                )
+            if updates:
+                pushed = adapter.push(updates, run_log)
+                with transaction() as session:
+                    service.record_pushed(session, vendor=vendor, updates=updates, pushed=pushed)
     except Exception as error:
         log.warning("%s sync failed: %s", vendor, error)
         with transaction() as session:

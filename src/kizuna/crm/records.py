@@ -22,6 +22,9 @@ CS_FIELDS = (
     "next_renewal_date",
     "csm",
 )
+#: the CS fields that are numbers (one decimal) and the one that is a date, for comparing the CRM's copy
+NUMERIC_FIELDS = ("health_score", "churn_risk")
+DATE_FIELDS = ("next_renewal_date",)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Company:
     website: str | None = None
     region: str | None = None
     employees: str | None = None
+    #: the CS fields' values as the CRM holds them now, by kizuna name (None: not read, e.g. the fields are missing)
+    cs_values: dict[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,13 @@ class Page:
 
 @dataclass(frozen=True)
 class CsUpdate:
-    """The CS values kizuna pushes to one CRM company (``None``: clear the CRM's value)."""
+    """The CS values kizuna pushes to one CRM company (``None``: clear the CRM's value); ``digest`` is their hash
+    (:func:`kizuna.crm.service.digest`), recorded once the CRM took them; ``csm_email`` finds the CSM's CRM user."""
 
     remote_id: str
     values: dict[str, str | None] = field(default_factory=dict)
+    digest: str = ""
+    csm_email: str | None = None
 
 
 class CrmAdapter(Protocol):
@@ -97,6 +105,7 @@ class CrmAdapter(Protocol):
         """The records of ``stream`` modified at or after ``since`` (all when None), oldest first, page by page."""
         ...
 
-    def push(self, updates: list[CsUpdate], log: RunLog) -> None:
-        """Write ``updates`` to the CRM's custom properties / fields; count ``pushed``, reject what the CRM refused."""
+    def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:
+        """Write ``updates`` to the CRM's custom properties / fields; count ``pushed``, reject what the CRM refused.
+        Returns the remote ids the CRM took."""
         ...

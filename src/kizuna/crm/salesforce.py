@@ -58,16 +58,24 @@ def _error_codes(error: SalesforceError) -> set[str]:
     return {str(e.get("errorCode")) for e in content if isinstance(e, dict)}
 
 
-def retry_after(error: Exception) -> float | None:
-    """REQUEST_LIMIT_EXCEEDED (403), 429, 5xx and dropped connections are tried again after the back-off
-    (simple-salesforce's errors carry no headers, so Salesforce's Retry-After cannot be read); others are not."""
+def retry_after(error: Exception, asked: float | None = None) -> float | None:
+    """How long to wait before trying ``error``'s request again, None for not at all: REQUEST_LIMIT_EXCEEDED
+    (403), 429 and 5xx wait ``asked`` (the response's Retry-After, in seconds) when Salesforce sent one, else the
+    back-off (0); dropped connections wait the back-off; other errors are not tried again."""
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return 0
     if isinstance(error, SalesforceRefusedRequest):
-        return 0 if "REQUEST_LIMIT_EXCEEDED" in _error_codes(error) else None
+        return (asked or 0) if "REQUEST_LIMIT_EXCEEDED" in _error_codes(error) else None
     if isinstance(error, SalesforceGeneralError) and (error.status == 429 or error.status >= 500):
-        return 0
+        return asked or 0
     return None
+
+
+def _seconds(text: str | None) -> float | None:
+    try:
+        return max(0.0, float(text)) if text else None
+    except ValueError:
+        return None  # an HTTP date: the back-off instead
 
 
 def _instant(text: str | None) -> dt.datetime | None:
@@ -102,10 +110,18 @@ class SalesforceAdapter:
         backoff: Backoff | None = None,
         timeout_seconds: float = 60.0,
     ) -> None:
+        # simple-salesforce's errors carry no headers: the session's response hook keeps each refused response's
+        # Retry-After by URL, for the back-off to read
+        self.http = requests.Session()
+        self.http.hooks["response"].append(self._remember_retry_after)
+        self.retry_after_of: dict[str, float] = {}
         if access_token:
-            self.client = Salesforce(instance_url=instance_url, session_id=access_token, version=API_VERSION)
+            self.client = Salesforce(
+                instance_url=instance_url, session_id=access_token, version=API_VERSION, session=self.http
+            )
         else:
             self.client = Salesforce(
+                session=self.http,
                 username=username,
                 password=password,
                 security_token=security_token or "",
@@ -116,8 +132,20 @@ class SalesforceAdapter:
         self.backoff = backoff or Backoff()
         self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
 
+    def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code >= 400:
+            seconds = _seconds(response.headers.get("Retry-After"))
+            if seconds is None:
+                self.retry_after_of.pop(response.url, None)
+            else:
+                self.retry_after_of[response.url] = seconds
+
+    def _retry_after(self, error: Exception) -> float | None:
+        asked = self.retry_after_of.pop(error.url, None) if isinstance(error, SalesforceError) else None
+        return retry_after(error, asked)
+
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
-        return self.backoff.call(fn, retry_after=retry_after, what=f"salesforce {what}", run_log=log)
+        return self.backoff.call(fn, retry_after=self._retry_after, what=f"salesforce {what}", run_log=log)
 
     def pages(self, stream: str, since: dt.datetime | None, log: RunLog) -> Iterator[Page]:
         where = ""
@@ -181,7 +209,8 @@ class SalesforceAdapter:
             amount_field="Amount",
         )
 
-    def push(self, updates: list[CsUpdate], log: RunLog) -> None:
+    def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:
+        taken: set[str] = set()
         for start in range(0, len(updates), BATCH_SIZE):
             batch = updates[start : start + BATCH_SIZE]
             body = {
@@ -205,6 +234,7 @@ class SalesforceAdapter:
             for u, result in zip(batch, answer or [], strict=False):
                 if result.get("success"):
                     log.count("pushed")
+                    taken.add(u.remote_id)
                     continue
                 for error in result.get("errors") or [{}]:
                     fields = error.get("fields") or [None]
@@ -214,3 +244,4 @@ class SalesforceAdapter:
                         None,
                         f"Salesforce refused the update: {error.get('statusCode')} {error.get('message')}",
                     )
+        return taken

@@ -6,20 +6,35 @@ band, churn risk, lifecycle stage, next renewal date, CSM) -- a pull never reads
 overwrites them in the CRM. Within one owner the later change wins: a pull applies records oldest change first, so
 the CRM's latest value is the one kept.
 
-Hub rows of a CRM carry ``external_id = "<vendor>:<the CRM's id>"``.
+Hub rows a CRM creates carry ``external_id = "<vendor>:<the CRM's id>"``; which account a CRM company is, is the
+``crm_links`` row (:class:`~kizuna.crm.models.CrmLink`). A company seen for the first time is linked by the rule of
+:func:`link_company` (the CRM's id as the external id, else the one unlinked account with its web domain; several
+such accounts are reported, never guessed between), and only an unmatched company creates an account.
+
+A push sends an account's CS values only when their hash differs from the one last pushed (``crm_links.pushed_hash``);
+a pull that finds the CRM's copy of them changed (someone edited a kizuna field in the CRM) clears the hash, so the
+next push writes kizuna's values back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.accounts.models import Account, Contact, TeamMember
 from kizuna.connectors import service as connectors
 from kizuna.connectors.service import RunLog
-from kizuna.crm.records import Company, CsUpdate, Deal, Page, Person
+from kizuna.crm.models import CrmLink, LinkRule
+from kizuna.crm.records import CS_FIELDS, DATE_FIELDS, NUMERIC_FIELDS, Company, CsUpdate, Deal, Page, Person
+from kizuna.db import utcnow
 from kizuna.funnel.models import Opportunity, OpportunityStage
 from kizuna.health.models import HealthScore
 from kizuna.imports.values import employee_band, parse_money
@@ -91,22 +106,106 @@ def upsert_company(session: Session, *, vendor: str, company: Company, log: RunL
         "region": (_clean(company.region) or "")[:100] or None,
         "employee_band": band,
     }
-    key = external_id(vendor, company.remote_id)
-    account = session.scalar(select(Account).where(Account.external_id == key))
-    if account is None:
-        account = Account(external_id=key, **facts)
-        session.add(account)
+    link = session.scalar(select(CrmLink).where(CrmLink.vendor == vendor, CrmLink.remote_id == company.remote_id))
+    if link is None:
+        matched = link_company(session, vendor=vendor, company=company, log=log)
+        if matched is None:
+            return None  # ambiguous: reported, not guessed
+        account, rule = matched
+        if account is None:
+            account = Account(external_id=external_id(vendor, company.remote_id), **facts)
+            session.add(account)
+            session.flush()
+            log.count("created")
+        else:
+            _write(account, facts, log)
+            log.count(f"linked_by_{rule}")
+        link = CrmLink(vendor=vendor, remote_id=company.remote_id, account_id=account.id, linked_by=rule)
+        session.add(link)
         session.flush()
-        log.count("created")
-    else:
-        _write(account, facts, log)
+        return account
+    account = session.get(Account, link.account_id)
+    assert account is not None  # the link goes with its account (ON DELETE CASCADE)
+    _write(account, facts, log)
+    if company.cs_values is not None and link.pushed_hash is not None and digest(company.cs_values) != link.pushed_hash:
+        link.pushed_hash = None  # someone changed kizuna's fields in the CRM: the next push writes them back
+        log.count("cs_changed_in_crm")
     return account
+
+
+def web_domain(text: str | None) -> str | None:
+    """The host of a website or domain as written (``https://www.Example.co.jp/ja`` -> ``example.co.jp``): lower
+    case, without ``www.``; None when it has no dotted host."""
+    if _blank(text):
+        return None
+    value = str(text).strip().lower()
+    try:
+        host = urlsplit(value if "://" in value else f"//{value}").hostname or ""
+    except ValueError:
+        return None
+    host = host.rstrip(".").removeprefix("www.")
+    return host if "." in host else None
+
+
+def _unlinked(vendor: str) -> ColumnElement[bool]:
+    return ~exists(select(CrmLink.id).where(CrmLink.vendor == vendor, CrmLink.account_id == Account.id))
+
+
+def link_company(session: Session, *, vendor: str, company: Company, log: RunLog) -> tuple[Account | None, str] | None:
+    """The account a company seen for the first time is, by the documented rule (docs/connectors.md), among the
+    accounts not yet linked to ``vendor``:
+
+    1. the account whose external id is ``<vendor>:<the CRM's id>`` (for Salesforce also the bare 15- or
+       18-character Account Id, as a report exported from Salesforce carries it);
+    2. else the one account whose website has the company's web domain (:func:`web_domain`);
+    3. else none: the pull creates the account (``(None, "created")``).
+
+    Several accounts with the domain is ambiguous: the company is rejected naming them (None), and stays unlinked
+    until one of them is given the CRM's id as its external id or the others' websites are corrected."""
+    keys = [external_id(vendor, company.remote_id)]
+    if vendor == "salesforce" and len(company.remote_id) in (15, 18):
+        keys.append(company.remote_id)
+    by_id = session.scalars(
+        select(Account).where(Account.external_id.in_(keys), _unlinked(vendor)).order_by(Account.id)
+    ).first()
+    if by_id is not None:
+        return by_id, LinkRule.external_id
+    domain = web_domain(company.website)
+    if domain is None:
+        return None, LinkRule.created
+    candidates = [
+        a
+        for a in session.scalars(
+            select(Account)
+            .where(Account.website.icontains(domain, autoescape=True), _unlinked(vendor))
+            .order_by(Account.id)
+        )
+        if web_domain(a.website) == domain
+    ]
+    if len(candidates) == 1:
+        return candidates[0], LinkRule.domain
+    if len(candidates) > 1:
+        names = ", ".join(f"{a.external_id} ({a.name})" for a in candidates[:5])
+        log.reject(
+            f"company {company.remote_id}",
+            "domain",
+            domain,
+            f"ambiguous: {len(candidates)} accounts not yet linked have this domain ({names}); kizuna does not guess"
+            f" -- give the right one the external id {external_id(vendor, company.remote_id)} or correct the others'"
+            " websites, then sync again with --full",
+        )
+        return None
+    return None, LinkRule.created
 
 
 def _account_of(session: Session, vendor: str, company_id: str | None) -> Account | None:
     if _blank(company_id):
         return None
-    return session.scalar(select(Account).where(Account.external_id == external_id(vendor, str(company_id))))
+    return session.scalar(
+        select(Account)
+        .join(CrmLink, CrmLink.account_id == Account.id)
+        .where(CrmLink.vendor == vendor, CrmLink.remote_id == str(company_id))
+    )
 
 
 def upsert_person(session: Session, *, vendor: str, person: Person, log: RunLog) -> Contact | None:
@@ -208,15 +307,38 @@ def upsert_deal(session: Session, *, vendor: str, deal: Deal, log: RunLog) -> Op
     return opportunity
 
 
-def cs_updates(session: Session, *, vendor: str, today: dt.date) -> list[CsUpdate]:
-    """The CS values of every account that came from ``vendor``, as they stand in kizuna today: the latest
-    overall health score and band, the latest churn probability (percent) and band, the lifecycle stage, the next
-    open renewal on or after ``today`` and the CSM's e-mail (their name when they have none)."""
-    prefix = f"{vendor}:"
+def digest(values: Mapping[str, str | None]) -> str:
+    """SHA-256 (hex) of CS values in one canonical form, so that kizuna's values and the CRM's copy of them compare:
+    every CS field, blank as None, numbers with one decimal, dates as YYYY-MM-DD."""
+    canonical: dict[str, str | None] = {}
+    for name in CS_FIELDS:
+        value = values.get(name)
+        text = None if value is None or not str(value).strip() else str(value).strip()
+        if text is not None and name in NUMERIC_FIELDS:
+            with contextlib.suppress(ValueError):
+                text = f"{float(text):.1f}"
+        if text is not None and name in DATE_FIELDS:
+            text = text[:10]
+        canonical[name] = text
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def cs_updates(session: Session, *, vendor: str, today: dt.date, log: RunLog | None = None) -> list[CsUpdate]:
+    """The CS values of the accounts linked to ``vendor`` that changed since they were last pushed (counted as
+    ``push_unchanged`` on ``log`` otherwise), as they stand in kizuna today: the latest overall health score and
+    band, the latest churn probability (percent) and band, the lifecycle stage, the next open renewal on or after
+    ``today`` and the CSM's e-mail (their name when they have none)."""
     accounts = session.execute(
-        select(Account.id, Account.external_id, Account.lifecycle_stage, TeamMember.email, TeamMember.name)
+        select(
+            Account.id,
+            CrmLink.remote_id,
+            CrmLink.pushed_hash,
+            Account.lifecycle_stage,
+            TeamMember.email,
+            TeamMember.name,
+        )
+        .join(CrmLink, (CrmLink.account_id == Account.id) & (CrmLink.vendor == vendor))
         .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
-        .where(Account.external_id.startswith(prefix, autoescape=True))
         .order_by(Account.id)
     ).all()
     if not accounts:
@@ -274,5 +396,23 @@ def cs_updates(session: Session, *, vendor: str, today: dt.date) -> list[CsUpdat
             "next_renewal_date": None if next_renewal is None else next_renewal.isoformat(),
             "csm": a.email or a.name,
         }
-        updates.append(CsUpdate(remote_id=a.external_id[len(prefix) :], values=values))
+        hashed = digest(values)
+        if hashed == a.pushed_hash:
+            if log is not None:
+                log.count("push_unchanged")
+            continue
+        updates.append(CsUpdate(remote_id=a.remote_id, values=values, digest=hashed, csm_email=a.email))
     return updates
+
+
+def record_pushed(session: Session, *, vendor: str, updates: list[CsUpdate], pushed: set[str]) -> None:
+    """Remember the hash of each update the CRM took (``pushed``: its remote ids), so the next push skips it while
+    the values stay the same."""
+    now = utcnow()
+    taken = {u.remote_id: u.digest for u in updates if u.remote_id in pushed}
+    if not taken:
+        return
+    for link in session.scalars(select(CrmLink).where(CrmLink.vendor == vendor, CrmLink.remote_id.in_(list(taken)))):
+        link.pushed_hash = taken[link.remote_id]
+        link.pushed_at = now
+    session.flush()
