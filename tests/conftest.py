@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.db import make_engine
 from kizuna.migrations import upgrade
+from kizuna.platform import cache
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from tests.web.demo_app import demo_app  # noqa: F401  (one demo company per session, shared by every domain's page tests)
@@ -84,7 +85,9 @@ def db_engine(request: pytest.FixtureRequest) -> Engine:
 
 @pytest.fixture
 def session(db_engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test; services' own savepoints work."""
+    """A session inside a transaction that is rolled back after the test; services' own savepoints work. The app's
+    caches start empty (they are kept per database, and every test's rolled-back rows share one)."""
+    cache.clear_all()
     connection = db_engine.connect()
     outer = connection.begin()
     sess = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -1,4 +1,4 @@
-"""Settings pages for administrators: users and API keys (scorecards and tiers join as their domains land)."""
+"""Settings pages for administrators: users and API keys, the scorecards in force and the touch-tier thresholds."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from kizuna.auth import service
 from kizuna.auth.deps import current_principal
 from kizuna.auth.models import ApiScope, Role
 from kizuna.auth.service import Principal
+from kizuna.health import service as health_service
 from kizuna.platform.web.deps import DbSession, Id, settings_of
 from kizuna.platform.web.templating import render
+from kizuna.segments import service as segments_service
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 
@@ -39,20 +41,12 @@ def _team_member_id(session: Session, picked: str) -> int | None:
 
 
 def _scoring_settings(request: Request, session: Session) -> dict[str, object]:
-    """Scorecards (health domain) and touch-tier thresholds (segments domain), once those domains exist."""
-    out: dict[str, object] = {
-        "scorecards": [],
-        "tier_policy": None,
+    """Scorecards (health domain) and touch-tier thresholds (segments domain)."""
+    return {
+        "scorecards": list(health_service.scorecards(settings_of(request)).values()),
+        "tier_policy": segments_service.tier_policy(session),
         "scorecards_dir": settings_of(request).data_dir / "scorecards",
     }
-    try:
-        from kizuna.health import service as health_service
-        from kizuna.segments import service as segments_service
-    except ModuleNotFoundError:
-        return out
-    out["scorecards"] = list(health_service.scorecards(settings_of(request)).values())
-    out["tier_policy"] = segments_service.tier_policy(session)
-    return out
 
 
 @router.get("", response_class=HTMLResponse)
