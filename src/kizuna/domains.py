@@ -244,7 +244,7 @@ DOMAINS: tuple[Domain, ...] = (
         connect=(stripe_cli.register_connect,),
     ),
     Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
-    Domain("mail", commands=(mail_cli.register,)),
+    Domain("mail", commands=(mail_cli.register,), connect=(mail_cli.register_connect,)),
     Domain("slack", public=(slack_public.router,), connect=(slack_cli.register_connect,)),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     connector_sync_minutes: int = Field(
         default=15,
         ge=1,
-        description="Minutes between two incremental pulls of a connected billing or CRM system.",
+        description="Minutes between two incremental pulls of a connected billing or CRM system or mailbox.",
     )
 
     sqlite_busy_timeout: float = Field(

@@ -54,6 +54,11 @@ def connector(request: Request, vendor: str, session: Session = DbSession) -> Re
     runs = service.recent_runs(session, vendor=vendor)
     if not runs and vendor not in credentials.configured(settings):
         raise NotFound(f"no connector {vendor!r}", vendor=vendor)
+    pulls = [run for run in runs if run.kind in ("pull", "backfill")]
+    every = dt.timedelta(minutes=settings.connector_sync_minutes)
+    upcoming = pulls[0].started_at + every if pulls and vendor in credentials.configured(settings) else None
     return render(
-        request, "connectors/connector.html", {"vendor": vendor_name(language_of(request), vendor), "runs": runs}
+        request,
+        "connectors/connector.html",
+        {"vendor": vendor_name(language_of(request), vendor), "runs": runs, "next_run": upcoming},
     )

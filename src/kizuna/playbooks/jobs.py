@@ -36,6 +36,7 @@ from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
 from kizuna.hub.watermark import Watermark, current_watermark
 from kizuna.imports.models import ImportRun
+from kizuna.mail import jobs as mail_jobs
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
@@ -363,8 +364,8 @@ class Scheduler:
     """Runs :func:`tick` every ``interval`` seconds (evaluating playbooks every ``evaluate_every``) in a thread.
 
     Each round asks for the installation's leader lock; only the holder evaluates, wakes and releases tasks, pulls
-    the connected CRMs that are due and applies retention (once a day); every scheduler runs due jobs and delivers
-    messages."""
+    the connected CRMs and mailbox that are due and applies retention (once a day); every scheduler runs due jobs
+    and delivers messages."""
 
     def __init__(
         self,
@@ -407,6 +408,10 @@ class Scheduler:
             crm = crm_jobs.pull_due(self.runtime, now=now)
             if crm:
                 summary["crm"] = crm
+            # and the connected mailbox on the same interval (kizuna.mail.jobs.due)
+            mail = mail_jobs.pull_due(self.runtime, now=now)
+            if mail:
+                summary["mail"] = mail
         if lead and (self._last_retention is None or now - self._last_retention >= dt.timedelta(days=1)):
             summary["retention"] = apply_retention(self.runtime, now=now)
             self._last_retention = now
