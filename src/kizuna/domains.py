@@ -30,6 +30,8 @@ from kizuna.assistants import cli as assistants_cli
 from kizuna.audit import pages as audit_pages
 from kizuna.auth import pages as auth_pages
 from kizuna.auth import public as auth_public
+from kizuna.chargebee import cli as chargebee_cli
+from kizuna.chargebee import public as chargebee_public
 from kizuna.connectors import cli as connectors_cli
 from kizuna.connectors import pages as connectors_pages
 from kizuna.crm import cli as crm_cli
@@ -242,6 +244,12 @@ DOMAINS: tuple[Domain, ...] = (
         public=(stripe_public.router,),
         commands=(stripe_cli.register,),
         connect=(stripe_cli.register_connect,),
+    ),
+    Domain(
+        "chargebee",
+        public=(chargebee_public.router,),
+        commands=(chargebee_cli.register,),
+        connect=(chargebee_cli.register_connect,),
     ),
     Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
     Domain("mail", commands=(mail_cli.register,), connect=(mail_cli.register_connect,)),

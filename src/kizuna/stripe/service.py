@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -35,9 +34,9 @@ from kizuna.billing.models import (
     PaymentStatus,
     Plan,
     Product,
-    Subscription,
     SubscriptionStatus,
 )
+from kizuna.connectors import lines
 from kizuna.connectors import service as connectors
 from kizuna.connectors.service import RunLog
 
@@ -164,23 +163,6 @@ def _period_months(recurring: Mapping[str, Any]) -> float:
     )
 
 
-@dataclass(frozen=True)
-class LineTerms:
-    """What a contract-line version is priced at; a change of any of these closes a version and opens the next."""
-
-    plan_id: int
-    quantity: int
-    mrr_minor: int
-    currency: str
-    billing_period_months: int
-    status: SubscriptionStatus
-
-
-def _kind(status: str) -> str:
-    """Active and cancelled (notice given, still paid) are one kind of version; trial and paused are others."""
-    return "paid" if status in (SubscriptionStatus.active, SubscriptionStatus.cancelled) else status
-
-
 def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on: dt.date, log: RunLog) -> None:
     """The contract-line versions of each item of ``subscription`` as of ``on`` (the day of the event or read).
 
@@ -211,7 +193,7 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         status = SubscriptionStatus.cancelled
     items = (subscription.get("items") or {}).get("data") or []
     priced: list[tuple[Mapping[str, Any], Plan, int]] = []
-    grosses: dict[str, Gross | None] = {}
+    grosses: dict[str, lines.Gross | None] = {}
     for item in items:
         price = item.get("price") or item.get("plan")
         if not price or not price.get("recurring"):
@@ -223,17 +205,17 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         plan = apply_price(session, price, log=log)
         quantity = int(item.get("quantity") or 1)
         months = _period_months(price["recurring"])
-        gross = Gross(int(price.get("unit_amount") or 0) * quantity / months, months, str(price["currency"]))
+        gross = lines.Gross(int(price.get("unit_amount") or 0) * quantity / months, months, str(price["currency"]))
         _remember(session, f"gross:{item['id']}", {"mrr": gross.mrr, "months": months, "currency": gross.currency})
         priced.append((item, plan, quantity))
         grosses[item["id"]] = gross
     discounts = _subscription_discounts(session, subscription)
-    net = net_mrr(grosses, active_coupons(session, discounts, on=on))
+    net = lines.net_mrr(grosses, active_coupons(session, discounts, on=on))
     seen: set[str] = set()
     for item, plan, quantity in priced:
         price = item.get("price") or item["plan"]
         months = _period_months(price["recurring"])
-        terms = LineTerms(
+        terms = lines.LineTerms(
             plan_id=plan.id,
             quantity=quantity,
             mrr_minor=net[item["id"]],
@@ -245,7 +227,7 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
         first_day = start or on
         if status != SubscriptionStatus.trial and trial_end is not None and trial_end > first_day:
             first_day = trial_end  # pays from the trial's end
-        _apply_line(
+        lines.apply_line(
             session,
             account=account,
             item_id=item["id"],
@@ -265,30 +247,10 @@ def apply_subscription(session: Session, subscription: Mapping[str, Any], *, on:
             log=log,
         )
         seen.add(item["id"])
-    _end_removed_items(session, subscription["id"], account.id, seen, on=on, log=log)
+    lines.end_removed_items(session, VENDOR, subscription["id"], account.id, seen, on=on, log=log)
     connectors.save_cursor(
         session, vendor=VENDOR, stream=f"discounts:{subscription['id']}", position=",".join(discounts)[:512] or None
     )
-
-
-@dataclass(frozen=True)
-class Gross:
-    """An item's MRR before discounts (unrounded), the months of its interval and its currency (Stripe's case)."""
-
-    mrr: float
-    months: float
-    currency: str
-
-
-@dataclass(frozen=True)
-class Coupon:
-    """What a coupon takes off: ``percent_off`` of the amount, or ``amount_off`` (minor units of ``currency``) off each
-    invoice; ``item``: the one subscription item it is redeemed on (None: the whole subscription)."""
-
-    percent_off: float | None
-    amount_off: int | None
-    currency: str | None
-    item: str | None
 
 
 def _remember(session: Session, stream: str, value: Mapping[str, Any] | None) -> None:
@@ -301,9 +263,9 @@ def _recall(session: Session, stream: str) -> dict[str, Any] | None:
     return None if not position else dict(json.loads(position))
 
 
-def _gross_of(session: Session, item_id: str) -> Gross | None:
+def _gross_of(session: Session, item_id: str) -> lines.Gross | None:
     kept = _recall(session, f"gross:{item_id}")
-    return None if kept is None else Gross(float(kept["mrr"]), float(kept["months"]), str(kept["currency"]))
+    return None if kept is None else lines.Gross(float(kept["mrr"]), float(kept["months"]), str(kept["currency"]))
 
 
 def apply_coupon(session: Session, coupon: Mapping[str, Any], *, log: RunLog) -> None:
@@ -353,10 +315,10 @@ def _subscription_discounts(session: Session, subscription: Mapping[str, Any]) -
     return ids
 
 
-def active_coupons(session: Session, discount_ids: list[str], *, on: dt.date) -> list[Coupon]:
+def active_coupons(session: Session, discount_ids: list[str], *, on: dt.date) -> list[lines.Coupon]:
     """The coupons of ``discount_ids`` that reduce MRR on ``on``: ``forever`` ones, and ``repeating`` ones before
     their discount's end; never ``once`` (ChartMogul's rule: a one-off reduction is not recurring revenue)."""
-    out: list[Coupon] = []
+    out: list[lines.Coupon] = []
     for discount_id in discount_ids:
         discount = _recall(session, f"discount:{discount_id}")
         coupon = discount and discount.get("coupon") and _recall(session, f"coupon:{discount['coupon']}")
@@ -366,7 +328,7 @@ def active_coupons(session: Session, discount_ids: list[str], *, on: dt.date) ->
         if coupon.get("duration") == "repeating" and end is not None and end <= on:
             continue
         out.append(
-            Coupon(
+            lines.Coupon(
                 percent_off=None if coupon.get("percent_off") is None else float(coupon["percent_off"]),
                 amount_off=None if coupon.get("amount_off") is None else int(coupon["amount_off"]),
                 currency=coupon.get("currency"),
@@ -374,39 +336,6 @@ def active_coupons(session: Session, discount_ids: list[str], *, on: dt.date) ->
             )
         )
     return out
-
-
-def _take_off(mrr: dict[str, float], gross: Mapping[str, Gross], coupon: Coupon) -> None:
-    """``coupon`` off the items of ``mrr``: a percentage off each; an amount per invoice, as a monthly amount (over
-    the months of the interval), shared among the items of its currency in proportion to their MRR."""
-    if coupon.percent_off is not None:
-        for key in mrr:
-            mrr[key] *= 1 - coupon.percent_off / 100
-        return
-    if not coupon.amount_off:
-        return
-    same = [k for k in mrr if coupon.currency is None or gross[k].currency.lower() == coupon.currency.lower()]
-    total = sum(mrr[k] for k in same)
-    if total <= 0:
-        return
-    for key in same:
-        monthly = coupon.amount_off / gross[key].months
-        mrr[key] = max(0.0, mrr[key] - monthly * mrr[key] / total)
-
-
-def net_mrr(gross: Mapping[str, Gross | None], coupons: list[Coupon]) -> dict[str, int]:
-    """Each item's MRR net of ``coupons``: the item's own first, then the subscription's (as Stripe applies them)."""
-    known = {k: g for k, g in gross.items() if g is not None}
-    mrr = {k: g.mrr for k, g in known.items()}
-    for coupon in coupons:
-        if coupon.item is not None and coupon.item in mrr:
-            one = {coupon.item: mrr[coupon.item]}
-            _take_off(one, known, coupon)
-            mrr.update(one)
-    for coupon in coupons:
-        if coupon.item is None:
-            _take_off(mrr, known, coupon)
-    return {k: max(0, round(mrr.get(k, 0.0))) for k in gross}
 
 
 def apply_discount(session: Session, discount: Mapping[str, Any], *, removed: bool, on: dt.date, log: RunLog) -> None:
@@ -427,15 +356,15 @@ def apply_discount(session: Session, discount: Mapping[str, Any], *, removed: bo
     item_ids = [
         i for i in (connectors.cursor(session, vendor=VENDOR, stream=f"items:{subscription_id}") or "").split(",") if i
     ]
-    net = net_mrr({i: _gross_of(session, i) for i in item_ids}, active_coupons(session, ids, on=on))
+    net = lines.net_mrr({i: _gross_of(session, i) for i in item_ids}, active_coupons(session, ids, on=on))
     for item_id in item_ids:
-        versions = _versions(session, item_id)
+        versions = lines.versions_of(session, item_id)
         running = versions[-1] if versions else None
         if running is None or running.status == SubscriptionStatus.churned or running.mrr_minor == net[item_id]:
             continue
         account = session.get(Account, running.account_id)
         assert account is not None
-        terms = LineTerms(
+        terms = lines.LineTerms(
             plan_id=running.plan_id,
             quantity=running.quantity or 1,
             mrr_minor=net[item_id],
@@ -443,7 +372,7 @@ def apply_discount(session: Session, discount: Mapping[str, Any], *, removed: bo
             billing_period_months=running.billing_period_months,
             status=SubscriptionStatus(running.status),
         )
-        _apply_line(
+        lines.apply_line(
             session,
             account=account,
             item_id=item_id,
@@ -456,101 +385,6 @@ def apply_discount(session: Session, discount: Mapping[str, Any], *, removed: bo
             cancelled_on=running.cancelled_at,
             log=log,
         )
-
-
-def _versions(session: Session, item_id: str) -> list[Subscription]:
-    return list(
-        session.scalars(
-            select(Subscription).where(Subscription.contract_id == item_id).order_by(Subscription.start_date)
-        )
-    )
-
-
-def _apply_line(
-    session: Session,
-    *,
-    account: Account,
-    item_id: str,
-    terms: LineTerms,
-    first_day: dt.date,
-    change_day: dt.date,
-    trial_end: dt.date | None,
-    end: dt.date | None,
-    renewal: dt.date | None,
-    cancelled_on: dt.date | None,
-    log: RunLog,
-) -> None:
-    versions = _versions(session, item_id)
-    running = versions[-1] if versions else None
-    if running is not None:
-        if running.status == SubscriptionStatus.trial and terms.status != SubscriptionStatus.trial and trial_end:
-            change_day = max(trial_end, running.start_date)  # a converted trial pays from its trial's end
-        same = (
-            running.plan_id == terms.plan_id
-            and running.quantity == terms.quantity
-            and running.mrr_minor == terms.mrr_minor
-            and running.currency == terms.currency
-            and _kind(running.status) == _kind(terms.status)
-        )
-        if same or change_day <= running.start_date:
-            _set_terms(running, terms, end=end, renewal=renewal, cancelled_on=cancelled_on)
-            log.count("unchanged" if same else "updated")
-            session.flush()
-            return
-        running.end_date = change_day
-        if running.status == SubscriptionStatus.cancelled:
-            running.status = SubscriptionStatus.active  # the notice was withdrawn by the change
-        first_day = change_day
-    version = Subscription(
-        external_id=f"{item_id}@{first_day.isoformat()}",
-        contract_id=item_id,
-        account_id=account.id,
-        start_date=first_day,
-        term_months=terms.billing_period_months,
-        plan_id=terms.plan_id,
-        quantity=terms.quantity,
-        mrr_minor=terms.mrr_minor,
-        currency=terms.currency,
-        billing_period_months=terms.billing_period_months,
-        status=terms.status,
-    )
-    _set_terms(version, terms, end=end, renewal=renewal, cancelled_on=cancelled_on)
-    session.add(version)
-    log.count("created")
-    session.flush()
-
-
-def _set_terms(
-    version: Subscription,
-    terms: LineTerms,
-    *,
-    end: dt.date | None,
-    renewal: dt.date | None,
-    cancelled_on: dt.date | None,
-) -> None:
-    version.plan_id = terms.plan_id
-    version.quantity = terms.quantity
-    version.mrr_minor = terms.mrr_minor
-    version.currency = terms.currency
-    version.billing_period_months = terms.billing_period_months
-    version.status = terms.status
-    version.end_date = end if end is None or end >= version.start_date else version.start_date
-    version.renewal_date = renewal
-    version.cancelled_at = cancelled_on
-
-
-def _end_removed_items(
-    session: Session, subscription_id: str, account_id: int, kept: set[str], *, on: dt.date, log: RunLog
-) -> None:
-    """Items that left the subscription: their running versions end on ``on``."""
-    items_stream = f"items:{subscription_id}"
-    before = connectors.cursor(session, vendor=VENDOR, stream=items_stream)
-    for item_id in set((before or "").split(",")) - kept - {""}:
-        versions = _versions(session, item_id)
-        if versions and versions[-1].end_date is None:
-            versions[-1].end_date = max(on, versions[-1].start_date)
-            log.count("updated")
-    connectors.save_cursor(session, vendor=VENDOR, stream=items_stream, position=",".join(sorted(kept))[:512])
 
 
 def _invoice_subscription(invoice: Mapping[str, Any]) -> str | None:
@@ -595,7 +429,7 @@ def apply_invoice(session: Session, invoice: Mapping[str, Any], *, failed: bool 
         log.count("updated")
     session.flush()
     if failed:
-        _record_payment(
+        lines.record_payment(
             session,
             external_id=f"{invoice['id']}#attempt{max(attempts, 1)}",
             invoice=row,
@@ -633,7 +467,7 @@ def apply_charge(session: Session, charge: Mapping[str, Any], *, at: int, log: R
         select(Payment).where(Payment.invoice_id == invoice.id, Payment.external_id != charge["id"]).limit(1)
     )
     reason = charge.get("failure_code") or charge.get("failure_message")
-    _record_payment(
+    lines.record_payment(
         session,
         external_id=charge["id"],
         invoice=invoice,
@@ -654,7 +488,7 @@ def apply_payment_intent_failure(session: Session, intent: Mapping[str, Any], *,
         log.count("ignored")
         return
     charge_id = _id(intent.get("latest_charge"))
-    _record_payment(
+    lines.record_payment(
         session,
         external_id=charge_id or f"{intent['id']}@{at}",
         invoice=invoice,
@@ -668,40 +502,6 @@ def apply_payment_intent_failure(session: Session, intent: Mapping[str, Any], *,
     if invoice.status == InvoiceStatus.open:
         invoice.status = InvoiceStatus.failed
         session.flush()
-
-
-def _record_payment(
-    session: Session,
-    *,
-    external_id: str,
-    invoice: Invoice,
-    at: dt.datetime,
-    amount: int,
-    status: PaymentStatus,
-    attempt: int,
-    reason: str | None,
-    log: RunLog,
-) -> None:
-    row = session.scalar(select(Payment).where(Payment.external_id == external_id))
-    if row is None:
-        row = Payment(
-            external_id=external_id,
-            invoice_id=invoice.id,
-            account_id=invoice.account_id,
-            attempted_at=at,
-            amount_minor=amount,
-            currency=invoice.currency,
-            status=status,
-            attempt=attempt,
-            failure_reason=reason if status == PaymentStatus.failed else None,
-        )
-        session.add(row)
-        log.count("created")
-    else:
-        row.status = status
-        row.failure_reason = reason if status == PaymentStatus.failed else None
-        log.count("updated")
-    session.flush()
 
 
 #: the event types acted on; any other is acknowledged and recorded without effect
