@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import chargebee
 import httpx
 from sqlalchemy.orm import Session
 
+import chargebee
 from kizuna.chargebee import service
 from kizuna.connectors import credentials
 from kizuna.connectors import service as connectors
