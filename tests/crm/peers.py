@@ -2,10 +2,16 @@
 
 HubSpot CRM v3: ``POST /crm/v3/objects/{object}/search`` (filterGroups on the modified property with GTE in epoch
 milliseconds, sorts, ``paging.next.after``), ``POST /crm/v4/associations/deals/companies/batch/read``,
-``POST /crm/v3/objects/companies/batch/update``; a 429 answers HubSpot's RATE_LIMIT body and X-HubSpot-RateLimit-*
-headers. Salesforce REST: ``GET /services/data/vXX.X/query?q=`` (SOQL on SystemModstamp), queryMore through
-``nextRecordsUrl``, ``PATCH /services/data/vXX.X/composite/sobjects``; errors are Salesforce's JSON list of
-``{"message", "errorCode"}``. Each peer records the requests it served and what was written to it.
+``POST /crm/v3/objects/companies/batch/update`` (a property the portal lacks refuses the batch:
+PROPERTY_DOESNT_EXIST), the properties API (``GET|POST /crm/v3/properties/companies/groups``,
+``GET /crm/v3/properties/companies``, ``POST /crm/v3/properties/companies/batch/create``) and
+``GET /crm/v3/owners?email=``; a 429 answers HubSpot's RATE_LIMIT body and X-HubSpot-RateLimit-* headers.
+
+Salesforce REST: ``GET /services/data/vXX.X/query?q=`` (SOQL on SystemModstamp; a field the Account lacks is
+INVALID_FIELD), queryMore through ``nextRecordsUrl``, ``SELECT Id, Email FROM User WHERE IsActive = true AND Email IN
+(...)``, ``GET /services/data/vXX.X/sobjects/Account/describe`` and ``PATCH /services/data/vXX.X/composite/sobjects``;
+errors are Salesforce's JSON list of ``{"message", "errorCode"}``. Each peer records the requests it served and what
+was written to it.
 """
 
 from __future__ import annotations
@@ -75,6 +81,17 @@ class HubSpotPeer(Peer):
         self.deal_company: dict[str, str] = {}
         self.updates: list[dict[str, Any]] = []  # the batch update inputs, as received
         self.now = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+        #: the portal's company property groups and properties (name -> definition as HubSpot answers it)
+        self.groups: dict[str, dict[str, Any]] = {
+            "companyinformation": {"name": "companyinformation", "label": "Company information", "displayOrder": -1}
+        }
+        self.properties: dict[str, dict[str, Any]] = {
+            name: self._property(name, "string", "text", "companyinformation")
+            for name in ("name", "domain", "website", "industry", "country", "numberofemployees", "hubspot_owner_id")
+        }
+        #: the portal's users: owner id -> e-mail
+        self.owners: dict[str, str] = {}
+        self.now = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
         app = self.app
 
         @app.post("/crm/v3/objects/{kind}/search")
@@ -139,6 +156,72 @@ class HubSpotPeer(Peer):
             stamp = _iso_z(self.now)
             return JSONResponse({"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp})
 
+        @app.get("/crm/v3/properties/companies/groups")
+        async def groups() -> Response:
+            self.requests.append("property groups")
+            failed = self._failure("properties/companies/groups", None)
+            if failed:
+                return self._error(failed)
+            return JSONResponse({"results": [g | {"archived": False} for g in self.groups.values()]})
+
+        @app.post("/crm/v3/properties/companies/groups")
+        async def create_group(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(f"create property group {body['name']}")
+            if body["name"] in self.groups:
+                return JSONResponse({"status": "error", "category": "CONFLICT"}, status_code=409)
+            self.groups[body["name"]] = {k: body[k] for k in ("name", "label", "displayOrder") if k in body}
+            return JSONResponse(self.groups[body["name"]] | {"archived": False}, status_code=201)
+
+        @app.get("/crm/v3/properties/companies")
+        async def properties() -> Response:
+            self.requests.append("company properties")
+            failed = self._failure("properties/companies", None)
+            if failed:
+                return self._error(failed)
+            return JSONResponse({"results": list(self.properties.values())})
+
+        @app.post("/crm/v3/properties/companies/batch/create")
+        async def create_properties(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append("create company properties")
+            failed = self._failure("properties/companies/batch/create", None)
+            if failed:
+                return self._error(failed)
+            created = []
+            for x in body["inputs"]:
+                assert x["groupName"] in self.groups, x
+                definition = self._property(x["name"], x["type"], x["fieldType"], x["groupName"])
+                definition |= {k: x[k] for k in ("label", "referencedObjectType", "externalOptions") if k in x}
+                self.properties[x["name"]] = definition
+                created.append(definition)
+            stamp = _iso_z(self.now)
+            return JSONResponse(
+                {"status": "COMPLETE", "results": created, "startedAt": stamp, "completedAt": stamp}, status_code=201
+            )
+
+        @app.get("/crm/v3/owners")
+        @app.get("/crm/v3/owners/")
+        async def owners(email: str | None = None, limit: int = 100) -> Response:
+            self.requests.append(f"owners email={email}")
+            stamp = _iso_z(self.now)
+            results = [
+                {
+                    "id": owner_id,
+                    "email": address,
+                    "type": "PERSON",
+                    "firstName": "",
+                    "lastName": "",
+                    "userId": int(owner_id),
+                    "createdAt": stamp,
+                    "updatedAt": stamp,
+                    "archived": False,
+                }
+                for owner_id, address in self.owners.items()
+                if email is None or address.lower() == email.lower()
+            ]
+            return JSONResponse({"results": results[:limit]})
+
         @app.post("/crm/v3/objects/companies/batch/update")
         async def update(request: Request) -> Response:
             body = await request.json()
@@ -146,6 +229,22 @@ class HubSpotPeer(Peer):
             failed = self._failure("batch/update", None)
             if failed:
                 return self._error(failed)
+            unknown = sorted({k for x in body["inputs"] for k in x["properties"] if k not in self.properties})
+            if unknown:
+                errors = ", ".join(
+                    f'{{"isValid":false,"message":"Property \\"{k}\\" does not exist","error":"PROPERTY_DOESNT_EXIST",'
+                    f'"name":"{k}"}}'
+                    for k in unknown
+                )
+                return JSONResponse(
+                    {
+                        "status": "error",
+                        "message": f"Property values were not valid: [{errors}]",
+                        "correlationId": "7c1a9d52-0f6e-4c35-9b1e-2d8e0f3a4b5c",
+                        "category": "VALIDATION_ERROR",
+                    },
+                    status_code=400,
+                )
             results = []
             for x in body["inputs"]:
                 self.updates.append(x)
@@ -166,6 +265,22 @@ class HubSpotPeer(Peer):
                 )
             stamp = _iso_z(self.now)
             return JSONResponse({"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp})
+
+    def _property(self, name: str, kind: str, field_type: str, group: str) -> dict[str, Any]:
+        stamp = _iso_z(self.now)
+        return {
+            "name": name,
+            "label": name,
+            "type": kind,
+            "fieldType": field_type,
+            "groupName": group,
+            "description": "",
+            "options": [],
+            "displayOrder": -1,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+        }
 
     @staticmethod
     def _millis(text: str) -> int:
@@ -215,6 +330,13 @@ class SalesforcePeer(Peer):
         self.page_size = page_size
         self.objects: dict[str, dict[str, dict[str, Any]]] = {"Account": {}, "Contact": {}, "Opportunity": {}}
         self.patches: list[dict[str, Any]] = []  # the records PATCHed, as received
+        #: the Account's fields (describe); the org's users (User Id -> (e-mail, active))
+        self.account_fields: set[str] = {
+            "Id", "Name", "Industry", "Website", "BillingCountry", "NumberOfEmployees", "OwnerId", "SystemModstamp",
+            "Kizuna_Health_Score__c", "Kizuna_Health_Band__c", "Kizuna_Churn_Risk__c", "Kizuna_Churn_Risk_Band__c",
+            "Kizuna_Lifecycle_Stage__c", "Kizuna_Next_Renewal_Date__c", "Kizuna_CSM__c", "Kizuna_CSM_User__c",
+        }  # fmt: skip
+        self.users: dict[str, tuple[str, bool]] = {}
         self.now = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
         self.cursors: dict[str, list[dict[str, Any]]] = {}
         base = f"/services/data/v{self.VERSION}"
@@ -228,6 +350,15 @@ class SalesforcePeer(Peer):
                 await asyncio.sleep(failed.delay)
             elif failed:
                 return self._error(failed)
+            users = re.fullmatch(r"SELECT Id, Email FROM User WHERE IsActive = true AND Email IN \((?P<in>.*)\)", q)
+            if users:
+                wanted = {e.lower() for e in re.findall(r"'((?:[^'\\]|\\.)*)'", users["in"])}
+                found = [
+                    {"attributes": {"type": "User", "url": f"{base}/sobjects/User/{i}"}, "Id": i, "Email": email}
+                    for i, (email, active) in self.users.items()
+                    if active and email.lower() in wanted
+                ]
+                return JSONResponse({"totalSize": len(found), "done": True, "records": found})
             match = re.fullmatch(
                 r"SELECT (?P<fields>.+) FROM (?P<sobject>\w+)(?: WHERE SystemModstamp >= (?P<since>\S+))?"
                 r" ORDER BY SystemModstamp, Id",
@@ -237,6 +368,18 @@ class SalesforcePeer(Peer):
             fields = [f.strip() for f in match["fields"].split(",")]
             since = dt.datetime.fromisoformat(match["since"].replace("Z", "+00:00")) if match["since"] else None
             sobject = match["sobject"]
+            if sobject == "Account":
+                unknown = [f for f in fields if f not in self.account_fields]
+                if unknown:
+                    return JSONResponse(
+                        [
+                            {
+                                "message": f"No such column '{unknown[0]}' on entity 'Account'.",
+                                "errorCode": "INVALID_FIELD",
+                            }
+                        ],
+                        status_code=400,
+                    )
             rows = sorted(
                 (
                     r
@@ -261,6 +404,21 @@ class SalesforcePeer(Peer):
             if failed:
                 return self._error(failed)
             return JSONResponse(self._batch(locator, offset))
+
+        @app.get(base + "/sobjects/Account/describe")
+        async def describe() -> Response:
+            self.requests.append("describe Account")
+            kinds = {"__c": "string"}
+            return JSONResponse(
+                {
+                    "name": "Account",
+                    "label": "取引先",
+                    "fields": [
+                        {"name": f, "type": kinds.get(f[-3:], "string"), "updateable": f != "Id"}
+                        for f in sorted(self.account_fields)
+                    ],
+                }
+            )
 
         @app.patch(base + "/composite/sobjects")
         async def patch(request: Request) -> Response:
@@ -288,6 +446,11 @@ class SalesforcePeer(Peer):
                             ],
                         }
                     )
+                    continue
+                unknown = [k for k in record if k not in ("attributes", "id") and k not in self.account_fields]
+                if sobject == "Account" and unknown:
+                    error = {"statusCode": "INVALID_FIELD", "message": f"No such column '{unknown[0]}'", "fields": []}
+                    results.append({"id": record["id"], "success": False, "errors": [error]})
                     continue
                 self.now += dt.timedelta(seconds=1)
                 row.update({k: v for k, v in record.items() if k not in ("attributes", "id")})

@@ -207,6 +207,7 @@ def test_push_writes_the_cs_fields_kizuna_owns_and_a_pull_never_takes_them_back(
     peer, url = hubspot_peer
     jobs.sync(pages, adapter(url), actor="test", push=False)
     sakura = _cs_world(session)
+    peer.owners = {"7001": "Misaki@kizuna.example.jp"}  # the CSM is a HubSpot user
     run = jobs.sync(pages, adapter(url), actor="test", today=dt.date(2026, 12, 7))
     assert run.counts["pushed"] == 4
     [pushed] = [u for u in peer.updates if u["id"] == "101"]
@@ -218,6 +219,7 @@ def test_push_writes_the_cs_fields_kizuna_owns_and_a_pull_never_takes_them_back(
         "kizuna_lifecycle_stage": "at_risk",
         "kizuna_next_renewal_date": "2027-03-31",
         "kizuna_csm": "misaki@kizuna.example.jp",
+        "kizuna_csm_owner": "7001",
     }
     # someone edits the CS field in HubSpot and renames the company there; kizuna renamed it too, earlier
     sakura.name = "さくらソフト(kizuna で編集)"

@@ -70,7 +70,8 @@ def test_soql_on_systemmodstamp_pages_with_query_more_and_rejects_unknown_accoun
     peer.requests.clear()
     peer.touch("Account", "001RM0000000002AAA", Name="みなと物流株式会社")
     again = jobs.sync(pages, adapter(url), actor="test", push=False)
-    assert "WHERE SystemModstamp >= 2026-12-01T" in peer.requests[0]
+    assert peer.requests[0] == "describe Account"  # kizuna's fields are read back only where the Account has them
+    assert "WHERE SystemModstamp >= 2026-12-01T" in peer.requests[1] and "Kizuna_CSM_User__c" in peer.requests[1]
     assert again.counts["updated"] == 1 and "created" not in again.counts
 
 
@@ -160,6 +161,7 @@ def test_push_patches_the_kizuna_fields_and_a_refused_record_is_a_reject(
         "Kizuna_Lifecycle_Stage__c": "onboarding",
         "Kizuna_Next_Renewal_Date__c": None,
         "Kizuna_CSM__c": None,
+        "Kizuna_CSM_User__c": None,
     }
     assert run.rejects[-1:] == [
         {

@@ -3,6 +3,8 @@
 - Every method answers HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "<code>"}``.
 - ``chat.postMessage`` (``channel``, ``text``, ``blocks``) answers ``{ok, channel, ts, message}``; an unknown channel
   is ``channel_not_found``.
+- ``chat.update`` (``channel``, ``ts``, ``text``, ``blocks``) answers ``{ok, channel, ts, text}``; a ``ts`` the channel
+  never had is ``message_not_found``.
 - ``users.lookupByEmail`` / ``users.info`` answer ``{ok, user: {id, name, profile: {email}}}`` (``users_not_found``
   / ``user_not_found``); ``conversations.open`` (``users``) answers ``{ok, channel: {id: "D…"}}``.
 - Rate limits: HTTP 429 with ``Retry-After: <seconds>`` (``rate_limited`` lists how many calls of a method to refuse).
@@ -28,6 +30,7 @@ class SlackPeer:
     channels: set[str] = field(default_factory=lambda: {"C0KIZUNA"})
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> calls to answer 429 first
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) -> text, blocks
 
     def posts(self) -> list[dict[str, Any]]:
         return [args for method, args in self.calls if method == "chat.postMessage"]
@@ -63,7 +66,14 @@ class SlackPeer:
             if channel not in self.channels:
                 return {"ok": False, "error": "channel_not_found"}
             ts = f"1700000000.{next(_ts):06d}"
+            self.messages[(channel, ts)] = {"text": args["text"], "blocks": args.get("blocks")}
             return {"ok": True, "channel": channel, "ts": ts, "message": {"type": "message", "text": args["text"]}}
+        if method == "chat.update":
+            key = (str(args.get("channel")), str(args.get("ts")))
+            if key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            self.messages[key] = {"text": args.get("text"), "blocks": args.get("blocks")}
+            return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text")}
         if method in ("users.lookupByEmail", "users.info"):
             for user_id, email in self.users.items():
                 if args.get("email") == email or args.get("user") == user_id:

@@ -11,7 +11,7 @@ import json
 import time
 import warnings
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -211,3 +211,49 @@ def test_a_slack_action_needs_somewhere_to_post() -> None:
     nowhere = PLAYBOOK.replace("    channel: CHANNEL\n    dm_owner: true\n", "")
     with pytest.raises(InvalidInput, match=r"<yaml>:7: actions.0.slack: .*a slack action needs a channel"):
         parse_playbook_yaml(nowhere)
+
+
+def _click_on(verb: str, task_id: int, *, channel: str, ts: str, message: dict[str, Any], trigger: str) -> str:
+    """A click as Slack sends it from a message: the container names the channel and the message's ts."""
+    payload: dict[str, Any] = json.loads(parse_qs(_click(verb, task_id, trigger=trigger))["payload"][0])
+    payload["container"] = {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False}
+    payload["channel"] = {"id": channel, "name": "cs-team"}
+    payload["message"] = {"type": "message", "ts": ts, "text": message["text"], "blocks": message["blocks"]}
+    payload["response_url"] = "https://hooks.slack.com/actions/T0KIZUNA/1/abc"
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def test_a_click_updates_the_message_with_what_was_done_and_by_whom_once(
+    db_runtime: Runtime, slack_peer: tuple[SlackPeer, str]
+) -> None:
+    peer, api_base = slack_peer
+    peer.users = {"U0SATO": CSM_EMAIL}
+    _hub(db_runtime, api_base)
+    tick(db_runtime, now=dt.datetime.now(dt.UTC), policy=FAST)
+    task = _task(db_runtime)
+    [(channel, ts)] = [key for key in peer.messages if key[0] == "C0KIZUNA"]
+    with TestClient(create_app(db_runtime.settings), follow_redirects=False) as client:
+        snooze = _click_on("snooze", task.id, channel=channel, ts=ts, message=peer.messages[(channel, ts)], trigger="1")
+        assert client.post("/slack/actions", content=snooze, headers=_signed(snooze)).json() == {
+            "outcomes": ["snoozed"]
+        }
+        assert client.post("/slack/actions", content=snooze, headers=_signed(snooze)).json() == {
+            "outcomes": ["duplicate"]
+        }
+        tick(db_runtime, now=dt.datetime.now(dt.UTC), policy=FAST)  # the worker sends the update after commit
+        updates = [args for method, args in peer.calls if method == "chat.update"]
+        assert [(u["channel"], u["ts"]) for u in updates] == [(channel, ts)]  # once, though Slack sent it twice
+        blocks = peer.messages[(channel, ts)]["blocks"]
+        until = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+        assert blocks[-1]["elements"][0]["text"] == f":zzz: 佐藤 さんが {until} までスヌーズしました"
+        assert any(b["type"] == "actions" for b in blocks)  # a snoozed task can still be completed from here
+
+        done = _click_on("done", task.id, channel=channel, ts=ts, message=peer.messages[(channel, ts)], trigger="2")
+        assert client.post("/slack/actions", content=done, headers=_signed(done)).json() == {"outcomes": ["done"]}
+        tick(db_runtime, now=dt.datetime.now(dt.UTC), policy=FAST)
+    blocks = peer.messages[(channel, ts)]["blocks"]
+    assert [b["type"] for b in blocks] == ["section", "section", "context", "context"]  # buttons gone, one status
+    assert blocks[-1]["elements"][0]["text"] == ":white_check_mark: 佐藤 さんが完了しました"
+    assert "株式会社きずな&lt;&amp;&gt;" in blocks[0]["text"]["text"]  # the rest of the message as it was
+    sent = [msg for msg in _messages(db_runtime) if msg.recipient.startswith("update:")]
+    assert [(msg.recipient, msg.status) for msg in sent] == [(f"update:{channel}/{ts}", MessageStatus.sent)] * 2

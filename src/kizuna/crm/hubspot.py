@@ -22,16 +22,20 @@ from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearch
 from hubspot.crm.contacts.exceptions import ApiException as ContactsError
 from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
 from hubspot.crm.deals.exceptions import ApiException as DealsError
+from hubspot.crm.owners.exceptions import ApiException as OwnersError
+from hubspot.crm.properties import BatchInputPropertyCreate, PropertyCreate, PropertyGroupCreate
+from hubspot.crm.properties.exceptions import ApiException as PropertiesError
 from urllib3.exceptions import HTTPError as TransportError
 
 from kizuna.connectors.service import RunLog
 from kizuna.crm.backoff import Backoff
 from kizuna.crm.records import Company, CsUpdate, Deal, Page, Person, Record
+from kizuna.errors import ConfigurationError
 
 VENDOR = "hubspot"
-API_ERRORS = (CompaniesError, ContactsError, DealsError, AssociationsError)
+API_ERRORS = (CompaniesError, ContactsError, DealsError, AssociationsError, PropertiesError, OwnersError)
 
-#: kizuna's CS fields as HubSpot company properties (create them once: docs/connectors.md)
+#: kizuna's CS fields as HubSpot company properties, created in the group ``kizuna`` by the first push
 PROPERTIES = {
     "health_score": "kizuna_health_score",
     "health_band": "kizuna_health_band",
@@ -40,6 +44,20 @@ PROPERTIES = {
     "lifecycle_stage": "kizuna_lifecycle_stage",
     "next_renewal_date": "kizuna_next_renewal_date",
     "csm": "kizuna_csm",
+    "csm_owner": "kizuna_csm_owner",
+}
+PROPERTY_GROUP = "kizuna"
+#: each property's label, type and field type (HubSpot's properties API); ``kizuna_csm_owner`` is a "HubSpot user"
+#: property (an enumeration of the portal's owners), so the CSM shows as a user, beside the company's own owner
+DEFINITIONS = {
+    "kizuna_health_score": ("kizuna: health score", "number", "number"),
+    "kizuna_health_band": ("kizuna: health band", "string", "text"),
+    "kizuna_churn_risk": ("kizuna: churn risk (%)", "number", "number"),
+    "kizuna_churn_risk_band": ("kizuna: churn risk band", "string", "text"),
+    "kizuna_lifecycle_stage": ("kizuna: lifecycle stage", "string", "text"),
+    "kizuna_next_renewal_date": ("kizuna: next renewal", "date", "date"),
+    "kizuna_csm": ("kizuna: CSM (e-mail or name)", "string", "text"),
+    "kizuna_csm_owner": ("kizuna: CSM", "enumeration", "select"),
 }
 #: the property each object's search filters and sorts on: contacts keep their own name for it
 MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
@@ -106,6 +124,20 @@ def retry_after(error: Exception) -> float | None:
     return 0
 
 
+def _definition(name: str) -> PropertyCreate:
+    label, kind, field_type = DEFINITIONS[name]
+    owner = {"referenced_object_type": "OWNER", "external_options": True} if name == "kizuna_csm_owner" else {}
+    return PropertyCreate(
+        name=name,
+        label=label,
+        type=kind,
+        field_type=field_type,
+        group_name=PROPERTY_GROUP,
+        description="Written by kizuna on each sync; edits here are overwritten (docs/connectors.md).",
+        **owner,
+    )
+
+
 def _instant(text: str | None) -> dt.datetime | None:
     if not text:
         return None
@@ -134,6 +166,8 @@ class HubSpotAdapter:
         self.backoff = backoff or Backoff()
         self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
         self.search_limit = SEARCH_LIMIT
+        self.properties_ready = False
+        self.owners: dict[str, str | None] = {}  # lower-cased e-mail -> owner id (None: no owner has it)
 
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
         return self.backoff.call(fn, retry_after=retry_after, what=f"hubspot {what}", run_log=log)
@@ -241,6 +275,72 @@ class HubSpotAdapter:
             close_date=p.get("closedate"),
             kind="upsell" if p.get("dealtype") == "existingbusiness" else "new",
         )
+
+    def prepare_push(self, log: RunLog) -> None:
+        """Create the property group ``kizuna`` and the company properties a push writes, where missing (once per
+        adapter). A private app without the scope ``crm.schemas.companies.write`` is refused: ConfigurationError."""
+        if self.properties_ready:
+            return
+        properties = self.client.crm.properties
+        try:
+            groups = self._call(
+                lambda: properties.groups_api.get_all("companies", _request_timeout=self.timeout_seconds),
+                "property groups",
+                log,
+            )
+            if PROPERTY_GROUP not in {g.name for g in groups.results or []}:
+                group = PropertyGroupCreate(name=PROPERTY_GROUP, label="kizuna", display_order=-1)
+                self._call(
+                    lambda: properties.groups_api.create("companies", group, _request_timeout=self.timeout_seconds),
+                    "create property group",
+                    log,
+                )
+                log.count("property_group_created")
+            existing = self._call(
+                lambda: properties.core_api.get_all("companies", _request_timeout=self.timeout_seconds),
+                "company properties",
+                log,
+            )
+            names = {p.name for p in existing.results or []}
+            missing = [name for name in DEFINITIONS if name not in names]
+            if missing:
+                request = BatchInputPropertyCreate(inputs=[_definition(name) for name in missing])
+                self._call(
+                    lambda: properties.batch_api.create("companies", request, _request_timeout=self.timeout_seconds),
+                    "create company properties",
+                    log,
+                )
+                log.count("properties_created", len(missing))
+        except PropertiesError as e:
+            if e.status in (401, 403):
+                raise ConfigurationError(
+                    "HubSpot refused to create the company properties kizuna writes "
+                    f"({', '.join(DEFINITIONS)}; HTTP {e.status}): give the private app the scope "
+                    "crm.schemas.companies.write, or create them by hand in the group 'kizuna' "
+                    "(docs/connectors.md, Quick start: HubSpot)",
+                    vendor=VENDOR,
+                ) from e
+            raise
+        self.properties_ready = True
+
+    def owner_ids(self, emails: list[str], log: RunLog) -> dict[str, str]:
+        """The HubSpot owner of each e-mail (owners API, ``email=``), asked once per e-mail per adapter."""
+        for email in sorted({e.lower() for e in emails} - set(self.owners)):
+            answer = self._call(
+                partial(
+                    self.client.crm.owners.owners_api.get_page,
+                    email=email,
+                    limit=1,
+                    _request_timeout=self.timeout_seconds,
+                ),
+                "owners",
+                log,
+            )
+            found = [o for o in answer.results or [] if (o.email or "").lower() == email]
+            self.owners[email] = str(found[0].id) if found else None
+            if not found:
+                log.count("csm_not_an_owner")
+        return {e: o for e, o in self.owners.items() if o is not None}
 
     def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:
         taken: set[str] = set()

@@ -56,9 +56,17 @@ def sync(
                 with transaction() as session:
                     service.apply_page(session, vendor=vendor, page=page, log=run_log)
         if push:
+            adapter.prepare_push(run_log)
+            with transaction() as session:
+                emails = service.csm_emails(session, vendor=vendor)
+            owners = adapter.owner_ids(emails, run_log) if emails else {}
             with transaction() as session:
                 updates = service.cs_updates(
-                    session, vendor=vendor, today=today or dt.datetime.now(dt.UTC).date(), log=run_log
+                    session,
+                    vendor=vendor,
+                    today=today or dt.datetime.now(dt.UTC).date(),
+                    owners=owners,
+                    log=run_log,
                 )
             if updates:
                 pushed = adapter.push(updates, run_log)

@@ -21,6 +21,7 @@ CS_FIELDS = (
     "lifecycle_stage",
     "next_renewal_date",
     "csm",
+    "csm_owner",
 )
 #: the CS fields that are numbers (one decimal) and the one that is a date, for comparing the CRM's copy
 NUMERIC_FIELDS = ("health_score", "churn_risk")
@@ -103,6 +104,15 @@ class CrmAdapter(Protocol):
 
     def pages(self, stream: str, since: dt.datetime | None, log: RunLog) -> Iterator[Page]:
         """The records of ``stream`` modified at or after ``since`` (all when None), oldest first, page by page."""
+        ...
+
+    def prepare_push(self, log: RunLog) -> None:
+        """Make sure the CRM has the fields a push writes: create what the CRM lets kizuna create, else raise
+        ConfigurationError naming each missing field and how to add it."""
+        ...
+
+    def owner_ids(self, emails: list[str], log: RunLog) -> dict[str, str]:
+        """The CRM user (HubSpot owner id, Salesforce User Id) of each e-mail that has one, by lower-cased e-mail."""
         ...
 
     def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:

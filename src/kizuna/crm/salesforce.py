@@ -16,11 +16,12 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceGeneralError
 from kizuna.connectors.service import RunLog
 from kizuna.crm.backoff import Backoff
 from kizuna.crm.records import Company, CsUpdate, Deal, Page, Person, Record
+from kizuna.errors import ConfigurationError
 
 VENDOR = "salesforce"
 API_VERSION = "61.0"
 
-#: kizuna's CS fields as custom fields of the Account (create them once: docs/connectors.md)
+#: kizuna's CS fields as custom fields of the Account (an administrator creates them once: docs/connectors.md)
 FIELDS = {
     "health_score": "Kizuna_Health_Score__c",
     "health_band": "Kizuna_Health_Band__c",
@@ -29,6 +30,18 @@ FIELDS = {
     "lifecycle_stage": "Kizuna_Lifecycle_Stage__c",
     "next_renewal_date": "Kizuna_Next_Renewal_Date__c",
     "csm": "Kizuna_CSM__c",
+    "csm_owner": "Kizuna_CSM_User__c",
+}
+#: each field's type as Setup -> Object Manager -> Account -> Fields & Relationships -> New names it
+FIELD_TYPES = {
+    "Kizuna_Health_Score__c": "Number(5, 1)",
+    "Kizuna_Health_Band__c": "Text(20)",
+    "Kizuna_Churn_Risk__c": "Number(5, 1)",
+    "Kizuna_Churn_Risk_Band__c": "Text(20)",
+    "Kizuna_Lifecycle_Stage__c": "Text(40)",
+    "Kizuna_Next_Renewal_Date__c": "Date",
+    "Kizuna_CSM__c": "Text(255)",
+    "Kizuna_CSM_User__c": "Lookup(User)",
 }
 SOBJECT = {"companies": "Account", "contacts": "Contact", "deals": "Opportunity"}
 READ = {
@@ -84,6 +97,11 @@ def _instant(text: str | None) -> dt.datetime | None:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.UTC)
 
 
+def _soql_text(value: str) -> str:
+    """A SOQL string literal: quotes and backslashes escaped as SOQL's reference says."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -129,6 +147,7 @@ class SalesforceAdapter:
                 version=API_VERSION,
             )
         self.currency = currency
+        self.account_fields: set[str] | None = None  # the Account's field names (describe), once per adapter
         self.backoff = backoff or Backoff()
         self.timeout_seconds = timeout_seconds  # a request that takes longer is dropped and tried again
 
@@ -147,17 +166,35 @@ class SalesforceAdapter:
     def _call(self, fn: Callable[[], Any], what: str, log: RunLog) -> Any:
         return self.backoff.call(fn, retry_after=self._retry_after, what=f"salesforce {what}", run_log=log)
 
+    def _fields_of_account(self, log: RunLog) -> set[str]:
+        if self.account_fields is None:
+            answer = self._call(
+                partial(self.client.restful, "sobjects/Account/describe", timeout=self.timeout_seconds),
+                "describe Account",
+                log,
+            )
+            self.account_fields = {str(f["name"]) for f in (answer or {}).get("fields", [])}
+        return self.account_fields
+
+    def _reads_cs_fields(self, log: RunLog) -> bool:
+        """Whether the pull reads kizuna's fields back (all of them exist), to see edits made in Salesforce."""
+        return not set(FIELDS.values()) - self._fields_of_account(log)
+
     def pages(self, stream: str, since: dt.datetime | None, log: RunLog) -> Iterator[Page]:
+        fields = list(READ[stream])
+        with_cs = stream == "companies" and self._reads_cs_fields(log)
+        if with_cs:
+            fields += list(FIELDS.values())
         where = ""
         if since is not None:
             # SOQL datetime literals are unquoted; whole seconds, so GTE reads the cursor's second again
             where = f" WHERE SystemModstamp >= {since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
-        soql = f"SELECT {', '.join(READ[stream])} FROM {SOBJECT[stream]}{where} ORDER BY SystemModstamp, Id"
+        soql = f"SELECT {', '.join(fields)} FROM {SOBJECT[stream]}{where} ORDER BY SystemModstamp, Id"
         answer = self._call(
             partial(self.client.query, soql, timeout=self.timeout_seconds), f"query {SOBJECT[stream]}", log
         )
         while True:
-            records = [self._record(stream, r) for r in answer.get("records", [])]
+            records = [self._record(stream, r, with_cs=with_cs) for r in answer.get("records", [])]
             resume = max((r.modified_at for r in records), default=None)
             yield Page(stream=stream, records=records, resume_from=resume)
             next_url = answer.get("nextRecordsUrl")
@@ -169,7 +206,7 @@ class SalesforceAdapter:
                 log,
             )
 
-    def _record(self, stream: str, r: dict[str, Any]) -> Record:
+    def _record(self, stream: str, r: dict[str, Any], *, with_cs: bool = False) -> Record:
         modified = _instant(r.get("SystemModstamp"))
         assert modified is not None, "Salesforce always sends SystemModstamp"
         if stream == "companies":
@@ -181,6 +218,7 @@ class SalesforceAdapter:
                 website=r.get("Website"),
                 region=r.get("BillingCountry"),
                 employees=_text(r.get("NumberOfEmployees")),
+                cs_values={name: _text(r.get(api)) for name, api in FIELDS.items()} if with_cs else None,
             )
         if stream == "contacts":
             name = " ".join(x for x in (r.get("LastName"), r.get("FirstName")) if x)
@@ -208,6 +246,38 @@ class SalesforceAdapter:
             kind="renewal" if "Renewal" in kind else "upsell" if "Upgrade" in kind else "new",
             amount_field="Amount",
         )
+
+    def prepare_push(self, log: RunLog) -> None:
+        """Check with describe that the Account has every field a push writes; ConfigurationError naming each
+        missing one with its type and how to add it. kizuna does not create them: that needs the Metadata API (SOAP,
+        deployed asynchronously) and field-level security for the integration user's profile, an administrator's
+        decision in Setup, not something a sync should do on its own."""
+        missing = [api for api in FIELDS.values() if api not in self._fields_of_account(log)]
+        if missing:
+            listed = "; ".join(f"{api} ({FIELD_TYPES[api]})" for api in missing)
+            raise ConfigurationError(
+                f"Salesforce's Account has no field {listed}: kizuna cannot push its CS values. In Setup -> Object "
+                "Manager -> Account -> Fields & Relationships -> New, create each with that API name and type, give "
+                "the integration user's profile edit access (field-level security), then sync again "
+                "(docs/connectors.md, Quick start: Salesforce). The pull is not affected.",
+                vendor=VENDOR,
+                missing=missing,
+            )
+
+    def owner_ids(self, emails: list[str], log: RunLog) -> dict[str, str]:
+        """The active Salesforce User of each e-mail (one SOQL query per 100 e-mails)."""
+        found: dict[str, str] = {}
+        wanted = sorted({e.lower() for e in emails})
+        for start in range(0, len(wanted), 100):
+            listed = ", ".join(_soql_text(e) for e in wanted[start : start + 100])
+            soql = f"SELECT Id, Email FROM User WHERE IsActive = true AND Email IN ({listed})"
+            answer = self._call(partial(self.client.query_all, soql, timeout=self.timeout_seconds), "query User", log)
+            for r in answer.get("records", []):
+                found.setdefault(str(r.get("Email") or "").lower(), str(r["Id"]))
+        unknown = set(wanted) - set(found)
+        if unknown:
+            log.count("csm_not_a_user", len(unknown))
+        return found
 
     def push(self, updates: list[CsUpdate], log: RunLog) -> set[str]:
         taken: set[str] = set()

@@ -323,11 +323,36 @@ def digest(values: Mapping[str, str | None]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def cs_updates(session: Session, *, vendor: str, today: dt.date, log: RunLog | None = None) -> list[CsUpdate]:
+def csm_emails(session: Session, *, vendor: str) -> list[str]:
+    """The e-mails of the CSMs who own accounts linked to ``vendor`` (to find their CRM users)."""
+    return sorted(
+        {
+            email
+            for email in session.scalars(
+                select(TeamMember.email)
+                .join(Account, Account.owner_id == TeamMember.id)
+                .join(CrmLink, (CrmLink.account_id == Account.id) & (CrmLink.vendor == vendor))
+                .where(TeamMember.email.is_not(None))
+            )
+            if email
+        }
+    )
+
+
+def cs_updates(
+    session: Session,
+    *,
+    vendor: str,
+    today: dt.date,
+    owners: Mapping[str, str] | None = None,
+    log: RunLog | None = None,
+) -> list[CsUpdate]:
     """The CS values of the accounts linked to ``vendor`` that changed since they were last pushed (counted as
     ``push_unchanged`` on ``log`` otherwise), as they stand in kizuna today: the latest overall health score and
     band, the latest churn probability (percent) and band, the lifecycle stage, the next open renewal on or after
-    ``today`` and the CSM's e-mail (their name when they have none)."""
+    ``today``, the CSM as the CRM's user (``owners``: lower-cased e-mail -> the CRM's user id) and as their e-mail
+    (their name when they have none) for a CSM who is no CRM user."""
+    owners = owners or {}
     accounts = session.execute(
         select(
             Account.id,
@@ -395,6 +420,7 @@ def cs_updates(session: Session, *, vendor: str, today: dt.date, log: RunLog | N
             "lifecycle_stage": a.lifecycle_stage,
             "next_renewal_date": None if next_renewal is None else next_renewal.isoformat(),
             "csm": a.email or a.name,
+            "csm_owner": owners.get(a.email.lower()) if a.email else None,
         }
         hashed = digest(values)
         if hashed == a.pushed_hash:

@@ -1,7 +1,8 @@
 """Posting queued Slack messages with Slack's own client (``slack_sdk.WebClient``), for the outbox's worker.
 
 A recipient ``dm:<e-mail>`` is the DM of the Slack user with that e-mail (``users.lookupByEmail``, then
-``conversations.open``); anything else is a channel id or name for ``chat.postMessage``. A 429 is waited out as
+``conversations.open``); ``update:<channel>/<ts>`` replaces that message (``chat.update``, after a button click);
+anything else is a channel id or name for ``chat.postMessage``. A 429 is waited out as
 Slack's ``Retry-After`` says (the client's rate-limit retry handler, twice); any error left raises
 ExternalServiceError and the outbox tries the message again later.
 """
@@ -38,6 +39,10 @@ def post(client: WebClient, message: OutboundMessage) -> str:
     payload: dict[str, Any] = message.payload or {}
     try:
         channel = message.recipient
+        if channel.startswith("update:"):
+            channel, _, ts = channel[len("update:") :].partition("/")
+            client.chat_update(channel=channel, ts=ts, text=payload.get("text", ""), blocks=payload.get("blocks"))
+            return channel
         if channel.startswith("dm:"):
             user = client.users_lookupByEmail(email=channel[3:])
             opened = client.conversations_open(users=str(user["user"]["id"]))

@@ -4,7 +4,9 @@ A playbook's ``slack`` action queues one message in the outbox (channel ``slack`
 ``dm:<e-mail>`` for the account owner's direct messages) under the job's idempotency key; the worker posts it after
 commit (:mod:`kizuna.slack.delivery`). Its buttons carry ``<verb>:<task id>``; a click comes back signed to
 ``POST /slack/actions`` (:mod:`kizuna.slack.public`) and :func:`act_on_click` snoozes, completes or assigns the task
-as the kizuna user whose e-mail is the Slack user's, once per click (``connector_events``, vendor ``slack``).
+as the kizuna user whose e-mail is the Slack user's, once per click (``connector_events``, vendor ``slack``), and
+queues the update of the clicked message (``chat.update`` on the payload's channel and ``ts``, recipient
+``update:<channel>/<ts>``) so that everyone in the channel sees what was done and by whom.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ SNOOZE_DAYS = 7
 _LABELS = {
     "ja": {"open": "顧客360を開く", "task": "タスク", "account": "顧客"},
     "en": {"open": "Open the customer 360", "task": "Task", "account": "Account"},
+}
+#: what a click did, as the updated message says it ({who}, {until}: the snooze's end)
+OUTCOME_WORDS = {
+    "snoozed": {"ja": ":zzz: {who} さんが {until} までスヌーズしました", "en": ":zzz: Snoozed until {until} by {who}"},
+    "done": {"ja": ":white_check_mark: {who} さんが完了しました", "en": ":white_check_mark: Done by {who}"},
+    "assigned": {
+        "ja": ":bust_in_silhouette: {who} さんが担当になりました",
+        "en": ":bust_in_silhouette: Assigned to {who}",
+    },
 }
 
 
@@ -123,6 +134,11 @@ class Click:
     task_id: int
     slack_user: str
     email: str | None
+    #: the clicked message: its channel, ts and blocks (to update it), when the payload has them
+    channel: str | None = None
+    message_ts: str | None = None
+    message_blocks: tuple[dict[str, Any], ...] = ()
+    message_text: str = ""
 
 
 def clicks_of(payload: dict[str, Any]) -> list[Click]:
@@ -130,6 +146,12 @@ def clicks_of(payload: dict[str, Any]) -> list[Click]:
     if payload.get("type") != "block_actions":
         return []
     user = payload.get("user") or {}
+    container = payload.get("container") or {}
+    message = payload.get("message") or {}
+    channel = container.get("channel_id") or (payload.get("channel") or {}).get("id")
+    message_ts = container.get("message_ts") or message.get("ts")
+    blocks_then = tuple(b for b in message.get("blocks") or [] if isinstance(b, dict))
+    text_then = str(message.get("text") or "")
     out = []
     for action in payload.get("actions") or []:
         value = str(action.get("value") or "")
@@ -139,7 +161,19 @@ def clicks_of(payload: dict[str, Any]) -> list[Click]:
         if not raw_id.isdigit():
             raise InvalidInput(f"Slack action {action.get('action_id')!r}: value {value!r} names no task", value=value)
         click_id = f"{payload.get('trigger_id') or ''}:{action.get('action_ts') or ''}:{action.get('action_id')}"
-        out.append(Click(click_id, verb, int(raw_id), str(user.get("id") or ""), user.get("email")))
+        out.append(
+            Click(
+                click_id,
+                verb,
+                int(raw_id),
+                str(user.get("id") or ""),
+                user.get("email"),
+                channel=str(channel) if channel else None,
+                message_ts=str(message_ts) if message_ts else None,
+                message_blocks=blocks_then,
+                message_text=text_then,
+            )
+        )
     return out
 
 
@@ -160,14 +194,52 @@ def act_on_click(session: Session, click: Click, *, today: dt.date) -> str:
     ):
         return "duplicate"
     actor = f"user:{user.id}:{user.email} (Slack {click.slack_user})"
+    until = today + dt.timedelta(days=SNOOZE_DAYS)
     if click.verb == "snooze":
-        snooze_task(session, actor=actor, task_id=click.task_id, until=today + dt.timedelta(days=SNOOZE_DAYS))
-        return "snoozed"
-    if click.verb == "done":
+        snooze_task(session, actor=actor, task_id=click.task_id, until=until)
+        outcome = "snoozed"
+    elif click.verb == "done":
         complete_task(session, actor=actor, task_id=click.task_id, outcome="done from Slack")
-        return "done"
-    member = session.scalar(select(TeamMember.id).where(func.lower(TeamMember.email) == user.email.lower()))
-    if member is None:
-        raise NotFound(f"{user.email} is not a team member: the task cannot be assigned to them", email=user.email)
-    reassign_task(session, actor=actor, task_id=click.task_id, owner_id=member)
-    return "assigned"
+        outcome = "done"
+    else:
+        member = session.scalar(select(TeamMember.id).where(func.lower(TeamMember.email) == user.email.lower()))
+        if member is None:
+            raise NotFound(f"{user.email} is not a team member: the task cannot be assigned to them", email=user.email)
+        reassign_task(session, actor=actor, task_id=click.task_id, owner_id=member)
+        outcome = "assigned"
+    if click.channel and click.message_ts:
+        queue_update(
+            session, click=click, outcome=outcome, who=user.name or user.email, until=until, language=user.language
+        )
+    return outcome
+
+
+def updated_blocks(click: Click, *, outcome: str, who: str, until: dt.date, language: str) -> list[dict[str, Any]]:
+    """The clicked message's blocks with a line saying what was done and by whom (replacing an earlier such line);
+    a task done keeps no buttons, a snoozed or assigned one keeps them (it can still be completed)."""
+    words = OUTCOME_WORDS[outcome]
+    line = words.get(language, words["en"]).format(who=_escape(who), until=until.isoformat())
+    status_id = f"kizuna-status-{click.task_id}"
+    kept = [
+        b
+        for b in click.message_blocks
+        if b.get("block_id") != status_id and not (outcome == "done" and b.get("type") == "actions")
+    ]
+    return [*kept, {"type": "context", "block_id": status_id, "elements": [{"type": "mrkdwn", "text": line}]}]
+
+
+def queue_update(
+    session: Session, *, click: Click, outcome: str, who: str, until: dt.date, language: str
+) -> tuple[OutboundMessage, bool]:
+    """Queue the update of the clicked message (``chat.update``), once per click; sent after commit."""
+    blocks_now = updated_blocks(click, outcome=outcome, who=who, until=until, language=language)
+    words = OUTCOME_WORDS[outcome]
+    line = words.get(language, words["en"]).format(who=who, until=until.isoformat())
+    return queue_message(
+        session,
+        channel=MessageChannel.slack,
+        idempotency_key=f"slack-click:{click.click_id}"[:255],
+        recipient=f"update:{click.channel}/{click.message_ts}",
+        payload={"text": f"{click.message_text}\n{line}".strip()[:3000], "blocks": blocks_now},
+        source=f"slack:{outcome}",
+    )
