@@ -1,5 +1,6 @@
 """An events import killed with SIGKILL (no ``finally``, no rollback), on SQLite and PostgreSQL: the next import or the
-next start of the app removes its hidden files, and its events stay only if its import-history row committed.
+next start of the app or of a worker removes its hidden files, and its events stay only if its import-history row
+committed.
 
 Each case kills a real ``import_file`` in a child process at one point: while the chunks are written, just after the
 files are put in place (the database step not committed yet), and just after the commit (the files not finalised).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from kizuna import models as m
 from kizuna.imports.schemas import ImportSummary
 from kizuna.imports.service import import_file
 from kizuna.migrations import upgrade
+from kizuna.playbooks.jobs import run_worker, start_scheduler, stop_scheduler
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from kizuna.usage.store import EventStore
@@ -159,3 +162,34 @@ def test_a_kill_after_the_commit_keeps_the_batch_and_drops_what_it_replaced(rt: 
     assert all(after[p] != inode for p, inode in before.items()), "the committed batch was not kept"
     assert _hidden(rt) == []
     assert EventStore(rt.settings.events_dir).count() == 3100
+
+
+@pytest.mark.parametrize("point", ["writing", "published"])
+@pytest.mark.parametrize("start", ["kizuna worker", "in-process scheduler"])
+def test_a_worker_start_cleans_up_after_a_killed_import(rt: Runtime, tmp_path: Path, start: str, point: str) -> None:
+    """A worker may be the only process that starts after a crash: its start-up removes what a killed import left
+    (hidden event files, a half-written rejects file) and puts back the files an unrecorded import replaced, without
+    waiting for the next import."""
+    path = tmp_path / "events.csv"
+    write_events(path, rows=3000, seed=6, accounts=["K-1"], bad_every=100)
+    if point == "published":
+        _import(rt, path)
+    before = _files(rt)
+    _kill(rt, path, point)
+    left = {p.suffix for p in _hidden(rt)}
+    assert (".tmp" if point == "writing" else ".bak") in left, f"the kill left {left}: nothing tested"
+    if point == "writing":
+        assert list(rt.settings.rejects_dir.glob(".*.tmp")), "no half-written rejects file: nothing tested"
+
+    if start == "kizuna worker":
+        run_worker(rt, once=True)
+    else:
+        scheduler = start_scheduler(rt, interval=3600)
+        deadline = time.monotonic() + 60
+        while scheduler.ticks == 0 and time.monotonic() < deadline:  # the first round follows the recovery
+            time.sleep(0.05)
+        stop_scheduler(scheduler)
+
+    assert _hidden(rt) == [] and list(rt.settings.rejects_dir.glob(".*")) == []
+    assert _files(rt) == before, "the files before the killed import are not what is there"
+    assert _runs(rt, "killed") == 0

@@ -26,6 +26,7 @@ from kizuna.imports.models import ImportRun
 from kizuna.knowledge import service as knowledge_service
 from kizuna.playbooks.models import Playbook
 from kizuna.runtime import Runtime
+from kizuna.segments import service as segments_service
 from kizuna.segments.models import Segment
 from kizuna.settings import Settings
 from kizuna.surveys import service as surveys_service
@@ -82,7 +83,12 @@ def give_notice(settings: Settings) -> None:
 
 @pytest.fixture(scope="session")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
-    data = tmp_path_factory.mktemp("every-page")
+    yield build_demo_app(tmp_path_factory.mktemp("every-page"), refreshed=True)
+
+
+def build_demo_app(data: Path, *, refreshed: bool) -> DemoApp:
+    """The demo company in ``data`` with its users and page parameters; ``refreshed=False`` stops before the first
+    ``kizuna refresh`` (a company that has imported its data and computed nothing yet)."""
     cli = build_app()
 
     def kizuna(*args: str) -> None:
@@ -92,7 +98,8 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
     kizuna("init")
     kizuna("demo", "--accounts", "60", "--years", "2", "--seed", "5", "--end-date", END)
     give_notice(Settings(data_dir=data))
-    kizuna("refresh", "--as-of", END)
+    if refreshed:
+        kizuna("refresh", "--as-of", END)
     bad = Path(data) / "accounts.csv"
     bad.write_text("external_id,name,created_at\nEP-1,株式会社エブリ,2025-01-01\nEP-2,,not a date\n", encoding="utf-8")
     kizuna("import", "accounts", str(bad))
@@ -133,6 +140,14 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
                 kind="nps",
                 account_filter=[{"field": "touch_tier", "eq": "high"}],
             )
+            if not refreshed:  # the refresh makes the RFM segments; before it, a company has the one it defined
+                segments_service.create_segment(
+                    session,
+                    actor="test",
+                    key="high-touch",
+                    name="ハイタッチ",
+                    definition={"rules": [{"field": "touch_tier", "eq": "high"}]},
+                )
             synced = connectors_service.start_run(session, vendor="stripe", kind="backfill")
             connectors_service.finish_run(session, synced, connectors_service.RunLog(), actor="test")
             found = {
@@ -152,7 +167,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
             admin_id = admin.id
     finally:
         runtime.close()
-    yield DemoApp(app=create_app(settings), settings=settings, admin_id=admin_id, params=params, users=users)
+    return DemoApp(app=create_app(settings), settings=settings, admin_id=admin_id, params=params, users=users)
 
 
 def pages(app: Any) -> list[tuple[str, str]]:

@@ -202,6 +202,19 @@ def record_failed_import(
     return runs.record_import_run(session, summary, actor=actor, status="failed", message=message)
 
 
+def recover_interrupted_imports(session: Session, settings: Settings) -> dict[str, int]:
+    """Finish what imports killed half-way left behind (a kill -9, a power cut): their half-written rejects files
+    and their hidden event files go, and an events batch put in place stays only if its import-history row committed
+    (:func:`kizuna.imports.events.recover_event_batches`). Imports that are running are left alone (their files are
+    locked). Every import runs it first; so does every start of the app and of a worker, so a folder does not keep a
+    dead import's files until the next import. Returns what was done."""
+    from kizuna.imports.events import recover_event_batches
+
+    rejects = remove_dead_rejects(settings.rejects_dir)
+    events = recover_event_batches(session, settings)
+    return {"rejects_files": rejects, **dataclasses.asdict(events)}
+
+
 # --- the web upload and the imports page ------------------------------------------------------------------------
 
 

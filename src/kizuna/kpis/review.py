@@ -311,8 +311,8 @@ def portfolio_usage(session: Session, *, months: int = 12) -> PortfolioUsage:
     columns = ["plan_id", "dau", "wau", "mau", "avg_dau_30d", "seats", "adoption_breadth", "features_used_30d"]
     result = session.execute(select(*(table.c[c] for c in columns)).where(table.c.mrr_minor > 0))
     frame = pd.DataFrame(result.fetchall(), columns=columns)
+    out.totals = _usage_figures(frame)  # zeros and no ratios for a snapshot with no paying account
     if len(frame):
-        out.totals = _usage_figures(frame)
         names = dict(session.execute(select(Plan.id, Plan.name)).all())
         for plan_id, rows in frame.groupby("plan_id"):
             out.by_plan.append({"plan": names.get(int(plan_id), str(plan_id)), **_usage_figures(rows)})

@@ -36,6 +36,7 @@ from kizuna.errors import KizunaError
 from kizuna.hub.context import RefreshContext
 from kizuna.hub.watermark import Watermark, current_watermark
 from kizuna.imports.models import ImportRun
+from kizuna.imports.service import recover_interrupted_imports
 from kizuna.mail import jobs as mail_jobs
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
@@ -418,8 +419,21 @@ class Scheduler:
         self.ticks += 1
         return summary
 
+    def recover(self) -> dict[str, int]:
+        """What killed imports left behind, cleaned up before the first round (a worker may be the only process
+        that starts after a crash: the app's start-up and the next import do the same)."""
+        with self.runtime.transaction() as session:
+            done = recover_interrupted_imports(session, self.runtime.settings)
+        if any(done.values()):
+            log.info("recovered after killed imports: %s", done)
+        return done
+
     def run_forever(self) -> None:
         try:
+            try:
+                self.recover()
+            except Exception:
+                log.exception("recovering after killed imports failed; the next import will try again")
             while not self._stop.is_set():
                 try:
                     summary = self.run_once()
@@ -462,6 +476,7 @@ def run_worker(runtime: Runtime, *, interval: float = 30.0, once: bool = False) 
 
     scheduler = Scheduler(runtime, interval=interval)
     if once:
+        scheduler.recover()
         try:
             log.info("worker: %s", scheduler.run_once())
         finally:

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kizuna.auth.deps import LANGUAGE_COOKIE, admin_only, authorized
 from kizuna.domains import DOMAINS
-from kizuna.imports.events import recover_event_batches
+from kizuna.imports.service import recover_interrupted_imports
 from kizuna.migrations import require_current
 from kizuna.platform.web import i18n
 from kizuna.runtime import Runtime
@@ -98,6 +98,25 @@ def _warm_dashboard(runtime: Runtime) -> None:
         log.warning("dashboard warm-up failed", exc_info=True)
 
 
+class FirstRefresh:
+    """Whether the installation has yet to compute anything (no KPI snapshot: ``kizuna refresh`` has not run): every
+    page shows a notice until it has. Asked per page until a snapshot is there, never again after."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.done = False
+
+    def pending(self) -> bool:
+        runtime = getattr(self.app.state, "runtime", None)
+        if self.done or runtime is None:
+            return False
+        from kizuna.kpis.service import latest_snapshot
+
+        with runtime.transaction() as session:
+            self.done = latest_snapshot(session) is not None
+        return not self.done
+
+
 def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -> FastAPI:
     """Build the web app for ``settings``; the engine is opened in the lifespan and disposed at shutdown.
 
@@ -110,8 +129,8 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
         require_current(runtime.engine)
         app.state.runtime = runtime
         with runtime.transaction() as session:
-            # an events import killed half-way: its hidden files go, its batch stays only if its history row committed
-            recover_event_batches(session, settings)
+            # an import killed half-way: its hidden files go, its batch stays only if its history row committed
+            recover_interrupted_imports(session, settings)
         if warm_caches:
             # The portfolio of a large book takes seconds to compute; do it once in the background at start-up so
             # the first person to open the dashboard does not wait for it.
@@ -154,6 +173,7 @@ def create_app(settings: Settings | None = None, *, warm_caches: bool = False) -
     app.state.settings = settings
     app.state.write_lock = threading.Lock()
     app.state.navigation = tuple(link for domain in DOMAINS for link in domain.nav)
+    app.state.first_refresh = FirstRefresh(app)
     errors.install(app)
 
     app.add_middleware(LanguageAndHeaders, default_language=settings.language)

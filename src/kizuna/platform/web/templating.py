@@ -50,6 +50,7 @@ def environment() -> Environment:
     env.filters["pct"] = i18n.format_percent
     env.filters["num"] = i18n.format_number
     env.filters["data_words"] = data_words
+    env.filters["commands"] = commands
     return env
 
 
@@ -70,6 +71,21 @@ def data_words(text: object, language: str = "ja") -> Markup:
     return Markup("").join([*out, Markup.escape(raw[at:])])
 
 
+#: a command a sentence of ours tells the reader to run: `quoted`, or ``kizuna`` and its sub-command words
+_COMMAND = re.compile(r"`([^`]+)`|(?<![\w-])kizuna(?: (?:[a-z][a-z0-9_-]*|--?[a-z][a-z0-9-]*))+")
+
+
+def commands(text: object) -> Markup:
+    """``text`` escaped, with each command in it (``kizuna refresh``) as ``<code translate="no">``: a command is
+    typed as it is, in any language, so neither a translator nor our words check reads it as a word."""
+    raw, out, at = "" if text is None else str(text), [], 0
+    for m in _COMMAND.finditer(raw):
+        command = m.group(1) if m.group(1) is not None else m.group(0)
+        out += [Markup.escape(raw[at : m.start()]), Markup('<code translate="no">{}</code>').format(command)]
+        at = m.end()
+    return Markup("").join([*out, Markup.escape(raw[at:])])
+
+
 def language_of(request: Request) -> str:
     lang = getattr(request.state, "language", None)
     return lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
@@ -81,6 +97,7 @@ def page_context(request: Request) -> dict[str, Any]:
     tz = request.app.state.settings.timezone if hasattr(request.app.state, "settings") else "Asia/Tokyo"
     principal = getattr(request.state, "principal", None)
     links = getattr(request.app.state, "navigation", ())
+    first_refresh = getattr(request.app.state, "first_refresh", None)
     return {
         "request": request,
         "lang": lang,
@@ -95,6 +112,8 @@ def page_context(request: Request) -> dict[str, Any]:
         "nav_active": lambda link, active=navigation.active_url(links, request.url.path): link.url == active,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
+        # nothing computed yet (the app's FirstRefresh): every page says so, for a signed-in person
+        "first_refresh_pending": principal is not None and first_refresh is not None and first_refresh.pending(),
     }
 
 
