@@ -17,6 +17,7 @@ from kizuna.playbooks.service import (
     LIBRARY_DIR,
     evaluate_playbook,
     export_playbook,
+    import_library,
     import_playbook,
     run_log,
     set_enabled,
@@ -346,3 +347,35 @@ def test_the_run_log_finds_each_firings_jobs_through_an_index(session: Session) 
         for sql, params in job_queries:
             plan = " / ".join(r[-1] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
             assert "SCAN pending_jobs" not in plan and "ix_pending_jobs_account_id" in plan, plan
+
+
+def test_the_run_log_stays_bounded_over_repeated_evaluations(session: Session) -> None:
+    """Every refresh and scheduler pass evaluates every playbook; a standing signal (acted on, or its condition
+    unmet) is logged when its outcome changes, not again at each pass: the log grew by one row per standing
+    signal at every evaluation (bench/soak.py: +390 rows a day on 500 accounts)."""
+    build(session)
+    keys = [key for key, _ in import_library(session, actor="t")]
+
+    def evaluate_all(round_: int) -> list[Any]:
+        return [evaluate_playbook(session, key=key, now=NOW + dt.timedelta(hours=round_)) for key in keys]
+
+    def log_rows() -> int:
+        return session.scalar(select(func.count()).select_from(m.PlaybookRunAccount)) or 0
+
+    first = evaluate_all(0)
+    queued = log_rows()
+    assert queued == sum(len(r.outcomes) for r in first) > 10
+    second = evaluate_all(1)
+    assert {o.outcome for r in second for o in r.outcomes} == {"already_acted"}
+    settled = log_rows()
+    assert settled == 2 * queued - sum(1 for r in first for o in r.outcomes if o.outcome == "already_acted")
+    for round_ in range(2, 7):
+        again = evaluate_all(round_)
+        assert sum(len(r.outcomes) for r in again) == sum(len(r.outcomes) for r in second)  # the same signals
+        assert log_rows() == settled, f"round {round_}: the run log grew"
+    runs = session.scalars(select(m.PlaybookRun).order_by(m.PlaybookRun.id.desc()).limit(len(keys))).all()
+    assert sum(run.signals for run in runs) == sum(len(r.outcomes) for r in second)  # the counts still say it all
+    # an account's log shows each of its firings once queued and once already acted on, the latter newest
+    account = first[0].outcomes[0].account_id
+    outcomes = [e["outcome"] for e in run_log(session, key=keys[0], account_id=account)]
+    assert outcomes[0] == "already_acted" and outcomes.count("queued") == outcomes.count("already_acted") > 0

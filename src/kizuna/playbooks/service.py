@@ -3,7 +3,8 @@
 Evaluating a playbook (``evaluate_playbook``) finds the accounts its trigger fires for, keeps those that meet its
 conditions, and queues one pending job per action (sequence steps at their time) under an idempotency key
 ``<playbook>:<account>:<fingerprint>:<action>``. A second evaluation finds the same keys and queues nothing: the run
-log says ``already_acted``. The jobs are executed by :func:`kizuna.playbooks.jobs.process_jobs`.
+log says ``already_acted``, once (the log records changes of a firing's outcome, not the same outcome at every
+evaluation). The jobs are executed by :func:`kizuna.playbooks.jobs.process_jobs`.
 """
 
 from __future__ import annotations
@@ -336,6 +337,7 @@ def evaluate_definition(
         )
     new_jobs: list[dict[str, Any]] = []
     log_rows: list[dict[str, Any]] = []
+    logged = _logged_outcomes(session, signals, set(firing_keys.values())) if run is not None else {}
     for sig in signals:
         account = attrs.get(sig.account_id)
         if account is None:
@@ -357,7 +359,7 @@ def evaluate_definition(
         report.outcomes.append(
             AccountOutcome(sig.account_id, str(account.get("name")), sig.reason, outcome, firing_keys[id(sig)], detail)
         )
-        if run is not None:
+        if run is not None and logged.get(firing_keys[id(sig)]) != outcome:  # a change, not the same again
             log_rows.append(
                 {
                     "run_id": run.id,
@@ -386,6 +388,26 @@ def evaluate_definition(
         report.jobs_queued = len(new_jobs)
     log.info("playbook %s (%s): %s", definition.key, report.mode, report.summary())
     return report
+
+
+def _logged_outcomes(session: Session, signals: list[Any], firing_keys: set[str]) -> dict[str, str]:
+    """The newest logged outcome of each of ``firing_keys`` (read by the signals' accounts, an index).
+
+    The run log records what changed: a firing whose outcome is the one logged last (a signal still "already acted"
+    on at every evaluation, a condition still unmet) is not logged again; the run's counts say how many there were.
+    Without this the log grew by one row per standing signal at every refresh and scheduler pass."""
+    accounts = sorted({sig.account_id for sig in signals})
+    newest: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(accounts), 900):
+        rows = session.execute(
+            select(PlaybookRunAccount.firing_key, PlaybookRunAccount.id, PlaybookRunAccount.outcome).where(
+                PlaybookRunAccount.account_id.in_(accounts[start : start + 900])
+            )
+        )
+        for key, row_id, outcome in rows:
+            if key in firing_keys and (key not in newest or row_id > newest[key][0]):
+                newest[key] = (row_id, outcome)
+    return {key: outcome for key, (_row_id, outcome) in newest.items()}
 
 
 class TaskFate(enum.StrEnum):
