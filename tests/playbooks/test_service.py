@@ -351,8 +351,9 @@ def test_the_run_log_finds_each_firings_jobs_through_an_index(session: Session) 
 
 def test_the_run_log_stays_bounded_over_repeated_evaluations(session: Session) -> None:
     """Every refresh and scheduler pass evaluates every playbook; a standing signal (acted on, or its condition
-    unmet) is logged when its outcome changes, not again at each pass: the log grew by one row per standing
-    signal at every evaluation (bench/soak.py: +390 rows a day on 500 accounts)."""
+    unmet) is logged when its outcome changes, not again at each pass, and a run that logged and queued nothing
+    replaces the playbook's previous such run: the log grew by one row per standing signal and one run per playbook
+    at every evaluation (bench/soak.py: +390 rows a day on 500 accounts)."""
     build(session)
     keys = [key for key, _ in import_library(session, actor="t")]
 
@@ -362,6 +363,9 @@ def test_the_run_log_stays_bounded_over_repeated_evaluations(session: Session) -
     def log_rows() -> int:
         return session.scalar(select(func.count()).select_from(m.PlaybookRunAccount)) or 0
 
+    def runs() -> int:
+        return session.scalar(select(func.count()).select_from(m.PlaybookRun)) or 0
+
     first = evaluate_all(0)
     queued = log_rows()
     assert queued == sum(len(r.outcomes) for r in first) > 10
@@ -369,10 +373,15 @@ def test_the_run_log_stays_bounded_over_repeated_evaluations(session: Session) -
     assert {o.outcome for r in second for o in r.outcomes} == {"already_acted"}
     settled = log_rows()
     assert settled == 2 * queued - sum(1 for r in first for o in r.outcomes if o.outcome == "already_acted")
-    for round_ in range(2, 7):
+    evaluate_all(2)
+    kept_runs = runs()
+    assert kept_runs == 3 * len(keys)  # two runs that logged and the latest, silent one, per playbook
+    for round_ in range(3, 8):
         again = evaluate_all(round_)
         assert sum(len(r.outcomes) for r in again) == sum(len(r.outcomes) for r in second)  # the same signals
         assert log_rows() == settled, f"round {round_}: the run log grew"
+        assert runs() == kept_runs, f"round {round_}: the runs grew"
+    assert session.scalar(select(func.max(m.PlaybookRun.started_at))) == NOW + dt.timedelta(hours=7)
     runs = session.scalars(select(m.PlaybookRun).order_by(m.PlaybookRun.id.desc()).limit(len(keys))).all()
     assert sum(run.signals for run in runs) == sum(len(r.outcomes) for r in second)  # the counts still say it all
     # an account's log shows each of its firings once queued and once already acted on, the latter newest

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -384,10 +384,27 @@ def evaluate_definition(
         run.note = result.skipped
         run.finished_at = utcnow()
         session.flush()
+        if not log_rows and not report.jobs_queued:
+            _drop_silent_runs(session, playbook_id=run.playbook_id, newest=run.id)
     else:
         report.jobs_queued = len(new_jobs)
     log.info("playbook %s (%s): %s", definition.key, report.mode, report.summary())
     return report
+
+
+def _drop_silent_runs(session: Session, *, playbook_id: int, newest: int) -> None:
+    """Delete the playbook's earlier runs that logged nothing and queued nothing: this one, the newest, says when it
+    was last evaluated (a scheduler's restart reads it) and what it found. A run with a log row or a job stays
+    until retention (``kizuna.playbooks.jobs.apply_retention``). Without this, every refresh and scheduler pass
+    added a run per playbook that nothing ever shows."""
+    logged = select(PlaybookRunAccount.id).where(PlaybookRunAccount.run_id == PlaybookRun.id).exists()
+    queued = select(PendingJob.id).where(PendingJob.run_id == PlaybookRun.id).exists()
+    session.execute(
+        delete(PlaybookRun)
+        .where(PlaybookRun.playbook_id == playbook_id, PlaybookRun.id < newest, PlaybookRun.queued == 0)
+        .where(~logged, ~queued)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _logged_outcomes(session: Session, signals: list[Any], firing_keys: set[str]) -> dict[str, str]:
