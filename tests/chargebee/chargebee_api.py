@@ -7,9 +7,9 @@ library speaks only that, and Chargebee's webhook deliveries (HTTP Basic auth).
   and ``offset``; the API key is the Basic-auth user with no password.
 - Errors are ``{message, type, api_error_code, error_code, param, http_status_code}``; a 429 is
   ``api_request_limit_exceeded`` with ``Retry-After`` (seconds); a 5xx is ``internal_error`` /
-  ``internal_temporary_error``.
-- ``faults``: per list, the statuses to answer before the real page; ``refuse_at``: per list, the number of the
-  request answered with a non-retryable 400 (a crash mid-back-fill).
+  ``internal_temporary_error``; a 502 is a proxy's HTML page.
+- ``faults``: per list, the statuses to answer before the real page (0: answer only after ``HANG_SECONDS``);
+  ``refuse_at``: per list, the number of the request answered with a non-retryable 400 (a crash mid-back-fill).
 
 The data are the subscriptions of tests/imports/test_ready_mappings.py (the Stripe CSV exports) as Chargebee's
 Product Catalog 2.0 has them, with Japanese customer names.
@@ -20,11 +20,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from tests.imports.test_ready_mappings import PRICES, stripe_subscriptions
 from tests.stripe.stripe_api import ts
@@ -33,6 +34,8 @@ API_KEY = "test_kizunaCbKey0123456789"
 WEBHOOK_USER = "kizuna-hook"
 WEBHOOK_PASSWORD = "hook-password-0123"
 SITE = "kizuna-test"
+#: how long a hanging answer takes (fault 0)
+HANG_SECONDS = 1.5
 
 #: the Stripe export's prices as Chargebee item prices: id, period, period unit
 ITEM_PRICES = {
@@ -290,11 +293,14 @@ class ChargebeePeer:
         }
 
         @app.get("/api/v2/{kind}")
-        def list_objects(kind: str, request: Request) -> JSONResponse:
+        def list_objects(kind: str, request: Request) -> Response:
             query = dict(request.query_params)
             self.requests.append((kind, query))
             if self.faults.get(kind):
                 status = self.faults[kind].pop(0)
+                if status == 0:  # no answer in time: the client gives up, the peer answers later
+                    time.sleep(HANG_SECONDS)
+                    return JSONResponse({"list": []})
                 if status == 429:
                     body = error(
                         429,
@@ -302,6 +308,8 @@ class ChargebeePeer:
                         "Sorry, access has been blocked temporarily due to request count exceeding acceptable limits.",
                     )
                     return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
+                if status == 502:  # a proxy in front of Chargebee: an HTML page, not Chargebee's JSON
+                    return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>", status_code=502)
                 code = "internal_temporary_error" if status == 503 else "internal_error"
                 return JSONResponse(error(status, code, "Sorry, something went wrong."), status_code=status)
             if self.refuse_at.get(kind) == sum(1 for k, _ in self.requests if k == kind):

@@ -38,14 +38,14 @@ def test_backfill_pages_by_next_offset_and_backs_off_on_429_and_5xx(
 ) -> None:
     state, url = peer
     connect(hub, url)
-    state.faults = {"customers": [429], "subscriptions": [500, 503]}
+    state.faults = {"customers": [429], "subscriptions": [500, 503], "invoices": [502]}
     backoff = quick()
     began = time.monotonic()
     run = jobs.backfill(hub, client=jobs.client_of(hub.settings), actor="test", page_size=2, backoff=backoff)
-    assert run.status == "succeeded" and run.error is None and run.counts["retries"] == 3
+    assert run.status == "succeeded" and run.error is None and run.counts["retries"] == 4
     assert time.monotonic() - began >= 1.0 and backoff.waits[0] == 1.0  # Chargebee's Retry-After: 1
-    assert backoff.waits[1:] == [0.01, 0.02]  # 5xx: doubling
-    assert state.faults == {"customers": [], "subscriptions": []}
+    assert backoff.waits[1:] == [0.01, 0.02, 0.01]  # 5xx: doubling, from the start again for each request
+    assert state.faults == {"customers": [], "subscriptions": [], "invoices": []}
     pages = [q for kind, q in state.requests if kind == "subscriptions"]
     assert len(pages) == 2 + 4  # two failures, then 7 subscriptions by 2
     assert json.loads(pages[-1]["offset"])[1] == "6" and all(q["limit"] == "2" for q in pages)
@@ -72,6 +72,17 @@ def test_backfill_pages_by_next_offset_and_backs_off_on_429_and_5xx(
 
     again = jobs.backfill(hub, client=jobs.client_of(hub.settings), actor="test", page_size=2, backoff=quick())
     assert again.status == "succeeded" and hub_rows(hub) == rows and again.counts.get("created", 0) == 0
+
+
+def test_a_request_unanswered_in_time_is_tried_again(hub: Runtime, peer: tuple[ChargebeePeer, str]) -> None:
+    state, url = peer
+    connect(hub, url)
+    state.faults = {"customers": [0]}  # the first page of customers hangs past the client's read timeout
+    client = jobs.client_of(hub.settings, read_timeout_seconds=0.5)
+    run = jobs.backfill(hub, client=client, actor="test", page_size=50, backoff=quick())
+    assert run.status == "succeeded" and run.counts["retries"] == 1
+    assert [k for k, _ in state.requests].count("customers") == 2
+    assert len(hub_rows(hub)["accounts"]) == 6
 
 
 def test_a_refused_key_and_endless_5xx_fail_the_run_naming_chargebee_s_error(

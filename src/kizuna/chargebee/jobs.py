@@ -7,7 +7,8 @@ committed and ends with exactly the rows a clean run gives.
 
 Retries are ours, not the library's: its retry loop (``RetryConfig``) retries a 429 without limit and reads
 ``Retry-After`` from an attribute its errors do not have. A 429 waits Chargebee's ``Retry-After`` (seconds; at most
-``MAX_WAIT_SECONDS``), a 5xx or a dropped connection waits 1, 2, 4 ... s; ``TRIES`` tries in all, then the run fails
+``MAX_WAIT_SECONDS``), a 5xx (Chargebee's JSON, or a proxy's page the library cannot read) a dropped connection
+or a request unanswered after ``READ_TIMEOUT_SECONDS`` waits 1, 2, 4 ... s; ``TRIES`` tries in all, then the run fails
 naming Chargebee's ``api_error_code``, keeping what was committed.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,9 @@ PAGE_SIZE = 100
 TRIES = 6
 #: the longest wait, whatever Retry-After says
 MAX_WAIT_SECONDS = 120.0
+#: how long to wait for Chargebee to connect, and for an answer (a request unanswered then is tried again)
+CONNECT_TIMEOUT_SECONDS = 10.0
+READ_TIMEOUT_SECONDS = 60.0
 #: a stream's cursor once it was read to its end, until the whole back-fill ends
 DONE = "done"
 
@@ -60,11 +65,16 @@ class Backoff:
         self.sleep(seconds)
 
 
-def client_of(settings: Settings) -> chargebee.Chargebee:
+def client_of(settings: Settings, *, read_timeout_seconds: float = READ_TIMEOUT_SECONDS) -> chargebee.Chargebee:
     """A Chargebee client for the connected site (``api_base``: a proxy or a test peer instead of
     ``https://<site>.chargebee.com``; the library speaks HTTPS only)."""
     values = credentials.require(settings, service.VENDOR, "site", "api_key")
-    client = chargebee.Chargebee(api_key=values["api_key"], site=values["site"])
+    client = chargebee.Chargebee(
+        api_key=values["api_key"],
+        site=values["site"],
+        connection_time_out=CONNECT_TIMEOUT_SECONDS,
+        read_time_out=read_timeout_seconds,
+    )
     base = values.get("api_base")
     if base:
         parts = urlsplit(base)
@@ -85,11 +95,35 @@ def _streams(client: chargebee.Chargebee) -> list[tuple[str, str, Callable[..., 
     ]
 
 
+#: how the library words an answer that was not JSON (a proxy's HTML 502, say): a bare Exception naming the status
+_PLAIN_STATUS = re.compile(r"http_status_code:\s*(\d{3})")
+
+
+class NotJSON(Exception):
+    """An answer that was not Chargebee's JSON, with the status the library read from it."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.http_code = status
+
+
 def _status_of(exc: Exception) -> int | None:
     """The HTTP status of a failed call (None: no answer at all)."""
-    if isinstance(exc, chargebee.APIError):
+    if isinstance(exc, (chargebee.APIError, NotJSON)):
         return int(exc.http_code)
     return None
+
+
+def _once(list_call: Callable[..., Any], params: dict[str, Any]) -> Any:
+    try:
+        return list_call(params)
+    except (chargebee.APIError, httpx.TransportError):
+        raise
+    except Exception as exc:  # the library's error for a body that is not JSON
+        found = _PLAIN_STATUS.search(str(exc))
+        if found is None:
+            raise
+        raise NotJSON(str(exc).split("\n")[0], int(found.group(1))) from exc
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -105,8 +139,8 @@ def call(list_call: Callable[..., Any], params: dict[str, Any], *, backoff: Back
     """``list_call(params)``, tried again after a 429 (its Retry-After), a 5xx or a dropped connection."""
     for attempt in range(1, TRIES + 1):
         try:
-            return list_call(params)
-        except (chargebee.APIError, httpx.TransportError) as exc:
+            return _once(list_call, params)
+        except (chargebee.APIError, NotJSON, httpx.TransportError) as exc:
             status = _status_of(exc)
             retryable = status is None or status == 429 or status >= 500
             if not retryable or attempt == TRIES:
@@ -142,6 +176,10 @@ def backfill(
         message = f"Chargebee refused the back-fill: {exc} ({exc.api_error_code}, HTTP {exc.http_code})"
         _finish(runtime, run_id, run_log, actor=actor, error=message)
         raise ExternalServiceError(message, vendor=service.VENDOR, code=exc.api_error_code) from exc
+    except NotJSON as exc:
+        message = f"Chargebee's address answered HTTP {exc.http_code} without Chargebee's JSON: {exc}"
+        _finish(runtime, run_id, run_log, actor=actor, error=message)
+        raise ExternalServiceError(message, vendor=service.VENDOR) from exc
     except httpx.TransportError as exc:
         message = f"Chargebee did not answer: {type(exc).__name__}: {exc}"
         _finish(runtime, run_id, run_log, actor=actor, error=message)
