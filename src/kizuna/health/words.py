@@ -24,6 +24,7 @@ _UNITS = {
     "onboarding_progress": "share",
     "days_since_last_login": "days",
     "days_since_csm_touch": "days",
+    "days_since_customer_email": "days",
     "days_to_renewal": "days",
     "tenure_days": "days",
     "severe_tickets_90d": "count",

@@ -38,6 +38,7 @@ ANALYTICS_TABLES = (
     "tickets",
     "survey_responses",
     "voc_entries",
+    "voc_text_analysis",  # the e-mail measures' sentiment (kizuna.analytics.scoring.measures)
     "activities",
     "onboarding_milestones",
     "leads",

@@ -234,6 +234,7 @@ def cut_rows(rows: dict[str, list[dict[str, Any]]], *, before: dt.date) -> dict[
         "activities": "occurred_at",
         "payments": "attempted_at",
         "accounts": "created_at",
+        "voc_entries": "recorded_at",
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for name, table in rows.items():

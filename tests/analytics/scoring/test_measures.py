@@ -241,3 +241,65 @@ def test_measures_over_time_equal_each_dates_own_measures() -> None:
     months = account_months(tables, max(dates)).to_pandas()
     with_rollups = measures_over_time(tables, dates, usage_months=months)
     pd.testing.assert_frame_equal(with_rollups, together)
+
+
+def _email_rows() -> dict[str, list[dict[str, object]]]:
+    """Three accounts; the first wrote twice (unhappy, then less so), the second only through another channel, the
+    third joined later; one e-mail after the date and one on no account; a customer's e-mail read in as an
+    activity beside a CSM's call."""
+    rows: dict[str, list[dict[str, object]]] = {name: [] for name in shared_rows()}
+    rows["accounts"] = [
+        {"id": 1, "external_id": "A1", "name": "さくら", "created_at": _t("2025-01-01")},
+        {"id": 2, "external_id": "A2", "name": "もみじ", "created_at": _t("2025-01-01")},
+        {"id": 3, "external_id": "A3", "name": "かえで", "created_at": _t("2025-04-20")},
+    ]
+    entries = [  # id, account, channel, recorded at, sentiment
+        (1, 1, "email", "2025-03-01T10:00", -0.8),
+        (2, 1, "email", "2025-05-10T12:00", -0.2),
+        (3, 2, "web_inquiry", "2025-04-01T09:00", 0.9),
+        (4, 1, "email", "2025-05-17T00:00", 0.9),  # at the cut-off: not known yet
+        (5, None, "email", "2025-02-01T08:00", 0.5),  # on no account: not the company's first customer e-mail
+        (6, 1, "email", "2025-01-20T08:00", 0.7),  # more than 90 days before: silence counts it, tone does not
+    ]
+    for entry_id, account_id, channel, at, score in entries:
+        rows["voc_entries"].append(
+            {"id": entry_id, "external_id": f"V{entry_id}", "account_id": account_id, "channel": channel,
+             "text": "…", "language": "ja", "recorded_at": _t(at)}
+        )  # fmt: skip
+        rows["voc_text_analysis"].append(
+            {"id": entry_id, "entry_id": entry_id, "sentiment_score": score, "sentiment_label": "x", "language": "ja"}
+        )
+    rows["activities"] = [
+        {"id": 1, "external_id": "CALL-1", "account_id": 2, "kind": "call", "subject": "定例",
+         "occurred_at": _t("2025-04-01T00:00")},
+        {"id": 2, "external_id": "mail:<m@momiji>", "account_id": 2, "kind": "email", "subject": "質問",
+         "occurred_at": _t("2025-05-01T00:00")},
+    ]  # fmt: skip
+    return rows
+
+
+def test_email_silence_and_tone_are_read_from_the_customers_mail_before_the_date() -> None:
+    rows = _email_rows()
+    as_of = dt.date(2025, 5, 17)
+    frame = account_measures(ibis_hub(rows), as_of, include_usage=False).set_index("account_id")
+    assert sorted(frame.index) == [1, 2, 3]
+    days = frame["days_since_customer_email"]
+    assert days[1] == pytest.approx(6.5)  # 10 May 12:00 to 17 May 00:00
+    assert days[2] == pytest.approx(116 + 16 / 24)  # never wrote: silent since the company's first e-mail (20 Jan)
+    assert days[3] == pytest.approx(27)  # never wrote, created after that: silent since it joined (20 April)
+    tone = frame["email_sentiment"]
+    assert tone[1] == pytest.approx(-0.5)  # the two e-mails of the 90 days before; not the one of 17 May
+    assert pd.isna(tone[2]) and pd.isna(tone[3])  # no e-mail: no tone (the web inquiry is not an e-mail)
+    assert frame.loc[2, "days_since_csm_touch"] == pytest.approx(46)  # the call; the customer's e-mail is no touch
+    # leak-free: the same from the rows cut at the date
+    cut = account_measures(ibis_hub(cut_rows(rows, before=as_of)), as_of, include_usage=False)
+    pd.testing.assert_frame_equal(frame.reset_index(), cut)
+
+
+def test_without_customer_email_before_the_date_the_email_measures_are_no_data() -> None:
+    rows = _email_rows()
+    early = account_measures(ibis_hub(rows), dt.date(2025, 1, 15), include_usage=False)
+    assert early["days_since_customer_email"].isna().all() and early["email_sentiment"].isna().all()
+    rows["voc_entries"] = [r for r in rows["voc_entries"] if r["channel"] != "email"]
+    none = account_measures(ibis_hub(rows), dt.date(2025, 5, 17), include_usage=False)
+    assert none["days_since_customer_email"].isna().all() and none["email_sentiment"].isna().all()

@@ -45,10 +45,16 @@ MEASURE_COLUMNS = (
     "onboarding_overdue",
     "failed_payments_90d",
     "days_since_csm_touch",
+    "days_since_customer_email",
+    "email_sentiment",
     "voc_sentiment",
 )
 
 SEVERE_PRIORITIES = ("high", "urgent")
+#: the VoC channel of the customers' e-mails (``kizuna mail``); its entries are the e-mail measures' input
+EMAIL_CHANNEL = "email"
+#: activities read in from the customers' e-mails: the customer wrote, not a CS touch
+CUSTOMER_EMAIL_ACTIVITY = "mail:"
 
 
 def cutoff(as_of: dt.date) -> dt.datetime:
@@ -211,12 +217,46 @@ def _payment_measures(tables: dict[str, Any], dates: Any) -> pd.DataFrame:
 
 def _activity_measures(tables: dict[str, Any], dates: Any, ends: pd.DatetimeIndex) -> pd.DataFrame:
     a = tables["activities"]
+    a = a.filter(a.external_id.isnull() | ~a.external_id.startswith(CUSTOMER_EMAIL_ACTIVITY))
     a = a.join(dates, a.occurred_at < dates.cutoff)
     out = a.group_by(["k", "account_id"]).aggregate(last_touch=a.occurred_at.max()).to_pandas()
     end = pd.Series(ends[out["k"].to_numpy()], index=out.index)
     since = end - pd.to_datetime(out["last_touch"], utc=True)
     out["days_since_csm_touch"] = (since.dt.total_seconds() / 86_400.0).astype(float)
     return out.drop(columns="last_touch")
+
+
+def _email_measures(tables: dict[str, Any], dates: Any, ends: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """Silence and tone of the customers' e-mails (VoC entries of channel ``email`` on an account) known before
+    each date's cut-off: ``days_since_customer_email`` and ``email_sentiment``; None when the company has no e-mail
+    before any of the dates (no data in this company, not silence)."""
+    v = tables["voc_entries"]
+    mail = v.filter((v.channel == EMAIL_CHANNEL) & v.account_id.notnull()).select("id", "account_id", "recorded_at")
+    known = mail.join(dates, mail.recorded_at < dates.cutoff)
+    first = known.group_by("k").aggregate(first_email=known.recorded_at.min()).to_pandas()
+    if first.empty:
+        return None
+    last = known.group_by(["k", "account_id"]).aggregate(last_email=known.recorded_at.max()).to_pandas()
+    accounts = tables["accounts"]
+    listed = accounts.join(dates, accounts.created_at <= dates.cutoff)
+    out = listed.select("k", account_id=listed.id, created_at=listed.created_at).to_pandas()
+    out = out.merge(first, on="k", how="inner").merge(last, on=["k", "account_id"], how="left")
+    created = pd.to_datetime(out["created_at"], utc=True)
+    recording = pd.to_datetime(out["first_email"], utc=True)
+    # an account that never wrote has been silent since it could have been heard: since the company's first
+    # e-mail known then, or since the account was created when that is later
+    silent_since = pd.to_datetime(out["last_email"], utc=True).fillna(created.where(created > recording, recording))
+    end = pd.Series(ends[out["k"].to_numpy()], index=out.index)
+    out["days_since_customer_email"] = ((end - silent_since).dt.total_seconds() / 86_400.0).astype(float)
+    out = out[["k", "account_id", "days_since_customer_email"]]
+    analyses = tables.get("voc_text_analysis")
+    if analyses is None:  # an older hub without the text layer's table: the tone is unknown
+        return out
+    scores = analyses.select(entry_id=analyses.entry_id, score=analyses.sentiment_score)
+    scored = mail.join(scores, mail.id == scores.entry_id)
+    recent = scored.join(dates, (scored.recorded_at < dates.cutoff) & (scored.recorded_at >= dates.cutoff_90))
+    tone = recent.group_by(["k", "account_id"]).aggregate(email_sentiment=recent.score.mean()).to_pandas()
+    return out.merge(tone, on=["k", "account_id"], how="left")
 
 
 def _voc_sentiment(voc_scores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -304,6 +344,7 @@ def _measures(
         _onboarding_measures(tables, table),
         _payment_measures(tables, table),
         _activity_measures(tables, table, ends),
+        _email_measures(tables, table, ends),
     ]
     for part in parts:
         if part is not None and len(part.columns) > 2:
@@ -392,10 +433,14 @@ def account_measures(
         minus 1), ``contract_seats``, ``days_to_renewal``, the usage columns of the KPI layer, ``tickets_90d`` and
         ``severe_tickets_90d`` (priority high or urgent) opened in the last 90 days, ``nps_latest`` (0–10) and
         ``csat_latest`` (1–5) from the newest response within a year, onboarding ``milestones`` / ``progress``
-        (0–1) / ``overdue`` (count), ``failed_payments_90d``, ``days_since_csm_touch`` and ``voc_sentiment``
+        (0–1) / ``overdue`` (count), ``failed_payments_90d``, ``days_since_csm_touch`` (the newest activity that is
+        not a customer's e-mail read in), ``days_since_customer_email`` (days since the account's newest e-mail;
+        for one that never wrote, since the company's first e-mail or the account's creation, whichever is later),
+        ``email_sentiment`` (mean sentiment, -1..1, of its e-mails of the last 90 days) and ``voc_sentiment``
         (the text layer's recency-weighted polarity; below 0 = unhappy). Missing inputs are NaN; the ticket and
         failed-payment counts are 0 for an account without any, and NaN for everyone at a date before the company's
-        first ticket (payment): a company without a ticket system has no ticket data, not zero tickets.
+        first ticket (payment): a company without a ticket system has no ticket data, not zero tickets. Likewise
+        the e-mail measures are NaN for everyone before the company's first customer e-mail.
     """
     frame = _measures(
         tables,
