@@ -1,12 +1,14 @@
 """A real IMAP server on loopback for the mail tests: pymap (a pure-Python IMAP4rev1 server, its in-memory backend)
 run as its own process, messages delivered into it with IMAP APPEND as a mail server would file them, and a TCP
-relay that can cut the connection after a number of bytes (a network that drops mid-pull)."""
+relay that can cut the connection after a number of bytes (a network that drops mid-pull) or speak TLS from the
+first byte in front of it (IMAPS)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import imaplib
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -107,9 +109,10 @@ class CuttingRelay:
     """A TCP relay on loopback to ``port`` that closes both sides once the server has sent ``cut_after`` bytes in
     one connection (None: never): the connection drops mid-pull as a flaky network drops it."""
 
-    def __init__(self, port: int, *, cut_after: int | None = None) -> None:
+    def __init__(self, port: int, *, cut_after: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.target = port
         self.cut_after = cut_after
+        self.tls = tls  # speak TLS from the first byte to the client (IMAPS, port 993's way), plain to the server
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.connections = 0
@@ -127,6 +130,12 @@ class CuttingRelay:
             except OSError:
                 return
             self.connections += 1
+            if self.tls is not None:
+                try:
+                    client = self.tls.wrap_socket(client, server_side=True)
+                except OSError:  # a client that does not trust the certificate hangs up
+                    client.close()
+                    continue
             server = socket.create_connection(("127.0.0.1", self.target))
             threading.Thread(target=self._pipe, args=(client, server, None), daemon=True).start()
             threading.Thread(target=self._pipe, args=(server, client, self.cut_after), daemon=True).start()

@@ -302,3 +302,25 @@ def test_kizuna_connect_mail_checks_the_login_and_never_prints_the_password(imap
         "mail pull partial" in pulled.output and "rejected=1" in pulled.output and "someone@gmail.com" in pulled.output
     )
     assert PASSWORD not in pulled.output
+
+
+def test_imaps_speaks_tls_from_the_first_byte(hub: Runtime, imap: ImapServer, tmp_path: Path) -> None:
+    import ssl
+
+    customers(hub)
+    cert, key = _certificate(tmp_path / "tls")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    relay = CuttingRelay(imap.port, tls=tls)  # TLS in front of the server, as on port 993
+    try:
+        imap.deliver(UTF8)
+        box = MailboxAddress(host="127.0.0.1", port=relay.port, user=USER, password=PASSWORD, security="ssl")
+        with pytest.raises(ExternalServiceError, match="certificate is not trusted"):
+            jobs.pull(hub, address=box, actor="test", backoff=NO_RETRY)
+        trusted = MailboxAddress(
+            host="127.0.0.1", port=relay.port, user=USER, password=PASSWORD, security="ssl", ca_file=str(cert)
+        )
+        run = jobs.pull(hub, address=trusted, actor="test", analyse=False)
+        assert run.counts == {"read": 1, "created": 1, "voc_entries": 1}
+    finally:
+        relay.close()
