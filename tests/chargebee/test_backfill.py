@@ -18,7 +18,7 @@ from kizuna.connectors.models import ConnectorRun
 from kizuna.errors import ExternalServiceError
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from tests.chargebee.chargebee_api import ChargebeePeer
+from tests.chargebee.chargebee_api import ChargebeePeer, coupon
 from tests.chargebee.conftest import CREDENTIALS
 from tests.stripe.conftest import open_hub
 from tests.stripe.rows import hub_rows
@@ -129,3 +129,36 @@ def test_a_crash_mid_backfill_resumes_at_the_first_uncommitted_page_to_the_same_
         assert hub_rows(hub) == hub_rows(clean)
     finally:
         clean.close()
+
+
+def test_the_backfill_nets_coupons_off_mrr(hub: Runtime, peer: tuple[ChargebeePeer, str]) -> None:
+    state, url = peer
+    connect(hub, url)
+    today = int(time.time())
+    state.objects["coupons"] = [
+        coupon("FOREVER20", duration="forever", percentage=20.0),
+        coupon("WELCOME50", duration="one_time", percentage=50.0),
+        coupon("TEN-PCT-3M", duration="limited_period", percentage=10.0),
+        coupon(
+            "YEN5000-EACH",
+            duration="forever",
+            amount=5000,
+            currency="JPY",
+            apply_on="each_specified_item",
+            item_prices=["kizuna-team-JPY-Monthly"],
+        ),
+    ]
+    given = {
+        "cb_sub_1": [{"coupon_id": "FOREVER20"}, {"coupon_id": "WELCOME50"}],
+        "cb_sub_3": [{"coupon_id": "TEN-PCT-3M", "apply_till": today + 60 * 86400}],  # still running
+        "cb_sub_7": [{"coupon_id": "TEN-PCT-3M", "apply_till": today - 20 * 86400}],  # run out
+        "cb_sub_4": [{"coupon_id": "YEN5000-EACH"}],
+    }
+    for sub in state.objects["subscriptions"]:
+        sub["coupons"] = [{**c, "applied_count": 1, "object": "coupon"} for c in given.get(sub["id"], [])]
+    jobs.backfill(hub, client=jobs.client_of(hub.settings), actor="test", page_size=3, backoff=quick())
+    mrr = {s[1].split("/")[0]: s[5] for s in hub_rows(hub)["subscriptions"] if s[9] is None}
+    assert mrr["cb_sub_1"] == round(14700 * 0.8)  # the one-time coupon does not count
+    assert mrr["cb_sub_3"] == round(4500 * 0.9)
+    assert mrr["cb_sub_7"] == 9800
+    assert mrr["cb_sub_4"] == 49000 - 5000
