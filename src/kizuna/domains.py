@@ -93,6 +93,8 @@ from kizuna.surveys import public as surveys_public
 from kizuna.tasks import api as tasks_api
 from kizuna.tasks import cli as tasks_cli
 from kizuna.tasks import pages as tasks_pages
+from kizuna.teams import cli as teams_cli
+from kizuna.teams import pages as teams_pages
 from kizuna.tracking import api as tracking_api
 from kizuna.voc import api as voc_api
 from kizuna.voc import cli as voc_cli
@@ -254,6 +256,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("crm", commands=(crm_cli.register,), connect=(crm_cli.register_connect,)),
     Domain("mail", commands=(mail_cli.register,), connect=(mail_cli.register_connect,)),
     Domain("slack", public=(slack_public.router,), connect=(slack_cli.register_connect,)),
+    Domain("teams", pages=(teams_pages.router,), connect=(teams_cli.register_connect,)),
     Domain("assistants", commands=(assistants_cli.register,)),
     # last: playbook triggers read what every step before stored
     Domain(

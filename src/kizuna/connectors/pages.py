@@ -52,7 +52,8 @@ def connectors(request: Request, session: Session = DbSession) -> Response:
 def connector(request: Request, vendor: str, session: Session = DbSession) -> Response:
     settings = settings_of(request)
     runs = service.recent_runs(session, vendor=vendor)
-    if not runs and vendor not in credentials.configured(settings):
+    sent = service.deliveries(session, vendor=vendor)
+    if not runs and vendor not in credentials.configured(settings) and not (sent and sent.counts):
         raise NotFound(f"no connector {vendor!r}", vendor=vendor)
     pulls = [run for run in runs if run.kind in ("pull", "backfill")]
     every = dt.timedelta(minutes=settings.connector_sync_minutes)
@@ -60,5 +61,10 @@ def connector(request: Request, vendor: str, session: Session = DbSession) -> Re
     return render(
         request,
         "connectors/connector.html",
-        {"vendor": vendor_name(language_of(request), vendor), "runs": runs, "next_run": upcoming},
+        {
+            "vendor": vendor_name(language_of(request), vendor),
+            "runs": runs,
+            "next_run": upcoming,
+            "deliveries": sent,
+        },
     )

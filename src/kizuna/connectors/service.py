@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from kizuna.audit.service import record_audit
 from kizuna.connectors.models import ConnectorRun, ReceivedEvent, RunStatus, SyncCursor
 from kizuna.db import utcnow
+from kizuna.platform.outbox.models import OutboundMessage
 
 #: rejects kept in full per run; the count says how many there were in all
 REJECTS_KEPT = 200
@@ -182,3 +183,38 @@ def recent_runs(session: Session, *, vendor: str, limit: int = 50) -> list[Conne
             .limit(limit)
         )
     )
+
+
+#: the connectors that send through the outbox (their channel there is the vendor's name)
+MESSAGE_VENDORS = ("slack", "teams")
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """A chat connector's messages in the outbox: how many per status, the last one sent and the last error."""
+
+    counts: dict[str, int]
+    last_sent_at: dt.datetime | None
+    last_error: str | None
+
+
+def deliveries(session: Session, *, vendor: str) -> Deliveries | None:
+    """``vendor``'s outbox messages (None for a connector that sends none)."""
+    if vendor not in MESSAGE_VENDORS:
+        return None
+    counts = {
+        str(status): n
+        for status, n in session.execute(
+            select(OutboundMessage.status, func.count())
+            .where(OutboundMessage.channel == vendor)
+            .group_by(OutboundMessage.status)
+        )
+    }
+    last_sent = session.scalar(select(func.max(OutboundMessage.sent_at)).where(OutboundMessage.channel == vendor))
+    last_error = session.scalar(
+        select(OutboundMessage.last_error)
+        .where(OutboundMessage.channel == vendor, OutboundMessage.last_error.is_not(None))
+        .order_by(OutboundMessage.next_attempt_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+    )
+    return Deliveries(counts=counts, last_sent_at=last_sent, last_error=last_error)

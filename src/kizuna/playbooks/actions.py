@@ -33,7 +33,9 @@ from kizuna.playbooks.models import PendingJob
 from kizuna.segments.attributes import account_attributes
 from kizuna.settings import Settings
 from kizuna.slack.service import queue_post
+from kizuna.tasks.models import Task
 from kizuna.tasks.service import GENERATED, add_to_digest, create_task
+from kizuna.teams import service as teams
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +306,9 @@ def execute_action(
     if isinstance(action, s.SlackMessage):
         return _post_to_slack(session, job, action, account=account, context=context, settings=settings)
 
+    if isinstance(action, s.TeamsMessage):
+        return _post_to_teams(session, job, action, account=account, context=context, settings=settings)
+
     if isinstance(action, s.SetLifecycleStage):
         change = set_lifecycle_stage(
             session, actor=actor, account_id=account.id, stage=action.stage, reason=signal["reason"]
@@ -344,18 +349,17 @@ def execute_action(
     raise InvalidInput(f"unknown action {payload['action'].get('type')!r}")  # pragma: no cover
 
 
-def _post_to_slack(
+def _task_of(
     session: Session,
     job: PendingJob,
-    action: s.SlackMessage,
+    action: s.SlackMessage | s.TeamsMessage,
     *,
     account: Account,
     context: dict[str, Any],
     settings: Settings,
-) -> str:
-    """Open (or find) the account's task for this playbook and queue its Slack message to the channel and/or the
-    owner's DM; the message's buttons act on that task. The task is opened at once (not throttled): a message that
-    asks to act now points at a task that can be acted on."""
+) -> tuple[Task, str]:
+    """The account's task for this playbook action (opened at once, de-duplicated like ``create_task``) and the
+    reason in words, for a chat message whose buttons act on it."""
     payload = job.payload
     key = payload["playbook_key"]
     actor = f"playbook:{key}"
@@ -373,6 +377,49 @@ def _post_to_slack(
         dedupe_key=f"playbook:{key}:account:{account.id}:{payload['trigger_type']}:{payload['action_path']}",
         source=actor,
     )
+    return task, reason
+
+
+def _post_to_teams(
+    session: Session,
+    job: PendingJob,
+    action: s.TeamsMessage,
+    *,
+    account: Account,
+    context: dict[str, Any],
+    settings: Settings,
+) -> str:
+    """Open (or find) the account's task for this playbook and queue its Adaptive Card to the Teams webhook."""
+    task, reason = _task_of(session, job, action, account=account, context=context, settings=settings)
+    _message, created = teams.queue_post(
+        session,
+        settings=settings,
+        idempotency_key=f"{job.idempotency_key}:teams:{action.webhook}",
+        webhook=action.webhook,
+        account=account,
+        task=task,
+        reason=reason,
+        language=settings.language,
+        source=f"playbook:{job.payload['playbook_key']}",
+        now=utcnow(),
+    )
+    return f"{int(created)} Teams card(s) queued about task {task.id}"
+
+
+def _post_to_slack(
+    session: Session,
+    job: PendingJob,
+    action: s.SlackMessage,
+    *,
+    account: Account,
+    context: dict[str, Any],
+    settings: Settings,
+) -> str:
+    """Open (or find) the account's task for this playbook and queue its Slack message to the channel and/or the
+    owner's DM; the message's buttons act on that task. The task is opened at once (not throttled): a message that
+    asks to act now points at a task that can be acted on."""
+    task, reason = _task_of(session, job, action, account=account, context=context, settings=settings)
+    actor = f"playbook:{job.payload['playbook_key']}"
     recipients = [action.channel] if action.channel else []
     owner_email = context["owner"]["email"]
     if action.dm_owner and owner_email:

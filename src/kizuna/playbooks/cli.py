@@ -139,6 +139,7 @@ def register(app: typer.Typer) -> None:
         from kizuna.playbooks.jobs import evaluate_enabled, process_jobs
         from kizuna.slack.delivery import senders
         from kizuna.tasks.service import release_waiting
+        from kizuna.teams.delivery import senders as teams_senders
 
         with runtime() as rt:
             for summary in evaluate_enabled(rt, keys=keys or None, actor=actor):
@@ -148,7 +149,9 @@ def register(app: typer.Typer) -> None:
             with rt.transaction(write=True) as session:
                 released = release_waiting(session, today=today())
             typer.echo(f"tasks released within the daily budgets: {sum(released.values())}")
-            report = deliver_queued(rt.sessions, settings=rt.settings, senders=senders(rt.settings))
+            report = deliver_queued(
+                rt.sessions, settings=rt.settings, senders={**senders(rt.settings), **teams_senders(rt.settings)}
+            )
             typer.echo(f"messages: {report.as_dict()}")
 
     @playbooks.command("log")

@@ -48,6 +48,7 @@ from kizuna.runtime import Runtime
 from kizuna.settings import Settings
 from kizuna.slack import delivery as slack_delivery
 from kizuna.tasks.service import release_waiting, wake_snoozed
+from kizuna.teams import delivery as teams_delivery
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ def tick(
         now=max(now, utcnow()),
         policy=policy,
         limit=1000,
-        senders=slack_delivery.senders(runtime.settings),
+        senders={**slack_delivery.senders(runtime.settings), **teams_delivery.senders(runtime.settings)},
     )
     return {
         "lead": lead,

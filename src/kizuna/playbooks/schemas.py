@@ -216,6 +216,19 @@ class SlackMessage(_Strict):
         return self
 
 
+class TeamsMessage(_Strict):
+    """An Adaptive Card about the account's task (created here, de-duplicated like ``create_task``) to a Microsoft
+    Teams channel's webhook, with buttons that open signed kizuna links to snooze or complete the task."""
+
+    type: Literal["teams"]
+    webhook: str = Field(
+        default="default", max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="`kizuna connect teams --name`."
+    )
+    title: Text | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    due_in_days: int = Field(default=3, ge=0)
+
+
 class SetLifecycleStage(_Strict):
     type: Literal["set_lifecycle_stage"]
     stage: Literal["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"]
@@ -230,7 +243,8 @@ class OpenOpportunity(_Strict):
 
 
 SimpleAction = Annotated[
-    CreateTask | SendEmail | Webhook | SlackMessage | SetLifecycleStage | OpenOpportunity, Field(discriminator="type")
+    CreateTask | SendEmail | Webhook | SlackMessage | TeamsMessage | SetLifecycleStage | OpenOpportunity,
+    Field(discriminator="type"),
 ]
 
 
@@ -246,7 +260,14 @@ class StartSequence(_Strict):
 
 
 Action = Annotated[
-    CreateTask | SendEmail | Webhook | SlackMessage | SetLifecycleStage | OpenOpportunity | StartSequence,
+    CreateTask
+    | SendEmail
+    | Webhook
+    | SlackMessage
+    | TeamsMessage
+    | SetLifecycleStage
+    | OpenOpportunity
+    | StartSequence,
     Field(discriminator="type"),
 ]
 

@@ -20,6 +20,7 @@ class MessageChannel(enum.StrEnum):
     email = "email"
     webhook = "webhook"
     slack = "slack"  # a Slack Web API chat.postMessage (recipient: a channel, or dm:<e-mail>)
+    teams = "teams"  # an Adaptive Card to a Teams channel's webhook (recipient: teams:<webhook name>)
 
 
 class MessageStatus(enum.StrEnum):
