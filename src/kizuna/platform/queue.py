@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from kizuna.db import run_write
+from kizuna.db import is_contention, run_write
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,15 @@ class LeaseKeeper:
                 ),
                 patience=min(self.patience, self.lease.total_seconds() / 3),
             )
-        except Exception:  # the next renewal tries again; the lease has two more thirds to run
-            log.warning("could not renew the leases of %s on %s", self.worker, sorted(held), exc_info=True)
+        except Exception as exc:  # the next renewal tries again; the lease has two more thirds to run
+            busy = is_contention(exc)  # another writer held the lock past our patience: expected, no traceback
+            log.warning(
+                "could not renew the leases of %s on %s%s",
+                self.worker,
+                sorted(held),
+                f": {getattr(exc, 'orig', exc)}" if busy else "",
+                exc_info=not busy,
+            )
             return
         self.renewals += 1
         if lost:
