@@ -269,14 +269,14 @@ async def web_clients(
                 started = time.perf_counter()
                 try:
                     response = await client.get(url)
-                except httpx.HTTPError as exc:
-                    errors.append(f"{url}: {exc!r}")
+                except httpx.HTTPError as exc:  # when, to match it with the server's log
+                    errors.append(f"{time.strftime('%H:%M:%S')} day {day[0]} {url}: {exc!r}")
                     await asyncio.sleep(1)
                     continue
                 name = "/accounts/{id}" if re.fullmatch(r"/accounts/\d+", url) else url
                 timings.append((day[0], name, (time.perf_counter() - started) * 1000))
                 if response.status_code != 200:
-                    errors.append(f"{url}: {response.status_code}")
+                    errors.append(f"{time.strftime('%H:%M:%S')} day {day[0]} {url}: {response.status_code}")
                 await asyncio.sleep(0.2)
 
     await asyncio.gather(*(one(i) for i in range(4)))
