@@ -151,3 +151,19 @@ def test_unit_economics_outside_plausible_bounds_say_why_on_the_page(review_app:
         assert "is above 10×" in pages["en"] and "10倍を超えています" in pages["ja"]
     if "lifetime_long" in e["implausible"]:
         assert f"{e['churn_rate_12m']:.2%}" in pages["en"]
+    # `kizuna kpi` says the same, in the page's words, on stderr (its table stays machine-readable on stdout)
+    from typer.testing import CliRunner
+
+    from kizuna.cli import build_app
+
+    data = ["--data-dir", str(review_app.settings.data_dir)]
+    for args in (["kpi"], ["kpi", "ltv_to_cac", "--format", "json"]):
+        shown = CliRunner().invoke(build_app(), [*data, *args])
+        assert shown.exit_code == 0, shown.output
+        assert ("warning: Check before you believe these figures" in shown.stderr) == bool(e["implausible"]), args
+        if "ltv_to_cac_high" in e["implausible"]:
+            assert f"LTV/CAC {e['ltv_to_cac']:.1f}× is above 10×" in shown.stderr
+        if "lifetime_long" in e["implausible"]:
+            assert f"{e['churn_rate_12m']:.2%}" in shown.stderr
+    quiet = CliRunner().invoke(build_app(), [*data, "kpi", "mrr_minor"])
+    assert quiet.exit_code == 0 and "warning:" not in quiet.stderr

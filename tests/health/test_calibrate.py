@@ -51,6 +51,14 @@ def test_calibrate_on_another_company_says_what_is_missing_and_does_better(lumen
     assert out["better"] is True
     kept = {m["name"] for m in out["proposed"]["measures"]}
     assert kept and not kept & set(out["no_data"])
+    # most of the scorecard has no data here: measures of the company's own product events are proposed beside the
+    # rest, each with a title in both languages, and the proposal ranks churn clearly better than random
+    added = [c["measure"] for c in out["changes"] if c["action"] == "added"]
+    assert added and all(a.startswith("ev") for a in added) and set(added) <= kept
+    for m in out["proposed"]["measures"]:
+        if m["name"] in added:
+            assert m["source"] == m["name"] and m["title"]["en"] and m["title"]["ja"] and m["weight"] > 0
+    assert out["test_proposed"]["roc_auc"] > 0.55
     assert out["proposed"]["version"] == 2
     assert dt.date.fromisoformat(out["split_date"]) < AS_OF
     # proposed only: the scorecard in force is unchanged
@@ -109,6 +117,17 @@ def test_the_scorecard_page_says_what_is_missing_shows_the_proposal_and_a_person
         ],
     )
     assert result.exit_code in (0, 3), result.output
+    # `refresh --only health` stores every scorecard's backtest on a company without logins, tickets or NPS
+    from kizuna.health.service import latest_backtests
+
+    runtime = Runtime.open(lumen)
+    try:
+        with runtime.transaction() as session:
+            stored = latest_backtests(session)
+    finally:
+        runtime.close()
+    assert {"overall", "onboarding", "expansion"} <= set(stored)
+    assert stored["overall"].scorecard_version == 1 and stored["overall"].metrics["roc_auc"] is not None
     _cli(lumen, "health", "calibrate", "--as-of", AS_OF.isoformat())
     runtime = Runtime.open(lumen)
     try:
@@ -147,6 +166,19 @@ def test_the_scorecard_page_says_what_is_missing_shows_the_proposal_and_a_person
         client.cookies.set(LANGUAGE_COOKIE, "en")
         index = client.get("/health").text
         assert 'id="health-below-random-onboarding"' in index and "worse than random" in index
+        # the API and the CLI warn as the page does
+        listed = {c["name"]: c for c in client.get("/api/v1/health/scorecards").json()}
+        assert listed["onboarding"]["backtest"]["roc_auc"] == 0.43
+        assert "worse than random" in listed["onboarding"]["warning"] and listed["overall"]["warning"] is None
+        where = [
+            "--data-dir",
+            str(lumen.data_dir),
+            *(["--database-url", lumen.database_url] if lumen.database_url else []),
+        ]
+        shown = CliRunner().invoke(build_app(), [*where, "health", "scorecards"])
+        assert shown.exit_code == 0, shown.output
+        assert "WARNING: onboarding v1 ranks churn worse than random" in shown.stderr
+        assert "WARNING: overall" not in shown.stderr
         html = client.get("/health/overall").text
         text = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", html, flags=re.S))
         assert "No data in this company" in text and "Days since last login" in text and "NPS (latest)" in text
@@ -162,3 +194,13 @@ def test_the_scorecard_page_says_what_is_missing_shows_the_proposal_and_a_person
         after = client.get("/health/overall").text
         assert 'id="health-no-calibration"' in after
         assert client.post("/health/overall/calibration/approve", data={"csrf_token": token}).status_code == 404
+    # the approved version reads the company's own events: the next refresh scores and backtests it on them
+    again = CliRunner().invoke(build_app(), [*where, "refresh", "--as-of", AS_OF.isoformat(), "--only", "health"])
+    assert again.exit_code in (0, 3), again.output
+    runtime = Runtime.open(lumen)
+    try:
+        with runtime.transaction() as session:
+            stored = latest_backtests(session)
+    finally:
+        runtime.close()
+    assert stored["overall"].scorecard_version == 2 and stored["overall"].metrics["roc_auc"] > 0.5

@@ -100,6 +100,12 @@ def test_a_degenerate_plan_fit_is_warned_about_in_both_languages(demo_app: DemoA
                     beta=14.6e6,
                     alpha_se=None,
                     beta_se=None,
+                    alpha_lower=14.7,
+                    alpha_upper=None,  # the profile never falls by the critical amount: unbounded
+                    beta_lower=271.0,
+                    beta_upper=None,
+                    churn_rate_lower=0.0433,
+                    churn_rate_upper=0.0520,
                     n_customers=80,
                     expected_lifetime_months=60.0,
                     ltv_minor=2_000_000,
@@ -124,9 +130,12 @@ def test_a_degenerate_plan_fit_is_warned_about_in_both_languages(demo_app: DemoA
             text = _visible(client.get("/ltv").text)
             assert f"Flat: {warning}" in text and why in text and "226,879" in text, text[text.find("Flat") :][:400]
             assert f"Sound: {warning}" not in text
+            # the profile likelihood says what the data bound (the churn rate) and what they do not (alpha, beta)
+            assert "14.7 – ∞" in text and "271 – ∞" in text and "4.33% – 5.20%" in text
         shown = CliRunner().invoke(build_app(), ["--data-dir", str(demo_app.settings.data_dir), "ltv", "plans"])
         assert shown.exit_code == 0, shown.output
         assert "warning: plan Flat: the fit degenerated" in shown.stderr and "plan Sound" not in shown.stderr
+        assert "plan Flat: 95% profile-likelihood intervals: alpha 14.7 – ∞, beta 271 – ∞" in shown.stderr
     finally:
         with rt.transaction() as session:
             session.execute(delete(LtvCohortFit).where(LtvCohortFit.as_of == day))

@@ -32,6 +32,11 @@ def test_ltv_refresh_on_the_demo_company(runtime: Runtime) -> None:
         probabilities = session.scalars(select(AccountLtv.probability_alive)).all()
     assert len(fits) == first["cohorts"] >= 1
     assert all(f.alpha > 0 and f.beta > 0 and f.expected_lifetime_months > 1 for f in fits)
+    # each fit carries its 95 % profile-likelihood intervals; an upper bound the data do not set is empty
+    for f in fits:
+        assert f.alpha_lower is not None and f.alpha_lower <= f.alpha and f.beta_lower <= f.beta
+        assert f.alpha_upper is None or f.alpha_upper >= f.alpha
+        assert f.churn_rate_lower <= f.alpha / (f.alpha + f.beta) <= f.churn_rate_upper
     assert all(0.0 <= p <= 1.0 for p in probabilities)
     shown = CliRunner().invoke(app, ["--data-dir", data, "ltv", "accounts", "--limit", "3", "--format", "json"])
     assert shown.exit_code == 0, shown.output

@@ -80,6 +80,54 @@ def test_the_page_shows_the_stored_model_card_and_backtest(demo_app: DemoApp, cl
         assert f"{model.n_samples:,}" in html
 
 
+def test_the_model_card_gives_the_same_numbers_in_the_app_the_cli_and_the_api(
+    demo_app: DemoApp, client: TestClient
+) -> None:
+    rt = _runtime(demo_app)
+    try:
+        with rt.transaction() as session:
+            model = service.active_model(session)
+            assert model is not None
+            stored = model.metrics
+    finally:
+        rt.close()
+    api = client.get("/api/v1/risk/report").json()
+    cli = CliRunner().invoke(build_app(), ["--data-dir", str(demo_app.settings.data_dir), "risk", "report", "--json"])
+    assert cli.exit_code == 0, cli.output
+    import json
+
+    from_cli = json.loads(cli.stdout)
+    # the API and the CLI's JSON carry the stored backtest and model card unchanged
+    for key in ("metrics", "model_card", "test_window", "train_window"):
+        assert api["backtest"][key] == stored[key] == from_cli["backtest"][key], key
+    text = CliRunner().invoke(build_app(), ["--data-dir", str(demo_app.settings.data_dir), "risk", "report"])
+    assert text.exit_code == 0, text.output
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    html = client.get("/risk").text
+    table = html[html.index('id="risk-backtest"') :]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', table, flags=re.S)]
+    for row in stored["metrics"]:
+        # the page and the CLI's table print each figure to the same places
+        figures = [
+            f"{row['roc_auc']:.3f}",
+            f"{row['pr_auc']:.3f}",
+            f"{row['lift_top_decile']:.2f}",
+            f"{row['brier']:.4f}",
+        ]
+        line = next(ln for ln in text.stdout.splitlines() if ln.strip().startswith(row["method"]) and "ROC-AUC" in ln)
+        assert all(f in line for f in figures), (row["method"], line)
+        start = next(i for i in range(0, len(cells), 6) if cells[i : i + 4] == figures)
+        assert cells[start + 4 : start + 6] == [f"{row['n']:,.0f}", f"{row['churned']:,.0f}"], row["method"]
+    card = stored["model_card"]
+    if "calibration" in card["fit"]:
+        cal = card["fit"]["calibration"]
+        for shown in (html, text.stdout):
+            assert f"{cal['brier_before']:.4f}" in shown and f"{cal['brier_after']:.4f}" in shown
+    kept = [s for s in card.get("selection", []) if s["kept"]]
+    for s in kept:
+        assert f"{s['family']} {s['auc_drop']:+.4f}" in text.stdout
+
+
 def test_the_page_reads_the_stored_backtest_not_a_new_one(demo_app: DemoApp, client: TestClient) -> None:
     rt = _runtime(demo_app)
     try:

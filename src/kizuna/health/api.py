@@ -21,9 +21,11 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 Scorecard = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("/health/scorecards", summary="The scorecards in force")
-def list_scorecards() -> list[dict[str, Any]]:
-    return [card.to_dict() for card in service.scorecards().values()]
+@router.get("/health/scorecards", summary="The scorecards in force, each with its stored backtest")
+def list_scorecards(session: Session = DbSession) -> list[dict[str, Any]]:
+    """Each scorecard's definition, its newest stored backtest (``backtest``: version, as_of, ROC-AUC) and
+    ``warning``: set when that backtest ranks churn worse than random (ROC-AUC under 0.5)."""
+    return service.scorecards_with_backtests(session)
 
 
 @router.get("/accounts/{account_id}/health", summary="An account's latest score on each scorecard")

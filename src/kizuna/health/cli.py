@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from kizuna.platform.cli.common import runtime, settings
+from kizuna.platform.cli.common import runtime
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -23,13 +23,22 @@ def register(app: typer.Typer) -> None:
     @health.command("scorecards")
     def list_scorecards() -> None:
         """List the scorecards in force (built-in and <data_dir>/scorecards/*.yaml)."""
-        from kizuna.health.service import scorecards
+        from kizuna.health.service import scorecards_with_backtests
 
-        for card in scorecards(settings()).values():
-            weights = ", ".join(f"{m.name} {m.weight:g}" for m in card.measures)
-            typer.echo(
-                f"{card.name} v{card.version} (red < {card.red_below:g}, green >= {card.green_from:g}): {weights}"
+        with runtime() as rt, rt.transaction() as session:
+            cards = scorecards_with_backtests(session, rt.settings)
+        for card in cards:
+            weights = ", ".join(f"{m['name']} {m['weight']:g}" for m in card["measures"])
+            b = card["backtest"]
+            tested = (
+                "" if b is None or b["roc_auc"] is None else f"; backtest ROC-AUC {b['roc_auc']:.3f} (v{b['version']})"
             )
+            typer.echo(
+                f"{card['name']} v{card['version']} (red < {card['thresholds']['red']:g}, "
+                f"green >= {card['thresholds']['green']:g}): {weights}{tested}"
+            )
+            if card["warning"]:
+                typer.echo(f"WARNING: {card['warning']}", err=True)
 
     @health.command("score")
     def score(
@@ -172,9 +181,11 @@ def register(app: typer.Typer) -> None:
             with rt.transaction() as session:
                 voc_scores = entry_sentiment(session)  # stored per-text sentiment, weighted at each past date
             if store:
-                from kizuna.health.service import backtest_history, store_backtest
+                from kizuna.health.service import backtest_history, behaviour_sources, store_backtest, with_behaviour
 
                 measures, seen = backtest_history(tables, as_of=day, every_days=every, voc_scores=voc_scores)
+                if behaviour_sources([cards[scorecard]]):
+                    measures = with_behaviour(tables, measures)
                 with rt.transaction() as session:
                     row = store_backtest(
                         session,
@@ -222,16 +233,20 @@ def register(app: typer.Typer) -> None:
         """Propose weights and thresholds learned from churn on a time split, beside the current scorecard's
         backtest; nothing changes unless a person approves it (--approve --author)."""
         from kizuna.analytics.engine import connect
-        from kizuna.analytics.scoring.calibration import calibrate_scorecard
+        from kizuna.analytics.scoring.calibration import calibrate_scorecard, measure_coverage, mostly_absent
         from kizuna.errors import InvalidInput, NotFound
         from kizuna.health.service import (
             backtest_history,
+            behaviour_candidates,
+            behaviour_family,
+            behaviour_sources,
             below_random,
             latest_backtests,
             proposal_path,
             save_scorecard_version,
             scorecards,
             store_proposal,
+            with_behaviour,
         )
         from kizuna.hub.warehouse import hub_tables
         from kizuna.usage.store import EventStore
@@ -249,7 +264,21 @@ def register(app: typer.Typer) -> None:
                 voc_scores = entry_sentiment(session)
                 stored = latest_backtests(session).get(scorecard)
             measures, churns = backtest_history(tables, as_of=day, every_days=every, voc_scores=voc_scores)
-            result = calibrate_scorecard(measures, cards[scorecard], churns, observed_until=day, horizon_days=horizon)
+            coverage = measure_coverage(measures[measures["active"].astype(bool)], cards[scorecard])
+            candidates: list[str] = []
+            if mostly_absent(coverage) or behaviour_sources([cards[scorecard]]):
+                # the scorecard's own measures mostly have no data here: offer the company's own product events
+                measures = with_behaviour(tables, measures)
+                candidates = behaviour_candidates(measures)
+            result = calibrate_scorecard(
+                measures,
+                cards[scorecard],
+                churns,
+                observed_until=day,
+                horizon_days=horizon,
+                candidates=candidates,
+                family=behaviour_family,
+            )
             out = result.to_dict()
             out["stored_backtest"] = (
                 None
@@ -270,6 +299,9 @@ def register(app: typer.Typer) -> None:
                 nodata = [c["measure"] for c in result.changes if c["action"] == "dropped_no_data"]
                 if nodata:
                     typer.echo(f"no data in this company (weight re-spread over the rest): {', '.join(nodata)}")
+                added = [c["measure"] for c in result.changes if c["action"].startswith("added")]
+                if added:
+                    typer.echo(f"proposed from this company's own product events: {', '.join(added)}")
                 typer.echo(f"time split at {result.split_date}; on the dates after it:")
                 for label, card, m in (
                     ("current ", current, result.test_current),

@@ -43,10 +43,12 @@ def backtest(ctx: RefreshContext, cards: dict[str, Any]) -> dict[str, Any]:
     from kizuna.health.service import (
         BACKFILL_DATES,
         backtest_history,
+        behaviour_sources,
         needs_backfill,
         stale_backtests,
         store_backtest,
         store_history,
+        with_behaviour,
     )
     from kizuna.voc.service import entry_sentiment
 
@@ -64,6 +66,8 @@ def backtest(ctx: RefreshContext, cards: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if measures.empty:
         return out
+    if behaviour_sources(stale if not backfill else cards.values()):
+        measures = with_behaviour(ctx.tables, measures)
     with ctx.runtime.transaction() as session:
         for card in stale:
             try:

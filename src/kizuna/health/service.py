@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,46 @@ def _contribution_lists(contributions: pd.DataFrame) -> dict[Any, list[dict[str,
     return per_account
 
 
+#: the behaviour statistics (:mod:`kizuna.analytics.risk.behaviour`) offered as measures when a scorecard's own
+#: mostly have no data: volume per seat, active days, the account against its own history, recency, lifetime use
+BEHAVIOUR_STATS = ("per_seat30", "days30", "vs_base", "vs_life", "trend90", "since", "ever")
+BEHAVIOUR_ALL = ("ev_all__days30", "ev_all__breadth30", "ev_all__trend30")
+
+
+def behaviour_sources(cards: Iterable[Scorecard]) -> list[str]:
+    """The measure sources of ``cards`` that are behaviour columns (computed from the product events)."""
+    from kizuna.analytics.risk.behaviour import is_behaviour_feature
+
+    return sorted({m.source for card in cards for m in card.measures if is_behaviour_feature(m.source)})
+
+
+def with_behaviour(tables: dict[str, Any], measures: pd.DataFrame, *, as_of: dt.date | None = None) -> pd.DataFrame:
+    """``measures`` (``account_id`` and ``as_of``, or one day's frame and ``as_of``) with the behaviour columns of
+    every event type in the store added (:func:`kizuna.analytics.risk.behaviour.behaviour_features`)."""
+    from kizuna.analytics.risk.behaviour import behaviour_features
+
+    if measures.empty:
+        return measures
+    if as_of is not None:
+        return behaviour_features(tables, measures.assign(as_of=as_of)).drop(columns="as_of")
+    return behaviour_features(tables, measures)
+
+
+def behaviour_candidates(measures: pd.DataFrame) -> list[str]:
+    """The behaviour columns of ``measures`` a calibration may propose as measures (:data:`BEHAVIOUR_STATS`)."""
+    from kizuna.analytics.risk.behaviour import PREFIX
+
+    per_type = [c for c in measures.columns if c.startswith(PREFIX) and c.rsplit("__", 1)[-1] in BEHAVIOUR_STATS]
+    return per_type + [c for c in BEHAVIOUR_ALL if c in measures.columns]
+
+
+def behaviour_family(column: str) -> str:
+    """The event type of a behaviour column (one measure per event type is proposed)."""
+    from kizuna.analytics.risk.behaviour import behaviour_event
+
+    return behaviour_event(column) or column
+
+
 def compute_scores(
     session: Session,
     *,
@@ -208,6 +248,9 @@ def compute_scores(
             tables, as_of, voc_scores=voc_scores, voc_sentiment=voc_sentiment, usage_months=usage_months
         )
     population = measures[measures["active"]]
+    if behaviour_sources(cards.values()) and not population.empty:
+        # a scorecard calibrated on this company's own events reads their behaviour columns
+        population = with_behaviour(tables, population, as_of=as_of)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "accounts": len(population)}
     for card in cards.values():
         scores, contributions = score_accounts(population[card.applies(population)], card)
@@ -721,6 +764,33 @@ def below_random(backtest: HealthBacktest | None) -> bool:
         return False
     auc = (backtest.metrics or {}).get("roc_auc")
     return isinstance(auc, int | float) and auc == auc and float(auc) < RANDOM_AUC
+
+
+def scorecards_with_backtests(session: Session, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The scorecards in force as dicts with their newest stored backtest and a ``warning`` (English, the API's
+    language) when it ranks churn worse than random: what the API and ``kizuna health scorecards`` say."""
+    stored = latest_backtests(session)
+    out = []
+    for card in scorecards(settings).values():
+        b = stored.get(card.name)
+        backtest = (
+            None
+            if b is None
+            else {
+                "version": b.scorecard_version,
+                "as_of": b.as_of.isoformat(),
+                "roc_auc": (b.metrics or {}).get("roc_auc"),
+            }
+        )
+        warning = (
+            f"{card.name} v{b.scorecard_version} ranks churn worse than random on its own backtest "
+            f"(ROC-AUC {backtest['roc_auc']:.3f} < 0.5): do not act on its red and green until it is recalibrated "
+            f"(kizuna health calibrate --scorecard {card.name})"
+            if b is not None and backtest is not None and below_random(b)
+            else None
+        )
+        out.append({**card.to_dict(), "backtest": backtest, "warning": warning})
+    return out
 
 
 def save_scorecard_version(session: Session, *, actor: str, card: Scorecard, settings: Settings) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -77,6 +77,34 @@ def headline(frame: pd.DataFrame, *, by: str | None) -> tuple[pd.DataFrame, str]
     return wide, title
 
 
+#: the KPIs next to which ``kizuna kpi`` repeats the unit-economics sanity checks of the page /unit-economics
+UNIT_ECONOMICS_NAMES = frozenset({"ltv_minor", "cac_minor", "ltv_to_cac", "cac_payback_months"})
+
+
+def sanity_warnings(month: dict[str, Any] | None, currency: str, language: str = "en") -> list[str]:
+    """The sanity checks the month fails (``kizuna.analytics.kpi.unit_economics.implausible``), each in the words of
+    the /unit-economics notice with the month's inputs (the same catalogue, so the CLI says what the page says)."""
+    from kizuna.platform.web import i18n
+
+    if not month or not month.get("implausible"):
+        return []
+    t = i18n.translator(language)
+    churn = month.get("churn_rate_12m")
+    values = {
+        "ratio": "—" if month.get("ltv_to_cac") is None else f"{month['ltv_to_cac']:.1f}×",
+        "payback": "—"
+        if month.get("cac_payback_months") is None
+        else t("kpis.months_n", n=f"{month['cac_payback_months']:.1f}"),
+        "churn": i18n.format_percent(churn, 2),
+        "lifetime": f"{1 / churn:.0f}" if churn else "∞",
+        "margin": i18n.format_percent(month.get("gross_margin"), 0),
+        "new": i18n.format_number(month.get("new_customers") or 0),
+        "spend": i18n.format_money(month.get("spend_minor") or 0, currency, language),
+    }
+    head = f"{t('kpis.implausible.title')} ({month['month']:%Y-%m})"
+    return [head, *(t(f"kpis.implausible.{code}", **values) for code in month["implausible"])]
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def kpi(
@@ -128,4 +156,14 @@ def register(app: typer.Typer) -> None:
             else:
                 fail(f"unknown KPI {name!r}: `kizuna kpi list` shows the names")
                 return
+            ltv_shown = name is None or name in UNIT_ECONOMICS_NAMES
+            warnings = []
+            if ltv_shown and day is None:  # the checks are of the newest snapshot's last complete month
+                from kizuna.kpis.review import unit_economics
+
+                economics = unit_economics(session)
+                warnings = sanity_warnings(economics.month, economics.currency)
         print_frame(frame, fmt, title=title)
+        for line in warnings:
+            # on stderr, so csv/json output stays machine-readable
+            typer.echo(f"warning: {line}", err=True)

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     def plans(fmt: str = typer.Option("table", "--format", help="table, csv or json")) -> None:
         """sBG fit per plan: alpha, beta, expected lifetime (months), ARPA, LTV and fit_check (newest refresh);
         a degenerate or loose fit is warned about in plain words."""
-        from kizuna.ltv.service import FIT_PROBLEMS, cohort_fits
+        from types import SimpleNamespace
+
+        from kizuna.ltv.service import FIT_PROBLEMS, cohort_fits, profile_intervals
         from kizuna.platform.cli.output import print_frame
 
         with runtime() as rt, rt.transaction() as session:
@@ -25,6 +27,12 @@ def register(app: typer.Typer) -> None:
             for problem in [] if row["fit_check"] == "ok" else row["fit_check"].split(","):
                 # on stderr, so csv/json output stays machine-readable
                 typer.echo(f"warning: plan {row['cohort']}: {FIT_PROBLEMS[problem]}", err=True)
+            if row["fit_check"] != "ok" and (prof := profile_intervals(SimpleNamespace(**row))):
+                typer.echo(
+                    f"  plan {row['cohort']}: 95% profile-likelihood intervals: alpha {prof['alpha']}, beta "
+                    f"{prof['beta']} (∞: the data set no upper bound); mean monthly churn {prof['churn']}",
+                    err=True,
+                )
 
     @ltv.command("accounts")
     def accounts(

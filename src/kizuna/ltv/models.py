@@ -24,6 +24,14 @@ class LtvCohortFit(Base):
     beta: Mapped[float]
     alpha_se: Mapped[float | None]
     beta_se: Mapped[float | None]
+    #: 95 % profile-likelihood intervals (Venzon & Moolgavkar 1988); an upper bound is empty when the data set none
+    #: (a degenerate fit: the profile never falls by the critical amount), the lower one is then still known
+    alpha_lower: Mapped[float | None]
+    alpha_upper: Mapped[float | None]
+    beta_lower: Mapped[float | None]
+    beta_upper: Mapped[float | None]
+    churn_rate_lower: Mapped[float | None]  # mean churn per month, alpha / (alpha + beta)
+    churn_rate_upper: Mapped[float | None]
     n_customers: Mapped[int]
     n_periods: Mapped[int]
     expected_lifetime_months: Mapped[float]  # over a 10-year horizon

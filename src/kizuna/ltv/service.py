@@ -67,6 +67,28 @@ CLV_NOTES = {
 }
 
 
+PROFILE_COLUMNS = ("alpha_lower", "alpha_upper", "beta_lower", "beta_upper", "churn_rate_lower", "churn_rate_upper")
+
+
+def profile_intervals(fit: Any) -> dict[str, str] | None:
+    """The stored profile intervals formatted for the page (``alpha``, ``beta``: ``14.7 – ∞``; ``churn``:
+    ``4.33% – 5.20%``), or None when the fit has none."""
+    if getattr(fit, "alpha_lower", None) is None:
+        return None
+
+    def number(x: float | None) -> str:
+        return "∞" if x is None else (f"{x:,.0f}" if x >= 1000 else f"{x:.3g}")
+
+    out = {
+        "alpha": f"{number(fit.alpha_lower)} – {number(fit.alpha_upper)}",
+        "beta": f"{number(fit.beta_lower)} – {number(fit.beta_upper)}",
+        "churn": "—",
+    }
+    if fit.churn_rate_lower is not None and fit.churn_rate_upper is not None:
+        out["churn"] = f"{fit.churn_rate_lower:.2%} – {fit.churn_rate_upper:.2%}"
+    return out
+
+
 def fit_problems(fit: LtvCohortFit) -> list[str]:
     """The problems of one stored sBG fit (empty when it is sound)."""
     return sbg_fit_problems(fit.alpha, fit.beta, alpha_se=fit.alpha_se, beta_se=fit.beta_se)
@@ -88,6 +110,7 @@ def cohort_fits(session: Session, *, as_of: dt.date | None = None) -> pd.DataFra
                     "beta",
                     "alpha_se",
                     "beta_se",
+                    *PROFILE_COLUMNS,
                     "n_customers",
                     "expected_lifetime_months",
                     "arpa_minor",
@@ -224,6 +247,7 @@ def ltv_page(session: Session, *, limit: int = 20) -> dict[str, Any]:
         "as_of": day or account_day,
         "plans": list(plans),
         "fit_problems": {p.cohort: fit_problems(p) for p in plans},
+        "profiles": {p.cohort: prof for p in plans if (prof := profile_intervals(p)) is not None},
         "accounts": [{"row": row, "name": name} for row, name in accounts],
         "total_residual_minor": totals[0],
         "valued_accounts": int(totals[1] or 0),

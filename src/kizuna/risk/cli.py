@@ -104,6 +104,14 @@ def register(app: typer.Typer) -> None:
                 f"  {row['method']:<22} ROC-AUC {row['roc_auc']:.3f}  PR-AUC {row['pr_auc']:.3f}  "
                 f"lift@10% {row['lift_top_decile']:.2f}  Brier {row['brier']:.4f}  (n={row['n']:.0f})"
             )
+        for row in bt["metrics"]:
+            auc = row.get("roc_auc")
+            if row["method"].startswith("health") and isinstance(auc, float) and auc < 0.5:
+                typer.echo(
+                    f"WARNING: {row['method']} ranks churn worse than random on this backtest "
+                    f"(ROC-AUC {auc:.3f} < 0.5): do not act on its red and green until it is recalibrated "
+                    "(kizuna health calibrate)"
+                )
         card = bt.get("model_card") or {}
         kept = [s for s in card.get("selection", []) if s["kept"]]
         if kept:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,3 +233,57 @@ def test_a_constant_churn_cohort_is_reported_as_a_degenerate_fit() -> None:
     assert sbg_fit_problems(a, b, alpha_se=se["alpha"], beta_se=se["beta"]) == []
     assert sbg_fit_problems(0.5, 2.0, alpha_se=0.9, beta_se=1.0) == ["loose"]
     assert sbg_fit_problems(0.5, 2.0, alpha_se=float("nan"), beta_se=float("nan")) == []
+
+
+def test_profile_interval_follows_the_likelihood_and_contains_the_estimate() -> None:
+    from scipy.stats import chi2
+
+    from kizuna.analytics.ltv.shifted_beta_geometric import sbg_log_likelihood
+
+    model = ShiftedBetaGeometric().fit(HIGH_END)
+    prof = model.profile_interval()
+    wald = model.summary()
+    counts = np.asarray(HIGH_END, dtype=float)
+    for name in ("alpha", "beta"):
+        lo, hi = prof.at[name, "lower"], prof.at[name, "upper"]
+        assert lo < model.params_[name] < hi and prof.at[name, "bounded"]
+        # asymptotically the Wald interval: with 1,000 customers the two agree to about a fifth of their width
+        width = wald.at[name, "upper_95"] - wald.at[name, "lower_95"]
+        assert abs((hi - lo) - width) < 0.25 * width
+        # skewed like the likelihood (a positive parameter): the upper side is the longer one
+        assert hi - model.params_[name] > model.params_[name] - lo
+    # at the alpha bound the likelihood, maximised over beta, has fallen by exactly chi2(1, 0.95) / 2
+    lo = prof.at["alpha", "lower"]
+    best_beta = max((sbg_log_likelihood(lo, b, counts), b) for b in np.exp(np.linspace(np.log(0.5), np.log(20), 4001)))[
+        0
+    ]
+    assert model.log_likelihood_ - best_beta == pytest.approx(chi2.ppf(0.95, 1) / 2, abs=2e-3)
+    rate = prof.loc["churn_rate"]
+    assert rate["lower"] < 0.668 / (0.668 + 3.806) < rate["upper"]
+
+
+def test_profile_interval_of_a_degenerate_fit_is_unbounded_above_but_bounds_the_churn_rate() -> None:
+    # one churn rate (4 % a month) for every customer: alpha and beta run off along the ridge alpha/(alpha+beta)
+    alive = [10_000.0]
+    for _ in range(24):
+        alive.append(round(alive[-1] * 0.96))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # whether the Hessian is usable here is not the point
+        model = ShiftedBetaGeometric().fit(alive)
+    assert model.params_.sum() > 1000  # degenerate
+    prof = model.profile_interval()
+    for name in ("alpha", "beta"):
+        assert prof.at[name, "upper"] == np.inf and not prof.at[name, "bounded"]
+        assert 0 < prof.at[name, "lower"] < model.params_[name]
+    rate = prof.loc["churn_rate"]
+    assert rate["bounded"] and rate["lower"] < 0.04 < rate["upper"] and rate["upper"] - rate["lower"] < 0.02
+
+
+def test_profile_interval_needs_a_cohort_size() -> None:
+    model = ShiftedBetaGeometric().fit([0.869, 0.743, 0.653, 0.593, 0.551, 0.517, 0.491])
+    prof = model.profile_interval()
+    assert prof[["lower", "upper"]].isna().all().all()
+    with pytest.raises(InvalidInput):
+        ShiftedBetaGeometric().fit(HIGH_END).profile_interval(level=1.5)
+    frame = fit_sbg_by_cohort(pd.DataFrame({"cohort": "a", "period": range(8), "alive": HIGH_END}))
+    assert frame.at["a", "alpha_lower"] < frame.at["a", "alpha"] < frame.at["a", "alpha_upper"]

@@ -13,7 +13,14 @@ import pyarrow as pa
 import pytest
 
 from kizuna.analytics.engine import connect, register_tables
-from kizuna.analytics.risk.behaviour import active_days, behaviour_features, event_counts, event_types, slug
+from kizuna.analytics.risk.behaviour import (
+    active_days,
+    behaviour_features,
+    event_counts,
+    event_types,
+    lifetime_counts,
+    slug,
+)
 from kizuna.analytics.risk.selection import Calibrator, family, permutation_value
 from kizuna.usage.store import EVENT_SCHEMA
 
@@ -100,6 +107,22 @@ def test_windows_trend_share_and_recency_as_of_a_date() -> None:
     assert f.loc[3, "ev_all__n30"] == 0 and f.loc[3, "ev_all__since"] == 181
     assert np.isnan(f.loc[3, r + "share30"])
     assert np.isnan(f.loc[3, r + "per_seat30"])  # seats unknown
+    # the whole history, with no look-back limit: the export 400 days ago still counts
+    assert f.loc[2, "ev__export_run__ever"] == 1 and f.loc[2, "ev__export_run__n30"] == 0
+    assert f.loc[1, r + "ever"] == 4 and f.loc[2, "ev__api_call__ever"] == 5 and f.loc[3, r + "ever"] == 0
+    # this month against the account's own 30-day rate over its tenure (4 reports in 400 days)
+    assert f.loc[1, r + "vs_life"] == pytest.approx(np.log((3 + 1) / (4 * 30 / 400 + 1)))
+
+
+def test_lifetime_counts_run_up_to_each_date() -> None:
+    tables = _tables(connect("duckdb"), _rows())
+    early = AS_OF - dt.timedelta(days=30)
+    counts = lifetime_counts(tables, [early, AS_OF]).set_index(["account_id", "as_of", "event_name"])["n_ever"]
+    assert counts[(1, early, "Report Created")] == 1  # the one 31 days before AS_OF
+    assert counts[(1, AS_OF, "Report Created")] == 4  # not the one at 00:00 of AS_OF
+    assert counts[(2, early, "api_call")] == 5 and counts[(2, AS_OF, "api_call")] == 5
+    assert counts[(2, early, "export_run")] == 1
+    assert lifetime_counts(tables, []).empty
 
 
 def test_data_on_or_after_the_date_never_changes_the_features() -> None:
@@ -155,5 +178,6 @@ def test_duckdb_and_spark_count_the_same(spark: Any) -> None:
     sp = _tables(spark, _rows())
     pd.testing.assert_frame_equal(event_counts(duck, dates), event_counts(sp, dates), check_dtype=False)
     pd.testing.assert_frame_equal(active_days(duck, dates), active_days(sp, dates), check_dtype=False)
+    pd.testing.assert_frame_equal(lifetime_counts(duck, dates), lifetime_counts(sp, dates), check_dtype=False)
     samples = pd.DataFrame({"account_id": [1, 2, 1], "as_of": [AS_OF, AS_OF, dates[0]], "contract_seats": [2, 4, 2]})
     pd.testing.assert_frame_equal(behaviour_features(duck, samples), behaviour_features(sp, samples))

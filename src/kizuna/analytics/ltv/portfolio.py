@@ -119,6 +119,10 @@ def residual_values(
     return active[columns]
 
 
+#: the 95 % profile-likelihood bounds stored with each sBG fit (an empty upper bound: not bounded by the data)
+PROFILE_COLUMNS = tuple(f"{n}_{s}" for n in ("alpha", "beta", "churn_rate") for s in ("lower", "upper"))
+
+
 def _plan_cohorts(
     tenures: pd.DataFrame,
     mrr: pd.DataFrame,
@@ -135,6 +139,7 @@ def _plan_cohorts(
         "beta",
         "alpha_se",
         "beta_se",
+        *PROFILE_COLUMNS,
         "n_customers",
         "n_periods",
         "expected_lifetime_months",
@@ -171,6 +176,12 @@ def _plan_cohorts(
                 "beta": float(fit.beta),
                 "alpha_se": None if np.isnan(fit.alpha_se) else float(fit.alpha_se),
                 "beta_se": None if np.isnan(fit.beta_se) else float(fit.beta_se),
+                # an upper bound the data do not set (inf) is stored empty beside a known lower bound
+                **{
+                    f"{name}_{side}": _bound(getattr(fit, f"{name}_{side}"))
+                    for name in ("alpha", "beta", "churn_rate")
+                    for side in ("lower", "upper")
+                },
                 "n_customers": int(fit.n_customers),
                 "n_periods": int(fit.n_periods),
                 "expected_lifetime_months": model.expected_lifetime(horizon=LIFETIME_HORIZON_MONTHS),
@@ -180,6 +191,10 @@ def _plan_cohorts(
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _bound(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _account_clv(

@@ -114,6 +114,8 @@ class ShiftedBetaGeometric:
         self
         """
         counts, scaled = _survival_counts(alive, n_customers)
+        self.counts_ = counts
+        self.scaled_ = scaled
         periods = np.arange(1, len(counts))
         churned = counts[:-1] - counts[1:]
         survivors = counts[-1]
@@ -279,6 +281,98 @@ class ShiftedBetaGeometric:
             }
         )
 
+    def profile_interval(self, level: float = 0.95) -> pd.DataFrame:
+        r"""Profile-likelihood confidence intervals of ``alpha``, ``beta`` and the mean churn rate per period
+        :math:`\alpha / (\alpha + \beta)`.
+
+        For one parameter :math:`\psi` the profile is :math:`LL_p(\psi) = \max_\lambda LL(\psi, \lambda)`
+        (the other parameter re-fitted at every value); the interval is where
+        :math:`2\,(LL_{max} - LL_p(\psi)) \le \chi^2_{1,\text{level}}` (Venzon & Moolgavkar 1988, "A method for
+        computing profile-likelihood-based confidence intervals", *Applied Statistics* 37(1), 87-94). Unlike the
+        Wald interval (estimate ± 1.96 SE) it follows the likelihood's own shape: when the fit has degenerated to
+        one churn rate for everyone (``no_spread``) the profile of ``alpha`` and ``beta`` never falls by the
+        critical amount towards infinity and the upper bound is reported as ``inf`` -- the data do not bound them
+        -- while the mean churn rate, which the data do pin down, keeps a finite interval.
+
+        Parameters
+        ----------
+        level : float
+            Confidence level, in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``alpha``, ``beta``, ``churn_rate``: ``estimate``, ``lower``, ``upper`` (``inf`` when the
+            profile stays above the cut-off up to :data:`SBG_PROFILE_LIMIT` times the estimate) and ``bounded``.
+            NaN bounds when the model was fitted on a bare survival curve without ``n_customers`` (the likelihood's
+            scale, hence the interval's width, is unknown).
+        """
+        from scipy.optimize import brentq, minimize_scalar
+        from scipy.stats import chi2
+
+        if not 0.0 < float(level) < 1.0:
+            raise InvalidInput(f"level must lie in (0, 1), got {level!r}", value=level)
+        alpha, beta = self._alpha_beta()
+        counts = getattr(self, "counts_", None)
+        mean = alpha / (alpha + beta)
+        names = ["alpha", "beta", "churn_rate"]
+        if counts is None or getattr(self, "scaled_", False):
+            return pd.DataFrame(
+                {"estimate": [alpha, beta, mean], "lower": np.nan, "upper": np.nan, "bounded": False}, index=names
+            )
+        best = sbg_log_likelihood(alpha, beta, counts)
+        cut = float(chi2.ppf(level, 1)) / 2.0
+
+        def fall(z: float, profile: Any) -> float:
+            return best - float(profile(z)) - cut  # > 0 outside the interval
+
+        def profile_of(which: str) -> Any:
+            def at(z: float) -> float:
+                # z: log of the profiled parameter (or logit of the churn rate); the other one re-fitted on logs
+                def neg(w: float) -> float:
+                    if which == "alpha":
+                        a, b = np.exp(z), np.exp(w)
+                    elif which == "beta":
+                        a, b = np.exp(w), np.exp(z)
+                    else:  # churn rate m = a / (a + b), spread s = a + b
+                        m, s = 1.0 / (1.0 + np.exp(-z)), np.exp(w)
+                        a, b = m * s, (1.0 - m) * s
+                    return -sbg_log_likelihood(float(a), float(b), counts)
+
+                res = minimize_scalar(neg, bounds=(-12.0, 30.0), method="bounded", options={"xatol": 1e-7})
+                return -float(res.fun)
+
+            return at
+
+        rows = []
+        for which, estimate in (("alpha", alpha), ("beta", beta), ("churn_rate", mean)):
+            if which == "churn_rate":
+                z0 = float(np.log(mean / (1.0 - mean)))
+                span = 12.0
+            else:
+                z0 = float(np.log(estimate))
+                span = float(np.log(SBG_PROFILE_LIMIT))
+            profile = profile_of(which)
+            bounds = []
+            for direction in (-1.0, 1.0):
+                far = z0 + direction * span
+                if fall(far, profile) <= 0:  # never falls by the cut-off: unbounded on this side
+                    bounds.append(0.0 if direction < 0 else float("inf"))
+                    continue
+                z = float(brentq(fall, min(z0, far), max(z0, far), args=(profile,), xtol=1e-6))
+                bounds.append(1.0 / (1.0 + float(np.exp(-z))) if which == "churn_rate" else float(np.exp(z)))
+            if which == "churn_rate":
+                bounds = [min(max(b, 0.0), 1.0) for b in bounds]
+            rows.append(
+                {
+                    "estimate": float(estimate),
+                    "lower": bounds[0],
+                    "upper": bounds[1],
+                    "bounded": bool(np.isfinite(bounds[1]) and bounds[0] > 0),
+                }
+            )
+        return pd.DataFrame(rows, index=names)
+
     def _params(self) -> pd.Series:
         if not hasattr(self, "params_"):
             raise NotFittedError("this ShiftedBetaGeometric is not fitted yet: call fit(alive) first")
@@ -312,7 +406,10 @@ def fit_sbg_by_cohort(
     -------
     pandas.DataFrame
         Indexed by cohort: ``alpha``, ``beta``, ``alpha_se``, ``beta_se``, ``log_likelihood``, ``n_customers``,
-        ``n_periods``, ``converged``.
+        ``n_periods``, ``converged`` and the 95 % profile-likelihood intervals
+        (:meth:`ShiftedBetaGeometric.profile_interval`) ``alpha_lower``, ``alpha_upper``, ``beta_lower``,
+        ``beta_upper``, ``churn_rate_lower``, ``churn_rate_upper`` (an upper bound of ``inf``: not bounded by the
+        data).
     """
     frame = require_frame(frame, what="cohort frame")
     arrays = numeric_columns(
@@ -338,6 +435,7 @@ def fit_sbg_by_cohort(
             model = ShiftedBetaGeometric(tol=tol).fit(group["alive"].to_numpy())
         except InvalidInput as error:
             raise InvalidInput(f"cohort {cohort!r}: {error}", column=alive_col, value=cohort) from error
+        profile = model.profile_interval()
         rows.append(
             {
                 "cohort": cohort,
@@ -349,6 +447,11 @@ def fit_sbg_by_cohort(
                 "n_customers": model.n_customers_,
                 "n_periods": model.n_periods_,
                 "converged": model.converged_,
+                **{
+                    f"{name}_{side}": float(profile.at[name, side])
+                    for name in ("alpha", "beta", "churn_rate")
+                    for side in ("lower", "upper")
+                },
             }
         )
     result = pd.DataFrame(rows).set_index("cohort")
@@ -398,6 +501,16 @@ def _survival_counts(alive: Any, n_customers: float | None) -> tuple[FloatArray,
     return values, scaled
 
 
+def sbg_log_likelihood(alpha: float, beta: float, counts: FloatArray) -> float:
+    """The sBG log-likelihood (Fader & Hardie 2007, eq. 9) of survival counts ``n_0 .. n_m`` at ``alpha``, ``beta``."""
+    periods = np.arange(1, len(counts))
+    churned = counts[:-1] - counts[1:]
+    base = betaln(alpha, beta)
+    log_churn = betaln(alpha + 1.0, beta + periods - 1.0) - base
+    log_survive = betaln(alpha, beta + float(len(counts) - 1)) - base
+    return float(churned @ log_churn + counts[-1] * log_survive)
+
+
 def _periods(t: Any, *, minimum: float) -> FloatArray:
     periods = np.asarray(t, dtype=np.float64)
     if np.any(~np.isfinite(periods)) or np.any(periods < minimum):
@@ -409,6 +522,8 @@ def _periods(t: Any, *, minimum: float) -> FloatArray:
 #: with the same probability, and the likelihood is flat along ``alpha + beta`` at fixed ``alpha / (alpha + beta)``
 #: (the optimiser walks out along that ridge, which is how 226,879 / 14.6 M are reached).
 SBG_NO_SPREAD = 1_000.0
+#: how far (as a multiple of the estimate, either way) a profile interval is searched before a side is called unbounded
+SBG_PROFILE_LIMIT = 1e6
 #: a standard error above this multiple of its estimate: the data do not pin the parameter down
 SBG_LOOSE_SE = 1.0
 

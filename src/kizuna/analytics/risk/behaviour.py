@@ -16,6 +16,10 @@ before it), with windows counted in whole UTC days before *t*:
 ``ev__<e>__since``        days since the last *e* (181 when none in the last 180 days)
 ``ev__<e>__trend90``      log((n90 + 1) / (n90 of the 90 days before + 1)): the quarter against the one before
 ``ev__<e>__recent7``      log((n7 x 30 / 7 + 1) / (n30 + 1)): the last week against the month's pace
+``ev__<e>__ever``         events of *e* in the account's whole history (no look-back limit: set-up actions such as
+                          an integration connected in the first weeks keep counting years later)
+``ev__<e>__vs_life``      the 30-day count against the account's own 30-day rate over its whole tenure (its own
+                          history as the yardstick, however long)
 
 between each two of the :data:`PAIR_TYPES` most frequent event types *a* and *b*:
 
@@ -54,7 +58,20 @@ ALL_PREFIX = "ev_all__"
 PAIR_PREFIX = "ev_pair__"
 #: the most frequent event types whose 30-day counts are compared pairwise (15 pairs)
 PAIR_TYPES = 6
-STATS = ("n30", "days30", "per_day30", "per_seat30", "trend30", "vs_base", "share30", "since", "trend90", "recent7")
+STATS = (
+    "n30",
+    "days30",
+    "per_day30",
+    "per_seat30",
+    "trend30",
+    "vs_base",
+    "share30",
+    "since",
+    "trend90",
+    "recent7",
+    "ever",
+    "vs_life",
+)
 COUNT_COLUMNS = ("n7", "n30", "n_prev30", "n90", "n180", "days30", "since")
 ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
 
@@ -187,6 +204,50 @@ def active_days(tables: dict[str, Any], dates: Sequence[dt.date]) -> pd.DataFram
     return out.sort_values(["account_id", "as_of"]).reset_index(drop=True)
 
 
+def lifetime_counts(
+    tables: dict[str, Any], dates: Sequence[dt.date], *, types: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per account, sample date and event type: the events of the type in the account's whole history before the
+    date (``n_ever``), with no look-back limit (an integration connected two years ago still holds the account).
+
+    One Ibis query: each daily count is put in the bucket of the sample dates it precedes (a sum of comparisons
+    with the dates, no join), then summed per bucket; the running totals are taken in pandas on that small result.
+    Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n_ever``; only the combinations with an event.
+    """
+    import ibis
+
+    columns = ["account_id", "as_of", "event_name", "n_ever"]
+    if not dates:
+        return pd.DataFrame(columns=columns)
+    uniq = sorted(set(dates))
+    events = tables["events"]
+    events = events.filter(events.timestamp < instant(uniq[-1]))
+    if types is not None:
+        events = events.filter(events.event_name.isin(list(types)))
+    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+    daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
+        n=events.count()
+    )
+    # bucket j holds the days in [date j-1, date j): they count for every sample date from j on
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    bucket = sum((ibis.ifelse(daily.day >= _day_number(d), one, zero) for d in uniq), zero)
+    per_bucket = daily.group_by("account_id", "event_name", bucket=bucket).aggregate(n=daily.n.sum()).to_pandas()
+    if per_bucket.empty:
+        return pd.DataFrame(columns=columns)
+    wide = per_bucket.pivot_table(
+        index=["account_id", "event_name"], columns="bucket", values="n", aggfunc="sum", fill_value=0
+    )
+    wide = wide.reindex(columns=range(len(uniq)), fill_value=0)  # bucket len(uniq) lies after the last date
+    running = wide.cumsum(axis=1)
+    running.columns = uniq
+    out = running.stack().rename("n_ever").reset_index()
+    out.columns = ["account_id", "event_name", "as_of", "n_ever"]
+    out = out[columns]
+    out = out[out["n_ever"] > 0]
+    out["n_ever"] = out["n_ever"].astype("int64")
+    return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
+
+
 def behaviour_features(
     tables: dict[str, Any],
     samples: pd.DataFrame,
@@ -210,6 +271,7 @@ def behaviour_features(
         types = event_types(tables, until=max(dates))
     types = list(types)
     counts = event_counts(tables, dates, types=types) if types else event_counts(tables, [], types=[])
+    ever = lifetime_counts(tables, dates, types=types) if types else lifetime_counts(tables, [])
     days = active_days(tables, dates)
     keys = out[["account_id", "as_of"]].drop_duplicates().reset_index(drop=True)
     base = keys.merge(days, on=["account_id", "as_of"], how="left")
@@ -225,6 +287,7 @@ def behaviour_features(
         tenure = pd.to_numeric(ten["tenure_days"], errors="coerce").to_numpy(dtype=float)
         tenure = np.where(np.isfinite(tenure) & (tenure > 0), tenure, float(LOOKBACK_DAYS))
     base_days = np.clip(tenure, WINDOW_DAYS, LOOKBACK_DAYS)
+    tenure_life = tenure.copy()
     columns: dict[str, np.ndarray[Any, Any]] = {}
     total30 = np.zeros(len(keys))
     total_prev = np.zeros(len(keys))
@@ -241,6 +304,8 @@ def behaviour_features(
         n7 = m["n7"].fillna(0).to_numpy(dtype=float)
         n90 = m["n90"].fillna(0).to_numpy(dtype=float)
         since = m["since"].fillna(LOOKBACK_DAYS + 1).to_numpy(dtype=float)
+        life = keys.merge(ever[ever["event_name"] == name], on=["account_id", "as_of"], how="left")
+        n_ever = life["n_ever"].fillna(0).to_numpy(dtype=float)
         key = slug(name)
         if key in per_type:  # two names of one slug: one family
             got = per_type[key]
@@ -249,6 +314,7 @@ def behaviour_features(
             got["n180"] += n180
             got["n7"] += n7
             got["n90"] += n90
+            got["ever"] += n_ever
             got["days30"] = np.maximum(got["days30"], m["days30"].fillna(0).to_numpy(dtype=float))
             got["since"] = np.minimum(got["since"], since)
         else:
@@ -258,6 +324,7 @@ def behaviour_features(
                 "n180": n180,
                 "n7": n7,
                 "n90": n90,
+                "ever": n_ever,
                 "days30": m["days30"].fillna(0).to_numpy(dtype=float),
                 "since": since,
             }
@@ -281,6 +348,9 @@ def behaviour_features(
             columns[p + "since"] = v["since"]
             columns[p + "trend90"] = np.log((v["n90"] + 1.0) / (v["n180"] - v["n90"] + 1.0))
             columns[p + "recent7"] = np.log((v["n7"] * WINDOW_DAYS / 7 + 1.0) / (v["n30"] + 1.0))
+            columns[p + "ever"] = v["ever"]
+            life_rate = v["ever"] * WINDOW_DAYS / np.maximum(tenure_life, WINDOW_DAYS)
+            columns[p + "vs_life"] = np.log((v["n30"] + 1.0) / (life_rate + 1.0))
     keys_by_volume = list(per_type)[:PAIR_TYPES]  # ``types`` come most frequent first
     for i, a in enumerate(keys_by_volume):
         for b in keys_by_volume[i + 1 :]:

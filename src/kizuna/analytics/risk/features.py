@@ -76,7 +76,7 @@ def reassuring(feature: str, value: float) -> bool:
     """True when ``value`` of ``feature`` is good news (see :data:`REASSURING_FROM`); False for a missing value."""
     if value != value:  # NaN
         return False
-    if feature.endswith(("__trend30", "__trend90", "__recent7", "__vs_base", "__breadth_change")):
+    if feature.endswith(("__trend30", "__trend90", "__recent7", "__vs_base", "__vs_life", "__breadth_change")):
         return value >= 0.0  # behaviour holding up or growing is never the reason to act
     if feature in REASSURING_FROM:
         return value >= REASSURING_FROM[feature]

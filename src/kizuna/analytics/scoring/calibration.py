@@ -12,12 +12,22 @@ of points *is* a linear model of the points: its coefficients are the scorecard'
 scorecard's shape and stays reviewable). A measure whose points rank churn the wrong way is reversed (its points
 mirrored), a measure without data or without signal is dropped. Thresholds: red flags about twice the churn base
 rate of accounts (5–30 %), green is the safer half. Both scorecards are backtested on the test dates only.
+
+**Behaviour measures.** When half or more of a scorecard's measures have no data (a company without logins,
+tickets or surveys), the scorecard can only re-weight what is left, which may be nothing that ranks churn. The caller
+may then pass ``candidates``: columns of the measure frame computed from the company's own product events
+(:mod:`kizuna.analytics.risk.behaviour`, the same automatic per-event-type columns the churn model uses). Each
+becomes a proposed measure scored linearly between its 10th and 90th percentile on the training dates; those that
+rank churn on the training dates (ROC-AUC at least :data:`MIN_CANDIDATE_AUC` away from 0.5 either way; at most one
+per event type and :data:`MAX_CANDIDATES` in all, the strongest first) enter the same logistic regression as the
+scorecard's own measures, so their weights and directions are learned and backtested like the others'.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +39,98 @@ from kizuna.analytics.scoring.scorecard import BandScoring, LinearScoring, Measu
 from kizuna.errors import NotEnoughData
 
 COVERAGE_COLUMNS = ["measure", "source", "known_share", "distinct", "no_data"]
+#: a candidate behaviour measure must rank churn on the training dates at least this far from random (ROC-AUC 0.5)
+MIN_CANDIDATE_AUC = 0.03
+#: at most this many behaviour measures are proposed (a scorecard a person can still read)
+MAX_CANDIDATES = 6
+#: the share of a scorecard's measures without data from which behaviour measures are proposed
+MOSTLY_ABSENT = 0.5
+
+
+def mostly_absent(coverage: pd.DataFrame) -> bool:
+    """Half or more of the scorecard's measures have no data in this company (:func:`measure_coverage`)."""
+    return bool(len(coverage)) and float(coverage["no_data"].astype(bool).mean()) >= MOSTLY_ABSENT
+
+
+def _candidate_measures(train: pd.DataFrame, candidates: Sequence[str], family: Callable[[str], str]) -> list[Measure]:
+    """Behaviour columns that rank churn on ``train``, as linear measures between their 10th and 90th percentile
+    (100 points at the end where fewer accounts churned), strongest first, one per ``family``."""
+    from sklearn.metrics import roc_auc_score
+
+    y = train["churned"].to_numpy(dtype=int)
+    scored: list[tuple[float, str, float, float, bool]] = []
+    for column in candidates:
+        if column not in train.columns:
+            continue
+        values = pd.to_numeric(train[column], errors="coerce").to_numpy(dtype=float)
+        known = np.isfinite(values)
+        if known.sum() < 50 or len(np.unique(y[known])) < 2:
+            continue
+        lo, hi = (float(q) for q in np.quantile(values[known], [0.1, 0.9]))
+        if not hi > lo:
+            continue
+        auc = float(roc_auc_score(y[known], values[known]))
+        if abs(auc - 0.5) >= MIN_CANDIDATE_AUC:
+            scored.append((abs(auc - 0.5), column, lo, hi, auc > 0.5))
+    scored.sort(key=lambda s: -s[0])
+    out: list[Measure] = []
+    taken: set[str] = set()
+    for _, column, lo, hi, more_is_worse in scored:
+        if family(column) in taken:
+            continue
+        taken.add(family(column))
+        out.append(
+            Measure(
+                name=column,
+                source=column,
+                weight=0.0,
+                # points say health: 100 at the end of the range where the training dates churned less
+                scoring=LinearScoring(
+                    (
+                        (_round_knot(lo), 100.0 if more_is_worse else 0.0),
+                        (_round_knot(hi), 0.0 if more_is_worse else 100.0),
+                    )
+                ),
+                title=behaviour_title(column),
+            )
+        )
+        if len(out) >= MAX_CANDIDATES:
+            break
+    return out
+
+
+def _round_knot(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+#: how each behaviour statistic reads in a measure's title (``{e}``: the event type)
+_STAT_TITLES = {
+    "n30": ("{e} (30 days)", "{e}（30日間の回数）"),
+    "days30": ("days with {e} (30 days)", "{e}のあった日数（30日間）"),
+    "per_seat30": ("{e} per seat (30 days)", "{e}（30日間・1席あたり）"),
+    "per_day30": ("{e} per active day (30 days)", "{e}（30日間・利用日あたり）"),
+    "trend30": ("{e}: this month against the last", "{e}の前月比"),
+    "trend90": ("{e}: this quarter against the last", "{e}の前四半期比"),
+    "vs_base": ("{e} against the account's own 180 days", "{e}（自社の直近180日との比較）"),
+    "vs_life": ("{e} against the account's own history", "{e}（自社のこれまでとの比較）"),
+    "share30": ("share of {e} in all use (30 days)", "利用全体に占める{e}の割合（30日間）"),
+    "since": ("days since the last {e}", "最後の{e}からの日数"),
+    "recent7": ("{e}: last week against the month", "{e}の直近1週間（月平均比）"),
+    "ever": ("{e} ever", "{e}（累計）"),
+    "breadth30": ("event types used (30 days)", "利用したイベントの種類数（30日間）"),
+    "breadth_change": ("event types used: change", "利用イベント種類数の変化"),
+}
+
+
+def behaviour_title(column: str) -> dict[str, str]:
+    """The title of a behaviour column in both languages: the event type's own name and what is counted."""
+    body = column.split("__", 1)[1] if "__" in column else column
+    event, _, stat = body.rpartition("__")
+    if not event:  # an all-types column (ev_all__days30)
+        event, stat = "all events", body
+    en, ja = _STAT_TITLES.get(stat, ("{e} " + stat, "{e} " + stat))
+    ja_event = "全イベント" if event == "all events" else event
+    return {"en": en.format(e=event), "ja": ja.format(e=ja_event)}
 
 
 def measure_coverage(measures: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
@@ -153,6 +255,8 @@ def calibrate_scorecard(
     observed_until: dt.date,
     horizon_days: int = 90,
     test_share: float = 0.34,
+    candidates: Sequence[str] = (),
+    family: Callable[[str], str] = lambda column: column,
 ) -> Calibration:
     """Propose weights and thresholds for ``scorecard`` learned from churn on a time split.
 
@@ -171,6 +275,11 @@ def calibrate_scorecard(
         The churn window after each sample date.
     test_share
         The share of the labelled sample dates (the latest) held out to test.
+    candidates
+        Behaviour columns of ``measures`` to propose as new measures when half or more of the scorecard's measures
+        have no data (see the module docstring); ignored otherwise.
+    family
+        The group a candidate column belongs to (its event type): one measure per family is proposed.
 
     Returns
     -------
@@ -200,8 +309,12 @@ def calibrate_scorecard(
             f"calibrating {scorecard.name} needs churned and retained accounts before and after {split}: "
             f"train {int(train['churned'].sum())} of {len(train)}, test {int(test['churned'].sum())} of {len(test)}"
         )
-    usable = [i for i, m in enumerate(scorecard.measures) if m.name not in absent]
-    points = _points(train, scorecard)[:, usable] / 100.0
+    proposed_new = _candidate_measures(train, candidates, family) if mostly_absent(coverage) else []
+    own = [m.name for m in scorecard.measures]
+    proposed_new = [m for m in proposed_new if m.name not in own]
+    widened = dataclasses.replace(scorecard, measures=(*scorecard.measures, *proposed_new))
+    usable = [i for i, m in enumerate(widened.measures) if m.name not in absent]
+    points = _points(train, widened)[:, usable] / 100.0
     means = np.nanmean(points, axis=0) if len(points) else np.zeros(len(usable))
     means = np.where(np.isfinite(means), means, 0.5)
     x = np.where(np.isnan(points), means, points)
@@ -212,7 +325,8 @@ def calibrate_scorecard(
     changes: list[dict[str, Any]] = []
     new_measures: list[Measure] = []
     by_index = dict(zip(usable, coef, strict=True))
-    for i, m in enumerate(scorecard.measures):
+    added = {m.name for m in proposed_new}
+    for i, m in enumerate(widened.measures):
         c = by_index.get(i)
         share = 0.0 if c is None else abs(float(c)) / total
         if c is None:
@@ -224,8 +338,14 @@ def calibrate_scorecard(
         else:
             action = "kept"
         weight = round(100 * share, 1)
+        if m.name in added:
+            if action != "kept":
+                # adds nothing, or only against its own direction beside the others (a suppressor no person could
+                # read as health): simply not proposed
+                continue
+            action = "added"
         changes.append({"measure": m.name, "old_weight": m.weight, "new_weight": weight, "action": action})
-        if action == "kept":
+        if action in ("kept", "added"):
             new_measures.append(dataclasses.replace(m, weight=weight))
         elif action == "reversed":
             new_measures.append(dataclasses.replace(_mirror(m), weight=weight))
