@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=90,
         ge=1,
-        description="Days finished jobs, sent messages and the playbook run log are kept in full; after that the run "
-        "log is deleted and jobs and messages are compacted to their idempotency key, status and times.",
+        description="Days finished jobs, sent messages, the playbook run log and the connectors' sync runs are kept in "
+        "full; after that the run logs are deleted (each connector's newest run of each kind kept) and jobs and "
+        "messages are compacted to their idempotency key, status and times.",
     )
 
     @property

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.audit.models import AuditEntry
 from kizuna.connectors import service
-from kizuna.connectors.models import ReceivedEvent, RunStatus
+from kizuna.connectors.models import ConnectorRun, ReceivedEvent, RunStatus
 
 
 def test_an_event_acts_once_however_often_it_is_delivered(session: Session) -> None:
@@ -64,3 +64,32 @@ def test_a_cursor_resumes_where_it_was_saved(session: Session) -> None:
     service.save_cursor(session, vendor="salesforce", stream="Account", position="2026-12-02T00:00:00Z")
     assert service.cursor(session, vendor="salesforce", stream="Account") == "2026-12-02T00:00:00Z"
     assert service.cursor(session, vendor="salesforce", stream="Contact") is None
+
+
+def test_old_sync_runs_go_but_each_vendors_newest_of_each_kind(session: Session) -> None:
+    """A connected vendor is pulled every few minutes, each pull a run: past retention they are deleted, except each
+    vendor's newest run of each kind (the scheduler reads when it last pulled); their audit rows stay."""
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    ages = {("hubspot", "pull"): [200, 120, 100], ("hubspot", "backfill"): [300], ("stripe", "pull"): [150, 5]}
+    for (vendor, kind), days in ages.items():
+        for age in days:
+            run = service.start_run(session, vendor=vendor, kind=kind)
+            run.started_at = now - dt.timedelta(days=age)
+            service.finish_run(session, run, service.RunLog(), actor="test")
+    running = service.start_run(session, vendor="stripe", kind="webhook")
+    running.started_at = now - dt.timedelta(days=365)  # still running: never deleted
+    session.flush()
+    audit = session.scalar(select(func.count()).select_from(AuditEntry))
+
+    assert service.delete_old_runs(session, before=now - dt.timedelta(days=90), limit=2) == 2
+    assert service.delete_old_runs(session, before=now - dt.timedelta(days=90)) == 1
+    assert service.delete_old_runs(session, before=now - dt.timedelta(days=90)) == 0
+
+    left = session.execute(select(ConnectorRun.vendor, ConnectorRun.kind, ConnectorRun.started_at)).all()
+    assert sorted((v, k, (now - at).days) for v, k, at in left) == [
+        ("hubspot", "backfill", 300),
+        ("hubspot", "pull", 100),
+        ("stripe", "pull", 5),
+        ("stripe", "webhook", 365),
+    ]
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit

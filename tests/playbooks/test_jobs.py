@@ -170,7 +170,7 @@ def test_retention_compacts_finished_work_and_acts_on_nothing_again(
     kept = apply_retention(db_runtime, now=now + dt.timedelta(days=db_runtime.settings.retention_days - 1))
     assert not any(kept.values())  # nothing is old enough yet
     counts = apply_retention(db_runtime, now=now + dt.timedelta(days=db_runtime.settings.retention_days + 1))
-    assert counts == {"run_log_rows": 6, "runs": 2, "jobs_compacted": 9, "messages_compacted": 6}
+    assert counts == {"run_log_rows": 6, "runs": 2, "jobs_compacted": 9, "messages_compacted": 6, "connector_runs": 0}
     assert apply_retention(db_runtime, now=now + dt.timedelta(days=400)) == dict.fromkeys(counts, 0)
     with db_runtime.transaction() as session:
         jobs = session.scalars(select(m.PendingJob)).all()

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,6 +67,27 @@ def finish_run(
     )
     session.flush()
     return run
+
+
+def delete_old_runs(session: Session, *, before: dt.datetime, limit: int = 500) -> int:
+    """Delete up to ``limit`` finished runs started before ``before``; returns how many. Each vendor's newest run of
+    each kind stays (the scheduler reads when a vendor was last pulled from it). The run log grows by a run per pull,
+    every few minutes while a connector is connected; its audit rows are kept."""
+    newest = select(func.max(ConnectorRun.id)).group_by(ConnectorRun.vendor, ConnectorRun.kind)
+    old = list(
+        session.scalars(
+            select(ConnectorRun.id)
+            .where(
+                ConnectorRun.started_at < before,
+                ConnectorRun.status != RunStatus.running,
+                ConnectorRun.id.not_in(newest),
+            )
+            .limit(limit)
+        )
+    )
+    if old:
+        session.execute(delete(ConnectorRun).where(ConnectorRun.id.in_(old)))
+    return len(old)
 
 
 def record_webhooks(session: Session, *, vendor: str, log: RunLog) -> ConnectorRun:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kizuna.connectors.service import delete_old_runs as delete_old_connector_runs
 from kizuna.crm import jobs as crm_jobs
 from kizuna.db import utcnow
 from kizuna.errors import KizunaError
@@ -300,14 +301,14 @@ def apply_retention(runtime: Runtime, *, now: dt.datetime | None = None) -> dict
     """Keep ``settings.retention_days`` days of finished work in full; older, each table is cut to what it must keep.
 
     - the run log: runs and their per-account rows are deleted (the log is for looking back, and grew by one row per
-      signal at every evaluation);
+      signal at every evaluation); so are the connectors' sync runs, but each vendor's newest of each kind;
     - finished jobs and finished messages are compacted, not deleted: their idempotency key, status, attempts and
       times stay, so a firing that still fires months later is still recognised as acted on (deleting the key would
       act, and e-mail the customer, again); the payload keeps the action's type, the message loses its body.
     Each step is its own transaction, in chunks, so the web app's writers never wait long."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=runtime.settings.retention_days)
-    counts = {"run_log_rows": 0, "runs": 0, "jobs_compacted": 0, "messages_compacted": 0}
+    counts = {"run_log_rows": 0, "runs": 0, "jobs_compacted": 0, "messages_compacted": 0, "connector_runs": 0}
     while True:
         old_runs = runtime.write(lambda session: _delete_old_runs(session, cutoff=cutoff, counts=counts))
         if not old_runs:
@@ -315,6 +316,9 @@ def apply_retention(runtime: Runtime, *, now: dt.datetime | None = None) -> dict
     while runtime.write(lambda session: _compact_jobs(session, cutoff=cutoff, counts=counts)):
         pass
     counts["messages_compacted"] = runtime.write(lambda session: compact_messages(session, before=cutoff))
+    counts["connector_runs"] = 0
+    while deleted := runtime.write(lambda session: delete_old_connector_runs(session, before=cutoff)):
+        counts["connector_runs"] += deleted
     if any(counts.values()):
         log.info("retention (%s days): %s", runtime.settings.retention_days, counts)
     return counts
