@@ -69,7 +69,8 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     base = ["--data-dir", str(rt.settings.data_dir)]
     out = runner.invoke(build_app(), [*base, "kpi", "--format", "json"])
     assert out.exit_code == 0, out.output
-    headline = {r["metric"]: r for r in json.loads(out.output)}
+    # (the unit-economics sanity warnings go to stderr: stdout stays machine-readable)
+    headline = {r["metric"]: r for r in json.loads(out.stdout)}
     # the last complete month (May), and June to date beside it (as of 06-30 = 00:00 that day), each column named
     currency = next(iter(expected))
     assert headline["mrr_minor"][f"{currency} 2026-06 to date"] == sum(expected.values())
@@ -81,7 +82,7 @@ def test_refresh_stores_snapshot_that_matches_the_subscriptions(demo_runtime: Ru
     assert out.exit_code == 0 and "KPIs of 2026-05 (the last complete month)" in title, out.output
     assert "2026-06 to date (2026-06-01 to 2026-06-29)" in title
     out = runner.invoke(build_app(), [*base, "kpi", "mrr_minor", "--by", "plan", "--format", "csv"])
-    assert out.exit_code == 0 and out.output.startswith("month,currency,dimension_value,value")
+    assert out.exit_code == 0 and out.stdout.startswith("month,currency,dimension_value,value")
     # each currency in its own amounts: the demo bills in yen only, so the yen's own figures are the totals
     out = runner.invoke(build_app(), [*base, "kpi", "mrr_minor", "--by", "currency", "--format", "json"])
     own = {(r["month"][:10], r["dimension_value"]): r["value"] for r in json.loads(out.output)}
