@@ -138,7 +138,12 @@ def test_the_page_reads_the_stored_backtest_not_a_new_one(demo_app: DemoApp, cli
             changed = {**stored, "metrics": [{**row, "roc_auc": 0.4321} for row in stored["metrics"]]}
             model.metrics = changed
         client.cookies.set(LANGUAGE_COOKIE, "ja")
-        assert "0.432" in client.get("/risk").text
+        page = client.get("/risk").text
+        assert "0.432" in page
+        # the health score's row now ranks churn worse than random: the page and `kizuna risk report` warn
+        assert 'id="risk-health-below-random"' in page and "ランダム以下" in page
+        shown = CliRunner().invoke(build_app(), ["--data-dir", str(demo_app.settings.data_dir), "risk", "report"])
+        assert shown.exit_code == 0 and "WARNING: health (overall" in shown.stdout, shown.output
     finally:
         with rt.transaction() as session:
             model = service.active_model(session)
