@@ -270,3 +270,18 @@ def test_trials_and_notices_on_the_dashboard_are_those_of_the_subscriptions(revi
     words = f"{n} accounts under notice" if language == "en" else f"解約予告済み {n} 社"
     assert scheduled is not None and words in scheduled.group(1)
     assert ("Trials, pauses and cancellation notices" if language == "en" else "トライアル・一時停止・解約予告") in html
+    # the time to convert is the median of the converted trials, with the middle half beside it
+    month = model["month"]
+    convert = re.search(
+        r'id="tile-time-to-convert">.*?<div class="tile-label">(?:<a[^>]*>)?([^<]*)<.*?'
+        r'<div class="tile-value">([^<]*)<.*?<div class="tile-note">([^<]*)<',
+        tiles.group(1),
+        re.S,
+    )
+    assert convert is not None and ("median" if language == "en" else "中央値") in convert.group(1)
+    if month.get("trials_converted"):
+        p25, median, p75 = (month[f"{q}_days_to_convert"] for q in ("p25", "median", "p75"))
+        assert p25 <= median <= p75
+        unit = "{:.0f} days" if language == "en" else "{:.0f} 日"
+        assert convert.group(2) == unit.format(median)
+        assert unit.format(p25) in convert.group(3) and unit.format(p75) in convert.group(3)

@@ -45,7 +45,9 @@ HEADLINE = (
     "trials_converted",
     "trials_expired",
     "trial_conversion_rate",
-    "avg_days_to_convert",
+    "median_days_to_convert",
+    "p25_days_to_convert",
+    "p75_days_to_convert",
     "nps",
     "csat",
 )

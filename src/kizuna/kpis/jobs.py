@@ -43,7 +43,13 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                 prepared = prepare_revenue(conversion.tables, ctx.as_of)
                 worker.send_outcomes(prepared, ctx.as_of)
                 native = tables if conversion.converted else None
-                revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin, native=native)
+                revenue = revenue_part(
+                    prepared,
+                    ctx.as_of,
+                    gross_margin=settings.gross_margin,
+                    native=native,
+                    base_currency=conversion.currency,
+                )
                 voice = voice_part(tables, ctx.as_of)
                 snapshot = combine(revenue, voice, worker.usage())
                 # the funnel's tables go in last: the worker computes them while the rest is written
@@ -54,7 +60,13 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
         conversion = in_base_currency(tables, ctx.as_of, base=settings.currency)
         prepared = prepare_revenue(conversion.tables, ctx.as_of)
         native = tables if conversion.converted else None
-        revenue = revenue_part(prepared, ctx.as_of, gross_margin=settings.gross_margin, native=native)
+        revenue = revenue_part(
+            prepared,
+            ctx.as_of,
+            gross_margin=settings.gross_margin,
+            native=native,
+            base_currency=conversion.currency,
+        )
         voice = voice_part(tables, ctx.as_of)
         usage = usage_part(tables, settings.events_dir, ctx.as_of)
         snapshot = combine(revenue, voice, usage, funnel_part(prepared, ctx.as_of))

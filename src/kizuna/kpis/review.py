@@ -343,7 +343,15 @@ def portfolio_usage(session: Session, *, months: int = 12) -> PortfolioUsage:
 
 #: the revenue model's stored series the review shows: trials (per trial month, not per currency), pauses and
 #: notices (base currency)
-TRIAL_SERIES = ("trials_started", "trials_converted", "trials_expired", "trial_conversion_rate", "avg_days_to_convert")
+TRIAL_SERIES = (
+    "trials_started",
+    "trials_converted",
+    "trials_expired",
+    "trial_conversion_rate",
+    "median_days_to_convert",
+    "p25_days_to_convert",
+    "p75_days_to_convert",
+)
 HOLD_SERIES = (
     "paused_customers",
     "resumed_customers",

@@ -207,17 +207,18 @@ def expected_scheduled(currency: str | None) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("month").astype("float64")
 
 
-def expected_trials() -> pd.DataFrame:
+def expected_trials(lines: list[dict] | None = None) -> pd.DataFrame:
+    lines = LINES if lines is None else lines
     rows = []
-    for t in (x for x in LINES if _status(x) == "trial"):
+    for t in (x for x in lines if _status(x) == "trial"):
         firsts: dict[str, dt.date] = {}
-        for x in LINES:
+        for x in lines:
             if _status(x) not in ("trial", "paused"):
                 firsts[x["contract_id"]] = min(firsts.get(x["contract_id"], x["start_date"]), x["start_date"])
         limit = t["end_date"] + dt.timedelta(days=30) if t["end_date"] else dt.date.max
         paid = [
             x["start_date"]
-            for x in LINES
+            for x in lines
             if x["account_id"] == t["account_id"]
             and _status(x) not in ("trial", "paused")
             and t["start_date"] <= x["start_date"] <= min(limit, AS_OF)
@@ -239,7 +240,8 @@ def expected_trials() -> pd.DataFrame:
     )
     decided = out.trials_converted + out.trials_expired
     out["trial_conversion_rate"] = (out.trials_converted / decided).where(decided > 0)
-    out["avg_days_to_convert"] = g.days.mean()
+    for name, q in (("p25", 0.25), ("median", 0.5), ("p75", 0.75)):
+        out[f"{name}_days_to_convert"] = g.days.quantile(q)  # pandas' linear interpolation, over converted trials
     return out.astype("float64")
 
 
@@ -304,6 +306,45 @@ def test_trials_started_converted_expired_and_time_to_convert(snapshot: dict[str
     assert by_plan.loc[dt.date(2026, 5, 1), "trials_open"] == 1
 
 
+# many trials in two months: 3, 10, 11, 30 and 40 days to convert in January (one expired, one slow at 58 days
+# within the grace), 4 and 9 in February
+TRIAL_DAYS = {dt.date(2026, 1, 5): [3, 10, 11, 30, 40, 58], dt.date(2026, 2, 3): [4, 9]}
+
+
+def _many_trials() -> list[dict]:
+    lines, account = [], 0
+    for start, waits in TRIAL_DAYS.items():
+        for wait in waits:
+            account += 1
+            begin = dt.date.isoformat(start)
+            end = dt.date.isoformat(start + dt.timedelta(days=30))
+            lines.append(_line(account, f"t{account}", 0, begin, end, status="trial"))
+            paid = dt.date.isoformat(start + dt.timedelta(days=wait))
+            lines.append(_line(account, f"c{account}", 1_000, paid, None))
+        account += 1
+        lines.append(_line(account, f"t{account}", 0, begin, end, status="trial"))  # expired
+    return lines
+
+
+def test_time_to_convert_is_the_median_and_quartiles_of_the_converted_trials() -> None:
+    from kizuna.analytics.kpi import trials
+
+    lines = _many_trials()
+    tables = register_tables(connect("duckdb"), hub(accounts=[{} for _ in range(10)], subscriptions=lines))
+    got = trials.trial_summary(tables, AS_OF).to_pandas()
+    got = got.assign(month=pd.to_datetime(got.month).dt.date).set_index("month").astype("float64")
+    want = expected_trials(lines)
+    _check(got[list(want.columns)], want)
+    january = got.loc[dt.date(2026, 1, 1)]
+    # six converted: 3 10 11 30 40 58 -> median (11 + 30) / 2, p25 at 1.25 (10 + 0.25), p75 at 3.75 (30 + 7.5)
+    assert (january.median_days_to_convert, january.p25_days_to_convert, january.p75_days_to_convert) == (
+        20.5,
+        10.25,
+        37.5,
+    )
+    assert january.trials_expired == 1 and got.loc[dt.date(2026, 2, 1)].median_days_to_convert == 6.5
+
+
 def test_conversion_reports_what_it_could_not_convert() -> None:
     tables = register_tables(connect("duckdb"), revenue_model_hub())
     conversion = fx.in_base_currency(tables, AS_OF, base="JPY")
@@ -318,6 +359,19 @@ def test_conversion_reports_what_it_could_not_convert() -> None:
     assert (one.currency, one.converted) == ("USD", False)
 
 
+def test_each_currency_s_own_movements_reuse_the_converted_pass_where_nothing_was_converted() -> None:
+    from kizuna.analytics.kpi import revenue
+    from tests.analytics.kpi.parity import normalise
+
+    tables = register_tables(connect("duckdb"), revenue_model_hub())
+    converted = revenue.prepare_revenue(fx.in_base_currency(tables, AS_OF, base="JPY").tables, AS_OF)
+    reused = fx.own_currency_movements(tables, converted, AS_OF, base="JPY")
+    want = normalise(revenue.mrr_movements(revenue.prepare_movements(tables, AS_OF), AS_OF))
+    got = normalise(revenue.mrr_movements(reused, AS_OF))
+    assert set(got.account_id) == {1, 2, 4, 6, 7}  # A1 (yen only) from the converted pass, the others again
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
 def test_duckdb_and_spark_agree_on_trials_pauses_currencies_and_notices() -> None:
@@ -327,16 +381,25 @@ def test_duckdb_and_spark_agree_on_trials_pauses_currencies_and_notices() -> Non
     def run(con: Any) -> dict[str, pd.DataFrame]:
         tables = register_tables(con, revenue_model_hub())
         base = fx.in_base_currency(tables, AS_OF, base="JPY").tables
+        # each currency's own movements: the converted pass's for accounts billed only in yen, the others' again
+        reused = fx.own_currency_movements(tables, revenue.prepare_revenue(base, AS_OF), AS_OF, base="JPY")
         return {
+            "summary_own_reused": normalise(revenue.mrr_summary(reused, AS_OF)),
             "movements_base": normalise(revenue.mrr_movements(base, AS_OF)),
             "summary_base": normalise(revenue.mrr_summary(base, AS_OF, by_each=["plan"])),
             "summary_own": normalise(revenue.mrr_summary(tables, AS_OF)),
             "scheduled": normalise(scheduled.scheduled_changes(base, AS_OF)),
             "trials": normalise(trials.trial_summary(tables, AS_OF, by_each=["plan"])),
+            "trial_quantiles": normalise(
+                trials.trial_summary(
+                    register_tables(con, hub(accounts=[{} for _ in range(10)], subscriptions=_many_trials())), AS_OF
+                )
+            ),
             "trial_outcomes": normalise(trials.trial_outcomes(tables, AS_OF)),
         }
 
     duck, spark = run(connect("duckdb")), run(connect("spark"))
+    pd.testing.assert_frame_equal(duck["summary_own_reused"], duck["summary_own"], check_exact=True)
     for name, frame in duck.items():
         assert len(frame) > 0, name
         pd.testing.assert_frame_equal(frame, spark[name], check_dtype=False, check_exact=True, obj=name)

@@ -106,12 +106,21 @@ def first_month(tables: Tables, as_of: dt.date) -> dt.date:
 
 def paused_mrr(tables: Tables, as_of: dt.date) -> ir.Table:
     """Paused lines at each month-end: ``account_id, currency, month, paused_lines, paused_mrr_minor`` (the MRR the
-    lines carry while on hold, counted in no MRR), for account-months with a paused line valid on the snapshot day."""
+    lines carry while on hold, counted in no MRR), for account-months with a paused line valid on the snapshot day.
+
+    A paused line is on hold only while no paid line of its contract runs: a customer who resumes before the
+    pause's recorded end (a paid version starting inside it) is no longer on pause. A paused version that ends on
+    or before its own start is never in force."""
     subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
     paused = subs.filter(subs.status == "paused", subs.start_date <= ibis.date(as_of))
     paused = paused.mutate(end_open=paused.end_date.fill_null(ibis.date(OPEN_END)))
     spine = month_spine(tables, first_month(tables, as_of), as_of)
     j = paused.join(spine, [paused.start_date <= spine.snapshot_day, paused.end_open > spine.snapshot_day])
+    lines = revenue_lines(tables, as_of)
+    paid = lines.select(r_contract=lines.contract_id, r_start=lines.start_date, r_end=lines.end_open)
+    j = j.anti_join(
+        paid, [j.contract_id == paid.r_contract, paid.r_start <= j.snapshot_day, paid.r_end > j.snapshot_day]
+    )
     out = j.group_by(KEYS).aggregate(paused_lines=j.count(), paused_mrr_minor=j.mrr_minor.sum())
     return out.mutate(paused_lines=out.paused_lines.cast("int64"), paused_mrr_minor=out.paused_mrr_minor.cast("int64"))
 
@@ -224,8 +233,9 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
     start, end = mv.mrr_start_minor, mv.mrr_minor
     paused_now, paused_then = mv.paused_now, mv.paused_then
     movement = ibis.cases(
+        # a return after a pause is a resume even in another currency than the paused line's (paused_then_any)
+        ((start == 0) & mv.paused_then_any, "resume"),
         ((start == 0) & (mv.month == mv.cohort_month), "new"),
-        ((start == 0) & paused_then, "resume"),
         (start == 0, "reactivation"),
         ((end < start) & paused_now & ~paused_then, "pause"),
         (end == 0, "churn"),
@@ -273,7 +283,8 @@ def mrr_movements(tables: Tables, as_of: dt.date) -> ir.Table:
 
 
 def _with_pauses(tables: Tables, mv: ir.Table, spine: ir.Table, as_of: dt.date) -> ir.Table:
-    """``mv`` with ``paused_now`` / ``paused_then``: the account has a paused line at this / the previous month-end."""
+    """``mv`` with ``paused_now`` / ``paused_then``: the account has a paused line in the row's currency at this /
+    the previous month-end; ``paused_then_any``: in any currency at the previous month-end."""
     paused = paused_mrr(tables, as_of)
     now = paused.select(p_account_id=paused.account_id, p_currency=paused.currency, p_month=paused.month, p_now=True)
     shifted = paused.join(spine, paused.month == spine.month)
@@ -284,8 +295,26 @@ def _with_pauses(tables: Tables, mv: ir.Table, spine: ir.Table, as_of: dt.date) 
     out = out.left_join(
         then, [out.account_id == then.q_account_id, out.currency == then.q_currency, out.month == then.q_month]
     )
-    out = out.mutate(paused_now=out.p_now.fill_null(False), paused_then=out.q_then.fill_null(False))
-    return out.drop("p_account_id", "p_currency", "p_month", "p_now", "q_account_id", "q_currency", "q_month", "q_then")
+    anywhere = then.select(a_account_id=then.q_account_id, a_month=then.q_month).distinct().mutate(a_then=True)
+    out = out.left_join(anywhere, [out.account_id == anywhere.a_account_id, out.month == anywhere.a_month])
+    out = out.mutate(
+        paused_now=out.p_now.fill_null(False),
+        paused_then=out.q_then.fill_null(False),
+        paused_then_any=out.a_then.fill_null(False),
+    )
+    return out.drop(
+        "p_account_id",
+        "p_currency",
+        "p_month",
+        "p_now",
+        "q_account_id",
+        "q_currency",
+        "q_month",
+        "q_then",
+        "a_account_id",
+        "a_month",
+        "a_then",
+    )
 
 
 def _months_between(first: ir.DateValue, later: ir.DateValue) -> ir.IntegerValue:

@@ -20,7 +20,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.analytics.kpi._common import Tables, month_spine, ratio
+from kizuna.analytics.kpi._common import SUBSCRIPTION_COLUMNS, Tables, month_spine, ratio, require
 from kizuna.analytics.kpi.revenue import KEYS, first_month, paused_mrr, revenue_lines
 
 _COUNTS = ("customers_on_pause", "churn_scheduled_customers", "notices_given")
@@ -53,8 +53,17 @@ def scheduled_changes(tables: Tables, as_of: dt.date) -> ir.Table:
         churn_scheduled_customers=per_account.count(), churn_scheduled_mrr_minor=per_account.mrr.sum()
     )
 
-    contracts = noticed.group_by(["account_id", "contract_id", "currency"]).aggregate(
-        notice=noticed.cancelled_at.min(), service_end=noticed.end_date.max()
+    # a notice is given on a paid or a paused line (a customer may cancel while on pause): the contract's notice
+    # and service end count whichever carries it
+    subs = require(tables, "subscriptions", SUBSCRIPTION_COLUMNS)
+    held = subs.filter(
+        subs.status.notin(("trial",)),
+        subs.start_date <= ibis.date(as_of),
+        subs.cancelled_at.notnull(),
+        subs.cancelled_at <= ibis.date(as_of),
+    )
+    contracts = held.group_by(["account_id", "contract_id", "currency"]).aggregate(
+        notice=held.cancelled_at.min(), service_end=held.end_date.max()
     )
     given = contracts.group_by(["currency", contracts.notice.truncate("M").name("month")]).aggregate(
         notices_given=contracts.count()

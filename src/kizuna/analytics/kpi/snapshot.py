@@ -88,20 +88,28 @@ def compute_snapshot(
     conversion = fx.in_base_currency(tables, as_of, base=base_currency)
     prepared = revenue.prepare_revenue(conversion.tables, as_of)
     return combine(
-        revenue_part(prepared, as_of, gross_margin=gross_margin, native=tables if conversion.converted else None),
+        revenue_part(
+            prepared,
+            as_of,
+            gross_margin=gross_margin,
+            native=tables if conversion.converted else None,
+            base_currency=conversion.currency,
+        ),
         voice_part(tables, as_of),
         usage_part(tables, as_of),
         funnel_part(prepared, as_of),
     )
 
 
-def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float, native: Tables | None = None) -> Part:
+def revenue_part(
+    tables: Tables, as_of: dt.date, *, gross_margin: float, native: Tables | None = None, base_currency: str = "JPY"
+) -> Part:
     """MRR movements and what is derived from them: revenue, retention, renewals, unit economics, cohorts, pauses,
     notices and trials (reads no event and no lead). ``tables`` is the hub in the reporting currency
     (:attr:`~kizuna.analytics.kpi.fx.Conversion.tables`) and may hold
     :func:`~kizuna.analytics.kpi.revenue.prepare_revenue`'s intermediates already; ``native`` the hub's own tables
     when these were converted (several currencies): the series' ``currency`` breakdown and each account's money
-    come from them, in each currency of its own."""
+    come from them, in each currency of its own; ``base_currency`` the reporting currency ``tables`` are in."""
     t = revenue.prepare_revenue(tables, as_of)
     summary = frame(revenue.mrr_summary(t, as_of))
     changes = frame(scheduled.scheduled_changes(t, as_of))
@@ -113,7 +121,8 @@ def revenue_part(tables: Tables, as_of: dt.date, *, gross_margin: float, native:
     if native is None:  # one currency: each currency's own figures are the totals
         series += [_long(_per_currency(summary)), _long(_per_currency(changes))]
     else:
-        native = revenue.prepare_movements(native, as_of)  # the movements once for the summary and the accounts
+        # the movements once for the summary and the accounts, reusing the converted pass's where nothing was converted
+        native = fx.own_currency_movements(native, t, as_of, base=base_currency)
         series += [
             _long(_per_currency(frame(revenue.mrr_summary(native, as_of)))),
             _long(_per_currency(frame(scheduled.scheduled_changes(native, as_of)))),
