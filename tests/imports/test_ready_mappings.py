@@ -813,6 +813,40 @@ def test_intercom_conversation_export_gives_the_support_load_pandas_gives(hub: R
     assert_open_tickets(hub, open_now)
 
 
+def test_intercom_report_csv_with_the_conversation_dataset_s_labels(hub: Runtime, tmp_path: Path) -> None:
+    """Intercom's own report export names its columns by the conversation dataset's attributes ("Conversation
+    started at", "Conversation first replied at"; docs/imports.md says where these were checked)."""
+    load(hub, "accounts", write_hubspot_companies(tmp_path), "hubspot")
+    header = [
+        "Conversation ID",
+        "Conversation started at",
+        "Conversation first replied at",
+        "Last closed at",
+        "State",
+        "Company name",
+        "Teammate assigned",
+    ]
+    rows = [
+        ["215001", "2026-09-01 01:00:00", "2026-09-01 01:20:00", "2026-09-01 03:00:00", "closed", "Acme KK", "Aiko"],
+        ["215002", "2026-10-05 23:30:00", "", "", "open", "Beta Labs", ""],
+        ["215003", "2026-11-03 04:00:00", "2026-11-03 04:05:00", "", "snoozed", "Beta Labs", "Ken"],
+    ]
+    summary = load(hub, "tickets", write_csv(tmp_path / "conversations-report.csv", header, rows), "intercom")
+    assert "Teammate assigned" in summary.ignored_columns
+    with hub.transaction() as session:
+        tickets = {t.external_id: t for t in session.scalars(select(Ticket))}
+    assert tickets["215001"].first_response_at == dt.datetime(2026, 9, 1, 1, 20, tzinfo=dt.UTC)
+    assert tickets["215003"].status == "pending" and tickets["215002"].first_response_at is None
+    assert tickets["215001"].subject == "Intercom conversation"  # (no title column in this report)
+
+    refresh_kpis(hub)
+    frame = pd.DataFrame(rows, columns=header)
+    per_month, open_now = expected_tickets(frame, "Conversation started at", "Last closed at", "Company name")
+    stored = series(hub, "support_tickets").droplevel("currency")
+    pd.testing.assert_series_equal(stored.sort_index(), per_month, check_names=False, check_index_type=False)
+    assert_open_tickets(hub, open_now)
+
+
 # --- Google Forms and SurveyMonkey: NPS ----------------------------------------------------------------------------
 
 
