@@ -42,6 +42,7 @@ from kizuna.mail import jobs as mail_jobs
 from kizuna.platform.leader import LeaderLock
 from kizuna.platform.outbox.service import DeliveryPolicy, compact_messages, deliver_queued
 from kizuna.platform.queue import claim, fence, worker_name
+from kizuna.playbooks import batch as batch_actions
 from kizuna.playbooks.actions import Prefetched, execute_action, prefetch
 from kizuna.playbooks.models import JobStatus, PendingJob, Playbook, PlaybookRun, PlaybookRunAccount, RunMode
 from kizuna.playbooks.service import evaluate_playbook
@@ -54,6 +55,9 @@ from kizuna.teams import delivery as teams_delivery
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = dt.timedelta(minutes=5)
+#: jobs per transaction: run as sets (one claim's worth), or one by one
+SET_BATCH = 500
+ONE_BY_ONE_BATCH = 50
 
 
 def evaluate_enabled(
@@ -113,10 +117,14 @@ def process_jobs(
     limit: int = 500,
     lease: dt.timedelta = DEFAULT_LEASE,
     worker: str | None = None,
-    batch_size: int = 50,
+    batch_size: int | None = None,
     before_commit: Callable[[PendingJob], None] | None = None,
 ) -> WorkReport:
-    """Run the due pending jobs, ``batch_size`` per transaction, each job in a savepoint of its own.
+    """Run the due pending jobs, ``batch_size`` per transaction (default: 500 run as sets, 50 one by one).
+
+    Without ``before_commit`` a batch's actions run as sets (:mod:`kizuna.playbooks.batch`: its reads once, its
+    writes as multi-row inserts; an action it does not know, and any job whose action fails, runs one by one). With
+    ``before_commit`` (an observer) each job runs one by one in a savepoint of its own.
 
     A job's action and its "done" mark commit together; a job that raises is rolled back to its savepoint and
     retried later with back-off (given up after ``max_attempts``). If the process dies, its uncommitted batch is
@@ -140,13 +148,25 @@ def process_jobs(
         )
     )
     ids = sorted(tokens)
-    for start in range(0, len(ids), max(1, batch_size)):
-        batch = ids[start : start + batch_size]
+    size = max(1, batch_size or (ONE_BY_ONE_BATCH if before_commit is not None else SET_BATCH))
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
 
         def run_batch(session: Session, batch: list[int] = batch) -> WorkReport:
             part = WorkReport()  # counted apart: a batch retried after "database is locked" is counted once
             loaded = _preload(session, batch)  # (held so the identity map keeps the rows for the batch)
             prefetched = prefetch(session, [row for row in loaded if isinstance(row, PendingJob)])
+            if before_commit is None:
+                _run_batch_as_sets(
+                    session,
+                    batch,
+                    tokens=tokens,
+                    worker=worker,
+                    settings=runtime.settings,
+                    report=part,
+                    prefetched=prefetched,
+                )
+                return part
             for job_id in batch:
                 _run_job(
                     session,
@@ -178,6 +198,87 @@ def _preload(session: Session, job_ids: list[int]) -> list[object]:
     owner_ids = {a.owner_id for a in accounts if a.owner_id is not None}
     owners = list(session.scalars(select(TeamMember).where(TeamMember.id.in_(owner_ids)))) if owner_ids else []
     return [*jobs, *accounts, *owners]
+
+
+def _hold_all(session: Session, job_ids: list[int], *, worker: str, tokens: dict[int, int]) -> set[int]:
+    """The jobs of ``job_ids`` that ``worker``'s claims still hold (their tokens as in ``tokens``), in one update;
+    on PostgreSQL it also locks their rows until commit (as :func:`_holds` does for one)."""
+    held: set[int] = set()
+    for start in range(0, len(job_ids), 900):
+        chunk = job_ids[start : start + 900]
+        rows = session.execute(
+            update(PendingJob)
+            .where(
+                PendingJob.id.in_(chunk),
+                PendingJob.lease_owner == worker,
+                PendingJob.status == JobStatus.running,
+            )
+            .values(lease_owner=worker)
+            .returning(PendingJob.id, PendingJob.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+        held.update(int(job_id) for job_id, attempts in rows if tokens.get(int(job_id)) == int(attempts))
+    return held
+
+
+def _run_batch_as_sets(
+    session: Session,
+    batch: list[int],
+    *,
+    tokens: dict[int, int],
+    worker: str,
+    settings: Settings,
+    report: WorkReport,
+    prefetched: Prefetched,
+) -> None:
+    """Run a batch's jobs: runs of consecutive jobs whose actions :mod:`kizuna.playbooks.batch` works out as sets
+    are done as sets (each in a savepoint; one that fails is rolled back and its jobs run one by one), the others
+    one by one in their own savepoints, in id order."""
+    held = _hold_all(session, batch, worker=worker, tokens=tokens)
+    for job_id in batch:
+        if job_id not in held:
+            log.info("job %s was claimed by another worker after %s's lease ended; not run here", job_id, worker)
+    run: list[PendingJob] = []
+
+    def one_by_one(job_ids: list[int]) -> None:
+        for job_id in job_ids:
+            _run_job(
+                session,
+                job_id,
+                token=tokens[job_id],
+                worker=worker,
+                settings=settings,
+                report=report,
+                before_commit=None,
+                prefetched=prefetched,
+            )
+
+    def as_set() -> None:
+        if not run:
+            return
+        jobs = list(run)
+        run.clear()
+        try:
+            with session.begin_nested():
+                results, own_path = batch_actions.run_as_set(session, jobs, settings=settings, prefetched=prefetched)
+        except Exception:  # the set's writes failed as a whole: each job on its own, with its own error
+            log.warning("a set of %s jobs failed; running them one by one", len(jobs), exc_info=True)
+            one_by_one([job.id for job in jobs])
+            return
+        report.done += len(results)
+        report.results.extend(results[job.id] for job in jobs if job.id in results)
+        one_by_one([job.id for job in own_path])
+
+    for job_id in batch:
+        if job_id not in held:
+            continue
+        job = session.get(PendingJob, job_id)
+        if job is not None and batch_actions.runs_as_set(job):
+            run.append(job)
+            continue
+        as_set()
+        one_by_one([job_id])
+    as_set()
 
 
 def _holds(session: Session, job_id: int, *, worker: str, token: int) -> bool:

@@ -157,6 +157,38 @@ def test_calibration_and_selection_on_a_known_signal() -> None:
     assert family("ev_all__n30") == "events:all" and family("tenure_days") == "tenure_days"
 
 
+def test_permutation_value_on_a_matrix_equals_it_on_the_frame() -> None:
+    rng = np.random.default_rng(1)
+    n = 3000
+    features = ["ev__api_call__n30", "noise", "ev__api_call__trend30", "seats"]
+    frame = pd.DataFrame(
+        {
+            "ev__api_call__n30": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "ev__api_call__trend30": rng.normal(size=n),
+            "seats": rng.integers(1, 50, size=n),  # an integer column: converted to float like the others
+        }
+    )
+    frame["churned"] = (rng.random(n) < 1 / (1 + np.exp(-(frame["ev__api_call__n30"] + 0.02 * frame["seats"])))).astype(
+        int
+    )
+    weights = np.array([1.0, 0.1, 0.3, 0.05])
+
+    def on_frame(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(f[features].to_numpy(dtype=float) @ weights, dtype=float)
+
+    by_frame = permutation_value(on_frame, frame, features, random_state=3)
+    by_matrix = permutation_value(
+        lambda m: np.asarray(m @ weights, dtype=float),
+        frame,
+        features,
+        random_state=3,
+        matrix=frame[features].to_numpy(dtype=float),
+    )
+    pd.testing.assert_frame_equal(by_frame, by_matrix)
+    assert by_frame.iloc[0]["family"] == "events:api_call" and by_frame.iloc[0]["auc_drop"] > 0.05
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     con = connect("spark")

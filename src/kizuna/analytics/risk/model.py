@@ -165,10 +165,11 @@ class ChurnRiskModel:
             if self.select:
                 inner = self._train(split.fit, present)
                 value = permutation_value(
-                    lambda f: np.asarray(inner.predict(self._matrix(f, present)), dtype=float),
+                    lambda matrix: np.asarray(inner.predict(matrix), dtype=float),
                     split.held_out,
                     present,
                     random_state=self.random_state,
+                    matrix=self._matrix(split.held_out, present),
                 )
                 value["kept"] = value["auc_drop"] >= MIN_AUC_DROP
                 if not value["kept"].any():  # nothing helps on later dates: keep the best family rather than none
