@@ -1,3 +1,6 @@
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,3 +67,24 @@ def test_account_voc_sentiment_recency_weighted() -> None:
     assert out.loc["a", "voc_sentiment"] == pytest.approx((1.0 - w) / (1.0 + w))
     assert out.loc["b", "n_texts"] == 1 and out.loc["b", "voc_sentiment"] == -0.5  # 2023 text out of window
     assert out.loc["a", "share_negative"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "cut", [{"n_clusters": 7, "distance_threshold": None}, {"n_clusters": None, "distance_threshold": 0.9}]
+)
+def test_themes_are_scikit_learns_average_linkage_clusters(cut: dict[str, Any]) -> None:
+    """The cosine distances from matrix products give scikit-learn's labels (pdist's loop was the VoC step's cost),
+    ties included."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    from kizuna.analytics.text.outcomes import _average_linkage_labels
+
+    rng = np.random.default_rng(5)
+    # sparse TF-IDF-like rows over 300 terms, a third of them repeated exactly (templated texts)
+    rows = rng.random((240, 300)) * (rng.random((240, 300)) < 0.03)
+    rows[rows.sum(axis=1) == 0, 0] = 1.0
+    rows[160:] = rows[rng.integers(0, 160, size=80)]
+    expected = AgglomerativeClustering(metric="cosine", linkage="average", **cut).fit_predict(rows)
+    got = _average_linkage_labels(rows, **cut)
+    assert len(set(expected)) > 3
+    np.testing.assert_array_equal(got, expected)
