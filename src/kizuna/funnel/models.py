@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kizuna.db import Base
@@ -73,6 +73,11 @@ class Opportunity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     close_date: Mapped[dt.date | None] = mapped_column(Date)
     closed_at: Mapped[dt.datetime | None]
+
+
+# the expansion pipeline's page: the open opportunities, largest first, read in index order (a sort of every
+# opportunity of the 50,000-account demo took two thirds of the page's 220 ms)
+Index("ix_opportunities_stage_amount", Opportunity.stage, Opportunity.amount_minor.desc(), Opportunity.id)
 
 
 class MarketingSpend(Base):

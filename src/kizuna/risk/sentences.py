@@ -60,7 +60,7 @@ def _behaviour_sentence(feature: str, value: float | None, language: str) -> str
     stat = feature.rsplit("__", 1)[1]
     scope = "ev" if event is not None else "ev_all"
     key = f"risk.reason.{scope}.{stat}"
-    if stat in ("trend30", "vs_base", "trend90", "recent7"):
+    if stat in ("trend30", "vs_base", "trend90", "recent7", "vs_life"):
         pct = round(abs(1.0 - math.exp(value)) * 100)
         if pct == 0:
             return t(key + ".flat", event=event)
