@@ -30,7 +30,9 @@ def _page(request: Request, session: Session, token: str, outcome: str | None = 
 
 
 @router.get("/teams/act", response_class=HTMLResponse)
-def confirm(request: Request, token: str = Query(..., max_length=300), session: Session = DbSession) -> Response:
+def confirm(request: Request, token: str = Query("", max_length=300), session: Session = DbSession) -> Response:
+    if not token:  # opened without a card's link: say where the links come from
+        return render(request, "teams/act.html", {"link": None, "task": None, "account": None, "outcome": None})
     return _page(request, session, token)
 
 
