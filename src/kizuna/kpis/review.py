@@ -401,6 +401,8 @@ def revenue_model(session: Session) -> RevenueModel:
     series = series[series.currency.isin(["", out.currency])]
     for key, month in (("month", out.review_month), ("mtd", as_of.replace(day=1))):
         rows = series[series.month == month]
+        # a series the stored snapshot lacks (computed before this kizuna added it) reads as no figure, not an error
+        getattr(out, key).update(dict.fromkeys((*TRIAL_SERIES, *HOLD_SERIES)))
         getattr(out, key).update({str(r.metric): _number(r.value) for r in rows.itertuples()})
     own = load_kpi(session, names=("mrr_minor", "customers"), as_of=as_of, by="currency")
     own = own[own.month == as_of.replace(day=1)]
