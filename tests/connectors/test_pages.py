@@ -33,3 +33,11 @@ def test_the_status_page_shows_each_system_last_run_and_rejects(world: WebWorld)
     assert "Back-fill" in english.text and "Some records rejected" in english.text
     assert problems(english.text, "en") == []
     assert admin.get("/connectors/nothing").status_code == 404
+    # the systems not connected yet are listed with what they bring and the command that sets them up
+    available = english.text.split('id="connectors-available"')[1]
+    assert "kizuna connect chargebee" in available and "Microsoft Teams" in available
+    assert "kizuna connect stripe" not in available  # connected: in the table above
+    admin.cookies.set(LANGUAGE_COOKIE, "ja")
+    teams = admin.get("/connectors/teams")
+    assert teams.status_code == 200 and 'id="connector-setup"' in teams.text and "kizuna connect teams" in teams.text
+    assert problems(teams.text, "ja") == [] and problems(admin.get("/connectors").text, "ja") == []

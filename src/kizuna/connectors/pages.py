@@ -37,11 +37,13 @@ def connectors(request: Request, session: Session = DbSession) -> Response:
     settings = settings_of(request)
     every = dt.timedelta(minutes=settings.connector_sync_minutes)
     rows = service.status(session, configured=credentials.configured(settings))
+    listed = {r.vendor for r in rows}
     return render(
         request,
         "connectors/connectors.html",
         {
             "rows": rows,
+            "available": [vendor for vendor in service.VENDORS if vendor not in listed],
             "next_run": {r.vendor: next_run(r, every) for r in rows},
             "vendor_name": lambda v: vendor_name(language_of(request), v),
         },
@@ -53,16 +55,19 @@ def connector(request: Request, vendor: str, session: Session = DbSession) -> Re
     settings = settings_of(request)
     runs = service.recent_runs(session, vendor=vendor)
     sent = service.deliveries(session, vendor=vendor)
-    if not runs and vendor not in credentials.configured(settings) and not (sent and sent.counts):
+    configured = vendor in credentials.configured(settings)
+    if not runs and not configured and not (sent and sent.counts) and vendor not in service.VENDORS:
         raise NotFound(f"no connector {vendor!r}", vendor=vendor)
     pulls = [run for run in runs if run.kind in ("pull", "backfill")]
     every = dt.timedelta(minutes=settings.connector_sync_minutes)
-    upcoming = pulls[0].started_at + every if pulls and vendor in credentials.configured(settings) else None
+    upcoming = pulls[0].started_at + every if pulls and configured else None
     return render(
         request,
         "connectors/connector.html",
         {
             "vendor": vendor_name(language_of(request), vendor),
+            "vendor_key": vendor,
+            "configured": configured,
             "runs": runs,
             "next_run": upcoming,
             "deliveries": sent,

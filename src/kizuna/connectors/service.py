@@ -160,6 +160,10 @@ class ConnectorStatus:
     last_event_at: dt.datetime | None
 
 
+#: the systems kizuna connects to, each set up by ``kizuna connect <vendor>`` (a quick start each: docs/connectors.md)
+VENDORS = ("stripe", "chargebee", "hubspot", "salesforce", "slack", "teams", "mail")
+
+
 def status(session: Session, *, configured: list[str]) -> list[ConnectorStatus]:
     """Every vendor that is configured or has run: its last run, number of runs and of events received."""
     per_vendor = select(ConnectorRun.vendor, func.count()).group_by(ConnectorRun.vendor)
