@@ -30,6 +30,7 @@ import chargebee
 from kizuna.chargebee import service
 from kizuna.connectors import credentials
 from kizuna.connectors import service as connectors
+from kizuna.connectors.jobs import finish_run
 from kizuna.connectors.models import ConnectorRun
 from kizuna.connectors.service import RunLog
 from kizuna.errors import ExternalServiceError
@@ -174,29 +175,20 @@ def backfill(
                 connectors.save_cursor(session, vendor=service.VENDOR, stream=f"backfill:{stream}", position=None)
     except chargebee.APIError as exc:
         message = f"Chargebee refused the back-fill: {exc} ({exc.api_error_code}, HTTP {exc.http_code})"
-        _finish(runtime, run_id, run_log, actor=actor, error=message)
+        finish_run(runtime, run_id, run_log, actor=actor, error=message)
         raise ExternalServiceError(message, vendor=service.VENDOR, code=exc.api_error_code) from exc
     except NotJSON as exc:
         message = f"Chargebee's address answered HTTP {exc.http_code} without Chargebee's JSON: {exc}"
-        _finish(runtime, run_id, run_log, actor=actor, error=message)
+        finish_run(runtime, run_id, run_log, actor=actor, error=message)
         raise ExternalServiceError(message, vendor=service.VENDOR) from exc
     except httpx.TransportError as exc:
         message = f"Chargebee did not answer: {type(exc).__name__}: {exc}"
-        _finish(runtime, run_id, run_log, actor=actor, error=message)
+        finish_run(runtime, run_id, run_log, actor=actor, error=message)
         raise ExternalServiceError(message, vendor=service.VENDOR) from exc
     except BaseException as exc:
-        _finish(runtime, run_id, run_log, actor=actor, error=f"{type(exc).__name__}: {exc}")
+        finish_run(runtime, run_id, run_log, actor=actor, error=f"{type(exc).__name__}: {exc}")
         raise
-    return _finish(runtime, run_id, run_log, actor=actor, error=None)
-
-
-def _finish(runtime: Runtime, run_id: int, run_log: RunLog, *, actor: str, error: str | None) -> ConnectorRun:
-    with runtime.transaction(write=True) as session:
-        run = session.get(ConnectorRun, run_id)
-        assert run is not None
-        connectors.finish_run(session, run, run_log, actor=actor, error=error)
-        session.expunge(run)
-    return run
+    return finish_run(runtime, run_id, run_log, actor=actor, error=None)
 
 
 def _apply_page(session: Session, kind: str, objects: list[dict[str, Any]], *, on: dt.date, run_log: RunLog) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.connectors import credentials
 from kizuna.connectors import service as connectors
+from kizuna.connectors.jobs import finish_run
 from kizuna.connectors.models import ConnectorRun
 from kizuna.connectors.service import RunLog
 from kizuna.crm.backoff import Backoff
@@ -129,15 +130,6 @@ def _retry(error: Exception) -> float | None:
     return None
 
 
-def _finish(runtime: Runtime, run_id: int, run_log: RunLog, *, actor: str, error: str | None) -> ConnectorRun:
-    with runtime.transaction(write=True) as session:
-        run = session.get(ConnectorRun, run_id)
-        assert run is not None
-        connectors.finish_run(session, run, run_log, actor=actor, error=error)
-        session.expunge(run)
-    return run
-
-
 def pull(
     runtime: Runtime,
     *,
@@ -165,9 +157,9 @@ def pull(
             with runtime.transaction(write=True) as session:
                 analyse_entries(session)
     except BaseException as exc:
-        _finish(runtime, run_id, run_log, actor=actor, error=(str(exc) or type(exc).__name__)[:2000])
+        finish_run(runtime, run_id, run_log, actor=actor, error=(str(exc) or type(exc).__name__)[:2000])
         raise
-    run = _finish(runtime, run_id, run_log, actor=actor, error=None)
+    run = finish_run(runtime, run_id, run_log, actor=actor, error=None)
     log.info("mail pull of %s: %s", address.where, run.counts)
     return run
 

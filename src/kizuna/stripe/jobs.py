@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import stripe
 from kizuna.connectors import credentials
 from kizuna.connectors import service as connectors
+from kizuna.connectors.jobs import finish_run
 from kizuna.connectors.models import ConnectorRun
 from kizuna.connectors.service import RunLog
 from kizuna.errors import ExternalServiceError
@@ -99,21 +100,12 @@ def backfill(
                 connectors.save_cursor(session, vendor=service.VENDOR, stream=f"backfill:{stream}", position=None)
     except stripe.StripeError as exc:
         message = f"Stripe refused the back-fill: {exc.user_message or exc} (request {exc.request_id})"
-        _finish(runtime, run_id, run_log, actor=actor, error=message)
+        finish_run(runtime, run_id, run_log, actor=actor, error=message)
         raise ExternalServiceError(message, vendor=service.VENDOR, request_id=exc.request_id) from exc
     except BaseException as exc:
-        _finish(runtime, run_id, run_log, actor=actor, error=f"{type(exc).__name__}: {exc}")
+        finish_run(runtime, run_id, run_log, actor=actor, error=f"{type(exc).__name__}: {exc}")
         raise
-    return _finish(runtime, run_id, run_log, actor=actor, error=None)
-
-
-def _finish(runtime: Runtime, run_id: int, run_log: RunLog, *, actor: str, error: str | None) -> ConnectorRun:
-    with runtime.transaction(write=True) as session:
-        run = session.get(ConnectorRun, run_id)
-        assert run is not None
-        connectors.finish_run(session, run, run_log, actor=actor, error=error)
-        session.expunge(run)
-    return run
+    return finish_run(runtime, run_id, run_log, actor=actor, error=None)
 
 
 def _backfill_stream(
