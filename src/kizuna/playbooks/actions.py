@@ -65,6 +65,32 @@ def render_text(text: s.Text | None, language: str, context: dict[str, Any]) -> 
     return str(_compiled(source).render(**context))
 
 
+def webhook_payload(
+    action: s.Webhook,
+    *,
+    key: str,
+    account: Account,
+    signal: dict[str, Any],
+    context: dict[str, Any],
+    language: str,
+) -> dict[str, Any]:
+    """What a webhook action posts: Slack's ``{"text"}`` shape, or the playbook, account, reason, facts and text."""
+    text = (
+        render_text(action.text, language, context)
+        if action.text
+        else (f"[{context['playbook']}] {account.name}: {signal['reason']}")
+    )
+    if action.format == "slack":
+        return {"text": text}
+    return {
+        "playbook": key,
+        "account": context["account"],
+        "reason": signal["reason"],
+        "facts": signal["facts"],
+        "text": text,
+    }
+
+
 @lru_cache(maxsize=512)
 def _compiled(source: str) -> Any:
     return _sandbox().from_string(source)
@@ -277,21 +303,8 @@ def execute_action(
         return f"{queued} email(s) queued to {action.to}"
 
     if isinstance(action, s.Webhook):
-        text = (
-            render_text(action.text, language, context)
-            if action.text
-            else (f"[{context['playbook']}] {account.name}: {signal['reason']}")
-        )
-        webhook_body: dict[str, Any] = (
-            {"text": text}
-            if action.format == "slack"
-            else {
-                "playbook": key,
-                "account": context["account"],
-                "reason": signal["reason"],
-                "facts": signal["facts"],
-                "text": text,
-            }
+        webhook_body = webhook_payload(
+            action, key=key, account=account, signal=signal, context=context, language=language
         )
         message, created = queue_webhook(
             session,

@@ -47,6 +47,7 @@ from kizuna.playbooks.actions import (
     Prefetched,
     _recipients,
     render_text,
+    webhook_payload,
 )
 from kizuna.playbooks.models import JobStatus, PendingJob
 from kizuna.settings import Settings
@@ -398,22 +399,7 @@ def _webhook(
     key = job.payload["playbook_key"]
     if not action.url.startswith(("http://", "https://")):
         raise _OwnPath(f"webhook URL must be http(s): {action.url!r}")
-    text = (
-        render_text(action.text, language, context)
-        if action.text
-        else (f"[{context['playbook']}] {account.name}: {signal['reason']}")
-    )
-    body: dict[str, Any] = (
-        {"text": text}
-        if action.format == "slack"
-        else {
-            "playbook": key,
-            "account": context["account"],
-            "reason": signal["reason"],
-            "facts": signal["facts"],
-            "text": text,
-        }
-    )
+    body = webhook_payload(action, key=key, account=account, signal=signal, context=context, language=language)
     row = _message(
         state,
         idempotency_key=job.idempotency_key,
