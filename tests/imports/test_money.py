@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from kizuna import models as m
 from kizuna.imports.mapping import MappingFile
+from kizuna.imports.rows import NO_CURRENCY
 from kizuna.imports.schemas import ImportSummary
-from kizuna.imports.service import NO_CURRENCY, import_file
+from kizuna.imports.service import import_file
 from kizuna.settings import Settings
 from tests import factories
 

@@ -9,14 +9,13 @@ import, and a dry run is the same import rolled back. Product usage events go to
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import logging
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -24,51 +23,28 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from kizuna.accounts.models import Contact
-from kizuna.billing.models import Invoice, Plan
-from kizuna.db import Base
 from kizuna.errors import ImportRejected, InvalidInput, KizunaError, NotFound
 from kizuna.imports import created, runs
-from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, FieldSpec, ReferenceSpec, entity_spec
+from kizuna.imports.entities import ENTITY_NAMES, EVENTS, EntitySpec, entity_spec
 from kizuna.imports.mapping import (
     NAMED_MAPPINGS,
-    ColumnPlan,
     MappingFile,
     check_timezone,
     named_mapping,
     plan_columns,
-    value_key,
 )
 from kizuna.imports.models import ImportRun
 from kizuna.imports.readers import read_rows
 from kizuna.imports.rejects import RejectsWriter, rejects_path, remove_dead_rejects
+from kizuna.imports.rows import NOTE_ROWS, RowValidator, hundredfold_notes, is_report_footer, missing_columns
 from kizuna.imports.schemas import ImportSummary, Rejection
-from kizuna.imports.values import (
-    INT64,
-    CellError,
-    OutOfRange,
-    check_text,
-    employee_band,
-    is_blank,
-    out_of_range,
-    parse_bool,
-    parse_date,
-    parse_datetime,
-    parse_int,
-    parse_minor_units,
-    parse_money,
-    parse_number,
-    parse_text,
-)
 from kizuna.platform.paging import Paging, page_of
 from kizuna.settings import Settings
-from kizuna.voc.models import SCORE_RANGE
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 FLUSH_EVERY = 1000
-_AMBIGUOUS = -1
 
 
 def _before_row(row_number: int) -> None:
@@ -306,467 +282,6 @@ def upload_import(
     return UploadOutcome(summary=summary, error=None)
 
 
-# --- rows kept in the app database -------------------------------------------------------------------------------
-
-
-class _Lookups:
-    """Source keys → kizuna ids of referenced rows, loaded once per import."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._maps: dict[tuple[type[Base], str], dict[str, int]] = {}
-        self.invoice_accounts: dict[int, int] | None = None
-        self.contact_accounts: dict[int, int] | None = None
-        self.plan_periods: dict[int, int] | None = None
-
-    @staticmethod
-    def normalise(attr: str, value: str) -> str:
-        if attr == "email":
-            return value.strip().casefold()
-        if attr == "name":
-            return "".join(value_key(value).split())
-        return value.strip()
-
-    def get(self, target: type[Base], attr: str) -> dict[str, int]:
-        key = (target, attr)
-        if key not in self._maps:
-            column = getattr(target, attr)
-            found: dict[str, int] = {}
-            for value, ident in self.session.execute(select(column, target.id)):  # type: ignore[attr-defined]
-                if value is None:
-                    continue
-                k = self.normalise(attr, str(value))
-                found[k] = _AMBIGUOUS if k in found and found[k] != ident else ident
-            self._maps[key] = found
-        return self._maps[key]
-
-    def plan_period(self, plan_id: int) -> int | None:
-        if self.plan_periods is None:
-            self.plan_periods = dict(self.session.execute(select(Plan.id, Plan.billing_period_months)).all())
-        return self.plan_periods.get(plan_id)
-
-    def account_of_contact(self, contact_id: int) -> int | None:
-        if self.contact_accounts is None:
-            self.contact_accounts = dict(self.session.execute(select(Contact.id, Contact.account_id)).all())
-        return self.contact_accounts.get(contact_id)
-
-    def account_of_invoice(self, invoice_id: int) -> int | None:
-        if self.invoice_accounts is None:
-            self.invoice_accounts = dict(self.session.execute(select(Invoice.id, Invoice.account_id)).all())
-        return self.invoice_accounts.get(invoice_id)
-
-
-def _missing_columns(spec: EntitySpec, plan: ColumnPlan) -> list[str]:
-    present = set(plan.positions) | set(plan.defaults)
-    present |= {minor for alias, minor in spec.amount_columns.items() if alias in present}
-    if plan.external_id_from:
-        present.add("external_id")
-    if spec.name == "tickets" and "body" in present:
-        present.add("subject")  # the first line of the body
-    if spec.name == "subscriptions" and "price" in present:
-        present.add("mrr_minor")  # price x quantity / billing period (kizuna.imports.service._RowValidator)
-    missing = [c for c in spec.required_columns if c not in present]
-    if spec.name == "contacts" and not present & {"name", "first_name", "last_name"}:
-        missing.append("name (or last_name/first_name)")
-    for ref in spec.references:
-        if ref.required and not present & {s for s, _ in ref.sources}:
-            if spec.name == "payments" and ref.column == "account_id":
-                continue  # taken from the invoice
-            if spec.name in ACCOUNT_VIA_CONTACT and ref.column == "account_id" and "contact_email" in present:
-                continue  # the contact's account
-            missing.append(f"{ref.sources[0][0]} (or {', '.join(s for s, _ in ref.sources[1:])})")
-    return missing
-
-
-#: entities whose rows may name their account through their contact (a ticket's requester, a survey's respondent,
-#: by e-mail); their contact, when unknown, is left empty if the row names its account otherwise
-ACCOUNT_VIA_CONTACT = frozenset({"tickets", "survey_responses"})
-#: the lines Salesforce writes under a report exported as CSV ("Generated By", the copyright, "Confidential
-#: Information - Do Not Distribute", in the UI's language): not records
-REPORT_FOOTER = re.compile(
-    r"^(?:Copyright \(c\) \d{4}-\d{4} salesforce\.com|Confidential Information - Do Not Distribute|Generated By:|"
-    r"作成者:|作成者 :|機密情報 - 配布禁止)",
-    re.IGNORECASE,
-)
-
-
-def made_external_id(mapping_name: str, cells: Sequence[object]) -> str:
-    """The id of a row whose source writes none (a form's response): the same cells always give the same id, so a
-    re-import updates instead of duplicating."""
-    text = "\x1f".join("" if is_blank(c) else str(c).strip() for c in cells)
-    return f"{mapping_name or 'row'}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
-
-
-#: the characters of a ticket's subject taken from its first message
-SUBJECT_FROM_BODY = 120
-
-
-def ticket_subject(body: str) -> str:
-    """A subject for a ticket that has none: the first line of its first message, without markup, shortened."""
-    text = re.sub(r"<[^>]+>", " ", body.replace("<br>", "\n").replace("</p>", "\n"))
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    line = " ".join(line.split())
-    return line if len(line) <= SUBJECT_FROM_BODY else line[: SUBJECT_FROM_BODY - 1] + "…"
-
-
-def is_report_footer(cells: Sequence[object]) -> bool:
-    filled = [c for c in cells if not is_blank(c)]
-    return len(filled) == 1 and isinstance(filled[0], str) and REPORT_FOOTER.match(filled[0].strip()) is not None
-
-
-#: why a money cell of a row whose currency nobody said is refused (never a silent default)
-NO_CURRENCY = (
-    "no currency for this money: the file has no currency (column or cell); add a currency column, or say the "
-    "import's currency (--currency JPY, or the mapping's defaults: currency: JPY)"
-)
-
-
-class _RowValidator:
-    def __init__(
-        self,
-        session: Session,
-        spec: EntitySpec,
-        plan: ColumnPlan,
-        settings: Settings,
-        file: str,
-        *,
-        currency: str | None = None,
-        excel: bool = False,
-    ) -> None:
-        self.spec = spec
-        self.plan = plan
-        self.file = file
-        self.excel = excel  # a number in a date column is an Excel serial date only in an Excel workbook
-        self.tz = ZoneInfo(settings.timezone)
-        # an entity with no currency column (team members' capacity) holds the company's currency
-        self.company_currency = settings.currency
-        self.import_currency = currency
-        self.lookups = _Lookups(session)
-        # Where a row says no currency, its money is read in the import's currency, else in that of the row updated.
-        self.existing_currency: dict[str, str] = {}
-        if "currency" in spec.fields and spec.key == ("external_id",):
-            model: Any = spec.model
-            rows = session.execute(select(model.external_id, model.currency))
-            self.existing_currency = {key: code for key, code in rows}
-        #: money read, by (file column, kizuna column, currency, read as an amount): (row, minor units), for the
-        #: x100 check
-        self.money: dict[tuple[str, str, str, bool], list[tuple[int, int]]] = {}
-        self.header_of = {column: header for header, column in plan.recognised.items()}
-        #: rows whose contact (by e-mail) is not in kizuna, kept without one (their account named otherwise)
-        self.unknown_contacts: list[int] = []
-
-    def _fail(self, errors: list[Rejection], row: int, column: str, value: object, reason: str) -> None:
-        errors.append(
-            Rejection(file=self.file, row=row, column=column, value="" if value is None else str(value), reason=reason)
-        )
-
-    def _map_value(self, column: str, value: object, field: FieldSpec | None) -> object:
-        values = self.plan.values.get(column)
-        if not values or is_blank(value):
-            return value
-        key = value_key(value)
-        if field is not None and field.choices and key in field.choices:
-            return key
-        if key in values:
-            return values[key]
-        return values.get("*", value)
-
-    def parse(self, row: int, cells: list[object]) -> tuple[dict[str, Any], list[Rejection]]:
-        spec, plan = self.spec, self.plan
-        raw: dict[str, object] = dict(plan.defaults)
-        for column, index in plan.positions.items():
-            raw[column] = cells[index] if index < len(cells) else None
-        errors: list[Rejection] = []
-        values: dict[str, Any] = {}
-        # text no column can store (a NUL, a lone surrogate) refuses the row here, naming its column, the same on
-        # SQLite and PostgreSQL; the cell is then left out of the rest of the row's checks
-        for column, value in list(raw.items()):
-            if isinstance(value, str):
-                try:
-                    check_text(value)
-                except CellError as exc:
-                    self._fail(errors, row, column, value, str(exc))
-                    del raw[column]
-        if plan.external_id_from and is_blank(raw.get("external_id")):
-            key_cells = [raw.get(c) for c in plan.external_id_from]
-            if all(is_blank(cell) for cell in key_cells):
-                self._fail(errors, row, plan.external_id_from[0], "", "required (the row's id is made from it)")
-            else:
-                raw["external_id"] = made_external_id(plan.mapping_name, key_cells)
-
-        has_currency = "currency" in spec.fields
-        currency: str | None = None if has_currency else self.company_currency
-        bad_currency = False
-        if has_currency and "currency" in raw and not is_blank(raw["currency"]):
-            code = parse_text(raw["currency"]).upper()
-            if len(code) != 3 or not code.isalpha():
-                self._fail(errors, row, "currency", raw["currency"], "not an ISO 4217 currency code (e.g. JPY)")
-                bad_currency = True
-            else:
-                currency = code
-        elif has_currency and self.import_currency:
-            currency = self.import_currency
-        elif has_currency and not is_blank(raw.get("external_id")):
-            currency = self.existing_currency.get(str(raw["external_id"]).strip())
-        # an amount column (mrr) fills its *_minor field (mrr_minor) when the file has not that one too
-        amounts = {minor: alias for alias, minor in spec.amount_columns.items() if alias in raw and minor not in raw}
-
-        # derived columns
-        if "employees" in raw and "employee_band" not in raw and not is_blank(raw["employees"]):
-            try:
-                raw["employee_band"] = employee_band(parse_int(raw["employees"]))
-            except CellError as exc:
-                self._fail(errors, row, "employees", raw["employees"], str(exc))
-        if spec.name == "tickets" and is_blank(raw.get("subject")) and not is_blank(raw.get("body")):
-            raw["subject"] = ticket_subject(str(raw["body"]))  # a chat (Intercom) has a first message, no subject
-        name_column = {"contacts": "name", "leads": "contact_name"}.get(spec.name)
-        if name_column and is_blank(raw.get(name_column)) and ("last_name" in raw or "first_name" in raw):
-            parts = [parse_text(raw[p]) for p in ("last_name", "first_name") if not is_blank(raw.get(p))]
-            raw[name_column] = " ".join(parts) if parts else None
-
-        for column, field in spec.fields.items():
-            source = amounts.get(column, column)
-            if source not in raw:
-                continue
-            value = self._map_value(column, raw[source], field)
-            if is_blank(value):
-                if field.required:
-                    self._fail(errors, row, source, value, "required")
-                elif field.nullable:
-                    values[column] = None
-                continue
-            if field.kind == "money" and currency is None:
-                if not bad_currency:
-                    self._fail(errors, row, source, raw[source], NO_CURRENCY)
-                continue
-            try:
-                values[column] = self._parse_cell(field, value, currency or "", amount=source != column)
-            except CellError as exc:
-                self._fail(errors, row, source, raw[source], str(exc))
-                continue
-            except (ValueError, TypeError, ArithmeticError) as exc:  # a value no parser foresaw: this row, not the file
-                log.warning("row %s, %s: unreadable %s: %s", row, source, type(exc).__name__, exc)
-                self._fail(errors, row, source, raw[source], f"cannot be read ({type(exc).__name__}: {exc})")
-                continue
-            if field.kind == "money" and currency:
-                header = self.header_of.get(source, source)
-                key = (header, column, currency, source != column)
-                self.money.setdefault(key, []).append((row, values[column]))
-        if has_currency and currency and "currency" not in values and not bad_currency:
-            values["currency"] = currency
-        if spec.name == "contacts" and values.get("name") is None and not any(e.column == "name" for e in errors):
-            self._fail(errors, row, "name", "", "required")
-
-        for ref in spec.references:
-            self._resolve(ref, raw, values, errors, row)
-
-        self._entity_rules(raw, values, errors, row, currency or self.company_currency)
-        return values, errors
-
-    def _parse_cell(self, field: FieldSpec, value: object, currency: str, *, amount: bool = False) -> Any:
-        date_format = self.plan.date_formats.get(field.name)
-        parsed: Any
-        if field.kind == "text":
-            parsed = parse_text(value, max_length=field.max_length)
-            if field.choices is not None:
-                parsed = value_key(parsed)
-                if parsed not in field.choices:
-                    raise CellError(f"not one of: {', '.join(field.choices)}")
-            elif field.name == "currency":
-                parsed = parsed.upper()
-            return parsed
-        if field.kind == "number":
-            return parse_number(value)
-        if field.kind == "bool":
-            return parse_bool(value)
-        if field.kind == "date":
-            return parse_date(value, tz=self.tz, date_format=date_format, excel=self.excel)
-        if field.kind == "datetime":
-            return parse_datetime(value, tz=self.tz, date_format=date_format, excel=self.excel)
-        storage = field.storage
-        try:
-            if field.kind == "int":
-                parsed = parse_int(value)
-            elif amount:
-                parsed = parse_money(value, currency=currency)
-            else:
-                parsed = parse_minor_units(value, currency=currency)
-        except OutOfRange:
-            raise out_of_range(field.name, storage or INT64) from None
-        if storage is not None and not storage[0] <= parsed <= storage[1]:
-            raise out_of_range(field.name, storage)
-        if field.minimum is not None and parsed < field.minimum:
-            raise CellError("must not be negative" if field.minimum == 0 else f"must be at least {field.minimum}")
-        if field.maximum is not None and parsed > field.maximum:
-            raise CellError(f"must be at most {field.maximum}")
-        return parsed
-
-    def _resolve(
-        self, ref: ReferenceSpec, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int
-    ) -> None:
-        given = [(source, attr) for source, attr in ref.sources if source in raw]
-        if not given:
-            return
-        label = ref.column.removesuffix("_id")
-        for source, attr in given:
-            value = raw[source]
-            if is_blank(value):
-                continue
-            text = parse_text(value)
-            if ";" in text and attr == "external_id":  # HubSpot association lists: the first is the primary
-                text = text.split(";")[0].strip()
-            found = self.lookups.get(ref.target, attr).get(self.lookups.normalise(attr, text))
-            if found is None and ref.column == "contact_id" and self.spec.name in ACCOUNT_VIA_CONTACT:
-                values[ref.column] = None  # an end user kizuna does not know: the row stays, without its contact
-                self.unknown_contacts.append(row)
-                return
-            if found == _AMBIGUOUS:
-                self._fail(errors, row, source, value, f"ambiguous {label}: several match {attr} {text!r}")
-            elif found is None:
-                table = ref.target.__tablename__
-                self._fail(errors, row, source, value, f"unknown {label}: no {table} with {attr} {text!r}")
-            else:
-                values[ref.column] = found
-            return
-        via = self.spec.name == "payments" or self.spec.name in ACCOUNT_VIA_CONTACT
-        if ref.required and not (via and ref.column == "account_id"):
-            self._fail(errors, row, given[0][0], "", "required")
-        else:
-            values[ref.column] = None
-
-    def _entity_rules(
-        self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str
-    ) -> None:
-        name = self.spec.name
-        if name == "subscriptions":
-            if values.get("contract_id") is None and values.get("external_id"):
-                values["contract_id"] = values["external_id"]
-            start, end = values.get("start_date"), values.get("end_date")
-            if start and end and end < start:
-                self._fail(errors, row, "end_date", raw.get("end_date"), "before start_date")
-        if name == "payments" and values.get("account_id") is None and values.get("invoice_id"):
-            account = self.lookups.account_of_invoice(values["invoice_id"])
-            if account is not None:
-                values["account_id"] = account
-        if name in ACCOUNT_VIA_CONTACT and values.get("account_id") is None and not errors:
-            if values.get("contact_id"):
-                values["account_id"] = self.lookups.account_of_contact(values["contact_id"])
-            else:
-                column = next((c for c in ("contact_email", "account_name", "account_external_id") if c in raw), "")
-                self._fail(
-                    errors,
-                    row,
-                    column or "account_external_id",
-                    raw.get(column, ""),
-                    "no account: the row names none, and its contact (by e-mail) is not in kizuna",
-                )
-        if name in ("plans", "subscriptions") and not is_blank(raw.get("interval_count")):
-            try:  # Stripe's "Interval" (month, year) counts this many times: a quarter is 3 x month
-                count = parse_int(raw["interval_count"])
-                if count < 1:
-                    raise CellError("must be at least 1")
-            except CellError as exc:
-                self._fail(errors, row, "interval_count", raw["interval_count"], str(exc))
-            else:
-                values["billing_period_months"] = (values.get("billing_period_months") or 1) * count
-        if name == "subscriptions":
-            self._subscription_rules(raw, values, errors, row, currency)
-        if name == "tickets" and not is_blank(raw.get("first_response_minutes")) and values.get("opened_at"):
-            try:
-                minutes = float(parse_text(raw["first_response_minutes"]).replace(",", ""))
-            except ValueError:
-                self._fail(errors, row, "first_response_minutes", raw["first_response_minutes"], "not a number")
-            else:
-                values["first_response_at"] = values["opened_at"] + dt.timedelta(minutes=minutes)
-        if name == "survey_responses" and values.get("kind") and values.get("score") is not None:
-            lo, hi = SCORE_RANGE[values["kind"]]
-            if not lo <= values["score"] <= hi:
-                self._fail(errors, row, "score", raw.get("score"), f"{values['kind']} scores run {lo}..{hi}")
-        if name == "marketing_spend" and isinstance(values.get("month"), dt.date):
-            values["month"] = values["month"].replace(day=1)
-        if name == "fx_rates":
-            self._fx_rules(raw, values, errors, row)
-
-    def _fx_rules(self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int) -> None:
-        """A rate is the worth of one unit of ``currency`` in the company's base currency: positive, and exactly 1
-        for the base currency itself (docs/imports.md)."""
-        rate = values.get("rate")
-        if rate is None:
-            return
-        if rate <= 0:
-            self._fail(errors, row, "rate", raw.get("rate"), "must be more than 0")
-        elif values.get("currency") == self.company_currency and rate != 1:
-            base = self.company_currency
-            self._fail(errors, row, "rate", raw.get("rate"), f"{base} is the base currency: its rate is 1")
-
-    def _subscription_rules(
-        self, raw: dict[str, object], values: dict[str, Any], errors: list[Rejection], row: int, currency: str
-    ) -> None:
-        """Billing exports (Stripe) give a line's unit price per billing period, not its MRR: MRR = price x quantity
-        / months of the period. A trial that converted (its trial end before today's status) pays from its trial's
-        end, not from the subscription's start."""
-        if "price" in raw and "mrr_minor" not in values and "mrr" not in raw and "mrr_minor" not in raw:
-            price = raw["price"]
-            if is_blank(price):
-                self._fail(errors, row, "price", price, "required")
-            elif values.get("quantity") is None:
-                self._fail(errors, row, "quantity", raw.get("quantity"), "required: the MRR is price x quantity")
-            else:
-                try:
-                    unit = parse_money(price, currency=currency)
-                except CellError as exc:
-                    self._fail(errors, row, "price", price, str(exc))
-                else:
-                    if "interval_count" not in raw and values.get("plan_id"):
-                        # Stripe's subscriptions export says "month" for a quarterly price (no Interval Count):
-                        # the price's own period, from its prices export, is the line's
-                        plan_months = self.lookups.plan_period(values["plan_id"])
-                        if plan_months:
-                            values["billing_period_months"] = plan_months
-                    months = values.get("billing_period_months") or 1
-                    values["mrr_minor"] = round(unit * values["quantity"] / months)
-        trial_end = raw.get("trial_end")
-        start = values.get("start_date")
-        if not is_blank(trial_end) and start is not None and values.get("status") != "trial":
-            try:
-                ends = parse_date(trial_end, tz=self.tz, date_format=self.plan.date_formats.get("trial_end"))
-            except CellError as exc:
-                self._fail(errors, row, "trial_end", trial_end, str(exc))
-            else:
-                if ends > start:
-                    values["start_date"] = ends
-
-
-#: a money value this many times the column's median (or that fraction of it) looks like the x100 trap
-HUNDREDFOLD = 50
-#: the rows a x100 note names at most
-NOTE_ROWS = 10
-
-
-def hundredfold_notes(money: dict[tuple[str, str, str, bool], list[tuple[int, int]]]) -> list[str]:
-    """A warning for each money column whose values, in one currency, hold some about 100 times the others: minor
-    units written in an amount column (4900 for $49.00) or amounts in a ``*_minor`` column (49 for $49.00) — the
-    "x100 trap". Names the rows (the first ``NOTE_ROWS``); the rows are imported as they are."""
-    notes = []
-    for (header, column, currency, amount), values in money.items():
-        positive = sorted(v for _, v in values if v > 0)
-        if len(positive) < 3:
-            continue
-        median = positive[(len(positive) - 1) // 2]  # the lower median: a value of the column
-        odd = [row for row, v in values if v > 0 and (v >= median * HUNDREDFOLD or v * HUNDREDFOLD <= median)]
-        if odd:
-            shown = ", ".join(str(r) for r in odd[:NOTE_ROWS])
-            if len(odd) > NOTE_ROWS:
-                shown += f" and {len(odd) - NOTE_ROWS:,} more"
-            what = f"amounts (not minor units: else name it {column})" if amount else "minor units (not amounts)"
-            notes.append(
-                f"{header} ({currency}): rows {shown} are about 100 times larger or smaller than the column's other "
-                f"values (median {median:,} minor units): check that the column holds {what} (the x100 trap, "
-                "docs/imports.md)"
-            )
-    return notes
-
-
 def _unique_key(columns: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:
     """The values of a unique constraint as compared: e-mail addresses case-insensitively (``dup@x`` and ``DUP@x`` are
     one address, which a lookup by address finds once), everything else as stored."""
@@ -801,7 +316,7 @@ def _import_rows(
     )
     size = path.stat().st_size
     plan = plan_columns(source.header, known=spec.known_columns(), entity=spec.name, mapping=mapping)
-    missing = _missing_columns(spec, plan)
+    missing = missing_columns(spec, plan)
     if missing:
         raise ImportRejected(
             f"{display_name}: missing required columns for {spec.name}: {', '.join(missing)}. "
@@ -821,7 +336,7 @@ def _import_rows(
         recognised_columns=plan.recognised,
         ignored_columns=plan.ignored,
     )
-    validator = _RowValidator(
+    validator = RowValidator(
         session, spec, plan, settings, display_name, currency=currency, excel=source.format == "xlsx"
     )
     writer = RejectsWriter(rejects_path(settings.rejects_dir, entity=spec.name, source=Path(display_name)))
