@@ -126,6 +126,13 @@ def test_the_model_card_gives_the_same_numbers_in_the_app_the_cli_and_the_api(
     kept = [s for s in card.get("selection", []) if s["kept"]]
     for s in kept:
         assert f"{s['family']} {s['auc_drop']:+.4f}" in text.stdout
+    fit = card["fit"]
+    if "rounds" in fit:
+        # the number of trees chosen on the held-out dates, and the ROC-AUC that chose it, on the page and the CLI
+        for shown in (html, text.stdout):
+            assert f"{fit['rounds_auc']:.4f}" in shown and f"{fit['max_rounds_auc']:.4f}" in shown
+        assert f"trees: {fit['rounds']} of at most {fit['max_rounds']}" in text.stdout
+        assert f"Trees: {fit['rounds']} of at most {fit['max_rounds']}" in html
 
 
 def test_the_page_reads_the_stored_backtest_not_a_new_one(demo_app: DemoApp, client: TestClient) -> None:

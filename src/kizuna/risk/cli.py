@@ -119,7 +119,13 @@ def register(app: typer.Typer) -> None:
             typer.echo("  " + ", ".join(f"{s['family']} {s['auc_drop']:+.4f}" for s in kept))
         if (card.get("fit") or {}).get("skipped"):
             typer.echo(f"no feature selection or calibration: {card['fit']['skipped']}")
-        cal = (card.get("fit") or {}).get("calibration")
+        fit = card.get("fit") or {}
+        if fit.get("rounds"):
+            typer.echo(
+                f"trees: {fit['rounds']} of at most {fit['max_rounds']}, chosen on held-out dates "
+                f"(ROC-AUC {fit['rounds_auc']:.4f}; {fit['max_rounds_auc']:.4f} with all {fit['max_rounds']})"
+            )
+        cal = fit.get("calibration")
         if cal:
             typer.echo(
                 f"calibration: {cal['method']} on held-out dates, Brier {cal['brier_before']:.4f} -> "

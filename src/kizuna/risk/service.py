@@ -122,6 +122,7 @@ def train_model(
         params=_clean(
             {
                 "n_estimators": model.n_estimators,
+                "rounds": model.rounds_,
                 "learning_rate": model.learning_rate,
                 "num_leaves": model.num_leaves,
                 "min_child_samples": model.min_child_samples,

@@ -58,6 +58,33 @@ def test_the_model_fit_is_deterministic_and_drops_features_never_known() -> None
     assert "voc_sentiment" not in ChurnRiskModel().fit(samples).features_  # no VoC in the simulated company
 
 
+def test_the_number_of_trees_is_the_best_on_the_held_out_dates() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from kizuna.analytics.risk.model import ROUNDS_STEP
+    from kizuna.analytics.risk.selection import inner_split
+
+    samples, _ = shared_samples()
+    model = ChurnRiskModel(random_state=0).fit(samples)
+    fit = model.fit_report_
+    assert fit["rounds"] == model.rounds_ == model.booster_.current_iteration()
+    assert fit["rounds"] % ROUNDS_STEP == 0 and fit["rounds"] <= fit["max_rounds"] == model.n_estimators
+    assert fit["rounds_auc"] >= fit["max_rounds_auc"]
+    # the block-by-block held-out ROC-AUC is the one of a prediction with that many trees
+    split = inner_split(samples, horizon_days=90)
+    assert split is not None
+    inner = model._train(split.fit, model.features_)
+    held = model._matrix(split.held_out, model.features_)
+    y = split.held_out["churned"].to_numpy(dtype=int)
+    auc = ChurnRiskModel.held_out_auc(inner, held, y)
+    for k in (ROUNDS_STEP, model.n_estimators):
+        assert auc[k] == pytest.approx(roc_auc_score(y, inner.predict(held, num_iteration=k)), abs=1e-9)
+    assert fit["rounds_auc"] == round(max(auc.values()), 4)
+    fixed = ChurnRiskModel(random_state=0, early_stopping=False).fit(samples)
+    assert fixed.rounds_ == fixed.booster_.current_iteration() == fixed.n_estimators
+    assert "rounds" not in fixed.fit_report_
+
+
 def test_a_model_needs_both_outcomes() -> None:
     samples, _ = shared_samples()
     with pytest.raises(InvalidInput, match="both churned and retained"):

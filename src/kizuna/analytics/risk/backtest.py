@@ -9,7 +9,7 @@ Compared on the same test samples:
 * ``model`` — :class:`~kizuna.analytics.risk.model.ChurnRiskModel` (behaviour features selected by their value,
   calibrated probabilities);
 * ``previous`` — the model as it was before behaviour features: the same trees on the measures of
-  :data:`~kizuna.analytics.risk.features.RISK_FEATURES` only, uncalibrated;
+  :data:`~kizuna.analytics.risk.features.RISK_FEATURES` only, uncalibrated, all ``n_estimators`` trees;
 * ``health`` — the scorecard's score (risk = −score; for the Brier score and calibration, the score is mapped to a
   probability by a one-feature logistic regression fitted on the training samples);
 * ``baseline`` — logistic regression on per-event-type behaviour metrics (30-day events per seat and their trend for
@@ -153,7 +153,12 @@ def time_split_backtest(
 
     if previous:
         old = ChurnRiskModel(
-            RISK_FEATURES, select=False, calibration=None, random_state=random_state, horizon_days=horizon_days
+            RISK_FEATURES,
+            select=False,
+            calibration=None,
+            early_stopping=False,
+            random_state=random_state,
+            horizon_days=horizon_days,
         )
         if old.candidates(train):
             p_old = old.fit(train).predict_proba(test)
