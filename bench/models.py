@@ -8,8 +8,8 @@ time split of every data directory given (the Japanese demo and the second compa
 Samples every 30 days, 90-day horizon, the last third of the sample dates held out (the same
 ``training_samples`` and ``time_split_backtest`` that ``kizuna risk train`` runs; VoC sentiment left out). Prints
 ROC-AUC, PR-AUC, top-decile lift and Brier per method, the model's 95 % bootstrap intervals of ROC-AUC and lift
-(accounts resampled with all their dates: one account's samples are not independent), the features the model kept and
-its calibration on the test period.
+(accounts resampled with all their dates: one account's samples are not independent), the features the model kept, the
+number of trees it chose and its calibration on the test period.
 
 The intervals are why a change is judged on several companies and seeds, never on one figure: with a few hundred
 churned test samples the top decile holds about a hundred of them, and its lift moves by +-0.5 between resamples.
@@ -106,7 +106,13 @@ def run(data_dir: Path, as_of: dt.date, markdown: bool) -> None:
     kept = [s for s in card.get("selection", []) if s["kept"]]
     print(f"\nkept {len(card['features'])} of {card['fit'].get('candidates')} features, families by held-out value:")
     print("  " + ", ".join(f"{s['family']} {s['auc_drop']:+.4f}" for s in kept))
-    cal = card["fit"].get("calibration")
+    fit = card["fit"]
+    if fit.get("rounds"):
+        print(
+            f"trees: {fit['rounds']} of at most {fit['max_rounds']}, chosen on the inner split's held-out dates "
+            f"(ROC-AUC {fit['rounds_auc']:.4f}; {fit['max_rounds_auc']:.4f} with all {fit['max_rounds']})"
+        )
+    cal = fit.get("calibration")
     if cal:
         print(
             f"calibration ({cal['method']}) on the inner split: "
