@@ -6,7 +6,8 @@ time split of every data directory given (the Japanese demo and the second compa
     .venv/bin/python bench/models.py /tmp/demo /tmp/lumen [--as-of 2026-11-22] [--markdown]
 
 Samples every 30 days, 90-day horizon, the last third of the sample dates held out (the same
-``training_samples`` and ``time_split_backtest`` that ``kizuna risk train`` runs; VoC sentiment left out). Prints
+``training_samples`` and ``time_split_backtest`` that ``kizuna risk train`` runs; VoC sentiment left out; above
+``--max-samples`` a stratified share of the samples, as in training). Prints
 ROC-AUC, PR-AUC, top-decile lift and Brier per method, the model's 95 % bootstrap intervals of ROC-AUC and lift
 (accounts resampled with all their dates: one account's samples are not independent), the features the model kept, the
 number of trees it chose and its calibration on the test period.
@@ -22,6 +23,8 @@ import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
+
+from kizuna.analytics.risk.sampling import MAX_SAMPLES
 
 
 def _tables(data_dir: Path) -> dict[str, Any]:
@@ -66,16 +69,18 @@ def bootstrap_interval(
     }
 
 
-def run(data_dir: Path, as_of: dt.date, markdown: bool) -> None:
+def run(data_dir: Path, as_of: dt.date, markdown: bool, max_samples: int | None = MAX_SAMPLES) -> None:
     from kizuna.analytics.risk.backtest import time_split_backtest
     from kizuna.analytics.risk.features import training_samples
+    from kizuna.analytics.risk.model import ChurnRiskModel
     from kizuna.health.service import scorecards
 
     clock = time.perf_counter()
     tables = _tables(data_dir)
-    samples, _ = training_samples(tables, observed_until=as_of)
+    samples, _ = training_samples(tables, observed_until=as_of, max_samples=max_samples)
     built = time.perf_counter() - clock
-    result = time_split_backtest(samples, scorecard=scorecards().get("overall"))
+    model = ChurnRiskModel(max_samples=max_samples)
+    result = time_split_backtest(samples, scorecard=scorecards().get("overall"), model=model)
     took = time.perf_counter() - clock - built
     m = result.metrics
     model_row = m[m["method"] == "model"].iloc[0]
@@ -128,9 +133,15 @@ def main() -> None:
     parser.add_argument("data_dirs", nargs="+", type=Path)
     parser.add_argument("--as-of", default="2026-11-22", help="End of the data (the demos' --end-date).")
     parser.add_argument("--markdown", action="store_true", help="Print the figures as a Markdown table.")
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=MAX_SAMPLES,
+        help=f"Cap on the samples (stratified by date and outcome; default {MAX_SAMPLES:,}; 0: none).",
+    )
     args = parser.parse_args()
     for data_dir in args.data_dirs:
-        run(data_dir, dt.date.fromisoformat(args.as_of), args.markdown)
+        run(data_dir, dt.date.fromisoformat(args.as_of), args.markdown, args.max_samples or None)
 
 
 if __name__ == "__main__":

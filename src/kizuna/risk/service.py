@@ -84,6 +84,7 @@ def train_model(
         voc_scores=voc_scores,
         usage_months=usage_months,
         measures_of=measures_of,
+        random_state=random_state,
     )
     if samples.empty or samples["churned"].nunique() < 2:
         from kizuna.errors import NotEnoughData
@@ -127,6 +128,7 @@ def train_model(
                 "num_leaves": model.num_leaves,
                 "min_child_samples": model.min_child_samples,
                 "random_state": model.random_state,
+                "max_samples": model.max_samples,
                 "every_days": every_days,
                 "band_thresholds": model.band_thresholds_,
             }

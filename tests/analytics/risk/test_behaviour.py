@@ -125,6 +125,19 @@ def test_lifetime_counts_run_up_to_each_date() -> None:
     assert lifetime_counts(tables, []).empty
 
 
+@pytest.mark.parametrize("dates", [[AS_OF], [AS_OF - dt.timedelta(days=30), AS_OF]])
+def test_lifetime_counts_of_a_few_dates_bucket_events_directly_with_the_same_counts(
+    dates: list[dt.date], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kizuna.analytics.risk import behaviour
+
+    tables = _tables(connect("duckdb"), _rows())
+    direct = lifetime_counts(tables, dates)
+    monkeypatch.setattr(behaviour, "DIRECT_BUCKET_DATES", 0)  # through the daily counts, as for many dates
+    pd.testing.assert_frame_equal(direct, lifetime_counts(tables, dates))
+    assert not direct.empty
+
+
 def test_data_on_or_after_the_date_never_changes_the_features() -> None:
     samples = pd.DataFrame({"account_id": [1, 2], "as_of": [AS_OF, AS_OF], "contract_seats": [2, 4]})
     later = [(1, "brand_new_event", _at(AS_OF + dt.timedelta(days=k))) for k in range(5)]

@@ -73,6 +73,9 @@ STATS = (
     "vs_life",
 )
 COUNT_COLUMNS = ("n7", "n30", "n_prev30", "n90", "n180", "days30", "since")
+#: up to this many sample dates the lifetime counts bucket each event directly (one comparison per date and event);
+#: more dates first count events per day, fewer rows to compare
+DIRECT_BUCKET_DATES = 2
 ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
 
 
@@ -225,13 +228,19 @@ def lifetime_counts(
     if types is not None:
         events = events.filter(events.event_name.isin(list(types)))
     day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
-    daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
-        n=events.count()
-    )
     # bucket j holds the days in [date j-1, date j): they count for every sample date from j on
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
-    bucket = sum((ibis.ifelse(daily.day >= _day_number(d), one, zero) for d in uniq), zero)
-    per_bucket = daily.group_by("account_id", "event_name", bucket=bucket).aggregate(n=daily.n.sum()).to_pandas()
+    if len(uniq) <= DIRECT_BUCKET_DATES:
+        # a few dates (today's scoring): each event's bucket at once, with no daily counts of the whole history
+        bucket = sum((ibis.ifelse(day >= _day_number(d), one, zero) for d in uniq), zero)
+        grouped = events.group_by(account_id=events.account_id, event_name=events.event_name, bucket=bucket)
+        per_bucket = grouped.aggregate(n=events.count()).to_pandas()
+    else:
+        daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
+            n=events.count()
+        )
+        bucket = sum((ibis.ifelse(daily.day >= _day_number(d), one, zero) for d in uniq), zero)
+        per_bucket = daily.group_by("account_id", "event_name", bucket=bucket).aggregate(n=daily.n.sum()).to_pandas()
     if per_bucket.empty:
         return pd.DataFrame(columns=columns)
     wide = per_bucket.pivot_table(

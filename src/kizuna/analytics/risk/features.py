@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from kizuna.analytics.churn.labels import churn_events, churn_labels, read_subscriptions, sample_dates
+from kizuna.analytics.risk.sampling import MAX_SAMPLES, stratified_cap
 from kizuna.analytics.scoring.measures import measures_over_time
 
 #: Candidate model features (measure columns); those never known in training are dropped at fit time.
@@ -111,6 +112,8 @@ def training_samples(
     usage_months: Any = None,
     behaviour: bool = True,
     measures_of: Callable[[list[dt.date]], pd.DataFrame] | None = None,
+    max_samples: int | None = MAX_SAMPLES,
+    random_state: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled samples from many past dates.
 
@@ -137,6 +140,9 @@ def training_samples(
     behaviour
         Add the behaviour columns of every event type in the store
         (:func:`kizuna.analytics.risk.behaviour.behaviour_features`).
+    max_samples, random_state
+        A larger book keeps a seeded share of each date's churned and retained samples
+        (:func:`~kizuna.analytics.risk.sampling.stratified_cap`), before its behaviour columns are counted.
 
     Returns
     -------
@@ -155,6 +161,7 @@ def training_samples(
     churns = churn_events(read_subscriptions(tables), observed_until=observed_until)
     population = measures[in_population(measures)]
     samples = churn_labels(population, churns, horizon_days=horizon_days, observed_until=observed_until)
+    samples = stratified_cap(samples, max_samples, random_state=random_state)
     if behaviour and not samples.empty:
         from kizuna.analytics.risk.behaviour import behaviour_features
 

@@ -36,6 +36,7 @@ import pandas as pd
 
 from kizuna.analytics.risk.behaviour import is_behaviour_feature
 from kizuna.analytics.risk.features import RISK_FEATURES
+from kizuna.analytics.risk.sampling import MAX_PERMUTATION_SAMPLES, MAX_SAMPLES, stratified_cap
 from kizuna.errors import InvalidInput
 
 RISK_BANDS = ("low", "medium", "high")
@@ -63,8 +64,11 @@ class ChurnRiskModel:
         LightGBM settings (``n_estimators``: the number of trees, or their maximum with ``early_stopping``); the
         defaults are deliberately conservative (shallow trees, many samples per leaf) so the
         model does not memorise a small book of business.
+    max_samples
+        Most samples the model learns from (:func:`~kizuna.analytics.risk.sampling.stratified_cap`: the same
+        share of each sample date's churned and retained samples, seeded); None: all of them.
     random_state
-        Seed of the booster.
+        Seed of the booster and of the cap.
 
     Attributes
     ----------
@@ -98,6 +102,7 @@ class ChurnRiskModel:
         learning_rate: float = 0.05,
         num_leaves: int = 15,
         min_child_samples: int = 40,
+        max_samples: int | None = MAX_SAMPLES,
         random_state: int = 0,
     ) -> None:
         self.features = None if features is None else tuple(features)
@@ -109,6 +114,7 @@ class ChurnRiskModel:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.max_samples = max_samples
         self.random_state = random_state
 
     def _matrix(self, frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -119,9 +125,12 @@ class ChurnRiskModel:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise InvalidInput(f"feature frame lacks column(s) {', '.join(missing)}", columns=missing)
-        matrix: npt.NDArray[np.float64] = (
-            frame[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        )
+        part = frame[list(columns)]
+        # plain numpy numbers need no conversion (a copy of every column of a million samples); others are coerced
+        coerce = [c for c in part.columns if not (isinstance(part[c].dtype, np.dtype) and part[c].dtype.kind in "biuf")]
+        if coerce:
+            part = part.assign(**{c: pd.to_numeric(part[c], errors="coerce") for c in coerce})
+        matrix: npt.NDArray[np.float64] = part.to_numpy(dtype=float)
         return matrix
 
     def candidates(self, samples: pd.DataFrame) -> list[str]:
@@ -183,8 +192,13 @@ class ChurnRiskModel:
         y = np.asarray(samples["churned"], dtype=float)
         if len(y) == 0 or y.min() == y.max():
             raise InvalidInput("training samples need both churned and retained accounts", n=len(y))
+        n_samples = len(y)
+        # a large book: a stratified share of the samples (each date's churn rate kept; see the sampling module)
+        samples = stratified_cap(samples, self.max_samples, random_state=self.random_state)
         present = self.candidates(samples)
         report: dict[str, Any] = {"candidates": len(present)}
+        if len(samples) < n_samples:
+            report["samples_used"] = len(samples)
         self.selection_: pd.DataFrame | None = None
         self.calibrator_: Calibrator | None = None
         inner_steps = self.select or self.calibration or self.early_stopping
@@ -199,12 +213,13 @@ class ChurnRiskModel:
             report["held_out_samples"] = len(split.held_out)
             if self.select:
                 inner = self._train(split.fit, present)
+                judged = stratified_cap(split.held_out, MAX_PERMUTATION_SAMPLES, random_state=self.random_state)
                 value = permutation_value(
                     lambda matrix: np.asarray(inner.predict(matrix), dtype=float),
-                    split.held_out,
+                    judged,
                     present,
                     random_state=self.random_state,
-                    matrix=self._matrix(split.held_out, present),
+                    matrix=self._matrix(judged, present),
                 )
                 value["kept"] = value["auc_drop"] >= MIN_AUC_DROP
                 if not value["kept"].any():  # nothing helps on later dates: keep the best family rather than none
@@ -239,7 +254,7 @@ class ChurnRiskModel:
         self.rounds_ = rounds
         self.features_ = kept
         self.base_rate_ = float(y.mean())
-        self.n_samples_ = len(y)
+        self.n_samples_ = n_samples
         self.band_thresholds_ = {"medium": self.base_rate_, "high": min(1.0, 2 * self.base_rate_)}
         self.fit_report_ = report
         return self
