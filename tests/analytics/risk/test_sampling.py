@@ -47,3 +47,18 @@ def test_the_cap_keeps_each_date_and_outcome_share_and_is_deterministic() -> Non
     pd.testing.assert_frame_equal(capped, again)
     other = stratified_cap(samples, 1500, random_state=5)
     assert not capped.index.equals(other.index)
+
+
+def test_a_capped_model_learns_from_the_share_and_keeps_the_whole_base_rate() -> None:
+    from kizuna.analytics.risk import ChurnRiskModel
+    from tests.analytics.risk.simulated import shared_samples
+
+    samples, _ = shared_samples()
+    half = len(samples) // 2
+    capped = ChurnRiskModel(max_samples=half, random_state=2).fit(samples)
+    assert abs(capped.fit_report_["samples_used"] - half) <= samples["as_of"].nunique() * 2
+    assert capped.n_samples_ == len(samples)
+    assert capped.base_rate_ == samples["churned"].mean()
+    again = ChurnRiskModel(max_samples=half, random_state=2).fit(samples)
+    np.testing.assert_array_equal(capped.predict_proba(samples.head(40)), again.predict_proba(samples.head(40)))
+    assert "samples_used" not in ChurnRiskModel(random_state=2).fit(samples).fit_report_
