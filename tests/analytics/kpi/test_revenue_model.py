@@ -25,7 +25,7 @@ import pytest
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.kpi import fx
 from kizuna.analytics.kpi.snapshot import compute_snapshot
-from tests.analytics.kpi.hub import d, hub
+from tests.analytics.kpi.hub import d, hub, ts
 
 AS_OF = dt.date(2026, 6, 15)
 MONTHS = [dt.date(2026, m, 1) for m in range(1, 7)]
@@ -372,6 +372,62 @@ def test_each_currency_s_own_movements_reuse_the_converted_pass_where_nothing_wa
     pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
+# a longer history (so that the trailing 12 months have pairs), involuntary churn and a pause, in yen only
+# (taken from the converted pass) and beside dollars (computed again); GBP has no rate
+LONG = [
+    _line(1, "c1", 10_000, "2025-01-01", "2025-09-01"),
+    _line(1, "c1", 12_000, "2025-09-01", None),
+    _line(2, "c2", 5_000, "2025-02-01", "2026-03-01", cancellation_reason="payment_failed"),
+    _line(2, "c2u", 10_000, "2025-03-01", None, "USD"),
+    _line(3, "c3", 5_000, "2025-01-01", "2025-10-01", "USD", cancellation_reason="payment_failed"),
+    _line(4, "c4", 8_000, "2025-01-15", "2026-02-01"),
+    _line(4, "c4", 8_000, "2026-02-01", "2026-03-01", status="paused"),
+    _line(4, "c4", 9_000, "2026-03-01", None, cancelled_at=d("2026-05-01")),
+    _line(5, "c5", 1_000, "2025-01-01", None, "GBP"),
+    _line(6, "c6", 7_000, "2025-06-01", "2026-01-01"),
+    _line(7, "c7", 3_000, "2025-04-01", "2025-12-01", "USD"),
+    _line(7, "c7j", 2_000, "2025-04-01", None, status="paused"),
+]
+LONG_PAYMENTS = [
+    {"account_id": 6, "attempted_at": ts("2025-12-20 09:00"), "status": "failed"},
+    {"account_id": 7, "attempted_at": ts("2025-11-20 09:00"), "status": "failed"},
+    {"account_id": 1, "attempted_at": ts("2025-12-20 09:00"), "status": "succeeded"},
+]
+
+
+def _long_hub() -> dict[str, Any]:
+    return hub(
+        accounts=[{} for _ in range(7)],
+        plans=[{"name": "Pro"}, {"name": "Analytics"}],
+        subscriptions=LONG,
+        payments=LONG_PAYMENTS,
+        fx_rates=[
+            {"date": d("2025-01-01"), "currency": "USD", "rate": 150.0},
+            {"date": d("2025-07-01"), "currency": "USD", "rate": 145.0},
+        ],
+    )
+
+
+def test_each_currency_s_summary_and_retention_reuse_the_converted_pass_where_nothing_was_converted() -> None:
+    from kizuna.analytics.kpi import revenue
+    from tests.analytics.kpi.parity import normalise
+
+    tables = register_tables(connect("duckdb"), _long_hub())
+    converted = revenue.prepare_revenue(fx.in_base_currency(tables, AS_OF, base="JPY").tables, AS_OF)
+    reused = fx.own_currency_movements(tables, converted, AS_OF, base="JPY")
+    full = revenue.prepare_movements(tables, AS_OF)
+    got = normalise(revenue.mrr_movements(reused, AS_OF))
+    assert set(got.account_id) == {1, 2, 3, 4, 5, 6, 7}
+    assert got.involuntary.sum() >= 2 and set(got.movement) >= {"pause", "resume", "churn", "expansion"}
+    pd.testing.assert_frame_equal(got, normalise(revenue.mrr_movements(full, AS_OF)), check_exact=True)
+    pairs = normalise(revenue.retention_pairs(reused, AS_OF))
+    assert {1, 2, 4} <= set(pairs.account_id) and set(pairs.currency) == {"JPY", "USD", "GBP"}
+    pd.testing.assert_frame_equal(pairs, normalise(revenue.retention_pairs(full, AS_OF)), check_exact=True)
+    summary = normalise(revenue.mrr_summary(reused, AS_OF))
+    assert summary.grr_12m.notna().any()
+    pd.testing.assert_frame_equal(summary, normalise(revenue.mrr_summary(full, AS_OF)), check_exact=True)
+
+
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
 def test_duckdb_and_spark_agree_on_trials_pauses_currencies_and_notices() -> None:
@@ -403,3 +459,19 @@ def test_duckdb_and_spark_agree_on_trials_pauses_currencies_and_notices() -> Non
     for name, frame in duck.items():
         assert len(frame) > 0, name
         pd.testing.assert_frame_equal(frame, spark[name], check_dtype=False, check_exact=True, obj=name)
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_duckdb_and_spark_agree_on_each_currency_s_summary_from_the_converted_pass() -> None:
+    from kizuna.analytics.kpi import revenue
+    from tests.analytics.kpi.parity import normalise
+
+    def run(con: Any) -> pd.DataFrame:
+        tables = register_tables(con, _long_hub())
+        base = revenue.prepare_revenue(fx.in_base_currency(tables, AS_OF, base="JPY").tables, AS_OF)
+        return normalise(revenue.mrr_summary(fx.own_currency_movements(tables, base, AS_OF, base="JPY"), AS_OF))
+
+    duck, spark = run(connect("duckdb")), run(connect("spark"))
+    assert duck.grr_12m.notna().any()
+    pd.testing.assert_frame_equal(duck, spark, check_dtype=False, check_exact=True)

@@ -122,30 +122,40 @@ def foreign_accounts(tables: Tables, *, base: str) -> ir.Table:
 
 
 def own_currency_movements(native: Tables, converted: Tables, as_of: dt.date, *, base: str) -> dict[str, Any]:
-    """``native`` (the hub's own tables) plus the MRR movements of ``as_of`` in each currency's own amounts, for
-    the second, per-currency pass of the snapshot.
+    """``native`` (the hub's own tables) plus the MRR movements and the trailing-12-month retention pairs of
+    ``as_of`` in each currency's own amounts, for the second, per-currency pass of the snapshot.
 
-    An account billed only in ``base`` has the same movements in both passes (none of its lines was converted), so
-    they are taken from ``converted`` (:func:`~kizuna.analytics.kpi.revenue.prepare_revenue` already computed
-    them); only the accounts with a line in another currency (:func:`foreign_accounts`, a few percent where a
-    company bills mostly at home) are computed again from their own lines. The union is exactly
-    :func:`~kizuna.analytics.kpi.revenue.prepare_movements` of ``native``, at a fraction of its cost.
+    An account billed only in ``base`` has the same movements and pairs in both passes (none of its lines was
+    converted), so they are taken from ``converted`` (:func:`~kizuna.analytics.kpi.revenue.prepare_revenue` already
+    computed them); only the accounts with a line in another currency (:func:`foreign_accounts`, a few percent where
+    a company bills mostly at home) are computed again, from their own lines and payments. The unions are exactly
+    :func:`~kizuna.analytics.kpi.revenue.prepare_movements` of ``native`` and its
+    :func:`~kizuna.analytics.kpi.revenue.retention_pairs`, at a fraction of their cost.
     """
     done = converted.get(prepared_key("mrr_movements", as_of))
     if done is None:
         return revenue.prepare_movements(native, as_of)
     foreign = foreign_accounts(native, base=base).cache()
-    subs = native["subscriptions"]
-    theirs = dict(native)
-    theirs["subscriptions"] = subs.semi_join(foreign, "account_id")
+    theirs = {**native, "subscriptions": native["subscriptions"].semi_join(foreign, "account_id")}
+    if "payments" in native:  # (the involuntary churn flag reads the account's own payment attempts only)
+        theirs["payments"] = native["payments"].semi_join(foreign, "account_id")
     # one spine for both (the earliest month of every own line: lines that could not be converted count here)
     first = revenue.first_month(native, as_of)
     theirs[prepared_key("first_month", as_of)] = first
-    recomputed = revenue.mrr_movements(theirs, as_of)
-    columns = recomputed.columns
-    # (a table cached on Spark reads its casts back as the narrowest type: the union needs the same schema)
-    kept = done.anti_join(foreign, "account_id").select(*columns).cast(recomputed.schema())
-    out = dict(native)
-    out[prepared_key("first_month", as_of)] = first
-    out[prepared_key("mrr_movements", as_of)] = kept.union(recomputed.select(*columns)).cache()
+    movements = revenue.mrr_movements(theirs, as_of)
+    # (a table cached on Spark reads its casts back as the narrowest type: each union takes one schema)
+    recomputed = movements.cache().cast(movements.schema())
+    theirs[prepared_key("mrr_movements", as_of)] = recomputed
+    out = {**native, prepared_key("first_month", as_of): first}
+    # not materialised again: the few reads of the union each skip the foreign accounts of the cached converted table
+    out[prepared_key("mrr_movements", as_of)] = _kept(done, foreign, recomputed).union(recomputed)
+    converted_pairs = converted.get(prepared_key("retention_pairs_12m", as_of))
+    if converted_pairs is not None:
+        pairs = revenue.retention_pairs(theirs, as_of)
+        out[prepared_key("retention_pairs_12m", as_of)] = _kept(converted_pairs, foreign, pairs).union(pairs)
     return out
+
+
+def _kept(rows: ir.Table, foreign: ir.Table, like: ir.Table) -> ir.Table:
+    """The rows of the accounts billed only in the base currency, with the columns and types of ``like``."""
+    return rows.anti_join(foreign, "account_id").select(*like.columns).cast(like.schema())
