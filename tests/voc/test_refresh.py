@@ -13,7 +13,8 @@ from kizuna.domains import REFRESH_STEPS, refresh
 from kizuna.health.models import HealthScore
 from kizuna.runtime import Runtime
 from kizuna.settings import Settings
-from kizuna.voc import analyses
+from kizuna.voc import analyses, caches
+from kizuna.voc.insights import stored_insights
 from kizuna.voc.models import VocEntry
 from kizuna.voc.service import VocFilter, account_sentiment, stored_analysis
 
@@ -33,8 +34,15 @@ def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> 
     try:
         first = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
         assert first["entries"] > 50 and first["analysed"] + first["unchanged"] == first["entries"]
+        with rt.transaction() as session:
+            first_insights = stored_insights(session)["analyses"]
         again = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
         assert again["analysed"] == 0 and again["unchanged"] == first["entries"]
+        # the texts' terms were kept (models_dir): none tokenised again, and the analyses are the same
+        assert first["texts_tokenised"] > 0 and again["texts_tokenised"] == 0
+        assert (demo.models_dir / caches.TERMS_FILE).exists() and (demo.models_dir / caches.CLASSIFIER_FILE).exists()
+        with rt.transaction() as session:
+            assert stored_insights(session)["analyses"] == first_insights
         with rt.transaction() as session:
             entry = session.scalars(select(VocEntry).order_by(VocEntry.id).limit(1)).one()
             session.execute(
@@ -43,7 +51,7 @@ def test_refresh_is_incremental_and_stores_account_sentiment(demo: Settings) -> 
                 .values(text="サポートの返信が遅く、設定がまったく進みませんでした。")
             )
         changed = refresh(rt, as_of=AS_OF, only=["voc"])["voc"]
-        assert changed["analysed"] == 1
+        assert changed["analysed"] == 1 and changed["texts_tokenised"] == 1
         with rt.transaction() as session:
             stored = stored_analysis(session)
             row = stored[stored["entry_id"] == entry.id].iloc[0]

@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
                     run_id, log = service.import_mail(session, path, actor="cli")
                 if analyse and log.counts.get("voc_entries"):
                     with rt.transaction(write=True) as session:
-                        analyse_entries(session)
+                        analyse_entries(session, models_dir=rt.settings.models_dir)
             except KizunaError as exc:
                 fail(str(exc))
                 return

@@ -155,7 +155,7 @@ def pull(
             from kizuna.voc.service import analyse_entries
 
             with runtime.transaction(write=True) as session:
-                analyse_entries(session)
+                analyse_entries(session, models_dir=runtime.settings.models_dir)
     except BaseException as exc:
         finish_run(runtime, run_id, run_log, actor=actor, error=(str(exc) or type(exc).__name__)[:2000])
         raise

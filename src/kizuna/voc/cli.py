@@ -370,6 +370,6 @@ def register(app: typer.Typer) -> None:
 
         day = _date(as_of, "--as-of") or dt.datetime.now(dt.UTC).date()
         with runtime() as rt, rt.transaction() as session:
-            out = analyse_entries(session)
+            out = analyse_entries(session, models_dir=rt.settings.models_dir)
             out["accounts_with_sentiment"] = store_account_sentiment(session, as_of=day)
         typer.echo(", ".join(f"{k}={v}" for k, v in out.items()))

@@ -152,11 +152,12 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
 
     mentions = []
     frequent = set(term_frequency(corpus, min_df=3)["term"].head(200))
+    accounts, dates = corpus.docs["account_id"].tolist(), corpus.docs["recorded_at"].tolist()
     for i, doc in enumerate(corpus.texts):
-        account = corpus.docs["account_id"].iat[i]
+        account = accounts[i]
         if pd.isna(account):
             continue
-        date = corpus.docs["recorded_at"].iat[i]
+        date = dates[i]
         mentions.append((int(account), date, f"category:{categories.iat[i]}"))
         mentions.extend((int(account), date, f"term:{t}") for t in set(doc.terms) if t in frequent)
     lift_rows: list[dict[str, Any]] = []
@@ -227,17 +228,18 @@ def _churn_reasons(session: Session, docs: pd.DataFrame, categories: pd.Series, 
             lost[int(account_id)] += int(mrr) * 12
     frame = docs[["account_id", "channel", "recorded_at"]].assign(category=categories.to_numpy())
     frame = frame[frame["account_id"].isin(list(churned_at)) & frame["category"].isin(REASON_CATEGORIES)]
-    reason_of: dict[int, str] = {}
-    for account_id, grp in frame.groupby("account_id"):
-        end = pd.Timestamp(churned_at[int(account_id)], tz="UTC")
-        recorded = pd.to_datetime(grp["recorded_at"], utc=True)
-        window = grp[(recorded <= end) & (recorded >= end - pd.Timedelta(days=REASON_WINDOW_DAYS))]
-        if window.empty:
-            continue
-        survey = window[window["channel"] == "cancellation_survey"]
-        pick = survey if not survey.empty else window
-        counts = pick["category"].value_counts()
-        reason_of[int(account_id)] = str(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
+    # the texts of each account's window; a cancellation survey answer in it wins over its other texts
+    end = pd.to_datetime(frame["account_id"].astype("int64").map(churned_at)).dt.tz_localize("UTC")
+    recorded = pd.to_datetime(frame["recorded_at"], utc=True)
+    window = frame[(recorded <= end) & (recorded >= end - pd.Timedelta(days=REASON_WINDOW_DAYS))]
+    survey = window["channel"] == "cancellation_survey"
+    has_survey = survey.groupby(window["account_id"]).transform("any").astype(bool)
+    pick = window[survey | ~has_survey]
+    # the most frequent category per account, ties to the first by name
+    counts = pick.groupby(["account_id", "category"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["account_id", "n", "category"], ascending=[True, False, True], kind="stable")
+    first = counts.drop_duplicates("account_id", keep="first")
+    reason_of = {int(a): str(c) for a, c in zip(first["account_id"], first["category"], strict=True)}
     rows: dict[str, dict[str, int]] = {}
     for account_id, reason in reason_of.items():
         row = rows.setdefault(reason, {"n_accounts": 0, "lost_arr_minor": 0})

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from io import StringIO
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -50,6 +52,11 @@ class VocFilter:
     account_id: int | None = None
 
 
+def _tuples(rows: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Result rows as plain tuples: pandas builds a frame from them several times faster than from ``Row``s."""
+    return [tuple(r) for r in rows]
+
+
 def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
@@ -64,23 +71,27 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
     """
     today = today or utcnow().date()
     accounts = pd.DataFrame(
-        session.execute(
-            select(Account.id, Account.name, Account.industry, Account.touch_tier, Account.employee_band)
-        ).all(),
+        _tuples(
+            session.execute(
+                select(Account.id, Account.name, Account.industry, Account.touch_tier, Account.employee_band)
+            )
+        ),
         columns=["account_id", "account_name", "industry", "segment", "employee_band"],
     )
     subs = pd.DataFrame(
-        session.execute(
-            select(
-                Subscription.account_id,
-                Subscription.mrr_minor,
-                Subscription.currency,
-                Subscription.start_date,
-                Subscription.end_date,
-                Plan.name,
-                Plan.is_addon,
-            ).join(Plan, Plan.id == Subscription.plan_id)
-        ).all(),
+        _tuples(
+            session.execute(
+                select(
+                    Subscription.account_id,
+                    Subscription.mrr_minor,
+                    Subscription.currency,
+                    Subscription.start_date,
+                    Subscription.end_date,
+                    Plan.name,
+                    Plan.is_addon,
+                ).join(Plan, Plan.id == Subscription.plan_id)
+            )
+        ),
         columns=["account_id", "mrr_minor", "currency", "start_date", "end_date", "plan", "is_addon"],
     )
     if not subs.empty:
@@ -89,8 +100,14 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         main = subs[~subs["is_addon"].astype(bool)].sort_values(["account_id", "start_date"])
         plan = main.groupby("account_id")["plan"].last()
         currency = subs.groupby("account_id")["currency"].first()
-        ended = subs.groupby("account_id").agg(
-            open_versions=("end_date", lambda s: int(s.isna().sum())), last_end=("end_date", "max")
+        # the last end date per account, as day numbers (a grouped max over date objects is a Python loop)
+        ends = subs["end_date"].map(lambda d: -1 if d is None or pd.isna(d) else d.toordinal()).astype("int64")
+        last_day = ends.groupby(subs["account_id"]).max()
+        ended = pd.DataFrame(
+            {
+                "open_versions": subs["end_date"].isna().groupby(subs["account_id"]).sum(),
+                "last_end": last_day.map(lambda n: None if n < 0 else dt.date.fromordinal(int(n))),
+            }
         )
         churned = (ended["open_versions"] == 0) & (ended["last_end"] <= today)
         accounts["arr_minor"] = accounts["account_id"].map(arr).fillna(0).astype("int64")
@@ -114,11 +131,13 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         currency = accounts["account_id"].map(arr_of["currency"])
         accounts["currency"] = currency.where(has & currency.notna(), accounts["currency"])
     nps = pd.DataFrame(
-        session.execute(
-            select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
-                SurveyResponse.kind == "nps"
+        _tuples(
+            session.execute(
+                select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
+                    SurveyResponse.kind == "nps"
+                )
             )
-        ).all(),
+        ),
         columns=["account_id", "score", "responded_at"],
     )
     if not nps.empty:
@@ -163,7 +182,7 @@ def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataF
     if where.account_id is not None:
         q = q.where(VocEntry.account_id == where.account_id)
     rows = pd.DataFrame(
-        session.execute(q).all(),
+        _tuples(session.execute(q)),
         columns=["entry_id", "account_id", "channel", "text", "entry_language", "author", "recorded_at"],
     )
     recorded = pd.to_datetime(rows["recorded_at"], utc=True)
@@ -263,43 +282,62 @@ def training_set(session: Session) -> pd.DataFrame:
 
 def training_digest(training: pd.DataFrame) -> str:
     """A short fingerprint of a training set: analyses made with another one are stale."""
+    return _training_sha(training)[:12]
+
+
+def _training_sha(training: pd.DataFrame) -> str:
     h = hashlib.sha256()
     sentiment = training["sentiment"] if "sentiment" in training.columns else [None] * len(training)
     for text, category, feeling in zip(training["text"], training["category"], sentiment, strict=True):
         h.update(f"{text}\x1f{category}\x1f{feeling if isinstance(feeling, str) else ''}\x1e".encode())
-    return h.hexdigest()[:12]
+    return h.hexdigest()
 
 
 def fit_classifier(
-    session: Session, *, analyzer: TextAnalyzer | None = None, policy: str = "model_first"
+    session: Session,
+    *,
+    analyzer: TextAnalyzer | None = None,
+    policy: str = "model_first",
+    models_dir: Path | None = None,
 ) -> tuple[VocClassifier, str]:
     """A :class:`VocClassifier` fitted on :func:`training_set` (categories and sentiment), and the analyser version
     it stands for.
 
     ``model_first`` by default: with ~1,500 shipped texts the model beats the rules on texts written apart from
     kizuna (docs/voc.md); ``rules_first`` lets any fired rule decide.
+
+    Fitting takes ~10 s of CPU whatever the corpus, so the fitted model is kept, under a key of everything it
+    depends on: in this process, and with ``models_dir`` in a file there
+    (:mod:`kizuna.voc.caches`), so that a refresh fits again only when the training set (a team label), the text
+    library's code or rules, the analyser's settings or a library version changed. A file that does not match
+    the key or its own checksum is ignored and replaced.
     """
     from kizuna.analytics.text.classify import VocClassifier
     from kizuna.analytics.text.corpus import Corpus
+    from kizuna.analytics.text.tokenize import TextAnalyzer
+    from kizuna.voc import caches
 
     training = training_set(session)
-    version = f"{ANALYSER_VERSION}+{policy}+{training_digest(training)}"
-    key = (version, id(analyzer) if analyzer is not None else None)
+    sha = _training_sha(training)
+    version = f"{ANALYSER_VERSION}+{policy}+{sha[:12]}"
+    key = caches.classifier_key(version, sha, analyzer or TextAnalyzer())
     cached = _FITTED.get(key)
+    if cached is None and models_dir is not None:
+        cached = caches.read_classifier(models_dir, key)
     if cached is not None:
         cached.scorer._memo.clear()  # its per-text memo would keep the previous caller's texts alive
-        return cached, version
-    corpus = Corpus.from_frame(training[["text"]], analyzer=analyzer)
-    classifier = VocClassifier(policy=policy).fit(corpus, training["category"], training["sentiment"])
-    if analyzer is None:  # a caller's own analyser may carry a user dictionary that changes the terms
-        _FITTED.clear()  # one training set at a time: a new label makes the previous model stale
-        _FITTED[key] = classifier
-    return classifier, version
+    else:
+        corpus = Corpus.from_frame(training[["text"]], analyzer=analyzer)
+        cached = VocClassifier(policy=policy).fit(corpus, training["category"], training["sentiment"])
+        if models_dir is not None:
+            caches.write_classifier(models_dir, key, cached)
+    _FITTED.clear()  # one training set at a time: a new label makes the previous model stale
+    _FITTED[key] = cached
+    return cached, version
 
 
-#: the last fitted classifier per (analyser version, default analyser): each analysis of one request or refresh
-#: would otherwise fit the same model again from ~1,500 texts (seconds of CPU each time)
-_FITTED: dict[tuple[str, int | None], VocClassifier] = {}
+#: the fitted classifier of the latest key (:func:`kizuna.voc.caches.classifier_key`) in this process
+_FITTED: dict[str, VocClassifier] = {}
 
 
 # ------------------------------------------------------------------------------------ stored analysis
@@ -307,11 +345,14 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -> dict[str, int]:
+def analyse_entries(
+    session: Session, *, analyzer: TextAnalyzer | None = None, models_dir: Path | None = None
+) -> dict[str, int]:
     """Analyse the entries that are new, whose text changed, or whose analysis was made by another analyser
     version (or training set), and store language, sentiment, category and rule codes per entry. An entry a
     person labelled (``voc_labels``) keeps that category (``source = "label"``); the label also joins the training
     set, so a new label changes the analyser version and every entry is classified again by the retrained model.
+    ``models_dir`` keeps the fitted classifier between runs (:func:`fit_classifier`).
 
     Returns counts: ``entries``, ``analysed``, ``unchanged``.
     """
@@ -319,14 +360,24 @@ def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -
     from kizuna.analytics.text.tokenize import TextAnalyzer
 
     entries = session.execute(select(VocEntry.id, VocEntry.text)).all()
-    stored = {r.entry_id: r for r in session.scalars(select(VocTextAnalysis))}
+    stored = {
+        int(entry_id): (row_id, h, version)
+        for row_id, entry_id, h, version in session.execute(
+            select(
+                VocTextAnalysis.id,
+                VocTextAnalysis.entry_id,
+                VocTextAnalysis.text_hash,
+                VocTextAnalysis.analyser_version,
+            )
+        )
+    }
     analyzer = analyzer or TextAnalyzer()
-    classifier, version = fit_classifier(session, analyzer=analyzer)
+    classifier, version = fit_classifier(session, analyzer=analyzer, models_dir=models_dir)
     todo = []
     for entry_id, text in entries:
         h = text_hash(text)
         row = stored.get(entry_id)
-        if row is None or row.text_hash != h or row.analyser_version != version:
+        if row is None or row[1] != h or row[2] != version:
             todo.append((entry_id, text, h))
     labelled = {int(e): str(c) for e, c in session.execute(select(VocLabel.entry_id, VocLabel.category))}
     if todo:
@@ -335,27 +386,40 @@ def analyse_entries(session: Session, *, analyzer: TextAnalyzer | None = None) -
         sentiment = classifier.predict_sentiment(corpus)
         predicted = classifier.predict(corpus)
         now = utcnow()
+        languages = corpus.docs["language"].tolist()
+        labels, scores = sentiment["label"].tolist(), sentiment["score"].tolist()
+        categories, confidences = predicted["category"].tolist(), predicted["confidence"].tolist()
+        sources, codes = predicted["source"].tolist(), predicted["codes"].tolist()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for i, (entry_id, _text, h) in enumerate(todo):
-            conf = predicted["confidence"].iat[i]
+            conf = confidences[i]
             label = labelled.get(entry_id)  # a person's label is the entry's category; the model learns from it
             values = {
                 "text_hash": h,
-                "language": str(corpus.docs["language"].iat[i]),
-                "sentiment_label": str(sentiment["label"].iat[i]),
-                "sentiment_score": float(sentiment["score"].iat[i]),
-                "category": label or str(predicted["category"].iat[i]),
+                "language": str(languages[i]),
+                "sentiment_label": str(labels[i]),
+                "sentiment_score": float(scores[i]),
+                "category": label or str(categories[i]),
                 "confidence": 1.0 if label else (None if pd.isna(conf) else float(conf)),
-                "source": "label" if label else str(predicted["source"].iat[i]),
-                "rule_codes": list(predicted["codes"].iat[i]),
+                "source": "label" if label else str(sources[i]),
+                "rule_codes": list(codes[i]),
                 "analysed_at": now,
                 "analyser_version": version,
             }
             row = stored.get(entry_id)
             if row is None:
-                session.add(VocTextAnalysis(entry_id=entry_id, **values))
+                inserts.append({"entry_id": entry_id, **values})
             else:
-                for k, v in values.items():
-                    setattr(row, k, v)
+                updates.append({"id": row[0], **values})
+        # as sets (54,000 entries on the first refresh of a large company): one executemany each
+        if inserts:
+            session.execute(insert(VocTextAnalysis), inserts)
+        if updates:
+            session.execute(update(VocTextAnalysis), updates)
+        for obj in list(session.identity_map.values()):  # written past the ORM: a row it holds is read again
+            if isinstance(obj, VocTextAnalysis):
+                session.expire(obj)
         session.flush()
     log.info("VoC analysis: %s entries, %s analysed", len(entries), len(todo))
     return {"entries": len(entries), "analysed": len(todo), "unchanged": len(entries) - len(todo)}
@@ -395,7 +459,7 @@ def stored_analysis(session: Session, *, where: VocFilter | None = None) -> pd.D
     if where.account_id is not None:
         q = q.where(VocEntry.account_id == where.account_id)
     return pd.DataFrame(
-        session.execute(q).all(),
+        _tuples(session.execute(q)),
         columns=[
             "entry_id",
             "account_id",
@@ -425,8 +489,8 @@ def entry_sentiment(session: Session) -> pd.DataFrame:
         .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
         .where(VocEntry.account_id.is_not(None))
         .order_by(VocEntry.recorded_at, VocEntry.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["account_id", "date", "score", "label"])
+    )
+    return pd.DataFrame(_tuples(rows), columns=["account_id", "date", "score", "label"])
 
 
 def store_account_sentiment(
@@ -477,7 +541,7 @@ def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.D
         as_of = latest
     q = q.where(VocAccountSentiment.as_of == as_of).order_by(VocAccountSentiment.account_id)
     return pd.DataFrame(
-        session.execute(q).all(), columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"]
+        _tuples(session.execute(q)), columns=["account_id", "as_of", "sentiment", "n_texts", "share_negative"]
     )
 
 

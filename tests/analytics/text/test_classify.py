@@ -97,3 +97,23 @@ def test_rules_only_without_labels_and_bad_labels(sets: dict[str, tuple[pd.DataF
     assert set(pred["source"]) == {"rule"}
     with pytest.raises(InvalidInput):
         VocClassifier().fit(corpus, ["praise"] * len(corpus))
+
+
+def test_a_classifier_rebuilt_from_its_fitted_state_predicts_the_same(
+    sets: dict[str, tuple[pd.DataFrame, Corpus]],
+) -> None:
+    """What the VoC refresh keeps between runs (``fitted_state``, pickled) gives the very same predictions."""
+    import pickle
+
+    df, corpus = sets["ja"]
+    fitted = VocClassifier().fit(corpus, df["category"], df["sentiment"])
+    state = pickle.loads(pickle.dumps(fitted.fitted_state()))
+    assert "rules" not in state and "scorer" not in state
+    rebuilt = VocClassifier.from_fitted_state(state)
+    pd.testing.assert_frame_equal(rebuilt.predict(corpus), fitted.predict(corpus))
+    pd.testing.assert_frame_equal(rebuilt.predict_sentiment(corpus), fitted.predict_sentiment(corpus))
+    pd.testing.assert_frame_equal(rebuilt.predict_proba(corpus), fitted.predict_proba(corpus))
+    with pytest.raises(InvalidInput, match="missing"):
+        VocClassifier.from_fitted_state({"policy": "model_first"})
+    with pytest.raises(InvalidInput, match="fitted"):
+        VocClassifier().fitted_state()

@@ -88,3 +88,48 @@ def test_themes_are_scikit_learns_average_linkage_clusters(cut: dict[str, Any]) 
     got = _average_linkage_labels(rows, **cut)
     assert len(set(expected)) > 3
     np.testing.assert_array_equal(got, expected)
+
+
+def _request_corpus(n_per_topic: int) -> tuple[Corpus, list[str]]:
+    """Feature requests about four things, worded in a few ways each (ids ``t0``..)."""
+    topics = (
+        (
+            "Salesforce連携",
+            ("{}が欲しい", "{}ができるようにしてほしい", "{}がないので不便です", "{}を早く実装してください"),
+        ),
+        ("スマホアプリ", ("{}が欲しい", "{}があれば嬉しい", "{}がないので外出先で困る", "{}の提供を希望します")),
+        (
+            "シングルサインオン",
+            ("{}に対応してほしい", "{}が必要です", "{}がないと導入できない", "{}を検討してください"),
+        ),
+        ("CSV出力", ("{}が欲しい", "{}をもっと柔軟にしてほしい", "{}がないので手作業です", "{}を追加してください")),
+    )
+    texts = [forms[i % len(forms)].format(name) for i in range(n_per_topic) for name, forms in topics]
+    return Corpus.from_texts(texts, doc_ids=[f"t{i}" for i in range(len(texts))]), texts
+
+
+def test_many_requests_cluster_a_sample_and_join_the_rest_to_the_nearest_theme() -> None:
+    """Above ``max_clustered`` requests a sample is clustered and every other request joins the theme nearest on
+    average: the same themes as clustering them all where the topics are apart, and the same answer every run."""
+    from sklearn.metrics import adjusted_rand_score
+
+    corpus, texts = _request_corpus(30)  # 120 requests
+    exact = feature_request_themes(corpus, max_clustered=len(texts))
+    sampled = feature_request_themes(corpus, max_clustered=25)
+    assert set(sampled.assignments["doc_id"]) == set(corpus.doc_ids)
+    assert sampled.themes["n_texts"].sum() == len(texts)
+    assert adjusted_rand_score(exact.assignments["theme"], sampled.assignments["theme"]) == 1.0
+    assert sorted(sampled.themes["label"]) == sorted(exact.themes["label"])  # ties in size ranked apart
+    again = feature_request_themes(corpus, max_clustered=25)
+    pd.testing.assert_frame_equal(again.assignments, sampled.assignments)
+    pd.testing.assert_frame_equal(again.themes, sampled.themes)
+    fixed = feature_request_themes(corpus, n_themes=4, max_clustered=25)
+    assert len(fixed.themes) == 4 and fixed.themes["n_texts"].sum() == len(texts)
+
+
+def test_up_to_the_cap_the_clustering_is_the_exact_one() -> None:
+    corpus, texts = _request_corpus(10)
+    exact = feature_request_themes(corpus, max_clustered=10_000)
+    at_cap = feature_request_themes(corpus, max_clustered=len(texts))
+    pd.testing.assert_frame_equal(exact.assignments, at_cap.assignments)
+    pd.testing.assert_frame_equal(exact.themes, at_cap.themes)

@@ -92,3 +92,31 @@ def test_batch_chunks_long_input_and_caches(analyzer: TextAnalyzer) -> None:
 def test_a_name_matched_in_another_case_form_gives_its_term() -> None:
     # "ID" matches the name "ıd" (dotless i) case-insensitively, but lower-cases to "id", which is not a name
     assert UserDictionary({"ıd": "ID field"}).find("my ID here") == [(3, 5, "id field")]
+
+
+def test_analyses_kept_and_taken_back_are_the_same_as_fresh_ones() -> None:
+    """What the VoC refresh keeps between runs: ``cached`` then ``preload`` into a new analyser of the same
+    fingerprint; those texts are not tokenised again and their terms, spans and sentences are the same."""
+    import pickle
+
+    texts = ["使いやすくないので解約を検討しています。", "Salesforce連携が欲しい。", "The export doesn't work."]
+    first = TextAnalyzer()
+    fresh = first.analyze_many(texts)
+    assert first.tokenised == 3
+    kept = pickle.loads(pickle.dumps(first.cached([*texts, "never analysed"])))
+    assert list(kept) == texts
+    second = TextAnalyzer()
+    assert second.fingerprint() == first.fingerprint()
+    assert second.preload(kept) == 3
+    assert second.analyze_many(texts) == fresh
+    assert second.tokenised == 0
+    second.analyze_many(["新しい文です。"])
+    assert second.tokenised == 1
+
+
+def test_the_fingerprint_names_the_settings_that_change_terms() -> None:
+    plain = TextAnalyzer().fingerprint()
+    assert TextAnalyzer().fingerprint() == plain
+    assert TextAnalyzer(user_dictionary=["kizunaアナリティクス"]).fingerprint() != plain
+    assert TextAnalyzer(ignore=["思う"]).fingerprint() != plain
+    assert TextAnalyzer(stopwords_en=["the"]).fingerprint() != plain

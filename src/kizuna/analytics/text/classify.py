@@ -240,6 +240,30 @@ class VocClassifier:
     def is_fitted(self) -> bool:
         return hasattr(self, "model_")
 
+    # ------------------------------------------------------------------------------------ fitted state
+    #: what :meth:`fitted_state` leaves out: the rules are callables (not picklable) and the rest are memos
+    _NOT_STATE = ("rules", "scorer", "_synonym_features")
+
+    def fitted_state(self) -> dict[str, Any]:
+        """The parameters and fitted attributes (vectorisers, models), without the coding rules and the per-text
+        memos: a picklable dict from which :meth:`from_fitted_state` rebuilds a classifier that predicts exactly
+        as this one, given the same rules. For keeping a fitted model between processes."""
+        if not self.is_fitted:
+            raise InvalidInput("fitted_state needs a fitted model; call fit(corpus, labels) first")
+        return {k: v for k, v in self.__dict__.items() if k not in self._NOT_STATE}
+
+    @classmethod
+    def from_fitted_state(
+        cls, state: Mapping[str, Any], *, rules: CodingRules | Mapping[str, CodingRules] | None = None
+    ) -> VocClassifier:
+        """A classifier from :meth:`fitted_state` and the ``rules`` it was fitted with (``None``: the shipped ones)."""
+        missing = [k for k in ("policy", "rule_codes_", "vectorizer_", "model_", "classes_") if k not in state]
+        if missing:
+            raise InvalidInput(f"not a fitted classifier's state: missing {', '.join(missing)}", missing=missing)
+        clf = cls(rules=rules, policy=str(state["policy"]))
+        clf.__dict__.update({k: v for k, v in state.items() if k not in cls._NOT_STATE})
+        return clf
+
     # --------------------------------------------------------------------------------------- predict
     def predict_proba(self, corpus: Corpus) -> pd.DataFrame:
         """Class probabilities of the model: ``doc_id`` and one column per class."""

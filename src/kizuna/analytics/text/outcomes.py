@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -68,6 +69,12 @@ class Themes:
     assignments: pd.DataFrame
 
 
+#: above this many requests, :func:`feature_request_themes` clusters an evenly spaced sample of this size and
+#: gives every other request the theme nearest to it (the pairwise distances grow with the square of the requests:
+#: 20,000 requests would need 1.6 GB for them alone)
+MAX_CLUSTERED_REQUESTS = 5000
+
+
 def feature_request_themes(
     corpus: Corpus,
     categories: Sequence[str] | pd.Series | None = None,
@@ -75,6 +82,7 @@ def feature_request_themes(
     n_themes: int | None = None,
     distance_threshold: float | None = None,
     top_n_terms: int = 3,
+    max_clustered: int = MAX_CLUSTERED_REQUESTS,
 ) -> Themes:
     """Group the feature requests and missing-feature complaints into themes.
 
@@ -84,6 +92,12 @@ def feature_request_themes(
     Salesforce integration" are one theme), clustered by average-linkage agglomerative clustering on cosine
     distance: ``n_themes`` clusters, or by default a cut at ``distance_threshold`` (0.9). Each theme is labelled
     by its ``top_n_terms`` highest mean-TF-IDF terms.
+
+    More than ``max_clustered`` requests: average linkage is quadratic in time and memory, so it clusters an evenly
+    spaced sample of ``max_clustered`` of them (in corpus order) and gives each other request the theme whose
+    texts are nearest on average (the average-linkage distance); a request no theme is within the threshold of
+    waits for the next round, which clusters a sample of those left the same way. Texts without terms are one
+    theme of their own. Deterministic; up to ``max_clustered`` requests the clustering is the exact one.
     """
     if categories is not None:
         cats = pd.Series(list(categories))
@@ -96,23 +110,33 @@ def feature_request_themes(
         return Themes(
             pd.DataFrame(columns=["theme", "label", "n_texts", "top_terms"]), pd.DataFrame(columns=["doc_id", "theme"])
         )
+    if max_clustered < 2:
+        raise InvalidInput(f"max_clustered must be at least 2, got {max_clustered}")
+    if n_themes is None and distance_threshold is None:
+        distance_threshold = 0.9
     vec = TfidfVectorizer(analyzer=_identity, token_pattern=None, sublinear_tf=True)
-    x = vec.fit_transform(docs).toarray()
-    empty = x.sum(axis=1) == 0
-    if len(docs) == 1:
-        labels = np.zeros(1, dtype=int)
+    tfidf = vec.fit_transform(docs)
+    x: Any
+    if len(docs) > max_clustered:
+        x = sparse.csr_matrix(tfidf)
+        labels = _sampled_average_linkage_labels(
+            x, max_clustered=max_clustered, n_themes=n_themes, distance_threshold=distance_threshold
+        )
     else:
-        if n_themes is None and distance_threshold is None:
-            distance_threshold = 0.9
-        n_clusters = None if n_themes is None else min(n_themes, len(docs))
-        threshold = distance_threshold if n_themes is None else None
-        if not empty.any():
-            labels = _average_linkage_labels(x, n_clusters=n_clusters, distance_threshold=threshold)
-        else:  # a text without terms: euclidean on unit rows (rare; pdist's euclidean is kept, see below)
-            model = AgglomerativeClustering(
-                n_clusters=n_clusters, distance_threshold=threshold, metric="euclidean", linkage="average"
-            )
-            labels = model.fit_predict(_unit_rows(x))
+        x = tfidf.toarray()
+        empty = x.sum(axis=1) == 0
+        if len(docs) == 1:
+            labels = np.zeros(1, dtype=int)
+        else:
+            n_clusters = None if n_themes is None else min(n_themes, len(docs))
+            threshold = distance_threshold if n_themes is None else None
+            if not empty.any():
+                labels = _average_linkage_labels(x, n_clusters=n_clusters, distance_threshold=threshold)
+            else:  # a text without terms: euclidean on unit rows (rare; pdist's euclidean is kept, see below)
+                model = AgglomerativeClustering(
+                    n_clusters=n_clusters, distance_threshold=threshold, metric="euclidean", linkage="average"
+                )
+                labels = model.fit_predict(_unit_rows(x))
     vocab = np.array(vec.get_feature_names_out(), dtype=object)
     rows = []
     label_of: dict[int, int] = {}
@@ -120,13 +144,57 @@ def feature_request_themes(
     for rank, k in enumerate(clusters, start=1):
         label_of[k] = rank
         members = labels == k
-        mean = x[members].mean(axis=0)
+        mean = np.asarray(x[members].mean(axis=0)).ravel()
         order = np.lexsort((vocab, -mean))[:top_n_terms]
         top = [str(vocab[j]) for j in order if mean[j] > 0]
         rows.append((rank, " / ".join(top) if top else "(no terms)", int(members.sum()), top))
     themes = pd.DataFrame(rows, columns=["theme", "label", "n_texts", "top_terms"])
     assignments = pd.DataFrame({"doc_id": corpus.doc_ids, "theme": [label_of[k] for k in labels]})
     return Themes(themes=themes, assignments=assignments)
+
+
+def _sampled_average_linkage_labels(
+    x: sparse.csr_matrix, *, max_clustered: int, n_themes: int | None, distance_threshold: float | None
+) -> np.ndarray:
+    """Cluster labels of the rows of ``x`` (TF-IDF, more rows than ``max_clustered``), rounds of a sample clustered
+    exactly and the rest given their nearest cluster (see :func:`feature_request_themes`)."""
+    n = x.shape[0]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    unit = sparse.csr_matrix(sparse.diags(np.divide(1.0, norms, out=np.zeros(n), where=norms > 0)) @ x)
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[norms == 0] = 0  # the texts without terms: one theme
+    todo = np.flatnonzero(norms > 0)
+    next_label = 1
+    while len(todo):
+        if len(todo) > max_clustered:
+            sample = todo[np.linspace(0, len(todo) - 1, max_clustered).round().astype(np.int64)]
+        else:
+            sample = todo
+        rows = unit[sample].toarray()
+        if len(sample) == 1:
+            sample_labels = np.zeros(1, dtype=np.int64)
+        else:
+            n_clusters = None if n_themes is None else min(n_themes, len(sample))
+            threshold = distance_threshold if n_themes is None else None
+            sample_labels = _average_linkage_labels(rows, n_clusters=n_clusters, distance_threshold=threshold)
+        base = next_label
+        labels[sample] = sample_labels + base
+        ks = np.unique(sample_labels)
+        next_label = base + int(ks.max()) + 1
+        rest = np.setdiff1d(todo, sample, assume_unique=True)
+        if not len(rest):
+            break
+        # the mean cosine distance of each remaining text to each cluster's texts: 1 - u . sum(v) / |C|
+        sums = np.vstack([rows[sample_labels == k].sum(axis=0) for k in ks])
+        sizes = np.array([np.count_nonzero(sample_labels == k) for k in ks], dtype=float)
+        distance = 1.0 - np.asarray(unit[rest] @ sums.T) / sizes
+        nearest = distance.argmin(axis=1)
+        near = np.ones(len(rest), dtype=bool)
+        if n_themes is None and distance_threshold is not None:
+            near = distance[np.arange(len(rest)), nearest] < distance_threshold
+        labels[rest[near]] = ks[nearest[near]] + base
+        todo = rest[~near]
+    return labels
 
 
 def _average_linkage_labels(x: np.ndarray, *, n_clusters: int | None, distance_threshold: float | None) -> np.ndarray:

@@ -18,6 +18,7 @@ limit, and results are cached per text.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from bisect import bisect_left
@@ -182,8 +183,28 @@ class TextAnalyzer:
         self.cache_size = cache_size
         self._cache: dict[str, AnalyzedText] = {}
         self._lock = threading.Lock()
+        #: how many distinct texts this analyser has tokenised (not found in its cache)
+        self.tokenised = 0
 
     # -------------------------------------------------------------------------------------- public
+    def fingerprint(self) -> str:
+        """A digest of everything that decides this analyser's terms besides the code (user dictionary, forced and
+        ignored terms, stopwords, spelling variants): two analysers with one fingerprint give the same terms."""
+        h = hashlib.sha256()
+        parts: list[Iterable[Any]] = [
+            sorted(self.user_dictionary.entries.items()),
+            sorted(self.force_pick),
+            sorted(self.ignore),
+            sorted(self.stopwords_ja),
+            sorted(self.stopwords_en),
+            [] if self.variants is None else sorted(self.variants.items()),
+        ]
+        for part in parts:
+            h.update(repr(list(part)).encode("utf-8"))
+            h.update(b"\x1e")
+        h.update(b"default-variants" if self.variants is None else b"own-variants")
+        return h.hexdigest()
+
     def analyze(self, text: str) -> AnalyzedText:
         """Analyse one text (see :meth:`analyze_many` for batches)."""
         return self.analyze_many([text])[0]
@@ -208,6 +229,7 @@ class TextAnalyzer:
             with gc_paused():
                 results = self._analyze_uncached(raws, language)
             with self._lock:
+                self.tokenised += len(raws)
                 if len(self._cache) + len(raws) > self.cache_size:
                     self._cache.clear()
                 for raw, res in zip(raws, results, strict=True):
@@ -216,6 +238,27 @@ class TextAnalyzer:
                     for i in pending[raw]:
                         out[i] = res
         return out  # type: ignore[return-value]
+
+    def cached(self, texts: Iterable[str]) -> dict[str, AnalyzedText]:
+        """The analyses this analyser holds of ``texts`` (raw texts as given to :meth:`analyze_many`), by text;
+        texts it has not analysed (or no longer holds) are left out."""
+        with self._lock:
+            return {raw: hit for raw in texts if (hit := self._cache.get(raw)) is not None}
+
+    def preload(self, analysed: Mapping[str, AnalyzedText]) -> int:
+        """Take analyses made earlier by an analyser of the same :meth:`fingerprint` and code (from
+        :meth:`cached`, e.g. kept on disk between runs): those texts are not tokenised again. Returns how many
+        were taken (up to ``cache_size``)."""
+        with self._lock:
+            room = max(0, self.cache_size - len(self._cache))
+            taken = 0
+            for raw, doc in analysed.items():
+                if taken >= room:
+                    break
+                if isinstance(raw, str) and isinstance(doc, AnalyzedText):
+                    self._cache[raw] = doc
+                    taken += 1
+            return taken
 
     def clear_cache(self) -> None:
         with self._lock:
