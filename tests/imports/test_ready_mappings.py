@@ -447,6 +447,7 @@ SF_OPPORTUNITIES = [
     "確度 (%)",
     "作成日",
 ]
+SF_CONTACTS = ["取引先責任者 ID", "取引先 ID", "取引先名", "姓", "名", "メール", "役職", "作成日"]
 SF_FOOTER = [
     [""],
     ["Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."],
@@ -541,6 +542,35 @@ def test_salesforce_japanese_report_in_cp932_with_its_footer(hub: Runtime, tmp_p
     won = got[got.stage == "won"].amount.sum()
     assert won == source[expected_stage == "won"]["金額"].astype(int).sum() == 1_200_000
     assert regions == {"株式会社髙橋製作所": "東京都", "㈱サンプル商事": "大阪府"}
+
+    # the contacts report (取引先責任者), also CP932 with its footer: the name is 姓 then 名, as Japanese writes it
+    contacts = [
+        ["0035g00000C1", "0015g00000AbCdE", "株式会社髙橋製作所", "髙橋", "一郎", "ichiro@takahashi.example", "部長"],
+        ["0035g00000C2", "0015g00000AbCdF", "㈱サンプル商事", "鈴木", "美咲", "misaki@sample.example.jp", ""],
+    ]
+    contacts = [[*row, "2024/06/01"] for row in contacts]
+    c = write_csv(tmp_path / "取引先責任者.csv", SF_CONTACTS, [*contacts, *SF_FOOTER], encoding="cp932")
+    summary = load(hub, "contacts", c, "salesforce")
+    assert summary.encoding == "cp932" and summary.rows_read == 2
+    with hub.transaction() as session:
+        people = pd.DataFrame(
+            session.execute(
+                select(Contact.name, Contact.email, Contact.title, Account.external_id).join(
+                    Account, Account.id == Contact.account_id
+                )
+            ).all(),
+            columns=["name", "email", "title", "account"],
+        ).sort_values("email", ignore_index=True)
+    frame = pd.DataFrame(contacts, columns=SF_CONTACTS)
+    want = pd.DataFrame(
+        {
+            "name": frame["姓"] + " " + frame["名"],
+            "email": frame["メール"],
+            "title": frame["役職"].replace("", None),
+            "account": frame["取引先 ID"],
+        }
+    ).sort_values("email", ignore_index=True)
+    pd.testing.assert_frame_equal(people, want, check_dtype=False)
 
 
 HUBSPOT_COMPANIES = [
