@@ -53,7 +53,9 @@ def test_the_fitted_classifier_is_kept_and_fitted_again_only_when_needed(
     session: Session, tmp_path: Path, fits: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / caches.CLASSIFIER_FILE
-    fresh, version = fit_classifier(session, models_dir=tmp_path)
+    fresh, version = fit_classifier(session)  # a caller without the data directory: kept in this process only
+    assert len(fits) == 1 and not path.exists()
+    assert fit_classifier(session, models_dir=tmp_path)[0] is fresh  # and written once one has it
     assert len(fits) == 1 and path.exists()
     expected = _predictions(fresh)
 
@@ -110,6 +112,10 @@ def test_a_kept_file_is_read_only_under_its_own_key(tmp_path: Path, caplog: pyte
         assert caches.read_kept(path, magic=b"kizuna test 1", key="k1") is None
     assert caplog.text.count("damaged") == 3
     assert [p.name for p in tmp_path.iterdir()] == ["kept.pickle"]  # no file left aside
+    caches.write_kept(path, [1], magic=b"kizuna test 1", key="k3")
+    assert caches.kept_key(path, magic=b"kizuna test 1") == "k3"
+    assert caches.kept_key(path, magic=b"kizuna other 1") is None
+    assert caches.kept_key(tmp_path / "none.pickle", magic=b"kizuna test 1") is None
 
 
 def test_analysed_texts_are_kept_for_an_analyser_of_the_same_settings(tmp_path: Path) -> None:

@@ -102,6 +102,16 @@ def read_kept(path: Path, *, magic: bytes, key: str) -> Any:
         return None
 
 
+def kept_key(path: Path, *, magic: bytes) -> str | None:
+    """The key ``path`` was written under (its header only; the content is not checked), or None."""
+    try:
+        with path.open("rb") as f:
+            head, key = f.readline().rstrip(b"\n"), f.readline().rstrip(b"\n")
+        return key.decode("ascii") if head == magic else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def write_kept(path: Path, obj: Any, *, magic: bytes, key: str) -> None:
     """Keep ``obj`` in ``path`` under ``key``: written to a file beside it, then renamed over it. A cache: a
     failure is logged and the caller goes on."""
@@ -141,6 +151,11 @@ def read_classifier(models_dir: Path, key: str) -> VocClassifier | None:
 
 def write_classifier(models_dir: Path, key: str, classifier: VocClassifier) -> None:
     write_kept(models_dir / CLASSIFIER_FILE, classifier.fitted_state(), magic=_CLASSIFIER_MAGIC, key=key)
+
+
+def classifier_kept(models_dir: Path, key: str) -> bool:
+    """Whether ``models_dir`` holds a classifier file written under ``key``."""
+    return kept_key(models_dir / CLASSIFIER_FILE, magic=_CLASSIFIER_MAGIC) == key
 
 
 # ------------------------------------------------------------------------------------------------ terms

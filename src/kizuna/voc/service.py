@@ -324,6 +324,8 @@ def fit_classifier(
     cached = _FITTED.get(key)
     if cached is None and models_dir is not None:
         cached = caches.read_classifier(models_dir, key)
+    elif cached is not None and models_dir is not None and not caches.classifier_kept(models_dir, key):
+        caches.write_classifier(models_dir, key, cached)  # fitted in this process for a caller without the dir
     if cached is not None:
         cached.scorer._memo.clear()  # its per-text memo would keep the previous caller's texts alive
     else:
