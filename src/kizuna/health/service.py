@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -122,14 +122,20 @@ def store_scores(
         if row_id is None:
             new.append({"account_id": account_id, "scorecard": scorecard.name, "as_of": as_of, **row})
         else:
-            changed.append({"id": row_id, **row})
+            changed.append({"row_id": row_id, **row})
     session.flush()  # (pending ORM changes first: the sets below go straight to the database)
     # a Core insert of the table: the ORM's bulk insert of the model spent as long again per row on its own
     # bookkeeping (467,545 rows on the first refresh of the 50,000-account demo)
     for start in range(0, len(new), _WRITE_CHUNK):
         session.execute(insert(HEALTH_SCORES), new[start : start + _WRITE_CHUNK])
+    # and a Core executemany update by id (the ORM's bulk update by primary key cost as much again)
     for start in range(0, len(changed), _WRITE_CHUNK):
-        session.execute(update(HealthScore), changed[start : start + _WRITE_CHUNK])
+        session.execute(_UPDATE_BY_ID, changed[start : start + _WRITE_CHUNK])
+    if changed:  # scores this session holds as objects are read again from the database when next used
+        rewritten = {row["row_id"] for row in changed}
+        for held in list(session.identity_map.values()):
+            if isinstance(held, HealthScore) and held.id in rewritten:
+                session.expire(held)
     return len(scores)
 
 
@@ -137,6 +143,8 @@ def store_scores(
 _WRITE_CHUNK = 5000
 #: the health-score table, for Core inserts
 HEALTH_SCORES: Table = HealthScore.__table__  # type: ignore[assignment]
+#: a stored score rewritten (the columns are the parameters' keys but ``row_id``)
+_UPDATE_BY_ID = update(HEALTH_SCORES).where(HEALTH_SCORES.c.id == bindparam("row_id"))
 
 
 def _in_force(score: float | None, band: str | None, override: HealthOverride | None) -> dict[str, Any]:

@@ -156,3 +156,29 @@ def test_a_result_is_not_written_under_a_lost_claim(db_runtime: Runtime, webhook
     with db_runtime.transaction() as session:
         row = session.scalars(select(OutboundMessage)).one()
     assert row.status == MessageStatus.queued and row.sent_at is None and row.last_error == "HTTP 500"
+
+
+def test_a_claimed_message_taken_over_before_its_turn_is_not_sent(
+    db_runtime: Runtime, webhook_peer: WebhookPeer
+) -> None:
+    """A round claims its messages in batches: one whose claim another worker took over while the messages before
+    it were sent (its lease ran out) is left to that worker, not sent a second time."""
+    keys = _queue_webhooks(db_runtime, webhook_peer, 3)
+
+    def take_over_the_second(payload: dict[str, int]) -> None:
+        if payload["i"] != 0:
+            return
+        with db_runtime.transaction() as session:  # the other worker's claim after the lease ended
+            second = session.scalars(select(OutboundMessage).where(OutboundMessage.idempotency_key == keys[1])).one()
+            second.lease_owner, second.attempts = "other-worker", second.attempts + 1
+            second.lease_until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+
+    webhook_peer.on_post = take_over_the_second
+    webhook_peer.slow = lambda payload: 0.6 if payload["i"] == 0 else 0.0  # the keeper renews (and sees) meanwhile
+    policy = DeliveryPolicy(lease=dt.timedelta(seconds=0.3), backoff_seconds=0.0, requeue_seconds=0.0)
+    report = deliver_queued(db_runtime.sessions, settings=db_runtime.settings, policy=policy, worker="first")
+    assert report.sent == 2
+    assert webhook_peer.posts_per_key() == {keys[0]: 1, keys[2]: 1}
+    with db_runtime.transaction() as session:
+        second = session.scalars(select(OutboundMessage).where(OutboundMessage.idempotency_key == keys[1])).one()
+    assert (second.status, second.lease_owner, second.attempts) == (MessageStatus.sending, "other-worker", 2)
