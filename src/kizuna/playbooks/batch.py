@@ -28,8 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, insert, or_, select
+from sqlalchemy import JSON, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kizuna.accounts.models import Account, TeamMember
 from kizuna.audit.models import AuditEntry
@@ -571,16 +572,39 @@ def run_as_set(
     ]
     if audits:
         session.execute(insert(AuditEntry), audits)
-    results: dict[int, str] = {}
-    for job in jobs:
-        if job.id not in state.results:
-            continue
-        result = state.results[job.id]()
-        job.status = JobStatus.done
-        job.result = result
-        job.done_at = now
-        job.lease_owner = None
-        job.lease_until = None
-        results[job.id] = result
-    session.flush()
+    results = {job.id: state.results[job.id]() for job in jobs if job.id in state.results}
+    session.flush()  # what the actions changed through the ORM (a lifecycle stage)
+    _mark_done(session, [job for job in jobs if job.id in results], results=results, now=now)
     return results, own_path
+
+
+#: the jobs table, for Core writes
+PENDING_JOBS: Any = PendingJob.__table__
+_MARK_DONE = (
+    update(PENDING_JOBS)
+    .where(PENDING_JOBS.c.id == bindparam("job_id"))
+    .values(
+        status=JobStatus.done.value,
+        result=bindparam("job_result", type_=PENDING_JOBS.c.result.type),
+        done_at=bindparam("job_done_at", type_=PENDING_JOBS.c.done_at.type),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+def _mark_done(session: Session, jobs: list[PendingJob], *, results: dict[int, str], now: dt.datetime) -> None:
+    """Mark ``jobs`` done with their results: one executemany, the loaded objects told the same values (a flush of
+    the changed objects was a fifth of a set's CPU)."""
+    if not jobs:
+        return
+    session.execute(_MARK_DONE, [{"job_id": job.id, "job_result": results[job.id], "job_done_at": now} for job in jobs])
+    for job in jobs:
+        for name, value in (
+            ("status", JobStatus.done),
+            ("result", results[job.id]),
+            ("done_at", now),
+            ("lease_owner", None),
+            ("lease_until", None),
+        ):
+            set_committed_value(job, name, value)

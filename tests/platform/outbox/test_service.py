@@ -118,3 +118,16 @@ def test_a_dead_webhook_peer_does_not_hold_up_the_round(runtime: Runtime, webhoo
             select(OutboundMessage.attempts).where(OutboundMessage.idempotency_key.in_(["d-1", "d-2"]))
         ).all()
     assert untried == [0, 0]  # not claimed this round: their attempts are not used up by another's failure
+
+
+def test_messages_handed_back_after_a_failure_do_not_count_against_the_round(
+    runtime: Runtime, webhook_peer: WebhookPeer
+) -> None:
+    webhook_peer.script["/dead"] = [500] * 100
+    with runtime.transaction() as session:
+        for i in range(3):
+            queue_webhook(session, idempotency_key=f"d-{i}", url=webhook_peer.url("/dead"), payload={"i": i})
+        queue_webhook(session, idempotency_key="alive", url=webhook_peer.url("/alive"), payload={})
+    policy = DeliveryPolicy(inline_retries=0, backoff_seconds=0.0, requeue_seconds=0.0)
+    report = deliver_queued(runtime.sessions, settings=runtime.settings, policy=policy, limit=2)
+    assert (report.sent, report.retrying) == (1, 1)  # the failed one and the next one tried, as one claim at a time

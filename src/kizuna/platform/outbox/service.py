@@ -352,7 +352,7 @@ def deliver_queued(
                     break
                 left -= len(batch)
                 with keeper.holding_all({message.id: token for message, token in batch}):
-                    _deliver_batch(
+                    left += _deliver_batch(
                         sessions,
                         batch,
                         keeper=keeper,
@@ -380,9 +380,11 @@ def _deliver_batch(
     policy: DeliveryPolicy,
     senders: Mapping[str, Sender],
     report: DeliveryReport,
-) -> None:
+) -> int:
     """Send a claimed batch in claim order, recording each result as it comes; hand back the messages whose
-    destination failed earlier in the round (or whose lease was lost) without sending them."""
+    destination failed earlier in the round without sending them (and send none whose lease was lost). Returns how
+    many were handed back: they do not count against the round's limit, as the claim of one message at a time
+    never took them."""
     handed_back: list[tuple[OutboundMessage, int]] = []
     for message, token in batch:
         if _destination(message) in down:
@@ -412,6 +414,7 @@ def _deliver_batch(
             report.count(recorded)
     if handed_back:
         run_write(sessions, partial(_hand_back, batch=handed_back, worker=keeper.worker), patience=policy.patience)
+    return len(handed_back)
 
 
 def _destination(message: OutboundMessage) -> str:
