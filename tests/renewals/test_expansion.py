@@ -107,3 +107,46 @@ def test_signals_open_opportunities_once(session: Session, tmp_path: Path) -> No
     [signal] = curious_row["signals"]
     assert signal["signal"] == "addon_interest" and "API連携" in signal["detail"]
     assert signal["facts"]["mentions"] == 1 and "API連携" in signal["facts"]["quote"]
+
+
+def test_opened_opportunities_are_linked_and_audited_in_order(session: Session, tmp_path: Path) -> None:
+    """Opportunities opened in one pass (written together): each signal row points at its account's opportunity of
+    that kind, an account with two signals of one kind (seats over 100 % and a VoC complaint about the limit) gets
+    one opportunity, and the audit rows follow the opportunities' order."""
+    from kizuna.hub.watermark import Watermark
+
+    base = factories.plan(session, name="Pro")
+    over = [factories.account(session, name=f"満員{i}社") for i in range(3)]
+    for account in over:
+        factories.subscription(session, account, base, quantity=4, mrr_minor=40_000)
+    recent = dt.datetime(2026, 7, 20, 10, tzinfo=dt.UTC)
+    _events(tmp_path / "events", [(a.id, f"u{i}", recent) for a in over for i in range(6)])  # 6 users on 4 seats
+    session.add(
+        m.VocEntry(
+            external_id="L1",
+            account_id=over[1].id,
+            channel="call_center",
+            language="ja",
+            text="ユーザー数の上限が足りないです。",
+            recorded_at=recent,
+        )
+    )
+    session.flush()
+    watermark = Watermark(since=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    signals = expansion.detect_signals(session, today=TODAY, events_dir=tmp_path / "events")
+    assert sorted((s.account_id, s.signal) for s in signals) == sorted(
+        [(a.id, "plan_limit") for a in over] + [(over[1].id, "plan_limit")]
+    )
+
+    report = expansion.open_expansion_opportunities(
+        session, actor="test", today=TODAY, events_dir=tmp_path / "events", watermark=watermark
+    )
+    assert (report.new_signals, report.opportunities_opened, report.history) == (3, 3, 0)
+    opps = list(session.scalars(select(m.Opportunity).order_by(m.Opportunity.id)))
+    assert [o.account_id for o in opps] == [a.id for a in over]
+    links = dict(session.execute(select(m.ExpansionSignal.account_id, m.ExpansionSignal.opportunity_id)).all())
+    assert links == {o.account_id: o.id for o in opps}
+    audited = session.scalars(
+        select(m.AuditEntry.entity_id).where(m.AuditEntry.action == "open_opportunity").order_by(m.AuditEntry.id)
+    ).all()
+    assert audited == [str(o.id) for o in opps]

@@ -320,12 +320,20 @@ def open_expansion_opportunities(
         owners[account_id], names[account_id] = owner_id, name
     counts: dict[str, int] = defaultdict(int)
     now = dt.datetime(today.year, today.month, today.day, 12, tzinfo=dt.UTC)
+    # each signal row's opportunity and the opportunities opened, written in one flush after the loop (one flush per
+    # opened opportunity was most of the step on a first refresh: thousands of them)
+    links: dict[tuple[int, str], tuple[ExpansionSignal, Opportunity]] = {}
+    opened: list[tuple[Opportunity, Signal]] = []
     for s in signals:
         counts[s.signal] += 1
         row = known.get((s.account_id, s.signal))
         # new since the previous refresh: first seen now, or not seen at the previous refresh; or acted on before
         acts = not quiet and (
-            row is None or since is None or row.last_seen_on < since or row.opportunity_id is not None
+            row is None
+            or since is None
+            or row.last_seen_on < since
+            or row.opportunity_id is not None
+            or (s.account_id, s.signal) in links
         )
         if row is None:
             row = ExpansionSignal(
@@ -365,17 +373,26 @@ def open_expansion_opportunities(
                 created_at=now,
             )
             session.add(opp)
-            session.flush()
             open_opps[(s.account_id, kind)] = opp
+            opened.append((opp, s))
             report.opportunities_opened += 1
-            record_audit(
-                session,
-                actor=actor,
-                action="open_opportunity",
-                entity="opportunity",
-                entity_id=opp.id,
-                after={"account_id": s.account_id, "kind": kind, "signal": s.signal, "detail": s.detail},
-            )
+        links[(s.account_id, s.signal)] = (row, opp)
+    session.flush()  # the opened opportunities get their ids
+    for opp, s in opened:
+        record_audit(
+            session,
+            actor=actor,
+            action="open_opportunity",
+            entity="opportunity",
+            entity_id=opp.id,
+            after={
+                "account_id": s.account_id,
+                "kind": KIND_OF_SIGNAL[s.signal],
+                "signal": s.signal,
+                "detail": s.detail,
+            },
+        )
+    for row, opp in links.values():
         row.opportunity_id = opp.id
     session.flush()
     report.by_signal = dict(counts)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember
@@ -157,41 +157,63 @@ def sync_renewals(
         for c in contracts:
             arr_before[(c, before_day + dt.timedelta(days=1))] = values.get(c, 0)
     probabilities = renewal_probabilities(session, sorted({a for a, _ in wanted.values()}))
+    # new renewals as plain rows, written in one statement (an ORM object each was most of a first sync)
+    created: list[dict[str, Any]] = []
     for key, (account_id, currency) in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         renewal = existing.get(key)
         arr = arr_before.get(key, 0)
+        p = probabilities.get(account_id)
         if renewal is None:
             if arr == 0:
                 continue  # nothing paid was up for renewal (e.g. cancelled before it)
-            renewal = Renewal(
-                account_id=account_id, contract_id=key[0], renewal_date=key[1], arr_minor=arr, currency=currency
+            upcoming = key[1] > today
+            created.append(
+                {
+                    "account_id": account_id,
+                    "contract_id": key[0],
+                    "renewal_date": key[1],
+                    "arr_minor": arr,
+                    "currency": currency,
+                    "model_probability": round(p, 4) if upcoming and p is not None else None,
+                }
             )
-            session.add(renewal)
             report.created += 1
-        elif renewal.outcome is None and renewal.renewal_date > today and arr and arr != renewal.arr_minor:
+            continue
+        if renewal.outcome is None and renewal.renewal_date > today and arr and arr != renewal.arr_minor:
             renewal.arr_minor = arr
             report.updated += 1
-        if renewal.outcome is None and renewal.renewal_date > today:
-            p = probabilities.get(account_id)
-            if p is not None and renewal.model_probability != round(p, 4):
-                renewal.model_probability = round(p, 4)
+        open_ahead = renewal.outcome is None and renewal.renewal_date > today
+        if open_ahead and p is not None and renewal.model_probability != round(p, 4):
+            renewal.model_probability = round(p, 4)
     session.flush()
-    # outcomes of renewals whose date has passed
-    due = [r for r in session.scalars(select(Renewal).where(Renewal.outcome.is_(None), Renewal.renewal_date <= today))]
-    by_date: dict[dt.date, list[Renewal]] = defaultdict(list)
+    if created:
+        session.execute(insert(Renewal), created)
+    # outcomes of renewals whose date has passed: read and written as plain rows
+    due = session.execute(
+        select(Renewal.id, Renewal.contract_id, Renewal.renewal_date, Renewal.arr_minor)
+        .where(Renewal.outcome.is_(None), Renewal.renewal_date <= today)
+        .order_by(Renewal.id)
+    ).all()
+    by_date: dict[dt.date, list[Any]] = defaultdict(list)
     for r in due:
         by_date[r.renewal_date].append(r)
     counts: dict[str, int] = defaultdict(int)
+    decided: list[dict[str, Any]] = []
     for day, renewals in by_date.items():
         after = _contract_arr(session, [r.contract_id for r in renewals], day)
         for r in renewals:
             outcome, value = classify_outcome(r.arr_minor, after.get(r.contract_id, 0))
-            r.outcome = outcome
-            r.outcome_arr_minor = value
-            r.outcome_recorded_at = utcnow()
+            decided.append(
+                {"id": r.id, "outcome": outcome, "outcome_arr_minor": value, "outcome_recorded_at": utcnow()}
+            )
             counts[str(outcome)] += 1
             report.outcomes += 1
     report.outcome_counts = dict(counts)
+    if decided:
+        session.execute(update(Renewal), decided)
+        for obj in list(session.identity_map.values()):  # renewals this session holds read their outcome
+            if isinstance(obj, Renewal):
+                session.expire(obj)
     session.flush()
     _forecasts.clear()  # a page of this process forecasts the new renewals at once
     _context_cache.clear()

@@ -33,6 +33,7 @@ from kizuna.segments.schemas import Condition
 from kizuna.voc.models import VocChannel, VocEntry, VocTextAnalysis
 
 ACCOUNT_COLUMNS = [c.name for c in Account.__table__.columns]
+ACCOUNT_ATTRIBUTES = [getattr(Account, c) for c in ACCOUNT_COLUMNS]
 
 #: the window (days) of the customer's e-mails whose sentiment is ``email_sentiment``
 EMAIL_TONE_DAYS = 90
@@ -44,15 +45,16 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
+        # the account's columns as plain rows (no ORM object per account: most of the read's time)
         rows = session.execute(
-            select(Account, TeamMember.email, TeamMember.name, TeamMember.external_id)
+            select(*ACCOUNT_ATTRIBUTES, TeamMember.email, TeamMember.name, TeamMember.external_id)
             .outerjoin(TeamMember, TeamMember.id == Account.owner_id)
             .where(Account.id.in_(chunk))
         )
-        for account, owner_email, owner_name, owner_external_id in rows:
-            attrs = {c: getattr(account, c) for c in ACCOUNT_COLUMNS}
+        for *account_values, owner_email, owner_name, owner_external_id in rows:
+            attrs = dict(zip(ACCOUNT_COLUMNS, account_values, strict=True))
             attrs.update(
-                tier=account.touch_tier,
+                tier=attrs["touch_tier"],
                 owner=owner_email,
                 owner_name=owner_name,
                 owner_external_id=owner_external_id,
@@ -66,7 +68,7 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
                 days_since_customer_email=None,
                 email_sentiment=None,
             )
-            out[account.id] = attrs
+            out[attrs["id"]] = attrs
         live = (
             select(
                 Subscription.account_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account, TeamMember, TeamRole
@@ -280,10 +280,14 @@ def evaluate_segments(
         }
         joined = [aid for aid in wanted if aid not in current]
         left = [m for aid, m in current.items() if aid not in wanted]
-        session.add_all(
-            SegmentMembership(segment_id=segment.id, account_id=aid, joined_at=now, reason=wanted[aid])
-            for aid in joined
-        )
+        if joined:  # one statement, no ORM object per new member
+            session.execute(
+                insert(SegmentMembership),
+                [
+                    {"segment_id": segment.id, "account_id": aid, "joined_at": now, "reason": wanted[aid]}
+                    for aid in joined
+                ],
+            )
         for membership in left:
             membership.left_at = now
         segment.member_count = len(wanted)
@@ -417,28 +421,35 @@ def apply_tiers(session: Session, *, actor: str, today: dt.date, now: dt.datetim
     now = now or utcnow()
     policy = tier_policy(session)
     acv = account_acv(session, today=today)
-    changed = 0
     counts: Counter[str] = Counter()
-    for account in session.scalars(select(Account).order_by(Account.id)):
-        if account.id not in acv:
+    # plain rows in, the changes written as two statements (an ORM object per account was most of the step)
+    changes: list[dict[str, Any]] = []
+    for account_id, touch_tier in session.execute(select(Account.id, Account.touch_tier).order_by(Account.id)):
+        if account_id not in acv:
             continue
-        value, currency = acv[account.id]
+        value, currency = acv[account_id]
         tier = tier_for(value, policy)
         counts[tier] += 1
-        if account.touch_tier != tier:
-            session.add(
-                TouchTierChange(
-                    account_id=account.id,
-                    from_tier=account.touch_tier,
-                    to_tier=tier,
-                    acv_minor=value,
-                    currency=currency,
-                    changed_at=now,
-                    actor=actor,
-                )
+        if touch_tier != tier:
+            changes.append(
+                {
+                    "account_id": account_id,
+                    "from_tier": touch_tier,
+                    "to_tier": tier,
+                    "acv_minor": value,
+                    "currency": currency,
+                    "changed_at": now,
+                    "actor": actor,
+                }
             )
-            account.touch_tier = tier
-            changed += 1
+    changed = len(changes)
+    if changes:
+        session.execute(insert(TouchTierChange), changes)
+        session.execute(update(Account), [{"id": c["account_id"], "touch_tier": c["to_tier"]} for c in changes])
+        moved = {c["account_id"] for c in changes}
+        for obj in list(session.identity_map.values()):  # accounts this session holds read their new tier
+            if isinstance(obj, Account) and obj.id in moved:
+                session.expire(obj, ["touch_tier", "updated_at"])
     session.flush()
     if changed:
         record_audit(session, actor=actor, action="apply_tiers", entity="account", after={"changed": changed})

@@ -106,14 +106,19 @@ def residual_values(
         return pd.DataFrame(columns=columns)
     fits = {str(r.cohort): (float(r.alpha), float(r.beta)) for r in cohorts.itertuples(index=False)}
     values: list[float | None] = []
+    # DERL depends on the plan's fit and the months stayed only: computed once per (plan, months), not per account
+    derls: dict[tuple[str, int], float] = {}
     for plan, months, mrr_minor in zip(active["plan"], active["tenure_months"], active["mrr_minor"], strict=True):
         fit = fits.get(str(plan))
         if fit is None or pd.isna(mrr_minor):
             values.append(None)
             continue
-        model = ShiftedBetaGeometric()
-        model.params_ = pd.Series({"alpha": fit[0], "beta": fit[1]})
-        derl = float(model.discounted_expected_residual_lifetime(monthly_discount, int(months)))
+        key = (str(plan), int(months))
+        derl = derls.get(key)
+        if derl is None:
+            model = ShiftedBetaGeometric()
+            model.params_ = pd.Series({"alpha": fit[0], "beta": fit[1]})
+            derl = derls[key] = float(model.discounted_expected_residual_lifetime(monthly_discount, int(months)))
         values.append(round(float(mrr_minor) * gross_margin * derl))
     active["residual_ltv_minor"] = values
     return active[columns]
@@ -269,7 +274,9 @@ def gamma_gamma_unfit(log: pd.DataFrame, repeaters: pd.DataFrame) -> str | None:
     """
     if len(repeaters) < 20:
         return "too_few_repeaters"
-    spread = log.groupby("account_id")["amount_minor"].agg(lambda x: float(np.std(x)) / max(float(np.mean(x)), 1.0))
+    # each account's amounts' spread (population SD over the mean, the mean at least 1), grouped without Python calls
+    amounts = log.groupby("account_id")["amount_minor"]
+    spread = amounts.std(ddof=0) / amounts.mean().clip(lower=1.0)
     if float(spread.loc[spread.index.isin(repeaters.index)].median()) < 0.01:
         return "constant_amounts"
     r = float(np.corrcoef(repeaters["frequency"], repeaters["monetary_value"])[0, 1])
