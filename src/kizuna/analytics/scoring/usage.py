@@ -115,7 +115,8 @@ def usage_over_time(
         month_login_at=users.month_login_at.max(),
     )
     recent = rows.filter(in_30, rows.user_id.notnull(), rows.feature.notnull())
-    features = recent.select("k", "account_id", "feature").distinct()
+    # kept by the backend for the two groupings below: each would scan the events' windows again
+    features = recent.select("k", "account_id", "feature").distinct().cache()
     features_used = features.group_by(["k", "account_id"]).aggregate(features_used_30d=features.count())
     available = features.group_by("k").aggregate(features_available=features.feature.nunique())
 
@@ -133,6 +134,7 @@ def usage_over_time(
     for part in (per_account, features_used, seats):
         out = out.merge(part.to_pandas(), on=["k", "account_id"], how="left")
     out = out.merge(available.to_pandas(), on="k", how="left")
+    features.release()
 
     counts = (
         "dau",
