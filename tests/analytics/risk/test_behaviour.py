@@ -202,6 +202,54 @@ def test_permutation_value_on_a_matrix_equals_it_on_the_frame() -> None:
     assert by_frame.iloc[0]["family"] == "events:api_call" and by_frame.iloc[0]["auc_drop"] > 0.05
 
 
+def _random_rows(seed: int = 5) -> list[tuple[int, str, dt.datetime]]:
+    """Events of 30 accounts and four types over 500 days before AS_OF, at random hours."""
+    rng = np.random.default_rng(seed)
+    names = ["login", "Report Created", "export_run", "api_call"]
+    rows = []
+    for _ in range(3000):
+        day = AS_OF - dt.timedelta(days=int(rng.integers(0, 500)))
+        at = dt.datetime.combine(day, dt.time(int(rng.integers(0, 24))), tzinfo=UTC)
+        rows.append((int(rng.integers(1, 31)), names[int(rng.integers(0, 4))], at))
+    return rows
+
+
+def _sampled(dates: list[dt.date], seed: int = 6) -> pd.DataFrame:
+    """A random third of the (account, date) pairs of 32 accounts (two with no event at all)."""
+    every = pd.DataFrame([(a, d) for a in range(1, 33) for d in dates], columns=["account_id", "as_of"])
+    return every.sample(frac=1 / 3, random_state=seed).reset_index(drop=True)
+
+
+def _kept(frame: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    return frame.merge(pairs, on=["account_id", "as_of"]).sort_values(list(frame.columns[:3])).reset_index(drop=True)
+
+
+SAMPLE_DATES = [AS_OF - dt.timedelta(days=30 * k) for k in range(8, -1, -1)]
+
+
+def test_counting_only_the_sampled_pairs_gives_the_whole_counts_rows_of_them() -> None:
+    tables = _tables(connect("duckdb"), _random_rows())
+    pairs = _sampled(SAMPLE_DATES)
+    types = event_types(tables)
+    for count, kwargs in (
+        (event_counts, {"types": types}),
+        (active_days, {}),
+        (lifetime_counts, {"types": types}),
+    ):
+        whole = count(tables, SAMPLE_DATES, **kwargs)
+        only = count(tables, SAMPLE_DATES, pairs=pairs, **kwargs)
+        assert not only.empty and len(only) < len(whole)
+        pd.testing.assert_frame_equal(only, _kept(whole, pairs)[list(whole.columns)], check_dtype=False)
+        assert count(tables, SAMPLE_DATES, pairs=pairs.iloc[:0], **kwargs).empty
+    # and the features of a share of the samples are those of the whole samples at that share
+    every = pd.DataFrame([(a, d) for a in range(1, 33) for d in SAMPLE_DATES], columns=["account_id", "as_of"])
+    every["contract_seats"] = every["account_id"] % 5
+    every["tenure_days"] = 30 + 10 * every["account_id"]
+    share = every.sample(frac=1 / 4, random_state=2)
+    whole = behaviour_features(tables, every).loc[share.index]
+    pd.testing.assert_frame_equal(behaviour_features(tables, share), whole)
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     con = connect("spark")
@@ -224,5 +272,12 @@ def test_duckdb_and_spark_count_the_same(spark: Any) -> None:
     pd.testing.assert_frame_equal(event_counts(duck, dates), event_counts(sp, dates), check_dtype=False)
     pd.testing.assert_frame_equal(active_days(duck, dates), active_days(sp, dates), check_dtype=False)
     pd.testing.assert_frame_equal(lifetime_counts(duck, dates), lifetime_counts(sp, dates), check_dtype=False)
+    # the sampled pairs' counts, on both engines
+    duck, sp = _tables(connect("duckdb"), _random_rows()), _tables(spark, _random_rows())
+    pairs = _sampled(SAMPLE_DATES)
+    for count in (event_counts, active_days, lifetime_counts):
+        pd.testing.assert_frame_equal(
+            count(duck, SAMPLE_DATES, pairs=pairs), count(sp, SAMPLE_DATES, pairs=pairs), check_dtype=False
+        )
     samples = pd.DataFrame({"account_id": [1, 2, 1], "as_of": [AS_OF, AS_OF, dates[0]], "contract_seats": [2, 4, 2]})
     pd.testing.assert_frame_equal(behaviour_features(duck, samples), behaviour_features(sp, samples))

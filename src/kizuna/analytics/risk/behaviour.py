@@ -32,8 +32,10 @@ before) and ``ev_all__since``.
 
 The counting is one Ibis query over the events (a daily count per account and event type, joined on the day to
 every sample date's 180 look-back days), so it runs unchanged on DuckDB and Spark; the ratios are taken in pandas on
-its small result. Which of these columns the model keeps is decided by their backtested value
-(:func:`kizuna.analytics.risk.selection.select_features`), never by name.
+its small result. The queries are given the sampled (account, date) pairs and join them before counting, so a capped
+training set (a share of a large book's accounts at each date) counts only those. Which of these columns the model
+keeps is decided by their backtested value (:func:`kizuna.analytics.risk.selection.select_features`), never by
+name.
 """
 
 from __future__ import annotations
@@ -138,18 +140,42 @@ def _day_spine(tables: dict[str, Any], dates: Sequence[dt.date], days: int, name
     return register_small(tables, f"kizuna_risk_{name}_{min(uniq):%Y%m%d}_{max(uniq):%Y%m%d}_{len(uniq)}", spine)
 
 
+def _pairs_table(tables: dict[str, Any], pairs: pd.DataFrame) -> Any:
+    """The distinct (``account_id``, ``as_of``) pairs of ``pairs`` as a table on the hub tables' backend."""
+    keys = pairs[["account_id", "as_of"]].drop_duplicates()
+    data = pa.table(
+        {
+            "account_id": pa.array(keys["account_id"].to_numpy(dtype="int64"), pa.int64()),
+            "as_of": pa.array(list(pd.to_datetime(keys["as_of"]).dt.date), pa.date32()),
+        }
+    )
+    return register_small(tables, "kizuna_risk_pairs", data)
+
+
+def _only_pairs(tables: dict[str, Any], joined: Any, pairs: pd.DataFrame | None) -> Any:
+    """``joined`` (rows with ``account_id`` and ``as_of``) kept to ``pairs`` when given: an equality join on both."""
+    if pairs is None:
+        return joined
+    return joined.join(_pairs_table(tables, pairs), ["account_id", "as_of"])
+
+
 def event_counts(
-    tables: dict[str, Any], dates: Sequence[dt.date], *, types: Sequence[str] | None = None
+    tables: dict[str, Any],
+    dates: Sequence[dt.date],
+    *,
+    types: Sequence[str] | None = None,
+    pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per account, sample date and event type: counts and active days in the look-back windows (one Ibis query).
 
     Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n7``, ``n30``, ``n_prev30``, ``n90``, ``n180``,
     ``days30`` and ``since`` (days since the last event of the type within :data:`LOOKBACK_DAYS`); only the
-    combinations with an event.
+    combinations with an event. ``pairs`` (``account_id``, ``as_of``): only these accounts at these dates are
+    counted (the rows of the whole count that match them, each the same).
     """
     import ibis
 
-    if not dates:
+    if not dates or (pairs is not None and pairs.empty):
         return pd.DataFrame(columns=["account_id", "as_of", "event_name", *COUNT_COLUMNS])
     last = max(dates)
     first = min(dates) - dt.timedelta(days=LOOKBACK_DAYS)
@@ -162,7 +188,7 @@ def event_counts(
         n=events.count()
     )
     spine_t = _day_spine(tables, dates, LOOKBACK_DAYS, "counts")
-    joined = daily.join(spine_t, daily.day == spine_t.day)
+    joined = _only_pairs(tables, daily.join(spine_t, daily.day == spine_t.day), pairs)
     age = joined.age
     recent = age <= WINDOW_DAYS
     previous = (age > WINDOW_DAYS) & (age <= 2 * WINDOW_DAYS)
@@ -183,11 +209,12 @@ def event_counts(
     return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
 
 
-def active_days(tables: dict[str, Any], dates: Sequence[dt.date]) -> pd.DataFrame:
-    """Per account and sample date: days with any event in the last 30 days (``days30``) and in the 30 before."""
+def active_days(tables: dict[str, Any], dates: Sequence[dt.date], *, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per account and sample date: days with any event in the last 30 days (``days30``) and in the 30 before;
+    ``pairs`` as in :func:`event_counts`."""
     import ibis
 
-    if not dates:
+    if not dates or (pairs is not None and pairs.empty):
         return pd.DataFrame(columns=["account_id", "as_of", "days30", "days_prev30"])
     last = max(dates)
     first = min(dates) - dt.timedelta(days=2 * WINDOW_DAYS)
@@ -196,7 +223,7 @@ def active_days(tables: dict[str, Any], dates: Sequence[dt.date]) -> pd.DataFram
     day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
     daily = events.group_by(account_id=events.account_id, day=day).aggregate(n=events.count())
     spine_t = _day_spine(tables, dates, 2 * WINDOW_DAYS, "days")
-    joined = daily.join(spine_t, daily.day == spine_t.day)
+    joined = _only_pairs(tables, daily.join(spine_t, daily.day == spine_t.day), pairs)
     age = joined.age
     agg = joined.group_by("account_id", "as_of").aggregate(
         days30=ibis.ifelse(age <= WINDOW_DAYS, 1, 0).cast("int64").sum(),
@@ -208,7 +235,11 @@ def active_days(tables: dict[str, Any], dates: Sequence[dt.date]) -> pd.DataFram
 
 
 def lifetime_counts(
-    tables: dict[str, Any], dates: Sequence[dt.date], *, types: Sequence[str] | None = None
+    tables: dict[str, Any],
+    dates: Sequence[dt.date],
+    *,
+    types: Sequence[str] | None = None,
+    pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per account, sample date and event type: the events of the type in the account's whole history before the
     date (``n_ever``), with no look-back limit (an integration connected two years ago still holds the account).
@@ -216,11 +247,13 @@ def lifetime_counts(
     One Ibis query: each daily count is put in the bucket of the sample dates it precedes (a sum of comparisons
     with the dates, no join), then summed per bucket; the running totals are taken in pandas on that small result.
     Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n_ever``; only the combinations with an event.
+    ``pairs`` (``account_id``, ``as_of``): only these accounts at these dates (the running totals are read at them
+    rather than spread over every account and date).
     """
     import ibis
 
     columns = ["account_id", "as_of", "event_name", "n_ever"]
-    if not dates:
+    if not dates or (pairs is not None and pairs.empty):
         return pd.DataFrame(columns=columns)
     uniq = sorted(set(dates))
     events = tables["events"]
@@ -248,10 +281,21 @@ def lifetime_counts(
     )
     wide = wide.reindex(columns=range(len(uniq)), fill_value=0)  # bucket len(uniq) lies after the last date
     running = wide.cumsum(axis=1)
-    running.columns = uniq
-    out = running.stack().rename("n_ever").reset_index()
-    out.columns = ["account_id", "event_name", "as_of", "n_ever"]
-    out = out[columns]
+    if pairs is None:
+        running.columns = uniq
+        out = running.stack().rename("n_ever").reset_index()
+        out.columns = ["account_id", "event_name", "as_of", "n_ever"]
+        out = out[columns]
+    else:
+        # each (account, event type) row read at its account's sampled dates only
+        column_of = {d: j for j, d in enumerate(uniq)}
+        wanted = pairs[["account_id", "as_of"]].drop_duplicates()
+        wanted = wanted.assign(as_of=pd.to_datetime(wanted["as_of"]).dt.date)
+        wanted = wanted[wanted["as_of"].isin(column_of)]
+        rows = running.index.to_frame(index=False).reset_index(names="row")
+        hits = rows.merge(wanted, on="account_id", how="inner")
+        values = running.to_numpy()[hits["row"].to_numpy(), hits["as_of"].map(column_of).to_numpy(dtype="int64")]
+        out = hits[["account_id", "as_of", "event_name"]].assign(n_ever=values)
     out = out[out["n_ever"] > 0]
     out["n_ever"] = out["n_ever"].astype("int64")
     return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
@@ -279,10 +323,14 @@ def behaviour_features(
     if types is None:
         types = event_types(tables, until=max(dates))
     types = list(types)
-    counts = event_counts(tables, dates, types=types) if types else event_counts(tables, [], types=[])
-    ever = lifetime_counts(tables, dates, types=types) if types else lifetime_counts(tables, [])
-    days = active_days(tables, dates)
     keys = out[["account_id", "as_of"]].drop_duplicates().reset_index(drop=True)
+    # only the samples' own (account, date) pairs are counted: a capped training set is a share of them
+    if types:
+        counts = event_counts(tables, dates, types=types, pairs=keys)
+        ever = lifetime_counts(tables, dates, types=types, pairs=keys)
+    else:
+        counts, ever = event_counts(tables, [], types=[]), lifetime_counts(tables, [])
+    days = active_days(tables, dates, pairs=keys)
     base = keys.merge(days, on=["account_id", "as_of"], how="left")
     all_days30 = base["days30"].fillna(0).to_numpy(dtype=float)
     seats = np.ones(len(keys))
