@@ -55,3 +55,52 @@ def test_an_empty_hub_gives_no_samples_and_no_churn() -> None:
     samples, churns = training_samples(ibis_hub({}), observed_until=D(2026, 1, 1))
     assert samples.empty and churns.empty
     assert coverage_intervals(subs()).empty
+
+
+def _coverage_one_by_one(subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """The per-account loop coverage_intervals replaced: the reference its grouped version must equal."""
+    subs = subscriptions[subscriptions["status"] != "trial"][["account_id", "start_date", "end_date"]].copy()
+    subs["start"] = pd.to_datetime(subs["start_date"])
+    subs["end"] = pd.to_datetime(subs["end_date"])
+    subs = subs[subs["end"].isna() | (subs["end"] > subs["start"])]
+    far = pd.Timestamp("2262-01-01")
+    subs["end_f"] = subs["end"].fillna(far)
+    rows = []
+    for account_id, grp in subs.sort_values(["account_id", "start"]).groupby("account_id", sort=False):
+        cur_start = cur_end = None
+        for start, end in zip(grp["start"], grp["end_f"], strict=True):
+            if cur_start is None:
+                cur_start, cur_end = start, end
+            elif start <= cur_end:
+                cur_end = max(cur_end, end)
+            else:
+                rows.append((account_id, cur_start, cur_end))
+                cur_start, cur_end = start, end
+        rows.append((account_id, cur_start, cur_end))
+    out = pd.DataFrame(rows, columns=["account_id", "start", "end"])
+    out["start"] = pd.to_datetime(out["start"])
+    out["end"] = pd.to_datetime(out["end"])
+    out.loc[out["end"] >= far, "end"] = pd.NaT
+    return out
+
+
+def test_coverage_intervals_equal_the_per_account_loop() -> None:
+    """Random books (overlapping, touching, nested, open-ended, zero-length and trial versions): the grouped
+    intervals are the loop's, row for row."""
+    import numpy as np
+
+    rng = np.random.default_rng(16)
+    for _ in range(20):
+        n = int(rng.integers(1, 400))
+        starts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+        lengths = pd.to_timedelta(rng.integers(-5, 400, n), unit="D")
+        ends = pd.Series(starts + lengths).where(rng.random(n) > 0.2)
+        frame = pd.DataFrame(
+            {
+                "account_id": rng.integers(1, max(2, n // 3), n),
+                "start_date": pd.Series(starts).dt.date,
+                "end_date": [None if pd.isna(e) else e.date() for e in ends],
+                "status": rng.choice(["active", "cancelled", "trial"], n, p=[0.6, 0.3, 0.1]),
+            }
+        )
+        pd.testing.assert_frame_equal(coverage_intervals(frame), _coverage_one_by_one(frame))

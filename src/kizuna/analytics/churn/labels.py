@@ -37,22 +37,17 @@ def coverage_intervals(subscriptions: pd.DataFrame) -> pd.DataFrame:
     subs = subs[subs["end"].isna() | (subs["end"] > subs["start"])]
     far = pd.Timestamp("2262-01-01")
     subs["end_f"] = subs["end"].fillna(far)
-    subs = subs.sort_values(["account_id", "start"])
-    rows: list[tuple[Any, pd.Timestamp, pd.Timestamp]] = []
-    for account_id, grp in subs.groupby("account_id", sort=False):
-        cur_start: pd.Timestamp | None = None
-        cur_end: pd.Timestamp | None = None
-        for start, end in zip(grp["start"], grp["end_f"], strict=True):
-            if cur_start is None:
-                cur_start, cur_end = start, end
-            elif start <= cur_end:  # touching or overlapping versions: one unbroken coverage
-                cur_end = max(cur_end, end)
-            else:
-                rows.append((account_id, cur_start, cur_end))
-                cur_start, cur_end = start, end
-        if cur_start is not None:
-            rows.append((account_id, cur_start, cur_end))
-    out = pd.DataFrame(rows, columns=["account_id", "start", "end"])
+    subs = subs[subs["account_id"].notna()].sort_values(["account_id", "start"])
+    # a version opens a new interval when it starts after every earlier version of the account has ended (the
+    # running maximum of their ends); grouped without a Python loop per account
+    by_account = subs.groupby("account_id", sort=False)["end_f"]
+    covered_until = by_account.cummax().groupby(subs["account_id"], sort=False).shift()
+    opens = covered_until.isna().to_numpy() | (subs["start"] > covered_until).to_numpy()
+    interval = np.cumsum(opens)
+    merged = subs.groupby(interval, sort=False).agg(
+        account_id=("account_id", "first"), start=("start", "first"), end=("end_f", "max")
+    )
+    out = merged.reset_index(drop=True)[["account_id", "start", "end"]]
     out["start"] = pd.to_datetime(out["start"])
     out["end"] = pd.to_datetime(out["end"])
     out.loc[out["end"] >= far, "end"] = pd.NaT
