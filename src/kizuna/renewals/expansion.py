@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
+from kizuna.audit.models import AuditEntry
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Product, Subscription
 from kizuna.billing.service import paid_lines_on
+from kizuna.db import utcnow
 from kizuna.funnel.models import Opportunity, OpportunityKind, OpportunityStage
 from kizuna.hub.watermark import Watermark
 from kizuna.platform.cache import TtlCache
@@ -321,35 +323,40 @@ def open_expansion_opportunities(
     counts: dict[str, int] = defaultdict(int)
     now = dt.datetime(today.year, today.month, today.day, 12, tzinfo=dt.UTC)
     # each signal row's opportunity and the opportunities opened, written in one flush after the loop (one flush per
-    # opened opportunity was most of the step on a first refresh: thousands of them)
-    links: dict[tuple[int, str], tuple[ExpansionSignal, Opportunity]] = {}
+    # opened opportunity was most of the step on a first refresh: thousands of them); new signal rows and the audit
+    # rows are plain rows, inserted once the opportunities have their ids
+    links: dict[tuple[int, str], tuple[ExpansionSignal | dict[str, Any], Opportunity]] = {}
     opened: list[tuple[Opportunity, Signal]] = []
+    fresh: dict[tuple[int, str], dict[str, Any]] = {}
     for s in signals:
         counts[s.signal] += 1
-        row = known.get((s.account_id, s.signal))
+        key = (s.account_id, s.signal)
+        row = known.get(key)
         # new since the previous refresh: first seen now, or not seen at the previous refresh; or acted on before
         acts = not quiet and (
-            row is None
+            (row is None and key not in fresh)
             or since is None
-            or row.last_seen_on < since
-            or row.opportunity_id is not None
-            or (s.account_id, s.signal) in links
+            or (row is not None and (row.last_seen_on < since or row.opportunity_id is not None))
+            or key in links
         )
+        target: ExpansionSignal | dict[str, Any]
         if row is None:
-            row = ExpansionSignal(
-                account_id=s.account_id,
-                signal=s.signal,
-                detail=s.detail,
-                facts=s.facts,
-                strength=s.strength,
-                first_seen_on=today,
-                last_seen_on=today,
-            )
-            session.add(row)
-            known[(s.account_id, s.signal)] = row
-            report.new_signals += 1
+            values = {"detail": s.detail, "facts": s.facts, "strength": s.strength, "last_seen_on": today}
+            if key in fresh:
+                fresh[key].update(values)
+            else:
+                fresh[key] = {
+                    "account_id": s.account_id,
+                    "signal": s.signal,
+                    "first_seen_on": today,
+                    "opportunity_id": None,
+                    **values,
+                }
+                report.new_signals += 1
+            target = fresh[key]
         else:
             row.detail, row.facts, row.strength, row.last_seen_on = s.detail, s.facts, s.strength, today
+            target = row
         if not acts:
             report.history += 1
             continue
@@ -376,24 +383,37 @@ def open_expansion_opportunities(
             open_opps[(s.account_id, kind)] = opp
             opened.append((opp, s))
             report.opportunities_opened += 1
-        links[(s.account_id, s.signal)] = (row, opp)
+        links[key] = (target, opp)
     session.flush()  # the opened opportunities get their ids
-    for opp, s in opened:
-        record_audit(
-            session,
-            actor=actor,
-            action="open_opportunity",
-            entity="opportunity",
-            entity_id=opp.id,
-            after={
-                "account_id": s.account_id,
-                "kind": KIND_OF_SIGNAL[s.signal],
-                "signal": s.signal,
-                "detail": s.detail,
-            },
+    for target, opp in links.values():
+        if isinstance(target, dict):
+            target["opportunity_id"] = opp.id
+        else:
+            target.opportunity_id = opp.id
+    if fresh:
+        session.execute(insert(ExpansionSignal), list(fresh.values()))
+    if opened:
+        at = utcnow()
+        session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": "open_opportunity",
+                    "entity": "opportunity",
+                    "entity_id": str(opp.id),
+                    "before": None,
+                    "after": {
+                        "account_id": s.account_id,
+                        "kind": KIND_OF_SIGNAL[s.signal],
+                        "signal": s.signal,
+                        "detail": s.detail,
+                    },
+                }
+                for opp, s in opened
+            ],
         )
-    for row, opp in links.values():
-        row.opportunity_id = opp.id
     session.flush()
     report.by_signal = dict(counts)
     return report
