@@ -179,19 +179,24 @@ def rfm_by_account(session: Session, *, today: dt.date) -> dict[int, dict[str, A
     ).all()
     if not rows:
         return {}
-    frame = pd.DataFrame(rows, columns=["account_id", "at", "amount"])
+    # columns from the rows in one pass (a frame built row object by row object was a fifth of the step)
+    account_ids, ats, amounts = zip(*rows, strict=True)
+    frame = pd.DataFrame({"account_id": account_ids, "at": ats, "amount": amounts})
     frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.tz_localize(None)
     summary = rfm_summary(frame, "account_id", "at", "amount", observation_period_end=pd.Timestamp(today), freq="M")
     scores = rfm_scores(summary)
     out: dict[int, dict[str, Any]] = {}
     m_present = "m_score" in scores.columns
-    for account_id, row in scores.iterrows():
+    m_scores = scores["m_score"] if m_present else [None] * len(scores)
+    for account_id, segment, r_score, f_score, m_score, cell in zip(
+        scores.index, scores["segment"], scores["r_score"], scores["f_score"], m_scores, scores["rfm_cell"], strict=True
+    ):
         out[int(account_id)] = {
-            "rfm.segment": str(row["segment"]),
-            "rfm.r_score": int(row["r_score"]),
-            "rfm.f_score": int(row["f_score"]),
-            "rfm.m_score": int(row["m_score"]) if m_present else None,
-            "rfm.rfm_cell": str(row["rfm_cell"]),
+            "rfm.segment": str(segment),
+            "rfm.r_score": int(r_score),
+            "rfm.f_score": int(f_score),
+            "rfm.m_score": int(m_score) if m_present else None,
+            "rfm.rfm_cell": str(cell),
         }
     return out
 
