@@ -168,39 +168,46 @@ def load_model(row: RiskModel, models_dir: Path) -> Any:
 def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int) -> list[list[dict[str, Any]]]:
     """Per row, the features that raise its risk most (positive TreeSHAP contributions): up to ``signals`` of the
     behaviour a CSM can change (a reassuring value, such as a promoter's NPS, is never a signal) and, apart, up to
-    ``context`` of the contract's context (``kind`` says which)."""
-    from kizuna.analytics.risk.features import CONTEXT_FEATURES, reassuring
+    ``context`` of the contract's context (``kind`` says which), strongest first.
+
+    Chosen for every row at once: each row's features in order of contribution, the eligible ones of each kind
+    counted along the row and kept up to their limit (tens of thousands of accounts a day)."""
+    from kizuna.analytics.risk.features import CONTEXT_FEATURES, reassuring_values
 
     if population.empty:
         return []
     features = list(model.features_)
     contrib = model.contributions(population).drop(columns="bias").to_numpy(dtype=float)
     values = population.reindex(columns=features).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    is_context = np.array([f in CONTEXT_FEATURES for f in features])
+    is_context = np.array([f in CONTEXT_FEATURES for f in features], dtype=bool)
+    calm = np.column_stack([reassuring_values(f, values[:, j]) for j, f in enumerate(features)])
     order = np.argsort(-contrib, axis=1, kind="stable")
-    out: list[list[dict[str, Any]]] = []
-    for i in range(len(contrib)):
-        taken = {"signal": 0, "context": 0}
-        limit = {"signal": signals, "context": context}
-        drivers = []
-        for j in order[i]:
-            c = contrib[i, j]
-            if c <= 0:
-                break
-            kind = "context" if is_context[j] else "signal"
-            v = values[i, j]
-            if taken[kind] >= limit[kind] or (kind == "signal" and reassuring(features[j], v)):
-                continue
-            taken[kind] += 1
-            drivers.append(
-                {
-                    "feature": features[j],
-                    "kind": kind,
-                    "value": None if np.isnan(v) else round(float(v), 4),
-                    "contribution": round(float(c), 4),
-                }
-            )
-        out.append(drivers)
+    ranked = np.take_along_axis(contrib, order, axis=1)
+    # a row's features are read in order until the first contribution that is not positive
+    positive = np.logical_and.accumulate(~(ranked <= 0), axis=1)
+    context_o = is_context[order]
+    calm_o = np.take_along_axis(calm, order, axis=1)
+    chosen = np.zeros(order.shape, dtype=bool)
+    for kind_mask, limit in ((context_o, context), (~context_o & ~calm_o, signals)):
+        eligible = positive & kind_mask
+        chosen |= eligible & (np.cumsum(eligible, axis=1) <= limit)
+    rows, cols = np.nonzero(chosen)
+    js = order[rows, cols]
+    kinds = np.where(is_context[js], "context", "signal")
+    picked_values = values[rows, js]
+    picked_contrib = ranked[rows, cols]
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(contrib))]
+    for i, j, kind, v, c in zip(
+        rows.tolist(), js.tolist(), kinds.tolist(), picked_values.tolist(), picked_contrib.tolist(), strict=True
+    ):
+        out[i].append(
+            {
+                "feature": features[j],
+                "kind": kind,
+                "value": None if v != v else round(v, 4),
+                "contribution": round(c, 4),
+            }
+        )
     return out
 
 

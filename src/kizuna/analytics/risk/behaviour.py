@@ -264,8 +264,9 @@ def lifetime_counts(
     # bucket j holds the days in [date j-1, date j): they count for every sample date from j on
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
     if len(uniq) <= DIRECT_BUCKET_DATES:
-        # a few dates (today's scoring): each event's bucket at once, with no daily counts of the whole history
-        bucket = sum((ibis.ifelse(day >= _day_number(d), one, zero) for d in uniq), zero)
+        # a few dates (today's scoring): each event's bucket at once, with no daily counts of the whole history;
+        # of one date, every event kept lies before it (bucket 0) and no event's day is needed
+        bucket = zero if len(uniq) == 1 else sum((ibis.ifelse(day >= _day_number(d), one, zero) for d in uniq), zero)
         grouped = events.group_by(account_id=events.account_id, event_name=events.event_name, bucket=bucket)
         per_bucket = grouped.aggregate(n=events.count()).to_pandas()
     else:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kizuna.analytics.churn.labels import churn_events, churn_labels, read_subscriptions, sample_dates
@@ -84,6 +85,19 @@ def reassuring(feature: str, value: float) -> bool:
     if feature in REASSURING_UP_TO:
         return value <= REASSURING_UP_TO[feature]
     return False
+
+
+def reassuring_values(feature: str, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """:func:`reassuring` of every value of ``feature`` in ``values`` at once (False where missing)."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        if feature.endswith(("__trend30", "__trend90", "__recent7", "__vs_base", "__vs_life", "__breadth_change")):
+            return values >= 0.0
+        if feature in REASSURING_FROM:
+            return values >= REASSURING_FROM[feature]
+        if feature in REASSURING_UP_TO:
+            return values <= REASSURING_UP_TO[feature]
+    return np.zeros(values.shape, dtype=bool)
 
 
 def in_population(measures: pd.DataFrame) -> pd.Series:
