@@ -148,7 +148,7 @@ def test_a_renewal_that_meets_a_busy_database_is_a_warning_without_a_traceback(
             rt.sessions, PendingJob, worker="w1", claimed_status=JobStatus.running, lease=LEASE, now=NOW, patience=0.1
         )
         blocker = sqlite3.connect(settings.sqlalchemy_url.removeprefix("sqlite:///"))
-        with keeper.holding(job, token), caplog.at_level(logging.WARNING, logger="kizuna.platform.queue"):
+        with keeper.holding_all({job: token}), caplog.at_level(logging.WARNING, logger="kizuna.platform.queue"):
             blocker.execute("BEGIN IMMEDIATE")
             keeper.renew_now()
             blocker.rollback()

@@ -105,6 +105,15 @@ def fence(model: Any, row_id: int, *, worker: str, token: int, claimed_status: s
     )
 
 
+def fence_all(model: Any, held: dict[int, int], *, worker: str, claimed_status: str) -> ColumnElement[bool]:
+    """:func:`fence` for many rows at once: ``held`` maps each row's id to its claim's token."""
+    return and_(
+        tuple_(model.id, model.attempts).in_(sorted(held.items())),
+        model.lease_owner == worker,
+        model.status == claimed_status,
+    )
+
+
 def renew(
     session: Session,
     model: Any,
@@ -121,11 +130,7 @@ def renew(
         return set()
     result = session.execute(
         update(model)
-        .where(
-            model.lease_owner == worker,
-            model.status == claimed_status,
-            tuple_(model.id, model.attempts).in_(sorted(held.items())),
-        )
+        .where(fence_all(model, held, worker=worker, claimed_status=claimed_status))
         .values(lease_until=until)
         .returning(model.id)
         .execution_options(synchronize_session=False)
@@ -138,7 +143,7 @@ class LeaseKeeper:
 
     The lease clock starts at ``now`` (the round's time, which tests move) and runs in real time from there. Use::
 
-        with LeaseKeeper(sessions, OutboundMessage, ...) as keeper, keeper.holding(row_id, token):
+        with LeaseKeeper(sessions, OutboundMessage, ...) as keeper, keeper.holding_all({row_id: token}):
             send(...)   # however long it takes, no other worker can claim the row meanwhile
     """
 
@@ -171,11 +176,6 @@ class LeaseKeeper:
         """The round's clock: its starting time plus the real time since."""
         start, at = self._started
         return start + dt.timedelta(seconds=time.monotonic() - at)
-
-    @contextmanager
-    def holding(self, row_id: int, token: int) -> Iterator[None]:
-        with self.holding_all({row_id: token}):
-            yield
 
     @contextmanager
     def holding_all(self, held: dict[int, int]) -> Iterator[None]:

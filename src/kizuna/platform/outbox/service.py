@@ -487,6 +487,10 @@ def _send(
     return None, None
 
 
+#: the outbound-message table, for Core writes
+OUTBOUND_MESSAGES: Table = OutboundMessage.__table__  # type: ignore[assignment]
+
+
 def _record_result(
     session: Session,
     *,
@@ -531,10 +535,6 @@ def _record_result(
     elif outcome == "retrying":
         log.info("message %s failed (attempt %s), retrying later: %s", message.id, token, error)
     return outcome
-
-
-#: the outbound-message table, for Core writes
-OUTBOUND_MESSAGES: Table = OutboundMessage.__table__  # type: ignore[assignment]
 
 
 def compact_messages(session: Session, *, before: dt.datetime) -> int:
