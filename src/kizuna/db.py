@@ -79,6 +79,17 @@ def json_text(value: Any) -> str:
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 
+def expire_held(
+    session: Session, model: type[Any], *, ids: set[int] | None = None, attributes: list[str] | None = None
+) -> None:
+    """After rows of ``model`` were written past the ORM (a Core insert or executemany update), make the objects of
+    them that ``session`` holds read the database again when next used: all of them, or those of ``ids``; every
+    attribute, or ``attributes``."""
+    for held in list(session.identity_map.values()):
+        if isinstance(held, model) and (ids is None or held.id in ids):
+            session.expire(held, attributes)
+
+
 def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout (seconds) so web and jobs can share the file.
 

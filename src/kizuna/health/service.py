@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kizuna.accounts.models import Account
 from kizuna.analytics.scoring.scorecard import BANDS, Scorecard, load_scorecards
 from kizuna.audit.service import record_audit
-from kizuna.db import utcnow
+from kizuna.db import expire_held, utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.health.models import HealthBacktest, HealthOverride, HealthScore
 from kizuna.settings import Settings
@@ -132,10 +132,7 @@ def store_scores(
     for start in range(0, len(changed), _WRITE_CHUNK):
         session.execute(_UPDATE_BY_ID, changed[start : start + _WRITE_CHUNK])
     if changed:  # scores this session holds as objects are read again from the database when next used
-        rewritten = {row["row_id"] for row in changed}
-        for held in list(session.identity_map.values()):
-            if isinstance(held, HealthScore) and held.id in rewritten:
-                session.expire(held)
+        expire_held(session, HealthScore, ids={row["row_id"] for row in changed})
     return len(scores)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kizuna.accounts.models import Account, TeamMember
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Subscription
-from kizuna.db import utcnow
+from kizuna.db import expire_held, utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.platform.cache import TtlCache
 from kizuna.platform.paging import count_rows
@@ -211,9 +211,7 @@ def sync_renewals(
     report.outcome_counts = dict(counts)
     if decided:
         session.execute(update(Renewal), decided)
-        for obj in list(session.identity_map.values()):  # renewals this session holds read their outcome
-            if isinstance(obj, Renewal):
-                session.expire(obj)
+        expire_held(session, Renewal)  # renewals this session holds read their outcome
     session.flush()
     _forecasts.clear()  # a page of this process forecasts the new renewals at once
     _context_cache.clear()

@@ -22,7 +22,7 @@ from kizuna.accounts.models import Account, TeamMember, TeamRole
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Payment, PaymentStatus, Subscription
 from kizuna.billing.service import paid_lines_on
-from kizuna.db import utcnow
+from kizuna.db import expire_held, utcnow
 from kizuna.errors import Conflict, InvalidInput, NotFound
 from kizuna.segments.attributes import account_attributes, failed_condition
 from kizuna.segments.models import (
@@ -451,10 +451,8 @@ def apply_tiers(session: Session, *, actor: str, today: dt.date, now: dt.datetim
     if changes:
         session.execute(insert(TouchTierChange), changes)
         session.execute(update(Account), [{"id": c["account_id"], "touch_tier": c["to_tier"]} for c in changes])
-        moved = {c["account_id"] for c in changes}
-        for obj in list(session.identity_map.values()):  # accounts this session holds read their new tier
-            if isinstance(obj, Account) and obj.id in moved:
-                session.expire(obj, ["touch_tier", "updated_at"])
+        # accounts this session holds read their new tier
+        expire_held(session, Account, ids={c["account_id"] for c in changes}, attributes=["touch_tier", "updated_at"])
     session.flush()
     if changed:
         record_audit(session, actor=actor, action="apply_tiers", entity="account", after={"changed": changed})

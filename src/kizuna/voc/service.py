@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kizuna.accounts.models import Account
 from kizuna.audit.service import record_audit
 from kizuna.billing.models import Plan, Subscription
-from kizuna.db import utcnow
+from kizuna.db import expire_held, utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.voc.models import VOC_CATEGORIES, SurveyResponse, VocAccountSentiment, VocEntry, VocLabel, VocTextAnalysis
 
@@ -419,9 +419,7 @@ def analyse_entries(
             session.execute(insert(VocTextAnalysis), inserts)
         if updates:
             session.execute(update(VocTextAnalysis), updates)
-        for obj in list(session.identity_map.values()):  # written past the ORM: a row it holds is read again
-            if isinstance(obj, VocTextAnalysis):
-                session.expire(obj)
+        expire_held(session, VocTextAnalysis)  # written past the ORM: a row it holds is read again
         session.flush()
     log.info("VoC analysis: %s entries, %s analysed", len(entries), len(todo))
     return {"entries": len(entries), "analysed": len(todo), "unchanged": len(entries) - len(todo)}
