@@ -17,8 +17,11 @@ SAMPLE_EVERY_DAYS = 30
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
+    from kizuna.analytics.risk.behaviour import LOOKBACK_DAYS
     from kizuna.errors import InvalidInput
     from kizuna.risk.service import active_model, score_accounts, train_model
+    from kizuna.usage.rollups import event_rollups
+    from kizuna.usage.store import EventStore
     from kizuna.voc.service import entry_sentiment
 
     models_dir = ctx.runtime.settings.models_dir
@@ -59,6 +62,13 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
                 model_row=row,
                 voc_scores=voc_scores,
                 measures=ctx.measures([ctx.as_of], voc_scores=voc_scores).drop(columns="as_of"),
+                # the closed months' event counts from their rollups: today's behaviour reads this month's events
+                event_rollups=lambda: event_rollups(
+                    ctx.tables,
+                    EventStore(ctx.runtime.settings.events_dir),
+                    ctx.as_of,
+                    days_from=ctx.as_of - dt.timedelta(days=LOOKBACK_DAYS),
+                ),
             )
         )
     return summary

@@ -211,14 +211,22 @@ def _drivers(model: Any, population: pd.DataFrame, *, signals: int, context: int
     return out
 
 
-def _with_behaviour(model: Any, tables: dict[str, Any], population: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def _with_behaviour(
+    model: Any,
+    tables: dict[str, Any],
+    population: pd.DataFrame,
+    as_of: dt.date,
+    event_rollups: Callable[[], Any] | None = None,
+) -> pd.DataFrame:
     """``population`` with the behaviour columns as of ``as_of`` when the model reads any (the event types are the
-    store's; a type the model knew that is gone reads as unknown)."""
+    store's; a type the model knew that is gone reads as unknown). ``event_rollups`` gives the event-type rollups
+    (``kizuna.usage.rollups.event_rollups``), asked for only then."""
     from kizuna.analytics.risk.behaviour import behaviour_features, is_behaviour_feature
 
     if population.empty or not any(is_behaviour_feature(f) for f in model.features_):
         return population
-    out = behaviour_features(tables, population.assign(as_of=as_of))
+    rollups = None if event_rollups is None else event_rollups()
+    out = behaviour_features(tables, population.assign(as_of=as_of), rollups=rollups)
     return out.drop(columns="as_of").reset_index(drop=True)
 
 
@@ -255,12 +263,15 @@ def score_accounts(
     top_context: int = 2,
     usage_months: Any = None,
     measures: pd.DataFrame | None = None,
+    event_rollups: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """Score every account in force on ``as_of`` with the active model and store the scores.
 
     An account that has given notice (a cancelled contract still in force) is not scored by the model: it is at
     risk by definition and stored as ``high`` with probability 1 and the notice as its one driver
-    (``feature = "notice_given"``, with the notice and end dates).
+    (``feature = "notice_given"``, with the notice and end dates). ``event_rollups``: gives the closed months'
+    event counts (:func:`kizuna.usage.rollups.event_rollups`), so that the behaviour columns read only the events
+    of ``as_of``'s month; without it they are counted from every event.
     """
     from kizuna.analytics.risk.features import in_population
     from kizuna.analytics.scoring.measures import account_measures
@@ -272,7 +283,7 @@ def score_accounts(
     if measures is None:
         measures = account_measures(tables, as_of, voc_scores=voc_scores, usage_months=usage_months)
     population = measures[in_population(measures)].reset_index(drop=True)
-    population = _with_behaviour(model, tables, population, as_of)
+    population = _with_behaviour(model, tables, population, as_of, event_rollups)
     gave_notice = measures[measures["active"].astype(bool) & measures["notice_given"].astype(bool)]
     probability = model.predict_proba(population) if len(population) else np.empty(0)
     bands = model.band(probability)

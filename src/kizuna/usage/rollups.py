@@ -12,6 +12,10 @@ file's metadata. A refresh reuses a month whose fingerprint still matches and co
 files were added, replaced or removed since (an import of old events, a re-sent tracking batch). The month holding
 the refresh's cut-off is always computed from the events (it is not closed, and only events before the cut-off
 count). The rollups are a cache: deleting the folder changes no result, only the time of the next refresh.
+
+The churn-risk scoring keeps rollups of its own beside them (:func:`event_rollups`): each closed month's events per
+account, event type and day (``_rollups/event_days/``) and per account and event type (``_rollups/event_months/``),
+so that today's behaviour features read the current month's events only.
 """
 
 from __future__ import annotations
@@ -139,12 +143,7 @@ def _closed_months(store: EventStore, as_of: dt.date) -> list[dt.date]:
 
 
 def _stored_fingerprint(store: EventStore, month: dt.date) -> str | None:
-    try:
-        metadata = pq.read_metadata(_rollup_path(store, month)).metadata or {}
-    except (FileNotFoundError, pa.ArrowInvalid, OSError):
-        return None
-    fingerprint: bytes = metadata.get(_FINGERPRINT_KEY, b"")
-    return fingerprint.decode()
+    return _fingerprint_of(_rollup_path(store, month))
 
 
 def _read_rollup(store: EventStore, month: dt.date, fingerprint: str) -> pa.Table | None:
@@ -154,12 +153,7 @@ def _read_rollup(store: EventStore, month: dt.date, fingerprint: str) -> pa.Tabl
 
 
 def _write_rollup(store: EventStore, month: dt.date, fingerprint: str, table: pa.Table) -> None:
-    """Write atomically (temporary file, then rename): a concurrent refresh reads the old file or the new one."""
-    path = _rollup_path(store, month)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    pq.write_table(table.replace_schema_metadata({_FINGERPRINT_KEY: fingerprint.encode()}), temporary)
-    os.replace(temporary, path)
+    _write_file(_rollup_path(store, month), fingerprint, table)
 
 
 @functools.lru_cache(maxsize=48)
@@ -199,3 +193,103 @@ def account_history(store: EventStore, account_id: int, *, since: dt.date | None
         users, events, logins = (int(v) for v in values[at]) if found else (0, 0, 0)
         rows.append({"month": month, "users": users, "events": events, "logins": logins})
     return rows
+
+
+#: bump when :func:`kizuna.analytics.risk.behaviour.daily_counts` changes: every event-type rollup is rebuilt
+EVENT_ROLLUP_VERSION = 1
+#: a closed month's events per account, event type and UTC day (day number since 1970-01-01)
+EVENT_DAYS_SCHEMA = pa.schema(
+    [
+        pa.field("account_id", pa.int64()),
+        pa.field("event_name", pa.string()),
+        pa.field("day", pa.int64()),
+        pa.field("n", pa.int64()),
+    ]
+)
+#: a closed month's events per account and event type
+EVENT_TOTALS_SCHEMA = pa.schema(
+    [pa.field("account_id", pa.int64()), pa.field("event_name", pa.string()), pa.field("n", pa.int64())]
+)
+
+
+def event_rollup_dirs(store: EventStore) -> tuple[Path, Path]:
+    """The folders of the event-type rollups: per day, and per month (totals)."""
+    return store.root / "_rollups" / "event_days", store.root / "_rollups" / "event_months"
+
+
+def event_fingerprint(store: EventStore, month: dt.date) -> str:
+    """A digest of the event files of ``month`` and of the event-type rollups' definition."""
+    listing = [(p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in store.month_files(month)]
+    return hashlib.sha256(json.dumps(["event_types", EVENT_ROLLUP_VERSION, listing]).encode()).hexdigest()
+
+
+def event_rollups(tables: dict[str, Any], store: EventStore, as_of: dt.date, *, days_from: dt.date) -> Any:
+    """:class:`kizuna.analytics.risk.behaviour.EventRollups` of every closed month before ``as_of``'s: the daily
+    counts of the months from ``days_from``'s on and the totals of all of them, registered on the hub tables'
+    backend. Each closed month is read from its two files (``event_days/`` and ``event_months/`` under
+    ``_rollups``) or, when they are missing or stale, counted from its events (a month at a time) and stored.
+
+    The churn-risk scoring of ``as_of`` then reads the events of ``as_of``'s month only.
+    """
+    from kizuna.analytics.engine import register_tables
+    from kizuna.analytics.kpi._common import add_months, backend, month_start
+    from kizuna.analytics.risk.behaviour import EventRollups, daily_counts
+
+    until = month_start(as_of)
+    first_daily = month_start(days_from)
+    days_dir, months_dir = event_rollup_dirs(store)
+    closed = _closed_months(store, as_of)
+    days_parts: list[pa.Table] = []
+    totals_parts: list[pa.Table] = []
+    computed = 0
+    for month in closed:
+        fingerprint = event_fingerprint(store, month)
+        days_path, totals_path = (d / f"month={month:%Y-%m}.parquet" for d in (days_dir, months_dir))
+        fresh = _fingerprint_of(days_path) == fingerprint and _fingerprint_of(totals_path) == fingerprint
+        if fresh:
+            if month >= first_daily:
+                days_parts.append(pq.read_table(days_path))
+            totals_parts.append(pq.read_table(totals_path))
+            continue
+        daily = daily_counts(tables, month, add_months(month, 1))
+        days = daily.to_pyarrow().select(EVENT_DAYS_SCHEMA.names).cast(EVENT_DAYS_SCHEMA)
+        totals = (
+            days.group_by(["account_id", "event_name"])
+            .aggregate([("n", "sum")])
+            .rename_columns(["account_id", "event_name", "n"])
+            .select(EVENT_TOTALS_SCHEMA.names)
+            .cast(EVENT_TOTALS_SCHEMA)
+        )
+        _write_file(days_path, fingerprint, days)
+        _write_file(totals_path, fingerprint, totals)
+        computed += 1
+        if month >= first_daily:
+            days_parts.append(days)
+        totals_parts.append(totals)
+    log.info("event-type rollups before %s: %d months read, %d computed", until, len(closed) - computed, computed)
+    days_all = pa.concat_tables([EVENT_DAYS_SCHEMA.empty_table(), *(t.cast(EVENT_DAYS_SCHEMA) for t in days_parts)])
+    totals_all = pa.concat_tables(
+        [EVENT_TOTALS_SCHEMA.empty_table(), *(t.cast(EVENT_TOTALS_SCHEMA) for t in totals_parts)]
+    )
+    name = f"kizuna_event_rollups_{as_of:%Y%m%d}"
+    registered = register_tables(backend(tables), {f"{name}_days": days_all, f"{name}_totals": totals_all})
+    return EventRollups(
+        until=until, days_from=first_daily, days=registered[f"{name}_days"], totals=registered[f"{name}_totals"]
+    )
+
+
+def _fingerprint_of(path: Path) -> str | None:
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (FileNotFoundError, pa.ArrowInvalid, OSError):
+        return None
+    fingerprint: bytes = metadata.get(_FINGERPRINT_KEY, b"")
+    return fingerprint.decode()
+
+
+def _write_file(path: Path, fingerprint: str, table: pa.Table) -> None:
+    """Write atomically (temporary file, then rename): a concurrent refresh reads the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    pq.write_table(table.replace_schema_metadata({_FINGERPRINT_KEY: fingerprint.encode()}), temporary)
+    os.replace(temporary, path)

@@ -14,6 +14,7 @@ import pytest
 
 from kizuna.analytics.engine import connect, register_tables
 from kizuna.analytics.risk.behaviour import (
+    LOOKBACK_DAYS,
     active_days,
     behaviour_features,
     event_counts,
@@ -22,7 +23,8 @@ from kizuna.analytics.risk.behaviour import (
     slug,
 )
 from kizuna.analytics.risk.selection import Calibrator, family, permutation_value
-from kizuna.usage.store import EVENT_SCHEMA
+from kizuna.usage.rollups import event_rollup_dirs, event_rollups
+from kizuna.usage.store import EVENT_SCHEMA, EventStore
 
 UTC = dt.UTC
 AS_OF = dt.date(2026, 3, 1)
@@ -250,6 +252,79 @@ def test_counting_only_the_sampled_pairs_gives_the_whole_counts_rows_of_them() -
     pd.testing.assert_frame_equal(behaviour_features(tables, share), whole)
 
 
+#: a refresh in the middle of the month after AS_OF's: the rollups end on its first day
+MID_MONTH = dt.date(2026, 3, 17)
+
+
+def _stored(tmp_path: Any, rows: list[tuple[int, str, dt.datetime]], key: str = "batch") -> EventStore:
+    """The rows as a month-partitioned event store (the rollups are kept beside its files)."""
+    store = EventStore(tmp_path / "events")
+    store.write_batch(_events(rows), batch_key=key)
+    return store
+
+
+def _rolled_rows() -> list[tuple[int, str, dt.datetime]]:
+    """The random history, this month's events up to and after the refresh date, and a type seen only this month."""
+    later = [
+        (3, "login", _at(AS_OF + dt.timedelta(days=k), 9 + k % 10)) for k in range(0, (MID_MONTH - AS_OF).days + 3)
+    ]
+    return [*_random_rows(), *later, (4, "brand_new", _at(MID_MONTH - dt.timedelta(days=1)))]
+
+
+def _counts_both_ways(tables: dict[str, Any], rollups: Any, dates: list[dt.date]) -> None:
+    """Every count and the features, from the events alone and with the rollups: identical."""
+    assert event_types(tables, until=max(dates), rollups=rollups) == event_types(tables, until=max(dates))
+    types = event_types(tables, until=max(dates))
+    pairs = _sampled(dates)
+    for count, kwargs in (
+        (event_counts, {"types": types}),
+        (active_days, {}),
+        (lifetime_counts, {"types": types}),
+        (event_counts, {"types": types[:2], "pairs": pairs}),
+        (active_days, {"pairs": pairs}),
+        (lifetime_counts, {"types": types[1:], "pairs": pairs}),
+    ):
+        scanned = count(tables, dates, **kwargs)
+        assert not scanned.empty
+        pd.testing.assert_frame_equal(count(tables, dates, rollups=rollups, **kwargs), scanned)
+    every = pd.DataFrame([(a, d) for a in range(1, 33) for d in dates], columns=["account_id", "as_of"])
+    every["contract_seats"] = every["account_id"] % 5
+    every["tenure_days"] = 30 + 10 * every["account_id"]
+    pd.testing.assert_frame_equal(behaviour_features(tables, every, rollups=rollups), behaviour_features(tables, every))
+
+
+@pytest.mark.parametrize("dates", [[MID_MONTH], [AS_OF, MID_MONTH], [AS_OF - dt.timedelta(days=45), MID_MONTH]])
+def test_counts_read_from_the_monthly_rollups_equal_the_full_scan(tmp_path: Any, dates: list[dt.date]) -> None:
+    store = _stored(tmp_path, _rolled_rows())
+    tables = register_tables(connect("duckdb"), {"events": store.glob()})
+    rollups = event_rollups(tables, store, MID_MONTH, days_from=MID_MONTH - dt.timedelta(days=LOOKBACK_DAYS))
+    assert rollups.until == AS_OF  # (a date before it, the third case's first, is counted from the events)
+    _counts_both_ways(tables, rollups, dates)
+
+
+def test_event_rollups_are_reused_and_counted_again_when_a_month_changes(tmp_path: Any) -> None:
+    rows = _rolled_rows()
+    store = _stored(tmp_path, rows)
+    tables = register_tables(connect("duckdb"), {"events": store.glob()})
+    days_from = MID_MONTH - dt.timedelta(days=LOOKBACK_DAYS)
+    event_rollups(tables, store, MID_MONTH, days_from=days_from)
+    days_dir, months_dir = event_rollup_dirs(store)
+    # every closed month stored, the current one never; the daily files of every month, read back from 180 days on
+    assert {p.name for p in months_dir.glob("*.parquet")} == {f"month={m:%Y-%m}.parquet" for m in store.months()[:-1]}
+    stamps = {p: p.stat().st_mtime_ns for p in [*days_dir.glob("*.parquet"), *months_dir.glob("*.parquet")]}
+    rollups = event_rollups(tables, store, MID_MONTH, days_from=days_from)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # read, not written
+    _counts_both_ways(tables, rollups, [MID_MONTH])
+    # late events of a closed month (an import of old events): that month's rollups are counted again
+    late = [(1, "export_run", _at(AS_OF - dt.timedelta(days=20), h)) for h in range(6)]
+    store.write_batch(_events(late), batch_key="late")
+    tables = register_tables(connect("duckdb"), {"events": store.glob()})
+    rollups = event_rollups(tables, store, MID_MONTH, days_from=days_from)
+    changed = {p for p in stamps if p.stat().st_mtime_ns != stamps[p]}
+    assert {p.name for p in changed} == {"month=2026-02.parquet"} and len(changed) == 2
+    _counts_both_ways(tables, rollups, [MID_MONTH])
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     con = connect("spark")
@@ -281,3 +356,27 @@ def test_duckdb_and_spark_count_the_same(spark: Any) -> None:
         )
     samples = pd.DataFrame({"account_id": [1, 2, 1], "as_of": [AS_OF, AS_OF, dates[0]], "contract_seats": [2, 4, 2]})
     pd.testing.assert_frame_equal(behaviour_features(duck, samples), behaviour_features(sp, samples))
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_duckdb_and_spark_read_the_rollups_the_same(spark: Any, tmp_path: Any) -> None:
+    store = _stored(tmp_path, _rolled_rows())
+    days_from = MID_MONTH - dt.timedelta(days=LOOKBACK_DAYS)
+    duck = register_tables(connect("duckdb"), {"events": store.glob()})
+    sp = register_tables(spark, {"events": store.glob()})
+    duck_rollups = event_rollups(duck, store, MID_MONTH, days_from=days_from)
+    sp_rollups = event_rollups(sp, store, MID_MONTH, days_from=days_from)  # (reads the files DuckDB wrote)
+    _counts_both_ways(sp, sp_rollups, [MID_MONTH])
+    samples = pd.DataFrame({"account_id": [1, 2, 3, 4], "as_of": [MID_MONTH] * 4, "contract_seats": [2, 4, 2, 1]})
+    pd.testing.assert_frame_equal(
+        behaviour_features(duck, samples, rollups=duck_rollups), behaviour_features(sp, samples, rollups=sp_rollups)
+    )
+    # the rollups written by Spark's counting equal DuckDB's
+    for folder in event_rollup_dirs(store):
+        for path in folder.glob("*.parquet"):
+            path.unlink()
+    sp_rollups = event_rollups(sp, store, MID_MONTH, days_from=days_from)
+    pd.testing.assert_frame_equal(
+        behaviour_features(duck, samples, rollups=duck_rollups), behaviour_features(sp, samples, rollups=sp_rollups)
+    )

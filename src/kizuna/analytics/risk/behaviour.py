@@ -33,9 +33,11 @@ before) and ``ev_all__since``.
 The counting is one Ibis query over the events (a daily count per account and event type, joined on the day to
 every sample date's 180 look-back days), so it runs unchanged on DuckDB and Spark; the ratios are taken in pandas on
 its small result. The queries are given the sampled (account, date) pairs and join them before counting, so a capped
-training set (a share of a large book's accounts at each date) counts only those. Which of these columns the model
-keeps is decided by their backtested value (:func:`kizuna.analytics.risk.selection.select_features`), never by
-name.
+training set (a share of a large book's accounts at each date) counts only those. Given :class:`EventRollups` (the
+closed months' counts per account, event type and day, and their totals, which ``kizuna.usage.rollups`` keeps beside
+the events), dates on or after the rollups' end read the events of the current month only, with the same results
+(today's scoring: no scan of the whole history every day). Which of these columns the model keeps is decided by
+their backtested value (:func:`kizuna.analytics.risk.selection.select_features`), never by name.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -81,6 +84,70 @@ DIRECT_BUCKET_DATES = 2
 ALL_STATS = ("n30", "trend30", "days30", "breadth30", "breadth_change", "since")
 
 
+@dataclass(frozen=True)
+class EventRollups:
+    """The events before ``until`` (00:00 UTC of a month's first day) counted per account and event type, so that
+    counting as of a date on or after ``until`` reads only the events from ``until`` on.
+
+    ``days``: ``account_id``, ``event_name``, ``day`` (UTC day number since 1970-01-01), ``n`` (int64), one row per
+    account, event type and day with an event in ``[days_from, until)``; ``totals``: ``account_id``, ``event_name``,
+    ``n``, every event before ``until``. Both Ibis tables on the hub tables' backend.
+    """
+
+    until: dt.date
+    days_from: dt.date
+    days: Any
+    totals: Any
+
+
+def daily_counts(tables: dict[str, Any], start: dt.date, end: dt.date) -> Any:
+    """Events per account, event type and UTC day (``account_id``, ``event_name``, ``day``, ``n``) in
+    ``[start, end)``: what :class:`EventRollups` holds."""
+    events = tables["events"]
+    events = events.filter((events.timestamp >= instant(start)) & (events.timestamp < instant(end)))
+    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+    return events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
+        n=events.count()
+    )
+
+
+def _typed_daily(daily: Any) -> Any:
+    return daily.select(
+        account_id=daily.account_id.cast("int64"),
+        event_name=daily.event_name.cast("string"),
+        day=daily.day.cast("int64"),
+        n=daily.n.cast("int64"),
+    )
+
+
+def _rolled_daily(
+    tables: dict[str, Any], first: dt.date, last: dt.date, types: Sequence[str] | None, rollups: EventRollups | None
+) -> Any | None:
+    """The daily counts in ``[first, last)``: the rollups' days before their end, the events' from it; None when
+    the rollups do not cover ``first`` (the caller counts the events)."""
+    import ibis
+
+    if rollups is None or not (rollups.days_from <= first < rollups.until):
+        return None
+    days = rollups.days
+    rolled_end = min(last, rollups.until)
+    days = days.filter((days.day >= _day_number(first)) & (days.day < _day_number(rolled_end)))
+    if types is not None:
+        days = days.filter(days.event_name.isin(list(types)))
+    parts = [_typed_daily(days)]
+    if rolled_end < last:
+        fresh = daily_counts(tables, rolled_end, last)
+        if types is not None:
+            fresh = fresh.filter(fresh.event_name.isin(list(types)))
+        parts.append(_typed_daily(fresh))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+
+
+def _covers_history(rollups: EventRollups | None, first_date: dt.date) -> bool:
+    """Whether ``rollups`` end on or before ``first_date`` (their totals are history before every date asked)."""
+    return rollups is not None and rollups.until <= first_date
+
+
 def slug(event_name: str) -> str:
     """A column-safe form of an event name (lower case letters, digits and ``_``): ``"Order Completed"`` ->
     ``order_completed``. LightGBM refuses some characters in feature names; two names of one slug share a family."""
@@ -107,14 +174,31 @@ def behaviour_event(column: str) -> str | None:
     return None
 
 
-def event_types(tables: dict[str, Any], *, until: dt.date | None = None, limit: int = MAX_EVENT_TYPES) -> list[str]:
-    """The event types in the store (before ``until`` when given), most frequent first, at most ``limit``."""
+def event_types(
+    tables: dict[str, Any],
+    *,
+    until: dt.date | None = None,
+    limit: int = MAX_EVENT_TYPES,
+    rollups: EventRollups | None = None,
+) -> list[str]:
+    """The event types in the store (before ``until`` when given), most frequent first, at most ``limit``;
+    ``rollups`` ending on or before ``until``: their totals and the events from their end."""
     import ibis
 
     events = tables["events"]
     if until is not None:
         events = events.filter(events.timestamp < instant(until))
-    counts = events.group_by("event_name").aggregate(n=events.count()).order_by([ibis.desc("n"), "event_name"])
+    if until is not None and _covers_history(rollups, until):
+        assert rollups is not None
+        events = events.filter(events.timestamp >= instant(rollups.until))
+        fresh = events.group_by("event_name").aggregate(n=events.count().cast("int64"))
+        totals = rollups.totals
+        rolled = totals.group_by("event_name").aggregate(n=totals.n.sum().cast("int64"))
+        both = ibis.union(rolled, fresh)
+        per_type = both.group_by("event_name").aggregate(n=both.n.sum())
+    else:
+        per_type = events.group_by("event_name").aggregate(n=events.count())
+    counts = per_type.order_by([ibis.desc("n"), "event_name"])
     frame = counts.limit(limit).to_pandas()
     return [str(e) for e in frame["event_name"] if e is not None]
 
@@ -165,13 +249,15 @@ def event_counts(
     *,
     types: Sequence[str] | None = None,
     pairs: pd.DataFrame | None = None,
+    rollups: EventRollups | None = None,
 ) -> pd.DataFrame:
     """Per account, sample date and event type: counts and active days in the look-back windows (one Ibis query).
 
     Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n7``, ``n30``, ``n_prev30``, ``n90``, ``n180``,
     ``days30`` and ``since`` (days since the last event of the type within :data:`LOOKBACK_DAYS`); only the
     combinations with an event. ``pairs`` (``account_id``, ``as_of``): only these accounts at these dates are
-    counted (the rows of the whole count that match them, each the same).
+    counted (the rows of the whole count that match them, each the same). ``rollups``: the days they hold are read
+    from them (the same counts).
     """
     import ibis
 
@@ -179,14 +265,16 @@ def event_counts(
         return pd.DataFrame(columns=["account_id", "as_of", "event_name", *COUNT_COLUMNS])
     last = max(dates)
     first = min(dates) - dt.timedelta(days=LOOKBACK_DAYS)
-    events = tables["events"]
-    events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
-    if types is not None:
-        events = events.filter(events.event_name.isin(list(types)))
-    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
-    daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
-        n=events.count()
-    )
+    daily = _rolled_daily(tables, first, last, types, rollups)
+    if daily is None:
+        events = tables["events"]
+        events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
+        if types is not None:
+            events = events.filter(events.event_name.isin(list(types)))
+        day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+        daily = events.group_by(account_id=events.account_id, event_name=events.event_name, day=day).aggregate(
+            n=events.count()
+        )
     spine_t = _day_spine(tables, dates, LOOKBACK_DAYS, "counts")
     joined = _only_pairs(tables, daily.join(spine_t, daily.day == spine_t.day), pairs)
     age = joined.age
@@ -209,19 +297,29 @@ def event_counts(
     return out.sort_values(["account_id", "as_of", "event_name"]).reset_index(drop=True)
 
 
-def active_days(tables: dict[str, Any], dates: Sequence[dt.date], *, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def active_days(
+    tables: dict[str, Any],
+    dates: Sequence[dt.date],
+    *,
+    pairs: pd.DataFrame | None = None,
+    rollups: EventRollups | None = None,
+) -> pd.DataFrame:
     """Per account and sample date: days with any event in the last 30 days (``days30``) and in the 30 before;
-    ``pairs`` as in :func:`event_counts`."""
+    ``pairs`` and ``rollups`` as in :func:`event_counts`."""
     import ibis
 
     if not dates or (pairs is not None and pairs.empty):
         return pd.DataFrame(columns=["account_id", "as_of", "days30", "days_prev30"])
     last = max(dates)
     first = min(dates) - dt.timedelta(days=2 * WINDOW_DAYS)
-    events = tables["events"]
-    events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
-    day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
-    daily = events.group_by(account_id=events.account_id, day=day).aggregate(n=events.count())
+    per_type = _rolled_daily(tables, first, last, None, rollups)
+    if per_type is not None:  # the days of any event type: one row per account and day, as from the events
+        daily = per_type.group_by("account_id", "day").aggregate(n=per_type.n.sum())
+    else:
+        events = tables["events"]
+        events = events.filter((events.timestamp < instant(last)) & (events.timestamp >= instant(first)))
+        day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
+        daily = events.group_by(account_id=events.account_id, day=day).aggregate(n=events.count())
     spine_t = _day_spine(tables, dates, 2 * WINDOW_DAYS, "days")
     joined = _only_pairs(tables, daily.join(spine_t, daily.day == spine_t.day), pairs)
     age = joined.age
@@ -240,6 +338,7 @@ def lifetime_counts(
     *,
     types: Sequence[str] | None = None,
     pairs: pd.DataFrame | None = None,
+    rollups: EventRollups | None = None,
 ) -> pd.DataFrame:
     """Per account, sample date and event type: the events of the type in the account's whole history before the
     date (``n_ever``), with no look-back limit (an integration connected two years ago still holds the account).
@@ -248,7 +347,8 @@ def lifetime_counts(
     with the dates, no join), then summed per bucket; the running totals are taken in pandas on that small result.
     Returns ``account_id``, ``as_of`` (date), ``event_name``, ``n_ever``; only the combinations with an event.
     ``pairs`` (``account_id``, ``as_of``): only these accounts at these dates (the running totals are read at them
-    rather than spread over every account and date).
+    rather than spread over every account and date). ``rollups`` ending on or before the first date: their totals
+    stand for the history before their end (all of it counts for every date), the events are read from it on.
     """
     import ibis
 
@@ -258,6 +358,16 @@ def lifetime_counts(
     uniq = sorted(set(dates))
     events = tables["events"]
     events = events.filter(events.timestamp < instant(uniq[-1]))
+    rolled = None
+    if _covers_history(rollups, uniq[0]):
+        assert rollups is not None
+        events = events.filter(events.timestamp >= instant(rollups.until))
+        totals = rollups.totals
+        if types is not None:
+            totals = totals.filter(totals.event_name.isin(list(types)))
+        # before every date: bucket 0
+        rolled = totals.group_by("account_id", "event_name").aggregate(n=totals.n.sum().cast("int64")).to_pandas()
+        rolled = rolled.assign(bucket=0)[["account_id", "event_name", "bucket", "n"]]
     if types is not None:
         events = events.filter(events.event_name.isin(list(types)))
     day = epoch_micros(tables, events.timestamp) // MICROS_PER_DAY
@@ -275,6 +385,8 @@ def lifetime_counts(
         )
         bucket = sum((ibis.ifelse(daily.day >= _day_number(d), one, zero) for d in uniq), zero)
         per_bucket = daily.group_by("account_id", "event_name", bucket=bucket).aggregate(n=daily.n.sum()).to_pandas()
+    if rolled is not None and not rolled.empty:
+        per_bucket = pd.concat([per_bucket.astype({"bucket": "int64", "n": "int64"}), rolled], ignore_index=True)
     if per_bucket.empty:
         return pd.DataFrame(columns=columns)
     wide = per_bucket.pivot_table(
@@ -307,6 +419,7 @@ def behaviour_features(
     samples: pd.DataFrame,
     *,
     types: Sequence[str] | None = None,
+    rollups: EventRollups | None = None,
 ) -> pd.DataFrame:
     """``samples`` (``account_id``, ``as_of``, and ``contract_seats`` / ``tenure_days`` when known) with the
     behaviour columns of the module docstring added.
@@ -314,7 +427,8 @@ def behaviour_features(
     ``types`` fixes the event types (a fitted model passes its own so that scoring builds the same columns);
     default: :func:`event_types` of the store up to the last sample date. A type with no event for an account in
     the look-back gives 0 counts and ``since`` = :data:`LOOKBACK_DAYS` + 1, never a missing value: absence of use
-    is the signal.
+    is the signal. ``rollups`` (:class:`EventRollups`): the counts they hold are read from them, with the same
+    values (today's scoring reads the events of the current month only).
     """
     out = samples.copy()
     if out.empty:
@@ -322,16 +436,16 @@ def behaviour_features(
     out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
     dates = sorted(set(out["as_of"]))
     if types is None:
-        types = event_types(tables, until=max(dates))
+        types = event_types(tables, until=max(dates), rollups=rollups)
     types = list(types)
     keys = out[["account_id", "as_of"]].drop_duplicates().reset_index(drop=True)
     # only the samples' own (account, date) pairs are counted: a capped training set is a share of them
     if types:
-        counts = event_counts(tables, dates, types=types, pairs=keys)
-        ever = lifetime_counts(tables, dates, types=types, pairs=keys)
+        counts = event_counts(tables, dates, types=types, pairs=keys, rollups=rollups)
+        ever = lifetime_counts(tables, dates, types=types, pairs=keys, rollups=rollups)
     else:
         counts, ever = event_counts(tables, [], types=[]), lifetime_counts(tables, [])
-    days = active_days(tables, dates, pairs=keys)
+    days = active_days(tables, dates, pairs=keys, rollups=rollups)
     base = keys.merge(days, on=["account_id", "as_of"], how="left")
     all_days30 = base["days30"].fillna(0).to_numpy(dtype=float)
     seats = np.ones(len(keys))
