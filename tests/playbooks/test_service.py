@@ -388,3 +388,61 @@ def test_the_run_log_stays_bounded_over_repeated_evaluations(session: Session) -
     account = first[0].outcomes[0].account_id
     outcomes = [e["outcome"] for e in run_log(session, key=keys[0], account_id=account)]
     assert outcomes[0] == "already_acted" and outcomes.count("queued") == outcomes.count("already_acted") > 0
+
+
+def test_evaluation_reads_the_attributes_its_conditions_and_stakes_name_with_the_same_result(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each playbook reads only the attributes it names (the snapshots of no condition are not read): the outcomes,
+    the run log and the queued jobs (their stakes basis too) are those of every attribute read for every firing."""
+    from kizuna.playbooks import service
+    from kizuna.segments.attributes import account_attributes
+
+    build(session)
+    keys = [key for key, _ in import_library(session, actor="t")]
+    conditions = """key: named-everything
+name: 名前
+trigger: {type: payment_failed}
+conditions:
+  - {field: health.overall.score, gte: 0}
+  - {field: segments, exists: false}
+  - {field: plans, exists: true}
+actions:
+  - {type: create_task, title: 電話}
+"""
+    keys.append(import_playbook(session, actor="t", yaml_text=conditions)[0].key)
+    session.flush()
+
+    def evaluate() -> list[Any]:
+        out: list[Any] = []
+        savepoint = session.begin_nested()
+        for key in keys:
+            for dry_run in (True, False):
+                report = evaluate_playbook(session, key=key, now=NOW, dry_run=dry_run)
+                out.append([(o.account_id, o.outcome, o.reason, o.detail, o.task, o.stakes) for o in report.outcomes])
+        out.append(
+            session.execute(
+                select(m.PendingJob.idempotency_key, m.PendingJob.account_id, m.PendingJob.payload).order_by(
+                    m.PendingJob.idempotency_key
+                )
+            ).all()
+        )
+        out.append(
+            session.execute(
+                select(
+                    m.PlaybookRunAccount.firing_key, m.PlaybookRunAccount.outcome, m.PlaybookRunAccount.detail
+                ).order_by(m.PlaybookRunAccount.firing_key)
+            ).all()
+        )
+        savepoint.rollback()
+        return out
+
+    named = evaluate()
+    monkeypatch.setattr(
+        service,
+        "account_attributes",
+        lambda session, ids, *, today, names=None: account_attributes(session, ids, today=today),
+    )
+    assert evaluate() == named
+    assert any(row[2]["signal"]["stakes_basis"]["arr_minor"] for row in named[-2])
+    assert [outcome[1] for outcome in named[-3]] == ["queued"]  # the playbook naming each group met its conditions

@@ -28,6 +28,10 @@ URGENCY_HALF_DAYS = 14
 DIGEST_TIERS = frozenset({"tech"})
 
 
+#: the account attributes :func:`stakes_basis` reads
+STAKES_ATTRIBUTES = frozenset({"risk.probability", "arr_minor"})
+
+
 def stakes_basis(attributes: dict[str, Any]) -> dict[str, float]:
     """The account's part of the stakes (risk, ARR in minor units) from its condition attributes."""
     risk = attributes.get("risk.probability")

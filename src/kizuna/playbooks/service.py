@@ -314,7 +314,13 @@ def evaluate_definition(
     result = evaluate_trigger(session, definition.trigger, now=now, language=language)
     report.skipped = result.skipped
     signals = result.signals
-    attrs = account_attributes(session, [sig.account_id for sig in signals], today=now.date()) if signals else {}
+    # the attributes read here: the conditions', the stakes' and the dry run's (the accounts' columns, always read)
+    names = {c.field for c in definition.conditions} | priority.STAKES_ATTRIBUTES
+    attrs = (
+        account_attributes(session, [sig.account_id for sig in signals], today=now.date(), names=names)
+        if signals
+        else {}
+    )
     firing_keys = {id(sig): f"{definition.key}:{sig.account_id}:{sig.fingerprint}"[:250] for sig in signals}
     planned_by_signal: dict[int, list[dict[str, Any]]] = {}
     for sig in signals:

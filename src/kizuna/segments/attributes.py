@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -39,8 +40,29 @@ ACCOUNT_ATTRIBUTES = [getattr(Account, c) for c in ACCOUNT_COLUMNS]
 EMAIL_TONE_DAYS = 90
 
 
-def account_attributes(session: Session, account_ids: list[int], *, today: dt.date) -> dict[int, dict[str, Any]]:
-    """Every attribute a condition may name, for each of ``account_ids``."""
+#: the attributes of the accounts' live subscriptions, of their e-mails and of their segments
+LIVE_ATTRIBUTES = frozenset({"plans", "plan", "mrr_minor", "arr_minor", "seats", "currency"})
+EMAIL_ATTRIBUTES = frozenset({"days_since_customer_email", "email_sentiment"})
+SEGMENT_ATTRIBUTES = frozenset({"segments", "segment"})
+SNAPSHOT_KINDS = ("metrics", "health", "risk")
+
+
+def account_attributes(
+    session: Session, account_ids: list[int], *, today: dt.date, names: Collection[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Every attribute a condition may name, for each of ``account_ids``.
+
+    ``names``: the attributes the caller reads (a playbook's or segment's condition fields, ...); the accounts'
+    columns and owner are always there, the live subscriptions, e-mail signals, segments and snapshots only when
+    one of ``names`` is theirs (each of those is a read of its own, the snapshots the costly ones). None: all.
+    """
+    wanted = None if names is None else set(names)
+
+    def needs(group: Collection[str]) -> bool:
+        return wanted is None or not wanted.isdisjoint(group)
+
+    live, email, segments = needs(LIVE_ATTRIBUTES), needs(EMAIL_ATTRIBUTES), needs(SEGMENT_ATTRIBUTES)
+    kinds = [k for k in SNAPSHOT_KINDS if wanted is None or any(n.startswith(f"{k}.") for n in wanted)]
     out: dict[int, dict[str, Any]] = {}
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), 900):
@@ -54,58 +76,61 @@ def account_attributes(session: Session, account_ids: list[int], *, today: dt.da
         for *account_values, owner_email, owner_name, owner_external_id in rows:
             attrs = dict(zip(ACCOUNT_COLUMNS, account_values, strict=True))
             attrs.update(
-                tier=attrs["touch_tier"],
-                owner=owner_email,
-                owner_name=owner_name,
-                owner_external_id=owner_external_id,
-                plans=[],
-                plan=[],
-                mrr_minor=0,
-                seats=0,
-                currency=None,
-                segments=[],
-                segment=[],
-                days_since_customer_email=None,
-                email_sentiment=None,
+                tier=attrs["touch_tier"], owner=owner_email, owner_name=owner_name, owner_external_id=owner_external_id
             )
+            if live:
+                attrs.update(plans=[], plan=[], mrr_minor=0, seats=0, currency=None)
+            if segments:
+                attrs.update(segments=[], segment=[])
+            if email:
+                attrs.update(days_since_customer_email=None, email_sentiment=None)
             out[attrs["id"]] = attrs
-        live = (
-            select(
-                Subscription.account_id,
-                Plan.name,
-                Subscription.mrr_minor,
-                Subscription.quantity,
-                Subscription.currency,
-                Plan.is_addon,
-            )
-            .join(Plan, Plan.id == Subscription.plan_id)
-            .where(
-                Subscription.account_id.in_(chunk),
-                Subscription.start_date <= today,
-                or_(Subscription.end_date.is_(None), Subscription.end_date > today),
-                Subscription.status.in_(("active", "trial", "cancelled")),
-            )
-        )
-        for account_id, plan_name, mrr, quantity, currency, is_addon in session.execute(live):
-            attrs = out[account_id]
-            if plan_name not in attrs["plans"]:
-                attrs["plans"].append(plan_name)
-            attrs["mrr_minor"] += int(mrr or 0)
-            if not is_addon:
-                attrs["seats"] += int(quantity or 0)
-            attrs["currency"] = currency
-        _email_signals(session, chunk, out, today=today)
-    for attrs in out.values():
-        attrs["plan"] = attrs["plans"]
-        attrs["arr_minor"] = attrs["mrr_minor"] * 12
-    for account_id, names in snapshots.segment_memberships(session, ids).items():
-        if account_id in out:
-            out[account_id]["segments"] = out[account_id]["segment"] = names
-    for kind in ("metrics", "health", "risk"):
+        if live:
+            _live_subscriptions(session, chunk, out, today=today)
+        if email:
+            _email_signals(session, chunk, out, today=today)
+    if live:
+        for attrs in out.values():
+            attrs["plan"] = attrs["plans"]
+            attrs["arr_minor"] = attrs["mrr_minor"] * 12
+    if segments:
+        for account_id, segment_names in snapshots.segment_memberships(session, ids).items():
+            if account_id in out:
+                out[account_id]["segments"] = out[account_id]["segment"] = segment_names
+    for kind in kinds:
         for account_id, values in snapshots.latest_attributes(session, kind, ids).items():
             if account_id in out:
                 out[account_id].update(values)
     return out
+
+
+def _live_subscriptions(session: Session, chunk: list[int], out: dict[int, dict[str, Any]], *, today: dt.date) -> None:
+    """The plans, MRR, seats and currency of the accounts' subscription lines live ``today``."""
+    live = (
+        select(
+            Subscription.account_id,
+            Plan.name,
+            Subscription.mrr_minor,
+            Subscription.quantity,
+            Subscription.currency,
+            Plan.is_addon,
+        )
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(
+            Subscription.account_id.in_(chunk),
+            Subscription.start_date <= today,
+            or_(Subscription.end_date.is_(None), Subscription.end_date > today),
+            Subscription.status.in_(("active", "trial", "cancelled")),
+        )
+    )
+    for account_id, plan_name, mrr, quantity, currency, is_addon in session.execute(live):
+        attrs = out[account_id]
+        if plan_name not in attrs["plans"]:
+            attrs["plans"].append(plan_name)
+        attrs["mrr_minor"] += int(mrr or 0)
+        if not is_addon:
+            attrs["seats"] += int(quantity or 0)
+        attrs["currency"] = currency
 
 
 def _email_signals(session: Session, chunk: list[int], out: dict[int, dict[str, Any]], *, today: dt.date) -> None:
