@@ -190,3 +190,33 @@ def test_every_attribute_as_before_and_only_the_reads_names_need(session: Sessio
                 theirs = {k for k in every[account_id] if k.startswith(f"{kind}.")}
                 assert theirs <= set(attrs) if kind in groups else not theirs & set(attrs)
 
+
+def test_segments_read_what_their_rules_name_and_find_the_same_members(session: Session) -> None:
+    ids = _company(session)
+    for key, definition in (
+        (
+            "red-or-expanding",
+            {
+                "match": "any",
+                "rules": [{"field": "health.band", "eq": "red"}, {"field": "health.expansion.score", "gte": 51}],
+            },
+        ),
+        ("risky-paying", {"rules": [{"field": "risk.probability", "gt": 0.5}, {"field": "arr_minor", "gte": 0}]}),
+        ("in-kanto", {"rules": [{"field": "segment", "eq": "kanto"}]}),
+        (
+            "quiet",
+            {"rules": [{"field": "days_since_customer_email", "exists": False}, {"field": "metrics.mau", "gte": 1}]},
+        ),
+    ):
+        service.create_segment(session, actor="t", key=key, name=key, definition=definition)
+    first = service.evaluate_segments(session, actor="t", today=TODAY)
+    members = {s.key: s.members for s in first.segments}
+    assert all(0 < members[key] < len(ids) for key in ("red-or-expanding", "risky-paying", "quiet")), members
+    assert members["in-kanto"] == members["kanto"] > 0
+    # every attribute read for every account (as before) changes no membership
+    again = service.evaluate_segments(
+        session, actor="t", today=TODAY, attributes=service.account_segment_attributes(session, today=TODAY)
+    )
+    assert [(s.key, s.members, s.joined, s.left) for s in again.segments] == [
+        (s.key, s.members, 0, 0) for s in first.segments
+    ]

@@ -40,12 +40,14 @@ def test_rule_segment_membership_history(session: Session) -> None:
     again = service.evaluate_segments(session, actor="test", today=TODAY, keys=["kansai-big"])
     assert (again.segments[0].joined, again.segments[0].left) == (0, 0)  # nothing changes the second time
 
+    held = service.membership_history(session, key="kansai-big")  # objects the session holds while they end
     big.region = "九州"
     small.region = "関西"
     session.flush()
     later = dt.datetime(2026, 6, 16, tzinfo=dt.UTC)
     moved = service.evaluate_segments(session, actor="test", today=TODAY, keys=["kansai-big"], now=later)
     assert (moved.segments[0].members, moved.segments[0].left) == (0, 1)
+    assert [(h.account_id, h.left_at) for h in held] == [(big.id, later)]
     history = service.membership_history(session, key="kansai-big")
     assert [(h.account_id, h.left_at) for h in history] == [(big.id, later)]
     assert service.account_segments(session, account_id=elsewhere.id) == []
@@ -231,3 +233,73 @@ def test_round_robin_within_tier_continues_after_last(session: Session) -> None:
     with pytest.raises(InvalidInput):
         service.assign_accounts(session, actor="test", today=TODAY, strategy="random")
     assert session.scalar(select(m.AuditEntry).where(m.AuditEntry.action == "assign").limit(1)) is not None
+
+
+def _rfm_through_rows(session: Session, *, today: dt.date) -> dict[int, dict[str, object]]:
+    """``service.rfm_by_account`` as it was: the payments' times converted to aware datetimes row by row."""
+    import pandas as pd
+
+    from kizuna.analytics.ltv import rfm_scores, rfm_summary
+
+    end = dt.datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=dt.UTC)
+    rows = session.execute(
+        select(m.Payment.account_id, m.Payment.attempted_at, m.Payment.amount_minor).where(
+            m.Payment.status == "succeeded", m.Payment.attempted_at <= end
+        )
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", "at", "amount"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.tz_localize(None)
+    summary = rfm_summary(frame, "account_id", "at", "amount", observation_period_end=pd.Timestamp(today), freq="M")
+    scores = rfm_scores(summary)
+    return {
+        int(account_id): {
+            "rfm.segment": str(row["segment"]),
+            "rfm.r_score": int(row["r_score"]),
+            "rfm.f_score": int(row["f_score"]),
+            "rfm.m_score": int(row["m_score"]) if "m_score" in scores.columns else None,
+            "rfm.rfm_cell": str(row["rfm_cell"]),
+        }
+        for account_id, row in scores.iterrows()
+    }
+
+
+def test_rfm_read_as_columns_is_the_rows_rfm(session: Session) -> None:
+    import random
+
+    rng = random.Random(16)
+    accounts = [factories.account(session) for _ in range(40)]
+    n = 0
+    for account in accounts:
+        invoice = m.Invoice(
+            external_id=f"INV-RFM-{account.id}", account_id=account.id, issued_on=TODAY, amount_minor=1, status="paid"
+        )
+        session.add(invoice)
+        session.flush()
+        for _ in range(rng.randint(1, 30)):
+            n += 1
+            # times on month and day edges (the last microsecond of a month, the first of the next), and anywhere
+            day = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=rng.randint(0, 900))
+            at = rng.choice(
+                [
+                    day.replace(day=1) - dt.timedelta(microseconds=1),
+                    day.replace(day=1),
+                    day + dt.timedelta(seconds=rng.randint(0, 86_399), microseconds=rng.randint(0, 999_999)),
+                    dt.datetime(TODAY.year, TODAY.month, TODAY.day, 23, 59, 59, tzinfo=dt.UTC),
+                    dt.datetime(TODAY.year, TODAY.month, TODAY.day, 23, 59, 59, 1, tzinfo=dt.UTC),
+                ]
+            )
+            session.add(
+                m.Payment(
+                    external_id=f"PAY-RFM-{n}",
+                    invoice_id=invoice.id,
+                    account_id=account.id,
+                    attempted_at=at,
+                    amount_minor=rng.randint(1, 500_000),
+                    status=rng.choice(["succeeded", "succeeded", "succeeded", "failed"]),
+                )
+            )
+    session.flush()
+    for today in (TODAY, dt.date(2025, 3, 31), dt.date(2024, 2, 29)):
+        expected = _rfm_through_rows(session, today=today)
+        assert expected
+        assert service.rfm_by_account(session, today=today) == expected

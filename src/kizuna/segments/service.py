@@ -11,12 +11,14 @@ import datetime as dt
 import logging
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from kizuna.accounts.models import Account, TeamMember, TeamRole
 from kizuna.audit.service import record_audit
@@ -167,22 +169,36 @@ def rfm_by_account(session: Session, *, today: dt.date) -> dict[int, dict[str, A
     Returns ``{account_id: {"rfm.segment", "rfm.r_score", "rfm.f_score", "rfm.m_score", "rfm.rfm_cell"}}``;
     monthly periods, since SaaS payments are monthly or rarer.
     """
+    import numpy as np
     import pandas as pd
 
     from kizuna.analytics.ltv import rfm_scores, rfm_summary
 
     end = dt.datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=dt.UTC)
-    rows = session.execute(
-        select(Payment.account_id, Payment.attempted_at, Payment.amount_minor).where(
-            Payment.status == PaymentStatus.succeeded, Payment.attempted_at <= end
+    # Read as columns (at 50,000 accounts, 371,705 payments): the stored times as the driver gives them (SQLite's
+    # naive UTC text, PostgreSQL's aware datetimes), not converted to an aware datetime one by one, through Core (no
+    # ORM row handling), every succeeded payment (SQLite walked the time index for nearly every row, three times a
+    # scan), then the end applied to the parsed column. This took the RFM read from 3.2-4 s of CPU to about 1.3.
+    session.flush()
+    rows = (
+        session.connection()
+        .execute(
+            select(Payment.account_id, type_coerce(Payment.attempted_at, NullType()), Payment.amount_minor).where(
+                Payment.status == PaymentStatus.succeeded
+            )
         )
-    ).all()
+        .all()
+    )
     if not rows:
         return {}
-    # columns from the rows in one pass (a frame built row object by row object was a fifth of the step)
-    account_ids, ats, amounts = zip(*rows, strict=True)
-    frame = pd.DataFrame({"account_id": account_ids, "at": ats, "amount": amounts})
-    frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.tz_localize(None)
+    account_ids, stored_ats, amounts = zip(*rows, strict=True)
+    ats = _naive_utc(stored_ats)
+    kept = ats <= np.datetime64(end.replace(tzinfo=None))
+    if not kept.any():
+        return {}
+    frame = pd.DataFrame(
+        {"account_id": np.array(account_ids)[kept], "at": ats[kept], "amount": np.array(amounts)[kept]}
+    )
     summary = rfm_summary(frame, "account_id", "at", "amount", observation_period_end=pd.Timestamp(today), freq="M")
     scores = rfm_scores(summary)
     out: dict[int, dict[str, Any]] = {}
@@ -199,6 +215,17 @@ def rfm_by_account(session: Session, *, today: dt.date) -> dict[int, dict[str, A
             "rfm.rfm_cell": str(cell),
         }
     return out
+
+
+def _naive_utc(stored: tuple[Any, ...]) -> Any:
+    """Stored times as naive UTC ``datetime64[ns]``: SQLite's ISO text parsed by NumPy as one array, PostgreSQL's
+    aware datetimes converted by pandas."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(stored[0], str):
+        return np.array(stored, dtype="datetime64[us]").astype("datetime64[ns]")
+    return pd.to_datetime(pd.Series(stored), utc=True).dt.tz_localize(None).to_numpy()
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
@@ -238,10 +265,13 @@ def _matches(definition: SegmentDefinition, attrs: dict[str, Any]) -> str | None
     return None
 
 
-def account_segment_attributes(session: Session, *, today: dt.date, rfm: bool = True) -> dict[int, dict[str, Any]]:
-    """Every attribute a segment rule may name, for every account."""
+def account_segment_attributes(
+    session: Session, *, today: dt.date, rfm: bool = True, names: Collection[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Every attribute a segment rule may name (or those of ``names``, see :func:`account_attributes`), for every
+    account."""
     ids = list(session.scalars(select(Account.id)))
-    attrs = account_attributes(session, ids, today=today)
+    attrs = account_attributes(session, ids, today=today, names=names)
     if rfm:
         for account_id, values in rfm_by_account(session, today=today).items():
             if account_id in attrs:
@@ -270,21 +300,28 @@ def evaluate_segments(
     report = EvaluationReport()
     if not segments:
         return report
+    definitions = {segment.id: parse_definition(segment.definition) for segment in segments}
     needs_rfm = any(s.kind == SegmentKind.rfm or "rfm." in str(s.definition) for s in segments)
-    attrs = attributes if attributes is not None else account_segment_attributes(session, today=today, rfm=needs_rfm)
+    attrs = attributes
+    if attrs is None:  # what the definitions read, and only that
+        names = {c.field for d in definitions.values() for c in d.rules}
+        if any(d.rfm_segment is not None for d in definitions.values()):
+            names |= {"rfm.segment", "rfm.rfm_cell"}
+        attrs = account_segment_attributes(session, today=today, rfm=needs_rfm, names=names)
     for segment in segments:
-        definition = parse_definition(segment.definition)
+        definition = definitions[segment.id]
         wanted = {aid: why for aid, a in attrs.items() if (why := _matches(definition, a)) is not None}
-        current = {
-            m.account_id: m
-            for m in session.scalars(
-                select(SegmentMembership).where(
+        # (account, membership id) pairs, no ORM object per member: at 50,000 accounts those were a third of the step
+        current: dict[int, int] = {
+            account_id: membership_id
+            for account_id, membership_id in session.execute(
+                select(SegmentMembership.account_id, SegmentMembership.id).where(
                     SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)
                 )
             )
         }
         joined = [aid for aid in wanted if aid not in current]
-        left = [m for aid, m in current.items() if aid not in wanted]
+        left = [membership_id for aid, membership_id in current.items() if aid not in wanted]
         if joined:  # one statement, no ORM object per new member
             session.execute(
                 insert(SegmentMembership),
@@ -293,8 +330,9 @@ def evaluate_segments(
                     for aid in joined
                 ],
             )
-        for membership in left:
-            membership.left_at = now
+        if left:  # one executemany by id; memberships this session holds read the new end
+            session.execute(update(SegmentMembership), [{"id": mid, "left_at": now} for mid in left])
+            expire_held(session, SegmentMembership, ids=set(left), attributes=["left_at"])
         segment.member_count = len(wanted)
         segment.evaluated_at = now
         report.segments.append(SegmentEvaluation(segment.key, len(wanted), len(joined), len(left)))
