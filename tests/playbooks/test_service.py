@@ -446,3 +446,72 @@ actions:
     assert evaluate() == named
     assert any(row[2]["signal"]["stakes_basis"]["arr_minor"] for row in named[-2])
     assert [outcome[1] for outcome in named[-3]] == ["queued"]  # the playbook naming each group met its conditions
+
+
+def _planned_one_by_one(definition: Any, signal: Any, firing_key: str, now: dt.datetime) -> list[dict[str, Any]]:
+    """The jobs of one firing as ``_planned_jobs`` built them before: each action dumped for each firing."""
+    from kizuna.playbooks import schemas as s
+
+    base = {
+        "playbook_key": definition.key,
+        "playbook_name": definition.title(),
+        "trigger_type": definition.trigger.type,
+        "signal": {
+            "fingerprint": signal.fingerprint,
+            "reason": signal.reason,
+            "facts": signal.facts,
+            "contact_id": signal.contact_id,
+            "stakes_basis": {"risk": 0.25, "arr_minor": 1200.0},
+        },
+    }
+    rows = []
+    for i, action in enumerate(definition.actions):
+        if isinstance(action, s.StartSequence):
+            at, steps = now, []
+            for j, step in enumerate(action.steps):
+                at = at + dt.timedelta(days=step.wait_days)
+                steps.append((f"a{i}:{action.name}:s{j}", step.action, at))
+        else:
+            steps = [(f"a{i}", action, now)]
+        for path, simple, run_after in steps:
+            rows.append(
+                {
+                    "idempotency_key": f"{firing_key}:{path}"[:300],
+                    "kind": "action",
+                    "playbook_id": 7,
+                    "run_id": 9,
+                    "account_id": signal.account_id,
+                    "payload": {
+                        **base,
+                        "action": simple.model_dump(mode="json", by_alias=True, exclude_none=True),
+                        "action_path": path,
+                    },
+                    "status": "pending",
+                    "run_after": run_after,
+                    "attempts": 0,
+                    "max_attempts": 5,
+                    "created_at": now,
+                }
+            )
+    return rows
+
+
+def test_the_jobs_of_a_firing_are_those_of_each_action_dumped_for_it(session: Session) -> None:
+    from kizuna.playbooks.service import _action_steps, _planned_jobs, definition_of, get_playbook
+    from kizuna.playbooks.triggers import Signal
+
+    keys = [key for key, _ in import_library(session, actor="t")]
+    attributes = {"risk.probability": 0.25, "arr_minor": 1200}
+    for key in keys:
+        definition = definition_of(session, get_playbook(session, key))
+        steps = _action_steps(definition, NOW)
+        for account_id in (1, 2):
+            signal = Signal(account_id, f"fp-{account_id}", "理由", {"n": account_id}, contact_id=3)
+            firing_key = f"{key}:{account_id}:fp-{account_id}"
+            planned = _planned_jobs(
+                definition, signal, firing_key, NOW, playbook_id=7, run_id=9, steps=steps, attributes=attributes
+            )
+            assert planned == _planned_one_by_one(definition, signal, firing_key, NOW), key
+            assert [list(job) for job in planned] == [
+                list(job) for job in _planned_one_by_one(definition, signal, firing_key, NOW)
+            ]

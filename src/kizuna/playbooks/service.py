@@ -228,6 +228,26 @@ class EvaluationReport:
         }
 
 
+#: how an action is stored in a job's payload
+AS_JSON: dict[str, Any] = {"mode": "json", "by_alias": True, "exclude_none": True}
+
+
+def _action_steps(definition: s.PlaybookDefinition, now: dt.datetime) -> list[tuple[str, dict[str, Any], dt.datetime]]:
+    """Each job a firing queues as ``(action path, the action as JSON, run after)``: one per action, one per
+    sequence step at its due time. The same for every firing of an evaluation, so worked out once (a pydantic dump
+    per action and firing: 41,070 firings in a refresh of the 50,000-account demo)."""
+    steps: list[tuple[str, dict[str, Any], dt.datetime]] = []
+    for i, action in enumerate(definition.actions):
+        if isinstance(action, s.StartSequence):
+            at = now
+            for j, step in enumerate(action.steps):
+                at = at + dt.timedelta(days=step.wait_days)
+                steps.append((f"a{i}:{action.name}:s{j}", step.action.model_dump(**AS_JSON), at))
+        else:
+            steps.append((f"a{i}", action.model_dump(**AS_JSON), now))
+    return steps
+
+
 def _planned_jobs(
     definition: s.PlaybookDefinition,
     signal: Signal,
@@ -236,9 +256,11 @@ def _planned_jobs(
     *,
     playbook_id: int | None,
     run_id: int | None,
+    steps: list[tuple[str, dict[str, Any], dt.datetime]],
     attributes: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The jobs one firing queues: one per action, one per sequence step at its due time."""
+    """The jobs one firing queues, one per step of :func:`_action_steps` (the jobs of an evaluation share each
+    action's JSON: read only)."""
     base = {
         "playbook_key": definition.key,
         "playbook_name": definition.title(),
@@ -251,38 +273,22 @@ def _planned_jobs(
             **({"stakes_basis": priority.stakes_basis(attributes)} if attributes is not None else {}),
         },
     }
-    rows = []
-    for i, action in enumerate(definition.actions):
-        steps: list[tuple[str, Any, dt.datetime]]
-        if isinstance(action, s.StartSequence):
-            at = now
-            steps = []
-            for j, step in enumerate(action.steps):
-                at = at + dt.timedelta(days=step.wait_days)
-                steps.append((f"a{i}:{action.name}:s{j}", step.action, at))
-        else:
-            steps = [(f"a{i}", action, now)]
-        for path, simple, run_after in steps:
-            rows.append(
-                {
-                    "idempotency_key": f"{firing_key}:{path}"[:300],
-                    "kind": "action",
-                    "playbook_id": playbook_id,
-                    "run_id": run_id,
-                    "account_id": signal.account_id,
-                    "payload": {
-                        **base,
-                        "action": simple.model_dump(mode="json", by_alias=True, exclude_none=True),
-                        "action_path": path,
-                    },
-                    "status": JobStatus.pending.value,
-                    "run_after": run_after,
-                    "attempts": 0,
-                    "max_attempts": 5,
-                    "created_at": now,
-                }
-            )
-    return rows
+    return [
+        {
+            "idempotency_key": f"{firing_key}:{path}"[:300],
+            "kind": "action",
+            "playbook_id": playbook_id,
+            "run_id": run_id,
+            "account_id": signal.account_id,
+            "payload": {**base, "action": action, "action_path": path},
+            "status": JobStatus.pending.value,
+            "run_after": run_after,
+            "attempts": 0,
+            "max_attempts": 5,
+            "created_at": now,
+        }
+        for path, action, run_after in steps
+    ]
 
 
 def evaluate_definition(
@@ -323,6 +329,7 @@ def evaluate_definition(
     )
     firing_keys = {id(sig): f"{definition.key}:{sig.account_id}:{sig.fingerprint}"[:250] for sig in signals}
     planned_by_signal: dict[int, list[dict[str, Any]]] = {}
+    steps = _action_steps(definition, now)
     for sig in signals:
         planned_by_signal[id(sig)] = _planned_jobs(
             definition,
@@ -331,6 +338,7 @@ def evaluate_definition(
             now,
             playbook_id=playbook.id if playbook else None,
             run_id=run.id if run else None,
+            steps=steps,
             attributes=attrs.get(sig.account_id),
         )
     all_keys = [job["idempotency_key"] for jobs in planned_by_signal.values() for job in jobs]

@@ -134,9 +134,13 @@ def series(
         *where, table.c[time_column].in_(times)
     )
     out: dict[int, list[tuple[dt.datetime, Any]]] = defaultdict(list)
+    moments: dict[Any, dt.datetime] = {}  # each of the (two) snapshot times made a datetime once, not once a row
     for account_id, at, v in session.execute(stmt.order_by(table.c[time_column])):
         if v is not None:
-            out[int(account_id)].append((_as_datetime(at), v))
+            moment = moments.get(at)
+            if moment is None:
+                moment = moments[at] = _as_datetime(at)
+            out[int(account_id)].append((moment, v))
     return out
 
 
