@@ -127,3 +127,87 @@ def test_closed_account_months_are_the_closed_rows_of_the_account_months(tmp_pat
     pd.testing.assert_frame_equal(closed, expected)
     assert stale_months(store, as_of) == []
     pd.testing.assert_frame_equal(_frame(closed_account_months(tables, store, as_of)), expected)  # read back
+
+
+def _features(tmp_path: Path) -> EventStore:
+    store = EventStore(tmp_path / "events")
+    rows = [
+        (1, "u1", "report_viewed", "2025-08-03 10:00", "reports"),  # before the six months feature adoption reads
+        (1, "u1", "report_viewed", "2026-01-05 09:00", "reports"),
+        (1, "u2", "report_viewed", "2026-01-31 23:59:59", "reports"),  # the same account and feature: counted once
+        (2, "u9", "export_done", "2026-01-14 10:00", "export"),
+        (2, None, "login", "2026-02-01 00:00", None),  # active, no feature
+        (3, "u7", "report_viewed", "2026-02-02 00:00", "reports"),
+        (1, "u1", "export_done", "2026-03-10 08:00", "export"),
+        (2, "u9", "report_viewed", "2026-03-20 08:00", "reports"),  # after a cut-off of 2026-03-15
+    ]
+    store.write_batch(
+        events_table(
+            {
+                "event_id": f"f-{i}",
+                "account_id": a,
+                "user_id": u,
+                "event_name": name,
+                "timestamp": _at(when),
+                "feature": feature,
+            }
+            for i, (a, u, name, when, feature) in enumerate(rows)
+        ),
+        batch_key="features",
+    )
+    return store
+
+
+def _adoption(tables: dict[str, object], as_of: dt.date) -> pd.DataFrame:
+    from kizuna.analytics.kpi.usage import feature_adoption
+
+    frame = feature_adoption(tables, as_of).to_pandas()  # type: ignore[arg-type]
+    return frame.assign(month=pd.to_datetime(frame.month).dt.date).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])]
+)
+def test_feature_adoption_from_the_feature_rollups_equals_the_direct_computation(tmp_path: Path, engine: str) -> None:
+    from kizuna.analytics.kpi._common import prepared_key
+    from kizuna.usage.rollups import feature_months, feature_rollup_dir
+
+    store = _features(tmp_path)
+    as_of = dt.date(2026, 3, 15)
+    tables = register_tables(connect(engine), {"events": store.glob()})
+    direct = _adoption(tables, as_of)
+    assert direct.loc[:, ["month", "feature", "accounts", "active_accounts"]].values.tolist() == [
+        [dt.date(2026, 1, 1), "export", 1, 2],
+        [dt.date(2026, 1, 1), "reports", 1, 2],
+        [dt.date(2026, 2, 1), "reports", 1, 2],
+        [dt.date(2026, 3, 1), "export", 1, 1],
+    ]
+    for _ in range(2):  # written, then read back
+        prepared = {**tables, prepared_key("feature_months", as_of): feature_months(tables, store, as_of)}
+        pd.testing.assert_frame_equal(_adoption(prepared, as_of), direct)
+    # the closed months of the six before March's are stored; March holds the cut-off and August 2025 is too old
+    files = sorted(p.name for p in feature_rollup_dir(store).glob("*.parquet"))
+    assert files == ["month=2026-01.parquet", "month=2026-02.parquet"]
+
+    # a late batch for January: that month is computed again
+    store.write_batch(
+        events_table(
+            [
+                {
+                    "event_id": "late",
+                    "account_id": 4,
+                    "user_id": "u4",
+                    "event_name": "export_done",
+                    "timestamp": _at("2026-01-20 10:00"),
+                    "feature": "export",
+                }
+            ]
+        ),
+        batch_key="late",
+    )
+    tables = register_tables(connect(engine), {"events": store.glob()})
+    prepared = {**tables, prepared_key("feature_months", as_of): feature_months(tables, store, as_of)}
+    again = _adoption(prepared, as_of)
+    pd.testing.assert_frame_equal(again, _adoption(tables, as_of))
+    january = again[(again.month == dt.date(2026, 1, 1)) & (again.feature == "export")].iloc[0]
+    assert (january.accounts, january.active_accounts) == (2, 3)

@@ -44,17 +44,19 @@ def usage_part(tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> Any:
 
 
 def _usage_prepared(tables: dict[str, Any], events_dir: Path, as_of: dt.date) -> dict[str, Any]:
-    """``tables`` plus the users active in the last 60 days and the usage per account-month (closed months from
-    the rollups)."""
+    """``tables`` plus the users active in the last 60 days, the usage per account-month and the features used per
+    account-month (closed months from the rollups)."""
     from kizuna.analytics.kpi import usage
     from kizuna.analytics.kpi._common import prepared_key
-    from kizuna.usage.rollups import account_months
+    from kizuna.usage.rollups import account_months, feature_months
     from kizuna.usage.store import EventStore
 
     tables = dict(tables)
     # the users active in the last 60 days, grouped once: account usage and this month's usage read them
     tables[prepared_key("user_activity", as_of)] = usage.user_activity(tables, as_of).cache()
-    tables[prepared_key("account_months", as_of)] = account_months(tables, EventStore(events_dir), as_of)
+    store = EventStore(events_dir)
+    tables[prepared_key("account_months", as_of)] = account_months(tables, store, as_of)
+    tables[prepared_key("feature_months", as_of)] = feature_months(tables, store, as_of)
     return tables
 
 

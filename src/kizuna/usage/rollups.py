@@ -278,6 +278,67 @@ def event_rollups(tables: dict[str, Any], store: EventStore, as_of: dt.date, *, 
     )
 
 
+#: bump when :func:`kizuna.analytics.kpi.usage.feature_month` changes: every feature rollup is rebuilt
+FEATURE_ROLLUP_VERSION = 1
+#: a closed month's features used per account (the rows of :func:`kizuna.analytics.kpi.usage.feature_months`)
+FEATURE_MONTHS_SCHEMA = pa.schema(
+    [pa.field("account_id", pa.int64()), pa.field("month", pa.date32()), pa.field("feature", pa.string())]
+)
+
+
+def feature_rollup_dir(store: EventStore) -> Path:
+    return store.root / "_rollups" / "feature_months"
+
+
+def feature_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) -> Any:
+    """:func:`kizuna.analytics.kpi.usage.feature_months` of ``as_of`` as a table on the hub tables' backend, each
+    closed month read from (or, missing or stale, computed and written to) its file under ``_rollups/feature_months``,
+    the month holding the cut-off computed from the events every time.
+
+    Feature adoption then reads the events of ``as_of``'s month only (six months of them before: 3.5 s of a refresh
+    of the 50,000-account demo).
+    """
+    from kizuna.analytics.engine import register_tables
+    from kizuna.analytics.kpi._common import add_months, backend, cutoff, month_start
+    from kizuna.analytics.kpi.usage import FEATURE_ADOPTION_MONTHS, feature_month
+
+    events = tables["events"]
+    known = events.filter(events.timestamp < cutoff(as_of))
+    current = month_start(as_of)
+    first = add_months(current, -FEATURE_ADOPTION_MONTHS)
+    closed = [m for m in _closed_months(store, as_of) if m >= first]
+    stored = {
+        m: pq.read_table(_feature_path(store, m))
+        for m in closed
+        if _fingerprint_of(_feature_path(store, m)) == _feature_fingerprint(store, m)
+    }
+    missing = [m for m in closed if m not in stored]
+    fresh = (
+        ibis.union(*(feature_month(known, m) for m in [*missing, current]))
+        .to_pyarrow()
+        .select(FEATURE_MONTHS_SCHEMA.names)
+        .cast(FEATURE_MONTHS_SCHEMA)
+    )
+    for month in missing:
+        stored[month] = fresh.filter(pc.equal(fresh["month"], pa.scalar(month, pa.date32())))
+        _write_file(_feature_path(store, month), _feature_fingerprint(store, month), stored[month])
+    now = fresh.filter(pc.equal(fresh["month"], pa.scalar(current, pa.date32())))
+    log.info("feature rollups as of %s: %d months reused, %d computed", as_of, len(closed) - len(missing), len(missing))
+    table = pa.concat_tables([*(stored[m].cast(FEATURE_MONTHS_SCHEMA) for m in closed), now])
+    name = f"kizuna_feature_months_{as_of:%Y%m%d}"
+    return register_tables(backend(tables), {name: table})[name]
+
+
+def _feature_path(store: EventStore, month: dt.date) -> Path:
+    return feature_rollup_dir(store) / f"month={month:%Y-%m}.parquet"
+
+
+def _feature_fingerprint(store: EventStore, month: dt.date) -> str:
+    """A digest of the event files of ``month`` and of the feature rollups' definition."""
+    listing = [(p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in store.month_files(month)]
+    return hashlib.sha256(json.dumps(["features", FEATURE_ROLLUP_VERSION, listing]).encode()).hexdigest()
+
+
 def _fingerprint_of(path: Path) -> str | None:
     try:
         metadata = pq.read_metadata(path).metadata or {}

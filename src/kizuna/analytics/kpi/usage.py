@@ -7,7 +7,6 @@ dates), so :func:`account_usage` keeps a stable signature. Definitions: ``docs/m
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Sequence
 
 import ibis
@@ -322,21 +321,36 @@ def feature_adoption(tables: Tables, as_of: dt.date, *, months: int = FEATURE_AD
     feature (an event naming it), for the ``months`` months before ``as_of``'s and its month to date.
 
     Columns: ``month, feature, accounts`` (that used it), ``active_accounts`` (with any event that month),
-    ``adoption`` (= accounts / active_accounts). One pass over the months' events; months are cut from day numbers
-    (see :func:`~kizuna.analytics.kpi._common.epoch_micros`).
+    ``adoption`` (= accounts / active_accounts). The users of each feature come from :func:`feature_months`, the
+    active accounts from :func:`account_months` (both read from rollups where the refresh prepared them).
     """
-    events = require(tables, "events", EVENT_COLUMNS)
-    starts = month_list(add_months(as_of.replace(day=1), -months), as_of)
-    inside = events.filter(events.timestamp >= instant(starts[0]), events.timestamp < cutoff(as_of))
-    day = epoch_micros(tables, inside.timestamp) // MICROS_PER_DAY
-    month = ibis.cases(
-        *((day < (later - EPOCH).days, ibis.literal(first, "date")) for first, later in itertools.pairwise(starts)),
-        else_=ibis.literal(starts[-1], "date"),
-    )
-    inside = inside.mutate(month=month)
-    used = inside.filter(inside.feature.notnull()).select("account_id", "month", "feature").distinct()
+    first = add_months(as_of.replace(day=1), -months)
+    used = feature_months(tables, as_of, months=months)
     per_feature = used.group_by(["month", "feature"]).aggregate(accounts=used.count().cast("int64"))
-    active = inside.select("account_id", "month").distinct()
-    per_month = active.group_by("month").aggregate(active_accounts=active.count().cast("int64"))
+    am = account_months(tables, as_of)
+    am = am.filter(am.month >= ibis.literal(first, "date"))
+    per_month = am.group_by("month").aggregate(active_accounts=am.count().cast("int64"))
     out = per_feature.join(per_month, "month")
     return out.mutate(adoption=_ratio(out.accounts, out.active_accounts)).order_by(["month", "feature"])
+
+
+def feature_months(tables: Tables, as_of: dt.date, *, months: int = FEATURE_ADOPTION_MONTHS) -> ir.Table:
+    """The features each account used per calendar month (events before the cut-off), for the ``months`` months
+    before ``as_of``'s and its month to date: distinct ``account_id, month, feature`` (events naming no feature left
+    out). The refresh prepares it with the closed months from their rollups (:mod:`kizuna.usage.rollups`)."""
+    prepared = tables.get(prepared_key("feature_months", as_of))
+    if prepared is not None and months == FEATURE_ADOPTION_MONTHS:
+        return prepared
+    events = require(tables, "events", EVENT_COLUMNS)
+    known = events.filter(events.timestamp < cutoff(as_of))
+    return ibis.union(*(feature_month(known, m) for m in month_list(add_months(as_of.replace(day=1), -months), as_of)))
+
+
+def feature_month(events: ir.Table, month: dt.date) -> ir.Table:
+    """:func:`feature_months` rows of one calendar month of ``events`` (already cut off where the caller needs),
+    between literal UTC instants as :func:`account_month` does."""
+    inside = events.filter(
+        events.timestamp >= instant(month), events.timestamp < instant(add_months(month, 1)), events.feature.notnull()
+    )
+    used = inside.select("account_id", "feature").distinct()
+    return used.mutate(month=ibis.literal(month, "date")).select("account_id", "month", "feature")
