@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,9 @@ class Corpus:
 
     docs: pd.DataFrame
     texts: list[AnalyzedText]
+    #: each document's term counts, by ``strip_neg``, counted once for every document-term matrix of the corpus
+    #: and of its subsets (the VoC refresh builds eight over the same texts); ``texts`` is not to be changed after
+    _counts: dict[bool, _TermCounts] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------------------------------- build
     @classmethod
@@ -102,7 +106,10 @@ class Corpus:
         if len(m) != len(self):
             raise InvalidInput(f"mask has {len(m)} values for {len(self)} texts")
         idx = np.flatnonzero(m)
-        return Corpus(docs=self.docs.iloc[idx].reset_index(drop=True), texts=[self.texts[i] for i in idx])
+        part = Corpus(docs=self.docs.iloc[idx].reset_index(drop=True), texts=[self.texts[i] for i in idx])
+        for strip_neg, counts in self._counts.items():
+            part._counts[strip_neg] = counts.rows(idx, len(self))
+        return part
 
     def group_values(self, by: str | Sequence[Any] | pd.Series) -> pd.Series:
         """The group of each text: a metadata column name, or values aligned with the texts."""
@@ -135,6 +142,12 @@ class Corpus:
         """For ``terms(unit="sentence")``: the document row of each sentence."""
         return np.repeat(np.arange(len(self)), [len(t.sentences) for t in self.texts])
 
+    def _term_counts(self, strip_neg: bool) -> _TermCounts:
+        counted = self._counts.get(strip_neg)
+        if counted is None:
+            counted = self._counts[strip_neg] = _TermCounts.of(self.terms(strip_neg=strip_neg))
+        return counted
+
     def document_term_matrix(
         self,
         *,
@@ -148,6 +161,8 @@ class Corpus:
 
         Terms found in fewer than ``min_df`` units are dropped unless ``vocabulary`` is given.
         """
+        if vocabulary is None and unit == "document":
+            return self._term_counts(strip_neg).matrix(min_df=min_df, binary=binary)
         docs = self.terms(unit=unit, strip_neg=strip_neg)
         if vocabulary is None:
             df: dict[str, int] = {}
@@ -176,3 +191,53 @@ class Corpus:
             shape=(len(docs), len(vocab)),
         )
         return matrix, vocab
+
+
+@dataclass(frozen=True)
+class _TermCounts:
+    """The term counts of ``n_docs`` documents as entries (``doc``, ``term``: an index into ``vocabulary``, sorted,
+    of every term found; ``count``), by document and, within one, in the order the terms first occur: the order
+    :meth:`Corpus.document_term_matrix` enters them, so that a matrix made from these is the same, entry for
+    entry, as one counted from the terms."""
+
+    vocabulary: list[str]
+    doc: np.ndarray
+    term: np.ndarray
+    count: np.ndarray
+    n_docs: int
+
+    @classmethod
+    def of(cls, docs: list[list[str]]) -> _TermCounts:
+        per_doc = [Counter(d) for d in docs]  # (a Counter keeps the order of first occurrence)
+        vocabulary = sorted(set().union(*per_doc))
+        index = {t: i for i, t in enumerate(vocabulary)}
+        sizes = np.fromiter((len(c) for c in per_doc), dtype=np.int64, count=len(per_doc))
+        terms = [index[t] for c in per_doc for t in c]
+        counts = [n for c in per_doc for n in c.values()]
+        return cls(
+            vocabulary=vocabulary,
+            doc=np.repeat(np.arange(len(per_doc), dtype=np.int64), sizes),
+            term=np.asarray(terms, dtype=np.int64),
+            count=np.asarray(counts, dtype=np.int64),
+            n_docs=len(per_doc),
+        )
+
+    def rows(self, idx: np.ndarray, n_docs: int) -> _TermCounts:
+        """The counts of documents ``idx`` (ascending) of the ``n_docs``, renumbered from 0."""
+        at = np.full(n_docs, -1, dtype=np.int64)
+        at[idx] = np.arange(len(idx), dtype=np.int64)
+        new_doc = at[self.doc]
+        keep = new_doc >= 0
+        return _TermCounts(self.vocabulary, new_doc[keep], self.term[keep], self.count[keep], len(idx))
+
+    def matrix(self, *, min_df: int, binary: bool) -> tuple[sparse.csr_matrix, list[str]]:
+        """:meth:`Corpus.document_term_matrix` of these documents (no ``vocabulary`` given)."""
+        df = np.bincount(self.term, minlength=len(self.vocabulary))
+        kept = (df >= min_df) & (df > 0)
+        column = np.cumsum(kept) - 1
+        entry = kept[self.term]
+        vals = np.ones(int(entry.sum()), dtype=np.int64) if binary else self.count[entry]
+        matrix = sparse.csr_matrix(
+            (vals, (self.doc[entry], column[self.term[entry]])), shape=(self.n_docs, int(kept.sum()))
+        )
+        return matrix, [self.vocabulary[j] for j in np.flatnonzero(kept)]
