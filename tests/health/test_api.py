@@ -9,7 +9,7 @@ import pandas as pd
 
 from kizuna.analytics.scoring.scoring import score_accounts
 from kizuna.auth import service as auth_service
-from kizuna.health import service
+from kizuna.health.scores import store_scores
 from kizuna.runtime import Runtime
 from kizuna.web.app import create_app
 from tests import factories
@@ -29,7 +29,7 @@ def test_scores_explanations_and_overrides_over_http(runtime: Runtime) -> None:
                 pd.DataFrame({"account_id": [account.id], "seat_utilisation": [usage], "severe_tickets_90d": [0]}),
                 CARD,
             )
-            service.store_scores(session, scorecard=CARD, as_of=day, scores=scores, contributions=contrib)
+            store_scores(session, scorecard=CARD, as_of=day, scores=scores, contributions=contrib)
         _, admin = auth_service.create_api_key(session, actor="test", name="admin", scopes=["admin"])
     auth = {"Authorization": f"Bearer {admin}"}
     with TestClient(create_app(runtime.settings.model_copy(update={"scheduler_in_process": False}))) as client:

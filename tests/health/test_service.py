@@ -16,6 +16,7 @@ from kizuna.audit.models import AuditEntry
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.health import service
 from kizuna.health.models import HealthScore
+from kizuna.health.scores import store_scores
 from tests import factories
 
 CARD = scorecard_from_dict(
@@ -39,7 +40,7 @@ DAY = dt.date(2026, 3, 1)
 
 def store(session: Session, day: dt.date, **measures: list[object]) -> None:
     scores, contrib = score_accounts(pd.DataFrame(measures), CARD)
-    service.store_scores(session, scorecard=CARD, as_of=day, scores=scores, contributions=contrib)
+    store_scores(session, scorecard=CARD, as_of=day, scores=scores, contributions=contrib)
 
 
 def row(session: Session, account_id: int, day: dt.date) -> HealthScore:

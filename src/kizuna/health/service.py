@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
 from kizuna.analytics.scoring.scorecard import BANDS, Scorecard, load_scorecards
 from kizuna.audit.service import record_audit
-from kizuna.db import expire_held, utcnow
+from kizuna.db import utcnow
 from kizuna.errors import InvalidInput, NotFound
 from kizuna.health.models import HealthBacktest, HealthOverride, HealthScore
+from kizuna.health.scores import active_overrides, store_scores
 from kizuna.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,20 +56,6 @@ def _round(x: float) -> float | None:
     return None if pd.isna(x) else round(float(x), 4)
 
 
-def _active_overrides(
-    session: Session, *, day: dt.date, scorecard: str | None = None
-) -> dict[tuple[int, str], HealthOverride]:
-    q = select(HealthOverride).where(
-        HealthOverride.revoked_at.is_(None), HealthOverride.starts_on <= day, HealthOverride.expires_on > day
-    )
-    if scorecard is not None:
-        q = q.where(HealthOverride.scorecard == scorecard)
-    out: dict[tuple[int, str], HealthOverride] = {}
-    for o in session.scalars(q.order_by(HealthOverride.created_at, HealthOverride.id)):
-        out[(o.account_id, o.scorecard)] = o  # the newest override wins
-    return out
-
-
 def _apply_override(row: HealthScore, override: HealthOverride | None) -> None:
     if override is None:
         row.score, row.band, row.override_id = row.computed_score, row.computed_band, None
@@ -76,118 +63,6 @@ def _apply_override(row: HealthScore, override: HealthOverride | None) -> None:
         row.band = override.band
         row.score = override.score if override.score is not None else row.computed_score
         row.override_id = override.id
-
-
-def store_scores(
-    session: Session,
-    *,
-    scorecard: Scorecard,
-    as_of: dt.date,
-    scores: pd.DataFrame,
-    contributions: pd.DataFrame,
-) -> int:
-    """Insert or update the scores of one scorecard on one day; active overrides are applied. Returns the count.
-
-    Written as sets (one multi-row insert for the new rows, one executemany update of the existing ones by id), not
-    as ORM objects: a refresh stores tens of thousands of scores a day.
-    """
-    query = select(HealthScore.account_id, HealthScore.id).where(
-        HealthScore.scorecard == scorecard.name, HealthScore.as_of == as_of
-    )
-    existing = {account_id: row_id for account_id, row_id in session.execute(query)}
-    overrides = _active_overrides(session, day=as_of, scorecard=scorecard.name)
-    per_account = _contribution_lists(contributions)
-    now = utcnow()
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    ids = scores["account_id"].tolist()
-    computed = [None if x != x else round(x, 4) for x in scores["score"].astype(float).tolist()]
-    bands = [None if pd.isna(b) else str(b) for b in scores["band"].tolist()]
-    known = scores["known_weight"].astype(float).tolist()
-    missing = scores["missing"].tolist()
-    for account, score, band, weight, absent in zip(ids, computed, bands, known, missing, strict=True):
-        account_id = int(account)
-        override = overrides.get((account_id, scorecard.name))
-        row: dict[str, Any] = {
-            "scorecard_version": scorecard.version,
-            "computed_score": score,
-            "computed_band": band,
-            "known_weight": weight,
-            "missing": list(absent),
-            "contributions": per_account.get(account, []),
-            "computed_at": now,
-            **_in_force(score, band, override),
-        }
-        row_id = existing.get(account_id)
-        if row_id is None:
-            new.append({"account_id": account_id, "scorecard": scorecard.name, "as_of": as_of, **row})
-        else:
-            changed.append({"row_id": row_id, **row})
-    session.flush()  # (pending ORM changes first: the sets below go straight to the database)
-    # a Core insert of the table: the ORM's bulk insert of the model spent as long again per row on its own
-    # bookkeeping (467,545 rows on the first refresh of the 50,000-account demo)
-    for start in range(0, len(new), _WRITE_CHUNK):
-        session.execute(insert(HEALTH_SCORES), new[start : start + _WRITE_CHUNK])
-    # and a Core executemany update by id (the ORM's bulk update by primary key cost as much again)
-    for start in range(0, len(changed), _WRITE_CHUNK):
-        session.execute(_UPDATE_BY_ID, changed[start : start + _WRITE_CHUNK])
-    if changed:  # scores this session holds as objects are read again from the database when next used
-        expire_held(session, HealthScore, ids={row["row_id"] for row in changed})
-    return len(scores)
-
-
-#: rows per executemany of a set-based write
-_WRITE_CHUNK = 5000
-#: the health-score table, for Core inserts
-HEALTH_SCORES: Table = HealthScore.__table__  # type: ignore[assignment]
-#: a stored score rewritten (the columns are the parameters' keys but ``row_id``)
-_UPDATE_BY_ID = update(HEALTH_SCORES).where(HEALTH_SCORES.c.id == bindparam("row_id"))
-
-
-def _in_force(score: float | None, band: str | None, override: HealthOverride | None) -> dict[str, Any]:
-    """The ``score``, ``band`` and ``override_id`` in force: the computed ones, or the override's."""
-    if override is None:
-        return {"score": score, "band": band, "override_id": None}
-    return {
-        "score": override.score if override.score is not None else score,
-        "band": override.band,
-        "override_id": override.id,
-    }
-
-
-def _contribution_lists(contributions: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
-    """Each account's contributions as stored (JSON-ready dicts, values rounded to 4 places), in frame order."""
-
-    def rounded(column: str) -> list[float | None]:
-        return [None if x != x else round(x, 4) for x in contributions[column].astype(float).tolist()]
-
-    per_account: dict[Any, list[dict[str, Any]]] = {}
-    columns = zip(
-        contributions["account_id"].tolist(),
-        contributions["measure"].tolist(),
-        contributions["source"].tolist(),
-        rounded("value"),
-        rounded("points"),
-        rounded("weight"),
-        rounded("effective_weight"),
-        rounded("contribution"),
-        contributions["missing"].astype(bool).tolist(),
-        strict=True,
-    )
-    for account, measure, source, value, points, weight, effective, contribution, absent in columns:
-        per_account.setdefault(account, []).append(
-            {
-                "measure": measure,
-                "source": source,
-                "value": value,
-                "points": points,
-                "weight": weight,
-                "effective_weight": effective,
-                "contribution": contribution,
-                "missing": absent,
-            }
-        )
-    return per_account
 
 
 #: the behaviour statistics (:mod:`kizuna.analytics.risk.behaviour`) offered as measures when a scorecard's own
@@ -357,7 +232,7 @@ def revoke_override(session: Session, *, actor: str, override_id: int) -> Health
     override.revoked_at = utcnow()
     override.revoked_by = actor
     session.flush()
-    others = _active_overrides(session, day=today, scorecard=override.scorecard)
+    others = active_overrides(session, day=today, scorecard=override.scorecard)
     for row in session.scalars(
         select(HealthScore).where(HealthScore.override_id == override.id, HealthScore.as_of >= today)
     ):
