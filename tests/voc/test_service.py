@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from kizuna.audit.models import AuditEntry
@@ -152,6 +152,49 @@ def test_stored_account_sentiment_is_the_point_in_time_measure(session: Session,
         assert row.sentiment == pytest.approx(expected.loc[account_id, "voc_sentiment"])
         assert row.n_texts == expected.loc[account_id, "n_texts"]
     assert stored[world["staying"]].n_texts == 1  # the text recorded on the day itself is not counted
+
+
+def test_a_day_s_account_sentiment_stored_again_writes_only_what_changed(
+    session: Session, world: dict[str, int]
+) -> None:
+    from kizuna.analytics.text.outcomes import account_voc_sentiment
+
+    day = dt.date(2026, 5, 2)
+    analyse_entries(session)
+    assert store_account_sentiment(session, as_of=day) == 2
+    before = {r.account_id: (r.id, r.sentiment) for r in session.scalars(select(VocAccountSentiment))}
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement.lstrip().split(None, 1)[0].upper())
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        assert store_account_sentiment(session, as_of=day) == 2
+        assert not {"INSERT", "UPDATE", "DELETE"} & set(seen)  # nothing new: nothing written
+        # the leaving account's only text goes, the staying one gets another, a third account its first
+        third = f.account(session, name="株式会社新規")
+        session.delete(session.get(VocEntry, world["e2"]))
+        _entry(session, world["staying"], "使いにくい画面が多く、困っています。", dt.date(2026, 4, 20))
+        _entry(session, third.id, "導入がスムーズで満足しています。", dt.date(2026, 4, 25))
+        analyse_entries(session)
+        seen.clear()
+        assert store_account_sentiment(session, as_of=day) == 2
+        assert {"INSERT", "UPDATE", "DELETE"} <= set(seen)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    session.expire_all()
+    rows = {r.account_id: r for r in session.scalars(select(VocAccountSentiment))}
+    assert rows[world["staying"]].id == before[world["staying"]][0]  # updated in place
+    expected = account_voc_sentiment(
+        entry_sentiment(session), as_of=dt.datetime(2026, 5, 2, tzinfo=dt.UTC), inclusive=False
+    )
+    # exactly what a delete and insert of the day's rows (the old path) would store
+    assert {a: (r.as_of, r.sentiment, r.n_texts, r.share_negative) for a, r in rows.items()} == {
+        int(r.account_id): (day, float(r.voc_sentiment), int(r.n_texts), float(r.share_negative))
+        for r in expected.itertuples(index=False)
+    }
 
 
 def test_arr_comes_from_the_metrics_snapshot_when_there_is_one(session: Session, world: dict[str, int]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.accounts.models import Account
@@ -498,28 +498,60 @@ def store_account_sentiment(
 ) -> int:
     """Compute :func:`kizuna.analytics.text.account_voc_sentiment` as known at 00:00 UTC on ``as_of`` (texts
     recorded strictly before) from the stored per-entry sentiment and replace the ``voc_account_sentiment`` rows of
-    that date. Returns the rows written."""
+    that date. Returns the rows written.
+
+    Replaced as sets, and only where a value changed: a row no longer computed is deleted, a changed one updated,
+    a new one inserted (a second refresh of a day with no new text writes nothing)."""
     from kizuna.analytics.text.outcomes import account_voc_sentiment
 
     scores = entry_sentiment(session)
-    session.execute(delete(VocAccountSentiment).where(VocAccountSentiment.as_of == as_of))
-    if scores.empty:
-        return 0
-    measure = account_voc_sentiment(
-        scores, as_of=_utc(as_of), window_days=window_days, half_life_days=half_life_days, inclusive=False
-    )
-    session.add_all(
-        VocAccountSentiment(
-            account_id=int(r.account_id),
-            as_of=as_of,
-            sentiment=float(r.voc_sentiment),
-            n_texts=int(r.n_texts),
-            share_negative=None if pd.isna(r.share_negative) else float(r.share_negative),
+    table = _ACCOUNT_SENTIMENT
+    stored = {
+        int(account_id): (int(row_id), (sentiment, n_texts, share_negative))
+        for row_id, account_id, sentiment, n_texts, share_negative in session.execute(
+            select(table.c.id, table.c.account_id, table.c.sentiment, table.c.n_texts, table.c.share_negative).where(
+                table.c.as_of == as_of
+            )
         )
-        for r in measure.itertuples(index=False)
+    }
+    measure = (
+        account_voc_sentiment(
+            scores, as_of=_utc(as_of), window_days=window_days, half_life_days=half_life_days, inclusive=False
+        )
+        if not scores.empty
+        else None
     )
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for r in measure.itertuples(index=False) if measure is not None else ():
+        values = {
+            "sentiment": float(r.voc_sentiment),
+            "n_texts": int(r.n_texts),
+            "share_negative": None if pd.isna(r.share_negative) else float(r.share_negative),
+        }
+        held = stored.pop(int(r.account_id), None)
+        if held is None:
+            new.append({"account_id": int(r.account_id), "as_of": as_of, **values})
+        elif held[1] != tuple(values.values()):
+            changed.append({"row_id": held[0], **values})
+    gone = [row_id for row_id, _ in stored.values()]
+    for start in range(0, len(gone), _WRITE_CHUNK):
+        session.execute(
+            delete(VocAccountSentiment).where(VocAccountSentiment.id.in_(gone[start : start + _WRITE_CHUNK]))
+        )
+    if changed:
+        session.execute(update(table).where(table.c.id == bindparam("row_id")), changed)
+        expire_held(session, VocAccountSentiment, ids={row["row_id"] for row in changed})
+    if new:
+        session.execute(insert(table), new)
     session.flush()
-    return len(measure)
+    return 0 if measure is None else len(measure)
+
+
+#: rows per statement of a set-based delete
+_WRITE_CHUNK = 5000
+#: the per-account sentiment table, for Core statements
+_ACCOUNT_SENTIMENT: Table = VocAccountSentiment.__table__  # type: ignore[assignment]
 
 
 def account_sentiment(session: Session, *, as_of: dt.date | None = None) -> pd.DataFrame:
