@@ -91,3 +91,42 @@ def test_sentence_units_and_a_given_vocabulary_still_count(corpus: Corpus) -> No
     given, terms = corpus.document_term_matrix(vocabulary=["export", "サポート"])
     assert terms == ["export", "サポート"]
     assert given[:, 0].sum() == 1  # "export" twice in one text: binary
+
+
+def counted_term_frequency(corpus: Corpus, *, by: object, min_df: int, strip_neg: bool) -> pd.DataFrame:
+    """term_frequency as it was before the counts were kept: Counters over every group's texts."""
+    from collections import Counter
+
+    groups = corpus.group_values(by) if by is not None else pd.Series(["all"] * len(corpus))  # type: ignore[arg-type]
+    docs = corpus.terms(strip_neg=strip_neg)
+    rows = []
+    for g, idx in groups.groupby(groups, sort=True, dropna=False).groups.items():
+        tf: Counter[str] = Counter()
+        df: Counter[str] = Counter()
+        for i in idx:
+            tf.update(docs[i])
+            df.update(set(docs[i]))
+        for term, d in df.items():
+            if d >= min_df:
+                rows.append((g, term, tf[term], d, d / len(idx)))
+    out = pd.DataFrame(rows, columns=["group", "term", "tf", "df", "df_share"])
+    out = out.sort_values(["group", "df", "tf", "term"], ascending=[True, False, False, True]).reset_index(drop=True)
+    return out if by is not None else out.drop(columns=["group"])
+
+
+@pytest.mark.parametrize("strip_neg", [False, True])
+@pytest.mark.parametrize("min_df", [1, 3])
+def test_term_frequency_from_the_kept_counts(corpus: Corpus, min_df: int, strip_neg: bool) -> None:
+    from kizuna.analytics.text.frequency import term_frequency
+
+    with_gaps = corpus.docs["group"].where(corpus.docs["group"] != 2)  # a group of missing values
+    for by in (None, "group", with_gaps.tolist()):
+        want = counted_term_frequency(corpus, by=by, min_df=min_df, strip_neg=strip_neg)
+        got = term_frequency(corpus, by=by, min_df=min_df, strip_neg=strip_neg)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    part = corpus.subset(corpus.docs["group"].eq(0).to_numpy())
+    pd.testing.assert_frame_equal(
+        term_frequency(part, min_df=min_df, strip_neg=strip_neg),
+        counted_term_frequency(part, by=None, min_df=min_df, strip_neg=strip_neg),
+        check_exact=True,
+    )

@@ -15,7 +15,7 @@ from kizuna.analytics.text._errors import InvalidInput
 from kizuna.analytics.text.lexicon import NEG
 from kizuna.analytics.text.tokenize import AnalyzedText, TextAnalyzer
 
-__all__ = ["Corpus", "require_columns"]
+__all__ = ["Corpus", "TermCounts", "require_columns"]
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str = "frame") -> None:
@@ -43,7 +43,7 @@ class Corpus:
     texts: list[AnalyzedText]
     #: each document's term counts, by ``strip_neg``, counted once for every document-term matrix of the corpus
     #: and of its subsets (the VoC refresh builds eight over the same texts); ``texts`` is not to be changed after
-    _counts: dict[bool, _TermCounts] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _counts: dict[bool, TermCounts] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------------------------------- build
     @classmethod
@@ -142,10 +142,11 @@ class Corpus:
         """For ``terms(unit="sentence")``: the document row of each sentence."""
         return np.repeat(np.arange(len(self)), [len(t.sentences) for t in self.texts])
 
-    def _term_counts(self, strip_neg: bool) -> _TermCounts:
+    def term_counts(self, *, strip_neg: bool = False) -> TermCounts:
+        """Each document's term counts (see :class:`TermCounts`), counted once and kept with the corpus."""
         counted = self._counts.get(strip_neg)
         if counted is None:
-            counted = self._counts[strip_neg] = _TermCounts.of(self.terms(strip_neg=strip_neg))
+            counted = self._counts[strip_neg] = TermCounts.of(self.terms(strip_neg=strip_neg))
         return counted
 
     def document_term_matrix(
@@ -162,7 +163,7 @@ class Corpus:
         Terms found in fewer than ``min_df`` units are dropped unless ``vocabulary`` is given.
         """
         if vocabulary is None and unit == "document":
-            return self._term_counts(strip_neg).matrix(min_df=min_df, binary=binary)
+            return self.term_counts(strip_neg=strip_neg).matrix(min_df=min_df, binary=binary)
         docs = self.terms(unit=unit, strip_neg=strip_neg)
         if vocabulary is None:
             df: dict[str, int] = {}
@@ -194,7 +195,7 @@ class Corpus:
 
 
 @dataclass(frozen=True)
-class _TermCounts:
+class TermCounts:
     """The term counts of ``n_docs`` documents as entries (``doc``, ``term``: an index into ``vocabulary``, sorted,
     of every term found; ``count``), by document and, within one, in the order the terms first occur: the order
     :meth:`Corpus.document_term_matrix` enters them, so that a matrix made from these is the same, entry for
@@ -207,7 +208,7 @@ class _TermCounts:
     n_docs: int
 
     @classmethod
-    def of(cls, docs: list[list[str]]) -> _TermCounts:
+    def of(cls, docs: list[list[str]]) -> TermCounts:
         per_doc = [Counter(d) for d in docs]  # (a Counter keeps the order of first occurrence)
         vocabulary = sorted(set().union(*per_doc))
         index = {t: i for i, t in enumerate(vocabulary)}
@@ -222,13 +223,13 @@ class _TermCounts:
             n_docs=len(per_doc),
         )
 
-    def rows(self, idx: np.ndarray, n_docs: int) -> _TermCounts:
+    def rows(self, idx: np.ndarray, n_docs: int) -> TermCounts:
         """The counts of documents ``idx`` (ascending) of the ``n_docs``, renumbered from 0."""
         at = np.full(n_docs, -1, dtype=np.int64)
         at[idx] = np.arange(len(idx), dtype=np.int64)
         new_doc = at[self.doc]
         keep = new_doc >= 0
-        return _TermCounts(self.vocabulary, new_doc[keep], self.term[keep], self.count[keep], len(idx))
+        return TermCounts(self.vocabulary, new_doc[keep], self.term[keep], self.count[keep], len(idx))
 
     def matrix(self, *, min_df: int, binary: bool) -> tuple[sparse.csr_matrix, list[str]]:
         """:meth:`Corpus.document_term_matrix` of these documents (no ``vocabulary`` given)."""

@@ -44,18 +44,17 @@ def term_frequency(
     descending df; terms with ``df < min_df`` in their group are dropped.
     """
     groups = corpus.group_values(by) if by is not None else pd.Series(["all"] * len(corpus))
-    docs = corpus.terms(strip_neg=strip_neg)
+    counts = corpus.term_counts(strip_neg=strip_neg)  # (kept with the corpus: counted once for every analysis)
     rows = []
     for g, idx in groups.groupby(groups, sort=True, dropna=False).groups.items():
-        tf: Counter[str] = Counter()
-        df: Counter[str] = Counter()
-        for i in idx:
-            tf.update(docs[i])
-            df.update(set(docs[i]))
+        members = np.sort(np.asarray(idx, dtype=np.int64))
+        part = counts if len(members) == len(corpus) else counts.rows(members, len(corpus))
+        tf = np.bincount(part.term, weights=part.count, minlength=len(part.vocabulary)).astype(np.int64)
+        df = np.bincount(part.term, minlength=len(part.vocabulary))
         n_docs = len(idx)
-        for term, d in df.items():
-            if d >= min_df:
-                rows.append((g, term, tf[term], d, d / n_docs))
+        for j in np.flatnonzero((df >= min_df) & (df > 0)).tolist():
+            d = int(df[j])
+            rows.append((g, part.vocabulary[j], int(tf[j]), d, d / n_docs))
     out = pd.DataFrame(rows, columns=["group", "term", "tf", "df", "df_share"])
     out = out.sort_values(["group", "df", "tf", "term"], ascending=[True, False, False, True]).reset_index(drop=True)
     return out if by is not None else out.drop(columns=["group"])
