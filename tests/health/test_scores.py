@@ -106,3 +106,26 @@ def test_a_day_stored_again_rewrites_only_the_scores_that_changed(session: Sessi
     store(session, FRESH, second)
     fresh = stored(session, FRESH)
     assert {a: v[:-1] for a, v in now.items()} == {a: v[:-1] for a, v in fresh.items()}
+
+
+def test_rounded_is_python_s_round_to_4_places() -> None:
+    from kizuna.health.scores import rounded
+
+    rng = np.random.default_rng(7)
+    ties = np.arange(-2000, 2000) / 1e4 + 0.00005  # halves in decimal: where a product's error could mislead
+    special = [0.5, 2.675, 1.00005, -0.00005, -1e-9, 0.0, -0.0, 5e-324, 1e300, -1e300, np.inf, -np.inf, np.nan]
+    for values in (
+        rng.random(200_000) * 100,
+        rng.normal(0, 50, 100_000),
+        np.round(rng.random(100_000) * 100, 5),
+        ties,
+        rng.random(10_000) * 1e12,
+        np.array(special),
+    ):
+        got = rounded(pd.Series(values))
+        want = [None if v != v else round(v, 4) for v in values.tolist()]
+        assert [None if g is None else (g, np.signbit(g)) for g in got] == [
+            None if w is None else (w, np.signbit(w)) for w in want
+        ]
+    assert rounded(pd.Series([1.23456, None], dtype="object")) == [1.2346, None]
+    assert rounded(pd.Series([0.12345, pd.NA], dtype="Float64")) == [round(0.12345, 4), None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -75,7 +76,7 @@ def store_scores(
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     ids = scores["account_id"].tolist()
-    computed = [None if x != x else round(x, 4) for x in scores["score"].astype(float).tolist()]
+    computed = rounded(scores["score"])
     bands = [None if pd.isna(b) else str(b) for b in scores["band"].tolist()]
     known = scores["known_weight"].astype(float).tolist()
     missing = scores["missing"].tolist()
@@ -133,19 +134,16 @@ def _in_force(score: float | None, band: str | None, override: HealthOverride | 
 def _contribution_lists(contributions: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
     """Each account's contributions as stored (JSON-ready dicts, values rounded to 4 places), in frame order."""
 
-    def rounded(column: str) -> list[float | None]:
-        return [None if x != x else round(x, 4) for x in contributions[column].astype(float).tolist()]
-
     per_account: dict[Any, list[dict[str, Any]]] = {}
     columns = zip(
         contributions["account_id"].tolist(),
         contributions["measure"].tolist(),
         contributions["source"].tolist(),
-        rounded("value"),
-        rounded("points"),
-        rounded("weight"),
-        rounded("effective_weight"),
-        rounded("contribution"),
+        rounded(contributions["value"]),
+        rounded(contributions["points"]),
+        rounded(contributions["weight"]),
+        rounded(contributions["effective_weight"]),
+        rounded(contributions["contribution"]),
         contributions["missing"].astype(bool).tolist(),
         strict=True,
     )
@@ -163,3 +161,22 @@ def _contribution_lists(contributions: pd.DataFrame) -> dict[Any, list[dict[str,
             }
         )
     return per_account
+
+
+def rounded(values: pd.Series) -> list[float | None]:
+    """``round(x, 4)`` of every value as Python gives it (None for NaN), a whole column at once: a refresh rounds
+    five values of every contribution of every score (3 million at 50,000 accounts), a third of storing them.
+
+    The nearest integer to x·10⁴ is the one Python's correctly rounded ``round`` picks unless the product's
+    rounding error could cross a half (or x is huge, infinite or NaN): those few values are rounded by ``round``
+    itself. The quotient of that integer by 10⁴ is then the double nearest the decimal, as ``round`` returns."""
+    x = values.to_numpy(dtype=float, na_value=np.nan)
+    y = x * 1e4
+    with np.errstate(invalid="ignore"):
+        half = np.abs(y - np.floor(y) - 0.5)
+        safe = np.isfinite(y) & (np.abs(y) < 2.0**50) & (half > 4 * np.spacing(np.abs(y)))
+    out: list[float | None] = np.where(safe, np.rint(y) / 1e4, 0.0).tolist()
+    for i in np.flatnonzero(~safe).tolist():
+        v = float(x[i])
+        out[i] = None if v != v else round(v, 4)
+    return out
