@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -95,6 +96,17 @@ def test_account_facts(session: Session, world: dict[str, int]) -> None:
     assert facts.loc[world["staying"], "nps_group"] == "promoter"
     assert facts.loc[world["leaving"], "nps_group"] == "detractor"
     assert facts.loc[world["staying"], "plan"] == "Pro" and facts.loc[world["staying"], "segment"] == "high"
+
+
+def test_account_facts_from_rows_read_once(session: Session, world: dict[str, int]) -> None:
+    from kizuna.voc.service import account_rows
+
+    rows = account_rows(session)
+    kept = {name: frame.copy() for name, frame in vars(rows).items()}
+    for day in (TODAY, dt.date(2026, 2, 15), None):  # (before the leaving account's churn, too)
+        pd.testing.assert_frame_equal(account_facts(session, today=day, rows=rows), account_facts(session, today=day))
+    for name, frame in vars(rows).items():  # the rows serve every date unchanged
+        pd.testing.assert_frame_equal(frame, kept[name])
 
 
 def test_corpus_filters(session: Session, world: dict[str, int]) -> None:

@@ -27,7 +27,7 @@ from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput
 from kizuna.voc.models import VocAnalysis, VocEntry, VocLabel
-from kizuna.voc.service import account_facts, load_corpus, stored_analysis
+from kizuna.voc.service import account_facts, account_rows, load_corpus, stored_analysis
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,14 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
     from kizuna.analytics.text.outcomes import churn_lift, feature_request_themes, rank_themes
     from kizuna.analytics.text.structure import cooccurrence_network, nmf_topics
 
-    corpus = load_corpus(session, analyzer=analyzer)
+    rows = account_rows(session)  # read once for the facts of today (the corpus's metadata) and of as_of
+    corpus = load_corpus(session, analyzer=analyzer, rows=rows)
     if len(corpus) == 0:
         return {}
     stored = stored_analysis(session)
     category_of = dict(zip(stored["entry_id"], stored["category"], strict=True))
     categories = pd.Series([category_of.get(int(i), "other") for i in corpus.doc_ids])
-    facts = account_facts(session, today=as_of)
+    facts = account_facts(session, today=as_of, rows=rows)
     out: dict[str, dict[str, Any]] = {}
 
     frequency = term_frequency(corpus, min_df=2)

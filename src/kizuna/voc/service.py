@@ -62,14 +62,19 @@ def _utc(day: dt.date) -> dt.datetime:
 
 
 # ------------------------------------------------------------------------------------------ accounts
-def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataFrame:
-    """One row per account: ``account_id, account_name, industry, segment`` (touch tier), ``employee_band,
-    plan`` (main plan of the latest contract version), ``arr_minor`` (integer minor units: the metrics domain's
-    ``account_metrics.arr_minor`` where a refresh wrote one, else MRR×12 of the versions in force today),
-    ``currency, churned, churned_at`` (every subscription ended: the last end date) and ``nps_group``
-    (promoter / passive / detractor from the latest NPS answer, else None).
-    """
-    today = today or utcnow().date()
+@dataclass(frozen=True)
+class AccountRows:
+    """What :func:`account_facts` reads from the database (:func:`account_rows`), read once for facts at several
+    dates (the VoC refresh's analyses need them at today's date and at the refresh's)."""
+
+    accounts: pd.DataFrame
+    subscriptions: pd.DataFrame
+    snapshot: pd.DataFrame
+    nps: pd.DataFrame
+
+
+def account_rows(session: Session) -> AccountRows:
+    """The accounts, their subscriptions' versions with plans, the metrics domain's ARR and the NPS answers."""
     accounts = pd.DataFrame(
         _tuples(
             session.execute(
@@ -94,6 +99,31 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         ),
         columns=["account_id", "mrr_minor", "currency", "start_date", "end_date", "plan", "is_addon"],
     )
+    nps = pd.DataFrame(
+        _tuples(
+            session.execute(
+                select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
+                    SurveyResponse.kind == "nps"
+                )
+            )
+        ),
+        columns=["account_id", "score", "responded_at"],
+    )
+    return AccountRows(accounts=accounts, subscriptions=subs, snapshot=_snapshot_arr(session), nps=nps)
+
+
+def account_facts(session: Session, *, today: dt.date | None = None, rows: AccountRows | None = None) -> pd.DataFrame:
+    """One row per account: ``account_id, account_name, industry, segment`` (touch tier), ``employee_band,
+    plan`` (main plan of the latest contract version), ``arr_minor`` (integer minor units: the metrics domain's
+    ``account_metrics.arr_minor`` where a refresh wrote one, else MRR×12 of the versions in force today),
+    ``currency, churned, churned_at`` (every subscription ended: the last end date) and ``nps_group``
+    (promoter / passive / detractor from the latest NPS answer, else None). ``rows`` (:func:`account_rows`)
+    saves reading the database again.
+    """
+    today = today or utcnow().date()
+    read = rows if rows is not None else account_rows(session)
+    accounts = read.accounts.copy()  # (the columns below are added to a copy: the rows may serve another date)
+    subs = read.subscriptions
     if not subs.empty:
         in_force = (subs["start_date"] <= today) & (subs["end_date"].isna() | (subs["end_date"] > today))
         arr = (subs[in_force].groupby("account_id")["mrr_minor"].sum() * 12).astype("int64")
@@ -122,7 +152,7 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         accounts["currency"] = None
         accounts["churned"] = False
         accounts["churned_at"] = None
-    snapshot = _snapshot_arr(session)
+    snapshot = read.snapshot
     if not snapshot.empty:  # the metrics domain's per-account ARR wins where it has a row
         arr_of = snapshot.set_index("account_id")
         has = accounts["account_id"].isin(arr_of.index)
@@ -130,16 +160,7 @@ def account_facts(session: Session, *, today: dt.date | None = None) -> pd.DataF
         accounts["arr_minor"] = arr.where(has, accounts["arr_minor"]).astype("int64")
         currency = accounts["account_id"].map(arr_of["currency"])
         accounts["currency"] = currency.where(has & currency.notna(), accounts["currency"])
-    nps = pd.DataFrame(
-        _tuples(
-            session.execute(
-                select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at).where(
-                    SurveyResponse.kind == "nps"
-                )
-            )
-        ),
-        columns=["account_id", "score", "responded_at"],
-    )
+    nps = read.nps
     if not nps.empty:
         latest = nps.sort_values("responded_at").groupby("account_id")["score"].last()
         group = latest.map(lambda s: "promoter" if s >= 9 else ("passive" if s >= 7 else "detractor"))
@@ -158,9 +179,10 @@ def _snapshot_arr(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["account_id", "arr_minor", "currency"])
 
 
-def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataFrame:
+def voc_entries(session: Session, *, where: VocFilter | None = None, rows: AccountRows | None = None) -> pd.DataFrame:
     """VoC entries with their account facts: ``entry_id, text, channel, language, author, recorded_at, date,
-    month, period`` (calendar quarter, e.g. ``2026Q3``) and the columns of :func:`account_facts`."""
+    month, period`` (calendar quarter, e.g. ``2026Q3``) and the columns of :func:`account_facts` (of ``rows`` when
+    given)."""
     where = where or VocFilter()
     q = select(
         VocEntry.id,
@@ -181,28 +203,36 @@ def voc_entries(session: Session, *, where: VocFilter | None = None) -> pd.DataF
         q = q.where(VocEntry.language == where.language)
     if where.account_id is not None:
         q = q.where(VocEntry.account_id == where.account_id)
-    rows = pd.DataFrame(
+    entries = pd.DataFrame(
         _tuples(session.execute(q)),
         columns=["entry_id", "account_id", "channel", "text", "entry_language", "author", "recorded_at"],
     )
-    recorded = pd.to_datetime(rows["recorded_at"], utc=True)
-    rows["date"] = recorded.dt.date
-    rows["month"] = recorded.dt.strftime("%Y-%m")
-    rows["period"] = recorded.dt.year.astype(str) + "Q" + recorded.dt.quarter.astype(str)
-    facts = account_facts(session)
-    rows["account_id"] = rows["account_id"].astype("Int64")
+    recorded = pd.to_datetime(entries["recorded_at"], utc=True)
+    entries["date"] = recorded.dt.date
+    entries["month"] = recorded.dt.strftime("%Y-%m")
+    entries["period"] = recorded.dt.year.astype(str) + "Q" + recorded.dt.quarter.astype(str)
+    facts = account_facts(session, rows=rows)
+    entries["account_id"] = entries["account_id"].astype("Int64")
     facts["account_id"] = facts["account_id"].astype("Int64")
-    return rows.merge(facts, on="account_id", how="left")
+    return entries.merge(facts, on="account_id", how="left")
 
 
-def load_corpus(session: Session, *, where: VocFilter | None = None, analyzer: TextAnalyzer | None = None) -> Corpus:
+def load_corpus(
+    session: Session,
+    *,
+    where: VocFilter | None = None,
+    analyzer: TextAnalyzer | None = None,
+    rows: AccountRows | None = None,
+) -> Corpus:
     """The filtered VoC entries as a :class:`Corpus` (``doc_id`` = entry id; metadata as in :func:`voc_entries`;
     ``language`` is detected per text, ``entry_language`` is the one recorded). ``where.language`` filters on
     the detected language."""
     from kizuna.analytics.text.corpus import Corpus
 
     frame = voc_entries(
-        session, where=VocFilter(where.channel, where.since, where.until, None, where.account_id) if where else None
+        session,
+        where=VocFilter(where.channel, where.since, where.until, None, where.account_id) if where else None,
+        rows=rows,
     )
     corpus = Corpus.from_frame(frame, text="text", doc_id="entry_id", analyzer=analyzer)
     if where is not None and where.language:
