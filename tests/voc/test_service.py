@@ -109,6 +109,15 @@ def test_account_facts_from_rows_read_once(session: Session, world: dict[str, in
         pd.testing.assert_frame_equal(frame, kept[name])
 
 
+def test_the_analyses_read_the_stored_analysis_s_rows(session: Session, world: dict[str, int]) -> None:
+    from kizuna.voc.insights import _stored_labels
+    from kizuna.voc.service import stored_analysis
+
+    analyse_entries(session)
+    columns = ["entry_id", "channel", "recorded_at", "sentiment_label", "category"]
+    pd.testing.assert_frame_equal(_stored_labels(session), stored_analysis(session)[columns])
+
+
 def test_corpus_filters(session: Session, world: dict[str, int]) -> None:
     corpus = load_corpus(session)
     assert list(corpus.docs["doc_id"]) == [world["e2"], world["e3"], world["e1"]]

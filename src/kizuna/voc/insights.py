@@ -26,8 +26,8 @@ from kizuna.accounts.models import Account
 from kizuna.billing.models import Subscription
 from kizuna.db import utcnow
 from kizuna.errors import InvalidInput
-from kizuna.voc.models import VocAnalysis, VocEntry, VocLabel
-from kizuna.voc.service import account_facts, account_rows, load_corpus, stored_analysis
+from kizuna.voc.models import VocAnalysis, VocEntry, VocLabel, VocTextAnalysis
+from kizuna.voc.service import account_facts, account_rows, load_corpus
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
     corpus = load_corpus(session, analyzer=analyzer, rows=rows)
     if len(corpus) == 0:
         return {}
-    stored = stored_analysis(session)
+    stored = _stored_labels(session)
     category_of = dict(zip(stored["entry_id"], stored["category"], strict=True))
     categories = pd.Series([category_of.get(int(i), "other") for i in corpus.doc_ids])
     facts = account_facts(session, today=as_of, rows=rows)
@@ -187,6 +187,26 @@ def compute_insights(session: Session, *, as_of: dt.date, analyzer: Any = None) 
         characteristic[by] = _records(words[["group", "rank", "term", "df_group", "share_group", "share_other"]])
     out["characteristic"] = {"groups": characteristic}
     return out
+
+
+def _stored_labels(session: Session) -> pd.DataFrame:
+    """The stored per-entry analysis the analyses count, in :func:`kizuna.voc.service.stored_analysis`'s rows and
+    order: ``entry_id, channel, recorded_at, sentiment_label, category`` (not the texts again, nor the rule codes:
+    the corpus holds the texts)."""
+    rows = session.execute(
+        select(
+            VocEntry.id,
+            VocEntry.channel,
+            VocEntry.recorded_at,
+            VocTextAnalysis.sentiment_label,
+            VocTextAnalysis.category,
+        )
+        .join(VocTextAnalysis, VocTextAnalysis.entry_id == VocEntry.id)
+        .order_by(VocEntry.recorded_at, VocEntry.id)
+    )
+    return pd.DataFrame(
+        [tuple(r) for r in rows], columns=["entry_id", "channel", "recorded_at", "sentiment_label", "category"]
+    )
 
 
 def _sentiment(stored: pd.DataFrame, *, as_of: dt.date) -> dict[str, Any]:
