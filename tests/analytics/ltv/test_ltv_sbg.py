@@ -287,3 +287,64 @@ def test_profile_interval_needs_a_cohort_size() -> None:
         ShiftedBetaGeometric().fit(HIGH_END).profile_interval(level=1.5)
     frame = fit_sbg_by_cohort(pd.DataFrame({"cohort": "a", "period": range(8), "alive": HIGH_END}))
     assert frame.at["a", "alpha_lower"] < frame.at["a", "alpha"] < frame.at["a", "alpha_upper"]
+
+
+# Nobody leaves for two renewals, then nine of thirty do: churn that rises, which the sBG (whose churn can only fall
+# over time) fits best as one churn rate for all, alpha + beta -> infinity. The smallest cohort found that made the
+# old Beta-function likelihood, noisy at alpha ~ 1e11, report a spurious maximum and profile_interval's brentq
+# fail ("f(a) and f(b) must have different signs"), as the seed-3 demo's Pro plan did.
+RISING_CHURN = [30, 30, 30, 21]
+
+
+def test_a_cohort_whose_churn_rises_is_a_stated_degenerate_fit_not_an_error() -> None:
+    from kizuna.analytics.ltv import sbg_fit_problems
+
+    counts = np.asarray(RISING_CHURN, dtype=float)
+    model = ShiftedBetaGeometric().fit(counts)
+    # the likelihood's supremum is the constant-churn (geometric) one, 9 churned in 90 renewal opportunities
+    rate = 9 / 90
+    geometric = 9 * np.log(rate) + 81 * np.log(1 - rate)
+    assert model.log_likelihood_ == pytest.approx(geometric, abs=1e-3)
+    assert model.log_likelihood_ <= geometric + 1e-9
+    alpha, beta = model.params_.to_numpy()
+    assert alpha / (alpha + beta) == pytest.approx(rate, rel=1e-3)
+    assert "no_spread" in sbg_fit_problems(alpha, beta)
+    prof = model.profile_interval()
+    for name in ("alpha", "beta"):
+        assert prof.at[name, "upper"] == np.inf and not prof.at[name, "bounded"]
+    assert prof.at["churn_rate", "bounded"] and prof.at["churn_rate", "lower"] < rate < prof.at["churn_rate", "upper"]
+    # and the cohort's neighbours in a frame of cohorts still get their fits
+    frame = pd.DataFrame(
+        {
+            "cohort": ["rising"] * len(RISING_CHURN) + ["high end"] * len(HIGH_END),
+            "period": [*range(len(RISING_CHURN)), *range(len(HIGH_END))],
+            "alive": RISING_CHURN + HIGH_END,
+        }
+    )
+    fits = fit_sbg_by_cohort(frame)
+    assert fits.at["high end", "alpha"] == pytest.approx(0.668, abs=5e-4)
+    assert np.isinf(fits.at["rising", "alpha_upper"])
+
+
+def test_the_likelihood_is_the_beta_function_form_where_that_is_exact() -> None:
+    from kizuna.analytics.ltv.shifted_beta_geometric import sbg_log_likelihood
+
+    counts = np.asarray(HIGH_END, dtype=float)
+    periods = np.arange(1, len(counts))
+    for alpha, beta in ((0.668, 3.806), (0.01, 50.0), (30.0, 2.0), (5e-3, 1e-3)):
+        base = betaln(alpha, beta)
+        eq9 = (counts[:-1] - counts[1:]) @ (betaln(alpha + 1, beta + periods - 1) - base) + counts[-1] * (
+            betaln(alpha, beta + len(periods)) - base
+        )
+        assert sbg_log_likelihood(alpha, beta, counts) == pytest.approx(eq9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(1e3, 5e4), (2e6, 7e7)])
+def test_discounted_lifetime_of_a_no_spread_fit_is_the_constant_churn_one(alpha: float, beta: float) -> None:
+    # SciPy's hyp2f1 gives NaN at these sizes; with no spread DEL is the geometric (1 + d) / (d + churn) in the limit
+    model = ShiftedBetaGeometric()
+    model.params_ = pd.Series({"alpha": alpha, "beta": beta})
+    d, churn = 0.008, alpha / (alpha + beta)
+    assert model.discounted_expected_lifetime(d) == pytest.approx((1 + d) / (d + churn), rel=2e-3)
+    residual = model.discounted_expected_residual_lifetime(d, [0, 12])
+    assert np.all(np.isfinite(residual)) and residual == pytest.approx((1 - churn) * (1 + d) / (d + churn), rel=2e-3)

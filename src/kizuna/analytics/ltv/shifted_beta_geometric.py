@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, hyp2f1
+from scipy.special import betaln, hyp2f1
 
 from kizuna.analytics.ltv._base import (
     FloatArray,
@@ -15,6 +16,7 @@ from kizuna.analytics.ltv._base import (
     params_series,
 )
 from kizuna.analytics.ltv._validation import (
+    ConvergenceWarning,
     InvalidInput,
     check_positive_number,
     numeric_columns,
@@ -116,27 +118,10 @@ class ShiftedBetaGeometric:
         counts, scaled = _survival_counts(alive, n_customers)
         self.counts_ = counts
         self.scaled_ = scaled
-        periods = np.arange(1, len(counts))
-        churned = counts[:-1] - counts[1:]
-        survivors = counts[-1]
-        last = float(len(counts) - 1)
 
         def objective(params: FloatArray) -> tuple[float, FloatArray]:
-            alpha, beta = (float(v) for v in params)
-            base = betaln(alpha, beta)
-            log_churn = betaln(alpha + 1.0, beta + periods - 1.0) - base
-            log_survive = betaln(alpha, beta + last) - base
-            value = churned @ log_churn + survivors * log_survive
-            psi_ab = digamma(alpha + beta)
-            d_base_alpha, d_base_beta = digamma(alpha) - psi_ab, digamma(beta) - psi_ab
-            psi_ab_t = digamma(alpha + beta + periods)
-            d_alpha = churned @ (digamma(alpha + 1.0) - psi_ab_t - d_base_alpha) + survivors * (
-                digamma(alpha) - digamma(alpha + beta + last) - d_base_alpha
-            )
-            d_beta = churned @ (digamma(beta + periods - 1.0) - psi_ab_t - d_base_beta) + survivors * (
-                digamma(beta + last) - digamma(alpha + beta + last) - d_base_beta
-            )
-            return -float(value), -np.array([d_alpha, d_beta])
+            value, gradient = _sbg_log_likelihood_and_gradient(float(params[0]), float(params[1]), counts)
+            return -value, -gradient
 
         result = maximise_likelihood(
             objective,
@@ -167,6 +152,8 @@ class ShiftedBetaGeometric:
         """
         alpha, beta = self._alpha_beta()
         periods = _periods(t, minimum=0.0)
+        if np.all(periods == np.round(periods)):  # whole periods: exact at any alpha, beta (see the likelihood)
+            return np.asarray(np.exp(_log_survival(alpha, beta, periods)), dtype=np.float64)
         return np.asarray(np.exp(betaln(alpha, beta + periods) - betaln(alpha, beta)), dtype=np.float64)
 
     def predict_churn_probability(self, t: Any) -> FloatArray:
@@ -177,6 +164,9 @@ class ShiftedBetaGeometric:
         """
         alpha, beta = self._alpha_beta()
         periods = _periods(t, minimum=1.0)
+        if np.all(periods == np.round(periods)):
+            log_churn = _log_survival(alpha, beta, periods - 1.0) - np.log1p((beta + periods - 1.0) / alpha)
+            return np.asarray(np.exp(log_churn), dtype=np.float64)
         return np.asarray(np.exp(betaln(alpha + 1.0, beta + periods - 1.0) - betaln(alpha, beta)), dtype=np.float64)
 
     def predict_retention_rate(self, t: Any) -> FloatArray:
@@ -212,7 +202,7 @@ class ShiftedBetaGeometric:
         """
         alpha, beta = self._alpha_beta()
         d = check_positive_number(discount_rate, name="discount_rate")
-        return float(hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + d)))
+        return float(_hyp2f1_one(beta, alpha + beta, 1.0 / (1.0 + d)))
 
     def discounted_expected_residual_lifetime(self, discount_rate: float, renewals: Any = 0) -> FloatArray:
         r"""DERL: discounted expected future payments of a customer who has renewed ``renewals`` times.
@@ -241,7 +231,7 @@ class ShiftedBetaGeometric:
         d = check_positive_number(discount_rate, name="discount_rate")
         n = _periods(renewals, minimum=0.0) + 1.0
         return np.asarray(
-            (beta + n - 1.0) / (alpha + beta + n - 1.0) * hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d)),
+            (beta + n - 1.0) / (alpha + beta + n - 1.0) * _hyp2f1_one(beta + n, alpha + beta + n, 1.0 / (1.0 + d)),
             dtype=np.float64,
         )
 
@@ -339,7 +329,10 @@ class ShiftedBetaGeometric:
                         a, b = m * s, (1.0 - m) * s
                     return -sbg_log_likelihood(float(a), float(b), counts)
 
-                res = minimize_scalar(neg, bounds=(-12.0, 30.0), method="bounded", options={"xatol": 1e-7})
+                # the re-fitted parameter's window follows z: on a no-spread ridge (beta ~ alpha (1 - m) / m) a
+                # fixed window cut the profile off and made an unbounded side look bounded
+                top = 30.0 if which == "churn_rate" else max(30.0, z + 30.0)
+                res = minimize_scalar(neg, bounds=(-12.0, top), method="bounded", options={"xatol": 1e-7})
                 return -float(res.fun)
 
             return at
@@ -354,15 +347,27 @@ class ShiftedBetaGeometric:
                 span = float(np.log(SBG_PROFILE_LIMIT))
             profile = profile_of(which)
             bounds = []
-            for direction in (-1.0, 1.0):
+            at_estimate = fall(z0, profile)
+            if at_estimate >= 0:
+                # the profile at the estimate is already below the cut-off: the fit is not the likelihood's maximum,
+                # so there is no interval around it to find; said, not guessed
+                warnings.warn(
+                    f"no profile-likelihood interval for {which}: the profile at the estimate is "
+                    f"{at_estimate + cut:.3g} below the fitted log-likelihood (the fit is not a maximum)",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+                bounds = [float("nan"), float("nan")]
+            for direction in (-1.0, 1.0) if at_estimate < 0 else ():
                 far = z0 + direction * span
                 if fall(far, profile) <= 0:  # never falls by the cut-off: unbounded on this side
                     bounds.append(0.0 if direction < 0 else float("inf"))
                     continue
+                # fall(z0) < 0 < fall(far): the bracket holds a root
                 z = float(brentq(fall, min(z0, far), max(z0, far), args=(profile,), xtol=1e-6))
                 bounds.append(1.0 / (1.0 + float(np.exp(-z))) if which == "churn_rate" else float(np.exp(z)))
             if which == "churn_rate":
-                bounds = [min(max(b, 0.0), 1.0) for b in bounds]
+                bounds = [min(max(b, 0.0), 1.0) if np.isfinite(b) else b for b in bounds]
             rows.append(
                 {
                     "estimate": float(estimate),
@@ -503,12 +508,61 @@ def _survival_counts(alive: Any, n_customers: float | None) -> tuple[FloatArray,
 
 def sbg_log_likelihood(alpha: float, beta: float, counts: FloatArray) -> float:
     """The sBG log-likelihood (Fader & Hardie 2007, eq. 9) of survival counts ``n_0 .. n_m`` at ``alpha``, ``beta``."""
-    periods = np.arange(1, len(counts))
+    return _sbg_log_likelihood_and_gradient(alpha, beta, counts)[0]
+
+
+def _sbg_log_likelihood_and_gradient(alpha: float, beta: float, counts: FloatArray) -> tuple[float, FloatArray]:
+    r"""The sBG log-likelihood of ``n_0 .. n_m`` and its gradient in ``(alpha, beta)``, from the retention rates.
+
+    :math:`\ln S(t) = \sum_{j \le t} \ln r_j` with :math:`\ln r_j = -\ln(1 + \alpha/(\beta+j-1))` and
+    :math:`P(T=t) = S(t-1)\,\alpha/(\alpha+\beta+t-1)` (Fader & Hardie 2007, eqs. 7-8): the same values as the Beta
+    functions of eq. 9, but exact at any size of ``alpha`` and ``beta``. The Beta-function form takes differences of
+    ``betaln`` values of order ``alpha + beta``, which lose all precision on the ridge a no-spread fit walks out on
+    (at ``alpha``, ``beta`` ~ 1e11, 1e13 its rounding noise was worth +13 log-likelihood units and made a spurious
+    maximum there).
+    """
+    m = len(counts) - 1
+    shifted = beta + np.arange(m)  # beta + j - 1 for j = 1..m
+    total = alpha + shifted  # alpha + beta + j - 1
+    log_retention = -np.log1p(alpha / shifted)
+    log_survive = np.concatenate([[0.0], np.cumsum(log_retention)])  # ln S(0..m)
+    log_churn = log_survive[:-1] - np.log1p(shifted / alpha)  # ln P(T = t), t = 1..m
     churned = counts[:-1] - counts[1:]
-    base = betaln(alpha, beta)
-    log_churn = betaln(alpha + 1.0, beta + periods - 1.0) - base
-    log_survive = betaln(alpha, beta + float(len(counts) - 1)) - base
-    return float(churned @ log_churn + counts[-1] * log_survive)
+    survivors = counts[-1]
+    value = float(churned @ log_churn + survivors * log_survive[-1])
+    # d ln r_j: -1/(alpha+beta+j-1) in alpha, alpha/((beta+j-1)(alpha+beta+j-1)) in beta (no difference of near
+    # equal terms); d ln(alpha/(alpha+beta+t-1)): (beta+t-1)/(alpha(alpha+beta+t-1)) and -1/(alpha+beta+t-1)
+    d_survive_alpha = np.concatenate([[0.0], np.cumsum(-1.0 / total)])
+    d_survive_beta = np.concatenate([[0.0], np.cumsum(alpha / (shifted * total))])
+    d_alpha = churned @ (d_survive_alpha[:-1] + shifted / (alpha * total)) + survivors * d_survive_alpha[-1]
+    d_beta = churned @ (d_survive_beta[:-1] - 1.0 / total) + survivors * d_survive_beta[-1]
+    return value, np.array([float(d_alpha), float(d_beta)])
+
+
+def _log_survival(alpha: float, beta: float, periods: FloatArray) -> FloatArray:
+    """ln S(t) at whole periods ``t`` as the sum of the log retention rates (exact where ``betaln`` is not)."""
+    whole = periods.astype(np.int64)
+    top = int(whole.max()) if whole.size else 0
+    log_survive = np.concatenate([[0.0], np.cumsum(-np.log1p(alpha / (beta + np.arange(top))))])
+    return np.asarray(log_survive[whole], dtype=np.float64)
+
+
+def _hyp2f1_one(b: Any, c: Any, x: float) -> FloatArray:
+    r""":math:`{}_2F_1(1, b; c; x)` for ``0 < b < c`` and ``0 < x < 1``: SciPy's, or where that is not finite (it
+    gives NaN for some ``b``, ``c`` in the thousands or more, as a no-spread sBG fit has) the series
+    :math:`\sum_k x^k \prod_{i<k} (b+i)/(c+i)` itself, summed until its tail (< last term x/(1-x)) is negligible."""
+    values = np.asarray(hyp2f1(1.0, b, c, x), dtype=np.float64)
+    if np.all(np.isfinite(values)):
+        return values
+    values = np.array(values, dtype=np.float64, ndmin=1)
+    bs, cs = np.broadcast_to(b, values.shape).ravel(), np.broadcast_to(c, values.shape).ravel()
+    flat = values.ravel()
+    terms = int(np.ceil(np.log(1e-17 * (1.0 - x)) / np.log(x))) + 1
+    steps = np.arange(terms - 1, dtype=np.float64)
+    for i in np.flatnonzero(~np.isfinite(flat)):
+        ratios = x * (bs[i] + steps) / (cs[i] + steps)
+        flat[i] = 1.0 + float(np.sum(np.cumprod(ratios)))
+    return flat.reshape(np.shape(np.asarray(hyp2f1(1.0, b, c, x))))
 
 
 def _periods(t: Any, *, minimum: float) -> FloatArray:
