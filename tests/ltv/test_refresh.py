@@ -53,6 +53,8 @@ def test_ltv_refresh_on_the_demo_company(runtime: Runtime) -> None:
         problems = sbg_fit_problems(f.alpha, f.beta, alpha_se=f.alpha_se, beta_se=f.beta_se)
         assert rows[f.cohort]["fit_check"] == (",".join(problems) or "ok")
         assert (f"warning: plan {f.cohort}:" in plans.stderr) == bool(problems)
+        # ... and in the refresh step's summary
+        assert second.get("fit_problems", {}).get(f.cohort) == (",".join(problems) or None)
     from kizuna.analytics.ltv.portfolio import GAMMA_GAMMA_NOTES
 
     with runtime.transaction() as session:

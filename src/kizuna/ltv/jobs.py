@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from kizuna.hub.context import RefreshContext
-from kizuna.ltv.service import store_portfolio_ltv, store_survival, survival_results
+from kizuna.ltv.service import plan_fit_problems, store_portfolio_ltv, store_survival, survival_results
 
 
 def refresh(ctx: RefreshContext) -> dict[str, Any]:
@@ -26,6 +26,10 @@ def refresh(ctx: RefreshContext) -> dict[str, Any]:
     )
     survival = survival_results(lifetimes_table(tables, as_of=ctx.as_of))
     with ctx.runtime.transaction() as session:
-        summary = store_portfolio_ltv(session, as_of=ctx.as_of, result=result)
+        summary: dict[str, Any] = dict(store_portfolio_ltv(session, as_of=ctx.as_of, result=result))
         summary["survival_fits"] = store_survival(session, as_of=ctx.as_of, results=survival)
-        return summary
+    # a plan whose sBG fit should not be read as its two numbers is said in the step's summary (codes as on the page)
+    problems = plan_fit_problems(result.cohorts)
+    if problems:
+        summary["fit_problems"] = problems
+    return summary

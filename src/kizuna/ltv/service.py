@@ -89,6 +89,18 @@ def profile_intervals(fit: Any) -> dict[str, str] | None:
     return out
 
 
+def plan_fit_problems(cohorts: pd.DataFrame) -> dict[str, str]:
+    """The plans of a :class:`~kizuna.analytics.ltv.portfolio.PortfolioLtv` ``cohorts`` frame whose sBG fit has a
+    problem, with its codes (comma-separated, as ``fit_check`` shows them)."""
+    out: dict[str, str] = {}
+    for row in cohorts.itertuples(index=False):
+        ses = [None if se is None or pd.isna(se) else float(se) for se in (row.alpha_se, row.beta_se)]
+        codes = sbg_fit_problems(float(row.alpha), float(row.beta), alpha_se=ses[0], beta_se=ses[1])
+        if codes:
+            out[str(row.cohort)] = ",".join(codes)
+    return out
+
+
 def fit_problems(fit: LtvCohortFit) -> list[str]:
     """The problems of one stored sBG fit (empty when it is sound)."""
     return sbg_fit_problems(fit.alpha, fit.beta, alpha_se=fit.alpha_se, beta_se=fit.beta_se)
