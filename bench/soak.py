@@ -77,6 +77,9 @@ class Peers:
     posts: Counter[str] = field(default_factory=Counter)  # 2xx answers per Idempotency-Key
     refused: Counter[str] = field(default_factory=Counter)  # POSTs answered 503 (down)
     mails: Counter[str] = field(default_factory=Counter)  # per X-Kizuna-Idempotency-Key
+    # answers the sender no longer waited for (its timeout passed while the peer was slow): it sends again, with the
+    # same Idempotency-Key, which is there for the peer to drop that copy
+    abandoned: Counter[str] = field(default_factory=Counter)
     mode: str = "up"  # up, slow, down
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,9 +103,13 @@ def start_webhook_peer(peers: Peers) -> tuple[str, ThreadingHTTPServer]:
             status = 503 if mode == "down" else 200
             with peers.lock:
                 (peers.refused if status == 503 else peers.posts)[key] += 1
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"ok")
+            try:
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except (BrokenPipeError, ConnectionResetError):
+                with peers.lock:
+                    peers.abandoned[key] += 1
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -499,6 +506,13 @@ def report(
                 text("SELECT idempotency_key FROM outbound_messages WHERE channel = 'email' AND status = 'sent'")
             )
         }
+        # claimed more than once: a worker killed holding them (each claim uses an attempt)
+        mails_retried = {
+            k
+            for (k,) in conn.execute(
+                text("SELECT idempotency_key FROM outbound_messages WHERE channel = 'email' AND attempts > 1")
+            )
+        }
     engine.dispose()
     hooks_twice = {k: n for k, n in peers.posts.items() if n > 1}
     mails_twice = {k: n for k, n in peers.mails.items() if n > 1}
@@ -526,6 +540,7 @@ def report(
             "keys_sent": len(sent_hooks),
             "keys_posted_2xx": len(peers.posts),
             "keys_posted_more_than_once": len(hooks_twice),
+            "of_which_after_the_sender_timed_out": len(set(hooks_twice) & set(peers.abandoned)),
             "sent_but_never_received": len(sent_hooks - set(peers.posts)),
             "refused_posts_while_down": sum(peers.refused.values()),
         },
@@ -533,6 +548,8 @@ def report(
             "keys_sent": len(sent_mails),
             "keys_received": len(peers.mails),
             "keys_received_more_than_once": len(mails_twice),
+            "keys_claimed_again_after_a_kill": len(mails_retried),
+            "of_which_received_twice": len(set(mails_twice) & mails_retried),
         },
         "messages_by_status": statuses,
         "pages": {
