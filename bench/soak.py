@@ -541,6 +541,7 @@ def report(
             "keys_posted_2xx": len(peers.posts),
             "keys_posted_more_than_once": len(hooks_twice),
             "of_which_after_the_sender_timed_out": len(set(hooks_twice) & set(peers.abandoned)),
+            "posted_more_than_once": sorted(hooks_twice)[:20],
             "sent_but_never_received": len(sent_hooks - set(peers.posts)),
             "refused_posts_while_down": sum(peers.refused.values()),
         },
@@ -550,6 +551,8 @@ def report(
             "keys_received_more_than_once": len(mails_twice),
             "keys_claimed_again_after_a_kill": len(mails_retried),
             "of_which_received_twice": len(set(mails_twice) & mails_retried),
+            # the keys themselves, to find them in the database and the logs
+            "received_more_than_once": sorted(mails_twice)[:20],
         },
         "messages_by_status": statuses,
         "pages": {
