@@ -15,7 +15,8 @@ count). The rollups are a cache: deleting the folder changes no result, only the
 
 The churn-risk scoring keeps rollups of its own beside them (:func:`event_rollups`): each closed month's events per
 account, event type and day (``_rollups/event_days/``) and per account and event type (``_rollups/event_months/``),
-so that today's behaviour features read the current month's events only.
+so that today's behaviour features read the current month's events only; and the KPI step's feature adoption keeps
+each closed month's features used per account (:func:`feature_months`, ``_rollups/feature_months/``).
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ def month_fingerprint(store: EventStore, month: dt.date) -> str:
     """A digest of the event files of ``month`` and of the rollup definition (changes when any file does)."""
     from kizuna.analytics.kpi.usage import LOGIN_EVENTS
 
+    return _month_digest(store, month, ROLLUP_VERSION, list(LOGIN_EVENTS))
+
+
+def _month_digest(store: EventStore, month: dt.date, *definition: object) -> str:
+    """A digest of a rollup's ``definition`` and of the event files of ``month`` (names, sizes, modification times):
+    it changes when either does."""
     listing = [(p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in store.month_files(month)]
-    text = json.dumps([ROLLUP_VERSION, list(LOGIN_EVENTS), listing])
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(json.dumps([*definition, listing]).encode()).hexdigest()
 
 
 def account_months(tables: dict[str, Any], store: EventStore, as_of: dt.date) -> Any:
@@ -219,8 +225,7 @@ def event_rollup_dirs(store: EventStore) -> tuple[Path, Path]:
 
 def event_fingerprint(store: EventStore, month: dt.date) -> str:
     """A digest of the event files of ``month`` and of the event-type rollups' definition."""
-    listing = [(p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in store.month_files(month)]
-    return hashlib.sha256(json.dumps(["event_types", EVENT_ROLLUP_VERSION, listing]).encode()).hexdigest()
+    return _month_digest(store, month, "event_types", EVENT_ROLLUP_VERSION)
 
 
 def event_rollups(tables: dict[str, Any], store: EventStore, as_of: dt.date, *, days_from: dt.date) -> Any:
@@ -335,8 +340,7 @@ def _feature_path(store: EventStore, month: dt.date) -> Path:
 
 def _feature_fingerprint(store: EventStore, month: dt.date) -> str:
     """A digest of the event files of ``month`` and of the feature rollups' definition."""
-    listing = [(p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in store.month_files(month)]
-    return hashlib.sha256(json.dumps(["features", FEATURE_ROLLUP_VERSION, listing]).encode()).hexdigest()
+    return _month_digest(store, month, "features", FEATURE_ROLLUP_VERSION)
 
 
 def _fingerprint_of(path: Path) -> str | None:
